@@ -1,0 +1,364 @@
+//! The life of an application (申請) as a state machine, without I/O.
+//!
+//! ```text
+//! draft ──submit──▶ submitted ──accept──▶ accepted ──decide──▶ approved / denied
+//!                      │   ▲                 │
+//!                      │   └──resubmit── correction_requested ◀─request_correction─┘
+//!                      └─request_correction─▶ (same)
+//! submitted / accepted / correction_requested ──reject──▶ rejected
+//!                                            ──withdraw─▶ withdrawn (applicant, as allowed)
+//! ```
+//!
+//! The decision is one step here. Multi-step approval routes (電子決裁) slot in between
+//! `accepted` and the decision: the route produces the `Decide` action when it completes, so
+//! the statuses residents see do not change.
+
+use serde::{Deserialize, Serialize};
+
+use crate::procedure::Withdrawal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Submitted,
+    Accepted,
+    CorrectionRequested,
+    Approved,
+    Denied,
+    Rejected,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Draft,
+        Status::Submitted,
+        Status::Accepted,
+        Status::CorrectionRequested,
+        Status::Approved,
+        Status::Denied,
+        Status::Rejected,
+        Status::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Submitted => "submitted",
+            Status::Accepted => "accepted",
+            Status::CorrectionRequested => "correction_requested",
+            Status::Approved => "approved",
+            Status::Denied => "denied",
+            Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The label a resident or staff member sees.
+    pub fn label(self, lang: &str) -> &'static str {
+        let en = lang == "en";
+        match self {
+            Status::Draft => if en { "Draft" } else { "下書き" },
+            Status::Submitted => if en { "Submitted (awaiting acceptance)" } else { "申請済（受付待ち）" },
+            Status::Accepted => if en { "Accepted, under review" } else { "受付済（審査中）" },
+            Status::CorrectionRequested => if en { "Correction requested" } else { "補正依頼中" },
+            Status::Approved => if en { "Approved" } else { "承認" },
+            Status::Denied => if en { "Not approved" } else { "不承認" },
+            Status::Rejected => if en { "Rejected" } else { "却下" },
+            Status::Withdrawn => if en { "Withdrawn" } else { "取下げ" },
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Approved | Status::Denied | Status::Rejected | Status::Withdrawn)
+    }
+
+    /// Whether the office's clock (標準処理期間) runs in this status.
+    pub fn is_open_for_office(self) -> bool {
+        matches!(self, Status::Submitted | Status::Accepted)
+    }
+}
+
+/// Staff roles within a tenant, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 担当
+    Tanto,
+    /// 係長
+    Kakaricho,
+    /// 課長
+    Kacho,
+    /// テナント管理者
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Tanto => "tanto",
+            Role::Kakaricho => "kakaricho",
+            Role::Kacho => "kacho",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Tanto, Role::Kakaricho, Role::Kacho, Role::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label(self, lang: &str) -> &'static str {
+        let en = lang == "en";
+        match self {
+            Role::Tanto => if en { "Case officer" } else { "担当" },
+            Role::Kakaricho => if en { "Chief" } else { "係長" },
+            Role::Kacho => if en { "Division head" } else { "課長" },
+            Role::Admin => if en { "Tenant administrator" } else { "テナント管理者" },
+        }
+    }
+    /// Whether the role sees every division's applications, not just its own.
+    pub fn sees_all_divisions(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Applicant,
+    Staff(Role),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Submit,
+    Accept,
+    RequestCorrection { message: String },
+    Resubmit,
+    Reject { reason: String },
+    Decide { approve: bool, notice: String },
+    Withdraw,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Accept => "accept",
+            Action::RequestCorrection { .. } => "request_correction",
+            Action::Resubmit => "resubmit",
+            Action::Reject { .. } => "reject",
+            Action::Decide { .. } => "decide",
+            Action::Withdraw => "withdraw",
+        }
+    }
+
+    pub fn label(&self, lang: &str) -> &'static str {
+        let en = lang == "en";
+        match self {
+            Action::Submit => if en { "Submitted" } else { "申請" },
+            Action::Accept => if en { "Accepted" } else { "受付" },
+            Action::RequestCorrection { .. } => if en { "Correction requested" } else { "補正依頼" },
+            Action::Resubmit => if en { "Resubmitted" } else { "補正・再提出" },
+            Action::Reject { .. } => if en { "Rejected" } else { "却下" },
+            Action::Decide { approve: true, .. } => if en { "Approved" } else { "承認" },
+            Action::Decide { approve: false, .. } => if en { "Not approved" } else { "不承認" },
+            Action::Withdraw => if en { "Withdrawn" } else { "取下げ" },
+        }
+    }
+
+    /// The free text the action carries, if any.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Action::RequestCorrection { message } => Some(message),
+            Action::Reject { reason } => Some(reason),
+            Action::Decide { notice, .. } => Some(notice),
+            _ => None,
+        }
+    }
+}
+
+/// What the state machine needs to know about an application besides its status.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    pub status: Status,
+    /// Whether the office has accepted it at some point (a resubmission then returns to review).
+    pub was_accepted: bool,
+    pub withdrawal: Withdrawal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("this action is not possible while the application is {0:?}")]
+    WrongStatus(Status),
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("a message is required")]
+    MessageRequired,
+    #[error("the message is too long (at most 2000 characters)")]
+    MessageTooLong,
+    #[error("this procedure does not allow withdrawal at this stage")]
+    WithdrawalClosed,
+}
+
+/// Applies an action; returns the new status or why it is refused.
+pub fn transition(facts: Facts, actor: Actor, action: &Action) -> Result<Status, TransitionError> {
+    use Status::*;
+    if let Some(m) = action.message() {
+        if m.trim().is_empty() {
+            return Err(TransitionError::MessageRequired);
+        }
+        if m.chars().count() > 2000 {
+            return Err(TransitionError::MessageTooLong);
+        }
+    }
+    let s = facts.status;
+    let staff = |min: Role| match actor {
+        Actor::Staff(r) if r >= min => Ok(()),
+        _ => Err(TransitionError::Forbidden),
+    };
+    let applicant = || match actor {
+        Actor::Applicant => Ok(()),
+        _ => Err(TransitionError::Forbidden),
+    };
+    let wrong = Err(TransitionError::WrongStatus(s));
+    match action {
+        Action::Submit => {
+            applicant()?;
+            if s == Draft { Ok(Submitted) } else { wrong }
+        }
+        Action::Accept => {
+            staff(Role::Tanto)?;
+            if s == Submitted { Ok(Accepted) } else { wrong }
+        }
+        Action::RequestCorrection { .. } => {
+            staff(Role::Tanto)?;
+            if matches!(s, Submitted | Accepted) { Ok(CorrectionRequested) } else { wrong }
+        }
+        Action::Resubmit => {
+            applicant()?;
+            if s != CorrectionRequested {
+                return wrong;
+            }
+            Ok(if facts.was_accepted { Accepted } else { Submitted })
+        }
+        Action::Reject { .. } => {
+            staff(Role::Kakaricho)?;
+            if matches!(s, Submitted | Accepted | CorrectionRequested) { Ok(Rejected) } else { wrong }
+        }
+        Action::Decide { approve, .. } => {
+            staff(Role::Kakaricho)?;
+            if s != Accepted {
+                return wrong;
+            }
+            Ok(if *approve { Approved } else { Denied })
+        }
+        Action::Withdraw => {
+            applicant()?;
+            if !matches!(s, Submitted | Accepted | CorrectionRequested) {
+                return wrong;
+            }
+            let open = match facts.withdrawal {
+                Withdrawal::UntilDecision => true,
+                Withdrawal::UntilAccepted => !facts.was_accepted && s == Submitted,
+                Withdrawal::Never => false,
+            };
+            if open { Ok(Withdrawn) } else { Err(TransitionError::WithdrawalClosed) }
+        }
+    }
+}
+
+/// Whether the applicant may withdraw now (to show or hide the button).
+pub fn can_withdraw(facts: Facts) -> bool {
+    transition(facts, Actor::Applicant, &Action::Withdraw).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn facts(status: Status) -> Facts {
+        Facts { status, was_accepted: false, withdrawal: Withdrawal::UntilDecision }
+    }
+
+    #[test]
+    fn happy_path_and_correction() {
+        let kacho = Actor::Staff(Role::Kacho);
+        let mut f = facts(Status::Draft);
+        f.status = transition(f, Actor::Applicant, &Action::Submit).unwrap();
+        f.status = transition(f, kacho, &Action::Accept).unwrap();
+        f.was_accepted = true;
+        f.status = transition(f, kacho, &Action::RequestCorrection { message: "添付が不鮮明です".into() }).unwrap();
+        assert_eq!(f.status, Status::CorrectionRequested);
+        f.status = transition(f, Actor::Applicant, &Action::Resubmit).unwrap();
+        assert_eq!(f.status, Status::Accepted);
+        let done = transition(f, kacho, &Action::Decide { approve: true, notice: "交付します".into() }).unwrap();
+        assert_eq!(done, Status::Approved);
+    }
+
+    #[test]
+    fn roles_and_rules() {
+        let tanto = Actor::Staff(Role::Tanto);
+        assert_eq!(
+            transition(facts(Status::Accepted), tanto, &Action::Decide { approve: true, notice: "x".into() }),
+            Err(TransitionError::Forbidden)
+        );
+        assert_eq!(
+            transition(facts(Status::Submitted), tanto, &Action::RequestCorrection { message: " ".into() }),
+            Err(TransitionError::MessageRequired)
+        );
+        assert_eq!(transition(facts(Status::Submitted), tanto, &Action::Submit), Err(TransitionError::Forbidden));
+        let mut f = facts(Status::Accepted);
+        f.withdrawal = Withdrawal::UntilAccepted;
+        f.was_accepted = true;
+        assert!(!can_withdraw(f));
+        f.withdrawal = Withdrawal::UntilDecision;
+        assert!(can_withdraw(f));
+    }
+
+    fn any_action() -> impl Strategy<Value = (bool, Role, Action)> {
+        let action = prop_oneof![
+            Just(Action::Submit),
+            Just(Action::Accept),
+            Just(Action::RequestCorrection { message: "m".into() }),
+            Just(Action::Resubmit),
+            Just(Action::Reject { reason: "r".into() }),
+            any::<bool>().prop_map(|approve| Action::Decide { approve, notice: "n".into() }),
+            Just(Action::Withdraw),
+        ];
+        let role = prop_oneof![Just(Role::Tanto), Just(Role::Kakaricho), Just(Role::Kacho), Just(Role::Admin)];
+        (any::<bool>(), role, action)
+    }
+
+    proptest! {
+        // Whatever anyone tries, a final status never changes, a draft never reaches the office
+        // without being submitted, and only allowed actors move the application.
+        #[test]
+        fn final_states_are_final(steps in proptest::collection::vec(any_action(), 0..40),
+                                  w in prop_oneof![Just(Withdrawal::UntilDecision), Just(Withdrawal::UntilAccepted), Just(Withdrawal::Never)]) {
+            let mut f = Facts { status: Status::Draft, was_accepted: false, withdrawal: w };
+            for (is_applicant, role, action) in steps {
+                let actor = if is_applicant { Actor::Applicant } else { Actor::Staff(role) };
+                let before = f.status;
+                match transition(f, actor, &action) {
+                    Ok(next) => {
+                        prop_assert!(!before.is_final(), "moved out of final {:?}", before);
+                        prop_assert!(before != Status::Draft || next == Status::Submitted);
+                        if next == Status::Withdrawn { prop_assert!(w != Withdrawal::Never); }
+                        if matches!(next, Status::Approved | Status::Denied) {
+                            prop_assert_eq!(before, Status::Accepted);
+                            prop_assert!(matches!(actor, Actor::Staff(r) if r >= Role::Kakaricho));
+                        }
+                        if next == Status::Accepted && before == Status::Submitted { f.was_accepted = true; }
+                        f.status = next;
+                    }
+                    Err(_) => prop_assert_eq!(f.status, before),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,873 @@
+//! Applications (申請): drafts, attachments, submission, the office's actions, inboxes and
+//! export. Every change is one transaction that also writes its history event, its audit
+//! entry and its e-mail (outbox), so an acknowledged action is durable with its side effects.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use kencho_core::application::{self as machine, Action, Actor, Facts, Status};
+use kencho_core::forms::{self, Answers, FieldError};
+use kencho_core::procedure::{ApplicantKind, FieldKind};
+use kencho_core::receipt;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::accounts::{Resident, Staff};
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{is_unique_violation, AppError, Result};
+use crate::mail;
+use crate::notify::{self, AppMail};
+use crate::procedures::{self, Procedure};
+
+/// Procedure versions never change once stored, so they can be cached by id in any process.
+fn cache() -> &'static Mutex<HashMap<i64, Arc<Procedure>>> {
+    static C: OnceLock<Mutex<HashMap<i64, Arc<Procedure>>>> = OnceLock::new();
+    C.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+pub async fn procedure_version(db: &Db, id: i64) -> Result<Arc<Procedure>> {
+    if let Some(p) = cache().lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return Ok(p);
+    }
+    let p = Arc::new(procedures::by_id(db, id).await?);
+    if let Ok(mut c) = cache().lock() {
+        c.insert(id, p.clone());
+    }
+    Ok(p)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub division_id: i64,
+    pub procedure_id: i64,
+    pub resident_id: i64,
+    pub resident_name: String,
+    pub resident_email: String,
+    pub applicant_kind: String,
+    pub status: Status,
+    pub was_accepted: bool,
+    pub revision: i64,
+    pub answers: Answers,
+    pub receipt_number: Option<String>,
+    pub content_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub submitted_at: Option<i64>,
+    pub due_at: Option<i64>,
+    pub decided_at: Option<i64>,
+}
+
+impl Application {
+    pub fn is_overdue(&self, now: i64) -> bool {
+        self.status.is_open_for_office() && self.due_at.is_some_and(|d| d < now)
+    }
+    fn facts(&self, p: &Procedure) -> Facts {
+        Facts { status: self.status, was_accepted: self.was_accepted, withdrawal: p.def.withdrawal }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: i64,
+    pub actor: String,
+    pub actor_name: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub id: String,
+    pub field: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+const COLS: &str = "a.id, a.tenant_id, a.division_id, a.procedure_id, a.resident_id, r.name, r.email, a.applicant_kind, a.status, \
+    a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Application> {
+    let status: String = r.try_get(8)?;
+    let answers: String = r.try_get(11)?;
+    Ok(Application {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        division_id: r.try_get(2)?,
+        procedure_id: r.try_get(3)?,
+        resident_id: r.try_get(4)?,
+        resident_name: r.try_get(5)?,
+        resident_email: r.try_get(6)?,
+        applicant_kind: r.try_get(7)?,
+        status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
+        was_accepted: r.try_get::<i64, _>(9)? == 1,
+        revision: r.try_get(10)?,
+        answers: serde_json::from_str(&answers).map_err(|e| AppError::Internal(e.to_string()))?,
+        receipt_number: r.try_get(12)?,
+        content_hash: r.try_get(13)?,
+        created_at: r.try_get(14)?,
+        updated_at: r.try_get(15)?,
+        submitted_at: r.try_get(16)?,
+        due_at: r.try_get(17)?,
+        decided_at: r.try_get(18)?,
+    })
+}
+
+async fn load(conn: &mut AnyConnection, id: i64) -> Result<Application> {
+    let sql = format!("SELECT {COLS} FROM applications a JOIN residents r ON r.id = a.resident_id WHERE a.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
+/// An application as its applicant may see it; anybody else's is "not found".
+pub async fn for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Application> {
+    let mut conn = db.read.acquire().await?;
+    let a = load(&mut conn, id).await?;
+    if a.resident_id != resident.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(a)
+}
+
+/// Whether a staff member may see an application at all (tenant, and division unless the role
+/// sees every division). Drafts are the resident's own business.
+fn staff_may_see(staff: &Staff, a: &Application) -> bool {
+    a.tenant_id == staff.tenant_id
+        && (staff.role.sees_all_divisions() || a.division_id == staff.division_id)
+        && a.status != Status::Draft
+}
+
+/// Opens an application for a staff member, recording the view of personal data in the audit
+/// log (who, when, which application, why).
+pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> Result<Application> {
+    let mut tx = db.write.begin().await?;
+    let a = load(&mut tx, id).await?;
+    if !staff_may_see(staff, &a) {
+        return Err(AppError::NotFound);
+    }
+    audit::append(
+        &mut tx,
+        a.tenant_id,
+        &format!("staff:{}", staff.id),
+        "application.view",
+        &format!("application:{id}"),
+        serde_json::json!({"purpose": purpose, "receipt": a.receipt_number}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+pub async fn events(db: &Db, id: i64) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT at, actor, actor_name, action, from_status, to_status, message FROM application_events WHERE application_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                at: r.try_get(0)?,
+                actor: r.try_get(1)?,
+                actor_name: r.try_get(2)?,
+                action: r.try_get(3)?,
+                from_status: r.try_get(4)?,
+                to_status: r.try_get(5)?,
+                message: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn attachments(db: &Db, id: i64) -> Result<Vec<Attachment>> {
+    let rows = sqlx::query(
+        "SELECT public_id, field, filename, media_type, size, sha256, created_at FROM attachments WHERE application_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attachment {
+                id: r.try_get(0)?,
+                field: r.try_get(1)?,
+                filename: r.try_get(2)?,
+                media_type: r.try_get(3)?,
+                size: r.try_get(4)?,
+                sha256: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+// ---------- drafts ----------
+
+fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
+    let (k, s) = match kind {
+        "self" | "" => (ApplicantKind::Myself, "self"),
+        "agent" => (ApplicantKind::Agent, "agent"),
+        _ => return Err(AppError::BadRequest("applicant_kind must be \"self\" or \"agent\"".into())),
+    };
+    if !p.def.applicants.contains(&k) {
+        return Err(AppError::BadRequest("this procedure does not accept that kind of applicant / この手続きではその申請者区分は選べません".into()));
+    }
+    Ok(s)
+}
+
+/// Starts a draft against the procedure's current version.
+pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, applicant_kind: &str) -> Result<i64> {
+    if !p.is_current {
+        return Err(AppError::NotFound);
+    }
+    let kind = parse_kind(p, applicant_kind)?;
+    let now = now_ms();
+    let mut tx = db.write.begin().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $6) RETURNING id",
+    )
+    .bind(p.tenant_id)
+    .bind(p.division_id)
+    .bind(p.id)
+    .bind(resident.id)
+    .bind(kind)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Saves answers to a draft (or an application under correction). `revision` must be the one
+/// the form was rendered from: an older one means the form is stale and nothing is saved.
+/// Returns the page's validation errors (the answers are saved either way, as a draft).
+pub async fn save_answers(
+    db: &Db,
+    resident: &Resident,
+    id: i64,
+    revision: i64,
+    page: Option<usize>,
+    update: impl FnOnce(&Procedure, &mut Answers),
+) -> Result<(i64, Vec<FieldError>)> {
+    let mut tx = db.write.begin().await?;
+    let a = load(&mut tx, id).await?;
+    if a.resident_id != resident.id {
+        return Err(AppError::NotFound);
+    }
+    if !matches!(a.status, Status::Draft | Status::CorrectionRequested) {
+        return Err(AppError::Conflict("the application can no longer be edited / この申請は編集できません".into()));
+    }
+    if a.revision != revision {
+        return Err(AppError::StaleForm);
+    }
+    let p = procedure_version(db, a.procedure_id).await?;
+    let mut answers = a.answers.clone();
+    update(&p, &mut answers);
+    let lookup = attachment_lookup(&mut tx, id).await?;
+    let errors = match page {
+        Some(i) => forms::validate(&p.def, Some(i), &mut answers, &lookup),
+        None => forms::validate(&p.def, None, &mut answers, &lookup),
+    };
+    let new_rev = revision + 1;
+    sqlx::query("UPDATE applications SET answers = $1, revision = $2, updated_at = $3 WHERE id = $4")
+        .bind(Value::Object(answers).to_string())
+        .bind(new_rev)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((new_rev, errors))
+}
+
+async fn attachment_lookup(conn: &mut AnyConnection, id: i64) -> Result<impl Fn(&str, &str) -> Option<String>> {
+    let rows = sqlx::query("SELECT public_id, field, media_type FROM attachments WHERE application_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut m: HashMap<(String, String), String> = HashMap::new();
+    for r in rows {
+        m.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+    }
+    Ok(move |aid: &str, field: &str| m.get(&(aid.to_string(), field.to_string())).cloned())
+}
+
+/// Identifies a file's real type from its first bytes; the declared type must agree.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if bytes.len() > 12 && &bytes[4..8] == b"ftyp" && (&bytes[8..12] == b"heic" || &bytes[8..12] == b"mif1") {
+        Some("image/heic")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some("application/zip")
+    } else if std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0) {
+        Some("text/plain")
+    } else {
+        None
+    }
+}
+
+fn type_agrees(declared: &str, sniffed: Option<&str>) -> bool {
+    match (declared, sniffed) {
+        (d, Some(s)) if d == s => true,
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", Some("application/zip")) => true,
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Some("application/zip")) => true,
+        ("text/csv", Some("text/plain")) => true,
+        _ => false,
+    }
+}
+
+/// Writes the bytes content-addressed under the data directory and syncs them to disk before
+/// the database row that points at them is committed.
+async fn store_file(data_dir: &Path, sha: &str, bytes: &[u8]) -> Result<()> {
+    let dir = data_dir.join("files").join(&sha[..2]);
+    tokio::fs::create_dir_all(&dir).await?;
+    let path = dir.join(sha);
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let tmp = dir.join(format!("{sha}.{}.tmp", crate::accounts::random_token()));
+    let mut f = tokio::fs::File::create(&tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, bytes).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(())
+}
+
+pub fn file_path(data_dir: &Path, sha: &str) -> PathBuf {
+    data_dir.join("files").join(sha.get(..2).unwrap_or("xx")).join(sha)
+}
+
+/// Attaches a file to a file field of a draft (or an application under correction),
+/// replacing what that field held. Returns the attachment id and the new revision.
+#[allow(clippy::too_many_arguments)]
+pub async fn attach(
+    db: &Db,
+    data_dir: &Path,
+    resident: &Resident,
+    id: i64,
+    revision: Option<i64>,
+    field: &str,
+    filename: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<(String, i64)> {
+    let a = for_resident(db, resident, id).await?;
+    if !matches!(a.status, Status::Draft | Status::CorrectionRequested) {
+        return Err(AppError::Conflict("the application can no longer be edited / この申請は編集できません".into()));
+    }
+    let p = procedure_version(db, a.procedure_id).await?;
+    let Some(f) = p.def.field(field) else {
+        return Err(AppError::BadRequest(format!("no file field \"{field}\"")));
+    };
+    let FieldKind::File { types, max_bytes } = &f.kind else {
+        return Err(AppError::BadRequest(format!("\"{field}\" is not a file field")));
+    };
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest("the file is empty / ファイルが空です".into()));
+    }
+    if bytes.len() as u64 > *max_bytes {
+        return Err(AppError::TooLarge);
+    }
+    if !types.iter().any(|t| t == media_type) || !type_agrees(media_type, sniff(bytes)) {
+        return Err(AppError::UnsupportedMedia(media_type.to_string()));
+    }
+    let filename = sanitize_filename(filename);
+    let sha = hex::encode(Sha256::digest(bytes));
+    store_file(data_dir, &sha, bytes).await?;
+    let public_id = crate::accounts::random_token()[..16].to_string();
+    let mut tx = db.write.begin().await?;
+    let cur = load(&mut tx, id).await?;
+    if revision.is_some_and(|r| r != cur.revision) {
+        return Err(AppError::StaleForm);
+    }
+    if cur.status != a.status {
+        return Err(AppError::StaleForm);
+    }
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO attachments (public_id, application_id, field, filename, media_type, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&public_id)
+    .bind(id)
+    .bind(field)
+    .bind(&filename)
+    .bind(media_type)
+    .bind(bytes.len() as i64)
+    .bind(&sha)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut answers = cur.answers.clone();
+    answers.insert(field.to_string(), Value::String(public_id.clone()));
+    let new_rev = cur.revision + 1;
+    sqlx::query("UPDATE applications SET answers = $1, revision = $2, updated_at = $3 WHERE id = $4")
+        .bind(Value::Object(answers).to_string())
+        .bind(new_rev)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((public_id, new_rev))
+}
+
+fn sanitize_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("file");
+    let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>')).take(120).collect();
+    if clean.trim().is_empty() { "file".into() } else { clean }
+}
+
+/// An attachment's stored hash and metadata, if the caller may see the application.
+pub async fn attachment(db: &Db, app_id: i64, public_id: &str) -> Result<Attachment> {
+    attachments(db, app_id).await?.into_iter().find(|a| a.id == public_id).ok_or(AppError::NotFound)
+}
+
+// ---------- transitions ----------
+
+fn mail_for<'a>(base_url: &'a str, lang: &'a str, a: &'a Application, p: &'a Procedure) -> AppMail<'a> {
+    AppMail {
+        base_url,
+        lang,
+        name: &a.resident_name,
+        procedure_title: &p.def.title,
+        tenant_name: &p.tenant_name,
+        receipt_number: a.receipt_number.as_deref().unwrap_or("-"),
+        application_id: a.id,
+    }
+}
+
+async fn record_event(
+    conn: &mut AnyConnection,
+    a: &Application,
+    actor: &str,
+    actor_name: &str,
+    action: &Action,
+    to: Status,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO application_events (application_id, at, actor, actor_name, action, from_status, to_status, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.id)
+    .bind(now_ms())
+    .bind(actor)
+    .bind(actor_name)
+    .bind(action.name())
+    .bind(a.status.as_str())
+    .bind(to.as_str())
+    .bind(action.message().map(str::to_string))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub struct Submitted {
+    pub receipt_number: String,
+    pub content_hash: String,
+    /// False when this was a repeat of a submission already made (double post).
+    pub new: bool,
+}
+
+/// Validates everything and submits (or, under correction, resubmits). Posting the same
+/// submission twice returns the first result and changes nothing.
+pub async fn submit(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64, revision: i64) -> Result<Submitted> {
+    let mut tx = db.write.begin().await?;
+    // Writing first takes SQLite's write lock before we read (no lock upgrade later).
+    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let a = load(&mut tx, id).await?;
+    if a.resident_id != resident.id {
+        return Err(AppError::NotFound);
+    }
+    // A repeated post of the form we already accepted: same answer, nothing new.
+    if a.revision == revision + 1 && matches!(a.status, Status::Submitted | Status::Accepted) {
+        if let (Some(r), Some(h)) = (&a.receipt_number, &a.content_hash) {
+            return Ok(Submitted { receipt_number: r.clone(), content_hash: h.clone(), new: false });
+        }
+    }
+    if a.revision != revision {
+        return Err(AppError::StaleForm);
+    }
+    let p = procedure_version(db, a.procedure_id).await?;
+    let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
+    let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
+    let result = finish_submission(&mut tx, base_url, lang, resident, &a, &p, action, to).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_submission(
+    tx: &mut AnyConnection,
+    base_url: &str,
+    lang: &str,
+    resident: &Resident,
+    a: &Application,
+    p: &Procedure,
+    action: Action,
+    to: Status,
+) -> Result<Submitted> {
+    let mut answers = a.answers.clone();
+    let lookup = attachment_lookup(tx, a.id).await?;
+    let errors = forms::validate(&p.def, None, &mut answers, &lookup);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    // Attachments no longer referenced by any answer are not part of the submission.
+    let referenced: Vec<String> = p
+        .def
+        .fields()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut hashes = Vec::new();
+    for att in sqlx::query("SELECT public_id, sha256 FROM attachments WHERE application_id = $1").bind(a.id).fetch_all(&mut *tx).await? {
+        let pid: String = att.try_get(0)?;
+        if referenced.contains(&pid) {
+            hashes.push(att.try_get::<String, _>(1)?);
+        }
+    }
+    let answers_value = Value::Object(answers);
+    let applicant = format!("resident:{}", resident.id);
+    let content_hash = receipt::content_hash(&p.code, p.version, &applicant, &answers_value, &hashes);
+    let now = now_ms();
+    let receipt_number = match &a.receipt_number {
+        Some(r) => r.clone(),
+        None => {
+            let prefix: String = sqlx::query("SELECT receipt_prefix FROM tenants WHERE id = $1").bind(a.tenant_id).fetch_one(&mut *tx).await?.try_get(0)?;
+            let year = time::OffsetDateTime::now_utc().to_offset(jst()).year();
+            receipt::receipt_number(&prefix, year, a.id)
+        }
+    };
+    // 標準処理期間 runs from the (re)submission.
+    let due = now + i64::from(p.def.standard_days) * 86_400_000;
+    sqlx::query(
+        "UPDATE applications SET status = $1, answers = $2, receipt_number = $3, content_hash = $4, revision = revision + 1, \
+         submitted_at = $5, due_at = $6, updated_at = $5 WHERE id = $7",
+    )
+    .bind(to.as_str())
+    .bind(answers_value.to_string())
+    .bind(&receipt_number)
+    .bind(&content_hash)
+    .bind(now)
+    .bind(due)
+    .bind(a.id)
+    .execute(&mut *tx)
+    .await?;
+    record_event(tx, a, &applicant, &resident.name, &action, to).await?;
+    audit::append(
+        tx,
+        a.tenant_id,
+        &applicant,
+        &format!("application.{}", action.name()),
+        &format!("application:{}", a.id),
+        serde_json::json!({"receipt": receipt_number, "content_hash": content_hash, "procedure": p.code, "version": p.version}),
+    )
+    .await?;
+    let mut view = a.clone();
+    view.receipt_number = Some(receipt_number.clone());
+    let m = mail_for(base_url, lang, &view, p);
+    let (subject, body) = if action == Action::Submit {
+        notify::submitted(&m, &content_hash)
+    } else {
+        notify::status_changed(&m, action.label(lang), to.label(lang), None)
+    };
+    let rev = a.revision;
+    mail::enqueue(tx, &format!("app:{}:{}:{rev}", a.id, action.name()), &a.resident_email, &subject, &body).await?;
+    Ok(Submitted { receipt_number, content_hash, new: true })
+}
+
+/// Japan Standard Time, for dates people read (receipt years, 和暦).
+pub fn jst() -> time::UtcOffset {
+    time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// One call for systems: creates and submits an application with complete answers. An
+/// `Idempotency-Key` makes a retried request return the first result.
+pub async fn submit_new(
+    db: &Db,
+    base_url: &str,
+    resident: &Resident,
+    p: &Procedure,
+    applicant_kind: &str,
+    answers: Answers,
+    idempotency_key: Option<&str>,
+) -> Result<(i64, Submitted)> {
+    if !p.is_current {
+        return Err(AppError::NotFound);
+    }
+    let kind = parse_kind(p, applicant_kind)?;
+    if let Some(k) = idempotency_key {
+        if k.is_empty() || k.len() > 100 {
+            return Err(AppError::BadRequest("Idempotency-Key must be 1-100 characters".into()));
+        }
+    }
+    // Validate before taking the write lock: a rejected request costs no write.
+    let mut checked = answers.clone();
+    let no_files = |_: &str, _: &str| None;
+    let errors = forms::validate(&p.def, None, &mut checked, &no_files);
+    let has_file_fields = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if has_file_fields && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id)) {
+        return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
+    }
+    let now = now_ms();
+    let mut tx = db.write.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, idempotency_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(p.tenant_id)
+    .bind(p.division_id)
+    .bind(p.id)
+    .bind(resident.id)
+    .bind(kind)
+    .bind(Value::Object(checked).to_string())
+    .bind(idempotency_key.map(str::to_string))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(r) => r.try_get(0)?,
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let row = sqlx::query("SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2")
+                .bind(resident.id)
+                .bind(idempotency_key)
+                .fetch_one(&db.read)
+                .await?;
+            let id: i64 = row.try_get(0)?;
+            let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) else {
+                return Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into()));
+            };
+            return Ok((id, Submitted { receipt_number: r, content_hash: h, new: false }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let a = load(&mut tx, id).await?;
+    let to = machine::transition(a.facts(p), Actor::Applicant, &Action::Submit)?;
+    let result = finish_submission(&mut tx, base_url, "ja", resident, &a, p, Action::Submit, to).await?;
+    tx.commit().await?;
+    Ok((id, result))
+}
+
+/// The applicant withdraws (取下げ), as the procedure allows.
+pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64) -> Result<Status> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let a = load(&mut tx, id).await?;
+    if a.resident_id != resident.id {
+        return Err(AppError::NotFound);
+    }
+    let p = procedure_version(db, a.procedure_id).await?;
+    let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
+    apply(&mut tx, base_url, lang, &a, &p, &format!("resident:{}", resident.id), &resident.name, &Action::Withdraw, to).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認).
+pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, action: Action) -> Result<Status> {
+    if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let a = load(&mut tx, id).await?;
+    if !staff_may_see(staff, &a) {
+        return Err(AppError::NotFound);
+    }
+    let p = procedure_version(db, a.procedure_id).await?;
+    let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
+    apply(&mut tx, base_url, "ja", &a, &p, &format!("staff:{}", staff.id), &staff.name, &action, to).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    tx: &mut AnyConnection,
+    base_url: &str,
+    lang: &str,
+    a: &Application,
+    p: &Procedure,
+    actor: &str,
+    actor_name: &str,
+    action: &Action,
+    to: Status,
+) -> Result<()> {
+    let now = now_ms();
+    let accepted = a.was_accepted || to == Status::Accepted;
+    let decided = if to.is_final() { Some(now) } else { None };
+    sqlx::query("UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5")
+        .bind(to.as_str())
+        .bind(i64::from(accepted))
+        .bind(decided)
+        .bind(now)
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await?;
+    record_event(tx, a, actor, actor_name, action, to).await?;
+    audit::append(
+        tx,
+        a.tenant_id,
+        actor,
+        &format!("application.{}", action.name()),
+        &format!("application:{}", a.id),
+        serde_json::json!({"from": a.status.as_str(), "to": to.as_str(), "message": action.message()}),
+    )
+    .await?;
+    let m = mail_for(base_url, lang, a, p);
+    let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
+    mail::enqueue(tx, &format!("app:{}:{}:{}", a.id, action.name(), a.revision), &a.resident_email, &subject, &body).await?;
+    Ok(())
+}
+
+// ---------- lists ----------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub procedure_id: i64,
+    pub procedure_title: String,
+    pub receipt_number: Option<String>,
+    pub status: Status,
+    pub applicant_name: String,
+    pub updated_at: i64,
+    pub submitted_at: Option<i64>,
+    pub due_at: Option<i64>,
+}
+
+impl Summary {
+    pub fn is_overdue(&self, now: i64) -> bool {
+        self.status.is_open_for_office() && self.due_at.is_some_and(|d| d < now)
+    }
+}
+
+const SUMMARY_COLS: &str = "a.id, a.tenant_id, a.procedure_id, p.title, a.receipt_number, a.status, r.name, a.updated_at, a.submitted_at, a.due_at";
+
+fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<Summary> {
+    let status: String = r.try_get(5)?;
+    Ok(Summary {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        procedure_id: r.try_get(2)?,
+        procedure_title: r.try_get(3)?,
+        receipt_number: r.try_get(4)?,
+        status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
+        applicant_name: r.try_get(6)?,
+        updated_at: r.try_get(7)?,
+        submitted_at: r.try_get(8)?,
+        due_at: r.try_get(9)?,
+    })
+}
+
+/// 申請一覧: the resident's own applications, newest first.
+pub async fn list_for_resident(db: &Db, resident: &Resident) -> Result<Vec<Summary>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLS} FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id \
+         WHERE a.resident_id = $1 ORDER BY a.updated_at DESC LIMIT 500"
+    );
+    let rows = sqlx::query(&sql).bind(resident.id).fetch_all(&db.read).await?;
+    rows.iter().map(summary_from_row).collect()
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct InboxFilter {
+    /// Status (e.g. `submitted`, `accepted`, `correction_requested`); empty for all but drafts.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Procedure code.
+    #[serde(default)]
+    pub procedure: Option<String>,
+    /// Only applications past their 標準処理期間.
+    #[serde(default)]
+    pub overdue: Option<String>,
+}
+
+impl InboxFilter {
+    pub fn overdue_only(&self) -> bool {
+        matches!(self.overdue.as_deref(), Some("1" | "true" | "on" | "yes"))
+    }
+}
+
+/// The division's inbox (the whole tenant's for administrators), oldest due first.
+pub async fn inbox(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<Summary>> {
+    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(Status::parse(s).filter(|s| *s != Status::Draft).ok_or_else(|| AppError::BadRequest(format!("unknown status \"{s}\"")))?),
+        None => None,
+    };
+    let division = if staff.role.sees_all_divisions() { 0 } else { staff.division_id };
+    let sql = format!(
+        "SELECT {SUMMARY_COLS} FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id \
+         WHERE a.tenant_id = $1 AND ($2 = 0 OR a.division_id = $2) AND a.status <> 'draft' AND ($3 = '' OR a.status = $3) \
+         AND ($4 = '' OR p.code = $4) AND ($5 = 0 OR (a.status IN ('submitted', 'accepted') AND a.due_at < $6)) \
+         ORDER BY a.due_at, a.id LIMIT 1000"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(staff.tenant_id)
+        .bind(division)
+        .bind(status.map(|s| s.as_str()).unwrap_or(""))
+        .bind(filter.procedure.clone().unwrap_or_default())
+        .bind(i64::from(filter.overdue_only()))
+        .bind(now_ms())
+        .fetch_all(&db.read)
+        .await?;
+    rows.iter().map(summary_from_row).collect()
+}
+
+/// Procedures a staff member's inbox can filter by.
+pub async fn inbox_procedures(db: &Db, staff: &Staff) -> Result<Vec<(String, String)>> {
+    let division = if staff.role.sees_all_divisions() { 0 } else { staff.division_id };
+    let rows = sqlx::query("SELECT DISTINCT code, title FROM procedures WHERE tenant_id = $1 AND ($2 = 0 OR division_id = $2) AND is_current = 1 ORDER BY code")
+        .bind(staff.tenant_id)
+        .bind(division)
+        .fetch_all(&db.read)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Full records for the office's core systems; the export itself is audited.
+pub async fn export(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<(Application, Arc<Procedure>)>> {
+    let list = inbox(db, staff, filter).await?;
+    let mut out = Vec::with_capacity(list.len());
+    let mut conn = db.read.acquire().await?;
+    for s in &list {
+        let a = load(&mut conn, s.id).await?;
+        let p = procedure_version(db, a.procedure_id).await?;
+        out.push((a, p));
+    }
+    drop(conn);
+    let mut tx = db.write.begin().await?;
+    audit::append(
+        &mut tx,
+        staff.tenant_id,
+        &format!("staff:{}", staff.id),
+        "application.export",
+        "applications",
+        serde_json::json!({"count": out.len(), "status": filter.status, "procedure": filter.procedure, "overdue": filter.overdue_only()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+//! The audit log: append-only and hash-chained per tenant (see `kencho_core::audit`).
+//! Entries are written in the same transaction as the change they record.
+
+use kencho_core::audit::{self as chain, ChainBreak, Entry, Stored};
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{now_ms, Db};
+use crate::error::Result;
+
+/// Tenant id used for events that belong to no tenant (resident sign-up, log-ins).
+pub const PLATFORM: i64 = 0;
+
+/// Appends one entry to `tenant_id`'s chain inside the caller's transaction.
+pub async fn append(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    // Taking the head with an UPDATE first makes this transaction the writer at once (SQLite)
+    // and row-locks the head (PostgreSQL), so two writers never chain onto the same entry.
+    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq, hash")
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev_hash) = match head {
+        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+        None => {
+            sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 1, $2)")
+                .bind(tenant_id)
+                .bind(chain::GENESIS)
+                .execute(&mut *conn)
+                .await?;
+            (1, chain::GENESIS.to_string())
+        }
+    };
+    let entry = Entry {
+        tenant_id,
+        seq,
+        at_ms: now_ms(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        detail: detail.to_string(),
+        prev_hash,
+    };
+    let hash = entry.hash();
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, seq, at, actor, action, target, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.tenant_id)
+    .bind(entry.seq)
+    .bind(entry.at_ms)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(&entry.detail)
+    .bind(&entry.prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
+        .bind(&hash)
+        .bind(tenant_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Result of verifying one tenant's chain.
+pub struct ChainReport {
+    pub tenant_id: i64,
+    pub entries: i64,
+    pub problem: Option<ChainBreak>,
+}
+
+/// Recomputes every chain; names the first entry that was altered, removed or inserted.
+pub async fn verify(db: &Db) -> Result<Vec<ChainReport>> {
+    let mut tenants: Vec<i64> = sqlx::query("SELECT tenant_id FROM audit_heads UNION SELECT DISTINCT tenant_id FROM audit_log")
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut out = Vec::new();
+    for tenant_id in tenants {
+        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&db.read)
+            .await?
+            .map(|r| -> Result<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .transpose()?;
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq",
+        )
+        .bind(tenant_id)
+        .fetch_all(&db.read)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows {
+            entries.push(Stored {
+                entry: Entry {
+                    tenant_id,
+                    seq: r.try_get(0)?,
+                    at_ms: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    prev_hash: r.try_get(6)?,
+                },
+                hash: r.try_get(7)?,
+            });
+        }
+        let n = entries.len() as i64;
+        let result = chain::verify(entries, head.as_ref().map(|(s, h)| (*s, h.as_str())));
+        out.push(ChainReport {
+            tenant_id,
+            entries: result.as_ref().copied().unwrap_or(n),
+            problem: result.err(),
+        });
+    }
+    Ok(out)
+}

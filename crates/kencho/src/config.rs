@@ -1,0 +1,18 @@
+//! Run-time settings of one kencho process.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Public base URL, used in e-mail links.
+    pub base_url: String,
+    /// Where the SQLite database (by default) and attachments live.
+    pub data_dir: PathBuf,
+    /// SMTP relay URL; `None` keeps mail in the local mailbox shown at `/demo/mailbox`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Mark cookies `Secure` (serve over HTTPS in production).
+    pub secure_cookies: bool,
+    /// Run the background workers (outbox) in this process.
+    pub workers: bool,
+}

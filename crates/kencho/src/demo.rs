@@ -1,0 +1,101 @@
+//! The demo: the prefecture and two municipalities, their procedure catalogue, a resident
+//! and staff accounts. Loading it twice changes nothing.
+
+use kencho_core::procedure::ProcedureDef;
+use sqlx::Row;
+
+use crate::accounts;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+use crate::procedures;
+
+pub const TENANTS: [(&str, &str, &str, &str); 3] = [
+    ("fukushima-pref", "福島県", "Fukushima Prefecture", "PREF"),
+    ("aizuwakamatsu", "会津若松市", "Aizuwakamatsu City", "AIZU"),
+    ("minamisoma", "南相馬市", "Minamisoma City", "MINA"),
+];
+
+pub const PROCEDURES: [(&str, &str); 7] = [
+    ("aizuwakamatsu-juminhyo-shomei.toml", include_str!("../../../demo/procedures/aizuwakamatsu-juminhyo-shomei.toml")),
+    ("aizuwakamatsu-hojin-setsuritsu.toml", include_str!("../../../demo/procedures/aizuwakamatsu-hojin-setsuritsu.toml")),
+    ("fukushima-pref-kenei-jutaku.toml", include_str!("../../../demo/procedures/fukushima-pref-kenei-jutaku.toml")),
+    ("fukushima-pref-wana-kyoka.toml", include_str!("../../../demo/procedures/fukushima-pref-wana-kyoka.toml")),
+    ("minamisoma-kosodate-hojo.toml", include_str!("../../../demo/procedures/minamisoma-kosodate-hojo.toml")),
+    ("minamisoma-risai-shomei.toml", include_str!("../../../demo/procedures/minamisoma-risai-shomei.toml")),
+    ("minamisoma-inu-toroku.toml", include_str!("../../../demo/procedures/minamisoma-inu-toroku.toml")),
+];
+
+pub const RESIDENT_EMAIL: &str = "taro@example.jp";
+pub const PASSWORD: &str = "kencho-demo-2026";
+
+/// Staff: (tenant, division code, division name, e-mail, name, role).
+pub const STAFF: [(&str, &str, &str, &str, &str, &str); 9] = [
+    ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),
+    ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
+    ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
+    ("aizuwakamatsu", "joho", "情報政策課", "admin@aizuwakamatsu.example.jp", "磐梯 三郎", "admin"),
+    ("fukushima-pref", "shizen-hogo", "生活環境部自然保護課", "kakaricho@pref.fukushima.example.jp", "阿武隈 四郎", "kakaricho"),
+    ("fukushima-pref", "digital", "デジタル変革課", "admin@pref.fukushima.example.jp", "吾妻 五子", "admin"),
+    ("minamisoma", "kodomo-katei", "こども家庭課", "kakaricho@minamisoma.example.jp", "相馬 六郎", "kakaricho"),
+    ("minamisoma", "joho", "情報政策課", "admin@minamisoma.example.jp", "野馬 七海", "admin"),
+    ("minamisoma", "seikatsu-kankyo", "生活環境課", "kacho@minamisoma.example.jp", "真野 八重", "kacho"),
+];
+
+pub struct StaffLogin {
+    pub email: String,
+    pub role: String,
+    pub tenant: String,
+    pub totp_secret: String,
+}
+
+pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
+    for (code, name, name_en, prefix) in TENANTS {
+        crate::tenants::create(db, code, name, name_en, prefix).await?;
+    }
+    for (file, text) in PROCEDURES {
+        let def = ProcedureDef::parse(file, text)?;
+        procedures::import(db, &def, "system:demo", None).await?;
+    }
+    let hash = accounts::hash_password(PASSWORD.to_string()).await?;
+    let now = now_ms();
+    let mut tx = db.write.begin().await?;
+    sqlx::query("INSERT INTO residents (email, name, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING")
+        .bind(RESIDENT_EMAIL)
+        .bind("福島 太郎")
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    for (tenant, div_code, div_name, email, name, role) in STAFF {
+        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(tenant).fetch_one(&mut *tx).await?.try_get(0)?;
+        let division_id = procedures::upsert_division(&mut tx, tenant_id, div_code, div_name).await?;
+        // Demo staff get a TOTP secret up front so the printout can show it.
+        let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
+        sqlx::query(
+            "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_secret, totp_enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(division_id)
+        .bind(email)
+        .bind(name)
+        .bind(role)
+        .bind(&hash)
+        .bind(&secret)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let mut out = Vec::new();
+    for (tenant, _, _, email, _, role) in STAFF {
+        let secret: Option<String> = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?.try_get(0)?;
+        out.push(StaffLogin {
+            email: email.into(),
+            role: role.into(),
+            tenant: tenant.into(),
+            totp_secret: secret.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,178 @@
+//! The one application error type: a stable code, an HTTP status and a message in the user's
+//! language. Database errors are mapped here, in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kencho_core::forms::FieldError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign in required")]
+    Unauthenticated,
+    #[error("second factor required")]
+    MfaRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid CSRF token")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the form is out of date")]
+    StaleForm,
+    #[error("too many attempts")]
+    RateLimited,
+    #[error("payload too large")]
+    TooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMedia(String),
+    #[error("invalid login")]
+    BadLogin,
+    #[error("not allowed in this state: {0}")]
+    Transition(#[from] kencho_core::application::TransitionError),
+    #[error("invalid procedure definition: {0}")]
+    Definition(#[from] kencho_core::procedure::DefinitionError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// Stable, documented code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::MfaRequired => "mfa_required",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation(_) => "validation",
+            AppError::Conflict(_) => "conflict",
+            AppError::StaleForm => "stale_form",
+            AppError::RateLimited => "rate_limited",
+            AppError::TooLarge => "too_large",
+            AppError::UnsupportedMedia(_) => "unsupported_media_type",
+            AppError::BadLogin => "bad_login",
+            AppError::Transition(_) => "invalid_transition",
+            AppError::Definition(_) => "invalid_definition",
+            AppError::Db(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated | AppError::BadLogin => StatusCode::UNAUTHORIZED,
+            AppError::MfaRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) | AppError::Definition(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A message for people, in their language; never leaks internals.
+    pub fn message(&self, lang: &str) -> String {
+        let en = lang == "en";
+        let pick = |ja: &str, e: &str| if en { e.to_string() } else { ja.to_string() };
+        match self {
+            AppError::NotFound => pick("お探しのページまたはデータは見つかりませんでした。", "We could not find that page or record."),
+            AppError::Unauthenticated => pick("ログインしてください。", "Please sign in."),
+            AppError::MfaRequired => pick("確認コード（2段階認証）を入力してください。", "Enter your authenticator code."),
+            AppError::Forbidden => pick("この操作を行う権限がありません。", "You are not allowed to do this."),
+            AppError::Csrf => pick("画面の有効期限が切れました。もう一度やり直してください。", "This form has expired. Please try again."),
+            AppError::BadRequest(m) => pick(&format!("入力が正しくありません：{m}"), &format!("The request is not valid: {m}")),
+            AppError::Validation(errs) => pick(
+                &format!("入力内容に{}件の誤りがあります。", errs.len()),
+                &format!("There are {} problems with your answers.", errs.len()),
+            ),
+            AppError::Conflict(m) => pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}")),
+            AppError::StaleForm => pick(
+                "別の画面で内容が更新されています。最新の内容を表示し直してから操作してください。",
+                "This was changed elsewhere. Reload to see the latest version, then try again.",
+            ),
+            AppError::RateLimited => pick("試行回数が多すぎます。しばらく待ってからやり直してください。", "Too many attempts. Wait a while and try again."),
+            AppError::TooLarge => pick("ファイルまたは送信内容が大きすぎます。", "The file or request is too large."),
+            AppError::UnsupportedMedia(m) => pick(&format!("この形式のファイルは添付できません（{m}）。"), &format!("This type of file cannot be attached ({m}).")),
+            AppError::BadLogin => pick("メールアドレス、パスワードまたは確認コードが正しくありません。", "The e-mail address, password or code is not correct."),
+            AppError::Transition(e) => pick(&format!("現在の状態ではこの操作はできません。（{e}）"), &format!("This is not possible in the current state ({e}).")),
+            AppError::Definition(e) => e.to_string(),
+            AppError::Db(_) | AppError::Internal(_) => pick(
+                "システムで問題が発生しました。時間をおいてもう一度お試しください。",
+                "Something went wrong on our side. Please try again later.",
+            ),
+        }
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+/// Unique-constraint violations are conflicts, not server errors.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || d.message().contains("UNIQUE constraint failed") || d.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ApiFieldError>>,
+}
+
+#[derive(Serialize)]
+pub struct ApiFieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+pub fn api_field_errors(errs: &[FieldError], lang: &str) -> Vec<ApiFieldError> {
+    errs.iter()
+        .map(|e| ApiFieldError {
+            field: e.field.clone(),
+            code: serde_json::to_value(&e.problem)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string)))
+                .unwrap_or_default(),
+            message: format!("{}: {}", e.label, e.problem.message(lang)),
+        })
+        .collect()
+}
+
+/// JSON rendering, used by the API. Pages wrap errors in `web::PageError` instead.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, AppError::Db(_) | AppError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let errors = match &self {
+            AppError::Validation(errs) => Some(api_field_errors(errs, "en")),
+            _ => None,
+        };
+        let body = ErrorBody { code: self.code(), message: self.message("en"), errors };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,56 @@
+//! kencho: an open-source digital prefectural office (デジタル県庁) in one binary.
+//!
+//! Capabilities, one module each: [`procedures`] (手続き as data), [`applications`] (申請 and
+//! the office's work on them), [`accounts`] (residents, staff, sessions, TOTP, API tokens),
+//! [`mail`] (outbox e-mail), [`audit`] (hash-chained audit log), [`tenants`]. The domain rules
+//! live in `kencho-core`; [`web`] is the thin HTTP layer.
+
+pub mod accounts;
+pub mod applications;
+pub mod audit;
+pub mod bench;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod mail;
+pub mod notify;
+pub mod procedures;
+pub mod tenants;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// A running server (used by `serve`, the tests and the benchmark).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: web::AppState,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+/// Binds, starts the background workers (if configured) and serves until the task ends.
+pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running, error::AppError> {
+    let cfg = Arc::new(cfg);
+    let nudge = Arc::new(Notify::new());
+    if cfg.workers {
+        let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from)?);
+        tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone()));
+    }
+    let state = web::AppState { db, cfg, nudge };
+    let app = web::router(state.clone());
+    let addr = listener.local_addr()?;
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, state, handle })
+}

@@ -1,0 +1,211 @@
+//! The `kencho` command: serve, migrate, import procedures, verify the audit log, benchmark.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kencho::config::Config;
+use kencho::db::Db;
+
+#[derive(Parser)]
+#[command(name = "kencho", version, about = "kencho — an open-source digital prefectural office (デジタル県庁)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    /// Database URL: sqlite://… or postgres://…. Default: SQLite in the data directory.
+    #[arg(long, env = "KENCHO_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Data directory (SQLite database, attachments).
+    #[arg(long, env = "KENCHO_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+impl DbArgs {
+    fn url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/kencho.db?mode=rwc", self.data_dir.display()))
+    }
+    async fn connect(&self) -> Result<Db, String> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        Db::connect(&self.url()).await.map_err(|e| format!("database: {e}"))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (and background workers).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "KENCHO_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the demo tenants, procedures and accounts, and print the logins.
+        #[arg(long)]
+        demo: bool,
+        /// Public base URL used in e-mail links.
+        #[arg(long, env = "KENCHO_BASE_URL")]
+        base_url: Option<String>,
+        /// SMTP relay, e.g. smtp://127.0.0.1:2525 or smtp://user:pass@host:587?tls=required.
+        /// Without it, mail goes to the local mailbox at /demo/mailbox.
+        #[arg(long, env = "KENCHO_SMTP_URL")]
+        smtp_url: Option<String>,
+        #[arg(long, env = "KENCHO_MAIL_FROM", default_value = "kencho <no-reply@kencho.example.jp>")]
+        mail_from: String,
+        /// Mark cookies Secure (when served over HTTPS).
+        #[arg(long, env = "KENCHO_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Do not run the outbox worker in this process.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Create or update the database schema.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Procedure definitions.
+    Procedures {
+        #[command(subcommand)]
+        command: ProcCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
+    Totp { secret: String },
+    /// Benchmark: starts kencho on SQLite, drives it over HTTP and prints the figures.
+    Bench {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProcCommand {
+    /// Import one or more definition files (TOML or JSON); any bad file aborts before import.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every chain; exit 1 naming the first altered, removed or inserted entry.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Serve { db, bind, demo, base_url, smtp_url, mail_from, secure_cookies, no_workers } => {
+            let database = db.connect().await?;
+            let logins = if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
+            let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
+            let cfg = Config { base_url: base_url.clone(), data_dir: db.data_dir.clone(), smtp_url: smtp_url.clone(), mail_from, secure_cookies, workers: !no_workers };
+            let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
+            println!("kencho is serving on {base_url}");
+            if let Some(logins) = logins {
+                println!();
+                println!("Demo accounts (password for all: {})", kencho::demo::PASSWORD);
+                println!("  resident  {}", kencho::demo::RESIDENT_EMAIL);
+                for s in logins {
+                    println!("  staff     {:<40} {:<10} {:<15} TOTP secret {}", s.email, s.role, s.tenant, s.totp_secret);
+                }
+                println!("  Staff sign in at {base_url}/staff/login; the second factor is a TOTP code from an");
+                println!("  authenticator app holding the secret, or: cargo run --release -- totp SECRET");
+                if smtp_url.is_none() {
+                    println!("  Mail is kept in the local mailbox: {base_url}/demo/mailbox");
+                }
+            }
+            tokio::select! {
+                _ = running.handle => {}
+                _ = tokio::signal::ctrl_c() => { println!("shutting down"); }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { db } => {
+            db.connect().await?;
+            println!("schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Procedures { command: ProcCommand::Import { db, files } } => {
+            // Parse every file first: one bad file imports nothing.
+            let mut defs = Vec::new();
+            for f in &files {
+                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let def = kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+                defs.push((f, def));
+            }
+            let database = db.connect().await?;
+            for (f, def) in defs {
+                let outcome = kencho::procedures::import(&database, &def, "cli", None).await.map_err(|e| format!("{}: {e}", f.display()))?;
+                match outcome {
+                    kencho::procedures::ImportOutcome::Created { version } => println!("{}: {}/{} imported as version {version}", f.display(), def.tenant, def.code),
+                    kencho::procedures::ImportOutcome::Unchanged { version } => println!("{}: {}/{} unchanged (version {version})", f.display(), def.tenant, def.code),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { db } } => {
+            let database = db.connect().await?;
+            let reports = kencho::audit::verify(&database).await.map_err(|e| e.to_string())?;
+            let mut ok = true;
+            for r in reports {
+                match r.problem {
+                    None => println!("tenant {}: {} entries, chain intact", r.tenant_id, r.entries),
+                    Some(p) => {
+                        ok = false;
+                        println!("tenant {}: TAMPERED: {p}", r.tenant_id);
+                    }
+                }
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Totp { secret } => {
+            println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { clients, seconds } => {
+            kencho::bench::run(clients, seconds).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

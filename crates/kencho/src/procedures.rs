@@ -1,0 +1,184 @@
+//! The procedure catalogue (手続き): import with versioning, listing and Japanese search.
+
+use kencho_core::procedure::ProcedureDef;
+use kencho_core::search;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+#[derive(Debug, Clone)]
+pub struct Procedure {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_code: String,
+    pub tenant_name: String,
+    pub tenant_name_en: String,
+    pub division_id: i64,
+    pub code: String,
+    pub version: i64,
+    pub is_current: bool,
+    pub def: ProcedureDef,
+}
+
+impl Procedure {
+    pub fn title(&self, lang: &str) -> &str {
+        if lang == "en" {
+            self.def.title_en.as_deref().unwrap_or(&self.def.title)
+        } else {
+            &self.def.title
+        }
+    }
+    pub fn description(&self, lang: &str) -> &str {
+        if lang == "en" {
+            self.def.description_en.as_deref().unwrap_or(&self.def.description)
+        } else {
+            &self.def.description
+        }
+    }
+    pub fn tenant_label(&self, lang: &str) -> &str {
+        if lang == "en" { &self.tenant_name_en } else { &self.tenant_name }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Created { version: i64 },
+    Unchanged { version: i64 },
+}
+
+/// Imports one definition. A changed definition of an existing code becomes a new version
+/// (applications keep theirs); an identical one changes nothing. `only_tenant` restricts an
+/// administrator to their own tenant.
+pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Option<i64>) -> Result<ImportOutcome> {
+    let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = hex::encode(Sha256::digest(json.as_bytes()));
+    let mut tx = db.write.begin().await?;
+    let tenant = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *tx).await?;
+    let Some(tenant) = tenant else {
+        return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
+    };
+    let tenant_id: i64 = tenant.try_get(0)?;
+    if only_tenant.is_some_and(|t| t != tenant_id) {
+        return Err(AppError::Forbidden);
+    }
+    let current = sqlx::query("SELECT version, definition_hash FROM procedures WHERE tenant_id = $1 AND code = $2 AND is_current = 1")
+        .bind(tenant_id)
+        .bind(&def.code)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let next_version = match &current {
+        Some(r) => {
+            let v: i64 = r.try_get(0)?;
+            let h: String = r.try_get(1)?;
+            if h == hash {
+                return Ok(ImportOutcome::Unchanged { version: v });
+            }
+            v + 1
+        }
+        None => 1,
+    };
+    let division_id = upsert_division(&mut tx, tenant_id, &def.division.code, &def.division.name).await?;
+    sqlx::query("UPDATE procedures SET is_current = 0 WHERE tenant_id = $1 AND code = $2")
+        .bind(tenant_id)
+        .bind(&def.code)
+        .execute(&mut *tx)
+        .await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO procedures (tenant_id, division_id, code, version, is_current, title, title_en, definition, definition_hash, search_title, search_text, created_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(division_id)
+    .bind(&def.code)
+    .bind(next_version)
+    .bind(&def.title)
+    .bind(def.title_en.clone())
+    .bind(&json)
+    .bind(&hash)
+    .bind(search::normalise(&def.title))
+    .bind(search::normalise(&def.search_text()))
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    audit::append(
+        &mut tx,
+        tenant_id,
+        actor,
+        "procedure.import",
+        &format!("procedure:{id}"),
+        serde_json::json!({"code": def.code, "version": next_version, "hash": hash}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ImportOutcome::Created { version: next_version })
+}
+
+pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &str, name: &str) -> Result<i64> {
+    sqlx::query("INSERT INTO divisions (tenant_id, code, name) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, code) DO UPDATE SET name = excluded.name")
+        .bind(tenant_id)
+        .bind(code)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let id = sqlx::query("SELECT id FROM divisions WHERE tenant_id = $1 AND code = $2")
+        .bind(tenant_id)
+        .bind(code)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    Ok(id)
+}
+
+const COLS: &str = "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
+    let def: String = r.try_get(9)?;
+    Ok(Procedure {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        tenant_code: r.try_get(2)?,
+        tenant_name: r.try_get(3)?,
+        tenant_name_en: r.try_get(4)?,
+        division_id: r.try_get(5)?,
+        code: r.try_get(6)?,
+        version: r.try_get(7)?,
+        is_current: r.try_get::<i64, _>(8)? == 1,
+        def: serde_json::from_str(&def).map_err(|e| AppError::Internal(format!("stored definition: {e}")))?,
+    })
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Procedure> {
+    let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&db.read).await?.ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
+pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Procedure> {
+    let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE t.code = $1 AND p.code = $2 AND p.is_current = 1");
+    let row = sqlx::query(&sql).bind(tenant_code).bind(code).fetch_optional(&db.read).await?.ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
+/// Current procedures, optionally of one tenant, filtered and ranked by a Japanese query.
+pub async fn search(db: &Db, query: &str, tenant_code: Option<&str>) -> Result<Vec<Procedure>> {
+    let sql = format!(
+        "SELECT {COLS}, p.search_title, p.search_text FROM procedures p JOIN tenants t ON t.id = p.tenant_id \
+         WHERE p.is_current = 1 AND ($1 = '' OR t.code = $1) ORDER BY t.id, p.title"
+    );
+    let rows = sqlx::query(&sql).bind(tenant_code.unwrap_or("")).fetch_all(&db.read).await?;
+    let mut hits = Vec::new();
+    for r in &rows {
+        let title: String = r.try_get(10)?;
+        let text: String = r.try_get(11)?;
+        if let Some(score) = search::score(&title, &text, query) {
+            hits.push((score, from_row(r)?));
+        }
+    }
+    // Stable sort keeps tenant/title order among equal scores.
+    hits.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(hits.into_iter().map(|(_, p)| p).collect())
+}

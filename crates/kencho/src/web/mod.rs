@@ -1,0 +1,375 @@
+//! The web layer: server-rendered pages for people and a JSON API for systems, both thin over
+//! the capability modules.
+
+pub mod api;
+pub mod form_html;
+pub mod openapi;
+pub mod resident;
+pub mod staff;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::Notify;
+
+use crate::accounts::{self, Principal, Resident, Session, Staff};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::i18n;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub cfg: Arc<Config>,
+    /// Wakes this process's outbox worker after a commit (other processes poll).
+    pub nudge: Arc<Notify>,
+}
+
+pub const SESSION_COOKIE: &str = "kencho_session";
+pub const CSRF_COOKIE: &str = "kencho_csrf";
+pub const LANG_COOKIE: &str = "kencho_lang";
+/// Largest request body: a 20 MiB attachment plus form overhead.
+pub const MAX_BODY: usize = 21 * 1024 * 1024;
+
+/// Per-request facts the middleware works out once: language, the anonymous CSRF token,
+/// the client address.
+#[derive(Clone)]
+pub struct ReqInfo {
+    pub lang: String,
+    pub anon_csrf: String,
+    pub ip: String,
+    pub path: String,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn cookie_header(cfg: &Config, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if cfg.secure_cookies { "; Secure" } else { "" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Sets language and CSRF cookies, and security headers on every response.
+async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let query_lang = req.uri().query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()?.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v)
+    });
+    let cookie_lang = cookie(headers, LANG_COOKIE).map(str::to_string);
+    let accept_en = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("en"));
+    let lang = query_lang
+        .clone()
+        .filter(|l| i18n::supported(l))
+        .or(cookie_lang.filter(|l| i18n::supported(l)))
+        .unwrap_or_else(|| if accept_en { "en".into() } else { "ja".into() });
+    let existing_csrf = cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 20 && c.len() <= 64).map(str::to_string);
+    let anon_csrf = existing_csrf.clone().unwrap_or_else(accounts::random_token);
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let path = req.uri().path().to_string();
+    req.extensions_mut().insert(ReqInfo { lang: lang.clone(), anon_csrf: anon_csrf.clone(), ip, path: path.clone() });
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if existing_csrf.is_none() && !path.starts_with("/api/") {
+        h.append(header::SET_COOKIE, cookie_header(&state.cfg, CSRF_COOKIE, &anon_csrf, None));
+    }
+    if let Some(l) = query_lang.filter(|l| i18n::supported(l)) {
+        h.append(header::SET_COOKIE, cookie_header(&state.cfg, LANG_COOKIE, &l, Some(31_536_000)));
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Who is asking: the session from the cookie (pages) or a bearer token (API).
+pub struct Ctx {
+    pub info: ReqInfo,
+    pub session: Option<Session>,
+    pub bearer: bool,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ReqInfo>().cloned().unwrap_or(ReqInfo {
+            lang: "ja".into(),
+            anon_csrf: String::new(),
+            ip: "unknown".into(),
+            path: parts.uri.path().to_string(),
+        });
+        let is_api = parts.uri.path().starts_with("/api/");
+        let bearer_token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        // The API takes only bearer tokens, never cookies, so it needs no CSRF defence.
+        let (token, bearer) = if is_api {
+            (bearer_token.map(str::to_string), true)
+        } else {
+            (cookie(&parts.headers, SESSION_COOKIE).map(str::to_string), false)
+        };
+        let session = match token {
+            Some(t) if t.len() <= 200 => accounts::session(&state.db, &t).await?,
+            _ => None,
+        };
+        Ok(Ctx { info, session, bearer })
+    }
+}
+
+impl Ctx {
+    pub fn lang(&self) -> &str {
+        &self.info.lang
+    }
+
+    pub fn resident(&self) -> Result<&Resident, AppError> {
+        match self.session.as_ref().map(|s| &s.principal) {
+            Some(Principal::Resident(r)) => Ok(r),
+            Some(Principal::Staff(_)) => Err(AppError::Forbidden),
+            None => Err(AppError::Unauthenticated),
+        }
+    }
+
+    /// A staff member who has passed the second factor.
+    pub fn staff(&self) -> Result<&Staff, AppError> {
+        match self.session.as_ref() {
+            Some(Session { principal: Principal::Staff(s), mfa_ok: true, .. }) => Ok(s),
+            Some(Session { principal: Principal::Staff(_), .. }) => Err(AppError::MfaRequired),
+            Some(_) => Err(AppError::Forbidden),
+            None => Err(AppError::Unauthenticated),
+        }
+    }
+
+    pub fn csrf(&self) -> String {
+        match &self.session {
+            Some(s) if !self.bearer => s.csrf.clone(),
+            _ => self.info.anon_csrf.clone(),
+        }
+    }
+
+    /// Every form post carries the token; a post without the right one changes nothing.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), AppError> {
+        let expected = self.csrf();
+        match sent {
+            Some(s) if !expected.is_empty() && constant_eq(s.as_bytes(), expected.as_bytes()) => Ok(()),
+            _ => Err(AppError::Csrf),
+        }
+    }
+
+    pub fn layout(&self, state: &AppState, title: &str) -> Layout {
+        let (user, staff_user) = match self.session.as_ref().map(|s| &s.principal) {
+            Some(Principal::Resident(r)) => (Some(r.name.clone()), false),
+            Some(Principal::Staff(s)) => (Some(format!("{}（{} {}）", s.name, s.tenant_name, s.role.label(self.lang()))), true),
+            None => (None, false),
+        };
+        Layout {
+            lang: self.lang().to_string(),
+            csrf: self.csrf(),
+            user,
+            staff: staff_user,
+            title: title.to_string(),
+            mailbox: state.cfg.smtp_url.is_none(),
+            path: self.info.path.clone(),
+        }
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What every page's frame needs.
+pub struct Layout {
+    pub lang: String,
+    pub csrf: String,
+    pub user: Option<String>,
+    pub staff: bool,
+    pub title: String,
+    pub mailbox: bool,
+    pub path: String,
+}
+
+impl Layout {
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(&self.lang, key)
+    }
+    pub fn en(&self) -> bool {
+        self.lang == "en"
+    }
+    pub fn other_lang(&self) -> &'static str {
+        if self.en() { "ja" } else { "en" }
+    }
+    pub fn other_lang_label(&self) -> &'static str {
+        if self.en() { "日本語" } else { "English" }
+    }
+}
+
+/// An error shown as a page, in the user's language.
+pub struct PageError {
+    pub err: AppError,
+    pub lang: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Layout,
+    message: String,
+    code: String,
+    login: bool,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.err, AppError::Db(_) | AppError::Internal(_)) {
+            tracing::error!(error = %self.err, "page failed");
+        }
+        if matches!(self.err, AppError::MfaRequired) {
+            return Redirect::to("/staff/mfa").into_response();
+        }
+        let l = Layout {
+            lang: self.lang.clone(),
+            csrf: String::new(),
+            user: None,
+            staff: false,
+            title: i18n::t(&self.lang, "error.title"),
+            mailbox: false,
+            path: "/".into(),
+        };
+        let page = ErrorPage {
+            message: self.err.message(&self.lang),
+            code: self.err.code().to_string(),
+            login: matches!(self.err, AppError::Unauthenticated),
+            l,
+        };
+        let status = self.err.status();
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, self.err.message(&self.lang)).into_response(),
+        }
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Tags an error with the language of the page that failed.
+pub trait InLang<T> {
+    fn lang(self, lang: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<AppError>> InLang<T> for Result<T, E> {
+    fn lang(self, lang: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError { err: e.into(), lang: lang.to_string() })
+    }
+}
+
+pub fn render<T: Template>(t: &T) -> Result<Response, AppError> {
+    t.render().map(|h| Html(h).into_response()).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response, AppError> {
+    t.render().map(|h| (status, Html(h)).into_response()).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Parses an urlencoded form body into pairs; malformed bodies are a clear 400.
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).map_err(|_| AppError::BadRequest("malformed form body".into()))
+}
+
+pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Formats epoch milliseconds as a date and time in JST.
+pub fn fmt_time(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| t.to_offset(crate::applications::jst()));
+    match t {
+        Ok(t) => format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute()),
+        Err(_) => "-".into(),
+    }
+}
+
+pub fn fmt_date(ms: i64) -> String {
+    fmt_time(ms).chars().take(10).collect()
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+}
+
+async fn health(State(state): State<AppState>) -> Result<&'static str, AppError> {
+    sqlx::query("SELECT 1").execute(&state.db.read).await?;
+    Ok("ok")
+}
+
+async fn not_found(ctx: Ctx) -> Response {
+    if ctx.info.path.starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        PageError { err: AppError::NotFound, lang: ctx.info.lang }.into_response()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(resident::routes())
+        .merge(staff::routes())
+        .nest("/api/v1", api::routes())
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .route("/healthz", get(health))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), prepare))
+        .with_state(state)
+}
