@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, Message};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
@@ -139,8 +140,12 @@ async fn deliver(db: &Db, mailer: &Mailer, m: &Claimed) -> std::result::Result<(
                 .to(to)
                 .subject(&m.subject)
                 .message_id(Some(format!("<outbox-{}@kencho>", m.id)))
-                .header(ContentType::TEXT_PLAIN)
-                .body(m.body.clone())
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .header(ContentTransferEncoding::Base64)
+                        .body(m.body.clone()),
+                )
                 .map_err(|e| e.to_string())?;
             t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
         }

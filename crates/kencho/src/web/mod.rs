@@ -132,9 +132,10 @@ impl FromRequestParts<AppState> for Ctx {
             lang: "ja".into(),
             anon_csrf: String::new(),
             ip: "unknown".into(),
-            path: parts.uri.path().to_string(),
+            path: parts.extensions.get::<axum::extract::OriginalUri>().map(|u| u.path().to_string()).unwrap_or_else(|| parts.uri.path().to_string()),
         });
-        let is_api = parts.uri.path().starts_with("/api/");
+        // `info.path` is the full path; inside nested routers `parts.uri` has lost its prefix.
+        let is_api = info.path.starts_with("/api/");
         let bearer_token = parts
             .headers
             .get(header::AUTHORIZATION)

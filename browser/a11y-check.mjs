@@ -1,0 +1,479 @@
+#!/usr/bin/env node
+// Accessibility check of kencho's resident and staff journeys: headless Chromium
+// (playwright-core, the system's /usr/bin/chromium, never a downloaded browser) opens
+// every page a resident or a staff member meets and runs axe-core on it, limited to
+// the WCAG 2.0/2.1/2.2 level A and AA rules.
+//
+// It starts nothing itself: scripts/browser-check.sh builds and starts a demo server.
+//
+//   node a11y-check.mjs <base-url> <server-stdout-log>
+//   KENCHO_URL=http://127.0.0.1:8080 KENCHO_LOG=/tmp/kencho.log node a11y-check.mjs
+//
+// The server log is read for the demo staff accounts' TOTP secrets and the demo password.
+// Other settings (environment):
+//   CHROMIUM_PATH          browser executable (default /usr/bin/chromium)
+//   A11Y_SCREENSHOT_DIR    where full-page screenshots go (default: a fresh temp dir)
+//
+// Prints one line per page (violation count, label, URL), then the details of every
+// violation. Exit status: 0 no violation, 1 violations found, 2 the journey itself broke
+// (a page, field or button was missing, a step answered an unexpected status).
+
+import { createRequire } from 'node:module';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_PATH = require.resolve('axe-core/axe.min.js');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+const BASE = (process.argv[2] || process.env.KENCHO_URL || '').replace(/\/+$/, '');
+const LOG = process.argv[3] || process.env.KENCHO_LOG || '';
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+if (!BASE || !LOG) {
+  console.error('usage: node a11y-check.mjs <base-url> <server-stdout-log>   (or KENCHO_URL, KENCHO_LOG)');
+  process.exit(2);
+}
+const SHOT_DIR = process.env.A11Y_SCREENSHOT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'kencho-a11y-'));
+fs.mkdirSync(SHOT_DIR, { recursive: true });
+
+const RESIDENT = 'taro@example.jp';
+const KACHO = 'kacho@minamisoma.example.jp';
+const ADMIN = 'admin@minamisoma.example.jp';
+
+// ---------------------------------------------------------------- demo accounts from the log
+
+async function readAccounts() {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const text = fs.existsSync(LOG) ? fs.readFileSync(LOG, 'utf8') : '';
+    const staff = {};
+    for (const m of text.matchAll(/^\s*staff\s+(\S+)\s+(\S+)\s+(\S+)\s+TOTP secret\s+([A-Z2-7=]+)\s*$/gm)) {
+      staff[m[1]] = { role: m[2], tenant: m[3], secret: m[4] };
+    }
+    const pw = text.match(/password for all:\s*([^)\s]+)\)/);
+    if (staff[KACHO] && staff[ADMIN]) return { staff, password: pw ? pw[1] : 'kencho-demo-2026' };
+    if (Date.now() > deadline) throw new Error(`no demo staff accounts (${KACHO}, ${ADMIN}) with TOTP secrets in ${LOG}`);
+    await sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------- TOTP (RFC 6238: SHA-1, 6 digits, 30 s)
+
+function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, '').toUpperCase()) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`bad base32 character ${ch}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+function totpAt(secret, step) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = crypto.createHmac('sha1', base32Decode(secret)).update(msg).digest();
+  const o = h[h.length - 1] & 0x0f;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
+}
+
+// A code is accepted once per step per staff member: never reuse a step for the same
+// secret, and keep clear of the step's last seconds so the code is still current on arrival.
+const usedSteps = new Map();
+async function freshTotp(secret) {
+  for (let i = 0; i < 80; i++) {
+    const now = Date.now() / 1000;
+    const step = Math.floor(now / 30);
+    const left = 30 - (now % 30);
+    if (step !== usedSteps.get(secret) && left > 3) {
+      usedSteps.set(secret, step);
+      return totpAt(secret, step);
+    }
+    await sleep(1000);
+  }
+  throw new Error('could not get a fresh TOTP step');
+}
+
+// ---------------------------------------------------------------- helpers
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+class JourneyError extends Error {}
+
+const results = []; // { label, url, status, violations }
+let shotNo = 0;
+
+function url(p) {
+  return p.startsWith('http') ? p : BASE + p;
+}
+
+async function goto(page, p, expectStatus = 200) {
+  const resp = await page.goto(url(p), { waitUntil: 'load' });
+  const status = resp ? resp.status() : 0;
+  if (expectStatus !== null && status !== expectStatus) {
+    throw new JourneyError(`GET ${p}: expected HTTP ${expectStatus}, got ${status}`);
+  }
+  return status;
+}
+
+// Click something that submits a form or follows a link, and wait for the page it leads to.
+async function clickAndWait(page, selector, expectStatus = 200) {
+  const loc = page.locator(selector);
+  if ((await loc.count()) === 0) throw new JourneyError(`${page.url()}: nothing matches ${selector}`);
+  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), loc.first().click()]);
+  const status = resp ? resp.status() : 0;
+  if (expectStatus !== null && status !== expectStatus) {
+    throw new JourneyError(`${selector} on ${page.url()}: expected HTTP ${expectStatus}, got ${status}`);
+  }
+  return status;
+}
+
+async function fill(page, values) {
+  for (const [name, value] of Object.entries(values)) {
+    const loc = page.locator(`[name="${name}"]`);
+    if ((await loc.count()) === 0) throw new JourneyError(`${page.url()}: no field named ${name}`);
+    const first = loc.first();
+    const tag = await first.evaluate((el) => el.tagName.toLowerCase() + (el.type ? ':' + el.type : ''));
+    if (tag.startsWith('select')) await first.selectOption(value);
+    else if (tag === 'input:radio' || tag === 'input:checkbox') await page.locator(`[name="${name}"][value="${value}"]`).check();
+    else await first.fill(value);
+  }
+}
+
+// Run axe on the page as it is now and record the result.
+async function check(page, label, { screenshot = false } = {}) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const r = await page.evaluate(
+    async (tags) => {
+      // eslint-disable-next-line no-undef
+      const res = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+      return {
+        violations: res.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          helpUrl: v.helpUrl,
+          tags: v.tags.filter((t) => t.startsWith('wcag')),
+          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html, summary: n.failureSummary })),
+        })),
+      };
+    },
+    AXE_TAGS,
+  );
+  const count = r.violations.reduce((a, v) => a + v.nodes.length, 0);
+  results.push({ label, url: page.url(), violations: r.violations, count });
+  console.log(`${count === 0 ? 'ok  ' : 'FAIL'} ${String(count).padStart(3)} violation(s)  ${label}  ${page.url()}`);
+  if (screenshot) {
+    const file = path.join(SHOT_DIR, `${String(++shotNo).padStart(2, '0')}-${label.replace(/[^a-zA-Z0-9]+/g, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  }
+}
+
+async function newContext(browser) {
+  const ctx = await browser.newContext({
+    bypassCSP: true, // the app's CSP (script-src 'self') would refuse the injected axe script
+    locale: 'ja-JP',
+    viewport: { width: 1280, height: 900 },
+  });
+  ctx.setDefaultTimeout(15_000);
+  return ctx;
+}
+
+// ---------------------------------------------------------------- journeys
+
+async function staffLogin(page, email, password, secret, labelPrefix, { checkPages }) {
+  await goto(page, '/staff/login');
+  if (checkPages) await check(page, `${labelPrefix}: staff login`);
+  await fill(page, { email, password });
+  await clickAndWait(page, 'main form[action="/staff/login"] button[type=submit]');
+  if (!page.url().includes('/staff/mfa')) throw new JourneyError(`staff login for ${email} did not lead to /staff/mfa but ${page.url()}`);
+  if (checkPages) {
+    await check(page, `${labelPrefix}: MFA code`);
+    // A wrong code: the page again, with an error message.
+    await fill(page, { code: wrongTotp(secret) });
+    await clickAndWait(page, 'main form[action="/staff/mfa"] button[type=submit]', null);
+    await check(page, `${labelPrefix}: MFA code, wrong code error`);
+  }
+  await fill(page, { code: await freshTotp(secret) });
+  await clickAndWait(page, 'main form[action="/staff/mfa"] button[type=submit]');
+  if (!/\/staff(\?|$)/.test(new URL(page.url()).pathname + new URL(page.url()).search)) {
+    throw new JourneyError(`MFA for ${email} did not lead to the inbox but ${page.url()}`);
+  }
+}
+
+// A six-digit code that no nearby step of the secret would accept.
+function wrongTotp(secret) {
+  const step = Math.floor(Date.now() / 30000);
+  const near = new Set([-2, -1, 0, 1, 2].map((d) => totpAt(secret, step + d)));
+  for (const c of ['000000', '111111', '222222', '333333']) if (!near.has(c)) return c;
+  return '444444';
+}
+
+const INU_PAGE1 = {
+  'f.owner_name.family': '南相馬',
+  'f.owner_name.given': '太郎',
+  'f.owner_name.family_kana': 'みなみそうま',
+  'f.owner_name.given_kana': 'たろう',
+  'f.owner_address.postal_code': '975-8686',
+  'f.owner_address.prefecture': '福島県',
+  'f.owner_address.city': '南相馬市',
+  'f.owner_address.street': '原町区本町二丁目27',
+  'f.phone': '0244-22-2111',
+};
+const INU_PAGE2 = {
+  'f.dog_name': 'ポチ',
+  'f.breed': '柴犬',
+  'f.sex': 'male',
+  'f.kept_since.year': '2026',
+  'f.kept_since.month': '10',
+  'f.kept_since.day': '1',
+};
+
+async function main() {
+  const accounts = await readAccounts();
+  const password = accounts.password;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  let journeyError = null;
+  try {
+    // Self-test: axe must report a known violation, or a silent failure would pass everything.
+    {
+      const ctx = await newContext(browser);
+      const p = await ctx.newPage();
+      await p.setContent('<!doctype html><html lang="en"><head><title>t</title></head><body><main><img src="data:,"><input type="text"></main></body></html>');
+      await p.addScriptTag({ path: AXE_PATH });
+      const ids = await p.evaluate(async (tags) => (await axe.run(document, { runOnly: { type: 'tag', values: tags } })).violations.map((v) => v.id), AXE_TAGS);
+      if (!ids.includes('image-alt') || !ids.includes('label')) throw new JourneyError(`axe self-test: expected image-alt and label violations, got [${ids}]`);
+      console.log(`axe-core ${await p.evaluate(() => axe.version)} self-test ok (finds image-alt, label)`);
+      await ctx.close();
+    }
+    // ------------------------------------------------ anonymous visitor
+    const anonCtx = await newContext(browser);
+    const anon = await anonCtx.newPage();
+    await goto(anon, '/');
+    await check(anon, 'home (catalogue)', { screenshot: true });
+    await goto(anon, `/?q=${encodeURIComponent('証明書')}`);
+    await check(anon, 'home, search results');
+    await goto(anon, `/?q=${encodeURIComponent('存在しない手続きzzz')}`);
+    await check(anon, 'home, no search results');
+    await goto(anon, '/procedures/minamisoma/inu-toroku');
+    await check(anon, 'procedure page, signed out');
+    await goto(anon, '/procedures/aizuwakamatsu/juminhyo-shomei');
+    await check(anon, 'procedure page with attachments, signed out');
+    await goto(anon, '/applications/999999', null);
+    await check(anon, 'error page, sign-in required');
+    await goto(anon, '/procedures/nowhere/nothing', 404);
+    await check(anon, 'error page, unknown procedure (404)');
+
+    // sign-up: error state, then a real sign-up, the verify page from the mailbox link
+    await goto(anon, '/signup');
+    await check(anon, 'signup');
+    await clickAndWait(anon, 'main form[action="/signup"] button[type=submit]', null);
+    await check(anon, 'signup, error state');
+    const newEmail = `a11y-${Date.now()}@example.jp`;
+    await fill(anon, { name: '福島 花子', email: newEmail, password: 'a11y-check-password-2026' });
+    await clickAndWait(anon, 'main form[action="/signup"] button[type=submit]');
+    await check(anon, 'signup, done (check your mail)');
+    await goto(anon, '/demo/mailbox');
+    const body = await anon.locator('main').innerText();
+    const m = body.match(/https?:\/\/\S*\/verify\?token=[A-Za-z0-9_\-%.~]+/);
+    if (!m) throw new JourneyError(`no verification link for ${newEmail} in /demo/mailbox`);
+    await goto(anon, new URL(m[0]).pathname + new URL(m[0]).search);
+    await check(anon, 'verify e-mail address');
+    await clickAndWait(anon, 'main form[action="/verify"] button[type=submit]');
+    await check(anon, 'verify, done');
+
+    await goto(anon, '/login');
+    await check(anon, 'resident login');
+    await fill(anon, { email: RESIDENT, password: 'wrong-password' });
+    await clickAndWait(anon, 'main form[action="/login"] button[type=submit]', null);
+    await check(anon, 'resident login, error state');
+    await goto(anon, '/login?lang=en');
+    await check(anon, 'resident login (English)');
+    await goto(anon, '/signup');
+    await check(anon, 'signup (English)');
+    await anonCtx.close();
+
+    // ------------------------------------------------ resident taro: the inu-toroku application
+    const resCtx = await newContext(browser);
+    const res = await resCtx.newPage();
+    await goto(res, '/login');
+    await fill(res, { email: RESIDENT, password });
+    await clickAndWait(res, 'main form[action="/login"] button[type=submit]');
+    await check(res, 'after login (landing page)');
+    await goto(res, '/');
+    await check(res, 'home, signed in');
+    await goto(res, '/procedures/minamisoma/inu-toroku');
+    await check(res, 'procedure page, signed in');
+    await clickAndWait(res, 'main form[action$="/start"] button[type=submit]');
+    const appMatch = res.url().match(/\/applications\/(\d+)\/pages\/1/);
+    if (!appMatch) throw new JourneyError(`starting inu-toroku led to ${res.url()}, not /applications/{id}/pages/1`);
+    const appId = appMatch[1];
+    await check(res, 'form page 1 (empty)');
+    await clickAndWait(res, 'main button[name=intent][value=next]', 422);
+    await check(res, 'form page 1, error summary (422)', { screenshot: true });
+    await fill(res, INU_PAGE1);
+    await clickAndWait(res, 'main button[name=intent][value=next]');
+    if (!res.url().includes(`/applications/${appId}/pages/2`)) throw new JourneyError(`page 1 did not lead to page 2 but ${res.url()}`);
+    await check(res, 'form page 2 (empty)');
+    await clickAndWait(res, 'main button[name=intent][value=next]', 422);
+    await check(res, 'form page 2, error summary (422)');
+    await fill(res, INU_PAGE2);
+    await clickAndWait(res, 'main button[name=intent][value=save]');
+    await check(res, 'form page 2, saved as draft');
+    await clickAndWait(res, 'main button[name=intent][value=next]');
+    if (!res.url().includes(`/applications/${appId}/confirm`)) throw new JourneyError(`last page did not lead to the confirmation page but ${res.url()}`);
+    await check(res, 'confirmation page', { screenshot: true });
+    await clickAndWait(res, 'main form[action$="/submit"] button[type=submit]');
+    await check(res, 'done page (receipt number)', { screenshot: true });
+    const receipt = (await res.locator('#receipt-number').innerText()).trim();
+    await goto(res, '/applications');
+    await check(res, 'my applications');
+    await goto(res, `/applications/${appId}`);
+    await check(res, 'application detail (submitted)');
+    await goto(res, '/applications/999999', 404);
+    await check(res, 'error page, not found (404)');
+
+    // the procedure with an applicant choice, conditional fields and file fields
+    await goto(res, '/procedures/aizuwakamatsu/juminhyo-shomei');
+    await check(res, 'procedure page with applicant choice, signed in');
+    if ((await res.locator('#kind-agent').count()) > 0) await res.locator('#kind-agent').check();
+    await clickAndWait(res, 'main form[action$="/start"] button[type=submit]');
+    const jm = res.url().match(/\/applications\/(\d+)\/pages\/1/);
+    if (!jm) throw new JourneyError(`starting juminhyo-shomei led to ${res.url()}`);
+    const pageCount = Number((await res.locator('.progress').innerText()).match(/(\d+)\s*$/)?.[1] || '1');
+    for (let n = 1; n <= pageCount; n++) {
+      await goto(res, `/applications/${jm[1]}/pages/${n}`);
+      await check(res, `juminhyo-shomei form page ${n}/${pageCount}`, { screenshot: n === pageCount });
+    }
+    await clickAndWait(res, 'main button[name=intent][value=next]', 422);
+    await check(res, `juminhyo-shomei form page ${pageCount}, error summary (422)`);
+    await goto(res, `/applications/${jm[1]}/confirm`, null);
+    await check(res, 'juminhyo-shomei confirmation page with errors');
+
+    // English
+    await goto(res, '/?lang=en');
+    await check(res, 'home (English)');
+    await goto(res, '/procedures/minamisoma/inu-toroku');
+    await check(res, 'procedure page (English)');
+    await goto(res, `/applications/${jm[1]}/pages/1`);
+    await check(res, 'juminhyo-shomei form page 1 (English)');
+    await clickAndWait(res, 'main button[name=intent][value=next]', 422);
+    await check(res, 'juminhyo-shomei form page 1, error summary (English)');
+    await goto(res, `/applications/${appId}`);
+    await check(res, 'application detail (English)');
+    await goto(res, '/applications');
+    await check(res, 'my applications (English)');
+    await goto(res, '/?lang=ja');
+
+    // ------------------------------------------------ staff kacho: inbox, case, correction request
+    const kCtx = await newContext(browser);
+    const k = await kCtx.newPage();
+    await staffLogin(k, KACHO, password, accounts.staff[KACHO].secret, 'kacho', { checkPages: true });
+    await check(k, 'staff inbox', { screenshot: true });
+    await goto(k, '/staff?status=submitted');
+    await check(k, 'staff inbox, filtered by status');
+    await goto(k, '/staff?overdue=1');
+    await check(k, 'staff inbox, overdue only');
+    await goto(k, '/staff');
+    if ((await k.locator(`main a[href="/staff/applications/${appId}"]`).count()) === 0) {
+      throw new JourneyError(`inbox has no link to application ${appId} (${receipt})`);
+    }
+    await clickAndWait(k, `main a[href="/staff/applications/${appId}"]`);
+    await check(k, 'staff case page', { screenshot: true });
+    const noActionStatus = await clickAndWait(k, 'main form.case-action button[type=submit]', null);
+    await check(k, `staff case action without a choice (HTTP ${noActionStatus})`);
+    if ((await k.locator('#act-correct').count()) === 0) await goto(k, `/staff/applications/${appId}`);
+    await k.locator('#act-correct').check();
+    await k.locator('#message').fill('飼い始めた日をご確認ください。\n登録は飼い始めてから30日以内です。');
+    await clickAndWait(k, 'main form.case-action button[type=submit]');
+    await check(k, 'staff case page after a correction request');
+    await goto(k, '/staff?lang=en');
+    await check(k, 'staff inbox (English)');
+    await goto(k, `/staff/applications/${appId}`);
+    await check(k, 'staff case page (English)');
+    await goto(k, '/staff?lang=ja');
+
+    // ------------------------------------------------ resident sees the correction request
+    await goto(res, `/applications/${appId}`);
+    await check(res, 'application detail, correction requested', { screenshot: true });
+    await goto(res, `/applications/${appId}/pages/1`);
+    await check(res, 'form page 1 during correction');
+    await goto(res, `/applications/${appId}/confirm`);
+    await check(res, 'confirmation page, resubmission');
+    await goto(res, '/applications');
+    await check(res, 'my applications, correction requested');
+    await goto(res, '/demo/mailbox');
+    await check(res, 'demo mailbox', { screenshot: true });
+
+    // ------------------------------------------------ staff admin
+    const aCtx = await newContext(browser);
+    const a = await aCtx.newPage();
+    await staffLogin(a, ADMIN, password, accounts.staff[ADMIN].secret, 'admin', { checkPages: false });
+    await check(a, 'staff inbox (admin)');
+    await goto(a, '/staff/admin');
+    await check(a, 'admin page', { screenshot: true });
+    await fill(a, { name: 'a11y check token' });
+    await clickAndWait(a, 'main form[action="/staff/admin/tokens"] button[type=submit]', null);
+    await check(a, 'admin page, new API token shown');
+    await clickAndWait(a, 'main form[action="/staff/admin/procedures"] button[type=submit]', null);
+    await check(a, 'admin page, import without a file (error)');
+    await goto(a, '/staff/admin?lang=en');
+    await check(a, 'admin page (English)');
+    await goto(a, '/staff/applications/999999', 404);
+    await check(a, 'staff error page, not found (404)');
+
+    await aCtx.close();
+    await kCtx.close();
+    await resCtx.close();
+  } catch (e) {
+    journeyError = e;
+  } finally {
+    await browser.close();
+  }
+
+  // ---------------------------------------------------------------- report
+  const failing = results.filter((r) => r.count > 0);
+  if (failing.length) {
+    console.log('\nViolations:');
+    for (const r of failing) {
+      console.log(`\n== ${r.label}  ${r.url}`);
+      for (const v of r.violations) {
+        console.log(`  [${v.impact}] ${v.id} (${v.tags.join(', ')}): ${v.help}\n    ${v.helpUrl}`);
+        for (const n of v.nodes) {
+          console.log(`    - ${n.target}\n      ${n.html.slice(0, 300)}`);
+          if (n.summary) console.log('      ' + n.summary.split('\n').join('\n      '));
+        }
+      }
+    }
+  }
+  const total = results.reduce((a, r) => a + r.count, 0);
+  console.log(`\n${results.length} pages checked, ${failing.length} with violations, ${total} violation(s) in all (axe-core, tags ${AXE_TAGS.join(' ')}).`);
+  console.log(`Screenshots: ${SHOT_DIR}`);
+  if (journeyError) {
+    console.error(`\nJOURNEY BROKE: ${journeyError.stack || journeyError}`);
+    process.exit(2);
+  }
+  process.exit(total > 0 ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(2);
+});

@@ -1,0 +1,321 @@
+//! Starts kencho for one test, with a fresh database and an SMTP sink.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use kencho::config::Config;
+use kencho::db::Db;
+use reqwest::redirect::Policy;
+use sqlx::{Connection, Executor};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One received message: envelope recipients and the decoded text body.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub body: String,
+}
+
+/// A small SMTP server speaking just enough of RFC 5321 for lettre. It can refuse the first
+/// `fail_first` messages with a temporary error, to exercise the outbox's retries.
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub port: u16,
+    pub mails: Arc<Mutex<Vec<Mail>>>,
+    fail_first: Arc<AtomicUsize>,
+}
+
+impl SmtpSink {
+    pub async fn start(fail_first: usize) -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp sink");
+        let port = listener.local_addr().expect("addr").port();
+        let sink = SmtpSink { port, mails: Arc::new(Mutex::new(Vec::new())), fail_first: Arc::new(AtomicUsize::new(fail_first)) };
+        let s = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let _ = s.session(stream).await;
+                });
+            }
+        });
+        sink
+    }
+
+    async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let (r, mut w) = stream.into_split();
+        let mut r = BufReader::new(r);
+        w.write_all(b"220 sink ESMTP ready\r\n").await?;
+        let mut to = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let cmd = line.trim_end().to_ascii_uppercase();
+            if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                w.write_all(b"250-sink\r\n250 8BITMIME\r\n").await?;
+            } else if cmd.starts_with("MAIL FROM") {
+                to.clear();
+                w.write_all(b"250 OK\r\n").await?;
+            } else if cmd.starts_with("RCPT TO") {
+                let addr = line.trim_end()[8..].trim().trim_start_matches('<').trim_end_matches('>').to_string();
+                to.push(addr);
+                w.write_all(b"250 OK\r\n").await?;
+            } else if cmd == "DATA" {
+                w.write_all(b"354 go ahead\r\n").await?;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                let failing = self.fail_first.load(Ordering::SeqCst);
+                if failing > 0 {
+                    self.fail_first.store(failing - 1, Ordering::SeqCst);
+                    w.write_all(b"451 try again later\r\n").await?;
+                    continue;
+                }
+                let mail = parse_mail(&to, &data);
+                if let Ok(mut m) = self.mails.lock() {
+                    m.push(mail);
+                }
+                w.write_all(b"250 queued\r\n").await?;
+            } else if cmd == "QUIT" {
+                w.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                w.write_all(b"250 OK\r\n").await?;
+            }
+        }
+    }
+
+    pub fn all(&self) -> Vec<Mail> {
+        self.mails.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Waits (up to 15 s) for a mail to `to` whose body contains `needle`.
+    pub async fn wait_for(&self, to: &str, needle: &str) -> Mail {
+        for _ in 0..150 {
+            if let Some(m) = self.all().into_iter().find(|m| m.to.iter().any(|t| t == to) && m.body.contains(needle)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {to} containing {needle:?}; got {:#?}", self.all());
+    }
+
+    pub fn count_to(&self, to: &str, needle: &str) -> usize {
+        self.all().iter().filter(|m| m.to.iter().any(|t| t == to) && m.body.contains(needle)).count()
+    }
+}
+
+fn parse_mail(to: &[String], data: &str) -> Mail {
+    let (head, body) = data.split_once("\r\n\r\n").unwrap_or((data, ""));
+    let compact: String = body.lines().map(str::trim).collect();
+    let body = if head.to_ascii_lowercase().contains("content-transfer-encoding: base64") {
+        base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default()
+    } else {
+        body.to_string()
+    };
+    Mail { to: to.to_vec(), body }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub smtp: SmtpSink,
+    pub totp: HashMap<String, String>,
+    pub data_dir: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn unique() -> String {
+    format!("{}_{}", std::process::id(), kencho::accounts::random_token()[..10].to_lowercase().replace(['-', '_'], "x"))
+}
+
+/// A fresh database: a new SQLite file, or a new PostgreSQL database created next to
+/// `KENCHO_TEST_DATABASE_URL`.
+async fn fresh_db(dir: &std::path::Path) -> Db {
+    match std::env::var("KENCHO_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            sqlx::any::install_default_drivers();
+            let name = format!("kencho_t_{}", unique());
+            let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            let url = match admin_url.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{name}"),
+                None => panic!("KENCHO_TEST_DATABASE_URL needs a database name"),
+            };
+            Db::connect(&url).await.expect("connect test database")
+        }
+        _ => Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await.expect("open SQLite"),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(0).await
+}
+
+/// Starts kencho with the demo loaded; the SMTP sink refuses the first `smtp_fail_first` mails.
+pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
+    let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
+    std::fs::create_dir_all(&data_dir).expect("temp dir");
+    let db = fresh_db(&data_dir).await;
+    let logins = kencho::demo::load(&db).await.expect("demo loads");
+    let totp = logins.into_iter().map(|l| (l.email, l.totp_secret)).collect();
+    let smtp = SmtpSink::start(smtp_fail_first).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let cfg = Config {
+        base_url: base.clone(),
+        data_dir: data_dir.clone(),
+        smtp_url: Some(format!("smtp://127.0.0.1:{}", smtp.port)),
+        mail_from: "kencho <no-reply@kencho.example.jp>".into(),
+        secure_cookies: false,
+        workers: true,
+    };
+    kencho::start(cfg, db.clone(), listener).await.expect("server starts");
+    TestApp { base, db, smtp, totp, data_dir }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+pub fn api() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().expect("client")
+}
+
+/// The CSRF token in a page's first form.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no csrf field in page:\n{html}"));
+    html[start..].split('"').next().unwrap_or_default().to_string()
+}
+
+pub fn value_of(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} field in page"));
+    html[start..].split('"').next().unwrap_or_default().to_string()
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs the demo resident in through the pages; returns the browser.
+    pub async fn resident_browser(&self, email: &str, password: &str) -> reqwest::Client {
+        let b = browser();
+        let page = b.get(self.url("/login")).send().await.expect("get login").text().await.expect("text");
+        let res = b
+            .post(self.url("/login"))
+            .form(&[("csrf", csrf_of(&page).as_str()), ("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("post login");
+        assert_eq!(res.status(), 303, "login redirects");
+        b
+    }
+
+    /// Logs a staff member in through the pages, with the TOTP step.
+    pub async fn staff_browser(&self, email: &str) -> reqwest::Client {
+        let b = browser();
+        let page = b.get(self.url("/staff/login")).send().await.expect("get").text().await.expect("text");
+        let res = b
+            .post(self.url("/staff/login"))
+            .form(&[("csrf", csrf_of(&page).as_str()), ("email", email), ("password", kencho::demo::PASSWORD)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(location(&res), "/staff/mfa");
+        // Before the second factor, staff pages are closed.
+        let inbox = b.get(self.url("/staff")).send().await.expect("get");
+        assert_eq!(location(&inbox), "/staff/mfa");
+        let mfa = b.get(self.url("/staff/mfa")).send().await.expect("get").text().await.expect("text");
+        let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
+        let res = b.post(self.url("/staff/mfa")).form(&[("csrf", csrf_of(&mfa).as_str()), ("code", code.as_str())]).send().await.expect("post");
+        assert_eq!(location(&res), "/staff", "TOTP accepted");
+        b
+    }
+
+    /// A bearer token for the demo resident.
+    pub async fn resident_token(&self) -> String {
+        self.login_token(serde_json::json!({"email": kencho::demo::RESIDENT_EMAIL, "password": kencho::demo::PASSWORD})).await
+    }
+
+    pub async fn staff_token(&self, email: &str) -> String {
+        let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
+        self.login_token(serde_json::json!({"email": email, "password": kencho::demo::PASSWORD, "kind": "staff", "totp": code})).await
+    }
+
+    async fn login_token(&self, body: serde_json::Value) -> String {
+        let res = api().post(self.url("/api/v1/auth/login")).json(&body).send().await.expect("login");
+        assert_eq!(res.status(), 200, "login: {}", res.text().await.unwrap_or_default());
+        let v: serde_json::Value = res.json().await.expect("json");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Creates a verified second resident directly through sign-up and the mailed link.
+    pub async fn second_resident(&self, email: &str) -> String {
+        let res = api()
+            .post(self.url("/api/v1/auth/signup"))
+            .json(&serde_json::json!({"email": email, "name": "相馬 花子", "password": "another-long-password"}))
+            .send()
+            .await
+            .expect("signup");
+        assert_eq!(res.status(), 202);
+        let mail = self.smtp.wait_for(email, "/verify?token=").await;
+        let token = mail.body.split("/verify?token=").nth(1).and_then(|s| s.split_whitespace().next()).expect("token").to_string();
+        let res = api().post(self.url("/api/v1/auth/verify")).json(&serde_json::json!({"token": token})).send().await.expect("verify");
+        assert_eq!(res.status(), 204);
+        self.login_token(serde_json::json!({"email": email, "password": "another-long-password"})).await
+    }
+
+    /// Submits a complete 犬の登録申請 through the API; returns (id, receipt number).
+    pub async fn submit_dog(&self, token: &str, dog: &str) -> (i64, String) {
+        let mut answers = kencho::bench::bench_answers(0);
+        answers["dog_name"] = serde_json::json!(dog);
+        let res = api()
+            .post(self.url("/api/v1/applications"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "submit": true, "answers": answers}))
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let v: serde_json::Value = res.json().await.expect("json");
+        (v["id"].as_i64().expect("id"), v["receipt_number"].as_str().expect("receipt").to_string())
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql).fetch_one(&self.db.read).await.expect("count").try_get(0).expect("i64")
+    }
+}
+
+/// A minimal real PDF.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";

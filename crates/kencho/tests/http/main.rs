@@ -1,0 +1,11 @@
+//! kencho's integration tests: the real program on port 0, its own database (SQLite, or
+//! PostgreSQL when KENCHO_TEST_DATABASE_URL is set), a real SMTP conversation with a sink the
+//! test starts, and HTTP from the outside. One test binary for the crate.
+
+mod harness;
+
+mod applications;
+mod audit_and_mail;
+mod isolation;
+mod procedures_api;
+mod security;
