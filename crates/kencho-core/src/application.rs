@@ -63,14 +63,62 @@ impl Status {
     pub fn label(self, lang: &str) -> &'static str {
         let en = lang == "en";
         match self {
-            Status::Draft => if en { "Draft" } else { "下書き" },
-            Status::Submitted => if en { "Submitted (awaiting acceptance)" } else { "申請済（受付待ち）" },
-            Status::Accepted => if en { "Accepted, under review" } else { "受付済（審査中）" },
-            Status::CorrectionRequested => if en { "Correction requested" } else { "補正依頼中" },
-            Status::Approved => if en { "Approved" } else { "承認" },
-            Status::Denied => if en { "Not approved" } else { "不承認" },
-            Status::Rejected => if en { "Rejected" } else { "却下" },
-            Status::Withdrawn => if en { "Withdrawn" } else { "取下げ" },
+            Status::Draft => {
+                if en {
+                    "Draft"
+                } else {
+                    "下書き"
+                }
+            }
+            Status::Submitted => {
+                if en {
+                    "Submitted (awaiting acceptance)"
+                } else {
+                    "申請済（受付待ち）"
+                }
+            }
+            Status::Accepted => {
+                if en {
+                    "Accepted, under review"
+                } else {
+                    "受付済（審査中）"
+                }
+            }
+            Status::CorrectionRequested => {
+                if en {
+                    "Correction requested"
+                } else {
+                    "補正依頼中"
+                }
+            }
+            Status::Approved => {
+                if en {
+                    "Approved"
+                } else {
+                    "承認"
+                }
+            }
+            Status::Denied => {
+                if en {
+                    "Not approved"
+                } else {
+                    "不承認"
+                }
+            }
+            Status::Rejected => {
+                if en {
+                    "Rejected"
+                } else {
+                    "却下"
+                }
+            }
+            Status::Withdrawn => {
+                if en {
+                    "Withdrawn"
+                } else {
+                    "取下げ"
+                }
+            }
         }
     }
 
@@ -113,10 +161,34 @@ impl Role {
     pub fn label(self, lang: &str) -> &'static str {
         let en = lang == "en";
         match self {
-            Role::Tanto => if en { "Case officer" } else { "担当" },
-            Role::Kakaricho => if en { "Chief" } else { "係長" },
-            Role::Kacho => if en { "Division head" } else { "課長" },
-            Role::Admin => if en { "Tenant administrator" } else { "テナント管理者" },
+            Role::Tanto => {
+                if en {
+                    "Case officer"
+                } else {
+                    "担当"
+                }
+            }
+            Role::Kakaricho => {
+                if en {
+                    "Chief"
+                } else {
+                    "係長"
+                }
+            }
+            Role::Kacho => {
+                if en {
+                    "Division head"
+                } else {
+                    "課長"
+                }
+            }
+            Role::Admin => {
+                if en {
+                    "Tenant administrator"
+                } else {
+                    "テナント管理者"
+                }
+            }
         }
     }
     /// Whether the role sees every division's applications, not just its own.
@@ -159,14 +231,62 @@ impl Action {
     pub fn label(&self, lang: &str) -> &'static str {
         let en = lang == "en";
         match self {
-            Action::Submit => if en { "Submitted" } else { "申請" },
-            Action::Accept => if en { "Accepted" } else { "受付" },
-            Action::RequestCorrection { .. } => if en { "Correction requested" } else { "補正依頼" },
-            Action::Resubmit => if en { "Resubmitted" } else { "補正・再提出" },
-            Action::Reject { .. } => if en { "Rejected" } else { "却下" },
-            Action::Decide { approve: true, .. } => if en { "Approved" } else { "承認" },
-            Action::Decide { approve: false, .. } => if en { "Not approved" } else { "不承認" },
-            Action::Withdraw => if en { "Withdrawn" } else { "取下げ" },
+            Action::Submit => {
+                if en {
+                    "Submitted"
+                } else {
+                    "申請"
+                }
+            }
+            Action::Accept => {
+                if en {
+                    "Accepted"
+                } else {
+                    "受付"
+                }
+            }
+            Action::RequestCorrection { .. } => {
+                if en {
+                    "Correction requested"
+                } else {
+                    "補正依頼"
+                }
+            }
+            Action::Resubmit => {
+                if en {
+                    "Resubmitted"
+                } else {
+                    "補正・再提出"
+                }
+            }
+            Action::Reject { .. } => {
+                if en {
+                    "Rejected"
+                } else {
+                    "却下"
+                }
+            }
+            Action::Decide { approve: true, .. } => {
+                if en {
+                    "Approved"
+                } else {
+                    "承認"
+                }
+            }
+            Action::Decide { approve: false, .. } => {
+                if en {
+                    "Not approved"
+                } else {
+                    "不承認"
+                }
+            }
+            Action::Withdraw => {
+                if en {
+                    "Withdrawn"
+                } else {
+                    "取下げ"
+                }
+            }
         }
     }
 
@@ -228,15 +348,27 @@ pub fn transition(facts: Facts, actor: Actor, action: &Action) -> Result<Status,
     match action {
         Action::Submit => {
             applicant()?;
-            if s == Draft { Ok(Submitted) } else { wrong }
+            if s == Draft {
+                Ok(Submitted)
+            } else {
+                wrong
+            }
         }
         Action::Accept => {
             staff(Role::Tanto)?;
-            if s == Submitted { Ok(Accepted) } else { wrong }
+            if s == Submitted {
+                Ok(Accepted)
+            } else {
+                wrong
+            }
         }
         Action::RequestCorrection { .. } => {
             staff(Role::Tanto)?;
-            if matches!(s, Submitted | Accepted) { Ok(CorrectionRequested) } else { wrong }
+            if matches!(s, Submitted | Accepted) {
+                Ok(CorrectionRequested)
+            } else {
+                wrong
+            }
         }
         Action::Resubmit => {
             applicant()?;
@@ -247,7 +379,11 @@ pub fn transition(facts: Facts, actor: Actor, action: &Action) -> Result<Status,
         }
         Action::Reject { .. } => {
             staff(Role::Kakaricho)?;
-            if matches!(s, Submitted | Accepted | CorrectionRequested) { Ok(Rejected) } else { wrong }
+            if matches!(s, Submitted | Accepted | CorrectionRequested) {
+                Ok(Rejected)
+            } else {
+                wrong
+            }
         }
         Action::Decide { approve, .. } => {
             staff(Role::Kakaricho)?;
@@ -266,7 +402,11 @@ pub fn transition(facts: Facts, actor: Actor, action: &Action) -> Result<Status,
                 Withdrawal::UntilAccepted => !facts.was_accepted && s == Submitted,
                 Withdrawal::Never => false,
             };
-            if open { Ok(Withdrawn) } else { Err(TransitionError::WithdrawalClosed) }
+            if open {
+                Ok(Withdrawn)
+            } else {
+                Err(TransitionError::WithdrawalClosed)
+            }
         }
     }
 }

@@ -94,10 +94,14 @@ impl Problem {
                     format!("{max}以前の日付を入力してください")
                 }
             }
-            Problem::NotKana => t(en, "ふりがなはひらがなまたはカタカナで入力してください", "Enter the reading in kana"),
+            Problem::NotKana => {
+                t(en, "ふりがなはひらがなまたはカタカナで入力してください", "Enter the reading in kana")
+            }
             Problem::PostalCode => t(en, "郵便番号は7桁の数字で入力してください", "Enter a 7-digit postal code"),
             Problem::Prefecture => t(en, "都道府県を選んでください", "Choose a prefecture"),
-            Problem::Phone => t(en, "電話番号は10桁または11桁の数字で入力してください", "Enter a 10 or 11 digit phone number"),
+            Problem::Phone => {
+                t(en, "電話番号は10桁または11桁の数字で入力してください", "Enter a 10 or 11 digit phone number")
+            }
             Problem::Email => t(en, "メールアドレスの形式が正しくありません", "Enter a valid e-mail address"),
             Problem::UnknownOption => t(en, "選択肢から選んでください", "Choose one of the options"),
             Problem::TooFewSelected { min } => {
@@ -121,8 +125,14 @@ impl Problem {
                     format!("{min}件以上入力してください")
                 }
             }
-            Problem::ControlCharacters => t(en, "使用できない文字が含まれています", "Contains characters that are not allowed"),
-            Problem::UnknownAttachment => t(en, "添付ファイルが見つかりません。もう一度添付してください", "The attachment was not found; attach it again"),
+            Problem::ControlCharacters => {
+                t(en, "使用できない文字が含まれています", "Contains characters that are not allowed")
+            }
+            Problem::UnknownAttachment => t(
+                en,
+                "添付ファイルが見つかりません。もう一度添付してください",
+                "The attachment was not found; attach it again",
+            ),
             Problem::NotAllowed => t(en, "この項目は入力できません", "This field cannot be answered"),
         }
     }
@@ -258,12 +268,12 @@ fn read_field(field: &Field, path: &str, input: &FormInput<'_>) -> Option<Value>
         FieldKind::Text { .. } | FieldKind::Phone {} | FieldKind::Email {} | FieldKind::Choice { .. } => {
             one(None).filter(|s| !s.trim().is_empty()).map(Value::String)
         }
-        FieldKind::Number { .. } => one(None).filter(|s| !s.trim().is_empty()).map(|s| {
-            match nfkc_trim(&s).replace(',', "").parse::<i64>() {
+        FieldKind::Number { .. } => {
+            one(None).filter(|s| !s.trim().is_empty()).map(|s| match nfkc_trim(&s).replace(',', "").parse::<i64>() {
                 Ok(n) => Value::from(n),
                 Err(_) => Value::String(s),
-            }
-        }),
+            })
+        }
         FieldKind::Date { .. } => {
             let v = obj(&["year", "month", "day"])?;
             Some(date_from_parts(&v).map(|d| Value::String(iso(d))).unwrap_or(v))
@@ -274,11 +284,8 @@ fn read_field(field: &Field, path: &str, input: &FormInput<'_>) -> Option<Value>
             if options.is_empty() {
                 Some(Value::Bool(one(None).is_some_and(|v| v == "true" || v == "on")))
             } else {
-                let vals: Vec<Value> = input
-                    .all(&control_name(path, None))
-                    .into_iter()
-                    .map(|s| Value::String(s.to_string()))
-                    .collect();
+                let vals: Vec<Value> =
+                    input.all(&control_name(path, None)).into_iter().map(|s| Value::String(s.to_string())).collect();
                 Some(Value::Array(vals))
             }
         }
@@ -294,7 +301,8 @@ fn read_field(field: &Field, path: &str, input: &FormInput<'_>) -> Option<Value>
                     }
                 }
                 // A row left wholly blank (an unused spare row) is not an item.
-                let blank = m.values().all(|v| matches!(v, Value::Bool(false)) || v.as_array().is_some_and(|a| a.is_empty()));
+                let blank =
+                    m.values().all(|v| matches!(v, Value::Bool(false)) || v.as_array().is_some_and(|a| a.is_empty()));
                 if !blank {
                     items.push(Value::Object(m));
                 }
@@ -342,17 +350,9 @@ pub fn validate(
     let mut errors = Vec::new();
     // Answers to unknown fields are refused rather than silently kept.
     if page.is_none() {
-        let unknown: Vec<String> = answers
-            .keys()
-            .filter(|k| def.field(k).is_none())
-            .cloned()
-            .collect();
+        let unknown: Vec<String> = answers.keys().filter(|k| def.field(k).is_none()).cloned().collect();
         for k in unknown {
-            errors.push(FieldError {
-                field: k.clone(),
-                label: k,
-                problem: Problem::NotAllowed,
-            });
+            errors.push(FieldError { field: k.clone(), label: k, problem: Problem::NotAllowed });
         }
     }
     let snapshot = answers.clone();
@@ -426,13 +426,7 @@ fn check_value(
         }
     };
     match &field.kind {
-        FieldKind::Text {
-            min_length,
-            max_length,
-            pattern,
-            pattern_message,
-            multiline,
-        } => {
+        FieldKind::Text { min_length, max_length, pattern, pattern_message, multiline } => {
             let Value::String(s) = value else {
                 push(None, Problem::NotAllowed);
                 return None;
@@ -526,7 +520,9 @@ fn check_value(
                 return None;
             };
             o.retain(|k, _| matches!(k.as_str(), "postal_code" | "prefecture" | "city" | "street" | "building"));
-            let get = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(|s| s.trim().to_string()).unwrap_or_default();
+            let get = |o: &Map<String, Value>, k: &str| {
+                o.get(k).and_then(Value::as_str).map(|s| s.trim().to_string()).unwrap_or_default()
+            };
             let pc = digits_only(&get(&o, "postal_code"));
             if pc.len() != 7 {
                 push(Some("postal_code"), Problem::PostalCode);
@@ -554,7 +550,8 @@ fn check_value(
             let raw = value.as_str().unwrap_or_default();
             let normalised = nfkc_trim(raw);
             let digits = digits_only(raw);
-            let shape_ok = normalised.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '(' || c == ')' || c == ' ');
+            let shape_ok =
+                normalised.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '(' || c == ')' || c == ' ');
             if !shape_ok || !(10..=11).contains(&digits.len()) || !digits.starts_with('0') {
                 push(None, Problem::Phone);
                 return Some(value);
@@ -619,11 +616,7 @@ fn check_value(
                 }
             }
         }
-        FieldKind::Group {
-            fields,
-            min_items,
-            max_items,
-        } => {
+        FieldKind::Group { fields, min_items, max_items } => {
             let Value::Array(items) = value else {
                 push(None, Problem::NotAllowed);
                 return None;
@@ -638,7 +631,11 @@ fn check_value(
             let mut out = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
                 let Value::Object(mut o) = item else {
-                    errors.push(FieldError { field: format!("{path}.{i}"), label: label.to_string(), problem: Problem::NotAllowed });
+                    errors.push(FieldError {
+                        field: format!("{path}.{i}"),
+                        label: label.to_string(),
+                        problem: Problem::NotAllowed,
+                    });
                     continue;
                 };
                 let mut kept = Map::new();
@@ -693,7 +690,14 @@ pub fn display_value(field: &Field, value: &Value, lang: &str) -> String {
         FieldKind::Name {} => format!("{} {}（{} {}）", s("family"), s("given"), s("family_kana"), s("given_kana")),
         FieldKind::Address {} => {
             let b = s("building");
-            format!("〒{} {}{}{}{}", s("postal_code"), s("prefecture"), s("city"), s("street"), if b.is_empty() { String::new() } else { format!(" {b}") })
+            format!(
+                "〒{} {}{}{}{}",
+                s("postal_code"),
+                s("prefecture"),
+                s("city"),
+                s("street"),
+                if b.is_empty() { String::new() } else { format!(" {b}") }
+            )
         }
         FieldKind::Choice { options, .. } => {
             let v = value.as_str().unwrap_or_default();
@@ -714,7 +718,13 @@ pub fn display_value(field: &Field, value: &Value, lang: &str) -> String {
                     .map(|a| {
                         a.iter()
                             .filter_map(Value::as_str)
-                            .map(|v| options.iter().find(|o| o.value == v).map(|o| option_label(o, lang)).unwrap_or_else(|| v.to_string()))
+                            .map(|v| {
+                                options
+                                    .iter()
+                                    .find(|o| o.value == v)
+                                    .map(|o| option_label(o, lang))
+                                    .unwrap_or_else(|| v.to_string())
+                            })
                             .collect::<Vec<_>>()
                             .join("、")
                     })

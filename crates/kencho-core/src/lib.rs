@@ -8,6 +8,8 @@
 //! - [`search`]: dictionary-free Japanese search
 //! - [`wareki`], [`text`]: Japanese dates and text
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod application;
 pub mod audit;
 pub mod forms;
@@ -70,8 +72,16 @@ type = "text"
 "#;
         let e = ProcedureDef::parse("bad.toml", bad).unwrap_err();
         assert_eq!(e.to_string(), "bad.toml: retention_years: must be 1, 3, 5, 10 or 30");
-        let e = ProcedureDef::parse("bad.toml", &bad.replace("retention_years = 4", "retention_years = 5").replace("type = \"text\"", "type = \"text\"\npattern = \"[\"")).unwrap_err();
-        assert!(e.to_string().starts_with("bad.toml: pages[0].fields[0].pattern: is not a valid regular expression"), "{e}");
+        let e = ProcedureDef::parse(
+            "bad.toml",
+            &bad.replace("retention_years = 4", "retention_years = 5")
+                .replace("type = \"text\"", "type = \"text\"\npattern = \"[\""),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("bad.toml: pages[0].fields[0].pattern: is not a valid regular expression"),
+            "{e}"
+        );
         let e = ProcedureDef::parse("bad.toml", &bad.replace("type = \"text\"", "type = \"colour\"")).unwrap_err();
         assert!(e.to_string().starts_with("bad.toml: line "), "{e}");
     }

@@ -246,11 +246,7 @@ impl ProcedureDef {
                         format!("line {line}")
                     })
                     .unwrap_or_else(|| "(file)".to_string());
-                DefinitionError {
-                    file: file.to_string(),
-                    path,
-                    message: e.message().to_string(),
-                }
+                DefinitionError { file: file.to_string(), path, message: e.message().to_string() }
             })?
         };
         let raw: serde_json::Value = if file.ends_with(".json") {
@@ -258,9 +254,7 @@ impl ProcedureDef {
         } else {
             toml::from_str(text).unwrap_or_default()
         };
-        check_field_keys(&raw)
-            .and_then(|()| def.check())
-            .map_err(|(path, message)| DefinitionError {
+        check_field_keys(&raw).and_then(|()| def.check()).map_err(|(path, message)| DefinitionError {
             file: file.to_string(),
             path,
             message,
@@ -310,11 +304,8 @@ impl ProcedureDef {
         let mut page_ids = HashSet::new();
         // Fields seen so far, with their kinds: conditions may only look back or sideways.
         let mut seen: Vec<(String, FieldKind)> = Vec::new();
-        let all_top: Vec<(String, FieldKind)> = self
-            .pages
-            .iter()
-            .flat_map(|p| p.fields.iter().map(|f| (f.id.clone(), f.kind.clone())))
-            .collect();
+        let all_top: Vec<(String, FieldKind)> =
+            self.pages.iter().flat_map(|p| p.fields.iter().map(|f| (f.id.clone(), f.kind.clone()))).collect();
         for (pi, page) in self.pages.iter().enumerate() {
             let pp = format!("pages[{pi}]");
             if !is_ident(&page.id) {
@@ -379,12 +370,7 @@ impl ProcedureDef {
     }
 }
 
-fn check_field(
-    fp: &str,
-    field: &Field,
-    top: &[(String, FieldKind)],
-    top_level: bool,
-) -> Result<(), (String, String)> {
+fn check_field(fp: &str, field: &Field, top: &[(String, FieldKind)], top_level: bool) -> Result<(), (String, String)> {
     let err = |p: String, m: String| Err((p, m));
     if !is_ident(&field.id) {
         return err(format!("{fp}.id"), "must be 1-40 lowercase letters, digits or '_'".into());
@@ -395,37 +381,23 @@ fn check_field(
     for (name, cond) in [("visible_if", &field.visible_if), ("required_if", &field.required_if)] {
         let Some(cond) = cond else { continue };
         if !top_level {
-            return err(
-                format!("{fp}.{name}"),
-                "conditions are only allowed on fields outside groups".into(),
-            );
+            return err(format!("{fp}.{name}"), "conditions are only allowed on fields outside groups".into());
         }
         let Some((_, kind)) = top.iter().find(|(id, _)| id == &cond.field) else {
-            return err(
-                format!("{fp}.{name}.field"),
-                format!("refers to unknown field \"{}\"", cond.field),
-            );
+            return err(format!("{fp}.{name}.field"), format!("refers to unknown field \"{}\"", cond.field));
         };
         if cond.field == field.id {
             return err(format!("{fp}.{name}.field"), "a field cannot depend on itself".into());
         }
         if !matches!(kind, FieldKind::Choice { .. } | FieldKind::Checkbox { .. }) {
-            return err(
-                format!("{fp}.{name}.field"),
-                "conditions may refer only to choice or checkbox fields".into(),
-            );
+            return err(format!("{fp}.{name}.field"), "conditions may refer only to choice or checkbox fields".into());
         }
         if cond.equals.is_none() == cond.one_of.is_none() {
             return err(format!("{fp}.{name}"), "give exactly one of \"equals\" or \"in\"".into());
         }
     }
     match &field.kind {
-        FieldKind::Text {
-            min_length,
-            max_length,
-            pattern,
-            ..
-        } => {
+        FieldKind::Text { min_length, max_length, pattern, .. } => {
             if let (Some(a), Some(b)) = (min_length, max_length) {
                 if a > b {
                     return err(format!("{fp}.min_length"), "is larger than max_length".into());
@@ -483,17 +455,10 @@ fn check_field(
                 }
             }
             if *max_bytes == 0 || *max_bytes > MAX_ATTACHMENT_BYTES {
-                return err(
-                    format!("{fp}.max_bytes"),
-                    format!("must be between 1 and {MAX_ATTACHMENT_BYTES}"),
-                );
+                return err(format!("{fp}.max_bytes"), format!("must be between 1 and {MAX_ATTACHMENT_BYTES}"));
             }
         }
-        FieldKind::Group {
-            fields,
-            min_items,
-            max_items,
-        } => {
+        FieldKind::Group { fields, min_items, max_items } => {
             if !top_level {
                 return err(format!("{fp}.type"), "groups cannot be nested".into());
             }
@@ -542,7 +507,8 @@ fn check_field_keys(raw: &serde_json::Value) -> Result<(), (String, String)> {
                 "group" => &["fields", "min_items", "max_items"],
                 _ => &[],
             };
-            const COMMON: [&str; 8] = ["id", "label", "label_en", "help", "type", "required", "visible_if", "required_if"];
+            const COMMON: [&str; 8] =
+                ["id", "label", "label_en", "help", "type", "required", "visible_if", "required_if"];
             for k in obj.keys() {
                 if !COMMON.contains(&k.as_str()) && !specific.contains(&k.as_str()) {
                     return Err((format!("{fp}.{k}"), format!("unknown key for a field of type \"{ty}\"")));
@@ -569,10 +535,7 @@ fn check_options(fp: &str, options: &[ChoiceOption]) -> Result<(), (String, Stri
             return Err((format!("{fp}.options[{i}].value"), "must be 1-60 characters".into()));
         }
         if !seen.insert(&o.value) {
-            return Err((
-                format!("{fp}.options[{i}].value"),
-                format!("duplicate option \"{}\"", o.value),
-            ));
+            return Err((format!("{fp}.options[{i}].value"), format!("duplicate option \"{}\"", o.value)));
         }
         if o.label.trim().is_empty() {
             return Err((format!("{fp}.options[{i}].label"), "must not be empty".into()));

@@ -33,7 +33,11 @@ fn luhn_digit(digits: &str) -> u32 {
             let d = u32::from(b - b'0');
             if i % 2 == 0 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }

@@ -50,8 +50,18 @@ pub fn format_both(d: Date) -> String {
 /// `1 May 2024 (Reiwa 6)`.
 pub fn format_en(d: Date) -> String {
     let m = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ][d.month() as usize - 1];
     match era_of(d) {
         Some((era, y)) => format!("{} {} {} ({} {})", d.day(), m, d.year(), era.name_en, y),

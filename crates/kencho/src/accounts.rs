@@ -52,7 +52,9 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 pub fn check_password(p: &str) -> Result<()> {
     let n = p.chars().count();
     if !(10..=128).contains(&n) {
-        return Err(AppError::BadRequest("password must be 10-128 characters / パスワードは10文字以上128文字以内".into()));
+        return Err(AppError::BadRequest(
+            "password must be 10-128 characters / パスワードは10文字以上128文字以内".into(),
+        ));
     }
     Ok(())
 }
@@ -110,13 +112,15 @@ pub async fn sign_up(db: &Db, base_url: &str, email: &str, name: &str, password:
     let token = random_token();
     let mut tx = db.write.begin().await?;
     let now = now_ms();
-    let row = sqlx::query("INSERT INTO residents (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(&email)
-        .bind(name)
-        .bind(&hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
+    let row = sqlx::query(
+        "INSERT INTO residents (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&email)
+    .bind(name)
+    .bind(&hash)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
     let id: i64 = match row {
         Ok(r) => r.try_get(0)?,
         // Do not reveal whether an address is registered: tell the owner by mail instead.
@@ -138,7 +142,15 @@ pub async fn sign_up(db: &Db, base_url: &str, email: &str, name: &str, password:
         .await?;
     let (subject, body) = crate::notify::verify_email(lang, base_url, name, &token);
     mail::enqueue(&mut tx, &format!("verify:{id}"), &email, &subject, &body).await?;
-    audit::append(&mut tx, audit::PLATFORM, &format!("resident:{id}"), "resident.sign_up", &format!("resident:{id}"), serde_json::json!({})).await?;
+    audit::append(
+        &mut tx,
+        audit::PLATFORM,
+        &format!("resident:{id}"),
+        "resident.sign_up",
+        &format!("resident:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -156,7 +168,15 @@ pub async fn verify_email(db: &Db, token: &str) -> Result<()> {
     .ok_or_else(|| AppError::BadRequest("the link is invalid or has expired / リンクが無効か期限切れです".into()))?;
     let id: i64 = row.try_get(0)?;
     sqlx::query("UPDATE residents SET verified_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
-    audit::append(&mut tx, audit::PLATFORM, &format!("resident:{id}"), "resident.verify_email", &format!("resident:{id}"), serde_json::json!({})).await?;
+    audit::append(
+        &mut tx,
+        audit::PLATFORM,
+        &format!("resident:{id}"),
+        "resident.verify_email",
+        &format!("resident:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -187,7 +207,11 @@ async fn record_failure(db: &Db, keys: &[(String, i64)]) -> Result<()> {
     let mut tx = db.write.begin().await?;
     let now = now_ms();
     for (key, _) in keys {
-        sqlx::query("INSERT INTO login_attempts (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO login_attempts (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(now - WINDOW_MS).execute(&mut *tx).await?;
     tx.commit().await?;
@@ -241,11 +265,21 @@ pub async fn login_resident(db: &Db, email: &str, password: &str, ip: &str) -> R
         return Err(AppError::BadLogin);
     }
     if verified.is_none() {
-        return Err(AppError::Conflict("e-mail address not yet verified / メールアドレスの確認が済んでいません".into()));
+        return Err(AppError::Conflict(
+            "e-mail address not yet verified / メールアドレスの確認が済んでいません".into(),
+        ));
     }
     let mut tx = db.write.begin().await?;
     let token = new_session(&mut tx, "resident", id, true).await?;
-    audit::append(&mut tx, audit::PLATFORM, &format!("resident:{id}"), "resident.login", &format!("resident:{id}"), serde_json::json!({"ip": ip})).await?;
+    audit::append(
+        &mut tx,
+        audit::PLATFORM,
+        &format!("resident:{id}"),
+        "resident.login",
+        &format!("resident:{id}"),
+        serde_json::json!({"ip": ip}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -288,7 +322,9 @@ pub async fn login_staff_password(db: &Db, email: &str, password: &str, ip: &str
 }
 
 fn totp_for(secret_b32: &str, account: &str) -> Result<TOTP> {
-    let bytes = Secret::Encoded(secret_b32.to_string()).to_bytes().map_err(|e| AppError::Internal(format!("totp secret: {e:?}")))?;
+    let bytes = Secret::Encoded(secret_b32.to_string())
+        .to_bytes()
+        .map_err(|e| AppError::Internal(format!("totp secret: {e:?}")))?;
     TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some("kencho".into()), account.to_string())
         .map_err(|e| AppError::Internal(format!("totp: {e}")))
 }
@@ -296,7 +332,8 @@ fn totp_for(secret_b32: &str, account: &str) -> Result<TOTP> {
 /// The staff member's TOTP secret, creating one (not yet enabled) on first use. Returns the
 /// base32 secret and the otpauth:// URL for authenticator apps.
 pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> {
-    let row = sqlx::query("SELECT email, totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
+    let row =
+        sqlx::query("SELECT email, totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
     let email: String = row.try_get(0)?;
     let secret: Option<String> = row.try_get(1)?;
     let secret = match secret {
@@ -308,7 +345,8 @@ pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> 
                 .bind(staff_id)
                 .execute(&db.write)
                 .await?;
-            let row = sqlx::query("SELECT totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
+            let row =
+                sqlx::query("SELECT totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
             row.try_get::<Option<String>, _>(0)?.unwrap_or(s)
         }
     };
@@ -337,9 +375,10 @@ pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code
     let now_s = (now_ms() / 1000) as u64;
     let step_now = (now_s / 30) as i64;
     // Accept the current step and one either side (clock drift), never a used one.
-    let matched = [-1i64, 0, 1].into_iter().map(|d| step_now + d).find(|s| {
-        *s > last_step && totp.generate((*s as u64) * 30) == code
-    });
+    let matched = [-1i64, 0, 1]
+        .into_iter()
+        .map(|d| step_now + d)
+        .find(|s| *s > last_step && totp.generate((*s as u64) * 30) == code);
     let Some(step) = matched else {
         record_failure(db, &keys).await?;
         return Err(AppError::BadLogin);
@@ -354,8 +393,19 @@ pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code
     if n != 1 {
         return Err(AppError::BadLogin);
     }
-    sqlx::query("UPDATE sessions SET mfa_ok = 1 WHERE token_hash = $1").bind(session_token_hash).execute(&mut *tx).await?;
-    audit::append(&mut tx, tenant_id, &format!("staff:{staff_id}"), "staff.login", &format!("staff:{staff_id}"), serde_json::json!({"ip": ip})).await?;
+    sqlx::query("UPDATE sessions SET mfa_ok = 1 WHERE token_hash = $1")
+        .bind(session_token_hash)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        tenant_id,
+        &format!("staff:{staff_id}"),
+        "staff.login",
+        &format!("staff:{staff_id}"),
+        serde_json::json!({"ip": ip}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -371,7 +421,8 @@ pub async fn logout(db: &Db, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-const STAFF_COLS: &str = "s.id, s.tenant_id, t.code, t.name, s.division_id, d.name, s.email, s.name, s.role, s.totp_enabled";
+const STAFF_COLS: &str =
+    "s.id, s.tenant_id, t.code, t.name, s.division_id, d.name, s.email, s.name, s.role, s.totp_enabled";
 
 fn staff_from_row(r: &sqlx::any::AnyRow) -> Result<Staff> {
     let role: String = r.try_get(8)?;
@@ -400,20 +451,26 @@ pub async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
 /// they act as their staff member with the second factor satisfied.
 pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
     let th = token_hash(token);
-    let row = sqlx::query("SELECT kind, principal_id, csrf, mfa_ok FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-        .bind(&th)
-        .bind(now_ms())
-        .fetch_optional(&db.read)
-        .await?;
+    let row =
+        sqlx::query("SELECT kind, principal_id, csrf, mfa_ok FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(&th)
+            .bind(now_ms())
+            .fetch_optional(&db.read)
+            .await?;
     if let Some(row) = row {
         let kind: String = row.try_get(0)?;
         let id: i64 = row.try_get(1)?;
         let csrf: String = row.try_get(2)?;
         let mfa_ok = row.try_get::<i64, _>(3)? == 1;
         let principal = if kind == "resident" {
-            let r = sqlx::query("SELECT id, email, name FROM residents WHERE id = $1").bind(id).fetch_optional(&db.read).await?;
+            let r = sqlx::query("SELECT id, email, name FROM residents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&db.read)
+                .await?;
             match r {
-                Some(r) => Principal::Resident(Resident { id: r.try_get(0)?, email: r.try_get(1)?, name: r.try_get(2)? }),
+                Some(r) => {
+                    Principal::Resident(Resident { id: r.try_get(0)?, email: r.try_get(1)?, name: r.try_get(2)? })
+                }
                 None => return Ok(None),
             }
         } else {
@@ -431,7 +488,12 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
     if let Some(row) = row {
         let staff_id: i64 = row.try_get(0)?;
         if let Some(s) = staff_by_id(db, staff_id).await? {
-            return Ok(Some(Session { token_hash: th, csrf: String::new(), mfa_ok: true, principal: Principal::Staff(s) }));
+            return Ok(Some(Session {
+                token_hash: th,
+                csrf: String::new(),
+                mfa_ok: true,
+                principal: Principal::Staff(s),
+            }));
         }
     }
     Ok(None)
@@ -454,7 +516,15 @@ pub async fn create_api_token(db: &Db, by: &Staff, name: &str) -> Result<String>
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-    audit::append(&mut tx, by.tenant_id, &format!("staff:{}", by.id), "api_token.create", &format!("api_token:{id}"), serde_json::json!({"name": name})).await?;
+    audit::append(
+        &mut tx,
+        by.tenant_id,
+        &format!("staff:{}", by.id),
+        "api_token.create",
+        &format!("api_token:{id}"),
+        serde_json::json!({"name": name}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -485,17 +555,26 @@ pub async fn list_api_tokens(db: &Db, tenant_id: i64) -> Result<Vec<ApiTokenInfo
 
 pub async fn revoke_api_token(db: &Db, by: &Staff, id: i64) -> Result<()> {
     let mut tx = db.write.begin().await?;
-    let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(id)
-        .bind(by.tenant_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .bind(by.tenant_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    audit::append(&mut tx, by.tenant_id, &format!("staff:{}", by.id), "api_token.revoke", &format!("api_token:{id}"), serde_json::json!({})).await?;
+    audit::append(
+        &mut tx,
+        by.tenant_id,
+        &format!("staff:{}", by.id),
+        "api_token.revoke",
+        &format!("api_token:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

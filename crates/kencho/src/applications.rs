@@ -221,7 +221,9 @@ fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
         _ => return Err(AppError::BadRequest("applicant_kind must be \"self\" or \"agent\"".into())),
     };
     if !p.def.applicants.contains(&k) {
-        return Err(AppError::BadRequest("this procedure does not accept that kind of applicant / この手続きではその申請者区分は選べません".into()));
+        return Err(AppError::BadRequest(
+            "this procedure does not accept that kind of applicant / この手続きではその申請者区分は選べません".into(),
+        ));
     }
     Ok(s)
 }
@@ -433,7 +435,11 @@ pub async fn attach(
 fn sanitize_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("file");
     let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>')).take(120).collect();
-    if clean.trim().is_empty() { "file".into() } else { clean }
+    if clean.trim().is_empty() {
+        "file".into()
+    } else {
+        clean
+    }
 }
 
 /// An attachment's stored hash and metadata, if the caller may see the application.
@@ -488,7 +494,14 @@ pub struct Submitted {
 
 /// Validates everything and submits (or, under correction, resubmits). Posting the same
 /// submission twice returns the first result and changes nothing.
-pub async fn submit(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64, revision: i64) -> Result<Submitted> {
+pub async fn submit(
+    db: &Db,
+    base_url: &str,
+    lang: &str,
+    resident: &Resident,
+    id: i64,
+    revision: i64,
+) -> Result<Submitted> {
     let mut tx = db.write.begin().await?;
     // Writing first takes SQLite's write lock before we read (no lock upgrade later).
     sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
@@ -538,7 +551,11 @@ async fn finish_submission(
         .filter_map(|f| answers.get(&f.id).and_then(Value::as_str).map(str::to_string))
         .collect();
     let mut hashes = Vec::new();
-    for att in sqlx::query("SELECT public_id, sha256 FROM attachments WHERE application_id = $1").bind(a.id).fetch_all(&mut *tx).await? {
+    for att in sqlx::query("SELECT public_id, sha256 FROM attachments WHERE application_id = $1")
+        .bind(a.id)
+        .fetch_all(&mut *tx)
+        .await?
+    {
         let pid: String = att.try_get(0)?;
         if referenced.contains(&pid) {
             hashes.push(att.try_get::<String, _>(1)?);
@@ -551,7 +568,11 @@ async fn finish_submission(
     let receipt_number = match &a.receipt_number {
         Some(r) => r.clone(),
         None => {
-            let prefix: String = sqlx::query("SELECT receipt_prefix FROM tenants WHERE id = $1").bind(a.tenant_id).fetch_one(&mut *tx).await?.try_get(0)?;
+            let prefix: String = sqlx::query("SELECT receipt_prefix FROM tenants WHERE id = $1")
+                .bind(a.tenant_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
             let year = time::OffsetDateTime::now_utc().to_offset(jst()).year();
             receipt::receipt_number(&prefix, year, a.id)
         }
@@ -627,7 +648,9 @@ pub async fn submit_new(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    if has_file_fields && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id)) {
+    if has_file_fields
+        && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
+    {
         return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
     }
     let now = now_ms();
@@ -656,7 +679,8 @@ pub async fn submit_new(
                 .fetch_one(&db.read)
                 .await?;
             let id: i64 = row.try_get(0)?;
-            let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) else {
+            let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?)
+            else {
                 return Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into()));
             };
             return Ok((id, Submitted { receipt_number: r, content_hash: h, new: false }));
@@ -680,7 +704,8 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
     }
     let p = procedure_version(db, a.procedure_id).await?;
     let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
-    apply(&mut tx, base_url, lang, &a, &p, &format!("resident:{}", resident.id), &resident.name, &Action::Withdraw, to).await?;
+    apply(&mut tx, base_url, lang, &a, &p, &format!("resident:{}", resident.id), &resident.name, &Action::Withdraw, to)
+        .await?;
     tx.commit().await?;
     Ok(to)
 }
@@ -738,7 +763,8 @@ async fn apply(
     .await?;
     let m = mail_for(base_url, lang, a, p);
     let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
-    mail::enqueue(tx, &format!("app:{}:{}:{}", a.id, action.name(), a.revision), &a.resident_email, &subject, &body).await?;
+    mail::enqueue(tx, &format!("app:{}:{}:{}", a.id, action.name(), a.revision), &a.resident_email, &subject, &body)
+        .await?;
     Ok(())
 }
 
@@ -814,7 +840,11 @@ impl InboxFilter {
 /// The division's inbox (the whole tenant's for administrators), oldest due first.
 pub async fn inbox(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<Summary>> {
     let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(Status::parse(s).filter(|s| *s != Status::Draft).ok_or_else(|| AppError::BadRequest(format!("unknown status \"{s}\"")))?),
+        Some(s) => Some(
+            Status::parse(s)
+                .filter(|s| *s != Status::Draft)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown status \"{s}\"")))?,
+        ),
         None => None,
     };
     let division = if staff.role.sees_all_divisions() { 0 } else { staff.division_id };

@@ -79,12 +79,13 @@ pub struct ChainReport {
 
 /// Recomputes every chain; names the first entry that was altered, removed or inserted.
 pub async fn verify(db: &Db) -> Result<Vec<ChainReport>> {
-    let mut tenants: Vec<i64> = sqlx::query("SELECT tenant_id FROM audit_heads UNION SELECT DISTINCT tenant_id FROM audit_log")
-        .fetch_all(&db.read)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()?;
+    let mut tenants: Vec<i64> =
+        sqlx::query("SELECT tenant_id FROM audit_heads UNION SELECT DISTINCT tenant_id FROM audit_log")
+            .fetch_all(&db.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
     tenants.sort_unstable();
     tenants.dedup();
     let mut out = Vec::new();
@@ -119,11 +120,7 @@ pub async fn verify(db: &Db) -> Result<Vec<ChainReport>> {
         }
         let n = entries.len() as i64;
         let result = chain::verify(entries, head.as_ref().map(|(s, h)| (*s, h.as_str())));
-        out.push(ChainReport {
-            tenant_id,
-            entries: result.as_ref().copied().unwrap_or(n),
-            problem: result.err(),
-        });
+        out.push(ChainReport { tenant_id, entries: result.as_ref().copied().unwrap_or(n), problem: result.err() });
     }
     Ok(out)
 }

@@ -58,7 +58,8 @@ where
 {
     let op = Arc::new(op);
     let stop = Arc::new(AtomicBool::new(false));
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")));
+    let hist =
+        Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -138,7 +139,10 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
         .await?;
     let token = login["token"].as_str().ok_or("login failed")?.to_string();
 
-    println!("kencho bench: {clients} concurrent clients, {seconds} s per phase, SQLite (WAL, synchronous=FULL), {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "kencho bench: {clients} concurrent clients, {seconds} s per phase, SQLite (WAL, synchronous=FULL), {} cores",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
 
     // Phase 1: submissions over HTTP (validated, stored, audited, e-mail queued, committed).
     let ids = Arc::new(Mutex::new(Vec::<i64>::new()));
@@ -206,7 +210,11 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
         reads.errors
     );
     let peak_kib = rss_kib(pid, "VmHWM:").unwrap_or(0);
-    println!("server memory         : idle {:.1} MB, peak {:.1} MB (RSS)", idle_kib as f64 / 1024.0, peak_kib as f64 / 1024.0);
+    println!(
+        "server memory         : idle {:.1} MB, peak {:.1} MB (RSS)",
+        idle_kib as f64 / 1024.0,
+        peak_kib as f64 / 1024.0
+    );
     let _ = child.kill().await;
 
     // Phase 3: the same durable submission straight against the database, no HTTP.
@@ -216,7 +224,10 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     crate::demo::load(&db).await?;
     let resident = {
         use sqlx::Row;
-        let row = sqlx::query("SELECT id, email, name FROM residents WHERE email = $1").bind(crate::demo::RESIDENT_EMAIL).fetch_one(&db.read).await?;
+        let row = sqlx::query("SELECT id, email, name FROM residents WHERE email = $1")
+            .bind(crate::demo::RESIDENT_EMAIL)
+            .fetch_one(&db.read)
+            .await?;
         Arc::new(Resident { id: row.try_get(0)?, email: row.try_get(1)?, name: row.try_get(2)? })
     };
     let procedure = Arc::new(crate::procedures::current(&db, "minamisoma", "inu-toroku").await?);
@@ -227,7 +238,16 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
             async move {
                 let answers = bench_answers(i).as_object().cloned().unwrap_or_default();
                 let key = format!("raw-{c}-{i}");
-                let r: Result<_, AppError> = crate::applications::submit_new(&db, "http://bench", &resident, &procedure, "self", answers, Some(&key)).await;
+                let r: Result<_, AppError> = crate::applications::submit_new(
+                    &db,
+                    "http://bench",
+                    &resident,
+                    &procedure,
+                    "self",
+                    answers,
+                    Some(&key),
+                )
+                .await;
                 r.is_ok()
             }
         })

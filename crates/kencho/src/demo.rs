@@ -17,7 +17,10 @@ pub const TENANTS: [(&str, &str, &str, &str); 3] = [
 
 pub const PROCEDURES: [(&str, &str); 7] = [
     ("aizuwakamatsu-juminhyo-shomei.toml", include_str!("../../../demo/procedures/aizuwakamatsu-juminhyo-shomei.toml")),
-    ("aizuwakamatsu-hojin-setsuritsu.toml", include_str!("../../../demo/procedures/aizuwakamatsu-hojin-setsuritsu.toml")),
+    (
+        "aizuwakamatsu-hojin-setsuritsu.toml",
+        include_str!("../../../demo/procedures/aizuwakamatsu-hojin-setsuritsu.toml"),
+    ),
     ("fukushima-pref-kenei-jutaku.toml", include_str!("../../../demo/procedures/fukushima-pref-kenei-jutaku.toml")),
     ("fukushima-pref-wana-kyoka.toml", include_str!("../../../demo/procedures/fukushima-pref-wana-kyoka.toml")),
     ("minamisoma-kosodate-hojo.toml", include_str!("../../../demo/procedures/minamisoma-kosodate-hojo.toml")),
@@ -34,7 +37,14 @@ pub const STAFF: [(&str, &str, &str, &str, &str, &str); 9] = [
     ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
     ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
     ("aizuwakamatsu", "joho", "情報政策課", "admin@aizuwakamatsu.example.jp", "磐梯 三郎", "admin"),
-    ("fukushima-pref", "shizen-hogo", "生活環境部自然保護課", "kakaricho@pref.fukushima.example.jp", "阿武隈 四郎", "kakaricho"),
+    (
+        "fukushima-pref",
+        "shizen-hogo",
+        "生活環境部自然保護課",
+        "kakaricho@pref.fukushima.example.jp",
+        "阿武隈 四郎",
+        "kakaricho",
+    ),
     ("fukushima-pref", "digital", "デジタル変革課", "admin@pref.fukushima.example.jp", "吾妻 五子", "admin"),
     ("minamisoma", "kodomo-katei", "こども家庭課", "kakaricho@minamisoma.example.jp", "相馬 六郎", "kakaricho"),
     ("minamisoma", "joho", "情報政策課", "admin@minamisoma.example.jp", "野馬 七海", "admin"),
@@ -67,7 +77,8 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .execute(&mut *tx)
         .await?;
     for (tenant, div_code, div_name, email, name, role) in STAFF {
-        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(tenant).fetch_one(&mut *tx).await?.try_get(0)?;
+        let tenant_id: i64 =
+            sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(tenant).fetch_one(&mut *tx).await?.try_get(0)?;
         let division_id = procedures::upsert_division(&mut tx, tenant_id, div_code, div_name).await?;
         // Demo staff get a TOTP secret up front so the printout can show it.
         let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
@@ -89,7 +100,11 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     tx.commit().await?;
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
-        let secret: Option<String> = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?.try_get(0)?;
+        let secret: Option<String> = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
+            .bind(email)
+            .fetch_one(&db.read)
+            .await?
+            .try_get(0)?;
         out.push(StaffLogin {
             email: email.into(),
             role: role.into(),

@@ -87,12 +87,21 @@ impl AppError {
         let en = lang == "en";
         let pick = |ja: &str, e: &str| if en { e.to_string() } else { ja.to_string() };
         match self {
-            AppError::NotFound => pick("お探しのページまたはデータは見つかりませんでした。", "We could not find that page or record."),
+            AppError::NotFound => {
+                pick("お探しのページまたはデータは見つかりませんでした。", "We could not find that page or record.")
+            }
             AppError::Unauthenticated => pick("ログインしてください。", "Please sign in."),
-            AppError::MfaRequired => pick("確認コード（2段階認証）を入力してください。", "Enter your authenticator code."),
+            AppError::MfaRequired => {
+                pick("確認コード（2段階認証）を入力してください。", "Enter your authenticator code.")
+            }
             AppError::Forbidden => pick("この操作を行う権限がありません。", "You are not allowed to do this."),
-            AppError::Csrf => pick("画面の有効期限が切れました。もう一度やり直してください。", "This form has expired. Please try again."),
-            AppError::BadRequest(m) => pick(&format!("入力が正しくありません：{m}"), &format!("The request is not valid: {m}")),
+            AppError::Csrf => pick(
+                "画面の有効期限が切れました。もう一度やり直してください。",
+                "This form has expired. Please try again.",
+            ),
+            AppError::BadRequest(m) => {
+                pick(&format!("入力が正しくありません：{m}"), &format!("The request is not valid: {m}"))
+            }
             AppError::Validation(errs) => pick(
                 &format!("入力内容に{}件の誤りがあります。", errs.len()),
                 &format!("There are {} problems with your answers.", errs.len()),
@@ -102,11 +111,23 @@ impl AppError {
                 "別の画面で内容が更新されています。最新の内容を表示し直してから操作してください。",
                 "This was changed elsewhere. Reload to see the latest version, then try again.",
             ),
-            AppError::RateLimited => pick("試行回数が多すぎます。しばらく待ってからやり直してください。", "Too many attempts. Wait a while and try again."),
+            AppError::RateLimited => pick(
+                "試行回数が多すぎます。しばらく待ってからやり直してください。",
+                "Too many attempts. Wait a while and try again.",
+            ),
             AppError::TooLarge => pick("ファイルまたは送信内容が大きすぎます。", "The file or request is too large."),
-            AppError::UnsupportedMedia(m) => pick(&format!("この形式のファイルは添付できません（{m}）。"), &format!("This type of file cannot be attached ({m}).")),
-            AppError::BadLogin => pick("メールアドレス、パスワードまたは確認コードが正しくありません。", "The e-mail address, password or code is not correct."),
-            AppError::Transition(e) => pick(&format!("現在の状態ではこの操作はできません。（{e}）"), &format!("This is not possible in the current state ({e}).")),
+            AppError::UnsupportedMedia(m) => pick(
+                &format!("この形式のファイルは添付できません（{m}）。"),
+                &format!("This type of file cannot be attached ({m})."),
+            ),
+            AppError::BadLogin => pick(
+                "メールアドレス、パスワードまたは確認コードが正しくありません。",
+                "The e-mail address, password or code is not correct.",
+            ),
+            AppError::Transition(e) => pick(
+                &format!("現在の状態ではこの操作はできません。（{e}）"),
+                &format!("This is not possible in the current state ({e})."),
+            ),
             AppError::Definition(e) => e.to_string(),
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
@@ -126,7 +147,9 @@ impl From<std::io::Error> for AppError {
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
-            d.is_unique_violation() || d.message().contains("UNIQUE constraint failed") || d.code().as_deref() == Some("23505")
+            d.is_unique_violation()
+                || d.message().contains("UNIQUE constraint failed")
+                || d.code().as_deref() == Some("23505")
         }
         _ => false,
     }

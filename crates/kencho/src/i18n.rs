@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-const LANGS: [(&str, &str); 2] = [("ja", include_str!("../locales/ja.toml")), ("en", include_str!("../locales/en.toml"))];
+const LANGS: [(&str, &str); 2] =
+    [("ja", include_str!("../locales/ja.toml")), ("en", include_str!("../locales/en.toml"))];
 
 type Table = HashMap<String, String>;
 

@@ -5,6 +5,8 @@
 //! [`mail`] (outbox e-mail), [`audit`] (hash-chained audit log), [`tenants`]. The domain rules
 //! live in `kencho-core`; [`web`] is the thin HTTP layer.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod accounts;
 pub mod applications;
 pub mod audit;

@@ -95,12 +95,7 @@ async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>> {
         "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 WHERE id IN ({pick}) \
          RETURNING id, recipient, subject, body, attempts"
     );
-    let rows = sqlx::query(&sql)
-        .bind(now + LEASE_MS)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&db.write)
-        .await?;
+    let rows = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(limit).fetch_all(&db.write).await?;
     rows.iter()
         .map(|r| {
             Ok(Claimed {

@@ -29,7 +29,8 @@ impl DbArgs {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/kencho.db?mode=rwc", self.data_dir.display()))
     }
     async fn connect(&self) -> Result<Db, String> {
-        std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
         Db::connect(&self.url()).await.map_err(|e| format!("database: {e}"))
     }
 }
@@ -111,7 +112,9 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -135,11 +138,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve { db, bind, demo, base_url, smtp_url, mail_from, secure_cookies, no_workers } => {
             let database = db.connect().await?;
-            let logins = if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
-            let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            let logins =
+                if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
+            let listener =
+                tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
-            let cfg = Config { base_url: base_url.clone(), data_dir: db.data_dir.clone(), smtp_url: smtp_url.clone(), mail_from, secure_cookies, workers: !no_workers };
+            let cfg = Config {
+                base_url: base_url.clone(),
+                data_dir: db.data_dir.clone(),
+                smtp_url: smtp_url.clone(),
+                mail_from,
+                secure_cookies,
+                workers: !no_workers,
+            };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
             if let Some(logins) = logins {
@@ -147,7 +159,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 println!("Demo accounts (password for all: {})", kencho::demo::PASSWORD);
                 println!("  resident  {}", kencho::demo::RESIDENT_EMAIL);
                 for s in logins {
-                    println!("  staff     {:<40} {:<10} {:<15} TOTP secret {}", s.email, s.role, s.tenant, s.totp_secret);
+                    println!(
+                        "  staff     {:<40} {:<10} {:<15} TOTP secret {}",
+                        s.email, s.role, s.tenant, s.totp_secret
+                    );
                 }
                 println!("  Staff sign in at {base_url}/staff/login; the second factor is a TOTP code from an");
                 println!("  authenticator app holding the secret, or: cargo run --release -- totp SECRET");
@@ -171,15 +186,22 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut defs = Vec::new();
             for f in &files {
                 let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let def = kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+                let def = kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text)
+                    .map_err(|e| e.to_string())?;
                 defs.push((f, def));
             }
             let database = db.connect().await?;
             for (f, def) in defs {
-                let outcome = kencho::procedures::import(&database, &def, "cli", None).await.map_err(|e| format!("{}: {e}", f.display()))?;
+                let outcome = kencho::procedures::import(&database, &def, "cli", None)
+                    .await
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
                 match outcome {
-                    kencho::procedures::ImportOutcome::Created { version } => println!("{}: {}/{} imported as version {version}", f.display(), def.tenant, def.code),
-                    kencho::procedures::ImportOutcome::Unchanged { version } => println!("{}: {}/{} unchanged (version {version})", f.display(), def.tenant, def.code),
+                    kencho::procedures::ImportOutcome::Created { version } => {
+                        println!("{}: {}/{} imported as version {version}", f.display(), def.tenant, def.code)
+                    }
+                    kencho::procedures::ImportOutcome::Unchanged { version } => {
+                        println!("{}: {}/{} unchanged (version {version})", f.display(), def.tenant, def.code)
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -4,8 +4,10 @@ fn ja(lang: &str) -> bool {
     lang != "en"
 }
 
-const FOOTER_JA: &str = "\n\n--\nこのメールは kencho（デジタル県庁）から自動送信されています。\n心当たりのない場合は破棄してください。";
-const FOOTER_EN: &str = "\n\n--\nThis message was sent automatically by kencho.\nIf you did not expect it, please ignore it.";
+const FOOTER_JA: &str =
+    "\n\n--\nこのメールは kencho（デジタル県庁）から自動送信されています。\n心当たりのない場合は破棄してください。";
+const FOOTER_EN: &str =
+    "\n\n--\nThis message was sent automatically by kencho.\nIf you did not expect it, please ignore it.";
 
 pub fn verify_email(lang: &str, base_url: &str, name: &str, token: &str) -> (String, String) {
     let link = format!("{base_url}/verify?token={token}");
@@ -68,7 +70,12 @@ pub fn submitted(m: &AppMail<'_>, content_hash: &str) -> (String, String) {
 }
 
 /// A status change made by the office or the applicant.
-pub fn status_changed(m: &AppMail<'_>, action_label: &str, status_label: &str, message: Option<&str>) -> (String, String) {
+pub fn status_changed(
+    m: &AppMail<'_>,
+    action_label: &str,
+    status_label: &str,
+    message: Option<&str>,
+) -> (String, String) {
     let link = format!("{}/applications/{}", m.base_url, m.application_id);
     let msg = message.unwrap_or("");
     if ja(m.lang) {

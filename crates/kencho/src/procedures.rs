@@ -39,7 +39,11 @@ impl Procedure {
         }
     }
     pub fn tenant_label(&self, lang: &str) -> &str {
-        if lang == "en" { &self.tenant_name_en } else { &self.tenant_name }
+        if lang == "en" {
+            &self.tenant_name_en
+        } else {
+            &self.tenant_name
+        }
     }
 }
 
@@ -56,7 +60,8 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.to_string()))?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
     let mut tx = db.write.begin().await?;
-    let tenant = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *tx).await?;
+    let tenant =
+        sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *tx).await?;
     let Some(tenant) = tenant else {
         return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
     };
@@ -64,11 +69,13 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
     if only_tenant.is_some_and(|t| t != tenant_id) {
         return Err(AppError::Forbidden);
     }
-    let current = sqlx::query("SELECT version, definition_hash FROM procedures WHERE tenant_id = $1 AND code = $2 AND is_current = 1")
-        .bind(tenant_id)
-        .bind(&def.code)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let current = sqlx::query(
+        "SELECT version, definition_hash FROM procedures WHERE tenant_id = $1 AND code = $2 AND is_current = 1",
+    )
+    .bind(tenant_id)
+    .bind(&def.code)
+    .fetch_optional(&mut *tx)
+    .await?;
     let next_version = match &current {
         Some(r) => {
             let v: i64 = r.try_get(0)?;
@@ -133,7 +140,8 @@ pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &st
     Ok(id)
 }
 
-const COLS: &str = "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition";
+const COLS: &str =
+    "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
     let def: String = r.try_get(9)?;
@@ -159,7 +167,8 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Procedure> {
 
 pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Procedure> {
     let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE t.code = $1 AND p.code = $2 AND p.is_current = 1");
-    let row = sqlx::query(&sql).bind(tenant_code).bind(code).fetch_optional(&db.read).await?.ok_or(AppError::NotFound)?;
+    let row =
+        sqlx::query(&sql).bind(tenant_code).bind(code).fetch_optional(&db.read).await?.ok_or(AppError::NotFound)?;
     from_row(&row)
 }
 
@@ -179,6 +188,6 @@ pub async fn search(db: &Db, query: &str, tenant_code: Option<&str>) -> Result<V
         }
     }
     // Stable sort keeps tenant/title order among equal scores.
-    hits.sort_by(|a, b| b.0.cmp(&a.0));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.0));
     Ok(hits.into_iter().map(|(_, p)| p).collect())
 }

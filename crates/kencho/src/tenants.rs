@@ -15,7 +15,11 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn label(&self, lang: &str) -> &str {
-        if lang == "en" { &self.name_en } else { &self.name }
+        if lang == "en" {
+            &self.name_en
+        } else {
+            &self.name
+        }
     }
 }
 

@@ -70,7 +70,8 @@ pub struct SignupBody {
     responses((status = 202, description = "Verification mail queued"), (status = 400, description = "Invalid input", body = ErrorBody)))]
 async fn signup(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
     let b: SignupBody = json(&headers, &body)?;
-    accounts::sign_up(&st.db, &st.cfg.base_url, &b.email, &b.name, &b.password, b.lang.as_deref().unwrap_or("ja")).await?;
+    accounts::sign_up(&st.db, &st.cfg.base_url, &b.email, &b.name, &b.password, b.lang.as_deref().unwrap_or("ja"))
+        .await?;
     st.nudge.notify_one();
     Ok(StatusCode::ACCEPTED)
 }
@@ -115,9 +116,12 @@ async fn login(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: B
     let token = match b.kind.as_deref().unwrap_or("resident") {
         "resident" => accounts::login_resident(&st.db, &b.email, &b.password, &ctx.info.ip).await?,
         "staff" => {
-            let (token, staff_id, _) = accounts::login_staff_password(&st.db, &b.email, &b.password, &ctx.info.ip).await?;
+            let (token, staff_id, _) =
+                accounts::login_staff_password(&st.db, &b.email, &b.password, &ctx.info.ip).await?;
             let th = accounts::token_hash(&token);
-            if let Err(e) = accounts::complete_mfa(&st.db, &th, staff_id, b.totp.as_deref().unwrap_or_default(), &ctx.info.ip).await {
+            if let Err(e) =
+                accounts::complete_mfa(&st.db, &th, staff_id, b.totp.as_deref().unwrap_or_default(), &ctx.info.ip).await
+            {
                 accounts::logout(&st.db, &th).await?;
                 return Err(e);
             }
@@ -171,7 +175,10 @@ fn summary(p: &procedures::Procedure) -> ProcedureSummary {
 }
 
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures", params(ProcedureQuery), responses((status = 200, body = [ProcedureSummary])))]
-async fn list_procedures(State(st): State<AppState>, Query(q): Query<ProcedureQuery>) -> Result<Json<Vec<ProcedureSummary>>> {
+async fn list_procedures(
+    State(st): State<AppState>,
+    Query(q): Query<ProcedureQuery>,
+) -> Result<Json<Vec<ProcedureSummary>>> {
     if q.q.chars().count() > 100 {
         return Err(AppError::BadRequest("q is too long".into()));
     }
@@ -189,7 +196,10 @@ pub struct ProcedureDetail {
 
 #[utoipa::path(get, path = "/api/v1/procedures/{tenant}/{code}", tag = "procedures",
     params(("tenant" = String, Path), ("code" = String, Path)), responses((status = 200, body = ProcedureDetail), (status = 404, body = ErrorBody)))]
-async fn get_procedure(State(st): State<AppState>, Path((tenant, code)): Path<(String, String)>) -> Result<Json<ProcedureDetail>> {
+async fn get_procedure(
+    State(st): State<AppState>,
+    Path((tenant, code)): Path<(String, String)>,
+) -> Result<Json<ProcedureDetail>> {
     let p = procedures::current(&st.db, &tenant, &code).await?;
     Ok(Json(ProcedureDetail { version: p.version, definition: p.def }))
 }
@@ -231,7 +241,10 @@ pub struct ApiProblem {
 }
 
 fn problems(errs: &[kencho_core::forms::FieldError]) -> Vec<ApiProblem> {
-    crate::error::api_field_errors(errs, "en").into_iter().map(|e| ApiProblem { field: e.field, code: e.code, message: e.message }).collect()
+    crate::error::api_field_errors(errs, "en")
+        .into_iter()
+        .map(|e| ApiProblem { field: e.field, code: e.code, message: e.message })
+        .collect()
 }
 
 #[utoipa::path(post, path = "/api/v1/applications", tag = "applications", security(("bearer" = [])), request_body = CreateApplication,
@@ -245,11 +258,19 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
     let kind = b.applicant_kind.as_deref().unwrap_or("self");
     if b.submit {
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-        let (id, s) = apps::submit_new(&st.db, &st.cfg.base_url, r, &p, kind, b.answers.unwrap_or_default(), key).await?;
+        let (id, s) =
+            apps::submit_new(&st.db, &st.cfg.base_url, r, &p, kind, b.answers.unwrap_or_default(), key).await?;
         st.nudge.notify_one();
         let status = if s.new { StatusCode::CREATED } else { StatusCode::OK };
         let a = apps::for_resident(&st.db, r, id).await?;
-        let body = ApplicationCreated { id, status: a.status.as_str().into(), revision: a.revision, receipt_number: Some(s.receipt_number), content_hash: Some(s.content_hash), problems: vec![] };
+        let body = ApplicationCreated {
+            id,
+            status: a.status.as_str().into(),
+            revision: a.revision,
+            receipt_number: Some(s.receipt_number),
+            content_hash: Some(s.content_hash),
+            problems: vec![],
+        };
         return Ok((status, Json(body)).into_response());
     }
     let id = apps::create_draft(&st.db, r, &p, kind).await?;
@@ -257,7 +278,14 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
         Some(ans) => apps::save_answers(&st.db, r, id, 1, None, move |_, answers| *answers = ans).await?,
         None => (1, vec![]),
     };
-    let body = ApplicationCreated { id, status: "draft".into(), revision, receipt_number: None, content_hash: None, problems: problems(&errs) };
+    let body = ApplicationCreated {
+        id,
+        status: "draft".into(),
+        revision,
+        receipt_number: None,
+        content_hash: None,
+        problems: problems(&errs),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -321,7 +349,11 @@ pub struct ApplicationDetail {
 
 async fn detail(st: &AppState, a: apps::Application) -> Result<ApplicationDetail> {
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let facts = kencho_core::application::Facts { status: a.status, was_accepted: a.was_accepted, withdrawal: p.def.withdrawal };
+    let facts = kencho_core::application::Facts {
+        status: a.status,
+        was_accepted: a.was_accepted,
+        withdrawal: p.def.withdrawal,
+    };
     Ok(ApplicationDetail {
         id: a.id,
         tenant: p.tenant_code.clone(),
@@ -368,7 +400,13 @@ pub struct Saved {
 
 #[utoipa::path(put, path = "/api/v1/applications/{id}/answers", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SaveAnswers,
     responses((status = 200, body = Saved), (status = 409, description = "Stale revision or not editable", body = ErrorBody)))]
-async fn save_answers(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Json<Saved>> {
+async fn save_answers(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Saved>> {
     let r = ctx.resident()?;
     let b: SaveAnswers = json(&headers, &body)?;
     let answers = b.answers;
@@ -408,16 +446,36 @@ pub struct Uploaded {
 #[utoipa::path(post, path = "/api/v1/applications/{id}/attachments", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file; Content-Type names its media type (e.g. application/pdf)"),
     responses((status = 201, body = Uploaded), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
-async fn upload_attachment(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<UploadQuery>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn upload_attachment(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let r = ctx.resident()?;
-    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_string();
-    let (aid, revision) = apps::attach(&st.db, &st.cfg.data_dir, r, id, q.revision, &q.field, &q.filename, &media, &body).await?;
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let (aid, revision) =
+        apps::attach(&st.db, &st.cfg.data_dir, r, id, q.revision, &q.field, &q.filename, &media, &body).await?;
     Ok((StatusCode::CREATED, Json(Uploaded { attachment_id: aid, revision })).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/applications/{id}/attachments/{aid}", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path), ("aid" = String, Path)),
     responses((status = 200, description = "The file"), (status = 404, body = ErrorBody)))]
-async fn download_attachment(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i64, String)>) -> Result<Response> {
+async fn download_attachment(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, aid)): Path<(i64, String)>,
+) -> Result<Response> {
     match ctx.session.as_ref().map(|s| &s.principal) {
         Some(Principal::Resident(r)) => {
             apps::for_resident(&st.db, r, id).await?;
@@ -444,13 +502,23 @@ pub struct SubmitResult {
 
 #[utoipa::path(post, path = "/api/v1/applications/{id}/submit", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SubmitBody,
     responses((status = 200, body = SubmitResult), (status = 422, description = "Answers are not valid", body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Json<SubmitResult>> {
+async fn submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<SubmitResult>> {
     let r = ctx.resident()?;
     let b: SubmitBody = json(&headers, &body)?;
     let s = apps::submit(&st.db, &st.cfg.base_url, ctx.lang(), r, id, b.revision).await?;
     st.nudge.notify_one();
     let a = apps::for_resident(&st.db, r, id).await?;
-    Ok(Json(SubmitResult { receipt_number: s.receipt_number, content_hash: s.content_hash, status: a.status.as_str().into() }))
+    Ok(Json(SubmitResult {
+        receipt_number: s.receipt_number,
+        content_hash: s.content_hash,
+        status: a.status.as_str().into(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -470,7 +538,11 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
 // ---------- staff ----------
 
 #[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", security(("bearer" = [])), params(InboxFilter), responses((status = 200, body = [ApplicationSummary])))]
-async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxFilter>) -> Result<Json<Vec<ApplicationSummary>>> {
+async fn inbox(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(f): Query<InboxFilter>,
+) -> Result<Json<Vec<ApplicationSummary>>> {
     let s = ctx.staff()?;
     Ok(Json(summaries(&apps::inbox(&st.db, s, &f).await?)))
 }
@@ -484,7 +556,12 @@ pub struct PurposeQuery {
 
 #[utoipa::path(get, path = "/api/v1/staff/applications/{id}", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path), PurposeQuery),
     responses((status = 200, body = ApplicationDetail), (status = 404, body = ErrorBody)))]
-async fn staff_get_application(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PurposeQuery>) -> Result<Json<ApplicationDetail>> {
+async fn staff_get_application(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<PurposeQuery>,
+) -> Result<Json<ApplicationDetail>> {
     let s = ctx.staff()?;
     let purpose = q.purpose.unwrap_or_else(|| "api".into());
     if purpose.chars().count() > 200 {
@@ -505,7 +582,13 @@ pub struct StaffActionBody {
 
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/actions", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StaffActionBody,
     responses((status = 200, body = StatusBody), (status = 409, description = "Not possible in this status", body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn staff_action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Json<StatusBody>> {
+async fn staff_action(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<StatusBody>> {
     let s = ctx.staff()?;
     let b: StaffActionBody = json(&headers, &body)?;
     let action = super::staff::parse_action(&b.action, &b.message)?;
@@ -597,7 +680,11 @@ async fn list_tokens(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<Ap
         return Err(AppError::Forbidden);
     }
     let list = accounts::list_api_tokens(&st.db, s.tenant_id).await?;
-    Ok(Json(list.into_iter().map(|t| ApiTokenSummary { id: t.id, name: t.name, created_at: t.created_at, revoked: t.revoked }).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|t| ApiTokenSummary { id: t.id, name: t.name, created_at: t.created_at, revoked: t.revoked })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -646,6 +733,9 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }

@@ -73,7 +73,11 @@ pub fn cookie_header(cfg: &Config, name: &str, value: &str, max_age: Option<i64>
 async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let query_lang = req.uri().query().and_then(|q| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()?.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v)
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v)
     });
     let cookie_lang = cookie(headers, LANG_COOKIE).map(str::to_string);
     let accept_en = headers
@@ -132,7 +136,11 @@ impl FromRequestParts<AppState> for Ctx {
             lang: "ja".into(),
             anon_csrf: String::new(),
             ip: "unknown".into(),
-            path: parts.extensions.get::<axum::extract::OriginalUri>().map(|u| u.path().to_string()).unwrap_or_else(|| parts.uri.path().to_string()),
+            path: parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|u| u.path().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string()),
         });
         // `info.path` is the full path; inside nested routers `parts.uri` has lost its prefix.
         let is_api = info.path.starts_with("/api/");
@@ -198,7 +206,9 @@ impl Ctx {
     pub fn layout(&self, state: &AppState, title: &str) -> Layout {
         let (user, staff_user) = match self.session.as_ref().map(|s| &s.principal) {
             Some(Principal::Resident(r)) => (Some(r.name.clone()), false),
-            Some(Principal::Staff(s)) => (Some(format!("{}（{} {}）", s.name, s.tenant_name, s.role.label(self.lang()))), true),
+            Some(Principal::Staff(s)) => {
+                (Some(format!("{}（{} {}）", s.name, s.tenant_name, s.role.label(self.lang()))), true)
+            }
             None => (None, false),
         };
         Layout {
@@ -236,10 +246,18 @@ impl Layout {
         self.lang == "en"
     }
     pub fn other_lang(&self) -> &'static str {
-        if self.en() { "ja" } else { "en" }
+        if self.en() {
+            "ja"
+        } else {
+            "en"
+        }
     }
     pub fn other_lang_label(&self) -> &'static str {
-        if self.en() { "日本語" } else { "English" }
+        if self.en() {
+            "日本語"
+        } else {
+            "English"
+        }
     }
 }
 
@@ -312,7 +330,8 @@ pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response,
 
 /// Parses an urlencoded form body into pairs; malformed bodies are a clear 400.
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).map_err(|_| AppError::BadRequest("malformed form body".into()))
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .map_err(|_| AppError::BadRequest("malformed form body".into()))
 }
 
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {

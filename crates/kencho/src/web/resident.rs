@@ -14,7 +14,10 @@ use kencho_core::procedure::FieldKind;
 use serde::Deserialize;
 
 use super::form_html::{self, answer_rows};
-use super::{cookie_header, fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult, SESSION_COOKIE};
+use super::{
+    cookie_header, fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout,
+    PageResult, SESSION_COOKIE,
+};
 use crate::accounts::{self, Principal};
 use crate::applications::{self as apps, Application, Attachment, Event, Summary};
 use crate::error::AppError;
@@ -81,7 +84,7 @@ fn group_digits(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -106,7 +109,12 @@ async fn home(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SearchQuery>
     }
     let tenant = (!q.tenant.is_empty()).then_some(q.tenant.as_str());
     let found = procedures::search(&st.db, &q.q, tenant).await.lang(&lang)?;
-    let tenants = crate::tenants::list(&st.db).await.lang(&lang)?.into_iter().map(|t| (t.code.clone(), t.label(&lang).to_string())).collect();
+    let tenants = crate::tenants::list(&st.db)
+        .await
+        .lang(&lang)?
+        .into_iter()
+        .map(|t| (t.code.clone(), t.label(&lang).to_string()))
+        .collect();
     let page = HomePage {
         l: ctx.layout(&st, &crate::i18n::t(&lang, "home.title")),
         q: q.q.clone(),
@@ -135,7 +143,11 @@ struct ProcedurePage {
     retention: u32,
 }
 
-async fn procedure_page(State(st): State<AppState>, ctx: Ctx, Path((tenant, code)): Path<(String, String)>) -> PageResult {
+async fn procedure_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, code)): Path<(String, String)>,
+) -> PageResult {
     let lang = ctx.lang().to_string();
     let p = procedures::current(&st.db, &tenant, &code).await.lang(&lang)?;
     let attachments = p
@@ -143,7 +155,11 @@ async fn procedure_page(State(st): State<AppState>, ctx: Ctx, Path((tenant, code
         .fields()
         .filter(|f| matches!(f.kind, FieldKind::File { .. }))
         .map(|f| {
-            let req = if f.required { crate::i18n::t(&lang, "form.required") } else { crate::i18n::t(&lang, "form.if_applicable") };
+            let req = if f.required {
+                crate::i18n::t(&lang, "form.required")
+            } else {
+                crate::i18n::t(&lang, "form.if_applicable")
+            };
             format!("{}（{req}）", form_html::label_of(f, &lang))
         })
         .collect();
@@ -165,13 +181,20 @@ async fn procedure_page(State(st): State<AppState>, ctx: Ctx, Path((tenant, code
     render(&page).lang(&lang)
 }
 
-async fn start(State(st): State<AppState>, ctx: Ctx, Path((tenant, code)): Path<(String, String)>, body: Bytes) -> PageResult {
+async fn start(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, code)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let resident = ctx.resident().lang(&lang)?;
     let p = procedures::current(&st.db, &tenant, &code).await.lang(&lang)?;
-    let id = apps::create_draft(&st.db, resident, &p, form_get(&form, "applicant_kind").unwrap_or("self")).await.lang(&lang)?;
+    let id = apps::create_draft(&st.db, resident, &p, form_get(&form, "applicant_kind").unwrap_or("self"))
+        .await
+        .lang(&lang)?;
     Ok(Redirect::to(&format!("/applications/{id}/pages/1")).into_response())
 }
 
@@ -188,7 +211,13 @@ struct SignupPage {
 
 async fn signup_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
-    render(&SignupPage { l: ctx.layout(&st, &crate::i18n::t(&lang, "signup.title")), error: String::new(), email: String::new(), name: String::new() }).lang(&lang)
+    render(&SignupPage {
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "signup.title")),
+        error: String::new(),
+        email: String::new(),
+        name: String::new(),
+    })
+    .lang(&lang)
 }
 
 #[derive(Template)]
@@ -212,10 +241,22 @@ async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult
         Ok(()) => {
             st.nudge.notify_one();
             let t = |k: &str| crate::i18n::t(&lang, k);
-            render(&MessagePage { l: ctx.layout(&st, &t("signup.sent_title")), heading: t("signup.sent_title"), body: t("signup.sent_body"), link: "/login".into(), link_label: t("nav.login") }).lang(&lang)
+            render(&MessagePage {
+                l: ctx.layout(&st, &t("signup.sent_title")),
+                heading: t("signup.sent_title"),
+                body: t("signup.sent_body"),
+                link: "/login".into(),
+                link_label: t("nav.login"),
+            })
+            .lang(&lang)
         }
         Err(e @ AppError::BadRequest(_)) => {
-            let page = SignupPage { l: ctx.layout(&st, &crate::i18n::t(&lang, "signup.title")), error: e.message(&lang), email: email.into(), name: name.into() };
+            let page = SignupPage {
+                l: ctx.layout(&st, &crate::i18n::t(&lang, "signup.title")),
+                error: e.message(&lang),
+                email: email.into(),
+                name: name.into(),
+            };
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
@@ -248,7 +289,14 @@ async fn verify(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     accounts::verify_email(&st.db, form_get(&form, "token").unwrap_or_default()).await.lang(&lang)?;
     let t = |k: &str| crate::i18n::t(&lang, k);
-    render(&MessagePage { l: ctx.layout(&st, &t("verify.done_title")), heading: t("verify.done_title"), body: t("verify.done_body"), link: "/login".into(), link_label: t("nav.login") }).lang(&lang)
+    render(&MessagePage {
+        l: ctx.layout(&st, &t("verify.done_title")),
+        heading: t("verify.done_title"),
+        body: t("verify.done_body"),
+        link: "/login".into(),
+        link_label: t("nav.login"),
+    })
+    .lang(&lang)
 }
 
 #[derive(Template)]
@@ -265,12 +313,23 @@ struct LoginPage {
 async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     let t = crate::i18n::t(&lang, "login.title");
-    render(&LoginPage { l: ctx.layout(&st, &t), error: String::new(), email: String::new(), action: "/login".into(), heading: t, staff: false }).lang(&lang)
+    render(&LoginPage {
+        l: ctx.layout(&st, &t),
+        error: String::new(),
+        email: String::new(),
+        action: "/login".into(),
+        heading: t,
+        staff: false,
+    })
+    .lang(&lang)
 }
 
 pub fn with_session_cookie(st: &AppState, token: &str, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie_header(&st.cfg, SESSION_COOKIE, token, Some(accounts::SESSION_HOURS * 3600)));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&st.cfg, SESSION_COOKIE, token, Some(accounts::SESSION_HOURS * 3600)),
+    );
     res
 }
 
@@ -284,7 +343,14 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
         Err(e @ (AppError::BadLogin | AppError::RateLimited | AppError::Conflict(_))) => {
             let t = crate::i18n::t(&lang, "login.title");
             let status = e.status();
-            let page = LoginPage { l: ctx.layout(&st, &t), error: e.message(&lang), email: email.into(), action: "/login".into(), heading: t, staff: false };
+            let page = LoginPage {
+                l: ctx.layout(&st, &t),
+                error: e.message(&lang),
+                email: email.into(),
+                action: "/login".into(),
+                heading: t,
+                staff: false,
+            };
             render_status(status, &page).lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
@@ -345,7 +411,11 @@ async fn my_applications(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     let r = ctx.resident().lang(&lang)?;
     let list = apps::list_for_resident(&st.db, r).await.lang(&lang)?;
-    render(&MyApplicationsPage { l: ctx.layout(&st, &crate::i18n::t(&lang, "mine.title")), rows: rows(&list, &lang, "/applications") }).lang(&lang)
+    render(&MyApplicationsPage {
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "mine.title")),
+        rows: rows(&list, &lang, "/applications"),
+    })
+    .lang(&lang)
 }
 
 pub struct EventRow {
@@ -363,17 +433,26 @@ pub fn event_rows(events: &[Event], lang: &str, show_staff_names: bool) -> Vec<E
             let action = match e.action.as_str() {
                 "submit" => kencho_core::application::Action::Submit.label(lang),
                 "accept" => kencho_core::application::Action::Accept.label(lang),
-                "request_correction" => kencho_core::application::Action::RequestCorrection { message: String::new() }.label(lang),
+                "request_correction" => {
+                    kencho_core::application::Action::RequestCorrection { message: String::new() }.label(lang)
+                }
                 "resubmit" => kencho_core::application::Action::Resubmit.label(lang),
                 "reject" => kencho_core::application::Action::Reject { reason: String::new() }.label(lang),
                 "withdraw" => kencho_core::application::Action::Withdraw.label(lang),
                 _ => kencho_core::application::Status::parse(&e.to_status).map(|s| s.label(lang)).unwrap_or(""),
             };
-            let who = if e.actor.starts_with("staff:") && !show_staff_names { crate::i18n::t(lang, "app.office") } else { e.actor_name.clone() };
+            let who = if e.actor.starts_with("staff:") && !show_staff_names {
+                crate::i18n::t(lang, "app.office")
+            } else {
+                e.actor_name.clone()
+            };
             EventRow {
                 at: fmt_time(e.at),
                 action: action.to_string(),
-                status: kencho_core::application::Status::parse(&e.to_status).map(|s| s.label(lang)).unwrap_or("").to_string(),
+                status: kencho_core::application::Status::parse(&e.to_status)
+                    .map(|s| s.label(lang))
+                    .unwrap_or("")
+                    .to_string(),
                 who,
                 message: e.message.clone().unwrap_or_default(),
             }
@@ -412,7 +491,12 @@ async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i
     let events = apps::events(&st.db, id).await.lang(&lang)?;
     let files = apps::attachments(&st.db, id).await.lang(&lang)?;
     let correction = if a.status == kencho_core::application::Status::CorrectionRequested {
-        events.iter().rev().find(|e| e.action == "request_correction").and_then(|e| e.message.clone()).unwrap_or_default()
+        events
+            .iter()
+            .rev()
+            .find(|e| e.action == "request_correction")
+            .and_then(|e| e.message.clone())
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -429,7 +513,10 @@ async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i
         submitted: a.submitted_at.map(fmt_time).unwrap_or_default(),
         due: a.due_at.map(fmt_date).unwrap_or_default(),
         correction,
-        editable: matches!(a.status, kencho_core::application::Status::Draft | kencho_core::application::Status::CorrectionRequested),
+        editable: matches!(
+            a.status,
+            kencho_core::application::Status::Draft | kencho_core::application::Status::CorrectionRequested
+        ),
         draft: a.status == kencho_core::application::Status::Draft,
         withdrawable: can_withdraw(facts),
         answers: answer_rows(&p.def, &a.answers, &files, &lang),
@@ -461,7 +548,11 @@ struct FormPage {
 
 fn page_title(p: &Procedure, n: usize, lang: &str) -> String {
     let page = &p.def.pages[n];
-    if lang == "en" { page.title_en.clone().unwrap_or_else(|| page.title.clone()) } else { page.title.clone() }
+    if lang == "en" {
+        page.title_en.clone().unwrap_or_else(|| page.title.clone())
+    } else {
+        page.title.clone()
+    }
 }
 
 /// Error summary entries: (link to the control, "label: message").
@@ -480,7 +571,16 @@ fn summary(errors: &[FieldError], lang: &str, page_prefix: Option<&dyn Fn(&str) 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn form_page_view(ctx: &Ctx, st: &AppState, a: &Application, p: &Procedure, n: usize, errors: &[FieldError], files: &[Attachment], saved: bool) -> FormPage {
+fn form_page_view(
+    ctx: &Ctx,
+    st: &AppState,
+    a: &Application,
+    p: &Procedure,
+    n: usize,
+    errors: &[FieldError],
+    files: &[Attachment],
+    saved: bool,
+) -> FormPage {
     let lang = ctx.lang();
     let page = &p.def.pages[n];
     FormPage {
@@ -505,7 +605,12 @@ struct SavedQuery {
     saved: Option<String>,
 }
 
-async fn form_page(State(st): State<AppState>, ctx: Ctx, Path((id, n)): Path<(i64, usize)>, Query(q): Query<SavedQuery>) -> PageResult {
+async fn form_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, n)): Path<(i64, usize)>,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
     let lang = ctx.lang().to_string();
     let r = ctx.resident().lang(&lang)?;
     let a = apps::for_resident(&st.db, r, id).await.lang(&lang)?;
@@ -513,7 +618,10 @@ async fn form_page(State(st): State<AppState>, ctx: Ctx, Path((id, n)): Path<(i6
     if n == 0 || n > p.def.pages.len() {
         return Err(AppError::NotFound).lang(&lang);
     }
-    if !matches!(a.status, kencho_core::application::Status::Draft | kencho_core::application::Status::CorrectionRequested) {
+    if !matches!(
+        a.status,
+        kencho_core::application::Status::Draft | kencho_core::application::Status::CorrectionRequested
+    ) {
         return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
     }
     let files = apps::attachments(&st.db, id).await.lang(&lang)?;
@@ -529,11 +637,17 @@ struct Posted {
 async fn read_post(headers: &HeaderMap, req: axum::extract::Request, st: &AppState) -> Result<Posted, AppError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("multipart/form-data") {
-        let mut mp = <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st).await.map_err(|_| AppError::BadRequest("malformed upload".into()))?;
+        let mut mp = <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st)
+            .await
+            .map_err(|_| AppError::BadRequest("malformed upload".into()))?;
         let mut pairs = Vec::new();
         let mut files = Vec::new();
         while let Some(field) = mp.next_field().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge } else { AppError::BadRequest("malformed upload".into()) }
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest("malformed upload".into())
+            }
         })? {
             let name = field.name().unwrap_or_default().to_string();
             if let Some(filename) = field.file_name().map(str::to_string) {
@@ -554,7 +668,13 @@ async fn read_post(headers: &HeaderMap, req: axum::extract::Request, st: &AppSta
     }
 }
 
-async fn save_page(State(st): State<AppState>, ctx: Ctx, Path((id, n)): Path<(i64, usize)>, headers: HeaderMap, req: axum::extract::Request) -> PageResult {
+async fn save_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, n)): Path<(i64, usize)>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> PageResult {
     let lang = ctx.lang().to_string();
     let posted = read_post(&headers, req, &st).await.lang(&lang)?;
     ctx.check_csrf(form_get(&posted.pairs, "csrf")).lang(&lang)?;
@@ -564,7 +684,10 @@ async fn save_page(State(st): State<AppState>, ctx: Ctx, Path((id, n)): Path<(i6
     if n == 0 || n > p.def.pages.len() {
         return Err(AppError::NotFound).lang(&lang);
     }
-    let mut revision: i64 = form_get(&posted.pairs, "revision").and_then(|v| v.parse().ok()).ok_or(AppError::BadRequest("revision".into())).lang(&lang)?;
+    let mut revision: i64 = form_get(&posted.pairs, "revision")
+        .and_then(|v| v.parse().ok())
+        .ok_or(AppError::BadRequest("revision".into()))
+        .lang(&lang)?;
     if revision != a.revision {
         return Err(AppError::StaleForm).lang(&lang);
     }
@@ -611,7 +734,11 @@ async fn save_page(State(st): State<AppState>, ctx: Ctx, Path((id, n)): Path<(i6
         _ if !errors.is_empty() => {
             let fresh = apps::for_resident(&st.db, r, id).await.lang(&lang)?;
             let files = apps::attachments(&st.db, id).await.lang(&lang)?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page_view(&ctx, &st, &fresh, &p, n - 1, &errors, &files, false)).lang(&lang)
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page_view(&ctx, &st, &fresh, &p, n - 1, &errors, &files, false),
+            )
+            .lang(&lang)
         }
         _ if n < p.def.pages.len() => Ok(Redirect::to(&format!("/applications/{id}/pages/{}", n + 1)).into_response()),
         _ => Ok(Redirect::to(&format!("/applications/{id}/confirm")).into_response()),
@@ -632,7 +759,12 @@ struct ConfirmPage {
     resubmit: bool,
 }
 
-async fn confirm_view(st: &AppState, ctx: &Ctx, id: i64, submit_errors: Option<Vec<FieldError>>) -> Result<(ConfirmPage, bool), AppError> {
+async fn confirm_view(
+    st: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    submit_errors: Option<Vec<FieldError>>,
+) -> Result<(ConfirmPage, bool), AppError> {
     let lang = ctx.lang();
     let r = ctx.resident()?;
     let a = apps::for_resident(&st.db, r, id).await?;
@@ -642,7 +774,9 @@ async fn confirm_view(st: &AppState, ctx: &Ctx, id: i64, submit_errors: Option<V
         Some(e) => e,
         None => {
             let mut answers = a.answers.clone();
-            let lookup = |aid: &str, field: &str| files.iter().find(|f| f.id == aid && f.field == field).map(|f| f.media_type.clone());
+            let lookup = |aid: &str, field: &str| {
+                files.iter().find(|f| f.id == aid && f.field == field).map(|f| f.media_type.clone())
+            };
             forms::validate(&p.def, None, &mut answers, &lookup)
         }
     };
@@ -689,13 +823,22 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let r = ctx.resident().lang(&lang)?;
-    let revision: i64 = form_get(&form, "revision").and_then(|v| v.parse().ok()).ok_or(AppError::BadRequest("revision".into())).lang(&lang)?;
+    let revision: i64 = form_get(&form, "revision")
+        .and_then(|v| v.parse().ok())
+        .ok_or(AppError::BadRequest("revision".into()))
+        .lang(&lang)?;
     let before = apps::for_resident(&st.db, r, id).await.lang(&lang)?;
     match apps::submit(&st.db, &st.cfg.base_url, &lang, r, id, revision).await {
         Ok(s) => {
             st.nudge.notify_one();
             let t = crate::i18n::t(&lang, "done.title");
-            let page = DonePage { l: ctx.layout(&st, &t), id, receipt: s.receipt_number, content_hash: s.content_hash, resubmitted: before.status == kencho_core::application::Status::CorrectionRequested };
+            let page = DonePage {
+                l: ctx.layout(&st, &t),
+                id,
+                receipt: s.receipt_number,
+                content_hash: s.content_hash,
+                resubmitted: before.status == kencho_core::application::Status::CorrectionRequested,
+            };
             render(&page).lang(&lang)
         }
         Err(AppError::Validation(errs)) => {
@@ -738,12 +881,31 @@ async fn download(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i
 
 pub async fn file_response(st: &AppState, id: i64, aid: &str) -> Result<Response, AppError> {
     let att = apps::attachment(&st.db, id, aid).await?;
-    let bytes = tokio::fs::read(apps::file_path(&st.cfg.data_dir, &att.sha256)).await.map_err(|e| AppError::Internal(format!("attachment file: {e}")))?;
+    let bytes = tokio::fs::read(apps::file_path(&st.cfg.data_dir, &att.sha256))
+        .await
+        .map_err(|e| AppError::Internal(format!("attachment file: {e}")))?;
     let mut res = bytes.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&att.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    let ascii: String = att.filename.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' }).collect();
-    let encoded: String = att.filename.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&att.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    let ascii: String = att
+        .filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let encoded: String = att
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -773,7 +935,10 @@ async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         return Err(AppError::NotFound).lang(&lang);
     }
     use sqlx::Row;
-    let rows = sqlx::query("SELECT recipient, subject, body, delivered_at FROM mailbox ORDER BY id DESC LIMIT 100").fetch_all(&st.db.read).await.lang(&lang)?;
+    let rows = sqlx::query("SELECT recipient, subject, body, delivered_at FROM mailbox ORDER BY id DESC LIMIT 100")
+        .fetch_all(&st.db.read)
+        .await
+        .lang(&lang)?;
     let mut mails = Vec::new();
     for r in rows {
         mails.push(Mail {

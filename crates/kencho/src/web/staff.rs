@@ -13,7 +13,9 @@ use kencho_core::procedure::ProcedureDef;
 
 use super::form_html::answer_rows;
 use super::resident::{event_rows, fee_label, rows, with_session_cookie, EventRow, Row};
-use super::{fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult};
+use super::{
+    fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
+};
 use crate::accounts::{self, ApiTokenInfo, Principal};
 use crate::applications::{self as apps, Attachment, InboxFilter};
 use crate::error::AppError;
@@ -47,7 +49,15 @@ struct LoginPage {
 async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     let t = crate::i18n::t(&lang, "staff.login_title");
-    render(&LoginPage { l: ctx.layout(&st, &t), error: String::new(), email: String::new(), action: "/staff/login".into(), heading: t, staff: true }).lang(&lang)
+    render(&LoginPage {
+        l: ctx.layout(&st, &t),
+        error: String::new(),
+        email: String::new(),
+        action: "/staff/login".into(),
+        heading: t,
+        staff: true,
+    })
+    .lang(&lang)
 }
 
 async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
@@ -55,12 +65,25 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let email = form_get(&form, "email").unwrap_or_default();
-    match accounts::login_staff_password(&st.db, email, form_get(&form, "password").unwrap_or_default(), &ctx.info.ip).await {
+    match accounts::login_staff_password(&st.db, email, form_get(&form, "password").unwrap_or_default(), &ctx.info.ip)
+        .await
+    {
         Ok((token, _, _)) => Ok(with_session_cookie(&st, &token, "/staff/mfa")),
         Err(e @ (AppError::BadLogin | AppError::RateLimited)) => {
             let t = crate::i18n::t(&lang, "staff.login_title");
             let status = e.status();
-            render_status(status, &LoginPage { l: ctx.layout(&st, &t), error: e.message(&lang), email: email.into(), action: "/staff/login".into(), heading: t, staff: true }).lang(&lang)
+            render_status(
+                status,
+                &LoginPage {
+                    l: ctx.layout(&st, &t),
+                    error: e.message(&lang),
+                    email: email.into(),
+                    action: "/staff/login".into(),
+                    heading: t,
+                    staff: true,
+                },
+            )
+            .lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
     }
@@ -89,7 +112,10 @@ async fn mfa_view(st: &AppState, ctx: &Ctx, error: String) -> Result<MfaPage, Ap
         let svg = qrcode::QrCode::new(url.as_bytes())
             .map(|c| c.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
             .unwrap_or_default();
-        let data = format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg));
+        let data = format!(
+            "data:image/svg+xml;base64,{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)
+        );
         (true, secret, url, data)
     };
     Ok(MfaPage { l: ctx.layout(st, &crate::i18n::t(lang, "mfa.title")), enrol, secret, otpauth, qr_svg, error })
@@ -113,7 +139,15 @@ async fn mfa(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let Principal::Staff(s) = &sess.principal else {
         return Err(AppError::Forbidden).lang(&lang);
     };
-    match accounts::complete_mfa(&st.db, &sess.token_hash, s.id, form_get(&form, "code").unwrap_or_default(), &ctx.info.ip).await {
+    match accounts::complete_mfa(
+        &st.db,
+        &sess.token_hash,
+        s.id,
+        form_get(&form, "code").unwrap_or_default(),
+        &ctx.info.ip,
+    )
+    .await
+    {
         Ok(()) => Ok(Redirect::to("/staff").into_response()),
         Err(e @ (AppError::BadLogin | AppError::RateLimited)) => {
             let status = e.status();
@@ -142,7 +176,11 @@ async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxFilter
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?;
     let list = apps::inbox(&st.db, s, &f).await.lang(&lang)?;
-    let statuses = Status::ALL.iter().filter(|s| **s != Status::Draft).map(|s| (s.as_str().to_string(), s.label(&lang).to_string())).collect();
+    let statuses = Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Draft)
+        .map(|s| (s.as_str().to_string(), s.label(&lang).to_string()))
+        .collect();
     let query = serde_urlencoded::to_string([
         ("status", f.status.clone().unwrap_or_default()),
         ("procedure", f.procedure.clone().unwrap_or_default()),
@@ -151,7 +189,11 @@ async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxFilter
     .unwrap_or_default();
     let page = InboxPage {
         l: ctx.layout(&st, &crate::i18n::t(&lang, "inbox.title")),
-        division: if s.role.sees_all_divisions() { s.tenant_name.clone() } else { format!("{} {}", s.tenant_name, s.division_name) },
+        division: if s.role.sees_all_divisions() {
+            s.tenant_name.clone()
+        } else {
+            format!("{} {}", s.tenant_name, s.division_name)
+        },
         rows: rows(&list, &lang, "/staff/applications"),
         statuses,
         procedures: apps::inbox_procedures(&st.db, s).await.lang(&lang)?,
@@ -211,7 +253,11 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         content_hash: a.content_hash.clone().unwrap_or_default(),
         applicant: a.resident_name.clone(),
         applicant_email: a.resident_email.clone(),
-        applicant_kind: if a.applicant_kind == "agent" { crate::i18n::t(lang, "proc.agent") } else { crate::i18n::t(lang, "proc.self") },
+        applicant_kind: if a.applicant_kind == "agent" {
+            crate::i18n::t(lang, "proc.agent")
+        } else {
+            crate::i18n::t(lang, "proc.self")
+        },
         submitted: a.submitted_at.map(fmt_time).unwrap_or_default(),
         due: a.due_at.map(fmt_date).unwrap_or_default(),
         overdue: a.is_overdue(crate::db::now_ms()),
@@ -250,7 +296,9 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let s = ctx.staff().lang(&lang)?;
-    let act = parse_action(form_get(&form, "action").unwrap_or_default(), form_get(&form, "message").unwrap_or_default()).lang(&lang)?;
+    let act =
+        parse_action(form_get(&form, "action").unwrap_or_default(), form_get(&form, "message").unwrap_or_default())
+            .lang(&lang)?;
     match apps::staff_action(&st.db, &st.cfg.base_url, s, id, act).await {
         Ok(_) => {
             st.nudge.notify_one();
@@ -268,8 +316,19 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
 pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Procedure>)]) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
-        "receipt_number", "tenant", "procedure", "procedure_version", "status", "applicant_kind", "applicant_name", "applicant_email",
-        "submitted_at", "due_at", "decided_at", "content_hash", "answers_json",
+        "receipt_number",
+        "tenant",
+        "procedure",
+        "procedure_version",
+        "status",
+        "applicant_kind",
+        "applicant_name",
+        "applicant_email",
+        "submitted_at",
+        "due_at",
+        "decided_at",
+        "content_hash",
+        "answers_json",
     ];
     w.write_record(header).map_err(|e| AppError::Internal(e.to_string()))?;
     for (a, p) in list {
@@ -295,7 +354,9 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
     Ok(bytes)
 }
 
-pub fn export_json_value(list: &[(apps::Application, std::sync::Arc<crate::procedures::Procedure>)]) -> serde_json::Value {
+pub fn export_json_value(
+    list: &[(apps::Application, std::sync::Arc<crate::procedures::Procedure>)],
+) -> serde_json::Value {
     serde_json::Value::Array(
         list.iter()
             .map(|(a, p)| {
@@ -326,7 +387,8 @@ async fn export_csv(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxF
     let bytes = to_csv(&list).lang(&lang)?;
     let mut res = bytes.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"applications.csv\""));
+    res.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"applications.csv\""));
     Ok(res)
 }
 
@@ -353,12 +415,24 @@ impl AdminPage {
     }
 }
 
-async fn admin_view(st: &AppState, ctx: &Ctx, new_token: String, message: String, error: String) -> Result<AdminPage, AppError> {
+async fn admin_view(
+    st: &AppState,
+    ctx: &Ctx,
+    new_token: String,
+    message: String,
+    error: String,
+) -> Result<AdminPage, AppError> {
     let s = ctx.staff()?;
     if s.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
-    Ok(AdminPage { l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "admin.title")), tokens: accounts::list_api_tokens(&st.db, s.tenant_id).await?, new_token, message, error })
+    Ok(AdminPage {
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "admin.title")),
+        tokens: accounts::list_api_tokens(&st.db, s.tenant_id).await?,
+        new_token,
+        message,
+        error,
+    })
 }
 
 async fn admin(State(st): State<AppState>, ctx: Ctx) -> PageResult {
@@ -370,16 +444,22 @@ async fn import_procedure(State(st): State<AppState>, ctx: Ctx, mut mp: axum::ex
     let lang = ctx.lang().to_string();
     let mut csrf = None;
     let mut file: Option<(String, String)> = None;
-    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)? {
+    while let Some(field) =
+        mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)?
+    {
         match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into())).lang(&lang)?),
+            Some("csrf") => {
+                csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into())).lang(&lang)?)
+            }
             Some("file") => {
                 let name = field.file_name().unwrap_or("procedure.toml").to_string();
                 let bytes = field.bytes().await.map_err(|_| AppError::TooLarge).lang(&lang)?;
                 if bytes.len() > 1024 * 1024 {
                     return Err(AppError::TooLarge).lang(&lang);
                 }
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into())).lang(&lang)?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into()))
+                    .lang(&lang)?;
                 file = Some((name, text));
             }
             _ => {}
@@ -394,20 +474,30 @@ async fn import_procedure(State(st): State<AppState>, ctx: Ctx, mut mp: axum::ex
         return Err(AppError::BadRequest("choose a file / ファイルを選んでください".into())).lang(&lang);
     };
     let outcome = match ProcedureDef::parse(&name, &text) {
-        Ok(def) => crate::procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id)).await.map(|o| (def, o)),
+        Ok(def) => crate::procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id))
+            .await
+            .map(|o| (def, o)),
         Err(e) => Err(e.into()),
     };
     match outcome {
         Ok((def, o)) => {
             let msg = match o {
-                crate::procedures::ImportOutcome::Created { version } => format!("{} — {} {version}", def.title, crate::i18n::t(&lang, "admin.imported_version")),
-                crate::procedures::ImportOutcome::Unchanged { version } => format!("{} — {} {version}", def.title, crate::i18n::t(&lang, "admin.unchanged")),
+                crate::procedures::ImportOutcome::Created { version } => {
+                    format!("{} — {} {version}", def.title, crate::i18n::t(&lang, "admin.imported_version"))
+                }
+                crate::procedures::ImportOutcome::Unchanged { version } => {
+                    format!("{} — {} {version}", def.title, crate::i18n::t(&lang, "admin.unchanged"))
+                }
             };
             render(&admin_view(&st, &ctx, String::new(), msg, String::new()).await.lang(&lang)?).lang(&lang)
         }
         Err(e @ (AppError::Definition(_) | AppError::BadRequest(_) | AppError::Forbidden)) => {
             let status = e.status();
-            render_status(status, &admin_view(&st, &ctx, String::new(), String::new(), e.message(&lang)).await.lang(&lang)?).lang(&lang)
+            render_status(
+                status,
+                &admin_view(&st, &ctx, String::new(), String::new(), e.message(&lang)).await.lang(&lang)?,
+            )
+            .lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
     }
@@ -436,4 +526,3 @@ async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     accounts::revoke_api_token(&st.db, s, id).await.lang(&lang)?;
     Ok(Redirect::to("/staff/admin").into_response())
 }
-

@@ -14,7 +14,12 @@ async fn resident_applies_online_end_to_end() {
     let page = b.get(app.url("/signup")).send().await.unwrap().text().await.unwrap();
     let res = b
         .post(app.url("/signup"))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("email", "hanako@example.jp"), ("name", "会津 花子"), ("password", "correct horse battery")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", "hanako@example.jp"),
+            ("name", "会津 花子"),
+            ("password", "correct horse battery"),
+        ])
         .send()
         .await
         .unwrap();
@@ -23,11 +28,25 @@ async fn resident_applies_online_end_to_end() {
     let link = mail.body.lines().find(|l| l.contains("/verify?token=")).unwrap().trim().to_string();
     // Logging in before verifying is refused.
     let login = b.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let res = b.post(app.url("/login")).form(&[("csrf", csrf_of(&login).as_str()), ("email", "hanako@example.jp"), ("password", "correct horse battery")]).send().await.unwrap();
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&login).as_str()),
+            ("email", "hanako@example.jp"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 409);
     let verify = b.get(&link).send().await.unwrap().text().await.unwrap();
     let token = value_of(&verify, "token");
-    let res = b.post(app.url("/verify")).form(&[("csrf", csrf_of(&verify).as_str()), ("token", token.as_str())]).send().await.unwrap();
+    let res = b
+        .post(app.url("/verify"))
+        .form(&[("csrf", csrf_of(&verify).as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let b = app.resident_browser("hanako@example.jp", "correct horse battery").await;
 
@@ -41,7 +60,12 @@ async fn resident_applies_online_end_to_end() {
     // Start 犬の登録申請.
     let proc_page = b.get(app.url("/procedures/minamisoma/inu-toroku")).send().await.unwrap().text().await.unwrap();
     assert!(proc_page.contains("狂犬病予防法第4条") && proc_page.contains("3,000円"));
-    let res = b.post(app.url("/procedures/minamisoma/inu-toroku/start")).form(&[("csrf", csrf_of(&proc_page).as_str())]).send().await.unwrap();
+    let res = b
+        .post(app.url("/procedures/minamisoma/inu-toroku/start"))
+        .form(&[("csrf", csrf_of(&proc_page).as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     let page1_url = app.url(&location(&res));
     assert!(page1_url.ends_with("/pages/1"));
@@ -80,7 +104,10 @@ async fn resident_applies_online_end_to_end() {
         .unwrap();
     assert_eq!(res.status(), 303);
     let p1 = b.get(&page1_url).send().await.unwrap().text().await.unwrap();
-    assert!(p1.contains("value=\"会津\"") && p1.contains("value=\"あいづ\""), "draft kept; kana normalised to hiragana");
+    assert!(
+        p1.contains("value=\"会津\"") && p1.contains("value=\"あいづ\""),
+        "draft kept; kana normalised to hiragana"
+    );
     assert!(p1.contains("value=\"0244-22-2111\""), "full-width digits normalised");
 
     let res = b
@@ -195,14 +222,26 @@ async fn office_works_the_application_and_resident_corrects() {
     assert!(!filtered.contains(&receipt), "status filter");
     let case = staff.get(app.url(&format!("/staff/applications/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(case.contains("ハチ") && case.contains("福島 太郎"));
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'application.view' AND target = 'application:{id}'")).await, 1, "the view of personal data is audited");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'application.view' AND target = 'application:{id}'"
+        ))
+        .await,
+        1,
+        "the view of personal data is audited"
+    );
 
     let act = |action: &'static str, message: &'static str| {
         let staff = staff.clone();
         let url = app.url(&format!("/staff/applications/{id}"));
         async move {
             let case = staff.get(&url).send().await.unwrap().text().await.unwrap();
-            staff.post(format!("{url}/action")).form(&[("csrf", csrf_of(&case).as_str()), ("action", action), ("message", message)]).send().await.unwrap()
+            staff
+                .post(format!("{url}/action"))
+                .form(&[("csrf", csrf_of(&case).as_str()), ("action", action), ("message", message)])
+                .send()
+                .await
+                .unwrap()
         }
     };
     assert_eq!(act("accept", "").await.status(), 303);
@@ -245,12 +284,28 @@ async fn office_works_the_application_and_resident_corrects() {
     assert!(done.text().await.unwrap().contains(&receipt), "the receipt number stays");
 
     // Back under review (it had been accepted); the decision follows.
-    let v: serde_json::Value = api().get(app.url(&format!("/api/v1/applications/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "accepted");
     assert_eq!(v["answers"]["breed"], "秋田犬");
     assert_eq!(act("approve", "登録しました。鑑札を郵送します。").await.status(), 303);
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "登録しました。鑑札を郵送します。").await;
-    let v: serde_json::Value = api().get(app.url(&format!("/api/v1/applications/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "approved");
     let actions: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["submit", "accept", "request_correction", "resubmit", "decide"]);
@@ -258,8 +313,19 @@ async fn office_works_the_application_and_resident_corrects() {
     // Decided is final.
     let refused = act("reject", "x").await;
     assert_eq!(refused.status(), 409);
-    assert!(refused.text().await.unwrap().contains("現在の状態ではこの操作はできません"), "the case page explains instead of acting");
-    let v: serde_json::Value = api().get(app.url(&format!("/api/v1/applications/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert!(
+        refused.text().await.unwrap().contains("現在の状態ではこの操作はできません"),
+        "the case page explains instead of acting"
+    );
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "approved");
 }
 
@@ -272,7 +338,15 @@ async fn roles_and_withdrawal() {
     let kacho = app.staff_token("kacho@minamisoma.example.jp").await;
     let post = |tok: String, action: &'static str| {
         let url = app.url(&format!("/api/v1/staff/applications/{id}/actions"));
-        async move { api().post(url).bearer_auth(tok).json(&serde_json::json!({"action": action, "message": "理由"})).send().await.unwrap() }
+        async move {
+            api()
+                .post(url)
+                .bearer_auth(tok)
+                .json(&serde_json::json!({"action": action, "message": "理由"}))
+                .send()
+                .await
+                .unwrap()
+        }
     };
     // Deciding before acceptance is refused by the state machine.
     let res = post(kacho.clone(), "approve").await;
@@ -280,7 +354,8 @@ async fn roles_and_withdrawal() {
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "invalid_transition");
     assert_eq!(post(kacho.clone(), "accept").await.status(), 200);
     // 犬の登録 may only be withdrawn until accepted.
-    let res = api().post(app.url(&format!("/api/v1/applications/{id}/withdraw"))).bearer_auth(&token).send().await.unwrap();
+    let res =
+        api().post(app.url(&format!("/api/v1/applications/{id}/withdraw"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 409);
     // 担当 of another division cannot even see it.
     let tanto = app.staff_token("tanto@aizuwakamatsu.example.jp").await;
@@ -288,9 +363,18 @@ async fn roles_and_withdrawal() {
 
     // Before acceptance the same procedure may be withdrawn.
     let (id2, _) = app.submit_dog(&token, "クロ").await;
-    let res = api().post(app.url(&format!("/api/v1/applications/{id2}/withdraw"))).bearer_auth(&token).send().await.unwrap();
+    let res =
+        api().post(app.url(&format!("/api/v1/applications/{id2}/withdraw"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 200, "withdrawal before acceptance is allowed");
-    let v: serde_json::Value = api().get(app.url(&format!("/api/v1/applications/{id2}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id2}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "withdrawn");
 }
 
@@ -312,7 +396,9 @@ async fn attachments_are_checked_and_kept() {
     let id = v["id"].as_i64().unwrap();
     assert!(!v["problems"].as_array().unwrap().is_empty(), "an incomplete draft lists its problems");
     let up = |ct: &'static str, body: Vec<u8>, field: &'static str| {
-        let url = app.url(&format!("/api/v1/applications/{id}/attachments?field={field}&filename=%E5%85%8D%E8%A8%B1%E8%A8%BC.pdf"));
+        let url = app.url(&format!(
+            "/api/v1/applications/{id}/attachments?field={field}&filename=%E5%85%8D%E8%A8%B1%E8%A8%BC.pdf"
+        ));
         let token = token.clone();
         async move { api().post(url).bearer_auth(token).header("content-type", ct).body(body).send().await.unwrap() }
     };
@@ -330,8 +416,17 @@ async fn attachments_are_checked_and_kept() {
     let aid = att["attachment_id"].as_str().unwrap().to_string();
 
     // Complete the answers and submit.
-    let detail: serde_json::Value = c.get(app.url(&format!("/api/v1/applications/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let person = serde_json::json!({"family": "福島", "given": "太郎", "family_kana": "ふくしま", "given_kana": "たろう"});
+    let detail: serde_json::Value = c
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let person =
+        serde_json::json!({"family": "福島", "given": "太郎", "family_kana": "ふくしま", "given_kana": "たろう"});
     let addr = serde_json::json!({"postal_code": "965-8601", "prefecture": "福島県", "city": "会津若松市", "street": "東栄町3-46"});
     let answers = serde_json::json!({
         "applicant_kind": "self", "requester_name": person, "requester_address": addr,
@@ -349,11 +444,22 @@ async fn attachments_are_checked_and_kept() {
     assert_eq!(res.status(), 200);
     let saved: serde_json::Value = res.json().await.unwrap();
     assert_eq!(saved["problems"].as_array().unwrap().len(), 0, "{saved}");
-    let res = c.post(app.url(&format!("/api/v1/applications/{id}/submit"))).bearer_auth(&token).json(&serde_json::json!({"revision": saved["revision"]})).send().await.unwrap();
+    let res = c
+        .post(app.url(&format!("/api/v1/applications/{id}/submit")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"revision": saved["revision"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 
     // The owner downloads the same bytes; the office sees it on the case page.
-    let file = c.get(app.url(&format!("/api/v1/applications/{id}/attachments/{aid}"))).bearer_auth(&token).send().await.unwrap();
+    let file = c
+        .get(app.url(&format!("/api/v1/applications/{id}/attachments/{aid}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(file.status(), 200);
     assert_eq!(file.bytes().await.unwrap().as_ref(), PDF);
     let staff = app.staff_browser("kakaricho@aizuwakamatsu.example.jp").await;
@@ -370,7 +476,8 @@ async fn attachments_are_checked_and_kept() {
 async fn upload_through_the_form() {
     let app = spawn_app().await;
     let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
-    let proc_page = b.get(app.url("/procedures/aizuwakamatsu/juminhyo-shomei")).send().await.unwrap().text().await.unwrap();
+    let proc_page =
+        b.get(app.url("/procedures/aizuwakamatsu/juminhyo-shomei")).send().await.unwrap().text().await.unwrap();
     let res = b
         .post(app.url("/procedures/aizuwakamatsu/juminhyo-shomei/start"))
         .form(&[("csrf", csrf_of(&proc_page).as_str()), ("applicant_kind", "self")])
@@ -396,11 +503,21 @@ async fn upload_through_the_form() {
             .text("intent", "save")
             .part("f.id_document", reqwest::multipart::Part::bytes(bytes).file_name("id.pdf").mime_str(ct).unwrap())
     };
-    let res = b.post(app.url(&format!("/applications/{id}/pages/{n}"))).multipart(form(b"GIF89a", "application/pdf", &page)).send().await.unwrap();
+    let res = b
+        .post(app.url(&format!("/applications/{id}/pages/{n}")))
+        .multipart(form(b"GIF89a", "application/pdf", &page))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
     let html = res.text().await.unwrap();
     assert!(html.contains("この形式のファイルは添付できません"));
-    let res = b.post(app.url(&format!("/applications/{id}/pages/{n}"))).multipart(form(PDF, "application/pdf", &html)).send().await.unwrap();
+    let res = b
+        .post(app.url(&format!("/applications/{id}/pages/{n}")))
+        .multipart(form(PDF, "application/pdf", &html))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     let html = b.get(app.url(&format!("/applications/{id}/pages/{n}"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("添付済み") && html.contains("id.pdf"));

@@ -8,12 +8,22 @@ async fn audit_verify_names_the_tampered_entry() {
     let token = app.resident_token().await;
     let (id, _) = app.submit_dog(&token, "ラッキー").await;
     let staff = app.staff_token("kacho@minamisoma.example.jp").await;
-    api().get(app.url(&format!("/api/v1/staff/applications/{id}?purpose=審査"))).bearer_auth(&staff).send().await.unwrap();
+    api()
+        .get(app.url(&format!("/api/v1/staff/applications/{id}?purpose=審査")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
     let reports = kencho::audit::verify(&app.db).await.unwrap();
     assert!(reports.iter().all(|r| r.problem.is_none()));
     let tenant: i64 = {
         use sqlx::Row;
-        sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'").fetch_one(&app.db.read).await.unwrap().try_get(0).unwrap()
+        sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'")
+            .fetch_one(&app.db.read)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
     };
     let entries = reports.iter().find(|r| r.tenant_id == tenant).unwrap().entries;
     assert!(entries >= 4, "import, submit, login, view: {entries}");
@@ -22,19 +32,48 @@ async fn audit_verify_names_the_tampered_entry() {
         async move { sqlx::query(&sql).execute(&db.write).await.unwrap() }
     };
     let problem = || async {
-        kencho::audit::verify(&app.db).await.unwrap().into_iter().find(|r| r.tenant_id == tenant).and_then(|r| r.problem).map(|p| p.to_string())
+        kencho::audit::verify(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.tenant_id == tenant)
+            .and_then(|r| r.problem)
+            .map(|p| p.to_string())
     };
 
     // Altered: someone edits why a view happened.
-    detail(format!("UPDATE audit_log SET detail = '{{\"purpose\":\"nothing\"}}' WHERE tenant_id = {tenant} AND seq = 3")).await;
+    detail(format!(
+        "UPDATE audit_log SET detail = '{{\"purpose\":\"nothing\"}}' WHERE tenant_id = {tenant} AND seq = 3"
+    ))
+    .await;
     assert_eq!(problem().await.unwrap(), "entry 3: its content was altered (hash does not match)");
     // Put it back by restoring the row's hash chain? No: re-hash on top, the next link breaks.
     let (at, actor, action, target, prev): (i64, String, String, String, String) = {
         use sqlx::Row;
-        let r = sqlx::query(&format!("SELECT at, actor, action, target, prev_hash FROM audit_log WHERE tenant_id = {tenant} AND seq = 3")).fetch_one(&app.db.read).await.unwrap();
-        (r.try_get(0).unwrap(), r.try_get(1).unwrap(), r.try_get(2).unwrap(), r.try_get(3).unwrap(), r.try_get(4).unwrap())
+        let r = sqlx::query(&format!(
+            "SELECT at, actor, action, target, prev_hash FROM audit_log WHERE tenant_id = {tenant} AND seq = 3"
+        ))
+        .fetch_one(&app.db.read)
+        .await
+        .unwrap();
+        (
+            r.try_get(0).unwrap(),
+            r.try_get(1).unwrap(),
+            r.try_get(2).unwrap(),
+            r.try_get(3).unwrap(),
+            r.try_get(4).unwrap(),
+        )
     };
-    let forged = kencho_core::audit::Entry { tenant_id: tenant, seq: 3, at_ms: at, actor, action, target, detail: "{\"purpose\":\"nothing\"}".into(), prev_hash: prev };
+    let forged = kencho_core::audit::Entry {
+        tenant_id: tenant,
+        seq: 3,
+        at_ms: at,
+        actor,
+        action,
+        target,
+        detail: "{\"purpose\":\"nothing\"}".into(),
+        prev_hash: prev,
+    };
     detail(format!("UPDATE audit_log SET hash = '{}' WHERE tenant_id = {tenant} AND seq = 3", forged.hash())).await;
     assert_eq!(problem().await.unwrap(), "entry 4: the entry before it was removed or altered (link does not match)");
 
@@ -44,18 +83,53 @@ async fn audit_verify_names_the_tampered_entry() {
     app2.submit_dog(&t2, "ハナ").await;
     app2.submit_dog(&t2, "ソラ").await;
     use sqlx::Row;
-    let tenant2: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'").fetch_one(&app2.db.read).await.unwrap().try_get(0).unwrap();
-    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant2} AND seq = 2")).execute(&app2.db.write).await.unwrap();
-    let p = kencho::audit::verify(&app2.db).await.unwrap().into_iter().find(|r| r.tenant_id == tenant2).unwrap().problem.unwrap();
+    let tenant2: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'")
+        .fetch_one(&app2.db.read)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant2} AND seq = 2"))
+        .execute(&app2.db.write)
+        .await
+        .unwrap();
+    let p = kencho::audit::verify(&app2.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.tenant_id == tenant2)
+        .unwrap()
+        .problem
+        .unwrap();
     assert_eq!(p.to_string(), "entry 3: expected sequence number 2 (an entry was removed or inserted)");
 
     let app3 = spawn_app().await;
     let t3 = app3.resident_token().await;
     app3.submit_dog(&t3, "ハナ").await;
-    let tenant3: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'").fetch_one(&app3.db.read).await.unwrap().try_get(0).unwrap();
-    let last: i64 = sqlx::query(&format!("SELECT MAX(seq) FROM audit_log WHERE tenant_id = {tenant3}")).fetch_one(&app3.db.read).await.unwrap().try_get(0).unwrap();
-    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant3} AND seq = {last}")).execute(&app3.db.write).await.unwrap();
-    let p = kencho::audit::verify(&app3.db).await.unwrap().into_iter().find(|r| r.tenant_id == tenant3).unwrap().problem.unwrap();
+    let tenant3: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'")
+        .fetch_one(&app3.db.read)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let last: i64 = sqlx::query(&format!("SELECT MAX(seq) FROM audit_log WHERE tenant_id = {tenant3}"))
+        .fetch_one(&app3.db.read)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant3} AND seq = {last}"))
+        .execute(&app3.db.write)
+        .await
+        .unwrap();
+    let p = kencho::audit::verify(&app3.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.tenant_id == tenant3)
+        .unwrap()
+        .problem
+        .unwrap();
     assert!(p.to_string().contains("were removed"), "{p}");
 }
 
@@ -68,7 +142,10 @@ async fn mail_is_retried_and_sent_once() {
     let mail = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, &receipt).await;
     assert!(mail.body.contains("犬の登録申請"));
     use sqlx::Row;
-    let row = sqlx::query("SELECT status, attempts FROM outbox WHERE dedupe_key LIKE 'app:%:submit:%'").fetch_one(&app.db.read).await.unwrap();
+    let row = sqlx::query("SELECT status, attempts FROM outbox WHERE dedupe_key LIKE 'app:%:submit:%'")
+        .fetch_one(&app.db.read)
+        .await
+        .unwrap();
     assert_eq!(row.try_get::<String, _>(0).unwrap(), "sent");
     assert_eq!(row.try_get::<i64, _>(1).unwrap(), 2, "first attempt refused, second delivered");
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;

@@ -34,7 +34,11 @@ impl SmtpSink {
     pub async fn start(fail_first: usize) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp sink");
         let port = listener.local_addr().expect("addr").port();
-        let sink = SmtpSink { port, mails: Arc::new(Mutex::new(Vec::new())), fail_first: Arc::new(AtomicUsize::new(fail_first)) };
+        let sink = SmtpSink {
+            port,
+            mails: Arc::new(Mutex::new(Vec::new())),
+            fail_first: Arc::new(AtomicUsize::new(fail_first)),
+        };
         let s = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -125,7 +129,11 @@ fn parse_mail(to: &[String], data: &str) -> Mail {
     let (head, body) = data.split_once("\r\n\r\n").unwrap_or((data, ""));
     let compact: String = body.lines().map(str::trim).collect();
     let body = if head.to_ascii_lowercase().contains("content-transfer-encoding: base64") {
-        base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default()
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
     } else {
         body.to_string()
     };
@@ -257,19 +265,28 @@ impl TestApp {
         assert_eq!(location(&inbox), "/staff/mfa");
         let mfa = b.get(self.url("/staff/mfa")).send().await.expect("get").text().await.expect("text");
         let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
-        let res = b.post(self.url("/staff/mfa")).form(&[("csrf", csrf_of(&mfa).as_str()), ("code", code.as_str())]).send().await.expect("post");
+        let res = b
+            .post(self.url("/staff/mfa"))
+            .form(&[("csrf", csrf_of(&mfa).as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("post");
         assert_eq!(location(&res), "/staff", "TOTP accepted");
         b
     }
 
     /// A bearer token for the demo resident.
     pub async fn resident_token(&self) -> String {
-        self.login_token(serde_json::json!({"email": kencho::demo::RESIDENT_EMAIL, "password": kencho::demo::PASSWORD})).await
+        self.login_token(serde_json::json!({"email": kencho::demo::RESIDENT_EMAIL, "password": kencho::demo::PASSWORD}))
+            .await
     }
 
     pub async fn staff_token(&self, email: &str) -> String {
         let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
-        self.login_token(serde_json::json!({"email": email, "password": kencho::demo::PASSWORD, "kind": "staff", "totp": code})).await
+        self.login_token(
+            serde_json::json!({"email": email, "password": kencho::demo::PASSWORD, "kind": "staff", "totp": code}),
+        )
+        .await
     }
 
     async fn login_token(&self, body: serde_json::Value) -> String {
@@ -289,8 +306,19 @@ impl TestApp {
             .expect("signup");
         assert_eq!(res.status(), 202);
         let mail = self.smtp.wait_for(email, "/verify?token=").await;
-        let token = mail.body.split("/verify?token=").nth(1).and_then(|s| s.split_whitespace().next()).expect("token").to_string();
-        let res = api().post(self.url("/api/v1/auth/verify")).json(&serde_json::json!({"token": token})).send().await.expect("verify");
+        let token = mail
+            .body
+            .split("/verify?token=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .expect("token")
+            .to_string();
+        let res = api()
+            .post(self.url("/api/v1/auth/verify"))
+            .json(&serde_json::json!({"token": token}))
+            .send()
+            .await
+            .expect("verify");
         assert_eq!(res.status(), 204);
         self.login_token(serde_json::json!({"email": email, "password": "another-long-password"})).await
     }

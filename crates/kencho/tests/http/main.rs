@@ -2,6 +2,8 @@
 //! PostgreSQL when KENCHO_TEST_DATABASE_URL is set), a real SMTP conversation with a sink the
 //! test starts, and HTTP from the outside. One test binary for the crate.
 
+#![allow(clippy::unwrap_used)] // a test may stop at the first surprise
+
 mod harness;
 
 mod applications;

@@ -17,7 +17,13 @@ async fn import_versions_and_rejects_bad_files() {
     };
 
     // A draft made against version 1.
-    let res = c.post(app.url("/api/v1/applications")).bearer_auth(&resident).json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku"})).send().await.unwrap();
+    let res = c
+        .post(app.url("/api/v1/applications"))
+        .bearer_auth(&resident)
+        .json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku"}))
+        .send()
+        .await
+        .unwrap();
     let draft = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
 
     // Unchanged: nothing new.
@@ -29,10 +35,19 @@ async fn import_versions_and_rejects_bad_files() {
     let res = import(v2.clone(), "application/toml", admin.clone()).await;
     assert_eq!(res.status(), 201);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["version"], 2);
-    let p: serde_json::Value = c.get(app.url("/api/v1/procedures/minamisoma/inu-toroku")).send().await.unwrap().json().await.unwrap();
+    let p: serde_json::Value =
+        c.get(app.url("/api/v1/procedures/minamisoma/inu-toroku")).send().await.unwrap().json().await.unwrap();
     assert_eq!(p["version"], 2);
     assert_eq!(p["definition"]["standard_days"], 5);
-    let d: serde_json::Value = c.get(app.url(&format!("/api/v1/applications/{draft}"))).bearer_auth(&resident).send().await.unwrap().json().await.unwrap();
+    let d: serde_json::Value = c
+        .get(app.url(&format!("/api/v1/applications/{draft}")))
+        .bearer_auth(&resident)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["procedure_version"], 1, "an application keeps the version it was made against");
     // JSON works too.
     let def: toml::Value = toml::from_str(&v2.replace("standard_days = 5", "standard_days = 6")).unwrap();
@@ -41,10 +56,15 @@ async fn import_versions_and_rejects_bad_files() {
 
     // A bad file is rejected whole, naming the file, the field and the problem.
     let before = app.count("SELECT COUNT(*) FROM procedures").await;
-    let res = import(v2.replace("max_length = 30", "max_length = 30\nmax_lenght = 3"), "application/toml", admin.clone()).await;
+    let res =
+        import(v2.replace("max_length = 30", "max_length = 30\nmax_lenght = 3"), "application/toml", admin.clone())
+            .await;
     assert_eq!(res.status(), 400);
     let msg = res.json::<serde_json::Value>().await.unwrap()["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("request.toml") && msg.contains("pages[1].fields[0].max_lenght") && msg.contains("unknown key"), "{msg}");
+    assert!(
+        msg.contains("request.toml") && msg.contains("pages[1].fields[0].max_lenght") && msg.contains("unknown key"),
+        "{msg}"
+    );
     let res = import(v2.replace("retention_years = 5", "retention_years = 7"), "application/toml", admin.clone()).await;
     let msg = res.json::<serde_json::Value>().await.unwrap()["message"].as_str().unwrap().to_string();
     assert!(msg.contains("retention_years: must be 1, 3, 5, 10 or 30"), "{msg}");
@@ -53,7 +73,12 @@ async fn import_versions_and_rejects_bad_files() {
     assert_eq!(app.count("SELECT COUNT(*) FROM procedures").await, before, "nothing half-imported");
 
     // Another tenant's procedure, or a non-administrator: refused.
-    assert_eq!(import(v2.replace("tenant = \"minamisoma\"", "tenant = \"aizuwakamatsu\""), "application/toml", admin.clone()).await.status(), 403);
+    assert_eq!(
+        import(v2.replace("tenant = \"minamisoma\"", "tenant = \"aizuwakamatsu\""), "application/toml", admin.clone())
+            .await
+            .status(),
+        403
+    );
     let kacho = app.staff_token("kacho@minamisoma.example.jp").await;
     assert_eq!(import(v2.clone(), "application/toml", kacho).await.status(), 403);
     assert_eq!(import(v2, "application/toml", resident).await.status(), 403);
@@ -66,18 +91,29 @@ async fn api_tokens_export_and_openapi() {
     let (_, receipt) = app.submit_dog(&resident, "モモ").await;
     let admin = app.staff_token("admin@minamisoma.example.jp").await;
     let c = api();
-    let res = c.post(app.url("/api/v1/admin/api-tokens")).bearer_auth(&admin).json(&serde_json::json!({"name": "基幹システム連携"})).send().await.unwrap();
+    let res = c
+        .post(app.url("/api/v1/admin/api-tokens"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "基幹システム連携"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let token = res.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string();
     let csv = c.get(app.url("/api/v1/staff/export?format=csv")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(csv.status(), 200);
     let csv = csv.text().await.unwrap();
     assert!(csv.contains("receipt_number,tenant,procedure") && csv.contains(&receipt) && csv.contains("モモ"));
-    let json: serde_json::Value = c.get(app.url("/api/v1/staff/export")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let json: serde_json::Value =
+        c.get(app.url("/api/v1/staff/export")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(json[0]["receipt_number"], receipt.as_str());
     assert_eq!(json[0]["answers"]["dog_name"], "モモ");
-    assert!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.export'").await >= 2, "exports are audited");
-    let list: serde_json::Value = c.get(app.url("/api/v1/admin/api-tokens")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.export'").await >= 2,
+        "exports are audited"
+    );
+    let list: serde_json::Value =
+        c.get(app.url("/api/v1/admin/api-tokens")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(list[0]["name"], "基幹システム連携");
     assert!(!list.to_string().contains(&token), "secrets are never shown back");
 
@@ -92,20 +128,43 @@ async fn api_tokens_export_and_openapi() {
         .collect();
     documented.sort();
     let mut served = vec![
-        "POST /api/v1/auth/signup", "POST /api/v1/auth/verify", "POST /api/v1/auth/login", "POST /api/v1/auth/logout",
-        "GET /api/v1/procedures", "GET /api/v1/procedures/{tenant}/{code}", "GET /api/v1/applications", "POST /api/v1/applications",
-        "GET /api/v1/applications/{id}", "PUT /api/v1/applications/{id}/answers", "POST /api/v1/applications/{id}/attachments",
-        "GET /api/v1/applications/{id}/attachments/{aid}", "POST /api/v1/applications/{id}/submit", "POST /api/v1/applications/{id}/withdraw",
-        "GET /api/v1/staff/applications", "GET /api/v1/staff/applications/{id}", "POST /api/v1/staff/applications/{id}/actions",
-        "GET /api/v1/staff/export", "POST /api/v1/admin/procedures", "GET /api/v1/admin/api-tokens", "POST /api/v1/admin/api-tokens",
+        "POST /api/v1/auth/signup",
+        "POST /api/v1/auth/verify",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/logout",
+        "GET /api/v1/procedures",
+        "GET /api/v1/procedures/{tenant}/{code}",
+        "GET /api/v1/applications",
+        "POST /api/v1/applications",
+        "GET /api/v1/applications/{id}",
+        "PUT /api/v1/applications/{id}/answers",
+        "POST /api/v1/applications/{id}/attachments",
+        "GET /api/v1/applications/{id}/attachments/{aid}",
+        "POST /api/v1/applications/{id}/submit",
+        "POST /api/v1/applications/{id}/withdraw",
+        "GET /api/v1/staff/applications",
+        "GET /api/v1/staff/applications/{id}",
+        "POST /api/v1/staff/applications/{id}/actions",
+        "GET /api/v1/staff/export",
+        "POST /api/v1/admin/procedures",
+        "GET /api/v1/admin/api-tokens",
+        "POST /api/v1/admin/api-tokens",
     ];
     served.sort();
     assert_eq!(documented, served);
     // And every documented route answers (not 404/405) on the running server.
     for route in &served {
         let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{tenant}", "minamisoma").replace("{code}", "inu-toroku").replace("{id}", "1").replace("{aid}", "x");
-        let req = c.request(method.parse().unwrap(), app.url(&path)).bearer_auth(&admin).header("content-type", "application/json").body("{}");
+        let path = path
+            .replace("{tenant}", "minamisoma")
+            .replace("{code}", "inu-toroku")
+            .replace("{id}", "1")
+            .replace("{aid}", "x");
+        let req = c
+            .request(method.parse().unwrap(), app.url(&path))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body("{}");
         let status = req.send().await.unwrap().status().as_u16();
         assert!(status != 405 && !(status == 404 && path.contains("/auth/")), "{route} → {status}");
     }
@@ -115,11 +174,13 @@ async fn api_tokens_export_and_openapi() {
 async fn search_api_finds_japanese() {
     let app = spawn_app().await;
     let c = api();
-    let hits: serde_json::Value = c.get(app.url("/api/v1/procedures?q=証明書")).send().await.unwrap().json().await.unwrap();
+    let hits: serde_json::Value =
+        c.get(app.url("/api/v1/procedures?q=証明書")).send().await.unwrap().json().await.unwrap();
     let codes: Vec<&str> = hits.as_array().unwrap().iter().map(|h| h["code"].as_str().unwrap()).collect();
     assert!(codes.contains(&"juminhyo-shomei"), "{codes:?}");
     assert!(!codes.contains(&"inu-toroku"));
-    let hits: serde_json::Value = c.get(app.url("/api/v1/procedures?q=わな&tenant=fukushima-pref")).send().await.unwrap().json().await.unwrap();
+    let hits: serde_json::Value =
+        c.get(app.url("/api/v1/procedures?q=わな&tenant=fukushima-pref")).send().await.unwrap().json().await.unwrap();
     assert!(hits.as_array().unwrap().iter().all(|h| h["tenant"] == "fukushima-pref"));
     assert!(!hits.as_array().unwrap().is_empty());
     let all: serde_json::Value = c.get(app.url("/api/v1/procedures")).send().await.unwrap().json().await.unwrap();
