@@ -174,6 +174,21 @@ async function runAxe(page) {
           if (missing.length) broken.push({ target: el.id ? `#${el.id}` : el.tagName.toLowerCase(), html: el.outerHTML.slice(0, 300), summary: `${attr} refers to missing id(s): ${missing.join(' ')}` });
         }
       }
+      // WCAG 1.4.10 Reflow, which axe does not test: at 320 CSS px nothing may need
+      // horizontal scrolling of the page (a table in its own scroll region is fine).
+      if (window.innerWidth <= 400 && document.documentElement.scrollWidth > window.innerWidth + 1) {
+        const vw = window.innerWidth + 1;
+        const sticksOut = (el) => el.getBoundingClientRect().right > vw || (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible' && el.getBoundingClientRect().left + el.scrollWidth > vw);
+        const wide = [...document.querySelectorAll('body *')].filter((el) => {
+          if (el.getBoundingClientRect().width === 0 || !sticksOut(el)) return false;
+          for (let a = el.parentElement; a; a = a.parentElement) {
+            const ox = getComputedStyle(a).overflowX;
+            if (ox === 'auto' || ox === 'scroll' || ox === 'hidden') return false;
+          }
+          return ![...el.children].some(sticksOut);
+        });
+        res.violations.push({ id: 'kencho-reflow', impact: 'serious', help: `Content must reflow at ${window.innerWidth} CSS px without horizontal scrolling (page is ${document.documentElement.scrollWidth} px wide)`, helpUrl: 'https://www.w3.org/WAI/WCAG22/Understanding/reflow', tags: ['wcag21aa', 'wcag1410'], nodes: (wide.length ? wide : [document.documentElement]).slice(0, 5).map((el) => ({ target: [el.id ? `#${el.id}` : el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '')], html: el === document.documentElement ? '<html>' : el.outerHTML.slice(0, 300), failureSummary: `content reaches ${Math.round(el.getBoundingClientRect().left + Math.max(el.scrollWidth, el.getBoundingClientRect().width))} px` })) });
+      }
       if (broken.length) {
         res.violations.push({ id: 'kencho-idref-missing', impact: 'serious', help: 'ID references (aria-describedby, aria-labelledby, label for, ...) must point at elements on the page', helpUrl: 'https://www.w3.org/WAI/WCAG22/Understanding/info-and-relationships', tags: ['wcag2a', 'wcag131', 'wcag412'], nodes: broken.map((b) => ({ target: [b.target], html: b.html, failureSummary: b.summary })) });
       }
@@ -421,14 +436,25 @@ async function main() {
       }
     }
 
-    // A phone-sized screen (reflow, target size).
-    await res.setViewportSize({ width: 360, height: 740 });
-    for (const [p, label] of [['/', 'home'], [`/applications/${appId}`, 'application detail'], ['/applications', 'my applications'], [`/applications/${jm[1]}/pages/4`, 'juminhyo-shomei form page 4']]) {
+    // A phone-sized screen, 320 CSS px wide (reflow, target size).
+    await res.setViewportSize({ width: 320, height: 640 });
+    for (const [p, label] of [
+      ['/', 'home'],
+      ['/procedures/aizuwakamatsu/juminhyo-shomei', 'procedure page'],
+      [`/applications/${jm[1]}/pages/1`, 'juminhyo-shomei form page 1'],
+      [`/applications/${jm[1]}/pages/2`, 'juminhyo-shomei form page 2'],
+      [`/applications/${jm[1]}/pages/4`, 'juminhyo-shomei form page 4'],
+      [`/applications/${jm[1]}/confirm`, 'juminhyo-shomei confirmation page'],
+      [`/applications/${appId}`, 'application detail'],
+      ['/applications', 'my applications'],
+      ['/demo/mailbox', 'demo mailbox'],
+    ]) {
       await goto(res, p);
-      await check(res, `${label} (360 px wide)`, { screenshot: p === '/' });
+      await check(res, `${label} (320 px wide)`, { screenshot: p === '/' });
     }
+    await goto(res, `/applications/${jm[1]}/pages/4`);
     await clickAndWait(res, 'main button[name=intent][value=next]', 422);
-    await check(res, 'juminhyo-shomei form page 4, error summary (360 px wide)', { screenshot: true });
+    await check(res, 'juminhyo-shomei form page 4, error summary (320 px wide)', { screenshot: true });
     await res.setViewportSize({ width: 1280, height: 900 });
 
     // English
@@ -472,6 +498,12 @@ async function main() {
     await check(k, 'staff inbox (English)');
     await goto(k, `/staff/applications/${appId}`);
     await check(k, 'staff case page (English)');
+    await k.setViewportSize({ width: 320, height: 640 });
+    await goto(k, '/staff');
+    await check(k, 'staff inbox (320 px wide)');
+    await goto(k, `/staff/applications/${appId}`);
+    await check(k, 'staff case page (320 px wide)', { screenshot: true });
+    await k.setViewportSize({ width: 1280, height: 900 });
     await goto(k, '/staff?lang=ja');
 
     // ------------------------------------------------ resident sees the correction request

@@ -451,27 +451,25 @@ pub async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
 /// they act as their staff member with the second factor satisfied.
 pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
     let th = token_hash(token);
-    let row =
-        sqlx::query("SELECT kind, principal_id, csrf, mfa_ok FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(&th)
-            .bind(now_ms())
-            .fetch_optional(&db.read)
-            .await?;
+    // One query for the common case (a resident); staff need a second for their post.
+    let row = sqlx::query(
+        "SELECT s.kind, s.principal_id, s.csrf, s.mfa_ok, r.email, r.name FROM sessions s \
+         LEFT JOIN residents r ON s.kind = 'resident' AND r.id = s.principal_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(&th)
+    .bind(now_ms())
+    .fetch_optional(&db.read)
+    .await?;
     if let Some(row) = row {
         let kind: String = row.try_get(0)?;
         let id: i64 = row.try_get(1)?;
         let csrf: String = row.try_get(2)?;
         let mfa_ok = row.try_get::<i64, _>(3)? == 1;
         let principal = if kind == "resident" {
-            let r = sqlx::query("SELECT id, email, name FROM residents WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&db.read)
-                .await?;
-            match r {
-                Some(r) => {
-                    Principal::Resident(Resident { id: r.try_get(0)?, email: r.try_get(1)?, name: r.try_get(2)? })
-                }
-                None => return Ok(None),
+            match (row.try_get::<Option<String>, _>(4)?, row.try_get::<Option<String>, _>(5)?) {
+                (Some(email), Some(name)) => Principal::Resident(Resident { id, email, name }),
+                _ => return Ok(None),
             }
         } else {
             match staff_by_id(db, id).await? {

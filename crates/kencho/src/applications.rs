@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Row};
 use crate::accounts::{Resident, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{is_unique_violation, AppError, Result};
+use crate::error::{AppError, Result};
 use crate::mail;
 use crate::notify::{self, AppMail};
 use crate::procedures::{self, Procedure};
@@ -150,22 +150,27 @@ fn staff_may_see(staff: &Staff, a: &Application) -> bool {
 /// Opens an application for a staff member, recording the view of personal data in the audit
 /// log (who, when, which application, why).
 pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> Result<Application> {
-    let mut tx = db.write.begin().await?;
-    let a = load(&mut tx, id).await?;
-    if !staff_may_see(staff, &a) {
-        return Err(AppError::NotFound);
-    }
-    audit::append(
-        &mut tx,
-        a.tenant_id,
-        &format!("staff:{}", staff.id),
-        "application.view",
-        &format!("application:{id}"),
-        serde_json::json!({"purpose": purpose, "receipt": a.receipt_number}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(a)
+    let staff = staff.clone();
+    let purpose = purpose.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let a = load(conn, id).await?;
+            if !staff_may_see(&staff, &a) {
+                return Err(AppError::NotFound);
+            }
+            audit::append(
+                conn,
+                a.tenant_id,
+                &format!("staff:{}", staff.id),
+                "application.view",
+                &format!("application:{id}"),
+                serde_json::json!({"purpose": purpose, "receipt": a.receipt_number}),
+            )
+            .await?;
+            Ok(a)
+        })
+    })
+    .await
 }
 
 pub async fn events(db: &Db, id: i64) -> Result<Vec<Event>> {
@@ -264,11 +269,7 @@ pub async fn save_answers(
     page: Option<usize>,
     update: impl FnOnce(&Procedure, &mut Answers),
 ) -> Result<(i64, Vec<FieldError>)> {
-    let mut tx = db.write.begin().await?;
-    let a = load(&mut tx, id).await?;
-    if a.resident_id != resident.id {
-        return Err(AppError::NotFound);
-    }
+    let a = for_resident(db, resident, id).await?;
     if !matches!(a.status, Status::Draft | Status::CorrectionRequested) {
         return Err(AppError::Conflict("the application can no longer be edited / この申請は編集できません".into()));
     }
@@ -278,33 +279,34 @@ pub async fn save_answers(
     let p = procedure_version(db, a.procedure_id).await?;
     let mut answers = a.answers.clone();
     update(&p, &mut answers);
-    let lookup = attachment_lookup(&mut tx, id).await?;
-    let errors = match page {
-        Some(i) => forms::validate(&p.def, Some(i), &mut answers, &lookup),
-        None => forms::validate(&p.def, None, &mut answers, &lookup),
-    };
-    let new_rev = revision + 1;
-    sqlx::query("UPDATE applications SET answers = $1, revision = $2, updated_at = $3 WHERE id = $4")
-        .bind(Value::Object(answers).to_string())
-        .bind(new_rev)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok((new_rev, errors))
-}
-
-async fn attachment_lookup(conn: &mut AnyConnection, id: i64) -> Result<impl Fn(&str, &str) -> Option<String>> {
-    let rows = sqlx::query("SELECT public_id, field, media_type FROM attachments WHERE application_id = $1")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut m: HashMap<(String, String), String> = HashMap::new();
-    for r in rows {
-        m.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
-    }
-    Ok(move |aid: &str, field: &str| m.get(&(aid.to_string(), field.to_string())).cloned())
+    let files = attachments(db, id).await?;
+    let lookup =
+        |aid: &str, field: &str| files.iter().find(|f| f.id == aid && f.field == field).map(|f| f.media_type.clone());
+    let errors = forms::validate(&p.def, page, &mut answers, &lookup);
+    let json = Value::Object(answers).to_string();
+    // Optimistic concurrency: the write only lands on the revision the form was made from.
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query(
+                "UPDATE applications SET answers = $1, revision = revision + 1, updated_at = $2 \
+                 WHERE id = $3 AND revision = $4 AND status IN ('draft', 'correction_requested')",
+            )
+            .bind(json)
+            .bind(now_ms())
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(AppError::StaleForm)
+            }
+        })
+    })
+    .await?;
+    Ok((revision + 1, errors))
 }
 
 /// Identifies a file's real type from its first bytes; the declared type must agree.
@@ -396,40 +398,50 @@ pub async fn attach(
     let sha = hex::encode(Sha256::digest(bytes));
     store_file(data_dir, &sha, bytes).await?;
     let public_id = crate::accounts::random_token()[..16].to_string();
-    let mut tx = db.write.begin().await?;
-    let cur = load(&mut tx, id).await?;
-    if revision.is_some_and(|r| r != cur.revision) {
+    if revision.is_some_and(|r| r != a.revision) {
         return Err(AppError::StaleForm);
     }
-    if cur.status != a.status {
-        return Err(AppError::StaleForm);
-    }
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO attachments (public_id, application_id, field, filename, media_type, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&public_id)
-    .bind(id)
-    .bind(field)
-    .bind(&filename)
-    .bind(media_type)
-    .bind(bytes.len() as i64)
-    .bind(&sha)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let mut answers = cur.answers.clone();
+    let mut answers = a.answers.clone();
     answers.insert(field.to_string(), Value::String(public_id.clone()));
-    let new_rev = cur.revision + 1;
-    sqlx::query("UPDATE applications SET answers = $1, revision = $2, updated_at = $3 WHERE id = $4")
-        .bind(Value::Object(answers).to_string())
-        .bind(new_rev)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok((public_id, new_rev))
+    let json = Value::Object(answers).to_string();
+    let (pid, field, size) = (public_id.clone(), field.to_string(), bytes.len() as i64);
+    let (media_type, old_rev) = (media_type.to_string(), a.revision);
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let n = sqlx::query(
+                "UPDATE applications SET answers = $1, revision = revision + 1, updated_at = $2 \
+                 WHERE id = $3 AND revision = $4 AND status IN ('draft', 'correction_requested')",
+            )
+            .bind(json)
+            .bind(now)
+            .bind(id)
+            .bind(old_rev)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(AppError::StaleForm);
+            }
+            sqlx::query(
+                "INSERT INTO attachments (public_id, application_id, field, filename, media_type, size, sha256, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(pid)
+            .bind(id)
+            .bind(field)
+            .bind(filename)
+            .bind(media_type)
+            .bind(size)
+            .bind(sha)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok((public_id, old_rev + 1))
 }
 
 fn sanitize_filename(name: &str) -> String {
@@ -485,6 +497,15 @@ async fn record_event(
     Ok(())
 }
 
+/// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
+/// actions on one application serialise. (SQLite's single writer already does.)
+async fn lock_row(conn: &mut AnyConnection, db: &Db, id: i64) -> Result<()> {
+    if db.dialect == crate::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub struct Submitted {
     pub receipt_number: String,
     pub content_hash: String,
@@ -502,28 +523,30 @@ pub async fn submit(
     id: i64,
     revision: i64,
 ) -> Result<Submitted> {
-    let mut tx = db.write.begin().await?;
-    // Writing first takes SQLite's write lock before we read (no lock upgrade later).
-    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    let a = load(&mut tx, id).await?;
-    if a.resident_id != resident.id {
-        return Err(AppError::NotFound);
-    }
-    // A repeated post of the form we already accepted: same answer, nothing new.
-    if a.revision == revision + 1 && matches!(a.status, Status::Submitted | Status::Accepted) {
-        if let (Some(r), Some(h)) = (&a.receipt_number, &a.content_hash) {
-            return Ok(Submitted { receipt_number: r.clone(), content_hash: h.clone(), new: false });
-        }
-    }
-    if a.revision != revision {
-        return Err(AppError::StaleForm);
-    }
-    let p = procedure_version(db, a.procedure_id).await?;
-    let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
-    let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
-    let result = finish_submission(&mut tx, base_url, lang, resident, &a, &p, action, to).await?;
-    tx.commit().await?;
-    Ok(result)
+    let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            lock_row(conn, &db2, id).await?;
+            let a = load(conn, id).await?;
+            if a.resident_id != resident.id {
+                return Err(AppError::NotFound);
+            }
+            // A repeated post of the form we already accepted: same answer, nothing new.
+            if a.revision == revision + 1 && matches!(a.status, Status::Submitted | Status::Accepted) {
+                if let (Some(r), Some(h)) = (&a.receipt_number, &a.content_hash) {
+                    return Ok(Submitted { receipt_number: r.clone(), content_hash: h.clone(), new: false });
+                }
+            }
+            if a.revision != revision {
+                return Err(AppError::StaleForm);
+            }
+            let p = procedure_version(&db2, a.procedure_id).await?;
+            let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
+            let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
+            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to).await
+        })
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -537,30 +560,32 @@ async fn finish_submission(
     action: Action,
     to: Status,
 ) -> Result<Submitted> {
+    // One look at the attachments, and none for procedures without file fields.
+    let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    let mut files: Vec<(String, String, String, String)> = Vec::new();
+    if has_files {
+        for r in sqlx::query("SELECT public_id, field, media_type, sha256 FROM attachments WHERE application_id = $1")
+            .bind(a.id)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            files.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+        }
+    }
+    let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
     let mut answers = a.answers.clone();
-    let lookup = attachment_lookup(tx, a.id).await?;
     let errors = forms::validate(&p.def, None, &mut answers, &lookup);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     // Attachments no longer referenced by any answer are not part of the submission.
-    let referenced: Vec<String> = p
+    let hashes: Vec<String> = p
         .def
         .fields()
         .filter(|f| matches!(f.kind, FieldKind::File { .. }))
-        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str).map(str::to_string))
+        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str))
+        .filter_map(|aid| files.iter().find(|f| f.0 == aid).map(|f| f.3.clone()))
         .collect();
-    let mut hashes = Vec::new();
-    for att in sqlx::query("SELECT public_id, sha256 FROM attachments WHERE application_id = $1")
-        .bind(a.id)
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        let pid: String = att.try_get(0)?;
-        if referenced.contains(&pid) {
-            hashes.push(att.try_get::<String, _>(1)?);
-        }
-    }
     let answers_value = Value::Object(answers);
     let applicant = format!("resident:{}", resident.id);
     let content_hash = receipt::content_hash(&p.code, p.version, &applicant, &answers_value, &hashes);
@@ -568,13 +593,9 @@ async fn finish_submission(
     let receipt_number = match &a.receipt_number {
         Some(r) => r.clone(),
         None => {
-            let prefix: String = sqlx::query("SELECT receipt_prefix FROM tenants WHERE id = $1")
-                .bind(a.tenant_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+            let prefix = &p.receipt_prefix;
             let year = time::OffsetDateTime::now_utc().to_offset(jst()).year();
-            receipt::receipt_number(&prefix, year, a.id)
+            receipt::receipt_number(prefix, year, a.id)
         }
     };
     // 標準処理期間 runs from the (re)submission.
@@ -653,61 +674,90 @@ pub async fn submit_new(
     {
         return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
     }
-    let now = now_ms();
-    let mut tx = db.write.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, idempotency_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) RETURNING id",
-    )
-    .bind(p.tenant_id)
-    .bind(p.division_id)
-    .bind(p.id)
-    .bind(resident.id)
-    .bind(kind)
-    .bind(Value::Object(checked).to_string())
-    .bind(idempotency_key.map(str::to_string))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await;
-    let id: i64 = match inserted {
-        Ok(r) => r.try_get(0)?,
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            let row = sqlx::query("SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2")
+    let (base_url, resident, p) = (base_url.to_string(), resident.clone(), Arc::new(p.clone()));
+    let key = idempotency_key.map(str::to_string);
+    let answers_json = Value::Object(checked.clone()).to_string();
+    let outcome = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                let now = now_ms();
+                let inserted = sqlx::query(
+                    "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, idempotency_key, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) ON CONFLICT (resident_id, idempotency_key) DO NOTHING RETURNING id",
+                )
+                .bind(p.tenant_id)
+                .bind(p.division_id)
+                .bind(p.id)
                 .bind(resident.id)
-                .bind(idempotency_key)
-                .fetch_one(&db.read)
+                .bind(kind)
+                .bind(answers_json)
+                .bind(key.clone())
+                .bind(now)
+                .fetch_optional(&mut *conn)
                 .await?;
-            let id: i64 = row.try_get(0)?;
-            let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?)
-            else {
-                return Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into()));
-            };
-            return Ok((id, Submitted { receipt_number: r, content_hash: h, new: false }));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let a = load(&mut tx, id).await?;
-    let to = machine::transition(a.facts(p), Actor::Applicant, &Action::Submit)?;
-    let result = finish_submission(&mut tx, base_url, "ja", resident, &a, p, Action::Submit, to).await?;
-    tx.commit().await?;
-    Ok((id, result))
+                let Some(row) = inserted else {
+                    // The same Idempotency-Key again: answer with the first result.
+                    let row = sqlx::query("SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2")
+                        .bind(resident.id)
+                        .bind(key)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let id: i64 = row.try_get(0)?;
+                    let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) else {
+                        return Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into()));
+                    };
+                    return Ok((id, Submitted { receipt_number: r, content_hash: h, new: false }));
+                };
+                let id: i64 = row.try_get(0)?;
+                // Everything about the new row is known here; no need to read it back.
+                let a = Application {
+                    id,
+                    tenant_id: p.tenant_id,
+                    division_id: p.division_id,
+                    procedure_id: p.id,
+                    resident_id: resident.id,
+                    resident_name: resident.name.clone(),
+                    resident_email: resident.email.clone(),
+                    applicant_kind: kind.to_string(),
+                    status: Status::Draft,
+                    was_accepted: false,
+                    revision: 1,
+                    answers: checked,
+                    receipt_number: None,
+                    content_hash: None,
+                    created_at: now,
+                    updated_at: now,
+                    submitted_at: None,
+                    due_at: None,
+                    decided_at: None,
+                };
+                let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
+                let result = finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to).await?;
+                Ok((id, result))
+            })
+        })
+        .await?;
+    Ok(outcome)
 }
 
 /// The applicant withdraws (取下げ), as the procedure allows.
 pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64) -> Result<Status> {
-    let mut tx = db.write.begin().await?;
-    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    let a = load(&mut tx, id).await?;
-    if a.resident_id != resident.id {
-        return Err(AppError::NotFound);
-    }
-    let p = procedure_version(db, a.procedure_id).await?;
-    let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
-    apply(&mut tx, base_url, lang, &a, &p, &format!("resident:{}", resident.id), &resident.name, &Action::Withdraw, to)
-        .await?;
-    tx.commit().await?;
-    Ok(to)
+    let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            lock_row(conn, &db2, id).await?;
+            let a = load(conn, id).await?;
+            if a.resident_id != resident.id {
+                return Err(AppError::NotFound);
+            }
+            let p = procedure_version(&db2, a.procedure_id).await?;
+            let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
+            let actor = format!("resident:{}", resident.id);
+            apply(conn, &base_url, &lang, &a, &p, &actor, &resident.name, &Action::Withdraw, to).await?;
+            Ok(to)
+        })
+    })
+    .await
 }
 
 /// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認).
@@ -715,17 +765,22 @@ pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, actio
     if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
         return Err(AppError::Forbidden);
     }
-    let mut tx = db.write.begin().await?;
-    sqlx::query("UPDATE applications SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    let a = load(&mut tx, id).await?;
-    if !staff_may_see(staff, &a) {
-        return Err(AppError::NotFound);
-    }
-    let p = procedure_version(db, a.procedure_id).await?;
-    let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
-    apply(&mut tx, base_url, "ja", &a, &p, &format!("staff:{}", staff.id), &staff.name, &action, to).await?;
-    tx.commit().await?;
-    Ok(to)
+    let (db2, base_url, staff) = (db.clone(), base_url.to_string(), staff.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            lock_row(conn, &db2, id).await?;
+            let a = load(conn, id).await?;
+            if !staff_may_see(&staff, &a) {
+                return Err(AppError::NotFound);
+            }
+            let p = procedure_version(&db2, a.procedure_id).await?;
+            let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
+            let actor = format!("staff:{}", staff.id);
+            apply(conn, &base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+            Ok(to)
+        })
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]

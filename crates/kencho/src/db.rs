@@ -2,11 +2,16 @@
 //! sqlx's `Any` driver so every query is written once. Each database has its own migration
 //! folder; the few statements that differ ask [`Db::dialect`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -22,7 +27,20 @@ pub struct Db {
     /// queueing here is cheaper than lock retries.
     pub write: AnyPool,
     pub dialect: Dialect,
+    /// SQLite only: the group-commit writer (see [`Db::transact`]).
+    batcher: Option<mpsc::Sender<Job>>,
 }
+
+/// The future a transaction body returns; it borrows the connection for its lifetime.
+pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'c>>;
+
+/// Told the outcome of the commit (`None`: committed) once the whole batch is done.
+type Done = Box<dyn FnOnce(Option<AppError>) + Send>;
+type JobFuture<'c> = Pin<Box<dyn Future<Output = (bool, Done)> + Send + 'c>>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c> + Send>;
+
+/// Most transactions one commit covers.
+const MAX_BATCH: usize = 128;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -55,7 +73,9 @@ impl Db {
                     .after_connect(pragmas)
                     .connect_with(opts)
                     .await?;
-                Ok(Db { read, write, dialect })
+                let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(group_commit(write.clone(), rx));
+                Ok(Db { read, write, dialect, batcher: Some(tx) })
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -64,15 +84,116 @@ impl Db {
                     .connect_with(opts)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Db { read: pool.clone(), write: pool, dialect })
+                Ok(Db { read: pool.clone(), write: pool, dialect, batcher: None })
             }
         }
+    }
+
+    /// Runs `body` in a write transaction and returns once it is committed (durable).
+    ///
+    /// On SQLite, concurrent callers are committed together (group commit): one writer task
+    /// runs each body inside its own SAVEPOINT of a shared transaction, so a failing body is
+    /// rolled back alone, and one fsync covers the batch. On PostgreSQL each body is its own
+    /// transaction; the server does the grouping.
+    pub async fn transact<T, F>(&self, body: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> TxFuture<'c, T> + Send + 'static,
+    {
+        let Some(batcher) = &self.batcher else {
+            let mut tx = self.write.begin().await?;
+            let value = body(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(value);
+        };
+        let (reply, answer) = oneshot::channel::<Result<T, AppError>>();
+        let job: Job = Box::new(move |conn: &mut AnyConnection| {
+            Box::pin(async move {
+                match body(conn).await {
+                    Ok(value) => {
+                        let done: Done = Box::new(move |failed: Option<AppError>| {
+                            let _ = reply.send(match failed {
+                                None => Ok(value),
+                                Some(e) => Err(e),
+                            });
+                        });
+                        (true, done)
+                    }
+                    Err(e) => {
+                        let done: Done = Box::new(move |_| {
+                            let _ = reply.send(Err(e));
+                        });
+                        (false, done)
+                    }
+                }
+            }) as JobFuture<'_>
+        });
+        batcher.send(job).await.map_err(|_| AppError::Internal("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| AppError::Internal("the database writer dropped a transaction".into()))?
     }
 
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// The SQLite writer: takes whatever transactions are waiting (up to MAX_BATCH), runs each in
+/// a savepoint of one `BEGIN IMMEDIATE` transaction, commits once, then answers every caller.
+async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut conn = match pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "writer cannot get a connection");
+                fail_all(batch, &e.to_string()).await;
+                continue;
+            }
+        };
+        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+            fail_all(batch, &e.to_string()).await;
+            continue;
+        }
+        let mut dones = Vec::with_capacity(batch.len());
+        let mut broken: Option<String> = None;
+        for job in batch {
+            if let Err(e) = conn.execute("SAVEPOINT job").await {
+                broken = Some(e.to_string());
+            }
+            let (ok, done) = job(&mut conn).await;
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            if let Err(e) = conn.execute(end).await {
+                broken = Some(e.to_string());
+            }
+            dones.push((ok, done));
+        }
+        let outcome = match broken {
+            Some(e) => Err(e),
+            None => conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string()),
+        };
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "group commit failed; the batch is rolled back");
+            let _ = conn.execute("ROLLBACK").await;
+        }
+        for (_, done) in dones {
+            done(outcome.as_ref().err().map(|e| AppError::Internal(format!("commit failed: {e}"))));
+        }
+    }
+}
+
+async fn fail_all(batch: Vec<Job>, why: &str) {
+    // Jobs never ran; tell their callers without running them.
+    for job in batch {
+        drop(job);
+    }
+    tracing::error!(error = why, "a write batch was refused");
 }
 
 type PragmaFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;

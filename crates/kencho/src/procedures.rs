@@ -16,6 +16,8 @@ pub struct Procedure {
     pub tenant_code: String,
     pub tenant_name: String,
     pub tenant_name_en: String,
+    /// Prefix of this tenant's 受付番号.
+    pub receipt_prefix: String,
     pub division_id: i64,
     pub code: String,
     pub version: i64,
@@ -140,8 +142,7 @@ pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &st
     Ok(id)
 }
 
-const COLS: &str =
-    "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition";
+const COLS: &str = "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition, t.receipt_prefix";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
     let def: String = r.try_get(9)?;
@@ -151,6 +152,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
         tenant_code: r.try_get(2)?,
         tenant_name: r.try_get(3)?,
         tenant_name_en: r.try_get(4)?,
+        receipt_prefix: r.try_get(10)?,
         division_id: r.try_get(5)?,
         code: r.try_get(6)?,
         version: r.try_get(7)?,
@@ -181,8 +183,8 @@ pub async fn search(db: &Db, query: &str, tenant_code: Option<&str>) -> Result<V
     let rows = sqlx::query(&sql).bind(tenant_code.unwrap_or("")).fetch_all(&db.read).await?;
     let mut hits = Vec::new();
     for r in &rows {
-        let title: String = r.try_get(10)?;
-        let text: String = r.try_get(11)?;
+        let title: String = r.try_get(11)?;
+        let text: String = r.try_get(12)?;
         if let Some(score) = search::score(&title, &text, query) {
             hits.push((score, from_row(r)?));
         }
