@@ -210,6 +210,8 @@ async function runAxe(page) {
 
 // Run the checks on the page as it is now and record the result.
 async function check(page, label, { screenshot = false } = {}) {
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  if (lang !== (label.includes('(English)') ? 'en' : 'ja')) throw new JourneyError(`${label}: page language is "${lang}"`);
   const r = await runAxe(page);
   const count = r.violations.reduce((a, v) => a + v.nodes.length, 0);
   results.push({ label, url: page.url(), violations: r.violations, count });

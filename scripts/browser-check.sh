@@ -59,6 +59,7 @@ cleanup() {
   rm -rf "$WORK/data"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'

@@ -576,3 +576,61 @@ pub async fn revoke_api_token(db: &Db, by: &Staff, id: i64) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Creates a staff account (the tenant administrator's or operator's job). The password is
+/// set now; the second factor is enrolled at first sign-in.
+pub async fn create_staff(
+    db: &Db,
+    tenant_code: &str,
+    division: (&str, &str),
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<i64> {
+    let email = kencho_core::text::nfkc_trim(email).to_lowercase();
+    if !kencho_core::forms::is_email(&email) {
+        return Err(AppError::BadRequest(format!("not an e-mail address: {email}")));
+    }
+    if name.trim().is_empty() || !kencho_core::procedure::is_code(division.0) || division.1.trim().is_empty() {
+        return Err(AppError::BadRequest("name, division code ([a-z0-9-]) and division name are required".into()));
+    }
+    check_password(password)?;
+    let hash = hash_password(password.to_string()).await?;
+    let mut tx = db.write.begin().await?;
+    let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+        .bind(tenant_code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::BadRequest(format!("unknown tenant \"{tenant_code}\"")))?
+        .try_get(0)?;
+    let division_id = crate::procedures::upsert_division(&mut tx, tenant_id, division.0, division.1).await?;
+    let id: i64 = match sqlx::query(
+        "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(division_id)
+    .bind(&email)
+    .bind(name.trim())
+    .bind(role.as_str())
+    .bind(&hash)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await
+    {
+        Ok(r) => r.try_get(0)?,
+        Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(format!("{email} already has an account"))),
+        Err(e) => return Err(e.into()),
+    };
+    audit::append(
+        &mut tx,
+        tenant_id,
+        "cli",
+        "staff.create",
+        &format!("staff:{id}"),
+        serde_json::json!({"role": role.as_str()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

@@ -78,6 +78,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tenants (the prefecture, each municipality).
+    Tenants {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
     Totp { secret: String },
     /// Benchmark: starts kencho on SQLite, drives it over HTTP and prints the figures.
@@ -98,6 +108,50 @@ enum ProcCommand {
         #[command(flatten)]
         db: DbArgs,
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Add a tenant (no change if the code exists).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Code, e.g. `aizuwakamatsu` ([a-z0-9-]).
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        name_en: String,
+        /// Prefix of its receipt numbers, e.g. `AIZU`.
+        #[arg(long)]
+        receipt_prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member; the password comes from KENCHO_STAFF_PASSWORD. TOTP is enrolled at
+    /// the first sign-in.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        division_code: String,
+        #[arg(long)]
+        division_name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// tanto, kakaricho, kacho or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, env = "KENCHO_STAFF_PASSWORD", hide_env_values = true)]
+        password: String,
     },
 }
 
@@ -220,6 +274,40 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Tenants { command: TenantCommand::Add { db, code, name, name_en, receipt_prefix } } => {
+            if !kencho_core::procedure::is_code(&code)
+                || receipt_prefix.is_empty()
+                || !receipt_prefix.bytes().all(|b| b.is_ascii_uppercase())
+            {
+                return Err("code must be [a-z0-9-] and the receipt prefix A-Z letters".into());
+            }
+            let database = db.connect().await?;
+            kencho::tenants::create(&database, &code, &name, &name_en, &receipt_prefix)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("tenant {code} ({name}) is ready");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Staff {
+            command: StaffCommand::Add { db, tenant, division_code, division_name, email, name, role, password },
+        } => {
+            let role =
+                kencho_core::application::Role::parse(&role).ok_or("role must be tanto, kakaricho, kacho or admin")?;
+            let database = db.connect().await?;
+            kencho::accounts::create_staff(
+                &database,
+                &tenant,
+                (&division_code, &division_name),
+                &email,
+                &name,
+                role,
+                &password,
+            )
+            .await
+            .map_err(|e| e.message("en"))?;
+            println!("staff {email} added to {tenant}; the authenticator is registered at the first sign-in");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);

@@ -143,6 +143,8 @@ fn parse_mail(to: &[String], data: &str) -> Mail {
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    pub db_url: String,
+    pub cfg: Config,
     pub smtp: SmtpSink,
     pub totp: HashMap<String, String>,
     pub data_dir: PathBuf,
@@ -160,7 +162,7 @@ fn unique() -> String {
 
 /// A fresh database: a new SQLite file, or a new PostgreSQL database created next to
 /// `KENCHO_TEST_DATABASE_URL`.
-async fn fresh_db(dir: &std::path::Path) -> Db {
+async fn fresh_db(dir: &std::path::Path) -> (Db, String) {
     match std::env::var("KENCHO_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             sqlx::any::install_default_drivers();
@@ -171,9 +173,12 @@ async fn fresh_db(dir: &std::path::Path) -> Db {
                 Some((base, _)) => format!("{base}/{name}"),
                 None => panic!("KENCHO_TEST_DATABASE_URL needs a database name"),
             };
-            Db::connect(&url).await.expect("connect test database")
+            (Db::connect(&url).await.expect("connect test database"), url)
         }
-        _ => Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await.expect("open SQLite"),
+        _ => {
+            let url = format!("sqlite://{}/kencho.db?mode=rwc", dir.display());
+            (Db::connect(&url).await.expect("open SQLite"), url)
+        }
     }
 }
 
@@ -185,7 +190,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
     let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
-    let db = fresh_db(&data_dir).await;
+    let (db, db_url) = fresh_db(&data_dir).await;
     let logins = kencho::demo::load(&db).await.expect("demo loads");
     let totp = logins.into_iter().map(|l| (l.email, l.totp_secret)).collect();
     let smtp = SmtpSink::start(smtp_fail_first).await;
@@ -200,8 +205,8 @@ pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
         secure_cookies: false,
         workers: true,
     };
-    kencho::start(cfg, db.clone(), listener).await.expect("server starts");
-    TestApp { base, db, smtp, totp, data_dir }
+    kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
+    TestApp { base, db, db_url, cfg, smtp, totp, data_dir }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -231,6 +236,16 @@ pub fn location(res: &reqwest::Response) -> String {
 }
 
 impl TestApp {
+    /// Another kencho server on the same database and data directory, with its own
+    /// connections and workers: what a second process behind a load balancer would be.
+    pub async fn second_server(&self) -> String {
+        let db = Db::connect(&self.db_url).await.expect("second connection");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        kencho::start(self.cfg.clone(), db, listener).await.expect("second server starts");
+        base
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -112,3 +112,51 @@ async fn other_residents_and_tenants_get_404() {
         404
     );
 }
+
+/// Two kencho servers on one database: what one writes, the other serves; mail goes once.
+#[tokio::test]
+async fn two_servers_share_one_database() {
+    let app = spawn_app().await;
+    let other = app.second_server().await;
+    let token = app.resident_token().await;
+    let (id, receipt) = app.submit_dog(&token, "ゴン").await;
+    // Staff log in and act on the second server; the session lives in the database.
+    let code = kencho::accounts::totp_code_now(&app.totp["kacho@minamisoma.example.jp"]).unwrap();
+    let login: serde_json::Value = api()
+        .post(format!("{other}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "kacho@minamisoma.example.jp", "password": kencho::demo::PASSWORD, "kind": "staff", "totp": code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let staff = login["token"].as_str().unwrap().to_string();
+    let res = api()
+        .post(format!("{other}/api/v1/staff/applications/{id}/actions"))
+        .bearer_auth(&staff)
+        .json(&serde_json::json!({"action": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The first server sees it at once, with the staff token too.
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(
+        api().get(app.url("/api/v1/staff/applications")).bearer_auth(&staff).send().await.unwrap().status(),
+        200
+    );
+    app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "受付済").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, &receipt), 2, "receipt and acceptance, each once");
+    assert!(kencho::audit::verify(&app.db).await.unwrap().iter().all(|r| r.problem.is_none()), "one intact chain");
+}

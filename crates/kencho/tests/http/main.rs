@@ -8,6 +8,7 @@ mod harness;
 
 mod applications;
 mod audit_and_mail;
+mod cli;
 mod isolation;
 mod procedures_api;
 mod security;
