@@ -139,6 +139,20 @@ pub async fn for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Appli
     Ok(a)
 }
 
+/// The status of one of the resident's applications (one indexed row; for polling).
+pub async fn status_for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Summary> {
+    let row = sqlx::query(
+        "SELECT a.id, a.tenant_id, a.procedure_id, '', a.receipt_number, a.status, '', a.updated_at, a.submitted_at, a.due_at \
+         FROM applications a WHERE a.id = $1 AND a.resident_id = $2",
+    )
+    .bind(id)
+    .bind(resident.id)
+    .fetch_optional(&db.read)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    summary_from_row(&row)
+}
+
 /// Whether a staff member may see an application at all (tenant, and division unless the role
 /// sees every division). Drafts are the resident's own business.
 fn staff_may_see(staff: &Staff, a: &Application) -> bool {

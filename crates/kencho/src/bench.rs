@@ -196,7 +196,7 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
             let (client, base, token, ids) = (client.clone(), base.clone(), token.clone(), ids.clone());
             async move {
                 let id = ids[(c * 7919 + i as usize) % ids.len()];
-                matches!(client.get(format!("{base}/api/v1/applications/{id}")).bearer_auth(&token).send().await, Ok(r) if r.status().is_success())
+                matches!(client.get(format!("{base}/api/v1/applications/{id}/status")).bearer_auth(&token).send().await, Ok(r) if r.status().is_success())
             }
         })
         .await

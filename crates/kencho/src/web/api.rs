@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/procedures/{tenant}/{code}", get(get_procedure))
         .route("/applications", get(my_applications).post(create_application))
         .route("/applications/{id}", get(get_application))
+        .route("/applications/{id}/status", get(get_status))
         .route("/applications/{id}/answers", put(save_answers))
         .route("/applications/{id}/attachments", post(upload_attachment))
         .route("/applications/{id}/attachments/{aid}", get(download_attachment))
@@ -383,6 +384,32 @@ async fn get_application(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i6
     Ok(Json(detail(&st, a).await?))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationStatus {
+    pub id: i64,
+    pub status: String,
+    pub status_label: String,
+    pub receipt_number: Option<String>,
+    pub updated_at: i64,
+    pub due_at: Option<i64>,
+}
+
+/// Just the status: for portals and systems that poll. One row, no history.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/status", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ApplicationStatus), (status = 404, body = ErrorBody)))]
+async fn get_status(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<ApplicationStatus>> {
+    let r = ctx.resident()?;
+    let s = apps::status_for_resident(&st.db, r, id).await?;
+    Ok(Json(ApplicationStatus {
+        id,
+        status: s.status.as_str().into(),
+        status_label: s.status.label(ctx.lang()).into(),
+        receipt_number: s.receipt_number,
+        updated_at: s.updated_at,
+        due_at: s.due_at,
+    }))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct SaveAnswers {
     /// The revision the answers were edited from; a different current revision is a 409.
@@ -719,7 +746,7 @@ pub struct ErrorBody {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
-    paths(signup, verify, login, logout, list_procedures, get_procedure, create_application, my_applications, get_application, save_answers,
+    paths(signup, verify, login, logout, list_procedures, get_procedure, create_application, my_applications, get_application, get_status, save_answers,
           upload_attachment, download_attachment, submit, withdraw, inbox, staff_get_application, staff_action, export, import_procedure,
           list_tokens, create_token),
     modifiers(&BearerAuth),

@@ -137,6 +137,7 @@ async fn api_tokens_export_and_openapi() {
         "GET /api/v1/applications",
         "POST /api/v1/applications",
         "GET /api/v1/applications/{id}",
+        "GET /api/v1/applications/{id}/status",
         "PUT /api/v1/applications/{id}/answers",
         "POST /api/v1/applications/{id}/attachments",
         "GET /api/v1/applications/{id}/attachments/{aid}",
