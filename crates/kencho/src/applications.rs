@@ -2,9 +2,8 @@
 //! export. Every change is one transaction that also writes its history event, its audit
 //! entry and its e-mail (outbox), so an acknowledged action is durable with its side effects.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use kencho_core::application::{self as machine, Action, Actor, Facts, Status};
 use kencho_core::forms::{self, Answers, FieldError};
@@ -21,24 +20,9 @@ use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 use crate::notify::{self, AppMail};
-use crate::procedures::{self, Procedure};
+use crate::procedures::Procedure;
 
-/// Procedure versions never change once stored, so they can be cached by id in any process.
-fn cache() -> &'static Mutex<HashMap<i64, Arc<Procedure>>> {
-    static C: OnceLock<Mutex<HashMap<i64, Arc<Procedure>>>> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-pub async fn procedure_version(db: &Db, id: i64) -> Result<Arc<Procedure>> {
-    if let Some(p) = cache().lock().ok().and_then(|c| c.get(&id).cloned()) {
-        return Ok(p);
-    }
-    let p = Arc::new(procedures::by_id(db, id).await?);
-    if let Ok(mut c) = cache().lock() {
-        c.insert(id, p.clone());
-    }
-    Ok(p)
-}
+pub use crate::procedures::version as procedure_version;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Application {
@@ -557,7 +541,7 @@ pub async fn submit(
             let p = procedure_version(&db2, a.procedure_id).await?;
             let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
             let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
-            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to).await
+            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to, false).await
         })
     })
     .await
@@ -573,6 +557,7 @@ async fn finish_submission(
     p: &Procedure,
     action: Action,
     to: Status,
+    prevalidated: bool,
 ) -> Result<Submitted> {
     // One look at the attachments, and none for procedures without file fields.
     let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
@@ -588,9 +573,13 @@ async fn finish_submission(
     }
     let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
     let mut answers = a.answers.clone();
-    let errors = forms::validate(&p.def, None, &mut answers, &lookup);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
+    // Answers checked just before the transaction are not checked again inside it (the
+    // writer is the one place every write queues for).
+    if !prevalidated {
+        let errors = forms::validate(&p.def, None, &mut answers, &lookup);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
     }
     // Attachments no longer referenced by any answer are not part of the submission.
     let hashes: Vec<String> = p
@@ -661,7 +650,7 @@ pub async fn submit_new(
     db: &Db,
     base_url: &str,
     resident: &Resident,
-    p: &Procedure,
+    p: &Arc<Procedure>,
     applicant_kind: &str,
     answers: Answers,
     idempotency_key: Option<&str>,
@@ -688,7 +677,7 @@ pub async fn submit_new(
     {
         return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
     }
-    let (base_url, resident, p) = (base_url.to_string(), resident.clone(), Arc::new(p.clone()));
+    let (base_url, resident, p) = (base_url.to_string(), resident.clone(), p.clone());
     let key = idempotency_key.map(str::to_string);
     let answers_json = Value::Object(checked.clone()).to_string();
     let outcome = db
@@ -746,7 +735,7 @@ pub async fn submit_new(
                     decided_at: None,
                 };
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
-                let result = finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to).await?;
+                let result = finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to, true).await?;
                 Ok((id, result))
             })
         })

@@ -230,7 +230,7 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
             .await?;
         Arc::new(Resident { id: row.try_get(0)?, email: row.try_get(1)?, name: row.try_get(2)? })
     };
-    let procedure = Arc::new(crate::procedures::current(&db, "minamisoma", "inu-toroku").await?);
+    let procedure = crate::procedures::current(&db, "minamisoma", "inu-toroku").await?;
     let raw = {
         let (db, resident, procedure) = (db.clone(), resident.clone(), procedure.clone());
         drive(clients, seconds, move |c, i| {

@@ -1,5 +1,8 @@
 //! The procedure catalogue (手続き): import with versioning, listing and Japanese search.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use kencho_core::procedure::ProcedureDef;
 use kencho_core::search;
 use sha2::{Digest, Sha256};
@@ -167,11 +170,37 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Procedure> {
     from_row(&row)
 }
 
-pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Procedure> {
-    let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE t.code = $1 AND p.code = $2 AND p.is_current = 1");
-    let row =
-        sqlx::query(&sql).bind(tenant_code).bind(code).fetch_optional(&db.read).await?.ok_or(AppError::NotFound)?;
-    from_row(&row)
+/// The current version of a procedure. Only its id is looked up; the parsed definition comes
+/// from the version cache.
+pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Procedure>> {
+    let row = sqlx::query(
+        "SELECT p.id FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE t.code = $1 AND p.code = $2 AND p.is_current = 1",
+    )
+    .bind(tenant_code)
+    .bind(code)
+    .fetch_optional(&db.read)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    version(db, row.try_get(0)?).await
+}
+
+/// Procedure versions never change once stored, so any process may cache them by id.
+/// (`is_current` in a cached copy is as of loading; use [`current`] to find the current one.)
+fn cache() -> &'static Mutex<HashMap<i64, Arc<Procedure>>> {
+    static C: OnceLock<Mutex<HashMap<i64, Arc<Procedure>>>> = OnceLock::new();
+    C.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// One stored version of a procedure, by id.
+pub async fn version(db: &Db, id: i64) -> Result<Arc<Procedure>> {
+    if let Some(p) = cache().lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return Ok(p);
+    }
+    let p = Arc::new(by_id(db, id).await?);
+    if let Ok(mut c) = cache().lock() {
+        c.insert(id, p.clone());
+    }
+    Ok(p)
 }
 
 /// Current procedures, optionally of one tenant, filtered and ranked by a Japanese query.

@@ -202,7 +202,7 @@ async fn get_procedure(
     Path((tenant, code)): Path<(String, String)>,
 ) -> Result<Json<ProcedureDetail>> {
     let p = procedures::current(&st.db, &tenant, &code).await?;
-    Ok(Json(ProcedureDetail { version: p.version, definition: p.def }))
+    Ok(Json(ProcedureDetail { version: p.version, definition: p.def.clone() }))
 }
 
 // ---------- residents' applications ----------
