@@ -500,6 +500,7 @@ async function main() {
     await check(k, 'staff inbox (English)');
     await goto(k, `/staff/applications/${appId}`);
     await check(k, 'staff case page (English)');
+    await goto(k, '/staff?lang=ja');
     await k.setViewportSize({ width: 320, height: 640 });
     await goto(k, '/staff');
     await check(k, 'staff inbox (320 px wide)');
@@ -535,7 +536,7 @@ async function main() {
     await goto(a, '/staff/admin?lang=en');
     await check(a, 'admin page (English)');
     await goto(a, '/staff/applications/999999', 404);
-    await check(a, 'staff error page, not found (404)');
+    await check(a, 'staff error page, not found, 404 (English)');
 
     await aCtx.close();
     await kCtx.close();

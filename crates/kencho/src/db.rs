@@ -161,6 +161,8 @@ async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
             fail_all(batch, &e.to_string()).await;
             continue;
         }
+        let started = std::time::Instant::now();
+        let size = batch.len();
         let mut dones = Vec::with_capacity(batch.len());
         let mut broken: Option<String> = None;
         for job in batch {
@@ -178,6 +180,7 @@ async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
             Some(e) => Err(e),
             None => conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string()),
         };
+        tracing::trace!(size, micros = started.elapsed().as_micros() as u64, "group commit");
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed; the batch is rolled back");
             let _ = conn.execute("ROLLBACK").await;

@@ -80,7 +80,6 @@ const LEASE_MS: i64 = 120_000;
 const MAX_ATTEMPTS: i64 = 12;
 
 async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>> {
-    let now = now_ms();
     let pick = match db.dialect {
         Dialect::Postgres => {
             "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 AND locked_until <= $2 \
@@ -95,88 +94,115 @@ async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>> {
         "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 WHERE id IN ({pick}) \
          RETURNING id, recipient, subject, body, attempts"
     );
-    let rows = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(limit).fetch_all(&db.write).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.try_get(0)?,
-                recipient: r.try_get(1)?,
-                subject: r.try_get(2)?,
-                body: r.try_get(3)?,
-                attempts: r.try_get(4)?,
-            })
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let rows = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(limit).fetch_all(&mut *conn).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Claimed {
+                        id: r.try_get(0)?,
+                        recipient: r.try_get(1)?,
+                        subject: r.try_get(2)?,
+                        body: r.try_get(3)?,
+                        attempts: r.try_get(4)?,
+                    })
+                })
+                .collect()
         })
-        .collect()
+    })
+    .await
 }
 
-async fn deliver(db: &Db, mailer: &Mailer, m: &Claimed) -> std::result::Result<(), String> {
-    match &mailer.transport {
-        Transport::LocalMailbox => {
-            sqlx::query(
-                "INSERT INTO mailbox (outbox_id, recipient, subject, body, delivered_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (outbox_id) DO NOTHING",
-            )
-            .bind(m.id)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(&m.body)
-            .bind(now_ms())
-            .execute(&db.write)
-            .await
-            .map_err(|e| e.to_string())?;
-            Ok(())
-        }
-        Transport::Smtp(t) => {
-            let to: Mailbox = m.recipient.parse().map_err(|e| format!("bad recipient: {e}"))?;
-            // A Message-ID derived from the outbox row lets receivers drop a duplicate if a
-            // crash ever falls between the relay's acceptance and our bookkeeping.
-            let msg = Message::builder()
-                .from(mailer.from.clone())
-                .to(to)
-                .subject(&m.subject)
-                .message_id(Some(format!("<outbox-{}@kencho>", m.id)))
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .header(ContentTransferEncoding::Base64)
-                        .body(m.body.clone()),
-                )
-                .map_err(|e| e.to_string())?;
-            t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
-        }
-    }
+async fn send_smtp(
+    t: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    m: &Claimed,
+) -> std::result::Result<(), String> {
+    let to: Mailbox = m.recipient.parse().map_err(|e| format!("bad recipient: {e}"))?;
+    // A Message-ID derived from the outbox row lets receivers drop a duplicate if a crash ever
+    // falls between the relay's acceptance and our bookkeeping.
+    let msg = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&m.subject)
+        .message_id(Some(format!("<outbox-{}@kencho>", m.id)))
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .header(ContentTransferEncoding::Base64)
+                .body(m.body.clone()),
+        )
+        .map_err(|e| e.to_string())?;
+    t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// Sends what is due; returns how many were sent.
+/// Sends what is due; returns how many were sent. Claiming and bookkeeping are one
+/// transaction each for the whole batch.
 pub async fn run_once(db: &Db, mailer: &Mailer) -> Result<usize> {
-    let batch = claim(db, 20).await?;
-    let mut sent = 0;
-    for m in &batch {
-        match deliver(db, mailer, m).await {
-            Ok(()) => {
-                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
-                    .bind(now_ms())
-                    .bind(m.id)
-                    .execute(&db.write)
-                    .await?;
-                sent += 1;
-            }
-            Err(err) => {
-                // Exponential backoff: 2 s, 4 s, 8 s … capped at one hour; give up after
-                // MAX_ATTEMPTS and leave the row for an operator to see.
-                let delay = (2_000_i64 << m.attempts.clamp(0, 20)).min(3_600_000);
-                let status = if m.attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-                tracing::warn!(outbox_id = m.id, attempts = m.attempts, error = %err, "mail delivery failed");
-                sqlx::query("UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = 0, last_error = $3 WHERE id = $4")
-                    .bind(status)
-                    .bind(now_ms() + delay)
-                    .bind(&err)
-                    .bind(m.id)
-                    .execute(&db.write)
-                    .await?;
-            }
-        }
+    let batch = claim(db, 50).await?;
+    if batch.is_empty() {
+        return Ok(0);
     }
+    let local = matches!(mailer.transport, Transport::LocalMailbox);
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for m in batch {
+        let result = match &mailer.transport {
+            Transport::LocalMailbox => Ok(()),
+            Transport::Smtp(t) => send_smtp(t, &mailer.from, &m).await,
+        };
+        if let Err(err) = &result {
+            tracing::warn!(outbox_id = m.id, attempts = m.attempts, error = %err, "mail delivery failed");
+        }
+        outcomes.push((m, result));
+    }
+    let sent = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            for (m, result) in outcomes {
+                match result {
+                    Ok(()) => {
+                        if local {
+                            sqlx::query(
+                                "INSERT INTO mailbox (outbox_id, recipient, subject, body, delivered_at) VALUES ($1, $2, $3, $4, $5) \
+                                 ON CONFLICT (outbox_id) DO NOTHING",
+                            )
+                            .bind(m.id)
+                            .bind(&m.recipient)
+                            .bind(&m.subject)
+                            .bind(&m.body)
+                            .bind(now)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                            .bind(now)
+                            .bind(m.id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Err(err) => {
+                        // Exponential backoff: 2 s, 4 s, 8 s … capped at one hour; after
+                        // MAX_ATTEMPTS the row stays, marked failed, for an operator to see.
+                        let delay = (2_000_i64 << m.attempts.clamp(0, 20)).min(3_600_000);
+                        let status = if m.attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+                        sqlx::query(
+                            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = 0, last_error = $3 WHERE id = $4",
+                        )
+                        .bind(status)
+                        .bind(now + delay)
+                        .bind(err)
+                        .bind(m.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    })
+    .await?;
     Ok(sent)
 }
 

@@ -263,11 +263,17 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
             apps::submit_new(&st.db, &st.cfg.base_url, r, &p, kind, b.answers.unwrap_or_default(), key).await?;
         st.nudge.notify_one();
         let status = if s.new { StatusCode::CREATED } else { StatusCode::OK };
-        let a = apps::for_resident(&st.db, r, id).await?;
+        // A fresh submission is `submitted` at revision 2; a repeat may have moved on since.
+        let (status_now, revision) = if s.new {
+            ("submitted".to_string(), 2)
+        } else {
+            let a = apps::for_resident(&st.db, r, id).await?;
+            (a.status.as_str().to_string(), a.revision)
+        };
         let body = ApplicationCreated {
             id,
-            status: a.status.as_str().into(),
-            revision: a.revision,
+            status: status_now,
+            revision,
             receipt_number: Some(s.receipt_number),
             content_hash: Some(s.content_hash),
             problems: vec![],

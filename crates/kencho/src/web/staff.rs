@@ -232,6 +232,8 @@ struct CasePage {
     can_reject: bool,
     can_decide: bool,
     error: String,
+    /// The message being typed, kept when the action is refused.
+    message: String,
 }
 
 async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<CasePage, AppError> {
@@ -270,6 +272,7 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         can_reject: senior && matches!(a.status, Status::Submitted | Status::Accepted | Status::CorrectionRequested),
         can_decide: senior && a.status == Status::Accepted,
         error,
+        message: String::new(),
     })
 }
 
@@ -282,6 +285,7 @@ async fn case_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) ->
 pub fn parse_action(kind: &str, message: &str) -> Result<Action, AppError> {
     let message = message.trim().to_string();
     Ok(match kind {
+        "" => return Err(AppError::BadRequest("choose an action / 行う処理を選んでください".into())),
         "accept" => Action::Accept,
         "request_correction" => Action::RequestCorrection { message },
         "reject" => Action::Reject { reason: message },
@@ -296,17 +300,22 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let s = ctx.staff().lang(&lang)?;
-    let act =
-        parse_action(form_get(&form, "action").unwrap_or_default(), form_get(&form, "message").unwrap_or_default())
-            .lang(&lang)?;
-    match apps::staff_action(&st.db, &st.cfg.base_url, s, id, act).await {
+    let message = form_get(&form, "message").unwrap_or_default();
+    let outcome = match parse_action(form_get(&form, "action").unwrap_or_default(), message) {
+        Ok(act) => apps::staff_action(&st.db, &st.cfg.base_url, s, id, act).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => {
             st.nudge.notify_one();
             Ok(Redirect::to(&format!("/staff/applications/{id}")).into_response())
         }
         Err(e @ (AppError::Transition(_) | AppError::BadRequest(_))) => {
             let status = e.status();
-            render_status(status, &case_view(&st, &ctx, id, e.message(&lang)).await.lang(&lang)?).lang(&lang)
+            // Show the case again with the problem on top, keeping what was typed.
+            let mut page = case_view(&st, &ctx, id, e.message(&lang)).await.lang(&lang)?;
+            page.message = message.to_string();
+            render_status(status, &page).lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
     }
