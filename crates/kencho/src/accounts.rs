@@ -634,3 +634,40 @@ pub async fn create_staff(
     tx.commit().await?;
     Ok(id)
 }
+
+/// Deletes expired sessions, old login attempts and spent verification links. Safe to run in
+/// every process at once.
+pub async fn purge_expired(db: &Db) -> Result<u64> {
+    db.transact(|conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let mut n = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            n += sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+                .bind(now - WINDOW_MS)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            n += sqlx::query("DELETE FROM email_verifications WHERE expires_at < $1")
+                .bind(now - 7 * 86_400_000)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok(n)
+        })
+    })
+    .await
+}
+
+/// Runs [`purge_expired`] every ten minutes.
+pub async fn janitor(db: Db) {
+    loop {
+        if let Err(e) = purge_expired(&db).await {
+            tracing::warn!(error = %e, "purging expired sessions");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}

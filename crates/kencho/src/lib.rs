@@ -45,6 +45,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from)?);
         tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone()));
+        tokio::spawn(accounts::janitor(db.clone()));
     }
     let state = web::AppState { db, cfg, nudge };
     let app = web::router(state.clone());

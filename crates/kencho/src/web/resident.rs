@@ -917,7 +917,8 @@ pub async fn file_response(st: &AppState, id: i64, aid: &str) -> Result<Response
 pub struct Mail {
     pub to: String,
     pub subject: String,
-    pub body: String,
+    /// Lines of the body; `true` marks a link to this kencho (made clickable in the demo).
+    pub lines: Vec<(String, bool)>,
     pub at: String,
 }
 
@@ -941,10 +942,13 @@ async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         .lang(&lang)?;
     let mut mails = Vec::new();
     for r in rows {
+        let body: String = r.try_get(2).lang(&lang)?;
+        let lines =
+            body.lines().map(|l| (l.to_string(), l.trim().starts_with(&st.cfg.base_url) && !l.contains(' '))).collect();
         mails.push(Mail {
             to: r.try_get(0).lang(&lang)?,
             subject: r.try_get(1).lang(&lang)?,
-            body: r.try_get(2).lang(&lang)?,
+            lines,
             at: fmt_time(r.try_get(3).lang(&lang)?),
         });
     }
