@@ -172,7 +172,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Database threads wake tasks through the global queue; checking it more often than the
+    // default (every 61 polls) keeps the single SQLite writer from waiting behind request
+    // handlers.
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(4).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
