@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::accounts::{Resident, Staff};
 use crate::audit;
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 use crate::notify::{self, AppMail};
@@ -471,28 +471,21 @@ fn mail_for<'a>(base_url: &'a str, lang: &'a str, a: &'a Application, p: &'a Pro
     }
 }
 
-async fn record_event(
-    conn: &mut AnyConnection,
-    a: &Application,
-    actor: &str,
-    actor_name: &str,
-    action: &Action,
-    to: Status,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO application_events (application_id, at, actor, actor_name, action, from_status, to_status, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(a.id)
-    .bind(now_ms())
-    .bind(actor)
-    .bind(actor_name)
-    .bind(action.name())
-    .bind(a.status.as_str())
-    .bind(to.as_str())
-    .bind(action.message().map(str::to_string))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &str, action: &Action, to: Status) {
+    batch.push(
+        "INSERT INTO application_events (application_id, at, actor, actor_name, action, from_status, to_status, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            Arg::Int(a.id),
+            Arg::Int(now_ms()),
+            Arg::Text(actor.into()),
+            Arg::Text(actor_name.into()),
+            Arg::Text(action.name().into()),
+            Arg::Text(a.status.as_str().into()),
+            Arg::Text(to.as_str().into()),
+            Arg::OptText(action.message().map(str::to_string)),
+        ],
+    );
 }
 
 /// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
@@ -603,22 +596,25 @@ async fn finish_submission(
     };
     // 標準処理期間 runs from the (re)submission.
     let due = now + i64::from(p.def.standard_days) * 86_400_000;
-    sqlx::query(
+    // The writes that need no answer go to the database in one batch.
+    let mut batch = Batch::new();
+    batch.push(
         "UPDATE applications SET status = $1, answers = $2, receipt_number = $3, content_hash = $4, revision = revision + 1, \
          submitted_at = $5, due_at = $6, updated_at = $5 WHERE id = $7",
-    )
-    .bind(to.as_str())
-    .bind(answers_value.to_string())
-    .bind(&receipt_number)
-    .bind(&content_hash)
-    .bind(now)
-    .bind(due)
-    .bind(a.id)
-    .execute(&mut *tx)
-    .await?;
-    record_event(tx, a, &applicant, &resident.name, &action, to).await?;
-    audit::append(
+        vec![
+            Arg::Text(to.as_str().into()),
+            Arg::Text(answers_value.to_string()),
+            Arg::Text(receipt_number.clone()),
+            Arg::Text(content_hash.clone()),
+            Arg::Int(now),
+            Arg::Int(due),
+            Arg::Int(a.id),
+        ],
+    );
+    record_event(&mut batch, a, &applicant, &resident.name, &action, to);
+    audit::append_batched(
         tx,
+        &mut batch,
         a.tenant_id,
         &applicant,
         &format!("application.{}", action.name()),
@@ -635,7 +631,14 @@ async fn finish_submission(
         notify::status_changed(&m, action.label(lang), to.label(lang), None)
     };
     let rev = a.revision;
-    mail::enqueue(tx, &format!("app:{}:{}:{rev}", a.id, action.name()), &a.resident_email, &subject, &body).await?;
+    mail::enqueue_batched(
+        &mut batch,
+        &format!("app:{}:{}:{rev}", a.id, action.name()),
+        &a.resident_email,
+        &subject,
+        &body,
+    );
+    batch.run(tx).await?;
     Ok(Submitted { receipt_number, content_hash, new: true })
 }
 
@@ -801,17 +804,15 @@ async fn apply(
     let now = now_ms();
     let accepted = a.was_accepted || to == Status::Accepted;
     let decided = if to.is_final() { Some(now) } else { None };
-    sqlx::query("UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5")
-        .bind(to.as_str())
-        .bind(i64::from(accepted))
-        .bind(decided)
-        .bind(now)
-        .bind(a.id)
-        .execute(&mut *tx)
-        .await?;
-    record_event(tx, a, actor, actor_name, action, to).await?;
-    audit::append(
+    let mut batch = Batch::new();
+    batch.push(
+        "UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5",
+        vec![Arg::Text(to.as_str().into()), Arg::Int(i64::from(accepted)), Arg::OptInt(decided), Arg::Int(now), Arg::Int(a.id)],
+    );
+    record_event(&mut batch, a, actor, actor_name, action, to);
+    audit::append_batched(
         tx,
+        &mut batch,
         a.tenant_id,
         actor,
         &format!("application.{}", action.name()),
@@ -821,9 +822,14 @@ async fn apply(
     .await?;
     let m = mail_for(base_url, lang, a, p);
     let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
-    mail::enqueue(tx, &format!("app:{}:{}:{}", a.id, action.name(), a.revision), &a.resident_email, &subject, &body)
-        .await?;
-    Ok(())
+    mail::enqueue_batched(
+        &mut batch,
+        &format!("app:{}:{}:{}", a.id, action.name(), a.revision),
+        &a.resident_email,
+        &subject,
+        &body,
+    );
+    batch.run(tx).await
 }
 
 // ---------- lists ----------

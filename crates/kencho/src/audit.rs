@@ -4,7 +4,7 @@
 use kencho_core::audit::{self as chain, ChainBreak, Entry, Stored};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::Result;
 
 /// Tenant id used for events that belong to no tenant (resident sign-up, log-ins).
@@ -13,6 +13,22 @@ pub const PLATFORM: i64 = 0;
 /// Appends one entry to `tenant_id`'s chain inside the caller's transaction.
 pub async fn append(
     conn: &mut AnyConnection,
+    tenant_id: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let mut batch = Batch::new();
+    append_batched(conn, &mut batch, tenant_id, actor, action, target, detail).await?;
+    batch.run(conn).await
+}
+
+/// Like [`append`], but leaves the two writes that need no answer in `batch`, for the caller
+/// to send together with its own (the head is taken at once).
+pub async fn append_batched(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
     tenant_id: i64,
     actor: &str,
     action: &str,
@@ -47,26 +63,22 @@ pub async fn append(
         prev_hash,
     };
     let hash = entry.hash();
-    sqlx::query(
+    batch.push(
         "INSERT INTO audit_log (tenant_id, seq, at, actor, action, target, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(entry.tenant_id)
-    .bind(entry.seq)
-    .bind(entry.at_ms)
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(&entry.detail)
-    .bind(&entry.prev_hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
-        .bind(&hash)
-        .bind(tenant_id)
-        .execute(&mut *conn)
-        .await?;
+        vec![
+            Arg::Int(entry.tenant_id),
+            Arg::Int(entry.seq),
+            Arg::Int(entry.at_ms),
+            Arg::Text(entry.actor),
+            Arg::Text(entry.action),
+            Arg::Text(entry.target),
+            Arg::Text(entry.detail),
+            Arg::Text(entry.prev_hash),
+            Arg::Text(hash.clone()),
+        ],
+    );
+    batch.push("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2", vec![Arg::Text(hash), Arg::Int(tenant_id)]);
     Ok(())
 }
 

@@ -19,6 +19,17 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The dialect of an open connection.
+    pub fn of(conn: &AnyConnection) -> Dialect {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     /// Reads (and, on PostgreSQL, writes).
@@ -224,4 +235,108 @@ pub mod anyhow_like {
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A value for a [`Batch`] statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+}
+
+/// Statements whose results nobody reads, sent together. On SQLite they travel as one
+/// multi-statement query (parameters renumbered, one round trip to the database thread); on
+/// PostgreSQL, which does not take several statements with parameters at once, one by one.
+#[derive(Default)]
+pub struct Batch {
+    parts: Vec<(String, Vec<Arg>)>,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a statement written with its own `$1`, `$2`, … parameters.
+    pub fn push(&mut self, sql: &str, args: Vec<Arg>) -> &mut Self {
+        self.parts.push((sql.to_string(), args));
+        self
+    }
+
+    pub async fn run(self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        match Dialect::of(conn) {
+            Dialect::Sqlite => {
+                let mut sql = String::new();
+                let mut all = Vec::new();
+                for (part, args) in self.parts {
+                    sql.push_str(&renumber(&part, all.len()));
+                    sql.push_str(";\n");
+                    all.extend(args);
+                }
+                if all.is_empty() && sql.is_empty() {
+                    return Ok(());
+                }
+                bind_all(sqlx::query(&sql), all).execute(&mut *conn).await?;
+            }
+            Dialect::Postgres => {
+                for (part, args) in self.parts {
+                    bind_all(sqlx::query(&part), args).execute(&mut *conn).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::OptInt(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::OptText(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// Shifts `$n` placeholders by `offset` (our SQL has no `$` inside literals).
+fn renumber(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            let k: usize = n.parse().unwrap_or(0);
+            out.push('$');
+            out.push_str(&(k + offset).to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_renumbered() {
+        assert_eq!(
+            super::renumber("UPDATE t SET a = $1 WHERE b = $2 AND c = $10", 3),
+            "UPDATE t SET a = $4 WHERE b = $5 AND c = $13"
+        );
+        assert_eq!(super::renumber("SELECT 1", 5), "SELECT 1");
+    }
 }

@@ -15,29 +15,25 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 
-use crate::db::{now_ms, Db, Dialect};
-use crate::error::{is_unique_violation, AppError, Result};
+use crate::db::{now_ms, Arg, Batch, Db, Dialect};
+use crate::error::{AppError, Result};
 
 /// Queues one e-mail inside the caller's transaction. `dedupe_key` names the event (e.g.
 /// `receipt:42`); queuing the same event twice keeps one mail.
 pub async fn enqueue(conn: &mut AnyConnection, dedupe_key: &str, to: &str, subject: &str, body: &str) -> Result<()> {
+    let mut batch = Batch::new();
+    enqueue_batched(&mut batch, dedupe_key, to, subject, body);
+    batch.run(conn).await
+}
+
+/// Like [`enqueue`], as part of the caller's batch of writes.
+pub fn enqueue_batched(batch: &mut Batch, dedupe_key: &str, to: &str, subject: &str, body: &str) {
     let now = now_ms();
-    let r = sqlx::query(
+    batch.push(
         "INSERT INTO outbox (dedupe_key, recipient, subject, body, status, attempts, next_attempt_at, locked_until, created_at) \
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5) ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(dedupe_key)
-    .bind(to)
-    .bind(subject)
-    .bind(body)
-    .bind(now)
-    .execute(&mut *conn)
-    .await;
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+        vec![Arg::Text(dedupe_key.into()), Arg::Text(to.into()), Arg::Text(subject.into()), Arg::Text(body.into()), Arg::Int(now)],
+    );
 }
 
 pub enum Transport {
