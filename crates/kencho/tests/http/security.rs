@@ -247,3 +247,58 @@ async fn pages_carry_security_headers_and_no_inline_script() {
     }
     assert_eq!(b.get(app.url("/no/such/page")).send().await.unwrap().status(), 404);
 }
+
+/// A new staff member registers an authenticator at the first sign-in; until then, nothing.
+#[tokio::test]
+async fn new_staff_enrol_totp_at_first_sign_in() {
+    let app = spawn_app().await;
+    kencho::accounts::create_staff(
+        &app.db,
+        "aizuwakamatsu",
+        ("shimin", "市民課"),
+        "new@aizuwakamatsu.example.jp",
+        "新人 一郎",
+        kencho_core::application::Role::Tanto,
+        "first-day-password",
+    )
+    .await
+    .unwrap();
+    let b = browser();
+    let page = b.get(app.url("/staff/login")).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(app.url("/staff/login"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", "new@aizuwakamatsu.example.jp"),
+            ("password", "first-day-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/staff/mfa");
+    let mfa = b.get(app.url("/staff/mfa")).send().await.unwrap().text().await.unwrap();
+    assert!(mfa.contains("data:image/svg+xml;base64,"), "a QR code to scan");
+    let secret = mfa.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    // The enrolment page again shows the same secret (no new one per visit).
+    let again = b.get(app.url("/staff/mfa")).send().await.unwrap().text().await.unwrap();
+    assert!(again.contains(&secret));
+    let wrong = b
+        .post(app.url("/staff/mfa"))
+        .form(&[("csrf", csrf_of(&mfa).as_str()), ("code", "000000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(location(&b.get(app.url("/staff")).send().await.unwrap()), "/staff/mfa", "still locked");
+    let code = kencho::accounts::totp_code_now(&secret).unwrap();
+    let res = b
+        .post(app.url("/staff/mfa"))
+        .form(&[("csrf", csrf_of(&mfa).as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/staff");
+    let inbox = b.get(app.url("/staff")).send().await.unwrap().text().await.unwrap();
+    assert!(inbox.contains("受付箱") && inbox.contains("市民課"));
+    assert_eq!(app.count("SELECT totp_enabled FROM staff WHERE email = 'new@aizuwakamatsu.example.jp'").await, 1);
+}
