@@ -17,7 +17,7 @@ use sqlx::{AnyConnection, Row};
 use crate::accounts::{Resident, Staff};
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
-use crate::error::{AppError, Result};
+use crate::error::{is_unique_violation, AppError, Result};
 use crate::mail;
 use crate::notify::{self, AppMail};
 use crate::procedures::Procedure;
@@ -534,7 +534,7 @@ pub async fn submit(
             let p = procedure_version(&db2, a.procedure_id).await?;
             let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
             let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
-            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to, false).await
+            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to, None).await
         })
     })
     .await
@@ -550,8 +550,11 @@ async fn finish_submission(
     p: &Procedure,
     action: Action,
     to: Status,
-    prevalidated: bool,
+    // Set by `submit_new`, which validated the answers just before and already holds the
+    // audit chain's next place.
+    taken_head: Option<(i64, String)>,
 ) -> Result<Submitted> {
+    let prevalidated = taken_head.is_some();
     // One look at the attachments, and none for procedures without file fields.
     let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
     let mut files: Vec<(String, String, String, String)> = Vec::new();
@@ -612,16 +615,12 @@ async fn finish_submission(
         ],
     );
     record_event(&mut batch, a, &applicant, &resident.name, &action, to);
-    audit::append_batched(
-        tx,
-        &mut batch,
-        a.tenant_id,
-        &applicant,
-        &format!("application.{}", action.name()),
-        &format!("application:{}", a.id),
-        serde_json::json!({"receipt": receipt_number, "content_hash": content_hash, "procedure": p.code, "version": p.version}),
-    )
-    .await?;
+    let detail = serde_json::json!({"receipt": receipt_number, "content_hash": content_hash, "procedure": p.code, "version": p.version});
+    let (audit_action, target) = (format!("application.{}", action.name()), format!("application:{}", a.id));
+    match taken_head {
+        Some(head) => audit::push_entry(&mut batch, a.tenant_id, head, &applicant, &audit_action, &target, detail),
+        None => audit::append_batched(tx, &mut batch, a.tenant_id, &applicant, &audit_action, &target, detail).await?,
+    }
     let mut view = a.clone();
     view.receipt_number = Some(receipt_number.clone());
     let m = mail_for(base_url, lang, &view, p);
@@ -680,41 +679,46 @@ pub async fn submit_new(
     {
         return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
     }
-    let (base_url, resident, p) = (base_url.to_string(), resident.clone(), p.clone());
+    let (base_url, resident_c, p) = (base_url.to_string(), resident.clone(), p.clone());
+    let resident = resident_c;
     let key = idempotency_key.map(str::to_string);
+    let key_again = key.clone();
     let answers_json = Value::Object(checked.clone()).to_string();
+    let resident_id = resident.id;
     let outcome = db
         .transact(move |conn| {
             Box::pin(async move {
                 let now = now_ms();
-                let inserted = sqlx::query(
-                    "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, idempotency_key, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) ON CONFLICT (resident_id, idempotency_key) DO NOTHING RETURNING id",
-                )
-                .bind(p.tenant_id)
-                .bind(p.division_id)
-                .bind(p.id)
-                .bind(resident.id)
-                .bind(kind)
-                .bind(answers_json)
-                .bind(key.clone())
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = inserted else {
-                    // The same Idempotency-Key again: answer with the first result.
-                    let row = sqlx::query("SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2")
-                        .bind(resident.id)
-                        .bind(key)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    let id: i64 = row.try_get(0)?;
-                    let (Some(r), Some(h)) = (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) else {
-                        return Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into()));
-                    };
-                    return Ok((id, Submitted { receipt_number: r, content_hash: h, new: false }));
+                // Take the audit chain's next place and create the row in one round trip.
+                let mut first = Batch::new();
+                first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
+                first.push(
+                    "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
+                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) RETURNING id",
+                    vec![
+                        Arg::Int(p.tenant_id),
+                        Arg::Int(p.division_id),
+                        Arg::Int(p.id),
+                        Arg::Int(resident.id),
+                        Arg::Text(kind.into()),
+                        Arg::Text(answers_json),
+                        Arg::OptText(key),
+                        Arg::Int(now),
+                    ],
+                );
+                let (mut head, mut id) = (None, None);
+                for row in first.fetch(conn).await? {
+                    if row.columns().len() == 2 {
+                        head = Some(audit::head_of(&row)?);
+                    } else {
+                        id = Some(row.try_get::<i64, _>(0)?);
+                    }
+                }
+                let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
+                let head = match head {
+                    Some(h) => h,
+                    None => audit::first_head(conn, p.tenant_id).await?,
                 };
-                let id: i64 = row.try_get(0)?;
                 // Everything about the new row is known here; no need to read it back.
                 let a = Application {
                     id,
@@ -738,12 +742,40 @@ pub async fn submit_new(
                     decided_at: None,
                 };
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
-                let result = finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to, true).await?;
+                let result =
+                    finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to, Some(head)).await?;
                 Ok((id, result))
             })
         })
-        .await?;
-    Ok(outcome)
+        .await;
+    match outcome {
+        // A retry of a request already made (same Idempotency-Key) fails on the unique key
+        // and changes nothing; it gets the first answer.
+        Err(AppError::Db(e)) if is_unique_violation(&e) => match repeated(db, resident_id, key_again.as_deref()).await?
+        {
+            Some(found) => Ok(found),
+            None => Err(AppError::Db(e)),
+        },
+        other => other,
+    }
+}
+
+/// The earlier result of a request with this Idempotency-Key, if there was one.
+async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option<(i64, Submitted)>> {
+    let Some(key) = key else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2",
+    )
+    .bind(resident_id)
+    .bind(key)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = row.try_get(0)?;
+    match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) {
+        (Some(r), Some(h)) => Ok(Some((id, Submitted { receipt_number: r, content_hash: h, new: false }))),
+        _ => Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into())),
+    }
 }
 
 /// The applicant withdraws (取下げ), as the procedure allows.

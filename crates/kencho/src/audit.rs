@@ -35,23 +35,44 @@ pub async fn append_batched(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
-    // Taking the head with an UPDATE first makes this transaction the writer at once (SQLite)
-    // and row-locks the head (PostgreSQL), so two writers never chain onto the same entry.
-    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq, hash")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (seq, prev_hash) = match head {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => {
-            sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 1, $2)")
-                .bind(tenant_id)
-                .bind(chain::GENESIS)
-                .execute(&mut *conn)
-                .await?;
-            (1, chain::GENESIS.to_string())
-        }
+    let row = sqlx::query(TAKE_HEAD).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    let head = match row {
+        Some(r) => head_of(&r)?,
+        None => first_head(conn, tenant_id).await?,
     };
+    push_entry(batch, tenant_id, head, actor, action, target, detail);
+    Ok(())
+}
+
+/// Takes the next place in a tenant's chain. Taking the head with an UPDATE first makes the
+/// transaction the writer at once (SQLite) and row-locks the head (PostgreSQL), so two
+/// writers never chain onto the same entry. Returns (seq, hash of the previous entry).
+pub const TAKE_HEAD: &str = "UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq, hash";
+
+pub fn head_of(row: &sqlx::any::AnyRow) -> Result<(i64, String)> {
+    Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?))
+}
+
+/// A tenant's first entry: creates its head.
+pub async fn first_head(conn: &mut AnyConnection, tenant_id: i64) -> Result<(i64, String)> {
+    sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 1, $2)")
+        .bind(tenant_id)
+        .bind(chain::GENESIS)
+        .execute(&mut *conn)
+        .await?;
+    Ok((1, chain::GENESIS.to_string()))
+}
+
+/// Adds the entry at a taken place, and moves the head to it, to `batch`.
+pub fn push_entry(
+    batch: &mut Batch,
+    tenant_id: i64,
+    (seq, prev_hash): (i64, String),
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
     let entry = Entry {
         tenant_id,
         seq,
@@ -79,7 +100,6 @@ pub async fn append_batched(
         ],
     );
     batch.push("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2", vec![Arg::Text(hash), Arg::Int(tenant_id)]);
-    Ok(())
 }
 
 /// Result of verifying one tenant's chain.

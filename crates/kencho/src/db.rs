@@ -290,6 +290,32 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// Runs statements that return rows and gives back all their rows, in order (one round
+    /// trip on SQLite). Rows of different statements are told apart by their columns.
+    pub async fn fetch(self, conn: &mut AnyConnection) -> Result<Vec<sqlx::any::AnyRow>, AppError> {
+        match Dialect::of(conn) {
+            Dialect::Sqlite => {
+                let mut sql = String::new();
+                let mut all = Vec::new();
+                for (part, args) in self.parts {
+                    sql.push_str(&renumber(&part, all.len()));
+                    sql.push_str(";\n");
+                    all.extend(args);
+                }
+                Ok(bind_all(sqlx::query(&sql), all).fetch_all(&mut *conn).await?)
+            }
+            Dialect::Postgres => {
+                let mut rows = Vec::new();
+                for (part, args) in self.parts {
+                    rows.extend(bind_all(sqlx::query(&part), args).fetch_all(&mut *conn).await?);
+                }
+                Ok(rows)
+            }
+        }
+    }
+}
+
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     args: Vec<Arg>,
