@@ -244,26 +244,15 @@ async fn new_session(conn: &mut AnyConnection, kind: &str, id: i64, mfa_ok: bool
 
 /// Resident log-in; returns a new session token.
 pub async fn login_resident(db: &Db, email: &str, password: &str, ip: &str) -> Result<String> {
-    let email = kencho_core::text::nfkc_trim(email).to_lowercase();
-    let keys = rate_keys("resident", &email, ip);
-    check_rate(db, &keys).await?;
-    let row = sqlx::query("SELECT id, password_hash, verified_at FROM residents WHERE email = $1")
-        .bind(&email)
-        .fetch_optional(&db.read)
-        .await?;
-    let Some(row) = row else {
-        // Spend the same time as a real check, so timing does not reveal registered addresses.
-        let _ = verify_password(password.to_string(), dummy_hash()).await;
-        record_failure(db, &keys).await?;
-        return Err(AppError::BadLogin);
-    };
-    let id: i64 = row.try_get(0)?;
-    let hash: String = row.try_get(1)?;
-    let verified: Option<i64> = row.try_get(2)?;
-    if !verify_password(password.to_string(), hash).await {
-        record_failure(db, &keys).await?;
-        return Err(AppError::BadLogin);
-    }
+    let (id, verified) = check_login(
+        db,
+        "resident",
+        "SELECT id, password_hash, verified_at FROM residents WHERE email = $1",
+        email,
+        password,
+        ip,
+    )
+    .await?;
     if verified.is_none() {
         return Err(AppError::Conflict(
             "e-mail address not yet verified / メールアドレスの確認が済んでいません".into(),
@@ -284,6 +273,37 @@ pub async fn login_resident(db: &Db, email: &str, password: &str, ip: &str) -> R
     Ok(token)
 }
 
+/// The password step shared by residents and staff: rate limits, constant work for unknown
+/// addresses, failures recorded. `sql` selects (id, password_hash, one more column) by e-mail;
+/// returns the id and that column.
+async fn check_login(
+    db: &Db,
+    kind: &str,
+    sql: &str,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<(i64, Option<i64>)> {
+    let email = kencho_core::text::nfkc_trim(email).to_lowercase();
+    let keys = rate_keys(kind, &email, ip);
+    check_rate(db, &keys).await?;
+    let row = sqlx::query(sql).bind(&email).fetch_optional(&db.read).await?;
+    let Some(row) = row else {
+        // Spend the same time as a real check, so timing does not reveal registered addresses.
+        let _ = verify_password(password.to_string(), dummy_hash()).await;
+        record_failure(db, &keys).await?;
+        return Err(AppError::BadLogin);
+    };
+    let id: i64 = row.try_get(0)?;
+    let hash: String = row.try_get(1)?;
+    let extra: Option<i64> = row.try_get(2)?;
+    if !verify_password(password.to_string(), hash).await {
+        record_failure(db, &keys).await?;
+        return Err(AppError::BadLogin);
+    }
+    Ok((id, extra))
+}
+
 /// A real hash to check against when the account does not exist, so both paths cost the same.
 fn dummy_hash() -> String {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -296,25 +316,16 @@ fn dummy_hash() -> String {
 
 /// First step of a staff log-in: password. Returns a session that still needs the TOTP step.
 pub async fn login_staff_password(db: &Db, email: &str, password: &str, ip: &str) -> Result<(String, i64, bool)> {
-    let email = kencho_core::text::nfkc_trim(email).to_lowercase();
-    let keys = rate_keys("staff", &email, ip);
-    check_rate(db, &keys).await?;
-    let row = sqlx::query("SELECT id, password_hash, totp_enabled FROM staff WHERE email = $1")
-        .bind(&email)
-        .fetch_optional(&db.read)
-        .await?;
-    let Some(row) = row else {
-        let _ = verify_password(password.to_string(), dummy_hash()).await;
-        record_failure(db, &keys).await?;
-        return Err(AppError::BadLogin);
-    };
-    let id: i64 = row.try_get(0)?;
-    let hash: String = row.try_get(1)?;
-    let totp_enabled: i64 = row.try_get(2)?;
-    if !verify_password(password.to_string(), hash).await {
-        record_failure(db, &keys).await?;
-        return Err(AppError::BadLogin);
-    }
+    let (id, totp_enabled) = check_login(
+        db,
+        "staff",
+        "SELECT id, password_hash, totp_enabled FROM staff WHERE email = $1",
+        email,
+        password,
+        ip,
+    )
+    .await?;
+    let totp_enabled = totp_enabled.unwrap_or(0);
     let mut tx = db.write.begin().await?;
     let token = new_session(&mut tx, "staff", id, false).await?;
     tx.commit().await?;

@@ -265,20 +265,26 @@ impl Batch {
         self
     }
 
+    /// All statements as one SQL text, parameters renumbered to follow on.
+    fn combined(self) -> (String, Vec<Arg>) {
+        let mut sql = String::new();
+        let mut all = Vec::new();
+        for (part, args) in self.parts {
+            sql.push_str(&renumber(&part, all.len()));
+            sql.push_str(";\n");
+            all.extend(args);
+        }
+        (sql, all)
+    }
+
     pub async fn run(self, conn: &mut AnyConnection) -> Result<(), AppError> {
         match Dialect::of(conn) {
             Dialect::Sqlite => {
-                let mut sql = String::new();
-                let mut all = Vec::new();
-                for (part, args) in self.parts {
-                    sql.push_str(&renumber(&part, all.len()));
-                    sql.push_str(";\n");
-                    all.extend(args);
-                }
-                if all.is_empty() && sql.is_empty() {
+                if self.parts.is_empty() {
                     return Ok(());
                 }
-                bind_all(sqlx::query(&sql), all).execute(&mut *conn).await?;
+                let (sql, args) = self.combined();
+                bind_all(sqlx::query(&sql), args).execute(&mut *conn).await?;
             }
             Dialect::Postgres => {
                 for (part, args) in self.parts {
@@ -296,14 +302,8 @@ impl Batch {
     pub async fn fetch(self, conn: &mut AnyConnection) -> Result<Vec<sqlx::any::AnyRow>, AppError> {
         match Dialect::of(conn) {
             Dialect::Sqlite => {
-                let mut sql = String::new();
-                let mut all = Vec::new();
-                for (part, args) in self.parts {
-                    sql.push_str(&renumber(&part, all.len()));
-                    sql.push_str(";\n");
-                    all.extend(args);
-                }
-                Ok(bind_all(sqlx::query(&sql), all).fetch_all(&mut *conn).await?)
+                let (sql, args) = self.combined();
+                Ok(bind_all(sqlx::query(&sql), args).fetch_all(&mut *conn).await?)
             }
             Dialect::Postgres => {
                 let mut rows = Vec::new();

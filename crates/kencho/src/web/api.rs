@@ -7,7 +7,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use kencho_core::application::Role;
 use kencho_core::forms::Answers;
 use kencho_core::procedure::ProcedureDef;
 use serde::{Deserialize, Serialize};
@@ -672,10 +671,7 @@ pub struct ImportResult {
     request_body(content = String, content_type = "application/toml", description = "A procedure definition (TOML, or JSON with Content-Type application/json)"),
     responses((status = 201, body = ImportResult), (status = 200, description = "Identical to the current version", body = ImportResult), (status = 400, description = "Invalid definition: names the field and problem", body = ErrorBody)))]
 async fn import_procedure(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let s = ctx.staff()?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    let s = ctx.admin()?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let name = if ct.starts_with("application/json") {
         "request.json"
@@ -708,10 +704,7 @@ pub struct ApiTokenSummary {
 
 #[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), responses((status = 200, body = [ApiTokenSummary])))]
 async fn list_tokens(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApiTokenSummary>>> {
-    let s = ctx.staff()?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    let s = ctx.admin()?;
     let list = accounts::list_api_tokens(&st.db, s.tenant_id).await?;
     Ok(Json(
         list.into_iter()
@@ -728,10 +721,7 @@ pub struct CreateTokenBody {
 #[utoipa::path(post, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), request_body = CreateTokenBody,
     responses((status = 201, description = "The token, shown once", body = TokenResponse)))]
 async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let s = ctx.staff()?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    let s = ctx.admin()?;
     let b: CreateTokenBody = json(&headers, &body)?;
     let token = accounts::create_api_token(&st.db, s, &b.name).await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token, expires_in_hours: 0 })).into_response())

@@ -187,6 +187,16 @@ impl Ctx {
         }
     }
 
+    /// A tenant administrator (who has passed the second factor).
+    pub fn admin(&self) -> Result<&Staff, AppError> {
+        let s = self.staff()?;
+        if s.role == kencho_core::application::Role::Admin {
+            Ok(s)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     pub fn csrf(&self) -> String {
         match &self.session {
             Some(s) if !self.bearer => s.csrf.clone(),

@@ -299,15 +299,16 @@ async fn verify(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult
     .lang(&lang)
 }
 
+/// The sign-in page, for residents and (with `staff`) for staff.
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
-    l: Layout,
-    error: String,
-    email: String,
-    action: String,
-    heading: String,
-    staff: bool,
+pub struct LoginPage {
+    pub l: Layout,
+    pub error: String,
+    pub email: String,
+    pub action: String,
+    pub heading: String,
+    pub staff: bool,
 }
 
 async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {

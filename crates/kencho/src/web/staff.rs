@@ -12,7 +12,7 @@ use kencho_core::application::{Action, Role, Status};
 use kencho_core::procedure::ProcedureDef;
 
 use super::form_html::answer_rows;
-use super::resident::{event_rows, fee_label, rows, with_session_cookie, EventRow, Row};
+use super::resident::{event_rows, fee_label, rows, with_session_cookie, EventRow, LoginPage, Row};
 use super::{
     fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
 };
@@ -33,17 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/procedures", post(import_procedure))
         .route("/staff/admin/tokens", post(create_token))
         .route("/staff/admin/tokens/{id}/revoke", post(revoke_token))
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    l: Layout,
-    error: String,
-    email: String,
-    action: String,
-    heading: String,
-    staff: bool,
 }
 
 async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
@@ -431,10 +420,7 @@ async fn admin_view(
     message: String,
     error: String,
 ) -> Result<AdminPage, AppError> {
-    let s = ctx.staff()?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    let s = ctx.admin()?;
     Ok(AdminPage {
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "admin.title")),
         tokens: accounts::list_api_tokens(&st.db, s.tenant_id).await?,
@@ -475,10 +461,7 @@ async fn import_procedure(State(st): State<AppState>, ctx: Ctx, mut mp: axum::ex
         }
     }
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden).lang(&lang);
-    }
+    let s = ctx.admin().lang(&lang)?;
     let Some((name, text)) = file else {
         return Err(AppError::BadRequest("choose a file / ファイルを選んでください".into())).lang(&lang);
     };
@@ -516,10 +499,7 @@ async fn create_token(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Page
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden).lang(&lang);
-    }
+    let s = ctx.admin().lang(&lang)?;
     let token = accounts::create_api_token(&st.db, s, form_get(&form, "name").unwrap_or_default()).await.lang(&lang)?;
     render(&admin_view(&st, &ctx, token, String::new(), String::new()).await.lang(&lang)?).lang(&lang)
 }
@@ -528,10 +508,7 @@ async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?;
-    if s.role != Role::Admin {
-        return Err(AppError::Forbidden).lang(&lang);
-    }
+    let s = ctx.admin().lang(&lang)?;
     accounts::revoke_api_token(&st.db, s, id).await.lang(&lang)?;
     Ok(Redirect::to("/staff/admin").into_response())
 }
