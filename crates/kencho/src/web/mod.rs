@@ -90,7 +90,10 @@ async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) ->
         .or(cookie_lang.filter(|l| i18n::supported(l)))
         .unwrap_or_else(|| if accept_en { "en".into() } else { "ja".into() });
     let existing_csrf = cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 20 && c.len() <= 64).map(str::to_string);
-    let anon_csrf = existing_csrf.clone().unwrap_or_else(accounts::random_token);
+    // The API takes no cookies, so it needs no CSRF token.
+    let is_api = req.uri().path().starts_with("/api/");
+    let anon_csrf =
+        existing_csrf.clone().unwrap_or_else(|| if is_api { String::new() } else { accounts::random_token() });
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -100,7 +103,7 @@ async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) ->
     req.extensions_mut().insert(ReqInfo { lang: lang.clone(), anon_csrf: anon_csrf.clone(), ip, path: path.clone() });
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    if existing_csrf.is_none() && !path.starts_with("/api/") {
+    if existing_csrf.is_none() && !is_api {
         h.append(header::SET_COOKIE, cookie_header(&state.cfg, CSRF_COOKIE, &anon_csrf, None));
     }
     if let Some(l) = query_lang.filter(|l| i18n::supported(l)) {

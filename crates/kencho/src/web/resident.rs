@@ -66,7 +66,14 @@ fn item(p: &Procedure, lang: &str) -> ProcItem {
         href: format!("/procedures/{}/{}", p.tenant_code, p.code),
         title: p.title(lang).to_string(),
         tenant: p.tenant_label(lang).to_string(),
-        description: p.description(lang).chars().take(120).collect(),
+        description: {
+            let d = p.description(lang);
+            if d.chars().count() > 120 {
+                format!("{}…", d.chars().take(119).collect::<String>())
+            } else {
+                d.to_string()
+            }
+        },
         fee: fee_label(p.def.fee.amount, lang),
         days: p.def.standard_days,
     }
