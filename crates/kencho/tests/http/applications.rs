@@ -522,3 +522,79 @@ async fn upload_through_the_form() {
     let html = b.get(app.url(&format!("/applications/{id}/pages/{n}"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("添付済み") && html.contains("id.pdf"));
 }
+
+/// A repeatable group through the pages: add a row, fill two children, errors point into rows.
+#[tokio::test]
+async fn repeatable_groups_in_the_form() {
+    let app = spawn_app().await;
+    let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
+    let proc_page = b.get(app.url("/procedures/minamisoma/kosodate-hojo")).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(app.url("/procedures/minamisoma/kosodate-hojo/start"))
+        .form(&[("csrf", csrf_of(&proc_page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    let id: i64 = location(&res).split('/').nth(2).unwrap().parse().unwrap();
+    let url = app.url(&format!("/applications/{id}/pages/2"));
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"f.children.0.child_name.family\""));
+    assert!(!page.contains("name=\"f.children.1.child_name.family\""), "one blank row to start");
+    let child = |i: usize, family: &str, given: &str, day: &str| -> Vec<(String, String)> {
+        let p = format!("f.children.{i}.");
+        vec![
+            (format!("{p}child_name.family"), family.to_string()),
+            (format!("{p}child_name.given"), given.to_string()),
+            (format!("{p}child_name.family_kana"), "そうま".into()),
+            (format!("{p}child_name.given_kana"), "はな".into()),
+            (format!("{p}child_birth_date.year"), "2024".into()),
+            (format!("{p}child_birth_date.month"), "5".into()),
+            (format!("{p}child_birth_date.day"), day.to_string()),
+            (format!("{p}relationship"), "child".into()),
+        ]
+    };
+    let mut form = vec![("csrf".to_string(), csrf_of(&page)), ("revision".to_string(), value_of(&page, "revision"))];
+    form.extend(child(0, "相馬", "花", "1"));
+    form.push(("add_row".into(), "children".into()));
+    let added = b.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(added.status(), 200);
+    let page = added.text().await.unwrap();
+    assert!(
+        page.contains("value=\"相馬\"") && page.contains("name=\"f.children.1.child_name.family\""),
+        "kept and one more row"
+    );
+    // The second child has an impossible birthday: the error names the row.
+    let mut form = vec![
+        ("csrf".to_string(), csrf_of(&page)),
+        ("revision".to_string(), value_of(&page, "revision")),
+        ("intent".into(), "next".into()),
+    ];
+    form.extend(child(0, "相馬", "花", "1"));
+    form.extend(child(1, "相馬", "空", "32"));
+    let res = b.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("href=\"#f-children-1-child_birth_date-year\""), "summary links into row 2");
+    let mut form = vec![
+        ("csrf".to_string(), csrf_of(&page)),
+        ("revision".to_string(), value_of(&page, "revision")),
+        ("intent".into(), "next".into()),
+    ];
+    form.extend(child(0, "相馬", "花", "1"));
+    form.extend(child(1, "相馬", "空", "30"));
+    let res = b.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let token = app.resident_token().await;
+    let v: serde_json::Value = api()
+        .get(app.url(&format!("/api/v1/applications/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids = v["answers"]["children"].as_array().unwrap();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[1]["child_birth_date"], "2024-05-30");
+}
