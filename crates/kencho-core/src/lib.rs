@@ -12,6 +12,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod evacuation;
 pub mod forms;
 pub mod procedure;
 pub mod receipt;

@@ -1,0 +1,425 @@
+//! マイ避難 (My Evacuation): the rules that turn a household's hazards into its plan, without
+//! I/O. Groundwork for the evacuation capability; the data loading, pages and alerts build
+//! on it.
+//!
+//! The rules follow the national guidance as DESIGN.md summarises it:
+//! - leave home if the house is in a house-collapse flood zone or a landslide zone, if the
+//!   expected flood depth reaches the living floor, or if the household cannot hold out (supplies)
+//!   until the water recedes;
+//! - people who need time leave at 警戒レベル3 (高齢者等避難), everyone at 4 (避難指示), and no one
+//!   waits for 5 (緊急安全確保, not always issued);
+//! - go to the nearest designated emergency sites (指定緊急避難場所) suitable for every hazard the
+//!   household faces.
+
+pub mod geo;
+
+use serde::{Deserialize, Serialize};
+
+use geo::Point;
+
+/// 国土数値情報 A31a depth ranks: 1 <0.5 m, 2 0.5–3 m, 3 3–5 m, 4 5–10 m, 5 10–20 m, 6 ≥20 m.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DepthRank(u8);
+
+impl DepthRank {
+    pub fn new(rank: u8) -> Option<DepthRank> {
+        (1..=6).contains(&rank).then_some(DepthRank(rank))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// The deepest water the rank allows, in metres (∞ for rank 6).
+    pub fn max_depth_m(self) -> f64 {
+        [0.5, 3.0, 5.0, 10.0, 20.0, f64::INFINITY][usize::from(self.0 - 1)]
+    }
+
+    /// Whether water of this rank may reach a floor (1 = ground floor). The ground floor is
+    /// reached above 0.5 m, each storey above it about 3 m higher.
+    pub fn reaches_floor(self, floor: u8) -> bool {
+        let floor_level = if floor <= 1 { 0.5 } else { f64::from(floor - 1) * 3.0 };
+        self.max_depth_m() > floor_level
+    }
+}
+
+/// 土砂災害警戒区域 (yellow) / 特別警戒区域 (red), by phenomenon (A33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Landslide {
+    DebrisFlow { red: bool },
+    SteepSlope { red: bool },
+    Landslip { red: bool },
+}
+
+/// What the hazard layers say about one point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Hazards {
+    pub flood: Option<DepthRank>,
+    pub landslide: Option<Landslide>,
+    /// 家屋倒壊等氾濫想定区域.
+    pub house_collapse: bool,
+}
+
+/// The hazards a designated site may be suitable for (the sites CSV's 0/1 columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    Flood,
+    Landslide,
+    StormSurge,
+    Earthquake,
+    Tsunami,
+    LargeFire,
+    InlandFlooding,
+    Volcano,
+}
+
+impl Hazards {
+    /// The hazards a site must be suitable for, for this household to go there.
+    pub fn kinds(&self) -> Vec<Hazard> {
+        let mut v = Vec::new();
+        if self.flood.is_some() || self.house_collapse {
+            v.push(Hazard::Flood);
+        }
+        if self.landslide.is_some() {
+            v.push(Hazard::Landslide);
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Needs {
+    pub walking_help: bool,
+    pub wheelchair: bool,
+    pub infant: bool,
+    pub medical_device: bool,
+    pub pets: bool,
+}
+
+impl Needs {
+    /// People who need time to leave (they go at level 3).
+    pub fn needs_time(&self) -> bool {
+        self.walking_help || self.wheelchair || self.infant || self.medical_device
+    }
+
+    /// Walking pace in metres per minute.
+    pub fn pace_m_per_min(&self) -> f64 {
+        if self.wheelchair || self.walking_help {
+            35.0
+        } else if self.infant || self.medical_device {
+            50.0
+        } else {
+            67.0 // about 4 km/h
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub name: String,
+    pub needs: Needs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Household {
+    pub home: Point,
+    /// Floor of the living room (1 = ground floor).
+    pub living_floor: u8,
+    pub members: Vec<Member>,
+    pub has_car: bool,
+    /// Enough water, food and toilet supplies to wait out the water upstairs (about 3 days).
+    pub can_hold_out: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub at: Point,
+    pub suitable_for: Vec<Hazard>,
+}
+
+impl Site {
+    pub fn suits(&self, hazards: &[Hazard]) -> bool {
+        hazards.iter().all(|h| self.suitable_for.contains(h))
+    }
+}
+
+/// Why the household leaves or may stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    HouseCollapseZone,
+    LandslideZone,
+    FloodReachesLivingFloor,
+    CannotHoldOut,
+    /// In a flood zone, living floor above the water, supplies to wait: stay upstairs.
+    StayAboveWater,
+    NoHazard,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteChoice {
+    pub site: Site,
+    pub distance_m: f64,
+    pub walking_min: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub must_leave: bool,
+    pub reasons: Vec<Reason>,
+    /// The 警戒レベル at which each member leaves (3 or 4), or `None` when the household stays.
+    pub departure_levels: Vec<Option<u8>>,
+    /// The two nearest suitable designated sites.
+    pub sites: Vec<SiteChoice>,
+    pub checklist: Vec<ChecklistItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecklistItem {
+    Water,
+    Food,
+    Flashlight,
+    PhoneCharger,
+    Medicines,
+    MedicalDeviceBattery,
+    InfantSupplies,
+    PetSupplies,
+    WheelchairPath,
+    Documents,
+}
+
+/// Decides the plan. Deterministic: same inputs, same plan.
+pub fn decide(h: &Household, hazards: &Hazards, sites: &[Site]) -> Plan {
+    let mut reasons = Vec::new();
+    if hazards.house_collapse {
+        reasons.push(Reason::HouseCollapseZone);
+    }
+    if hazards.landslide.is_some() {
+        reasons.push(Reason::LandslideZone);
+    }
+    if let Some(rank) = hazards.flood {
+        if rank.reaches_floor(h.living_floor) {
+            reasons.push(Reason::FloodReachesLivingFloor);
+        } else if !h.can_hold_out {
+            reasons.push(Reason::CannotHoldOut);
+        }
+    }
+    let must_leave = !reasons.is_empty();
+    if !must_leave {
+        reasons.push(if hazards.flood.is_some() { Reason::StayAboveWater } else { Reason::NoHazard });
+    }
+    let departure_levels = h
+        .members
+        .iter()
+        .map(|m| {
+            if !must_leave {
+                None
+            } else if m.needs.needs_time() {
+                Some(3)
+            } else {
+                Some(4)
+            }
+        })
+        .collect();
+    let slowest = h.members.iter().map(|m| m.needs.pace_m_per_min()).fold(Needs::default().pace_m_per_min(), f64::min);
+    let wanted = hazards.kinds();
+    let mut suitable: Vec<SiteChoice> = sites
+        .iter()
+        .filter(|s| s.suits(&wanted))
+        .map(|s| {
+            let d = h.home.distance_m(&s.at);
+            SiteChoice { site: s.clone(), distance_m: d, walking_min: (d / slowest).ceil() as u32 }
+        })
+        .collect();
+    suitable.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.site.id.cmp(&b.site.id)));
+    suitable.truncate(2);
+    let mut checklist = vec![
+        ChecklistItem::Water,
+        ChecklistItem::Food,
+        ChecklistItem::Flashlight,
+        ChecklistItem::PhoneCharger,
+        ChecklistItem::Documents,
+    ];
+    let any = |f: fn(&Needs) -> bool| h.members.iter().any(|m| f(&m.needs));
+    if any(|n| n.medical_device || n.walking_help || n.wheelchair) {
+        checklist.push(ChecklistItem::Medicines);
+    }
+    if any(|n| n.medical_device) {
+        checklist.push(ChecklistItem::MedicalDeviceBattery);
+    }
+    if any(|n| n.infant) {
+        checklist.push(ChecklistItem::InfantSupplies);
+    }
+    if any(|n| n.pets) {
+        checklist.push(ChecklistItem::PetSupplies);
+    }
+    if any(|n| n.wheelchair) {
+        checklist.push(ChecklistItem::WheelchairPath);
+    }
+    Plan { must_leave, reasons, departure_levels, sites: suitable, checklist }
+}
+
+/// What is unsafe about a plan the resident changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "warning")]
+pub enum Warning {
+    StaysWhereRulesSayLeave,
+    WaitsForLevel5 { member: usize },
+    LeavesLaterThanAdvised { member: usize, advised: u8 },
+    SiteUnsuitable { site: String, hazard: Hazard },
+}
+
+/// Compares a changed plan with the rules' plan and says what became unsafe.
+pub fn check(h: &Household, hazards: &Hazards, changed: &Plan) -> Vec<Warning> {
+    let rules = decide(h, hazards, &[]);
+    let mut w = Vec::new();
+    if rules.must_leave && !changed.must_leave {
+        w.push(Warning::StaysWhereRulesSayLeave);
+    }
+    for (i, (mine, advised)) in changed.departure_levels.iter().zip(&rules.departure_levels).enumerate() {
+        match (mine, advised) {
+            (Some(l), _) if *l >= 5 => w.push(Warning::WaitsForLevel5 { member: i }),
+            (Some(l), Some(a)) if l > a => w.push(Warning::LeavesLaterThanAdvised { member: i, advised: *a }),
+            (None, Some(a)) if changed.must_leave => w.push(Warning::LeavesLaterThanAdvised { member: i, advised: *a }),
+            _ => {}
+        }
+    }
+    for s in &changed.sites {
+        for hz in hazards.kinds() {
+            if !s.site.suitable_for.contains(&hz) {
+                w.push(Warning::SiteUnsuitable { site: s.site.id.clone(), hazard: hz });
+            }
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn member(needs: Needs) -> Member {
+        Member { name: "x".into(), needs }
+    }
+
+    fn household(floor: u8, hold_out: bool, members: Vec<Member>) -> Household {
+        Household {
+            home: Point::new(140.47, 37.75),
+            living_floor: floor,
+            members,
+            has_car: false,
+            can_hold_out: hold_out,
+        }
+    }
+
+    fn site(id: &str, lon: f64, kinds: &[Hazard]) -> Site {
+        Site { id: id.into(), name: id.into(), at: Point::new(lon, 37.75), suitable_for: kinds.to_vec() }
+    }
+
+    #[test]
+    fn depth_ranks_and_floors() {
+        let r = |n| DepthRank::new(n).unwrap();
+        assert!(!r(1).reaches_floor(1), "under 0.5 m stays below the ground floor");
+        assert!(r(2).reaches_floor(1) && !r(2).reaches_floor(2));
+        assert!(r(3).reaches_floor(2) && !r(3).reaches_floor(3));
+        assert!(r(4).reaches_floor(4) && !r(4).reaches_floor(5));
+        assert!(r(6).reaches_floor(30));
+        assert_eq!(DepthRank::new(0), None);
+        assert_eq!(DepthRank::new(7), None);
+    }
+
+    #[test]
+    fn a_flooded_ground_floor_leaves_and_the_slow_go_first() {
+        let hz = Hazards { flood: DepthRank::new(2), ..Default::default() };
+        let h = household(
+            1,
+            true,
+            vec![member(Needs::default()), member(Needs { wheelchair: true, ..Default::default() })],
+        );
+        let sites = [
+            site("far", 140.60, &[Hazard::Flood]),
+            site("near-quake", 140.48, &[Hazard::Earthquake]),
+            site("near", 140.49, &[Hazard::Flood]),
+        ];
+        let p = decide(&h, &hz, &sites);
+        assert!(p.must_leave);
+        assert_eq!(p.reasons, [Reason::FloodReachesLivingFloor]);
+        assert_eq!(p.departure_levels, [Some(4), Some(3)]);
+        let ids: Vec<&str> = p.sites.iter().map(|s| s.site.id.as_str()).collect();
+        assert_eq!(ids, ["near", "far"], "the earthquake-only site is not for floods");
+        assert!(p.sites[0].walking_min >= (p.sites[0].distance_m / 35.0) as u32, "wheelchair pace");
+        assert!(p.checklist.contains(&ChecklistItem::WheelchairPath));
+    }
+
+    #[test]
+    fn upstairs_with_supplies_may_stay() {
+        let hz = Hazards { flood: DepthRank::new(2), ..Default::default() };
+        let p = decide(&household(2, true, vec![member(Needs::default())]), &hz, &[]);
+        assert!(!p.must_leave);
+        assert_eq!(p.reasons, [Reason::StayAboveWater]);
+        let p = decide(&household(2, false, vec![member(Needs::default())]), &hz, &[]);
+        assert_eq!(p.reasons, [Reason::CannotHoldOut]);
+        let changed = Plan { must_leave: false, departure_levels: vec![None], ..p.clone() };
+        assert!(check(&household(2, false, vec![member(Needs::default())]), &hz, &changed)
+            .contains(&Warning::StaysWhereRulesSayLeave));
+    }
+
+    fn any_needs() -> impl Strategy<Value = Needs> {
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(a, b, c, d, e)| Needs {
+            walking_help: a,
+            wheelchair: b,
+            infant: c,
+            medical_device: d,
+            pets: e,
+        })
+    }
+
+    fn any_hazards() -> impl Strategy<Value = Hazards> {
+        let landslide = prop_oneof![
+            Just(None),
+            any::<bool>().prop_map(|red| Some(Landslide::DebrisFlow { red })),
+            any::<bool>().prop_map(|red| Some(Landslide::SteepSlope { red })),
+            any::<bool>().prop_map(|red| Some(Landslide::Landslip { red })),
+        ];
+        (proptest::option::of(1u8..=6), landslide, any::<bool>()).prop_map(|(f, l, c)| Hazards {
+            flood: f.and_then(DepthRank::new),
+            landslide: l,
+            house_collapse: c,
+        })
+    }
+
+    proptest! {
+        // For every combination of hazards and household: nobody stays where the rules say
+        // leave, nobody waits for level 5, the slow leave first, and no site is unsuitable.
+        #[test]
+        fn plans_follow_the_rules(hz in any_hazards(), floor in 1u8..=10, hold in any::<bool>(),
+                                  needs in proptest::collection::vec(any_needs(), 1..=8),
+                                  kinds in proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(Hazard::Flood), Just(Hazard::Landslide), Just(Hazard::Earthquake)], 0..3), 0..6)) {
+            let h = household(floor, hold, needs.iter().copied().map(member).collect());
+            let sites: Vec<Site> = kinds.iter().enumerate().map(|(i, k)| site(&format!("s{i}"), 140.4 + i as f64 * 0.01, k)).collect();
+            let p = decide(&h, &hz, &sites);
+            let must = hz.house_collapse || hz.landslide.is_some() || hz.flood.is_some_and(|r| r.reaches_floor(floor) || !hold);
+            prop_assert_eq!(p.must_leave, must);
+            for (m, level) in h.members.iter().zip(&p.departure_levels) {
+                match level {
+                    Some(l) => {
+                        prop_assert!(*l <= 4);
+                        prop_assert_eq!(*l == 3, m.needs.needs_time());
+                    }
+                    None => prop_assert!(!must),
+                }
+            }
+            for s in &p.sites {
+                prop_assert!(s.site.suits(&hz.kinds()));
+            }
+            prop_assert!(p.sites.len() <= 2);
+            prop_assert!(check(&h, &hz, &p).is_empty(), "the rules' own plan raises no warning");
+        }
+    }
+}
