@@ -11,6 +11,7 @@
 //! - go to the nearest designated emergency sites (指定緊急避難場所) suitable for every hazard the
 //!   household faces.
 
+pub mod data;
 pub mod geo;
 
 use serde::{Deserialize, Serialize};
