@@ -266,3 +266,89 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// `kencho bench --hazards N`: generates a flood layer of N polygons in the A31a GeoJSON shape
+/// over Fukushima's extent, parses and indexes it, and measures in-process hazard look-ups.
+/// (Groundwork for the evacuation capability: there is no HTTP look-up yet.)
+pub fn run_hazards(polygons: usize, seconds: u64) -> Result<(), BoxErr> {
+    use kencho_core::evacuation::data::flood_zones;
+    use kencho_core::evacuation::geo::{Point, PolygonIndex};
+
+    let (cols, rows) = {
+        let c = (polygons as f64).sqrt().ceil() as usize;
+        (c, polygons.div_ceil(c))
+    };
+    let (west, south, width, height) = (139.2, 36.8, 1.9, 1.2);
+    let (cw, ch) = (width / cols as f64, height / rows as f64);
+    let started = Instant::now();
+    let mut text = String::with_capacity(polygons * 260);
+    text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    for i in 0..polygons {
+        let (x, y) = (west + (i % cols) as f64 * cw, south + (i / cols) as f64 * ch);
+        // An irregular hexagon inside its cell, so shapes are not all axis-aligned boxes.
+        let pts = [(0.1, 0.2), (0.5, 0.05), (0.9, 0.25), (0.95, 0.7), (0.5, 0.95), (0.05, 0.75), (0.1, 0.2)];
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("{{\"type\":\"Feature\",\"properties\":{{\"A31a_105\":{}}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[", 1 + i % 6));
+        for (k, (dx, dy)) in pts.iter().enumerate() {
+            if k > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!("[{:.6},{:.6}]", x + dx * cw, y + dy * ch));
+        }
+        text.push_str("]]}}");
+    }
+    text.push_str("]}");
+    let generated = started.elapsed();
+    let size_mb = text.len() as f64 / 1_048_576.0;
+    let t = Instant::now();
+    let zones = flood_zones(&text)?;
+    drop(text);
+    let parsed = t.elapsed();
+    let t = Instant::now();
+    let index = PolygonIndex::new(zones);
+    let built = t.elapsed();
+    let pid = std::process::id();
+    let rss = rss_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0;
+    let peak = rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "hazard layer: {} polygons, {size_mb:.0} MB of GeoJSON (generated in {:.1} s)",
+        index.len(),
+        generated.as_secs_f64()
+    );
+    println!(
+        "load: parse {:.2} s, index {:.2} s; memory after load {rss:.0} MB RSS, peak {peak:.0} MB",
+        parsed.as_secs_f64(),
+        built.as_secs_f64()
+    );
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).map_err(|e| e.to_string())?;
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut hits = 0u64;
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_secs(seconds) {
+        // xorshift: cheap, repeatable points across the layer's extent.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let p = Point::new(
+            west + (seed % 1_000_000) as f64 / 1e6 * width,
+            south + ((seed >> 20) % 1_000_000) as f64 / 1e6 * height,
+        );
+        let q = Instant::now();
+        if index.at(&p).next().is_some() {
+            hits += 1;
+        }
+        let _ = hist.record(q.elapsed().as_nanos().max(1) as u64);
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "look-ups (one thread, in process): {rate:.0} /s, p50 {:.1} µs, p99 {:.1} µs, {:.0} % of points in a zone",
+        hist.value_at_quantile(0.5) as f64 / 1000.0,
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+        100.0 * hits as f64 / n.max(1) as f64
+    );
+    Ok(())
+}

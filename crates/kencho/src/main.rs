@@ -98,6 +98,10 @@ enum Command {
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Instead: generate a flood layer of this many polygons and measure loading and
+        /// hazard look-ups (evacuation groundwork).
+        #[arg(long)]
+        hazards: Option<usize>,
     },
 }
 
@@ -316,7 +320,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { clients, seconds } => {
+        Command::Bench { hazards: Some(n), seconds, .. } => {
+            kencho::bench::run_hazards(n, seconds).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { clients, seconds, hazards: None } => {
             kencho::bench::run(clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }

@@ -63,13 +63,13 @@ fn polygons(geometry: &Value) -> Result<Vec<Polygon>, String> {
 }
 
 fn features(text: &str) -> Result<Vec<Value>, LoadError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| LoadError::Json(e.to_string()))?;
+    let mut v: Value = serde_json::from_str(text).map_err(|e| LoadError::Json(e.to_string()))?;
     if v.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(LoadError::NotFeatureCollection);
     }
-    match v.get("features").and_then(Value::as_array) {
-        Some(f) => Ok(f.clone()),
-        None => Err(LoadError::NotFeatureCollection),
+    match v.get_mut("features").map(Value::take) {
+        Some(Value::Array(f)) => Ok(f),
+        _ => Err(LoadError::NotFeatureCollection),
     }
 }
 
