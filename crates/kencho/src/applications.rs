@@ -233,9 +233,6 @@ fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
 
 /// Starts a draft against the procedure's current version.
 pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, applicant_kind: &str) -> Result<i64> {
-    if !p.is_current {
-        return Err(AppError::NotFound);
-    }
     let kind = parse_kind(p, applicant_kind)?;
     let now = now_ms();
     let mut tx = db.write.begin().await?;
@@ -490,8 +487,8 @@ fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &st
 
 /// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
 /// actions on one application serialise. (SQLite's single writer already does.)
-async fn lock_row(conn: &mut AnyConnection, db: &Db, id: i64) -> Result<()> {
-    if db.dialect == crate::db::Dialect::Postgres {
+async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
         sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
     }
     Ok(())
@@ -500,8 +497,12 @@ async fn lock_row(conn: &mut AnyConnection, db: &Db, id: i64) -> Result<()> {
 pub struct Submitted {
     pub receipt_number: String,
     pub content_hash: String,
+    /// The status it is in now.
+    pub status: Status,
     /// False when this was a repeat of a submission already made (double post).
     pub new: bool,
+    /// A resubmission after a correction request (not a repeat of one).
+    pub resubmitted: bool,
 }
 
 /// Validates everything and submits (or, under correction, resubmits). Posting the same
@@ -517,7 +518,7 @@ pub async fn submit(
     let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_row(conn, &db2, id).await?;
+            lock_row(conn, id).await?;
             let a = load(conn, id).await?;
             if a.resident_id != resident.id {
                 return Err(AppError::NotFound);
@@ -525,7 +526,13 @@ pub async fn submit(
             // A repeated post of the form we already accepted: same answer, nothing new.
             if a.revision == revision + 1 && matches!(a.status, Status::Submitted | Status::Accepted) {
                 if let (Some(r), Some(h)) = (&a.receipt_number, &a.content_hash) {
-                    return Ok(Submitted { receipt_number: r.clone(), content_hash: h.clone(), new: false });
+                    return Ok(Submitted {
+                        receipt_number: r.clone(),
+                        content_hash: h.clone(),
+                        status: a.status,
+                        new: false,
+                        resubmitted: false,
+                    });
                 }
             }
             if a.revision != revision {
@@ -638,7 +645,7 @@ async fn finish_submission(
         &body,
     );
     batch.run(tx).await?;
-    Ok(Submitted { receipt_number, content_hash, new: true })
+    Ok(Submitted { receipt_number, content_hash, status: to, new: true, resubmitted: action == Action::Resubmit })
 }
 
 /// Japan Standard Time, for dates people read (receipt years, 和暦).
@@ -657,9 +664,6 @@ pub async fn submit_new(
     answers: Answers,
     idempotency_key: Option<&str>,
 ) -> Result<(i64, Submitted)> {
-    if !p.is_current {
-        return Err(AppError::NotFound);
-    }
     let kind = parse_kind(p, applicant_kind)?;
     if let Some(k) = idempotency_key {
         if k.is_empty() || k.len() > 100 {
@@ -764,7 +768,7 @@ pub async fn submit_new(
 async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option<(i64, Submitted)>> {
     let Some(key) = key else { return Ok(None) };
     let row = sqlx::query(
-        "SELECT id, receipt_number, content_hash FROM applications WHERE resident_id = $1 AND idempotency_key = $2",
+        "SELECT id, receipt_number, content_hash, status FROM applications WHERE resident_id = $1 AND idempotency_key = $2",
     )
     .bind(resident_id)
     .bind(key)
@@ -772,8 +776,12 @@ async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option
     .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get(0)?;
+    let status: String = row.try_get(3)?;
+    let status = Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?;
     match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) {
-        (Some(r), Some(h)) => Ok(Some((id, Submitted { receipt_number: r, content_hash: h, new: false }))),
+        (Some(receipt_number), Some(content_hash)) => {
+            Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))
+        }
         _ => Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into())),
     }
 }
@@ -783,7 +791,7 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
     let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_row(conn, &db2, id).await?;
+            lock_row(conn, id).await?;
             let a = load(conn, id).await?;
             if a.resident_id != resident.id {
                 return Err(AppError::NotFound);
@@ -806,7 +814,7 @@ pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, actio
     let (db2, base_url, staff) = (db.clone(), base_url.to_string(), staff.clone());
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_row(conn, &db2, id).await?;
+            lock_row(conn, id).await?;
             let a = load(conn, id).await?;
             if !staff_may_see(&staff, &a) {
                 return Err(AppError::NotFound);
@@ -935,6 +943,11 @@ impl InboxFilter {
 
 /// The division's inbox (the whole tenant's for administrators), oldest due first.
 pub async fn inbox(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<Summary>> {
+    filtered(db, staff, filter, SUMMARY_COLS).await?.iter().map(summary_from_row).collect()
+}
+
+/// The applications a staff member may see that match the filter, with the given columns.
+async fn filtered(db: &Db, staff: &Staff, filter: &InboxFilter, cols: &str) -> Result<Vec<sqlx::any::AnyRow>> {
     let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(
             Status::parse(s)
@@ -945,12 +958,12 @@ pub async fn inbox(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<S
     };
     let division = if staff.role.sees_all_divisions() { 0 } else { staff.division_id };
     let sql = format!(
-        "SELECT {SUMMARY_COLS} FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id \
+        "SELECT {cols} FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id \
          WHERE a.tenant_id = $1 AND ($2 = 0 OR a.division_id = $2) AND a.status <> 'draft' AND ($3 = '' OR a.status = $3) \
          AND ($4 = '' OR p.code = $4) AND ($5 = 0 OR (a.status IN ('submitted', 'accepted') AND a.due_at < $6)) \
          ORDER BY a.due_at, a.id LIMIT 1000"
     );
-    let rows = sqlx::query(&sql)
+    Ok(sqlx::query(&sql)
         .bind(staff.tenant_id)
         .bind(division)
         .bind(status.map(|s| s.as_str()).unwrap_or(""))
@@ -958,8 +971,7 @@ pub async fn inbox(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<S
         .bind(i64::from(filter.overdue_only()))
         .bind(now_ms())
         .fetch_all(&db.read)
-        .await?;
-    rows.iter().map(summary_from_row).collect()
+        .await?)
 }
 
 /// Procedures a staff member's inbox can filter by.
@@ -975,25 +987,19 @@ pub async fn inbox_procedures(db: &Db, staff: &Staff) -> Result<Vec<(String, Str
 
 /// Full records for the office's core systems; the export itself is audited.
 pub async fn export(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<(Application, Arc<Procedure>)>> {
-    let list = inbox(db, staff, filter).await?;
-    let mut out = Vec::with_capacity(list.len());
-    let mut conn = db.read.acquire().await?;
-    for s in &list {
-        let a = load(&mut conn, s.id).await?;
+    let mut out = Vec::new();
+    for row in filtered(db, staff, filter, COLS).await? {
+        let a = from_row(&row)?;
         let p = procedure_version(db, a.procedure_id).await?;
         out.push((a, p));
     }
-    drop(conn);
-    let mut tx = db.write.begin().await?;
-    audit::append(
-        &mut tx,
-        staff.tenant_id,
-        &format!("staff:{}", staff.id),
-        "application.export",
-        "applications",
-        serde_json::json!({"count": out.len(), "status": filter.status, "procedure": filter.procedure, "overdue": filter.overdue_only()}),
-    )
+    let (tenant_id, actor) = (staff.tenant_id, format!("staff:{}", staff.id));
+    let detail = serde_json::json!({"count": out.len(), "status": filter.status, "procedure": filter.procedure, "overdue": filter.overdue_only()});
+    db.transact(move |conn| {
+        Box::pin(
+            async move { audit::append(conn, tenant_id, &actor, "application.export", "applications", detail).await },
+        )
+    })
     .await?;
-    tx.commit().await?;
     Ok(out)
 }

@@ -164,7 +164,7 @@ async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "writer cannot get a connection");
-                fail_all(batch, &e.to_string()).await;
+                fail_all(batch, &e.to_string());
                 continue;
             }
         };
@@ -172,7 +172,7 @@ async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
         // round trip to the database thread, which is what a write costs most here.
         if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT job").await {
             let _ = conn.execute("ROLLBACK").await;
-            fail_all(batch, &e.to_string()).await;
+            fail_all(batch, &e.to_string());
             continue;
         }
         let started = std::time::Instant::now();
@@ -207,11 +207,10 @@ async fn group_commit(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-async fn fail_all(batch: Vec<Job>, why: &str) {
-    // Jobs never ran; tell their callers without running them.
-    for job in batch {
-        drop(job);
-    }
+/// Jobs that never ran: dropping them drops their reply channels, which tells each caller the
+/// write did not happen.
+fn fail_all(batch: Vec<Job>, why: &str) {
+    drop(batch);
     tracing::error!(error = why, "a write batch was refused");
 }
 

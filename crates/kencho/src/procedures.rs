@@ -24,7 +24,6 @@ pub struct Procedure {
     pub division_id: i64,
     pub code: String,
     pub version: i64,
-    pub is_current: bool,
     pub def: ProcedureDef,
 }
 
@@ -145,21 +144,21 @@ pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &st
     Ok(id)
 }
 
-const COLS: &str = "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.is_current, p.definition, t.receipt_prefix";
+const COLS: &str =
+    "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.definition, t.receipt_prefix";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
-    let def: String = r.try_get(9)?;
+    let def: String = r.try_get(8)?;
     Ok(Procedure {
         id: r.try_get(0)?,
         tenant_id: r.try_get(1)?,
         tenant_code: r.try_get(2)?,
         tenant_name: r.try_get(3)?,
         tenant_name_en: r.try_get(4)?,
-        receipt_prefix: r.try_get(10)?,
+        receipt_prefix: r.try_get(9)?,
         division_id: r.try_get(5)?,
         code: r.try_get(6)?,
         version: r.try_get(7)?,
-        is_current: r.try_get::<i64, _>(8)? == 1,
         def: serde_json::from_str(&def).map_err(|e| AppError::Internal(format!("stored definition: {e}")))?,
     })
 }
@@ -185,7 +184,6 @@ pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Proce
 }
 
 /// Procedure versions never change once stored, so any process may cache them by id.
-/// (`is_current` in a cached copy is as of loading; use [`current`] to find the current one.)
 fn cache() -> &'static Mutex<HashMap<i64, Arc<Procedure>>> {
     static C: OnceLock<Mutex<HashMap<i64, Arc<Procedure>>>> = OnceLock::new();
     C.get_or_init(|| Mutex::new(HashMap::new()))
@@ -212,8 +210,8 @@ pub async fn search(db: &Db, query: &str, tenant_code: Option<&str>) -> Result<V
     let rows = sqlx::query(&sql).bind(tenant_code.unwrap_or("")).fetch_all(&db.read).await?;
     let mut hits = Vec::new();
     for r in &rows {
-        let title: String = r.try_get(11)?;
-        let text: String = r.try_get(12)?;
+        let title: String = r.try_get(10)?;
+        let text: String = r.try_get(11)?;
         if let Some(score) = search::score(&title, &text, query) {
             hits.push((score, from_row(r)?));
         }

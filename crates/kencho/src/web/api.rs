@@ -545,11 +545,10 @@ async fn submit(
     let b: SubmitBody = json(&headers, &body)?;
     let s = apps::submit(&st.db, &st.cfg.base_url, ctx.lang(), r, id, b.revision).await?;
     st.nudge.notify_one();
-    let a = apps::for_resident(&st.db, r, id).await?;
     Ok(Json(SubmitResult {
         receipt_number: s.receipt_number,
         content_hash: s.content_hash,
-        status: a.status.as_str().into(),
+        status: s.status.as_str().into(),
     }))
 }
 

@@ -102,6 +102,8 @@ pub fn render_page(
     out
 }
 
+/// The ` aria-describedby="…"` attribute for a control (empty when nothing describes it) and
+/// the HTML of its error message, if any.
 fn describedby(c: &Ctx<'_>, name: &str, help: bool) -> (String, String) {
     let id = control_id(name);
     let mut ids = Vec::new();
@@ -118,7 +120,8 @@ fn describedby(c: &Ctx<'_>, name: &str, help: bool) -> (String, String) {
     if help {
         ids.push(format!("{id}-help"));
     }
-    (ids.join(" "), html)
+    let attr = if ids.is_empty() { String::new() } else { format!(" aria-describedby=\"{}\"", ids.join(" ")) };
+    (attr, html)
 }
 
 fn req_mark(c: &Ctx<'_>, required: bool) -> String {
@@ -150,7 +153,6 @@ fn input(c: &Ctx<'_>, out: &mut String, name: &str, label: &str, value: &str, at
     let id = control_id(name);
     let (desc, err) = describedby(c, name, help);
     let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
-    let desc = if desc.is_empty() { String::new() } else { format!(" aria-describedby=\"{desc}\"") };
     let _ = write!(
         out,
         "<div class=\"control\"><label for=\"{id}\">{label}</label>{err}<input id=\"{id}\" name=\"{}\" value=\"{}\"{attrs}{desc}{invalid}></div>",
@@ -185,7 +187,6 @@ fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Va
                 let id = control_id(&name);
                 let (desc, err) = describedby(c, &name, help);
                 let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
-                let desc = if desc.is_empty() { String::new() } else { format!(" aria-describedby=\"{desc}\"") };
                 let _ = write!(
                     out,
                     "<div class=\"control\"><label for=\"{id}\">{lab}</label>{}{err}<textarea id=\"{id}\" name=\"{}\" rows=\"5\"{desc}{invalid}>{}</textarea></div>",
@@ -304,7 +305,6 @@ fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Va
             let pname = control_name(path, Some("prefecture"));
             let pid = control_id(&pname);
             let (desc, err) = describedby(c, &pname, false);
-            let desc = if desc.is_empty() { String::new() } else { format!(" aria-describedby=\"{desc}\"") };
             let cur = str_of(value, Some("prefecture"));
             let _ = write!(out, "<div class=\"control\"><label for=\"{pid}\">{}</label>{err}<select id=\"{pid}\" name=\"{}\" autocomplete=\"address-level1\"{desc}><option value=\"\">{}</option>", esc(&t(c.lang, "form.prefecture")), esc(&pname), esc(&t(c.lang, "form.choose")));
             for p in PREFECTURES {
@@ -344,7 +344,6 @@ fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Va
         FieldKind::Choice { options, select } => {
             let cur = str_of(value, None);
             let (desc, err) = describedby(c, &name, help);
-            let desc = if desc.is_empty() { String::new() } else { format!(" aria-describedby=\"{desc}\"") };
             if *select {
                 let id = control_id(&name);
                 let _ = write!(out, "<div class=\"control\"><label for=\"{id}\">{lab}</label>{}{err}<select id=\"{id}\" name=\"{}\"{desc}><option value=\"\">{}</option>", help_html(f, &name), esc(&name), esc(&t(c.lang, "form.choose")));
@@ -371,7 +370,6 @@ fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Va
         }
         FieldKind::Checkbox { options, .. } => {
             let (desc, err) = describedby(c, &name, help);
-            let desc = if desc.is_empty() { String::new() } else { format!(" aria-describedby=\"{desc}\"") };
             if options.is_empty() {
                 let id = control_id(&name);
                 let chk = if value.and_then(Value::as_bool).unwrap_or(false) { " checked" } else { "" };
@@ -424,7 +422,7 @@ fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Va
             };
             let _ = write!(
                 out,
-                "<div class=\"control\"><label for=\"{id}\">{lab}</label><p class=\"help\" id=\"{id}-help\">{}{}</p>{err}{cur_html}<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"{}\" aria-describedby=\"{desc}\"{invalid}></div>",
+                "<div class=\"control\"><label for=\"{id}\">{lab}</label><p class=\"help\" id=\"{id}-help\">{}{}</p>{err}{cur_html}<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"{}\"{desc}{invalid}></div>",
                 f.help.as_deref().map(|h| format!("{} ", esc(h))).unwrap_or_default(),
                 esc(&limits),
                 esc(&name),

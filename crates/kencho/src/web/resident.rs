@@ -835,7 +835,6 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
         .and_then(|v| v.parse().ok())
         .ok_or(AppError::BadRequest("revision".into()))
         .lang(&lang)?;
-    let before = apps::for_resident(&st.db, r, id).await.lang(&lang)?;
     match apps::submit(&st.db, &st.cfg.base_url, &lang, r, id, revision).await {
         Ok(s) => {
             st.nudge.notify_one();
@@ -845,7 +844,7 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
                 id,
                 receipt: s.receipt_number,
                 content_hash: s.content_hash,
-                resubmitted: before.status == kencho_core::application::Status::CorrectionRequested,
+                resubmitted: s.resubmitted,
             };
             render(&page).lang(&lang)
         }
