@@ -133,41 +133,15 @@ async fn resident_applies_online_end_to_end() {
     assert!(location(&res).ends_with("/pages/2"));
     let p2 = b.get(app.url(&location(&res))).send().await.unwrap().text().await.unwrap();
     // An impossible date is caught.
-    let bad = b
-        .post(app.url(&format!("/applications/{id}/pages/2")))
-        .form(&[
-            ("csrf", csrf_of(&p2).as_str()),
-            ("revision", value_of(&p2, "revision").as_str()),
-            ("intent", "next"),
-            ("f.dog_name", "コタロウ"),
-            ("f.breed", "柴犬"),
-            ("f.sex", "male"),
-            ("f.kept_since.year", "2026"),
-            ("f.kept_since.month", "2"),
-            ("f.kept_since.day", "30"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad =
+        post_page(&b, &app.url(&format!("/applications/{id}/pages/2")), &p2, &dog_page("コタロウ", "柴犬", "2", "30"))
+            .await;
     assert_eq!(bad.status(), 422);
     let p2 = bad.text().await.unwrap();
     assert!(p2.contains("正しい年月日を入力してください"));
-    let res = b
-        .post(app.url(&format!("/applications/{id}/pages/2")))
-        .form(&[
-            ("csrf", csrf_of(&p2).as_str()),
-            ("revision", value_of(&p2, "revision").as_str()),
-            ("intent", "next"),
-            ("f.dog_name", "コタロウ"),
-            ("f.breed", "柴犬"),
-            ("f.sex", "male"),
-            ("f.kept_since.year", "2026"),
-            ("f.kept_since.month", "10"),
-            ("f.kept_since.day", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        post_page(&b, &app.url(&format!("/applications/{id}/pages/2")), &p2, &dog_page("コタロウ", "柴犬", "10", "1"))
+            .await;
     assert_eq!(location(&res), format!("/applications/{id}/confirm"));
 
     // Confirmation shows the date in 西暦 and 和暦.
@@ -255,22 +229,9 @@ async fn office_works_the_application_and_resident_corrects() {
     let detail = b.get(app.url(&format!("/applications/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(detail.contains("補正のお願い") && detail.contains("犬種を正確にご記入ください。"));
     let p2 = b.get(app.url(&format!("/applications/{id}/pages/2"))).send().await.unwrap().text().await.unwrap();
-    let res = b
-        .post(app.url(&format!("/applications/{id}/pages/2")))
-        .form(&[
-            ("csrf", csrf_of(&p2).as_str()),
-            ("revision", value_of(&p2, "revision").as_str()),
-            ("intent", "next"),
-            ("f.dog_name", "ハチ"),
-            ("f.breed", "秋田犬"),
-            ("f.sex", "male"),
-            ("f.kept_since.year", "2026"),
-            ("f.kept_since.month", "10"),
-            ("f.kept_since.day", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        post_page(&b, &app.url(&format!("/applications/{id}/pages/2")), &p2, &dog_page("ハチ", "秋田犬", "10", "1"))
+            .await;
     assert_eq!(location(&res), format!("/applications/{id}/confirm"));
     let confirm = b.get(app.url(&format!("/applications/{id}/confirm"))).send().await.unwrap().text().await.unwrap();
     assert!(confirm.contains("補正して再提出する"));
@@ -284,28 +245,12 @@ async fn office_works_the_application_and_resident_corrects() {
     assert!(done.text().await.unwrap().contains(&receipt), "the receipt number stays");
 
     // Back under review (it had been accepted); the decision follows.
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["status"], "accepted");
     assert_eq!(v["answers"]["breed"], "秋田犬");
     assert_eq!(act("approve", "登録しました。鑑札を郵送します。").await.status(), 303);
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "登録しました。鑑札を郵送します。").await;
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["status"], "approved");
     let actions: Vec<&str> = v["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["submit", "accept", "request_correction", "resubmit", "decide"]);
@@ -317,15 +262,7 @@ async fn office_works_the_application_and_resident_corrects() {
         refused.text().await.unwrap().contains("現在の状態ではこの操作はできません"),
         "the case page explains instead of acting"
     );
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["status"], "approved");
 }
 
@@ -366,15 +303,7 @@ async fn roles_and_withdrawal() {
     let res =
         api().post(app.url(&format!("/api/v1/applications/{id2}/withdraw"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 200, "withdrawal before acceptance is allowed");
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id2}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id2}")), &token).await;
     assert_eq!(v["status"], "withdrawn");
 }
 
@@ -585,15 +514,7 @@ async fn repeatable_groups_in_the_form() {
     let res = b.post(&url).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let token = app.resident_token().await;
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     let kids = v["answers"]["children"].as_array().unwrap();
     assert_eq!(kids.len(), 2);
     assert_eq!(kids[1]["child_birth_date"], "2024-05-30");

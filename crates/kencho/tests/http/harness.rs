@@ -362,3 +362,28 @@ impl TestApp {
 
 /// A minimal real PDF.
 pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// Posts a form page back as a browser would: its CSRF token and revision, plus `fields`.
+pub async fn post_page(b: &reqwest::Client, url: &str, page: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = vec![("csrf".to_string(), csrf_of(page)), ("revision".to_string(), value_of(page, "revision"))];
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    b.post(url).form(&form).send().await.expect("post page")
+}
+
+/// Page 2 of 犬の登録申請 (the dog), going on to the next page; kept since 2026-`month`-`day`.
+pub fn dog_page<'a>(name: &'a str, breed: &'a str, month: &'a str, day: &'a str) -> [(&'a str, &'a str); 7] {
+    [
+        ("intent", "next"),
+        ("f.dog_name", name),
+        ("f.breed", breed),
+        ("f.sex", "male"),
+        ("f.kept_since.year", "2026"),
+        ("f.kept_since.month", month),
+        ("f.kept_since.day", day),
+    ]
+}
+
+/// GET a JSON resource with a bearer token.
+pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    api().get(url).bearer_auth(token).send().await.expect("get").json().await.expect("json")
+}

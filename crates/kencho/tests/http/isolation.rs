@@ -141,15 +141,7 @@ async fn two_servers_share_one_database() {
         .unwrap();
     assert_eq!(res.status(), 200);
     // The first server sees it at once, with the staff token too.
-    let v: serde_json::Value = api()
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["status"], "accepted");
     assert_eq!(
         api().get(app.url("/api/v1/staff/applications")).bearer_auth(&staff).send().await.unwrap().status(),

@@ -39,15 +39,7 @@ async fn import_versions_and_rejects_bad_files() {
         c.get(app.url("/api/v1/procedures/minamisoma/inu-toroku")).send().await.unwrap().json().await.unwrap();
     assert_eq!(p["version"], 2);
     assert_eq!(p["definition"]["standard_days"], 5);
-    let d: serde_json::Value = c
-        .get(app.url(&format!("/api/v1/applications/{draft}")))
-        .bearer_auth(&resident)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{draft}")), &resident).await;
     assert_eq!(d["procedure_version"], 1, "an application keeps the version it was made against");
     // JSON works too.
     let def: toml::Value = toml::from_str(&v2.replace("standard_days = 5", "standard_days = 6")).unwrap();

@@ -100,15 +100,7 @@ async fn bad_requests_change_nothing() {
         .unwrap();
     assert_eq!(res.status(), 409);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "stale_form");
-    let v: serde_json::Value = c
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["answers"]["dog_name"], "タロ");
     // Submitting an incomplete draft: 422, still a draft.
     let res = c
@@ -119,15 +111,7 @@ async fn bad_requests_change_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
-    let v: serde_json::Value = c
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
     assert_eq!(v["status"], "draft");
 }
 
