@@ -234,23 +234,26 @@ fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
 /// Starts a draft against the procedure's current version.
 pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, applicant_kind: &str) -> Result<i64> {
     let kind = parse_kind(p, applicant_kind)?;
-    let now = now_ms();
-    let mut tx = db.write.begin().await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $6) RETURNING id",
-    )
-    .bind(p.tenant_id)
-    .bind(p.division_id)
-    .bind(p.id)
-    .bind(resident.id)
-    .bind(kind)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    tx.commit().await?;
-    Ok(id)
+    let (tenant_id, division_id, procedure_id, resident_id) = (p.tenant_id, p.division_id, p.id, resident.id);
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let row = sqlx::query(
+                "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $6) RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(division_id)
+            .bind(procedure_id)
+            .bind(resident_id)
+            .bind(kind)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(row.try_get::<i64, _>(0)?)
+        })
+    })
+    .await
 }
 
 /// Saves answers to a draft (or an application under correction). `revision` must be the one
