@@ -15,4 +15,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Run the background workers (outbox) in this process.
     pub workers: bool,
+    /// A folder watched for 気象庁防災情報XML telegrams (`*.xml`).
+    pub jma_dir: Option<PathBuf>,
+    /// A JMA Atom feed URL polled for telegrams.
+    pub jma_feed: Option<String>,
 }

@@ -28,6 +28,27 @@ pub const PROCEDURES: [(&str, &str); 7] = [
     ("minamisoma-inu-toroku.toml", include_str!("../../../demo/procedures/minamisoma-inu-toroku.toml")),
 ];
 
+/// 全国地方公共団体コード of the demo tenants.
+pub const LG_CODES: [(&str, &str); 3] =
+    [("fukushima-pref", "070009"), ("aizuwakamatsu", "072028"), ("minamisoma", "072125")];
+
+/// Synthetic マイ避難 layers for 南相馬市 (made-up places; see demo/evacuation/README.md).
+pub const EVACUATION_LAYERS: [(&str, &str, &str); 5] = [
+    ("flood", "flood-a31a.sample.geojson", include_str!("../../../demo/evacuation/flood-a31a.sample.geojson")),
+    (
+        "landslide",
+        "landslide-a33.sample.geojson",
+        include_str!("../../../demo/evacuation/landslide-a33.sample.geojson"),
+    ),
+    (
+        "house_collapse",
+        "house-collapse.sample.geojson",
+        include_str!("../../../demo/evacuation/house-collapse.sample.geojson"),
+    ),
+    ("sites", "sites.sample.csv", include_str!("../../../demo/evacuation/sites.sample.csv")),
+    ("towns", "towns.sample.csv", include_str!("../../../demo/evacuation/towns.sample.csv")),
+];
+
 pub const RESIDENT_EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "kencho-demo-2026";
 
@@ -61,6 +82,17 @@ pub struct StaffLogin {
 pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     for (code, name, name_en, prefix) in TENANTS {
         crate::tenants::create(db, code, name, name_en, prefix).await?;
+    }
+    for (code, lg) in LG_CODES {
+        crate::tenants::set_lg_code(db, code, lg).await?;
+    }
+    let mina = crate::tenants::id_of(db, "minamisoma").await?.ok_or(AppError::NotFound)?;
+    let loaded = crate::evacuation::layers::list(db, mina).await?;
+    for (kind, file, text) in EVACUATION_LAYERS {
+        let kind = crate::evacuation::layers::LayerKind::parse(kind).ok_or(AppError::NotFound)?;
+        if !loaded.iter().any(|l| l.kind == kind) {
+            crate::evacuation::layers::load(db, mina, kind, file, text.to_string(), "system:demo").await?;
+        }
     }
     for (file, text) in PROCEDURES {
         let def = ProcedureDef::parse(file, text)?;

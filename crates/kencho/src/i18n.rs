@@ -1,11 +1,11 @@
-//! Translations: one flat TOML file per language under `locales/`; Japanese is the default
-//! and the fallback. Adding a language is adding a file (and listing it in `LANGS`).
+//! Translations: one flat TOML file per language under `locales/` (the file name is the language
+//! tag, e.g. `ja-x-easy.toml` for やさしい日本語). Japanese is the default and the fallback for
+//! any key a language lacks. Adding a language is adding a file: `build.rs` embeds them all.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-const LANGS: [(&str, &str); 2] =
-    [("ja", include_str!("../locales/ja.toml")), ("en", include_str!("../locales/en.toml"))];
+include!(concat!(env!("OUT_DIR"), "/locales.rs"));
 
 type Table = HashMap<String, String>;
 
@@ -27,23 +27,54 @@ pub fn supported(lang: &str) -> bool {
     LANGS.iter().any(|(l, _)| *l == lang)
 }
 
+/// Every language: (tag, its own name for itself).
+pub fn languages() -> Vec<(&'static str, String)> {
+    LANGS.iter().map(|(l, _)| (*l, t(l, "lang.name"))).collect()
+}
+
+/// The language a text falls back to before Japanese (`ja-x-easy` → `ja`, `en-GB` → `en`).
+fn parent(lang: &str) -> Option<&str> {
+    lang.rsplit_once('-').map(|(p, _)| p.trim_end_matches("-x"))
+}
+
 pub fn t(lang: &str, key: &str) -> String {
     let t = tables();
-    t.get(lang)
-        .and_then(|m| m.get(key))
-        .or_else(|| t.get("ja").and_then(|m| m.get(key)))
+    let find = |l: &str| t.get(l).and_then(|m| m.get(key));
+    find(lang)
+        .or_else(|| parent(lang).and_then(find))
+        .or_else(|| find("ja"))
         .cloned()
         .unwrap_or_else(|| key.to_string())
 }
 
+/// `t` with `{name}` placeholders filled in.
+pub fn tf(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
+    let mut s = t(lang, key);
+    for (k, v) in args {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn every_locale_has_every_key() {
-        let ja: super::Table = toml::from_str(include_str!("../locales/ja.toml")).expect("ja.toml parses");
-        let en: super::Table = toml::from_str(include_str!("../locales/en.toml")).expect("en.toml parses");
-        let mut missing: Vec<_> = ja.keys().filter(|k| !en.contains_key(*k)).collect();
-        missing.extend(en.keys().filter(|k| !ja.contains_key(*k)));
-        assert!(missing.is_empty(), "keys missing in a locale: {missing:?}");
+    fn every_file_parses_and_full_languages_have_every_key() {
+        let ja: Table = toml::from_str(LANGS[0].1).expect("ja.toml parses");
+        assert_eq!(LANGS[0].0, "ja");
+        for (lang, text) in LANGS {
+            let table: Table = toml::from_str(text).unwrap_or_else(|e| panic!("{lang}.toml: {e}"));
+            assert!(table.contains_key("lang.name"), "{lang}.toml names its language");
+            let extra: Vec<_> = table.keys().filter(|k| !ja.contains_key(*k)).collect();
+            assert!(extra.is_empty(), "{lang}.toml has keys ja.toml lacks: {extra:?}");
+            // A language of its own must be complete; a variant (ja-x-easy) may fall back.
+            if parent(lang).is_none() {
+                let missing: Vec<_> = ja.keys().filter(|k| !table.contains_key(*k)).collect();
+                assert!(missing.is_empty(), "{lang}.toml lacks {missing:?}");
+            }
+        }
+        assert_eq!(parent("ja-x-easy"), Some("ja"));
     }
 }

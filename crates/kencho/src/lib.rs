@@ -2,7 +2,8 @@
 //!
 //! Capabilities, one module each: [`procedures`] (手続き as data), [`applications`] (申請 and
 //! the office's work on them), [`accounts`] (residents, staff, sessions, TOTP, API tokens),
-//! [`mail`] (outbox e-mail), [`audit`] (hash-chained audit log), [`tenants`]. The domain rules
+//! [`mail`] (outbox e-mail), [`audit`] (hash-chained audit log), [`tenants`], [`evacuation`]
+//! (マイ避難: hazard data, household plans, evacuation alerts, JMA telegrams). The domain rules
 //! live in `kencho-core`; [`web`] is the thin HTTP layer.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -15,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod evacuation;
 pub mod i18n;
 pub mod mail;
 pub mod notify;
@@ -47,7 +49,17 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone()));
         tokio::spawn(accounts::janitor(db.clone()));
     }
-    let state = web::AppState { db, cfg, nudge };
+    let atlases = Arc::new(evacuation::layers::Atlases::default());
+    if cfg.workers {
+        if let Some(dir) = cfg.jma_dir.clone() {
+            tokio::fs::create_dir_all(&dir).await?;
+            tokio::spawn(evacuation::jma::watch_folder(db.clone(), atlases.clone(), cfg.base_url.clone(), dir));
+        }
+        if let Some(feed) = cfg.jma_feed.clone() {
+            tokio::spawn(evacuation::jma::poll_feed(db.clone(), atlases.clone(), cfg.base_url.clone(), feed));
+        }
+    }
+    let state = web::AppState { db, cfg, nudge, atlases };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(async move {

@@ -62,6 +62,13 @@ enum Command {
         /// Do not run the outbox worker in this process.
         #[arg(long)]
         no_workers: bool,
+        /// Watch this folder for 気象庁防災情報XML telegrams (*.xml); read files move to done/.
+        #[arg(long, env = "KENCHO_JMA_DIR")]
+        jma_dir: Option<PathBuf>,
+        /// Poll this JMA Atom feed for telegrams, e.g.
+        /// https://www.data.jma.go.jp/developer/xml/feed/extra.xml
+        #[arg(long, env = "KENCHO_JMA_FEED")]
+        jma_feed: Option<String>,
     },
     /// Create or update the database schema.
     Migrate {
@@ -87,6 +94,11 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// マイ避難: load public data, read JMA telegrams.
+    Evacuation {
+        #[command(subcommand)]
+        command: EvacCommand,
     },
     /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
     Totp { secret: String },
@@ -131,6 +143,34 @@ enum TenantCommand {
         /// Prefix of its receipt numbers, e.g. `AIZU`.
         #[arg(long)]
         receipt_prefix: String,
+        /// 全国地方公共団体コード (6 digits), to match JMA warnings and town tables.
+        #[arg(long, default_value = "")]
+        lg_code: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvacCommand {
+    /// Load a data file as the next version of a tenant's layer (validated whole first).
+    Load {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: String,
+        /// flood (A31a GeoJSON), landslide (A33 GeoJSON), house_collapse (GeoJSON), sites (CSV)
+        /// or towns (Address Base Registry 町字 CSV with representative points).
+        #[arg(long)]
+        kind: String,
+        file: PathBuf,
+    },
+    /// Read 気象庁防災情報XML telegram files now (as the watched folder would).
+    Jma {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Public base URL used in the mails' links.
+        #[arg(long, env = "KENCHO_BASE_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+        files: Vec<PathBuf>,
     },
 }
 
@@ -197,7 +237,18 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Serve { db, bind, demo, base_url, smtp_url, mail_from, secure_cookies, no_workers } => {
+        Command::Serve {
+            db,
+            bind,
+            demo,
+            base_url,
+            smtp_url,
+            mail_from,
+            secure_cookies,
+            no_workers,
+            jma_dir,
+            jma_feed,
+        } => {
             let database = db.connect().await?;
             let logins =
                 if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
@@ -212,6 +263,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 mail_from,
                 secure_cookies,
                 workers: !no_workers,
+                jma_dir,
+                jma_feed,
             };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
@@ -282,17 +335,23 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Tenants { command: TenantCommand::Add { db, code, name, name_en, receipt_prefix } } => {
+        Command::Tenants { command: TenantCommand::Add { db, code, name, name_en, receipt_prefix, lg_code } } => {
             if !kencho_core::procedure::is_code(&code)
                 || receipt_prefix.is_empty()
                 || !receipt_prefix.bytes().all(|b| b.is_ascii_uppercase())
             {
                 return Err("code must be [a-z0-9-] and the receipt prefix A-Z letters".into());
             }
+            if !lg_code.is_empty() && (lg_code.len() != 6 || !lg_code.bytes().all(|b| b.is_ascii_digit())) {
+                return Err("the 全国地方公共団体コード (--lg-code) has 6 digits".into());
+            }
             let database = db.connect().await?;
             kencho::tenants::create(&database, &code, &name, &name_en, &receipt_prefix)
                 .await
                 .map_err(|e| e.to_string())?;
+            if !lg_code.is_empty() {
+                kencho::tenants::set_lg_code(&database, &code, &lg_code).await.map_err(|e| e.to_string())?;
+            }
             println!("tenant {code} ({name}) is ready");
             Ok(ExitCode::SUCCESS)
         }
@@ -315,6 +374,53 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| e.message("en"))?;
             println!("staff {email} added to {tenant}; the authenticator is registered at the first sign-in");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, file } } => {
+            let kind = kencho::evacuation::layers::LayerKind::parse(&kind)
+                .ok_or("kind must be flood, landslide, house_collapse, sites or towns")?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let database = db.connect().await?;
+            let tenant_id = kencho::tenants::id_of(&database, &tenant)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no tenant {tenant}"))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let v = kencho::evacuation::layers::load(&database, tenant_id, kind, &name, text, "cli")
+                .await
+                .map_err(|e| e.message("en"))?;
+            println!(
+                "{}: {} {} loaded as version {} ({} items), now in use",
+                file.display(),
+                tenant,
+                kind.as_str(),
+                v.version,
+                v.items
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
+            let database = db.connect().await?;
+            let atlases = kencho::evacuation::layers::Atlases::default();
+            let mut ok = true;
+            for f in &files {
+                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let name = format!("file:{}", f.display());
+                match kencho::evacuation::jma::ingest(&database, &atlases, &base_url, &text, &name).await {
+                    Ok(o) => println!(
+                        "{}: {} (event {}; issued {:?}, cancelled {:?})",
+                        f.display(),
+                        o.result,
+                        o.event_id,
+                        o.issued,
+                        o.cancelled
+                    ),
+                    Err(e) => {
+                        ok = false;
+                        println!("{}: rejected: {}", f.display(), e.message("en"));
+                    }
+                }
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);

@@ -44,3 +44,39 @@ pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
         .map(|r| Ok(Tenant { id: r.try_get(0)?, code: r.try_get(1)?, name: r.try_get(2)?, name_en: r.try_get(3)? }))
         .collect()
 }
+
+/// Sets a tenant's 全国地方公共団体コード.
+pub async fn set_lg_code(db: &Db, code: &str, lg_code: &str) -> Result<()> {
+    let (code, lg_code) = (code.to_string(), lg_code.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE tenants SET lg_code = $1 WHERE code = $2")
+                .bind(&lg_code)
+                .bind(&code)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+pub async fn id_of(db: &Db, code: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_optional(&db.read).await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+/// A tenant by code: (id, name, name_en).
+pub async fn by_code(db: &Db, code: &str) -> Result<Option<Tenant>> {
+    let row = sqlx::query("SELECT id, code, name, name_en FROM tenants WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(Tenant { id: r.try_get(0)?, code: r.try_get(1)?, name: r.try_get(2)?, name_en: r.try_get(3)? }),
+        None => None,
+    })
+}

@@ -4,6 +4,8 @@
 //! - Flood zones: 国土数値情報 A31a GeoJSON, depth rank (1–6) in property `A31a_105`.
 //! - Landslide zones: 国土数値情報 A33 GeoJSON, phenomenon in `A33_001` (1 急傾斜地の崩壊,
 //!   2 土石流, 3 地すべり) and zone in `A33_002` (1 警戒区域 yellow, 2 特別警戒区域 red).
+//! - House-collapse flood zones (家屋倒壊等氾濫想定区域): GeoJSON published beside A31a as a layer
+//!   of its own; only the geometry matters, properties are ignored.
 //! - Designated emergency sites: the 指定緊急避難場所 CSV (name, address, one 0/1 column per
 //!   hazard, latitude, longitude), matched by header names.
 
@@ -122,6 +124,18 @@ pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadErro
     Ok(out)
 }
 
+/// 家屋倒壊等氾濫想定区域 polygons. Properties differ between publishers and say nothing the rules
+/// use (being inside is what counts), so they may be absent.
+pub fn house_collapse_zones(text: &str) -> Result<Vec<Polygon>, LoadError> {
+    let mut out = Vec::new();
+    for (i, f) in features(text)?.iter().enumerate() {
+        let n = i + 1;
+        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
+        out.extend(polygons(geometry).map_err(|m| feature_err(n, m))?);
+    }
+    Ok(out)
+}
+
 /// The hazard columns of the designated-sites CSV, by header (several spellings are in use).
 const HAZARD_COLUMNS: [(Hazard, &[&str]); 8] = [
     (Hazard::Flood, &["洪水"]),
@@ -219,6 +233,28 @@ mod tests {
         assert_eq!(zones[1].1, Landslide::SteepSlope { red: false });
     }
 
+    #[test]
+    fn house_collapse_layer() {
+        let zones = house_collapse_zones(FLOOD).unwrap();
+        assert_eq!(zones.len(), 3, "one Polygon and a MultiPolygon of two");
+        let bare = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":null,
+          "geometry":{"type":"Polygon","coordinates":[[[140.0,37.0],[140.1,37.0],[140.1,37.1],[140.0,37.0]]]}}]}"#;
+        assert!(house_collapse_zones(bare).unwrap()[0].contains(&Point::new(140.08, 37.02)));
+        let point = FLOOD.replace("\"type\":\"MultiPolygon\"", "\"type\":\"Point\"");
+        assert_eq!(
+            house_collapse_zones(&point).unwrap_err().to_string(),
+            "feature 2: geometry type \"Point\" is not Polygon or MultiPolygon"
+        );
+        let open = FLOOD.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]");
+        assert_eq!(
+            house_collapse_zones(&open).unwrap_err().to_string(),
+            "feature 1: the ring is not closed (first and last positions differ)"
+        );
+        let no_geometry = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{}}]}"#;
+        assert_eq!(house_collapse_zones(no_geometry).unwrap_err().to_string(), "feature 1: no geometry");
+        assert_eq!(house_collapse_zones("[]").unwrap_err(), LoadError::NotFeatureCollection);
+    }
+
     const SITES: &str =
         "NO,施設・場所名,住所,洪水,崖崩れ、土石流及び地滑り,高潮,地震,津波,大規模な火事,内水氾濫,火山現象,緯度,経度\n\
         1,架空第一小学校,架空市本町1,1,1,0,1,0,1,1,0,37.75,140.47\n\
@@ -243,6 +279,7 @@ mod tests {
         fn parsers_are_total(s in ".{0,300}") {
             let _ = flood_zones(&s);
             let _ = landslide_zones(&s);
+            let _ = house_collapse_zones(&s);
             let _ = sites(&s);
         }
     }
@@ -258,17 +295,24 @@ mod samples {
             .expect("sample file")
     }
 
-    /// The shipped samples load, and a point in the middle band is in a rank-3 flood zone with
-    /// a flood-safe site nearby.
+    /// The shipped samples load, and a point in the middle band is in a rank-3 flood zone and a
+    /// house-collapse zone, with a flood-safe site nearby.
     #[test]
     fn shipped_samples_load() {
         let flood = PolygonIndex::new(flood_zones(&read("flood-a31a.sample.geojson")).unwrap());
         let slides = landslide_zones(&read("landslide-a33.sample.geojson")).unwrap();
         let sites = sites(&read("sites.sample.csv")).unwrap();
-        assert_eq!((flood.len(), slides.len(), sites.len()), (5, 2, 4));
+        let collapse = house_collapse_zones(&read("house-collapse.sample.geojson")).unwrap();
+        assert_eq!((flood.len(), slides.len(), sites.len(), collapse.len()), (5, 2, 4, 3));
         let home = Point::new(140.955, 37.640);
         let deepest = flood.at(&home).max().copied();
         assert_eq!(deepest.map(DepthRank::get), Some(3));
+        assert!(collapse.iter().any(|p| p.contains(&home)));
         assert!(sites.iter().any(|s| s.suitable_for.contains(&Hazard::Flood)));
+        // The zones hug the river: every corner (so, the bands being rectangles, every point) lies
+        // in the deepest band.
+        for q in collapse.iter().flat_map(|p| &p.outer) {
+            assert_eq!(flood.at(q).max().map(|r| r.get()), Some(3), "{q:?}");
+        }
     }
 }

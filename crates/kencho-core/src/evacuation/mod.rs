@@ -13,6 +13,9 @@
 
 pub mod data;
 pub mod geo;
+pub mod jma;
+pub mod plan;
+pub mod towns;
 
 use serde::{Deserialize, Serialize};
 

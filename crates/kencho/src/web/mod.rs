@@ -2,6 +2,7 @@
 //! the capability modules.
 
 pub mod api;
+pub mod evacuation;
 pub mod form_html;
 pub mod openapi;
 pub mod resident;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     /// Wakes this process's outbox worker after a commit (other processes poll).
     pub nudge: Arc<Notify>,
+    /// In-memory hazard layers per tenant (マイ避難 look-ups).
+    pub atlases: Arc<crate::evacuation::layers::Atlases>,
 }
 
 pub const SESSION_COOKIE: &str = "kencho_session";
@@ -258,19 +261,9 @@ impl Layout {
     pub fn en(&self) -> bool {
         self.lang == "en"
     }
-    pub fn other_lang(&self) -> &'static str {
-        if self.en() {
-            "ja"
-        } else {
-            "en"
-        }
-    }
-    pub fn other_lang_label(&self) -> &'static str {
-        if self.en() {
-            "日本語"
-        } else {
-            "English"
-        }
+    /// The other languages, for the switcher: (tag, name in that language).
+    pub fn other_langs(&self) -> Vec<(&'static str, String)> {
+        i18n::languages().into_iter().filter(|(l, _)| *l != self.lang).collect()
     }
 }
 
@@ -396,6 +389,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resident::routes())
         .merge(staff::routes())
+        .merge(evacuation::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))

@@ -316,9 +316,26 @@ pub struct LoginPage {
     pub action: String,
     pub heading: String,
     pub staff: bool,
+    /// Where to go after signing in (a local path, e.g. back to a マイ避難 plan).
+    pub next: String,
 }
 
-async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+/// Only local マイ避難 paths are followed after sign-in, so the parameter cannot redirect away.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/hinan/") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b)) => {
+            n.to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(State(st): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
     let lang = ctx.lang().to_string();
     let t = crate::i18n::t(&lang, "login.title");
     render(&LoginPage {
@@ -328,6 +345,7 @@ async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         action: "/login".into(),
         heading: t,
         staff: false,
+        next: safe_next(q.next.as_deref()),
     })
     .lang(&lang)
 }
@@ -347,7 +365,10 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let email = form_get(&form, "email").unwrap_or_default();
     match accounts::login_resident(&st.db, email, form_get(&form, "password").unwrap_or_default(), &ctx.info.ip).await {
-        Ok(token) => Ok(with_session_cookie(&st, &token, "/applications")),
+        Ok(token) => {
+            let next = safe_next(form_get(&form, "next"));
+            Ok(with_session_cookie(&st, &token, if next.is_empty() { "/applications" } else { &next }))
+        }
         Err(e @ (AppError::BadLogin | AppError::RateLimited | AppError::Conflict(_))) => {
             let t = crate::i18n::t(&lang, "login.title");
             let status = e.status();
@@ -358,6 +379,7 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
                 action: "/login".into(),
                 heading: t,
                 staff: false,
+                next: safe_next(form_get(&form, "next")),
             };
             render_status(status, &page).lang(&lang)
         }

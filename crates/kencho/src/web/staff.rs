@@ -45,6 +45,7 @@ async fn login_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         action: "/staff/login".into(),
         heading: t,
         staff: true,
+        next: String::new(),
     })
     .lang(&lang)
 }
@@ -70,6 +71,7 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
                     action: "/staff/login".into(),
                     heading: t,
                     staff: true,
+                    next: String::new(),
                 },
             )
             .lang(&lang)

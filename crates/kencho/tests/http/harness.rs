@@ -204,6 +204,8 @@ pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
         mail_from: "kencho <no-reply@kencho.example.jp>".into(),
         secure_cookies: false,
         workers: true,
+        jma_dir: None,
+        jma_feed: None,
     };
     kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { base, db, db_url, cfg, smtp, totp, data_dir }

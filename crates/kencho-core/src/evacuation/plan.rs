@@ -1,0 +1,292 @@
+//! A household's plan as the resident keeps it: their answers (where, home, people), the changes
+//! they make to what the rules decide, and what each 警戒レベル means for them. No I/O, no text:
+//! the web layer words it in the reader's language.
+
+use serde::{Deserialize, Serialize};
+
+use super::geo::Point;
+use super::{check, decide, Hazards, Household, Member, Needs, Plan, Site, SiteChoice, Warning};
+
+/// Most people one plan covers.
+pub const MAX_MEMBERS: usize = 8;
+/// Travel by car in a disaster, slowed by traffic and water: about 15 km/h.
+pub const CAR_M_PER_MIN: f64 = 250.0;
+
+/// What the resident has told us, step by step. Stored as JSON with the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Answers {
+    pub postcode: String,
+    pub address: String,
+    /// 町字 id from the tenant's town table ('' when not known).
+    pub town_id: String,
+    /// The home's position (from the town's representative point or a map click).
+    pub at: Option<Point>,
+    pub living_floor: u8,
+    pub has_car: bool,
+    pub can_hold_out: bool,
+    pub members: Vec<Member>,
+    /// A relative's or friend's house that is safe (name and address, free text).
+    pub safe_house: String,
+    pub choices: Choices,
+    /// For a 個別避難計画: the person the plan is for, and their contact.
+    pub person: String,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            postcode: String::new(),
+            address: String::new(),
+            town_id: String::new(),
+            at: None,
+            living_floor: 1,
+            has_car: false,
+            can_hold_out: false,
+            members: Vec::new(),
+            safe_house: String::new(),
+            choices: Choices::default(),
+            person: String::new(),
+        }
+    }
+}
+
+/// The resident's changes to the rules' plan. `None` everywhere means "as the rules say".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Choices {
+    /// `Some(true)`: the household chose to stay home; `Some(false)`: to leave.
+    pub stay: Option<bool>,
+    /// Per member, the level they leave at (3, 4 or 5).
+    pub levels: Vec<Option<u8>>,
+    /// The designated site they chose to go to (an id from the sites table).
+    pub site_id: Option<String>,
+    pub by_car: bool,
+    /// Go to the safe relative's or friend's house instead of a designated site.
+    pub to_safe_house: bool,
+}
+
+impl Answers {
+    pub fn household(&self) -> Option<Household> {
+        Some(Household {
+            home: self.at?,
+            living_floor: self.living_floor.max(1),
+            members: if self.members.is_empty() {
+                vec![Member { name: String::new(), needs: Needs::default() }]
+            } else {
+                self.members.clone()
+            },
+            has_car: self.has_car,
+            can_hold_out: self.can_hold_out,
+        })
+    }
+}
+
+/// Where the household goes when it leaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Destination {
+    Site {
+        choice: SiteChoice,
+        minutes: u32,
+    },
+    SafeHouse {
+        label: String,
+    },
+    /// Leaves, but no suitable designated site is loaded for the area.
+    Unknown,
+}
+
+/// The plan as the household keeps it: the rules' plan, theirs, and what became unsafe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    pub rules: Plan,
+    pub mine: Plan,
+    pub warnings: Vec<Warning>,
+    pub destination: Destination,
+    pub by_car: bool,
+}
+
+/// Applies the resident's choices to the rules' plan and checks the result.
+pub fn resolve(h: &Household, hazards: &Hazards, sites: &[Site], choices: &Choices) -> Resolved {
+    let rules = decide(h, hazards, sites);
+    let mut mine = rules.clone();
+    if let Some(stay) = choices.stay {
+        mine.must_leave = !stay;
+    }
+    mine.departure_levels = (0..h.members.len())
+        .map(|i| {
+            if !mine.must_leave {
+                return None;
+            }
+            let chosen = choices.levels.get(i).copied().flatten().filter(|l| (3..=5).contains(l));
+            chosen.or(rules.departure_levels.get(i).copied().flatten()).or(Some(4))
+        })
+        .collect();
+    if let Some(chosen) = choices.site_id.as_deref().and_then(|id| sites.iter().find(|s| s.id == id)) {
+        let slowest = slowest_pace(&h.members);
+        let d = h.home.distance_m(&chosen.at);
+        let pick = SiteChoice { site: chosen.clone(), distance_m: d, walking_min: (d / slowest).ceil() as u32 };
+        mine.sites.retain(|s| s.site.id != chosen.id);
+        mine.sites.insert(0, pick);
+        mine.sites.truncate(2);
+    }
+    let warnings = check(h, hazards, &mine);
+    let by_car = choices.by_car && h.has_car;
+    let destination = if choices.to_safe_house {
+        Destination::SafeHouse { label: String::new() }
+    } else {
+        match mine.sites.first() {
+            Some(c) => {
+                let minutes = if by_car { (c.distance_m / CAR_M_PER_MIN).ceil() as u32 } else { c.walking_min };
+                Destination::Site { choice: c.clone(), minutes: minutes.max(1) }
+            }
+            None => Destination::Unknown,
+        }
+    };
+    Resolved { rules, mine, warnings, destination, by_car }
+}
+
+fn slowest_pace(members: &[Member]) -> f64 {
+    members.iter().map(|m| m.needs.pace_m_per_min()).fold(Needs::default().pace_m_per_min(), f64::min)
+}
+
+/// What the household does at one alert level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "do")]
+pub enum Step {
+    /// Levels 1–2: check the plan, the way and the supplies.
+    Prepare,
+    /// These members leave now; the others get ready.
+    Leave { members: Vec<usize>, rest_ready: bool },
+    /// Everyone has already left at an earlier level.
+    AlreadyLeft,
+    /// The household stays home, on or above its living floor.
+    StayUpstairs,
+    /// Level 5: disaster is imminent or happening; if still home, take the safest place now.
+    SafestPlaceNow,
+}
+
+/// What the plan says to do at `level` (1–5).
+pub fn step_at(mine: &Plan, level: u8) -> Step {
+    if level <= 2 {
+        return Step::Prepare;
+    }
+    if level >= 5 {
+        return Step::SafestPlaceNow;
+    }
+    if !mine.must_leave {
+        return Step::StayUpstairs;
+    }
+    let members: Vec<usize> = mine
+        .departure_levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == Some(level) || (level == 4 && l.is_some_and(|l| l > 4)))
+        .map(|(i, _)| i)
+        .collect();
+    let later = mine.departure_levels.iter().any(|l| l.is_some_and(|l| l > level));
+    if members.is_empty() {
+        if mine.departure_levels.iter().all(|l| l.is_some_and(|l| l < level)) {
+            Step::AlreadyLeft
+        } else {
+            Step::Prepare
+        }
+    } else {
+        Step::Leave { members, rest_ready: later && level < 4 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DepthRank, Hazard};
+    use super::*;
+    use proptest::prelude::*;
+
+    fn site(id: &str, lon: f64, kinds: &[Hazard]) -> Site {
+        Site { id: id.into(), name: id.into(), at: Point::new(lon, 37.64), suitable_for: kinds.to_vec() }
+    }
+
+    fn answers(needs: Vec<Needs>) -> Answers {
+        Answers {
+            at: Some(Point::new(140.95, 37.64)),
+            members: needs.into_iter().map(|n| Member { name: "x".into(), needs: n }).collect(),
+            ..Answers::default()
+        }
+    }
+
+    #[test]
+    fn choices_change_the_plan_and_unsafe_ones_warn() {
+        let hz = Hazards { flood: DepthRank::new(2), ..Default::default() };
+        let a = answers(vec![Needs::default(), Needs { walking_help: true, ..Default::default() }]);
+        let h = a.household().expect("has a point");
+        let sites = [site("a", 140.96, &[Hazard::Flood]), site("quake", 140.951, &[Hazard::Earthquake])];
+        let r = resolve(&h, &hz, &sites, &Choices::default());
+        assert!(r.warnings.is_empty());
+        assert!(matches!(&r.destination, Destination::Site { choice, .. } if choice.site.id == "a"));
+        assert_eq!(step_at(&r.mine, 3), Step::Leave { members: vec![1], rest_ready: true });
+        assert_eq!(step_at(&r.mine, 4), Step::Leave { members: vec![0], rest_ready: false });
+
+        let unsafe_choice =
+            Choices { site_id: Some("quake".into()), levels: vec![Some(5), None], ..Default::default() };
+        let r = resolve(&h, &hz, &sites, &unsafe_choice);
+        assert!(r.warnings.contains(&Warning::SiteUnsuitable { site: "quake".into(), hazard: Hazard::Flood }));
+        assert!(r.warnings.contains(&Warning::WaitsForLevel5 { member: 0 }));
+        let stay = Choices { stay: Some(true), ..Default::default() };
+        let r = resolve(&h, &hz, &sites, &stay);
+        assert!(r.warnings.contains(&Warning::StaysWhereRulesSayLeave));
+        assert_eq!(step_at(&r.mine, 4), Step::StayUpstairs);
+    }
+
+    #[test]
+    fn car_trips_are_timed_at_car_pace() {
+        let hz = Hazards { flood: DepthRank::new(3), ..Default::default() };
+        let mut a = answers(vec![Needs::default()]);
+        a.has_car = true;
+        let h = a.household().expect("point");
+        let sites = [site("far", 141.0, &[Hazard::Flood])];
+        let walk = resolve(&h, &hz, &sites, &Choices::default());
+        let car = resolve(&h, &hz, &sites, &Choices { by_car: true, ..Default::default() });
+        let mins = |r: &Resolved| match r.destination {
+            Destination::Site { minutes, .. } => minutes,
+            _ => 0,
+        };
+        assert!(mins(&car) < mins(&walk));
+    }
+
+    proptest! {
+        // Whatever the resident changes, the rules' own plan is untouched, nobody is ever told
+        // to wait for level 5 without a warning, and every member leaving is named once.
+        #[test]
+        fn any_choice_is_either_safe_or_warned(stay in proptest::option::of(any::<bool>()),
+                                               levels in proptest::collection::vec(proptest::option::of(0u8..=6), 0..9),
+                                               n in 1usize..=8, rank in proptest::option::of(1u8..=6), slide in any::<bool>()) {
+            let hz = Hazards { flood: rank.and_then(DepthRank::new), landslide: slide.then_some(super::super::Landslide::SteepSlope { red: false }), house_collapse: false };
+            let a = answers(vec![Needs::default(); n]);
+            let h = a.household().expect("point");
+            let r = resolve(&h, &hz, &[], &Choices { stay, levels, ..Default::default() });
+            prop_assert_eq!(&r.rules, &decide(&h, &hz, &[]));
+            for (i, l) in r.mine.departure_levels.iter().enumerate() {
+                if *l == Some(5) {
+                    let w = Warning::WaitsForLevel5 { member: i };
+                    prop_assert!(r.warnings.contains(&w), "member {} waits for 5", i);
+                }
+            }
+            if r.rules.must_leave && !r.mine.must_leave {
+                prop_assert!(r.warnings.contains(&Warning::StaysWhereRulesSayLeave));
+            }
+            let mut named = Vec::new();
+            for level in 1..=5 {
+                if let Step::Leave { members, .. } = step_at(&r.mine, level) {
+                    named.extend(members);
+                }
+            }
+            named.sort_unstable();
+            let leaving: Vec<usize> = r.mine.departure_levels.iter().enumerate().filter(|(_, l)| l.is_some_and(|l| l <= 4)).map(|(i, _)| i).collect();
+            prop_assert_eq!(named.len(), named.iter().collect::<std::collections::BTreeSet<_>>().len());
+            for i in leaving {
+                prop_assert!(named.contains(&i));
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Embeds every `locales/*.toml` file, so adding a language is adding a file.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut langs: Vec<String> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".toml")).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Japanese first: it is the default and the fallback.
+    langs.sort_by_key(|l| (l != "ja", l.clone()));
+    let mut out = String::from("pub const LANGS: &[(&str, &str)] = &[\n");
+    for l in &langs {
+        let path = dir.join(format!("{l}.toml"));
+        println!("cargo:rerun-if-changed={}", path.display());
+        let _ = writeln!(out, "    ({l:?}, include_str!({:?})),", path.display().to_string());
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("locales.rs");
+    if let Err(e) = std::fs::write(&dest, out) {
+        panic!("cannot write {}: {e}", dest.display());
+    }
+}

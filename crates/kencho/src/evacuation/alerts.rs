@@ -1,0 +1,499 @@
+//! Evacuation information for town areas (高齢者等避難 / 避難指示 / 緊急安全確保) and the mail that
+//! tells each subscribed household what its own plan says to do now.
+//!
+//! Staff issue level 3 at once; level 4 and 5 wait for a second staff member's approval. JMA
+//! telegrams (see [`super::jma`]) issue alerts of their own. Issuing and cancelling write one
+//! delivery row and one outbox mail per subscription in the same transaction, keyed so that
+//! a household is told once per issuance whatever is retried.
+
+use std::sync::Arc;
+
+use kencho_core::evacuation::plan::resolve;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use super::layers::Atlas;
+use super::plans::Role;
+use super::words;
+use crate::audit;
+use crate::db::{now_ms, Arg, Batch, Db};
+use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
+use crate::mail;
+
+/// Area id meaning "every town area of the tenant" (JMA warnings are per municipality).
+pub const WHOLE_TENANT: &str = "*";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    pub level: i64,
+    /// `staff` or `jma`.
+    pub source: String,
+    pub title: String,
+    pub note: String,
+    /// `pending` (waiting for a second approver), `issued`, `cancelled`, `superseded`.
+    pub status: String,
+    pub requested_by: String,
+    pub approved_by: Option<String>,
+    pub event_id: String,
+    pub created_at: i64,
+    pub issued_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+    pub towns: Vec<String>,
+    /// Subscriptions told of the issue.
+    pub told: i64,
+}
+
+/// Who is acting, for the audit log and the two-person rule.
+pub struct Actor {
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    /// e.g. `staff:12` or `jma`.
+    pub id: String,
+}
+
+pub struct Request {
+    pub level: u8,
+    pub towns: Vec<String>,
+    pub note: String,
+}
+
+/// Checks a staff request against the tenant's town table; returns the normalised towns.
+fn check_request(req: &Request, atlas: &Atlas) -> Result<Vec<String>> {
+    if !(3..=5).contains(&req.level) {
+        return Err(AppError::BadRequest("level must be 3 (高齢者等避難), 4 (避難指示) or 5 (緊急安全確保)".into()));
+    }
+    let mut towns: Vec<String> = req.towns.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    towns.sort();
+    towns.dedup();
+    if towns.is_empty() {
+        return Err(AppError::BadRequest("choose at least one town area (町字)".into()));
+    }
+    for id in &towns {
+        if id != WHOLE_TENANT && atlas.town(id).is_none() {
+            return Err(AppError::BadRequest(format!("unknown town area {id}")));
+        }
+    }
+    if req.note.chars().count() > 1000 {
+        return Err(AppError::BadRequest("the note is longer than 1,000 characters".into()));
+    }
+    Ok(towns)
+}
+
+/// A staff member issues (level 3) or proposes (levels 4–5) evacuation information.
+pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, req: Request) -> Result<i64> {
+    let towns = check_request(&req, &atlas)?;
+    let title = words::level_name("ja", req.level);
+    let base_url = base_url.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let immediate = req.level == 3;
+            let id: i64 = sqlx::query(
+                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, event_id, created_at, issued_at) \
+                 VALUES ($1, $2, 'staff', $3, $4, $5, $6, '', $7, $8) RETURNING id",
+            )
+            .bind(actor.tenant_id)
+            .bind(i64::from(req.level))
+            .bind(&title)
+            .bind(req.note.trim())
+            .bind(if immediate { "issued" } else { "pending" })
+            .bind(&actor.id)
+            .bind(now)
+            .bind(immediate.then_some(now))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            for town in &towns {
+                sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(town)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            audit::append(
+                conn,
+                actor.tenant_id,
+                &actor.id,
+                if immediate { "evacuation.alert_issued" } else { "evacuation.alert_requested" },
+                &format!("alert:{id}"),
+                serde_json::json!({"level": req.level, "towns": towns, "note": req.note.trim()}),
+            )
+            .await?;
+            if immediate {
+                fan_out(conn, id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
+            }
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// A second staff member approves a level 4–5 request: it is issued and mailed.
+pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, alert_id: i64) -> Result<()> {
+    let base_url = base_url.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT status, requested_by, level FROM evac_alerts WHERE id = $1 AND tenant_id = $2",
+            )
+            .bind(alert_id)
+            .bind(actor.tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+            let (status, requested_by, level): (String, String, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            if status != "pending" {
+                return Err(AppError::Conflict(format!("the alert is {status}, not waiting for approval")));
+            }
+            if requested_by == actor.id {
+                return Err(AppError::Conflict(
+                    "a second staff member must approve (二人目の職員の承認が必要です)".into(),
+                ));
+            }
+            let now = now_ms();
+            let done = sqlx::query(
+                "UPDATE evac_alerts SET status = 'issued', approved_by = $1, issued_at = $2 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(&actor.id)
+            .bind(now)
+            .bind(alert_id)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::StaleForm);
+            }
+            audit::append(
+                conn,
+                actor.tenant_id,
+                &actor.id,
+                "evacuation.alert_approved",
+                &format!("alert:{alert_id}"),
+                serde_json::json!({"level": level, "requested_by": requested_by}),
+            )
+            .await?;
+            fan_out(conn, alert_id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Cancels (解除) an issued or pending alert; households told of it are told it is over.
+pub async fn cancel(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, alert_id: i64) -> Result<()> {
+    let base_url = base_url.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            cancel_in(conn, alert_id, &atlas, &base_url, &actor, "cancelled").await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Cancels inside the caller's transaction. `status` is `cancelled` (people are told) or
+/// `superseded` (a newer alert replaces it and says so itself).
+pub(super) async fn cancel_in(
+    conn: &mut AnyConnection,
+    alert_id: i64,
+    atlas: &Atlas,
+    base_url: &str,
+    actor: &Actor,
+    status: &str,
+) -> Result<()> {
+    let row = sqlx::query("SELECT status FROM evac_alerts WHERE id = $1 AND tenant_id = $2")
+        .bind(alert_id)
+        .bind(actor.tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let was: String = row.try_get(0)?;
+    if was != "issued" && was != "pending" {
+        return Err(AppError::Conflict(format!("the alert is already {was}")));
+    }
+    sqlx::query("UPDATE evac_alerts SET status = $1, cancelled_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now_ms())
+        .bind(alert_id)
+        .execute(&mut *conn)
+        .await?;
+    audit::append(
+        conn,
+        actor.tenant_id,
+        &actor.id,
+        if status == "cancelled" { "evacuation.alert_cancelled" } else { "evacuation.alert_superseded" },
+        &format!("alert:{alert_id}"),
+        serde_json::json!({"was": was}),
+    )
+    .await?;
+    if was == "issued" && status == "cancelled" {
+        fan_out(conn, alert_id, atlas, base_url, &actor.tenant_name, Phase::Cancel).await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Issue,
+    Cancel,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Issue => "issue",
+            Phase::Cancel => "cancel",
+        }
+    }
+}
+
+/// Writes one delivery and one mail per subscription the alert reaches. Each mail carries
+/// that household's own action for the level.
+pub(super) async fn fan_out(
+    conn: &mut AnyConnection,
+    alert_id: i64,
+    atlas: &Atlas,
+    base_url: &str,
+    tenant_name: &str,
+    phase: Phase,
+) -> Result<usize> {
+    let alert = sqlx::query("SELECT tenant_id, level, source, title, note FROM evac_alerts WHERE id = $1")
+        .bind(alert_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (tenant_id, level, source, title, note): (i64, i64, String, String, String) =
+        (alert.try_get(0)?, alert.try_get(1)?, alert.try_get(2)?, alert.try_get(3)?, alert.try_get(4)?);
+    let level = u8::try_from(level.clamp(1, 5)).unwrap_or(5);
+    let towns: Vec<String> = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
+        .bind(alert_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+    let told_filter = match phase {
+        Phase::Issue => "",
+        Phase::Cancel => {
+            " AND EXISTS (SELECT 1 FROM evac_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
+        }
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT s.id, s.email, s.lang, s.token, s.role, p.token, p.data FROM evac_subscriptions s \
+         JOIN evac_plans p ON p.id = s.plan_id \
+         WHERE s.active = 1 AND p.tenant_id = $1 \
+         AND EXISTS (SELECT 1 FROM evac_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
+         ORDER BY s.id"
+    ))
+    .bind(tenant_id)
+    .bind(alert_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let now = now_ms();
+    let mut batch = Batch::new();
+    for r in &rows {
+        let (sub_id, email, lang, sub_token, role, plan_token, data): (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
+        let answers = serde_json::from_str(&data).unwrap_or_default();
+        let ctx = MailCtx {
+            lang: &lang,
+            tenant_name,
+            level,
+            source: &source,
+            title: &title,
+            note: &note,
+            areas: &area_names(&lang, atlas, &towns),
+            base_url,
+            sub_token: &sub_token,
+            plan_token: &plan_token,
+            supporter: role == "supporter",
+        };
+        let (subject, body) = match phase {
+            Phase::Issue => issue_mail(&ctx, &answers, atlas),
+            Phase::Cancel => cancel_mail(&ctx),
+        };
+        batch.push(
+            "INSERT INTO evac_deliveries (alert_id, subscription_id, phase, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (alert_id, subscription_id, phase) DO NOTHING",
+            vec![Arg::Int(alert_id), Arg::Int(sub_id), Arg::Text(phase.as_str().into()), Arg::Int(now)],
+        );
+        mail::enqueue_batched(
+            &mut batch,
+            &format!("evac:{alert_id}:{sub_id}:{}", phase.as_str()),
+            &email,
+            &subject,
+            &body,
+        );
+    }
+    batch.run(conn).await?;
+    Ok(rows.len())
+}
+
+fn area_names(lang: &str, atlas: &Atlas, towns: &[String]) -> String {
+    let names: Vec<String> = towns
+        .iter()
+        .map(|id| {
+            if id == WHOLE_TENANT {
+                t(lang, "evac.whole_area")
+            } else {
+                atlas.town(id).map(|t| t.name()).unwrap_or_else(|| id.clone())
+            }
+        })
+        .collect();
+    names.join(&t(lang, "evac.list_sep"))
+}
+
+struct MailCtx<'a> {
+    lang: &'a str,
+    tenant_name: &'a str,
+    level: u8,
+    source: &'a str,
+    title: &'a str,
+    note: &'a str,
+    areas: &'a str,
+    base_url: &'a str,
+    sub_token: &'a str,
+    plan_token: &'a str,
+    supporter: bool,
+}
+
+fn issue_mail(c: &MailCtx, answers: &kencho_core::evacuation::plan::Answers, atlas: &Atlas) -> (String, String) {
+    let lang = c.lang;
+    let level_s = c.level.to_string();
+    let name = if c.source == "jma" { c.title.to_string() } else { words::level_name(lang, c.level) };
+    let subject = tf(lang, "evac.mail_subject", &[("tenant", c.tenant_name), ("level", &level_s), ("name", &name)]);
+    let intro_key = if c.source == "jma" { "evac.mail_intro_jma" } else { "evac.mail_intro" };
+    let mut body =
+        tf(lang, intro_key, &[("tenant", c.tenant_name), ("areas", c.areas), ("name", &name), ("level", &level_s)]);
+    if !c.note.is_empty() {
+        body.push_str("\n\n");
+        body.push_str(c.note);
+    }
+    body.push_str("\n\n");
+    let action = match answers.household() {
+        Some(h) => {
+            let hz = atlas.hazards_at(&h.home);
+            let r = resolve(&h, &hz, &atlas.sites, &answers.choices);
+            words::level_action(lang, answers, &r, c.level)
+        }
+        None => t(lang, "evac.no_plan_action"),
+    };
+    if c.supporter {
+        body.push_str(&tf(lang, "evac.mail_supporter", &[("person", answers.person.trim())]));
+    } else {
+        body.push_str(&t(lang, "evac.mail_your_plan"));
+    }
+    body.push('\n');
+    body.push_str(&tf(lang, "evac.level_line", &[("level", &level_s), ("action", &action)]));
+    body.push_str("\n\n");
+    if !c.supporter {
+        body.push_str(&tf(
+            lang,
+            "evac.mail_plan_link",
+            &[("url", &format!("{}/hinan/p/{}", c.base_url, c.plan_token))],
+        ));
+        body.push('\n');
+    }
+    body.push_str(&tf(
+        lang,
+        "evac.mail_unsubscribe",
+        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
+    ));
+    body.push('\n');
+    (subject, body)
+}
+
+fn cancel_mail(c: &MailCtx) -> (String, String) {
+    let lang = c.lang;
+    let level_s = c.level.to_string();
+    let name = if c.source == "jma" { c.title.to_string() } else { words::level_name(lang, c.level) };
+    let subject =
+        tf(lang, "evac.mail_cancel_subject", &[("tenant", c.tenant_name), ("level", &level_s), ("name", &name)]);
+    let mut body = tf(
+        lang,
+        "evac.mail_cancel_body",
+        &[("tenant", c.tenant_name), ("areas", c.areas), ("name", &name), ("level", &level_s)],
+    );
+    body.push_str("\n\n");
+    body.push_str(&tf(
+        lang,
+        "evac.mail_unsubscribe",
+        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
+    ));
+    body.push('\n');
+    (subject, body)
+}
+
+const ALERT_COLUMNS: &str =
+    "a.id, a.level, a.source, a.title, a.note, a.status, a.requested_by, a.approved_by, a.event_id, \
+     a.created_at, a.issued_at, a.cancelled_at, \
+     (SELECT COUNT(*) FROM evac_deliveries d WHERE d.alert_id = a.id AND d.phase = 'issue')";
+
+fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
+    Ok(Alert {
+        id: r.try_get(0)?,
+        level: r.try_get(1)?,
+        source: r.try_get(2)?,
+        title: r.try_get(3)?,
+        note: r.try_get(4)?,
+        status: r.try_get(5)?,
+        requested_by: r.try_get(6)?,
+        approved_by: r.try_get(7)?,
+        event_id: r.try_get(8)?,
+        created_at: r.try_get(9)?,
+        issued_at: r.try_get(10)?,
+        cancelled_at: r.try_get(11)?,
+        towns: Vec::new(),
+        told: r.try_get(12)?,
+    })
+}
+
+/// The tenant's alerts, newest first, with their town areas.
+pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALERT_COLUMNS} FROM evac_alerts a WHERE a.tenant_id = $1 ORDER BY a.id DESC LIMIT $2"
+    ))
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out = rows.iter().map(alert_from).collect::<Result<Vec<_>>>()?;
+    for a in &mut out {
+        a.towns = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
+            .bind(a.id)
+            .fetch_all(&db.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+    }
+    Ok(out)
+}
+
+/// Issued alerts that cover a plan's town (what a resident sees on their plan page).
+pub async fn in_force_for(db: &Db, tenant_id: i64, town_id: &str) -> Result<Vec<Alert>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALERT_COLUMNS} FROM evac_alerts a WHERE a.tenant_id = $1 AND a.status = 'issued' \
+         AND EXISTS (SELECT 1 FROM evac_alert_areas x WHERE x.alert_id = a.id AND (x.town_id = '*' OR x.town_id = $2)) \
+         ORDER BY a.level DESC, a.id DESC"
+    ))
+    .bind(tenant_id)
+    .bind(town_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(alert_from).collect()
+}
+
+impl Role {
+    pub fn label(self, lang: &str) -> String {
+        t(lang, if self == Role::Supporter { "evac.role_supporter" } else { "evac.role_household" })
+    }
+}

@@ -1,0 +1,296 @@
+//! 気象庁防災情報XML telegrams: from the API, a folder, or the JMA Atom feed. Each telegram is
+//! recorded once (by its SHA-256). For every tenant whose 全国地方公共団体コード matches an area of
+//! the telegram at 警戒レベル3 or above, kencho issues an alert for the whole municipality; a
+//! higher level later in the same event supersedes it; a clearance (解除) or a cancellation
+//! (取消, matched by EventID) cancels it and tells those who were told.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kencho_core::evacuation::jma::{self as telegram, InfoType, Telegram};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::alerts::{self, Actor, Phase, WHOLE_TENANT};
+use super::layers::Atlases;
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Outcome {
+    /// `recorded` (nothing to do), `issued`, `cancelled`, `duplicate`, `ignored` (訓練/試験).
+    pub result: String,
+    pub event_id: String,
+    /// Alerts issued by this telegram.
+    pub issued: Vec<i64>,
+    /// Alerts cancelled by it.
+    pub cancelled: Vec<i64>,
+}
+
+struct TenantRow {
+    id: i64,
+    name: String,
+    lg_code: String,
+}
+
+/// Reads one telegram. A telegram that is not valid JMA XML is an error and changes nothing.
+pub async fn ingest(db: &Db, atlases: &Atlases, base_url: &str, xml: &str, source: &str) -> Result<Outcome> {
+    let tg = telegram::parse(xml).map_err(|e| AppError::BadRequest(format!("JMA XML: {e}")))?;
+    let sha = hex::encode(Sha256::digest(xml.as_bytes()));
+    let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE sha256 = $1").bind(&sha).fetch_optional(&db.read).await?;
+    if seen.is_some() {
+        return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
+    }
+    let tenants: Vec<TenantRow> = sqlx::query("SELECT id, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| Ok(TenantRow { id: r.try_get(0)?, name: r.try_get(1)?, lg_code: r.try_get(2)? }))
+        .collect::<Result<_>>()?;
+    // Atlases are needed for the mail texts (each household's own plan).
+    let mut with_atlas = Vec::new();
+    for t in tenants {
+        let atlas = atlases.get(db, t.id).await?;
+        with_atlas.push((t, atlas));
+    }
+    let base_url = base_url.to_string();
+    let source = source.chars().take(500).collect::<String>();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let info = match tg.info_type {
+                InfoType::Issue => "発表",
+                InfoType::Correction => "訂正",
+                InfoType::Cancel => "取消",
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO jma_telegrams (sha256, event_id, info_type, title, report_time, source, outcome, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, '', $7) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(&sha)
+            .bind(&tg.event_id)
+            .bind(info)
+            .bind(&tg.title)
+            .bind(&tg.report_time)
+            .bind(&source)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
+            }
+            let mut out = Outcome { result: "recorded".into(), event_id: tg.event_id.clone(), issued: vec![], cancelled: vec![] };
+            if tg.status != "通常" {
+                out.result = "ignored".into();
+            } else {
+                for (tenant, atlas) in &with_atlas {
+                    apply(conn, &tg, tenant, atlas, &base_url, &mut out).await?;
+                }
+                if !out.issued.is_empty() {
+                    out.result = "issued".into();
+                } else if !out.cancelled.is_empty() {
+                    out.result = "cancelled".into();
+                }
+            }
+            sqlx::query("UPDATE jma_telegrams SET outcome = $1 WHERE sha256 = $2")
+                .bind(&out.result)
+                .bind(&sha)
+                .execute(&mut *conn)
+                .await?;
+            Ok(out)
+        })
+    })
+    .await
+}
+
+async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    tg: &Telegram,
+    tenant: &TenantRow,
+    atlas: &super::layers::Atlas,
+    base_url: &str,
+    out: &mut Outcome,
+) -> Result<()> {
+    let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into() };
+    let open: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, level FROM evac_alerts WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued'",
+    )
+    .bind(tenant.id)
+    .bind(&tg.event_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_>>()?;
+    if tg.info_type == InfoType::Cancel {
+        for (id, _) in open {
+            alerts::cancel_in(conn, id, atlas, base_url, &actor, "cancelled").await?;
+            out.cancelled.push(id);
+        }
+        return Ok(());
+    }
+    let mine: Vec<_> = tg.areas.iter().filter(|a| telegram::municipality_matches(&a.code, &tenant.lg_code)).collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let level = mine.iter().filter(|a| !a.cleared).filter_map(|a| a.level).max();
+    match level {
+        Some(level) if level >= 3 => {
+            let current = open.iter().map(|(_, l)| *l).max();
+            if current.is_some_and(|c| c >= i64::from(level)) && tg.info_type != InfoType::Correction {
+                return Ok(());
+            }
+            for (id, _) in &open {
+                alerts::cancel_in(conn, *id, atlas, base_url, &actor, "superseded").await?;
+            }
+            let mut kinds: Vec<&str> = mine.iter().flat_map(|a| a.kinds.iter().map(String::as_str)).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            let title = if kinds.is_empty() { tg.title.clone() } else { kinds.join("・") };
+            let now = now_ms();
+            let id: i64 = sqlx::query(
+                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at) \
+                 VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6) RETURNING id",
+            )
+            .bind(tenant.id)
+            .bind(i64::from(level))
+            .bind(&title)
+            .bind(tg.headline.trim())
+            .bind(&tg.event_id)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(WHOLE_TENANT)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                tenant.id,
+                "jma",
+                "evacuation.alert_issued",
+                &format!("alert:{id}"),
+                serde_json::json!({"level": level, "event_id": tg.event_id, "title": title, "report_time": tg.report_time}),
+            )
+            .await?;
+            alerts::fan_out(conn, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
+            out.issued.push(id);
+        }
+        _ => {
+            // Below level 3 or cleared: whatever this event had raised is over.
+            for (id, _) in open {
+                alerts::cancel_in(conn, id, atlas, base_url, &actor, "cancelled").await?;
+                out.cancelled.push(id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Watches a folder: each `*.xml` dropped there is read once, then moved to `done/` (or to
+/// `rejected/` with a `.reason.txt` beside it).
+pub async fn watch_folder(db: Db, atlases: Arc<Atlases>, base_url: String, dir: PathBuf) {
+    loop {
+        if let Err(e) = scan_folder(&db, &atlases, &base_url, &dir).await {
+            tracing::warn!(error = %e, dir = %dir.display(), "JMA folder scan failed");
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path) -> Result<usize> {
+    let mut files = Vec::new();
+    let mut rd = tokio::fs::read_dir(dir).await?;
+    while let Some(e) = rd.next_entry().await? {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")) && e.file_type().await?.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    for p in &files {
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let text = match tokio::fs::read(p).await.map(String::from_utf8) {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(_)) => Err(AppError::BadRequest("the file is not UTF-8".into())),
+            Err(e) => Err(e.into()),
+        };
+        let result = match text {
+            Ok(t) => ingest(db, atlases, base_url, &t, &format!("file:{name}")).await,
+            Err(e) => Err(e),
+        };
+        let (sub, reason) = match &result {
+            Ok(o) => ("done", format!("{}\n", o.result)),
+            Err(AppError::BadRequest(m)) => ("rejected", format!("{m}\n")),
+            // A database failure: leave the file to try again on the next scan.
+            Err(e) => {
+                tracing::warn!(error = %e, file = %name, "JMA telegram not read; will retry");
+                continue;
+            }
+        };
+        let to = dir.join(sub);
+        tokio::fs::create_dir_all(&to).await?;
+        tokio::fs::rename(p, to.join(&name)).await?;
+        if sub == "rejected" {
+            tokio::fs::write(to.join(format!("{name}.reason.txt")), reason).await?;
+        }
+    }
+    Ok(files.len())
+}
+
+/// Polls a JMA Atom feed (e.g. `https://www.data.jma.go.jp/developer/xml/feed/extra.xml`) and
+/// reads every linked telegram not read before.
+pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: String) {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(30)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the HTTP client for the JMA feed");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = poll_once(&client, &db, &atlases, &base_url, &feed).await {
+            tracing::warn!(error = %e, feed = %feed, "JMA feed poll failed");
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+pub async fn poll_once(
+    client: &reqwest::Client,
+    db: &Db,
+    atlases: &Atlases,
+    base_url: &str,
+    feed: &str,
+) -> Result<usize> {
+    let get = |url: String| async move {
+        let res = client.get(&url).send().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))?;
+        if !res.status().is_success() {
+            return Err(AppError::Internal(format!("{url}: HTTP {}", res.status())));
+        }
+        res.text().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))
+    };
+    let atom = get(feed.to_string()).await?;
+    let links = telegram::feed_links(&atom).map_err(|e| AppError::Internal(format!("feed: {e}")))?;
+    let mut read = 0;
+    for link in links {
+        let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE source = $1")
+            .bind(format!("feed:{link}"))
+            .fetch_optional(&db.read)
+            .await?;
+        if seen.is_some() {
+            continue;
+        }
+        let xml = get(link.clone()).await?;
+        match ingest(db, atlases, base_url, &xml, &format!("feed:{link}")).await {
+            Ok(_) => read += 1,
+            Err(AppError::BadRequest(m)) => tracing::warn!(link = %link, problem = %m, "JMA telegram rejected"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(read)
+}

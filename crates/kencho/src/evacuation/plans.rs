@@ -1,0 +1,432 @@
+//! Household plans (マイ避難) and 個別避難計画, and who is told when an alert covers them.
+//!
+//! A plan is made without an account: it is a row reached by an unguessable token, so a resident
+//! can try it and print it. Saving ties it to their account; subscribing (with consent) puts their
+//! address on the alert list with its own unsubscribe token.
+
+use kencho_core::evacuation::plan::{Answers, MAX_MEMBERS};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::accounts::{self, Resident, Staff};
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    Household,
+    /// 個別避難計画: made by municipal staff for a person who needs help to evacuate.
+    Individual,
+}
+
+impl PlanKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Household => "household",
+            PlanKind::Individual => "individual",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredPlan {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub token: String,
+    pub kind: PlanKind,
+    pub resident_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub answers: Answers,
+    pub revision: i64,
+    pub consent_at: Option<i64>,
+    pub consent_note: String,
+    pub updated_at: i64,
+    pub saved_at: Option<i64>,
+}
+
+impl StoredPlan {
+    /// Who may open it: anyone with the token until it is saved to an account; after that its
+    /// owner, and staff of its tenant for individual plans or plans they helped make.
+    pub fn may_view(&self, resident: Option<&Resident>, staff: Option<&Staff>) -> bool {
+        if let Some(s) = staff {
+            if s.tenant_id == self.tenant_id && (self.kind == PlanKind::Individual || self.staff_id == Some(s.id)) {
+                return true;
+            }
+        }
+        match self.resident_id {
+            None => true,
+            Some(owner) => resident.is_some_and(|r| r.id == owner),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
+    let kind: String = r.try_get(3)?;
+    let data: String = r.try_get(6)?;
+    Ok(StoredPlan {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        token: r.try_get(2)?,
+        kind: if kind == "individual" { PlanKind::Individual } else { PlanKind::Household },
+        resident_id: r.try_get(4)?,
+        staff_id: r.try_get(5)?,
+        answers: serde_json::from_str(&data).map_err(|e| AppError::Internal(format!("stored plan: {e}")))?,
+        revision: r.try_get(7)?,
+        consent_at: r.try_get(8)?,
+        consent_note: r.try_get(9)?,
+        updated_at: r.try_get(10)?,
+        saved_at: r.try_get(11)?,
+    })
+}
+
+/// Starts an empty plan for a tenant; returns its token.
+pub async fn create(db: &Db, tenant_id: i64, kind: PlanKind, staff: Option<&Staff>) -> Result<String> {
+    let token = accounts::random_token();
+    let staff_id = staff.map(|s| s.id);
+    let data = serde_json::to_string(&Answers::default()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let t = token.clone();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            sqlx::query(
+                "INSERT INTO evac_plans (tenant_id, token, kind, staff_id, town_id, data, revision, consent_note, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, '', $5, 1, '', $6, $6)",
+            )
+            .bind(tenant_id)
+            .bind(&t)
+            .bind(kind.as_str())
+            .bind(staff_id)
+            .bind(&data)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(token)
+}
+
+pub async fn by_token(db: &Db, token: &str) -> Result<StoredPlan> {
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evac_plans WHERE token = $1"))
+        .bind(token)
+        .fetch_optional(&db.read)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
+pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<StoredPlan> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evac_plans WHERE id = $1 AND tenant_id = $2"))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(&db.read)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
+/// Replaces the answers, if nobody else changed the plan since `revision` was read.
+pub async fn update(db: &Db, plan: &StoredPlan, answers: &Answers) -> Result<()> {
+    if answers.members.len() > MAX_MEMBERS {
+        return Err(AppError::BadRequest(format!("at most {MAX_MEMBERS} people")));
+    }
+    let data = serde_json::to_string(answers).map_err(|e| AppError::Internal(e.to_string()))?;
+    let (id, revision, town) = (plan.id, plan.revision, answers.town_id.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE evac_plans SET data = $1, town_id = $2, revision = revision + 1, updated_at = $3 \
+                 WHERE id = $4 AND revision = $5",
+            )
+            .bind(&data)
+            .bind(&town)
+            .bind(now_ms())
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::StaleForm);
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Ties a plan to a resident's account.
+pub async fn save_to(db: &Db, plan: &StoredPlan, resident_id: i64, actor: &str) -> Result<()> {
+    if plan.resident_id.is_some_and(|r| r != resident_id) {
+        return Err(AppError::NotFound);
+    }
+    let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE evac_plans SET resident_id = $1, saved_at = $2 WHERE id = $3")
+                .bind(resident_id)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.plan_saved",
+                &format!("plan:{id}"),
+                serde_json::json!({"resident": resident_id}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanListItem {
+    pub token: String,
+    pub id: i64,
+    pub tenant_name: String,
+    pub address: String,
+    pub person: String,
+    pub updated_at: i64,
+    pub subscribed: bool,
+}
+
+pub async fn of_resident(db: &Db, resident_id: i64) -> Result<Vec<PlanListItem>> {
+    let rows = sqlx::query(
+        "SELECT p.token, p.id, t.name, p.data, p.updated_at, \
+         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) \
+         FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.resident_id = $1 ORDER BY p.updated_at DESC",
+    )
+    .bind(resident_id)
+    .fetch_all(&db.read)
+    .await?;
+    list_items(&rows)
+}
+
+pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListItem>> {
+    let rows = sqlx::query(
+        "SELECT p.token, p.id, t.name, p.data, p.updated_at, \
+         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) \
+         FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1 AND p.kind = 'individual' \
+         ORDER BY p.id DESC",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    list_items(&rows)
+}
+
+fn list_items(rows: &[sqlx::any::AnyRow]) -> Result<Vec<PlanListItem>> {
+    rows.iter()
+        .map(|r| {
+            let a: Answers = serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default();
+            Ok(PlanListItem {
+                token: r.try_get(0)?,
+                id: r.try_get(1)?,
+                tenant_name: r.try_get(2)?,
+                address: a.address,
+                person: a.person,
+                updated_at: r.try_get(4)?,
+                subscribed: r.try_get::<i64, _>(5)? > 0,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Household,
+    Supporter,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    pub id: i64,
+    pub role: Role,
+    pub name: String,
+    pub email: String,
+    pub active: bool,
+    pub consent_at: i64,
+}
+
+/// Puts an address on a plan's alert list. Consent is required; the same address twice is one
+/// subscription (re-activated if it had unsubscribed).
+pub async fn subscribe(
+    db: &Db,
+    plan: &StoredPlan,
+    role: Role,
+    name: &str,
+    email: &str,
+    lang: &str,
+    actor: &str,
+) -> Result<()> {
+    let email = email.trim().to_lowercase();
+    if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(AppError::BadRequest("the e-mail address is not valid".into()));
+    }
+    let name: String = name.trim().chars().take(100).collect();
+    let (plan_id, tenant_id, lang, actor) = (plan.id, plan.tenant_id, lang.to_string(), actor.to_string());
+    let token = accounts::random_token();
+    let role_s = match role {
+        Role::Household => "household",
+        Role::Supporter => "supporter",
+    };
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            sqlx::query(
+                "INSERT INTO evac_subscriptions (tenant_id, plan_id, role, name, email, lang, token, consent_at, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $8) \
+                 ON CONFLICT (plan_id, email) DO UPDATE SET active = 1, consent_at = excluded.consent_at, \
+                 name = excluded.name, lang = excluded.lang, role = excluded.role, ended_at = NULL",
+            )
+            .bind(tenant_id)
+            .bind(plan_id)
+            .bind(role_s)
+            .bind(&name)
+            .bind(&email)
+            .bind(&lang)
+            .bind(&token)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.subscribed",
+                &format!("plan:{plan_id}"),
+                serde_json::json!({"role": role_s, "email": email}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+pub async fn subscriptions(db: &Db, plan_id: i64) -> Result<Vec<Subscription>> {
+    let rows = sqlx::query(
+        "SELECT id, role, name, email, active, consent_at FROM evac_subscriptions WHERE plan_id = $1 ORDER BY id",
+    )
+    .bind(plan_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Subscription {
+                id: r.try_get(0)?,
+                role: if r.try_get::<String, _>(1)? == "supporter" { Role::Supporter } else { Role::Household },
+                name: r.try_get(2)?,
+                email: r.try_get(3)?,
+                active: r.try_get::<i64, _>(4)? == 1,
+                consent_at: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Ends a subscription by its unsubscribe token (from the link in every alert mail).
+pub async fn unsubscribe(db: &Db, token: &str) -> Result<()> {
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let token = token.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT id, tenant_id, plan_id, active FROM evac_subscriptions WHERE token = $1")
+                .bind(&token)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let (id, tenant_id, plan_id): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            if row.try_get::<i64, _>(3)? == 0 {
+                return Ok(());
+            }
+            sqlx::query("UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &format!("subscription:{id}"),
+                "evacuation.unsubscribed",
+                &format!("plan:{plan_id}"),
+                serde_json::json!({}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+/// Ends a supporter's subscription from the staff page.
+pub async fn remove_subscription(db: &Db, plan: &StoredPlan, subscription_id: i64, actor: &str) -> Result<()> {
+    let (plan_id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let done =
+                sqlx::query("UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2 AND plan_id = $3")
+                    .bind(now_ms())
+                    .bind(subscription_id)
+                    .bind(plan_id)
+                    .execute(&mut *conn)
+                    .await?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.subscription_ended",
+                &format!("plan:{plan_id}"),
+                serde_json::json!({"subscription": subscription_id}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+/// Records the person's consent to share their individual plan with supporters and the office.
+pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str) -> Result<()> {
+    let note: String = note.trim().chars().take(500).collect();
+    if note.is_empty() {
+        return Err(AppError::BadRequest("say how consent was given (同意の方法)".into()));
+    }
+    let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE evac_plans SET consent_at = $1, consent_note = $2 WHERE id = $3")
+                .bind(now_ms())
+                .bind(&note)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.consent_recorded",
+                &format!("plan:{id}"),
+                serde_json::json!({"note": note}),
+            )
+            .await
+        })
+    })
+    .await
+}

@@ -1,0 +1,157 @@
+//! Puts a plan into words, in the reader's language: the hazards at home, why the household
+//! leaves or stays, and what it does at each 警戒レベル. Pages, the print sheet and alert mails
+//! all use these, so a mail says exactly what the resident's plan page says.
+
+use kencho_core::evacuation::plan::{step_at, Answers, Destination, Resolved, Step};
+use kencho_core::evacuation::{ChecklistItem, Hazard, Hazards, Landslide, Reason, Warning};
+
+use crate::i18n::{t, tf};
+
+/// How a member is called: their name, or "the 2nd person".
+pub fn member_label(lang: &str, answers: &Answers, i: usize) -> String {
+    match answers.members.get(i).map(|m| m.name.trim()).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => tf(lang, "evac.member_n", &[("n", &(i + 1).to_string())]),
+    }
+}
+
+fn join(lang: &str, names: Vec<String>) -> String {
+    names.join(&t(lang, "evac.and"))
+}
+
+pub fn destination(lang: &str, answers: &Answers, r: &Resolved) -> String {
+    match &r.destination {
+        Destination::Site { choice, .. } => choice.site.name.clone(),
+        Destination::SafeHouse { .. } if !answers.safe_house.trim().is_empty() => answers.safe_house.trim().to_string(),
+        _ => t(lang, "evac.dest_unknown"),
+    }
+}
+
+fn minutes(r: &Resolved) -> Option<u32> {
+    match &r.destination {
+        Destination::Site { minutes, .. } => Some(*minutes),
+        _ => None,
+    }
+}
+
+/// One line: what the household does at `level`, e.g. 「お母さんは車で○○小学校へ。所要15分。」
+pub fn level_action(lang: &str, answers: &Answers, r: &Resolved, level: u8) -> String {
+    let dest = destination(lang, answers, r);
+    let how = t(lang, if r.by_car { "evac.by_car" } else { "evac.on_foot" });
+    let time = minutes(r).map(|m| tf(lang, "evac.takes", &[("min", &m.to_string())])).unwrap_or_default();
+    match step_at(&r.mine, level) {
+        Step::Prepare => t(lang, &format!("evac.prepare_{}", level.clamp(1, 4))),
+        Step::Leave { members, rest_ready } => {
+            let everyone = members.len() == r.mine.departure_levels.len();
+            let names = if everyone && members.len() > 1 {
+                t(lang, "evac.everyone")
+            } else {
+                join(lang, members.iter().map(|i| member_label(lang, answers, *i)).collect())
+            };
+            let mut s = tf(lang, "evac.leave", &[("names", &names), ("how", &how), ("dest", &dest), ("time", &time)]);
+            if rest_ready {
+                s.push_str(&t(lang, "evac.rest_ready"));
+            }
+            s
+        }
+        Step::AlreadyLeft => tf(lang, "evac.already_left", &[("dest", &dest)]),
+        Step::StayUpstairs => tf(lang, "evac.stay_upstairs", &[("floor", &answers.living_floor.max(1).to_string())]),
+        Step::SafestPlaceNow => t(lang, "evac.level5"),
+    }
+}
+
+pub fn level_name(lang: &str, level: u8) -> String {
+    t(lang, &format!("evac.level{}_name", level.clamp(1, 5)))
+}
+
+pub fn hazard_lines(lang: &str, hz: &Hazards) -> Vec<String> {
+    let mut v = Vec::new();
+    match hz.flood {
+        Some(rank) => v.push(t(lang, &format!("evac.flood_rank{}", rank.get()))),
+        None => v.push(t(lang, "evac.flood_none")),
+    }
+    match hz.landslide {
+        Some(Landslide::DebrisFlow { red }) => v.push(landslide(lang, "debris_flow", red)),
+        Some(Landslide::SteepSlope { red }) => v.push(landslide(lang, "steep_slope", red)),
+        Some(Landslide::Landslip { red }) => v.push(landslide(lang, "landslip", red)),
+        None => v.push(t(lang, "evac.landslide_none")),
+    }
+    if hz.house_collapse {
+        v.push(t(lang, "evac.house_collapse"));
+    }
+    v
+}
+
+fn landslide(lang: &str, kind: &str, red: bool) -> String {
+    tf(
+        lang,
+        "evac.landslide_zone",
+        &[
+            ("kind", &t(lang, &format!("evac.ls_{kind}"))),
+            ("zone", &t(lang, if red { "evac.zone_red" } else { "evac.zone_yellow" })),
+        ],
+    )
+}
+
+pub fn reason(lang: &str, r: Reason) -> String {
+    t(
+        lang,
+        match r {
+            Reason::HouseCollapseZone => "evac.why_house_collapse",
+            Reason::LandslideZone => "evac.why_landslide",
+            Reason::FloodReachesLivingFloor => "evac.why_flood_floor",
+            Reason::CannotHoldOut => "evac.why_hold_out",
+            Reason::StayAboveWater => "evac.why_stay_above",
+            Reason::NoHazard => "evac.why_no_hazard",
+        },
+    )
+}
+
+pub fn hazard_kind(lang: &str, h: Hazard) -> String {
+    t(
+        lang,
+        match h {
+            Hazard::Flood => "evac.hz_flood",
+            Hazard::Landslide => "evac.hz_landslide",
+            Hazard::StormSurge => "evac.hz_storm_surge",
+            Hazard::Earthquake => "evac.hz_earthquake",
+            Hazard::Tsunami => "evac.hz_tsunami",
+            Hazard::LargeFire => "evac.hz_large_fire",
+            Hazard::InlandFlooding => "evac.hz_inland_flooding",
+            Hazard::Volcano => "evac.hz_volcano",
+        },
+    )
+}
+
+pub fn warning(lang: &str, answers: &Answers, w: &Warning, site_name: &str) -> String {
+    match w {
+        Warning::StaysWhereRulesSayLeave => t(lang, "evac.warn_stay"),
+        Warning::WaitsForLevel5 { member } => {
+            tf(lang, "evac.warn_level5", &[("name", &member_label(lang, answers, *member))])
+        }
+        Warning::LeavesLaterThanAdvised { member, advised } => tf(
+            lang,
+            "evac.warn_later",
+            &[("name", &member_label(lang, answers, *member)), ("level", &advised.to_string())],
+        ),
+        Warning::SiteUnsuitable { hazard, .. } => {
+            tf(lang, "evac.warn_site", &[("site", site_name), ("hazard", &hazard_kind(lang, *hazard))])
+        }
+    }
+}
+
+pub fn checklist_item(lang: &str, c: ChecklistItem) -> String {
+    let key = match c {
+        ChecklistItem::Water => "water",
+        ChecklistItem::Food => "food",
+        ChecklistItem::Flashlight => "flashlight",
+        ChecklistItem::PhoneCharger => "phone_charger",
+        ChecklistItem::Medicines => "medicines",
+        ChecklistItem::MedicalDeviceBattery => "medical_battery",
+        ChecklistItem::InfantSupplies => "infant",
+        ChecklistItem::PetSupplies => "pets",
+        ChecklistItem::WheelchairPath => "wheelchair_path",
+        ChecklistItem::Documents => "documents",
+    };
+    t(lang, &format!("evac.take_{key}"))
+}
