@@ -308,9 +308,24 @@ pub struct Atlases {
     cache: RwLock<HashMap<i64, (Instant, Arc<Atlas>)>>,
     /// One rebuild at a time: a big layer takes a second and plenty of memory to parse.
     rebuild: tokio::sync::Mutex<()>,
+    /// Tenant codes never change, so public look-ups resolve them without the database.
+    tenant_ids: RwLock<HashMap<String, i64>>,
 }
 
 impl Atlases {
+    /// A tenant's id by its code (cached; unknown codes are asked each time).
+    pub async fn tenant_id(&self, db: &Db, code: &str) -> Result<i64> {
+        if let Some(id) = self.tenant_ids.read().unwrap_or_else(|e| e.into_inner()).get(code) {
+            return Ok(*id);
+        }
+        if code.len() > 64 {
+            return Err(AppError::NotFound);
+        }
+        let id = crate::tenants::id_of(db, code).await?.ok_or(AppError::NotFound)?;
+        self.tenant_ids.write().unwrap_or_else(|e| e.into_inner()).insert(code.to_string(), id);
+        Ok(id)
+    }
+
     /// The tenant's atlas, rebuilt first if another version has been put in use.
     pub async fn get(&self, db: &Db, tenant_id: i64) -> Result<Arc<Atlas>> {
         if let Some(a) = self.fresh(tenant_id) {

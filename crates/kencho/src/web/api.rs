@@ -743,9 +743,12 @@ pub struct ErrorBody {
     info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
     paths(signup, verify, login, logout, list_procedures, get_procedure, create_application, my_applications, get_application, get_status, save_answers,
           upload_attachment, download_attachment, submit, withdraw, inbox, staff_get_application, staff_action, export, import_procedure,
-          list_tokens, create_token),
+          list_tokens, create_token,
+          super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
+          super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
+          super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"))
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"))
 )]
 pub struct ApiDoc;
 

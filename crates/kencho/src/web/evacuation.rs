@@ -41,20 +41,18 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/hinan/alerts", post(issue_alert))
         .route("/staff/hinan/alerts/{id}/approve", post(approve_alert))
         .route("/staff/hinan/alerts/{id}/cancel", post(cancel_alert))
-        .route("/staff/hinan/layers", post(upload_layer))
+        .route("/staff/hinan/layers", post(upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)))
         .route("/staff/hinan/layers/{id}/activate", post(activate_layer))
         .route("/staff/hinan/jma", post(upload_jma))
         .route("/staff/hinan/individual/{id}", get(person_page))
         .route("/staff/hinan/individual/{id}/consent", post(person_consent))
         .route("/staff/hinan/individual/{id}/supporters", post(add_supporter))
         .route("/staff/hinan/individual/{id}/supporters/{sid}/remove", post(remove_supporter))
-        .layer(axum::extract::DefaultBodyLimit::max(layers_limit()))
 }
 
-/// Hazard layers of a whole prefecture are large; the other forms are small anyway.
-fn layers_limit() -> usize {
-    512 * 1024 * 1024
-}
+/// Hazard layers of a whole prefecture are large (hundreds of MB); only the layer upload
+/// accepts bodies beyond the usual limit.
+pub const LAYER_LIMIT: usize = 512 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Start and "my plans"

@@ -2,6 +2,7 @@
 //! the capability modules.
 
 pub mod api;
+pub mod api_evacuation;
 pub mod evacuation;
 pub mod form_html;
 pub mod openapi;
@@ -390,7 +391,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resident::routes())
         .merge(staff::routes())
         .merge(evacuation::routes())
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes().merge(api_evacuation::routes()))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

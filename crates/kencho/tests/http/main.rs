@@ -9,6 +9,7 @@ mod harness;
 mod applications;
 mod audit_and_mail;
 mod cli;
+mod evacuation;
 mod isolation;
 mod procedures_api;
 mod security;

@@ -142,6 +142,15 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/admin/procedures",
         "GET /api/v1/admin/api-tokens",
         "POST /api/v1/admin/api-tokens",
+        "GET /api/v1/evacuation/{tenant}/hazards",
+        "POST /api/v1/evacuation/{tenant}/plan",
+        "GET /api/v1/admin/evacuation/layers",
+        "PUT /api/v1/admin/evacuation/layers/{kind}",
+        "POST /api/v1/admin/evacuation/jma",
+        "GET /api/v1/staff/evacuation/alerts",
+        "POST /api/v1/staff/evacuation/alerts",
+        "POST /api/v1/staff/evacuation/alerts/{id}/approve",
+        "POST /api/v1/staff/evacuation/alerts/{id}/cancel",
     ];
     served.sort();
     assert_eq!(documented, served);

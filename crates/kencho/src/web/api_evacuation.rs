@@ -1,0 +1,391 @@
+//! The マイ避難 part of the JSON API: public hazard look-ups and plan previews (no account, no
+//! database on the hot path), data layers and JMA telegrams for administrators, and evacuation
+//! information for staff.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use kencho_core::evacuation::geo::Point;
+use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS};
+use kencho_core::evacuation::{Landslide, Member, Needs, Reason, Warning};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AppState, Ctx};
+use crate::error::{AppError, Result};
+use crate::evacuation::alerts::{self, Actor, Alert, Request};
+use crate::evacuation::jma::{self, Outcome};
+use crate::evacuation::layers::{self, LayerKind, LayerVersion};
+use crate::evacuation::words;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/evacuation/{tenant}/hazards", get(hazards))
+        .route("/evacuation/{tenant}/plan", post(preview_plan))
+        .route("/admin/evacuation/layers", get(list_layers))
+        .route(
+            "/admin/evacuation/layers/{kind}",
+            put(load_layer).layer(axum::extract::DefaultBodyLimit::max(super::evacuation::LAYER_LIMIT)),
+        )
+        .route("/admin/evacuation/jma", post(read_telegram))
+        .route("/staff/evacuation/alerts", get(list_alerts).post(issue_alert))
+        .route("/staff/evacuation/alerts/{id}/approve", post(approve_alert))
+        .route("/staff/evacuation/alerts/{id}/cancel", post(cancel_alert))
+}
+
+fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") {
+        return Err(AppError::UnsupportedMedia(format!("expected application/json, got \"{ct}\"")));
+    }
+    if body.len() > 1024 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn point(lat: f64, lon: f64) -> Result<Point> {
+    let p = Point::new(lon, lat);
+    if p.is_valid() {
+        Ok(p)
+    } else {
+        Err(AppError::BadRequest("lat must be within ±90 and lon within ±180".into()))
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct At {
+    /// Latitude in degrees (WGS 84 / JGD2011).
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LandslideZone {
+    /// `debris_flow` (土石流), `steep_slope` (急傾斜地の崩壊) or `landslip` (地すべり).
+    pub kind: String,
+    /// 特別警戒区域 (red) rather than 警戒区域 (yellow).
+    pub red: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HazardsAt {
+    /// A31a depth rank 1–6, or null outside the flood zones.
+    pub flood_rank: Option<u8>,
+    pub landslide: Option<LandslideZone>,
+    pub house_collapse: bool,
+    /// The nearest town area (町字), when the tenant has loaded its town table.
+    pub town_id: Option<String>,
+    pub town_name: Option<String>,
+    /// The hazards in words, in the request's language.
+    pub description: Vec<String>,
+}
+
+fn landslide_zone(l: Landslide) -> LandslideZone {
+    let (kind, red) = match l {
+        Landslide::DebrisFlow { red } => ("debris_flow", red),
+        Landslide::SteepSlope { red } => ("steep_slope", red),
+        Landslide::Landslip { red } => ("landslip", red),
+    };
+    LandslideZone { kind: kind.into(), red }
+}
+
+/// What the hazard layers say about a point. Public and read from memory: no session, no query.
+#[utoipa::path(get, path = "/api/v1/evacuation/{tenant}/hazards", tag = "evacuation", params(("tenant" = String, Path), At),
+    responses((status = 200, body = HazardsAt), (status = 400, body = super::api::ErrorBody), (status = 404, body = super::api::ErrorBody)))]
+async fn hazards(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(at): Query<At>,
+    headers: HeaderMap,
+) -> Result<Json<HazardsAt>> {
+    let p = point(at.lat, at.lon)?;
+    let tenant_id = st.atlases.tenant_id(&st.db, &tenant).await?;
+    let atlas = st.atlases.get(&st.db, tenant_id).await?;
+    let hz = atlas.hazards_at(&p);
+    let town = kencho_core::evacuation::towns::nearest(&atlas.towns, &p);
+    Ok(Json(HazardsAt {
+        flood_rank: hz.flood.map(|r| r.get()),
+        landslide: hz.landslide.map(landslide_zone),
+        house_collapse: hz.house_collapse,
+        town_id: town.map(|t| t.id.clone()),
+        town_name: town.map(|t| t.name()),
+        description: words::hazard_lines(lang_of(&headers), &hz),
+    }))
+}
+
+/// The API speaks Japanese unless asked otherwise (Accept-Language: en or ja-x-easy).
+fn lang_of(headers: &HeaderMap) -> &'static str {
+    let v = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("").trim_start();
+    if v.starts_with("ja-x-easy") {
+        "ja-x-easy"
+    } else if v.starts_with("en") {
+        "en"
+    } else {
+        "ja"
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonBody {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub walking_help: bool,
+    #[serde(default)]
+    pub wheelchair: bool,
+    #[serde(default)]
+    pub infant: bool,
+    #[serde(default)]
+    pub medical_device: bool,
+    #[serde(default)]
+    pub pets: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    pub lat: f64,
+    pub lon: f64,
+    /// Floor of the living room, 1 = ground floor.
+    pub living_floor: u8,
+    #[serde(default)]
+    pub has_car: bool,
+    /// Supplies to wait out the water at home (about 3 days).
+    #[serde(default)]
+    pub can_hold_out: bool,
+    /// 1 to 8 people.
+    pub members: Vec<PersonBody>,
+    #[serde(default)]
+    pub go_by_car: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteOut {
+    pub id: String,
+    pub name: String,
+    pub distance_m: u32,
+    pub walking_min: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanOut {
+    pub hazards: HazardsAt,
+    pub must_leave: bool,
+    pub reasons: Vec<String>,
+    /// Per member, the alert level they leave at (null: stays home).
+    pub departure_levels: Vec<Option<u8>>,
+    /// The two nearest designated sites suitable for the household's hazards.
+    pub sites: Vec<SiteOut>,
+    pub destination: Option<String>,
+    pub minutes: Option<u32>,
+    /// What to do at levels 1–5, in words.
+    pub levels: Vec<String>,
+    pub checklist: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Makes a plan from a household without saving anything (for other front ends and kiosks).
+#[utoipa::path(post, path = "/api/v1/evacuation/{tenant}/plan", tag = "evacuation", params(("tenant" = String, Path)), request_body = PlanBody,
+    responses((status = 200, body = PlanOut), (status = 400, body = super::api::ErrorBody), (status = 404, body = super::api::ErrorBody)))]
+async fn preview_plan(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PlanOut>> {
+    let b: PlanBody = json(&headers, &body)?;
+    let p = point(b.lat, b.lon)?;
+    if !(1..=60).contains(&b.living_floor) {
+        return Err(AppError::BadRequest("living_floor must be 1–60".into()));
+    }
+    if b.members.is_empty() || b.members.len() > MAX_MEMBERS {
+        return Err(AppError::BadRequest(format!("members: 1 to {MAX_MEMBERS} people")));
+    }
+    if b.members.iter().any(|m| m.name.chars().count() > 40) {
+        return Err(AppError::BadRequest("a member's name is longer than 40 characters".into()));
+    }
+    let lang = lang_of(&headers);
+    let tenant_id = st.atlases.tenant_id(&st.db, &tenant).await?;
+    let atlas = st.atlases.get(&st.db, tenant_id).await?;
+    let answers = Answers {
+        at: Some(p),
+        living_floor: b.living_floor,
+        has_car: b.has_car,
+        can_hold_out: b.can_hold_out,
+        members: b
+            .members
+            .into_iter()
+            .map(|m| Member {
+                name: m.name,
+                needs: Needs {
+                    walking_help: m.walking_help,
+                    wheelchair: m.wheelchair,
+                    infant: m.infant,
+                    medical_device: m.medical_device,
+                    pets: m.pets,
+                },
+            })
+            .collect(),
+        choices: Choices { by_car: b.go_by_car, ..Choices::default() },
+        ..Answers::default()
+    };
+    let h = answers.household().ok_or_else(|| AppError::BadRequest("no position".into()))?;
+    let hz = atlas.hazards_at(&p);
+    let r = resolve(&h, &hz, &atlas.sites, &answers.choices);
+    let town = kencho_core::evacuation::towns::nearest(&atlas.towns, &p);
+    let (destination, minutes) = match &r.destination {
+        Destination::Site { choice, minutes } => (Some(choice.site.name.clone()), Some(*minutes)),
+        _ => (None, None),
+    };
+    Ok(Json(PlanOut {
+        hazards: HazardsAt {
+            flood_rank: hz.flood.map(|r| r.get()),
+            landslide: hz.landslide.map(landslide_zone),
+            house_collapse: hz.house_collapse,
+            town_id: town.map(|t| t.id.clone()),
+            town_name: town.map(|t| t.name()),
+            description: words::hazard_lines(lang, &hz),
+        },
+        must_leave: r.mine.must_leave,
+        reasons: r.rules.reasons.iter().map(|x: &Reason| words::reason(lang, *x)).collect(),
+        departure_levels: r.mine.departure_levels.clone(),
+        sites: r
+            .mine
+            .sites
+            .iter()
+            .map(|s| SiteOut {
+                id: s.site.id.clone(),
+                name: s.site.name.clone(),
+                distance_m: s.distance_m.round() as u32,
+                walking_min: s.walking_min,
+            })
+            .collect(),
+        destination,
+        minutes,
+        levels: (1..=5).map(|l| words::level_action(lang, &answers, &r, l)).collect(),
+        checklist: r.rules.checklist.iter().map(|c| words::checklist_item(lang, *c)).collect(),
+        warnings: r.warnings.iter().map(|w: &Warning| words::warning(lang, &answers, w, "")).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/evacuation/layers", tag = "evacuation", security(("bearer" = [])),
+    responses((status = 200, body = [LayerVersion]), (status = 403, body = super::api::ErrorBody)))]
+async fn list_layers(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<LayerVersion>>> {
+    let s = ctx.admin()?;
+    Ok(Json(layers::list(&st.db, s.tenant_id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LayerQuery {
+    /// Name to record for the file (default: the kind).
+    pub file_name: Option<String>,
+}
+
+/// Loads the body (GeoJSON or CSV, UTF-8) as the next version of a layer; it is validated
+/// whole, and a bad file changes nothing (the error names the line or feature).
+#[utoipa::path(put, path = "/api/v1/admin/evacuation/layers/{kind}", tag = "evacuation", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "flood, landslide, house_collapse, sites or towns"), LayerQuery),
+    request_body(content = String, content_type = "application/geo+json"),
+    responses((status = 201, body = LayerVersion), (status = 400, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody)))]
+async fn load_layer(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(kind): Path<String>,
+    Query(q): Query<LayerQuery>,
+    body: Bytes,
+) -> Result<Response> {
+    let s = ctx.admin()?;
+    let kind = LayerKind::parse(&kind)
+        .ok_or_else(|| AppError::BadRequest("kind must be flood, landslide, house_collapse, sites or towns".into()))?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    let name = q.file_name.unwrap_or_else(|| kind.as_str().to_string());
+    let v = layers::load(&st.db, s.tenant_id, kind, &name, text, &format!("staff:{}", s.id)).await?;
+    st.atlases.invalidate(s.tenant_id);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// Reads one 気象庁防災情報XML telegram (as the watched folder or feed would).
+#[utoipa::path(post, path = "/api/v1/admin/evacuation/jma", tag = "evacuation", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/xml"),
+    responses((status = 200, body = Outcome), (status = 400, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody)))]
+async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Json<Outcome>> {
+    let s = ctx.admin()?;
+    if body.len() > 10 * 1024 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id)).await?;
+    st.nudge.notify_one();
+    Ok(Json(o))
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])),
+    responses((status = 200, body = [Alert]), (status = 401, body = super::api::ErrorBody)))]
+async fn list_alerts(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<Alert>>> {
+    let s = ctx.staff()?;
+    Ok(Json(alerts::list(&st.db, s.tenant_id, 200).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertBody {
+    /// 3 高齢者等避難 (issued at once), 4 避難指示 or 5 緊急安全確保 (wait for a second staff member).
+    pub level: u8,
+    /// Town-area ids (町字) from the tenant's town table, or "*" for the whole municipality.
+    pub towns: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+fn actor(s: &crate::accounts::Staff) -> Actor {
+    Actor { tenant_id: s.tenant_id, tenant_name: s.tenant_name.clone(), id: format!("staff:{}", s.id) }
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])), request_body = AlertBody,
+    responses((status = 201, body = Created), (status = 400, body = super::api::ErrorBody)))]
+async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let s = ctx.staff()?;
+    let b: AlertBody = json(&headers, &body)?;
+    let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
+    let id = alerts::request(
+        &st.db,
+        atlas,
+        &st.cfg.base_url,
+        actor(s),
+        Request { level: b.level, towns: b.towns, note: b.note },
+    )
+    .await?;
+    st.nudge.notify_one();
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts/{id}/approve", tag = "evacuation", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = super::api::ErrorBody)))]
+async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    let s = ctx.staff()?;
+    let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
+    alerts::approve(&st.db, atlas, &st.cfg.base_url, actor(s), id).await?;
+    st.nudge.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts/{id}/cancel", tag = "evacuation", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = super::api::ErrorBody)))]
+async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    let s = ctx.staff()?;
+    let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
+    alerts::cancel(&st.db, atlas, &st.cfg.base_url, actor(s), id).await?;
+    st.nudge.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
