@@ -73,7 +73,7 @@ async fn staff_post(app: &TestApp, b: &reqwest::Client, path: &str, fields: &[(&
 }
 
 fn latest_alert_id(html: &str, verb: &str) -> String {
-    html.split(&format!("/alerts/"))
+    html.split("/alerts/")
         .filter_map(|s| s.split_once(&format!("/{verb}\"")))
         .map(|(id, _)| id.to_string())
         .next()
