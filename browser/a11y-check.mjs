@@ -211,7 +211,8 @@ async function runAxe(page) {
 // Run the checks on the page as it is now and record the result.
 async function check(page, label, { screenshot = false } = {}) {
   const lang = await page.evaluate(() => document.documentElement.lang);
-  if (lang !== (label.includes('(English)') ? 'en' : 'ja')) throw new JourneyError(`${label}: page language is "${lang}"`);
+  const wanted = label.includes('(English)') ? 'en' : label.includes('(やさしい日本語)') ? 'ja-x-easy' : 'ja';
+  if (lang !== wanted) throw new JourneyError(`${label}: page language is "${lang}", expected "${wanted}"`);
   const r = await runAxe(page);
   const count = r.violations.reduce((a, v) => a + v.nodes.length, 0);
   results.push({ label, url: page.url(), violations: r.violations, count });
@@ -537,6 +538,124 @@ async function main() {
     await check(a, 'admin page (English)');
     await goto(a, '/staff/applications/999999', 404);
     await check(a, 'staff error page, not found, 404 (English)');
+
+    // ------------------------------------------------ マイ避難: the plan journey, anonymous first
+    const hCtx = await newContext(browser);
+    const h = await hCtx.newPage();
+    await goto(h, '/hinan');
+    await check(h, 'マイ避難: start', { screenshot: true });
+    await clickAndWait(h, 'main form[action="/hinan/minamisoma/start"] button[type=submit]');
+    const planMatch = h.url().match(/\/hinan\/p\/([A-Za-z0-9_-]+)\/where/);
+    if (!planMatch) throw new JourneyError(`starting a plan led to ${h.url()}`);
+    const planToken = planMatch[1];
+    await check(h, 'マイ避難: where (step 1)');
+    await clickAndWait(h, 'main form button[type=submit]', 422);
+    await check(h, 'マイ避難: where, error summary (422)');
+    await h.locator('details.coords summary').click();
+    await h.locator('svg.minimap').click({ position: { x: 150, y: 120 } });
+    await check(h, 'マイ避難: where, map clicked (JavaScript)');
+    await fill(h, { lat: '', lon: '', address: '福島県南相馬市本町一丁目2-3' });
+    await clickAndWait(h, 'main form button[type=submit]');
+    await check(h, 'マイ避難: home (step 2)');
+    await fill(h, { floor: '0' });
+    await clickAndWait(h, 'main form button[type=submit]', 422);
+    await check(h, 'マイ避難: home, error summary (422)');
+    await fill(h, { floor: '1', hold_out: 'no', car: 'yes', safe_house: '伯父の家（相馬市）' });
+    await clickAndWait(h, 'main form button[type=submit]');
+    await check(h, 'マイ避難: people (step 3)');
+    await fill(h, { name1: 'お母さん' });
+    await clickAndWait(h, 'main button[name=intent][value=add]');
+    await check(h, 'マイ避難: people, a row added');
+    await fill(h, { name2: 'おじいちゃん', walking2: '1' });
+    await clickAndWait(h, 'main button[name=intent][value=next]');
+    await check(h, 'マイ避難: the plan', { screenshot: true });
+    await fill(h, { stay: 'stay', level1: '5', site: '3' });
+    await clickAndWait(h, 'main form[action$="/choices"] button[type=submit]');
+    await check(h, 'マイ避難: the plan with unsafe changes (warnings)', { screenshot: true });
+    await goto(h, `/hinan/p/${planToken}/print`);
+    await check(h, 'マイ避難: print sheet', { screenshot: true });
+    await h.emulateMedia({ media: 'print' });
+    await check(h, 'マイ避難: print sheet (print media)', { screenshot: true });
+    await h.emulateMedia({ media: 'screen' });
+    for (const [lang, name] of [['en', 'English'], ['ja-x-easy', 'やさしい日本語']]) {
+      await goto(h, `/hinan/p/${planToken}?lang=${lang}`);
+      await check(h, `マイ避難: the plan (${name})`);
+      await goto(h, `/hinan/p/${planToken}/where`);
+      await check(h, `マイ避難: where (${name})`);
+      await goto(h, `/hinan/p/${planToken}/people`);
+      await check(h, `マイ避難: people (${name})`);
+      await goto(h, `/hinan/p/${planToken}/print`);
+      await check(h, `マイ避難: print sheet (${name})`);
+    }
+    await goto(h, `/hinan/p/${planToken}?lang=ja`);
+    await h.setViewportSize({ width: 320, height: 800 });
+    await check(h, 'マイ避難: the plan (320 px wide, mobile)', { screenshot: true });
+    await goto(h, `/hinan/p/${planToken}/where`);
+    await check(h, 'マイ避難: where (320 px wide, mobile)');
+    await h.setViewportSize({ width: 1280, height: 900 });
+    await goto(h, '/hinan/unsubscribe/not-a-real-token');
+    await check(h, 'マイ避難: unsubscribe page');
+    await clickAndWait(h, 'main form button[type=submit]', 404);
+    await check(h, 'マイ避難: unsubscribe with an unknown link (404)');
+    await hCtx.close();
+
+    // ------------------------------------------------ マイ避難: save and subscribe (resident taro)
+    await goto(res, '/hinan');
+    await clickAndWait(res, 'main form[action="/hinan/minamisoma/start"] button[type=submit]');
+    await fill(res, { town: '0721250005000' });
+    await clickAndWait(res, 'main form button[type=submit]');
+    await fill(res, { floor: '2', hold_out: 'yes', car: 'no' });
+    await clickAndWait(res, 'main form button[type=submit]');
+    await fill(res, { name1: '太郎', infant1: '1' });
+    await clickAndWait(res, 'main button[name=intent][value=next]');
+    await clickAndWait(res, 'main form[action$="/save"] button[type=submit]');
+    await check(res, 'マイ避難: plan saved');
+    await clickAndWait(res, 'main form[action$="/subscribe"] button[type=submit]', 422);
+    await check(res, 'マイ避難: subscribe without consent (422)');
+    await fill(res, { consent: 'yes' });
+    await clickAndWait(res, 'main form[action$="/subscribe"] button[type=submit]');
+    await check(res, 'マイ避難: subscribed');
+    await goto(res, '/hinan/mine');
+    await check(res, 'マイ避難: my saved plans');
+
+    // ------------------------------------------------ マイ避難: staff (kacho issues, admin approves)
+    await goto(k, '/staff/hinan');
+    await check(k, 'マイ避難 staff: alerts, individual plans, data', { screenshot: true });
+    await clickAndWait(k, 'main form[action="/staff/hinan/alerts"] button[type=submit]', 400);
+    await check(k, 'マイ避難 staff: issue without level and area (400)');
+    await fill(k, { level: '4', note: '架空川の水位が上昇しています（訓練）。' });
+    await k.locator('input[name="town"][value="0721250005000"]').check();
+    await clickAndWait(k, 'main form[action="/staff/hinan/alerts"] button[type=submit]');
+    await check(k, 'マイ避難 staff: level 4 waiting for approval');
+    await clickAndWait(k, 'main form[action="/hinan/minamisoma/start"] input[name=kind] ~ button[type=submit]');
+    await check(k, 'マイ避難 staff: individual plan, where (with person)');
+    await fill(k, { person: '真野 ウメ', town: '0721250002000' });
+    await clickAndWait(k, 'main form button[type=submit]');
+    await fill(k, { floor: '1', hold_out: 'no', car: 'no' });
+    await clickAndWait(k, 'main form button[type=submit]');
+    await fill(k, { name1: 'ウメさん', wheelchair1: '1' });
+    await clickAndWait(k, 'main button[name=intent][value=next]');
+    await check(k, 'マイ避難 staff: individual plan');
+    await clickAndWait(k, 'main a[href^="/staff/hinan/individual/"]');
+    await check(k, 'マイ避難 staff: individual plan, consent and supporters');
+    await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]', 409);
+    await check(k, 'マイ避難 staff: supporter before consent (409)');
+    await fill(k, { note: '2026-11-29 自宅訪問で本人が同意書に署名' });
+    await clickAndWait(k, 'main form[action$="/consent"] button[type=submit]');
+    await fill(k, { name: '民生委員 相馬', email: 'minsei@example.jp' });
+    await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]');
+    await check(k, 'マイ避難 staff: supporter added');
+    await goto(k, '/staff/hinan?lang=en');
+    await check(k, 'マイ避難 staff page (English)');
+    await goto(k, '/staff/hinan?lang=ja');
+    await goto(a, '/staff/hinan');
+    await check(a, 'マイ避難 staff (admin): approve, layers, JMA');
+    await clickAndWait(a, 'main form[action$="/approve"] button[type=submit]');
+    await check(a, 'マイ避難 staff (admin): level 4 approved and sent');
+    await clickAndWait(a, 'main form[action="/staff/hinan/layers"] button[type=submit]', 400);
+    await check(a, 'マイ避難 staff (admin): layer upload without a file (400)');
+    await goto(res, '/demo/mailbox');
+    await check(res, 'demo mailbox with an evacuation alert');
 
     await aCtx.close();
     await kCtx.close();

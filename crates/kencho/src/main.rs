@@ -110,8 +110,8 @@ enum Command {
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Instead: generate a flood layer of this many polygons and measure loading and
-        /// hazard look-ups (evacuation groundwork).
+        /// Instead: generate a flood layer of this many polygons, load it into kencho and
+        /// measure loading, memory, hazard look-ups and plan previews over HTTP (マイ避難).
         #[arg(long)]
         hazards: Option<usize>,
     },
@@ -426,8 +426,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { hazards: Some(n), seconds, .. } => {
-            kencho::bench::run_hazards(n, seconds).map_err(|e| e.to_string())?;
+        Command::Bench { hazards: Some(n), clients, seconds } => {
+            kencho::bench::run_hazards(n, clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { clients, seconds, hazards: None } => {

@@ -810,6 +810,8 @@ struct PrintPage {
     l: Layout,
     p: PlanView,
     tenant: String,
+    /// The plan's address, so a plan made at the counter can be opened (and saved) at home.
+    link: String,
 }
 
 async fn print_page(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
@@ -823,7 +825,8 @@ async fn print_page(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
         .map(|x| x.label(&lang).to_string())
         .unwrap_or_default();
     let p = plan_view(&lang, &plan, &atlas, &[]);
-    render(&PrintPage { l: ctx.layout(&st, &t(&lang, "evac.print_title")), p, tenant }).lang(&lang)
+    let link = format!("{}/hinan/p/{}", st.cfg.base_url, plan.token);
+    render(&PrintPage { l: ctx.layout(&st, &t(&lang, "evac.print_title")), p, tenant, link }).lang(&lang)
 }
 
 async fn save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, body: Bytes) -> PageResult {
