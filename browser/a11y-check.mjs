@@ -208,6 +208,12 @@ async function runAxe(page) {
   );
 }
 
+// Pages in a PDF Chromium printed: the page tree's /Count.
+function pdfPages(buf) {
+  const counts = [...buf.toString('latin1').matchAll(/\/Count\s+(\d+)/g)].map((m) => Number(m[1]));
+  return counts.length ? Math.max(...counts) : 0;
+}
+
 // Run the checks on the page as it is now and record the result.
 async function check(page, label, { screenshot = false } = {}) {
   const lang = await page.evaluate(() => document.documentElement.lang);
@@ -576,7 +582,12 @@ async function main() {
     await check(h, 'マイ避難: print sheet', { screenshot: true });
     await h.emulateMedia({ media: 'print' });
     await check(h, 'マイ避難: print sheet (print media)', { screenshot: true });
-    await h.emulateMedia({ media: 'screen' });
+    // The sheet must print on one A4 page (Chromium's own print to PDF).
+    const pdf = await h.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true });
+    const sheets = pdfPages(pdf);
+    if (sheets !== 1) throw new JourneyError(`the print sheet takes ${sheets} A4 pages, not 1`);
+    console.log(`print sheet: ${sheets} A4 page (${pdf.length} bytes of PDF)`);
+    await h.emulateMedia({ media: null });
     for (const [lang, name] of [['en', 'English'], ['ja-x-easy', 'やさしい日本語']]) {
       await goto(h, `/hinan/p/${planToken}?lang=${lang}`);
       await check(h, `マイ避難: the plan (${name})`);
@@ -586,6 +597,9 @@ async function main() {
       await check(h, `マイ避難: people (${name})`);
       await goto(h, `/hinan/p/${planToken}/print`);
       await check(h, `マイ避難: print sheet (${name})`);
+      const p2 = await h.pdf({ format: 'A4', preferCSSPageSize: true });
+      const n2 = pdfPages(p2);
+      if (n2 !== 1) throw new JourneyError(`the ${name} print sheet takes ${n2} A4 pages, not 1`);
     }
     await goto(h, `/hinan/p/${planToken}?lang=ja`);
     await h.setViewportSize({ width: 320, height: 800 });
@@ -648,7 +662,7 @@ async function main() {
     await goto(k, '/staff/hinan?lang=en');
     await check(k, 'マイ避難 staff page (English)');
     await goto(k, '/staff/hinan?lang=ja');
-    await goto(a, '/staff/hinan');
+    await goto(a, '/staff/hinan?lang=ja');
     await check(a, 'マイ避難 staff (admin): approve, layers, JMA');
     await clickAndWait(a, 'main form[action$="/approve"] button[type=submit]');
     await check(a, 'マイ避難 staff (admin): level 4 approved and sent');

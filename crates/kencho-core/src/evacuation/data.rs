@@ -64,15 +64,39 @@ fn polygons(geometry: &Value) -> Result<Vec<Polygon>, String> {
     }
 }
 
-fn features(text: &str) -> Result<Vec<Value>, LoadError> {
-    let mut v: Value = serde_json::from_str(text).map_err(|e| LoadError::Json(e.to_string()))?;
-    if v.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(LoadError::NotFeatureCollection);
-    }
-    match v.get_mut("features").map(Value::take) {
-        Some(Value::Array(f)) => Ok(f),
+/// The top level of a GeoJSON file, with each feature left as unparsed text: a layer of a
+/// whole prefecture is hundreds of MB, and building one JSON tree for all of it would take
+/// many times that in memory. Features are parsed one at a time instead.
+#[derive(serde::Deserialize)]
+struct Collection<'a> {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(borrow)]
+    features: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+fn features(text: &str) -> Result<Vec<&serde_json::value::RawValue>, LoadError> {
+    // Valid JSON of the wrong shape (an array, `features` not a list) is "not a collection".
+    let c: Collection = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => LoadError::NotFeatureCollection,
+        _ => LoadError::Json(e.to_string()),
+    })?;
+    match (c.kind.as_deref(), c.features) {
+        (Some("FeatureCollection"), Some(f)) => Ok(f),
         _ => Err(LoadError::NotFeatureCollection),
     }
+}
+
+/// Calls `each` with every feature, numbered from 1, parsed on its own.
+fn each_feature(text: &str, mut each: impl FnMut(usize, &Value) -> Result<(), LoadError>) -> Result<(), LoadError> {
+    for (i, raw) in features(text)?.iter().enumerate() {
+        let f: Value = serde_json::from_str(raw.get()).map_err(|e| feature_err(i + 1, e.to_string()))?;
+        if !f.is_object() {
+            return Err(feature_err(i + 1, "a feature must be an object"));
+        }
+        each(i + 1, &f)?;
+    }
+    Ok(())
 }
 
 fn int_property(f: &Value, key: &str) -> Option<i64> {
@@ -86,8 +110,7 @@ fn int_property(f: &Value, key: &str) -> Option<i64> {
 /// A31a flood zones: (polygon, depth rank) for every polygon. Features are numbered from 1.
 pub fn flood_zones(text: &str) -> Result<Vec<(Polygon, DepthRank)>, LoadError> {
     let mut out = Vec::new();
-    for (i, f) in features(text)?.iter().enumerate() {
-        let n = i + 1;
+    each_feature(text, |n, f| {
         let rank = int_property(f, "A31a_105")
             .and_then(|r| u8::try_from(r).ok())
             .and_then(DepthRank::new)
@@ -96,15 +119,15 @@ pub fn flood_zones(text: &str) -> Result<Vec<(Polygon, DepthRank)>, LoadError> {
         for p in polygons(geometry).map_err(|m| feature_err(n, m))? {
             out.push((p, rank));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 /// A33 landslide zones.
 pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadError> {
     let mut out = Vec::new();
-    for (i, f) in features(text)?.iter().enumerate() {
-        let n = i + 1;
+    each_feature(text, |n, f| {
         let red = match int_property(f, "A33_002") {
             Some(1) => false,
             Some(2) => true,
@@ -120,7 +143,8 @@ pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadErro
         for p in polygons(geometry).map_err(|m| feature_err(n, m))? {
             out.push((p, kind));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -128,11 +152,11 @@ pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadErro
 /// use (being inside is what counts), so they may be absent.
 pub fn house_collapse_zones(text: &str) -> Result<Vec<Polygon>, LoadError> {
     let mut out = Vec::new();
-    for (i, f) in features(text)?.iter().enumerate() {
-        let n = i + 1;
+    each_feature(text, |n, f| {
         let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
         out.extend(polygons(geometry).map_err(|m| feature_err(n, m))?);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

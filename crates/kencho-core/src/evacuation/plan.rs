@@ -18,6 +18,8 @@ pub const CAR_M_PER_MIN: f64 = 250.0;
 pub struct Answers {
     pub postcode: String,
     pub address: String,
+    /// How the home is named in lists: the address, or the town area it was placed in.
+    pub place: String,
     /// 町字 id from the tenant's town table ('' when not known).
     pub town_id: String,
     /// The home's position (from the town's representative point or a map click).
@@ -38,6 +40,7 @@ impl Default for Answers {
         Answers {
             postcode: String::new(),
             address: String::new(),
+            place: String::new(),
             town_id: String::new(),
             at: None,
             living_floor: 1,

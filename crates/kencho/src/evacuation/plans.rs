@@ -235,7 +235,7 @@ fn list_items(rows: &[sqlx::any::AnyRow]) -> Result<Vec<PlanListItem>> {
                 token: r.try_get(0)?,
                 id: r.try_get(1)?,
                 tenant_name: r.try_get(2)?,
-                address: a.address,
+                address: if a.place.is_empty() { a.address } else { a.place },
                 person: a.person,
                 updated_at: r.try_get(4)?,
                 subscribed: r.try_get::<i64, _>(5)? > 0,

@@ -295,6 +295,13 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
     };
     match located {
         Some((town_id, at)) => {
+            // Without a typed address, the plan is named after its town area.
+            a.place = match atlas.town(&town_id) {
+                _ if !a.address.is_empty() => a.address.clone(),
+                Some(tw) if town.is_empty() => tf(&lang, "evac.near_town", &[("town", &tw.full_name())]),
+                Some(tw) => tw.full_name(),
+                None => format!("{:.5}, {:.5}", at.lat, at.lon),
+            };
             a.town_id = town_id;
             a.at = Some(at);
         }
@@ -592,17 +599,7 @@ fn plan_view(lang: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -
     let mut v = PlanView {
         token: plan.token.clone(),
         complete: false,
-        address: a
-            .at
-            .map(|_| {
-                let town = atlas.town(&a.town_id).map(|t| t.full_name()).unwrap_or_default();
-                if a.address.is_empty() {
-                    town
-                } else {
-                    a.address.clone()
-                }
-            })
-            .unwrap_or_default(),
+        address: if a.at.is_some() { a.place.clone() } else { String::new() },
         person: a.person.clone(),
         hazards: vec![],
         picture: picture(lang, &Hazards::default(), 1),

@@ -496,6 +496,36 @@ async fn jma_telegrams_issue_and_cancel_and_the_folder_is_read() {
     assert!(std::fs::read_to_string(dir.join("rejected/b.xml.reason.txt")).unwrap().contains("JMA XML"));
     let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル4：").await;
     assert!(m.body.contains("土砂災害警戒"), "{}", m.body);
+
+    // A JMA-style Atom feed served over HTTP: linked telegrams are fetched and read once.
+    let feed_server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let feed_base = format!("http://{}", feed_server.local_addr().unwrap());
+    let issue = sample("jma/01-issue.xml").replace("20261129_sample_001", "20261129_feed_001");
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>高頻度（随時）</title>
+        <entry><title>気象警報・注意報（Ｈ２７）</title><link type="application/xml" href="{feed_base}/data/a.xml"/></entry></feed>"#
+    );
+    let served = axum::Router::new()
+        .route("/feed.xml", axum::routing::get(move || async move { atom }))
+        .route("/data/a.xml", axum::routing::get(move || async move { issue }));
+    tokio::spawn(async move { axum::serve(feed_server, served).await });
+    let client = reqwest::Client::new();
+    let feed = format!("{feed_base}/feed.xml");
+    let read = kencho::evacuation::jma::poll_once(&client, &app.db, &atlases, &app.base, &feed).await.unwrap();
+    assert_eq!(read, 1);
+    let again = kencho::evacuation::jma::poll_once(&client, &app.db, &atlases, &app.base, &feed).await.unwrap();
+    assert_eq!(again, 0, "a telegram is fetched once");
+    for _ in 0..150 {
+        if app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "気象庁") == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "気象庁"),
+        3,
+        "API, folder and feed telegrams each told Taro"
+    );
 }
 
 #[tokio::test]
