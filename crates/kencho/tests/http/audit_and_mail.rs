@@ -142,11 +142,20 @@ async fn mail_is_retried_and_sent_once() {
     let mail = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, &receipt).await;
     assert!(mail.body.contains("犬の登録申請"));
     use sqlx::Row;
-    let row = sqlx::query("SELECT status, attempts FROM outbox WHERE dedupe_key LIKE 'app:%:submit:%'")
-        .fetch_one(&app.db.read)
-        .await
-        .unwrap();
-    assert_eq!(row.try_get::<String, _>(0).unwrap(), "sent");
+    // The sink has the mail before the worker records it as sent: wait for the record.
+    let mut row = None;
+    for _ in 0..50 {
+        let r = sqlx::query("SELECT status, attempts FROM outbox WHERE dedupe_key LIKE 'app:%:submit:%'")
+            .fetch_one(&app.db.read)
+            .await
+            .unwrap();
+        if r.try_get::<String, _>(0).unwrap() == "sent" {
+            row = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let row = row.expect("the outbox row is marked sent");
     assert_eq!(row.try_get::<i64, _>(1).unwrap(), 2, "first attempt refused, second delivered");
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, &receipt), 1, "never twice");
