@@ -656,7 +656,7 @@ async function main() {
     await check(k, 'マイ避難 staff: supporter before consent (409)');
     await fill(k, { note: '2026-11-29 自宅訪問で本人が同意書に署名' });
     await clickAndWait(k, 'main form[action$="/consent"] button[type=submit]');
-    await fill(k, { name: '民生委員 相馬', email: 'minsei@example.jp' });
+    await fill(k, { name: '民生委員 相馬', email: 'minsei@example.jp', supporter_consent: 'yes' });
     await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]');
     await check(k, 'マイ避難 staff: supporter added');
     await goto(k, '/staff/hinan?lang=en');

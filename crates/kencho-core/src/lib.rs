@@ -14,6 +14,7 @@ pub mod application;
 pub mod audit;
 pub mod evacuation;
 pub mod forms;
+pub mod iot;
 pub mod procedure;
 pub mod receipt;
 pub mod search;

@@ -19,4 +19,6 @@ pub struct Config {
     pub jma_dir: Option<PathBuf>,
     /// A JMA Atom feed URL polled for telegrams.
     pub jma_feed: Option<String>,
+    /// MQTT broker for IoT uplinks: mqtt://[user:pass@]host[:port] or mqtts://….
+    pub mqtt_url: Option<String>,
 }

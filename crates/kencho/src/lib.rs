@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod evacuation;
 pub mod i18n;
+pub mod iot;
 pub mod mail;
 pub mod notify;
 pub mod procedures;
@@ -57,6 +58,11 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         }
         if let Some(feed) = cfg.jma_feed.clone() {
             tokio::spawn(evacuation::jma::poll_feed(db.clone(), atlases.clone(), cfg.base_url.clone(), feed));
+        }
+        tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), nudge.clone()));
+        if let Some(url) = cfg.mqtt_url.clone() {
+            let mqtt = iot::mqtt::MqttConfig::from_url(&url, "kencho").map_err(error::AppError::Internal)?;
+            tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt));
         }
     }
     let state = web::AppState { db, cfg, nudge, atlases };

@@ -69,6 +69,10 @@ enum Command {
         /// https://www.data.jma.go.jp/developer/xml/feed/extra.xml
         #[arg(long, env = "KENCHO_JMA_FEED")]
         jma_feed: Option<String>,
+        /// MQTT broker for IoT uplinks (ChirpStack v4, The Things Stack, plain JSON), e.g.
+        /// mqtt://127.0.0.1:1883 or mqtts://user:pass@broker.example.jp:8883
+        #[arg(long, env = "KENCHO_MQTT_URL")]
+        mqtt_url: Option<String>,
     },
     /// Create or update the database schema.
     Migrate {
@@ -248,6 +252,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             no_workers,
             jma_dir,
             jma_feed,
+            mqtt_url,
         } => {
             let database = db.connect().await?;
             let logins =
@@ -265,6 +270,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 workers: !no_workers,
                 jma_dir,
                 jma_feed,
+                mqtt_url,
             };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
@@ -405,7 +411,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for f in &files {
                 let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
                 let name = format!("file:{}", f.display());
-                match kencho::evacuation::jma::ingest(&database, &atlases, &base_url, &text, &name).await {
+                match kencho::evacuation::jma::ingest(&database, &atlases, &base_url, &text, &name, None).await {
                     Ok(o) => println!(
                         "{}: {} (event {}; issued {:?}, cancelled {:?})",
                         f.display(),

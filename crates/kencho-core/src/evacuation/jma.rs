@@ -88,9 +88,11 @@ pub fn kind_level(name: &str) -> Option<u8> {
         return Some(l);
     }
     let has = |s: &str| name.contains(s);
-    if has("大雨特別警報") || has("氾濫発生情報") || has("高潮特別警報") {
+    if has("大雨特別警報") || has("氾濫発生情報") {
         Some(5)
-    } else if has("土砂災害警戒") || has("氾濫危険情報") || has("高潮警報") {
+    } else if has("土砂災害警戒") || has("氾濫危険情報") || has("高潮警報") || has("高潮特別警報")
+    {
+        // 高潮特別警報 is 警戒レベル4相当 in the Cabinet Office guidance, like 高潮警報.
         Some(4)
     } else if (has("大雨警報") && has("土砂災害")) || has("洪水警報") || has("氾濫警戒情報") {
         Some(3)
@@ -360,7 +362,7 @@ mod tests {
         let cases = [
             ("大雨特別警報", Some(5)),
             ("氾濫発生情報", Some(5)),
-            ("高潮特別警報", Some(5)),
+            ("高潮特別警報", Some(4)),
             ("土砂災害警戒情報", Some(4)),
             ("土砂災害警戒", Some(4)),
             ("氾濫危険情報", Some(4)),

@@ -24,6 +24,8 @@ pub struct Answers {
     pub town_id: String,
     /// The home's position (from the town's representative point or a map click).
     pub at: Option<Point>,
+    /// `at` is the town area's representative point, not the house itself.
+    pub approximate: bool,
     pub living_floor: u8,
     pub has_car: bool,
     pub can_hold_out: bool,
@@ -43,6 +45,7 @@ impl Default for Answers {
             place: String::new(),
             town_id: String::new(),
             at: None,
+            approximate: false,
             living_floor: 1,
             has_car: false,
             can_hold_out: false,
@@ -123,7 +126,9 @@ pub fn resolve(h: &Household, hazards: &Hazards, sites: &[Site], choices: &Choic
                 return None;
             }
             let chosen = choices.levels.get(i).copied().flatten().filter(|l| (3..=5).contains(l));
-            chosen.or(rules.departure_levels.get(i).copied().flatten()).or(Some(4))
+            // When the household leaves against the rules' "stay", the slow still go first.
+            let default = if h.members[i].needs.needs_time() { 3 } else { 4 };
+            chosen.or(rules.departure_levels.get(i).copied().flatten()).or(Some(default))
         })
         .collect();
     if let Some(chosen) = choices.site_id.as_deref().and_then(|id| sites.iter().find(|s| s.id == id)) {

@@ -75,6 +75,9 @@ fn check_request(req: &Request, atlas: &Atlas) -> Result<Vec<String>> {
             return Err(AppError::BadRequest(format!("unknown town area {id}")));
         }
     }
+    if req.note.contains('\0') || towns.iter().any(|t| t.contains('\0')) {
+        return Err(AppError::BadRequest("NUL characters are not allowed".into()));
+    }
     if req.note.chars().count() > 1000 {
         return Err(AppError::BadRequest("the note is longer than 1,000 characters".into()));
     }
@@ -213,12 +216,17 @@ pub(super) async fn cancel_in(
     if was != "issued" && was != "pending" {
         return Err(AppError::Conflict(format!("the alert is already {was}")));
     }
-    sqlx::query("UPDATE evac_alerts SET status = $1, cancelled_at = $2 WHERE id = $3")
+    // Guarded by the status read above: an approval committing meanwhile makes this a conflict.
+    let done = sqlx::query("UPDATE evac_alerts SET status = $1, cancelled_at = $2 WHERE id = $3 AND status = $4")
         .bind(status)
         .bind(now_ms())
         .bind(alert_id)
+        .bind(&was)
         .execute(&mut *conn)
         .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::StaleForm);
+    }
     audit::append(
         conn,
         actor.tenant_id,
@@ -292,6 +300,7 @@ pub(super) async fn fan_out(
     .await?;
     let now = now_ms();
     let mut batch = Batch::new();
+    let mut areas_by_lang: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for r in &rows {
         let (sub_id, email, lang, sub_token, role, plan_token, data): (
             i64,
@@ -303,6 +312,17 @@ pub(super) async fn fan_out(
             String,
         ) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
         let answers = serde_json::from_str(&data).unwrap_or_default();
+        let areas = areas_by_lang
+            .entry(lang.clone())
+            .or_insert_with(|| {
+                // A JMA warning covers the municipality: name it as a whole, not town by town.
+                if source == "jma" {
+                    t(&lang, "evac.whole_area")
+                } else {
+                    area_names(&lang, atlas, &towns)
+                }
+            })
+            .clone();
         let ctx = MailCtx {
             lang: &lang,
             tenant_name,
@@ -310,7 +330,7 @@ pub(super) async fn fan_out(
             source: &source,
             title: &title,
             note: &note,
-            areas: &area_names(&lang, atlas, &towns),
+            areas: &areas,
             base_url,
             sub_token: &sub_token,
             plan_token: &plan_token,

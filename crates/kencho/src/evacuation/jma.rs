@@ -37,9 +37,21 @@ struct TenantRow {
 }
 
 /// Reads one telegram. A telegram that is not valid JMA XML is an error and changes nothing.
-pub async fn ingest(db: &Db, atlases: &Atlases, base_url: &str, xml: &str, source: &str) -> Result<Outcome> {
+/// `only_tenant`: a telegram uploaded by a tenant's administrator applies to that tenant only
+/// (telegrams are not signed; the folder and the feed are trusted for every tenant).
+pub async fn ingest(
+    db: &Db,
+    atlases: &Atlases,
+    base_url: &str,
+    xml: &str,
+    source: &str,
+    only_tenant: Option<i64>,
+) -> Result<Outcome> {
     let tg = telegram::parse(xml).map_err(|e| AppError::BadRequest(format!("JMA XML: {e}")))?;
-    let sha = hex::encode(Sha256::digest(xml.as_bytes()));
+    let mut sha = hex::encode(Sha256::digest(xml.as_bytes()));
+    if let Some(t) = only_tenant {
+        sha.push_str(&format!(":tenant{t}"));
+    }
     let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE sha256 = $1").bind(&sha).fetch_optional(&db.read).await?;
     if seen.is_some() {
         return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
@@ -49,7 +61,10 @@ pub async fn ingest(db: &Db, atlases: &Atlases, base_url: &str, xml: &str, sourc
         .await?
         .iter()
         .map(|r| Ok(TenantRow { id: r.try_get(0)?, name: r.try_get(1)?, lg_code: r.try_get(2)? }))
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|t| only_tenant.is_none_or(|o| o == t.id))
+        .collect();
     // Atlases are needed for the mail texts (each household's own plan).
     let mut with_atlas = Vec::new();
     for t in tenants {
@@ -81,8 +96,24 @@ pub async fn ingest(db: &Db, atlases: &Atlases, base_url: &str, xml: &str, sourc
             if inserted.rows_affected() == 0 {
                 return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
             }
+            if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
+                // One event at a time across processes (SQLite has one writer anyway).
+                let key = i64::from_be_bytes(Sha256::digest(tg.event_id.as_bytes())[..8].try_into().unwrap_or([0; 8]));
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *conn).await?;
+            }
+            // A telegram older than one already read for the same event changes nothing.
+            let newer = sqlx::query(
+                "SELECT 1 FROM jma_telegrams WHERE event_id = $1 AND event_id <> '' AND report_time > $2 AND sha256 <> $3",
+            )
+            .bind(&tg.event_id)
+            .bind(&tg.report_time)
+            .bind(&sha)
+            .fetch_optional(&mut *conn)
+            .await?;
             let mut out = Outcome { result: "recorded".into(), event_id: tg.event_id.clone(), issued: vec![], cancelled: vec![] };
-            if tg.status != "通常" {
+            if newer.is_some() {
+                out.result = "stale".into();
+            } else if tg.status != "通常" {
                 out.result = "ignored".into();
             } else {
                 for (tenant, atlas) in &with_atlas {
@@ -138,8 +169,9 @@ async fn apply(
     let level = mine.iter().filter(|a| !a.cleared).filter_map(|a| a.level).max();
     match level {
         Some(level) if level >= 3 => {
+            // The same level again changes nothing; a higher or lower level replaces the alert.
             let current = open.iter().map(|(_, l)| *l).max();
-            if current.is_some_and(|c| c >= i64::from(level)) && tg.info_type != InfoType::Correction {
+            if current == Some(i64::from(level)) && tg.info_type != InfoType::Correction {
                 return Ok(());
             }
             for (id, _) in &open {
@@ -163,11 +195,19 @@ async fn apply(
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-            sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(WHOLE_TENANT)
-                .execute(&mut *conn)
-                .await?;
+            // The municipality's own town areas, or all of the tenant's when it has no town table.
+            let mut towns: Vec<&str> =
+                atlas.towns.iter().filter(|t| t.lg_code == tenant.lg_code).map(|t| t.id.as_str()).collect();
+            if towns.is_empty() {
+                towns.push(WHOLE_TENANT);
+            }
+            for town in towns {
+                sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(town)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             audit::append(
                 conn,
                 tenant.id,
@@ -220,7 +260,7 @@ pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path)
             Err(e) => Err(e.into()),
         };
         let result = match text {
-            Ok(t) => ingest(db, atlases, base_url, &t, &format!("file:{name}")).await,
+            Ok(t) => ingest(db, atlases, base_url, &t, &format!("file:{name}"), None).await,
             Err(e) => Err(e),
         };
         let (sub, reason) = match &result {
@@ -275,7 +315,9 @@ pub async fn poll_once(
         res.text().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))
     };
     let atom = get(feed.to_string()).await?;
-    let links = telegram::feed_links(&atom).map_err(|e| AppError::Internal(format!("feed: {e}")))?;
+    let mut links = telegram::feed_links(&atom).map_err(|e| AppError::Internal(format!("feed: {e}")))?;
+    // The feed lists the newest first; read in the order they were issued.
+    links.reverse();
     let mut read = 0;
     for link in links {
         let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE source = $1")
@@ -286,7 +328,7 @@ pub async fn poll_once(
             continue;
         }
         let xml = get(link.clone()).await?;
-        match ingest(db, atlases, base_url, &xml, &format!("feed:{link}")).await {
+        match ingest(db, atlases, base_url, &xml, &format!("feed:{link}"), None).await {
             Ok(_) => read += 1,
             Err(AppError::BadRequest(m)) => tracing::warn!(link = %link, problem = %m, "JMA telegram rejected"),
             Err(e) => return Err(e),

@@ -114,6 +114,9 @@ pub async fn load(
     text: String,
     actor: &str,
 ) -> Result<LayerVersion> {
+    if text.contains('\0') {
+        return Err(AppError::BadRequest(format!("{file_name}: the file contains a NUL character")));
+    }
     let (text, parsed) = tokio::task::spawn_blocking(move || {
         let parsed = parse(kind, &text);
         (text, parsed)
@@ -152,7 +155,15 @@ pub async fn load(
             .bind(&actor)
             .bind(now)
             .fetch_one(&mut *conn)
-            .await?
+            .await
+            .map_err(|e| {
+                // Two loads of the same layer at once: the later one asks to be retried.
+                if crate::error::is_unique_violation(&e) {
+                    AppError::Conflict("another version of this layer was loaded at the same moment; load again".into())
+                } else {
+                    e.into()
+                }
+            })?
             .try_get(0)?;
             set_head(conn, tenant_id, kind, id).await?;
             audit::append(
@@ -296,6 +307,11 @@ impl Atlas {
 
     pub fn has(&self, kind: LayerKind) -> bool {
         self.built_from.contains_key(&kind)
+    }
+
+    /// (flood, landslide, house collapse) loaded, for [`super::words::hazard_lines`].
+    pub fn loaded(&self) -> super::words::Loaded {
+        (self.has(LayerKind::Flood), self.has(LayerKind::Landslide), self.has(LayerKind::HouseCollapse))
     }
 }
 

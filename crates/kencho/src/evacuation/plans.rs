@@ -50,10 +50,13 @@ impl StoredPlan {
     /// Who may open it: anyone with the token until it is saved to an account; after that its
     /// owner, and staff of its tenant for individual plans or plans they helped make.
     pub fn may_view(&self, resident: Option<&Resident>, staff: Option<&Staff>) -> bool {
-        if let Some(s) = staff {
-            if s.tenant_id == self.tenant_id && (self.kind == PlanKind::Individual || self.staff_id == Some(s.id)) {
-                return true;
-            }
+        let tenant_staff = staff.is_some_and(|s| s.tenant_id == self.tenant_id);
+        // A 個別避難計画 holds a vulnerable person's needs: only the municipality's staff.
+        if self.kind == PlanKind::Individual {
+            return tenant_staff;
+        }
+        if tenant_staff && staff.is_some_and(|s| self.staff_id == Some(s.id)) {
+            return true;
         }
         match self.resident_id {
             None => true,
@@ -378,8 +381,9 @@ pub async fn remove_subscription(db: &Db, plan: &StoredPlan, subscription_id: i6
     let (plan_id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let done =
-                sqlx::query("UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2 AND plan_id = $3")
+            let done = sqlx::query(
+                "UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2 AND plan_id = $3 AND role = 'supporter'",
+            )
                     .bind(now_ms())
                     .bind(subscription_id)
                     .bind(plan_id)

@@ -64,11 +64,25 @@ pub fn level_name(lang: &str, level: u8) -> String {
     t(lang, &format!("evac.level{}_name", level.clamp(1, 5)))
 }
 
-pub fn hazard_lines(lang: &str, hz: &Hazards) -> Vec<String> {
+/// Which layers the tenant has loaded: (flood, landslide, house collapse). Where a layer is
+/// missing the plan says "no data", never "outside the zone".
+pub type Loaded = (bool, bool, bool);
+
+pub fn hazard_lines(lang: &str, hz: &Hazards, loaded: Loaded) -> Vec<String> {
     let mut v = Vec::new();
     match hz.flood {
         Some(rank) => v.push(t(lang, &format!("evac.flood_rank{}", rank.get()))),
+        None if !loaded.0 => v.push(t(lang, "evac.flood_no_data")),
         None => v.push(t(lang, "evac.flood_none")),
+    }
+    if hz.landslide.is_none() && !loaded.1 {
+        v.push(t(lang, "evac.landslide_no_data"));
+        if hz.house_collapse {
+            v.push(t(lang, "evac.house_collapse"));
+        } else if !loaded.2 {
+            v.push(t(lang, "evac.collapse_no_data"));
+        }
+        return v;
     }
     match hz.landslide {
         Some(Landslide::DebrisFlow { red }) => v.push(landslide(lang, "debris_flow", red)),
@@ -78,6 +92,8 @@ pub fn hazard_lines(lang: &str, hz: &Hazards) -> Vec<String> {
     }
     if hz.house_collapse {
         v.push(t(lang, "evac.house_collapse"));
+    } else if !loaded.2 {
+        v.push(t(lang, "evac.collapse_no_data"));
     }
     v
 }

@@ -114,7 +114,7 @@ async fn hazards(
         house_collapse: hz.house_collapse,
         town_id: town.map(|t| t.id.clone()),
         town_name: town.map(|t| t.name()),
-        description: words::hazard_lines(lang_of(&headers), &hz),
+        description: words::hazard_lines(lang_of(&headers), &hz, atlas.loaded()),
     }))
 }
 
@@ -250,7 +250,7 @@ async fn preview_plan(
             house_collapse: hz.house_collapse,
             town_id: town.map(|t| t.id.clone()),
             town_name: town.map(|t| t.name()),
-            description: words::hazard_lines(lang, &hz),
+            description: words::hazard_lines(lang, &hz, atlas.loaded()),
         },
         must_leave: r.mine.must_leave,
         reasons: r.rules.reasons.iter().map(|x: &Reason| words::reason(lang, *x)).collect(),
@@ -320,7 +320,8 @@ async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Res
         return Err(AppError::TooLarge);
     }
     let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
-    let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id)).await?;
+    let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id), Some(s.tenant_id))
+        .await?;
     st.nudge.notify_one();
     Ok(Json(o))
 }

@@ -167,6 +167,8 @@ struct MiniMap {
 }
 
 const MAP_W: f64 = 320.0;
+/// A map point further than this from every town area is refused.
+const MAX_TOWN_DISTANCE_M: f64 = 30_000.0;
 const MAP_H: f64 = 240.0;
 
 fn mini_map(atlas: &Atlas, home: Option<Point>) -> Option<MiniMap> {
@@ -282,8 +284,11 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
         atlas.town(town).map(|tw| (tw.id.clone(), tw.at))
     } else if let (Some(lat), Some(lon)) = (lat, lon) {
         let p = Point::new(lon, lat);
-        if p.is_valid() {
-            Some((nearest(&atlas.towns, &p).map(|t| t.id.clone()).unwrap_or_default(), p))
+        let near = nearest(&atlas.towns, &p);
+        // A point far from every town area is outside the municipality's data: no verdict.
+        let too_far = near.is_some_and(|t| t.at.distance_m(&p) > MAX_TOWN_DISTANCE_M);
+        if p.is_valid() && !too_far {
+            Some((near.map(|t| t.id.clone()).unwrap_or_default(), p))
         } else {
             None
         }
@@ -304,6 +309,8 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
             };
             a.town_id = town_id;
             a.at = Some(at);
+            // Looked up from the town or the address: the hazards are those at the town's point.
+            a.approximate = !(town.is_empty() && typed_coords && lat.is_some() && lon.is_some());
         }
         None if typed_coords && town.is_empty() => errors.push(err("lat", t(&lang, "evac.err_coords"))),
         None if !town.is_empty() => errors.push(err("town", t(&lang, "evac.err_town"))),
@@ -311,7 +318,10 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
         None => errors.push(err("address", t(&lang, "evac.err_where"))),
     }
     if !errors.is_empty() {
-        let page = where_page(&ctx, &st, &plan, &atlas, &a, errors);
+        let mut page = where_page(&ctx, &st, &plan, &atlas, &a, errors);
+        // Show what was typed, not what was stored before.
+        page.lat = form_get(&form, "lat").unwrap_or_default().chars().take(30).collect();
+        page.lon = form_get(&form, "lon").unwrap_or_default().chars().take(30).collect();
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang);
     }
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
@@ -413,6 +423,12 @@ struct PeoplePage {
     errors: Vec<FieldErr>,
 }
 
+impl PeoplePage {
+    fn legend(&self, n: &usize) -> String {
+        tf(&self.l.lang, "evac.member_n", &[("n", &n.to_string())])
+    }
+}
+
 fn person_rows(members: &[Member], extra: usize) -> Vec<PersonRow> {
     let n = (members.len() + extra).clamp(1, MAX_MEMBERS);
     (0..n)
@@ -447,6 +463,7 @@ async fn people_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let (plan, _) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     let mut members = Vec::new();
+    let (mut posted, mut last_filled) = (Vec::new(), 0);
     let mut errors = Vec::new();
     for i in 1..=MAX_MEMBERS {
         let name: String = form_get(&form, &format!("name{i}")).unwrap_or_default().trim().to_string();
@@ -461,10 +478,14 @@ async fn people_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
             medical_device: has("medical"),
             pets: has("pets"),
         };
-        if !name.is_empty() || needs != Needs::default() {
-            members.push(Member { name, needs });
+        let row = Member { name, needs };
+        if !row.name.is_empty() || needs != Needs::default() {
+            members.push(row.clone());
+            last_filled = posted.len() + 1;
         }
+        posted.push(row);
     }
+    posted.truncate(last_filled);
     if members.is_empty() {
         errors.push(err("name1", t(&lang, "evac.err_people")));
     }
@@ -483,8 +504,11 @@ async fn people_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
         return render_status(status, &page).lang(&lang);
     }
     let mut a = plan.answers.clone();
+    if a.members != members {
+        // Per-person choices belong to the people they were made for.
+        a.choices.levels.clear();
+    }
     a.members = members;
-    a.choices.levels.truncate(a.members.len());
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
     Ok(Redirect::to(&format!("/hinan/p/{token}")).into_response())
 }
@@ -572,12 +596,12 @@ fn needs_text(lang: &str, n: &Needs) -> String {
     v.join(&t(lang, "evac.list_sep"))
 }
 
-fn picture(lang: &str, hz: &Hazards, floor: u8) -> Picture {
+fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded) -> Picture {
     let floors = floor.clamp(2, 4);
     // One floor is about 3 m: 40 units.
     let water_m = hz.flood.map(|r| r.max_depth_m().min(14.0)).unwrap_or(0.0);
     let water = (water_m / 3.0 * 40.0).round() as u32;
-    let mut label = words::hazard_lines(lang, hz).join(" ");
+    let mut label = words::hazard_lines(lang, hz, loaded).join(" ");
     label.push_str(&tf(lang, "evac.pic_living", &[("floor", &floor.to_string())]));
     let water = water.min(u32::from(floors) * 40 + 20);
     let living = u32::from(floor.min(floors));
@@ -602,7 +626,7 @@ fn plan_view(lang: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -
         address: if a.at.is_some() { a.place.clone() } else { String::new() },
         person: a.person.clone(),
         hazards: vec![],
-        picture: picture(lang, &Hazards::default(), 1),
+        picture: picture(lang, &Hazards::default(), 1, atlas.loaded()),
         must_leave: false,
         reasons: vec![],
         members: vec![],
@@ -632,8 +656,11 @@ fn plan_view(lang: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -
     let hz = atlas.hazards_at(&h.home);
     let r: Resolved = resolve(&h, &hz, &atlas.sites, &a.choices);
     v.complete = !a.members.is_empty();
-    v.hazards = words::hazard_lines(lang, &hz);
-    v.picture = picture(lang, &hz, h.living_floor);
+    v.hazards = words::hazard_lines(lang, &hz, atlas.loaded());
+    if a.approximate {
+        v.hazards.push(t(lang, "evac.town_point_used"));
+    }
+    v.picture = picture(lang, &hz, h.living_floor, atlas.loaded());
     v.must_leave = r.mine.must_leave;
     v.reasons = r.rules.reasons.iter().map(|x| words::reason(lang, *x)).collect();
     v.members = h
@@ -1079,9 +1106,10 @@ async fn read_upload(
 
 async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> PageResult {
     let lang = ctx.lang().to_string();
+    // Only an administrator's upload is read at all (it may be hundreds of MB).
+    let s = ctx.admin().lang(&lang)?.clone();
     let (csrf, kind, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
     let result = async {
         let kind = kind
             .as_deref()
@@ -1116,9 +1144,10 @@ async fn activate_layer(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
 
 async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> PageResult {
     let lang = ctx.lang().to_string();
+    // Who is asking comes first: nothing of the upload is read for anyone else.
+    let s = ctx.admin().lang(&lang)?.clone();
     let (csrf, _, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
     let result = async {
         let (name, text) = file.ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_file")))?;
         let o = crate::evacuation::jma::ingest(
@@ -1127,6 +1156,7 @@ async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> Page
             &st.cfg.base_url,
             &text,
             &format!("upload:staff:{}:{name}", s.id),
+            Some(s.tenant_id),
         )
         .await?;
         st.nudge.notify_one();
@@ -1215,6 +1245,9 @@ async fn person_consent(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
     let s = ctx.staff().lang(&lang)?.clone();
     let result = async {
         let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
+        if plan.kind != PlanKind::Individual {
+            return Err(AppError::NotFound);
+        }
         plans::record_consent(&st.db, &plan, form_get(&form, "note").unwrap_or_default(), &format!("staff:{}", s.id))
             .await?;
         Ok(t(&lang, "evac.consent_recorded"))
@@ -1239,6 +1272,10 @@ async fn add_supporter(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
         let name = form_get(&form, "name").unwrap_or_default();
         if name.trim().is_empty() {
             return Err(AppError::BadRequest(t(&lang, "evac.err_supporter_name")));
+        }
+        // The supporter must have agreed to receive the person's plan and alerts.
+        if form_get(&form, "supporter_consent") != Some("yes") {
+            return Err(AppError::BadRequest(t(&lang, "evac.err_supporter_consent")));
         }
         let sub_lang = match form_get(&form, "lang") {
             Some(l) if crate::i18n::supported(l) => l,
@@ -1272,6 +1309,9 @@ async fn remove_supporter(
     let s = ctx.staff().lang(&lang)?.clone();
     let result = async {
         let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
+        if plan.kind != PlanKind::Individual {
+            return Err(AppError::NotFound);
+        }
         plans::remove_subscription(&st.db, &plan, sid, &format!("staff:{}", s.id)).await?;
         Ok(t(&lang, "evac.supporter_removed"))
     }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_evacuation;
 pub mod evacuation;
 pub mod form_html;
+pub mod iot;
 pub mod openapi;
 pub mod resident;
 pub mod staff;
@@ -337,8 +338,13 @@ pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response,
 
 /// Parses an urlencoded form body into pairs; malformed bodies are a clear 400.
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .map_err(|_| AppError::BadRequest("malformed form body".into()))
+    let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .map_err(|_| AppError::BadRequest("malformed form body".into()))?;
+    // NUL is never text, and PostgreSQL refuses it: reject it here, for both databases alike.
+    if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(AppError::BadRequest("the form contains a NUL character".into()));
+    }
+    Ok(pairs)
 }
 
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -391,7 +397,8 @@ pub fn router(state: AppState) -> Router {
         .merge(resident::routes())
         .merge(staff::routes())
         .merge(evacuation::routes())
-        .nest("/api/v1", api::routes().merge(api_evacuation::routes()))
+        .merge(iot::routes())
+        .nest("/api/v1", api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

@@ -490,6 +490,19 @@ async fn jma_telegrams_issue_and_cancel_and_the_folder_is_read() {
     assert!(m.body.contains("レベル3：避難の準備"), "Taro needs no extra time: he gets ready at 3; {}", m.body);
     let v: serde_json::Value = post(issue).await.json().await.unwrap();
     assert_eq!(v["result"], "duplicate");
+    // An upload is for the uploader's own municipality: 会津若松市's administrator cannot raise
+    // 南相馬市's alarm with a telegram naming it.
+    let aizu = app.staff_token("admin@aizuwakamatsu.example.jp").await;
+    let res = api()
+        .post(app.url("/api/v1/admin/evacuation/jma"))
+        .bearer_auth(aizu)
+        .header("content-type", "application/xml")
+        .body(sample("jma/03-landslide.xml"))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["issued"].as_array().map(Vec::len), Some(0), "{v}");
     let v: serde_json::Value = post(sample("jma/02-cancel.xml")).await.json().await.unwrap();
     assert_eq!(v["result"], "cancelled", "{v}");
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "取消").await;
@@ -577,6 +590,9 @@ async fn individual_plans_reach_their_supporters_after_consent() {
         .await
         .unwrap();
     let id = app.count("SELECT id FROM evac_plans WHERE kind = 'individual'").await;
+    // The link alone opens nothing: an individual plan is for the municipality's staff.
+    assert_eq!(browser().get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().status(), 404);
+    assert_eq!(browser().get(app.url(&format!("/hinan/p/{token}/print"))).send().await.unwrap().status(), 404);
     // Another municipality's staff cannot see it.
     let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
     assert_eq!(other.get(app.url(&format!("/staff/hinan/individual/{id}"))).send().await.unwrap().status(), 404);
@@ -603,11 +619,19 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     )
     .await;
     assert_eq!(status, 400);
-    let (status, page) = staff_post(
+    let (status, _) = staff_post(
         &app,
         &clerk,
         &format!("{person}/supporters"),
         &[("name", "民生委員 相馬"), ("email", "minsei@example.jp")],
+    )
+    .await;
+    assert_eq!(status, 400, "the supporter's own consent is attested");
+    let (status, page) = staff_post(
+        &app,
+        &clerk,
+        &format!("{person}/supporters"),
+        &[("name", "民生委員 相馬"), ("email", "minsei@example.jp"), ("supporter_consent", "yes")],
     )
     .await;
     assert_eq!(status, 200);

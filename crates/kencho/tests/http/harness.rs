@@ -188,6 +188,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts kencho with the demo loaded; the SMTP sink refuses the first `smtp_fail_first` mails.
 pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
+    spawn_app_full(smtp_fail_first, None).await
+}
+
+/// Starts kencho subscribed to the local Mosquitto (127.0.0.1:1883) with its own client id.
+pub async fn spawn_app_mqtt() -> TestApp {
+    spawn_app_full(0, Some(format!("mqtt://127.0.0.1:1883?client_id=kencho-test-{}", unique()))).await
+}
+
+async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> TestApp {
     let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let (db, db_url) = fresh_db(&data_dir).await;
@@ -206,6 +215,7 @@ pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
         workers: true,
         jma_dir: None,
         jma_feed: None,
+        mqtt_url,
     };
     kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { base, db, db_url, cfg, smtp, totp, data_dir }

@@ -10,6 +10,7 @@ mod applications;
 mod audit_and_mail;
 mod cli;
 mod evacuation;
+mod iot;
 mod isolation;
 mod procedures_api;
 mod security;

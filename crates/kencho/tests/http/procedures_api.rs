@@ -151,6 +151,11 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/staff/evacuation/alerts",
         "POST /api/v1/staff/evacuation/alerts/{id}/approve",
         "POST /api/v1/staff/evacuation/alerts/{id}/cancel",
+        "POST /api/v1/iot/uplink",
+        "GET /api/v1/admin/iot/devices",
+        "POST /api/v1/admin/iot/devices",
+        "POST /api/v1/admin/iot/people",
+        "GET /api/v1/staff/iot/alarms",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -1,0 +1,13 @@
+//! IoT alerts (part 4): wildlife traps (わな) and watching over elderly people living alone
+//! (見守り), without I/O.
+//!
+//! Sensors send LoRaWAN uplinks through a network server; the server layer reads them from MQTT
+//! or HTTP webhooks and hands the bytes here:
+//!
+//! - [`uplink`]: ChirpStack, The Things Stack and plain JSON bodies into one [`uplink::Uplink`]
+//! - [`codec`]: the published payload codec, bytes (or a decoded object) into [`codec::Event`]s
+//! - [`alarm`]: the alarm state machine, escalation, silence, battery and frame-counter rules
+
+pub mod alarm;
+pub mod codec;
+pub mod uplink;

@@ -1,0 +1,212 @@
+//! The deadlines: silent sensors, inactivity, trap re-sends and escalation. Each is a column;
+//! a deadline is claimed by a conditional UPDATE in the same transaction as what it causes, so
+//! it fires once, whichever node gets there first, and again after a restart if it had not.
+
+use std::time::Duration;
+
+use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, Effect, Input};
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use super::alarms::{self, StoredContact, Subject};
+use super::ingest::{notify_staff, resend_interval_ms, texts};
+use super::watch;
+use crate::db::{now_ms, Batch, Db};
+use crate::error::Result;
+
+/// Runs every due deadline once; returns how many fired.
+pub async fn run_once(db: &Db, base_url: &str) -> Result<usize> {
+    let now = now_ms();
+    let mut fired = 0;
+    let due: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, silent_deadline FROM iot_devices WHERE silent_deadline IS NOT NULL AND silent_deadline <= $1 ORDER BY silent_deadline LIMIT 200",
+    )
+    .bind(now)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_>>()?;
+    for (id, deadline) in due {
+        let base = base_url.to_string();
+        fired += usize::from(
+            db.transact(move |conn| Box::pin(async move { sensor_silent(conn, &base, id, deadline).await })).await?,
+        );
+    }
+    let due: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, inactivity_deadline FROM iot_people WHERE inactivity_deadline IS NOT NULL AND inactivity_deadline <= $1 LIMIT 200",
+    )
+    .bind(now)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_>>()?;
+    for (id, deadline) in due {
+        let base = base_url.to_string();
+        fired += usize::from(
+            db.transact(move |conn| Box::pin(async move { inactivity(conn, &base, id, deadline).await })).await?,
+        );
+    }
+    let due: Vec<(i64, i64)> = sqlx::query(
+        "SELECT id, next_action_at FROM iot_alarms WHERE state = 'active' AND next_action_at IS NOT NULL AND next_action_at <= $1 LIMIT 200",
+    )
+    .bind(now)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_>>()?;
+    for (id, at) in due {
+        let base = base_url.to_string();
+        fired += usize::from(
+            db.transact(move |conn| Box::pin(async move { alarm_action(conn, &base, id, at).await })).await?,
+        );
+    }
+    Ok(fired)
+}
+
+async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, deadline: i64) -> Result<bool> {
+    let claimed = sqlx::query("UPDATE iot_devices SET silent_deadline = NULL WHERE id = $1 AND silent_deadline = $2")
+        .bind(id)
+        .bind(deadline)
+        .execute(&mut *conn)
+        .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let r = sqlx::query("SELECT tenant_id, kind, label, area, lat, lon, last_seen_at FROM iot_devices WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (tenant_id, kind, label, area): (i64, String, String, String) =
+        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+    let (lat, lon, last): (Option<f64>, Option<f64>, Option<i64>) = (r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
+    let subject = Subject {
+        tenant_id,
+        key: format!("device:{id}"),
+        label: label.clone(),
+        area: area.clone(),
+        place: lat.zip(lon),
+        battery: None,
+    };
+    let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
+    if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
+        let (s, b) = texts::sensor_silent(&label, &area, last);
+        let mut batch = Batch::new();
+        if kind == "trap" {
+            let hunters = alarms::contacts(conn, "device_id", id).await?;
+            let refs: Vec<&StoredContact> = hunters.iter().collect();
+            alarms::notify(&mut batch, alarm, "silent", &refs, &s, &b, base_url, None);
+        } else {
+            // A 見守り sensor that stopped reporting is the staff's matter, not the family's.
+            notify_staff(conn, &mut batch, tenant_id, alarm, "silent", &s, &b).await?;
+        }
+        batch.run(conn).await?;
+    }
+    Ok(true)
+}
+
+async fn inactivity(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, deadline: i64) -> Result<bool> {
+    let p = watch::person(conn, id).await?;
+    let now = now_ms();
+    let minute = alarms::jst_minute(now);
+    if in_quiet_hours(p.quiet, minute) {
+        // Wait for the end of the quiet hours.
+        let end = p.quiet.map(|q| q.1).unwrap_or(minute);
+        let wait_min = (i64::from(end) - i64::from(minute)).rem_euclid(1440).max(1);
+        sqlx::query("UPDATE iot_people SET inactivity_deadline = $1 WHERE id = $2 AND inactivity_deadline = $3")
+            .bind(now + wait_min * 60_000)
+            .bind(id)
+            .bind(deadline)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(false);
+    }
+    let claimed =
+        sqlx::query("UPDATE iot_people SET inactivity_deadline = NULL WHERE id = $1 AND inactivity_deadline = $2")
+            .bind(id)
+            .bind(deadline)
+            .execute(&mut *conn)
+            .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let mut batch = Batch::new();
+    watch::inactivity(conn, &mut batch, base_url, &p, now).await?;
+    batch.run(conn).await?;
+    Ok(true)
+}
+
+async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, at: i64) -> Result<bool> {
+    let r = sqlx::query("SELECT tenant_id, subject, kind, step, opened_at, detail FROM iot_alarms WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (tenant_id, subject, kind, step, opened): (i64, String, String, i64, i64) =
+        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+    let now = now_ms();
+    let next = match kind.as_str() {
+        "trap_fired" => Some(now + resend_interval_ms(conn, tenant_id).await?),
+        "inactivity" | "call_button" => {
+            let pid = subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+            let p = watch::person(conn, pid).await?;
+            Some(now + p.wait_min * 60_000)
+        }
+        _ => None,
+    };
+    let claimed = sqlx::query(
+        "UPDATE iot_alarms SET next_action_at = $1 WHERE id = $2 AND next_action_at = $3 AND state = 'active'",
+    )
+    .bind(next)
+    .bind(id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let mut batch = Batch::new();
+    match kind.as_str() {
+        "trap_fired" => {
+            let did = subject.strip_prefix("device:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+            let d = sqlx::query("SELECT label, area, lat, lon FROM iot_devices WHERE id = $1")
+                .bind(did)
+                .fetch_one(&mut *conn)
+                .await?;
+            let (label, area, lat, lon): (String, String, Option<f64>, Option<f64>) =
+                (d.try_get(0)?, d.try_get(1)?, d.try_get(2)?, d.try_get(3)?);
+            let hunters = alarms::contacts(conn, "device_id", did).await?;
+            let refs: Vec<&StoredContact> = hunters.iter().collect();
+            let token = super::ingest::ack_token(conn, id).await?;
+            let (s, b) = texts::trap_resend(&label, &area, lat.zip(lon), opened);
+            alarms::notify(&mut batch, id, &format!("resend{at}"), &refs, &s, &b, base_url, Some(&token));
+        }
+        "inactivity" | "call_button" => {
+            let pid = subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+            let p = watch::person(conn, pid).await?;
+            let (s, b) = if kind == "call_button" {
+                texts::call_button(&p.name, &p.area)
+            } else {
+                texts::inactivity(&p.name, &p.area, p.inactivity_hours, p.last_activity_at)
+            };
+            let after = usize::try_from(step - 1).ok();
+            watch::escalate(conn, &mut batch, base_url, &p, id, after, now, &s, &b).await?;
+        }
+        _ => {}
+    }
+    batch.run(conn).await?;
+    Ok(true)
+}
+
+/// The timer worker: checks deadlines every second (wakes sooner when nudged).
+pub async fn worker(db: Db, base_url: String, nudge: std::sync::Arc<Notify>) {
+    loop {
+        match run_once(&db, &base_url).await {
+            Ok(n) if n > 0 => nudge.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "IoT timers failed; will retry"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

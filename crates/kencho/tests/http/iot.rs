@@ -1,0 +1,337 @@
+//! IoT alerts end to end: real MQTT messages through the local Mosquitto in the ChirpStack v4
+//! and The Things Stack formats, and webhooks; e-mails read at the SMTP sink. Time is moved by
+//! setting the stored deadlines, which is exactly what a restarted node would find.
+
+use std::time::Duration;
+
+use base64::Engine;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+
+use crate::harness::*;
+
+const ADMIN: &str = "admin@minamisoma.example.jp";
+
+/// An API token for the tenant administrator, made through the pages (one TOTP sign-in).
+async fn admin_token(app: &TestApp) -> String {
+    let b = app.staff_browser(ADMIN).await;
+    let page = b.get(app.url("/staff/admin")).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(app.url("/staff/admin/tokens"))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("name", "LNS")])
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    page.split("<code id=\"new-token\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string()
+}
+
+/// A random DevEUI, so tests sharing the broker never see each other's devices.
+fn eui() -> String {
+    let t = kencho::accounts::random_token();
+    t.bytes().map(|b| format!("{:X}", b % 16)).take(16).collect()
+}
+
+async fn publisher() -> AsyncClient {
+    let mut opts = MqttOptions::new(format!("test-pub-{}", eui()), "127.0.0.1", 1883);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(opts, 100);
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    client
+}
+
+fn chirpstack(eui: &str, fcnt: u32, dedup: &str, payload: &[u8]) -> (String, String) {
+    let topic = format!("application/0c6fe2cb-0000-4000-8000-000000000001/device/{}/event/up", eui.to_lowercase());
+    let body = serde_json::json!({
+        "deduplicationId": dedup,
+        "time": "2026-11-29T05:00:00.000000+00:00",
+        "deviceInfo": {"tenantId": "t", "applicationId": "a", "deviceName": "trap", "devEui": eui.to_lowercase()},
+        "devAddr": "01020304", "adr": true, "dr": 5, "fCnt": fcnt, "fPort": 10, "confirmed": false,
+        "data": base64::engine::general_purpose::STANDARD.encode(payload),
+        "rxInfo": [{"gatewayId": "0016c001ff10a235", "rssi": -97, "snr": 7.5}]
+    });
+    (topic, body.to_string())
+}
+
+fn tts(eui: &str, fcnt: u32, payload: &[u8]) -> (String, String) {
+    let topic = "v3/kencho-traps@ttn/devices/trap-01/up".to_string();
+    let body = serde_json::json!({
+        "end_device_ids": {"device_id": "trap-01", "application_ids": {"application_id": "kencho-traps"}, "dev_eui": eui},
+        "received_at": "2026-11-29T05:10:00.123456789Z",
+        "uplink_message": {"f_port": 10, "f_cnt": fcnt, "frm_payload": base64::engine::general_purpose::STANDARD.encode(payload),
+            "rx_metadata": [{"gateway_ids": {"gateway_id": "gw"}, "rssi": -101, "snr": 4.2}]}
+    });
+    (topic, body.to_string())
+}
+
+async fn publish(c: &AsyncClient, (topic, body): (String, String)) {
+    c.publish(topic, QoS::AtLeastOnce, false, body.into_bytes()).await.unwrap();
+}
+
+async fn eventually(app: &TestApp, sql: &str, want: i64) {
+    for _ in 0..100 {
+        if app.count(sql).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count(sql).await, want, "{sql}");
+}
+
+#[tokio::test]
+async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
+    let app = spawn_app_mqtt().await;
+    let token = admin_token(&app).await;
+    let trap = eui();
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{
+            "dev_eui": trap, "kind": "trap", "label": "くくりわな 3号", "area": "鹿島区", "lat": 37.70, "lon": 140.95,
+            "heartbeat_s": 3600,
+            "hunters": [{"name": "猟友会 一郎", "email": "ichiro@example.jp"}, {"name": "猟友会 二郎", "email": "jiro@example.jp"}]
+        }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    // A bad row rejects the whole list.
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(format!("dev_eui,kind,label,area,hunters\n{},trap,A,北,x <a@example.jp>\nZZZ,trap,B,北,\n", eui()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("line 3"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_devices").await, 1);
+
+    let mqtt = publisher().await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // the server subscribes
+    publish(&mqtt, chirpstack(&trap, 10, "6e1b1d9a-0001", &[0x01, 87])).await;
+    let m = app.smtp.wait_for("ichiro@example.jp", "くくりわな 3号").await;
+    assert!(m.body.contains("37.700000, 140.950000") && m.body.contains("87%"), "{}", m.body);
+    app.smtp.wait_for("jiro@example.jp", "くくりわな 3号").await;
+    // The same uplink again (same deduplicationId), and a repeat with a new frame: no new mail.
+    publish(&mqtt, chirpstack(&trap, 10, "6e1b1d9a-0001", &[0x01, 87])).await;
+    publish(&mqtt, chirpstack(&trap, 11, "6e1b1d9a-0002", &[0x01, 86])).await;
+    eventually(&app, "SELECT repeats FROM iot_alarms WHERE kind = 'trap_fired'", 1).await;
+    assert_eq!(app.smtp.count_to("ichiro@example.jp", "作動しました"), 1);
+    // Nobody acknowledged: at the re-send time it goes out again.
+    sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'trap_fired'")
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    app.smtp.wait_for("jiro@example.jp", "まだ誰も確認していません").await;
+    // A hunter acknowledges from the link, then records the capture.
+    let link = m.body.split("/iot/ack/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
+    let b = browser();
+    let page = b.get(app.url(&format!("/iot/ack/{link}"))).send().await.unwrap().text().await.unwrap();
+    let (tok, c) = link.split_once("?c=").unwrap();
+    let res = b
+        .post(app.url(&format!("/iot/ack/{tok}")))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("c", c)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE state = 'acknowledged' AND acknowledged_by LIKE '%ichiro@example.jp%'").await, 1);
+    let res = b
+        .post(app.url(&format!("/iot/ack/{tok}/capture")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("c", c),
+            ("outcome", "caught"),
+            ("species", "イノシシ"),
+            ("count", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "a capture counts at least one animal");
+    let res = b
+        .post(app.url(&format!("/iot/ack/{tok}/capture")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("c", c),
+            ("outcome", "caught"),
+            ("species", "イノシシ"),
+            ("count", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Acknowledged alarms are not re-sent.
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE next_action_at IS NOT NULL").await, 0);
+    // The Things Stack format: the trap is reset; the hunters hear it.
+    publish(&mqtt, tts(&trap, 12, &[0x02, 85])).await;
+    app.smtp.wait_for("ichiro@example.jp", "復帰").await;
+    eventually(&app, "SELECT COUNT(*) FROM iot_alarms WHERE kind = 'trap_fired' AND state = 'cleared'", 1).await;
+    // The sensor goes quiet past its deadline.
+    sqlx::query("UPDATE iot_devices SET silent_deadline = 1").execute(&app.db.write).await.unwrap();
+    app.smtp.wait_for("ichiro@example.jp", "定期通信が途絶えています").await;
+    // Malformed and unknown-device messages are recorded with the reason; ingestion goes on.
+    publish(&mqtt, ("application/x/device/0102030405060708/event/up".into(), "{not json".into())).await;
+    publish(&mqtt, chirpstack("0102030405060708", 1, "zzz", &[0x03])).await;
+    eventually(&app, "SELECT COUNT(*) FROM iot_rejected WHERE reason LIKE '%unknown device%'", 1).await;
+    eventually(&app, "SELECT COUNT(*) FROM iot_rejected WHERE reason LIKE '%JSON%' OR reason LIKE '%json%'", 1).await;
+    publish(&mqtt, chirpstack(&trap, 13, "6e1b1d9a-0013", &[0x03, 80])).await;
+    app.smtp.wait_for("ichiro@example.jp", "通信が再開しました").await;
+    // The alarm page shows the lifecycle.
+    let staff = app.staff_browser("kacho@minamisoma.example.jp").await;
+    let page = staff.get(app.url("/staff/iot?kind=trap_fired")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("くくりわな 3号") && page.contains("acknowledged") && page.contains("capture:caught"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn watch_alarms_escalate_until_someone_acknowledges() {
+    let app = spawn_app_mqtt().await;
+    let token = admin_token(&app).await;
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/people"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "name": "小高 ハル", "area": "小高区", "inactivity_hours": 12, "escalation_wait_min": 30,
+            "consent": "2026-11-29 本人と長男が書面で同意",
+            "contacts": [
+                {"name": "長男", "email": "son@example.jp", "role": "family"},
+                {"name": "民生委員 相馬", "email": "minsei@example.jp", "role": "minsei"},
+                {"name": "南相馬市 長寿福祉課", "email": "city@example.jp", "role": "municipality"}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let person: i64 = res.json().await.unwrap();
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/people"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "x", "inactivity_hours": 2, "consent": "c", "contacts": [{"name": "a", "email": "a@example.jp", "role": "family"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "the window is 4–72 h");
+    let (motion, button) = (eui(), eui());
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([
+            {"dev_eui": motion, "kind": "motion", "label": "居間 人感", "area": "小高区", "person_id": person},
+            {"dev_eui": button, "kind": "button", "label": "呼出ボタン", "area": "小高区", "person_id": person}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mqtt = publisher().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publish(&mqtt, chirpstack(&motion, 1, "m-1", &[0x04, 90])).await;
+    eventually(
+        &app,
+        &format!("SELECT COUNT(*) FROM iot_people WHERE id = {person} AND last_activity_at IS NOT NULL"),
+        1,
+    )
+    .await;
+    // Twelve hours without activity (moved in the database, as a restarted node would find it).
+    sqlx::query("UPDATE iot_people SET inactivity_deadline = 1").execute(&app.db.write).await.unwrap();
+    let first = app.smtp.wait_for("son@example.jp", "反応がありません").await;
+    assert_eq!(app.smtp.count_to("minsei@example.jp", "反応がありません"), 0, "one contact at a time");
+    // Nobody answers within the wait: the next contact is told, exactly once, even when a
+    // second node (a fresh connection to the same database) runs the timers at the same moment.
+    sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    let other = kencho::db::Db::connect(&app.db_url).await.unwrap();
+    let _ = kencho::iot::timers::run_once(&other, &app.base).await.unwrap();
+    let second = app.smtp.wait_for("minsei@example.jp", "反応がありません").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.smtp.count_to("minsei@example.jp", "反応がありません"), 1);
+    assert_eq!(app.smtp.count_to("son@example.jp", "反応がありません"), 1);
+    // The 民生委員 acknowledges: no more escalation.
+    let link = second.body.split("/iot/ack/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
+    let (tok, c) = link.split_once("?c=").unwrap();
+    let b = browser();
+    let page = b.get(app.url(&format!("/iot/ack/{link}"))).send().await.unwrap().text().await.unwrap();
+    b.post(app.url(&format!("/iot/ack/{tok}")))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("c", c)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM iot_alarms WHERE kind = 'inactivity' AND state = 'acknowledged'").await,
+        1
+    );
+    sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.smtp.count_to("city@example.jp", "反応がありません"), 0, "an acknowledged alarm never escalates");
+    // Activity resumes: those who were told hear "all clear".
+    publish(&mqtt, chirpstack(&motion, 2, "m-2", &[0x05])).await;
+    app.smtp.wait_for("son@example.jp", "解除").await;
+    app.smtp.wait_for("minsei@example.jp", "解除").await;
+    assert!(first.body.contains("小高 ハル"));
+    // The call button alarms at once.
+    publish(&mqtt, chirpstack(&button, 1, "b-1", &[0x08])).await;
+    app.smtp.wait_for("son@example.jp", "呼出ボタンを押しました").await;
+    // A silent 見守り sensor goes to the staff, never to the family.
+    sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{motion}'"))
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    app.smtp.wait_for(ADMIN, "定期通信が途絶えています").await;
+    assert_eq!(app.smtp.count_to("son@example.jp", "定期通信"), 0);
+}
+
+#[tokio::test]
+async fn webhooks_take_the_plain_format_and_need_a_token() {
+    let app = spawn_app().await;
+    let token = admin_token(&app).await;
+    let trap = eui();
+    api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{"dev_eui": trap, "kind": "trap", "label": "箱わな 1号", "hunters": [{"name": "三郎", "email": "saburo@example.jp"}]}]))
+        .send()
+        .await
+        .unwrap();
+    let body = serde_json::json!({"dev_eui": trap, "event": "fired", "battery": 15, "f_cnt": 5});
+    let res = api().post(app.url("/api/v1/iot/uplink")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = api().post(app.url("/api/v1/iot/uplink")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["result"], "accepted", "{v}");
+    app.smtp.wait_for("saburo@example.jp", "箱わな 1号").await;
+    app.smtp.wait_for("saburo@example.jp", "電池残量が15%").await;
+    let v: serde_json::Value = api()
+        .post(app.url("/api/v1/iot/uplink"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "duplicate");
+    let v: serde_json::Value = api()
+        .post(app.url("/api/v1/iot/uplink"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"dev_eui": trap, "payload_hex": "09"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "rejected");
+    assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
+}
