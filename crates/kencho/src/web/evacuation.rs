@@ -146,6 +146,46 @@ fn err(id: &str, message: String) -> FieldErr {
     FieldErr { id: id.into(), message }
 }
 
+fn err_for<'a>(errors: &'a [FieldErr], id: &str) -> Option<&'a str> {
+    errors.iter().find(|e| e.id == id).map(|e| e.message.as_str())
+}
+
+/// The attributes of a field: its hint and, after a failed post, its error.
+fn described(errors: &[FieldErr], id: &str, hint: bool) -> String {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{id}-hint"));
+    }
+    let invalid = err_for(errors, id).is_some();
+    if invalid {
+        ids.push(format!("{id}-error"));
+    }
+    let mut out = String::new();
+    if !ids.is_empty() {
+        out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
+    }
+    if invalid {
+        out.push_str(" aria-invalid=\"true\"");
+    }
+    out
+}
+
+macro_rules! field_errors {
+    ($page:ty) => {
+        impl $page {
+            fn err_for(&self, id: &str) -> Option<&str> {
+                err_for(&self.errors, id)
+            }
+            fn attrs(&self, id: &str, hint: bool) -> String {
+                described(&self.errors, id, hint)
+            }
+        }
+    };
+}
+field_errors!(WherePage);
+field_errors!(HomePage);
+field_errors!(PeoplePage);
+
 // ---------------------------------------------------------------------------------------------
 // Step 1: where
 
