@@ -281,3 +281,334 @@ async fn staff_alarms(State(st): State<AppState>, ctx: Ctx, Query(f): Query<Alar
     })
     .lang(&lang)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Administration pages: devices, watched people, settings; captures.
+
+pub fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/iot/devices", get(devices_page).post(devices_csv))
+        .route("/staff/iot/settings", post(save_settings))
+        .route("/staff/iot/people/{id}", get(person_page))
+        .route("/staff/iot/captures", get(captures_page))
+}
+
+struct PersonRow {
+    id: i64,
+    name: String,
+    area: String,
+    devices: i64,
+}
+
+#[derive(Template)]
+#[template(path = "iot_devices.html")]
+struct DevicesPage {
+    l: Layout,
+    devices: Vec<DeviceInfo>,
+    people: Vec<PersonRow>,
+    resend_min: i64,
+    staff_email: String,
+    message: String,
+    error: String,
+}
+
+impl DevicesPage {
+    fn when(&self, ms: &Option<i64>) -> String {
+        ms.map(fmt_time).unwrap_or_else(|| "—".into())
+    }
+}
+
+async fn devices_view(st: &AppState, ctx: &Ctx, message: String, error: String) -> Result<DevicesPage> {
+    let s = ctx.admin()?;
+    let people = sqlx::query(
+        "SELECT p.id, p.name, p.area, (SELECT COUNT(*) FROM iot_devices d WHERE d.person_id = p.id) \
+         FROM iot_people p WHERE p.tenant_id = $1 ORDER BY p.area, p.id",
+    )
+    .bind(s.tenant_id)
+    .fetch_all(&st.db.read)
+    .await?
+    .iter()
+    .map(|r| Ok(PersonRow { id: r.try_get(0)?, name: r.try_get(1)?, area: r.try_get(2)?, devices: r.try_get(3)? }))
+    .collect::<Result<Vec<_>>>()?;
+    let settings = sqlx::query("SELECT trap_resend_min, staff_email FROM iot_settings WHERE tenant_id = $1")
+        .bind(s.tenant_id)
+        .fetch_optional(&st.db.read)
+        .await?;
+    let (resend_min, staff_email) = match settings {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?),
+        None => (30, String::new()),
+    };
+    Ok(DevicesPage {
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "iot.devices_title")),
+        devices: registry::list_devices(&st.db, s.tenant_id).await?,
+        people,
+        resend_min,
+        staff_email,
+        message,
+        error,
+    })
+}
+
+async fn devices_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&devices_view(&st, &ctx, String::new(), String::new()).await.lang(&lang)?).lang(&lang)
+}
+
+async fn devices_outcome(st: &AppState, ctx: &Ctx, r: Result<String>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    match r {
+        Ok(m) => render(&devices_view(st, ctx, m, String::new()).await.lang(&lang)?).lang(&lang),
+        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+            let status = e.status();
+            let page = devices_view(st, ctx, String::new(), e.message(&lang)).await.lang(&lang)?;
+            super::render_status(status, &page).lang(&lang)
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+/// CSV import of devices from the page (all rows or none).
+async fn devices_csv(State(st): State<AppState>, ctx: Ctx, mut mp: axum::extract::Multipart) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let s = ctx.admin().lang(&lang)?.clone();
+    let mut csrf = None;
+    let mut text = None;
+    while let Some(field) =
+        mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("file") => {
+                let bytes = field.bytes().await.map_err(|_| AppError::TooLarge).lang(&lang)?;
+                text = Some(
+                    String::from_utf8(bytes.to_vec()).map_err(|_| AppError::BadRequest("the CSV is not UTF-8".into())),
+                );
+            }
+            _ => {}
+        }
+    }
+    ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
+    let result = async {
+        let text = text.ok_or_else(|| AppError::BadRequest("choose a CSV file".into()))??;
+        let devices = registry::devices_from_csv(&text)?;
+        let ids = registry::add_devices(&st.db, s.tenant_id, devices, &format!("staff:{}", s.id)).await?;
+        Ok(crate::i18n::tf(&lang, "iot.imported", &[("n", &ids.len().to_string())]))
+    }
+    .await;
+    devices_outcome(&st, &ctx, result).await
+}
+
+async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let s = ctx.admin().lang(&lang)?.clone();
+    let result = async {
+        let min = form_get(&form, "resend_min").unwrap_or("").trim().parse::<i64>().unwrap_or(0);
+        if !(5..=720).contains(&min) {
+            return Err(AppError::BadRequest("the re-send interval is 5–720 minutes".into()));
+        }
+        let email = form_get(&form, "staff_email").unwrap_or("").trim().to_lowercase();
+        if !email.is_empty() && (!email.contains('@') || email.len() > 254) {
+            return Err(AppError::BadRequest("not an e-mail address".into()));
+        }
+        let (tenant, actor) = (s.tenant_id, format!("staff:{}", s.id));
+        st.db
+            .transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO iot_settings (tenant_id, trap_resend_min, staff_email) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id) DO UPDATE SET trap_resend_min = excluded.trap_resend_min, staff_email = excluded.staff_email",
+                    )
+                    .bind(tenant)
+                    .bind(min)
+                    .bind(&email)
+                    .execute(&mut *conn)
+                    .await?;
+                    crate::audit::append(conn, tenant, &actor, "iot.settings", "iot", serde_json::json!({"resend_min": min, "staff_email": email}))
+                        .await
+                })
+            })
+            .await?;
+        Ok(crate::i18n::t(&lang, "iot.saved"))
+    }
+    .await;
+    devices_outcome(&st, &ctx, result).await
+}
+
+#[derive(Template)]
+#[template(path = "iot_person.html")]
+struct PersonPage {
+    l: Layout,
+    name: String,
+    area: String,
+    window: i64,
+    consent: String,
+    last_activity: String,
+    contacts: Vec<(String, String, String)>,
+    devices: Vec<(String, String, String)>,
+    activity: Vec<(String, String)>,
+}
+
+/// A watched person's record. Opening it is audited: who looked, when.
+async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let s = ctx.staff().lang(&lang)?.clone();
+    let r = sqlx::query("SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(s.tenant_id)
+        .fetch_optional(&st.db.read)
+        .await
+        .lang(&lang)?
+        .ok_or(AppError::NotFound)
+        .lang(&lang)?;
+    let (tenant, actor) = (s.tenant_id, format!("staff:{}", s.id));
+    st.db
+        .transact(move |conn| {
+            Box::pin(async move {
+                crate::audit::append(
+                    conn,
+                    tenant,
+                    &actor,
+                    "iot.person_viewed",
+                    &format!("person:{id}"),
+                    serde_json::json!({}),
+                )
+                .await
+            })
+        })
+        .await
+        .lang(&lang)?;
+    let contacts = sqlx::query("SELECT role, name, email FROM iot_contacts WHERE person_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&st.db.read)
+        .await
+        .lang(&lang)?
+        .iter()
+        .map(|c| Ok((c.try_get(0)?, c.try_get(1)?, c.try_get(2)?)))
+        .collect::<Result<Vec<_>>>()
+        .lang(&lang)?;
+    let devices = sqlx::query("SELECT kind, label, dev_eui FROM iot_devices WHERE person_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(&st.db.read)
+        .await
+        .lang(&lang)?
+        .iter()
+        .map(|c| Ok((c.try_get(0)?, c.try_get(1)?, c.try_get(2)?)))
+        .collect::<Result<Vec<_>>>()
+        .lang(&lang)?;
+    let activity = sqlx::query(
+        "SELECT e.at, e.kind FROM iot_events e JOIN iot_devices d ON d.id = e.device_id WHERE d.person_id = $1 ORDER BY e.id DESC LIMIT 20",
+    )
+    .bind(id)
+    .fetch_all(&st.db.read)
+    .await
+    .lang(&lang)?
+    .iter()
+    .map(|c| Ok((fmt_time(c.try_get(0)?), c.try_get(1)?)))
+    .collect::<Result<Vec<_>>>()
+    .lang(&lang)?;
+    let last: Option<i64> = r.try_get(4).lang(&lang)?;
+    render(&PersonPage {
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.person_title")),
+        name: r.try_get(0).lang(&lang)?,
+        area: r.try_get(1).lang(&lang)?,
+        window: r.try_get(2).lang(&lang)?,
+        consent: r.try_get(3).lang(&lang)?,
+        last_activity: last.map(fmt_time).unwrap_or_else(|| "—".into()),
+        contacts,
+        devices,
+        activity,
+    })
+    .lang(&lang)
+}
+
+struct CaptureRow {
+    area: String,
+    species: String,
+    month: String,
+    count: i64,
+}
+
+struct Bar {
+    month: String,
+    count: i64,
+    x: i64,
+    h: i64,
+}
+
+#[derive(Template)]
+#[template(path = "iot_captures.html")]
+struct CapturesPage {
+    l: Layout,
+    rows: Vec<CaptureRow>,
+    bars: Vec<Bar>,
+    never: Vec<(String, String)>,
+    empty: i64,
+    bycatch: i64,
+}
+
+/// Captures per area, species and month (table and bar chart), and traps that never caught.
+async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let s = ctx.staff().lang(&lang)?.clone();
+    let raw = sqlx::query(
+        "SELECT d.area, c.species, c.at, c.count, c.outcome FROM iot_captures c JOIN iot_devices d ON d.id = c.device_id \
+         WHERE c.tenant_id = $1 ORDER BY c.at",
+    )
+    .bind(s.tenant_id)
+    .fetch_all(&st.db.read)
+    .await
+    .lang(&lang)?;
+    let mut table: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
+    let mut months: std::collections::BTreeMap<String, i64> = Default::default();
+    let (mut empty, mut bycatch) = (0, 0);
+    for r in &raw {
+        let (area, species, at, count, outcome): (String, String, i64, i64, String) = (
+            r.try_get(0).lang(&lang)?,
+            r.try_get(1).lang(&lang)?,
+            r.try_get(2).lang(&lang)?,
+            r.try_get(3).lang(&lang)?,
+            r.try_get(4).lang(&lang)?,
+        );
+        match outcome.as_str() {
+            "caught" => {
+                let month: String = fmt_time(at).chars().take(7).collect();
+                *table.entry((area, species, month.clone())).or_default() += count;
+                *months.entry(month).or_default() += count;
+            }
+            "empty" => empty += 1,
+            _ => bycatch += 1,
+        }
+    }
+    let max = months.values().copied().max().unwrap_or(1).max(1);
+    let bars = months
+        .iter()
+        .enumerate()
+        .map(|(i, (m, c))| Bar { month: m.clone(), count: *c, x: 40 + i as i64 * 60, h: c * 150 / max })
+        .collect();
+    let never = sqlx::query(
+        "SELECT d.label, d.area FROM iot_devices d WHERE d.tenant_id = $1 AND d.kind = 'trap' \
+         AND NOT EXISTS (SELECT 1 FROM iot_captures c WHERE c.device_id = d.id AND c.outcome = 'caught') ORDER BY d.area, d.label",
+    )
+    .bind(s.tenant_id)
+    .fetch_all(&st.db.read)
+    .await
+    .lang(&lang)?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<Vec<_>>>()
+    .lang(&lang)?;
+    render(&CapturesPage {
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.captures_title")),
+        rows: table
+            .into_iter()
+            .map(|((area, species, month), count)| CaptureRow { area, species, month, count })
+            .collect(),
+        bars,
+        never,
+        empty,
+        bycatch,
+    })
+    .lang(&lang)
+}

@@ -398,6 +398,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(evacuation::routes())
         .merge(iot::routes())
+        .merge(iot::admin_routes())
         .nest("/api/v1", api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))

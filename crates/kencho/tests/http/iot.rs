@@ -163,6 +163,9 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    let staff = app.staff_browser("kacho@minamisoma.example.jp").await;
+    let page = staff.get(app.url("/staff/iot/captures")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("イノシシ") && page.contains("鹿島区"), "{page}");
     // Acknowledged alarms are not re-sent.
     assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE next_action_at IS NOT NULL").await, 0);
     // The Things Stack format: the trap is reset; the hunters hear it.
@@ -180,7 +183,6 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
     publish(&mqtt, chirpstack(&trap, 13, "6e1b1d9a-0013", &[0x03, 80])).await;
     app.smtp.wait_for("ichiro@example.jp", "通信が再開しました").await;
     // The alarm page shows the lifecycle.
-    let staff = app.staff_browser("kacho@minamisoma.example.jp").await;
     let page = staff.get(app.url("/staff/iot?kind=trap_fired")).send().await.unwrap().text().await.unwrap();
     assert!(
         page.contains("くくりわな 3号") && page.contains("acknowledged") && page.contains("capture:caught"),
@@ -279,6 +281,13 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     app.smtp.wait_for("son@example.jp", "解除").await;
     app.smtp.wait_for("minsei@example.jp", "解除").await;
     assert!(first.body.contains("小高 ハル"));
+    // Staff open the person's record: that is audited.
+    let staff = app.staff_browser("kacho@minamisoma.example.jp").await;
+    let page = staff.get(app.url(&format!("/staff/iot/people/{person}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("小高 ハル") && page.contains("民生委員"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'iot.person_viewed'").await, 1);
+    let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
+    assert_eq!(other.get(app.url(&format!("/staff/iot/people/{person}"))).send().await.unwrap().status(), 404);
     // The call button alarms at once.
     publish(&mqtt, chirpstack(&button, 1, "b-1", &[0x08])).await;
     app.smtp.wait_for("son@example.jp", "呼出ボタンを押しました").await;
