@@ -142,15 +142,32 @@ pub async fn run_once(db: &Db, mailer: &Mailer) -> Result<usize> {
     }
     let local = matches!(mailer.transport, Transport::LocalMailbox);
     let mut outcomes = Vec::with_capacity(batch.len());
-    for m in batch {
-        let result = match &mailer.transport {
-            Transport::LocalMailbox => Ok(()),
-            Transport::Smtp(t) => send_smtp(t, &mailer.from, &m).await,
-        };
-        if let Err(err) = &result {
+    match &mailer.transport {
+        Transport::LocalMailbox => outcomes.extend(batch.into_iter().map(|m| (m, Ok(())))),
+        Transport::Smtp(t) => {
+            // The batch goes out side by side over pooled connections: an alarm wave is many
+            // small mails, and one at a time the relay's round trips would add up to minutes.
+            let mut sends = tokio::task::JoinSet::new();
+            for m in batch {
+                let (t, from) = (t.clone(), mailer.from.clone());
+                sends.spawn(async move {
+                    let r = send_smtp(&t, &from, &m).await;
+                    (m, r)
+                });
+            }
+            while let Some(done) = sends.join_next().await {
+                match done {
+                    Ok(o) => outcomes.push(o),
+                    // A panicked send leaves its row leased; the lease expires and it is retried.
+                    Err(e) => tracing::error!(error = %e, "mail send task failed"),
+                }
+            }
+        }
+    }
+    for (m, result) in &outcomes {
+        if let Err(err) = result {
             tracing::warn!(outbox_id = m.id, attempts = m.attempts, error = %err, "mail delivery failed");
         }
-        outcomes.push((m, result));
     }
     let sent = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
     db.transact(move |conn| {

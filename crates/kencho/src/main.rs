@@ -118,6 +118,16 @@ enum Command {
         /// measure loading, memory, hazard look-ups and plan previews over HTTP (マイ避難).
         #[arg(long)]
         hazards: Option<usize>,
+        /// Instead: register this many trap sensors and measure MQTT ingestion and the time
+        /// from publish to the mail at an SMTP sink (IoT alerts).
+        #[arg(long)]
+        iot: Option<usize>,
+        /// MQTT broker for --iot (host:port).
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        broker: String,
+        /// Offered MQTT messages per second for --iot.
+        #[arg(long, default_value_t = 6000)]
+        rate: u64,
     },
 }
 
@@ -432,11 +442,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { hazards: Some(n), clients, seconds } => {
+        Command::Bench { iot: Some(n), seconds, broker, rate, .. } => {
+            kencho::bench::run_iot(n, seconds, &broker, rate).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { hazards: Some(n), clients, seconds, .. } => {
             kencho::bench::run_hazards(n, clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { clients, seconds, hazards: None } => {
+        Command::Bench { clients, seconds, hazards: None, .. } => {
             kencho::bench::run(clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::alarms::{self, StoredContact, Subject};
-use crate::db::{now_ms, Batch, Db, Dialect};
+use crate::db::{now_ms, Arg, Batch, Db, Dialect};
 use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -41,6 +41,129 @@ pub async fn ingest(db: &Db, base_url: &str, source: &str, topic: Option<&str>, 
         }
         Err(e) => Err(e),
     }
+}
+
+/// A message read into an uplink and its events, or why it could not be.
+type Parsed = std::result::Result<(Uplink, Vec<Event>), String>;
+
+/// A message as it came: where from, its topic, its bytes.
+pub struct Incoming {
+    pub source: &'static str,
+    pub topic: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Reads many messages in one transaction (the MQTT lanes use this). Routine uplinks of known
+/// devices are written together; anything that may touch an alarm goes the full way, in order.
+/// One result per message, in order; an error means none of them is stored.
+pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result<Vec<Ingested>> {
+    let parsed: Vec<(Incoming, Parsed)> = msgs
+        .into_iter()
+        .map(|m| {
+            let p = uplink::parse(m.topic.as_deref(), &m.body).map_err(|e| e.to_string()).and_then(|u| {
+                let ev = codec::decode(&u.payload, u.decoded.as_ref()).map_err(|e| e.to_string())?;
+                Ok((u, ev))
+            });
+            (m, p)
+        })
+        .collect();
+    let base_url = base_url.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let mut euis: Vec<&str> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok().map(|(u, _)| u.dev_eui.as_str())).collect();
+            euis.sort_unstable();
+            euis.dedup();
+            let mut devices = std::collections::HashMap::new();
+            for chunk in euis.chunks(500) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let sql = format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui IN ({}){lock}", marks.join(", "));
+                let mut q = sqlx::query(&sql);
+                for e in chunk {
+                    q = q.bind(*e);
+                }
+                for r in q.fetch_all(&mut *conn).await? {
+                    let eui: String = r.try_get(13)?;
+                    devices.insert(eui, device_from(&r)?);
+                }
+            }
+            let mut out = Vec::with_capacity(parsed.len());
+            let mut batch = Batch::new();
+            let now = now_ms();
+            for (m, p) in &parsed {
+                let (up, events) = match p {
+                    Ok(x) => x,
+                    Err(reason) => {
+                        push_reject(&mut batch, m, reason);
+                        out.push(Ingested { result: "rejected".into(), dev_eui: None, events: vec![], reason: Some(reason.clone()) });
+                        continue;
+                    }
+                };
+                let Some(d) = devices.get_mut(&up.dev_eui) else {
+                    let reason = format!("unknown device {}", up.dev_eui);
+                    push_reject(&mut batch, m, &reason);
+                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    continue;
+                };
+                let names: Vec<String> = events.iter().map(|e| event_name(e).to_string()).collect();
+                let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
+                if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
+                    out.push(Ingested { result: "duplicate".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
+                    continue;
+                }
+                let battery = events.iter().find_map(|e| match e {
+                    Event::Battery { percent } => Some(i64::from(*percent)),
+                    _ => None,
+                });
+                if is_routine(d, events) {
+                    batch.push(
+                        "UPDATE iot_devices SET last_seen_at = $1, last_fcnt = $2, last_dedup = $3, battery = COALESCE($4, battery), \
+                         silent_deadline = $5 WHERE id = $6",
+                        vec![
+                            Arg::Int(now),
+                            Arg::OptInt(up.f_cnt.map(i64::from).or(d.last_fcnt)),
+                            Arg::OptText(up.dedup_id.clone()),
+                            Arg::OptInt(battery),
+                            Arg::Int(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600))),
+                            Arg::Int(d.id),
+                        ],
+                    );
+                    for e in events {
+                        batch.push(
+                            "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
+                            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(event_name(e).into()), Arg::OptInt(battery)],
+                        );
+                    }
+                    out.push(Ingested { result: "accepted".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
+                } else {
+                    // Alarm work reads and writes as it goes: send what is queued first.
+                    std::mem::take(&mut batch).run(conn).await?;
+                    out.push(apply_to(conn, &base_url, d, up, events).await?);
+                    d.silence_fired = false;
+                }
+                d.last_fcnt = up.f_cnt.map(i64::from).or(d.last_fcnt);
+                d.last_dedup = up.dedup_id.clone();
+                d.battery = battery.or(d.battery);
+            }
+            batch.run(conn).await?;
+            Ok(out)
+        })
+    })
+    .await
+}
+
+fn push_reject(batch: &mut Batch, m: &Incoming, reason: &str) {
+    let excerpt: String = String::from_utf8_lossy(&m.body[..m.body.len().min(500)]).into_owned();
+    batch.push(
+        "INSERT INTO iot_rejected (at, source, topic, reason, excerpt) VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            Arg::Int(now_ms()),
+            Arg::Text(m.source.into()),
+            Arg::Text(m.topic.clone().unwrap_or_default().chars().take(300).collect()),
+            Arg::Text(reason.into()),
+            Arg::Text(excerpt),
+        ],
+    );
 }
 
 async fn reject(
@@ -83,6 +206,11 @@ struct Device {
     person_id: Option<i64>,
     last_fcnt: Option<i64>,
     last_dedup: Option<String>,
+    /// The silence deadline has fired (it is cleared when claimed): a "sensor silent" alarm
+    /// may be open. Otherwise there is none, and no query is needed to find out.
+    silence_fired: bool,
+    /// Battery level last reported (a low-battery alarm can only be open below 30 %).
+    battery: Option<i64>,
 }
 
 fn event_name(e: &Event) -> &'static str {
@@ -99,18 +227,12 @@ fn event_name(e: &Event) -> &'static str {
     }
 }
 
-async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[Event]) -> Result<Ingested> {
-    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
-    let r = sqlx::query(&format!(
-        "SELECT id, tenant_id, kind, label, area, lat, lon, heartbeat_s, person_id, last_fcnt, last_dedup \
-         FROM iot_devices WHERE dev_eui = $1{lock}"
-    ))
-    .bind(&up.dev_eui)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
+const DEVICE_COLUMNS: &str =
+    "id, tenant_id, kind, label, area, lat, lon, heartbeat_s, person_id, last_fcnt, last_dedup, silent_deadline, battery, dev_eui";
+
+fn device_from(r: &sqlx::any::AnyRow) -> Result<Device> {
     let (lat, lon): (Option<f64>, Option<f64>) = (r.try_get(5)?, r.try_get(6)?);
-    let d = Device {
+    Ok(Device {
         id: r.try_get(0)?,
         tenant_id: r.try_get(1)?,
         kind: r.try_get(2)?,
@@ -121,7 +243,44 @@ async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[
         person_id: r.try_get(8)?,
         last_fcnt: r.try_get(9)?,
         last_dedup: r.try_get(10)?,
-    };
+        silence_fired: r.try_get::<Option<i64>, _>(11)?.is_none(),
+        battery: r.try_get(12)?,
+    })
+}
+
+async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[Event]) -> Result<Ingested> {
+    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let r = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui = $1{lock}"))
+        .bind(&up.dev_eui)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let d = device_from(&r)?;
+    apply_to(conn, base_url, &d, up, events).await
+}
+
+/// Whether an uplink only updates the device's state and event log (no alarm can open, clear
+/// or escalate): the common heartbeat, taken in bulk by [`ingest_many`].
+fn is_routine(d: &Device, events: &[Event]) -> bool {
+    !d.silence_fired
+        && events.iter().all(|e| match e {
+            Event::Heartbeat => true,
+            Event::Battery { percent } => {
+                // Neither low now, nor back from low (either way an alarm opens or clears).
+                let back_from_low = *percent >= 30 && d.battery.is_some_and(|b| b < 30);
+                !machine::battery_low(*percent) && !back_from_low
+            }
+            _ => false,
+        })
+}
+
+async fn apply_to(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    d: &Device,
+    up: &Uplink,
+    events: &[Event],
+) -> Result<Ingested> {
     let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
     let names: Vec<String> = events.iter().map(|e| event_name(e).to_string()).collect();
     if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
@@ -137,50 +296,48 @@ async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[
         Event::Battery { percent } => Some(i64::from(*percent)),
         _ => None,
     });
-    sqlx::query(
+    let mut batch = Batch::new();
+    batch.push(
         "UPDATE iot_devices SET last_seen_at = $1, last_fcnt = $2, last_dedup = $3, battery = COALESCE($4, battery), \
          silent_deadline = $5 WHERE id = $6",
-    )
-    .bind(now)
-    .bind(up.f_cnt.map(i64::from).or(d.last_fcnt))
-    .bind(up.dedup_id.clone())
-    .bind(battery)
-    .bind(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600)))
-    .bind(d.id)
-    .execute(&mut *conn)
-    .await?;
+        vec![
+            Arg::Int(now),
+            Arg::OptInt(up.f_cnt.map(i64::from).or(d.last_fcnt)),
+            Arg::OptText(up.dedup_id.clone()),
+            Arg::OptInt(battery),
+            Arg::Int(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600))),
+            Arg::Int(d.id),
+        ],
+    );
     let subject = Subject {
         tenant_id: d.tenant_id,
         key: format!("device:{}", d.id),
         label: d.label.clone(),
         area: d.area.clone(),
         place: d.place,
-        battery: battery.or(None),
+        battery,
     };
     let who = format!("device:{}", up.dev_eui);
-    // The sensor spoke: a "sensor silent" alarm is over.
-    let back = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Clear, &who, None).await?;
-    let mut batch = Batch::new();
-    let hunters = if d.kind == "trap" { alarms::contacts(conn, "device_id", d.id).await? } else { vec![] };
-    let all: Vec<&StoredContact> = hunters.iter().collect();
-    if back.effect == Effect::Cleared {
-        if let Some(id) = back.alarm_id {
+    // Hunters are read only when a notice goes out (most uplinks are heartbeats).
+    let mut hunters: Option<Vec<StoredContact>> = None;
+    if d.silence_fired {
+        // The sensor spoke: a "sensor silent" alarm is over.
+        let back = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Clear, &who, None).await?;
+        if let (Effect::Cleared, Some(id)) = (back.effect, back.alarm_id) {
             let (s, b) = texts::sensor_back(&d.label, &d.area);
             if d.kind == "trap" {
-                alarms::notify(&mut batch, id, "back", &all, &s, &b, base_url, None);
+                let h = hunters_of(conn, &mut hunters, d.id).await?;
+                alarms::notify(&mut batch, id, "back", &h.iter().collect::<Vec<_>>(), &s, &b, base_url, None);
             } else {
                 notify_staff(conn, &mut batch, d.tenant_id, id, "back", &s, &b).await?;
             }
         }
     }
     for e in events {
-        sqlx::query("INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)")
-            .bind(d.id)
-            .bind(now)
-            .bind(event_name(e))
-            .bind(battery)
-            .execute(&mut *conn)
-            .await?;
+        batch.push(
+            "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
+            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(event_name(e).into()), Arg::OptInt(battery)],
+        );
         match (d.kind.as_str(), e) {
             ("trap", Event::Fired) => {
                 let resend = resend_interval_ms(conn, d.tenant_id).await?;
@@ -189,14 +346,25 @@ async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[
                 if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
                     let token = ack_token(conn, id).await?;
                     let (s, b) = texts::trap_fired(&d.label, &d.area, d.place, battery, now);
-                    alarms::notify(&mut batch, id, "fired", &all, &s, &b, base_url, Some(&token));
+                    let h = hunters_of(conn, &mut hunters, d.id).await?;
+                    alarms::notify(
+                        &mut batch,
+                        id,
+                        "fired",
+                        &h.iter().collect::<Vec<_>>(),
+                        &s,
+                        &b,
+                        base_url,
+                        Some(&token),
+                    );
                 }
             }
             ("trap", Event::Reset) => {
                 let o = alarms::apply(conn, &subject, AlarmKind::TrapFired, Input::Clear, &who, None).await?;
                 if let (Effect::Cleared, Some(id)) = (o.effect, o.alarm_id) {
                     let (s, b) = texts::trap_reset(&d.label, &d.area);
-                    alarms::notify(&mut batch, id, "reset", &all, &s, &b, base_url, None);
+                    let h = hunters_of(conn, &mut hunters, d.id).await?;
+                    alarms::notify(&mut batch, id, "reset", &h.iter().collect::<Vec<_>>(), &s, &b, base_url, None);
                 }
             }
             (_, Event::Battery { percent }) => {
@@ -205,12 +373,22 @@ async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[
                     if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
                         let (s, b) = texts::low_battery(&d.label, &d.area, *percent);
                         if d.kind == "trap" {
-                            alarms::notify(&mut batch, id, "battery", &all, &s, &b, base_url, None);
+                            let h = hunters_of(conn, &mut hunters, d.id).await?;
+                            alarms::notify(
+                                &mut batch,
+                                id,
+                                "battery",
+                                &h.iter().collect::<Vec<_>>(),
+                                &s,
+                                &b,
+                                base_url,
+                                None,
+                            );
                         } else {
                             notify_staff(conn, &mut batch, d.tenant_id, id, "battery", &s, &b).await?;
                         }
                     }
-                } else if *percent >= 30 {
+                } else if *percent >= 30 && d.battery.is_some_and(|b| b < 30) {
                     alarms::apply(conn, &subject, AlarmKind::LowBattery, Input::Clear, &who, None).await?;
                 }
             }
@@ -229,6 +407,18 @@ async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[
     }
     batch.run(conn).await?;
     Ok(Ingested { result: "accepted".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None })
+}
+
+/// The device's hunters, read once per message and only when needed.
+async fn hunters_of<'a>(
+    conn: &mut AnyConnection,
+    cache: &'a mut Option<Vec<StoredContact>>,
+    device_id: i64,
+) -> Result<&'a Vec<StoredContact>> {
+    if cache.is_none() {
+        *cache = Some(alarms::contacts(conn, "device_id", device_id).await?);
+    }
+    cache.as_ref().ok_or_else(|| AppError::Internal("hunters".into()))
 }
 
 pub async fn ack_token(conn: &mut AnyConnection, alarm_id: i64) -> Result<String> {

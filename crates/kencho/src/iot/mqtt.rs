@@ -15,7 +15,9 @@ use crate::db::Db;
 
 /// Uplink topics of the two network servers, and the plain format's.
 pub const TOPICS: [&str; 3] = ["application/+/device/+/event/up", "v3/+/devices/+/up", "kencho/+/up"];
-const LANES: usize = 32;
+const LANES: usize = 8;
+/// Most messages one lane stores in one transaction.
+const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct MqttConfig {
@@ -62,6 +64,12 @@ impl MqttConfig {
     }
 }
 
+fn clone_msgs(m: &[super::ingest::Incoming]) -> Vec<super::ingest::Incoming> {
+    m.iter()
+        .map(|i| super::ingest::Incoming { source: i.source, topic: i.topic.clone(), body: i.body.clone() })
+        .collect()
+}
+
 fn lane_of(p: &Publish) -> usize {
     // The device is in the topic for both network servers; the plain format's topic names it too.
     let mut h = DefaultHasher::new();
@@ -98,18 +106,43 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
     let (client, mut events) = AsyncClient::new(opts, 1024);
     let mut lanes = Vec::new();
     for _ in 0..LANES {
-        let (tx, mut rx) = mpsc::channel::<Publish>(256);
+        let (tx, mut rx) = mpsc::channel::<Publish>(1024);
         let (db, base_url, nudge, client) = (db.clone(), base_url.clone(), nudge.clone(), client.clone());
         tokio::spawn(async move {
-            while let Some(p) = rx.recv().await {
-                match super::ingest::ingest(&db, &base_url, "mqtt", Some(&p.topic), &p.payload).await {
-                    Ok(_) => {
-                        nudge.notify_one();
-                        // Acknowledge only what is committed (or recorded as rejected).
-                        let _ = client.ack(&p).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, topic = %p.topic, "MQTT message not stored; the broker will resend it")
+            let mut waiting = Vec::new();
+            // Take whatever has queued up (at least one), store it in one transaction, then
+            // acknowledge each message; nothing is acknowledged before it is committed.
+            while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+                let batch: Vec<Publish> = std::mem::take(&mut waiting);
+                let msgs: Vec<super::ingest::Incoming> = batch
+                    .iter()
+                    .map(|p| super::ingest::Incoming {
+                        source: "mqtt",
+                        topic: Some(p.topic.clone()),
+                        body: p.payload.to_vec(),
+                    })
+                    .collect();
+                // A failed transaction (the database away for a moment) is tried again; the
+                // broker resends unacknowledged messages only after a reconnect.
+                let mut tries = 0;
+                loop {
+                    match super::ingest::ingest_many(&db, &base_url, clone_msgs(&msgs)).await {
+                        Ok(_) => {
+                            nudge.notify_one();
+                            for p in &batch {
+                                let _ = client.ack(p).await;
+                            }
+                            break;
+                        }
+                        Err(e) if tries < 5 => {
+                            tries += 1;
+                            tracing::warn!(error = %e, n = batch.len(), "MQTT messages not stored; retrying");
+                            tokio::time::sleep(Duration::from_millis(500 << tries)).await;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, n = batch.len(), "MQTT messages not stored; left unacknowledged for redelivery");
+                            break;
+                        }
                     }
                 }
             }
