@@ -671,6 +671,51 @@ async function main() {
     await goto(res, '/demo/mailbox');
     await check(res, 'demo mailbox with an evacuation alert');
 
+    // ------------------------------------------------ IoT alerts: staff pages, a trap firing, the hunter's link
+    await goto(a, '/staff/iot/devices?lang=ja');
+    await check(a, 'IoT: devices and watched people', { screenshot: true });
+    await clickAndWait(a, 'main form[action="/staff/iot/people"] button[type=submit]', 400);
+    await check(a, 'IoT: register a person without answers (400)');
+    await goto(a, '/staff/iot/devices');
+    await clickAndWait(a, 'main a[href^="/staff/iot/people/"]');
+    await check(a, 'IoT: watched person (opening is audited)');
+    await goto(a, '/staff/admin');
+    await fill(a, { name: 'a11y LNS webhook' });
+    await clickAndWait(a, 'main form[action="/staff/admin/tokens"] button[type=submit]', null);
+    const lnsToken = (await a.locator('#new-token').textContent()).trim();
+    const fired = await a.request.post(url('/api/v1/iot/uplink'), {
+      headers: { Authorization: `Bearer ${lnsToken}`, 'content-type': 'application/json' },
+      data: JSON.stringify({ dev_eui: '70B3D5FFFE000001', event: 'fired', battery: 80, f_cnt: 1 }),
+    });
+    if (fired.status() !== 200) throw new JourneyError(`webhook uplink answered ${fired.status()}`);
+    await goto(k, '/staff/iot');
+    await check(k, 'IoT: alarms', { screenshot: true });
+    await goto(k, '/staff/iot?kind=trap_fired&state=active');
+    await check(k, 'IoT: alarms, filtered');
+    await goto(k, '/staff/iot?lang=en');
+    await check(k, 'IoT: alarms (English)');
+    await goto(k, '/staff/iot?lang=ja');
+    let ackPath = null;
+    for (let i = 0; i < 50 && !ackPath; i++) {
+      await goto(k, '/demo/mailbox');
+      const m = (await k.content()).match(/\/iot\/ack\/[A-Za-z0-9_-]+\?c=\d+/);
+      if (m) ackPath = m[0];
+      else await sleep(200);
+    }
+    if (!ackPath) throw new JourneyError('no trap alarm mail with an acknowledgement link in the demo mailbox');
+    const hunterCtx = await newContext(browser);
+    const hunter = await hunterCtx.newPage();
+    await goto(hunter, ackPath);
+    await check(hunter, 'IoT: hunter acknowledgement link', { screenshot: true });
+    await clickAndWait(hunter, 'main form[action^="/iot/ack/"]:not([action$="/capture"]) button[type=submit]');
+    await check(hunter, 'IoT: acknowledged, capture form');
+    await fill(hunter, { outcome: 'caught', species: 'イノシシ', count: '1' });
+    await clickAndWait(hunter, 'main form[action$="/capture"] button[type=submit]');
+    await check(hunter, 'IoT: capture recorded');
+    await hunterCtx.close();
+    await goto(k, '/staff/iot/captures');
+    await check(k, 'IoT: captures (table and chart)', { screenshot: true });
+
     await aCtx.close();
     await kCtx.close();
     await resCtx.close();

@@ -94,6 +94,7 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
             crate::evacuation::layers::load(db, mina, kind, file, text.to_string(), "system:demo").await?;
         }
     }
+    load_iot(db, mina).await?;
     for (file, text) in PROCEDURES {
         let def = ProcedureDef::parse(file, text)?;
         procedures::import(db, &def, "system:demo", None).await?;
@@ -145,4 +146,115 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         });
     }
     Ok(out)
+}
+
+/// Demo IoT devices for 南相馬市: three traps with their hunters, and one watched person with a
+/// motion sensor and a call button (made-up DevEUIs in the 70B3D5FFFE00000x range).
+async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
+    use crate::iot::registry::{self, NewContact, NewDevice, NewPerson};
+    let have: i64 = sqlx::query("SELECT COUNT(*) FROM iot_devices WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&db.read)
+        .await?
+        .try_get(0)?;
+    if have > 0 {
+        return Ok(());
+    }
+    let hunter = |n: &str, e: &str| NewContact { name: n.into(), email: e.into(), role: "hunter".into(), hours: None };
+    let trap = |eui: &str, label: &str, area: &str, lat: f64, lon: f64, hunters: Vec<NewContact>| NewDevice {
+        dev_eui: eui.into(),
+        kind: "trap".into(),
+        label: label.into(),
+        area: area.into(),
+        lat: Some(lat),
+        lon: Some(lon),
+        heartbeat_s: Some(3600),
+        person_id: None,
+        hunters,
+    };
+    registry::add_devices(
+        db,
+        tenant,
+        vec![
+            trap(
+                "70B3D5FFFE000001",
+                "くくりわな 1号",
+                "鹿島区",
+                37.7050,
+                140.9410,
+                vec![hunter("猟友会 一郎", "ichiro@example.jp")],
+            ),
+            trap(
+                "70B3D5FFFE000002",
+                "箱わな 2号",
+                "原町区",
+                37.6420,
+                140.9160,
+                vec![hunter("猟友会 二郎", "jiro@example.jp")],
+            ),
+            trap(
+                "70B3D5FFFE000003",
+                "くくりわな 3号",
+                "小高区",
+                37.5630,
+                140.9560,
+                vec![hunter("猟友会 一郎", "ichiro@example.jp"), hunter("猟友会 三郎", "saburo@example.jp")],
+            ),
+        ],
+        "system:demo",
+    )
+    .await?;
+    let person = registry::add_person(
+        db,
+        tenant,
+        NewPerson {
+            name: "小高 ハル".into(),
+            area: "小高区".into(),
+            inactivity_hours: Some(12),
+            quiet_hours: Some("23:00-05:00".into()),
+            escalation_wait_min: Some(30),
+            consent: "2026-11-01 本人と長男が書面で同意（デモ）".into(),
+            contacts: vec![
+                NewContact {
+                    name: "長男".into(), email: "son@example.jp".into(), role: "family".into(), hours: None
+                },
+                NewContact {
+                    name: "民生委員 相馬".into(),
+                    email: "minsei@example.jp".into(),
+                    role: "minsei".into(),
+                    hours: Some("08:00-20:00".into()),
+                },
+                NewContact {
+                    name: "南相馬市 長寿福祉課".into(),
+                    email: "choju@minamisoma.example.jp".into(),
+                    role: "municipality".into(),
+                    hours: Some("08:30-17:15".into()),
+                },
+            ],
+        },
+        "system:demo",
+    )
+    .await?;
+    let sensor = |eui: &str, kind: &str, label: &str| NewDevice {
+        dev_eui: eui.into(),
+        kind: kind.into(),
+        label: label.into(),
+        area: "小高区".into(),
+        lat: None,
+        lon: None,
+        heartbeat_s: Some(3600),
+        person_id: Some(person),
+        hunters: vec![],
+    };
+    registry::add_devices(
+        db,
+        tenant,
+        vec![
+            sensor("70B3D5FFFE000011", "motion", "居間 人感センサー"),
+            sensor("70B3D5FFFE000012", "button", "呼出ボタン"),
+        ],
+        "system:demo",
+    )
+    .await?;
+    Ok(())
 }

@@ -289,6 +289,7 @@ pub fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/staff/iot/devices", get(devices_page).post(devices_csv))
         .route("/staff/iot/settings", post(save_settings))
+        .route("/staff/iot/people", post(add_person_page))
         .route("/staff/iot/people/{id}", get(person_page))
         .route("/staff/iot/captures", get(captures_page))
 }
@@ -436,6 +437,53 @@ async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
     devices_outcome(&st, &ctx, result).await
 }
 
+/// Registers a watched person and up to three contacts from the page.
+async fn add_person_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let s = ctx.admin().lang(&lang)?.clone();
+    let result = async {
+        let text = |k: &str| form_get(&form, k).unwrap_or("").trim().to_string();
+        let num = |k: &str| -> Result<Option<u32>> {
+            let v = text(k);
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                v.parse().map(Some).map_err(|_| AppError::BadRequest(format!("{k}: not a number")))
+            }
+        };
+        let mut contacts = Vec::new();
+        for i in 1..=3 {
+            let (name, email) = (text(&format!("c{i}_name")), text(&format!("c{i}_email")));
+            if name.is_empty() && email.is_empty() {
+                continue;
+            }
+            let hours = text(&format!("c{i}_hours"));
+            contacts.push(registry::NewContact {
+                name,
+                email,
+                role: text(&format!("c{i}_role")),
+                hours: (!hours.is_empty()).then_some(hours),
+            });
+        }
+        let quiet = text("quiet_hours");
+        let p = NewPerson {
+            name: text("name"),
+            area: text("area"),
+            inactivity_hours: num("inactivity_hours")?,
+            quiet_hours: (!quiet.is_empty()).then_some(quiet),
+            escalation_wait_min: num("escalation_wait_min")?,
+            consent: text("consent"),
+            contacts,
+        };
+        let id = registry::add_person(&st.db, s.tenant_id, p, &format!("staff:{}", s.id)).await?;
+        Ok(crate::i18n::tf(&lang, "iot.person_added", &[("id", &id.to_string())]))
+    }
+    .await;
+    devices_outcome(&st, &ctx, result).await
+}
+
 #[derive(Template)]
 #[template(path = "iot_person.html")]
 struct PersonPage {
@@ -546,6 +594,13 @@ struct CapturesPage {
     never: Vec<(String, String)>,
     empty: i64,
     bycatch: i64,
+}
+
+impl CapturesPage {
+    /// At least a year's width, so a single month is a bar, not a wall.
+    fn chart_width(&self) -> usize {
+        (60 + self.bars.len() * 60).max(780)
+    }
 }
 
 /// Captures per area, species and month (table and bar chart), and traps that never caught.

@@ -88,7 +88,7 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
         .json(&serde_json::json!([{
             "dev_eui": trap, "kind": "trap", "label": "くくりわな 3号", "area": "鹿島区", "lat": 37.70, "lon": 140.95,
             "heartbeat_s": 3600,
-            "hunters": [{"name": "猟友会 一郎", "email": "ichiro@example.jp"}, {"name": "猟友会 二郎", "email": "jiro@example.jp"}]
+            "hunters": [{"name": "猟友会 一郎", "email": "ichiro@hunt.example.jp"}, {"name": "猟友会 二郎", "email": "jiro@hunt.example.jp"}]
         }]))
         .send()
         .await
@@ -105,25 +105,29 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("line 3"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM iot_devices").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM iot_devices WHERE label IN ('A', 'B')").await,
+        0,
+        "nothing half-imported"
+    );
 
     let mqtt = publisher().await;
     tokio::time::sleep(Duration::from_millis(500)).await; // the server subscribes
     publish(&mqtt, chirpstack(&trap, 10, "6e1b1d9a-0001", &[0x01, 87])).await;
-    let m = app.smtp.wait_for("ichiro@example.jp", "くくりわな 3号").await;
+    let m = app.smtp.wait_for("ichiro@hunt.example.jp", "くくりわな 3号").await;
     assert!(m.body.contains("37.700000, 140.950000") && m.body.contains("87%"), "{}", m.body);
-    app.smtp.wait_for("jiro@example.jp", "くくりわな 3号").await;
+    app.smtp.wait_for("jiro@hunt.example.jp", "くくりわな 3号").await;
     // The same uplink again (same deduplicationId), and a repeat with a new frame: no new mail.
     publish(&mqtt, chirpstack(&trap, 10, "6e1b1d9a-0001", &[0x01, 87])).await;
     publish(&mqtt, chirpstack(&trap, 11, "6e1b1d9a-0002", &[0x01, 86])).await;
     eventually(&app, "SELECT repeats FROM iot_alarms WHERE kind = 'trap_fired'", 1).await;
-    assert_eq!(app.smtp.count_to("ichiro@example.jp", "作動しました"), 1);
+    assert_eq!(app.smtp.count_to("ichiro@hunt.example.jp", "作動しました"), 1);
     // Nobody acknowledged: at the re-send time it goes out again.
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'trap_fired'")
         .execute(&app.db.write)
         .await
         .unwrap();
-    app.smtp.wait_for("jiro@example.jp", "まだ誰も確認していません").await;
+    app.smtp.wait_for("jiro@hunt.example.jp", "まだ誰も確認していません").await;
     // A hunter acknowledges from the link, then records the capture.
     let link = m.body.split("/iot/ack/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
     let b = browser();
@@ -136,7 +140,7 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE state = 'acknowledged' AND acknowledged_by LIKE '%ichiro@example.jp%'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE state = 'acknowledged' AND acknowledged_by LIKE '%ichiro@hunt.example.jp%'").await, 1);
     let res = b
         .post(app.url(&format!("/iot/ack/{tok}/capture")))
         .form(&[
@@ -170,18 +174,21 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
     assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE next_action_at IS NOT NULL").await, 0);
     // The Things Stack format: the trap is reset; the hunters hear it.
     publish(&mqtt, tts(&trap, 12, &[0x02, 85])).await;
-    app.smtp.wait_for("ichiro@example.jp", "復帰").await;
+    app.smtp.wait_for("ichiro@hunt.example.jp", "復帰").await;
     eventually(&app, "SELECT COUNT(*) FROM iot_alarms WHERE kind = 'trap_fired' AND state = 'cleared'", 1).await;
     // The sensor goes quiet past its deadline.
-    sqlx::query("UPDATE iot_devices SET silent_deadline = 1").execute(&app.db.write).await.unwrap();
-    app.smtp.wait_for("ichiro@example.jp", "定期通信が途絶えています").await;
+    sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{trap}'"))
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    app.smtp.wait_for("ichiro@hunt.example.jp", "定期通信が途絶えています").await;
     // Malformed and unknown-device messages are recorded with the reason; ingestion goes on.
     publish(&mqtt, ("application/x/device/0102030405060708/event/up".into(), "{not json".into())).await;
     publish(&mqtt, chirpstack("0102030405060708", 1, "zzz", &[0x03])).await;
     eventually(&app, "SELECT COUNT(*) FROM iot_rejected WHERE reason LIKE '%unknown device%'", 1).await;
     eventually(&app, "SELECT COUNT(*) FROM iot_rejected WHERE reason LIKE '%JSON%' OR reason LIKE '%json%'", 1).await;
     publish(&mqtt, chirpstack(&trap, 13, "6e1b1d9a-0013", &[0x03, 80])).await;
-    app.smtp.wait_for("ichiro@example.jp", "通信が再開しました").await;
+    app.smtp.wait_for("ichiro@hunt.example.jp", "通信が再開しました").await;
     // The alarm page shows the lifecycle.
     let page = staff.get(app.url("/staff/iot?kind=trap_fired")).send().await.unwrap().text().await.unwrap();
     assert!(
@@ -198,12 +205,12 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         .post(app.url("/api/v1/admin/iot/people"))
         .bearer_auth(&token)
         .json(&serde_json::json!({
-            "name": "小高 ハル", "area": "小高区", "inactivity_hours": 12, "escalation_wait_min": 30,
+            "name": "浦尻 トメ", "area": "小高区", "inactivity_hours": 12, "escalation_wait_min": 30,
             "consent": "2026-11-29 本人と長男が書面で同意",
             "contacts": [
-                {"name": "長男", "email": "son@example.jp", "role": "family"},
-                {"name": "民生委員 相馬", "email": "minsei@example.jp", "role": "minsei"},
-                {"name": "南相馬市 長寿福祉課", "email": "city@example.jp", "role": "municipality"}
+                {"name": "長男", "email": "son@family.example.jp", "role": "family"},
+                {"name": "民生委員 相馬", "email": "minsei@town.example.jp", "role": "minsei"},
+                {"name": "南相馬市 長寿福祉課", "email": "city@town.example.jp", "role": "municipality"}
             ]
         }))
         .send()
@@ -241,9 +248,12 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     )
     .await;
     // Twelve hours without activity (moved in the database, as a restarted node would find it).
-    sqlx::query("UPDATE iot_people SET inactivity_deadline = 1").execute(&app.db.write).await.unwrap();
-    let first = app.smtp.wait_for("son@example.jp", "反応がありません").await;
-    assert_eq!(app.smtp.count_to("minsei@example.jp", "反応がありません"), 0, "one contact at a time");
+    sqlx::query(&format!("UPDATE iot_people SET inactivity_deadline = 1 WHERE id = {person}"))
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    let first = app.smtp.wait_for("son@family.example.jp", "反応がありません").await;
+    assert_eq!(app.smtp.count_to("minsei@town.example.jp", "反応がありません"), 0, "one contact at a time");
     // Nobody answers within the wait: the next contact is told, exactly once, even when a
     // second node (a fresh connection to the same database) runs the timers at the same moment.
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
@@ -252,10 +262,10 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         .unwrap();
     let other = kencho::db::Db::connect(&app.db_url).await.unwrap();
     let _ = kencho::iot::timers::run_once(&other, &app.base).await.unwrap();
-    let second = app.smtp.wait_for("minsei@example.jp", "反応がありません").await;
+    let second = app.smtp.wait_for("minsei@town.example.jp", "反応がありません").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.smtp.count_to("minsei@example.jp", "反応がありません"), 1);
-    assert_eq!(app.smtp.count_to("son@example.jp", "反応がありません"), 1);
+    assert_eq!(app.smtp.count_to("minsei@town.example.jp", "反応がありません"), 1);
+    assert_eq!(app.smtp.count_to("son@family.example.jp", "反応がありません"), 1);
     // The 民生委員 acknowledges: no more escalation.
     let link = second.body.split("/iot/ack/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
     let (tok, c) = link.split_once("?c=").unwrap();
@@ -275,29 +285,33 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.smtp.count_to("city@example.jp", "反応がありません"), 0, "an acknowledged alarm never escalates");
+    assert_eq!(
+        app.smtp.count_to("city@town.example.jp", "反応がありません"),
+        0,
+        "an acknowledged alarm never escalates"
+    );
     // Activity resumes: those who were told hear "all clear".
     publish(&mqtt, chirpstack(&motion, 2, "m-2", &[0x05])).await;
-    app.smtp.wait_for("son@example.jp", "解除").await;
-    app.smtp.wait_for("minsei@example.jp", "解除").await;
-    assert!(first.body.contains("小高 ハル"));
+    app.smtp.wait_for("son@family.example.jp", "解除").await;
+    app.smtp.wait_for("minsei@town.example.jp", "解除").await;
+    assert!(first.body.contains("浦尻 トメ"));
     // Staff open the person's record: that is audited.
     let staff = app.staff_browser("kacho@minamisoma.example.jp").await;
     let page = staff.get(app.url(&format!("/staff/iot/people/{person}"))).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("小高 ハル") && page.contains("民生委員"));
+    assert!(page.contains("浦尻 トメ") && page.contains("民生委員"));
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'iot.person_viewed'").await, 1);
     let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
     assert_eq!(other.get(app.url(&format!("/staff/iot/people/{person}"))).send().await.unwrap().status(), 404);
     // The call button alarms at once.
     publish(&mqtt, chirpstack(&button, 1, "b-1", &[0x08])).await;
-    app.smtp.wait_for("son@example.jp", "呼出ボタンを押しました").await;
+    app.smtp.wait_for("son@family.example.jp", "呼出ボタンを押しました").await;
     // A silent 見守り sensor goes to the staff, never to the family.
     sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{motion}'"))
         .execute(&app.db.write)
         .await
         .unwrap();
     app.smtp.wait_for(ADMIN, "定期通信が途絶えています").await;
-    assert_eq!(app.smtp.count_to("son@example.jp", "定期通信"), 0);
+    assert_eq!(app.smtp.count_to("son@family.example.jp", "定期通信"), 0);
 }
 
 #[tokio::test]
@@ -308,7 +322,7 @@ async fn webhooks_take_the_plain_format_and_need_a_token() {
     api()
         .post(app.url("/api/v1/admin/iot/devices"))
         .bearer_auth(&token)
-        .json(&serde_json::json!([{"dev_eui": trap, "kind": "trap", "label": "箱わな 1号", "hunters": [{"name": "三郎", "email": "saburo@example.jp"}]}]))
+        .json(&serde_json::json!([{"dev_eui": trap, "kind": "trap", "label": "箱わな 1号", "hunters": [{"name": "三郎", "email": "saburo@hunt.example.jp"}]}]))
         .send()
         .await
         .unwrap();
@@ -318,8 +332,8 @@ async fn webhooks_take_the_plain_format_and_need_a_token() {
     let res = api().post(app.url("/api/v1/iot/uplink")).bearer_auth(&token).json(&body).send().await.unwrap();
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["result"], "accepted", "{v}");
-    app.smtp.wait_for("saburo@example.jp", "箱わな 1号").await;
-    app.smtp.wait_for("saburo@example.jp", "電池残量が15%").await;
+    app.smtp.wait_for("saburo@hunt.example.jp", "箱わな 1号").await;
+    app.smtp.wait_for("saburo@hunt.example.jp", "電池残量が15%").await;
     let v: serde_json::Value = api()
         .post(app.url("/api/v1/iot/uplink"))
         .bearer_auth(&token)
