@@ -164,21 +164,29 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
                     }
                 }
                 let heartbeat = i64::from(d.heartbeat_s.unwrap_or(3600));
-                let id: i64 = sqlx::query(
-                    "INSERT INTO iot_devices (tenant_id, dev_eui, kind, label, area, lat, lon, heartbeat_s, person_id, silent_deadline, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                )
-                .bind(tenant_id)
-                .bind(eui)
-                .bind(&d.kind)
-                .bind(d.label.trim())
-                .bind(d.area.trim())
-                .bind(d.lat)
-                .bind(d.lon)
-                .bind(heartbeat)
-                .bind(d.person_id)
-                .bind(kencho_core::iot::alarm::silence_deadline_ms(now, heartbeat as u32))
-                .bind(now)
+                // A missing position is written as a NULL literal: through the Any driver a NULL
+                // float parameter types the cached statement so that a later real float is refused
+                // by PostgreSQL ("incorrect binary data format").
+                let sql = match (d.lat, d.lon) {
+                    (Some(_), Some(_)) => {
+                        "INSERT INTO iot_devices (tenant_id, dev_eui, kind, label, area, heartbeat_s, person_id, silent_deadline, created_at, lat, lon) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+                    }
+                    _ => {
+                        "INSERT INTO iot_devices (tenant_id, dev_eui, kind, label, area, heartbeat_s, person_id, silent_deadline, created_at, lat, lon) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL) RETURNING id"
+                    }
+                };
+                let q = sqlx::query(sql).bind(tenant_id).bind(eui).bind(&d.kind).bind(d.label.trim()).bind(d.area.trim());
+                let mut q = q
+                    .bind(heartbeat)
+                    .bind(d.person_id)
+                    .bind(kencho_core::iot::alarm::silence_deadline_ms(now, heartbeat as u32))
+                    .bind(now);
+                if let (Some(lat), Some(lon)) = (d.lat, d.lon) {
+                    q = q.bind(lat).bind(lon);
+                }
+                let id: i64 = q
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(|e| {

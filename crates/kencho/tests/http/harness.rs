@@ -197,6 +197,8 @@ pub async fn spawn_app_mqtt() -> TestApp {
 }
 
 async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> TestApp {
+    // Server-side errors show in a failing test's output.
+    let _ = tracing_subscriber::fmt().with_env_filter("error").with_test_writer().try_init();
     let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let (db, db_url) = fresh_db(&data_dir).await;
