@@ -39,30 +39,53 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: web::AppState,
     pub handle: tokio::task::JoinHandle<()>,
+    /// The background workers (outbox, janitor, timers, MQTT, JMA).
+    pub workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops serving and every worker at once, as a crash would (tests restart a node this way).
+    pub fn kill(&self) {
+        self.handle.abort();
+        for w in &self.workers {
+            w.abort();
+        }
+    }
 }
 
 /// Binds, starts the background workers (if configured) and serves until the task ends.
 pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running, error::AppError> {
     let cfg = Arc::new(cfg);
     let nudge = Arc::new(Notify::new());
+    let mut workers = Vec::new();
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from)?);
-        tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone()));
-        tokio::spawn(accounts::janitor(db.clone()));
+        workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
+        workers.push(tokio::spawn(accounts::janitor(db.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {
         if let Some(dir) = cfg.jma_dir.clone() {
             tokio::fs::create_dir_all(&dir).await?;
-            tokio::spawn(evacuation::jma::watch_folder(db.clone(), atlases.clone(), cfg.base_url.clone(), dir));
+            workers.push(tokio::spawn(evacuation::jma::watch_folder(
+                db.clone(),
+                atlases.clone(),
+                cfg.base_url.clone(),
+                dir,
+            )));
         }
         if let Some(feed) = cfg.jma_feed.clone() {
-            tokio::spawn(evacuation::jma::poll_feed(db.clone(), atlases.clone(), cfg.base_url.clone(), feed));
+            workers.push(tokio::spawn(evacuation::jma::poll_feed(
+                db.clone(),
+                atlases.clone(),
+                cfg.base_url.clone(),
+                feed,
+            )));
         }
-        tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), nudge.clone()));
+        workers.push(tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), nudge.clone())));
         if let Some(url) = cfg.mqtt_url.clone() {
             let mqtt = iot::mqtt::MqttConfig::from_url(&url, "kencho").map_err(error::AppError::Internal)?;
-            tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt));
+            workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt)));
         }
     }
     let state = web::AppState { db, cfg, nudge, atlases };
@@ -73,5 +96,5 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, state, handle })
+    Ok(Running { addr, state, handle, workers })
 }

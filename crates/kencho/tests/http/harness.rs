@@ -141,6 +141,8 @@ fn parse_mail(to: &[String], data: &str) -> Mail {
 }
 
 pub struct TestApp {
+    /// The running server; `restart` replaces it.
+    pub server: kencho::Running,
     pub base: String,
     pub db: Db,
     pub db_url: String,
@@ -219,8 +221,8 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> Tes
         jma_feed: None,
         mqtt_url,
     };
-    kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
-    TestApp { base, db, db_url, cfg, smtp, totp, data_dir }
+    let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
+    TestApp { server, base, db, db_url, cfg, smtp, totp, data_dir }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -258,6 +260,28 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         kencho::start(self.cfg.clone(), db, listener).await.expect("second server starts");
         base
+    }
+
+    /// Kills the server and its workers as a crash would, then starts a new one on the same
+    /// database, data directory and MQTT session (a restarted node). `base` changes.
+    pub async fn restart(&mut self) {
+        self.kill_server().await;
+        self.start_server().await;
+    }
+
+    pub async fn kill_server(&self) {
+        self.server.kill();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+
+    pub async fn start_server(&mut self) {
+        let db = Db::connect(&self.db_url).await.expect("reconnect");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut cfg = self.cfg.clone();
+        cfg.base_url = base.clone();
+        self.server = kencho::start(cfg, db, listener).await.expect("restarted server starts");
+        self.base = base;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -358,3 +358,65 @@ async fn webhooks_take_the_plain_format_and_need_a_token() {
     assert_eq!(v["result"], "rejected");
     assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
 }
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_an_escalation_loses_nothing() {
+    let mut app = spawn_app_mqtt().await;
+    let token = admin_token(&app).await;
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/people"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "name": "萱浜 キヨ", "area": "原町区", "consent": "2026-11-29 書面同意",
+            "contacts": [
+                {"name": "長女", "email": "daughter@family.example.jp", "role": "family"},
+                {"name": "社協 原町", "email": "shakyo@town.example.jp", "role": "shakyo"}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap();
+    let person: i64 = res.json().await.unwrap();
+    let motion = eui();
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{"dev_eui": motion, "kind": "door", "label": "玄関ドア", "area": "原町区", "person_id": person}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    sqlx::query(&format!("UPDATE iot_people SET inactivity_deadline = 1 WHERE id = {person}"))
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    app.smtp.wait_for("daughter@family.example.jp", "反応がありません").await;
+    // The node dies with the escalation pending.
+    app.kill_server().await;
+    sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.smtp.count_to("shakyo@town.example.jp", "反応がありません"),
+        0,
+        "nothing runs while the node is down"
+    );
+    // A new node on the same database: the stored deadline fires, once.
+    app.start_server().await;
+    app.smtp.wait_for("shakyo@town.example.jp", "反応がありません").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.smtp.count_to("shakyo@town.example.jp", "反応がありません"), 1);
+    // Down again; the door opens meanwhile. The broker keeps the message for the node's
+    // session, and the restarted node reads it: both contacts hear "all clear".
+    app.kill_server().await;
+    let mqtt = publisher().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish(&mqtt, chirpstack(&motion, 1, "door-1", &[0x05])).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.start_server().await;
+    app.smtp.wait_for("daughter@family.example.jp", "解除").await;
+    app.smtp.wait_for("shakyo@town.example.jp", "解除").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE kind = 'inactivity' AND state = 'cleared'").await, 1);
+}
