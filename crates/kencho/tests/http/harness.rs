@@ -262,13 +262,8 @@ impl TestApp {
         base
     }
 
-    /// Kills the server and its workers as a crash would, then starts a new one on the same
-    /// database, data directory and MQTT session (a restarted node). `base` changes.
-    pub async fn restart(&mut self) {
-        self.kill_server().await;
-        self.start_server().await;
-    }
-
+    /// Kills the server and its workers as a crash would; `start_server` brings up a new one
+    /// on the same database, data directory and MQTT session (a restarted node; `base` changes).
     pub async fn kill_server(&self) {
         self.server.kill();
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
