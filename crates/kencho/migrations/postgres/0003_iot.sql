@@ -16,6 +16,8 @@ CREATE TABLE iot_people (
     consent_note TEXT NOT NULL,
     last_activity_at BIGINT,
     inactivity_deadline BIGINT,
+    -- Watching ended (consent withdrawn, moved away): contacts are deleted, devices retired.
+    ended_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX iot_people_deadline ON iot_people (inactivity_deadline);
@@ -36,6 +38,8 @@ CREATE TABLE iot_devices (
     last_fcnt BIGINT,
     last_dedup TEXT,
     silent_deadline BIGINT,
+    -- Taken out of service: its uplinks are rejected, its deadlines never fire.
+    retired_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX iot_devices_deadline ON iot_devices (silent_deadline);

@@ -16,6 +16,8 @@ CREATE TABLE iot_people (
     consent_note TEXT NOT NULL,
     last_activity_at INTEGER,
     inactivity_deadline INTEGER,
+    -- Watching ended (consent withdrawn, moved away): contacts are deleted, devices retired.
+    ended_at INTEGER,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX iot_people_deadline ON iot_people (inactivity_deadline);
@@ -36,6 +38,8 @@ CREATE TABLE iot_devices (
     last_fcnt INTEGER,
     last_dedup TEXT,
     silent_deadline INTEGER,
+    -- Taken out of service: its uplinks are rejected, its deadlines never fire.
+    retired_at INTEGER,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX iot_devices_deadline ON iot_devices (silent_deadline);

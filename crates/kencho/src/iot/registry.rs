@@ -380,7 +380,7 @@ pub struct DeviceInfo {
 pub async fn list_devices(db: &Db, tenant_id: i64) -> Result<Vec<DeviceInfo>> {
     let rows = sqlx::query(
         "SELECT id, dev_eui, kind, label, area, lat, lon, battery, last_seen_at, person_id FROM iot_devices \
-         WHERE tenant_id = $1 ORDER BY area, label, id",
+         WHERE tenant_id = $1 AND retired_at IS NULL ORDER BY area, label, id",
     )
     .bind(tenant_id)
     .fetch_all(&db.read)
@@ -401,4 +401,91 @@ pub async fn list_devices(db: &Db, tenant_id: i64) -> Result<Vec<DeviceInfo>> {
             })
         })
         .collect()
+}
+
+/// Takes a device out of service: its open alarms close, its deadlines stop, and its DevEUI is
+/// freed (renamed in place) so the hardware can be registered again elsewhere. History stays.
+pub async fn retire_device(db: &Db, tenant_id: i64, id: i64, actor: &str) -> Result<()> {
+    let actor = actor.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let done = sqlx::query(
+                "UPDATE iot_devices SET retired_at = $1, silent_deadline = NULL, dev_eui = dev_eui || ':retired:' || CAST(id AS TEXT) \
+                 WHERE id = $2 AND tenant_id = $3 AND retired_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::NotFound);
+            }
+            close_alarms(conn, &format!("device:{id}"), now).await?;
+            audit::append(conn, tenant_id, &actor, "iot.device_retired", &format!("device:{id}"), serde_json::json!({})).await
+        })
+    })
+    .await
+}
+
+/// Ends watching over a person (consent withdrawn, moved, in care): their contacts are deleted,
+/// their sensors retired, open alarms closed, and no deadline fires again.
+pub async fn end_person(db: &Db, tenant_id: i64, id: i64, reason: &str, actor: &str) -> Result<()> {
+    let reason: String = reason.trim().chars().take(200).collect();
+    if reason.is_empty() {
+        return Err(AppError::BadRequest("say why watching ends".into()));
+    }
+    let actor = actor.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let done = sqlx::query(
+                "UPDATE iot_people SET ended_at = $1, inactivity_deadline = NULL WHERE id = $2 AND tenant_id = $3 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::NotFound);
+            }
+            sqlx::query("DELETE FROM iot_contacts WHERE person_id = $1").bind(id).execute(&mut *conn).await?;
+            let devices: Vec<i64> = sqlx::query("SELECT id FROM iot_devices WHERE person_id = $1 AND retired_at IS NULL")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            sqlx::query(
+                "UPDATE iot_devices SET retired_at = $1, silent_deadline = NULL, dev_eui = dev_eui || ':retired:' || CAST(id AS TEXT) \
+                 WHERE person_id = $2 AND retired_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            close_alarms(conn, &format!("person:{id}"), now).await?;
+            for d in devices {
+                close_alarms(conn, &format!("device:{d}"), now).await?;
+            }
+            audit::append(conn, tenant_id, &actor, "iot.person_ended", &format!("person:{id}"), serde_json::json!({"reason": reason}))
+                .await
+        })
+    })
+    .await
+}
+
+async fn close_alarms(conn: &mut sqlx::AnyConnection, subject: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE iot_alarms SET state = 'cleared', cleared_at = $1, updated_at = $1, next_action_at = NULL \
+         WHERE subject = $2 AND state <> 'cleared'",
+    )
+    .bind(now)
+    .bind(subject)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -31,7 +31,9 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/iot/uplink", post(webhook))
         .route("/admin/iot/devices", get(list_devices).post(add_devices))
+        .route("/admin/iot/devices/{id}", axum::routing::delete(retire_device))
         .route("/admin/iot/people", post(add_person))
+        .route("/admin/iot/people/{id}/end", post(end_person))
         .route("/staff/iot/alarms", get(list_alarms))
 }
 
@@ -82,6 +84,15 @@ async fn add_devices(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
     Ok((StatusCode::CREATED, Json(ids)).into_response())
 }
 
+/// Takes a device out of service (its history stays; its DevEUI can be registered again).
+#[utoipa::path(delete, path = "/api/v1/admin/iot/devices/{id}", tag = "iot", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = super::api::ErrorBody)))]
+async fn retire_device(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    let s = ctx.admin()?;
+    registry::retire_device(&st.db, s.tenant_id, id, &format!("staff:{}", s.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(post, path = "/api/v1/admin/iot/people", tag = "iot", security(("bearer" = [])),
     request_body = NewPerson, responses((status = 201, body = i64), (status = 400, body = super::api::ErrorBody)))]
 async fn add_person(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Response> {
@@ -90,6 +101,23 @@ async fn add_person(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result
         serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
     let id = registry::add_person(&st.db, s.tenant_id, p, &format!("staff:{}", s.id)).await?;
     Ok((StatusCode::CREATED, Json(id)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EndBody {
+    /// Why watching ends (consent withdrawn, moved, in care …).
+    pub reason: String,
+}
+
+/// Ends watching over a person: contacts deleted, sensors retired, notices stopped.
+#[utoipa::path(post, path = "/api/v1/admin/iot/people/{id}/end", tag = "iot", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = EndBody, responses((status = 204), (status = 400, body = super::api::ErrorBody), (status = 404, body = super::api::ErrorBody)))]
+async fn end_person(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> Result<StatusCode> {
+    let s = ctx.admin()?;
+    let b: EndBody =
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
+    registry::end_person(&st.db, s.tenant_id, id, &b.reason, &format!("staff:{}", s.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -290,6 +318,8 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/staff/iot/devices", get(devices_page).post(devices_csv))
         .route("/staff/iot/settings", post(save_settings))
         .route("/staff/iot/people", post(add_person_page))
+        .route("/staff/iot/devices/{id}/retire", post(retire_device_page))
+        .route("/staff/iot/people/{id}/end", post(end_person_page))
         .route("/staff/iot/people/{id}", get(person_page))
         .route("/staff/iot/captures", get(captures_page))
 }
@@ -323,7 +353,7 @@ async fn devices_view(st: &AppState, ctx: &Ctx, message: String, error: String) 
     let s = ctx.admin()?;
     let people = sqlx::query(
         "SELECT p.id, p.name, p.area, (SELECT COUNT(*) FROM iot_devices d WHERE d.person_id = p.id) \
-         FROM iot_people p WHERE p.tenant_id = $1 ORDER BY p.area, p.id",
+         FROM iot_people p WHERE p.tenant_id = $1 AND p.ended_at IS NULL ORDER BY p.area, p.id",
     )
     .bind(s.tenant_id)
     .fetch_all(&st.db.read)
@@ -484,10 +514,40 @@ async fn add_person_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> P
     devices_outcome(&st, &ctx, result).await
 }
 
+async fn retire_device_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let s = ctx.admin().lang(&lang)?.clone();
+    let r = registry::retire_device(&st.db, s.tenant_id, id, &format!("staff:{}", s.id))
+        .await
+        .map(|_| crate::i18n::t(&lang, "iot.retired"));
+    devices_outcome(&st, &ctx, r).await
+}
+
+async fn end_person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let s = ctx.admin().lang(&lang)?.clone();
+    let r = registry::end_person(
+        &st.db,
+        s.tenant_id,
+        id,
+        form_get(&form, "reason").unwrap_or(""),
+        &format!("staff:{}", s.id),
+    )
+    .await
+    .map(|_| crate::i18n::t(&lang, "iot.ended"));
+    devices_outcome(&st, &ctx, r).await
+}
+
 #[derive(Template)]
 #[template(path = "iot_person.html")]
 struct PersonPage {
     l: Layout,
+    id: i64,
+    admin: bool,
     name: String,
     area: String,
     window: i64,
@@ -502,7 +562,9 @@ struct PersonPage {
 async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?.clone();
-    let r = sqlx::query("SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people WHERE id = $1 AND tenant_id = $2")
+    let r = sqlx::query(
+        "SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
+    )
         .bind(id)
         .bind(s.tenant_id)
         .fetch_optional(&st.db.read)
@@ -558,6 +620,8 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
     .lang(&lang)?;
     let last: Option<i64> = r.try_get(4).lang(&lang)?;
     render(&PersonPage {
+        id,
+        admin: s.role == kencho_core::application::Role::Admin,
         l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.person_title")),
         name: r.try_get(0).lang(&lang)?,
         area: r.try_get(1).lang(&lang)?,

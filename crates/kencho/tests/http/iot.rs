@@ -357,6 +357,32 @@ async fn webhooks_take_the_plain_format_and_need_a_token() {
         .unwrap();
     assert_eq!(v["result"], "rejected");
     assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    // Retired, the device's uplinks are unknown; its DevEUI can be registered again.
+    let id = app.count(&format!("SELECT id FROM iot_devices WHERE dev_eui = '{trap}'")).await;
+    let res =
+        api().delete(app.url(&format!("/api/v1/admin/iot/devices/{id}"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let open = format!("SELECT COUNT(*) FROM iot_alarms WHERE state <> 'cleared' AND subject = 'device:{id}'");
+    assert_eq!(app.count(&open).await, 0, "its alarms are closed");
+    let v: serde_json::Value = api()
+        .post(app.url("/api/v1/iot/uplink"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"dev_eui": trap, "event": "heartbeat", "f_cnt": 9}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "rejected");
+    let res = api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{"dev_eui": trap, "kind": "trap", "label": "箱わな 1号（移設）"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
 }
 
 #[tokio::test]
@@ -418,5 +444,24 @@ async fn a_restart_in_the_middle_of_an_escalation_loses_nothing() {
     app.start_server().await;
     app.smtp.wait_for("daughter@family.example.jp", "解除").await;
     app.smtp.wait_for("shakyo@town.example.jp", "解除").await;
+    // Consent withdrawn: watching ends; contacts are deleted and nothing fires again.
+    let res = api()
+        .post(app.url(&format!("/api/v1/admin/iot/people/{person}/end")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reason": "本人が同意を撤回"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM iot_contacts WHERE person_id = {person}")).await, 0);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM iot_devices WHERE person_id = {person} AND retired_at IS NULL")).await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM iot_people WHERE id = {person} AND inactivity_deadline IS NOT NULL"))
+            .await,
+        0
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE kind = 'inactivity' AND state = 'cleared'").await, 1);
 }

@@ -154,7 +154,9 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/iot/uplink",
         "GET /api/v1/admin/iot/devices",
         "POST /api/v1/admin/iot/devices",
+        "DELETE /api/v1/admin/iot/devices/{id}",
         "POST /api/v1/admin/iot/people",
+        "POST /api/v1/admin/iot/people/{id}/end",
         "GET /api/v1/staff/iot/alarms",
     ];
     served.sort();
