@@ -105,7 +105,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                     out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
                     continue;
                 };
-                let names: Vec<String> = events.iter().map(|e| event_name(e).to_string()).collect();
+                let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
                 let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
                 if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
                     out.push(Ingested { result: "duplicate".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
@@ -131,7 +131,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                     for e in events {
                         batch.push(
                             "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
-                            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(event_name(e).into()), Arg::OptInt(battery)],
+                            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(e.name().into()), Arg::OptInt(battery)],
                         );
                     }
                     out.push(Ingested { result: "accepted".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
@@ -213,20 +213,6 @@ struct Device {
     battery: Option<i64>,
 }
 
-fn event_name(e: &Event) -> &'static str {
-    match e {
-        Event::Fired => "fired",
-        Event::Reset => "reset",
-        Event::Heartbeat => "heartbeat",
-        Event::Battery { .. } => "battery",
-        Event::Motion => "motion",
-        Event::Door => "door",
-        Event::Power => "power",
-        Event::Water => "water",
-        Event::Button => "button",
-    }
-}
-
 const DEVICE_COLUMNS: &str =
     "id, tenant_id, kind, label, area, lat, lon, heartbeat_s, person_id, last_fcnt, last_dedup, silent_deadline, battery, dev_eui";
 
@@ -282,7 +268,7 @@ async fn apply_to(
     events: &[Event],
 ) -> Result<Ingested> {
     let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
-    let names: Vec<String> = events.iter().map(|e| event_name(e).to_string()).collect();
+    let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
     if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
         return Ok(Ingested {
             result: "duplicate".into(),
@@ -336,7 +322,7 @@ async fn apply_to(
     for e in events {
         batch.push(
             "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
-            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(event_name(e).into()), Arg::OptInt(battery)],
+            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(e.name().into()), Arg::OptInt(battery)],
         );
         match (d.kind.as_str(), e) {
             ("trap", Event::Fired) => {

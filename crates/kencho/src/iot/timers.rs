@@ -14,50 +14,34 @@ use super::watch;
 use crate::db::{now_ms, Batch, Db};
 use crate::error::Result;
 
+/// Rows whose deadline has passed: (id, the deadline as stored, which the claim compares).
+async fn due(db: &Db, sql: &str, now: i64) -> Result<Vec<(i64, i64)>> {
+    sqlx::query(sql).bind(now).fetch_all(&db.read).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
 /// Runs every due deadline once; returns how many fired.
 pub async fn run_once(db: &Db, base_url: &str) -> Result<usize> {
     let now = now_ms();
     let mut fired = 0;
-    let due: Vec<(i64, i64)> = sqlx::query(
-        "SELECT id, silent_deadline FROM iot_devices WHERE silent_deadline IS NOT NULL AND silent_deadline <= $1 ORDER BY silent_deadline LIMIT 200",
-    )
-    .bind(now)
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<_>>()?;
-    for (id, deadline) in due {
+    let silent = "SELECT id, silent_deadline FROM iot_devices \
+                  WHERE silent_deadline IS NOT NULL AND silent_deadline <= $1 ORDER BY silent_deadline LIMIT 200";
+    for (id, deadline) in due(db, silent, now).await? {
         let base = base_url.to_string();
         fired += usize::from(
             db.transact(move |conn| Box::pin(async move { sensor_silent(conn, &base, id, deadline).await })).await?,
         );
     }
-    let due: Vec<(i64, i64)> = sqlx::query(
-        "SELECT id, inactivity_deadline FROM iot_people WHERE inactivity_deadline IS NOT NULL AND inactivity_deadline <= $1 LIMIT 200",
-    )
-    .bind(now)
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<_>>()?;
-    for (id, deadline) in due {
+    let quiet = "SELECT id, inactivity_deadline FROM iot_people \
+                 WHERE inactivity_deadline IS NOT NULL AND inactivity_deadline <= $1 LIMIT 200";
+    for (id, deadline) in due(db, quiet, now).await? {
         let base = base_url.to_string();
         fired += usize::from(
             db.transact(move |conn| Box::pin(async move { inactivity(conn, &base, id, deadline).await })).await?,
         );
     }
-    let due: Vec<(i64, i64)> = sqlx::query(
-        "SELECT id, next_action_at FROM iot_alarms WHERE state = 'active' AND next_action_at IS NOT NULL AND next_action_at <= $1 LIMIT 200",
-    )
-    .bind(now)
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<_>>()?;
-    for (id, at) in due {
+    let actions = "SELECT id, next_action_at FROM iot_alarms \
+                   WHERE state = 'active' AND next_action_at IS NOT NULL AND next_action_at <= $1 LIMIT 200";
+    for (id, at) in due(db, actions, now).await? {
         let base = base_url.to_string();
         fired += usize::from(
             db.transact(move |conn| Box::pin(async move { alarm_action(conn, &base, id, at).await })).await?,

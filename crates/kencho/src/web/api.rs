@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Reads a JSON body with a clear error for malformed or mistyped input.
-fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("application/json") {
         return Err(AppError::UnsupportedMedia(format!("expected application/json, got \"{ct}\"")));

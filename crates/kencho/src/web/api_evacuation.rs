@@ -36,16 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/evacuation/alerts/{id}/cancel", post(cancel_alert))
 }
 
-fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.starts_with("application/json") {
-        return Err(AppError::UnsupportedMedia(format!("expected application/json, got \"{ct}\"")));
-    }
-    if body.len() > 1024 * 1024 {
-        return Err(AppError::TooLarge);
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
-}
+use super::api::json;
 
 fn point(lat: f64, lon: f64) -> Result<Point> {
     let p = Point::new(lon, lat);
