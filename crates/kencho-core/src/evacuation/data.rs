@@ -180,7 +180,8 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
     let need = |names: &[&str]| col(names).ok_or_else(|| LoadError::MissingColumn(names[0].to_string()));
     let name_col = need(&["施設・場所名", "名称", "施設名"])?;
-    let id_col = col(&["NO", "No", "番号", "共通ID"]);
+    // 共通ID (the national common id) is stable across versions of the file; NO is a row number.
+    let id_col = col(&["共通ID"]).or_else(|| col(&["NO", "No", "番号"]));
     let lat_col = need(&["緯度"])?;
     let lon_col = need(&["経度"])?;
     let hazard_cols: Vec<(Hazard, usize)> =
@@ -214,6 +215,10 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| format!("line-{line}"));
+        // A saved plan names its chosen site by id: two sites with one id would be ambiguous.
+        if out.iter().any(|s: &Site| s.id == id) {
+            return Err(err("the site id is used twice"));
+        }
         out.push(Site { id, name: name.to_string(), at, suitable_for });
     }
     Ok(out)
@@ -294,6 +299,8 @@ mod tests {
         assert_eq!(sites(&bad).unwrap_err().to_string(), "line 3: latitude and longitude must be numbers");
         let bad = SITES.replace("1,1,0,1,0,1,1,0,37.75", "1,2,0,1,0,1,1,0,37.75");
         assert_eq!(sites(&bad).unwrap_err().to_string(), "line 2: hazard columns must be 0 or 1");
+        let twice = format!("{}\n{}", SITES.trim_end(), SITES.lines().nth(1).unwrap_or_default());
+        assert_eq!(sites(&twice).unwrap_err().to_string(), "line 4: the site id is used twice");
         assert_eq!(sites("a,b\n").unwrap_err(), LoadError::MissingColumn("施設・場所名".into()));
     }
 
