@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod application;
+pub mod approval;
 pub mod audit;
 pub mod evacuation;
 pub mod forms;

@@ -97,36 +97,39 @@ where
     Phase { ok, errors, hist, elapsed }
 }
 
-pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
-    let dir = std::env::temp_dir().join(format!("kencho-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+/// Starts this binary as `serve --demo` on a free port with `dir` as its data directory and
+/// waits until it answers; returns the child, its pid and base URL.
+async fn start_kencho(dir: &std::path::Path, extra: &[String]) -> Result<(tokio::process::Child, u32, String), BoxErr> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
+    let child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.join("http"))
+        .arg(dir)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().ok_or("child has no pid")?;
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
-    let mut up = false;
+    let http = reqwest::Client::new();
     for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok((child, pid, base));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    if !up {
-        return Err("kencho did not start".into());
-    }
+    Err("kencho did not start".into())
+}
+
+pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
+    let dir = std::env::temp_dir().join(format!("kencho-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let (mut child, pid, base) = start_kencho(&dir.join("http"), &[]).await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_kib = rss_kib(pid, "VmRSS:").unwrap_or(0);
 
@@ -335,31 +338,8 @@ pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Resul
     let dir = std::env::temp_dir().join(format!("kencho-bench-hazards-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().ok_or("child has no pid")?;
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut child, pid, base) = start_kencho(&dir, &[]).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
-    let mut up = false;
-    for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if !up {
-        return Err("kencho did not start".into());
-    }
     let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
     let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
     let t = Instant::now();
@@ -491,33 +471,14 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
     let dir = std::env::temp_dir().join(format!("kencho-bench-iot-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
     let client_id = format!("kencho-bench-{}", std::process::id());
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&dir)
-        .args(["--mqtt-url", &format!("mqtt://{broker}?client_id={client_id}")])
-        .args(["--smtp-url", &format!("smtp://127.0.0.1:{}", sink.port)])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().ok_or("child has no pid")?;
-    let http = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..300 {
-        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if !up {
-        return Err("kencho did not start".into());
-    }
+    let extra = [
+        "--mqtt-url".to_string(),
+        format!("mqtt://{broker}?client_id={client_id}"),
+        "--smtp-url".to_string(),
+        format!("smtp://127.0.0.1:{}", sink.port),
+    ];
+    let (mut child, pid, _base) = start_kencho(&dir, &extra).await?;
     let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
     let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
     let euis: Vec<String> = (0..devices).map(|i| format!("70B3D5{:010X}", i)).collect();

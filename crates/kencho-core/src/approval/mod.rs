@@ -1,0 +1,10 @@
+//! 電子決裁 (electronic approval), pure: the organisation at a date ([`org`]), the 専決 table
+//! ([`rules`]) and the route with its state machine ([`route`]). Storage and pages come later;
+//! nothing here does I/O or reads the clock — times are passed in.
+
+pub mod org;
+pub mod route;
+pub mod rules;
+
+#[cfg(test)]
+mod tests;
