@@ -286,14 +286,15 @@ fn plain(json: &Value) -> Result<Uplink, UplinkError> {
     })
 }
 
-/// Accepts `70-B3-D5-7E-D0-00-4A-21`, `70:b3:…` and `70b3d57ed0004a21`; gives `70B3D57ED0004A21`.
+/// Accepts `70-B3-D5-7E-D0-00-4A-21`, `70:b3:…`, `70 b3 …` and `70b3d57ed0004a21`; gives
+/// `70B3D57ED0004A21`. Registration and uplinks share it, so both spell a device alike.
+pub fn normalize_dev_eui(raw: &str) -> Option<String> {
+    let digits: String = raw.trim().chars().filter(|c| !matches!(c, '-' | ':' | ' ')).collect();
+    (digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_hexdigit())).then(|| digits.to_ascii_uppercase())
+}
+
 fn dev_eui(field: &'static str, raw: &str) -> Result<String, UplinkError> {
-    let digits: String = raw.trim().chars().filter(|c| !matches!(c, '-' | ':')).collect();
-    if digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(digits.to_ascii_uppercase())
-    } else {
-        Err(UplinkError::BadDevEui { field, value: clip(raw) })
-    }
+    normalize_dev_eui(raw).ok_or_else(|| UplinkError::BadDevEui { field, value: clip(raw) })
 }
 
 /// The value at a dotted path. JSON `null` counts as absent: servers write either.

@@ -486,14 +486,21 @@ pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
     .fetch_all(&db.read)
     .await?;
     let mut out = rows.iter().map(alert_from).collect::<Result<Vec<_>>>()?;
-    for a in &mut out {
-        a.towns = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
-            .bind(a.id)
-            .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
+    // The areas of every listed alert in one query, not one per alert.
+    let areas = sqlx::query(
+        "SELECT x.alert_id, x.town_id FROM evac_alert_areas x JOIN evac_alerts a ON a.id = x.alert_id \
+         WHERE a.tenant_id = $1 AND a.id >= $2 ORDER BY x.town_id",
+    )
+    .bind(tenant_id)
+    .bind(out.last().map_or(0, |a| a.id))
+    .fetch_all(&db.read)
+    .await?;
+    let at: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    for r in &areas {
+        let (alert, town): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+        if let Some(a) = at.get(&alert).and_then(|i| out.get_mut(*i)) {
+            a.towns.push(town);
+        }
     }
     Ok(out)
 }

@@ -272,6 +272,10 @@ pub struct Atlas {
     pub house_collapse: Option<PolygonIndex<()>>,
     pub sites: Vec<Site>,
     pub towns: Vec<Town>,
+    /// Position of each town and site by id: plans, mails and staff pages look them up often,
+    /// and a prefecture's town table has thousands of rows.
+    town_at: HashMap<String, usize>,
+    site_at: HashMap<String, usize>,
 }
 
 impl Atlas {
@@ -298,11 +302,11 @@ impl Atlas {
     }
 
     pub fn town(&self, id: &str) -> Option<&Town> {
-        self.towns.iter().find(|t| t.id == id)
+        self.town_at.get(id).and_then(|i| self.towns.get(*i))
     }
 
     pub fn site(&self, id: &str) -> Option<&Site> {
-        self.sites.iter().find(|s| s.id == id)
+        self.site_at.get(id).and_then(|i| self.sites.get(*i))
     }
 
     pub fn has(&self, kind: LayerKind) -> bool {
@@ -388,6 +392,8 @@ impl Atlases {
                     Parsed::Towns(v) => atlas.towns = v,
                 }
             }
+            atlas.town_at = atlas.towns.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+            atlas.site_at = atlas.sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
             Ok(atlas)
         })
         .await

@@ -276,7 +276,7 @@ pub async fn subscribe(
     actor: &str,
 ) -> Result<()> {
     let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+    if !kencho_core::forms::is_email(&email) {
         return Err(AppError::BadRequest("the e-mail address is not valid".into()));
     }
     let name: String = name.trim().chars().take(100).collect();

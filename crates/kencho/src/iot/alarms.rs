@@ -248,16 +248,8 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
     let mut out = Vec::new();
     for r in &rows {
         let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default();
-        let id: i64 = r.try_get(0)?;
-        let log = sqlx::query("SELECT at, what, who FROM iot_alarm_log WHERE alarm_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|l| Ok((l.try_get(0)?, l.try_get(1)?, l.try_get(2)?)))
-            .collect::<Result<Vec<_>>>()?;
         out.push(AlarmInfo {
-            id,
+            id: r.try_get(0)?,
             subject: r.try_get(1)?,
             kind: r.try_get(2)?,
             state: r.try_get(3)?,
@@ -269,8 +261,24 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
             acknowledged_at: r.try_get(8)?,
             acknowledged_by: r.try_get(9)?,
             cleared_at: r.try_get(10)?,
-            log,
+            log: Vec::new(),
         });
+    }
+    // The lifecycles of every listed alarm in one query, not one per alarm.
+    let logs = sqlx::query(
+        "SELECT l.alarm_id, l.at, l.what, l.who FROM iot_alarm_log l JOIN iot_alarms a ON a.id = l.alarm_id \
+         WHERE a.tenant_id = $1 AND a.id >= $2 ORDER BY l.id",
+    )
+    .bind(tenant_id)
+    .bind(out.last().map_or(0, |a| a.id))
+    .fetch_all(&db.read)
+    .await?;
+    let at: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    for l in &logs {
+        let alarm: i64 = l.try_get(0)?;
+        if let Some(a) = at.get(&alarm).and_then(|i| out.get_mut(*i)) {
+            a.log.push((l.try_get(1)?, l.try_get(2)?, l.try_get(3)?));
+        }
     }
     Ok(out)
 }

@@ -83,20 +83,15 @@ pub fn parse_hours(s: &str) -> Result<(u16, u16)> {
 
 /// Normalises a DevEUI: 16 hex digits, upper case, no separators.
 pub fn dev_eui(s: &str) -> Result<String> {
-    let d: String = s.chars().filter(|c| !matches!(c, '-' | ':' | ' ')).collect::<String>().to_uppercase();
-    if d.len() == 16 && d.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(d)
-    } else {
-        Err(AppError::BadRequest(format!("DevEUI must be 16 hex digits, not \"{s}\"")))
-    }
+    kencho_core::iot::uplink::normalize_dev_eui(s)
+        .ok_or_else(|| AppError::BadRequest(format!("DevEUI must be 16 hex digits, not \"{s}\"")))
 }
 
 fn check_contact(c: &NewContact) -> Result<Option<(u16, u16)>> {
     if c.name.trim().is_empty() || c.name.chars().count() > 100 {
         return Err(AppError::BadRequest("a contact needs a name (up to 100 characters)".into()));
     }
-    let e = c.email.trim();
-    if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+    if !kencho_core::forms::is_email(c.email.trim()) {
         return Err(AppError::BadRequest(format!("not an e-mail address: \"{}\"", c.email)));
     }
     if !["hunter", "family", "shakyo", "minsei", "municipality"].contains(&c.role.as_str()) {

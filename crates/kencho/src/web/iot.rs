@@ -440,7 +440,7 @@ async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
             return Err(AppError::BadRequest("the re-send interval is 5–720 minutes".into()));
         }
         let email = form_get(&form, "staff_email").unwrap_or("").trim().to_lowercase();
-        if !email.is_empty() && (!email.contains('@') || email.len() > 254) {
+        if !email.is_empty() && !kencho_core::forms::is_email(&email) {
             return Err(AppError::BadRequest("not an e-mail address".into()));
         }
         let (tenant, actor) = (s.tenant_id, format!("staff:{}", s.id));
