@@ -130,13 +130,14 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
     let (tenant_id, subject, kind, step, opened): (i64, String, String, i64, i64) =
         (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
     let now = now_ms();
-    let next = match kind.as_str() {
-        "trap_fired" => Some(now + resend_interval_ms(conn, tenant_id).await?),
-        "inactivity" | "call_button" => {
-            let pid = subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-            let p = watch::person(conn, pid).await?;
-            Some(now + p.wait_min * 60_000)
-        }
+    // A 見守り alarm's person: read once, for the wait and for the texts.
+    let person = match (kind.as_str(), subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok())) {
+        ("inactivity" | "call_button", Some(pid)) => Some(watch::person(conn, pid).await?),
+        _ => None,
+    };
+    let next = match (kind.as_str(), &person) {
+        ("trap_fired", _) => Some(now + resend_interval_ms(conn, tenant_id).await?),
+        (_, Some(p)) => Some(now + p.wait_min * 60_000),
         _ => None,
     };
     let claimed = sqlx::query(
@@ -167,8 +168,7 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
             alarms::notify(&mut batch, id, &format!("resend{at}"), &refs, &s, &b, base_url, Some(&token));
         }
         "inactivity" | "call_button" => {
-            let pid = subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-            let p = watch::person(conn, pid).await?;
+            let Some(p) = person else { return Ok(true) };
             let (s, b) = if kind == "call_button" {
                 texts::call_button(&p.name, &p.area)
             } else {

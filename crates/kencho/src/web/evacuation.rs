@@ -14,7 +14,10 @@ use kencho_core::evacuation::plan::{resolve, Answers, Destination, Resolved, MAX
 use kencho_core::evacuation::towns::{match_address, nearest};
 use kencho_core::evacuation::{Hazards, Member, Needs};
 
-use super::{fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult};
+use super::{
+    fmt_time, form_get, parse_form, read_upload, render, render_status, staff_form, AppState, Ctx, InLang, Layout,
+    PageResult,
+};
 use crate::error::AppError;
 use crate::evacuation::alerts::{self, Actor, Alert, Request};
 use crate::evacuation::layers::{self, Atlas, LayerKind, LayerVersion};
@@ -1024,7 +1027,7 @@ async fn staff_view(st: &AppState, ctx: &Ctx, message: String, error: String) ->
             .map(|tw| TownPick {
                 id: tw.id.clone(),
                 name: tw.name(),
-                households: counts.iter().find(|(id, _)| id == &tw.id).map(|(_, n)| *n).unwrap_or(0),
+                households: counts.get(&tw.id).copied().unwrap_or(0),
             })
             .collect(),
         layers: layers::list(&st.db, s.tenant_id).await?,
@@ -1035,7 +1038,7 @@ async fn staff_view(st: &AppState, ctx: &Ctx, message: String, error: String) ->
 }
 
 /// Subscribed plans per town, so staff see how many households an alert will reach.
-async fn town_households(st: &AppState, tenant_id: i64) -> Result<Vec<(String, i64)>, AppError> {
+async fn town_households(st: &AppState, tenant_id: i64) -> Result<std::collections::HashMap<String, i64>, AppError> {
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT p.town_id, COUNT(DISTINCT p.id) FROM evac_plans p JOIN evac_subscriptions s ON s.plan_id = p.id \
@@ -1072,9 +1075,7 @@ fn actor_of(s: &crate::accounts::Staff) -> Actor {
 
 async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let level = form_get(&form, "level")
             .and_then(|l| l.parse::<u8>().ok())
@@ -1092,9 +1093,7 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageR
 
 async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::approve(&st.db, atlas, &st.cfg.base_url, actor_of(&s), id).await?;
@@ -1107,9 +1106,7 @@ async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
 
 async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::cancel(&st.db, atlas, &st.cfg.base_url, actor_of(&s), id).await?;
@@ -1118,30 +1115,6 @@ async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     }
     .await;
     staff_outcome(&st, &ctx, result).await
-}
-
-/// Reads the multipart fields of an upload form: csrf, an optional `kind`, and one file.
-async fn read_upload(
-    mut mp: Multipart,
-) -> Result<(Option<String>, Option<String>, Option<(String, String)>), AppError> {
-    let (mut csrf, mut kind, mut file) = (None, None, None);
-    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into()))? {
-        match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into()))?),
-            Some("kind") => kind = Some(field.text().await.map_err(|_| AppError::BadRequest("kind".into()))?),
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into()))?;
-                if !text.is_empty() {
-                    file = Some((name, text));
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((csrf, kind, file))
 }
 
 async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> PageResult {
@@ -1170,9 +1143,7 @@ async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> Pa
 
 async fn activate_layer(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
+    let (_, s) = staff_form(&ctx, &body, true)?;
     let result = async {
         layers::activate(&st.db, s.tenant_id, id, &format!("staff:{}", s.id)).await?;
         st.atlases.invalidate(s.tenant_id);
@@ -1280,9 +1251,7 @@ async fn person_outcome(st: &AppState, ctx: &Ctx, id: i64, result: Result<String
 
 async fn person_consent(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
         if plan.kind != PlanKind::Individual {
@@ -1298,9 +1267,7 @@ async fn person_consent(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
 
 async fn add_supporter(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
         if plan.kind != PlanKind::Individual {
@@ -1344,9 +1311,7 @@ async fn remove_supporter(
     body: Bytes,
 ) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.staff().lang(&lang)?.clone();
+    let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
         if plan.kind != PlanKind::Individual {

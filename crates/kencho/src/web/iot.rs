@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::{fmt_time, form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
+use super::{
+    fmt_time, form_get, parse_form, read_upload, render, staff_form, AppState, Ctx, InLang, Layout, PageResult,
+};
 use crate::error::{AppError, Result};
 use crate::iot::alarms::{self, AlarmInfo};
 use crate::iot::ingest::{self, Ingested};
@@ -76,7 +78,7 @@ async fn add_devices(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
         let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the CSV is not UTF-8".into()))?;
         registry::devices_from_csv(text)?
     } else if ct.starts_with("application/json") {
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?
+        super::api::json(&headers, &body)?
     } else {
         return Err(AppError::UnsupportedMedia(format!("expected application/json or text/csv, got \"{ct}\"")));
     };
@@ -399,28 +401,13 @@ async fn devices_outcome(st: &AppState, ctx: &Ctx, r: Result<String>) -> PageRes
 }
 
 /// CSV import of devices from the page (all rows or none).
-async fn devices_csv(State(st): State<AppState>, ctx: Ctx, mut mp: axum::extract::Multipart) -> PageResult {
+async fn devices_csv(State(st): State<AppState>, ctx: Ctx, mp: axum::extract::Multipart) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.admin().lang(&lang)?.clone();
-    let mut csrf = None;
-    let mut text = None;
-    while let Some(field) =
-        mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)?
-    {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
-            Some("file") => {
-                let bytes = field.bytes().await.map_err(|_| AppError::TooLarge).lang(&lang)?;
-                text = Some(
-                    String::from_utf8(bytes.to_vec()).map_err(|_| AppError::BadRequest("the CSV is not UTF-8".into())),
-                );
-            }
-            _ => {}
-        }
-    }
+    let (csrf, _, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
     let result = async {
-        let text = text.ok_or_else(|| AppError::BadRequest("choose a CSV file".into()))??;
+        let (_, text) = file.ok_or_else(|| AppError::BadRequest("choose a CSV file".into()))?;
         let devices = registry::devices_from_csv(&text)?;
         let ids = registry::add_devices(&st.db, s.tenant_id, devices, &format!("staff:{}", s.id)).await?;
         Ok(crate::i18n::tf(&lang, "iot.imported", &[("n", &ids.len().to_string())]))
@@ -431,9 +418,7 @@ async fn devices_csv(State(st): State<AppState>, ctx: Ctx, mut mp: axum::extract
 
 async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, true)?;
     let result = async {
         let min = form_get(&form, "resend_min").unwrap_or("").trim().parse::<i64>().unwrap_or(0);
         if !(5..=720).contains(&min) {
@@ -470,9 +455,7 @@ async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
 /// Registers a watched person and up to three contacts from the page.
 async fn add_person_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, true)?;
     let result = async {
         let text = |k: &str| form_get(&form, k).unwrap_or("").trim().to_string();
         let num = |k: &str| -> Result<Option<u32>> {
@@ -516,9 +499,7 @@ async fn add_person_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> P
 
 async fn retire_device_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
+    let (_, s) = staff_form(&ctx, &body, true)?;
     let r = registry::retire_device(&st.db, s.tenant_id, id, &format!("staff:{}", s.id))
         .await
         .map(|_| crate::i18n::t(&lang, "iot.retired"));
@@ -527,9 +508,7 @@ async fn retire_device_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path
 
 async fn end_person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let s = ctx.admin().lang(&lang)?.clone();
+    let (form, s) = staff_form(&ctx, &body, true)?;
     let r = registry::end_person(
         &st.db,
         s.tenant_id,

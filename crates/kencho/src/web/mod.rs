@@ -347,6 +347,40 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     Ok(pairs)
 }
 
+/// A staff member's form post: the parsed body after its CSRF token is checked, and who sent
+/// it (a tenant administrator when `admin`). Errors come back as pages in the user's language.
+pub fn staff_form(ctx: &Ctx, body: &[u8], admin: bool) -> Result<(Vec<(String, String)>, Staff), PageError> {
+    let lang = ctx.lang();
+    let form = parse_form(body).lang(lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(lang)?;
+    let s = if admin { ctx.admin() } else { ctx.staff() }.lang(lang)?.clone();
+    Ok((form, s))
+}
+
+/// Reads the multipart fields of an upload form: csrf, an optional `kind`, and one file.
+async fn read_upload(
+    mut mp: axum::extract::Multipart,
+) -> Result<(Option<String>, Option<String>, Option<(String, String)>), AppError> {
+    let (mut csrf, mut kind, mut file) = (None, None, None);
+    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into()))? {
+        match field.name() {
+            Some("csrf") => csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into()))?),
+            Some("kind") => kind = Some(field.text().await.map_err(|_| AppError::BadRequest("kind".into()))?),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into()))?;
+                if !text.is_empty() {
+                    file = Some((name, text));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, kind, file))
+}
+
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

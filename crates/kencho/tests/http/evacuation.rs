@@ -84,16 +84,7 @@ fn latest_alert_id(html: &str, verb: &str) -> String {
 async fn layers_load_whole_or_not_at_all_and_are_versioned() {
     let app = spawn_app().await;
     // One sign-in (a TOTP code is single-use): the page makes an API token for the rest.
-    let b = app.staff_browser(MINA_ADMIN).await;
-    let page = b.get(app.url("/staff/admin")).send().await.unwrap().text().await.unwrap();
-    let res = b
-        .post(app.url("/staff/admin/tokens"))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("name", "GIS")])
-        .send()
-        .await
-        .unwrap();
-    let page = res.text().await.unwrap();
-    let admin = page.split("<code id=\"new-token\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    let (b, admin) = app.admin_api_token(MINA_ADMIN).await;
     let put = |kind: &'static str, body: String| {
         let url = app.url(&format!("/api/v1/admin/evacuation/layers/{kind}?file_name={kind}.sample"));
         let admin = admin.clone();

@@ -279,6 +279,27 @@ impl TestApp {
         self.base = base;
     }
 
+    /// A tenant administrator's signed-in browser and a long-lived API token made with it
+    /// (one TOTP sign-in: codes are single use, so a test needing both takes this path).
+    pub async fn admin_api_token(&self, email: &str) -> (reqwest::Client, String) {
+        let b = self.staff_browser(email).await;
+        let page = b.get(self.url("/staff/admin")).send().await.expect("get").text().await.expect("text");
+        let res = b
+            .post(self.url("/staff/admin/tokens"))
+            .form(&[("csrf", csrf_of(&page).as_str()), ("name", "test")])
+            .send()
+            .await
+            .expect("post");
+        let page = res.text().await.expect("text");
+        let token = page
+            .split("<code id=\"new-token\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("token shown")
+            .to_string();
+        (b, token)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

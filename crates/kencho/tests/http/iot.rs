@@ -11,18 +11,8 @@ use crate::harness::*;
 
 const ADMIN: &str = "admin@minamisoma.example.jp";
 
-/// An API token for the tenant administrator, made through the pages (one TOTP sign-in).
 async fn admin_token(app: &TestApp) -> String {
-    let b = app.staff_browser(ADMIN).await;
-    let page = b.get(app.url("/staff/admin")).send().await.unwrap().text().await.unwrap();
-    let res = b
-        .post(app.url("/staff/admin/tokens"))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("name", "LNS")])
-        .send()
-        .await
-        .unwrap();
-    let page = res.text().await.unwrap();
-    page.split("<code id=\"new-token\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string()
+    app.admin_api_token(ADMIN).await.1
 }
 
 /// A random DevEUI, so tests sharing the broker never see each other's devices.
