@@ -64,6 +64,12 @@ pub async fn ingest(
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .filter(|t| only_tenant.is_none_or(|o| o == t.id))
+        // Only the municipalities the telegram names (a 取消 names none: it is matched by
+        // EventID against every tenant's alerts).
+        .filter(|t| {
+            tg.info_type == InfoType::Cancel
+                || tg.areas.iter().any(|a| telegram::municipality_matches(&a.code, &t.lg_code))
+        })
         .collect();
     // Atlases are needed for the mail texts (each household's own plan).
     let mut with_atlas = Vec::new();

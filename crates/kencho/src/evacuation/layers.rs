@@ -267,11 +267,13 @@ pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<LayerVersion>> {
 pub struct Atlas {
     /// layer id in use per kind: what this atlas was built from.
     pub built_from: HashMap<LayerKind, i64>,
-    pub flood: Option<PolygonIndex<DepthRank>>,
-    pub landslide: Option<PolygonIndex<Landslide>>,
-    pub house_collapse: Option<PolygonIndex<()>>,
-    pub sites: Vec<Site>,
-    pub towns: Vec<Town>,
+    // Each layer is shared between atlas generations: loading a new sites file must not re-read
+    // and re-index a prefecture's flood layer.
+    pub flood: Option<Arc<PolygonIndex<DepthRank>>>,
+    pub landslide: Option<Arc<PolygonIndex<Landslide>>>,
+    pub house_collapse: Option<Arc<PolygonIndex<()>>>,
+    pub sites: Arc<Vec<Site>>,
+    pub towns: Arc<Vec<Town>>,
     /// Position of each town and site by id: plans, mails and staff pages look them up often,
     /// and a prefecture's town table has thousands of rows.
     town_at: HashMap<String, usize>,
@@ -370,8 +372,10 @@ impl Atlases {
             self.store(tenant_id, a.clone());
             return Ok(a.clone());
         }
+        // Only the layers whose version changed are read and parsed again.
+        let unchanged = |kind: &LayerKind| current.as_ref().and_then(|a| a.built_from.get(kind)) == wanted.get(kind);
         let mut texts = Vec::new();
-        for (kind, id) in &wanted {
+        for (kind, id) in wanted.iter().filter(|(k, _)| !unchanged(k)) {
             let body: String = sqlx::query("SELECT body FROM evac_layers WHERE id = $1")
                 .bind(id)
                 .fetch_one(&db.read)
@@ -379,17 +383,30 @@ impl Atlases {
                 .try_get(0)?;
             texts.push((*kind, body));
         }
+        let mut atlas = Atlas { built_from: wanted.clone(), ..Atlas::default() };
+        if let Some(c) = &current {
+            let keep = |k| wanted.contains_key(&k) && unchanged(&k);
+            atlas.flood = c.flood.clone().filter(|_| keep(LayerKind::Flood));
+            atlas.landslide = c.landslide.clone().filter(|_| keep(LayerKind::Landslide));
+            atlas.house_collapse = c.house_collapse.clone().filter(|_| keep(LayerKind::HouseCollapse));
+            if keep(LayerKind::Sites) {
+                atlas.sites = c.sites.clone();
+            }
+            if keep(LayerKind::Towns) {
+                atlas.towns = c.towns.clone();
+            }
+        }
         let atlas = tokio::task::spawn_blocking(move || -> Result<Atlas> {
-            let mut atlas = Atlas { built_from: wanted, ..Atlas::default() };
             for (kind, text) in texts {
                 match parse(kind, &text).map_err(|e| AppError::Internal(format!("stored {kind:?} layer: {e}")))? {
-                    Parsed::Flood(v) => atlas.flood = Some(PolygonIndex::new(v)),
-                    Parsed::Landslide(v) => atlas.landslide = Some(PolygonIndex::new(v)),
+                    Parsed::Flood(v) => atlas.flood = Some(Arc::new(PolygonIndex::new(v))),
+                    Parsed::Landslide(v) => atlas.landslide = Some(Arc::new(PolygonIndex::new(v))),
                     Parsed::HouseCollapse(v) => {
-                        atlas.house_collapse = Some(PolygonIndex::new(v.into_iter().map(|p| (p, ())).collect()))
+                        atlas.house_collapse =
+                            Some(Arc::new(PolygonIndex::new(v.into_iter().map(|p| (p, ())).collect())))
                     }
-                    Parsed::Sites(v) => atlas.sites = v,
-                    Parsed::Towns(v) => atlas.towns = v,
+                    Parsed::Sites(v) => atlas.sites = Arc::new(v),
+                    Parsed::Towns(v) => atlas.towns = Arc::new(v),
                 }
             }
             atlas.town_at = atlas.towns.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
