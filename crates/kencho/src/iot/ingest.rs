@@ -21,26 +21,19 @@ pub struct Ingested {
     pub reason: Option<String>,
 }
 
-/// Reads one message (from MQTT with its topic, or from a webhook without one).
-pub async fn ingest(db: &Db, base_url: &str, source: &str, topic: Option<&str>, body: &[u8]) -> Result<Ingested> {
-    let parsed = uplink::parse(topic, body).map_err(|e| e.to_string()).and_then(|u| {
-        let events = codec::decode(&u.payload, u.decoded.as_ref()).map_err(|e| e.to_string())?;
-        Ok((u, events))
-    });
-    let (up, events) = match parsed {
-        Ok(x) => x,
-        Err(reason) => return reject(db, source, topic, body, None, reason).await,
-    };
-    let base_url = base_url.to_string();
-    let eui = up.dev_eui.clone();
-    let outcome = db.transact(move |conn| Box::pin(async move { apply(conn, &base_url, &up, &events).await })).await;
-    match outcome {
-        Ok(o) => Ok(o),
-        Err(AppError::NotFound) => {
-            reject(db, source, topic, body, Some(eui.clone()), format!("unknown device {eui}")).await
-        }
-        Err(e) => Err(e),
-    }
+/// Reads one message (from a webhook, or MQTT): [`ingest_many`] with a single message.
+pub async fn ingest(
+    db: &Db,
+    base_url: &str,
+    source: &'static str,
+    topic: Option<&str>,
+    body: &[u8],
+) -> Result<Ingested> {
+    let one = Incoming { source, topic: topic.map(str::to_string), body: body.to_vec() };
+    ingest_many(db, base_url, vec![one])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("a message without an outcome".into()))
 }
 
 /// A message read into an uplink and its events, or why it could not be.
@@ -166,35 +159,6 @@ fn push_reject(batch: &mut Batch, m: &Incoming, reason: &str) {
     );
 }
 
-async fn reject(
-    db: &Db,
-    source: &str,
-    topic: Option<&str>,
-    body: &[u8],
-    eui: Option<String>,
-    reason: String,
-) -> Result<Ingested> {
-    let excerpt: String = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
-    let (source, topic, r) =
-        (source.to_string(), topic.unwrap_or("").chars().take(300).collect::<String>(), reason.clone());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            sqlx::query("INSERT INTO iot_rejected (at, source, topic, reason, excerpt) VALUES ($1, $2, $3, $4, $5)")
-                .bind(now_ms())
-                .bind(&source)
-                .bind(&topic)
-                .bind(&r)
-                .bind(&excerpt)
-                .execute(&mut *conn)
-                .await?;
-            Ok(())
-        })
-    })
-    .await?;
-    tracing::info!(reason = %reason, "IoT message rejected");
-    Ok(Ingested { result: "rejected".into(), dev_eui: eui, events: vec![], reason: Some(reason) })
-}
-
 struct Device {
     id: i64,
     tenant_id: i64,
@@ -232,17 +196,6 @@ fn device_from(r: &sqlx::any::AnyRow) -> Result<Device> {
         silence_fired: r.try_get::<Option<i64>, _>(11)?.is_none(),
         battery: r.try_get(12)?,
     })
-}
-
-async fn apply(conn: &mut AnyConnection, base_url: &str, up: &Uplink, events: &[Event]) -> Result<Ingested> {
-    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
-    let r = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui = $1{lock}"))
-        .bind(&up.dev_eui)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let d = device_from(&r)?;
-    apply_to(conn, base_url, &d, up, events).await
 }
 
 /// Whether an uplink only updates the device's state and event log (no alarm can open, clear

@@ -64,12 +64,6 @@ impl MqttConfig {
     }
 }
 
-fn clone_msgs(m: &[super::ingest::Incoming]) -> Vec<super::ingest::Incoming> {
-    m.iter()
-        .map(|i| super::ingest::Incoming { source: i.source, topic: i.topic.clone(), body: i.body.clone() })
-        .collect()
-}
-
 fn lane_of(p: &Publish) -> usize {
     // The device is in the topic for both network servers; the plain format's topic names it too.
     let mut h = DefaultHasher::new();
@@ -114,19 +108,21 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
             // acknowledge each message; nothing is acknowledged before it is committed.
             while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
                 let batch: Vec<Publish> = std::mem::take(&mut waiting);
-                let msgs: Vec<super::ingest::Incoming> = batch
-                    .iter()
-                    .map(|p| super::ingest::Incoming {
-                        source: "mqtt",
-                        topic: Some(p.topic.clone()),
-                        body: p.payload.to_vec(),
-                    })
-                    .collect();
+                let incoming = || -> Vec<super::ingest::Incoming> {
+                    batch
+                        .iter()
+                        .map(|p| super::ingest::Incoming {
+                            source: "mqtt",
+                            topic: Some(p.topic.clone()),
+                            body: p.payload.to_vec(),
+                        })
+                        .collect()
+                };
                 // A failed transaction (the database away for a moment) is tried again; the
                 // broker resends unacknowledged messages only after a reconnect.
                 let mut tries = 0;
                 loop {
-                    match super::ingest::ingest_many(&db, &base_url, clone_msgs(&msgs)).await {
+                    match super::ingest::ingest_many(&db, &base_url, incoming()).await {
                         Ok(_) => {
                             nudge.notify_one();
                             for p in &batch {
