@@ -29,14 +29,6 @@ fn state_of(s: &str) -> Option<AlarmState> {
     }
 }
 
-fn state_str(s: AlarmState) -> &'static str {
-    match s {
-        AlarmState::Active => "active",
-        AlarmState::Acknowledged => "acknowledged",
-        AlarmState::Cleared => "cleared",
-    }
-}
-
 /// What an alarm is about, for the texts.
 pub struct Subject {
     pub tenant_id: i64,
@@ -44,8 +36,6 @@ pub struct Subject {
     pub key: String,
     pub label: String,
     pub area: String,
-    pub place: Option<(f64, f64)>,
-    pub battery: Option<i64>,
 }
 
 pub struct Outcome {
@@ -71,7 +61,7 @@ pub async fn apply(
         Some(r) => (Some(r.try_get::<i64, _>(0)?), state_of(&r.try_get::<String, _>(1)?)),
         None => (None, None),
     };
-    let (next, effect) = machine::step(current, input);
+    let (_, effect) = machine::step(current, input);
     let now = now_ms();
     let alarm_id = match (effect, id) {
         (Effect::Opened, _) => {
@@ -127,7 +117,6 @@ pub async fn apply(
         }
         _ => id,
     };
-    let _ = next.map(state_str);
     Ok(Outcome { alarm_id, effect })
 }
 

@@ -177,6 +177,13 @@ struct Device {
     battery: Option<i64>,
 }
 
+impl Device {
+    /// A report of 30 % or more after one below 30 %: a low-battery alarm may be open to clear.
+    fn back_from_low(&self, percent: u8) -> bool {
+        percent >= 30 && self.battery.is_some_and(|b| b < 30)
+    }
+}
+
 const DEVICE_COLUMNS: &str =
     "id, tenant_id, kind, label, area, lat, lon, heartbeat_s, person_id, last_fcnt, last_dedup, silent_deadline, battery, dev_eui";
 
@@ -206,8 +213,7 @@ fn is_routine(d: &Device, events: &[Event]) -> bool {
             Event::Heartbeat => true,
             Event::Battery { percent } => {
                 // Neither low now, nor back from low (either way an alarm opens or clears).
-                let back_from_low = *percent >= 30 && d.battery.is_some_and(|b| b < 30);
-                !machine::battery_low(*percent) && !back_from_low
+                !machine::battery_low(*percent) && !d.back_from_low(*percent)
             }
             _ => false,
         })
@@ -253,8 +259,6 @@ async fn apply_to(
         key: format!("device:{}", d.id),
         label: d.label.clone(),
         area: d.area.clone(),
-        place: d.place,
-        battery,
     };
     let who = format!("device:{}", up.dev_eui);
     // Hunters are read only when a notice goes out (most uplinks are heartbeats).
@@ -327,7 +331,7 @@ async fn apply_to(
                             notify_staff(conn, &mut batch, d.tenant_id, id, "battery", &s, &b).await?;
                         }
                     }
-                } else if *percent >= 30 && d.battery.is_some_and(|b| b < 30) {
+                } else if d.back_from_low(*percent) {
                     alarms::apply(conn, &subject, AlarmKind::LowBattery, Input::Clear, &who, None).await?;
                 }
             }

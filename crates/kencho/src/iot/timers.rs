@@ -59,21 +59,14 @@ async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, 
     if claimed.rows_affected() == 0 {
         return Ok(false);
     }
-    let r = sqlx::query("SELECT tenant_id, kind, label, area, lat, lon, last_seen_at FROM iot_devices WHERE id = $1")
+    let r = sqlx::query("SELECT tenant_id, kind, label, area, last_seen_at FROM iot_devices WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
     let (tenant_id, kind, label, area): (i64, String, String, String) =
         (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-    let (lat, lon, last): (Option<f64>, Option<f64>, Option<i64>) = (r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
-    let subject = Subject {
-        tenant_id,
-        key: format!("device:{id}"),
-        label: label.clone(),
-        area: area.clone(),
-        place: lat.zip(lon),
-        battery: None,
-    };
+    let last: Option<i64> = r.try_get(4)?;
+    let subject = Subject { tenant_id, key: format!("device:{id}"), label: label.clone(), area: area.clone() };
     let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
     if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
         let (s, b) = texts::sensor_silent(&label, &area, last);

@@ -43,14 +43,7 @@ pub async fn person(conn: &mut AnyConnection, id: i64) -> Result<Person> {
 }
 
 fn subject(p: &Person) -> Subject {
-    Subject {
-        tenant_id: p.tenant_id,
-        key: format!("person:{}", p.id),
-        label: p.name.clone(),
-        area: p.area.clone(),
-        place: None,
-        battery: None,
-    }
+    Subject { tenant_id: p.tenant_id, key: format!("person:{}", p.id), label: p.name.clone(), area: p.area.clone() }
 }
 
 /// Activity from any of the person's sensors.
