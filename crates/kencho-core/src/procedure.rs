@@ -35,11 +35,45 @@ pub struct ProcedureDef {
     pub applicants: Vec<ApplicantKind>,
     /// 保存期間 in years: 1, 3, 5, 10 or 30.
     pub retention_years: u32,
+    /// Kind of matter (事案の種類) in the tenant's 専決 table. When set, the decision goes
+    /// through an approval route (電子決裁) instead of one staff member's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matter: Option<String>,
+    /// What happens when the retention period ends: 廃棄 (destroy) or 移管 (transfer to the
+    /// archives).
+    #[serde(default)]
+    pub disposal: Disposal,
     #[serde(default)]
     pub withdrawal: Withdrawal,
     #[serde(default)]
     pub fee: Fee,
     pub pages: Vec<Page>,
+}
+
+/// 廃棄 or 移管 at the end of retention (公文書管理).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposal {
+    #[default]
+    Haiki,
+    Ikan,
+}
+
+impl Disposal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposal::Haiki => "haiki",
+            Disposal::Ikan => "ikan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Disposal> {
+        match s {
+            "haiki" => Some(Disposal::Haiki),
+            "ikan" => Some(Disposal::Ikan),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -294,6 +328,9 @@ impl ProcedureDef {
         }
         if ![1, 3, 5, 10, 30].contains(&self.retention_years) {
             return err("retention_years", "must be 1, 3, 5, 10 or 30");
+        }
+        if self.matter.as_deref().is_some_and(|m| m.trim().is_empty() || m.chars().count() > 100) {
+            return err("matter", "must be the kind of matter as named in the 専決 table (1–100 characters)");
         }
         if self.fee.amount > 10_000_000 {
             return err("fee.amount", "must be at most 10,000,000 yen");

@@ -423,8 +423,14 @@ pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code
 
 /// Current TOTP code for a secret (used by the demo printout and tests).
 pub fn totp_code_now(secret_b32: &str) -> Result<String> {
+    totp_code_at(secret_b32, (now_ms() / 1000) as u64)
+}
+
+/// The TOTP code at a Unix time (tests logging one person in twice use the next step, as a
+/// phone whose clock runs a little ahead would).
+pub fn totp_code_at(secret_b32: &str, unix_s: u64) -> Result<String> {
     let t = totp_for(secret_b32, "x")?;
-    Ok(t.generate((now_ms() / 1000) as u64))
+    Ok(t.generate(unix_s))
 }
 
 pub async fn logout(db: &Db, token_hash: &str) -> Result<()> {

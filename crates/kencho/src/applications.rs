@@ -823,6 +823,13 @@ pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, actio
                 return Err(AppError::NotFound);
             }
             let p = procedure_version(&db2, a.procedure_id).await?;
+            if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
+                // This procedure's decisions follow the 専決 table through a route (電子決裁).
+                return Err(AppError::Refused(
+                    "route_required",
+                    "this procedure is decided through an approval route: draft a 起案".into(),
+                ));
+            }
             let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
             let actor = format!("staff:{}", staff.id);
             apply(conn, &base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
@@ -830,6 +837,35 @@ pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, actio
         })
     })
     .await
+}
+
+/// 施行 of a decided 起案 on an application: the decision the route made reaches the
+/// application (status, history, mail) in the caller's transaction. The route, not the staff
+/// member's role, is the authority here.
+pub async fn decide_by_route(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    approve: bool,
+    notice: &str,
+    number: Option<&str>,
+) -> Result<Status> {
+    lock_row(conn, id).await?;
+    let a = load(conn, id).await?;
+    if a.tenant_id != staff.tenant_id {
+        return Err(AppError::NotFound);
+    }
+    let p = crate::procedures::by_id_in(conn, a.procedure_id).await?;
+    let notice = match number {
+        Some(n) => format!("{notice}\n（文書番号 {n}）"),
+        None => notice.to_string(),
+    };
+    let action = Action::Decide { approve, notice };
+    let to = machine::transition(a.facts(&p), Actor::Staff(kencho_core::application::Role::Admin), &action)?;
+    let actor = format!("staff:{}", staff.id);
+    apply(conn, base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+    Ok(to)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -863,6 +899,20 @@ async fn apply(
         serde_json::json!({"from": a.status.as_str(), "to": to.as_str(), "message": action.message()}),
     )
     .await?;
+    if to.is_final() {
+        // 公文書管理: the finished application is a record kept for the procedure's period.
+        crate::approval::records::keep_batched(
+            &mut batch,
+            a.tenant_id,
+            &format!("application:{}", a.id),
+            &format!("{}（{}）", p.def.title, a.receipt_number.as_deref().unwrap_or("-")),
+            &p.def.division.code,
+            i64::from(p.def.retention_years),
+            p.def.disposal.as_str(),
+            crate::approval::kian::today_at(now),
+            now,
+        );
+    }
     let m = mail_for(base_url, lang, a, p);
     let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
     mail::enqueue_batched(

@@ -40,6 +40,14 @@ pub struct Db {
     pub dialect: Dialect,
     /// SQLite only: the group-commit writer (see [`Db::transact`]).
     batcher: Option<mpsc::Sender<Job>>,
+    /// Tells databases apart within one process (caches keyed by row id must not mix two
+    /// databases, as the test suite runs many servers in one process).
+    pub instance: u64,
+}
+
+fn next_instance() -> u64 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The future a transaction body returns; it borrows the connection for its lifetime.
@@ -86,7 +94,7 @@ impl Db {
                     .await?;
                 let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(group_commit(write.clone(), rx));
-                Ok(Db { read, write, dialect, batcher: Some(tx) })
+                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance() })
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -95,7 +103,7 @@ impl Db {
                     .connect_with(opts)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Db { read: pool.clone(), write: pool, dialect, batcher: None })
+                Ok(Db { read: pool.clone(), write: pool, dialect, batcher: None, instance: next_instance() })
             }
         }
     }

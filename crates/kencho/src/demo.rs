@@ -53,7 +53,7 @@ pub const RESIDENT_EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "kencho-demo-2026";
 
 /// Staff: (tenant, division code, division name, e-mail, name, role).
-pub const STAFF: [(&str, &str, &str, &str, &str, &str); 9] = [
+pub const STAFF: [(&str, &str, &str, &str, &str, &str); 20] = [
     ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),
     ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
     ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
@@ -70,6 +70,24 @@ pub const STAFF: [(&str, &str, &str, &str, &str, &str); 9] = [
     ("minamisoma", "kodomo-katei", "こども家庭課", "kakaricho@minamisoma.example.jp", "相馬 六郎", "kakaricho"),
     ("minamisoma", "joho", "情報政策課", "admin@minamisoma.example.jp", "野馬 七海", "admin"),
     ("minamisoma", "seikatsu-kankyo", "生活環境課", "kacho@minamisoma.example.jp", "真野 八重", "kacho"),
+    // 南相馬市 staff for the 電子決裁 demo (the organisation is demo/approval/minamisoma-org.toml).
+    ("minamisoma", "minamisoma", "南相馬市", "shicho@minamisoma.example.jp", "原町 一", "admin"),
+    ("minamisoma", "minamisoma", "南相馬市", "fukushicho@minamisoma.example.jp", "鹿島 二葉", "kacho"),
+    ("minamisoma", "shimin-seikatsu-bu", "市民生活部", "shimin-bucho@minamisoma.example.jp", "小高 三郎", "kacho"),
+    ("minamisoma", "seikatsu-kankyo", "生活環境課", "kankyo-hosa@minamisoma.example.jp", "太田 四季", "kacho"),
+    ("minamisoma", "seikatsu-kankyo", "生活環境課", "kankyo-kakaricho@minamisoma.example.jp", "石神 五郎", "kakaricho"),
+    ("minamisoma", "seikatsu-kankyo", "生活環境課", "kankyo-tanto@minamisoma.example.jp", "高平 六花", "tanto"),
+    ("minamisoma", "kodomo-mirai-bu", "こども未来部", "kodomo-bucho@minamisoma.example.jp", "大甕 七生", "kacho"),
+    ("minamisoma", "kodomo-katei", "こども家庭課", "kodomo-kacho@minamisoma.example.jp", "萱浜 八雲", "kacho"),
+    ("minamisoma", "kodomo-katei", "こども家庭課", "kodomo-tanto@minamisoma.example.jp", "北泉 九", "tanto"),
+    ("minamisoma", "somu-bu", "総務部", "somu-bucho@minamisoma.example.jp", "雫 十和", "kacho"),
+    ("minamisoma", "zaisei", "財政課", "zaisei-kacho@minamisoma.example.jp", "真野 十一", "kacho"),
+];
+
+/// The demo organisation and 専決 table of 南相馬市 (made-up people and posts).
+pub const APPROVAL_SETUP: [(&str, &str); 2] = [
+    ("org", include_str!("../../../demo/approval/minamisoma-org.toml")),
+    ("rules", include_str!("../../../demo/approval/minamisoma-rules.toml")),
 ];
 
 pub struct StaffLogin {
@@ -131,6 +149,7 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .await?;
     }
     tx.commit().await?;
+    load_approval(db, mina).await?;
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
         let secret: Option<String> = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
@@ -146,6 +165,28 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         });
     }
     Ok(out)
+}
+
+/// Loads the demo organisation and 専決 table once, as 南相馬市's administrator.
+async fn load_approval(db: &Db, tenant: i64) -> Result<()> {
+    let have: i64 = sqlx::query("SELECT COUNT(*) FROM approval_setup WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&db.read)
+        .await?
+        .try_get(0)?;
+    if have > 0 {
+        return Ok(());
+    }
+    let id: i64 = sqlx::query("SELECT id FROM staff WHERE email = 'admin@minamisoma.example.jp'")
+        .fetch_one(&db.read)
+        .await?
+        .try_get(0)?;
+    let admin = accounts::staff_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    let cache = crate::approval::setup::SetupCache::default();
+    for (kind, text) in APPROVAL_SETUP {
+        crate::approval::setup::load(db, &cache, &admin, kind, text).await?;
+    }
+    Ok(())
 }
 
 /// Demo IoT devices for 南相馬市: three traps with their hunters, and one watched person with a

@@ -38,6 +38,9 @@ pub enum AppError {
     Transition(#[from] kencho_core::application::TransitionError),
     #[error("invalid procedure definition: {0}")]
     Definition(#[from] kencho_core::procedure::DefinitionError),
+    /// An approval act or route change the rules do not allow; the code says which rule.
+    #[error("{1}")]
+    Refused(&'static str, String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -63,6 +66,7 @@ impl AppError {
             AppError::BadLogin => "bad_login",
             AppError::Transition(_) => "invalid_transition",
             AppError::Definition(_) => "invalid_definition",
+            AppError::Refused(code, _) => code,
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -74,7 +78,9 @@ impl AppError {
             AppError::MfaRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::Definition(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
+                StatusCode::CONFLICT
+            }
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -129,6 +135,9 @@ impl AppError {
                 &format!("This is not possible in the current state ({e})."),
             ),
             AppError::Definition(e) => e.to_string(),
+            AppError::Refused(_, m) => {
+                pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
+            }
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod approval;
 pub mod audit;
 pub mod bench;
 pub mod config;
@@ -88,7 +89,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
             workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt)));
         }
     }
-    let state = web::AppState { db, cfg, nudge, atlases };
+    let state = web::AppState { db, cfg, nudge, atlases, approval: Default::default() };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(async move {

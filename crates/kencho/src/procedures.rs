@@ -169,6 +169,13 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Procedure> {
     from_row(&row)
 }
 
+/// A procedure version read inside a transaction (so a SQLite writer does not wait on itself).
+pub async fn by_id_in(conn: &mut AnyConnection, id: i64) -> Result<Procedure> {
+    let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
+    from_row(&row)
+}
+
 /// The current version of a procedure. Only its id is looked up; the parsed definition comes
 /// from the version cache.
 pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Procedure>> {
@@ -184,19 +191,23 @@ pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Proce
 }
 
 /// Procedure versions never change once stored, so any process may cache them by id.
-fn cache() -> &'static Mutex<HashMap<i64, Arc<Procedure>>> {
-    static C: OnceLock<Mutex<HashMap<i64, Arc<Procedure>>>> = OnceLock::new();
+/// Parsed versions by (database instance, procedure id).
+type VersionCache = Mutex<HashMap<(u64, i64), Arc<Procedure>>>;
+
+fn cache() -> &'static VersionCache {
+    static C: OnceLock<VersionCache> = OnceLock::new();
     C.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// One stored version of a procedure, by id.
 pub async fn version(db: &Db, id: i64) -> Result<Arc<Procedure>> {
-    if let Some(p) = cache().lock().ok().and_then(|c| c.get(&id).cloned()) {
+    let key = (db.instance, id);
+    if let Some(p) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(p);
     }
     let p = Arc::new(by_id(db, id).await?);
     if let Ok(mut c) = cache().lock() {
-        c.insert(id, p.clone());
+        c.insert(key, p.clone());
     }
     Ok(p)
 }

@@ -2,6 +2,8 @@
 //! ([`rules`]) and the route with its state machine ([`route`]). Storage and pages come later;
 //! nothing here does I/O or reads the clock — times are passed in.
 
+pub mod doc;
+pub mod figures;
 pub mod org;
 pub mod route;
 pub mod rules;

@@ -244,7 +244,7 @@ pub struct Route {
 }
 
 /// Proposes a route: 回議 up `drafter_post`'s line to the deciding post, 合議 with `consult`
-/// (consecutive entries marked parallel form one group), then 決裁. Starts as [`State::Draft`].
+/// (an entry marked `true` runs at the same time as the 合議 before it), then 決裁. Starts as [`State::Draft`].
 #[allow(clippy::too_many_arguments)] // mirrors the fields of a 起案 form one to one
 pub fn propose(
     org: &Org,
@@ -267,15 +267,15 @@ pub fn propose(
         .take_while(|l| l.post != decider)
         .map(|l| Stage { steps: vec![Step::new(l.post.clone(), Role::Kaigi)] })
         .collect();
-    let mut previous_parallel = false;
-    for (division, parallel) in consult {
+    let mut after_consult = false;
+    for (division, with_previous) in consult {
         let post = org.head_post(division, date).ok_or_else(|| ProposeError::NoPostInDivision(division.clone()))?;
         let step = Step::new(post, Role::Aigi);
         match stages.last_mut() {
-            Some(last) if *parallel && previous_parallel => last.steps.push(step),
+            Some(last) if *with_previous && after_consult => last.steps.push(step),
             _ => stages.push(Stage { steps: vec![step] }),
         }
-        previous_parallel = *parallel;
+        after_consult = true;
     }
     stages.push(Stage { steps: vec![Step::new(decider, Role::Decide)] });
     Ok(Route {

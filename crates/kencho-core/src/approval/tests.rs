@@ -227,7 +227,7 @@ fn daiketsu_by_hosa_while_kacho_absent() {
 fn parallel_aigi_with_two_divisions() {
     let org = org();
     let d = date!(2026 - 06 - 01);
-    let mut route = draft(d, &[(div("契約課"), true), (div("会計課"), true)]);
+    let mut route = draft(d, &[(div("契約課"), false), (div("会計課"), true)]);
     assert_eq!(
         posts_of(&route),
         vec![vec!["管理係長"], vec!["財政課長補佐"], vec!["契約課長", "会計課長"], vec!["財政課長"]]

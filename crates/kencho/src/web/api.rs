@@ -731,7 +731,10 @@ async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, 
 pub struct ErrorBody {
     /// Stable code: not_found, unauthenticated, mfa_required, forbidden, bad_request, validation,
     /// conflict, stale_form, rate_limited, too_large, unsupported_media_type, bad_login,
-    /// invalid_transition, invalid_definition, internal.
+    /// invalid_transition, invalid_definition, internal; for 電子決裁 refusals: wrong_state,
+    /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
+    /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
+    /// already_drafted, nothing_to_dispose.
     pub code: String,
     pub message: String,
     pub errors: Option<Vec<ApiProblem>>,
@@ -747,9 +750,12 @@ pub struct ErrorBody {
           super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
           super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
-          super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms),
+          super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
+          super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
+          super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
+          super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"))
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"))
 )]
 pub struct ApiDoc;
 

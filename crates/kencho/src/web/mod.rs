@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_evacuation;
+pub mod approval;
 pub mod evacuation;
 pub mod form_html;
 pub mod iot;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub nudge: Arc<Notify>,
     /// In-memory hazard layers per tenant (マイ避難 look-ups).
     pub atlases: Arc<crate::evacuation::layers::Atlases>,
+    /// Parsed organisations and 専決 tables per tenant (電子決裁).
+    pub approval: Arc<crate::approval::setup::SetupCache>,
 }
 
 pub const SESSION_COOKIE: &str = "kencho_session";
@@ -134,6 +137,8 @@ pub struct Ctx {
     pub info: ReqInfo,
     pub session: Option<Session>,
     pub bearer: bool,
+    /// What waits in the staff member's 電子決裁 boxes, for the menu (pages only).
+    pub kessai: crate::approval::kian::Counts,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -168,7 +173,14 @@ impl FromRequestParts<AppState> for Ctx {
             Some(t) if t.len() <= 200 => accounts::session(&state.db, &t).await?,
             _ => None,
         };
-        Ok(Ctx { info, session, bearer })
+        let mut kessai = crate::approval::kian::Counts::default();
+        if let Some(Session { principal: Principal::Staff(s), mfa_ok: true, .. }) = &session {
+            if !is_api {
+                let setup = state.approval.get(&state.db, s.tenant_id).await?;
+                kessai = crate::approval::kian::counts(&state.db, &setup, s).await?;
+            }
+        }
+        Ok(Ctx { info, session, bearer, kessai })
     }
 }
 
@@ -237,6 +249,7 @@ impl Ctx {
             title: title.to_string(),
             mailbox: state.cfg.smtp_url.is_none(),
             path: self.info.path.clone(),
+            kessai_waiting: self.kessai.pending + self.kessai.kouetsu + self.kessai.kyoran,
         }
     }
 }
@@ -254,6 +267,8 @@ pub struct Layout {
     pub title: String,
     pub mailbox: bool,
     pub path: String,
+    /// Items waiting in the 電子決裁 boxes (未処理, 後閲, 供覧), shown on the menu.
+    pub kessai_waiting: i64,
 }
 
 impl Layout {
@@ -300,6 +315,7 @@ impl IntoResponse for PageError {
             title: i18n::t(&self.lang, "error.title"),
             mailbox: false,
             path: "/".into(),
+            kessai_waiting: 0,
         };
         let page = ErrorPage {
             message: self.err.message(&self.lang),
@@ -433,7 +449,11 @@ pub fn router(state: AppState) -> Router {
         .merge(evacuation::routes())
         .merge(iot::routes())
         .merge(iot::admin_routes())
-        .nest("/api/v1", api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()))
+        .merge(approval::routes())
+        .nest(
+            "/api/v1",
+            api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()).merge(approval::api_routes()),
+        )
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

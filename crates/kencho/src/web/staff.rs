@@ -225,6 +225,10 @@ struct CasePage {
     error: String,
     /// The message being typed, kept when the action is refused.
     message: String,
+    /// The procedure is decided through an approval route (電子決裁), not here.
+    route_required: bool,
+    /// The 起案 of this application, if one was drafted: (id, state).
+    kian: Option<(i64, String)>,
 }
 
 async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<CasePage, AppError> {
@@ -235,6 +239,8 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
     let files = apps::attachments(&st.db, id).await?;
     let events = apps::events(&st.db, id).await?;
     let senior = s.role >= Role::Kakaricho;
+    let route_required = p.def.matter.is_some();
+    let kian = crate::approval::kian::of_application(&st.db, id).await?;
     Ok(CasePage {
         l: ctx.layout(st, &format!("{} {}", a.receipt_number.clone().unwrap_or_default(), p.title(lang))),
         id,
@@ -261,9 +267,11 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         can_accept: a.status == Status::Submitted,
         can_correct: matches!(a.status, Status::Submitted | Status::Accepted),
         can_reject: senior && matches!(a.status, Status::Submitted | Status::Accepted | Status::CorrectionRequested),
-        can_decide: senior && a.status == Status::Accepted,
+        can_decide: senior && a.status == Status::Accepted && !route_required,
         error,
         message: String::new(),
+        route_required: route_required && a.status == Status::Accepted,
+        kian,
     })
 }
 

@@ -149,6 +149,9 @@ pub struct TestApp {
     pub cfg: Config,
     pub smtp: SmtpSink,
     pub totp: HashMap<String, String>,
+    /// The TOTP step each staff member last logged in with: a second log-in within the same
+    /// 30 s uses the next step (the server refuses a used code, as it must).
+    pub totp_steps: std::sync::Mutex<HashMap<String, u64>>,
     pub data_dir: PathBuf,
 }
 
@@ -222,7 +225,7 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> Tes
         mqtt_url,
     };
     let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
-    TestApp { server, base, db, db_url, cfg, smtp, totp, data_dir }
+    TestApp { server, base, db, db_url, cfg, smtp, totp, totp_steps: Default::default(), data_dir }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -333,7 +336,7 @@ impl TestApp {
         let inbox = b.get(self.url("/staff")).send().await.expect("get");
         assert_eq!(location(&inbox), "/staff/mfa");
         let mfa = b.get(self.url("/staff/mfa")).send().await.expect("get").text().await.expect("text");
-        let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
+        let code = self.totp_code(email).await;
         let res = b
             .post(self.url("/staff/mfa"))
             .form(&[("csrf", csrf_of(&mfa).as_str()), ("code", code.as_str())])
@@ -350,8 +353,29 @@ impl TestApp {
             .await
     }
 
+    /// A TOTP code for `email` that has not been used yet.
+    pub async fn totp_code(&self, email: &str) -> String {
+        loop {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() / 30;
+            let step = {
+                let mut used = self.totp_steps.lock().expect("lock");
+                let step = used.get(email).map_or(now, |last| (last + 1).max(now));
+                if step <= now + 1 {
+                    used.insert(email.to_string(), step);
+                    Some(step)
+                } else {
+                    None
+                }
+            };
+            match step {
+                Some(step) => return kencho::accounts::totp_code_at(&self.totp[email], step * 30).expect("code"),
+                None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            }
+        }
+    }
+
     pub async fn staff_token(&self, email: &str) -> String {
-        let code = kencho::accounts::totp_code_now(&self.totp[email]).expect("code");
+        let code = self.totp_code(email).await;
         self.login_token(
             serde_json::json!({"email": email, "password": kencho::demo::PASSWORD, "kind": "staff", "totp": code}),
         )

@@ -7,6 +7,7 @@
 mod harness;
 
 mod applications;
+mod approval;
 mod audit_and_mail;
 mod cli;
 mod evacuation;

@@ -158,6 +158,17 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/admin/iot/people",
         "POST /api/v1/admin/iot/people/{id}/end",
         "GET /api/v1/staff/iot/alarms",
+        "PUT /api/v1/admin/approval/{kind}",
+        "GET /api/v1/kessai",
+        "POST /api/v1/kessai",
+        "GET /api/v1/kessai/figures",
+        "GET /api/v1/kessai/{id}",
+        "POST /api/v1/kessai/{id}/acts",
+        "POST /api/v1/kessai/{id}/route",
+        "POST /api/v1/kessai/{id}/execute",
+        "POST /api/v1/absences",
+        "GET /api/v1/records/disposal",
+        "POST /api/v1/records/disposal",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -1,0 +1,47 @@
+//! 電子決裁 (electronic approval) and 公文書管理 (records management), in storage. The rules
+//! themselves (organisation, 専決 table, the route's state machine) are in
+//! `kencho_core::approval`; this module keeps them, runs acts in transactions, fills the
+//! inboxes and tells people.
+
+pub mod kian;
+pub mod records;
+pub mod setup;
+
+use kencho_core::approval::figures::{self, DivisionFigures, EventRow, KianRow};
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::error::Result;
+
+/// Paperless figures for a tenant over 起案 created in `[from_ms, to_ms)`.
+pub async fn figures(db: &Db, tenant_id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<DivisionFigures>> {
+    let rows = sqlx::query(
+        "SELECT k.id, k.division_code, k.state, e.at, e.act, e.stage, e.as_post FROM kian k \
+         JOIN kian_events e ON e.kian_id = k.id WHERE k.tenant_id = $1 AND k.created_at >= $2 AND k.created_at < $3 \
+         ORDER BY k.id, e.seq",
+    )
+    .bind(tenant_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out: Vec<KianRow> = Vec::new();
+    let mut last = None;
+    for r in &rows {
+        let id: i64 = r.try_get(0)?;
+        if last != Some(id) {
+            let state: String = r.try_get(2)?;
+            out.push(KianRow { division: r.try_get(1)?, decided: state == "decided", events: Vec::new() });
+            last = Some(id);
+        }
+        if let Some(k) = out.last_mut() {
+            k.events.push(EventRow {
+                at_ms: r.try_get(3)?,
+                act: r.try_get(4)?,
+                stage: r.try_get(5)?,
+                as_post: r.try_get(6)?,
+            });
+        }
+    }
+    Ok(figures::compute(&out))
+}

@@ -1,0 +1,528 @@
+//! 公文書管理: every decided 起案 and finished application is a record with a retention class;
+//! when it ends, a disposal 起案 approves 廃棄 (personal data and files removed, a destruction
+//! record kept) or 移管 (exported as a self-describing archive package, then removed here).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kencho_core::approval::doc::{format_date, retention_ends};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use time::Date;
+
+use super::kian::{self, Draft, Kian, Source};
+use super::setup::SetupCache;
+use crate::accounts::Staff;
+use crate::audit;
+use crate::db::{now_ms, Arg, Batch, Db};
+use crate::error::{AppError, Result};
+
+const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
+    expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
+
+fn years(y: i64) -> u32 {
+    u32::try_from(y).unwrap_or(30)
+}
+
+/// Keeps a record (once; a second call for the same subject changes nothing).
+#[allow(clippy::too_many_arguments)]
+pub async fn keep(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    subject: &str,
+    title: &str,
+    division: &str,
+    retention_years: i64,
+    disposal: &str,
+    completed: Date,
+) -> Result<()> {
+    let mut b = Batch::new();
+    keep_batched(&mut b, tenant_id, subject, title, division, retention_years, disposal, completed, now_ms());
+    b.run(conn).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn keep_batched(
+    batch: &mut Batch,
+    tenant_id: i64,
+    subject: &str,
+    title: &str,
+    division: &str,
+    retention_years: i64,
+    disposal: &str,
+    completed: Date,
+    now: i64,
+) {
+    batch.push(
+        INSERT,
+        vec![
+            Arg::Int(tenant_id),
+            Arg::Text(subject.into()),
+            Arg::Text(title.into()),
+            Arg::Text(division.into()),
+            Arg::Int(retention_years),
+            Arg::Text(disposal.into()),
+            Arg::Text(format_date(completed)),
+            Arg::Text(format_date(retention_ends(completed, years(retention_years)))),
+            Arg::Int(now),
+        ],
+    );
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Record {
+    pub id: i64,
+    pub subject: String,
+    pub title: String,
+    pub division_code: String,
+    pub retention_years: i64,
+    pub disposal: String,
+    pub completed_on: String,
+    pub expires_on: String,
+    pub state: String,
+    pub disposal_kian_id: Option<i64>,
+}
+
+fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
+    Ok(Record {
+        id: r.try_get(0)?,
+        subject: r.try_get(1)?,
+        title: r.try_get(2)?,
+        division_code: r.try_get(3)?,
+        retention_years: r.try_get(4)?,
+        disposal: r.try_get(5)?,
+        completed_on: r.try_get(6)?,
+        expires_on: r.try_get(7)?,
+        state: r.try_get(8)?,
+        disposal_kian_id: r.try_get(9)?,
+    })
+}
+
+const COLS: &str =
+    "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, disposal_kian_id";
+
+/// The first and last day of fiscal year `fy` (April to March).
+pub fn fiscal_bounds(fy: i32) -> (String, String) {
+    (format!("{fy:04}-04-01"), format!("{:04}-03-31", fy + 1))
+}
+
+/// The disposal list: records whose retention ends during fiscal year `fy` (they may be
+/// disposed of from that day), with what is to happen to each.
+pub async fn expiring(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record>> {
+    let (from, to) = fiscal_bounds(fy);
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM records WHERE tenant_id = $1 AND expires_on >= $2 AND expires_on <= $3 ORDER BY expires_on, id"
+    ))
+    .bind(tenant_id)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(record_of).collect()
+}
+
+/// What was destroyed or transferred.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disposed {
+    pub subject: String,
+    pub title: String,
+    pub action: String,
+    pub kian_id: i64,
+    pub package_path: Option<String>,
+    pub package_sha256: Option<String>,
+    pub done_at: i64,
+}
+
+pub async fn disposal_log(db: &Db, tenant_id: i64) -> Result<Vec<Disposed>> {
+    let rows = sqlx::query(
+        "SELECT subject, title, action, approved_by_kian, package_path, package_sha256, done_at FROM disposal_log \
+         WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1000",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Disposed {
+                subject: r.try_get(0)?,
+                title: r.try_get(1)?,
+                action: r.try_get(2)?,
+                kian_id: r.try_get(3)?,
+                package_path: r.try_get(4)?,
+                package_sha256: r.try_get(5)?,
+                done_at: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The kind of matter a disposal 起案 is decided under in the 専決 table.
+pub const DISPOSAL_MATTER: &str = "公文書廃棄";
+
+/// Drafts the disposal 起案 for fiscal year `fy`: every kept record of the list whose
+/// retention has ended by today and that is in no live disposal 起案. Returns its id.
+pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32) -> Result<i64> {
+    let today = format_date(kian::today_at(now_ms()));
+    let list: Vec<Record> = expiring(db, staff.tenant_id, fy)
+        .await?
+        .into_iter()
+        .filter(|r| r.state == "kept" && r.expires_on <= today)
+        .collect();
+    let mut free = Vec::new();
+    for r in list {
+        let live = match r.disposal_kian_id {
+            Some(k) => sqlx::query("SELECT state FROM kian WHERE id = $1 AND state NOT IN ('rejected', 'abandoned')")
+                .bind(k)
+                .fetch_optional(&db.read)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if !live {
+            free.push(r);
+        }
+    }
+    if free.is_empty() {
+        return Err(AppError::Refused("nothing_to_dispose", "no record of that year is due for disposal today".into()));
+    }
+    let mut body = format!("{fy}年度に保存期間が満了した次の公文書を、それぞれの区分により廃棄・移管する。\n\n");
+    for r in &free {
+        let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
+        body.push_str(&format!(
+            "・{}（{}、保存{}年、満了 {}）：{what}\n",
+            r.title, r.subject, r.retention_years, r.expires_on
+        ));
+    }
+    let draft = Draft {
+        source: Source::Disposal,
+        application_id: None,
+        title: format!("{fy}年度 公文書の廃棄・移管について"),
+        body,
+        matter_kind: DISPOSAL_MATTER.into(),
+        amount: None,
+        important: false,
+        decision: None,
+        drafter_post: None,
+        consult: Vec::new(),
+        retention_years: 30,
+        disposal: "ikan".into(),
+    };
+    let id = kian::create(db, cache, staff, draft).await?;
+    let ids: Vec<i64> = free.iter().map(|r| r.id).collect();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            for rid in ids {
+                sqlx::query("UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND state = 'kept'")
+                    .bind(id)
+                    .bind(rid)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(id)
+}
+
+/// Carries out a decided disposal 起案 inside its 施行 transaction. Files are removed from
+/// disk only after the commit (see [`remove_orphans`]); here their rows go.
+pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff, k: &Kian) -> Result<()> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept'"))
+        .bind(k.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
+    let now = now_ms();
+    for r in records {
+        let (package_path, package_sha) = if r.disposal == "ikan" {
+            let (p, sha) = package(conn, data_dir, k.tenant_id, &r).await?;
+            (Some(p.display().to_string()), Some(sha))
+        } else {
+            (None, None)
+        };
+        erase(conn, &r.subject, now).await?;
+        let state = if r.disposal == "ikan" { "transferred" } else { "disposed" };
+        sqlx::query("UPDATE records SET state = $1 WHERE id = $2").bind(state).bind(r.id).execute(&mut *conn).await?;
+        sqlx::query(
+            "INSERT INTO disposal_log (tenant_id, record_id, subject, title, action, approved_by_kian, package_path, package_sha256, done_by, done_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(k.tenant_id)
+        .bind(r.id)
+        .bind(&r.subject)
+        .bind(&r.title)
+        .bind(&r.disposal)
+        .bind(k.id)
+        .bind(&package_path)
+        .bind(&package_sha)
+        .bind(staff.id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        audit::append(
+            conn,
+            k.tenant_id,
+            &format!("staff:{}", staff.id),
+            if r.disposal == "ikan" { "record.transferred" } else { "record.destroyed" },
+            &r.subject,
+            serde_json::json!({"title": r.title, "kian": k.id, "number": k.number, "package_sha256": package_sha}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn subject_id(subject: &str) -> Option<(&str, i64)> {
+    let (kind, id) = subject.split_once(':')?;
+    Some((kind, id.parse().ok()?))
+}
+
+/// Removes the personal data and file rows of a record; what remains is that it existed.
+async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<()> {
+    let Some((kind, id)) = subject_id(subject) else { return Ok(()) };
+    match kind {
+        "application" => {
+            sqlx::query("UPDATE applications SET answers = '{}', content_hash = NULL, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE application_events SET message = NULL WHERE application_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM attachments WHERE application_id = $1").bind(id).execute(&mut *conn).await?;
+            sqlx::query(
+                "UPDATE issued_documents SET disposed_at = $1 WHERE application_id = $2 AND disposed_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        "kian" => {
+            sqlx::query("UPDATE kian SET body = '（廃棄済）', search_text = '', updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE kian_events SET comment = NULL WHERE kian_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM kian_files WHERE kian_id = $1").bind(id).execute(&mut *conn).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Deletes stored files no row refers to any more (after a disposal committed).
+pub async fn remove_orphans(db: &Db, data_dir: &Path) -> Result<usize> {
+    let dir = data_dir.join("files");
+    let mut removed = 0;
+    let Ok(mut rd) = tokio::fs::read_dir(&dir).await else { return Ok(0) };
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    while let Ok(Some(e)) = rd.next_entry().await {
+        if let Ok(mut sub) = tokio::fs::read_dir(e.path()).await {
+            while let Ok(Some(f)) = sub.next_entry().await {
+                candidates.push(f.path());
+            }
+        } else {
+            candidates.push(e.path());
+        }
+    }
+    for path in candidates {
+        let Some(sha) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        let used: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) + (SELECT COUNT(*) FROM kian_files WHERE sha256 = $1) \
+             + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL)",
+        )
+        .bind(&sha)
+        .fetch_one(&db.read)
+        .await?
+        .try_get(0)?;
+        if used == 0 && tokio::fs::remove_file(&path).await.is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Writes the archive package of a record (移管): a tar file holding `manifest.json` (what the
+/// package is, its format and a SHA-256 of every member), `record.json`, `history.json`,
+/// `signatures.json` and the files under `files/`. Returns its path and SHA-256.
+async fn package(conn: &mut AnyConnection, data_dir: &Path, tenant_id: i64, r: &Record) -> Result<(PathBuf, String)> {
+    let (kind, id) = subject_id(&r.subject).ok_or_else(|| AppError::Internal("record subject".into()))?;
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| AppError::Internal(e.to_string()));
+    let mut files: Vec<(String, String)> = Vec::new();
+    match kind {
+        "application" => {
+            let a = sqlx::query(
+                "SELECT a.receipt_number, a.status, a.answers, a.submitted_at, a.decided_at, p.title, p.code, p.version, r.name \
+                 FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id WHERE a.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let answers: String = a.try_get(2)?;
+            members.push((
+                "record.json".into(),
+                json(&serde_json::json!({
+                    "kind": "application",
+                    "receipt_number": a.try_get::<Option<String>, _>(0)?,
+                    "status": a.try_get::<String, _>(1)?,
+                    "answers": serde_json::from_str::<serde_json::Value>(&answers).unwrap_or(serde_json::Value::Null),
+                    "submitted_at_ms": a.try_get::<Option<i64>, _>(3)?,
+                    "decided_at_ms": a.try_get::<Option<i64>, _>(4)?,
+                    "procedure": {"title": a.try_get::<String, _>(5)?, "code": a.try_get::<String, _>(6)?, "version": a.try_get::<i64, _>(7)?},
+                    "applicant": a.try_get::<String, _>(8)?,
+                }))?,
+            ));
+            let ev = sqlx::query(
+                "SELECT at, actor_name, action, from_status, to_status, message FROM application_events WHERE application_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut hist = Vec::new();
+            for e in &ev {
+                hist.push(serde_json::json!({
+                    "at_ms": e.try_get::<i64, _>(0)?, "actor": e.try_get::<String, _>(1)?, "action": e.try_get::<String, _>(2)?,
+                    "from": e.try_get::<String, _>(3)?, "to": e.try_get::<String, _>(4)?, "message": e.try_get::<Option<String>, _>(5)?,
+                }));
+            }
+            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
+            for f in sqlx::query("SELECT filename, sha256 FROM attachments WHERE application_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                files.push((f.try_get(0)?, f.try_get(1)?));
+            }
+        }
+        "kian" => {
+            let k = sqlx::query(
+                "SELECT number, title, body, matter_kind, amount, decided_on, route, source, application_id FROM kian WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let route: String = k.try_get(6)?;
+            members.push((
+                "record.json".into(),
+                json(&serde_json::json!({
+                    "kind": "kian",
+                    "number": k.try_get::<Option<String>, _>(0)?,
+                    "title": k.try_get::<String, _>(1)?,
+                    "body": k.try_get::<String, _>(2)?,
+                    "matter_kind": k.try_get::<String, _>(3)?,
+                    "amount_yen": k.try_get::<Option<i64>, _>(4)?,
+                    "decided_on": k.try_get::<Option<String>, _>(5)?,
+                    "source": k.try_get::<String, _>(7)?,
+                    "application_id": k.try_get::<Option<i64>, _>(8)?,
+                    "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
+                }))?,
+            ));
+            let ev = sqlx::query(
+                "SELECT seq, at, actor_name, as_post, on_behalf_of, stage, act, comment FROM kian_events WHERE kian_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut hist = Vec::new();
+            for e in &ev {
+                hist.push(serde_json::json!({
+                    "seq": e.try_get::<i64, _>(0)?, "at_ms": e.try_get::<i64, _>(1)?, "actor": e.try_get::<String, _>(2)?,
+                    "as_post": e.try_get::<Option<String>, _>(3)?, "on_behalf_of_staff": e.try_get::<Option<i64>, _>(4)?,
+                    "stage": e.try_get::<Option<i64>, _>(5)?, "act": e.try_get::<String, _>(6)?, "comment": e.try_get::<Option<String>, _>(7)?,
+                }));
+            }
+            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
+            for f in sqlx::query("SELECT filename, sha256 FROM kian_files WHERE kian_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                files.push((f.try_get(0)?, f.try_get(1)?));
+            }
+        }
+        _ => return Err(AppError::Internal("record subject".into())),
+    }
+    let column = if kind == "application" { "application_id" } else { "kian_id" };
+    let sigs = sqlx::query(&format!(
+        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
+         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 ORDER BY d.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut signatures = Vec::new();
+    for s in &sigs {
+        let sha: String = s.try_get(4)?;
+        signatures.push(serde_json::json!({
+            "number": s.try_get::<String, _>(0)?, "kind": s.try_get::<String, _>(1)?, "title": s.try_get::<String, _>(2)?,
+            "issuer": s.try_get::<String, _>(3)?, "sha256": sha, "key_id": s.try_get::<String, _>(5)?,
+            "signature": s.try_get::<String, _>(6)?, "issued_at_ms": s.try_get::<i64, _>(7)?,
+            "algorithm": s.try_get::<Option<String>, _>(8)?, "public_key": s.try_get::<Option<String>, _>(9)?,
+            "file": format!("files/{sha}.pdf"),
+        }));
+        files.push((format!("{sha}.pdf"), sha));
+    }
+    members.push(("signatures.json".into(), json(&serde_json::Value::Array(signatures))?));
+    let mut file_entries = Vec::new();
+    for (i, (name, sha)) in files.iter().enumerate() {
+        let bytes = tokio::fs::read(crate::applications::file_path(data_dir, sha))
+            .await
+            .map_err(|e| AppError::Internal(format!("record file {sha}: {e}")))?;
+        // Members are numbered so two files with one name cannot collide.
+        let member = format!("files/{:03}-{}", i + 1, name.replace(['/', '\\'], "_"));
+        file_entries.push(serde_json::json!({"member": member, "original_name": name, "sha256": sha}));
+        members.push((member, bytes));
+    }
+    let digests: Vec<serde_json::Value> = members
+        .iter()
+        .map(|(n, b)| serde_json::json!({"member": n, "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b)), "size": b.len()}))
+        .collect();
+    let manifest = json(&serde_json::json!({
+        "format": "kencho-archive-package/1",
+        "description": "移管 package of one public record: record.json (the record), history.json (every act), signatures.json (signed documents with the public keys to check them), files/ (attachments and signed PDFs)",
+        "tenant_id": tenant_id,
+        "subject": r.subject,
+        "title": r.title,
+        "division": r.division_code,
+        "retention_years": r.retention_years,
+        "completed_on": r.completed_on,
+        "retention_ended": r.expires_on,
+        "created_at_ms": now_ms(),
+        "files": file_entries,
+        "members": digests,
+    }))?;
+    members.insert(0, ("manifest.json".into(), manifest));
+    let dir = data_dir.join("archives");
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let path = dir.join(format!("{}.tar", r.subject.replace(':', "-")));
+    let bytes = tar_of(&members)?;
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let mut f = std::fs::File::create(&path).map_err(|e| AppError::Internal(e.to_string()))?;
+    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((path, sha))
+}
+
+fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(u64::try_from(now_ms() / 1000).unwrap_or(0));
+        h.set_cksum();
+        b.append_data(&mut h, name, bytes.as_slice()).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    b.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+}

@@ -1,0 +1,262 @@
+//! A tenant's organisation and 専決 table, loaded as whole documents and versioned, plus
+//! absence registration (不在登録). Person ids in the stored organisation are staff ids.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use kencho_core::approval::doc::{format_date, parse_date, parse_org, parse_rules};
+use kencho_core::approval::org::{Org, PersonId};
+use kencho_core::approval::rules::RuleRow;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use time::Date;
+
+use crate::accounts::Staff;
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+/// The organisation and table in use for a tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    pub org: Arc<Org>,
+    pub rules: Arc<Vec<RuleRow>>,
+    pub org_version: i64,
+    pub rules_version: i64,
+}
+
+/// Parsed setups per tenant, re-read only when a newer version was loaded (on any node).
+#[derive(Default)]
+pub struct SetupCache {
+    by_tenant: Mutex<HashMap<i64, Setup>>,
+}
+
+impl SetupCache {
+    pub async fn get(&self, db: &Db, tenant_id: i64) -> Result<Setup> {
+        let rows =
+            sqlx::query("SELECT kind, MAX(id) FROM approval_setup WHERE tenant_id = $1 GROUP BY kind ORDER BY kind")
+                .bind(tenant_id)
+                .fetch_all(&db.read)
+                .await?;
+        let mut org_v = 0;
+        let mut rules_v = 0;
+        for r in &rows {
+            let kind: String = r.try_get(0)?;
+            let v: i64 = r.try_get(1)?;
+            match kind.as_str() {
+                "org" => org_v = v,
+                "rules" => rules_v = v,
+                _ => {}
+            }
+        }
+        if let Some(s) = self.cached(tenant_id) {
+            if s.org_version == org_v && s.rules_version == rules_v {
+                return Ok(s);
+            }
+        }
+        let org: Org = body_of(db, org_v).await?.unwrap_or_default();
+        let rules: Vec<RuleRow> = body_of(db, rules_v).await?.unwrap_or_default();
+        let setup = Setup { org: Arc::new(org), rules: Arc::new(rules), org_version: org_v, rules_version: rules_v };
+        if let Ok(mut m) = self.by_tenant.lock() {
+            m.insert(tenant_id, setup.clone());
+        }
+        Ok(setup)
+    }
+
+    fn cached(&self, tenant_id: i64) -> Option<Setup> {
+        self.by_tenant.lock().ok().and_then(|m| m.get(&tenant_id).cloned())
+    }
+}
+
+async fn body_of<T: serde::de::DeserializeOwned>(db: &Db, id: i64) -> Result<Option<T>> {
+    if id == 0 {
+        return Ok(None);
+    }
+    let body: String =
+        sqlx::query("SELECT body FROM approval_setup WHERE id = $1").bind(id).fetch_one(&db.read).await?.try_get(0)?;
+    serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(format!("stored setup {id}: {e}")))
+}
+
+pub fn person_of(staff_id: i64) -> PersonId {
+    PersonId(staff_id.to_string())
+}
+
+pub fn staff_id_of(p: &PersonId) -> Option<i64> {
+    p.0.parse().ok()
+}
+
+/// The source text of the version in use, for the editor.
+pub async fn source(db: &Db, tenant_id: i64, kind: &str) -> Result<String> {
+    let row =
+        sqlx::query("SELECT source FROM approval_setup WHERE tenant_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1")
+            .bind(tenant_id)
+            .bind(kind)
+            .fetch_optional(&db.read)
+            .await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => String::new(),
+    })
+}
+
+/// Loads a new organisation (`kind = "org"`) or 専決 table (`"rules"`) for the admin's tenant.
+/// The document is checked whole; on any problem nothing is stored and every problem is named.
+pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: &str) -> Result<i64> {
+    let body = match kind {
+        "org" => {
+            let rows = sqlx::query("SELECT id, email FROM staff WHERE tenant_id = $1")
+                .bind(admin.tenant_id)
+                .fetch_all(&db.read)
+                .await?;
+            let mut by_email = HashMap::new();
+            for r in rows {
+                let id: i64 = r.try_get(0)?;
+                let email: String = r.try_get(1)?;
+                by_email.insert(email.to_lowercase(), id);
+            }
+            let org = parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id)))
+                .map_err(|e| AppError::BadRequest(e.join("\n")))?;
+            serde_json::to_string(&org)
+        }
+        "rules" => {
+            let setup = cache.get(db, admin.tenant_id).await?;
+            let rules = parse_rules(text, &setup.org).map_err(|e| AppError::BadRequest(e.join("\n")))?;
+            serde_json::to_string(&rules)
+        }
+        _ => return Err(AppError::BadRequest("kind must be org or rules".into())),
+    }
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let sha = hex::encode(Sha256::digest(text.as_bytes()));
+    let (kind, text, admin) = (kind.to_string(), text.to_string(), admin.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let id: i64 = sqlx::query(
+                "INSERT INTO approval_setup (tenant_id, kind, body, source, sha256, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(admin.tenant_id)
+            .bind(&kind)
+            .bind(&body)
+            .bind(&text)
+            .bind(&sha)
+            .bind(admin.id)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            audit::append(
+                conn,
+                admin.tenant_id,
+                &format!("staff:{}", admin.id),
+                &format!("approval.{kind}_loaded"),
+                &format!("approval_setup:{id}"),
+                serde_json::json!({"sha256": sha}),
+            )
+            .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// One registered absence.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Absence {
+    pub id: i64,
+    pub staff_id: i64,
+    pub staff_name: String,
+    pub from: String,
+    pub to: String,
+    pub note: String,
+}
+
+/// Registers that `staff_id` is away from `from` to `to` (inclusive). Staff register their
+/// own absences; an administrator may register anyone's in the tenant.
+pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &str, note: &str) -> Result<i64> {
+    let (Some(f), Some(t)) = (parse_date(from), parse_date(to)) else {
+        return Err(AppError::BadRequest("dates must be YYYY-MM-DD".into()));
+    };
+    if t < f {
+        return Err(AppError::BadRequest("the absence ends before it starts".into()));
+    }
+    if note.chars().count() > 200 || kencho_core::text::has_control_chars(note, false) {
+        return Err(AppError::BadRequest("the note must be one line of at most 200 characters".into()));
+    }
+    if staff_id != by.id && by.role != kencho_core::application::Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let (by, note) = (by.clone(), note.trim().to_string());
+    let (from, to) = (format_date(f), format_date(t));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let same_tenant = sqlx::query("SELECT id FROM staff WHERE id = $1 AND tenant_id = $2")
+                .bind(staff_id)
+                .bind(by.tenant_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if same_tenant.is_none() {
+                return Err(AppError::NotFound);
+            }
+            let id: i64 = sqlx::query(
+                "INSERT INTO absences (tenant_id, staff_id, from_date, to_date, note, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(by.tenant_id)
+            .bind(staff_id)
+            .bind(&from)
+            .bind(&to)
+            .bind(&note)
+            .bind(by.id)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            audit::append(
+                conn,
+                by.tenant_id,
+                &format!("staff:{}", by.id),
+                "approval.absence_registered",
+                &format!("staff:{staff_id}"),
+                serde_json::json!({"from": from, "to": to}),
+            )
+            .await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// Absences that have not ended before `today`, for the page.
+pub async fn absences(db: &Db, tenant_id: i64, today: Date) -> Result<Vec<Absence>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.staff_id, s.name, a.from_date, a.to_date, a.note FROM absences a JOIN staff s ON s.id = a.staff_id \
+         WHERE a.tenant_id = $1 AND a.to_date >= $2 ORDER BY a.from_date, a.id",
+    )
+    .bind(tenant_id)
+    .bind(format_date(today))
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Absence {
+                id: r.try_get(0)?,
+                staff_id: r.try_get(1)?,
+                staff_name: r.try_get(2)?,
+                from: r.try_get(3)?,
+                to: r.try_get(4)?,
+                note: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Who is away on `date`.
+pub async fn absent_on(conn: &mut sqlx::AnyConnection, tenant_id: i64, date: Date) -> Result<BTreeSet<PersonId>> {
+    let d = format_date(date);
+    let rows = sqlx::query("SELECT staff_id FROM absences WHERE tenant_id = $1 AND from_date <= $2 AND to_date >= $2")
+        .bind(tenant_id)
+        .bind(&d)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok(person_of(r.try_get(0)?))).collect()
+}
