@@ -545,6 +545,42 @@ async function main() {
     await goto(a, '/staff/applications/999999', 404);
     await check(a, 'staff error page, not found, 404 (English)');
 
+    // ------------------------------------------------ 電子決裁: the admin (情報政策課長) drafts, the 課長's boxes
+    await goto(a, '/staff/kessai?lang=ja');
+    await check(a, '電子決裁: inbox (未処理)', { screenshot: true });
+    await goto(a, '/staff/kessai/setup');
+    await check(a, '電子決裁: organisation and 専決 table editor');
+    await goto(a, '/staff/kessai/new');
+    await check(a, '電子決裁: new 起案 form', { screenshot: true });
+    await fill(a, { title: 'アクセシビリティ検査用 消耗品の購入', body: 'トナーを購入したい。', matter_kind: '物品購入', amount: '50000' });
+    await clickAndWait(a, 'main form[action="/staff/kessai"] button[type=submit]');
+    if (!/\/staff\/kessai\/\d+$/.test(new URL(a.url()).pathname)) throw new JourneyError(`drafting led to ${a.url()}`);
+    await check(a, '電子決裁: the 起案, draft with its proposed route', { screenshot: true });
+    await clickAndWait(a, 'main form[action$="/act"] button[type=submit]', 400);
+    await check(a, '電子決裁: act without a choice (400)');
+    await a.locator('#act-submit').check();
+    await clickAndWait(a, 'main form[action$="/act"] button[type=submit]');
+    await check(a, '電子決裁: the 起案 on its route');
+    await goto(a, `${new URL(a.url()).pathname}?lang=en`);
+    await check(a, '電子決裁: the 起案 (English)');
+    await goto(a, '/staff/kessai?box=drafting');
+    await check(a, '電子決裁: inbox, my drafts (English)');
+    await goto(a, '/staff/kessai?lang=ja');
+    await goto(k, '/staff/kessai?box=kouetsu');
+    await check(k, '電子決裁: 後閲 box (課長)');
+    await goto(k, '/staff/kessai?q=トナー');
+    await check(k, '電子決裁: search');
+    await goto(k, '/staff/kessai/absences');
+    await check(k, '電子決裁: absences');
+    await goto(k, '/staff/kessai/records');
+    await check(k, '電子決裁: records and disposal list');
+    await goto(k, '/staff/kessai/figures');
+    await check(k, '電子決裁: paperless figures', { screenshot: true });
+    await k.setViewportSize({ width: 320, height: 800 });
+    await goto(k, '/staff/kessai/new');
+    await check(k, '電子決裁: new 起案 form (320 px wide)');
+    await k.setViewportSize({ width: 1280, height: 900 });
+
     // ------------------------------------------------ マイ避難: the plan journey, anonymous first
     const hCtx = await newContext(browser);
     const h = await hCtx.newPage();

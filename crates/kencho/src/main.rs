@@ -122,6 +122,9 @@ enum Command {
         /// from publish to the mail at an SMTP sink (IoT alerts).
         #[arg(long)]
         iot: Option<usize>,
+        /// Instead: measure 電子決裁 acts per second through a five-step route.
+        #[arg(long)]
+        approval: bool,
         /// MQTT broker for --iot (host:port).
         #[arg(long, default_value = "127.0.0.1:1883")]
         broker: String,
@@ -440,6 +443,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { approval: true, clients, seconds, .. } => {
+            kencho::bench::run_approval(clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { iot: Some(n), seconds, broker, rate, .. } => {
