@@ -811,7 +811,14 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
 
 /// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認). A decision's
 /// signed notice (決定通知書) is issued with it: see [`crate::documents`].
-pub async fn staff_action(db: &Db, base_url: &str, data_dir: &Path, staff: &Staff, id: i64, action: Action) -> Result<Status> {
+pub async fn staff_action(
+    db: &Db,
+    base_url: &str,
+    data_dir: &Path,
+    staff: &Staff,
+    id: i64,
+    action: Action,
+) -> Result<Status> {
     if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
         return Err(AppError::Forbidden);
     }

@@ -72,7 +72,8 @@ fn decode_32(b64: &str) -> Result<[u8; 32]> {
 
 /// Decodes a stored public key.
 pub fn verifying_key(public_key_b64: &str) -> Result<VerifyingKey> {
-    VerifyingKey::from_bytes(&decode_32(public_key_b64)?).map_err(|e| AppError::Internal(format!("bad public key: {e}")))
+    VerifyingKey::from_bytes(&decode_32(public_key_b64)?)
+        .map_err(|e| AppError::Internal(format!("bad public key: {e}")))
 }
 
 pub fn encode_signature(s: &Signature) -> String {
@@ -108,8 +109,11 @@ async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
 
 /// Inserts a new active key for the tenant; returns it.
 async fn insert_key(conn: &mut AnyConnection, tenant_id: i64, seed: [u8; 32], now: i64) -> Result<ActiveKey> {
-    let code: String =
-        sqlx::query("SELECT code FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(&mut *conn).await?.try_get(0)?;
+    let code: String = sqlx::query("SELECT code FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
     let date = time::OffsetDateTime::from_unix_timestamp(now / 1000)
         .map(|t| t.to_offset(crate::applications::jst()))
         .map_err(|e| AppError::Internal(e.to_string()))?;

@@ -85,7 +85,8 @@ pub fn notice_number(prefix: &str, issued_at: i64, application_id: i64) -> Strin
     format!("{prefix}-通知-{year}-{application_id:06}")
 }
 
-const DOC_COLS: &str = "d.id, d.tenant_id, t.code, t.name, d.number, d.kind, d.application_id, d.kian_id, d.title, d.issuer, \
+const DOC_COLS: &str =
+    "d.id, d.tenant_id, t.code, t.name, d.number, d.kind, d.application_id, d.kian_id, d.title, d.issuer, \
     d.sha256, d.size, d.key_id, d.signature, d.issued_at, d.disposed_at";
 
 fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<IssuedDocument> {
@@ -371,7 +372,11 @@ pub async fn issue_decision_notice(
     let approve = match Status::parse(&f.status) {
         Some(Status::Approved) => true,
         Some(Status::Denied) => false,
-        _ => return Err(AppError::Conflict("the application has no final decision / この申請は決定されていません".into())),
+        _ => {
+            return Err(AppError::Conflict(
+                "the application has no final decision / この申請は決定されていません".into(),
+            ))
+        }
     };
     let mut text: Option<String> = sqlx::query(
         "SELECT message FROM application_events WHERE application_id = $1 AND action = 'decide' ORDER BY id DESC LIMIT 1",
@@ -394,7 +399,8 @@ pub async fn issue_decision_notice(
     }
     drop(conn);
     let prepared =
-        prepare(db, base_url, data_dir, &f, application_id, kian_id, approve, text.as_deref().unwrap_or_default()).await?;
+        prepare(db, base_url, data_dir, &f, application_id, kian_id, approve, text.as_deref().unwrap_or_default())
+            .await?;
     let actor = match kian_id {
         Some(k) => format!("kian:{k}"),
         None => "system".to_string(),

@@ -135,13 +135,7 @@ fn date_both(ms: i64) -> String {
     match jst_date(ms) {
         Some(t) => {
             let d = t.date();
-            format!(
-                "{}（{}年{}月{}日）",
-                kencho_core::wareki::format_ja(d),
-                d.year(),
-                d.month() as u8,
-                d.day()
-            )
+            format!("{}（{}年{}月{}日）", kencho_core::wareki::format_ja(d), d.year(), d.month() as u8, d.day())
         }
         None => "-".into(),
     }

@@ -747,9 +747,10 @@ pub struct ErrorBody {
           super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
           super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
-          super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms),
+          super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
+          super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"))
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "documents"))
 )]
 pub struct ApiDoc;
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_evacuation;
+pub mod documents;
 pub mod evacuation;
 pub mod form_html;
 pub mod iot;
@@ -433,7 +434,11 @@ pub fn router(state: AppState) -> Router {
         .merge(evacuation::routes())
         .merge(iot::routes())
         .merge(iot::admin_routes())
-        .nest("/api/v1", api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()))
+        .merge(documents::routes())
+        .nest(
+            "/api/v1",
+            api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()).merge(documents::api_routes()),
+        )
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

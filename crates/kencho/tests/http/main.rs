@@ -9,6 +9,7 @@ mod harness;
 mod applications;
 mod audit_and_mail;
 mod cli;
+mod documents;
 mod evacuation;
 mod iot;
 mod isolation;

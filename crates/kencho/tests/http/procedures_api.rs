@@ -158,6 +158,9 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/admin/iot/people",
         "POST /api/v1/admin/iot/people/{id}/end",
         "GET /api/v1/staff/iot/alarms",
+        "POST /api/v1/documents/verify",
+        "GET /api/v1/signing-keys",
+        "POST /api/v1/admin/signing-keys/rotate",
     ];
     served.sort();
     assert_eq!(documented, served);
