@@ -115,8 +115,26 @@ fn wrap(text: &str, size: f32, max: f32) -> Vec<String> {
         for c in clean.chars() {
             let cw = em(c) * size;
             if w + cw > max && !line.is_empty() && !no_break_before(c) {
-                lines.push(std::mem::take(&mut line));
-                w = 0.0;
+                // A Latin word or number (a receipt number, a URL) moves down whole when it
+                // fits on a line of its own.
+                let word = |ch: char| ch.is_ascii_graphic();
+                let carry: String = if word(c) {
+                    let tail: Vec<char> = line.chars().rev().take_while(|ch| word(*ch)).collect();
+                    if tail.len() < line.chars().count()
+                        && width(&line, size) - width(&tail.iter().collect::<String>(), size) > 0.0
+                    {
+                        tail.into_iter().rev().collect()
+                    } else {
+                        String::new()
+                    }
+                } else {
+                    String::new()
+                };
+                let keep = line.chars().count() - carry.chars().count();
+                let head: String = line.chars().take(keep).collect();
+                lines.push(head);
+                w = width(&carry, size);
+                line = carry;
             }
             line.push(c);
             w += cw;
@@ -389,5 +407,7 @@ mod tests {
         assert_eq!(lines[0], "あいうえお。");
         assert!(lines.iter().all(|l| !l.starts_with('。')));
         assert_eq!(wrap("a\nb", 10.0, 100.0), vec!["a", "b"]);
+        // Numbers are not split when they fit on a line.
+        assert_eq!(wrap("番号 MNS-2026-1", 10.0, 80.0), vec!["番号 ", "MNS-2026-1"]);
     }
 }
