@@ -349,6 +349,16 @@ async function main() {
     await clickAndWait(anon, 'main form[action="/verify"] button[type=submit]');
     await check(anon, 'verify, done');
 
+    // 電子交付: the public document verification page, empty, with a result, with an error.
+    await goto(anon, '/verify-document');
+    await check(anon, 'document verification (empty forms)');
+    await fill(anon, { number: 'MNS-通知-2026-000001', sha256: '0'.repeat(64) });
+    await clickAndWait(anon, 'main form[action="/verify-document"]:not([enctype]) button[type=submit]');
+    await check(anon, 'document verification, result (not genuine)');
+    await fill(anon, { number: 'MNS-通知-2026-000001', sha256: 'not-a-hash' });
+    await clickAndWait(anon, 'main form[action="/verify-document"]:not([enctype]) button[type=submit]', 400);
+    await check(anon, 'document verification, error (400)');
+
     await goto(anon, '/login');
     await check(anon, 'resident login');
     await fill(anon, { email: RESIDENT, password: 'wrong-password' });

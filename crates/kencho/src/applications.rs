@@ -338,7 +338,7 @@ fn type_agrees(declared: &str, sniffed: Option<&str>) -> bool {
 
 /// Writes the bytes content-addressed under the data directory and syncs them to disk before
 /// the database row that points at them is committed.
-async fn store_file(data_dir: &Path, sha: &str, bytes: &[u8]) -> Result<()> {
+pub async fn store_file(data_dir: &Path, sha: &str, bytes: &[u8]) -> Result<()> {
     let dir = data_dir.join("files").join(&sha[..2]);
     tokio::fs::create_dir_all(&dir).await?;
     let path = dir.join(sha);
@@ -809,34 +809,56 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
     .await
 }
 
-/// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認).
-pub async fn staff_action(db: &Db, base_url: &str, staff: &Staff, id: i64, action: Action) -> Result<Status> {
+/// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認). A decision's
+/// signed notice (決定通知書) is issued with it: see [`crate::documents`].
+pub async fn staff_action(
+    db: &Db,
+    base_url: &str,
+    data_dir: &Path,
+    staff: &Staff,
+    id: i64,
+    action: Action,
+) -> Result<Status> {
     if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
         return Err(AppError::Forbidden);
     }
-    let (db2, base_url, staff) = (db.clone(), base_url.to_string(), staff.clone());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            lock_row(conn, id).await?;
-            let a = load(conn, id).await?;
-            if !staff_may_see(&staff, &a) {
-                return Err(AppError::NotFound);
-            }
-            let p = procedure_version(&db2, a.procedure_id).await?;
-            if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
-                // This procedure's decisions follow the 専決 table through a route (電子決裁).
-                return Err(AppError::Refused(
-                    "route_required",
-                    "this procedure is decided through an approval route: draft a 起案".into(),
-                ));
-            }
-            let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
-            let actor = format!("staff:{}", staff.id);
-            apply(conn, &base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
-            Ok(to)
+    // 電子交付: rendered and signed before the write, recorded in the decision's transaction.
+    let notice = crate::documents::prepare_for_decision(db, base_url, data_dir, staff, id, &action).await;
+    let (db2, base_url2, staff) = (db.clone(), base_url.to_string(), staff.clone());
+    let (to, notice_recorded) = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                lock_row(conn, id).await?;
+                let a = load(conn, id).await?;
+                if !staff_may_see(&staff, &a) {
+                    return Err(AppError::NotFound);
+                }
+                let p = procedure_version(&db2, a.procedure_id).await?;
+                if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
+                    // This procedure's decisions follow the 専決 table through a route (電子決裁).
+                    return Err(AppError::Refused(
+                        "route_required",
+                        "this procedure is decided through an approval route: draft a 起案".into(),
+                    ));
+                }
+                let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
+                let actor = format!("staff:{}", staff.id);
+                apply(conn, &base_url2, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+                let recorded = match &notice {
+                    Some(n) => crate::documents::record_for_decision(conn, n, a.id, a.revision, to, &actor).await?,
+                    None => false,
+                };
+                Ok((to, recorded))
+            })
         })
-    })
-    .await
+        .await?;
+    // The decision has committed; a notice not made with it is issued now (idempotent).
+    if matches!(to, Status::Approved | Status::Denied) && !notice_recorded {
+        if let Err(e) = crate::documents::issue_decision_notice(db, base_url, data_dir, id, None).await {
+            tracing::error!(error = %e, application_id = id, "the decision notice could not be issued");
+        }
+    }
+    Ok(to)
 }
 
 /// 施行 of a decided 起案 on an application: the decision the route made reaches the

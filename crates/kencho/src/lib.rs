@@ -3,7 +3,8 @@
 //! Capabilities, one module each: [`procedures`] (手続き as data), [`applications`] (申請 and
 //! the office's work on them), [`accounts`] (residents, staff, sessions, TOTP, API tokens),
 //! [`mail`] (outbox e-mail), [`audit`] (hash-chained audit log), [`tenants`], [`evacuation`]
-//! (マイ避難: hazard data, household plans, evacuation alerts, JMA telegrams). The domain rules
+//! (マイ避難: hazard data, household plans, evacuation alerts, JMA telegrams), [`documents`]
+//! (signed result notices and their public verification). The domain rules
 //! live in `kencho-core`; [`web`] is the thin HTTP layer.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod evacuation;
 pub mod i18n;

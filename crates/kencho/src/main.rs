@@ -131,6 +131,10 @@ enum Command {
         /// Offered MQTT messages per second for --iot.
         #[arg(long, default_value_t = 6000)]
         rate: u64,
+        /// Instead: render and sign this many decision notices (PDF + Ed25519) in process on
+        /// every core, and print documents/s and the mean time per document (電子交付).
+        #[arg(long)]
+        pdf: Option<usize>,
     },
 }
 
@@ -447,6 +451,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Bench { approval: true, clients, seconds, .. } => {
             kencho::bench::run_approval(clients, seconds).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { pdf: Some(n), .. } => {
+            kencho::bench::run_pdf(n).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { iot: Some(n), seconds, broker, rate, .. } => {

@@ -623,7 +623,7 @@ async fn staff_action(
     let s = ctx.staff()?;
     let b: StaffActionBody = json(&headers, &body)?;
     let action = super::staff::parse_action(&b.action, &b.message)?;
-    let to = apps::staff_action(&st.db, &st.cfg.base_url, s, id, action).await?;
+    let to = apps::staff_action(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id, action).await?;
     st.nudge.notify_one();
     Ok(Json(StatusBody { status: to.as_str().into() }))
 }
@@ -753,9 +753,10 @@ pub struct ErrorBody {
           super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
           super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
           super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
-          super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose),
+          super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose,
+          super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"))
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"))
 )]
 pub struct ApiDoc;
 

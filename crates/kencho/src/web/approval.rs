@@ -264,8 +264,9 @@ async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup)
 /// After 施行 of an application decision, the signed notice is issued (outside the decision's
 /// transaction: rendering must not hold the write lock) and orphaned files of a disposal go.
 async fn after_execute(st: &AppState, issued_for: Option<i64>, kian_id: i64) -> Result<()> {
-    // The signed notice is issued here once documents land (signed-docs branch).
-    let _ = (issued_for, kian_id);
+    if let Some(app) = issued_for {
+        crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(kian_id)).await?;
+    }
     records::remove_orphans(&st.db, &st.cfg.data_dir).await?;
     st.nudge.notify_one();
     Ok(())

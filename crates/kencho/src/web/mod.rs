@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_evacuation;
 pub mod approval;
+pub mod documents;
 pub mod evacuation;
 pub mod form_html;
 pub mod iot;
@@ -450,9 +451,14 @@ pub fn router(state: AppState) -> Router {
         .merge(iot::routes())
         .merge(iot::admin_routes())
         .merge(approval::routes())
+        .merge(documents::routes())
         .nest(
             "/api/v1",
-            api::routes().merge(api_evacuation::routes()).merge(iot::api_routes()).merge(approval::api_routes()),
+            api::routes()
+                .merge(api_evacuation::routes())
+                .merge(iot::api_routes())
+                .merge(approval::api_routes())
+                .merge(documents::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))

@@ -511,6 +511,9 @@ struct ApplicationPage {
     files: Vec<Attachment>,
     events: Vec<EventRow>,
     version: i64,
+    /// The decision notice's number, when one was issued (電子交付).
+    notice_number: String,
+    verify_url: String,
 }
 
 async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
@@ -553,6 +556,12 @@ async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i
         files,
         events: event_rows(&events, &lang, false),
         version: p.version,
+        notice_number: crate::documents::notice_for_application(&st.db, id)
+            .await
+            .lang(&lang)?
+            .map(|d| d.number)
+            .unwrap_or_default(),
+        verify_url: format!("{}{}", st.cfg.base_url.trim_end_matches('/'), crate::documents::VERIFY_PATH),
     };
     render(&page).lang(&lang)
 }

@@ -222,6 +222,8 @@ struct CasePage {
     can_correct: bool,
     can_reject: bool,
     can_decide: bool,
+    /// The decision notice's number, when one was issued.
+    notice_number: String,
     error: String,
     /// The message being typed, kept when the action is refused.
     message: String,
@@ -268,6 +270,10 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         can_correct: matches!(a.status, Status::Submitted | Status::Accepted),
         can_reject: senior && matches!(a.status, Status::Submitted | Status::Accepted | Status::CorrectionRequested),
         can_decide: senior && a.status == Status::Accepted && !route_required,
+        notice_number: crate::documents::notice_for_application(&st.db, id)
+            .await?
+            .map(|d| d.number)
+            .unwrap_or_default(),
         error,
         message: String::new(),
         route_required: route_required && a.status == Status::Accepted,
@@ -301,7 +307,7 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     let s = ctx.staff().lang(&lang)?;
     let message = form_get(&form, "message").unwrap_or_default();
     let outcome = match parse_action(form_get(&form, "action").unwrap_or_default(), message) {
-        Ok(act) => apps::staff_action(&st.db, &st.cfg.base_url, s, id, act).await,
+        Ok(act) => apps::staff_action(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id, act).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -412,6 +418,8 @@ async fn export_json(State(st): State<AppState>, ctx: Ctx, Query(f): Query<Inbox
 struct AdminPage {
     l: Layout,
     tokens: Vec<ApiTokenInfo>,
+    /// The tenant's signing keys (電子交付), oldest first.
+    keys: Vec<crate::documents::keys::PublicKey>,
     new_token: String,
     message: String,
     error: String,
@@ -420,6 +428,9 @@ struct AdminPage {
 impl AdminPage {
     fn created(&self, t: &ApiTokenInfo) -> String {
         fmt_time(t.created_at)
+    }
+    fn time(&self, ms: &i64) -> String {
+        fmt_time(*ms)
     }
 }
 
@@ -434,10 +445,17 @@ async fn admin_view(
     Ok(AdminPage {
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "admin.title")),
         tokens: accounts::list_api_tokens(&st.db, s.tenant_id).await?,
+        keys: crate::documents::keys::public_keys(&st.db, Some(&s.tenant_code)).await?,
         new_token,
         message,
         error,
     })
+}
+
+/// The admin page with a success message on top.
+pub async fn admin_page_with_message(st: &AppState, ctx: &Ctx, message: String) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&admin_view(st, ctx, String::new(), message, String::new()).await.lang(&lang)?).lang(&lang)
 }
 
 async fn admin(State(st): State<AppState>, ctx: Ctx) -> PageResult {

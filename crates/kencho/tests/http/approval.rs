@@ -485,6 +485,25 @@ async fn application_decision_goes_through_the_route() {
         1
     );
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM records WHERE subject = 'kian:{id}'")).await, 1);
+    // 電子交付: the signed notice of the routed decision, tied to its 起案, verifies.
+    let issued = format!("SELECT COUNT(*) FROM issued_documents WHERE application_id = {app_id} AND kian_id = {id}");
+    assert_eq!(app.count(&issued).await, 1);
+    let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
+    let res = b.get(app.url(&format!("/applications/{app_id}/notice.pdf"))).send().await.expect("notice");
+    assert_eq!(res.status(), 200);
+    let pdf = res.bytes().await.expect("bytes").to_vec();
+    assert!(pdf.starts_with(b"%PDF"));
+    let v: Value = api()
+        .post(app.url("/api/v1/documents/verify"))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .expect("verify")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["result"], "genuine", "{v}");
 }
 
 /// Records whose retention ended are listed for the fiscal year; disposal needs a decided
@@ -564,7 +583,10 @@ async fn disposal_run_for_a_fiscal_year() {
     let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{disposal}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
 
-    // 廃棄: the answers and files are gone; that it existed remains.
+    // 廃棄: the answers, files and the signed notice are gone; that it existed remains.
+    let disposed =
+        format!("SELECT COUNT(*) FROM issued_documents WHERE application_id = {dog} AND disposed_at IS NOT NULL");
+    assert_eq!(app.count(&disposed).await, 1);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM applications WHERE id = {dog} AND answers = '{{}}'")).await, 1);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM attachments WHERE application_id = {dog}")).await, 0);
     assert_eq!(

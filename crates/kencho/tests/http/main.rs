@@ -10,6 +10,7 @@ mod applications;
 mod approval;
 mod audit_and_mail;
 mod cli;
+mod documents;
 mod evacuation;
 mod iot;
 mod isolation;

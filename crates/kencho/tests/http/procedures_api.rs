@@ -169,6 +169,9 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/absences",
         "GET /api/v1/records/disposal",
         "POST /api/v1/records/disposal",
+        "POST /api/v1/documents/verify",
+        "GET /api/v1/signing-keys",
+        "POST /api/v1/admin/signing-keys/rotate",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -1,0 +1,307 @@
+//! Signed documents on the web: the resident's notice download, the public verification page
+//! and API, the public key list and key rotation (see [`crate::documents`]).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{fmt_date, fmt_time, form_get, parse_form, render_status, AppState, Ctx, InLang, Layout, PageResult};
+use crate::accounts::Principal;
+use crate::applications as apps;
+use crate::documents::{self, keys, Verification};
+use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
+
+/// Largest PDF the verification page reads.
+const MAX_PDF: usize = 20 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/verify-document", get(verify_form).post(verify_post))
+        .route("/applications/{id}/notice.pdf", get(notice_pdf))
+        .route("/staff/admin/signing-keys/rotate", post(rotate_page))
+}
+
+/// API routes (nested under /api/v1).
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/documents/verify", post(api_verify))
+        .route("/signing-keys", get(api_keys))
+        .route("/admin/signing-keys/rotate", post(api_rotate))
+}
+
+// ---------- the resident's (and the office's) notice ----------
+
+/// The decision notice of an application: to its applicant, or to staff who may see the
+/// application (audited); anyone else gets "not found".
+async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    match ctx.session.as_ref().map(|s| &s.principal) {
+        Some(Principal::Resident(r)) => {
+            apps::for_resident(&st.db, r, id).await.lang(&lang)?;
+        }
+        Some(Principal::Staff(_)) => {
+            let s = ctx.staff().lang(&lang)?;
+            apps::open_for_staff(&st.db, s, id, "decision notice").await.lang(&lang)?;
+        }
+        None => return Err(AppError::Unauthenticated).lang(&lang),
+    }
+    let doc = documents::notice_for_application(&st.db, id).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
+    let bytes = documents::pdf_bytes(&st.cfg.data_dir, &doc).await.lang(&lang)?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    let encoded: String = format!("{}.pdf", doc.number)
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"notice-{id}.pdf\"; filename*=UTF-8''{encoded}"))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+// ---------- the public verification page ----------
+
+#[derive(Template)]
+#[template(path = "document_verify.html")]
+struct VerifyPage {
+    l: Layout,
+    error: String,
+    /// The result code (`genuine`, `altered` …), empty before a check.
+    verdict: String,
+    genuine: bool,
+    message: String,
+    /// (label, value, shown as code).
+    facts: Vec<(String, String, bool)>,
+    number: String,
+    sha256: String,
+}
+
+fn verify_page(st: &AppState, ctx: &Ctx) -> VerifyPage {
+    VerifyPage {
+        l: ctx.layout(st, &t(ctx.lang(), "docv.title")),
+        error: String::new(),
+        verdict: String::new(),
+        genuine: false,
+        message: String::new(),
+        facts: Vec::new(),
+        number: String::new(),
+        sha256: String::new(),
+    }
+}
+
+/// Words for a verification result, in the page's language.
+fn describe(v: &Verification, lang: &str) -> (String, Vec<(String, String, bool)>) {
+    let tenant = v.tenant_name.clone().unwrap_or_default();
+    let number = v.number.clone().unwrap_or_default();
+    let message = match v.result.as_str() {
+        "genuine" => tf(lang, "docv.genuine", &[("tenant", &tenant)]),
+        "disposed" => tf(
+            lang,
+            "docv.disposed",
+            &[("tenant", &tenant), ("date", &v.disposed_at.map(fmt_date).unwrap_or_default())],
+        ),
+        "altered" => tf(lang, "docv.altered", &[("number", &number)]),
+        "bad_signature" => t(lang, "docv.bad_signature"),
+        _ if v.number.is_some() => tf(lang, "docv.unknown_number", &[("number", &number)]),
+        _ => t(lang, "docv.unknown"),
+    };
+    let mut facts = Vec::new();
+    if v.genuine {
+        let mut push = |k: &str, val: Option<String>| {
+            if let Some(val) = val {
+                facts.push((t(lang, k), val, false));
+            }
+        };
+        push("docv.f_tenant", v.tenant_name.clone());
+        push("docv.f_number", v.number.clone());
+        push("docv.f_title", v.title.clone());
+        push("docv.f_issuer", v.issuer.clone());
+        push("docv.f_issued", v.issued_at.map(|ms| format!("{}（JST）", fmt_time(ms))));
+        let status = match v.key_status.as_deref() {
+            Some("active") => t(lang, "docv.key_active"),
+            _ => t(lang, "docv.key_retired"),
+        };
+        push("docv.f_key", v.key_id.as_ref().map(|k| format!("{k}（{status}）")));
+        push("docv.f_disposed", v.disposed_at.map(fmt_date));
+    }
+    facts.push((t(lang, "docv.f_sha"), v.sha256.clone(), true));
+    (message, facts)
+}
+
+async fn verify_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render_status(StatusCode::OK, &verify_page(&st, &ctx)).lang(&lang)
+}
+
+/// What the page posted: the CSRF token, and a PDF or a number and hash.
+struct VerifyInput {
+    csrf: Option<String>,
+    pdf: Option<Vec<u8>>,
+    number: String,
+    sha256: String,
+}
+
+async fn read_verify_input(headers: &HeaderMap, req: axum::extract::Request, st: &AppState) -> Result<VerifyInput> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut input = VerifyInput { csrf: None, pdf: None, number: String::new(), sha256: String::new() };
+    if ct.starts_with("multipart/form-data") {
+        let mut mp = <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st)
+            .await
+            .map_err(|_| AppError::BadRequest("malformed upload".into()))?;
+        while let Some(field) = mp.next_field().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest("malformed upload".into())
+            }
+        })? {
+            let name = field.name().unwrap_or_default().to_string();
+            let bad = || AppError::BadRequest("malformed upload".into());
+            match name.as_str() {
+                "file" => {
+                    let data = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+                    if data.len() > MAX_PDF {
+                        return Err(AppError::TooLarge);
+                    }
+                    if !data.is_empty() {
+                        input.pdf = Some(data.to_vec());
+                    }
+                }
+                "csrf" => input.csrf = Some(field.text().await.map_err(|_| bad())?),
+                "number" => input.number = field.text().await.map_err(|_| bad())?,
+                "sha256" => input.sha256 = field.text().await.map_err(|_| bad())?,
+                _ => {}
+            }
+        }
+    } else {
+        let body = axum::body::to_bytes(req.into_body(), 64 * 1024).await.map_err(|_| AppError::TooLarge)?;
+        let form = parse_form(&body)?;
+        input.csrf = form_get(&form, "csrf").map(str::to_string);
+        input.number = form_get(&form, "number").unwrap_or_default().to_string();
+        input.sha256 = form_get(&form, "sha256").unwrap_or_default().to_string();
+    }
+    Ok(input)
+}
+
+/// Checks an uploaded PDF, or a number and hash. Public: no sign-in; the anonymous CSRF token
+/// guards it like the other public forms. Nothing is stored.
+async fn verify_post(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let input = read_verify_input(&headers, req, &st).await.lang(&lang)?;
+    ctx.check_csrf(input.csrf.as_deref()).lang(&lang)?;
+    let mut page = verify_page(&st, &ctx);
+    let outcome = match &input.pdf {
+        Some(bytes) => documents::verify_pdf(&st.db, bytes).await,
+        None if input.number.trim().is_empty() && input.sha256.trim().is_empty() => {
+            Err(AppError::BadRequest(t(&lang, "docv.nothing")))
+        }
+        None => documents::verify_number(&st.db, &input.number, &input.sha256).await,
+    };
+    page.number = input.number.trim().to_string();
+    page.sha256 = input.sha256.trim().to_string();
+    match outcome {
+        Ok(v) => {
+            let (message, facts) = describe(&v, &lang);
+            page.verdict = v.result.clone();
+            page.genuine = v.genuine;
+            page.message = message;
+            page.facts = facts;
+            render_status(StatusCode::OK, &page).lang(&lang)
+        }
+        Err(e @ AppError::BadRequest(_)) => {
+            page.error = e.message(&lang);
+            render_status(StatusCode::BAD_REQUEST, &page).lang(&lang)
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+// ---------- key rotation (tenant administrators) ----------
+
+async fn rotate_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let (_, s) = super::staff_form(&ctx, &body, true)?;
+    let lang = ctx.lang().to_string();
+    let (_, key_id) = keys::rotate(&st.db, &s).await.lang(&lang)?;
+    super::staff::admin_page_with_message(&st, &ctx, tf(&lang, "admin.rotated", &[("key", &key_id)])).await
+}
+
+// ---------- API ----------
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyBody {
+    /// The document number printed on the notice.
+    pub number: String,
+    /// SHA-256 of the PDF file, 64 hexadecimal digits.
+    pub sha256: String,
+}
+
+/// Checks a document: either its number and SHA-256 (JSON), or the PDF itself
+/// (`Content-Type: application/pdf`). Public, no token.
+#[utoipa::path(post, path = "/api/v1/documents/verify", tag = "documents",
+    request_body(content = VerifyBody, description = "JSON {number, sha256}, or the raw PDF with Content-Type application/pdf",
+        content((VerifyBody = "application/json"), (Vec<u8> = "application/pdf"))),
+    responses((status = 200, body = Verification), (status = 400, description = "Malformed number or hash", body = super::api::ErrorBody),
+        (status = 415, description = "Neither JSON nor PDF", body = super::api::ErrorBody)))]
+async fn api_verify(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Verification>> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/pdf") {
+        if body.len() > MAX_PDF {
+            return Err(AppError::TooLarge);
+        }
+        return Ok(Json(documents::verify_pdf(&st.db, &body).await?));
+    }
+    let b: VerifyBody = super::api::json(&headers, &body)?;
+    Ok(Json(documents::verify_number(&st.db, &b.number, &b.sha256).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct KeysQuery {
+    /// Only this tenant's keys (tenant code).
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// Every tenant's signing keys, active and retired, for checking signatures offline. Public.
+#[utoipa::path(get, path = "/api/v1/signing-keys", tag = "documents", params(KeysQuery),
+    responses((status = 200, body = [keys::PublicKey])))]
+async fn api_keys(State(st): State<AppState>, Query(q): Query<KeysQuery>) -> Result<Json<Vec<keys::PublicKey>>> {
+    Ok(Json(keys::public_keys(&st.db, q.tenant.as_deref().filter(|t| !t.is_empty())).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rotated {
+    /// The keys retired now (their public keys stay listed).
+    pub retired: Vec<String>,
+    /// The new active key.
+    pub key_id: String,
+}
+
+/// Retires the tenant's active signing key and creates a new one (tenant administrators).
+#[utoipa::path(post, path = "/api/v1/admin/signing-keys/rotate", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Rotated), (status = 403, body = super::api::ErrorBody)))]
+async fn api_rotate(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Rotated>> {
+    let s = ctx.admin()?;
+    let (retired, key_id) = keys::rotate(&st.db, s).await?;
+    Ok(Json(Rotated { retired, key_id }))
+}
