@@ -107,7 +107,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Application> {
     })
 }
 
-async fn load(conn: &mut AnyConnection, id: i64) -> Result<Application> {
+pub async fn load(conn: &mut AnyConnection, id: i64) -> Result<Application> {
     let sql = format!("SELECT {COLS} FROM applications a JOIN residents r ON r.id = a.resident_id WHERE a.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
     from_row(&row)
@@ -139,7 +139,7 @@ pub async fn status_for_resident(db: &Db, resident: &Resident, id: i64) -> Resul
 
 /// Whether a staff member may see an application at all (tenant, and division unless the role
 /// sees every division). Drafts are the resident's own business.
-fn staff_may_see(staff: &Staff, a: &Application) -> bool {
+pub fn staff_may_see(staff: &Staff, a: &Application) -> bool {
     a.tenant_id == staff.tenant_id
         && (staff.role.sees_all_divisions() || a.division_id == staff.division_id)
         && a.status != Status::Draft
@@ -343,6 +343,15 @@ pub async fn store_file(data_dir: &Path, sha: &str, bytes: &[u8]) -> Result<()> 
     tokio::fs::create_dir_all(&dir).await?;
     let path = dir.join(sha);
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        // Fresh again: clean-up after a disposal leaves recently written files alone, so a
+        // row about to commit never points at a file just removed.
+        let touched = std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        if let Err(e) = touched {
+            tracing::warn!(error = %e, "could not refresh a stored file's time");
+        }
         return Ok(());
     }
     let tmp = dir.join(format!("{sha}.{}.tmp", crate::accounts::random_token()));
@@ -490,7 +499,7 @@ fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &st
 
 /// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
 /// actions on one application serialise. (SQLite's single writer already does.)
-async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
+pub async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
     if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
         sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
     }

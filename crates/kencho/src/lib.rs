@@ -65,6 +65,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone())));
+        workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {

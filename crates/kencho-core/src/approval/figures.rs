@@ -80,7 +80,7 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Step waits of one 起案: each step act waited since the stage was entered, which is the
-/// last act before it that belonged to another stage (or the submission).
+/// last act before it that moved the route on from another stage (or the submission).
 fn step_waits(events: &[EventRow]) -> Vec<(Option<String>, f64)> {
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
@@ -90,7 +90,12 @@ fn step_waits(events: &[EventRow]) -> Vec<(Option<String>, f64)> {
         let entered = events[..i]
             .iter()
             .rev()
-            .find(|p| p.act == "submitted" || p.stage != e.stage || p.act == "skipped_absent")
+            .find(|p| {
+                // Reading (供覧・後閲) happens beside the route and moves nothing on.
+                p.act == "submitted"
+                    || (p.stage != e.stage
+                        && (is_step_act(&p.act) || p.act == "skipped_absent" || p.act == "superseded"))
+            })
             .map_or(e.at_ms, |p| p.at_ms);
         out.push((e.as_post.clone(), (e.at_ms - entered).max(0) as f64 / DAY_MS));
     }
@@ -181,6 +186,18 @@ mod tests {
         assert_eq!(z.per_step.count, 4);
         assert_eq!(z.slowest_posts[0].post, "b");
         assert_eq!(z.slowest_posts[0].median_days, 2.0);
+    }
+
+    #[test]
+    fn reading_beside_the_route_does_not_shorten_a_wait() {
+        let mut read = ev(1.0, "read", None, "reader");
+        read.as_post = None;
+        let k = KianRow {
+            division: "d".into(),
+            decided: true,
+            events: vec![ev(0.0, "submitted", None, "t"), read, ev(3.0, "approved", Some(0), "kacho")],
+        };
+        assert_eq!(compute(&[k])[1].per_step.median_days, 3.0);
     }
 
     #[test]

@@ -319,6 +319,13 @@ impl Route {
         &self.kouetsu
     }
 
+    /// Forgets every comment (公文書の廃棄: what people wrote goes, that they acted stays).
+    pub fn redact_comments(&mut self) {
+        for e in &mut self.events {
+            e.comment = None;
+        }
+    }
+
     /// The deciding post (the last stage's step).
     pub fn decider(&self) -> Option<&PostId> {
         self.decide_step().map(|s| &s.post)

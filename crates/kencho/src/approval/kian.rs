@@ -257,9 +257,36 @@ fn search_text(title: &str, body: &str) -> String {
     search::normalise(&format!("{title}\n{body}"))
 }
 
-/// Starts a 起案 with the route kencho proposes; returns its id. It stays a draft until the
-/// drafter submits it, so the route can be changed first.
-pub async fn create(db: &Db, cache: &SetupCache, staff: &Staff, d: Draft) -> Result<i64> {
+/// What [`insert`] needs once the route is proposed.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    post: PostId,
+    division: String,
+    route_json: String,
+    now: i64,
+}
+
+/// Checks a draft and proposes its route (outside any transaction: it reads the setup). For
+/// an application, the procedure decides the kind of matter, retention and disposal — not the
+/// drafter — and the drafter must be allowed to see the application.
+pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) -> Result<Prepared> {
+    if let Some(app_id) = d.application_id {
+        let a = crate::applications::open_for_staff(db, staff, app_id, "draft the decision (起案)").await?;
+        let p = crate::applications::procedure_version(db, a.procedure_id).await?;
+        d.matter_kind = p.def.matter.clone().ok_or_else(|| {
+            AppError::Refused("no_route", "this procedure is decided by one staff member, not through a route".into())
+        })?;
+        d.retention_years = i64::from(p.def.retention_years);
+        d.disposal = p.def.disposal.as_str().into();
+        d.source = Source::Application;
+        if !matches!(d.decision.as_deref(), Some("approve" | "deny")) {
+            return Err(AppError::BadRequest("the decision must be approve (承認) or deny (不承認)".into()));
+        }
+    } else if d.source == Source::Application {
+        return Err(AppError::BadRequest("an application 起案 needs its application".into()));
+    } else {
+        d.decision = None;
+    }
     d.check()?;
     let setup = cache.get(db, staff.tenant_id).await?;
     let now = now_ms();
@@ -281,71 +308,73 @@ pub async fn create(db: &Db, cache: &SetupCache, staff: &Staff, d: Draft) -> Res
     let division =
         setup.org.post(&post, date).map(|p| p.division.0.clone()).ok_or_else(|| AppError::Internal("post".into()))?;
     let route_json = serde_json::to_string(&route).map_err(|e| AppError::Internal(e.to_string()))?;
-    let staff = staff.clone();
-    db.transact(move |conn| {
-        Box::pin(async move {
-            if let Some(app_id) = d.application_id {
-                let row = sqlx::query("SELECT tenant_id, status FROM applications WHERE id = $1")
-                    .bind(app_id)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let tenant: i64 = row.try_get(0)?;
-                let status: String = row.try_get(1)?;
-                if tenant != staff.tenant_id {
-                    return Err(AppError::NotFound);
-                }
-                if status != "accepted" {
-                    return Err(AppError::Refused("wrong_state", "only an accepted application can be decided".into()));
-                }
-                let live = sqlx::query(
-                    "SELECT id FROM kian WHERE application_id = $1 AND state NOT IN ('rejected', 'abandoned')",
-                )
+    Ok(Prepared { post, division, route_json, now })
+}
+
+/// Stores a prepared 起案 in the caller's transaction; returns its id. An application gets at
+/// most one live 起案: its row is locked while that is checked.
+pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &Prepared) -> Result<i64> {
+    if let Some(app_id) = d.application_id {
+        crate::applications::lock_row(conn, app_id).await?;
+        let a = crate::applications::load(conn, app_id).await?;
+        if !crate::applications::staff_may_see(staff, &a) {
+            return Err(AppError::NotFound);
+        }
+        if a.status != kencho_core::application::Status::Accepted {
+            return Err(AppError::Refused("wrong_state", "only an accepted application can be decided".into()));
+        }
+        let live =
+            sqlx::query("SELECT id FROM kian WHERE application_id = $1 AND state NOT IN ('rejected', 'abandoned')")
                 .bind(app_id)
                 .fetch_optional(&mut *conn)
                 .await?;
-                if live.is_some() {
-                    return Err(AppError::Refused("already_drafted", "this application already has a 起案".into()));
-                }
-            }
-            let id: i64 = sqlx::query(
-                "INSERT INTO kian (tenant_id, division_code, source, application_id, title, body, matter_kind, amount, important, \
-                 decision, drafter_id, drafter_post, route, state, retention_years, disposal, search_text, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $15, $16, $17, $17) RETURNING id",
-            )
-            .bind(staff.tenant_id)
-            .bind(&division)
-            .bind(d.source.as_str())
-            .bind(d.application_id)
-            .bind(d.title.trim())
-            .bind(d.body.trim())
-            .bind(d.matter_kind.trim())
-            .bind(d.amount)
-            .bind(i64::from(d.important))
-            .bind(&d.decision)
-            .bind(staff.id)
-            .bind(&post.0)
-            .bind(&route_json)
-            .bind(d.retention_years)
-            .bind(&d.disposal)
-            .bind(search_text(&d.title, &d.body))
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-            audit::append(
-                conn,
-                staff.tenant_id,
-                &format!("staff:{}", staff.id),
-                "kian.drafted",
-                &format!("kian:{id}"),
-                serde_json::json!({"title": d.title.trim(), "kind": d.matter_kind.trim(), "amount": d.amount, "source": d.source.as_str()}),
-            )
-            .await?;
-            Ok(id)
-        })
-    })
-    .await
+        if live.is_some() {
+            return Err(AppError::Refused("already_drafted", "this application already has a 起案".into()));
+        }
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO kian (tenant_id, division_code, source, application_id, title, body, matter_kind, amount, important, \
+         decision, drafter_id, drafter_post, route, state, retention_years, disposal, search_text, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $15, $16, $17, $17) RETURNING id",
+    )
+    .bind(staff.tenant_id)
+    .bind(&prep.division)
+    .bind(d.source.as_str())
+    .bind(d.application_id)
+    .bind(d.title.trim())
+    .bind(d.body.trim())
+    .bind(d.matter_kind.trim())
+    .bind(d.amount)
+    .bind(i64::from(d.important))
+    .bind(&d.decision)
+    .bind(staff.id)
+    .bind(&prep.post.0)
+    .bind(&prep.route_json)
+    .bind(d.retention_years)
+    .bind(&d.disposal)
+    .bind(search_text(&d.title, &d.body))
+    .bind(prep.now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    audit::append(
+        conn,
+        staff.tenant_id,
+        &format!("staff:{}", staff.id),
+        "kian.drafted",
+        &format!("kian:{id}"),
+        serde_json::json!({"title": d.title.trim(), "kind": d.matter_kind.trim(), "amount": d.amount, "source": d.source.as_str(), "application": d.application_id}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Starts a 起案 with the route kencho proposes; returns its id. It stays a draft until the
+/// drafter submits it, so the route can be changed first.
+pub async fn create(db: &Db, cache: &SetupCache, staff: &Staff, mut d: Draft) -> Result<i64> {
+    let prep = prepare(db, cache, staff, &mut d).await?;
+    let staff = staff.clone();
+    db.transact(move |conn| Box::pin(async move { insert(conn, &staff, &d, &prep).await })).await
 }
 
 async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Kian> {
@@ -400,9 +429,16 @@ pub enum RouteEdit {
     AddReader { post: String },
 }
 
-pub async fn edit_route(db: &Db, cache: &SetupCache, staff: &Staff, id: i64, edit: RouteEdit) -> Result<()> {
+pub async fn edit_route(
+    db: &Db,
+    cache: &SetupCache,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    edit: RouteEdit,
+) -> Result<()> {
     let setup = cache.get(db, staff.tenant_id).await?;
-    let staff = staff.clone();
+    let (staff, base_url) = (staff.clone(), base_url.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
             let mut k = lock(conn, id).await?;
@@ -449,7 +485,9 @@ pub async fn edit_route(db: &Db, cache: &SetupCache, staff: &Staff, id: i64, edi
             let mut batch = Batch::new();
             save(&mut batch, &k, now_ms())?;
             if is_reader {
-                rewrite_waiting(conn, &mut batch, &setup.org, &k, today, now_ms()).await?;
+                let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, today, now_ms()).await?;
+                let seq = k.route.events().len() + 10_000 * k.route.readers().len();
+                notify(conn, &mut batch, &base_url, &k, &told, seq, false).await?;
             }
             audit::append_batched(
                 conn,
@@ -586,6 +624,7 @@ pub async fn act(
             let absent = absent_on(conn, k.tenant_id, date).await?;
             let before = k.route.events().len();
             let was_decided = k.is_decided();
+            let state_before = state_name(k.route.state());
             let ctx = Ctx { org: &setup.org, at, absent: &absent };
             let name = action_name(&action);
             k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
@@ -618,9 +657,22 @@ pub async fn act(
                     vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
                 );
                 k.number = Some(number);
+                // 公文書管理: a decided 起案 is a record from its decision date.
+                super::records::keep_batched(
+                    &mut batch,
+                    k.tenant_id,
+                    &format!("kian:{id}"),
+                    &k.title,
+                    &k.division_code,
+                    k.retention_years,
+                    &k.disposal,
+                    *on,
+                    now,
+                );
             }
             let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
-            notify(conn, &mut batch, &base_url, &k, &told, before).await?;
+            let changed = state_name(k.route.state()) != state_before;
+            notify(conn, &mut batch, &base_url, &k, &told, before, changed).await?;
             let events: Vec<serde_json::Value> = k.route.events()[before..]
                 .iter()
                 .map(|e| {
@@ -743,6 +795,7 @@ async fn notify(
     k: &Kian,
     told: &[(i64, &'static str)],
     seq: usize,
+    state_changed: bool,
 ) -> Result<()> {
     let link = format!("{base_url}/staff/kessai/{}", k.id);
     let mut to: Vec<(i64, String)> = told
@@ -757,6 +810,7 @@ async fn notify(
         })
         .collect();
     let drafter_note = match k.route.state() {
+        _ if !state_changed => None,
         State::SentBack => Some("起案が差し戻されました"),
         State::Decided { .. } => Some("起案が決裁されました。施行してください"),
         State::Rejected => Some("起案が却下されました"),
@@ -974,13 +1028,26 @@ pub async fn counts(db: &Db, setup: &Setup, staff: &Staff) -> Result<Counts> {
 
 /// Japanese search over titles and bodies of the 起案 the staff member may see.
 pub async fn search(db: &Db, setup: &Setup, staff: &Staff, query: &str) -> Result<Vec<Line>> {
-    let rows = sqlx::query(&format!(
+    // A match holds at least one bigram of the first term (the scorer lets a long term miss a
+    // quarter of its bigrams, never all), so the database narrows with those, over all years.
+    let first: Vec<char> = search::normalise(query).split_whitespace().next().unwrap_or("").chars().collect();
+    let grams: Vec<String> = if first.len() < 2 {
+        vec![first.iter().collect()]
+    } else {
+        first.windows(2).take(12).map(|w| w.iter().collect()).collect()
+    };
+    let like = grams.iter().enumerate().map(|(i, _)| format!("k.search_text LIKE ${}", i + 2)).collect::<Vec<_>>();
+    let sql = format!(
         "SELECT k.id, k.title, k.matter_kind, k.state, k.number, s.name, k.updated_at, k.search_text, {COLS_K} \
-         FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.tenant_id = $1 ORDER BY k.updated_at DESC LIMIT 5000"
-    ))
-    .bind(staff.tenant_id)
-    .fetch_all(&db.read)
-    .await?;
+         FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.tenant_id = $1 AND ({}) ORDER BY k.updated_at DESC",
+        like.join(" OR ")
+    );
+    let mut q = sqlx::query(&sql).bind(staff.tenant_id);
+    for g in &grams {
+        let escaped = g.replace(['%', '_'], "");
+        q = q.bind(format!("%{escaped}%"));
+    }
+    let rows = q.fetch_all(&db.read).await?;
     let mut hits = Vec::new();
     for r in &rows {
         let text: String = r.try_get(7)?;
@@ -1195,87 +1262,93 @@ pub async fn file(db: &Db, setup: &Setup, staff: &Staff, id: i64, public_id: &st
     files(db, id).await?.into_iter().find(|f| f.public_id == public_id).ok_or(AppError::NotFound)
 }
 
+/// What a 施行 left to do after its commit.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// The application whose signed notice is now to be issued.
+    pub application: Option<i64>,
+    /// Files and archive packages of a disposal (see [`super::records::Released`]).
+    pub released: super::records::Released,
+}
+
 /// 施行: the drafter carries out a decided 起案. For an application the decision reaches the
-/// resident (status, mail, signed notice); for a disposal the records are disposed of. Every
-/// decided 起案 becomes a kept record. Returns the application id, if any, whose notice should
-/// now be issued.
-pub async fn execute(
-    db: &Db,
-    base_url: &str,
-    data_dir: &std::path::Path,
-    staff: &Staff,
-    id: i64,
-) -> Result<Option<i64>> {
-    let (staff, base_url, data_dir) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let k = lock(conn, id).await?;
-            if k.tenant_id != staff.tenant_id {
-                return Err(AppError::NotFound);
-            }
-            if k.drafter_id != staff.id {
-                return Err(AppError::Refused("not_allowed", "only the drafter carries out (施行) a decision".into()));
-            }
-            if !k.is_decided() {
-                return Err(AppError::Refused("wrong_state", "only a decided 起案 can be carried out".into()));
-            }
-            if k.executed_at.is_some() {
-                return Err(AppError::Refused("wrong_state", "this 起案 has already been carried out".into()));
-            }
-            let now = now_ms();
-            sqlx::query("UPDATE kian SET executed_at = $1, revision = revision + 1, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            let mut app = None;
-            match k.source {
-                Source::Application => {
-                    let app_id = k
-                        .application_id
-                        .ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
-                    let approve = k.decision.as_deref() == Some("approve");
-                    crate::applications::decide_by_route(
-                        conn,
-                        &base_url,
-                        &staff,
-                        app_id,
-                        approve,
-                        &k.body,
-                        k.number.as_deref(),
-                    )
+/// resident (status, mail; the caller then issues the signed notice); for a disposal the
+/// records are disposed of (files leave the disk after the commit).
+pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff: &Staff, id: i64) -> Result<Executed> {
+    let (staff, base_url, dir) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf());
+    let outcome = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                let k = lock(conn, id).await?;
+                if k.tenant_id != staff.tenant_id {
+                    return Err(AppError::NotFound);
+                }
+                if k.drafter_id != staff.id {
+                    return Err(AppError::Refused(
+                        "not_allowed",
+                        "only the drafter carries out (施行) a decision".into(),
+                    ));
+                }
+                if !k.is_decided() {
+                    return Err(AppError::Refused("wrong_state", "only a decided 起案 can be carried out".into()));
+                }
+                if k.executed_at.is_some() {
+                    return Err(AppError::Refused("wrong_state", "this 起案 has already been carried out".into()));
+                }
+                let now = now_ms();
+                sqlx::query("UPDATE kian SET executed_at = $1, revision = revision + 1, updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *conn)
                     .await?;
-                    app = Some(app_id);
+                let mut done = Executed::default();
+                match k.source {
+                    Source::Application => {
+                        let app_id = k
+                            .application_id
+                            .ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
+                        let approve = k.decision.as_deref() == Some("approve");
+                        crate::applications::decide_by_route(
+                            conn,
+                            &base_url,
+                            &staff,
+                            app_id,
+                            approve,
+                            &k.body,
+                            k.number.as_deref(),
+                        )
+                        .await?;
+                        done.application = Some(app_id);
+                    }
+                    Source::Disposal => {
+                        done.released = super::records::carry_out(conn, &dir, &staff, &k).await?;
+                    }
+                    Source::Internal => {}
                 }
-                Source::Disposal => {
-                    super::records::carry_out(conn, &data_dir, &staff, &k).await?;
-                }
-                Source::Internal => {}
-            }
-            super::records::keep(
-                conn,
-                k.tenant_id,
-                &format!("kian:{id}"),
-                &k.title,
-                &k.division_code,
-                k.retention_years,
-                &k.disposal,
-                today_at(now),
-            )
-            .await?;
-            audit::append(
-                conn,
-                k.tenant_id,
-                &format!("staff:{}", staff.id),
-                "kian.executed",
-                &format!("kian:{id}"),
-                serde_json::json!({"number": k.number, "application": k.application_id}),
-            )
-            .await?;
-            Ok(app)
+                audit::append(
+                    conn,
+                    k.tenant_id,
+                    &format!("staff:{}", staff.id),
+                    "kian.executed",
+                    &format!("kian:{id}"),
+                    serde_json::json!({"number": k.number, "application": k.application_id}),
+                )
+                .await?;
+                Ok(done)
+            })
         })
-    })
-    .await
+        .await;
+    match outcome {
+        Ok(done) => {
+            super::records::finish(db, data_dir, &done.released).await;
+            Ok(done)
+        }
+        Err(e) => {
+            // Packages written for a disposal that did not commit hold personal data: remove them.
+            super::records::discard_partial(data_dir, id).await;
+            Err(e)
+        }
+    }
 }
 
 /// The live 起案 of an application, if any.

@@ -2,7 +2,6 @@
 //! when it ends, a disposal 起案 approves 廃棄 (personal data and files removed, a destruction
 //! record kept) or 移管 (exported as a self-describing archive package, then removed here).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use kencho_core::approval::doc::{format_date, retention_ends};
@@ -160,18 +159,20 @@ pub async fn disposal_log(db: &Db, tenant_id: i64) -> Result<Vec<Disposed>> {
 pub const DISPOSAL_MATTER: &str = "公文書廃棄";
 
 /// Drafts the disposal 起案 for fiscal year `fy`: every kept record of the list whose
-/// retention has ended by today and that is in no live disposal 起案. Returns its id.
+/// retention has ended by today and that is in no live disposal 起案. The 起案 and the claim on
+/// each record commit together; a record claimed meanwhile by another disposal makes this one
+/// fail whole (try again). Returns its id.
 pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32) -> Result<i64> {
     let today = format_date(kian::today_at(now_ms()));
-    let list: Vec<Record> = expiring(db, staff.tenant_id, fy)
+    let free: Vec<Record> = expiring(db, staff.tenant_id, fy)
         .await?
         .into_iter()
         .filter(|r| r.state == "kept" && r.expires_on <= today)
         .collect();
-    let mut free = Vec::new();
-    for r in list {
+    let mut due = Vec::new();
+    for r in free {
         let live = match r.disposal_kian_id {
-            Some(k) => sqlx::query("SELECT state FROM kian WHERE id = $1 AND state NOT IN ('rejected', 'abandoned')")
+            Some(k) => sqlx::query("SELECT id FROM kian WHERE id = $1 AND state NOT IN ('rejected', 'abandoned')")
                 .bind(k)
                 .fetch_optional(&db.read)
                 .await?
@@ -179,21 +180,23 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             None => false,
         };
         if !live {
-            free.push(r);
+            due.push(r);
         }
     }
-    if free.is_empty() {
+    if due.is_empty() {
         return Err(AppError::Refused("nothing_to_dispose", "no record of that year is due for disposal today".into()));
     }
-    let mut body = format!("{fy}年度に保存期間が満了した次の公文書を、それぞれの区分により廃棄・移管する。\n\n");
-    for r in &free {
+    let mut body = format!(
+        "保存期間が満了し、{fy}年度に廃棄・移管の時期を迎えた次の公文書を、それぞれの区分により廃棄・移管する。\n\n"
+    );
+    for r in &due {
         let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
         body.push_str(&format!(
-            "・{}（{}、保存{}年、満了 {}）：{what}\n",
+            "・{}（{}、保存{}年、満了後 {}）：{what}\n",
             r.title, r.subject, r.retention_years, r.expires_on
         ));
     }
-    let draft = Draft {
+    let mut draft = Draft {
         source: Source::Disposal,
         application_id: None,
         title: format!("{fy}年度 公文書の廃棄・移管について"),
@@ -207,41 +210,62 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
         retention_years: 30,
         disposal: "ikan".into(),
     };
-    let id = kian::create(db, cache, staff, draft).await?;
-    let ids: Vec<i64> = free.iter().map(|r| r.id).collect();
+    let prep = kian::prepare(db, cache, staff, &mut draft).await?;
+    let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
+    let staff = staff.clone();
     db.transact(move |conn| {
         Box::pin(async move {
+            let id = kian::insert(conn, &staff, &draft, &prep).await?;
             for rid in ids {
-                sqlx::query("UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND state = 'kept'")
-                    .bind(id)
-                    .bind(rid)
-                    .execute(&mut *conn)
-                    .await?;
+                let claimed = sqlx::query(
+                    "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'kept' \
+                     AND (disposal_kian_id IS NULL OR disposal_kian_id IN (SELECT id FROM kian WHERE state IN ('rejected', 'abandoned')))",
+                )
+                .bind(id)
+                .bind(rid)
+                .bind(staff.tenant_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    return Err(AppError::Conflict("another disposal claimed some of these records meanwhile; try again".into()));
+                }
             }
-            Ok(())
+            Ok(id)
         })
     })
-    .await?;
-    Ok(id)
+    .await
+}
+
+/// What a committed disposal leaves to do on disk.
+#[derive(Debug, Default)]
+pub struct Released {
+    /// Stored files whose rows went (removed when nothing else refers to them).
+    pub files: Vec<String>,
+    /// Archive packages written as `….partial`, put in place after the commit.
+    pub packages: Vec<PathBuf>,
 }
 
 /// Carries out a decided disposal 起案 inside its 施行 transaction. Files are removed from
 /// disk only after the commit (see [`remove_orphans`]); here their rows go.
-pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff, k: &Kian) -> Result<()> {
+pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff, k: &Kian) -> Result<Released> {
     let rows = sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept'"))
         .bind(k.id)
         .fetch_all(&mut *conn)
         .await?;
     let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
     let now = now_ms();
+    let mut released = Released::default();
     for r in records {
         let (package_path, package_sha) = if r.disposal == "ikan" {
-            let (p, sha) = package(conn, data_dir, k.tenant_id, &r).await?;
-            (Some(p.display().to_string()), Some(sha))
+            let (partial, sha) = package(conn, data_dir, k.tenant_id, k.id, &r).await?;
+            let final_path = partial.with_extension("");
+            released.packages.push(partial);
+            (Some(final_path.display().to_string()), Some(sha))
         } else {
             (None, None)
         };
-        erase(conn, &r.subject, now).await?;
+        released.files.extend(erase(conn, &r.subject, now).await?);
         let state = if r.disposal == "ikan" { "transferred" } else { "disposed" };
         sqlx::query("UPDATE records SET state = $1 WHERE id = $2").bind(state).bind(r.id).execute(&mut *conn).await?;
         sqlx::query(
@@ -270,7 +294,7 @@ pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff,
         )
         .await?;
     }
-    Ok(())
+    Ok(released)
 }
 
 fn subject_id(subject: &str) -> Option<(&str, i64)> {
@@ -278,11 +302,23 @@ fn subject_id(subject: &str) -> Option<(&str, i64)> {
     Some((kind, id.parse().ok()?))
 }
 
-/// Removes the personal data and file rows of a record; what remains is that it existed.
-async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<()> {
-    let Some((kind, id)) = subject_id(subject) else { return Ok(()) };
+async fn shas(conn: &mut AnyConnection, sql: &str, id: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(sql).bind(id).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// Removes the personal data and file rows of a record; what remains is that it existed (and
+/// the hash-chained audit log, which is never rewritten). Returns the released file hashes.
+async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<String>> {
+    let Some((kind, id)) = subject_id(subject) else { return Ok(Vec::new()) };
+    let mut files = Vec::new();
     match kind {
         "application" => {
+            files.extend(shas(conn, "SELECT sha256 FROM attachments WHERE application_id = $1", id).await?);
+            files.extend(
+                shas(conn, "SELECT sha256 FROM issued_documents WHERE application_id = $1 AND disposed_at IS NULL", id)
+                    .await?,
+            );
             sqlx::query("UPDATE applications SET answers = '{}', content_hash = NULL, updated_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
@@ -300,63 +336,112 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<()> 
             .bind(id)
             .execute(&mut *conn)
             .await?;
+            forget_mail(conn, &format!("app:{id}:%")).await?;
         }
         "kian" => {
-            sqlx::query("UPDATE kian SET body = '（廃棄済）', search_text = '', updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            files.extend(shas(conn, "SELECT sha256 FROM kian_files WHERE kian_id = $1", id).await?);
+            let route: String =
+                sqlx::query("SELECT route FROM kian WHERE id = $1").bind(id).fetch_one(&mut *conn).await?.try_get(0)?;
+            let mut route: kencho_core::approval::route::Route =
+                serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
+            route.redact_comments();
+            let route = serde_json::to_string(&route).map_err(|e| AppError::Internal(e.to_string()))?;
+            sqlx::query(
+                "UPDATE kian SET body = '（廃棄済）', search_text = '', route = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(&route)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
             sqlx::query("UPDATE kian_events SET comment = NULL WHERE kian_id = $1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
             sqlx::query("DELETE FROM kian_files WHERE kian_id = $1").bind(id).execute(&mut *conn).await?;
+            forget_mail(conn, &format!("kian:{id}:%")).await?;
         }
         _ => {}
+    }
+    Ok(files)
+}
+
+/// Deletes the sent mails about a record (their bodies repeat what it said); mails still
+/// waiting to go out are left to go.
+async fn forget_mail(conn: &mut AnyConnection, key_pattern: &str) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM mailbox WHERE outbox_id IN (SELECT id FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent')",
+    )
+    .bind(key_pattern)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent'")
+        .bind(key_pattern)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// How long a stored file is left alone after it was written: an upload writes its file before
+/// its row commits, and a disposal must not take that file away.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// After a disposal committed: puts its archive packages in place and removes the released
+/// files nothing refers to any more. Failures are logged; the records are disposed of already.
+pub async fn finish(db: &Db, data_dir: &Path, released: &Released) {
+    for partial in &released.packages {
+        if let Err(e) = tokio::fs::rename(partial, partial.with_extension("")).await {
+            tracing::error!(error = %e, path = %partial.display(), "could not put an archive package in place");
+        }
+    }
+    for sha in &released.files {
+        if let Err(e) = remove_if_unused(db, data_dir, sha).await {
+            tracing::warn!(error = %e, sha, "a released file stays on disk");
+        }
+    }
+}
+
+async fn remove_if_unused(db: &Db, data_dir: &Path, sha: &str) -> Result<()> {
+    let used: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) + (SELECT COUNT(*) FROM kian_files WHERE sha256 = $1) \
+         + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL)",
+    )
+    .bind(sha)
+    .fetch_one(&db.read)
+    .await?
+    .try_get(0)?;
+    let path = crate::applications::file_path(data_dir, sha);
+    let age = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+    if used == 0 && age.is_some_and(|a| a >= FRESH) {
+        tokio::fs::remove_file(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    } else if used == 0 && age.is_some() {
+        // Written moments ago: an upload of the same bytes may be about to commit.
+        tracing::info!(sha, "a released file was written recently and stays for now");
     }
     Ok(())
 }
 
-/// Deletes stored files no row refers to any more (after a disposal committed).
-pub async fn remove_orphans(db: &Db, data_dir: &Path) -> Result<usize> {
-    let dir = data_dir.join("files");
-    let mut removed = 0;
-    let Ok(mut rd) = tokio::fs::read_dir(&dir).await else { return Ok(0) };
-    let mut candidates: Vec<PathBuf> = Vec::new();
+/// Removes the packages a failed disposal of 起案 `kian_id` wrote.
+pub async fn discard_partial(data_dir: &Path, kian_id: i64) {
+    let Ok(mut rd) = tokio::fs::read_dir(data_dir.join("archives")).await else { return };
+    let suffix = format!(".tar.{kian_id}");
     while let Ok(Some(e)) = rd.next_entry().await {
-        if let Ok(mut sub) = tokio::fs::read_dir(e.path()).await {
-            while let Ok(Some(f)) = sub.next_entry().await {
-                candidates.push(f.path());
-            }
-        } else {
-            candidates.push(e.path());
+        if e.file_name().to_string_lossy().ends_with(&suffix) {
+            let _ = tokio::fs::remove_file(e.path()).await;
         }
     }
-    for path in candidates {
-        let Some(sha) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
-        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
-            continue;
-        }
-        let used: i64 = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) + (SELECT COUNT(*) FROM kian_files WHERE sha256 = $1) \
-             + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL)",
-        )
-        .bind(&sha)
-        .fetch_one(&db.read)
-        .await?
-        .try_get(0)?;
-        if used == 0 && tokio::fs::remove_file(&path).await.is_ok() {
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
 
 /// Writes the archive package of a record (移管): a tar file holding `manifest.json` (what the
 /// package is, its format and a SHA-256 of every member), `record.json`, `history.json`,
 /// `signatures.json` and the files under `files/`. Returns its path and SHA-256.
-async fn package(conn: &mut AnyConnection, data_dir: &Path, tenant_id: i64, r: &Record) -> Result<(PathBuf, String)> {
+async fn package(
+    conn: &mut AnyConnection,
+    data_dir: &Path,
+    tenant_id: i64,
+    kian_id: i64,
+    r: &Record,
+) -> Result<(PathBuf, String)> {
     let (kind, id) = subject_id(&r.subject).ok_or_else(|| AppError::Internal("record subject".into()))?;
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| AppError::Internal(e.to_string()));
@@ -457,7 +542,7 @@ async fn package(conn: &mut AnyConnection, data_dir: &Path, tenant_id: i64, r: &
     let column = if kind == "application" { "application_id" } else { "kian_id" };
     let sigs = sqlx::query(&format!(
         "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
-         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 ORDER BY d.id"
+         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
     ))
     .bind(id)
     .fetch_all(&mut *conn)
@@ -470,7 +555,7 @@ async fn package(conn: &mut AnyConnection, data_dir: &Path, tenant_id: i64, r: &
             "issuer": s.try_get::<String, _>(3)?, "sha256": sha, "key_id": s.try_get::<String, _>(5)?,
             "signature": s.try_get::<String, _>(6)?, "issued_at_ms": s.try_get::<i64, _>(7)?,
             "algorithm": s.try_get::<Option<String>, _>(8)?, "public_key": s.try_get::<Option<String>, _>(9)?,
-            "file": format!("files/{sha}.pdf"),
+            "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
         }));
         files.push((format!("{sha}.pdf"), sha));
     }
@@ -506,11 +591,13 @@ async fn package(conn: &mut AnyConnection, data_dir: &Path, tenant_id: i64, r: &
     members.insert(0, ("manifest.json".into(), manifest));
     let dir = data_dir.join("archives");
     tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    let path = dir.join(format!("{}.tar", r.subject.replace(':', "-")));
+    // `{record}.tar.{kian}` until the disposal commits; `with_extension("")` gives the final name.
+    let path = dir.join(format!("{}.tar.{kian_id}", r.subject.replace(':', "-")));
     let bytes = tar_of(&members)?;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let mut f = std::fs::File::create(&path).map_err(|e| AppError::Internal(e.to_string()))?;
-    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut f = tokio::fs::File::create(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    f.sync_all().await.map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((path, sha))
 }
 
@@ -525,4 +612,39 @@ fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         b.append_data(&mut h, name, bytes.as_slice()).map_err(|e| AppError::Internal(e.to_string()))?;
     }
     b.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Removes stored files that no row refers to and that were written more than [`FRESH`] ago
+/// (left by a disposal that ran right after an upload, or by a transaction that failed after
+/// writing its file). Run now and then by the server.
+pub async fn sweep_unused(db: &Db, data_dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let Ok(mut top) = tokio::fs::read_dir(data_dir.join("files")).await else { return Ok(0) };
+    while let Ok(Some(sub)) = top.next_entry().await {
+        let Ok(mut rd) = tokio::fs::read_dir(sub.path()).await else { continue };
+        while let Ok(Some(f)) = rd.next_entry().await {
+            let name = f.file_name().to_string_lossy().to_string();
+            if name.len() != 64 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let before = tokio::fs::try_exists(f.path()).await.unwrap_or(false);
+            remove_if_unused(db, data_dir, &name).await?;
+            if before && !tokio::fs::try_exists(f.path()).await.unwrap_or(true) {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Sweeps unused files every hour.
+pub async fn sweeper(db: Db, data_dir: PathBuf) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        match sweep_unused(&db, &data_dir).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unused stored files removed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping stored files failed"),
+        }
+    }
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/kessai/{id}/files", post(attach_page))
         .route("/staff/kessai/{id}/files/{fid}", get(download_page))
         .route("/staff/kessai/{id}/execute", post(execute_page))
+        .route("/staff/kessai/{id}/notice", post(reissue_page))
         .route("/staff/kessai/absences", get(absences_page).post(add_absence_page))
         .route("/staff/kessai/setup", get(setup_page).post(load_setup_page))
         .route("/staff/kessai/records", get(records_page).post(dispose_page))
@@ -261,15 +262,27 @@ async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup)
     Ok((v, setup))
 }
 
-/// After 施行 of an application decision, the signed notice is issued (outside the decision's
-/// transaction: rendering must not hold the write lock) and orphaned files of a disposal go.
-async fn after_execute(st: &AppState, issued_for: Option<i64>, kian_id: i64) -> Result<()> {
-    if let Some(app) = issued_for {
-        crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(kian_id)).await?;
+/// After 施行 of an application decision the signed notice is issued, outside the decision's
+/// transaction (rendering must not hold the write lock). If that fails, the decision stands and
+/// the 起案's page offers to issue the notice again.
+async fn after_execute(st: &AppState, done: &kian::Executed, kian_id: i64) {
+    if let Some(app) = done.application {
+        if let Err(e) =
+            crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(kian_id))
+                .await
+        {
+            tracing::error!(error = %e, application = app, kian = kian_id, "the signed notice was not issued");
+        }
     }
-    records::remove_orphans(&st.db, &st.cfg.data_dir).await?;
     st.nudge.notify_one();
-    Ok(())
+}
+
+/// Whether a carried-out application 起案 still lacks its signed notice.
+async fn notice_missing(st: &AppState, k: &KianView) -> Result<bool> {
+    match (k.executed, k.application_id) {
+        (true, Some(app)) => Ok(crate::documents::notice_for_application(&st.db, app).await?.is_none()),
+        _ => Ok(false),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,6 +500,7 @@ async fn create_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageR
 struct DocPage {
     l: Layout,
     k: KianView,
+    notice_missing: bool,
     editable: bool,
     posts: Vec<(String, String)>,
     error: String,
@@ -522,6 +536,7 @@ async fn doc_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<Do
     let drafter = kian::get(&st.db, &setup, s, id).await?.drafter_id == s.id;
     Ok(DocPage {
         l: ctx.layout(st, &k.title),
+        notice_missing: notice_missing(st, &k).await?,
         editable: drafter && matches!(k.state.as_str(), "draft" | "sent_back" | "withdrawn"),
         k,
         posts,
@@ -589,7 +604,7 @@ async fn route_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, b
     let (form, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
         let edit = route_edit_from(|k| form_get(&form, k).map(str::to_string))?;
-        kian::edit_route(&st.db, &st.approval, &s, id, edit).await
+        kian::edit_route(&st.db, &st.approval, &st.cfg.base_url, &s, id, edit).await
     }
     .await;
     redisplay(&st, &ctx, id, outcome).await
@@ -657,8 +672,25 @@ fn urlencode(s: &str) -> String {
 async fn execute_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let (_, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
-        let app = kian::execute(&st.db, &st.cfg.base_url, &st.cfg.data_dir, &s, id).await?;
-        after_execute(&st, app, id).await
+        let done = kian::execute(&st.db, &st.cfg.base_url, &st.cfg.data_dir, &s, id).await?;
+        after_execute(&st, &done, id).await;
+        Ok(())
+    }
+    .await;
+    redisplay(&st, &ctx, id, outcome).await
+}
+
+/// Issues the signed notice again when it failed after 施行 (idempotent).
+async fn reissue_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let (_, s) = staff_form(&ctx, &body, false)?;
+    let outcome = async {
+        let (k, _) = view(&st, &s, id).await?;
+        let app = k
+            .application_id
+            .filter(|_| k.executed)
+            .ok_or(AppError::Refused("wrong_state", "nothing to issue".into()))?;
+        crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(id)).await?;
+        Ok(())
     }
     .await;
     redisplay(&st, &ctx, id, outcome).await
@@ -986,30 +1018,21 @@ pub struct Created {
 async fn api_create(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let s = ctx.staff()?;
     let b: NewKian = json(&headers, &body)?;
-    let (mut matter, mut retention, mut disposal) = (b.matter_kind.clone(), b.retention_years, b.disposal.clone());
-    if let Some(app) = b.application_id {
-        let a = crate::applications::open_for_staff(&st.db, s, app, "draft a decision").await?;
-        let p = crate::applications::procedure_version(&st.db, a.procedure_id).await?;
-        matter = matter.or(p.def.matter.clone());
-        retention = retention.or(Some(i64::from(p.def.retention_years)));
-        disposal = disposal.or(Some(p.def.disposal.as_str().to_string()));
-        if !matches!(b.decision.as_deref(), Some("approve" | "deny")) {
-            return Err(AppError::BadRequest("decision must be approve or deny".into()));
-        }
-    }
+    // For an application the procedure's kind of matter, retention and disposal apply
+    // (kian::prepare), whatever the body says.
     let d = Draft {
         source: if b.application_id.is_some() { Source::Application } else { Source::Internal },
         application_id: b.application_id,
         title: b.title,
         body: b.body,
-        matter_kind: matter.unwrap_or_default(),
+        matter_kind: b.matter_kind.unwrap_or_default(),
         amount: b.amount,
         important: b.important,
-        decision: b.application_id.and(b.decision),
+        decision: b.decision,
         drafter_post: b.drafter_post,
         consult: b.consult.into_iter().map(|c| (c.division, c.parallel)).collect(),
-        retention_years: retention.unwrap_or(5),
-        disposal: disposal.unwrap_or_else(|| "haiki".into()),
+        retention_years: b.retention_years.unwrap_or(5),
+        disposal: b.disposal.unwrap_or_else(|| "haiki".into()),
     };
     let id = kian::create(&st.db, &st.approval, s, d).await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
@@ -1133,7 +1156,7 @@ async fn api_route(
         "index" => b.index.map(|v| v.to_string()),
         _ => None,
     })?;
-    kian::edit_route(&st.db, &st.approval, s, id, edit).await?;
+    kian::edit_route(&st.db, &st.approval, &st.cfg.base_url, s, id, edit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1143,8 +1166,8 @@ async fn api_route(
     responses((status = 204), (status = 409, body = super::api::ErrorBody)))]
 async fn api_execute(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
-    let app = kian::execute(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id).await?;
-    after_execute(&st, app, id).await?;
+    let done = kian::execute(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id).await?;
+    after_execute(&st, &done, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

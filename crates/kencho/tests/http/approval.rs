@@ -458,6 +458,13 @@ async fn application_decision_goes_through_the_route() {
 
     let body = json!({"title": format!("犬の登録の決定について（{receipt}）"), "body": "犬の登録を承認します。鑑札を郵送します。",
                       "application_id": app_id, "decision": "approve"});
+    // Another division's clerk cannot draft it; the procedure, not the drafter, names the
+    // kind of matter.
+    let (s, _) = call(&app, &token(&app, "kodomo-tanto").await, "POST", "/api/v1/kessai", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let mut body = body;
+    body["matter_kind"] = json!("物品購入");
+    body["amount"] = json!(1);
     let id = draft(&app, &tanto, body.clone()).await;
     let (s, e) = call(&app, &tanto, "POST", "/api/v1/kessai", Some(body)).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_drafted")));
