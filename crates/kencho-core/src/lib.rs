@@ -16,6 +16,7 @@ pub mod audit;
 pub mod evacuation;
 pub mod forms;
 pub mod iot;
+pub mod payment;
 pub mod procedure;
 pub mod receipt;
 pub mod search;
