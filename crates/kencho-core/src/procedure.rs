@@ -109,11 +109,44 @@ pub enum Withdrawal {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fee {
-    /// Integer yen; zero means free.
+    /// Integer yen; zero means free (unless `unit_price` or `set_by_staff`).
     #[serde(default)]
     pub amount: u64,
     #[serde(default)]
     pub note: Option<String>,
+    /// A unit price instead: the resident chooses how many (certificates × ¥400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<u64>,
+    /// Most units one application may order (with `unit_price`; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_units: Option<u64>,
+    /// Staff set the amount during review (with `pay = "after_review"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub set_by_staff: bool,
+    /// Online payment: `before_submission`, or `after_review` (事後決済). Absent: the fee is
+    /// shown but not collected online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<crate::payment::fee::Timing>,
+    /// 歳入科目: the revenue account the fee is booked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue_code: Option<String>,
+}
+
+impl Fee {
+    /// The rule in force for online payment, if the fee is collected online.
+    pub fn rule(&self) -> Option<(crate::payment::fee::FeeRule, crate::payment::fee::Timing)> {
+        use crate::payment::fee::FeeRule;
+        let timing = self.pay?;
+        let yen = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let rule = if self.set_by_staff {
+            FeeRule::SetByStaff
+        } else if let Some(price) = self.unit_price {
+            FeeRule::PerUnit { unit_price: yen(price), max_units: yen(self.max_units.unwrap_or(10)) }
+        } else {
+            FeeRule::Fixed { amount: yen(self.amount) }
+        };
+        Some((rule, timing))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,6 +367,16 @@ impl ProcedureDef {
         }
         if self.fee.amount > 10_000_000 {
             return err("fee.amount", "must be at most 10,000,000 yen");
+        }
+        if let Some((rule, timing)) = self.fee.rule() {
+            if let Err(e) = crate::payment::fee::check_rule(rule, timing) {
+                return err("fee", &e.to_string());
+            }
+            if self.fee.revenue_code.as_deref().is_none_or(|c| c.trim().is_empty() || c.chars().count() > 40) {
+                return err("fee.revenue_code", "a fee collected online needs its 歳入科目 (1–40 characters)");
+            }
+        } else if self.fee.unit_price.is_some() || self.fee.set_by_staff {
+            return err("fee.pay", "unit_price and set_by_staff need pay = \"before_submission\" or \"after_review\"");
         }
         if self.pages.is_empty() {
             return err("pages", "a procedure needs at least one page");

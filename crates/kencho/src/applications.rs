@@ -551,6 +551,9 @@ pub async fn submit(
                 return Err(AppError::StaleForm);
             }
             let p = procedure_version(&db2, a.procedure_id).await?;
+            if a.status == Status::Draft {
+                crate::payments::require_paid_before_submission(conn, &p, a.id).await?;
+            }
             let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
             let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
             finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to, None).await
@@ -694,6 +697,12 @@ pub async fn submit_new(
         && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
     {
         return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
+    }
+    if p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::BeforeSubmission) {
+        return Err(AppError::Refused(
+            "payment_required",
+            "this procedure's fee is paid before submission: create a draft, pay, then submit".into(),
+        ));
     }
     let (base_url, resident_c, p) = (base_url.to_string(), resident.clone(), p.clone());
     let resident = resident_c;

@@ -24,6 +24,7 @@ pub mod i18n;
 pub mod iot;
 pub mod mail;
 pub mod notify;
+pub mod payments;
 pub mod procedures;
 pub mod tenants;
 pub mod web;
@@ -66,6 +67,8 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone())));
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
+        workers.push(tokio::spawn(payments::expiry_worker(db.clone())));
+        workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {

@@ -1323,7 +1323,8 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                     Source::Disposal => {
                         done.released = super::records::carry_out(conn, &dir, &staff, &k).await?;
                     }
-                    Source::Internal => {}
+                    // A refund above the tenant's limit waited for this 決裁.
+                    Source::Internal => crate::payments::on_kian_executed(conn, id).await?,
                 }
                 audit::append(
                     conn,

@@ -754,9 +754,11 @@ pub struct ErrorBody {
           super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
           super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
           super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose,
-          super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate),
+          super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate,
+          super::payments::api_pay, super::payments::api_summary, super::payments::sandbox_webhook, super::payments::api_set_fee,
+          super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"))
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"))
 )]
 pub struct ApiDoc;
 

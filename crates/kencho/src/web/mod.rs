@@ -9,6 +9,7 @@ pub mod evacuation;
 pub mod form_html;
 pub mod iot;
 pub mod openapi;
+pub mod payments;
 pub mod resident;
 pub mod staff;
 
@@ -452,13 +453,15 @@ pub fn router(state: AppState) -> Router {
         .merge(iot::admin_routes())
         .merge(approval::routes())
         .merge(documents::routes())
+        .merge(payments::routes())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_evacuation::routes())
                 .merge(iot::api_routes())
                 .merge(approval::api_routes())
-                .merge(documents::api_routes()),
+                .merge(documents::api_routes())
+                .merge(payments::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))

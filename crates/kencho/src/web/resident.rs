@@ -514,6 +514,8 @@ struct ApplicationPage {
     /// The decision notice's number, when one was issued (電子交付).
     notice_number: String,
     verify_url: String,
+    /// The fee paid online: due, paid, refunded (None when the fee is not collected online).
+    payment: Option<crate::payments::Summary>,
 }
 
 async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
@@ -534,7 +536,12 @@ async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i
         String::new()
     };
     let facts = Facts { status: a.status, was_accepted: a.was_accepted, withdrawal: p.def.withdrawal };
+    let payment = match p.def.fee.rule() {
+        Some(_) => Some(crate::payments::summary(&st.db, &p, id).await.lang(&lang)?),
+        None => None,
+    };
     let page = ApplicationPage {
+        payment,
         l: ctx.layout(&st, p.title(&lang)),
         id,
         title: p.title(&lang).to_string(),

@@ -231,6 +231,10 @@ struct CasePage {
     route_required: bool,
     /// The 起案 of this application, if one was drafted: (id, state).
     kian: Option<(i64, String)>,
+    /// The fee collected online: what is due, paid and refunded, and whether staff set it.
+    payment: Option<crate::payments::Summary>,
+    fee_after_review: bool,
+    refunds: Vec<crate::payments::Refund>,
 }
 
 async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<CasePage, AppError> {
@@ -243,6 +247,13 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
     let senior = s.role >= Role::Kakaricho;
     let route_required = p.def.matter.is_some();
     let kian = crate::approval::kian::of_application(&st.db, id).await?;
+    let payment = match p.def.fee.rule() {
+        Some(_) => Some(crate::payments::summary(&st.db, &p, id).await?),
+        None => None,
+    };
+    let fee_after_review = p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::AfterReview)
+        && a.status == Status::Accepted;
+    let refunds = crate::payments::refunds_of(&st.db, id).await?;
     Ok(CasePage {
         l: ctx.layout(st, &format!("{} {}", a.receipt_number.clone().unwrap_or_default(), p.title(lang))),
         id,
@@ -277,6 +288,9 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         error,
         message: String::new(),
         route_required: route_required && a.status == Status::Accepted,
+        payment,
+        fee_after_review,
+        refunds,
         kian,
     })
 }

@@ -14,5 +14,6 @@ mod documents;
 mod evacuation;
 mod iot;
 mod isolation;
+mod payments;
 mod procedures_api;
 mod security;

@@ -172,6 +172,13 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/documents/verify",
         "GET /api/v1/signing-keys",
         "POST /api/v1/admin/signing-keys/rotate",
+        "GET /api/v1/applications/{id}/payment",
+        "POST /api/v1/applications/{id}/payment",
+        "POST /api/v1/payments/webhooks/sandbox/{tenant}",
+        "POST /api/v1/staff/applications/{id}/fee",
+        "POST /api/v1/staff/payments/{id}/refunds",
+        "POST /api/v1/staff/payments/reconcile",
+        "GET /api/v1/staff/payments/totals",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -1,0 +1,824 @@
+//! キャッシュレス決済 in storage: payments of application fees, moved only by verified provider
+//! events through the ledger (`kencho_core::payment::ledger`), refunds, expiry, receipts by
+//! mail, and the figures the accounting system and the CIO office read.
+//!
+//! A payment belongs to one application. Its row keeps the ledger (JSON) and, for queries, the
+//! state and amounts; every provider event received is a `payment_events` row whose unique
+//! (provider, event id) makes a duplicate webhook a no-op even when two arrive at once.
+
+pub mod reconcile;
+pub mod sandbox;
+
+use kencho_core::payment::event::{EventKind, ProviderEvent};
+use kencho_core::payment::fee::{amount_due, Exemption, FeeRule, Timing};
+use kencho_core::payment::ledger::{Applied, Ledger, State};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::accounts::{Resident, Staff};
+use crate::audit;
+use crate::db::{now_ms, Db, Dialect};
+use crate::error::{AppError, Result};
+use crate::mail;
+use crate::procedures::Procedure;
+
+/// How long a checkout stays open before the payment expires.
+pub const CHECKOUT_MINUTES: i64 = 30;
+
+/// A payment as the application page and the API show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payment {
+    pub id: i64,
+    pub application_id: i64,
+    pub tenant_id: i64,
+    pub revenue_code: String,
+    pub amount: i64,
+    pub units: Option<i64>,
+    pub exemption_percent: Option<i64>,
+    pub exemption_reason: Option<String>,
+    pub provider: String,
+    pub method: String,
+    pub provider_ref: Option<String>,
+    pub state: String,
+    pub paid_amount: i64,
+    pub refunded_amount: i64,
+    pub checkout_url: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub paid_at: Option<i64>,
+}
+
+const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, exemption_percent, exemption_reason, \
+    provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at";
+
+fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
+    Ok(Payment {
+        id: r.try_get(0)?,
+        application_id: r.try_get(1)?,
+        tenant_id: r.try_get(2)?,
+        revenue_code: r.try_get(3)?,
+        amount: r.try_get(4)?,
+        units: r.try_get(5)?,
+        exemption_percent: r.try_get(6)?,
+        exemption_reason: r.try_get(7)?,
+        provider: r.try_get(8)?,
+        method: r.try_get(9)?,
+        provider_ref: r.try_get(10)?,
+        state: r.try_get(11)?,
+        paid_amount: r.try_get(12)?,
+        refunded_amount: r.try_get(13)?,
+        checkout_url: r.try_get(14)?,
+        created_at: r.try_get(15)?,
+        expires_at: r.try_get(16)?,
+        paid_at: r.try_get(17)?,
+    })
+}
+
+/// What is due, paid and refunded for an application.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    /// Integer yen still to pay (0 when paid or nothing is due).
+    pub due: i64,
+    pub paid: i64,
+    pub refunded: i64,
+    /// The payment the resident pays now, if one is open.
+    pub open: Option<Payment>,
+    pub payments: Vec<Payment>,
+    /// The procedure collects its fee online, and when.
+    pub timing: Option<String>,
+}
+
+pub async fn for_application(db: &Db, application_id: i64) -> Result<Vec<Payment>> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE application_id = $1 ORDER BY id"))
+        .bind(application_id)
+        .fetch_all(&db.read)
+        .await?;
+    rows.iter().map(payment_of).collect()
+}
+
+pub async fn summary(db: &Db, p: &Procedure, application_id: i64) -> Result<Summary> {
+    let payments = for_application(db, application_id).await?;
+    let paid: i64 = payments.iter().map(|x| x.paid_amount).sum();
+    let refunded: i64 = payments.iter().map(|x| x.refunded_amount).sum();
+    let open = payments.iter().rev().find(|x| matches!(x.state.as_str(), "created" | "pending" | "failed")).cloned();
+    let due = open.as_ref().map(|x| x.amount).unwrap_or(0);
+    Ok(Summary {
+        due: if paid > 0 { 0 } else { due },
+        paid,
+        refunded,
+        open,
+        payments,
+        timing: p.def.fee.rule().map(|(_, t)| match t {
+            Timing::BeforeSubmission => "before_submission".into(),
+            Timing::AfterReview => "after_review".into(),
+        }),
+    })
+}
+
+/// Refuses to submit an application whose fee is paid before submission and is not paid.
+pub async fn require_paid_before_submission(
+    conn: &mut AnyConnection,
+    p: &Procedure,
+    application_id: i64,
+) -> Result<()> {
+    if p.def.fee.rule().is_none_or(|(_, t)| t != Timing::BeforeSubmission) {
+        return Ok(());
+    }
+    let paid: i64 =
+        sqlx::query("SELECT COALESCE(SUM(paid_amount), 0) FROM payments WHERE application_id = $1 AND state = 'paid'")
+            .bind(application_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+    if paid > 0 {
+        Ok(())
+    } else {
+        Err(AppError::Refused("payment_required", "pay the fee before submitting this application".into()))
+    }
+}
+
+fn revenue_code(p: &Procedure) -> String {
+    p.def.fee.revenue_code.clone().unwrap_or_default()
+}
+
+#[allow(clippy::too_many_arguments)] // one column each
+async fn insert_payment(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    application_id: i64,
+    resident_id: i64,
+    code: &str,
+    amount: i64,
+    units: Option<i64>,
+    exemption: Option<&Exemption>,
+) -> Result<i64> {
+    let now = now_ms();
+    let ledger = serde_json::to_string(&Ledger::new(amount)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO payments (tenant_id, application_id, resident_id, revenue_code, amount, units, exemption_percent, \
+         exemption_reason, provider, method, state, ledger, created_at, expires_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', '', 'created', $9, $10, $11, $10) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(application_id)
+    .bind(resident_id)
+    .bind(code)
+    .bind(amount)
+    .bind(units)
+    .bind(exemption.map(|x| x.percent))
+    .bind(exemption.map(|x| x.reason.clone()))
+    .bind(&ledger)
+    .bind(now)
+    .bind(now + CHECKOUT_MINUTES * 60_000)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    Ok(id)
+}
+
+/// Methods a resident may choose for a tenant: (provider, method).
+pub async fn methods(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
+    let s = sandbox::settings(db, tenant_id).await?;
+    let mut out = Vec::new();
+    if s.sandbox_enabled {
+        for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            out.push(("sandbox".to_string(), m.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
+/// opened at the provider with an idempotency key, and its URL comes back. Before submission the
+/// resident chooses the quantity for a per-unit fee; after review the office set the amount.
+pub async fn start(
+    db: &Db,
+    base_url: &str,
+    resident: &Resident,
+    p: &Procedure,
+    application_id: i64,
+    method: &str,
+    units: Option<i64>,
+) -> Result<String> {
+    let (rule, timing) = p
+        .def
+        .fee
+        .rule()
+        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    let offered = methods(db, p.tenant_id).await?;
+    let (provider, method) = offered
+        .into_iter()
+        .find(|(_, m)| m == method)
+        .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
+    let (base_url, resident, code) = (base_url.to_string(), resident.clone(), revenue_code(p));
+    let title = p.def.title.clone();
+    let opened: std::result::Result<(i64, i64, i64, i64), String> = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                crate::applications::lock_row(conn, application_id).await?;
+                let a = crate::applications::load(conn, application_id).await?;
+                if a.resident_id != resident.id {
+                    return Err(AppError::NotFound);
+                }
+                let rows = sqlx::query(&format!(
+                    "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+                ))
+                .bind(application_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
+                if existing.iter().any(|x| x.state == "paid") {
+                    return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+                }
+                let open = existing.into_iter().next();
+                let (id, amount) = match (open, timing) {
+                    (Some(x), Timing::AfterReview) => (x.id, x.amount),
+                    (None, Timing::AfterReview) => {
+                        return Err(AppError::Refused("not_due", "the office has not set the fee yet".into()))
+                    }
+                    (open, Timing::BeforeSubmission) => {
+                        if a.status != kencho_core::application::Status::Draft {
+                            return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
+                        }
+                        let amount = amount_due(rule, units, None, None)
+                            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                        match open {
+                            // Same quantity: a new attempt at the same payment.
+                            Some(x) if x.amount == amount => (x.id, amount),
+                            Some(x) => {
+                                // A different quantity: the old checkout is cancelled, a new payment made.
+                                cancel_in(conn, &x, "quantity changed").await?;
+                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount)
+                            }
+                            None => (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount),
+                        }
+                    }
+                };
+                if amount <= 0 {
+                    return Err(AppError::Refused("nothing_due", "nothing is due".into()));
+                }
+                // A checkout already open for this payment and method is tried again as it is
+                // (the resident comes back after a declined card).
+                let current = sqlx::query("SELECT provider, method, checkout_url FROM payments WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let (cur_provider, cur_method, cur_url): (String, String, Option<String>) =
+                    (current.try_get(0)?, current.try_get(1)?, current.try_get(2)?);
+                if let Some(url) = cur_url.filter(|_| cur_provider == provider && cur_method == method) {
+                    return Ok(Err(url));
+                }
+                if (cur_provider != provider || cur_method != method) && !cur_provider.is_empty() {
+                    {
+                        // Another method: this payment's checkout is given up, a new payment opens.
+                        let old = payment_of(
+                            &sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1")).bind(id).fetch_one(&mut *conn).await?,
+                        )?;
+                        cancel_in(conn, &old, "method changed").await?;
+                        let units = old.units;
+                        let new_id = insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?;
+                        return open_attempt(conn, new_id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok);
+                    }
+                }
+                open_attempt(conn, id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok)
+            })
+        })
+        .await?;
+    let (payment_id, amount, attempt, tenant_id) = match opened {
+        Ok(v) => v,
+        Err(existing_url) => return Ok(existing_url),
+    };
+    // The provider call is outside the transaction; its idempotency key makes a retry after a
+    // timeout return the same checkout instead of a second charge.
+    let key = format!("kencho-payment-{payment_id}-{attempt}");
+    let return_url = format!("{base_url}/applications/{application_id}/payment");
+    let checkout = sandbox::create_checkout(
+        db,
+        &base_url,
+        tenant_id,
+        amount,
+        &method_of(db, payment_id).await?,
+        &title,
+        &return_url,
+        &key,
+    )
+    .await?;
+    let (r, url) = (checkout.0.clone(), checkout.1.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE payments SET provider_ref = $1, checkout_url = $2, updated_at = $3 WHERE id = $4")
+                .bind(&r)
+                .bind(&url)
+                .bind(now_ms())
+                .bind(payment_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(checkout.1)
+}
+
+/// Starts a new attempt of a payment at a provider (audited); returns (id, amount, attempt,
+/// tenant).
+#[allow(clippy::too_many_arguments)]
+async fn open_attempt(
+    conn: &mut AnyConnection,
+    id: i64,
+    provider: &str,
+    method: &str,
+    resident: &Resident,
+    tenant_id: i64,
+    application_id: i64,
+    amount: i64,
+) -> Result<(i64, i64, i64, i64)> {
+    let attempt: i64 = sqlx::query(
+        "UPDATE payments SET attempt = attempt + 1, provider = $1, method = $2, checkout_url = NULL, expires_at = $3, updated_at = $4 \
+         WHERE id = $5 RETURNING attempt",
+    )
+    .bind(provider)
+    .bind(method)
+    .bind(now_ms() + CHECKOUT_MINUTES * 60_000)
+    .bind(now_ms())
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    audit::append(
+        conn,
+        tenant_id,
+        &format!("resident:{}", resident.id),
+        "payment.started",
+        &format!("payment:{id}"),
+        serde_json::json!({"application": application_id, "amount": amount, "method": method, "attempt": attempt}),
+    )
+    .await?;
+    Ok((id, amount, attempt, tenant_id))
+}
+
+async fn method_of(db: &Db, payment_id: i64) -> Result<String> {
+    Ok(sqlx::query("SELECT method FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_one(&db.write)
+        .await?
+        .try_get(0)?)
+}
+
+async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<()> {
+    let e = ProviderEvent {
+        event_id: format!("kencho-cancel-{}-{}", x.id, now_ms()),
+        at_unix: now_ms() / 1000,
+        payment_ref: x.provider_ref.clone().unwrap_or_default(),
+        kind: EventKind::Cancelled,
+    };
+    apply_to(conn, x.id, "kencho", &e, why).await.map(|_| ())
+}
+
+/// 事後決済: the office sets what is due after review (a fixed or per-unit fee, or an amount
+/// for a fee set by staff), with an optional 減免, and the resident is mailed a link to pay.
+#[allow(clippy::too_many_arguments)] // the fee form's fields
+pub async fn set_due(
+    db: &Db,
+    base_url: &str,
+    staff: &Staff,
+    p: &Procedure,
+    application_id: i64,
+    units: Option<i64>,
+    staff_amount: Option<i64>,
+    exemption: Option<Exemption>,
+) -> Result<i64> {
+    let (rule, timing) = p
+        .def
+        .fee
+        .rule()
+        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    if timing != Timing::AfterReview {
+        return Err(AppError::Refused("wrong_timing", "this fee is paid before submission".into()));
+    }
+    let amount =
+        amount_due(rule, units, staff_amount, exemption.as_ref()).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (staff, base_url, code, title) = (staff.clone(), base_url.to_string(), revenue_code(p), p.def.title.clone());
+    let units = if matches!(rule, FeeRule::PerUnit { .. }) { units } else { None };
+    db.transact(move |conn| {
+        Box::pin(async move {
+            crate::applications::lock_row(conn, application_id).await?;
+            let a = crate::applications::load(conn, application_id).await?;
+            if !crate::applications::staff_may_see(&staff, &a) {
+                return Err(AppError::NotFound);
+            }
+            if !matches!(a.status, kencho_core::application::Status::Accepted | kencho_core::application::Status::Approved) {
+                return Err(AppError::Refused("wrong_state", "the fee is set once the application is accepted".into()));
+            }
+            let open = sqlx::query("SELECT id FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid')")
+                .bind(application_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if open.is_some() {
+                return Err(AppError::Refused("already_set", "the fee of this application is set already".into()));
+            }
+            let id = insert_payment(conn, a.tenant_id, a.id, a.resident_id, &code, amount, units, exemption.as_ref()).await?;
+            // 事後決済 links stay open for two weeks, not the 30 minutes of a checkout.
+            sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+                .bind(now_ms() + 14 * 86_400_000)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                a.tenant_id,
+                &format!("staff:{}", staff.id),
+                "payment.due_set",
+                &format!("payment:{id}"),
+                serde_json::json!({"application": a.id, "amount": amount, "exemption": exemption}),
+            )
+            .await?;
+            let body = format!(
+                "{} 様\n\n{}（受付番号 {}）の手数料 {} 円のお支払いをお願いします。\n{}\n\n次のページからお支払いください（クレジットカード・QRコード決済）。\n{base_url}/applications/{}/payment\n",
+                a.resident_name,
+                title,
+                a.receipt_number.as_deref().unwrap_or("-"),
+                amount,
+                exemption.as_ref().map(|x| format!("減免 {} %（{}）を適用しました。", x.percent, x.reason)).unwrap_or_default(),
+                a.id
+            );
+            mail::enqueue(conn, &format!("app:{}:fee:{id}", a.id), &a.resident_email, &format!("【お支払いのお願い】{title}"), &body).await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// Applies a verified provider event to its payment, once. Returns what the ledger did.
+pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
+    let provider = provider.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
+                .bind(&provider)
+                .bind(&e.payment_ref)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| AppError::BadRequest(format!("no payment {:?} at {provider}", e.payment_ref)))?;
+            let (id, tenant): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if tenant != tenant_id {
+                return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
+            }
+            apply_to(conn, id, &provider, &e, "provider").await
+        })
+    })
+    .await
+}
+
+async fn apply_to(
+    conn: &mut AnyConnection,
+    id: i64,
+    provider: &str,
+    e: &ProviderEvent,
+    source: &str,
+) -> Result<Applied> {
+    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let before = payment_of(&row)?;
+    let mut ledger: Ledger =
+        serde_json::from_str(&row.try_get::<String, _>(18)?).map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
+    let (kind, amount) = match &e.kind {
+        EventKind::Pending => ("pending", None),
+        EventKind::Paid { amount } => ("paid", Some(*amount)),
+        EventKind::Failed { .. } => ("failed", None),
+        EventKind::Expired => ("expired", None),
+        EventKind::Cancelled => ("cancelled", None),
+        EventKind::Refunded { amount, .. } => ("refunded", Some(*amount)),
+    };
+    let outcome = ledger.apply(e);
+    let outcome_name = match &outcome {
+        Applied::Changed => "changed".to_string(),
+        Applied::Duplicate => "duplicate".to_string(),
+        Applied::Ignored(why) => format!("ignored: {why}"),
+    };
+    // The unique (provider, event id) row is the guard against the same webhook twice, even
+    // when two deliveries race past the ledger check on different connections.
+    let inserted = sqlx::query(
+        "INSERT INTO payment_events (payment_id, provider, event_id, at_unix, kind, amount, outcome, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(provider)
+    .bind(&e.event_id)
+    .bind(e.at_unix)
+    .bind(kind)
+    .bind(amount)
+    .bind(&outcome_name)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 || outcome == Applied::Duplicate {
+        return Ok(Applied::Duplicate);
+    }
+    let now = now_ms();
+    let json = serde_json::to_string(&ledger).map_err(|e| AppError::Internal(e.to_string()))?;
+    let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
+    sqlx::query(
+        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&json)
+    .bind(ledger.state().as_str())
+    .bind(ledger.paid())
+    .bind(ledger.counted_refunds())
+    .bind(paid_at)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if let EventKind::Refunded { refund_ref, .. } = &e.kind {
+        if outcome == Applied::Changed {
+            sqlx::query(
+                "UPDATE refunds SET state = 'succeeded', done_at = $1 WHERE provider_ref = $2 AND payment_id = $3",
+            )
+            .bind(now)
+            .bind(refund_ref)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    audit::append(
+        conn,
+        before.tenant_id,
+        &format!("provider:{provider}"),
+        &format!("payment.{kind}"),
+        &format!("payment:{id}"),
+        serde_json::json!({"event": e.event_id, "amount": amount, "outcome": outcome_name, "source": source,
+                           "state": ledger.state().as_str(), "paid": ledger.paid(), "refunded": ledger.counted_refunds()}),
+    )
+    .await?;
+    if outcome == Applied::Changed {
+        tell_resident(conn, &before, &ledger, e).await?;
+    }
+    Ok(outcome)
+}
+
+/// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
+async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT r.email, r.name, a.receipt_number, pr.title, t.name FROM applications a JOIN residents r ON r.id = a.resident_id \
+         JOIN procedures pr ON pr.id = a.procedure_id JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1",
+    )
+    .bind(p.application_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (email, name, receipt, title, tenant): (String, String, Option<String>, String, String) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+    let (subject, body) = match &e.kind {
+        EventKind::Paid { amount } => (
+            format!("【領収書】{title}"),
+            format!(
+                "{name} 様\n\n{tenant} は次のとおり手数料を受領しました。\n\n  件名：{title}\n  金額：{amount} 円（歳入科目 {}）\n  領収番号：R-{}\n  受付番号：{}\n\nこのメールは電子領収書です。\n",
+                p.revenue_code,
+                p.id,
+                receipt.as_deref().unwrap_or("（提出前）")
+            ),
+        ),
+        EventKind::Refunded { amount, .. } => (
+            format!("【返金のお知らせ】{title}"),
+            format!(
+                "{name} 様\n\n{title} の手数料のうち {amount} 円を返金しました。\nお支払い済み {} 円、返金済み {} 円です。\n",
+                ledger.paid(),
+                ledger.counted_refunds()
+            ),
+        ),
+        EventKind::Failed { reason } => (
+            format!("【お支払いできませんでした】{title}"),
+            format!("{name} 様\n\nお支払いが完了しませんでした（{reason}）。申請のページからもう一度お試しください。\n"),
+        ),
+        _ => return Ok(()),
+    };
+    mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &email, &subject, &body).await
+}
+
+/// Expires checkouts nobody finished, through the same ledger path as a provider's event.
+pub async fn expire_due(db: &Db) -> Result<usize> {
+    let now = now_ms();
+    let rows = sqlx::query(
+        "SELECT id FROM payments WHERE state IN ('created', 'pending', 'failed') AND expires_at < $1 LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(&db.read)
+    .await?;
+    let mut n = 0;
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let e = ProviderEvent {
+            event_id: format!("kencho-expiry-{id}"),
+            at_unix: now / 1000,
+            payment_ref: String::new(),
+            kind: EventKind::Expired,
+        };
+        let out =
+            db.transact(move |conn| Box::pin(async move { apply_to(conn, id, "kencho", &e, "expiry").await })).await?;
+        if out == Applied::Changed {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Expires abandoned payments every 30 s.
+pub async fn expiry_worker(db: Db) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        if let Err(e) = expire_due(&db).await {
+            tracing::warn!(error = %e, "expiring payments failed");
+        }
+    }
+}
+
+/// A refund as staff see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Refund {
+    pub id: i64,
+    pub payment_id: i64,
+    pub amount: i64,
+    pub reason: String,
+    pub state: String,
+    pub kian_id: Option<i64>,
+}
+
+/// The kind of matter a refund above the tenant's limit is decided under (専決 table).
+pub const REFUND_MATTER: &str = "還付";
+
+/// Staff (係長 and above) refund part or all of a paid fee. Above the tenant's limit it needs a
+/// 決裁: a 起案 is drafted and the refund goes to the provider when it is carried out (施行).
+pub async fn request_refund(
+    db: &Db,
+    cache: &crate::approval::setup::SetupCache,
+    staff: &Staff,
+    payment_id: i64,
+    amount: i64,
+    reason: &str,
+) -> Result<Refund> {
+    if staff.role < kencho_core::application::Role::Kakaricho {
+        return Err(AppError::Forbidden);
+    }
+    if reason.trim().is_empty() || reason.chars().count() > 500 || kencho_core::text::has_control_chars(reason, true) {
+        return Err(AppError::BadRequest("give the reason for the refund (at most 500 characters)".into()));
+    }
+    if amount <= 0 {
+        return Err(AppError::BadRequest("the refund must be at least 1 yen".into()));
+    }
+    let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1"))
+        .bind(payment_id)
+        .fetch_optional(&db.read)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p = payment_of(&row)?;
+    if p.tenant_id != staff.tenant_id {
+        return Err(AppError::NotFound);
+    }
+    let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
+    let kian = if amount > limit {
+        let draft = crate::approval::kian::Draft {
+            source: crate::approval::kian::Source::Internal,
+            application_id: None,
+            title: format!("手数料の還付について（領収番号 R-{payment_id}）"),
+            body: format!(
+                "次のとおり手数料を還付する。\n\n  領収番号：R-{payment_id}\n  還付額：{amount} 円\n  理由：{}\n",
+                reason.trim()
+            ),
+            matter_kind: REFUND_MATTER.into(),
+            amount: Some(amount),
+            important: false,
+            decision: None,
+            drafter_post: None,
+            consult: Vec::new(),
+            retention_years: 5,
+            disposal: "haiki".into(),
+        };
+        let mut draft = draft;
+        let prep = crate::approval::kian::prepare(db, cache, staff, &mut draft).await?;
+        Some((draft, prep))
+    } else {
+        None
+    };
+    let (staff, reason) = (staff.clone(), reason.trim().to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
+                .bind(payment_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            let p = payment_of(&row)?;
+            if p.state != "paid" {
+                return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
+            }
+            let pending: i64 = sqlx::query(
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = $1 AND state IN ('awaiting_approval', 'requested')",
+            )
+            .bind(payment_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            if amount > p.paid_amount - p.refunded_amount - pending {
+                return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
+            }
+            let kian_id = match &kian {
+                Some((draft, prep)) => Some(crate::approval::kian::insert(conn, &staff, draft, prep).await?),
+                None => None,
+            };
+            let state = if kian_id.is_some() { "awaiting_approval" } else { "requested" };
+            let id: i64 = sqlx::query(
+                "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(p.tenant_id)
+            .bind(payment_id)
+            .bind(amount)
+            .bind(&reason)
+            .bind(state)
+            .bind(kian_id)
+            .bind(staff.id)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            audit::append(
+                conn,
+                p.tenant_id,
+                &format!("staff:{}", staff.id),
+                "refund.requested",
+                &format!("payment:{payment_id}"),
+                serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
+            )
+            .await?;
+            if kian_id.is_none() {
+                send_refund(conn, id).await?;
+            }
+            Ok(Refund { id, payment_id, amount, reason, state: state.into(), kian_id })
+        })
+    })
+    .await
+}
+
+/// Asks the provider to refund (the sandbox answers with its webhook, like a real provider).
+pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT r.amount, p.provider, p.provider_ref, p.tenant_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
+    )
+    .bind(refund_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (amount, provider, provider_ref, tenant_id): (i64, String, Option<String>, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    let refund_ref = format!("re_{refund_id}");
+    match provider.as_str() {
+        "sandbox" => {
+            sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
+        }
+        other => return Err(AppError::Refused("provider", format!("refunds through {other} are not available"))),
+    }
+    sqlx::query("UPDATE refunds SET state = 'requested', provider_ref = $1 WHERE id = $2")
+        .bind(&refund_ref)
+        .bind(refund_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Called when a 起案 is carried out (施行): a refund waiting for that 決裁 goes to the provider.
+pub async fn on_kian_executed(conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
+    let rows = sqlx::query("SELECT id FROM refunds WHERE kian_id = $1 AND state = 'awaiting_approval'")
+        .bind(kian_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in rows {
+        send_refund(conn, r.try_get(0)?).await?;
+    }
+    Ok(())
+}
+
+pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.payment_id, r.amount, r.reason, r.state, r.kian_id FROM refunds r JOIN payments p ON p.id = r.payment_id \
+         WHERE p.application_id = $1 ORDER BY r.id",
+    )
+    .bind(application_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Refund {
+                id: r.try_get(0)?,
+                payment_id: r.try_get(1)?,
+                amount: r.try_get(2)?,
+                reason: r.try_get(3)?,
+                state: r.try_get(4)?,
+                kian_id: r.try_get(5)?,
+            })
+        })
+        .collect()
+}

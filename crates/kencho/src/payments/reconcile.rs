@@ -1,0 +1,284 @@
+//! 消込 and 収納 reports: a provider's settlement file matched line by line against kencho's
+//! payments (matched, amount differs, unknown to kencho, missing from the file), the daily
+//! collection report per 歳入科目 for the accounting system, and totals.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::accounts::Staff;
+use crate::db::{now_ms, Arg, Batch, Db};
+use crate::error::{AppError, Result};
+
+/// One line of a settlement file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub line: usize,
+    pub provider_ref: String,
+    pub date: String,
+    pub gross: i64,
+    pub fee: i64,
+}
+
+fn yen(field: &str, line: usize, what: &str) -> Result<i64> {
+    let v = field.trim().replace(',', "");
+    v.parse::<i64>().map_err(|_| AppError::BadRequest(format!("line {line}: {what} must be whole yen, not {field:?}")))
+}
+
+/// Reads a settlement CSV with the columns `provider_ref,date,gross,fee` (found by header
+/// name, in any order; UTF-8, a BOM allowed). Every error names its line; nothing is imported
+/// from a file with an error.
+pub fn parse(text: &str) -> Result<Vec<Line>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| AppError::BadRequest(format!("line 1: {e}")))?.clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            AppError::BadRequest(format!("line 1: no column {name:?} (need provider_ref, date, gross, fee)"))
+        })
+    };
+    let (c_ref, c_date, c_gross, c_fee) = (col("provider_ref")?, col("date")?, col("gross")?, col("fee")?);
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| AppError::BadRequest(format!("line {line}: {e}")))?;
+        let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
+        let provider_ref = get(c_ref);
+        if provider_ref.is_empty() || provider_ref.len() > 200 {
+            return Err(AppError::BadRequest(format!("line {line}: provider_ref is empty or too long")));
+        }
+        let date = get(c_date);
+        if kencho_core::approval::doc::parse_date(&date).is_none() {
+            return Err(AppError::BadRequest(format!("line {line}: date must be YYYY-MM-DD")));
+        }
+        out.push(Line {
+            line,
+            provider_ref,
+            date,
+            gross: yen(&get(c_gross), line, "gross")?,
+            fee: yen(&get(c_fee), line, "fee")?,
+        });
+    }
+    Ok(out)
+}
+
+/// A settlement line as stored: (line, provider ref, gross, fee, payment, result).
+type LineRow = (i64, String, i64, i64, Option<i64>, &'static str);
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub import_id: i64,
+    pub lines: usize,
+    pub matched: usize,
+    /// In the file and in kencho, amounts differ: (line, provider_ref, file gross, kencho paid).
+    #[schema(value_type = Vec<Object>)]
+    pub amount_differs: Vec<(usize, String, i64, i64)>,
+    /// In the file, unknown to kencho: (line, provider_ref, gross).
+    #[schema(value_type = Vec<Object>)]
+    pub unknown: Vec<(usize, String, i64)>,
+    /// Paid in kencho within the file's dates but not in the file: (payment id, provider_ref, paid).
+    #[schema(value_type = Vec<Object>)]
+    pub missing: Vec<(i64, String, i64)>,
+}
+
+/// Imports a settlement file of `provider` for the staff member's tenant and matches it.
+pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text: &str) -> Result<Report> {
+    let lines = parse(text)?;
+    if lines.is_empty() {
+        return Err(AppError::BadRequest("the file has no lines".into()));
+    }
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let rows = sqlx::query(
+        "SELECT id, provider_ref, paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
+    )
+    .bind(staff.tenant_id)
+    .bind(provider)
+    .fetch_all(&db.read)
+    .await?;
+    let mut paid: HashMap<String, (i64, i64, i64)> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let rf: Option<String> = r.try_get(1)?;
+        if let Some(rf) = rf {
+            paid.insert(rf, (r.try_get(0)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.unwrap_or(0)));
+        }
+    }
+    let (mut matched, mut differs, mut unknown) = (0, Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::with_capacity(lines.len());
+    let mut results = Vec::with_capacity(lines.len());
+    for l in &lines {
+        seen.insert(l.provider_ref.as_str());
+        match paid.get(&l.provider_ref) {
+            Some((id, amount, _)) if *amount == l.gross => {
+                matched += 1;
+                results.push((l, Some(*id), "matched"));
+            }
+            Some((id, amount, _)) => {
+                differs.push((l.line, l.provider_ref.clone(), l.gross, *amount));
+                results.push((l, Some(*id), "amount_differs"));
+            }
+            None => {
+                unknown.push((l.line, l.provider_ref.clone(), l.gross));
+                results.push((l, None, "unknown"));
+            }
+        }
+    }
+    let first = lines.iter().map(|l| l.date.as_str()).min().unwrap_or("");
+    let last = lines.iter().map(|l| l.date.as_str()).max().unwrap_or("");
+    let mut missing: Vec<(i64, String, i64)> = paid
+        .iter()
+        .filter(|(rf, (_, _, at))| {
+            let day = crate::web::fmt_date(*at);
+            !seen.contains(rf.as_str()) && day.as_str() >= first && day.as_str() <= last
+        })
+        .map(|(rf, (id, amount, _))| (*id, rf.clone(), *amount))
+        .collect();
+    missing.sort();
+    let (staff2, provider, filename) = (staff.clone(), provider.to_string(), filename.to_string());
+    let counts = (lines.len(), matched, differs.len(), unknown.len(), missing.len());
+    let rows: Vec<LineRow> = results
+        .iter()
+        .map(|(l, id, r)| (i64::try_from(l.line).unwrap_or(0), l.provider_ref.clone(), l.gross, l.fee, *id, *r))
+        .collect();
+    let import_id = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+                let id: i64 = sqlx::query(
+                    "INSERT INTO settlement_imports (tenant_id, provider, filename, sha256, lines, matched, mismatched, unknown, missing, imported_by, imported_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                )
+                .bind(staff2.tenant_id)
+                .bind(&provider)
+                .bind(&filename)
+                .bind(&sha)
+                .bind(n(counts.0))
+                .bind(n(counts.1))
+                .bind(n(counts.2))
+                .bind(n(counts.3))
+                .bind(n(counts.4))
+                .bind(staff2.id)
+                .bind(now_ms())
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+                // Many lines: sent in batches of statements, not one round trip each.
+                for chunk in rows.chunks(500) {
+                    let mut b = Batch::new();
+                    for (line, rf, gross, fee, pid, result) in chunk {
+                        b.push(
+                            "INSERT INTO settlement_lines (import_id, line_no, provider_ref, gross, fee, payment_id, result) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            vec![Arg::Int(id), Arg::Int(*line), Arg::Text(rf.clone()), Arg::Int(*gross), Arg::Int(*fee), Arg::OptInt(*pid), Arg::Text((*result).into())],
+                        );
+                    }
+                    b.run(conn).await?;
+                }
+                crate::audit::append(
+                    conn,
+                    staff2.tenant_id,
+                    &format!("staff:{}", staff2.id),
+                    "payment.settlement_imported",
+                    &format!("settlement:{id}"),
+                    serde_json::json!({"provider": provider, "file": filename, "sha256": sha, "lines": counts.0, "matched": counts.1,
+                                       "amount_differs": counts.2, "unknown": counts.3, "missing": counts.4}),
+                )
+                .await?;
+                Ok(id)
+            })
+        })
+        .await?;
+    Ok(Report { import_id, lines: counts.0, matched, amount_differs: differs, unknown, missing })
+}
+
+/// The daily 収納 report: per 歳入科目, what was collected and refunded on `date` (JST), as CSV
+/// for the accounting system (UTF-8 with BOM so spreadsheet programs read it as Japanese).
+pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
+    let d = kencho_core::approval::doc::parse_date(date)
+        .ok_or_else(|| AppError::BadRequest("date must be YYYY-MM-DD".into()))?;
+    let start = d.midnight().assume_offset(crate::applications::jst()).unix_timestamp() * 1000;
+    let end = start + 86_400_000;
+    let rows = sqlx::query(
+        "SELECT revenue_code, method, COUNT(*), COALESCE(SUM(paid_amount), 0) FROM payments \
+         WHERE tenant_id = $1 AND paid_at >= $2 AND paid_at < $3 GROUP BY revenue_code, method ORDER BY revenue_code, method",
+    )
+    .bind(tenant_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&db.read)
+    .await?;
+    let refunds = sqlx::query(
+        "SELECT p.revenue_code, p.method, COUNT(*), COALESCE(SUM(r.amount), 0) FROM refunds r JOIN payments p ON p.id = r.payment_id \
+         WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method",
+    )
+    .bind(tenant_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&db.read)
+    .await?;
+    let mut table: std::collections::BTreeMap<(String, String), (i64, i64, i64, i64)> = Default::default();
+    for r in &rows {
+        let e = table.entry((r.try_get(0)?, r.try_get(1)?)).or_default();
+        e.0 += r.try_get::<i64, _>(2)?;
+        e.1 += r.try_get::<i64, _>(3)?;
+    }
+    for r in &refunds {
+        let e = table.entry((r.try_get(0)?, r.try_get(1)?)).or_default();
+        e.2 += r.try_get::<i64, _>(2)?;
+        e.3 += r.try_get::<i64, _>(3)?;
+    }
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let io = |e: csv::Error| AppError::Internal(e.to_string());
+    w.write_record(["収納日", "歳入科目", "決済手段", "収納件数", "収納額", "還付件数", "還付額", "差引"])
+        .map_err(io)?;
+    for ((code, method), (n, paid, rn, refunded)) in &table {
+        w.write_record([
+            date.to_string(),
+            code.clone(),
+            method.clone(),
+            n.to_string(),
+            paid.to_string(),
+            rn.to_string(),
+            refunded.to_string(),
+            (paid - refunded).to_string(),
+        ])
+        .map_err(io)?;
+    }
+    let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    /// (procedure title, method, count, collected yen, refunded yen)
+    #[schema(value_type = Vec<Object>)]
+    pub by_procedure_and_method: Vec<(String, String, i64, i64, i64)>,
+    pub collected: i64,
+    pub refunded: i64,
+    /// Collected online (cashless) ÷ all collected, 0–1; counter cash is recorded as method `cash`.
+    pub cashless_share: f64,
+}
+
+pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
+    let rows = sqlx::query(
+        "SELECT pr.title, p.method, COUNT(*), COALESCE(SUM(p.paid_amount), 0), COALESCE(SUM(p.refunded_amount), 0) \
+         FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
+         WHERE p.tenant_id = $1 AND p.state = 'paid' GROUP BY pr.title, p.method ORDER BY pr.title, p.method",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out = Vec::new();
+    let (mut collected, mut refunded, mut cash) = (0, 0, 0);
+    for r in &rows {
+        let (title, method, n, paid, refd): (String, String, i64, i64, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        collected += paid;
+        refunded += refd;
+        if method == "cash" {
+            cash += paid;
+        }
+        out.push((title, method, n, paid, refd));
+    }
+    let share = if collected > 0 { (collected - cash) as f64 / collected as f64 } else { 0.0 };
+    Ok(Totals { by_procedure_and_method: out, collected, refunded, cashless_share: (share * 1000.0).round() / 1000.0 })
+}

@@ -1,0 +1,429 @@
+//! The built-in sandbox payment provider, for the demo and the tests. It behaves like a real
+//! provider from kencho's side: a checkout page of its own (test cards for success, decline
+//! and a 3-D Secure-style extra step; a QR-code wallet), idempotent checkout creation, and
+//! results that reach kencho only as signed webhooks — on request late, duplicated or out of
+//! order — delivered over HTTP by a worker.
+//!
+//! Webhook signature: header `Kencho-Sandbox-Signature: t={unix},v1={hex}` where hex is
+//! HMAC-SHA256 with the tenant's sandbox secret over `"{t}.{body}"` (the scheme Stripe uses).
+
+use hmac::{Hmac, Mac};
+use kencho_core::payment::event::{EventKind, ProviderEvent};
+use sha2::Sha256;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+pub const SIGNATURE_HEADER: &str = "kencho-sandbox-signature";
+
+/// Test cards.
+pub const CARD_OK: &str = "4242424242424242";
+pub const CARD_DECLINED: &str = "4000000000000002";
+pub const CARD_3DS: &str = "4000000000003220";
+
+/// A tenant's payment settings (secrets are never shown back).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub sandbox_enabled: bool,
+    pub sandbox_methods: String,
+    pub sandbox_secret: String,
+    pub refund_approval_above: i64,
+}
+
+/// The tenant's settings, created with a fresh sandbox secret on first use.
+pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
+    let read = |r: &sqlx::any::AnyRow| -> Result<Settings> {
+        Ok(Settings {
+            sandbox_enabled: r.try_get::<i64, _>(0)? != 0,
+            sandbox_methods: r.try_get(1)?,
+            sandbox_secret: r.try_get(2)?,
+            refund_approval_above: r.try_get(3)?,
+        })
+    };
+    const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above FROM payment_settings WHERE tenant_id = $1";
+    if let Some(r) = sqlx::query(Q).bind(tenant_id).fetch_optional(&db.read).await? {
+        return read(&r);
+    }
+    let secret = format!("whsec_{}", crate::accounts::random_token());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO payment_settings (tenant_id, sandbox_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(&secret)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    let r = sqlx::query(Q).bind(tenant_id).fetch_one(&db.read).await?;
+    read(&r)
+}
+
+/// Sets which sandbox methods are on and the refund limit (tenant administrators).
+pub async fn update_settings(db: &Db, admin: &crate::accounts::Staff, methods: &str, refund_above: i64) -> Result<()> {
+    let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+    if list.iter().any(|m| !matches!(*m, "card" | "qr")) {
+        return Err(AppError::BadRequest("methods are card and qr".into()));
+    }
+    if !(0..=10_000_000).contains(&refund_above) {
+        return Err(AppError::BadRequest("the refund limit is 0 to 10,000,000 yen".into()));
+    }
+    settings(db, admin.tenant_id).await?;
+    let (admin, methods) = (admin.clone(), list.join(","));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE payment_settings SET sandbox_methods = $1, sandbox_enabled = $2, refund_approval_above = $3, updated_at = $4 WHERE tenant_id = $5")
+                .bind(&methods)
+                .bind(i64::from(!methods.is_empty()))
+                .bind(refund_above)
+                .bind(now_ms())
+                .bind(admin.tenant_id)
+                .execute(&mut *conn)
+                .await?;
+            crate::audit::append(
+                conn,
+                admin.tenant_id,
+                &format!("staff:{}", admin.id),
+                "payment.settings_changed",
+                "payment_settings",
+                serde_json::json!({"sandbox_methods": methods, "refund_approval_above": refund_above}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+/// `t={unix},v1={hex}` for `body`.
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+}
+
+fn mac(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut m = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return Vec::new(),
+    };
+    m.update(t.to_string().as_bytes());
+    m.update(b".");
+    m.update(body);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Checks a webhook's signature header against the secret, within five minutes either way.
+pub fn verify(secret: &str, header: &str, body: &[u8], now_unix: i64) -> Result<()> {
+    let mut t = None;
+    let mut sigs = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => {
+                sigs.push(hex::decode(v).map_err(|_| AppError::BadRequest("bad signature encoding".into()))?)
+            }
+            _ => {}
+        }
+    }
+    let t = t.ok_or_else(|| AppError::BadRequest("the signature has no timestamp".into()))?;
+    if (now_unix - t).abs() > 300 {
+        return Err(AppError::BadRequest("the signature is too old or from the future".into()));
+    }
+    // Constant-time comparison of each offered signature (a key rotation may send two).
+    let matches = sigs.iter().any(|sig| match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(mut m) => {
+            m.update(t.to_string().as_bytes());
+            m.update(b".");
+            m.update(body);
+            m.verify_slice(sig).is_ok()
+        }
+        Err(_) => false,
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest("the webhook signature does not match".into()))
+    }
+}
+
+/// Opens a checkout (idempotent per key: the same key returns the same checkout). Returns
+/// (provider ref, URL of the payment page).
+#[allow(clippy::too_many_arguments)]
+pub async fn create_checkout(
+    db: &Db,
+    base_url: &str,
+    tenant_id: i64,
+    amount: i64,
+    method: &str,
+    description: &str,
+    return_url: &str,
+    idempotency_key: &str,
+) -> Result<(String, String)> {
+    let existing = sqlx::query("SELECT ref FROM sandbox_payments WHERE idempotency_key = $1")
+        .bind(idempotency_key)
+        .fetch_optional(&db.read)
+        .await?;
+    let r = match existing {
+        Some(row) => row.try_get::<String, _>(0)?,
+        None => {
+            let r = format!("sbx_{}", crate::accounts::random_token()[..20].to_lowercase().replace(['-', '_'], "x"));
+            let (r2, method, description, return_url, key) = (
+                r.clone(),
+                method.to_string(),
+                description.to_string(),
+                return_url.to_string(),
+                idempotency_key.to_string(),
+            );
+            db.transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO sandbox_payments (ref, tenant_id, amount, method, description, return_url, idempotency_key, state, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9) ON CONFLICT (idempotency_key) DO NOTHING",
+                    )
+                    .bind(&r2)
+                    .bind(tenant_id)
+                    .bind(amount)
+                    .bind(&method)
+                    .bind(&description)
+                    .bind(&return_url)
+                    .bind(&key)
+                    .bind(now_ms())
+                    .bind(now_ms() + super::CHECKOUT_MINUTES * 60_000)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
+            sqlx::query("SELECT ref FROM sandbox_payments WHERE idempotency_key = $1")
+                .bind(idempotency_key)
+                .fetch_one(&db.write)
+                .await?
+                .try_get(0)?
+        }
+    };
+    Ok((r.clone(), format!("{base_url}/sandbox/pay/{r}")))
+}
+
+/// A checkout as the sandbox's own page shows it.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub r: String,
+    pub tenant_id: i64,
+    pub amount: i64,
+    pub method: String,
+    pub description: String,
+    pub return_url: String,
+    pub state: String,
+}
+
+pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
+    let row = sqlx::query(
+        "SELECT ref, tenant_id, amount, method, description, return_url, state FROM sandbox_payments WHERE ref = $1",
+    )
+    .bind(r)
+    .fetch_optional(&db.read)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(Checkout {
+        r: row.try_get(0)?,
+        tenant_id: row.try_get(1)?,
+        amount: row.try_get(2)?,
+        method: row.try_get(3)?,
+        description: row.try_get(4)?,
+        return_url: row.try_get(5)?,
+        state: row.try_get(6)?,
+    })
+}
+
+/// How the sandbox delivers the webhooks of one outcome, chosen on its page for testing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Normal,
+    /// Every webhook twice.
+    Duplicate,
+    /// Held back for a few seconds (the resident is back first and sees "confirming").
+    Late,
+    /// The last event first.
+    Reordered,
+}
+
+impl Delivery {
+    pub fn parse(s: &str) -> Delivery {
+        match s {
+            "duplicate" => Delivery::Duplicate,
+            "late" => Delivery::Late,
+            "reorder" => Delivery::Reordered,
+            _ => Delivery::Normal,
+        }
+    }
+}
+
+/// The outcome of the resident's action on the sandbox page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Paid,
+    Declined,
+    /// The card asks for the extra authentication step first.
+    NeedsAuthentication,
+}
+
+/// Records the outcome at the sandbox and queues its webhooks (in one transaction).
+pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> Result<Checkout> {
+    let c = checkout(db, r).await?;
+    if c.state == "paid" {
+        return Err(AppError::Refused("already_paid", "this checkout is paid already".into()));
+    }
+    if c.state == "expired" {
+        return Err(AppError::Refused("expired", "this checkout has expired".into()));
+    }
+    let now_s = now_ms() / 1000;
+    let ev = |kind: EventKind, n: i64| ProviderEvent {
+        event_id: format!("evt_{}_{}", crate::accounts::random_token()[..12].to_lowercase(), n),
+        at_unix: now_s + n,
+        payment_ref: c.r.clone(),
+        kind,
+    };
+    let (state, mut events) = match outcome {
+        Outcome::Paid => ("paid", vec![ev(EventKind::Pending, 0), ev(EventKind::Paid { amount: c.amount }, 1)]),
+        Outcome::Declined => (
+            "open",
+            vec![
+                ev(EventKind::Pending, 0),
+                ev(EventKind::Failed { reason: "カードが拒否されました（テストカード）".into() }, 1),
+            ],
+        ),
+        Outcome::NeedsAuthentication => ("authenticating", vec![ev(EventKind::Pending, 0)]),
+    };
+    if delivery == Delivery::Reordered {
+        events.reverse();
+    }
+    let delay = if delivery == Delivery::Late { 4_000 } else { 0 };
+    let copies = if delivery == Delivery::Duplicate { 2 } else { 1 };
+    let tenant = c.tenant_id;
+    let r2 = c.r.clone();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("UPDATE sandbox_payments SET state = $1 WHERE ref = $2")
+                .bind(state)
+                .bind(&r2)
+                .execute(&mut *conn)
+                .await?;
+            for (i, e) in events.iter().enumerate() {
+                for _ in 0..copies {
+                    queue(conn, tenant, e, now_ms() + delay + i64::try_from(i).unwrap_or(0) * 50).await?;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(c)
+}
+
+async fn queue(conn: &mut AnyConnection, tenant_id: i64, e: &ProviderEvent, at: i64) -> Result<()> {
+    let body = serde_json::to_string(e).map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query("INSERT INTO sandbox_webhooks (tenant_id, body, deliver_at) VALUES ($1, $2, $3)")
+        .bind(tenant_id)
+        .bind(body)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A refund at the sandbox: it answers with a `refunded` webhook.
+pub async fn refund(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    payment_ref: &str,
+    refund_ref: &str,
+    amount: i64,
+) -> Result<()> {
+    let e = ProviderEvent {
+        event_id: format!("evt_refund_{refund_ref}"),
+        at_unix: now_ms() / 1000,
+        payment_ref: payment_ref.to_string(),
+        kind: EventKind::Refunded { refund_ref: refund_ref.to_string(), amount },
+    };
+    queue(conn, tenant_id, &e, now_ms()).await
+}
+
+/// Delivers due sandbox webhooks to kencho's webhook endpoint, like a provider would: signed,
+/// retried with backoff until answered 2xx.
+pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.tenant_id, w.body, w.attempts, t.code FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
+         WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 100",
+    )
+    .bind(now_ms())
+    .fetch_all(&db.read)
+    .await?;
+    let mut sent = 0;
+    for r in rows {
+        let (id, tenant_id, body, attempts, code): (i64, i64, String, i64, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let secret = settings(db, tenant_id).await?.sandbox_secret;
+        let header = sign(&secret, now_ms() / 1000, body.as_bytes());
+        let ok = http
+            .post(format!("{base_url}/api/v1/payments/webhooks/sandbox/{code}"))
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, header)
+            .body(body)
+            .send()
+            .await
+            .is_ok_and(|res| res.status().is_success());
+        let (delivered, next) = if ok {
+            (Some(now_ms()), now_ms())
+        } else {
+            (None, now_ms() + 1_000 * 2i64.pow(u32::try_from(attempts.min(8)).unwrap_or(8)))
+        };
+        db.transact(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1, attempts = attempts + 1, deliver_at = $2 WHERE id = $3")
+                    .bind(delivered)
+                    .bind(next)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        if ok {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+pub async fn webhook_worker(db: Db, base_url: String) {
+    let http = reqwest::Client::new();
+    loop {
+        match deliver_due(&db, &http, &base_url).await {
+            Ok(0) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The provider's settlement report for a day (what it paid out), as a CSV the reconciliation
+/// imports: `provider_ref,date,gross,fee`.
+pub async fn settlement_csv(db: &Db, tenant_id: i64) -> Result<String> {
+    let rows = sqlx::query(
+        "SELECT ref, amount, created_at FROM sandbox_payments WHERE tenant_id = $1 AND state = 'paid' ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out = String::from("provider_ref,date,gross,fee\n");
+    for r in rows {
+        let (rf, amount, at): (String, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        out.push_str(&format!("{rf},{},{amount},{}\n", crate::web::fmt_date(at), amount * 36 / 1000));
+    }
+    Ok(out)
+}

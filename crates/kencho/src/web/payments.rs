@@ -1,0 +1,534 @@
+//! キャッシュレス決済 pages and API: the resident's payment page, the sandbox provider's own
+//! checkout pages, the provider webhooks, and the staff's fee, refund, reconciliation and
+//! report pages.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kencho_core::payment::event::ProviderEvent;
+use kencho_core::payment::fee::Exemption;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::api::json;
+use super::{fmt_time, form_get, parse_form, render, staff_form, AppState, Ctx, InLang, Layout, PageResult};
+use crate::applications as apps;
+use crate::error::{AppError, Result};
+use crate::payments::{self, reconcile, sandbox, Summary};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/applications/{id}/payment", get(payment_page).post(pay_page))
+        .route("/sandbox/pay/{r}", get(sandbox_page).post(sandbox_card))
+        .route("/sandbox/pay/{r}/authenticate", post(sandbox_authenticate))
+        .route("/sandbox/pay/{r}/scan", post(sandbox_scan))
+        .route("/staff/applications/{id}/fee", post(set_fee_page))
+        .route("/staff/payments/{id}/refunds", post(refund_page))
+        .route("/staff/payments", get(staff_payments).post(settings_page))
+        .route("/staff/payments/reconcile", post(reconcile_page))
+        .route("/staff/payments/daily.csv", get(daily_csv))
+        .route("/staff/payments/sandbox-settlement.csv", get(sandbox_settlement))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/applications/{id}/payment", get(api_summary).post(api_pay))
+        .route("/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
+        .route("/staff/applications/{id}/fee", post(api_set_fee))
+        .route("/staff/payments/{id}/refunds", post(api_refund))
+        .route("/staff/payments/reconcile", post(api_reconcile))
+        .route("/staff/payments/totals", get(api_totals))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resident.
+
+#[derive(Template)]
+#[template(path = "payment.html")]
+struct PaymentPage {
+    l: Layout,
+    id: i64,
+    title: String,
+    pay: Summary,
+    methods: Vec<String>,
+    per_unit: Option<(i64, i64)>,
+    /// Back from the provider, its webhook not here yet.
+    confirming: bool,
+    error: String,
+}
+
+impl PaymentPage {
+    fn when(&self, ms: &i64) -> String {
+        fmt_time(*ms)
+    }
+}
+
+async fn payment_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<PaymentPage> {
+    let r = ctx.resident()?;
+    let a = apps::for_resident(&st.db, r, id).await?;
+    let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+    let pay = payments::summary(&st.db, &p, id).await?;
+    let per_unit = match p.def.fee.rule() {
+        Some((kencho_core::payment::fee::FeeRule::PerUnit { unit_price, max_units }, _)) => {
+            Some((unit_price, max_units))
+        }
+        _ => None,
+    };
+    let confirming = pay.paid == 0
+        && pay
+            .open
+            .as_ref()
+            .is_some_and(|o| o.checkout_url.is_some() && matches!(o.state.as_str(), "created" | "pending"));
+    Ok(PaymentPage {
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "pay.title")),
+        id,
+        title: p.title(ctx.lang()).to_string(),
+        methods: payments::methods(&st.db, p.tenant_id).await?.into_iter().map(|(_, m)| m).collect(),
+        per_unit,
+        confirming,
+        pay,
+        error,
+    })
+}
+
+async fn payment_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&payment_view(&st, &ctx, id, String::new()).await.lang(&lang)?).lang(&lang)
+}
+
+fn units_of(v: Option<&str>) -> Result<Option<i64>> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => kencho_core::text::nfkc_trim(v)
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::BadRequest("the quantity must be a whole number".into())),
+    }
+}
+
+async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let r = ctx.resident().lang(&lang)?.clone();
+    let outcome = async {
+        let a = apps::for_resident(&st.db, &r, id).await?;
+        let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+        let units = units_of(form_get(&form, "units"))?;
+        payments::start(&st.db, &st.cfg.base_url, &r, &p, id, form_get(&form, "method").unwrap_or_default(), units)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
+        Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..)) => {
+            let page = payment_view(&st, &ctx, id, e.message(&lang)).await.lang(&lang)?;
+            super::render_status(e.status(), &page).lang(&lang)
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayBody {
+    /// card or qr (what the tenant offers).
+    pub method: String,
+    /// For a per-unit fee paid before submission: how many.
+    #[serde(default)]
+    pub units: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PayStarted {
+    /// Send the resident here to pay; the result arrives by the provider's webhook.
+    pub checkout_url: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/applications/{id}/payment", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = PayBody, responses((status = 200, body = PayStarted), (status = 409, body = super::api::ErrorBody)))]
+async fn api_pay(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PayStarted>> {
+    let r = ctx.resident()?;
+    let b: PayBody = json(&headers, &body)?;
+    let a = apps::for_resident(&st.db, r, id).await?;
+    let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+    let checkout_url = payments::start(&st.db, &st.cfg.base_url, r, &p, id, &b.method, b.units).await?;
+    Ok(Json(PayStarted { checkout_url }))
+}
+
+#[utoipa::path(get, path = "/api/v1/applications/{id}/payment", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Summary)))]
+async fn api_summary(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<Summary>> {
+    let r = ctx.resident()?;
+    let a = apps::for_resident(&st.db, r, id).await?;
+    let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+    Ok(Json(payments::summary(&st.db, &p, id).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox provider's own pages (what a real provider would host).
+
+#[derive(Template)]
+#[template(path = "sandbox_pay.html")]
+struct SandboxPage {
+    l: Layout,
+    c: sandbox::Checkout,
+    qr_svg: String,
+    authenticate: bool,
+    error: String,
+}
+
+async fn sandbox_view(st: &AppState, ctx: &Ctx, r: &str, authenticate: bool, error: String) -> Result<SandboxPage> {
+    let c = sandbox::checkout(&st.db, r).await?;
+    let qr_svg = if c.method == "qr" {
+        qrcode::QrCode::new(format!("{}/sandbox/pay/{}", st.cfg.base_url, c.r).as_bytes())
+            .map(|q| q.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).build())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(SandboxPage { l: ctx.layout(st, "決済サンドボックス"), c, qr_svg, authenticate, error })
+}
+
+async fn sandbox_page(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&sandbox_view(&st, &ctx, &r, false, String::new()).await.lang(&lang)?).lang(&lang)
+}
+
+fn sandbox_form(ctx: &Ctx, body: &[u8]) -> Result<Vec<(String, String)>> {
+    let form = parse_form(body)?;
+    ctx.check_csrf(form_get(&form, "csrf"))?;
+    Ok(form)
+}
+
+async fn sandbox_done(st: &AppState, ctx: &Ctx, r: &str, outcome: Result<sandbox::Checkout>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    match outcome {
+        // Back to kencho at once; the result follows as a webhook.
+        Ok(c) => Ok(Redirect::to(&c.return_url).into_response()),
+        Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..)) => {
+            let page = sandbox_view(st, ctx, r, false, e.message(&lang)).await.lang(&lang)?;
+            super::render_status(e.status(), &page).lang(&lang)
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+async fn sandbox_card(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    let number: String = form_get(&form, "card").unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+    let outcome = match number.as_str() {
+        sandbox::CARD_OK => sandbox::settle(&st.db, &r, sandbox::Outcome::Paid, delivery).await,
+        sandbox::CARD_DECLINED => sandbox::settle(&st.db, &r, sandbox::Outcome::Declined, delivery).await,
+        sandbox::CARD_3DS => {
+            let c = sandbox::settle(&st.db, &r, sandbox::Outcome::NeedsAuthentication, delivery).await;
+            return match c {
+                Ok(_) => render(&sandbox_view(&st, &ctx, &r, true, String::new()).await.lang(&lang)?).lang(&lang),
+                Err(e) => sandbox_done(&st, &ctx, &r, Err(e)).await,
+            };
+        }
+        _ => {
+            Err(AppError::BadRequest("use a test card: 4242424242424242, 4000000000000002 or 4000000000003220".into()))
+        }
+    };
+    sandbox_done(&st, &ctx, &r, outcome).await
+}
+
+async fn sandbox_authenticate(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    let outcome =
+        if form_get(&form, "result") == Some("ok") { sandbox::Outcome::Paid } else { sandbox::Outcome::Declined };
+    sandbox_done(&st, &ctx, &r, sandbox::settle(&st.db, &r, outcome, delivery).await).await
+}
+
+async fn sandbox_scan(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    sandbox_done(&st, &ctx, &r, sandbox::settle(&st.db, &r, sandbox::Outcome::Paid, delivery).await).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookResult {
+    /// changed, duplicate or ignored: why.
+    pub outcome: String,
+}
+
+/// The sandbox provider's webhook. Verified with the tenant's sandbox secret; a forged or
+/// malformed one is refused and changes nothing.
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/sandbox/{tenant}", tag = "payments", params(("tenant" = String, Path)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = WebhookResult), (status = 400, body = super::api::ErrorBody)))]
+async fn sandbox_webhook(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<WebhookResult>> {
+    if body.len() > 64 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    let t = crate::tenants::by_code(&st.db, &tenant).await?.ok_or(AppError::NotFound)?;
+    let secret = sandbox::settings(&st.db, t.id).await?.sandbox_secret;
+    let sig = headers
+        .get(sandbox::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::BadRequest("no signature".into()))?;
+    sandbox::verify(&secret, sig, &body, crate::db::now_ms() / 1000)?;
+    let e: ProviderEvent =
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    if e.event_id.is_empty() || e.event_id.len() > 200 {
+        return Err(AppError::BadRequest("invalid event id".into()));
+    }
+    let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
+    st.nudge.notify_one();
+    Ok(Json(WebhookResult {
+        outcome: match out {
+            kencho_core::payment::ledger::Applied::Changed => "changed".into(),
+            kencho_core::payment::ledger::Applied::Duplicate => "duplicate".into(),
+            kencho_core::payment::ledger::Applied::Ignored(w) => format!("ignored: {w}"),
+        },
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff.
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeBody {
+    /// For a per-unit fee: how many.
+    #[serde(default)]
+    pub units: Option<i64>,
+    /// For a fee set by staff: the amount in yen.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// 減免: the share waived (1–100) and why.
+    #[serde(default)]
+    pub exemption_percent: Option<i64>,
+    #[serde(default)]
+    pub exemption_reason: Option<String>,
+}
+
+fn exemption(percent: Option<i64>, reason: Option<String>) -> Option<Exemption> {
+    percent.filter(|p| *p > 0).map(|percent| Exemption { percent, reason: reason.unwrap_or_default() })
+}
+
+async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody) -> Result<i64> {
+    let a = apps::open_for_staff(&st.db, s, id, "set the fee").await?;
+    let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+    let x = exemption(b.exemption_percent, b.exemption_reason);
+    let pid = payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, b.units, b.amount, x).await?;
+    st.nudge.notify_one();
+    Ok(pid)
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/fee", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = FeeBody, responses((status = 201, body = i64), (status = 409, body = super::api::ErrorBody)))]
+async fn api_set_fee(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let s = ctx.staff()?;
+    let b: FeeBody = json(&headers, &body)?;
+    let pid = set_fee(&st, s, id, b).await?;
+    Ok((StatusCode::CREATED, Json(pid)).into_response())
+}
+
+async fn set_fee_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (form, s) = staff_form(&ctx, &body, false)?;
+    let num = |k: &str| units_of(form_get(&form, k));
+    let outcome = async {
+        let b = FeeBody {
+            units: num("units")?,
+            amount: num("amount")?,
+            exemption_percent: num("exemption_percent")?,
+            exemption_reason: form_get(&form, "exemption_reason").map(str::to_string),
+        };
+        set_fee(&st, &s, id, b).await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/applications/{id}")).into_response()),
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    pub amount: i64,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/payments/{id}/refunds", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = RefundBody, responses((status = 201, body = payments::Refund), (status = 409, body = super::api::ErrorBody)))]
+async fn api_refund(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let s = ctx.staff()?;
+    let b: RefundBody = json(&headers, &body)?;
+    let r = payments::request_refund(&st.db, &st.approval, s, id, b.amount, &b.reason).await?;
+    st.nudge.notify_one();
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn refund_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (form, s) = staff_form(&ctx, &body, false)?;
+    let outcome = async {
+        let amount = units_of(form_get(&form, "amount"))?.ok_or_else(|| AppError::BadRequest("the amount".into()))?;
+        payments::request_refund(&st.db, &st.approval, &s, id, amount, form_get(&form, "reason").unwrap_or_default())
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(r) => {
+            st.nudge.notify_one();
+            let app: i64 = sqlx::query_scalar::<_, i64>("SELECT application_id FROM payments WHERE id = $1")
+                .bind(r.payment_id)
+                .fetch_one(&st.db.read)
+                .await
+                .lang(&lang)?;
+            Ok(Redirect::to(&format!("/staff/applications/{app}")).into_response())
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_payments.html")]
+struct StaffPaymentsPage {
+    l: Layout,
+    totals: reconcile::Totals,
+    report: Option<reconcile::Report>,
+    admin: bool,
+    methods: String,
+    refund_above: i64,
+    today: String,
+}
+
+async fn staff_payments_view(st: &AppState, ctx: &Ctx, report: Option<reconcile::Report>) -> Result<StaffPaymentsPage> {
+    let s = ctx.staff()?;
+    let settings = sandbox::settings(&st.db, s.tenant_id).await?;
+    Ok(StaffPaymentsPage {
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "pay.staff_title")),
+        totals: reconcile::totals(&st.db, s.tenant_id).await?,
+        report,
+        admin: s.role == kencho_core::application::Role::Admin,
+        methods: settings.sandbox_methods,
+        refund_above: settings.refund_approval_above,
+        today: super::fmt_date(crate::db::now_ms()),
+    })
+}
+
+async fn staff_payments(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&staff_payments_view(&st, &ctx, None).await.lang(&lang)?).lang(&lang)
+}
+
+async fn settings_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (form, s) = staff_form(&ctx, &body, true)?;
+    let methods: Vec<&str> =
+        ["card", "qr"].into_iter().filter(|m| form_get(&form, &format!("method_{m}")).is_some()).collect();
+    let above = units_of(form_get(&form, "refund_above")).lang(&lang)?.unwrap_or(10_000);
+    sandbox::update_settings(&st.db, &s, &methods.join(","), above).await.lang(&lang)?;
+    Ok(Redirect::to("/staff/payments").into_response())
+}
+
+async fn reconcile_page(State(st): State<AppState>, ctx: Ctx, mp: axum::extract::Multipart) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let s = ctx.staff().lang(&lang)?.clone();
+    let (csrf, _, file) = super::read_upload(mp).await.lang(&lang)?;
+    ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
+    let (name, text) = file.ok_or_else(|| AppError::BadRequest("choose the settlement file".into())).lang(&lang)?;
+    let report = reconcile::import(&st.db, &s, "sandbox", &name, &text).await.lang(&lang)?;
+    render(&staff_payments_view(&st, &ctx, Some(report)).await.lang(&lang)?).lang(&lang)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReconcileQuery {
+    /// The provider whose settlement file this is (sandbox).
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// Imports a settlement file (`text/csv`: provider_ref,date,gross,fee) and matches it.
+#[utoipa::path(post, path = "/api/v1/staff/payments/reconcile", tag = "payments", security(("bearer" = [])), params(ReconcileQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = reconcile::Report), (status = 400, body = super::api::ErrorBody)))]
+async fn api_reconcile(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ReconcileQuery>,
+    body: Bytes,
+) -> Result<Json<reconcile::Report>> {
+    let s = ctx.staff()?;
+    if body.len() > 64 * 1024 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the file is not UTF-8".into()))?;
+    let provider = q.provider.unwrap_or_else(|| "sandbox".into());
+    if provider != "sandbox" {
+        return Err(AppError::BadRequest("settlement files are read for the sandbox provider".into()));
+    }
+    Ok(Json(reconcile::import(&st.db, s, &provider, "upload.csv", text).await?))
+}
+
+#[derive(Deserialize)]
+struct DateQuery {
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// The daily 収納 report per 歳入科目 (CSV, UTF-8 with BOM).
+async fn daily_csv(State(st): State<AppState>, ctx: Ctx, Query(q): Query<DateQuery>) -> Result<Response> {
+    let s = ctx.staff()?;
+    let date = q.date.unwrap_or_else(|| super::fmt_date(crate::db::now_ms()));
+    let csv = reconcile::daily_csv(&st.db, s.tenant_id, &date).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"shuno-{date}.csv\"")),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// The sandbox provider's settlement report for the tenant (to try the reconciliation).
+async fn sandbox_settlement(State(st): State<AppState>, ctx: Ctx) -> Result<Response> {
+    let s = ctx.staff()?;
+    let csv = sandbox::settlement_csv(&st.db, s.tenant_id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/payments/totals", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = reconcile::Totals)))]
+async fn api_totals(State(st): State<AppState>, ctx: Ctx) -> Result<Json<reconcile::Totals>> {
+    let s = ctx.staff()?;
+    Ok(Json(reconcile::totals(&st.db, s.tenant_id).await?))
+}
