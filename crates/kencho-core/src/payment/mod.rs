@@ -5,3 +5,4 @@
 pub mod event;
 pub mod fee;
 pub mod ledger;
+pub mod stripe;
