@@ -15,7 +15,7 @@ pub const TENANTS: [(&str, &str, &str, &str); 3] = [
     ("minamisoma", "南相馬市", "Minamisoma City", "MINA"),
 ];
 
-pub const PROCEDURES: [(&str, &str); 7] = [
+pub const PROCEDURES: [(&str, &str); 8] = [
     ("aizuwakamatsu-juminhyo-shomei.toml", include_str!("../../../demo/procedures/aizuwakamatsu-juminhyo-shomei.toml")),
     (
         "aizuwakamatsu-hojin-setsuritsu.toml",
@@ -26,6 +26,10 @@ pub const PROCEDURES: [(&str, &str); 7] = [
     ("minamisoma-kosodate-hojo.toml", include_str!("../../../demo/procedures/minamisoma-kosodate-hojo.toml")),
     ("minamisoma-risai-shomei.toml", include_str!("../../../demo/procedures/minamisoma-risai-shomei.toml")),
     ("minamisoma-inu-toroku.toml", include_str!("../../../demo/procedures/minamisoma-inu-toroku.toml")),
+    (
+        "minamisoma-inu-kansatsu-saikofu.toml",
+        include_str!("../../../demo/procedures/minamisoma-inu-kansatsu-saikofu.toml"),
+    ),
 ];
 
 /// 全国地方公共団体コード of the demo tenants.

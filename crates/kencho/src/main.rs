@@ -125,6 +125,10 @@ enum Command {
         /// Instead: measure 電子決裁 acts per second through a five-step route.
         #[arg(long)]
         approval: bool,
+        /// Instead: measure confirmed payments per second through the sandbox provider, and the
+        /// reconciliation of a 100,000-line settlement file.
+        #[arg(long)]
+        payments: bool,
         /// MQTT broker for --iot (host:port).
         #[arg(long, default_value = "127.0.0.1:1883")]
         broker: String,
@@ -447,6 +451,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { payments: true, clients, seconds, .. } => {
+            kencho::bench::run_payments(clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { approval: true, clients, seconds, .. } => {

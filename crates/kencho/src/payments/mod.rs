@@ -125,7 +125,7 @@ pub async fn require_paid_before_submission(
         return Ok(());
     }
     let paid: i64 =
-        sqlx::query("SELECT COALESCE(SUM(paid_amount), 0) FROM payments WHERE application_id = $1 AND state = 'paid'")
+        sqlx::query("SELECT CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) FROM payments WHERE application_id = $1 AND state = 'paid'")
             .bind(application_id)
             .fetch_one(&mut *conn)
             .await?
@@ -717,7 +717,7 @@ pub async fn request_refund(
                 return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
             }
             let pending: i64 = sqlx::query(
-                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = $1 AND state IN ('awaiting_approval', 'requested')",
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 AND state IN ('awaiting_approval', 'requested')",
             )
             .bind(payment_id)
             .fetch_one(&mut *conn)

@@ -198,7 +198,7 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     let start = d.midnight().assume_offset(crate::applications::jst()).unix_timestamp() * 1000;
     let end = start + 86_400_000;
     let rows = sqlx::query(
-        "SELECT revenue_code, method, COUNT(*), COALESCE(SUM(paid_amount), 0) FROM payments \
+        "SELECT revenue_code, method, COUNT(*), CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) FROM payments \
          WHERE tenant_id = $1 AND paid_at >= $2 AND paid_at < $3 GROUP BY revenue_code, method ORDER BY revenue_code, method",
     )
     .bind(tenant_id)
@@ -207,7 +207,7 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     .fetch_all(&db.read)
     .await?;
     let refunds = sqlx::query(
-        "SELECT p.revenue_code, p.method, COUNT(*), COALESCE(SUM(r.amount), 0) FROM refunds r JOIN payments p ON p.id = r.payment_id \
+        "SELECT p.revenue_code, p.method, COUNT(*), CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM refunds r JOIN payments p ON p.id = r.payment_id \
          WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method",
     )
     .bind(tenant_id)
@@ -260,7 +260,7 @@ pub struct Totals {
 
 pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
     let rows = sqlx::query(
-        "SELECT pr.title, p.method, COUNT(*), COALESCE(SUM(p.paid_amount), 0), COALESCE(SUM(p.refunded_amount), 0) \
+        "SELECT pr.title, p.method, COUNT(*), CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT), CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) \
          FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
          WHERE p.tenant_id = $1 AND p.state = 'paid' GROUP BY pr.title, p.method ORDER BY pr.title, p.method",
     )

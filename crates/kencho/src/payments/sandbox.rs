@@ -353,51 +353,82 @@ pub async fn refund(
     queue(conn, tenant_id, &e, now_ms()).await
 }
 
+/// A webhook to send: (row id, body, attempts so far, tenant code, tenant secret).
+type Outgoing = (i64, String, i64, String, String);
+
 /// Delivers due sandbox webhooks to kencho's webhook endpoint, like a provider would: signed,
-/// retried with backoff until answered 2xx.
+/// retried with backoff until answered 2xx. Webhooks of different payments go out side by
+/// side; those of one payment in the order they were queued.
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
     let rows = sqlx::query(
         "SELECT w.id, w.tenant_id, w.body, w.attempts, t.code FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
-         WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 100",
+         WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
     )
     .bind(now_ms())
     .fetch_all(&db.read)
     .await?;
-    let mut sent = 0;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut secrets = std::collections::HashMap::new();
+    let mut groups: std::collections::BTreeMap<String, Vec<Outgoing>> = Default::default();
     for r in rows {
         let (id, tenant_id, body, attempts, code): (i64, i64, String, i64, String) =
             (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
-        let secret = settings(db, tenant_id).await?.sandbox_secret;
-        let header = sign(&secret, now_ms() / 1000, body.as_bytes());
-        let ok = http
-            .post(format!("{base_url}/api/v1/payments/webhooks/sandbox/{code}"))
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, header)
-            .body(body)
-            .send()
-            .await
-            .is_ok_and(|res| res.status().is_success());
-        let (delivered, next) = if ok {
-            (Some(now_ms()), now_ms())
-        } else {
-            (None, now_ms() + 1_000 * 2i64.pow(u32::try_from(attempts.min(8)).unwrap_or(8)))
-        };
-        db.transact(move |conn| {
-            Box::pin(async move {
+        if let std::collections::hash_map::Entry::Vacant(e) = secrets.entry(tenant_id) {
+            e.insert(settings(db, tenant_id).await?.sandbox_secret);
+        }
+        let secret = secrets.get(&tenant_id).cloned().unwrap_or_default();
+        let key = serde_json::from_str::<ProviderEvent>(&body).map(|e| e.payment_ref).unwrap_or_default();
+        groups.entry(key).or_default().push((id, body, attempts, code, secret));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, group) in groups {
+        let (http, base_url) = (http.clone(), base_url.to_string());
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            let mut failed = false;
+            for (id, body, attempts, code, secret) in group {
+                // After a failure the rest of this payment's webhooks wait, to keep their order.
+                let ok = !failed
+                    && http
+                        .post(format!("{base_url}/api/v1/payments/webhooks/sandbox/{code}"))
+                        .header("content-type", "application/json")
+                        .header(SIGNATURE_HEADER, sign(&secret, now_ms() / 1000, body.as_bytes()))
+                        .body(body)
+                        .send()
+                        .await
+                        .is_ok_and(|res| res.status().is_success());
+                failed |= !ok;
+                out.push((id, attempts, ok));
+            }
+            out
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        results.extend(done.map_err(|e| AppError::Internal(e.to_string()))?);
+    }
+    let sent = results.iter().filter(|r| r.2).count();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            for (id, attempts, ok) in results {
+                let (delivered, next) = if ok {
+                    (Some(now_ms()), now_ms())
+                } else {
+                    (None, now_ms() + 1_000 * 2i64.pow(u32::try_from(attempts.min(8)).unwrap_or(8)))
+                };
                 sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1, attempts = attempts + 1, deliver_at = $2 WHERE id = $3")
                     .bind(delivered)
                     .bind(next)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                Ok(())
-            })
+            }
+            Ok(())
         })
-        .await?;
-        if ok {
-            sent += 1;
-        }
-    }
+    })
+    .await?;
     Ok(sent)
 }
 
@@ -405,7 +436,7 @@ pub async fn webhook_worker(db: Db, base_url: String) {
     let http = reqwest::Client::new();
     loop {
         match deliver_due(&db, &http, &base_url).await {
-            Ok(0) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            Ok(0) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
             Ok(_) => {}
         }
     }

@@ -126,7 +126,10 @@ async fn pay_before_submission_decline_then_success() {
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "電子領収書"), 1);
     assert_eq!(
-        app.count(&format!("SELECT COALESCE(SUM(paid_amount), 0) FROM payments WHERE application_id = {id}")).await,
+        app.count(&format!(
+            "SELECT CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) FROM payments WHERE application_id = {id}"
+        ))
+        .await,
         3000
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM sandbox_webhooks WHERE delivered_at IS NOT NULL").await, 6);
