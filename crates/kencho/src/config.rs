@@ -21,4 +21,6 @@ pub struct Config {
     pub jma_feed: Option<String>,
     /// MQTT broker for IoT uplinks: mqtt://[user:pass@]host[:port] or mqtts://….
     pub mqtt_url: Option<String>,
+    /// Stripe's API base URL (`https://api.stripe.com`; tests point it at a local recording).
+    pub stripe_api_base: String,
 }

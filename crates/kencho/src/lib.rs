@@ -69,6 +69,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
         workers.push(tokio::spawn(payments::expiry_worker(db.clone())));
         workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
+        workers.push(tokio::spawn(payments::stripe::refund_worker(db.clone(), cfg.stripe_api_base.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {

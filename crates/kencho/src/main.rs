@@ -73,6 +73,9 @@ enum Command {
         /// mqtt://127.0.0.1:1883 or mqtts://user:pass@broker.example.jp:8883
         #[arg(long, env = "KENCHO_MQTT_URL")]
         mqtt_url: Option<String>,
+        /// Stripe's API base URL (for a proxy or a test double).
+        #[arg(long, env = "KENCHO_STRIPE_API_BASE", default_value = kencho::payments::stripe::DEFAULT_API_BASE)]
+        stripe_api_base: String,
     },
     /// Create or update the database schema.
     Migrate {
@@ -274,6 +277,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             jma_dir,
             jma_feed,
             mqtt_url,
+            stripe_api_base,
         } => {
             let database = db.connect().await?;
             let logins =
@@ -292,6 +296,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 jma_dir,
                 jma_feed,
                 mqtt_url,
+                stripe_api_base,
             };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");

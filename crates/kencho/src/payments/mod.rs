@@ -8,6 +8,7 @@
 
 pub mod reconcile;
 pub mod sandbox;
+pub mod stripe;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::fee::{amount_due, Exemption, FeeRule, Timing};
@@ -180,6 +181,13 @@ async fn insert_payment(
 pub async fn methods(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
     let s = sandbox::settings(db, tenant_id).await?;
     let mut out = Vec::new();
+    // A tenant with a real provider configured pays through it; the sandbox is for the demo.
+    if s.stripe_enabled && s.stripe_api_key_set {
+        for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            out.push(("stripe".to_string(), m.to_string()));
+        }
+        return Ok(out);
+    }
     if s.sandbox_enabled {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("sandbox".to_string(), m.to_string()));
@@ -191,9 +199,11 @@ pub async fn methods(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
 /// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
 /// opened at the provider with an idempotency key, and its URL comes back. Before submission the
 /// resident chooses the quantity for a per-unit fee; after review the office set the amount.
+#[allow(clippy::too_many_arguments)] // the payment form's fields and where the providers are
 pub async fn start(
     db: &Db,
     base_url: &str,
+    stripe_api_base: &str,
     resident: &Resident,
     p: &Procedure,
     application_id: i64,
@@ -292,17 +302,21 @@ pub async fn start(
     // timeout return the same checkout instead of a second charge.
     let key = format!("kencho-payment-{payment_id}-{attempt}");
     let return_url = format!("{base_url}/applications/{application_id}/payment");
-    let checkout = sandbox::create_checkout(
-        db,
-        &base_url,
-        tenant_id,
-        amount,
-        &method_of(db, payment_id).await?,
-        &title,
-        &return_url,
-        &key,
-    )
-    .await?;
+    let method = method_of(db, payment_id).await?;
+    let checkout = if provider_of(db, payment_id).await? == "stripe" {
+        let api_key = sandbox::settings(db, tenant_id)
+            .await?
+            .stripe_api_key
+            .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
+        let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
+        let attempt = u32::try_from(attempt).unwrap_or(0);
+        let session =
+            stripe::create_checkout(&reqwest::Client::new(), stripe_api_base, &api_key, &req, attempt).await?;
+        let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;
+        (session.id, url)
+    } else {
+        sandbox::create_checkout(db, &base_url, tenant_id, amount, &method, &title, &return_url, &key).await?
+    };
     let (r, url) = (checkout.0.clone(), checkout.1.clone());
     db.transact(move |conn| {
         Box::pin(async move {
@@ -355,6 +369,14 @@ async fn open_attempt(
     )
     .await?;
     Ok((id, amount, attempt, tenant_id))
+}
+
+async fn provider_of(db: &Db, payment_id: i64) -> Result<String> {
+    Ok(sqlx::query("SELECT provider FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_one(&db.write)
+        .await?
+        .try_get(0)?)
 }
 
 async fn method_of(db: &Db, payment_id: i64) -> Result<String> {
@@ -778,6 +800,15 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     match provider.as_str() {
         "sandbox" => {
             sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
+        }
+        "stripe" => {
+            // Sent by the Stripe worker after this commits (an HTTP call must not hold the
+            // transaction); its result comes back as a webhook.
+            sqlx::query("UPDATE refunds SET state = 'to_send' WHERE id = $1")
+                .bind(refund_id)
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
         }
         other => return Err(AppError::Refused("provider", format!("refunds through {other} are not available"))),
     }

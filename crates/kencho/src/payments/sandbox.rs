@@ -29,6 +29,11 @@ pub struct Settings {
     pub sandbox_methods: String,
     pub sandbox_secret: String,
     pub refund_approval_above: i64,
+    pub stripe_enabled: bool,
+    pub stripe_methods: String,
+    pub stripe_api_key: Option<String>,
+    pub stripe_api_key_set: bool,
+    pub stripe_webhook_secret: Option<String>,
 }
 
 /// The tenant's settings, created with a fresh sandbox secret on first use.
@@ -39,9 +44,15 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
             sandbox_methods: r.try_get(1)?,
             sandbox_secret: r.try_get(2)?,
             refund_approval_above: r.try_get(3)?,
+            stripe_enabled: r.try_get::<i64, _>(4)? != 0,
+            stripe_methods: r.try_get(5)?,
+            stripe_api_key_set: r.try_get::<Option<String>, _>(6)?.is_some(),
+            stripe_api_key: r.try_get(6)?,
+            stripe_webhook_secret: r.try_get(7)?,
         })
     };
-    const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above FROM payment_settings WHERE tenant_id = $1";
+    const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above, stripe_enabled, \
+        stripe_methods, stripe_api_key, stripe_webhook_secret FROM payment_settings WHERE tenant_id = $1";
     if let Some(r) = sqlx::query(Q).bind(tenant_id).fetch_optional(&db.read).await? {
         return read(&r);
     }
@@ -62,6 +73,62 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
     .await?;
     let r = sqlx::query(Q).bind(tenant_id).fetch_one(&db.read).await?;
     read(&r)
+}
+
+/// Turns Stripe on or off for a tenant. Secrets given are stored; absent ones are kept as
+/// they are; they are never shown back, and the audit entry says only that they changed.
+pub async fn update_stripe(
+    db: &Db,
+    admin: &crate::accounts::Staff,
+    enabled: bool,
+    methods: &str,
+    api_key: Option<String>,
+    webhook_secret: Option<String>,
+) -> Result<()> {
+    let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+    if list.iter().any(|m| !kencho_core::payment::stripe::PAYMENT_METHOD_TYPES.contains(m)) {
+        return Err(AppError::BadRequest("Stripe methods are card, konbini and paypay".into()));
+    }
+    if api_key.as_deref().is_some_and(|k| !(k.starts_with("sk_") || k.starts_with("rk_")) || k.len() > 300) {
+        return Err(AppError::BadRequest("the Stripe API key starts with sk_ or rk_".into()));
+    }
+    if webhook_secret.as_deref().is_some_and(|k| !k.starts_with("whsec_") || k.len() > 300) {
+        return Err(AppError::BadRequest("the webhook signing secret starts with whsec_".into()));
+    }
+    let current = settings(db, admin.tenant_id).await?;
+    let has_key = api_key.is_some() || current.stripe_api_key_set;
+    let has_secret = webhook_secret.is_some() || current.stripe_webhook_secret.is_some();
+    if enabled && (!has_key || !has_secret || list.is_empty()) {
+        return Err(AppError::BadRequest("Stripe needs its API key, webhook signing secret and a method".into()));
+    }
+    let (admin, methods) = (admin.clone(), list.join(","));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE payment_settings SET stripe_enabled = $1, stripe_methods = $2, stripe_api_key = COALESCE($3, stripe_api_key), \
+                 stripe_webhook_secret = COALESCE($4, stripe_webhook_secret), updated_at = $5 WHERE tenant_id = $6",
+            )
+            .bind(i64::from(enabled))
+            .bind(&methods)
+            .bind(&api_key)
+            .bind(&webhook_secret)
+            .bind(now_ms())
+            .bind(admin.tenant_id)
+            .execute(&mut *conn)
+            .await?;
+            crate::audit::append(
+                conn,
+                admin.tenant_id,
+                &format!("staff:{}", admin.id),
+                "payment.stripe_settings_changed",
+                "payment_settings",
+                serde_json::json!({"enabled": enabled, "methods": methods, "api_key_changed": api_key.is_some(),
+                                   "webhook_secret_changed": webhook_secret.is_some()}),
+            )
+            .await
+        })
+    })
+    .await
 }
 
 /// Sets which sandbox methods are on and the refund limit (tenant administrators).

@@ -38,6 +38,8 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/applications/{id}/payment", get(api_summary).post(api_pay))
         .route("/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
+        .route("/payments/webhooks/stripe/{tenant}", post(stripe_webhook))
+        .route("/admin/payments/settings", get(api_get_settings).put(api_put_settings))
         .route("/staff/applications/{id}/fee", post(api_set_fee))
         .route("/staff/payments/{id}/refunds", post(api_refund))
         .route("/staff/payments/reconcile", post(api_reconcile))
@@ -119,8 +121,17 @@ async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
         let a = apps::for_resident(&st.db, &r, id).await?;
         let p = apps::procedure_version(&st.db, a.procedure_id).await?;
         let units = units_of(form_get(&form, "units"))?;
-        payments::start(&st.db, &st.cfg.base_url, &r, &p, id, form_get(&form, "method").unwrap_or_default(), units)
-            .await
+        payments::start(
+            &st.db,
+            &st.cfg.base_url,
+            &st.cfg.stripe_api_base,
+            &r,
+            &p,
+            id,
+            form_get(&form, "method").unwrap_or_default(),
+            units,
+        )
+        .await
     }
     .await;
     match outcome {
@@ -162,7 +173,8 @@ async fn api_pay(
     let b: PayBody = json(&headers, &body)?;
     let a = apps::for_resident(&st.db, r, id).await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let checkout_url = payments::start(&st.db, &st.cfg.base_url, r, &p, id, &b.method, b.units).await?;
+    let checkout_url =
+        payments::start(&st.db, &st.cfg.base_url, &st.cfg.stripe_api_base, r, &p, id, &b.method, b.units).await?;
     Ok(Json(PayStarted { checkout_url }))
 }
 
@@ -531,4 +543,127 @@ async fn sandbox_settlement(State(st): State<AppState>, ctx: Ctx) -> Result<Resp
 async fn api_totals(State(st): State<AppState>, ctx: Ctx) -> Result<Json<reconcile::Totals>> {
     let s = ctx.staff()?;
     Ok(Json(reconcile::totals(&st.db, s.tenant_id).await?))
+}
+
+/// Stripe's webhook endpoint for a tenant (configure `{base}/api/v1/payments/webhooks/stripe/{tenant}`
+/// in the Stripe Dashboard). Verified with the tenant's signing secret; a forged or malformed
+/// one is refused and changes nothing; events kencho does not use are acknowledged.
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/stripe/{tenant}", tag = "payments", params(("tenant" = String, Path)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = [String]), (status = 400, body = super::api::ErrorBody)))]
+async fn stripe_webhook(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Vec<String>>> {
+    use kencho_core::payment::stripe as fmt;
+    if body.len() > 256 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    let t = crate::tenants::by_code(&st.db, &tenant).await?.ok_or(AppError::NotFound)?;
+    let settings = sandbox::settings(&st.db, t.id).await?;
+    let secret = settings
+        .stripe_webhook_secret
+        .filter(|_| settings.stripe_enabled)
+        .ok_or_else(|| AppError::BadRequest("Stripe is not configured for this tenant".into()))?;
+    let sig = headers
+        .get(fmt::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::BadRequest("no Stripe-Signature".into()))?;
+    fmt::verify_signature(sig, &body, &secret, crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
+        .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))?;
+    let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    let out = payments::stripe::apply_webhook(&st.db, t.id, events).await?;
+    st.nudge.notify_one();
+    Ok(Json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentSettingsView {
+    pub sandbox_methods: String,
+    pub refund_approval_above: i64,
+    pub stripe_enabled: bool,
+    pub stripe_methods: String,
+    /// Whether a key is stored; the key itself is never shown.
+    pub stripe_api_key_set: bool,
+    pub stripe_webhook_secret_set: bool,
+}
+
+async fn settings_view(st: &AppState, tenant_id: i64) -> Result<PaymentSettingsView> {
+    let s = sandbox::settings(&st.db, tenant_id).await?;
+    Ok(PaymentSettingsView {
+        sandbox_methods: s.sandbox_methods,
+        refund_approval_above: s.refund_approval_above,
+        stripe_enabled: s.stripe_enabled,
+        stripe_methods: s.stripe_methods,
+        stripe_api_key_set: s.stripe_api_key_set,
+        stripe_webhook_secret_set: s.stripe_webhook_secret.is_some(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/payments/settings", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = PaymentSettingsView)))]
+async fn api_get_settings(State(st): State<AppState>, ctx: Ctx) -> Result<Json<PaymentSettingsView>> {
+    let s = ctx.admin()?;
+    Ok(Json(settings_view(&st, s.tenant_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettingsBody {
+    /// Sandbox methods on: "card,qr", or "" for none.
+    #[serde(default)]
+    pub sandbox_methods: Option<String>,
+    #[serde(default)]
+    pub refund_approval_above: Option<i64>,
+    #[serde(default)]
+    pub stripe_enabled: Option<bool>,
+    /// card, konbini, paypay (comma separated).
+    #[serde(default)]
+    pub stripe_methods: Option<String>,
+    /// Write only.
+    #[serde(default)]
+    pub stripe_api_key: Option<String>,
+    /// Write only (whsec_…).
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/payments/settings", tag = "payments", security(("bearer" = [])),
+    request_body = PaymentSettingsBody, responses((status = 200, body = PaymentSettingsView), (status = 400, body = super::api::ErrorBody)))]
+async fn api_put_settings(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PaymentSettingsView>> {
+    let s = ctx.admin()?;
+    let b: PaymentSettingsBody = json(&headers, &body)?;
+    let current = sandbox::settings(&st.db, s.tenant_id).await?;
+    if b.sandbox_methods.is_some() || b.refund_approval_above.is_some() {
+        sandbox::update_settings(
+            &st.db,
+            s,
+            b.sandbox_methods.as_deref().unwrap_or(&current.sandbox_methods),
+            b.refund_approval_above.unwrap_or(current.refund_approval_above),
+        )
+        .await?;
+    }
+    if b.stripe_enabled.is_some()
+        || b.stripe_methods.is_some()
+        || b.stripe_api_key.is_some()
+        || b.stripe_webhook_secret.is_some()
+    {
+        sandbox::update_stripe(
+            &st.db,
+            s,
+            b.stripe_enabled.unwrap_or(current.stripe_enabled),
+            b.stripe_methods.as_deref().unwrap_or(&current.stripe_methods),
+            b.stripe_api_key,
+            b.stripe_webhook_secret,
+        )
+        .await?;
+    }
+    Ok(Json(settings_view(&st, s.tenant_id).await?))
 }

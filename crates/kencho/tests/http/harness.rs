@@ -193,15 +193,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts kencho with the demo loaded; the SMTP sink refuses the first `smtp_fail_first` mails.
 pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
-    spawn_app_full(smtp_fail_first, None).await
+    spawn_app_full(smtp_fail_first, None, None).await
 }
 
 /// Starts kencho subscribed to the local Mosquitto (127.0.0.1:1883) with its own client id.
 pub async fn spawn_app_mqtt() -> TestApp {
-    spawn_app_full(0, Some(format!("mqtt://127.0.0.1:1883?client_id=kencho-test-{}", unique()))).await
+    spawn_app_full(0, Some(format!("mqtt://127.0.0.1:1883?client_id=kencho-test-{}", unique())), None).await
 }
 
-async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> TestApp {
+/// Starts kencho with Stripe's API at `api_base` (a local recording of Stripe's answers).
+pub async fn spawn_app_stripe(api_base: String) -> TestApp {
+    spawn_app_full(0, None, Some(api_base)).await
+}
+
+async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe: Option<String>) -> TestApp {
     // Server-side errors show in a failing test's output.
     let _ = tracing_subscriber::fmt().with_env_filter("error").with_test_writer().try_init();
     let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
@@ -223,6 +228,8 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>) -> Tes
         jma_dir: None,
         jma_feed: None,
         mqtt_url,
+        // Nothing listens on port 9 (discard): a test that did not ask for Stripe cannot reach it.
+        stripe_api_base: stripe.unwrap_or_else(|| "http://127.0.0.1:9".into()),
     };
     let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { server, base, db, db_url, cfg, smtp, totp, totp_steps: Default::default(), data_dir }

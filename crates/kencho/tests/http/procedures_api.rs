@@ -179,6 +179,9 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/staff/payments/{id}/refunds",
         "POST /api/v1/staff/payments/reconcile",
         "GET /api/v1/staff/payments/totals",
+        "POST /api/v1/payments/webhooks/stripe/{tenant}",
+        "GET /api/v1/admin/payments/settings",
+        "PUT /api/v1/admin/payments/settings",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -1,0 +1,193 @@
+//! The Stripe adapter's I/O: Checkout Sessions and refunds over HTTPS with idempotency keys,
+//! and webhook events resolved to kencho's payments. The formats (and their tests against
+//! recorded fixtures) are `kencho_core::payment::stripe`.
+
+use kencho_core::payment::stripe::{self as fmt, CheckoutRequest, CheckoutSession};
+use sqlx::Row;
+
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+/// Stripe's API, unless the configuration points elsewhere (tests use a local recording).
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+
+/// POSTs a form to Stripe with the key and the idempotency key; a timeout, connection error or
+/// 5xx is retried with the same key (Stripe then answers the first request's result, so a
+/// payment is never created twice).
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    api_key: &str,
+    idem: &str,
+    form: &[(String, String)],
+) -> Result<Vec<u8>> {
+    let body = fmt::form_encode(form);
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * 2u64.pow(attempt))).await;
+        }
+        let res = http
+            .post(url)
+            .bearer_auth(api_key)
+            .header(fmt::IDEMPOTENCY_HEADER, idem)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .timeout(std::time::Duration::from_secs(20))
+            .body(body.clone())
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status().is_server_error() => last = format!("Stripe answered {}", r.status()),
+            Ok(r) => {
+                let status = r.status();
+                let bytes = r.bytes().await.map_err(|e| AppError::Internal(e.to_string()))?.to_vec();
+                if status.is_success() {
+                    return Ok(bytes);
+                }
+                // 4xx: Stripe's error object says why; retrying would not help.
+                let why = fmt::parse_checkout_session(&bytes).err().map(|e| e.to_string()).unwrap_or_default();
+                return Err(AppError::Refused(
+                    "provider_refused",
+                    format!("Stripe refused the request ({status}): {why}"),
+                ));
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(AppError::Refused("provider_unavailable", format!("Stripe could not be reached: {last}")))
+}
+
+/// Opens a Checkout Session for one attempt of a payment.
+pub async fn create_checkout(
+    http: &reqwest::Client,
+    api_base: &str,
+    api_key: &str,
+    req: &CheckoutRequest,
+    attempt: u32,
+) -> Result<CheckoutSession> {
+    let form = fmt::checkout_session_form(req).map_err(|e| AppError::Internal(e.to_string()))?;
+    let url = format!("{api_base}{}", fmt::CHECKOUT_SESSIONS_URL.trim_start_matches("https://api.stripe.com"));
+    let bytes = post(http, &url, api_key, &fmt::idempotency_key(req.payment_id, attempt), &form).await?;
+    fmt::parse_checkout_session(&bytes).map_err(|e| AppError::Internal(format!("Stripe's answer: {e}")))
+}
+
+/// Sends refunds waiting for Stripe (state `to_send`); their result arrives as a webhook.
+pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Result<usize> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.amount, r.reason, p.payment_intent, s.stripe_api_key FROM refunds r JOIN payments p ON p.id = r.payment_id \
+         JOIN payment_settings s ON s.tenant_id = p.tenant_id WHERE r.state = 'to_send' AND p.provider = 'stripe' ORDER BY r.id LIMIT 50",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    let mut sent = 0;
+    for r in rows {
+        let (id, amount, reason, intent, key): (i64, i64, String, Option<String>, Option<String>) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let (Some(intent), Some(key)) = (intent, key) else { continue };
+        let form = fmt::refund_form(&intent, amount, &reason, id);
+        let url = format!("{api_base}{}", fmt::REFUNDS_URL.trim_start_matches("https://api.stripe.com"));
+        let outcome = post(http, &url, &key, &fmt::refund_idempotency_key(id), &form).await;
+        let (state, re) =
+            match outcome.and_then(|b| fmt::parse_refund(&b).map_err(|e| AppError::Internal(e.to_string()))) {
+                Ok(refund) => ("requested", Some(refund.id)),
+                Err(AppError::Refused("provider_unavailable", _)) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, refund = id, "Stripe refused a refund");
+                    ("failed", None)
+                }
+            };
+        db.transact(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE refunds SET state = $1, provider_ref = COALESCE($2, provider_ref) WHERE id = $3 AND state = 'to_send'")
+                    .bind(state)
+                    .bind(re)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+pub async fn refund_worker(db: Db, api_base: String) {
+    let http = reqwest::Client::new();
+    loop {
+        if let Err(e) = send_refunds(&db, &http, &api_base).await {
+            tracing::warn!(error = %e, "sending Stripe refunds failed");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Applies a verified Stripe webhook: each event is resolved to its payment (by session id,
+/// or by the payment_intent remembered from the session's events) and goes through the ledger.
+pub async fn apply_webhook(db: &Db, tenant_id: i64, events: Vec<fmt::StripeEvent>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for e in events {
+        if let (Some(session), Some(intent)) = (&e.refs.session, &e.refs.payment_intent) {
+            let (s, i) = (session.clone(), intent.clone());
+            db.transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE payments SET payment_intent = $1 WHERE provider = 'stripe' AND provider_ref = $2 AND tenant_id = $3")
+                        .bind(&i)
+                        .bind(&s)
+                        .bind(tenant_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        }
+        let session = match &e.refs.session {
+            Some(s) => Some(s.clone()),
+            None => match &e.refs.payment_intent {
+                Some(pi) => sqlx::query("SELECT provider_ref FROM payments WHERE provider = 'stripe' AND payment_intent = $1 AND tenant_id = $2")
+                    .bind(pi)
+                    .bind(tenant_id)
+                    .fetch_optional(&db.read)
+                    .await?
+                    .map(|r| r.try_get::<String, _>(0))
+                    .transpose()?,
+                None => None,
+            },
+        };
+        let Some(session) = session else {
+            // Not ours (or not yet known): acknowledged, nothing changes.
+            out.push(format!("{}: unknown payment", e.event_id));
+            continue;
+        };
+        let applied = super::apply_event(db, "stripe", tenant_id, e.to_provider_event(&session)).await?;
+        out.push(format!("{}: {applied:?}", e.event_id));
+    }
+    Ok(out)
+}
+
+/// The Checkout request for one attempt: the resident returns to the payment page either way.
+pub fn request(
+    payment_id: i64,
+    title: &str,
+    amount: i64,
+    return_url: &str,
+    reference: &str,
+    method: &str,
+) -> CheckoutRequest {
+    let now = now_ms() / 1000;
+    CheckoutRequest {
+        payment_id,
+        product_name: title.to_string(),
+        unit_amount: amount,
+        quantity: 1,
+        success_url: return_url.to_string(),
+        cancel_url: return_url.to_string(),
+        client_reference_id: reference.to_string(),
+        // An hour gives Stripe's 30-minute minimum a margin at its end of the wire.
+        expires_at: now + 3600,
+        now_unix: now,
+        payment_method_types: vec![method.to_string()],
+    }
+}
