@@ -591,6 +591,26 @@ async function main() {
     await check(k, '電子決裁: new 起案 form (320 px wide)');
     await k.setViewportSize({ width: 1280, height: 900 });
 
+    // ------------------------------------------------ キャッシュレス決済: pay before submission in the sandbox
+    await goto(res, '/procedures/minamisoma/inu-kansatsu-saikofu');
+    await clickAndWait(res, 'main form[action$="/start"] button[type=submit]');
+    const km = res.url().match(/\/applications\/(\d+)\/pages\/1/);
+    if (!km) throw new JourneyError(`starting inu-kansatsu-saikofu led to ${res.url()}`);
+    await goto(res, `/applications/${km[1]}/payment`);
+    await check(res, '決済: payment page (before submission)', { screenshot: true });
+    await clickAndWait(res, 'main form[action$="/payment"] button[type=submit]');
+    if (!res.url().includes('/sandbox/pay/')) throw new JourneyError(`paying led to ${res.url()}`);
+    await check(res, '決済: sandbox checkout (card)', { screenshot: true });
+    await fill(res, { card: '4000000000003220' });
+    await clickAndWait(res, 'main form button[type=submit]');
+    await check(res, '決済: sandbox 3-D Secure step');
+    await clickAndWait(res, 'main form button[type=submit]');
+    await check(res, '決済: back on the payment page (confirming or paid)');
+    await goto(res, `/applications/${km[1]}`);
+    await check(res, '決済: application page with what is due and paid');
+    await goto(k, '/staff/payments');
+    await check(k, '決済: staff payments (totals, reconciliation)', { screenshot: true });
+
     // ------------------------------------------------ マイ避難: the plan journey, anonymous first
     const hCtx = await newContext(browser);
     const h = await hCtx.newPage();

@@ -37,6 +37,8 @@ pub struct Payment {
     pub units: Option<i64>,
     pub exemption_percent: Option<i64>,
     pub exemption_reason: Option<String>,
+    /// The application's attachment that evidences the 減免.
+    pub exemption_evidence: Option<String>,
     pub provider: String,
     pub method: String,
     pub provider_ref: Option<String>,
@@ -50,7 +52,8 @@ pub struct Payment {
 }
 
 const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, exemption_percent, exemption_reason, \
-    provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at";
+    provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
+    exemption_evidence";
 
 fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
     Ok(Payment {
@@ -72,6 +75,7 @@ fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
         created_at: r.try_get(15)?,
         expires_at: r.try_get(16)?,
         paid_at: r.try_get(17)?,
+        exemption_evidence: r.try_get(18)?,
     })
 }
 
@@ -409,6 +413,7 @@ pub async fn set_due(
     units: Option<i64>,
     staff_amount: Option<i64>,
     exemption: Option<Exemption>,
+    evidence: Option<String>,
 ) -> Result<i64> {
     let (rule, timing) = p
         .def
@@ -440,6 +445,21 @@ pub async fn set_due(
                 return Err(AppError::Refused("already_set", "the fee of this application is set already".into()));
             }
             let id = insert_payment(conn, a.tenant_id, a.id, a.resident_id, &code, amount, units, exemption.as_ref()).await?;
+            if let Some(ev) = evidence.as_deref().filter(|_| exemption.is_some()) {
+                // The evidence is one of the application's own attachments.
+                let found = sqlx::query("SELECT filename FROM attachments WHERE application_id = $1 AND public_id = $2")
+                    .bind(a.id)
+                    .bind(ev)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
+                let name: String = found.try_get(0)?;
+                sqlx::query("UPDATE payments SET exemption_evidence = $1 WHERE id = $2")
+                    .bind(format!("{ev} {name}"))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             // 事後決済 links stay open for two weeks, not the 30 minutes of a checkout.
             sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
                 .bind(now_ms() + 14 * 86_400_000)
@@ -506,7 +526,7 @@ async fn apply_to(
         .await?;
     let before = payment_of(&row)?;
     let mut ledger: Ledger =
-        serde_json::from_str(&row.try_get::<String, _>(18)?).map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
+        serde_json::from_str(&row.try_get::<String, _>(19)?).map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
     let (kind, amount) = match &e.kind {
         EventKind::Pending => ("pending", None),
         EventKind::Paid { amount } => ("paid", Some(*amount)),

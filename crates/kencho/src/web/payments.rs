@@ -334,6 +334,9 @@ pub struct FeeBody {
     pub exemption_percent: Option<i64>,
     #[serde(default)]
     pub exemption_reason: Option<String>,
+    /// The application's attachment (its id) that evidences the 減免.
+    #[serde(default)]
+    pub exemption_evidence: Option<String>,
 }
 
 fn exemption(percent: Option<i64>, reason: Option<String>) -> Option<Exemption> {
@@ -344,7 +347,8 @@ async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody)
     let a = apps::open_for_staff(&st.db, s, id, "set the fee").await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let x = exemption(b.exemption_percent, b.exemption_reason);
-    let pid = payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, b.units, b.amount, x).await?;
+    let pid =
+        payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, b.units, b.amount, x, b.exemption_evidence).await?;
     st.nudge.notify_one();
     Ok(pid)
 }
@@ -374,6 +378,7 @@ async fn set_fee_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
             amount: num("amount")?,
             exemption_percent: num("exemption_percent")?,
             exemption_reason: form_get(&form, "exemption_reason").map(str::to_string),
+            exemption_evidence: form_get(&form, "exemption_evidence").filter(|v| !v.is_empty()).map(str::to_string),
         };
         set_fee(&st, &s, id, b).await
     }

@@ -172,6 +172,12 @@ async fn pay_after_review_late_forged_and_out_of_order_webhooks() {
     let res = act(json!({"exemption_percent": 50}), format!("/api/v1/staff/applications/{id}/fee")).await;
     assert_eq!(res.status(), 400, "an exemption needs its reason");
     let res = act(
+        json!({"exemption_percent": 50, "exemption_reason": "生活保護受給世帯", "exemption_evidence": "not-an-attachment"}),
+        format!("/api/v1/staff/applications/{id}/fee"),
+    )
+    .await;
+    assert_eq!(res.status(), 400, "evidence must be one of the application's attachments");
+    let res = act(
         json!({"exemption_percent": 50, "exemption_reason": "生活保護受給世帯"}),
         format!("/api/v1/staff/applications/{id}/fee"),
     )
