@@ -873,3 +873,53 @@ pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {
         })
         .collect()
 }
+
+/// A fee paid in cash at the counter (窓口), recorded by staff so the cashless share counts
+/// every yen collected. It is a payment of provider `counter`, method `cash`, paid at once
+/// through the same ledger.
+pub async fn record_cash(db: &Db, staff: &Staff, p: &Procedure, application_id: i64, amount: i64) -> Result<i64> {
+    if !(1..=kencho_core::payment::fee::MAX_YEN).contains(&amount) {
+        return Err(AppError::BadRequest("the amount must be 1 to 10,000,000 yen".into()));
+    }
+    let (staff, code) = (staff.clone(), revenue_code(p));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            crate::applications::lock_row(conn, application_id).await?;
+            let a = crate::applications::load(conn, application_id).await?;
+            if !crate::applications::staff_may_see(&staff, &a) {
+                return Err(AppError::NotFound);
+            }
+            let open: Vec<Payment> = sqlx::query(&format!(
+                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid')"
+            ))
+            .bind(application_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(payment_of)
+            .collect::<Result<_>>()?;
+            if open.iter().any(|x| x.state == "paid") {
+                return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+            }
+            for x in &open {
+                cancel_in(conn, x, "paid at the counter").await?;
+            }
+            let id = insert_payment(conn, a.tenant_id, a.id, a.resident_id, &code, amount, None, None).await?;
+            let r = format!("counter-{id}");
+            sqlx::query("UPDATE payments SET provider = 'counter', method = 'cash', provider_ref = $1 WHERE id = $2")
+                .bind(&r)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            let e = ProviderEvent {
+                event_id: format!("counter-paid-{id}"),
+                at_unix: now_ms() / 1000,
+                payment_ref: r,
+                kind: EventKind::Paid { amount },
+            };
+            apply_to(conn, id, "counter", &e, &format!("staff:{}", staff.id)).await?;
+            Ok(id)
+        })
+    })
+    .await
+}

@@ -83,14 +83,36 @@ pub struct Report {
 }
 
 /// Imports a settlement file of `provider` for the staff member's tenant and matches it.
+/// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent.
+pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
+    let lines =
+        kencho_core::payment::stripe::parse_balance_report(text).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok(lines
+        .into_iter()
+        .filter(|l| l.category == "charge")
+        .map(|l| Line {
+            line: l.line,
+            provider_ref: l.provider_ref,
+            date: l.created.chars().take(10).collect(),
+            gross: l.gross,
+            fee: l.fee,
+        })
+        .collect())
+}
+
 pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text: &str) -> Result<Report> {
-    let lines = parse(text)?;
+    let lines = match provider {
+        "sandbox" => parse(text)?,
+        "stripe" => parse_stripe(text)?,
+        _ => return Err(AppError::BadRequest("settlement files are read for sandbox and stripe".into())),
+    };
     if lines.is_empty() {
         return Err(AppError::BadRequest("the file has no lines".into()));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     let rows = sqlx::query(
-        "SELECT id, provider_ref, paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
+        "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END, paid_amount, paid_at FROM payments \
+         WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
     )
     .bind(staff.tenant_id)
     .bind(provider)

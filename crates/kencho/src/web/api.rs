@@ -757,7 +757,8 @@ pub struct ErrorBody {
           super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate,
           super::payments::api_pay, super::payments::api_summary, super::payments::sandbox_webhook, super::payments::api_set_fee,
           super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,
-          super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings),
+          super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings,
+          super::payments::api_cash),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"))
 )]

@@ -41,6 +41,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/payments/webhooks/stripe/{tenant}", post(stripe_webhook))
         .route("/admin/payments/settings", get(api_get_settings).put(api_put_settings))
         .route("/staff/applications/{id}/fee", post(api_set_fee))
+        .route("/staff/applications/{id}/cash", post(api_cash))
         .route("/staff/payments/{id}/refunds", post(api_refund))
         .route("/staff/payments/reconcile", post(api_reconcile))
         .route("/staff/payments/totals", get(api_totals))
@@ -488,12 +489,13 @@ async fn reconcile_page(State(st): State<AppState>, ctx: Ctx, mp: axum::extract:
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ReconcileQuery {
-    /// The provider whose settlement file this is (sandbox).
+    /// The provider whose settlement file this is: `sandbox` (provider_ref,date,gross,fee) or
+    /// `stripe` (Stripe's itemized balance report; its charge lines are matched).
     #[serde(default)]
     pub provider: Option<String>,
 }
 
-/// Imports a settlement file (`text/csv`: provider_ref,date,gross,fee) and matches it.
+/// Imports a provider's settlement file (CSV) and matches it against the payments.
 #[utoipa::path(post, path = "/api/v1/staff/payments/reconcile", tag = "payments", security(("bearer" = [])), params(ReconcileQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = reconcile::Report), (status = 400, body = super::api::ErrorBody)))]
@@ -509,9 +511,6 @@ async fn api_reconcile(
     }
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the file is not UTF-8".into()))?;
     let provider = q.provider.unwrap_or_else(|| "sandbox".into());
-    if provider != "sandbox" {
-        return Err(AppError::BadRequest("settlement files are read for the sandbox provider".into()));
-    }
     Ok(Json(reconcile::import(&st.db, s, &provider, "upload.csv", text).await?))
 }
 
@@ -671,4 +670,29 @@ async fn api_put_settings(
         .await?;
     }
     Ok(Json(settings_view(&st, s.tenant_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashBody {
+    pub amount: i64,
+}
+
+/// Records a fee paid in cash at the counter (counts in the cashless share as cash).
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/cash", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = CashBody, responses((status = 201, body = i64), (status = 409, body = super::api::ErrorBody)))]
+async fn api_cash(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let s = ctx.staff()?;
+    let b: CashBody = json(&headers, &body)?;
+    let a = apps::open_for_staff(&st.db, s, id, "record a counter payment").await?;
+    let p = apps::procedure_version(&st.db, a.procedure_id).await?;
+    let pid = payments::record_cash(&st.db, s, &p, id, b.amount).await?;
+    st.nudge.notify_one();
+    Ok((StatusCode::CREATED, Json(pid)).into_response())
 }

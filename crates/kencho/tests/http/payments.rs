@@ -246,6 +246,22 @@ async fn pay_after_review_late_forged_and_out_of_order_webhooks() {
         "SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id WHERE p.application_id = {id2} AND e.outcome LIKE 'ignored%'"
     );
     assert_eq!(app.count(&sql).await, 1, "the late 'pending' after 'paid' changes nothing");
+
+    // A third fee paid in cash at the counter: the cashless share counts it.
+    let (id3, _) = app.submit_dog(&token, "サブロー").await;
+    assert_eq!(
+        act(json!({"action": "accept"}), format!("/api/v1/staff/applications/{id3}/actions")).await.status(),
+        200
+    );
+    assert_eq!(act(json!({"amount": 3000}), format!("/api/v1/staff/applications/{id3}/cash")).await.status(), 201);
+    assert_eq!(
+        act(json!({"amount": 3000}), format!("/api/v1/staff/applications/{id3}/cash")).await.status(),
+        409,
+        "paid once"
+    );
+    let totals = get_json(&app.url("/api/v1/staff/payments/totals"), &kacho).await;
+    assert_eq!(totals["collected"], 7500, "{totals}");
+    assert_eq!(totals["cashless_share"], 0.6, "{totals}");
 }
 
 /// Refunds: partial by a 係長 under the limit; refused to a clerk; beyond what is left refused;
@@ -543,10 +559,44 @@ async fn stripe_checkout_webhooks_and_refund() {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
     assert_eq!(summary(&app, &token, id).await["refunded"], 1000);
     assert_eq!(app.count("SELECT COUNT(*) FROM refunds WHERE state = 'succeeded'").await, 1);
+    // Stripe's itemized balance report: the charge line matches by payment_intent.
+    let report = "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,charge_id,payment_intent_id\n\
+        txn_1,2026-01-05 10:00:00,2026-01-09 00:00:00,jpy,3000,108,2892,charge,ch_1,ch_1,pi_test_kencho_1\n\
+        txn_2,2026-01-05 11:00:00,2026-01-05 11:00:00,jpy,-1000,0,-1000,refund,re_1,ch_1,pi_test_kencho_1\n";
+    let res = api()
+        .post(app.url("/api/v1/staff/payments/reconcile?provider=stripe"))
+        .bearer_auth(&kakaricho)
+        .body(report)
+        .send()
+        .await
+        .expect("reconcile");
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(res.json::<Value>().await.expect("json")["matched"], 1);
     // Secrets are not in the audit log.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE detail LIKE '%sk_test_kencho%' OR detail LIKE '%whsec_test%'")
             .await,
         0
     );
+}
+
+/// An abandoned checkout expires (the worker's step, run here at once); money the provider
+/// reports after that is still recorded, so the office sees it.
+#[tokio::test]
+async fn abandoned_checkouts_expire_and_late_money_is_recorded() {
+    let app = spawn_app().await;
+    dog_with_fee(&app, "[fee]\namount = 3000\npay = \"before_submission\"\nrevenue_code = \"14-02-01 犬登録手数料\"")
+        .await;
+    let token = app.resident_token().await;
+    let (id, _) = draft_dog(&app, &token).await;
+    let url = start_paying(&app, &token, id, "card").await;
+    sqlx::query("UPDATE payments SET expires_at = 0").execute(&app.db.write).await.expect("time passes");
+    assert_eq!(kencho::payments::expire_due(&app.db).await.expect("expire"), 1);
+    assert_eq!(kencho::payments::expire_due(&app.db).await.expect("expire"), 0, "once");
+    assert_eq!(summary(&app, &token, id).await["payments"][0]["state"], "expired");
+    let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
+    sandbox_post(&b, &url, "", &[("card", "4242424242424242"), ("delivery", "normal")]).await;
+    let s = wait_state(&app, &token, id, "paid").await;
+    assert_eq!(s["paid"], 3000);
+    assert!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.expired'").await >= 1);
 }

@@ -182,6 +182,7 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/payments/webhooks/stripe/{tenant}",
         "GET /api/v1/admin/payments/settings",
         "PUT /api/v1/admin/payments/settings",
+        "POST /api/v1/staff/applications/{id}/cash",
     ];
     served.sort();
     assert_eq!(documented, served);
