@@ -1,5 +1,6 @@
-//! Signed documents (電子交付): the result notices (決定通知書) kencho issues as PDFs signed with
-//! the tenant's Ed25519 key, and their public verification.
+//! Signed documents (電子交付): the result notices (決定通知書) and the receipts of paid fees
+//! (領収書, [`issue_receipt`]) kencho issues as PDFs signed with the tenant's Ed25519 key, and
+//! their public verification. Every kind is rendered by [`pdf`] and signed and stored by one path.
 //!
 //! A final decision's notice is rendered, signed and written to the file store *before* the
 //! decision's transaction (no write lock is held while rendering), and its row is inserted
