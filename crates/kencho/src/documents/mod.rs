@@ -1,5 +1,6 @@
-//! Signed documents (電子交付): the result notices (決定通知書) kencho issues as PDFs signed with
-//! the tenant's Ed25519 key, and their public verification.
+//! Signed documents (電子交付): the result notices (決定通知書) and the receipts of paid fees
+//! (領収書, [`issue_receipt`]) kencho issues as PDFs signed with the tenant's Ed25519 key, and
+//! their public verification. Every kind is rendered by [`pdf`] and signed and stored by one path.
 //!
 //! A final decision's notice is rendered, signed and written to the file store *before* the
 //! decision's transaction (no write lock is held while rendering), and its row is inserted
@@ -14,6 +15,9 @@
 
 pub mod keys;
 pub mod pdf;
+mod receipt;
+
+pub use receipt::{issue_receipt, receipt_for_payment, receipt_number, KIND_RECEIPT};
 
 use std::path::Path;
 
@@ -239,36 +243,60 @@ async fn prepare(
         verify_url: format!("{}{VERIFY_PATH}", base_url.trim_end_matches('/')),
         key_id: key.key_id.clone(),
     };
-    let tenant_code = f.tenant_code.clone();
-    let (bytes, content, signature) = tokio::task::spawn_blocking(move || {
-        let bytes = pdf::render_notice(&content).map_err(AppError::Internal)?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let sig = key.sign(&signed_message(&content.number, &tenant_code, content.issued_at, &sha));
-        Ok::<_, AppError>((bytes, content, keys::encode_signature(&sig)))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
-    let sha = hex::encode(Sha256::digest(&bytes));
-    applications::store_file(data_dir, &sha, &bytes).await?;
+    let (number, title) = (content.number.clone(), content.title.clone());
+    let signed =
+        sign_and_store(data_dir, key, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content)).await?;
     let doc = IssuedDocument {
         id: 0,
         tenant_id: f.tenant_id,
         tenant_code: f.tenant_code.clone(),
         tenant_name: f.tenant_name.clone(),
-        number: content.number,
+        number,
         kind: KIND_DECISION_NOTICE.into(),
         application_id: Some(application_id),
         kian_id,
-        title: content.title,
+        title,
         issuer: format!("{} {}", f.tenant_name, f.division_name),
-        sha256: sha,
-        size: bytes.len() as i64,
-        key_id: content.key_id,
-        signature,
-        issued_at: content.issued_at,
+        sha256: signed.sha256,
+        size: signed.size,
+        key_id: signed.key_id,
+        signature: signed.signature,
+        issued_at,
         disposed_at: None,
     };
     Ok(PreparedNotice { doc, application_id, revision: f.revision, approve })
+}
+
+/// A rendered document's file, stored, and its signature.
+struct Signed {
+    sha256: String,
+    size: i64,
+    key_id: String,
+    signature: String,
+}
+
+/// The one signing path of every kind of document: renders it on a blocking thread, signs
+/// [`signed_message`] with the tenant's active key and stores the file durably in the
+/// content-addressed store. The caller writes the row ([`insert`]).
+async fn sign_and_store(
+    data_dir: &Path,
+    key: keys::ActiveKey,
+    tenant_code: &str,
+    number: &str,
+    issued_at: i64,
+    render: impl FnOnce() -> std::result::Result<Vec<u8>, String> + Send + 'static,
+) -> Result<Signed> {
+    let (tenant_code, number) = (tenant_code.to_string(), number.to_string());
+    let (bytes, sha, signature, key_id) = tokio::task::spawn_blocking(move || {
+        let bytes = render().map_err(AppError::Internal)?;
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let sig = key.sign(&signed_message(&number, &tenant_code, issued_at, &sha));
+        Ok::<_, AppError>((bytes, sha, keys::encode_signature(&sig), key.key_id))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
+    applications::store_file(data_dir, &sha, &bytes).await?;
+    Ok(Signed { sha256: sha, size: bytes.len() as i64, key_id, signature })
 }
 
 /// Writes a prepared document's row and its audit entry inside the caller's transaction.

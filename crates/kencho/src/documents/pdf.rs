@@ -1,4 +1,6 @@
-//! Renders a 決定通知書 (decision notice) as a tagged PDF in Japanese.
+//! Renders kencho's signed documents (the 決定通知書 and the 領収書) as tagged PDFs in Japanese.
+//! Every document is a list of [`Block`]s laid out and set by [`render`]; each kind only says
+//! what its blocks are.
 //!
 //! The text is set in IPAexGothic (IPA Font License v1.0, `assets/fonts/`), which krilla embeds
 //! as a subset. The document carries its language (ja), title and author, and a structure tree
@@ -56,16 +58,16 @@ const PAGE_H: f32 = 841.89;
 const MARGIN_X: f32 = 64.0;
 const TOP: f32 = 72.0;
 const BOTTOM: f32 = 780.0;
-const BODY: f32 = 10.5;
+pub(super) const BODY: f32 = 10.5;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Align {
+pub(super) enum Align {
     Left,
     Right,
     Center,
 }
 
-enum Block {
+pub(super) enum Block {
     /// A heading of level 1 or 2.
     Heading(u16, String),
     /// A paragraph: its lines are wrapped to the measure.
@@ -149,7 +151,7 @@ fn jst_date(ms: i64) -> Option<time::OffsetDateTime> {
 }
 
 /// `令和8年5月1日（2026年5月1日）`.
-fn date_both(ms: i64) -> String {
+pub(super) fn date_both(ms: i64) -> String {
     match jst_date(ms) {
         Some(t) => {
             let d = t.date();
@@ -194,21 +196,52 @@ fn blocks(c: &NoticeContent) -> Vec<Block> {
             align: Align::Left,
             indent: 12.0,
         },
+    ]
+    .into_iter()
+    .chain(signature_section(&Signature {
+        what: "通知書",
+        number: &c.number,
+        tenant_name: &c.tenant_name,
+        division_name: &c.division_name,
+        key_id: &c.key_id,
+        verify_url: &c.verify_url,
+    }))
+    .collect()
+}
+
+/// Who signed a document and where to check it, for its closing section.
+pub(super) struct Signature<'a> {
+    /// What the document calls itself: `通知書`, `領収書`.
+    pub what: &'a str,
+    pub number: &'a str,
+    pub tenant_name: &'a str,
+    pub division_name: &'a str,
+    pub key_id: &'a str,
+    pub verify_url: &'a str,
+}
+
+/// The closing section every signed document ends with: that it is signed, with which key,
+/// and where anyone can check it.
+pub(super) fn signature_section(s: &Signature<'_>) -> Vec<Block> {
+    let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
+    vec![
         Block::Gap(14.0),
         Block::Rule,
         Block::Gap(4.0),
         Block::Heading(2, "電子署名について".into()),
         para(format!(
-            "この通知書は{}が電子的に交付し、電子署名（{}、鍵ID {}）を付しています。紙の通知書と同じ効力を持ち、押印はありません。",
-            c.tenant_name,
+            "この{}は{}が電子的に交付し、電子署名（{}、鍵ID {}）を付しています。紙の{}と同じ効力を持ち、押印はありません。",
+            s.what,
+            s.tenant_name,
             super::keys::ALGORITHM,
-            c.key_id
+            s.key_id,
+            s.what
         )),
         para(format!(
             "文書番号 {} と、このファイルが改ざんされていないことは、次のページで誰でも確認できます：{}",
-            c.number, c.verify_url
+            s.number, s.verify_url
         )),
-        para(format!("発行者：{} {}", c.tenant_name, c.division_name)),
+        para(format!("発行者：{} {}", s.tenant_name, s.division_name)),
     ]
 }
 
@@ -279,9 +312,28 @@ fn draw_rule(surface: &mut Surface, y: f32) {
 
 /// Renders the notice. The output depends only on `c`.
 pub fn render_notice(c: &NoticeContent) -> Result<Vec<u8>, String> {
+    let meta = Meta {
+        number: &c.number,
+        title: &c.title,
+        author: format!("{} {}", c.tenant_name, c.division_name),
+        issued_at: c.issued_at,
+    };
+    render(&meta, &blocks(c))
+}
+
+/// What a document's metadata says.
+pub(super) struct Meta<'a> {
+    pub number: &'a str,
+    pub title: &'a str,
+    pub author: String,
+    /// Epoch milliseconds.
+    pub issued_at: i64,
+}
+
+/// Lays out and sets blocks as a tagged PDF. The output depends only on the arguments.
+pub(super) fn render(meta: &Meta<'_>, blocks: &[Block]) -> Result<Vec<u8>, String> {
     let font = FONT.clone().ok_or("the embedded font cannot be read")?;
-    let blocks = blocks(c);
-    let (placed, pages) = layout(&blocks);
+    let (placed, pages) = layout(blocks);
     // Where the rules go: just above the first line after them.
     let rules: Vec<(usize, f32)> = blocks
         .iter()
@@ -330,14 +382,14 @@ pub fn render_notice(c: &NoticeContent) -> Result<Vec<u8>, String> {
     doc.set_tag_tree(tree);
     doc.set_metadata(
         Metadata::new()
-            .title(c.title.clone())
+            .title(meta.title.to_string())
             .language("ja".into())
-            .authors(vec![format!("{} {}", c.tenant_name, c.division_name)])
-            .description(format!("{} {}", c.number, c.title))
-            .keywords(vec![format!("{NUMBER_MARKER}{}", c.number)])
+            .authors(vec![meta.author.clone()])
+            .description(format!("{} {}", meta.number, meta.title))
+            .keywords(vec![format!("{NUMBER_MARKER}{}", meta.number)])
             .creator("kencho".into())
             .producer("kencho (krilla)".into())
-            .creation_date(creation_date(c.issued_at)),
+            .creation_date(creation_date(meta.issued_at)),
     );
     doc.finish().map_err(|e| format!("PDF export failed: {e:?}"))
 }

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/verify-document", get(verify_form).post(verify_post))
         .route("/applications/{id}/notice.pdf", get(notice_pdf))
+        .route("/applications/{id}/payments/{pid}/receipt.pdf", get(receipt_pdf))
         .route("/staff/admin/signing-keys/rotate", post(rotate_page))
 }
 
@@ -38,22 +39,28 @@ pub fn api_routes() -> Router<AppState> {
 
 // ---------- the resident's (and the office's) notice ----------
 
-/// The decision notice of an application: to its applicant, or to staff who may see the
-/// application (audited); anyone else gets "not found".
-async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let lang = ctx.lang().to_string();
+/// Who may have an application's documents: its applicant, or staff who may see the
+/// application (the opening is audited with `purpose`); anyone else gets "not found".
+async fn may_have_documents(st: &AppState, ctx: &Ctx, id: i64, purpose: &str) -> Result<()> {
     match ctx.session.as_ref().map(|s| &s.principal) {
         Some(Principal::Resident(r)) => {
-            apps::for_resident(&st.db, r, id).await.lang(&lang)?;
+            apps::for_resident(&st.db, r, id).await?;
         }
         Some(Principal::Staff(_)) => {
-            let s = ctx.staff().lang(&lang)?;
-            apps::open_for_staff(&st.db, s, id, "decision notice").await.lang(&lang)?;
+            apps::open_for_staff(&st.db, ctx.staff()?, id, purpose).await?;
         }
-        None => return Err(AppError::Unauthenticated).lang(&lang),
+        None => return Err(AppError::Unauthenticated),
     }
-    let doc = documents::notice_for_application(&st.db, id).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
-    let bytes = documents::pdf_bytes(&st.cfg.data_dir, &doc).await.lang(&lang)?;
+    Ok(())
+}
+
+/// A stored document as a download, named `{fallback}` (ASCII) and its number (UTF-8).
+async fn pdf_download(
+    st: &AppState,
+    doc: &documents::IssuedDocument,
+    fallback: &str,
+) -> Result<axum::response::Response> {
+    let bytes = documents::pdf_bytes(&st.cfg.data_dir, doc).await?;
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
@@ -67,12 +74,34 @@ async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
             }
         })
         .collect();
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"notice-{id}.pdf\"; filename*=UTF-8''{encoded}"))
-    {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// The decision notice of an application: to its applicant, or to staff who may see the
+/// application (audited); anyone else gets "not found".
+async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    may_have_documents(&st, &ctx, id, "decision notice").await.lang(&lang)?;
+    let doc = documents::notice_for_application(&st.db, id).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
+    pdf_download(&st, &doc, &format!("notice-{id}.pdf")).await.lang(&lang)
+}
+
+/// The signed receipt (領収書) of a paid payment of an application, issued on the first request
+/// if it was not yet: to the applicant, or to staff who may see the application (audited);
+/// anyone else, or a payment of another application, gets "not found". An unpaid payment is
+/// refused (`not_paid`).
+async fn receipt_pdf(State(st): State<AppState>, ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    may_have_documents(&st, &ctx, id, "receipt").await.lang(&lang)?;
+    let ours = crate::payments::for_application(&st.db, id).await.lang(&lang)?.iter().any(|p| p.id == pid);
+    if !ours {
+        return Err(AppError::NotFound).lang(&lang);
+    }
+    let doc = documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, pid).await.lang(&lang)?;
+    pdf_download(&st, &doc, &format!("receipt-{pid}.pdf")).await.lang(&lang)
 }
 
 // ---------- the public verification page ----------

@@ -236,3 +236,166 @@ async fn the_admin_page_rotates_keys_and_the_page_refuses_posts_without_csrf() {
     let page = browser().get(app.url("/verify-document?lang=en")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Verify a signed document"));
 }
+
+// ---------- the electronic receipt (領収書) ----------
+
+/// Imports a version of the dog registration whose fee is paid online before submission
+/// (as in `payments.rs`).
+async fn dog_with_fee_before_submission(app: &TestApp) {
+    let (_, admin) = app.admin_api_token("admin@minamisoma.example.jp").await;
+    let def = include_str!("../../../../demo/procedures/minamisoma-inu-toroku.toml");
+    let start = def.find("[fee]").expect("fee table");
+    let end = start + def[start..].find("\n\n").expect("end of fee table");
+    let fee = "[fee]\namount = 3000\npay = \"before_submission\"\nrevenue_code = \"14-02-01 犬登録手数料\"";
+    let def = format!("{}{fee}{}", &def[..start], &def[end..]);
+    let res = api()
+        .post(app.url("/api/v1/admin/procedures"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/toml")
+        .body(def)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+}
+
+/// A draft of the dog registration: (id, revision).
+async fn draft_dog(app: &TestApp, token: &str) -> (i64, i64) {
+    let res = api()
+        .post(app.url("/api/v1/applications"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "answers": kencho::bench::bench_answers(7)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let v: serde_json::Value = res.json().await.unwrap();
+    (v["id"].as_i64().unwrap(), v["revision"].as_i64().unwrap())
+}
+
+/// Starts paying by `method`; returns the sandbox checkout URL.
+async fn start_paying(app: &TestApp, token: &str, id: i64, method: &str) -> String {
+    let res = api()
+        .post(app.url(&format!("/api/v1/applications/{id}/payment")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"method": method}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["checkout_url"].as_str().unwrap().to_string()
+}
+
+/// Waits for the sandbox's webhook to mark the application's payment paid; returns its id.
+async fn wait_paid(app: &TestApp, token: &str, id: i64) -> i64 {
+    for _ in 0..100 {
+        let s = get_json(&app.url(&format!("/api/v1/applications/{id}/payment")), token).await;
+        if let Some(p) = s["payments"].as_array().and_then(|p| p.last()).filter(|p| p["state"] == "paid") {
+            return p["id"].as_i64().unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the payment of {id} never became paid");
+}
+
+#[tokio::test]
+async fn a_paid_payment_gets_one_signed_receipt_that_verifies() {
+    let app = spawn_app().await;
+    dog_with_fee_before_submission(&app).await;
+    let token = app.resident_token().await;
+    let taro = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
+
+    // Pay by card on the sandbox, then submit.
+    let (id, revision) = draft_dog(&app, &token).await;
+    let url = start_paying(&app, &token, id, "card").await;
+    let page = taro.get(&url).send().await.unwrap().text().await.unwrap();
+    let res = taro
+        .post(&url)
+        .form(&[("csrf", csrf_of(&page).as_str()), ("card", "4242424242424242"), ("delivery", "normal")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let pid = wait_paid(&app, &token, id).await;
+    let res = api()
+        .post(app.url(&format!("/api/v1/applications/{id}/submit")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"revision": revision}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // The resident downloads it: issued on the first request.
+    let path = format!("/applications/{id}/payments/{pid}/receipt.pdf");
+    let res = taro.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains(&format!("receipt-{pid}.pdf")));
+    let pdf = res.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("IPAexGothic") && text.contains("/FontFile2"), "the Japanese font is embedded");
+    let number = {
+        use sqlx::Row;
+        let prefix: String = sqlx::query("SELECT receipt_prefix FROM tenants WHERE code = 'minamisoma'")
+            .fetch_one(&app.db.read)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        kencho::documents::receipt_number(&prefix, pid)
+    };
+    assert!(number.contains("-領収-"), "{number}");
+    assert!(text.contains(&format!("kencho-document-number:{number}")), "the number is in the document");
+
+    // Genuine through the API; one byte changed is not.
+    let v = verify_api(&app, &pdf).await;
+    assert_eq!((v["result"].as_str(), v["genuine"].as_bool()), (Some("genuine"), Some(true)), "{v}");
+    assert_eq!(v["number"], number.as_str());
+    assert_eq!(v["tenant"], "minamisoma");
+    let mut altered = pdf.clone();
+    let mid = altered.len() / 2;
+    altered[mid] ^= 0x20;
+    let v = verify_api(&app, &altered).await;
+    assert_eq!(v["genuine"], false);
+    assert_ne!(v["result"], "genuine");
+    let (_, page) = upload(&app, &pdf).await;
+    assert!(page.contains("data-result=\"genuine\""), "the public page agrees");
+
+    // Once per payment: the same file again, and from the function.
+    let again = taro.get(app.url(&path)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(again.to_vec(), pdf);
+    let doc = kencho::documents::issue_receipt(&app.db, &app.base, &app.data_dir, pid).await.unwrap();
+    assert_eq!((doc.number.as_str(), doc.kind.as_str(), doc.application_id), (number.as_str(), "receipt", Some(id)));
+    assert_eq!(app.count("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'document.issue'").await, 1);
+
+    // Staff who may see the case get it too, and the opening is audited.
+    let views = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.view'").await;
+    let kacho = app.staff_browser(KACHO).await;
+    let res = kacho.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.view'").await, views + 1);
+
+    // Nobody else: another resident, no session, or a payment named under another application.
+    app.second_resident("hanako@example.jp").await;
+    let hanako = app.resident_browser("hanako@example.jp", "another-long-password").await;
+    assert_eq!(hanako.get(app.url(&path)).send().await.unwrap().status(), 404);
+    assert_eq!(browser().get(app.url(&path)).send().await.unwrap().status(), 401);
+    let (id2, _) = draft_dog(&app, &token).await;
+    let res = taro.get(app.url(&format!("/applications/{id2}/payments/{pid}/receipt.pdf"))).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    // A payment not paid yet has no receipt.
+    start_paying(&app, &token, id2, "qr").await;
+    let s = get_json(&app.url(&format!("/api/v1/applications/{id2}/payment")), &token).await;
+    let unpaid = s["payments"][0]["id"].as_i64().unwrap();
+    let res = taro.get(app.url(&format!("/applications/{id2}/payments/{unpaid}/receipt.pdf"))).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    let err = kencho::documents::issue_receipt(&app.db, &app.base, &app.data_dir, unpaid).await.unwrap_err();
+    assert!(matches!(err, kencho::error::AppError::Refused("not_paid", _)), "{err:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt'").await, 1);
+}

@@ -1,0 +1,381 @@
+//! The electronic receipt (電子領収書): one signed PDF per paid payment.
+//!
+//! A receipt is an issued document like a decision notice: the same layout code, the same
+//! signing path ([`super::sign_and_store`]), the same row in `issued_documents` (kind
+//! `receipt`), so the public verification page and API check it unchanged. Its number is
+//! derived from the payment ([`receipt_number`]): the table's unique number makes a payment
+//! have at most one receipt, and finding a payment's receipt is a lookup by number.
+
+use std::path::Path;
+
+use sqlx::{AnyConnection, Row};
+
+use super::pdf::{self, Align, Block, Meta, Signature, BODY};
+use super::{find, insert, keys, sign_and_store, By, IssuedDocument, VERIFY_PATH};
+use crate::db::{now_ms, Db, Dialect};
+use crate::error::{AppError, Result};
+
+/// `issued_documents.kind` of a receipt.
+pub const KIND_RECEIPT: &str = "receipt";
+
+/// `MNS-領収-000042`: the tenant's receipt prefix and the payment id, so a payment has one
+/// receipt number and the number names its payment.
+pub fn receipt_number(prefix: &str, payment_id: i64) -> String {
+    format!("{prefix}-領収-{payment_id:06}")
+}
+
+/// `3,000円`.
+pub fn yen(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out}円", if amount < 0 { "-" } else { "" })
+}
+
+/// The payment method as the receipt names it.
+fn method_ja(method: &str) -> &str {
+    match method {
+        "card" => "クレジットカード",
+        "qr" => "QRコード決済",
+        "" => "-",
+        other => other,
+    }
+}
+
+/// What a receipt says.
+#[derive(Debug, Clone)]
+pub struct ReceiptContent {
+    /// The document number ([`receipt_number`]).
+    pub number: String,
+    pub payment_id: i64,
+    pub tenant_name: String,
+    pub division_name: String,
+    pub resident_name: String,
+    pub procedure_title: String,
+    /// The application's 受付番号, if it was submitted.
+    pub receipt_number: Option<String>,
+    /// Integer yen received.
+    pub amount: i64,
+    pub revenue_code: String,
+    /// `card`, `qr` …
+    pub method: String,
+    /// Epoch milliseconds.
+    pub paid_at: i64,
+    pub issued_at: i64,
+    /// `{base_url}/verify-document`.
+    pub verify_url: String,
+    pub key_id: String,
+}
+
+impl ReceiptContent {
+    fn title(&self) -> String {
+        format!("領収書（{}）", self.procedure_title)
+    }
+}
+
+fn blocks(c: &ReceiptContent) -> Vec<Block> {
+    let right = |text: String| Block::Para { text, size: BODY, align: Align::Right, indent: 0.0 };
+    let item = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 12.0 };
+    let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
+    let mut items = vec![item(format!("領収番号：R-{}", c.payment_id))];
+    if let Some(r) = c.receipt_number.as_deref().filter(|r| !r.is_empty()) {
+        items.push(item(format!("受付番号：{r}")));
+    }
+    items.extend([
+        item(format!("件名：{}", c.procedure_title)),
+        item(format!("歳入科目：{}", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code })),
+        item(format!("お支払い方法：{}", method_ja(&c.method))),
+        item(format!("お支払い日：{}", pdf::date_both(c.paid_at))),
+    ]);
+    let mut out = vec![
+        right(c.number.clone()),
+        right(format!("発行日：{}", pdf::date_both(c.issued_at))),
+        Block::Gap(18.0),
+        Block::Heading(1, "領収書".into()),
+        Block::Gap(14.0),
+        Block::Para { text: format!("{} 様", c.resident_name), size: 14.0, align: Align::Left, indent: 0.0 },
+        Block::Gap(12.0),
+        Block::Para { text: format!("金 {}", yen(c.amount)), size: 18.0, align: Align::Center, indent: 0.0 },
+        Block::Gap(8.0),
+        Block::Para {
+            text: format!("但し {} 手数料として", c.procedure_title),
+            size: 12.0,
+            align: Align::Center,
+            indent: 0.0,
+        },
+        Block::Gap(6.0),
+        para("上記の金額を正に領収いたしました。".into()),
+        Block::Gap(10.0),
+        Block::Heading(2, "内訳".into()),
+    ];
+    out.extend(items);
+    out.extend([
+        Block::Gap(14.0),
+        right(c.tenant_name.clone()),
+        right(c.division_name.clone()),
+        Block::Gap(8.0),
+        para("この領収書は電子署名されています。".into()),
+    ]);
+    out.extend(pdf::signature_section(&Signature {
+        what: "領収書",
+        number: &c.number,
+        tenant_name: &c.tenant_name,
+        division_name: &c.division_name,
+        key_id: &c.key_id,
+        verify_url: &c.verify_url,
+    }));
+    out
+}
+
+/// Renders the receipt. The output depends only on `c`.
+pub fn render_receipt(c: &ReceiptContent) -> std::result::Result<Vec<u8>, String> {
+    let title = c.title();
+    let meta = Meta {
+        number: &c.number,
+        title: &title,
+        author: format!("{} {}", c.tenant_name, c.division_name),
+        issued_at: c.issued_at,
+    };
+    pdf::render(&meta, &blocks(c))
+}
+
+/// What a receipt is made from: the payment, its application, resident and tenant.
+struct Facts {
+    tenant_id: i64,
+    tenant_code: String,
+    tenant_name: String,
+    receipt_prefix: String,
+    division_name: String,
+    resident_name: String,
+    procedure_title: String,
+    receipt_number: Option<String>,
+    application_id: i64,
+    revenue_code: String,
+    amount: i64,
+    paid_amount: i64,
+    method: String,
+    state: String,
+    paid_at: Option<i64>,
+}
+
+async fn facts(conn: &mut AnyConnection, payment_id: i64) -> Result<Facts> {
+    let row = sqlx::query(
+        "SELECT p.tenant_id, t.code, t.name, t.receipt_prefix, d.name, r.name, pr.title, a.receipt_number, p.application_id, \
+         p.revenue_code, p.amount, p.paid_amount, p.method, p.state, p.paid_at FROM payments p \
+         JOIN applications a ON a.id = p.application_id JOIN tenants t ON t.id = p.tenant_id \
+         JOIN divisions d ON d.id = a.division_id JOIN residents r ON r.id = p.resident_id \
+         JOIN procedures pr ON pr.id = a.procedure_id WHERE p.id = $1",
+    )
+    .bind(payment_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(Facts {
+        tenant_id: row.try_get(0)?,
+        tenant_code: row.try_get(1)?,
+        tenant_name: row.try_get(2)?,
+        receipt_prefix: row.try_get(3)?,
+        division_name: row.try_get(4)?,
+        resident_name: row.try_get(5)?,
+        procedure_title: row.try_get(6)?,
+        receipt_number: row.try_get(7)?,
+        application_id: row.try_get(8)?,
+        revenue_code: row.try_get(9)?,
+        amount: row.try_get(10)?,
+        paid_amount: row.try_get(11)?,
+        method: row.try_get(12)?,
+        state: row.try_get(13)?,
+        paid_at: row.try_get(14)?,
+    })
+}
+
+fn not_paid() -> AppError {
+    AppError::Refused(
+        "not_paid",
+        "a receipt is issued only for a paid payment / お支払いが完了していないため、領収書は発行できません".into(),
+    )
+}
+
+/// Issues (renders, signs, stores and records) the receipt of a paid payment, or returns the
+/// one already issued: calling it again, or twice at once, never issues a second receipt.
+/// A payment that is not `paid` is refused (`not_paid`) unless its receipt exists already.
+pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id: i64) -> Result<IssuedDocument> {
+    let f = {
+        let mut conn = db.read.acquire().await?;
+        facts(&mut conn, payment_id).await?
+    };
+    let number = receipt_number(&f.receipt_prefix, payment_id);
+    {
+        let mut conn = db.read.acquire().await?;
+        if let Some(d) = find(&mut conn, By::Number(&number)).await? {
+            return Ok(d);
+        }
+    }
+    if f.state != "paid" {
+        return Err(not_paid());
+    }
+    let key = keys::active(db, f.tenant_id).await?;
+    let issued_at = now_ms();
+    let content = ReceiptContent {
+        number: number.clone(),
+        payment_id,
+        tenant_name: f.tenant_name.clone(),
+        division_name: f.division_name.clone(),
+        resident_name: f.resident_name.clone(),
+        procedure_title: f.procedure_title.clone(),
+        receipt_number: f.receipt_number.clone(),
+        amount: if f.paid_amount > 0 { f.paid_amount } else { f.amount },
+        revenue_code: f.revenue_code.clone(),
+        method: f.method.clone(),
+        paid_at: f.paid_at.unwrap_or(issued_at),
+        issued_at,
+        verify_url: format!("{}{VERIFY_PATH}", base_url.trim_end_matches('/')),
+        key_id: key.key_id.clone(),
+    };
+    let title = content.title();
+    let signed =
+        sign_and_store(data_dir, key, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
+    let mut doc = IssuedDocument {
+        id: 0,
+        tenant_id: f.tenant_id,
+        tenant_code: f.tenant_code,
+        tenant_name: f.tenant_name.clone(),
+        number,
+        kind: KIND_RECEIPT.into(),
+        application_id: Some(f.application_id),
+        kian_id: None,
+        title,
+        issuer: format!("{} {}", f.tenant_name, f.division_name),
+        sha256: signed.sha256,
+        size: signed.size,
+        key_id: signed.key_id,
+        signature: signed.signature,
+        issued_at,
+        disposed_at: None,
+    };
+    db.transact(move |conn| {
+        Box::pin(async move {
+            // Two requests at once: the second waits here, then finds the first one's receipt.
+            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let state: String = sqlx::query(&format!("SELECT state FROM payments WHERE id = $1{lock}"))
+                .bind(payment_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(AppError::NotFound)?
+                .try_get(0)?;
+            if let Some(d) = find(conn, By::Number(&doc.number)).await? {
+                return Ok(d);
+            }
+            if state != "paid" {
+                return Err(not_paid());
+            }
+            doc.id = insert(conn, &doc, "system").await?;
+            Ok(doc)
+        })
+    })
+    .await
+}
+
+/// The receipt of a payment, if one was issued.
+pub async fn receipt_for_payment(db: &Db, payment_id: i64) -> Result<Option<IssuedDocument>> {
+    let prefix: Option<String> =
+        sqlx::query("SELECT t.receipt_prefix FROM payments p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1")
+            .bind(payment_id)
+            .fetch_optional(&db.read)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    let Some(prefix) = prefix else { return Ok(None) };
+    let mut conn = db.read.acquire().await?;
+    find(&mut conn, By::Number(&receipt_number(&prefix, payment_id))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ReceiptContent {
+        ReceiptContent {
+            number: receipt_number("MNS", 42),
+            payment_id: 42,
+            tenant_name: "南相馬市".into(),
+            division_name: "市民生活課".into(),
+            resident_name: "福島 太郎".into(),
+            procedure_title: "犬の登録申請".into(),
+            receipt_number: Some("MNS-2026-0000042-3".into()),
+            amount: 1_234_567,
+            revenue_code: "14-02-01 犬登録手数料".into(),
+            method: "card".into(),
+            paid_at: 1_780_000_000_000,
+            issued_at: 1_780_000_100_000,
+            verify_url: "http://127.0.0.1:8080/verify-document".into(),
+            key_id: "minamisoma-20260528-0a1b2c3d".into(),
+        }
+    }
+
+    #[test]
+    fn yen_is_grouped_by_thousands() {
+        assert_eq!(yen(0), "0円");
+        assert_eq!(yen(300), "300円");
+        assert_eq!(yen(3000), "3,000円");
+        assert_eq!(yen(1_234_567), "1,234,567円");
+        assert_eq!(yen(-1500), "-1,500円");
+    }
+
+    #[test]
+    fn renders_a_deterministic_pdf_with_the_font_and_the_number() {
+        let c = sample();
+        let pdf = render_receipt(&c).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains(pdf::FONT_NAME) && text.contains("/StructTreeRoot"));
+        assert_eq!(pdf::claimed_number(&pdf).as_deref(), Some("MNS-領収-000042"));
+        assert_eq!(pdf, render_receipt(&c).unwrap());
+        std::fs::write(std::env::temp_dir().join("kencho-receipt-sample.pdf"), &pdf).ok();
+    }
+
+    #[test]
+    fn the_receipt_says_what_was_paid_for() {
+        let lines: Vec<String> = blocks(&sample())
+            .into_iter()
+            .filter_map(|b| match b {
+                Block::Para { text, .. } | Block::Heading(_, text) => Some(text),
+                _ => None,
+            })
+            .collect();
+        let all = lines.join("\n");
+        for want in [
+            "領収書",
+            "福島 太郎 様",
+            "金 1,234,567円",
+            "但し 犬の登録申請 手数料として",
+            "領収番号：R-42",
+            "受付番号：MNS-2026-0000042-3",
+            "歳入科目：14-02-01 犬登録手数料",
+            "お支払い方法：クレジットカード",
+            "令和8年",
+            "2026年",
+            "この領収書は電子署名されています",
+            "http://127.0.0.1:8080/verify-document",
+            "南相馬市",
+        ] {
+            assert!(all.contains(want), "{want} in\n{all}");
+        }
+        let mut qr = sample();
+        qr.method = "qr".into();
+        qr.receipt_number = None;
+        let all: String = blocks(&qr)
+            .into_iter()
+            .filter_map(|b| match b {
+                Block::Para { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert!(all.contains("QRコード決済") && !all.contains("受付番号"));
+    }
+}
