@@ -307,7 +307,9 @@ async fn sandbox_webhook(
     if e.event_id.is_empty() || e.event_id.len() > 200 {
         return Err(AppError::BadRequest("invalid event id".into()));
     }
+    let payment_ref = e.payment_ref.clone();
     let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
+    issue_receipt_if_paid(&st, "sandbox", &payment_ref).await;
     st.nudge.notify_one();
     Ok(Json(WebhookResult {
         outcome: match out {
@@ -578,7 +580,11 @@ async fn stripe_webhook(
     fmt::verify_signature(sig, &body, &secret, crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
         .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))?;
     let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();
     let out = payments::stripe::apply_webhook(&st.db, t.id, events).await?;
+    for s in sessions {
+        issue_receipt_if_paid(&st, "stripe", &s).await;
+    }
     st.nudge.notify_one();
     Ok(Json(out))
 }
@@ -693,6 +699,25 @@ async fn api_cash(
     let a = apps::open_for_staff(&st.db, s, id, "record a counter payment").await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let pid = payments::record_cash(&st.db, s, &p, id, b.amount).await?;
+    issue_receipt_if_paid(&st, "counter", &format!("counter-{pid}")).await;
     st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(pid)).into_response())
+}
+
+/// Issues the signed receipt (領収書) of a payment that is now paid. After the payment's own
+/// commit and idempotent; a failure is logged and the receipt is issued when it is first
+/// downloaded instead.
+async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str) {
+    let row = sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
+    )
+    .bind(provider)
+    .bind(payment_ref)
+    .fetch_optional(&st.db.read)
+    .await;
+    if let Ok(Some(id)) = row {
+        if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, id).await {
+            tracing::warn!(error = %e, payment = id, "the signed receipt was not issued yet");
+        }
+    }
 }

@@ -121,6 +121,15 @@ async fn pay_before_submission_decline_then_success() {
     assert_eq!((s["paid"].as_i64(), s["due"].as_i64(), s["refunded"].as_i64()), (Some(3000), Some(0), Some(0)));
     assert_eq!(s["payments"].as_array().map(Vec::len), Some(1), "one payment, retried");
     let mail = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "電子領収書").await;
+    // The signed receipt was issued with the confirmation, once.
+    let receipts = format!("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt' AND application_id = {id}");
+    for _ in 0..50 {
+        if app.count(&receipts).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.count(&receipts).await, 1);
     assert!(mail.body.contains("3000 円") && mail.body.contains("14-02-01"), "{}", mail.body);
     // Let the duplicates arrive, then count: paid once.
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
