@@ -93,32 +93,7 @@ const COLS: &str = "id, tenant_id, division_code, source, application_id, title,
     created_at, updated_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
-    let route: String = r.try_get(13)?;
-    Ok(Kian {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        division_code: r.try_get(2)?,
-        source: Source::parse(&r.try_get::<String, _>(3)?),
-        application_id: r.try_get(4)?,
-        title: r.try_get(5)?,
-        body: r.try_get(6)?,
-        matter_kind: r.try_get(7)?,
-        amount: r.try_get(8)?,
-        important: r.try_get::<i64, _>(9)? != 0,
-        decision: r.try_get(10)?,
-        drafter_id: r.try_get(11)?,
-        drafter_post: r.try_get(12)?,
-        route: serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?,
-        state: r.try_get(14)?,
-        number: r.try_get(15)?,
-        decided_on: r.try_get(16)?,
-        executed_at: r.try_get(17)?,
-        retention_years: r.try_get(18)?,
-        disposal: r.try_get(19)?,
-        revision: r.try_get(20)?,
-        created_at: r.try_get(21)?,
-        updated_at: r.try_get(22)?,
-    })
+    from_row_at(r, 0)
 }
 
 /// The state's name as stored and shown.

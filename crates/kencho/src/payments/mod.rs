@@ -142,6 +142,11 @@ pub async fn require_paid_before_submission(
     }
 }
 
+/// The procedure's fee rule and timing, when its fee is collected online.
+fn online_rule(p: &Procedure) -> Result<(FeeRule, Timing)> {
+    p.def.fee.rule().ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))
+}
+
 fn revenue_code(p: &Procedure) -> String {
     p.def.fee.revenue_code.clone().unwrap_or_default()
 }
@@ -214,11 +219,7 @@ pub async fn start(
     method: &str,
     units: Option<i64>,
 ) -> Result<String> {
-    let (rule, timing) = p
-        .def
-        .fee
-        .rule()
-        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    let (rule, timing) = online_rule(p)?;
     let offered = methods(db, p.tenant_id).await?;
     let (provider, method) = offered
         .into_iter()
@@ -415,11 +416,7 @@ pub async fn set_due(
     exemption: Option<Exemption>,
     evidence: Option<String>,
 ) -> Result<i64> {
-    let (rule, timing) = p
-        .def
-        .fee
-        .rule()
-        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    let (rule, timing) = online_rule(p)?;
     if timing != Timing::AfterReview {
         return Err(AppError::Refused("wrong_timing", "this fee is paid before submission".into()));
     }
