@@ -41,23 +41,6 @@ impl State {
             State::Cancelled => "cancelled",
         }
     }
-
-    pub fn parse(s: &str) -> Option<State> {
-        Some(match s {
-            "created" => State::Created,
-            "pending" => State::Pending,
-            "paid" => State::Paid,
-            "failed" => State::Failed,
-            "expired" => State::Expired,
-            "cancelled" => State::Cancelled,
-            _ => return None,
-        })
-    }
-
-    /// No further attempt is possible (money may still arrive late; see the module text).
-    pub fn is_closed(self) -> bool {
-        matches!(self, State::Paid | State::Expired | State::Cancelled)
-    }
 }
 
 /// How much of a paid payment went back.
@@ -79,6 +62,17 @@ pub enum Applied {
     Duplicate,
     /// Valid but changes nothing now, with why (stale, already paid, refund beyond payment …).
     Ignored(String),
+}
+
+impl Applied {
+    /// `changed`, `duplicate` or `ignored: why`, as stored and answered.
+    pub fn describe(&self) -> String {
+        match self {
+            Applied::Changed => "changed".into(),
+            Applied::Duplicate => "duplicate".into(),
+            Applied::Ignored(why) => format!("ignored: {why}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,11 +121,6 @@ impl Ledger {
             r if r >= self.paid => RefundState::Full,
             _ => RefundState::Partial,
         }
-    }
-
-    /// How much may still be refunded.
-    pub fn refundable(&self) -> i64 {
-        self.balance()
     }
 
     fn set(&mut self, state: State, at: i64) -> Applied {

@@ -224,7 +224,7 @@ pub fn parse_checkout_session(body: &[u8]) -> Result<CheckoutSession, StripeErro
 /// The form parameters for `POST /v1/refunds` (API reference: "Create a refund"): refund
 /// `amount` yen of the PaymentIntent, tagged with kencho's refund id and the staff's note
 /// (cut to Stripe's 500-character metadata limit). Send with [`refund_idempotency_key`].
-/// The caller checks the amount against the ledger's `refundable()` first.
+/// The caller checks the amount against the ledger's `balance()` first.
 pub fn refund_form(payment_intent: &str, amount: i64, reason_note: &str, refund_id: i64) -> Vec<(String, String)> {
     vec![
         ("payment_intent".into(), payment_intent.into()),

@@ -188,21 +188,25 @@ async fn insert_payment(
 
 /// Methods a resident may choose for a tenant: (provider, method).
 pub async fn methods(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
-    let s = sandbox::settings(db, tenant_id).await?;
+    Ok(offered(&sandbox::settings(db, tenant_id).await?))
+}
+
+/// The methods `s` turns on: (provider, method).
+fn offered(s: &sandbox::Settings) -> Vec<(String, String)> {
     let mut out = Vec::new();
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
-    if s.stripe_enabled && s.stripe_api_key_set {
+    if s.stripe_enabled && s.stripe_api_key_set() {
         for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("stripe".to_string(), m.to_string()));
         }
-        return Ok(out);
+        return out;
     }
     if s.sandbox_enabled {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("sandbox".to_string(), m.to_string()));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
@@ -220,13 +224,14 @@ pub async fn start(
     units: Option<i64>,
 ) -> Result<String> {
     let (rule, timing) = online_rule(p)?;
-    let offered = methods(db, p.tenant_id).await?;
-    let (provider, method) = offered
+    let settings = sandbox::settings(db, p.tenant_id).await?;
+    let (provider, method) = offered(&settings)
         .into_iter()
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
     let (base_url, resident, code) = (base_url.to_string(), resident.clone(), revenue_code(p));
     let title = p.def.title.clone();
+    let chosen = (provider.clone(), method.clone());
     let opened: std::result::Result<(i64, i64, i64, i64), String> = db
         .transact(move |conn| {
             Box::pin(async move {
@@ -246,8 +251,9 @@ pub async fn start(
                     return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
                 }
                 let open = existing.into_iter().next();
-                let (id, amount) = match (open, timing) {
-                    (Some(x), Timing::AfterReview) => (x.id, x.amount),
+                // `reused`: the open payment tried again, as it stands.
+                let (id, amount, reused) = match (open, timing) {
+                    (Some(x), Timing::AfterReview) => (x.id, x.amount, Some(x)),
                     (None, Timing::AfterReview) => {
                         return Err(AppError::Refused("not_due", "the office has not set the fee yet".into()))
                     }
@@ -259,39 +265,32 @@ pub async fn start(
                             .map_err(|e| AppError::BadRequest(e.to_string()))?;
                         match open {
                             // Same quantity: a new attempt at the same payment.
-                            Some(x) if x.amount == amount => (x.id, amount),
+                            Some(x) if x.amount == amount => (x.id, amount, Some(x)),
                             Some(x) => {
                                 // A different quantity: the old checkout is cancelled, a new payment made.
                                 cancel_in(conn, &x, "quantity changed").await?;
-                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount)
+                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount, None)
                             }
-                            None => (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount),
+                            None => {
+                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount, None)
+                            }
                         }
                     }
                 };
                 if amount <= 0 {
                     return Err(AppError::Refused("nothing_due", "nothing is due".into()));
                 }
-                // A checkout already open for this payment and method is tried again as it is
-                // (the resident comes back after a declined card).
-                let current = sqlx::query("SELECT provider, method, checkout_url FROM payments WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let (cur_provider, cur_method, cur_url): (String, String, Option<String>) =
-                    (current.try_get(0)?, current.try_get(1)?, current.try_get(2)?);
-                if let Some(url) = cur_url.filter(|_| cur_provider == provider && cur_method == method) {
-                    return Ok(Err(url));
-                }
-                if (cur_provider != provider || cur_method != method) && !cur_provider.is_empty() {
-                    {
+                if let Some(x) = reused {
+                    if x.provider == provider && x.method == method {
+                        // Its checkout is tried again as it is (the resident is back after a
+                        // declined card).
+                        if let Some(url) = x.checkout_url {
+                            return Ok(Err(url));
+                        }
+                    } else if !x.provider.is_empty() {
                         // Another method: this payment's checkout is given up, a new payment opens.
-                        let old = payment_of(
-                            &sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1")).bind(id).fetch_one(&mut *conn).await?,
-                        )?;
-                        cancel_in(conn, &old, "method changed").await?;
-                        let units = old.units;
-                        let new_id = insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?;
+                        cancel_in(conn, &x, "method changed").await?;
+                        let new_id = insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, x.units, None).await?;
                         return open_attempt(conn, new_id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok);
                     }
                 }
@@ -307,11 +306,11 @@ pub async fn start(
     // timeout return the same checkout instead of a second charge.
     let key = format!("kencho-payment-{payment_id}-{attempt}");
     let return_url = format!("{base_url}/applications/{application_id}/payment");
-    let method = method_of(db, payment_id).await?;
-    let checkout = if provider_of(db, payment_id).await? == "stripe" {
-        let api_key = sandbox::settings(db, tenant_id)
-            .await?
+    let (provider, method) = chosen;
+    let checkout = if provider == "stripe" {
+        let api_key = settings
             .stripe_api_key
+            .clone()
             .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
         let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
         let attempt = u32::try_from(attempt).unwrap_or(0);
@@ -374,22 +373,6 @@ async fn open_attempt(
     )
     .await?;
     Ok((id, amount, attempt, tenant_id))
-}
-
-async fn provider_of(db: &Db, payment_id: i64) -> Result<String> {
-    Ok(sqlx::query("SELECT provider FROM payments WHERE id = $1")
-        .bind(payment_id)
-        .fetch_one(&db.write)
-        .await?
-        .try_get(0)?)
-}
-
-async fn method_of(db: &Db, payment_id: i64) -> Result<String> {
-    Ok(sqlx::query("SELECT method FROM payments WHERE id = $1")
-        .bind(payment_id)
-        .fetch_one(&db.write)
-        .await?
-        .try_get(0)?)
 }
 
 async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<()> {
@@ -533,11 +516,7 @@ async fn apply_to(
         EventKind::Refunded { amount, .. } => ("refunded", Some(*amount)),
     };
     let outcome = ledger.apply(e);
-    let outcome_name = match &outcome {
-        Applied::Changed => "changed".to_string(),
-        Applied::Duplicate => "duplicate".to_string(),
-        Applied::Ignored(why) => format!("ignored: {why}"),
-    };
+    let outcome_name = outcome.describe();
     // The unique (provider, event id) row is the guard against the same webhook twice, even
     // when two deliveries race past the ledger check on different connections.
     let inserted = sqlx::query(
@@ -681,6 +660,7 @@ pub async fn expiry_worker(db: Db) {
 pub struct Refund {
     pub id: i64,
     pub payment_id: i64,
+    pub application_id: i64,
     pub amount: i64,
     pub reason: String,
     pub state: String,
@@ -797,7 +777,7 @@ pub async fn request_refund(
             if kian_id.is_none() {
                 send_refund(conn, id).await?;
             }
-            Ok(Refund { id, payment_id, amount, reason, state: state.into(), kian_id })
+            Ok(Refund { id, payment_id, application_id: p.application_id, amount, reason, state: state.into(), kian_id })
         })
     })
     .await
@@ -862,6 +842,7 @@ pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {
             Ok(Refund {
                 id: r.try_get(0)?,
                 payment_id: r.try_get(1)?,
+                application_id,
                 amount: r.try_get(2)?,
                 reason: r.try_get(3)?,
                 state: r.try_get(4)?,

@@ -7,9 +7,7 @@
 //! Webhook signature: header `Kencho-Sandbox-Signature: t={unix},v1={hex}` where hex is
 //! HMAC-SHA256 with the tenant's sandbox secret over `"{t}.{body}"` (the scheme Stripe uses).
 
-use hmac::{Hmac, Mac};
 use kencho_core::payment::event::{EventKind, ProviderEvent};
-use sha2::Sha256;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{now_ms, Db};
@@ -32,8 +30,13 @@ pub struct Settings {
     pub stripe_enabled: bool,
     pub stripe_methods: String,
     pub stripe_api_key: Option<String>,
-    pub stripe_api_key_set: bool,
     pub stripe_webhook_secret: Option<String>,
+}
+
+impl Settings {
+    pub fn stripe_api_key_set(&self) -> bool {
+        self.stripe_api_key.is_some()
+    }
 }
 
 /// The tenant's settings, created with a fresh sandbox secret on first use.
@@ -46,7 +49,6 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
             refund_approval_above: r.try_get(3)?,
             stripe_enabled: r.try_get::<i64, _>(4)? != 0,
             stripe_methods: r.try_get(5)?,
-            stripe_api_key_set: r.try_get::<Option<String>, _>(6)?.is_some(),
             stripe_api_key: r.try_get(6)?,
             stripe_webhook_secret: r.try_get(7)?,
         })
@@ -96,7 +98,7 @@ pub async fn update_stripe(
         return Err(AppError::BadRequest("the webhook signing secret starts with whsec_".into()));
     }
     let current = settings(db, admin.tenant_id).await?;
-    let has_key = api_key.is_some() || current.stripe_api_key_set;
+    let has_key = api_key.is_some() || current.stripe_api_key_set();
     let has_secret = webhook_secret.is_some() || current.stripe_webhook_secret.is_some();
     if enabled && (!has_key || !has_secret || list.is_empty()) {
         return Err(AppError::BadRequest("Stripe needs its API key, webhook signing secret and a method".into()));
@@ -166,55 +168,16 @@ pub async fn update_settings(db: &Db, admin: &crate::accounts::Staff, methods: &
     .await
 }
 
-/// `t={unix},v1={hex}` for `body`.
+/// `t={unix},v1={hex}` for `body`: the same scheme as Stripe's, so the core's code signs it.
 pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
-}
-
-fn mac(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
-    m.update(t.to_string().as_bytes());
-    m.update(b".");
-    m.update(body);
-    m.finalize().into_bytes().to_vec()
+    kencho_core::payment::stripe::sign(body, secret, t)
 }
 
 /// Checks a webhook's signature header against the secret, within five minutes either way.
 pub fn verify(secret: &str, header: &str, body: &[u8], now_unix: i64) -> Result<()> {
-    let mut t = None;
-    let mut sigs = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => {
-                sigs.push(hex::decode(v).map_err(|_| AppError::BadRequest("bad signature encoding".into()))?)
-            }
-            _ => {}
-        }
-    }
-    let t = t.ok_or_else(|| AppError::BadRequest("the signature has no timestamp".into()))?;
-    if (now_unix - t).abs() > 300 {
-        return Err(AppError::BadRequest("the signature is too old or from the future".into()));
-    }
-    // Constant-time comparison of each offered signature (a key rotation may send two).
-    let matches = sigs.iter().any(|sig| match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
-        Ok(mut m) => {
-            m.update(t.to_string().as_bytes());
-            m.update(b".");
-            m.update(body);
-            m.verify_slice(sig).is_ok()
-        }
-        Err(_) => false,
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest("the webhook signature does not match".into()))
-    }
+    use kencho_core::payment::stripe::{verify_signature, DEFAULT_TOLERANCE_S};
+    verify_signature(header, body, secret, now_unix, DEFAULT_TOLERANCE_S)
+        .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))
 }
 
 /// Opens a checkout (idempotent per key: the same key returns the same checkout). Returns
@@ -428,8 +391,9 @@ type Outgoing = (i64, String, i64, String, String);
 /// side; those of one payment in the order they were queued.
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
     let rows = sqlx::query(
-        "SELECT w.id, w.tenant_id, w.body, w.attempts, t.code FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
-         WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
+        // The settings row exists: a checkout (and so a webhook) is only made after `settings`.
+        "SELECT w.id, w.body, w.attempts, t.code, s.sandbox_secret FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
+         JOIN payment_settings s ON s.tenant_id = w.tenant_id WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
     )
     .bind(now_ms())
     .fetch_all(&db.read)
@@ -437,15 +401,10 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut secrets = std::collections::HashMap::new();
     let mut groups: std::collections::BTreeMap<String, Vec<Outgoing>> = Default::default();
     for r in rows {
-        let (id, tenant_id, body, attempts, code): (i64, i64, String, i64, String) =
+        let (id, body, attempts, code, secret): (i64, String, i64, String, String) =
             (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
-        if let std::collections::hash_map::Entry::Vacant(e) = secrets.entry(tenant_id) {
-            e.insert(settings(db, tenant_id).await?.sandbox_secret);
-        }
-        let secret = secrets.get(&tenant_id).cloned().unwrap_or_default();
         let key = serde_json::from_str::<ProviderEvent>(&body).map(|e| e.payment_ref).unwrap_or_default();
         groups.entry(key).or_default().push((id, body, attempts, code, secret));
     }

@@ -311,13 +311,7 @@ async fn sandbox_webhook(
     let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
     issue_receipt_if_paid(&st, "sandbox", &payment_ref).await;
     st.nudge.notify_one();
-    Ok(Json(WebhookResult {
-        outcome: match out {
-            kencho_core::payment::ledger::Applied::Changed => "changed".into(),
-            kencho_core::payment::ledger::Applied::Duplicate => "duplicate".into(),
-            kencho_core::payment::ledger::Applied::Ignored(w) => format!("ignored: {w}"),
-        },
-    }))
+    Ok(Json(WebhookResult { outcome: out.describe() }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,12 +421,7 @@ async fn refund_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
     match outcome {
         Ok(r) => {
             st.nudge.notify_one();
-            let app: i64 = sqlx::query_scalar::<_, i64>("SELECT application_id FROM payments WHERE id = $1")
-                .bind(r.payment_id)
-                .fetch_one(&st.db.read)
-                .await
-                .lang(&lang)?;
-            Ok(Redirect::to(&format!("/staff/applications/{app}")).into_response())
+            Ok(Redirect::to(&format!("/staff/applications/{}", r.application_id)).into_response())
         }
         Err(e) => Err(e).lang(&lang),
     }
@@ -602,12 +591,13 @@ pub struct PaymentSettingsView {
 
 async fn settings_view(st: &AppState, tenant_id: i64) -> Result<PaymentSettingsView> {
     let s = sandbox::settings(&st.db, tenant_id).await?;
+    let key_set = s.stripe_api_key_set();
     Ok(PaymentSettingsView {
         sandbox_methods: s.sandbox_methods,
         refund_approval_above: s.refund_approval_above,
         stripe_enabled: s.stripe_enabled,
+        stripe_api_key_set: key_set,
         stripe_methods: s.stripe_methods,
-        stripe_api_key_set: s.stripe_api_key_set,
         stripe_webhook_secret_set: s.stripe_webhook_secret.is_some(),
     })
 }
@@ -699,7 +689,7 @@ async fn api_cash(
     let a = apps::open_for_staff(&st.db, s, id, "record a counter payment").await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let pid = payments::record_cash(&st.db, s, &p, id, b.amount).await?;
-    issue_receipt_if_paid(&st, "counter", &format!("counter-{pid}")).await;
+    issue_receipt_logged(&st, pid).await;
     st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(pid)).into_response())
 }
@@ -716,8 +706,12 @@ async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str)
     .fetch_optional(&st.db.read)
     .await;
     if let Ok(Some(id)) = row {
-        if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, id).await {
-            tracing::warn!(error = %e, payment = id, "the signed receipt was not issued yet");
-        }
+        issue_receipt_logged(st, id).await;
+    }
+}
+
+async fn issue_receipt_logged(st: &AppState, payment_id: i64) {
+    if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, payment_id).await {
+        tracing::warn!(error = %e, payment = payment_id, "the signed receipt was not issued yet");
     }
 }
