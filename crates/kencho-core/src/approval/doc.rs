@@ -136,14 +136,11 @@ struct RuleDoc {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<Date> {
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), f).ok()
+    crate::forms::parse_iso_date(s.trim())
 }
 
 /// Formats a date as `YYYY-MM-DD`.
-pub fn format_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
-}
+pub use crate::forms::iso as format_date;
 
 fn period(at: &str, from: &str, to: Option<&str>, errors: &mut Vec<String>) -> Period {
     let start = parse_date(from).unwrap_or_else(|| {

@@ -132,7 +132,7 @@ pub fn today_at(ms: i64) -> Date {
     at_time(ms).date()
 }
 
-fn at_time(ms: i64) -> OffsetDateTime {
+pub fn at_time(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map(|t| t.to_offset(crate::applications::jst()))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -384,10 +384,12 @@ fn may_see(org: &Org, staff: &Staff, k: &Kian) -> bool {
     }
     let me = person_of(staff.id);
     let today = today_at(now_ms());
+    // The posts held today, once: this runs for every row a search looks at.
+    let mine = org.posts_of(&me, today);
     let holds = |p: &PostId| {
         org.holder(p, today).as_ref() == Some(&me)
             || org.is_substitute(&me, p, today)
-            || org.posts_of(&me, today).iter().any(|mine| org.is_above(mine, p, today))
+            || mine.iter().any(|m| org.is_above(m, p, today))
     };
     k.route.stages().iter().flat_map(|s| s.steps.iter()).any(|s| holds(&s.post))
         || k.route.readers().iter().any(holds)
@@ -1178,18 +1180,8 @@ pub async fn attach(
         return Err(AppError::Refused("wrong_state", "files can only be added while the 起案 is on its route".into()));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let path = crate::applications::file_path(data_dir, &sha);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    }
     // Written (and synced) before the row that points at it is committed.
-    if tokio::fs::metadata(&path).await.is_err() {
-        let tmp = path.with_extension("tmp");
-        let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| AppError::Internal(e.to_string()))?;
-        tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
-        f.sync_all().await.map_err(|e| AppError::Internal(e.to_string()))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    }
+    crate::applications::store_file(data_dir, &sha, &bytes).await?;
     let public_id = crate::accounts::random_token()[..16].to_string();
     let (staff, pid, size) = (staff.clone(), public_id.clone(), i64::try_from(bytes.len()).unwrap_or(i64::MAX));
     db.transact(move |conn| {

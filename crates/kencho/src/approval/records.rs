@@ -23,23 +23,8 @@ fn years(y: i64) -> u32 {
     u32::try_from(y).unwrap_or(30)
 }
 
-/// Keeps a record (once; a second call for the same subject changes nothing).
-#[allow(clippy::too_many_arguments)]
-pub async fn keep(
-    conn: &mut AnyConnection,
-    tenant_id: i64,
-    subject: &str,
-    title: &str,
-    division: &str,
-    retention_years: i64,
-    disposal: &str,
-    completed: Date,
-) -> Result<()> {
-    let mut b = Batch::new();
-    keep_batched(&mut b, tenant_id, subject, title, division, retention_years, disposal, completed, now_ms());
-    b.run(conn).await
-}
-
+/// Keeps a record (once; a second call for the same subject changes nothing), in the caller's
+/// batch.
 #[allow(clippy::too_many_arguments)]
 pub fn keep_batched(
     batch: &mut Batch,

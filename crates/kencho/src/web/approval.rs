@@ -148,9 +148,7 @@ fn stages(setup: &Setup, names: &HashMap<i64, String>, k: &Kian) -> Vec<StageVie
 async fn available_acts(st: &AppState, setup: &Setup, staff: &Staff, k: &Kian) -> Result<Vec<&'static str>> {
     let mut conn = st.db.read.acquire().await?;
     let now = now_ms();
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now) * 1_000_000)
-        .map(|t| t.to_offset(crate::applications::jst()))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let at = kian::at_time(now);
     let absent = setup::absent_on(&mut conn, k.tenant_id, at.date()).await?;
     let ctx = RouteCtx { org: &setup.org, at, absent: &absent };
     let me = person_of(staff.id);
@@ -222,7 +220,8 @@ pub struct KianView {
     pub acts: Vec<String>,
 }
 
-async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup)> {
+/// The 起案 as shown, with the setup it was read against and whether `staff` drafted it.
+async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup, bool)> {
     let setup = st.approval.get(&st.db, staff.tenant_id).await?;
     let k = kian::get(&st.db, &setup, staff, id).await?;
     let names = staff_names(st, staff.tenant_id).await?;
@@ -259,7 +258,7 @@ async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup)
             )
             .collect(),
     };
-    Ok((v, setup))
+    Ok((v, setup, k.drafter_id == staff.id))
 }
 
 /// After 施行 of an application decision the signed notice is issued, outside the decision's
@@ -529,11 +528,10 @@ impl DocPage {
 
 async fn doc_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<DocPage> {
     let s = ctx.staff()?;
-    let (k, setup) = view(st, s, id).await?;
+    let (k, setup, drafter) = view(st, s, id).await?;
     let today = kian::today_at(now_ms());
     let posts =
         setup.org.posts.iter().filter(|p| p.period.contains(today)).map(|p| (p.id.0.clone(), p.name.clone())).collect();
-    let drafter = kian::get(&st.db, &setup, s, id).await?.drafter_id == s.id;
     Ok(DocPage {
         l: ctx.layout(st, &k.title),
         notice_missing: notice_missing(st, &k).await?,
@@ -684,10 +682,12 @@ async fn execute_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
 async fn reissue_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let (_, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
-        let (k, _) = view(&st, &s, id).await?;
+        // Only the 起案 itself is needed, not the whole page view.
+        let setup = st.approval.get(&st.db, s.tenant_id).await?;
+        let k = kian::get(&st.db, &setup, &s, id).await?;
         let app = k
             .application_id
-            .filter(|_| k.executed)
+            .filter(|_| k.executed_at.is_some())
             .ok_or(AppError::Refused("wrong_state", "nothing to issue".into()))?;
         crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(id)).await?;
         Ok(())

@@ -177,7 +177,8 @@ impl FromRequestParts<AppState> for Ctx {
         };
         let mut kessai = crate::approval::kian::Counts::default();
         if let Some(Session { principal: Principal::Staff(s), mfa_ok: true, .. }) = &session {
-            if !is_api {
+            // Only pages shown (GET) carry the menu; posts that redirect need no counts.
+            if !is_api && parts.method == axum::http::Method::GET {
                 let setup = state.approval.get(&state.db, s.tenant_id).await?;
                 kessai = crate::approval::kian::counts(&state.db, &setup, s).await?;
             }
