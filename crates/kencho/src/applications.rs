@@ -882,7 +882,9 @@ pub async fn staff_action(
 /// 施行 of a decided 起案 on an application: the decision the route made reaches the
 /// application (status, history, mail) in the caller's transaction. The route, not the staff
 /// member's role, is the authority here.
+#[allow(clippy::too_many_arguments)] // the decision, its number and where it is written
 pub async fn decide_by_route(
+    db: &Db,
     conn: &mut AnyConnection,
     base_url: &str,
     staff: &Staff,
@@ -896,7 +898,8 @@ pub async fn decide_by_route(
     if a.tenant_id != staff.tenant_id {
         return Err(AppError::NotFound);
     }
-    let p = crate::procedures::by_id_in(conn, a.procedure_id).await?;
+    // Versions never change, so the cached one serves (reads use their own pool).
+    let p = procedure_version(db, a.procedure_id).await?;
     let notice = match number {
         Some(n) => format!("{notice}\n（文書番号 {n}）"),
         None => notice.to_string(),

@@ -802,11 +802,30 @@ mod sink {
     }
 }
 
+/// Signs a demo staff member in over the API, with the TOTP secret read from the server's
+/// database (as a phone would hold it); returns the bearer token.
+async fn staff_token(client: &reqwest::Client, base: &str, db: &Db, email: &str) -> Result<String, BoxErr> {
+    use sqlx::Row;
+    let secret: String = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
+        .bind(email)
+        .fetch_one(&db.read)
+        .await?
+        .try_get(0)?;
+    let code = crate::accounts::totp_code_now(&secret)?;
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": crate::demo::PASSWORD, "kind": "staff", "totp": code}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(login["token"].as_str().ok_or("staff login failed")?.to_string())
+}
+
 /// `kencho bench --approval`: `clients` drafters each push 起案 through a five-step route
 /// (係長 → 課長補佐 → 財政課長 合議 → 情報政策課長 合議 → 課長 決裁) over HTTP, with the real
 /// staff of the demo organisation acting; prints acts per second and route latency.
 pub async fn run_approval(clients: usize, seconds: u64) -> Result<(), BoxErr> {
-    use sqlx::Row;
     let dir = std::env::temp_dir().join(format!("kencho-bench-approval-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -816,21 +835,8 @@ pub async fn run_approval(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rw", dir.display())).await?;
     let mut tokens = std::collections::HashMap::new();
     for who in ["kankyo-tanto", "kankyo-kakaricho", "kankyo-hosa", "zaisei-kacho", "admin", "kacho"] {
-        let email = format!("{who}@minamisoma.example.jp");
-        let secret: String = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
-            .bind(&email)
-            .fetch_one(&db.read)
-            .await?
-            .try_get(0)?;
-        let code = crate::accounts::totp_code_now(&secret)?;
-        let login: serde_json::Value = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": crate::demo::PASSWORD, "kind": "staff", "totp": code}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        tokens.insert(who, login["token"].as_str().ok_or("staff login failed")?.to_string());
+        let token = staff_token(&client, &base, &db, &format!("{who}@minamisoma.example.jp")).await?;
+        tokens.insert(who, token);
     }
     db.close().await;
     let tokens = Arc::new(tokens);
@@ -991,21 +997,8 @@ pub async fn run_payments(clients: usize, seconds: u64) -> Result<(), BoxErr> {
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<_, sqlx::Error>>()?;
-    let email = "kankyo-kakaricho@minamisoma.example.jp";
-    let secret: String = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
-        .bind(email)
-        .fetch_one(&db.read)
-        .await?
-        .try_get(0)?;
+    let staff = staff_token(&api, &base, &db, "kankyo-kakaricho@minamisoma.example.jp").await?;
     db.close().await;
-    let login: serde_json::Value = api
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": crate::demo::PASSWORD, "kind": "staff", "totp": crate::accounts::totp_code_now(&secret)?}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let staff = login["token"].as_str().ok_or("staff login failed")?.to_string();
     let today = crate::web::fmt_date(crate::db::now_ms());
     let mut csv = String::with_capacity(100_000 * 48);
     csv.push_str("provider_ref,date,gross,fee\n");

@@ -169,13 +169,6 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Procedure> {
     from_row(&row)
 }
 
-/// A procedure version read inside a transaction (so a SQLite writer does not wait on itself).
-pub async fn by_id_in(conn: &mut AnyConnection, id: i64) -> Result<Procedure> {
-    let sql = format!("SELECT {COLS} FROM procedures p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
-    from_row(&row)
-}
-
 /// The current version of a procedure. Only its id is looked up; the parsed definition comes
 /// from the version cache.
 pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Procedure>> {

@@ -1124,27 +1124,26 @@ pub struct KianFile {
     pub added_at: i64,
 }
 
+const FILE_COLS: &str =
+    "SELECT f.public_id, f.filename, f.media_type, f.size, f.sha256, s.name, f.added_at FROM kian_files f \
+    JOIN staff s ON s.id = f.added_by";
+
+fn file_of(r: &sqlx::any::AnyRow) -> Result<KianFile> {
+    Ok(KianFile {
+        public_id: r.try_get(0)?,
+        filename: r.try_get(1)?,
+        media_type: r.try_get(2)?,
+        size: r.try_get(3)?,
+        sha256: r.try_get(4)?,
+        added_by: r.try_get(5)?,
+        added_at: r.try_get(6)?,
+    })
+}
+
 pub async fn files(db: &Db, id: i64) -> Result<Vec<KianFile>> {
-    let rows = sqlx::query(
-        "SELECT f.public_id, f.filename, f.media_type, f.size, f.sha256, s.name, f.added_at FROM kian_files f \
-         JOIN staff s ON s.id = f.added_by WHERE f.kian_id = $1 ORDER BY f.id",
-    )
-    .bind(id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(KianFile {
-                public_id: r.try_get(0)?,
-                filename: r.try_get(1)?,
-                media_type: r.try_get(2)?,
-                size: r.try_get(3)?,
-                sha256: r.try_get(4)?,
-                added_by: r.try_get(5)?,
-                added_at: r.try_get(6)?,
-            })
-        })
-        .collect()
+    let rows =
+        sqlx::query(&format!("{FILE_COLS} WHERE f.kian_id = $1 ORDER BY f.id")).bind(id).fetch_all(&db.read).await?;
+    rows.iter().map(file_of).collect()
 }
 
 /// The largest attachment accepted.
@@ -1226,7 +1225,13 @@ pub async fn attach(
 /// A file of a 起案, for download by someone who may see it.
 pub async fn file(db: &Db, setup: &Setup, staff: &Staff, id: i64, public_id: &str) -> Result<KianFile> {
     get(db, setup, staff, id).await?;
-    files(db, id).await?.into_iter().find(|f| f.public_id == public_id).ok_or(AppError::NotFound)
+    let row = sqlx::query(&format!("{FILE_COLS} WHERE f.kian_id = $1 AND f.public_id = $2"))
+        .bind(id)
+        .bind(public_id)
+        .fetch_optional(&db.read)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    file_of(&row)
 }
 
 /// What a 施行 left to do after its commit.
@@ -1242,7 +1247,7 @@ pub struct Executed {
 /// resident (status, mail; the caller then issues the signed notice); for a disposal the
 /// records are disposed of (files leave the disk after the commit).
 pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff: &Staff, id: i64) -> Result<Executed> {
-    let (staff, base_url, dir) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf());
+    let (staff, base_url, dir, db2) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf(), db.clone());
     let outcome = db
         .transact(move |conn| {
             Box::pin(async move {
@@ -1276,6 +1281,7 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                             .ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
                         let approve = k.decision.as_deref() == Some("approve");
                         crate::applications::decide_by_route(
+                            &db2,
                             conn,
                             &base_url,
                             &staff,

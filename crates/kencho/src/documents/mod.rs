@@ -17,7 +17,7 @@ pub mod keys;
 pub mod pdf;
 mod receipt;
 
-pub use receipt::{issue_receipt, receipt_for_payment, receipt_number, KIND_RECEIPT};
+pub use receipt::{issue_receipt, receipt_number};
 
 use std::path::Path;
 

@@ -281,20 +281,6 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
     .await
 }
 
-/// The receipt of a payment, if one was issued.
-pub async fn receipt_for_payment(db: &Db, payment_id: i64) -> Result<Option<IssuedDocument>> {
-    let prefix: Option<String> =
-        sqlx::query("SELECT t.receipt_prefix FROM payments p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1")
-            .bind(payment_id)
-            .fetch_optional(&db.read)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-    let Some(prefix) = prefix else { return Ok(None) };
-    let mut conn = db.read.acquire().await?;
-    find(&mut conn, By::Number(&receipt_number(&prefix, payment_id))).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
