@@ -694,9 +694,9 @@ async fn api_cash(
     Ok((StatusCode::CREATED, Json(pid)).into_response())
 }
 
-/// Issues the signed receipt (領収書) of a payment that is now paid. After the payment's own
-/// commit and idempotent; a failure is logged and the receipt is issued when it is first
-/// downloaded instead.
+/// Issues the signed receipt (領収書) of a payment that is now paid, in the background: the
+/// provider's webhook is answered at the payment's commit, not after a PDF is drawn and
+/// signed. Idempotent; a failure is logged and the receipt is issued when first downloaded.
 async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str) {
     let row = sqlx::query_scalar::<_, i64>(
         "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
@@ -711,7 +711,10 @@ async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str)
 }
 
 async fn issue_receipt_logged(st: &AppState, payment_id: i64) {
-    if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, payment_id).await {
-        tracing::warn!(error = %e, payment = payment_id, "the signed receipt was not issued yet");
-    }
+    let st = st.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, payment_id).await {
+            tracing::warn!(error = %e, payment = payment_id, "the signed receipt was not issued yet");
+        }
+    });
 }
