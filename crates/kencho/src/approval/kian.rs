@@ -736,14 +736,20 @@ pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Re
 
 async fn staff_names(conn: &mut AnyConnection, events: &[route::Event]) -> Result<HashMap<i64, String>> {
     let ids: BTreeSet<i64> = events.iter().filter_map(|e| e.actor.as_ref().and_then(staff_id_of)).collect();
-    let mut out = HashMap::new();
-    for id in ids {
-        if let Some(r) = sqlx::query("SELECT name FROM staff WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?
-        {
-            out.insert(id, r.try_get(0)?);
-        }
+    staff_column(conn, "name", ids.into_iter().collect()).await
+}
+
+/// One column of several staff members in one query (inside an act's transaction).
+async fn staff_column(conn: &mut AnyConnection, column: &str, ids: Vec<i64>) -> Result<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out)
+    let sql = format!("SELECT id, {column} FROM staff WHERE id IN ({})", placeholders(1, ids.len()));
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// 文書番号: `{division}-{fiscal year}-{sequence}`, counted per division and fiscal year. The
@@ -796,19 +802,15 @@ async fn notify(
     if let Some(n) = drafter_note {
         to.push((k.drafter_id, n.to_string()));
     }
+    let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
     for (i, (staff_id, what)) in to.iter().enumerate() {
-        let Some(r) =
-            sqlx::query("SELECT email FROM staff WHERE id = $1").bind(staff_id).fetch_optional(&mut *conn).await?
-        else {
-            continue;
-        };
-        let email: String = r.try_get(0)?;
+        let Some(email) = emails.get(staff_id) else { continue };
         let subject = format!("【電子決裁】{what}：{}", k.title);
         let body = format!(
             "{what}\n\n件名：{}\n種別：{}\n\n次のページで確認してください。\n{link}\n\n（kencho 電子決裁）\n",
             k.title, k.matter_kind
         );
-        mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), &email, &subject, &body);
+        mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
     }
     Ok(())
 }
