@@ -6,6 +6,7 @@
 //! - [`audit`]: the hash chain of the audit log
 //! - [`receipt`]: 受付番号 and content hashes
 //! - [`search`]: dictionary-free Japanese search
+//! - [`security`]: password policy, sign-in rate limits, roles as data, token scopes
 //! - [`wareki`], [`text`]: Japanese dates and text
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -20,6 +21,7 @@ pub mod payment;
 pub mod procedure;
 pub mod receipt;
 pub mod search;
+pub mod security;
 pub mod text;
 pub mod wareki;
 

@@ -1,0 +1,301 @@
+//! Roles as data: which staff roles (and, optionally, which divisions) may do the sensitive
+//! acts of a tenant. A tenant administrator keeps the table as a small TOML document; actions it
+//! does not mention keep their defaults.
+//!
+//! ```toml
+//! [refund]
+//! roles = ["kakaricho", "kacho", "admin"]
+//! own_division = true            # only payments of the staff member's own division
+//!
+//! [alert_issue_5]
+//! roles = ["kacho"]
+//! divisions = ["kikikanri"]      # division codes; empty or absent: any division
+//! ```
+//!
+//! A grant never needs one person twice: where an act needs approval (levels 4 and 5 of an
+//! evacuation alert), the approver must be someone else than the requester, which the caller
+//! checks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::application::Role;
+
+/// The acts whose roles are data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// 還付: refund a payment.
+    Refund,
+    /// Issue (level 3) or request (levels 4, 5) an evacuation alert of a level.
+    AlertIssue(u8),
+    /// Approve a requested level 4 or 5 alert (a different person from the requester).
+    AlertApprove(u8),
+    /// Lift (解除) an evacuation alert.
+    AlertLift,
+    /// Open, make and change 個別避難計画 (a vulnerable person's health and mobility needs).
+    IndividualPlans,
+    /// Open 見守り records (watched people, their contacts and alarms).
+    WatchRecords,
+}
+
+pub const ALL: [Action; 9] = [
+    Action::Refund,
+    Action::AlertIssue(3),
+    Action::AlertIssue(4),
+    Action::AlertIssue(5),
+    Action::AlertApprove(4),
+    Action::AlertApprove(5),
+    Action::AlertLift,
+    Action::IndividualPlans,
+    Action::WatchRecords,
+];
+
+impl Action {
+    pub fn key(self) -> String {
+        match self {
+            Action::Refund => "refund".into(),
+            Action::AlertIssue(l) => format!("alert_issue_{l}"),
+            Action::AlertApprove(l) => format!("alert_approve_{l}"),
+            Action::AlertLift => "alert_lift".into(),
+            Action::IndividualPlans => "individual_plans".into(),
+            Action::WatchRecords => "watch_records".into(),
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Action> {
+        all().into_iter().find(|a| a.key() == key)
+    }
+}
+
+/// Every action once, in display order.
+pub fn all() -> Vec<Action> {
+    ALL.to_vec()
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// Who may do one act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub roles: Vec<Role>,
+    /// Division codes; empty: any division.
+    pub divisions: Vec<String>,
+    /// The act is on something of a division (a payment): only its own division's staff, and
+    /// administrators, may do it.
+    pub own_division: bool,
+}
+
+impl Grant {
+    fn of(roles: &[Role]) -> Grant {
+        Grant { roles: roles.to_vec(), divisions: Vec::new(), own_division: false }
+    }
+}
+
+/// The tenant's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    grants: BTreeMap<Action, Grant>,
+}
+
+/// What the acting staff member is.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub role: Role,
+    pub division: &'a str,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        use Role::*;
+        let mut grants = BTreeMap::new();
+        grants.insert(Action::Refund, Grant { own_division: true, ..Grant::of(&[Kakaricho, Kacho, Admin]) });
+        grants.insert(Action::AlertIssue(3), Grant::of(&[Kakaricho, Kacho, Admin]));
+        grants.insert(Action::AlertIssue(4), Grant::of(&[Kakaricho, Kacho, Admin]));
+        grants.insert(Action::AlertIssue(5), Grant::of(&[Kacho, Admin]));
+        grants.insert(Action::AlertApprove(4), Grant::of(&[Kacho, Admin]));
+        grants.insert(Action::AlertApprove(5), Grant::of(&[Kacho, Admin]));
+        grants.insert(Action::AlertLift, Grant::of(&[Kacho, Admin]));
+        grants.insert(Action::IndividualPlans, Grant::of(&[Kakaricho, Kacho, Admin]));
+        grants.insert(Action::WatchRecords, Grant::of(&[Admin]));
+        Policy { grants }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantDoc {
+    roles: Vec<String>,
+    #[serde(default)]
+    divisions: Vec<String>,
+    #[serde(default)]
+    own_division: Option<bool>,
+}
+
+impl Policy {
+    pub fn grant(&self, action: Action) -> Grant {
+        self.grants.get(&action).cloned().unwrap_or_else(|| Grant::of(&[Role::Admin]))
+    }
+
+    /// May `who` do `action`? `on_division`: the division the thing acted on belongs to (for
+    /// grants with `own_division`).
+    pub fn allows(&self, action: Action, who: Who<'_>, on_division: Option<&str>) -> bool {
+        let g = self.grant(action);
+        if !g.roles.contains(&who.role) {
+            return false;
+        }
+        if !g.divisions.is_empty() && !g.divisions.iter().any(|d| d == who.division) {
+            return false;
+        }
+        if g.own_division && who.role != Role::Admin {
+            if let Some(d) = on_division {
+                return d == who.division;
+            }
+        }
+        true
+    }
+
+    /// Reads a tenant's document; every problem is named with where it is. Actions left out
+    /// keep their defaults.
+    pub fn parse(text: &str) -> Result<Policy, Vec<String>> {
+        let doc: BTreeMap<String, toml::Value> = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let mut policy = Policy::default();
+        let mut problems = Vec::new();
+        for (key, value) in doc {
+            let Some(action) = Action::parse(&key) else {
+                let known: Vec<String> = all().iter().map(|a| a.key()).collect();
+                problems.push(format!("[{key}]: not an action (one of {})", known.join(", ")));
+                continue;
+            };
+            let g: GrantDoc = match value.try_into() {
+                Ok(g) => g,
+                Err(e) => {
+                    problems.push(format!("[{key}]: {e}"));
+                    continue;
+                }
+            };
+            let mut roles = Vec::new();
+            for r in &g.roles {
+                match Role::parse(r) {
+                    Some(role) if !roles.contains(&role) => roles.push(role),
+                    Some(_) => problems.push(format!("[{key}].roles: {r} is listed twice")),
+                    None => problems.push(format!("[{key}].roles: {r:?} is not tanto, kakaricho, kacho or admin")),
+                }
+            }
+            if g.roles.is_empty() {
+                problems.push(format!("[{key}].roles: name at least one role"));
+            }
+            for d in &g.divisions {
+                if !crate::procedure::is_code(d) {
+                    problems.push(format!("[{key}].divisions: {d:?} is not a division code ([a-z0-9-])"));
+                }
+            }
+            if g.own_division.is_some() && action != Action::Refund {
+                problems.push(format!("[{key}].own_division: only refunds belong to a division"));
+            }
+            let default_own = policy.grant(action).own_division;
+            policy.grants.insert(
+                action,
+                Grant { roles, divisions: g.divisions, own_division: g.own_division.unwrap_or(default_own) },
+            );
+        }
+        if problems.is_empty() {
+            Ok(policy)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The whole table as a document (every action, defaults included).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        for action in all() {
+            let g = self.grant(action);
+            let roles: Vec<String> = g.roles.iter().map(|r| format!("\"{}\"", r.as_str())).collect();
+            out.push_str(&format!("[{}]\nroles = [{}]\n", action.key(), roles.join(", ")));
+            if !g.divisions.is_empty() {
+                let d: Vec<String> = g.divisions.iter().map(|d| format!("\"{d}\"")).collect();
+                out.push_str(&format!("divisions = [{}]\n", d.join(", ")));
+            }
+            if action == Action::Refund {
+                out.push_str(&format!("own_division = {}\n", g.own_division));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn who(role: Role, division: &str) -> Who<'_> {
+        Who { role, division }
+    }
+
+    #[test]
+    fn defaults_keep_clerks_from_alerts_and_refunds_in_their_division() {
+        let p = Policy::default();
+        assert!(!p.allows(Action::AlertIssue(5), who(Role::Tanto, "x"), None));
+        assert!(!p.allows(Action::AlertIssue(3), who(Role::Tanto, "x"), None));
+        assert!(p.allows(Action::AlertIssue(3), who(Role::Kakaricho, "x"), None));
+        assert!(!p.allows(Action::AlertLift, who(Role::Kakaricho, "x"), None));
+        assert!(p.allows(Action::Refund, who(Role::Kakaricho, "kankyo"), Some("kankyo")));
+        assert!(!p.allows(Action::Refund, who(Role::Kakaricho, "kodomo"), Some("kankyo")));
+        assert!(p.allows(Action::Refund, who(Role::Admin, "joho"), Some("kankyo")));
+        assert!(!p.allows(Action::WatchRecords, who(Role::Kacho, "x"), None));
+    }
+
+    #[test]
+    fn a_document_narrows_and_names_its_mistakes() {
+        let p = Policy::parse("[alert_issue_5]\nroles = [\"kacho\"]\ndivisions = [\"kikikanri\"]\n").unwrap();
+        assert!(p.allows(Action::AlertIssue(5), who(Role::Kacho, "kikikanri"), None));
+        assert!(!p.allows(Action::AlertIssue(5), who(Role::Kacho, "kodomo"), None));
+        assert!(!p.allows(Action::AlertIssue(5), who(Role::Admin, "kikikanri"), None));
+        // Others keep their defaults.
+        assert!(p.allows(Action::AlertIssue(3), who(Role::Kakaricho, "x"), None));
+        let e = Policy::parse("[alert_issue_9]\nroles = [\"kacho\"]\n[refund]\nroles = [\"boss\"]\ncolour = 1\n")
+            .unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].starts_with("[alert_issue_9]: not an action"), "{e:?}");
+        assert!(e[1].contains("unknown field `colour`"), "{e:?}");
+        let e = Policy::parse("[refund]\nroles = []\n").unwrap_err();
+        assert_eq!(e, vec!["[refund].roles: name at least one role".to_string()]);
+        let e = Policy::parse("[alert_lift]\nroles = [\"kacho\"]\nown_division = true\n").unwrap_err();
+        assert_eq!(e, vec!["[alert_lift].own_division: only refunds belong to a division".to_string()]);
+    }
+
+    fn arb_role() -> impl Strategy<Value = Role> {
+        prop_oneof![Just(Role::Tanto), Just(Role::Kakaricho), Just(Role::Kacho), Just(Role::Admin)]
+    }
+
+    proptest! {
+        /// Writing a table out and reading it back gives the same table.
+        #[test]
+        fn round_trips(picks in proptest::collection::vec((0usize..9, proptest::collection::vec(arb_role(), 1..4), any::<bool>()), 0..9)) {
+            let mut text = String::new();
+            let actions = all();
+            let mut seen = std::collections::HashSet::new();
+            for (i, roles, narrow) in picks {
+                let a = actions[i % actions.len()];
+                if !seen.insert(a) { continue; }
+                let mut rs: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                rs.dedup();
+                let mut uniq = Vec::new();
+                for r in rs { if !uniq.contains(&r) { uniq.push(r); } }
+                let list: Vec<String> = uniq.iter().map(|r| format!("\"{r}\"")).collect();
+                text.push_str(&format!("[{}]\nroles = [{}]\n", a.key(), list.join(", ")));
+                if narrow { text.push_str("divisions = [\"kikikanri\"]\n"); }
+            }
+            let p = Policy::parse(&text).unwrap();
+            prop_assert_eq!(Policy::parse(&p.to_toml()).unwrap(), p);
+        }
+    }
+}
