@@ -103,3 +103,26 @@ mod tests {
         assert!(!is_kana(""));
     }
 }
+
+/// A text cell for a CSV file that people open in a spreadsheet: a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return would be run as a formula (OWASP "CSV
+/// Injection"), so it is prefixed with `'`, which spreadsheets show as text.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod csv_cell_tests {
+    #[test]
+    fn formulas_become_text() {
+        assert_eq!(super::csv_cell("=HYPERLINK(\"http://x\",\"y\")"), "'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(super::csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::csv_cell("-1+1"), "'-1+1");
+        assert_eq!(super::csv_cell("相馬 太郎"), "相馬 太郎");
+        assert_eq!(super::csv_cell(""), "");
+    }
+}

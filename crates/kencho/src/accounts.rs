@@ -15,6 +15,13 @@ use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, AppError, Result};
 use crate::mail;
+use crate::security::{self, Event, Kind};
+
+pub mod limits;
+pub mod sessions;
+pub mod tokens;
+
+pub use sessions::session;
 
 pub const SESSION_HOURS: i64 = 12;
 
@@ -48,15 +55,10 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// Password rule: 10–128 characters (length beats composition rules).
-pub fn check_password(p: &str) -> Result<()> {
-    let n = p.chars().count();
-    if !(10..=128).contains(&n) {
-        return Err(AppError::BadRequest(
-            "password must be 10-128 characters / パスワードは10文字以上128文字以内".into(),
-        ));
-    }
-    Ok(())
+/// The password policy (`kencho_core::security::password`): length, not on the shipped list
+/// of common and breached passwords, not made from the account's own e-mail or name.
+pub fn check_password(p: &str, personal: &[&str]) -> Result<()> {
+    kencho_core::security::password::check(p, personal).map_err(AppError::Password)
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,7 @@ pub struct Staff {
     pub tenant_code: String,
     pub tenant_name: String,
     pub division_id: i64,
+    pub division_code: String,
     pub division_name: String,
     pub email: String,
     pub name: String,
@@ -84,6 +87,12 @@ pub struct Staff {
 pub enum Principal {
     Resident(Resident),
     Staff(Staff),
+    /// A network server's integration token (scope `iot_uplink`): it acts for its tenant only,
+    /// and may only post uplinks.
+    Integration {
+        token_id: i64,
+        tenant_id: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -92,13 +101,35 @@ pub struct Session {
     pub csrf: String,
     pub mfa_ok: bool,
     pub principal: Principal,
+    /// The API token and its scope, when the caller used one.
+    pub api_token: Option<(i64, kencho_core::security::Scope)>,
+}
+
+/// Where a sign-in comes from: the client's address and the browser's device cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub ip: &'a str,
+    pub device: Option<&'a str>,
+}
+
+/// A signed-in session: its token, and the device token to keep in the browser.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub device: String,
 }
 
 // ---------- residents ----------
 
 /// Creates an unverified resident and queues the verification mail; returns the token (the
 /// link in the mail carries it).
-pub async fn sign_up(db: &Db, base_url: &str, email: &str, name: &str, password: &str, lang: &str) -> Result<()> {
+pub async fn sign_up(
+    db: &Db,
+    base_url: &str,
+    (email, name, password): (&str, &str, &str),
+    lang: &str,
+    ip: &str,
+) -> Result<()> {
     let email = kencho_core::text::nfkc_trim(email).to_lowercase();
     if !kencho_core::forms::is_email(&email) {
         return Err(AppError::BadRequest("e-mail address / メールアドレスの形式".into()));
@@ -107,7 +138,20 @@ pub async fn sign_up(db: &Db, base_url: &str, email: &str, name: &str, password:
     if name.is_empty() || name.chars().count() > 100 || kencho_core::text::has_control_chars(name, false) {
         return Err(AppError::BadRequest("name / 氏名は1〜100文字".into()));
     }
-    check_password(password)?;
+    check_password(password, &[&email, name])?;
+    // Each sign-up sends a mail: a few per address and per e-mail an hour.
+    let keys = limits::creation_keys("signup", ip, Some(&email));
+    if let Err((key, _)) = limits::reserve(db, keys).await? {
+        let ev = Event {
+            tenant_id: None,
+            kind: Kind::CreationLimited,
+            actor: "anonymous",
+            ip,
+            detail: serde_json::json!({"key": key}),
+        };
+        security::record(db, ev).await?;
+        return Err(AppError::RateLimited);
+    }
     let hash = hash_password(password.to_string()).await?;
     let token = random_token();
     let mut tx = db.write.begin().await?;
@@ -181,54 +225,14 @@ pub async fn verify_email(db: &Db, token: &str) -> Result<()> {
     Ok(())
 }
 
-// ---------- rate limiting ----------
-
-const WINDOW_MS: i64 = 15 * 60_000;
-const MAX_PER_ACCOUNT: i64 = 5;
-const MAX_PER_ADDRESS: i64 = 30;
-
-async fn check_rate(db: &Db, keys: &[(String, i64)]) -> Result<()> {
-    let since = now_ms() - WINDOW_MS;
-    for (key, max) in keys {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM login_attempts WHERE key = $1 AND at > $2")
-            .bind(key)
-            .bind(since)
-            .fetch_one(&db.read)
-            .await?
-            .try_get(0)?;
-        if n >= *max {
-            return Err(AppError::RateLimited);
-        }
-    }
-    Ok(())
-}
-
-async fn record_failure(db: &Db, keys: &[(String, i64)]) -> Result<()> {
-    let mut tx = db.write.begin().await?;
-    let now = now_ms();
-    for (key, _) in keys {
-        sqlx::query("INSERT INTO login_attempts (key, at) VALUES ($1, $2)")
-            .bind(key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(now - WINDOW_MS).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-fn rate_keys(kind: &str, email: &str, ip: &str) -> Vec<(String, i64)> {
-    vec![(format!("{kind}:{email}"), MAX_PER_ACCOUNT), (format!("ip:{ip}"), MAX_PER_ADDRESS)]
-}
-
 // ---------- log in ----------
 
 async fn new_session(conn: &mut AnyConnection, kind: &str, id: i64, mfa_ok: bool) -> Result<String> {
     let token = random_token();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO sessions (token_hash, kind, principal_id, csrf, mfa_ok, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO sessions (token_hash, kind, principal_id, csrf, mfa_ok, created_at, expires_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
     )
     .bind(token_hash(&token))
     .bind(kind)
@@ -242,66 +246,99 @@ async fn new_session(conn: &mut AnyConnection, kind: &str, id: i64, mfa_ok: bool
     Ok(token)
 }
 
-/// Resident log-in; returns a new session token.
-pub async fn login_resident(db: &Db, email: &str, password: &str, ip: &str) -> Result<String> {
-    let (id, verified) = check_login(
+/// Resident log-in; returns a new session.
+pub async fn login_resident(db: &Db, email: &str, password: &str, client: Client<'_>) -> Result<SignedIn> {
+    let ok = check_login(
         db,
         "resident",
-        "SELECT id, password_hash, verified_at FROM residents WHERE email = $1",
+        "SELECT id, password_hash, verified_at AS extra, 0 AS tenant_id FROM residents WHERE email = $1",
         email,
         password,
-        ip,
+        client,
     )
     .await?;
-    if verified.is_none() {
-        return Err(AppError::Conflict(
-            "e-mail address not yet verified / メールアドレスの確認が済んでいません".into(),
-        ));
-    }
-    let mut tx = db.write.begin().await?;
-    let token = new_session(&mut tx, "resident", id, true).await?;
-    audit::append(
-        &mut tx,
-        audit::PLATFORM,
-        &format!("resident:{id}"),
-        "resident.login",
-        &format!("resident:{id}"),
-        serde_json::json!({"ip": ip}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(token)
+    let (id, keys, ip, device) = (ok.id, ok.keys, client.ip.to_string(), client.device.map(str::to_string));
+    let verified = ok.extra.is_some();
+    let signed = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                limits::succeeded(conn, &keys).await?;
+                if !verified {
+                    return Ok(None);
+                }
+                let token = new_session(conn, "resident", id, true).await?;
+                let device = limits::remember_device(conn, device.as_deref(), "resident", id).await?;
+                let actor = format!("resident:{id}");
+                audit::append(conn, audit::PLATFORM, &actor, "resident.login", &actor, serde_json::json!({"ip": ip}))
+                    .await?;
+                Ok(Some(SignedIn { token, device }))
+            })
+        })
+        .await?;
+    signed.ok_or_else(|| {
+        AppError::Conflict("e-mail address not yet verified / メールアドレスの確認が済んでいません".into())
+    })
 }
 
-/// The password step shared by residents and staff: rate limits, constant work for unknown
-/// addresses, failures recorded. `sql` selects (id, password_hash, one more column) by e-mail;
-/// returns the id and that column.
+/// A password that matched, with the limit keys it was counted against.
+struct PasswordOk {
+    id: i64,
+    extra: Option<i64>,
+    keys: Vec<limits::Key>,
+}
+
+/// The password step shared by residents and staff: the attempt is counted first (atomically),
+/// unknown addresses cost the same time as known ones, and failures are recorded. `sql` selects
+/// `id`, `password_hash`, `extra` and `tenant_id` by e-mail.
 async fn check_login(
     db: &Db,
     kind: &str,
     sql: &str,
     email: &str,
     password: &str,
-    ip: &str,
-) -> Result<(i64, Option<i64>)> {
+    client: Client<'_>,
+) -> Result<PasswordOk> {
     let email = kencho_core::text::nfkc_trim(email).to_lowercase();
-    let keys = rate_keys(kind, &email, ip);
-    check_rate(db, &keys).await?;
     let row = sqlx::query(sql).bind(&email).fetch_optional(&db.read).await?;
+    let account = match &row {
+        Some(r) => Some((r.try_get::<i64, _>("id")?, r.try_get::<i64, _>("tenant_id")?)),
+        None => None,
+    };
+    let tenant_id = account.map(|(_, t)| t).filter(|t| *t != 0);
+    let actor = match account {
+        Some((id, _)) => format!("{kind}:{id}"),
+        None => format!("unknown:{}", email.chars().take(100).collect::<String>()),
+    };
+    let known = match account {
+        Some((id, _)) => limits::is_known_device(db, client.device, kind, id).await?,
+        None => false,
+    };
+    let keys = limits::keys(kind, &email, client.ip, known);
+    if let Err((key, started)) = limits::reserve(db, keys.clone()).await? {
+        let kind = if started { Kind::BlockStarted } else { Kind::LoginRefused };
+        let ev = Event { tenant_id, kind, actor: &actor, ip: client.ip, detail: serde_json::json!({"key": key}) };
+        security::record(db, ev).await?;
+        return Err(AppError::RateLimited);
+    }
+    let failed = |why: &'static str| Event {
+        tenant_id,
+        kind: Kind::LoginFailed,
+        actor: &actor,
+        ip: client.ip,
+        detail: serde_json::json!({"why": why}),
+    };
     let Some(row) = row else {
         // Spend the same time as a real check, so timing does not reveal registered addresses.
         let _ = verify_password(password.to_string(), dummy_hash()).await;
-        record_failure(db, &keys).await?;
+        security::record(db, failed("unknown account")).await?;
         return Err(AppError::BadLogin);
     };
-    let id: i64 = row.try_get(0)?;
-    let hash: String = row.try_get(1)?;
-    let extra: Option<i64> = row.try_get(2)?;
+    let hash: String = row.try_get("password_hash")?;
     if !verify_password(password.to_string(), hash).await {
-        record_failure(db, &keys).await?;
+        security::record(db, failed("wrong password")).await?;
         return Err(AppError::BadLogin);
     }
-    Ok((id, extra))
+    Ok(PasswordOk { id: row.try_get("id")?, extra: row.try_get("extra")?, keys })
 }
 
 /// A real hash to check against when the account does not exist, so both paths cost the same.
@@ -314,22 +351,33 @@ fn dummy_hash() -> String {
     .clone()
 }
 
-/// First step of a staff log-in: password. Returns a session that still needs the TOTP step.
-pub async fn login_staff_password(db: &Db, email: &str, password: &str, ip: &str) -> Result<(String, i64, bool)> {
-    let (id, totp_enabled) = check_login(
+/// First step of a staff log-in: password. Returns a session that still needs the TOTP step,
+/// the staff id, and whether TOTP is enrolled.
+pub async fn login_staff_password(
+    db: &Db,
+    email: &str,
+    password: &str,
+    client: Client<'_>,
+) -> Result<(String, i64, bool)> {
+    let ok = check_login(
         db,
         "staff",
-        "SELECT id, password_hash, totp_enabled FROM staff WHERE email = $1",
+        "SELECT id, password_hash, totp_enabled AS extra, tenant_id FROM staff WHERE email = $1",
         email,
         password,
-        ip,
+        client,
     )
     .await?;
-    let totp_enabled = totp_enabled.unwrap_or(0);
-    let mut tx = db.write.begin().await?;
-    let token = new_session(&mut tx, "staff", id, false).await?;
-    tx.commit().await?;
-    Ok((token, id, totp_enabled == 1))
+    let (id, keys) = (ok.id, ok.keys);
+    let token = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                limits::succeeded(conn, &keys).await?;
+                new_session(conn, "staff", id, false).await
+            })
+        })
+        .await?;
+    Ok((token, id, ok.extra.unwrap_or(0) == 1))
 }
 
 fn totp_for(secret_b32: &str, account: &str) -> Result<TOTP> {
@@ -365,11 +413,17 @@ pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> 
     Ok((secret, url))
 }
 
-/// Second step: checks a TOTP code (enabling TOTP on first success) and marks the session.
-/// A code is accepted once: replays of the same or an older time step are refused.
-pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code: &str, ip: &str) -> Result<()> {
-    let keys = vec![(format!("totp:{staff_id}"), MAX_PER_ACCOUNT), (format!("ip:{ip}"), MAX_PER_ADDRESS)];
-    check_rate(db, &keys).await?;
+/// Second step: checks a TOTP code (enabling TOTP on first success) and turns the password
+/// session into a full one under a new token (the half-signed-in token stops working). A code
+/// is accepted once: replays of the same or an older time step are refused. Returns the new
+/// session and the device token to keep.
+pub async fn complete_mfa(
+    db: &Db,
+    session_token_hash: &str,
+    staff_id: i64,
+    code: &str,
+    client: Client<'_>,
+) -> Result<SignedIn> {
     let row = sqlx::query("SELECT email, totp_secret, totp_last_step, tenant_id FROM staff WHERE id = $1")
         .bind(staff_id)
         .fetch_one(&db.read)
@@ -378,6 +432,20 @@ pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code
     let secret: Option<String> = row.try_get(1)?;
     let last_step: i64 = row.try_get(2)?;
     let tenant_id: i64 = row.try_get(3)?;
+    let keys = limits::keys("totp", &staff_id.to_string(), client.ip, false);
+    let actor = format!("staff:{staff_id}");
+    if let Err((key, started)) = limits::reserve(db, keys.clone()).await? {
+        let kind = if started { Kind::BlockStarted } else { Kind::LoginRefused };
+        let ev = Event {
+            tenant_id: Some(tenant_id),
+            kind,
+            actor: &actor,
+            ip: client.ip,
+            detail: serde_json::json!({"key": key}),
+        };
+        security::record(db, ev).await?;
+        return Err(AppError::RateLimited);
+    }
     let Some(secret) = secret else {
         return Err(AppError::BadLogin);
     };
@@ -391,34 +459,53 @@ pub async fn complete_mfa(db: &Db, session_token_hash: &str, staff_id: i64, code
         .map(|d| step_now + d)
         .find(|s| *s > last_step && totp.generate((*s as u64) * 30) == code);
     let Some(step) = matched else {
-        record_failure(db, &keys).await?;
+        let ev = Event {
+            tenant_id: Some(tenant_id),
+            kind: Kind::MfaFailed,
+            actor: &actor,
+            ip: client.ip,
+            detail: serde_json::json!({}),
+        };
+        security::record(db, ev).await?;
         return Err(AppError::BadLogin);
     };
-    let mut tx = db.write.begin().await?;
-    let n = sqlx::query("UPDATE staff SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
-        .bind(step)
-        .bind(staff_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n != 1 {
-        return Err(AppError::BadLogin);
-    }
-    sqlx::query("UPDATE sessions SET mfa_ok = 1 WHERE token_hash = $1")
-        .bind(session_token_hash)
-        .execute(&mut *tx)
-        .await?;
-    audit::append(
-        &mut tx,
-        tenant_id,
-        &format!("staff:{staff_id}"),
-        "staff.login",
-        &format!("staff:{staff_id}"),
-        serde_json::json!({"ip": ip}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let (old, ip, device) = (session_token_hash.to_string(), client.ip.to_string(), client.device.map(str::to_string));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let n = sqlx::query(
+                "UPDATE staff SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+            )
+            .bind(step)
+            .bind(staff_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(AppError::BadLogin);
+            }
+            let token = random_token();
+            let n = sqlx::query(
+                "UPDATE sessions SET token_hash = $1, csrf = $2, mfa_ok = 1, last_seen_at = $3 \
+                 WHERE token_hash = $4 AND kind = 'staff' AND principal_id = $5",
+            )
+            .bind(token_hash(&token))
+            .bind(random_token())
+            .bind(now_ms())
+            .bind(&old)
+            .bind(staff_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(AppError::Unauthenticated);
+            }
+            limits::succeeded(conn, &keys).await?;
+            let device = limits::remember_device(conn, device.as_deref(), "staff", staff_id).await?;
+            audit::append(conn, tenant_id, &actor, "staff.login", &actor, serde_json::json!({"ip": ip})).await?;
+            Ok(SignedIn { token, device })
+        })
+    })
+    .await
 }
 
 /// Current TOTP code for a secret (used by the demo printout and tests).
@@ -438,22 +525,23 @@ pub async fn logout(db: &Db, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-const STAFF_COLS: &str =
-    "s.id, s.tenant_id, t.code, t.name, s.division_id, d.name, s.email, s.name, s.role, s.totp_enabled";
+const STAFF_COLS: &str = "s.id, s.tenant_id, t.code AS tenant_code, t.name AS tenant_name, s.division_id, \
+     d.code AS division_code, d.name AS division_name, s.email, s.name, s.role, s.totp_enabled";
 
 fn staff_from_row(r: &sqlx::any::AnyRow) -> Result<Staff> {
-    let role: String = r.try_get(8)?;
+    let role: String = r.try_get("role")?;
     Ok(Staff {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        tenant_code: r.try_get(2)?,
-        tenant_name: r.try_get(3)?,
-        division_id: r.try_get(4)?,
-        division_name: r.try_get(5)?,
-        email: r.try_get(6)?,
-        name: r.try_get(7)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        tenant_code: r.try_get("tenant_code")?,
+        tenant_name: r.try_get("tenant_name")?,
+        division_id: r.try_get("division_id")?,
+        division_code: r.try_get("division_code")?,
+        division_name: r.try_get("division_name")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
         role: Role::parse(&role).ok_or_else(|| AppError::Internal(format!("unknown role {role}")))?,
-        totp_enabled: r.try_get::<i64, _>(9)? == 1,
+        totp_enabled: r.try_get::<i64, _>("totp_enabled")? == 1,
     })
 }
 
@@ -462,136 +550,6 @@ pub async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
         "SELECT {STAFF_COLS} FROM staff s JOIN tenants t ON t.id = s.tenant_id JOIN divisions d ON d.id = s.division_id WHERE s.id = $1"
     );
     sqlx::query(&sql).bind(id).fetch_optional(&db.read).await?.as_ref().map(staff_from_row).transpose()
-}
-
-/// Looks a session token up (cookie or `Authorization: Bearer`). API tokens are accepted too;
-/// they act as their staff member with the second factor satisfied.
-pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
-    let th = token_hash(token);
-    // One query for the common case (a resident); staff need a second for their post.
-    let row = sqlx::query(
-        "SELECT s.kind, s.principal_id, s.csrf, s.mfa_ok, r.email, r.name FROM sessions s \
-         LEFT JOIN residents r ON s.kind = 'resident' AND r.id = s.principal_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
-    )
-    .bind(&th)
-    .bind(now_ms())
-    .fetch_optional(&db.read)
-    .await?;
-    if let Some(row) = row {
-        let kind: String = row.try_get(0)?;
-        let id: i64 = row.try_get(1)?;
-        let csrf: String = row.try_get(2)?;
-        let mfa_ok = row.try_get::<i64, _>(3)? == 1;
-        let principal = if kind == "resident" {
-            match (row.try_get::<Option<String>, _>(4)?, row.try_get::<Option<String>, _>(5)?) {
-                (Some(email), Some(name)) => Principal::Resident(Resident { id, email, name }),
-                _ => return Ok(None),
-            }
-        } else {
-            match staff_by_id(db, id).await? {
-                Some(s) => Principal::Staff(s),
-                None => return Ok(None),
-            }
-        };
-        return Ok(Some(Session { token_hash: th, csrf, mfa_ok, principal }));
-    }
-    let row = sqlx::query("SELECT staff_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(&th)
-        .fetch_optional(&db.read)
-        .await?;
-    if let Some(row) = row {
-        let staff_id: i64 = row.try_get(0)?;
-        if let Some(s) = staff_by_id(db, staff_id).await? {
-            return Ok(Some(Session {
-                token_hash: th,
-                csrf: String::new(),
-                mfa_ok: true,
-                principal: Principal::Staff(s),
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// Creates an API token for integrations, acting as the given staff member; returns it once.
-pub async fn create_api_token(db: &Db, by: &Staff, name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::BadRequest("token name must be 1-100 characters / 名前は1〜100文字".into()));
-    }
-    let token = format!("kct_{}", random_token());
-    let mut tx = db.write.begin().await?;
-    let id: i64 = sqlx::query("INSERT INTO api_tokens (tenant_id, staff_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(by.tenant_id)
-        .bind(by.id)
-        .bind(name)
-        .bind(token_hash(&token))
-        .bind(now_ms())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-    audit::append(
-        &mut tx,
-        by.tenant_id,
-        &format!("staff:{}", by.id),
-        "api_token.create",
-        &format!("api_token:{id}"),
-        serde_json::json!({"name": name}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(token)
-}
-
-pub struct ApiTokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
-pub async fn list_api_tokens(db: &Db, tenant_id: i64) -> Result<Vec<ApiTokenInfo>> {
-    let rows = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE tenant_id = $1 ORDER BY id")
-        .bind(tenant_id)
-        .fetch_all(&db.read)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ApiTokenInfo {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                created_at: r.try_get(2)?,
-                revoked: r.try_get::<Option<i64>, _>(3)?.is_some(),
-            })
-        })
-        .collect()
-}
-
-pub async fn revoke_api_token(db: &Db, by: &Staff, id: i64) -> Result<()> {
-    let mut tx = db.write.begin().await?;
-    let n =
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .bind(by.tenant_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::append(
-        &mut tx,
-        by.tenant_id,
-        &format!("staff:{}", by.id),
-        "api_token.revoke",
-        &format!("api_token:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Creates a staff account (the tenant administrator's or operator's job). The password is
@@ -612,7 +570,7 @@ pub async fn create_staff(
     if name.trim().is_empty() || !kencho_core::procedure::is_code(division.0) || division.1.trim().is_empty() {
         return Err(AppError::BadRequest("name, division code ([a-z0-9-]) and division name are required".into()));
     }
-    check_password(password)?;
+    check_password(password, &[&email, name])?;
     let hash = hash_password(password.to_string()).await?;
     let mut tx = db.write.begin().await?;
     let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
@@ -663,8 +621,10 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            n += sqlx::query("DELETE FROM login_attempts WHERE at < $1")
-                .bind(now - WINDOW_MS)
+            n += limits::purge(conn, now).await?;
+            n += security::purge(conn, now).await?;
+            n += sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+                .bind(now - sessions::RESIDENT_IDLE_MS.max(sessions::STAFF_IDLE_MS))
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();

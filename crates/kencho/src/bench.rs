@@ -3,6 +3,8 @@
 //! percentiles, status reads/s, idle and peak memory. In the same run it measures the same
 //! durable submission done directly against a database without HTTP, and prints the ratio.
 
+pub mod crash;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -538,6 +540,10 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
     let (mut child, pid, _base) = start_kencho(&dir, &extra).await?;
     let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
     let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
+    // The benchmark's uplinks come from its own ChirpStack application.
+    let bench_app =
+        crate::iot::applications::Binding { id: 0, format: "chirpstack".into(), application: "bench".into() };
+    crate::iot::applications::bind(&db, tenant, &bench_app, "bench").await?;
     let euis: Vec<String> = (0..devices).map(|i| format!("70B3D5{:010X}", i)).collect();
     let t = Instant::now();
     for chunk in euis.chunks(1000).enumerate() {

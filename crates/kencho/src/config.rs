@@ -21,6 +21,15 @@ pub struct Config {
     pub jma_feed: Option<String>,
     /// MQTT broker for IoT uplinks: mqtt://[user:pass@]host[:port] or mqtts://….
     pub mqtt_url: Option<String>,
+    /// Serve `/demo/mailbox` (every mail kept locally, readable by anyone): only with `--demo`
+    /// or `--dev-mailbox`, and the start-up log warns.
+    pub demo_mailbox: bool,
+    /// Offer the built-in sandbox payment provider (test cards): only with `--demo` or
+    /// `--payment-sandbox`, and the start-up log warns.
+    pub payment_sandbox: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (their own address is not the
+    /// client's). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Stripe's API base URL (`https://api.stripe.com`; tests point it at a local recording).
     pub stripe_api_base: String,
 }

@@ -117,6 +117,7 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         }
     }
     load_iot(db, mina).await?;
+    bind_demo_applications(db, mina).await?;
     for (file, text) in PROCEDURES {
         let def = ProcedureDef::parse(file, text)?;
         procedures::import(db, &def, "system:demo", None).await?;
@@ -189,6 +190,23 @@ async fn load_approval(db: &Db, tenant: i64) -> Result<()> {
     let cache = crate::approval::setup::SetupCache::default();
     for (kind, text) in APPROVAL_SETUP {
         crate::approval::setup::load(db, &cache, &admin, kind, text).await?;
+    }
+    Ok(())
+}
+
+/// The network-server applications whose MQTT uplinks are 南相馬市's: a ChirpStack application,
+/// a The Things Stack application and the plain format's `kencho/minamisoma/up`.
+pub const DEMO_APPLICATIONS: [(&str, &str); 3] =
+    [("chirpstack", "0c6fe2cb-0000-4000-8000-000000000001"), ("tts", "kencho-traps@ttn"), ("plain", "minamisoma")];
+
+async fn bind_demo_applications(db: &Db, tenant: i64) -> Result<()> {
+    use crate::iot::applications::{self, Binding};
+    for (format, application) in DEMO_APPLICATIONS {
+        let b = Binding { id: 0, format: format.into(), application: application.into() };
+        match applications::bind(db, tenant, &b, "demo").await {
+            Ok(_) | Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

@@ -38,6 +38,18 @@ pub enum AppError {
     Transition(#[from] kencho_core::application::TransitionError),
     #[error("invalid procedure definition: {0}")]
     Definition(#[from] kencho_core::procedure::DefinitionError),
+    /// A new password the policy refuses; the code says why.
+    #[error("password refused: {0}")]
+    Password(kencho_core::security::password::PasswordProblem),
+    /// The tenant's table of roles (roles as data) does not let this staff member do the act.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    /// The API token's scope does not cover this request.
+    #[error("the token's scope does not allow this")]
+    TokenScope,
+    /// The request took too long to arrive or to answer.
+    #[error("request timed out")]
+    Timeout,
     /// An approval act or route change the rules do not allow; the code says which rule.
     #[error("{1}")]
     Refused(&'static str, String),
@@ -67,6 +79,10 @@ impl AppError {
             AppError::Transition(_) => "invalid_transition",
             AppError::Definition(_) => "invalid_definition",
             AppError::Refused(code, _) => code,
+            AppError::Password(p) => p.code(),
+            AppError::NotPermitted(_) => "not_permitted",
+            AppError::TokenScope => "token_scope",
+            AppError::Timeout => "timeout",
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -75,7 +91,13 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthenticated | AppError::BadLogin => StatusCode::UNAUTHORIZED,
-            AppError::MfaRequired | AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::MfaRequired
+            | AppError::Forbidden
+            | AppError::Csrf
+            | AppError::NotPermitted(_)
+            | AppError::TokenScope => StatusCode::FORBIDDEN,
+            AppError::Password(_) => StatusCode::BAD_REQUEST,
+            AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
             AppError::BadRequest(_) | AppError::Definition(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
@@ -138,6 +160,14 @@ impl AppError {
             AppError::Refused(_, m) => {
                 pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
             }
+            AppError::Password(p) => crate::i18n::t(lang, &format!("error.{}", p.code())),
+            AppError::NotPermitted(action) => crate::i18n::tf(
+                lang,
+                "error.not_permitted",
+                &[("action", &crate::i18n::t(lang, &format!("policy.{action}")))],
+            ),
+            AppError::TokenScope => crate::i18n::t(lang, "error.token_scope"),
+            AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",

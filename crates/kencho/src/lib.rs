@@ -26,6 +26,7 @@ pub mod mail;
 pub mod notify;
 pub mod payments;
 pub mod procedures;
+pub mod security;
 pub mod tenants;
 pub mod web;
 
@@ -59,16 +60,19 @@ impl Running {
 
 /// Binds, starts the background workers (if configured) and serves until the task ends.
 pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running, error::AppError> {
+    warn_about(&cfg);
     let cfg = Arc::new(cfg);
     let nudge = Arc::new(Notify::new());
     let mut workers = Vec::new();
     if cfg.workers {
-        let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from)?);
+        let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone())));
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
         workers.push(tokio::spawn(payments::expiry_worker(db.clone())));
-        workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
+        if cfg.payment_sandbox {
+            workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
+        }
         workers.push(tokio::spawn(payments::stripe::refund_worker(db.clone(), cfg.stripe_api_base.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
@@ -99,10 +103,21 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     let state = web::AppState { db, cfg, nudge, atlases, approval: Default::default() };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
-    let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let handle = tokio::spawn(web::serve::serve(listener, app));
     Ok(Running { addr, state, handle, workers })
+}
+
+/// What an operator must know at start: demo conveniences turned on, mail going nowhere.
+fn warn_about(cfg: &Config) {
+    if cfg.demo_mailbox {
+        tracing::warn!(
+            "the demo mailbox is on: every mail is readable by anyone at /demo/mailbox (never on a real server)"
+        );
+    }
+    if cfg.payment_sandbox {
+        tracing::warn!("the sandbox payment provider is on: test cards pay fees (never on a real server)");
+    }
+    if cfg.smtp_url.is_none() && !cfg.demo_mailbox {
+        tracing::warn!("no --smtp-url: mail is queued in the outbox and not sent until a relay is configured");
+    }
 }

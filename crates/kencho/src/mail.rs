@@ -3,8 +3,8 @@
 //! backoff. Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any
 //! number of kencho processes can share the work without sending a row twice.
 //!
-//! Without a relay (the demo), mail is delivered to a local mailbox table that `/demo/mailbox`
-//! shows.
+//! Without a relay, the demo delivers mail to a local mailbox table that `/demo/mailbox` shows;
+//! a server that is not a demo keeps it queued until a relay is configured.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +38,10 @@ pub fn enqueue_batched(batch: &mut Batch, dedupe_key: &str, to: &str, subject: &
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The demo: mail is kept in a local table that `/demo/mailbox` shows.
     LocalMailbox,
+    /// No relay and no demo mailbox: mail waits in the outbox until a relay is configured.
+    Hold,
 }
 
 pub struct Mailer {
@@ -48,11 +51,13 @@ pub struct Mailer {
 
 impl Mailer {
     /// `relay`: an SMTP URL such as `smtp://127.0.0.1:2525`, `smtp://user:pass@host:587?tls=required`
-    /// or `smtps://host`; `None` keeps mail in the local mailbox.
-    pub fn new(relay: Option<&str>, from: &str) -> Result<Mailer> {
+    /// or `smtps://host`. Without one, mail goes to the local mailbox when `local_mailbox` (the
+    /// demo), and otherwise stays queued.
+    pub fn new(relay: Option<&str>, from: &str, local_mailbox: bool) -> Result<Mailer> {
         let from: Mailbox = from.parse().map_err(|e| AppError::Internal(format!("bad sender address {from}: {e}")))?;
         let transport = match relay {
-            None => Transport::LocalMailbox,
+            None if local_mailbox => Transport::LocalMailbox,
+            None => Transport::Hold,
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| AppError::Internal(format!("bad SMTP relay URL: {e}")))?
@@ -72,7 +77,10 @@ struct Claimed {
     attempts: i64,
 }
 
-const LEASE_MS: i64 = 120_000;
+/// A claimed row is someone else's to send again only after this long without renewal.
+const LEASE_MS: i64 = 30_000;
+/// While sending, leases are renewed this often.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 const MAX_ATTEMPTS: i64 = 12;
 
 async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>> {
@@ -133,90 +141,151 @@ async fn send_smtp(
     t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// Sends what is due; returns how many were sent. Claiming and bookkeeping are one
-/// transaction each for the whole batch.
+/// Sends what is due; returns how many were sent.
+///
+/// At most once, as far as kencho can know: each row is marked sent in its own transaction the
+/// moment the relay accepts it (not at the end of the batch), and the lease on rows still being
+/// sent is renewed every few seconds, so another process takes a row over only after this one
+/// has stopped for `LEASE_MS`. What remains possible after a crash: a mail the relay accepted in
+/// the instant before its row was marked is sent again; it carries the same Message-ID.
 pub async fn run_once(db: &Db, mailer: &Mailer) -> Result<usize> {
+    if matches!(mailer.transport, Transport::Hold) {
+        return Ok(0);
+    }
     let batch = claim(db, 50).await?;
     if batch.is_empty() {
         return Ok(0);
     }
-    let local = matches!(mailer.transport, Transport::LocalMailbox);
-    let mut outcomes = Vec::with_capacity(batch.len());
-    match &mailer.transport {
-        Transport::LocalMailbox => outcomes.extend(batch.into_iter().map(|m| (m, Ok(())))),
-        Transport::Smtp(t) => {
-            // The batch goes out side by side over pooled connections: an alarm wave is many
-            // small mails, and one at a time the relay's round trips would add up to minutes.
-            let mut sends = tokio::task::JoinSet::new();
-            for m in batch {
-                let (t, from) = (t.clone(), mailer.from.clone());
-                sends.spawn(async move {
-                    let r = send_smtp(&t, &from, &m).await;
-                    (m, r)
-                });
+    let Transport::Smtp(t) = &mailer.transport else {
+        let n = batch.len();
+        deliver_locally(db, batch).await?;
+        return Ok(n);
+    };
+    let in_flight: Arc<std::sync::Mutex<Vec<i64>>> =
+        Arc::new(std::sync::Mutex::new(batch.iter().map(|m| m.id).collect()));
+    let renewer = tokio::spawn(renew_leases(db.clone(), in_flight.clone()));
+    // The batch goes out side by side over pooled connections: an alarm wave is many small
+    // mails, and one at a time the relay's round trips would add up to minutes.
+    let mut sends = tokio::task::JoinSet::new();
+    for m in batch {
+        let (t, from, db, in_flight) = (t.clone(), mailer.from.clone(), db.clone(), in_flight.clone());
+        sends.spawn(async move {
+            let r = send_smtp(&t, &from, &m).await;
+            let ok = r.is_ok();
+            if let Err(err) = &r {
+                tracing::warn!(outbox_id = m.id, attempts = m.attempts, error = %err, "mail delivery failed");
             }
-            while let Some(done) = sends.join_next().await {
-                match done {
-                    Ok(o) => outcomes.push(o),
-                    // A panicked send leaves its row leased; the lease expires and it is retried.
-                    Err(e) => tracing::error!(error = %e, "mail send task failed"),
-                }
+            let settled = settle(&db, m.id, m.attempts, r).await;
+            if let Ok(mut f) = in_flight.lock() {
+                f.retain(|id| *id != m.id);
             }
+            settled.map(|_| ok)
+        });
+    }
+    let mut sent = 0;
+    while let Some(done) = sends.join_next().await {
+        match done {
+            Ok(Ok(true)) => sent += 1,
+            Ok(Ok(false)) => {}
+            // Not marked: the lease runs out and the row is tried again (a mail the relay took
+            // may then go twice; see above).
+            Ok(Err(e)) => tracing::error!(error = %e, "marking a mail failed"),
+            Err(e) => tracing::error!(error = %e, "mail send task failed"),
         }
     }
-    for (m, result) in &outcomes {
-        if let Err(err) = result {
-            tracing::warn!(outbox_id = m.id, attempts = m.attempts, error = %err, "mail delivery failed");
-        }
-    }
-    let sent = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    renewer.abort();
+    Ok(sent)
+}
+
+/// Records one send's outcome: sent, or due again after an exponential backoff (2 s, 4 s, 8 s …
+/// capped at one hour; after MAX_ATTEMPTS the row stays, marked failed, for an operator).
+async fn settle(db: &Db, id: i64, attempts: i64, result: std::result::Result<(), String>) -> Result<()> {
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
-            for (m, result) in outcomes {
-                match result {
-                    Ok(()) => {
-                        if local {
-                            sqlx::query(
-                                "INSERT INTO mailbox (outbox_id, recipient, subject, body, delivered_at) VALUES ($1, $2, $3, $4, $5) \
-                                 ON CONFLICT (outbox_id) DO NOTHING",
-                            )
-                            .bind(m.id)
-                            .bind(&m.recipient)
-                            .bind(&m.subject)
-                            .bind(&m.body)
-                            .bind(now)
-                            .execute(&mut *conn)
-                            .await?;
-                        }
-                        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
-                            .bind(now)
-                            .bind(m.id)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Err(err) => {
-                        // Exponential backoff: 2 s, 4 s, 8 s … capped at one hour; after
-                        // MAX_ATTEMPTS the row stays, marked failed, for an operator to see.
-                        let delay = (2_000_i64 << m.attempts.clamp(0, 20)).min(3_600_000);
-                        let status = if m.attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-                        sqlx::query(
-                            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = 0, last_error = $3 WHERE id = $4",
-                        )
-                        .bind(status)
-                        .bind(now + delay)
-                        .bind(err)
-                        .bind(m.id)
+            match result {
+                Ok(()) => {
+                    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                        .bind(now)
+                        .bind(id)
                         .execute(&mut *conn)
                         .await?;
-                    }
+                }
+                Err(err) => {
+                    let delay = (2_000_i64 << attempts.clamp(0, 20)).min(3_600_000);
+                    let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+                    sqlx::query(
+                        "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = 0, last_error = $3 WHERE id = $4",
+                    )
+                    .bind(status)
+                    .bind(now + delay)
+                    .bind(err)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
                 }
             }
             Ok(())
         })
     })
-    .await?;
-    Ok(sent)
+    .await
+}
+
+/// Keeps the lease on the rows still being sent.
+async fn renew_leases(db: Db, in_flight: Arc<std::sync::Mutex<Vec<i64>>>) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let ids: Vec<i64> = in_flight.lock().map(|f| f.clone()).unwrap_or_default();
+        if ids.is_empty() {
+            return;
+        }
+        let r = db
+            .transact(move |conn| {
+                Box::pin(async move {
+                    for id in ids {
+                        sqlx::query("UPDATE outbox SET locked_until = $1 WHERE id = $2 AND status = 'pending'")
+                            .bind(now_ms() + LEASE_MS)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "renewing mail leases");
+        }
+    }
+}
+
+/// The demo's mailbox: every claimed mail is delivered to the local table at once.
+async fn deliver_locally(db: &Db, batch: Vec<Claimed>) -> Result<()> {
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            for m in batch {
+                sqlx::query(
+                    "INSERT INTO mailbox (outbox_id, recipient, subject, body, delivered_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (outbox_id) DO NOTHING",
+                )
+                .bind(m.id)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(m.id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The background worker: wakes on a nudge from this process or every second (to see rows

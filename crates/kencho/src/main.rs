@@ -51,7 +51,7 @@ enum Command {
         #[arg(long, env = "KENCHO_BASE_URL")]
         base_url: Option<String>,
         /// SMTP relay, e.g. smtp://127.0.0.1:2525 or smtp://user:pass@host:587?tls=required.
-        /// Without it, mail goes to the local mailbox at /demo/mailbox.
+        /// Without it, mail stays queued (with --demo: kept in the local mailbox at /demo/mailbox).
         #[arg(long, env = "KENCHO_SMTP_URL")]
         smtp_url: Option<String>,
         #[arg(long, env = "KENCHO_MAIL_FROM", default_value = "kencho <no-reply@kencho.example.jp>")]
@@ -59,6 +59,17 @@ enum Command {
         /// Mark cookies Secure (when served over HTTPS).
         #[arg(long, env = "KENCHO_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Keep mail in a local mailbox readable by anyone at /demo/mailbox (on with --demo).
+        /// For development only: the start-up log warns.
+        #[arg(long)]
+        dev_mailbox: bool,
+        /// Offer the built-in sandbox payment provider, which accepts test cards (on with
+        /// --demo). For development only: the start-up log warns.
+        #[arg(long)]
+        payment_sandbox: bool,
+        /// A reverse proxy whose X-Forwarded-For is believed (repeat, or comma-separate).
+        #[arg(long = "trusted-proxy", env = "KENCHO_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Do not run the outbox worker in this process.
         #[arg(long)]
         no_workers: bool,
@@ -132,6 +143,11 @@ enum Command {
         /// reconciliation of a 100,000-line settlement file.
         #[arg(long)]
         payments: bool,
+        /// Instead: the crash test. Submits with idempotency keys from 16 clients while killing
+        /// the server (SIGKILL) this many times; fails unless every acknowledged submission is
+        /// stored exactly once and the audit log verifies.
+        #[arg(long)]
+        crash: Option<usize>,
         /// MQTT broker for --iot (host:port).
         #[arg(long, default_value = "127.0.0.1:1883")]
         broker: String,
@@ -278,6 +294,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             jma_feed,
             mqtt_url,
             stripe_api_base,
+            dev_mailbox,
+            payment_sandbox,
+            trusted_proxies,
         } => {
             let database = db.connect().await?;
             let logins =
@@ -297,6 +316,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 jma_feed,
                 mqtt_url,
                 stripe_api_base,
+                demo_mailbox: (demo || dev_mailbox) && smtp_url.is_none(),
+                payment_sandbox: demo || payment_sandbox,
+                trusted_proxies,
             };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
@@ -312,7 +334,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
                 println!("  Staff sign in at {base_url}/staff/login; the second factor is a TOTP code from an");
                 println!("  authenticator app holding the secret, or: cargo run --release -- totp SECRET");
-                if smtp_url.is_none() {
+                if smtp_url.is_none() && (demo || dev_mailbox) {
                     println!("  Mail is kept in the local mailbox: {base_url}/demo/mailbox");
                 }
             }
@@ -456,6 +478,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { crash: Some(kills), .. } => {
+            kencho::bench::crash::run(kills, 16).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { payments: true, clients, seconds, .. } => {

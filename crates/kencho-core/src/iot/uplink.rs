@@ -135,6 +135,35 @@ pub fn topic_kind(topic: &str) -> Option<Format> {
     }
 }
 
+/// The network-server application an MQTT topic belongs to, which decides the tenant: the
+/// ChirpStack application id (`application/{id}/device/…`), The Things Stack application id
+/// with its tenant suffix if any (`v3/{id}[@{tenant}]/devices/…`), or for the plain format
+/// the segment of `kencho/{name}/up`. `None` for any other topic.
+pub fn topic_application(topic: &str) -> Option<(Format, &str)> {
+    let segments: Vec<&str> = topic.split('/').collect();
+    match segments.as_slice() {
+        ["application", app, "device", ..] if !app.is_empty() => Some((Format::ChirpStack, app)),
+        ["v3", app, "devices", ..] if !app.is_empty() => Some((Format::TheThingsStack, app)),
+        ["kencho", name, "up"] if !name.is_empty() => Some((Format::Plain, name)),
+        _ => None,
+    }
+}
+
+impl Format {
+    /// The name used where a format is stored (`chirpstack`, `tts`, `plain`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Format::ChirpStack => "chirpstack",
+            Format::TheThingsStack => "tts",
+            Format::Plain => "plain",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<Format> {
+        [Format::ChirpStack, Format::TheThingsStack, Format::Plain].into_iter().find(|f| f.key() == s)
+    }
+}
+
 /// Parses an uplink body; `topic` is the MQTT topic, `None` for HTTP webhooks.
 pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Uplink, UplinkError> {
     let (format, topic_eui) = match topic.map(|t| (t, classify(t))) {
@@ -695,6 +724,21 @@ mod tests {
                 None => sample[pointer.rsplit('/').next().unwrap_or_default()] = v,
             }
             let _ = parse(with_topic.then_some(topic), &body(&sample));
+        }
+    }
+
+    #[test]
+    fn topics_name_their_application() {
+        assert_eq!(
+            topic_application("application/0c6f/device/70b3d5fffe000001/event/up"),
+            Some((Format::ChirpStack, "0c6f"))
+        );
+        assert_eq!(topic_application("v3/traps@ttn/devices/trap-01/up"), Some((Format::TheThingsStack, "traps@ttn")));
+        assert_eq!(topic_application("kencho/minamisoma/up"), Some((Format::Plain, "minamisoma")));
+        assert_eq!(topic_application("kencho//up"), None);
+        assert_eq!(topic_application("elsewhere/x"), None);
+        for f in [Format::ChirpStack, Format::TheThingsStack, Format::Plain] {
+            assert_eq!(Format::from_key(f.key()), Some(f));
         }
     }
 }

@@ -122,7 +122,7 @@ impl Default for Policy {
         grants.insert(Action::AlertApprove(5), Grant::of(&[Kacho, Admin]));
         grants.insert(Action::AlertLift, Grant::of(&[Kacho, Admin]));
         grants.insert(Action::IndividualPlans, Grant::of(&[Kakaricho, Kacho, Admin]));
-        grants.insert(Action::WatchRecords, Grant::of(&[Admin]));
+        grants.insert(Action::WatchRecords, Grant::of(&[Kacho, Admin]));
         Policy { grants }
     }
 }
@@ -250,7 +250,7 @@ mod tests {
         assert!(p.allows(Action::Refund, who(Role::Kakaricho, "kankyo"), Some("kankyo")));
         assert!(!p.allows(Action::Refund, who(Role::Kakaricho, "kodomo"), Some("kankyo")));
         assert!(p.allows(Action::Refund, who(Role::Admin, "joho"), Some("kankyo")));
-        assert!(!p.allows(Action::WatchRecords, who(Role::Kacho, "x"), None));
+        assert!(!p.allows(Action::WatchRecords, who(Role::Kakaricho, "x"), None));
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub struct State {
 pub enum Decision {
     Allowed,
     /// Refused until `until` (epoch ms); `started` when this attempt caused the block.
-    Blocked { until: i64, started: bool },
+    Blocked {
+        until: i64,
+        started: bool,
+    },
 }
 
 const FIRST_BLOCK_MS: i64 = 5 * 60_000;

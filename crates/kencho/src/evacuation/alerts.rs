@@ -13,13 +13,15 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::layers::Atlas;
-use super::plans::Role;
+use super::plans::Role as SubscriberRole;
 use super::words;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
 use crate::mail;
+use kencho_core::application::Role;
+use kencho_core::security::policy::{Action, Policy, Who};
 
 /// Area id meaning "every town area of the tenant" (JMA warnings are per municipality).
 pub const WHOLE_TENANT: &str = "*";
@@ -45,12 +47,38 @@ pub struct Alert {
     pub told: i64,
 }
 
-/// Who is acting, for the audit log and the two-person rule.
+/// Who is acting, for the audit log, the tenant's table of roles and the two-person rule.
 pub struct Actor {
     pub tenant_id: i64,
     pub tenant_name: String,
     /// e.g. `staff:12` or `jma`.
     pub id: String,
+    /// A staff member's role and division with the tenant's table (`None`: JMA telegrams,
+    /// which act by law, not by a person's role).
+    pub grant: Option<(Policy, Role, String)>,
+}
+
+impl Actor {
+    /// A staff member, with the tenant's table of who may issue, approve and lift alerts.
+    pub async fn staff(db: &Db, s: &crate::accounts::Staff) -> Result<Actor> {
+        let (policy, _) = crate::security::policy::load(db, s.tenant_id).await?;
+        Ok(Actor {
+            tenant_id: s.tenant_id,
+            tenant_name: s.tenant_name.clone(),
+            id: format!("staff:{}", s.id),
+            grant: Some((policy, s.role, s.division_code.clone())),
+        })
+    }
+
+    /// Refuses (403 `not_permitted`) what the tenant's table does not let this person do.
+    fn may(&self, action: Action) -> Result<()> {
+        match &self.grant {
+            Some((policy, role, division)) if !policy.allows(action, Who { role: *role, division }, None) => {
+                Err(AppError::NotPermitted(action.key()))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 pub struct Request {
@@ -87,6 +115,7 @@ fn check_request(req: &Request, atlas: &Atlas) -> Result<Vec<String>> {
 /// A staff member issues (level 3) or proposes (levels 4–5) evacuation information.
 pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, req: Request) -> Result<i64> {
     let towns = check_request(&req, &atlas)?;
+    actor.may(Action::AlertIssue(req.level))?;
     let title = words::level_name("ja", req.level);
     let base_url = base_url.to_string();
     db.transact(move |conn| {
@@ -156,6 +185,7 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
                     "a second staff member must approve (二人目の職員の承認が必要です)".into(),
                 ));
             }
+            actor.may(Action::AlertApprove(u8::try_from(level).unwrap_or(5)))?;
             let now = now_ms();
             let done = sqlx::query(
                 "UPDATE evac_alerts SET status = 'issued', approved_by = $1, issued_at = $2 WHERE id = $3 AND status = 'pending'",
@@ -213,6 +243,9 @@ pub(super) async fn cancel_in(
         .await?
         .ok_or(AppError::NotFound)?;
     let was: String = row.try_get(0)?;
+    if status == "cancelled" {
+        actor.may(Action::AlertLift)?;
+    }
     if was != "issued" && was != "pending" {
         return Err(AppError::Conflict(format!("the alert is already {was}")));
     }
@@ -519,8 +552,8 @@ pub async fn in_force_for(db: &Db, tenant_id: i64, town_id: &str) -> Result<Vec<
     rows.iter().map(alert_from).collect()
 }
 
-impl Role {
+impl SubscriberRole {
     pub fn label(self, lang: &str) -> String {
-        t(lang, if self == Role::Supporter { "evac.role_supporter" } else { "evac.role_household" })
+        t(lang, if self == SubscriberRole::Supporter { "evac.role_supporter" } else { "evac.role_household" })
     }
 }

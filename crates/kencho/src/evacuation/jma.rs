@@ -87,8 +87,8 @@ pub async fn ingest(
                 InfoType::Cancel => "取消",
             };
             let inserted = sqlx::query(
-                "INSERT INTO jma_telegrams (sha256, event_id, info_type, title, report_time, source, outcome, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, '', $7) ON CONFLICT (sha256) DO NOTHING",
+                "INSERT INTO jma_telegrams (sha256, event_id, info_type, title, report_time, source, outcome, received_at, tenant_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8) ON CONFLICT (sha256) DO NOTHING",
             )
             .bind(&sha)
             .bind(&tg.event_id)
@@ -97,6 +97,7 @@ pub async fn ingest(
             .bind(&tg.report_time)
             .bind(&source)
             .bind(now_ms())
+            .bind(only_tenant)
             .execute(&mut *conn)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -107,28 +108,27 @@ pub async fn ingest(
                 let key = i64::from_be_bytes(Sha256::digest(tg.event_id.as_bytes())[..8].try_into().unwrap_or([0; 8]));
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *conn).await?;
             }
-            // A telegram older than one already read for the same event changes nothing.
-            let newer = sqlx::query(
-                "SELECT 1 FROM jma_telegrams WHERE event_id = $1 AND event_id <> '' AND report_time > $2 AND sha256 <> $3",
-            )
-            .bind(&tg.event_id)
-            .bind(&tg.report_time)
-            .bind(&sha)
-            .fetch_optional(&mut *conn)
-            .await?;
+            // A telegram older than one already read for the same event changes nothing for a
+            // tenant. "Read for the tenant" means from a trusted source (folder, feed, CLI) or
+            // uploaded by that tenant: one tenant's upload never makes another's telegram stale.
             let mut out = Outcome { result: "recorded".into(), event_id: tg.event_id.clone(), issued: vec![], cancelled: vec![] };
-            if newer.is_some() {
-                out.result = "stale".into();
-            } else if tg.status != "通常" {
+            if tg.status != "通常" {
                 out.result = "ignored".into();
             } else {
+                let mut stale = 0;
                 for (tenant, atlas) in &with_atlas {
+                    if newer_exists(conn, &tg, &sha, tenant.id).await? {
+                        stale += 1;
+                        continue;
+                    }
                     apply(conn, &tg, tenant, atlas, &base_url, &mut out).await?;
                 }
                 if !out.issued.is_empty() {
                     out.result = "issued".into();
                 } else if !out.cancelled.is_empty() {
                     out.result = "cancelled".into();
+                } else if stale > 0 && stale == with_atlas.len() {
+                    out.result = "stale".into();
                 }
             }
             sqlx::query("UPDATE jma_telegrams SET outcome = $1 WHERE sha256 = $2")
@@ -142,6 +142,21 @@ pub async fn ingest(
     .await
 }
 
+/// Whether a later telegram of the same event was already read for this tenant.
+async fn newer_exists(conn: &mut sqlx::AnyConnection, tg: &Telegram, sha: &str, tenant_id: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM jma_telegrams WHERE event_id = $1 AND event_id <> '' AND report_time > $2 AND sha256 <> $3 \
+         AND (tenant_id IS NULL OR tenant_id = $4)",
+    )
+    .bind(&tg.event_id)
+    .bind(&tg.report_time)
+    .bind(sha)
+    .bind(tenant_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     tg: &Telegram,
@@ -150,7 +165,7 @@ async fn apply(
     base_url: &str,
     out: &mut Outcome,
 ) -> Result<()> {
-    let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into() };
+    let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None };
     let open: Vec<(i64, i64)> = sqlx::query(
         "SELECT id, level FROM evac_alerts WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued'",
     )
@@ -291,7 +306,11 @@ pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path)
 /// Polls a JMA Atom feed (e.g. `https://www.data.jma.go.jp/developer/xml/feed/extra.xml`) and
 /// reads every linked telegram not read before.
 pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: String) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(30)).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the HTTP client for the JMA feed");
@@ -306,6 +325,20 @@ pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: St
     }
 }
 
+/// Largest feed document and telegram read (JMA's are tens of kilobytes).
+const FEED_CAP: usize = 10 * 1024 * 1024;
+const TELEGRAM_CAP: usize = 2 * 1024 * 1024;
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && !host.contains('@')).then(|| format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
+
 pub async fn poll_once(
     client: &reqwest::Client,
     db: &Db,
@@ -313,15 +346,33 @@ pub async fn poll_once(
     base_url: &str,
     feed: &str,
 ) -> Result<usize> {
-    let get = |url: String| async move {
-        let res = client.get(&url).send().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))?;
+    let get = |url: String, cap: usize| async move {
+        let mut res = client.get(&url).send().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))?;
         if !res.status().is_success() {
             return Err(AppError::Internal(format!("{url}: HTTP {}", res.status())));
         }
-        res.text().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))
+        // Read at most `cap` bytes: a feed or telegram larger than that is not JMA's.
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))? {
+            if body.len() + chunk.len() > cap {
+                return Err(AppError::Internal(format!("{url}: larger than {cap} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| AppError::Internal(format!("{url}: not UTF-8")))
     };
-    let atom = get(feed.to_string()).await?;
+    let atom = get(feed.to_string(), FEED_CAP).await?;
     let mut links = telegram::feed_links(&atom).map_err(|e| AppError::Internal(format!("feed: {e}")))?;
+    // Telegrams are fetched only from the feed's own origin: a feed entry cannot send kencho
+    // to another host.
+    let origin = origin_of(feed).ok_or_else(|| AppError::Internal(format!("feed URL {feed} has no origin")))?;
+    links.retain(|l| {
+        let same = origin_of(l).as_deref() == Some(origin.as_str());
+        if !same {
+            tracing::warn!(link = %l, "JMA feed link to another origin ignored");
+        }
+        same
+    });
     // The feed lists the newest first; read in the order they were issued.
     links.reverse();
     let mut read = 0;
@@ -333,7 +384,7 @@ pub async fn poll_once(
         if seen.is_some() {
             continue;
         }
-        let xml = get(link.clone()).await?;
+        let xml = get(link.clone(), TELEGRAM_CAP).await?;
         match ingest(db, atlases, base_url, &xml, &format!("feed:{link}"), None).await {
             Ok(_) => read += 1,
             Err(AppError::BadRequest(m)) => tracing::warn!(link = %link, problem = %m, "JMA telegram rejected"),

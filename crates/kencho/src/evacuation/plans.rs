@@ -217,6 +217,33 @@ pub async fn of_resident(db: &Db, resident_id: i64) -> Result<Vec<PlanListItem>>
     list_items(&rows)
 }
 
+/// A 個別避難計画 opened by staff: only those the tenant's table allows
+/// (`individual_plans`), only of their own tenant, and every opening is audited with its
+/// purpose (a vulnerable person's health and mobility needs are special-care data).
+pub async fn open_individual(db: &Db, s: &Staff, plan: StoredPlan, purpose: &str) -> Result<StoredPlan> {
+    if plan.kind != PlanKind::Individual || plan.tenant_id != s.tenant_id {
+        return Err(AppError::NotFound);
+    }
+    crate::security::policy::require(db, s, kencho_core::security::Action::IndividualPlans, None).await?;
+    let (tenant_id, actor, id, purpose) = (s.tenant_id, format!("staff:{}", s.id), plan.id, purpose.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.individual_plan_view",
+                &format!("evac_plan:{id}"),
+                serde_json::json!({"purpose": purpose}),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok(plan)
+}
+
+/// The tenant's 個別避難計画 (names and addresses: the caller checks the table of roles first).
 pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListItem>> {
     let rows = sqlx::query(
         "SELECT p.token, p.id, t.name, p.data, p.updated_at, \

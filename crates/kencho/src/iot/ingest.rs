@@ -21,15 +21,23 @@ pub struct Ingested {
     pub reason: Option<String>,
 }
 
-/// Reads one message (from a webhook, or MQTT): [`ingest_many`] with a single message.
+/// Reads one message posted by a caller of one tenant (the webhook): [`ingest_many`] with a
+/// single message, scoped to `tenant_id`. `caller` names who posted it (`api_token:4`,
+/// `staff:2`), for the audit log.
 pub async fn ingest(
     db: &Db,
     base_url: &str,
-    source: &'static str,
+    (tenant_id, caller): (i64, &str),
     topic: Option<&str>,
     body: &[u8],
 ) -> Result<Ingested> {
-    let one = Incoming { source, topic: topic.map(str::to_string), body: body.to_vec() };
+    let one = Incoming {
+        source: "webhook",
+        topic: topic.map(str::to_string),
+        body: body.to_vec(),
+        tenant_id: Some(tenant_id),
+        caller: caller.to_string(),
+    };
     ingest_many(db, base_url, vec![one])
         .await?
         .pop()
@@ -39,16 +47,34 @@ pub async fn ingest(
 /// A message read into an uplink and its events, or why it could not be.
 type Parsed = std::result::Result<(Uplink, Vec<Event>), String>;
 
-/// A message as it came: where from, its topic, its bytes.
+/// A message as it came: where from, its topic, its bytes, and whose it is.
 pub struct Incoming {
     pub source: &'static str,
     pub topic: Option<String>,
     pub body: Vec<u8>,
+    /// The tenant the caller belongs to (webhook); `None` for MQTT, where the topic's
+    /// network-server application decides (see `registry::bind_application`).
+    pub tenant_id: Option<i64>,
+    /// Who delivered it (`api_token:4`, `staff:2`, `mqtt`), for the audit log.
+    pub caller: String,
 }
 
-/// Reads many messages in one transaction (the MQTT lanes use this). Routine uplinks of known
-/// devices are written together; anything that may touch an alarm goes the full way, in order.
-/// One result per message, in order; an error means none of them is stored.
+impl Incoming {
+    /// The tenant this message is for: the caller's, or the one its MQTT application is bound to.
+    fn tenant(&self, bindings: &std::collections::HashMap<(String, String), i64>) -> Option<i64> {
+        if self.tenant_id.is_some() {
+            return self.tenant_id;
+        }
+        let (format, app) = uplink::topic_application(self.topic.as_deref()?)?;
+        bindings.get(&(format.key().to_string(), app.to_string())).copied()
+    }
+}
+
+/// Reads many messages in one transaction (the MQTT lanes use this). Each message is for one
+/// tenant (its caller's, or its MQTT application's) and only that tenant's devices answer it:
+/// another tenant's DevEUI is an unknown device. Routine uplinks of known devices are written
+/// together; anything that may touch an alarm goes the full way, in order, and is audited with
+/// its caller. One result per message, in order; an error means none of them is stored.
 pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result<Vec<Ingested>> {
     let parsed: Vec<(Incoming, Parsed)> = msgs
         .into_iter()
@@ -80,21 +106,30 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                     devices.insert(eui, device_from(&r)?);
                 }
             }
+            let bindings = if parsed.iter().any(|(m, _)| m.tenant_id.is_none()) { bindings(conn).await? } else { Default::default() };
             let mut out = Vec::with_capacity(parsed.len());
             let mut batch = Batch::new();
             let now = now_ms();
             for (m, p) in &parsed {
+                let tenant = m.tenant(&bindings);
                 let (up, events) = match p {
                     Ok(x) => x,
                     Err(reason) => {
-                        push_reject(&mut batch, m, reason);
+                        push_reject(&mut batch, m, tenant, reason);
                         out.push(Ingested { result: "rejected".into(), dev_eui: None, events: vec![], reason: Some(reason.clone()) });
                         continue;
                     }
                 };
-                let Some(d) = devices.get_mut(&up.dev_eui) else {
+                let Some(tenant) = tenant else {
+                    let reason = "the topic's network-server application is not bound to a tenant".to_string();
+                    push_reject(&mut batch, m, None, &reason);
+                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    continue;
+                };
+                // Another tenant's device is answered exactly as a device that does not exist.
+                let Some(d) = devices.get_mut(&up.dev_eui).filter(|d| d.tenant_id == tenant) else {
                     let reason = format!("unknown device {}", up.dev_eui);
-                    push_reject(&mut batch, m, &reason);
+                    push_reject(&mut batch, m, Some(tenant), &reason);
                     out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
                     continue;
                 };
@@ -131,7 +166,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                 } else {
                     // Alarm work reads and writes as it goes: send what is queued first.
                     std::mem::take(&mut batch).run(conn).await?;
-                    out.push(apply_to(conn, &base_url, d, up, events).await?);
+                    out.push(apply_to(conn, &base_url, d, up, events, m).await?);
                     d.silence_fired = false;
                 }
                 d.last_fcnt = up.f_cnt.map(i64::from).or(d.last_fcnt);
@@ -145,16 +180,23 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
     .await
 }
 
-fn push_reject(batch: &mut Batch, m: &Incoming, reason: &str) {
+/// MQTT applications and the tenants they belong to.
+async fn bindings(conn: &mut AnyConnection) -> Result<std::collections::HashMap<(String, String), i64>> {
+    let rows = sqlx::query("SELECT tenant_id, format, application FROM iot_applications").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(((r.try_get("format")?, r.try_get("application")?), r.try_get("tenant_id")?))).collect()
+}
+
+fn push_reject(batch: &mut Batch, m: &Incoming, tenant_id: Option<i64>, reason: &str) {
     let excerpt: String = String::from_utf8_lossy(&m.body[..m.body.len().min(500)]).into_owned();
     batch.push(
-        "INSERT INTO iot_rejected (at, source, topic, reason, excerpt) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO iot_rejected (at, source, topic, reason, excerpt, tenant_id) VALUES ($1, $2, $3, $4, $5, $6)",
         vec![
             Arg::Int(now_ms()),
             Arg::Text(m.source.into()),
             Arg::Text(m.topic.clone().unwrap_or_default().chars().take(300).collect()),
             Arg::Text(reason.into()),
             Arg::Text(excerpt),
+            Arg::OptInt(tenant_id),
         ],
     );
 }
@@ -225,6 +267,7 @@ async fn apply_to(
     d: &Device,
     up: &Uplink,
     events: &[Event],
+    m: &Incoming,
 ) -> Result<Ingested> {
     let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
     let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
@@ -260,7 +303,18 @@ async fn apply_to(
         label: d.label.clone(),
         area: d.area.clone(),
     };
-    let who = format!("device:{}", up.dev_eui);
+    let who = format!("device:{} via {}", up.dev_eui, m.caller);
+    // An uplink that may open, clear or escalate an alarm, or move a watched person's timer,
+    // is an act on the tenant's records: the audit log names who delivered it.
+    crate::audit::append(
+        conn,
+        d.tenant_id,
+        &m.caller,
+        "iot.uplink",
+        &format!("device:{}", d.id),
+        serde_json::json!({"dev_eui": up.dev_eui, "events": names, "source": m.source, "f_cnt": up.f_cnt}),
+    )
+    .await?;
     // Hunters are read only when a notice goes out (most uplinks are heartbeats).
     let mut hunters: Option<Vec<StoredContact>> = None;
     if d.silence_fired {

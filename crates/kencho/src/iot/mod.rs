@@ -4,6 +4,7 @@
 //! the alarm state machine are in `kencho_core::iot`.
 
 pub mod alarms;
+pub mod applications;
 pub mod ingest;
 pub mod mqtt;
 pub mod registry;

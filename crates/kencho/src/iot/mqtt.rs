@@ -115,6 +115,8 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
                             source: "mqtt",
                             topic: Some(p.topic.clone()),
                             body: p.payload.to_vec(),
+                            tenant_id: None,
+                            caller: "mqtt".into(),
                         })
                         .collect()
                 };

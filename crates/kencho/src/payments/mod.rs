@@ -13,6 +13,7 @@ pub mod stripe;
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::fee::{amount_due, Exemption, FeeRule, Timing};
 use kencho_core::payment::ledger::{Applied, Ledger, State};
+use kencho_core::security::Action;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -187,12 +188,14 @@ async fn insert_payment(
 }
 
 /// Methods a resident may choose for a tenant: (provider, method).
-pub async fn methods(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
-    Ok(offered(&sandbox::settings(db, tenant_id).await?))
+/// `sandbox`: the process offers the sandbox provider (only with `--demo` or
+/// `--payment-sandbox`; a production server never takes test cards).
+pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(String, String)>> {
+    Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox))
 }
 
 /// The methods `s` turns on: (provider, method).
-fn offered(s: &sandbox::Settings) -> Vec<(String, String)> {
+fn offered(s: &sandbox::Settings, sandbox_allowed: bool) -> Vec<(String, String)> {
     let mut out = Vec::new();
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
     if s.stripe_enabled && s.stripe_api_key_set() {
@@ -201,7 +204,7 @@ fn offered(s: &sandbox::Settings) -> Vec<(String, String)> {
         }
         return out;
     }
-    if s.sandbox_enabled {
+    if s.sandbox_enabled && sandbox_allowed {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("sandbox".to_string(), m.to_string()));
         }
@@ -212,11 +215,9 @@ fn offered(s: &sandbox::Settings) -> Vec<(String, String)> {
 /// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
 /// opened at the provider with an idempotency key, and its URL comes back. Before submission the
 /// resident chooses the quantity for a per-unit fee; after review the office set the amount.
-#[allow(clippy::too_many_arguments)] // the payment form's fields and where the providers are
 pub async fn start(
     db: &Db,
-    base_url: &str,
-    stripe_api_base: &str,
+    (base_url, stripe_api_base, sandbox_allowed): (&str, &str, bool),
     resident: &Resident,
     p: &Procedure,
     application_id: i64,
@@ -225,7 +226,7 @@ pub async fn start(
 ) -> Result<String> {
     let (rule, timing) = online_rule(p)?;
     let settings = sandbox::settings(db, p.tenant_id).await?;
-    let (provider, method) = offered(&settings)
+    let (provider, method) = offered(&settings, sandbox_allowed)
         .into_iter()
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
@@ -670,7 +671,8 @@ pub struct Refund {
 /// The kind of matter a refund above the tenant's limit is decided under (専決 table).
 pub const REFUND_MATTER: &str = "還付";
 
-/// Staff (係長 and above) refund part or all of a paid fee. Above the tenant's limit it needs a
+/// Staff whom the tenant's table of roles allows (by default 係長 and above of the payment's own
+/// division, and administrators) refund part or all of a paid fee. Above the tenant's limit it needs a
 /// 決裁: a 起案 is drafted and the refund goes to the provider when it is carried out (施行).
 pub async fn request_refund(
     db: &Db,
@@ -680,9 +682,6 @@ pub async fn request_refund(
     amount: i64,
     reason: &str,
 ) -> Result<Refund> {
-    if staff.role < kencho_core::application::Role::Kakaricho {
-        return Err(AppError::Forbidden);
-    }
     if reason.trim().is_empty() || reason.chars().count() > 500 || kencho_core::text::has_control_chars(reason, true) {
         return Err(AppError::BadRequest("give the reason for the refund (at most 500 characters)".into()));
     }
@@ -698,6 +697,13 @@ pub async fn request_refund(
     if p.tenant_id != staff.tenant_id {
         return Err(AppError::NotFound);
     }
+    let division: String =
+        sqlx::query("SELECT d.code FROM applications a JOIN divisions d ON d.id = a.division_id WHERE a.id = $1")
+            .bind(p.application_id)
+            .fetch_one(&db.read)
+            .await?
+            .try_get("code")?;
+    crate::security::policy::require(db, staff, Action::Refund, Some(&division)).await?;
     let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
     let kian = if amount > limit {
         let draft = crate::approval::kian::Draft {

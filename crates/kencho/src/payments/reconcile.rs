@@ -255,8 +255,8 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     for ((code, method), (n, paid, rn, refunded)) in &table {
         w.write_record([
             date.to_string(),
-            code.clone(),
-            method.clone(),
+            kencho_core::text::csv_cell(code).into_owned(),
+            kencho_core::text::csv_cell(method).into_owned(),
             n.to_string(),
             paid.to_string(),
             rn.to_string(),

@@ -12,11 +12,14 @@ use kencho_core::procedure::ProcedureDef;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::openapi::StandardErrors;
 use super::{AppState, Ctx};
+use crate::accounts::tokens::ApiTokenInfo;
 use crate::accounts::{self, Principal};
 use crate::applications::{self as apps, InboxFilter};
 use crate::error::{AppError, Result};
 use crate::procedures;
+use kencho_core::security::Scope;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -68,10 +71,10 @@ pub struct SignupBody {
 
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupBody,
     responses((status = 202, description = "Verification mail queued"), (status = 400, description = "Invalid input", body = ErrorBody)))]
-async fn signup(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
+async fn signup(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
     let b: SignupBody = json(&headers, &body)?;
-    accounts::sign_up(&st.db, &st.cfg.base_url, &b.email, &b.name, &b.password, b.lang.as_deref().unwrap_or("ja"))
-        .await?;
+    let lang = b.lang.as_deref().unwrap_or("ja");
+    accounts::sign_up(&st.db, &st.cfg.base_url, (&b.email, &b.name, &b.password), lang, &ctx.info.ip).await?;
     st.nudge.notify_one();
     Ok(StatusCode::ACCEPTED)
 }
@@ -114,18 +117,20 @@ pub struct TokenResponse {
 async fn login(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Json<TokenResponse>> {
     let b: LoginBody = json(&headers, &body)?;
     let token = match b.kind.as_deref().unwrap_or("resident") {
-        "resident" => accounts::login_resident(&st.db, &b.email, &b.password, &ctx.info.ip).await?,
+        "resident" => accounts::login_resident(&st.db, &b.email, &b.password, ctx.client()).await?.token,
         "staff" => {
             let (token, staff_id, _) =
-                accounts::login_staff_password(&st.db, &b.email, &b.password, &ctx.info.ip).await?;
+                accounts::login_staff_password(&st.db, &b.email, &b.password, ctx.client()).await?;
             let th = accounts::token_hash(&token);
-            if let Err(e) =
-                accounts::complete_mfa(&st.db, &th, staff_id, b.totp.as_deref().unwrap_or_default(), &ctx.info.ip).await
+            match accounts::complete_mfa(&st.db, &th, staff_id, b.totp.as_deref().unwrap_or_default(), ctx.client())
+                .await
             {
-                accounts::logout(&st.db, &th).await?;
-                return Err(e);
+                Ok(signed) => signed.token,
+                Err(e) => {
+                    accounts::logout(&st.db, &th).await?;
+                    return Err(e);
+                }
             }
-            token
         }
         other => return Err(AppError::BadRequest(format!("kind must be \"resident\" or \"staff\", not \"{other}\""))),
     };
@@ -515,6 +520,7 @@ async fn download_attachment(
         Some(Principal::Staff(_)) => {
             apps::open_for_staff(&st.db, ctx.staff()?, id, &format!("attachment {aid}")).await?;
         }
+        Some(Principal::Integration { .. }) => return Err(AppError::Forbidden),
         None => return Err(AppError::Unauthenticated),
     }
     super::resident::file_response(&st, id, &aid).await
@@ -693,44 +699,56 @@ async fn import_procedure(State(st): State<AppState>, ctx: Ctx, headers: HeaderM
     Ok((status, Json(ImportResult { tenant: def.tenant, code: def.code, version, created })).into_response())
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ApiTokenSummary {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
-#[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), responses((status = 200, body = [ApiTokenSummary])))]
-async fn list_tokens(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApiTokenSummary>>> {
+#[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), responses((status = 200, body = [ApiTokenInfo])))]
+async fn list_tokens(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApiTokenInfo>>> {
     let s = ctx.admin()?;
-    let list = accounts::list_api_tokens(&st.db, s.tenant_id).await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|t| ApiTokenSummary { id: t.id, name: t.name, created_at: t.created_at, revoked: t.revoked })
-            .collect(),
-    ))
+    Ok(Json(accounts::tokens::list(&st.db, s.tenant_id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
     pub name: String,
+    /// `staff` (acts as you; the default), `read` (acts as you, reads only) or `iot_uplink`
+    /// (a network server's credential: posts uplinks for this tenant and nothing else).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Days until it expires (default 90 for staff and read, 365 for iot_uplink; at most 365 / 730).
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewToken {
+    /// Send as `Authorization: Bearer <token>`; shown only this once.
+    pub token: String,
+    pub scope: String,
+    pub expires_in_days: i64,
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), request_body = CreateTokenBody,
-    responses((status = 201, description = "The token, shown once", body = TokenResponse)))]
+    responses((status = 201, description = "The token, shown once", body = NewToken), (status = 400, body = ErrorBody)))]
 async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let s = ctx.admin()?;
     let b: CreateTokenBody = json(&headers, &body)?;
-    let token = accounts::create_api_token(&st.db, s, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token, expires_in_hours: 0 })).into_response())
+    let scope = match b.scope.as_deref() {
+        None => Scope::Staff,
+        Some(x) => Scope::parse(x)
+            .ok_or_else(|| AppError::BadRequest(format!("scope must be staff, read or iot_uplink, not {x:?}")))?,
+    };
+    let token = accounts::tokens::create(&st.db, s, &b.name, scope, b.expires_in_days).await?;
+    let days = b.expires_in_days.unwrap_or_else(|| scope.default_days());
+    Ok((StatusCode::CREATED, Json(NewToken { token, scope: scope.as_str().into(), expires_in_days: days }))
+        .into_response())
 }
 
 /// The error body every failing API call returns.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: not_found, unauthenticated, mfa_required, forbidden, bad_request, validation,
-    /// conflict, stale_form, rate_limited, too_large, unsupported_media_type, bad_login,
+    /// Stable code: not_found, unauthenticated, mfa_required, forbidden, not_permitted,
+    /// token_scope, csrf, bad_request, validation, conflict, stale_form, rate_limited, too_large,
+    /// unsupported_media_type, method_not_allowed, timeout, bad_login, password_too_short,
+    /// password_too_long, password_common, password_personal, password_repetitive,
     /// invalid_transition, invalid_definition, internal; for 電子決裁 refusals: wrong_state,
     /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
     /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
@@ -750,7 +768,7 @@ pub struct ErrorBody {
           super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
           super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
-          super::iot::webhook, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
+          super::iot::webhook, super::iot::list_applications, super::iot::bind_application, super::iot::unbind_application, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
           super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
           super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
           super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose,
@@ -759,7 +777,7 @@ pub struct ErrorBody {
           super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,
           super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings,
           super::payments::api_cash),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardErrors),
     tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"))
 )]
 pub struct ApiDoc;

@@ -340,10 +340,6 @@ pub struct Created {
     pub id: i64,
 }
 
-fn actor(s: &crate::accounts::Staff) -> Actor {
-    Actor { tenant_id: s.tenant_id, tenant_name: s.tenant_name.clone(), id: format!("staff:{}", s.id) }
-}
-
 #[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])), request_body = AlertBody,
     responses((status = 201, body = Created), (status = 400, body = super::api::ErrorBody)))]
 async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
@@ -354,7 +350,7 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
         &st.db,
         atlas,
         &st.cfg.base_url,
-        actor(s),
+        Actor::staff(&st.db, s).await?,
         Request { level: b.level, towns: b.towns, note: b.note },
     )
     .await?;
@@ -367,7 +363,7 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
 async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
-    alerts::approve(&st.db, atlas, &st.cfg.base_url, actor(s), id).await?;
+    alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;
     st.nudge.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -377,7 +373,7 @@ async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
 async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
-    alerts::cancel(&st.db, atlas, &st.cfg.base_url, actor(s), id).await?;
+    alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;
     st.nudge.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

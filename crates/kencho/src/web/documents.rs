@@ -49,6 +49,7 @@ async fn may_have_documents(st: &AppState, ctx: &Ctx, id: i64, purpose: &str) ->
         Some(Principal::Staff(_)) => {
             apps::open_for_staff(&st.db, ctx.staff()?, id, purpose).await?;
         }
+        Some(Principal::Integration { .. }) => return Err(AppError::Forbidden),
         None => return Err(AppError::Unauthenticated),
     }
     Ok(())

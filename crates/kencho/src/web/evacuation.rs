@@ -25,6 +25,7 @@ use crate::evacuation::plans::{self, PlanKind, PlanListItem, Role, StoredPlan, S
 use crate::evacuation::words;
 use crate::i18n::{t, tf};
 use crate::tenants;
+use kencho_core::security::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -117,9 +118,19 @@ async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Path<String>,
     let tn = tenants::by_code(&st.db, &tenant).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
     let staff = ctx.staff().ok();
     let kind = match (form_get(&form, "kind"), staff) {
-        (Some("individual"), Some(s)) if s.tenant_id == tn.id => PlanKind::Individual,
+        (Some("individual"), Some(s)) if s.tenant_id == tn.id => {
+            crate::security::policy::require(&st.db, s, Action::IndividualPlans, None).await.lang(&lang)?;
+            PlanKind::Individual
+        }
         (Some("individual"), _) => return Err(AppError::Forbidden).lang(&lang),
-        _ => PlanKind::Household,
+        _ => {
+            // Anonymous plans cost a row each: a generous limit per address.
+            let keys = crate::accounts::limits::creation_keys("plan", &ctx.info.ip, None);
+            if crate::accounts::limits::reserve(&st.db, keys).await.lang(&lang)?.is_err() {
+                return Err(AppError::RateLimited).lang(&lang);
+            }
+            PlanKind::Household
+        }
     };
     let token = plans::create(&st.db, tn.id, kind, staff).await.lang(&lang)?;
     Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response())
@@ -136,6 +147,10 @@ async fn open_plan(st: &AppState, ctx: &Ctx, token: &str) -> Result<(StoredPlan,
         // A saved plan is private: say "not found" rather than confirm it exists.
         return Err(AppError::NotFound);
     }
+    let plan = match (plan.kind, staff) {
+        (PlanKind::Individual, Some(s)) => plans::open_individual(&st.db, s, plan, "plan page").await?,
+        _ => plan,
+    };
     let atlas = st.atlases.get(&st.db, plan.tenant_id).await?;
     Ok((plan, atlas))
 }
@@ -1031,7 +1046,11 @@ async fn staff_view(st: &AppState, ctx: &Ctx, message: String, error: String) ->
             })
             .collect(),
         layers: layers::list(&st.db, s.tenant_id).await?,
-        people: plans::individual_plans(&st.db, s.tenant_id).await?,
+        people: if crate::security::policy::allows(&st.db, s, Action::IndividualPlans).await? {
+            plans::individual_plans(&st.db, s.tenant_id).await?
+        } else {
+            Vec::new()
+        },
         message,
         error,
     })
@@ -1069,10 +1088,6 @@ async fn staff_outcome(st: &AppState, ctx: &Ctx, result: Result<String, AppError
     }
 }
 
-fn actor_of(s: &crate::accounts::Staff) -> Actor {
-    Actor { tenant_id: s.tenant_id, tenant_name: s.tenant_name.clone(), id: format!("staff:{}", s.id) }
-}
-
 async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
@@ -1083,7 +1098,14 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageR
         let towns: Vec<String> = form.iter().filter(|(k, _)| k == "town").map(|(_, v)| v.clone()).collect();
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         let note = form_get(&form, "note").unwrap_or_default().to_string();
-        alerts::request(&st.db, atlas, &st.cfg.base_url, actor_of(&s), Request { level, towns, note }).await?;
+        alerts::request(
+            &st.db,
+            atlas,
+            &st.cfg.base_url,
+            Actor::staff(&st.db, &s).await?,
+            Request { level, towns, note },
+        )
+        .await?;
         st.nudge.notify_one();
         Ok(t(&lang, if level == 3 { "evac.alert_sent" } else { "evac.alert_waiting" }))
     }
@@ -1096,7 +1118,7 @@ async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
     let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
-        alerts::approve(&st.db, atlas, &st.cfg.base_url, actor_of(&s), id).await?;
+        alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
         st.nudge.notify_one();
         Ok(t(&lang, "evac.alert_sent"))
     }
@@ -1109,7 +1131,7 @@ async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
-        alerts::cancel(&st.db, atlas, &st.cfg.base_url, actor_of(&s), id).await?;
+        alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
         st.nudge.notify_one();
         Ok(t(&lang, "evac.alert_cancelled_msg"))
     }
@@ -1201,10 +1223,7 @@ async fn person_view(
 ) -> Result<PersonPage, AppError> {
     let s = ctx.staff()?;
     let lang = ctx.lang();
-    let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
-    if plan.kind != PlanKind::Individual {
-        return Err(AppError::NotFound);
-    }
+    let plan = plans::open_individual(&st.db, s, plans::by_id(&st.db, s.tenant_id, id).await?, "person page").await?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     let supporters =
         plans::subscriptions(&st.db, plan.id).await?.into_iter().filter(|x| x.role == Role::Supporter).collect();
@@ -1253,10 +1272,8 @@ async fn person_consent(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
     let result = async {
-        let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
-        if plan.kind != PlanKind::Individual {
-            return Err(AppError::NotFound);
-        }
+        let plan =
+            plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "record consent").await?;
         plans::record_consent(&st.db, &plan, form_get(&form, "note").unwrap_or_default(), &format!("staff:{}", s.id))
             .await?;
         Ok(t(&lang, "evac.consent_recorded"))
@@ -1269,10 +1286,8 @@ async fn add_supporter(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
     let result = async {
-        let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
-        if plan.kind != PlanKind::Individual {
-            return Err(AppError::NotFound);
-        }
+        let plan =
+            plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "add supporter").await?;
         if plan.consent_at.is_none() {
             return Err(AppError::Conflict(t(&lang, "evac.err_consent_first")));
         }
@@ -1313,10 +1328,8 @@ async fn remove_supporter(
     let lang = ctx.lang().to_string();
     let (_, s) = staff_form(&ctx, &body, false)?;
     let result = async {
-        let plan = plans::by_id(&st.db, s.tenant_id, id).await?;
-        if plan.kind != PlanKind::Individual {
-            return Err(AppError::NotFound);
-        }
+        let plan = plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "remove supporter")
+            .await?;
         plans::remove_subscription(&st.db, &plan, sid, &format!("staff:{}", s.id)).await?;
         Ok(t(&lang, "evac.supporter_removed"))
     }

@@ -15,8 +15,10 @@ use sqlx::Row;
 use super::{
     fmt_time, form_get, parse_form, read_upload, render, staff_form, AppState, Ctx, InLang, Layout, PageResult,
 };
+use crate::accounts::Principal;
 use crate::error::{AppError, Result};
 use crate::iot::alarms::{self, AlarmInfo};
+use crate::iot::applications::Binding;
 use crate::iot::ingest::{self, Ingested};
 use crate::iot::registry::{self, DeviceInfo, NewDevice, NewPerson};
 
@@ -34,26 +36,63 @@ pub fn api_routes() -> Router<AppState> {
         .route("/iot/uplink", post(webhook))
         .route("/admin/iot/devices", get(list_devices).post(add_devices))
         .route("/admin/iot/devices/{id}", axum::routing::delete(retire_device))
+        .route("/admin/iot/applications", get(list_applications).post(bind_application))
+        .route("/admin/iot/applications/{id}", axum::routing::delete(unbind_application))
         .route("/admin/iot/people", post(add_person))
         .route("/admin/iot/people/{id}/end", post(end_person))
         .route("/staff/iot/alarms", get(list_alarms))
 }
 
 /// Uplinks posted by a network server's HTTP integration (ChirpStack, The Things Stack) or a
-/// gateway using the plain format. Authenticated with an administrator's API token.
+/// gateway using the plain format. Authenticated with the tenant's integration token (scope
+/// `iot_uplink`) or an administrator's; only that tenant's devices answer.
 #[utoipa::path(post, path = "/api/v1/iot/uplink", tag = "iot", security(("bearer" = [])),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = Ingested), (status = 401, body = super::api::ErrorBody)))]
+    responses((status = 200, body = Ingested), (status = 401, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody), (status = 413, body = super::api::ErrorBody)))]
 async fn webhook(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Json<Ingested>> {
-    ctx.admin()?;
-    if body.len() > 1024 * 1024 {
-        return Err(AppError::TooLarge);
-    }
+    let (tenant_id, caller) = match ctx.session.as_ref().map(|s| &s.principal) {
+        Some(Principal::Integration { token_id, tenant_id }) => (*tenant_id, format!("api_token:{token_id}")),
+        _ => {
+            let s = ctx.admin()?;
+            let caller = match ctx.session.as_ref().and_then(|x| x.api_token) {
+                Some((id, _)) => format!("api_token:{id}"),
+                None => format!("staff:{}", s.id),
+            };
+            (s.tenant_id, caller)
+        }
+    };
     // The Things Stack names the event in a header; ChirpStack in `?event=up`.
     let topic = headers.get("x-kencho-topic").and_then(|v| v.to_str().ok());
-    let out = ingest::ingest(&st.db, &st.cfg.base_url, "webhook", topic, &body).await?;
+    let out = ingest::ingest(&st.db, &st.cfg.base_url, (tenant_id, &caller), topic, &body).await?;
     st.nudge.notify_one();
     Ok(Json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/iot/applications", tag = "iot", security(("bearer" = [])),
+    responses((status = 200, body = [Binding]), (status = 401, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody)))]
+async fn list_applications(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<Binding>>> {
+    let s = ctx.admin()?;
+    Ok(Json(crate::iot::applications::list(&st.db, s.tenant_id).await?))
+}
+
+/// Binds a network-server application to this tenant: MQTT uplinks on its topics are this
+/// tenant's, and only this tenant's devices answer them.
+#[utoipa::path(post, path = "/api/v1/admin/iot/applications", tag = "iot", security(("bearer" = [])),
+    request_body = Binding,
+    responses((status = 201, body = i64), (status = 400, body = super::api::ErrorBody), (status = 409, body = super::api::ErrorBody)))]
+async fn bind_application(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let s = ctx.admin()?;
+    let b: Binding = super::api::json(&headers, &body)?;
+    let id = crate::iot::applications::bind(&st.db, s.tenant_id, &b, &format!("staff:{}", s.id)).await?;
+    Ok((StatusCode::CREATED, Json(id)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/iot/applications/{id}", tag = "iot", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = super::api::ErrorBody)))]
+async fn unbind_application(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    let s = ctx.admin()?;
+    crate::iot::applications::unbind(&st.db, s.tenant_id, id, &format!("staff:{}", s.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/iot/devices", tag = "iot", security(("bearer" = [])),
@@ -537,10 +576,14 @@ struct PersonPage {
     activity: Vec<(String, String)>,
 }
 
-/// A watched person's record. Opening it is audited: who looked, when.
+/// A watched person's record: for those the tenant's table allows (`watch_records`; by
+/// default 課長 and administrators). Opening it is audited: who looked, when, why.
 async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?.clone();
+    crate::security::policy::require(&st.db, &s, kencho_core::security::Action::WatchRecords, None)
+        .await
+        .lang(&lang)?;
     let r = sqlx::query(
         "SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
     )
@@ -561,7 +604,7 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
                     &actor,
                     "iot.person_viewed",
                     &format!("person:{id}"),
-                    serde_json::json!({}),
+                    serde_json::json!({"purpose": "record page"}),
                 )
                 .await
             })

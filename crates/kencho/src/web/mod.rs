@@ -7,10 +7,12 @@ pub mod approval;
 pub mod documents;
 pub mod evacuation;
 pub mod form_html;
+pub mod gate;
 pub mod iot;
 pub mod openapi;
 pub mod payments;
 pub mod resident;
+pub mod serve;
 pub mod staff;
 
 use std::net::SocketAddr;
@@ -48,7 +50,10 @@ pub struct AppState {
 pub const SESSION_COOKIE: &str = "kencho_session";
 pub const CSRF_COOKIE: &str = "kencho_csrf";
 pub const LANG_COOKIE: &str = "kencho_lang";
-/// Largest request body: a 20 MiB attachment plus form overhead.
+/// A browser that signed in to an account before (see `accounts::limits`).
+pub const DEVICE_COOKIE: &str = "kencho_device";
+/// Largest request body: a 20 MiB attachment plus form overhead (the gate sets each route's
+/// own limit; see [`gate`]).
 pub const MAX_BODY: usize = 21 * 1024 * 1024;
 
 /// Per-request facts the middleware works out once: language, the anonymous CSRF token,
@@ -59,9 +64,11 @@ pub struct ReqInfo {
     pub anon_csrf: String,
     pub ip: String,
     pub path: String,
+    /// The device cookie, if the browser has one.
+    pub device: Option<String>,
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -104,13 +111,16 @@ async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) ->
     let is_api = req.uri().path().starts_with("/api/");
     let anon_csrf =
         existing_csrf.clone().unwrap_or_else(|| if is_api { String::new() } else { accounts::random_token() });
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let ip = client_ip(&state.cfg, &req);
     let path = req.uri().path().to_string();
-    req.extensions_mut().insert(ReqInfo { lang: lang.clone(), anon_csrf: anon_csrf.clone(), ip, path: path.clone() });
+    let device = cookie(req.headers(), DEVICE_COOKIE).filter(|d| d.len() <= 100).map(str::to_string);
+    req.extensions_mut().insert(ReqInfo {
+        lang: lang.clone(),
+        anon_csrf: anon_csrf.clone(),
+        ip,
+        path: path.clone(),
+        device,
+    });
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     if existing_csrf.is_none() && !is_api {
@@ -128,8 +138,77 @@ async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) ->
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()"),
+    );
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if state.cfg.secure_cookies {
+        // Served over HTTPS: browsers must not come back over plain HTTP for a year.
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if is_api {
+        return json_rejection(res).await;
+    }
+    res
+}
+
+/// The client's address: the peer, or, when the peer is a trusted reverse proxy, the last
+/// address it added to `X-Forwarded-For` (the one it saw; earlier entries are the client's word).
+fn client_ip(cfg: &Config, req: &Request) -> String {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if cfg.trusted_proxies.contains(&peer) {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .rfind(|a| !cfg.trusted_proxies.contains(a));
+        if let Some(a) = forwarded {
+            return a.to_string();
+        }
+    }
+    peer.to_string()
+}
+
+/// Rejections made by axum's extractors (a bad path, query or JSON body) answer in plain text;
+/// the API answers every error as JSON with a stable `code`.
+async fn json_rejection(res: Response) -> Response {
+    let is_text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || !is_text {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "bad_request",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = String::from_utf8_lossy(&text).chars().take(500).collect::<String>();
+    let mut res = (status, axum::Json(serde_json::json!({"code": code, "message": message}))).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            res.headers_mut().insert(k.clone(), v.clone());
+        }
     }
     res
 }
@@ -151,6 +230,7 @@ impl FromRequestParts<AppState> for Ctx {
             lang: "ja".into(),
             anon_csrf: String::new(),
             ip: "unknown".into(),
+            device: None,
             path: parts
                 .extensions
                 .get::<axum::extract::OriginalUri>()
@@ -159,22 +239,12 @@ impl FromRequestParts<AppState> for Ctx {
         });
         // `info.path` is the full path; inside nested routers `parts.uri` has lost its prefix.
         let is_api = info.path.starts_with("/api/");
-        let bearer_token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        // The API takes only bearer tokens, never cookies, so it needs no CSRF defence.
-        let (token, bearer) = if is_api {
-            (bearer_token.map(str::to_string), true)
-        } else {
-            (cookie(&parts.headers, SESSION_COOKIE).map(str::to_string), false)
+        // The gate looked the caller up already (and refused what it must).
+        let session = match parts.extensions.get::<gate::Caller>() {
+            Some(c) => c.0.clone(),
+            None => None,
         };
-        let session = match token {
-            Some(t) if t.len() <= 200 => accounts::session(&state.db, &t).await?,
-            _ => None,
-        };
+        let bearer = is_api;
         let mut kessai = crate::approval::kian::Counts::default();
         if let Some(Session { principal: Principal::Staff(s), mfa_ok: true, .. }) = &session {
             // Only pages shown (GET) carry the menu; posts that redirect need no counts.
@@ -192,10 +262,15 @@ impl Ctx {
         &self.info.lang
     }
 
+    /// Where a sign-in comes from (address and device cookie).
+    pub fn client(&self) -> accounts::Client<'_> {
+        accounts::Client { ip: &self.info.ip, device: self.info.device.as_deref() }
+    }
+
     pub fn resident(&self) -> Result<&Resident, AppError> {
         match self.session.as_ref().map(|s| &s.principal) {
             Some(Principal::Resident(r)) => Ok(r),
-            Some(Principal::Staff(_)) => Err(AppError::Forbidden),
+            Some(Principal::Staff(_) | Principal::Integration { .. }) => Err(AppError::Forbidden),
             None => Err(AppError::Unauthenticated),
         }
     }
@@ -242,7 +317,7 @@ impl Ctx {
             Some(Principal::Staff(s)) => {
                 (Some(format!("{}（{} {}）", s.name, s.tenant_name, s.role.label(self.lang()))), true)
             }
-            None => (None, false),
+            Some(Principal::Integration { .. }) | None => (None, false),
         };
         Layout {
             lang: self.lang().to_string(),
@@ -250,7 +325,7 @@ impl Ctx {
             user,
             staff: staff_user,
             title: title.to_string(),
-            mailbox: state.cfg.smtp_url.is_none(),
+            mailbox: state.cfg.demo_mailbox,
             path: self.info.path.clone(),
             kessai_waiting: self.kessai.pending + self.kessai.kouetsu + self.kessai.kyoran,
         }
@@ -446,8 +521,15 @@ async fn not_found(ctx: Ctx) -> Response {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(resident::routes())
+    let mut app = Router::new();
+    // The demo's conveniences exist only where the operator turned them on.
+    if state.cfg.demo_mailbox {
+        app = app.route("/demo/mailbox", get(resident::mailbox));
+    }
+    if state.cfg.payment_sandbox {
+        app = app.merge(payments::sandbox_routes());
+    }
+    app.merge(resident::routes())
         .merge(staff::routes())
         .merge(evacuation::routes())
         .merge(iot::routes())
@@ -469,7 +551,9 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.js", get(js))
         .route("/healthz", get(health))
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        // Body limits are the gate's, per route and caller (extractors add none of their own).
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(middleware::from_fn_with_state(state.clone(), prepare))
         .with_state(state)
 }

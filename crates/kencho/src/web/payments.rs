@@ -23,21 +23,26 @@ use crate::payments::{self, reconcile, sandbox, Summary};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications/{id}/payment", get(payment_page).post(pay_page))
-        .route("/sandbox/pay/{r}", get(sandbox_page).post(sandbox_card))
-        .route("/sandbox/pay/{r}/authenticate", post(sandbox_authenticate))
-        .route("/sandbox/pay/{r}/scan", post(sandbox_scan))
         .route("/staff/applications/{id}/fee", post(set_fee_page))
         .route("/staff/payments/{id}/refunds", post(refund_page))
         .route("/staff/payments", get(staff_payments).post(settings_page))
         .route("/staff/payments/reconcile", post(reconcile_page))
         .route("/staff/payments/daily.csv", get(daily_csv))
+}
+
+/// The sandbox provider's pages and webhook: mounted only with `--demo` or `--payment-sandbox`.
+pub fn sandbox_routes() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/pay/{r}", get(sandbox_page).post(sandbox_card))
+        .route("/sandbox/pay/{r}/authenticate", post(sandbox_authenticate))
+        .route("/sandbox/pay/{r}/scan", post(sandbox_scan))
         .route("/staff/payments/sandbox-settlement.csv", get(sandbox_settlement))
+        .route("/api/v1/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
 }
 
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/applications/{id}/payment", get(api_summary).post(api_pay))
-        .route("/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
         .route("/payments/webhooks/stripe/{tenant}", post(stripe_webhook))
         .route("/admin/payments/settings", get(api_get_settings).put(api_put_settings))
         .route("/staff/applications/{id}/fee", post(api_set_fee))
@@ -90,7 +95,11 @@ async fn payment_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Resul
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "pay.title")),
         id,
         title: p.title(ctx.lang()).to_string(),
-        methods: payments::methods(&st.db, p.tenant_id).await?.into_iter().map(|(_, m)| m).collect(),
+        methods: payments::methods(&st.db, p.tenant_id, st.cfg.payment_sandbox)
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect(),
         per_unit,
         confirming,
         pay,
@@ -124,8 +133,7 @@ async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
         let units = units_of(form_get(&form, "units"))?;
         payments::start(
             &st.db,
-            &st.cfg.base_url,
-            &st.cfg.stripe_api_base,
+            (&st.cfg.base_url, &st.cfg.stripe_api_base, st.cfg.payment_sandbox),
             &r,
             &p,
             id,
@@ -174,8 +182,16 @@ async fn api_pay(
     let b: PayBody = json(&headers, &body)?;
     let a = apps::for_resident(&st.db, r, id).await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let checkout_url =
-        payments::start(&st.db, &st.cfg.base_url, &st.cfg.stripe_api_base, r, &p, id, &b.method, b.units).await?;
+    let checkout_url = payments::start(
+        &st.db,
+        (&st.cfg.base_url, &st.cfg.stripe_api_base, st.cfg.payment_sandbox),
+        r,
+        &p,
+        id,
+        &b.method,
+        b.units,
+    )
+    .await?;
     Ok(Json(PayStarted { checkout_url }))
 }
 

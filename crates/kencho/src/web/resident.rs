@@ -39,7 +39,6 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/withdraw", post(withdraw))
         .route("/applications/{id}/attachments/{aid}", get(download))
-        .route("/demo/mailbox", get(mailbox))
 }
 
 // ---------- catalogue ----------
@@ -244,7 +243,7 @@ async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult
     let email = form_get(&form, "email").unwrap_or_default();
     let name = form_get(&form, "name").unwrap_or_default();
     let password = form_get(&form, "password").unwrap_or_default();
-    match accounts::sign_up(&st.db, &st.cfg.base_url, email, name, password, &lang).await {
+    match accounts::sign_up(&st.db, &st.cfg.base_url, (email, name, password), &lang, &ctx.info.ip).await {
         Ok(()) => {
             st.nudge.notify_one();
             let t = |k: &str| crate::i18n::t(&lang, k);
@@ -257,14 +256,15 @@ async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult
             })
             .lang(&lang)
         }
-        Err(e @ AppError::BadRequest(_)) => {
+        Err(e @ (AppError::BadRequest(_) | AppError::Password(_) | AppError::RateLimited)) => {
+            let status = if matches!(e, AppError::RateLimited) { e.status() } else { StatusCode::UNPROCESSABLE_ENTITY };
             let page = SignupPage {
                 l: ctx.layout(&st, &crate::i18n::t(&lang, "signup.title")),
                 error: e.message(&lang),
                 email: email.into(),
                 name: name.into(),
             };
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang)
+            render_status(status, &page).lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
     }
@@ -359,15 +359,25 @@ pub fn with_session_cookie(st: &AppState, token: &str, to: &str) -> Response {
     res
 }
 
+/// A full sign-in: the session cookie and the device cookie (this browser is known to the
+/// account from now on; see `accounts::limits`).
+pub fn signed_in(st: &AppState, s: &accounts::SignedIn, to: &str) -> Response {
+    let mut res = with_session_cookie(st, &s.token, to);
+    let age = accounts::limits::DEVICE_DAYS * 86_400;
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&st.cfg, super::DEVICE_COOKIE, &s.device, Some(age)));
+    res
+}
+
 async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let email = form_get(&form, "email").unwrap_or_default();
-    match accounts::login_resident(&st.db, email, form_get(&form, "password").unwrap_or_default(), &ctx.info.ip).await {
-        Ok(token) => {
+    let password = form_get(&form, "password").unwrap_or_default();
+    match accounts::login_resident(&st.db, email, password, ctx.client()).await {
+        Ok(signed) => {
             let next = safe_next(form_get(&form, "next"));
-            Ok(with_session_cookie(&st, &token, if next.is_empty() { "/applications" } else { &next }))
+            Ok(signed_in(&st, &signed, if next.is_empty() { "/applications" } else { &next }))
         }
         Err(e @ (AppError::BadLogin | AppError::RateLimited | AppError::Conflict(_))) => {
             let t = crate::i18n::t(&lang, "login.title");
@@ -919,6 +929,7 @@ async fn download(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i
             let s = ctx.staff().lang(&lang)?;
             apps::open_for_staff(&st.db, s, id, &format!("attachment {aid}")).await.lang(&lang)?;
         }
+        Some(Principal::Integration { .. }) => return Err(AppError::Forbidden).lang(&lang),
         None => return Err(AppError::Unauthenticated).lang(&lang),
     }
     file_response(&st, id, &aid).await.lang(&lang)
@@ -975,7 +986,7 @@ struct MailboxPage {
 }
 
 /// Only when no SMTP relay is configured (the demo): shows what kencho would have sent.
-async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+pub(super) async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     if st.cfg.smtp_url.is_some() {
         return Err(AppError::NotFound).lang(&lang);

@@ -16,9 +16,11 @@ use super::resident::{event_rows, fee_label, rows, with_session_cookie, EventRow
 use super::{
     fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
 };
-use crate::accounts::{self, ApiTokenInfo, Principal};
+use crate::accounts::tokens::ApiTokenInfo;
+use crate::accounts::{self, Principal};
 use crate::applications::{self as apps, Attachment, InboxFilter};
 use crate::error::AppError;
+use kencho_core::security::Scope;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin", get(admin))
         .route("/staff/admin/procedures", post(import_procedure))
         .route("/staff/admin/tokens", post(create_token))
+        .route("/staff/admin/policy", post(save_policy))
         .route("/staff/admin/tokens/{id}/revoke", post(revoke_token))
 }
 
@@ -55,7 +58,7 @@ async fn login(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult 
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let email = form_get(&form, "email").unwrap_or_default();
-    match accounts::login_staff_password(&st.db, email, form_get(&form, "password").unwrap_or_default(), &ctx.info.ip)
+    match accounts::login_staff_password(&st.db, email, form_get(&form, "password").unwrap_or_default(), ctx.client())
         .await
     {
         Ok((token, _, _)) => Ok(with_session_cookie(&st, &token, "/staff/mfa")),
@@ -135,11 +138,12 @@ async fn mfa(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
         &sess.token_hash,
         s.id,
         form_get(&form, "code").unwrap_or_default(),
-        &ctx.info.ip,
+        ctx.client(),
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to("/staff").into_response()),
+        // A new session token now that both factors are in (the half-way one is dead).
+        Ok(signed) => Ok(super::resident::signed_in(&st, &signed, "/staff")),
         Err(e @ (AppError::BadLogin | AppError::RateLimited)) => {
             let status = e.status();
             render_status(status, &mfa_view(&st, &ctx, e.message(&lang)).await.lang(&lang)?).lang(&lang)
@@ -360,7 +364,7 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
     ];
     w.write_record(header).map_err(|e| AppError::Internal(e.to_string()))?;
     for (a, p) in list {
-        w.write_record([
+        let row = [
             a.receipt_number.clone().unwrap_or_default(),
             p.tenant_code.clone(),
             p.code.clone(),
@@ -374,8 +378,10 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
             a.decided_at.map(fmt_time).unwrap_or_default(),
             a.content_hash.clone().unwrap_or_default(),
             serde_json::Value::Object(a.answers.clone()).to_string(),
-        ])
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        ];
+        // Names and answers are residents' words: never formulas in the office's spreadsheet.
+        w.write_record(row.iter().map(|c| kencho_core::text::csv_cell(c).into_owned()))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     let mut bytes = vec![0xEF, 0xBB, 0xBF]; // BOM: spreadsheet software then reads UTF-8 Japanese correctly
     bytes.extend(w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?);
@@ -437,11 +443,19 @@ struct AdminPage {
     new_token: String,
     message: String,
     error: String,
+    /// The table of roles as rows: (act, roles, divisions), and as its document.
+    policy_rows: Vec<(String, String, String)>,
+    policy_document: String,
+    /// The newest security events of the tenant.
+    events: Vec<crate::security::StoredEvent>,
 }
 
 impl AdminPage {
     fn created(&self, t: &ApiTokenInfo) -> String {
         fmt_time(t.created_at)
+    }
+    fn scope_key(&self, t: &ApiTokenInfo) -> String {
+        format!("admin.scope_{}", t.scope)
     }
     fn time(&self, ms: &i64) -> String {
         fmt_time(*ms)
@@ -456,13 +470,28 @@ async fn admin_view(
     error: String,
 ) -> Result<AdminPage, AppError> {
     let s = ctx.admin()?;
+    let lang = ctx.lang();
+    let (policy, stored) = crate::security::policy::load(&st.db, s.tenant_id).await?;
+    let policy_rows = kencho_core::security::policy::all()
+        .into_iter()
+        .map(|a| {
+            let g = policy.grant(a);
+            let roles: Vec<&str> = g.roles.iter().map(|r| r.label(lang)).collect();
+            let divisions =
+                if g.divisions.is_empty() { crate::i18n::t(lang, "admin.policy_any") } else { g.divisions.join(", ") };
+            (crate::i18n::t(lang, &format!("policy.{}", a.key())), roles.join("・"), divisions)
+        })
+        .collect();
     Ok(AdminPage {
-        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "admin.title")),
-        tokens: accounts::list_api_tokens(&st.db, s.tenant_id).await?,
+        l: ctx.layout(st, &crate::i18n::t(lang, "admin.title")),
+        tokens: accounts::tokens::list(&st.db, s.tenant_id).await?,
         keys: crate::documents::keys::public_keys(&st.db, Some(&s.tenant_code)).await?,
         new_token,
         message,
         error,
+        policy_document: if stored.is_empty() { policy.to_toml() } else { stored },
+        policy_rows,
+        events: crate::security::list(&st.db, s.tenant_id, 50).await?,
     })
 }
 
@@ -542,8 +571,45 @@ async fn create_token(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Page
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let s = ctx.admin().lang(&lang)?;
-    let token = accounts::create_api_token(&st.db, s, form_get(&form, "name").unwrap_or_default()).await.lang(&lang)?;
-    render(&admin_view(&st, &ctx, token, String::new(), String::new()).await.lang(&lang)?).lang(&lang)
+    let made = async {
+        let scope = Scope::parse(form_get(&form, "scope").unwrap_or("staff"))
+            .ok_or_else(|| AppError::BadRequest("scope".into()))?;
+        let days = match form_get(&form, "days").map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(
+                kencho_core::text::digits_only(d)
+                    .parse::<i64>()
+                    .map_err(|_| AppError::BadRequest(crate::i18n::t(&lang, "admin.token_days_hint")))?,
+            ),
+            None => None,
+        };
+        accounts::tokens::create(&st.db, s, form_get(&form, "name").unwrap_or_default(), scope, days).await
+    }
+    .await;
+    match made {
+        Ok(token) => render(&admin_view(&st, &ctx, token, String::new(), String::new()).await.lang(&lang)?).lang(&lang),
+        Err(e @ AppError::BadRequest(_)) => render_status(
+            e.status(),
+            &admin_view(&st, &ctx, String::new(), String::new(), e.message(&lang)).await.lang(&lang)?,
+        )
+        .lang(&lang),
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+/// The tenant's table of roles (roles as data), replaced whole; refused whole with every
+/// problem named.
+async fn save_policy(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (form, s) = super::staff_form(&ctx, &body, true)?;
+    match crate::security::policy::save(&st.db, &s, form_get(&form, "document").unwrap_or_default()).await {
+        Ok(_) => admin_page_with_message(&st, &ctx, crate::i18n::t(&lang, "admin.policy_saved")).await,
+        Err(e @ AppError::BadRequest(_)) => render_status(
+            e.status(),
+            &admin_view(&st, &ctx, String::new(), String::new(), e.message(&lang)).await.lang(&lang)?,
+        )
+        .lang(&lang),
+        Err(e) => Err(e).lang(&lang),
+    }
 }
 
 async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
@@ -551,6 +617,6 @@ async fn revoke_token(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let s = ctx.admin().lang(&lang)?;
-    accounts::revoke_api_token(&st.db, s, id).await.lang(&lang)?;
+    accounts::tokens::revoke(&st.db, s, id).await.lang(&lang)?;
     Ok(Redirect::to("/staff/admin").into_response())
 }

@@ -230,6 +230,10 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe
         mqtt_url,
         // Nothing listens on port 9 (discard): a test that did not ask for Stripe cannot reach it.
         stripe_api_base: stripe.unwrap_or_else(|| "http://127.0.0.1:9".into()),
+        demo_mailbox: false,
+        // The suite pays with the sandbox's test cards (a test checks it is off without the flag).
+        payment_sandbox: true,
+        trusted_proxies: Vec::new(),
     };
     let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { server, base, db, db_url, cfg, smtp, totp, totp_steps: Default::default(), data_dir }

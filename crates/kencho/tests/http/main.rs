@@ -17,3 +17,5 @@ mod isolation;
 mod payments;
 mod procedures_api;
 mod security;
+mod signin;
+mod trust;

@@ -319,6 +319,11 @@ async fn refunds_reconciliation_and_reports() {
         }
     };
     assert_eq!(refund(tanto.clone(), pay1, 1000).await.status(), 403, "a clerk cannot refund");
+    // Nor a 係長 of another division (こども家庭課 cannot refund a 生活環境課 fee).
+    let other = app.staff_token("kakaricho@minamisoma.example.jp").await;
+    let res = refund(other, pay1, 1000).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<serde_json::Value>().await.expect("json")["code"], "not_permitted");
     assert_eq!(refund(kakaricho.clone(), pay1, 30001).await.status(), 409, "not more than was paid");
     let res = refund(kakaricho.clone(), pay1, 5000).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
