@@ -60,6 +60,10 @@ for t in $targets; do
   for s in $(seeds "$t"); do
     if [ -d "$s" ]; then cp -f "$s"/* "$corpus"/; else cp -f "$s" "$corpus"/; fi
   done
+  # Loading the corpus counts against the time; one that has grown large is minimised first.
+  if [ "$(find "$corpus" -type f | wc -l)" -gt 4000 ]; then
+    cargo fuzz cmin "${build_flags[@]}" "$t" "$corpus" >"fuzz/artifacts/$t.cmin.log" 2>&1
+  fi
   echo "fuzz: $t for ${secs}s"
   touch "$marker"
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: runaway memory.

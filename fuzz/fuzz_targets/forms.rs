@@ -120,7 +120,7 @@ fn controls(field: &Field, path: &str, out: &mut Vec<String>) {
     out.extend(parts.iter().map(|p| control_name(path, Some(p))));
 }
 
-fn pick<'a>(list: &'a [String], i: u16) -> &'a str {
+fn pick(list: &[String], i: u16) -> &str {
     if list.is_empty() {
         ""
     } else {
