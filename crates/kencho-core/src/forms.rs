@@ -326,11 +326,15 @@ pub fn iso(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 
-/// Parses `YYYY-MM-DD`.
+/// Parses `YYYY-MM-DD`: ASCII digits only, so that a date is accepted exactly as [`iso`]
+/// writes it (integer parsing alone would also take signs, as in `2026-+4-01`).
 pub fn parse_iso_date(s: &str) -> Option<Date> {
     let mut it = s.split('-');
     let (y, m, d) = (it.next()?, it.next()?, it.next()?);
     if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    if ![y, m, d].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
     let y: i32 = y.parse().ok()?;
@@ -433,7 +437,12 @@ fn check_value(
                 push(None, Problem::NotAllowed);
                 return None;
             };
-            let s = if *multiline { s.trim().replace("\r\n", "\n") } else { s.trim().to_string() };
+            // A patterned answer is kept in the NFKC form it is matched in, so its length is
+            // counted in that form too (㌀ becomes four characters).
+            let s = if pattern.is_some() { nfkc_trim(&s) } else { s };
+            // Every CR, alone or before LF, is one line break (as HTML reads a textarea): a
+            // stored answer then reads the same when validated again.
+            let s = if *multiline { s.trim().replace("\r\n", "\n").replace('\r', "\n") } else { s.trim().to_string() };
             let n = s.chars().count() as u32;
             if has_control_chars(&s, *multiline) {
                 push(None, Problem::ControlCharacters);
@@ -444,12 +453,10 @@ fn check_value(
             } else if let Some(min) = min_length.filter(|m| n < *m) {
                 push(None, Problem::TooShort { min });
             } else if let Some(p) = pattern {
-                let normalised = nfkc_trim(&s);
-                let ok = regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(&normalised));
+                let ok = regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(&s));
                 if !ok {
                     push(None, Problem::Pattern { message: pattern_message.clone() });
                 }
-                return Some(Value::String(normalised));
             }
             Some(Value::String(s))
         }
@@ -933,6 +940,40 @@ max = 18
         read_page(&d.pages[0], &FormInput::new(&bad), &mut a);
         assert_eq!(a["born"]["day"], json!("29"));
         assert!(fields(&validate(&d, Some(0), &mut a, &none)).contains(&"born.year"));
+    }
+
+    // Found by fuzzing (fuzz/fuzz_targets/forms.rs): answers that pass must pass again
+    // unchanged, as the submission validates every page's stored answers once more.
+    #[test]
+    fn normalised_text_passes_again_unchanged() {
+        let extra = "[[pages.fields]]\nid = \"note\"\nlabel = \"備考\"\ntype = \"text\"\nmultiline = true\n\
+                     [[pages.fields]]\nid = \"kana\"\nlabel = \"カナ\"\ntype = \"text\"\nmax_length = 8\n\
+                     pattern = \"[ァ-ヴー]+\"\n";
+        let d = ProcedureDef::parse("t.toml", &format!("{DEF}{extra}")).unwrap();
+        let mut a = valid();
+        a.insert("note".into(), json!("a\r\r\nb\rc\r\nd"));
+        assert!(validate(&d, None, &mut a, &none).is_empty());
+        assert_eq!(a["note"], json!("a\n\nb\nc\nd"));
+        let before = a.clone();
+        assert!(validate(&d, None, &mut a, &none).is_empty());
+        assert_eq!(a, before);
+        // ㌀ is アパート in NFKC: three are 12 characters, over the limit of 8.
+        let mut a = valid();
+        a.insert("kana".into(), json!("㌀㌀㌀"));
+        assert_eq!(fields(&validate(&d, None, &mut a, &none)), ["kana"]);
+        let mut a = valid();
+        a.insert("kana".into(), json!("㌀㌀"));
+        assert!(validate(&d, None, &mut a, &none).is_empty());
+        assert_eq!(a["kana"], json!("アパートアパート"));
+    }
+
+    // Found by fuzzing: integer parsing took signs ("2026-+4-01" was 1 April).
+    #[test]
+    fn iso_dates_are_ascii_digits_only() {
+        assert_eq!(parse_iso_date("2026-04-01").map(iso).as_deref(), Some("2026-04-01"));
+        for s in ["2026-+4-01", "2026-04-+1", "+026-04-01", "2026-4-01"] {
+            assert_eq!(parse_iso_date(s), None, "{s}");
+        }
     }
 
     fn any_json() -> impl Strategy<Value = Value> {
