@@ -952,7 +952,7 @@ async fn figures_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<FyQu
 #[utoipa::path(put, path = "/api/v1/admin/approval/{kind}", tag = "approval", security(("bearer" = [])),
     params(("kind" = String, Path, description = "org or rules")),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 201, body = i64), (status = 400, body = super::api::ErrorBody)))]
+    responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = super::api::ErrorBody)))]
 async fn api_load_setup(
     State(st): State<AppState>,
     ctx: Ctx,

@@ -79,7 +79,7 @@ async fn list_applications(State(st): State<AppState>, ctx: Ctx) -> Result<Json<
 /// tenant's, and only this tenant's devices answer them.
 #[utoipa::path(post, path = "/api/v1/admin/iot/applications", tag = "iot", security(("bearer" = [])),
     request_body = Binding,
-    responses((status = 201, body = i64), (status = 400, body = super::api::ErrorBody), (status = 409, body = super::api::ErrorBody)))]
+    responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = super::api::ErrorBody), (status = 409, body = super::api::ErrorBody)))]
 async fn bind_application(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let s = ctx.admin()?;
     let b: Binding = super::api::json(&headers, &body)?;
@@ -135,7 +135,7 @@ async fn retire_device(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/iot/people", tag = "iot", security(("bearer" = [])),
-    request_body = NewPerson, responses((status = 201, body = i64), (status = 400, body = super::api::ErrorBody)))]
+    request_body = NewPerson, responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = super::api::ErrorBody)))]
 async fn add_person(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Response> {
     let s = ctx.admin()?;
     let p: NewPerson =

@@ -9,8 +9,8 @@ pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
 
 /// Adds the answers every operation can give but few declare: the gate's and the extractors'
 /// refusals, each the JSON error body with a stable `code`. Signed-in operations can answer 401
-/// and 403; operations on an id 404; operations that take a body 400, 413 and 415; every
-/// operation 408 (too slow) and 429 where it limits attempts.
+/// and 403; operations on an id or naming records in their body 404; operations that take
+/// parameters or a body 400; a body 413 and 415; every operation 408 (too slow).
 pub struct StandardErrors;
 
 impl utoipa::Modify for StandardErrors {
@@ -35,6 +35,8 @@ impl utoipa::Modify for StandardErrors {
                 let has_body = op.request_body.is_some();
                 let has_params = path_params
                     || op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
+                let has_query =
+                    op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
                 let mut add = |code: &str, text: &str| {
                     op.responses.responses.entry(code.to_string()).or_insert_with(|| error(text).into());
                 };
@@ -42,10 +44,11 @@ impl utoipa::Modify for StandardErrors {
                     add("401", "Not signed in, or the token expired or was revoked (`unauthenticated`)");
                     add("403", "Signed in, but this role, tenant table or token scope does not allow it (`forbidden`, `not_permitted`, `token_scope`)");
                 }
-                if has_params {
+                if has_params || has_body {
+                    // A body names records too (a tenant, a procedure, a device).
                     add("404", "No such record, or not one this caller may see (`not_found`)");
                 }
-                if has_body || has_params {
+                if has_body || has_params || has_query {
                     add("400", "The request is malformed (`bad_request`)");
                 }
                 if has_body {

@@ -367,7 +367,7 @@ async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody)
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/fee", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
-    request_body = FeeBody, responses((status = 201, body = i64), (status = 409, body = super::api::ErrorBody)))]
+    request_body = FeeBody, responses((status = 201, body = i64, content_type = "application/json"), (status = 409, body = super::api::ErrorBody)))]
 async fn api_set_fee(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -692,7 +692,7 @@ pub struct CashBody {
 
 /// Records a fee paid in cash at the counter (counts in the cashless share as cash).
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/cash", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
-    request_body = CashBody, responses((status = 201, body = i64), (status = 409, body = super::api::ErrorBody)))]
+    request_body = CashBody, responses((status = 201, body = i64, content_type = "application/json"), (status = 409, body = super::api::ErrorBody)))]
 async fn api_cash(
     State(st): State<AppState>,
     ctx: Ctx,

@@ -28,6 +28,9 @@ pub struct SmtpSink {
     pub port: u16,
     pub mails: Arc<Mutex<Vec<Mail>>>,
     fail_first: Arc<AtomicUsize>,
+    /// After this many accepted messages the sink stops answering DATA (a relay gone quiet
+    /// mid-batch); `usize::MAX`: never.
+    pub hold_after: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -38,6 +41,7 @@ impl SmtpSink {
             port,
             mails: Arc::new(Mutex::new(Vec::new())),
             fail_first: Arc::new(AtomicUsize::new(fail_first)),
+            hold_after: Arc::new(AtomicUsize::new(usize::MAX)),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -90,6 +94,11 @@ impl SmtpSink {
                     self.fail_first.store(failing - 1, Ordering::SeqCst);
                     w.write_all(b"451 try again later\r\n").await?;
                     continue;
+                }
+                if self.all().len() >= self.hold_after.load(Ordering::SeqCst) {
+                    // Never answer: the client waits until it gives up or is killed.
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return Ok(());
                 }
                 let mail = parse_mail(&to, &data);
                 if let Ok(mut m) = self.mails.lock() {

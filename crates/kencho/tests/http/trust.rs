@@ -399,3 +399,38 @@ async fn individual_plans_are_open_to_the_roles_the_table_names_and_every_read_i
         1
     );
 }
+
+#[tokio::test]
+async fn each_mail_is_marked_sent_as_soon_as_the_relay_accepts_it() {
+    let app = spawn_app().await;
+    // The relay accepts three messages, then goes quiet in the middle of the batch.
+    app.smtp.hold_after.store(3, std::sync::atomic::Ordering::SeqCst);
+    app.db
+        .transact(|conn| {
+            Box::pin(async move {
+                for i in 0..20 {
+                    kencho::mail::enqueue(conn, &format!("hold-{i}"), &format!("r{i}@example.jp"), "件名", "本文")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    app.server.state.nudge.notify_one();
+    for _ in 0..150 {
+        if app.smtp.all().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.smtp.all().len(), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The node dies now: what the relay took is already marked, so no other node sends it again.
+    app.kill_server().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'hold-%' AND status = 'sent'").await, 3);
+    // The rest are leased for 30 s at most (renewed while a sender lives), not 120 s.
+    let leased =
+        app.count("SELECT MAX(locked_until) FROM outbox WHERE dedupe_key LIKE 'hold-%' AND status = 'pending'").await;
+    assert!(leased - kencho::db::now_ms() <= 30_000, "lease {} ms", leased - kencho::db::now_ms());
+}
