@@ -114,10 +114,17 @@ async fn api_token(db: &Db, th: String, now: i64, ip: &str) -> Result<Option<Ses
 fn touch(db: &Db, th: String, now: i64) {
     let db = db.clone();
     tokio::spawn(async move {
-        let r = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
-            .bind(now)
-            .bind(th)
-            .execute(&db.write)
+        let r = db
+            .transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
+                        .bind(now)
+                        .bind(th)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "session last-seen update");

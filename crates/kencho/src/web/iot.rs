@@ -358,6 +358,8 @@ pub fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/staff/iot/devices", get(devices_page).post(devices_csv))
         .route("/staff/iot/settings", post(save_settings))
+        .route("/staff/iot/applications", post(bind_application_page))
+        .route("/staff/iot/applications/{id}/remove", post(unbind_application_page))
         .route("/staff/iot/people", post(add_person_page))
         .route("/staff/iot/devices/{id}/retire", post(retire_device_page))
         .route("/staff/iot/people/{id}/end", post(end_person_page))
@@ -380,6 +382,8 @@ struct DevicesPage {
     people: Vec<PersonRow>,
     resend_min: i64,
     staff_email: String,
+    /// Network-server applications bound to the tenant (MQTT).
+    applications: Vec<Binding>,
     message: String,
     error: String,
 }
@@ -416,6 +420,7 @@ async fn devices_view(st: &AppState, ctx: &Ctx, message: String, error: String) 
         people,
         resend_min,
         staff_email,
+        applications: crate::iot::applications::list(&st.db, s.tenant_id).await?,
         message,
         error,
     })
@@ -488,6 +493,30 @@ async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
         Ok(crate::i18n::t(&lang, "iot.saved"))
     }
     .await;
+    devices_outcome(&st, &ctx, result).await
+}
+
+/// Binds a network-server application (MQTT) to the tenant from the page.
+async fn bind_application_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (form, s) = staff_form(&ctx, &body, true)?;
+    let b = Binding {
+        id: 0,
+        format: form_get(&form, "format").unwrap_or_default().to_string(),
+        application: form_get(&form, "application").unwrap_or_default().to_string(),
+    };
+    let result = crate::iot::applications::bind(&st.db, s.tenant_id, &b, &format!("staff:{}", s.id))
+        .await
+        .map(|_| crate::i18n::t(&lang, "iot.saved"));
+    devices_outcome(&st, &ctx, result).await
+}
+
+async fn unbind_application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let (_, s) = staff_form(&ctx, &body, true)?;
+    let result = crate::iot::applications::unbind(&st.db, s.tenant_id, id, &format!("staff:{}", s.id))
+        .await
+        .map(|_| crate::i18n::t(&lang, "iot.saved"));
     devices_outcome(&st, &ctx, result).await
 }
 
