@@ -56,7 +56,8 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 }
 
 /// The password policy (`kencho_core::security::password`): length, not on the shipped list
-/// of common and breached passwords, not made from the account's own e-mail or name.
+/// of common and breached passwords, not made from the context words given (the account's
+/// e-mail and name, `kencho`, a staff member's tenant).
 pub fn check_password(p: &str, personal: &[&str]) -> Result<()> {
     kencho_core::security::password::check(p, personal).map_err(AppError::Password)
 }
@@ -138,7 +139,7 @@ pub async fn sign_up(
     if name.is_empty() || name.chars().count() > 100 || kencho_core::text::has_control_chars(name, false) {
         return Err(AppError::BadRequest("name / 氏名は1〜100文字".into()));
     }
-    check_password(password, &[&email, name])?;
+    check_password(password, &[&email, name, "kencho"])?;
     // Each sign-up sends a mail: a few per address and per e-mail an hour.
     let keys = limits::creation_keys("signup", ip, Some(&email));
     if let Err((key, _)) = limits::reserve(db, keys).await? {
@@ -570,7 +571,7 @@ pub async fn create_staff(
     if name.trim().is_empty() || !kencho_core::procedure::is_code(division.0) || division.1.trim().is_empty() {
         return Err(AppError::BadRequest("name, division code ([a-z0-9-]) and division name are required".into()));
     }
-    check_password(password, &[&email, name])?;
+    check_password(password, &[&email, name, "kencho", tenant_code])?;
     let hash = hash_password(password.to_string()).await?;
     let mut tx = db.write.begin().await?;
     let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
