@@ -3,6 +3,7 @@
 //! percentiles, status reads/s, idle and peak memory. In the same run it measures the same
 //! durable submission done directly against a database without HTTP, and prints the ratio.
 
+pub mod audit;
 pub mod crash;
 
 use std::sync::atomic::{AtomicBool, Ordering};

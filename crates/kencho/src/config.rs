@@ -32,4 +32,7 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Stripe's API base URL (`https://api.stripe.com`; tests point it at a local recording).
     pub stripe_api_base: String,
+    /// Where the audit log's signed checkpoints go (outside the database).
+    pub audit_checkpoints: crate::flows::checkpoints::Target,
+    pub audit_checkpoint_every: std::time::Duration,
 }

@@ -43,6 +43,8 @@ pub struct Db {
     /// Tells databases apart within one process (caches keyed by row id must not mix two
     /// databases, as the test suite runs many servers in one process).
     pub instance: u64,
+    /// The URL it was opened with (the audit verifier reads the log over its own connection).
+    pub url: String,
 }
 
 fn next_instance() -> u64 {
@@ -94,7 +96,7 @@ impl Db {
                     .await?;
                 let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(group_commit(write.clone(), rx));
-                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance() })
+                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance(), url: url.to_string() })
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -103,7 +105,14 @@ impl Db {
                     .connect_with(opts)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Db { read: pool.clone(), write: pool, dialect, batcher: None, instance: next_instance() })
+                Ok(Db {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                    batcher: None,
+                    instance: next_instance(),
+                    url: url.to_string(),
+                })
             }
         }
     }

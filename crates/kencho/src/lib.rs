@@ -20,6 +20,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod evacuation;
+pub mod flows;
 pub mod i18n;
 pub mod iot;
 pub mod mail;
@@ -74,6 +75,11 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
             workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
         }
         workers.push(tokio::spawn(payments::stripe::refund_worker(db.clone(), cfg.stripe_api_base.clone())));
+        workers.push(tokio::spawn(flows::checkpoints::worker(
+            db.clone(),
+            cfg.audit_checkpoints.clone(),
+            cfg.audit_checkpoint_every,
+        )));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {

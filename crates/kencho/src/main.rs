@@ -87,6 +87,11 @@ enum Command {
         /// Stripe's API base URL (for a proxy or a test double).
         #[arg(long, env = "KENCHO_STRIPE_API_BASE", default_value = kencho::payments::stripe::DEFAULT_API_BASE)]
         stripe_api_base: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+        /// Minutes between signed checkpoints of the audit log.
+        #[arg(long, env = "KENCHO_AUDIT_CHECKPOINT_MINUTES", default_value_t = 10)]
+        audit_checkpoint_minutes: u64,
     },
     /// Create or update the database schema.
     Migrate {
@@ -148,6 +153,9 @@ enum Command {
         /// stored exactly once and the audit log verifies.
         #[arg(long)]
         crash: Option<usize>,
+        /// Instead: write this many audit entries and time `audit verify` over them.
+        #[arg(long)]
+        audit: Option<usize>,
         /// MQTT broker for --iot (host:port).
         #[arg(long, default_value = "127.0.0.1:1883")]
         broker: String,
@@ -245,11 +253,48 @@ enum StaffCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every chain; exit 1 naming the first altered, removed or inserted entry.
+    /// Recompute every chain and compare it with its head and its signed checkpoints; exit 1
+    /// naming the first altered, removed or inserted entry, or the chain cut, rewound or deleted.
     Verify {
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        audit: AuditArgs,
     },
+    /// Write a signed checkpoint of every chain that grew since its last one.
+    Checkpoint {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct AuditArgs {
+    /// Where signed checkpoints of the audit log are kept: somewhere the database's owner
+    /// cannot write. Default: audit-checkpoints/ in the data directory.
+    #[arg(long, env = "KENCHO_AUDIT_CHECKPOINT_DIR")]
+    audit_checkpoint_dir: Option<PathBuf>,
+    /// Also mail each checkpoint to this auditor's address.
+    #[arg(long, env = "KENCHO_AUDIT_EMAIL")]
+    audit_email: Option<String>,
+}
+
+impl AuditArgs {
+    fn target(&self, data_dir: &std::path::Path) -> Result<kencho::flows::checkpoints::Target, String> {
+        if let Some(to) = &self.audit_email {
+            let (user, host) = to.split_once('@').unwrap_or_default();
+            if user.is_empty() || !host.contains('.') || to.chars().any(char::is_whitespace) {
+                return Err(format!("--audit-email: {to} is not an e-mail address"));
+            }
+        }
+        Ok(kencho::flows::checkpoints::Target::under(
+            data_dir,
+            self.audit_checkpoint_dir.clone(),
+            self.audit_email.clone(),
+        ))
+    }
 }
 
 fn main() -> ExitCode {
@@ -294,6 +339,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             jma_feed,
             mqtt_url,
             stripe_api_base,
+            audit,
+            audit_checkpoint_minutes,
             dev_mailbox,
             payment_sandbox,
             trusted_proxies,
@@ -319,6 +366,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 demo_mailbox: (demo || dev_mailbox) && smtp_url.is_none(),
                 payment_sandbox: demo || payment_sandbox,
                 trusted_proxies,
+                audit_checkpoints: audit.target(&db.data_dir)?,
+                audit_checkpoint_every: std::time::Duration::from_secs(60 * audit_checkpoint_minutes.max(1)),
             };
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
@@ -374,10 +423,29 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { db } } => {
+        Command::Audit { command: AuditCommand::Checkpoint { db, audit } } => {
+            let target = audit.target(&db.data_dir)?;
             let database = db.connect().await?;
-            let reports = kencho::audit::verify(&database).await.map_err(|e| e.to_string())?;
+            let done = kencho::flows::checkpoints::write_all(&database, &target).await.map_err(|e| e.to_string())?;
+            for cp in &done {
+                println!("tenant {}: checkpoint at entry {} (root {})", cp.tenant_id, cp.seq, cp.root);
+            }
+            println!("{} checkpoint(s) written to {}", done.len(), target.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { db, audit } } => {
+            let target = audit.target(&db.data_dir)?;
+            let database = db.connect().await?;
+            let started = std::time::Instant::now();
+            let reports = kencho::audit::verify_against(&database, &target.dir).await.map_err(|e| e.to_string())?;
+            let secs = started.elapsed().as_secs_f64();
+            let total: i64 = reports.iter().map(|r| r.entries).sum();
             let mut ok = true;
+            eprintln!(
+                "{total} entries in {secs:.2} s ({:.0} entries/s), against {}",
+                total as f64 / secs.max(1e-9),
+                target.dir.display()
+            );
             for r in reports {
                 match r.problem {
                     None => println!("tenant {}: {} entries, chain intact", r.tenant_id, r.entries),
@@ -478,6 +546,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { audit: Some(n), .. } => {
+            kencho::bench::audit::run(n).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { crash: Some(kills), .. } => {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_evacuation;
 pub mod approval;
+pub mod audit;
 pub mod documents;
 pub mod evacuation;
 pub mod form_html;
@@ -544,7 +545,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(iot::api_routes())
                 .merge(approval::api_routes())
                 .merge(documents::api_routes())
-                .merge(payments::api_routes()),
+                .merge(payments::api_routes())
+                .merge(audit::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))

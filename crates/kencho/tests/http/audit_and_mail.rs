@@ -41,7 +41,8 @@ async fn audit_verify_names_the_tampered_entry() {
             .map(|p| p.to_string())
     };
 
-    // Altered: someone edits why a view happened.
+    // Altered: someone who owns the database drops the guards and edits why a view happened.
+    app.drop_audit_guards().await;
     detail(format!(
         "UPDATE audit_log SET detail = '{{\"purpose\":\"nothing\"}}' WHERE tenant_id = {tenant} AND seq = 3"
     ))
@@ -82,6 +83,7 @@ async fn audit_verify_names_the_tampered_entry() {
     let t2 = app2.resident_token().await;
     app2.submit_dog(&t2, "ハナ").await;
     app2.submit_dog(&t2, "ソラ").await;
+    app2.drop_audit_guards().await;
     use sqlx::Row;
     let tenant2: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'")
         .fetch_one(&app2.db.read)
@@ -106,6 +108,7 @@ async fn audit_verify_names_the_tampered_entry() {
     let app3 = spawn_app().await;
     let t3 = app3.resident_token().await;
     app3.submit_dog(&t3, "ハナ").await;
+    app3.drop_audit_guards().await;
     let tenant3: i64 = sqlx::query("SELECT id FROM tenants WHERE code = 'minamisoma'")
         .fetch_one(&app3.db.read)
         .await

@@ -59,12 +59,19 @@ fn import_and_audit_verify_from_the_command_line() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
+    let out = kencho(&["audit", "checkpoint"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checkpoint at entry"));
+    assert!(dir.join("audit-checkpoints").read_dir().unwrap().count() >= 1);
     let out = kencho(&["audit", "verify"], &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     // Tamper with the database behind kencho's back: verify names the entry and fails.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = kencho::db::Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await.unwrap();
+        let refused = sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1").execute(&db.write).await;
+        assert!(refused.is_err(), "the database refuses to change the log");
+        sqlx::query("DROP TRIGGER audit_log_no_update").execute(&db.write).await.unwrap();
         sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1").execute(&db.write).await.unwrap();
         db.close().await;
     });

@@ -243,6 +243,9 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe
         // The suite pays with the sandbox's test cards (a test checks it is off without the flag).
         payment_sandbox: true,
         trusted_proxies: Vec::new(),
+        audit_checkpoints: kencho::flows::checkpoints::Target::under(&data_dir, None, None),
+        // The suite writes checkpoints when it wants them.
+        audit_checkpoint_every: std::time::Duration::from_secs(24 * 3600),
     };
     let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { server, base, db, db_url, cfg, smtp, totp, totp_steps: Default::default(), data_dir }
@@ -450,6 +453,33 @@ impl TestApp {
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
         let v: serde_json::Value = res.json().await.expect("json");
         (v["id"].as_i64().expect("id"), v["receipt_number"].as_str().expect("receipt").to_string())
+    }
+
+    /// What the database's owner can do and kencho cannot stop: drop the audit log's guards
+    /// (the checkpoints outside the database are what catches what follows).
+    pub async fn drop_audit_guards(&self) {
+        let stmts: &[&str] = if self.db.dialect == kencho::db::Dialect::Postgres {
+            &[
+                "DROP TRIGGER audit_log_append_only ON audit_log",
+                "DROP TRIGGER audit_heads_forward ON audit_heads",
+                "DROP TRIGGER audit_heads_no_delete ON audit_heads",
+            ]
+        } else {
+            &[
+                "DROP TRIGGER audit_log_no_update",
+                "DROP TRIGGER audit_log_no_delete",
+                "DROP TRIGGER audit_heads_forward",
+                "DROP TRIGGER audit_heads_no_delete",
+            ]
+        };
+        for s in stmts {
+            sqlx::query(s).execute(&self.db.write).await.expect(s);
+        }
+    }
+
+    /// A tenant's id by code.
+    pub async fn tenant_id(&self, code: &str) -> i64 {
+        self.count(&format!("SELECT id FROM tenants WHERE code = '{code}'")).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

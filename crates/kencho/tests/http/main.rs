@@ -9,6 +9,7 @@ mod harness;
 mod applications;
 mod approval;
 mod audit_and_mail;
+mod audit_hold;
 mod cli;
 mod documents;
 mod evacuation;

@@ -2,6 +2,9 @@
 //! Entries are written in the same transaction as the change they record.
 
 use kencho_core::audit::{self as chain, ChainBreak, Entry, Stored};
+
+pub mod checkpoints;
+mod scan;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{now_ms, Arg, Batch, Db};
@@ -103,56 +106,78 @@ pub fn push_entry(
 }
 
 /// Result of verifying one tenant's chain.
+#[derive(Debug)]
 pub struct ChainReport {
     pub tenant_id: i64,
     pub entries: i64,
     pub problem: Option<ChainBreak>,
 }
 
-/// Recomputes every chain; names the first entry that was altered, removed or inserted.
+/// Recomputes every chain; names the first entry that was altered, removed or inserted, and
+/// compares each head with its chain.
 pub async fn verify(db: &Db) -> Result<Vec<ChainReport>> {
-    let mut tenants: Vec<i64> =
-        sqlx::query("SELECT tenant_id FROM audit_heads UNION SELECT DISTINCT tenant_id FROM audit_log")
-            .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>(0))
-            .collect::<Result<_, _>>()?;
-    tenants.sort_unstable();
-    tenants.dedup();
-    let mut out = Vec::new();
-    for tenant_id in tenants {
-        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&db.read)
-            .await?
-            .map(|r| -> Result<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
-            .transpose()?;
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq",
-        )
-        .bind(tenant_id)
-        .fetch_all(&db.read)
-        .await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for r in rows {
-            entries.push(Stored {
-                entry: Entry {
-                    tenant_id,
-                    seq: r.try_get(0)?,
-                    at_ms: r.try_get(1)?,
-                    actor: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target: r.try_get(4)?,
-                    detail: r.try_get(5)?,
-                    prev_hash: r.try_get(6)?,
-                },
-                hash: r.try_get(7)?,
-            });
+    scan::verify(db, Default::default()).await
+}
+
+/// Like [`verify`], and also against the signed checkpoints kept in `dir`: a chain cut,
+/// rewound, rewritten or deleted since a checkpoint is named.
+pub async fn verify_against(db: &Db, dir: &std::path::Path) -> Result<Vec<ChainReport>> {
+    let (marks, mut bad) = checkpoints::load_dir(dir)?;
+    let mut reports = scan::verify(db, marks).await?;
+    for r in &mut reports {
+        if let Some(pos) = bad.iter().position(|(t, _)| *t == r.tenant_id) {
+            let (_, why) = bad.swap_remove(pos);
+            r.problem.get_or_insert(why);
         }
-        let n = entries.len() as i64;
-        let result = chain::verify(entries, head.as_ref().map(|(s, h)| (*s, h.as_str())));
-        out.push(ChainReport { tenant_id, entries: result.as_ref().copied().unwrap_or(n), problem: result.err() });
     }
-    Ok(out)
+    reports.extend(bad.into_iter().map(|(tenant_id, why)| ChainReport { tenant_id, entries: 0, problem: Some(why) }));
+    reports.sort_by_key(|r| r.tenant_id);
+    Ok(reports)
+}
+
+/// Every chain's head: (tenant, last sequence number, hash of that entry).
+pub async fn heads(db: &Db) -> Result<Vec<(i64, i64, String)>> {
+    let rows =
+        sqlx::query("SELECT tenant_id, seq, hash FROM audit_heads ORDER BY tenant_id").fetch_all(&db.read).await?;
+    rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("seq")?, r.try_get("hash")?))).collect()
+}
+
+/// The stored hash and link of entries `from..=to` of a chain, in order.
+pub async fn entry_hashes(db: &Db, tenant_id: i64, from: i64, to: i64) -> Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT seq, prev_hash, hash FROM audit_log WHERE tenant_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("seq")?, r.try_get("prev_hash")?, r.try_get("hash")?))).collect()
+}
+
+/// One entry, for a proof of inclusion.
+pub async fn entry(db: &Db, tenant_id: i64, seq: i64) -> Result<Option<Stored>> {
+    let row = sqlx::query(
+        "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE tenant_id = $1 AND seq = $2",
+    )
+    .bind(tenant_id)
+    .bind(seq)
+    .fetch_optional(&db.read)
+    .await?;
+    row.map(|r| {
+        Ok(Stored {
+            entry: Entry {
+                tenant_id,
+                seq: r.try_get("seq")?,
+                at_ms: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                detail: r.try_get("detail")?,
+                prev_hash: r.try_get("prev_hash")?,
+            },
+            hash: r.try_get("hash")?,
+        })
+    })
+    .transpose()
 }

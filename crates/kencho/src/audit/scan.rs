@@ -1,0 +1,347 @@
+//! Verifying the whole log fast: one thread reads rows over a connection of its own (SQLite
+//! through rusqlite, PostgreSQL through COPY), another hashes and checks them. Rows are read
+//! in storage order, which is each chain's order unless someone moved rows about; a chain that
+//! comes out of order is read again by sequence number before it is called broken.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::StreamExt;
+use kencho_core::audit::{digest, parse_hash, ChainBreak, ChainCheck, Fields, Seen};
+use sqlx::Connection;
+use tokio::sync::mpsc;
+
+use super::ChainReport;
+use crate::db::{Db, Dialect};
+use crate::error::{AppError, Result};
+
+/// Per tenant: (sequence number, entry hash) from signed checkpoints, ascending.
+pub type Marks = HashMap<i64, Vec<(i64, [u8; 32])>>;
+
+/// Rows per batch handed from the reader to the hasher.
+const BATCH: usize = 8192;
+const COLUMNS: &str = "tenant_id, seq, at, actor, action, target, detail, prev_hash, hash";
+
+/// Rows read but not yet hashed: their text columns packed in one buffer.
+#[derive(Default)]
+struct Rows {
+    buf: Vec<u8>,
+    rows: Vec<RowAt>,
+}
+
+struct RowAt {
+    tenant_id: i64,
+    seq: i64,
+    at_ms: i64,
+    /// Where actor, action, target, detail, prev_hash and hash end in `buf` (each starts
+    /// where the one before ended; the first at `start`).
+    start: usize,
+    ends: [usize; 6],
+}
+
+impl Rows {
+    fn push(&mut self, tenant_id: i64, seq: i64, at_ms: i64, cols: [&[u8]; 6]) {
+        let start = self.buf.len();
+        let mut ends = [0; 6];
+        for (i, c) in cols.iter().enumerate() {
+            self.buf.extend_from_slice(c);
+            ends[i] = self.buf.len();
+        }
+        self.rows.push(RowAt { tenant_id, seq, at_ms, start, ends });
+    }
+
+    fn full(&self) -> bool {
+        self.rows.len() >= BATCH
+    }
+}
+
+/// The hashing side: one chain check per tenant.
+struct Walk {
+    marks: Marks,
+    chains: HashMap<i64, (Result<ChainCheck, ChainBreak>, i64)>,
+}
+
+impl Walk {
+    fn new(marks: Marks, only: Option<&HashSet<i64>>) -> Walk {
+        let marks = match only {
+            Some(keep) => marks.into_iter().filter(|(t, _)| keep.contains(t)).collect(),
+            None => marks,
+        };
+        Walk { marks, chains: HashMap::new() }
+    }
+
+    fn feed(&mut self, rows: &Rows) {
+        for r in &rows.rows {
+            let col = |i: usize| &rows.buf[if i == 0 { r.start } else { r.ends[i - 1] }..r.ends[i]];
+            let fields = Fields {
+                tenant_id: r.tenant_id,
+                seq: r.seq,
+                at_ms: r.at_ms,
+                actor: col(0),
+                action: col(1),
+                target: col(2),
+                detail: col(3),
+                prev_hash: col(4),
+            };
+            let seen =
+                Seen { seq: r.seq, computed: digest(&fields), stored: parse_hash(col(5)), prev: parse_hash(col(4)) };
+            let marks = &mut self.marks;
+            let (state, n) = self
+                .chains
+                .entry(r.tenant_id)
+                .or_insert_with(|| (Ok(ChainCheck::new(marks.remove(&r.tenant_id).unwrap_or_default())), 0));
+            if let Ok(check) = state {
+                match check.push(&seen) {
+                    Ok(()) => *n += 1,
+                    Err(e) => *state = Err(e),
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, heads: &HashMap<i64, (i64, [u8; 32])>) -> Vec<ChainReport> {
+        let mut tenants: HashSet<i64> = self.chains.keys().copied().collect();
+        tenants.extend(heads.keys());
+        tenants.extend(self.marks.keys());
+        let mut out: Vec<ChainReport> = tenants
+            .into_iter()
+            .map(|tenant_id| {
+                let (state, n) = self
+                    .chains
+                    .remove(&tenant_id)
+                    .unwrap_or_else(|| (Ok(ChainCheck::new(self.marks.remove(&tenant_id).unwrap_or_default())), 0));
+                let problem = match state.and_then(|c| c.finish(heads.get(&tenant_id).copied())) {
+                    Ok(_) => None,
+                    Err(e) => Some(e),
+                };
+                ChainReport { tenant_id, entries: n, problem }
+            })
+            .collect();
+        out.sort_by_key(|r| r.tenant_id);
+        out
+    }
+}
+
+/// Verifies every chain against its head and `marks`.
+pub async fn verify(db: &Db, marks: Marks) -> Result<Vec<ChainReport>> {
+    let (heads, mut reports) = pass(db, marks.clone(), None).await?;
+    // Out of storage order: read those chains again, by sequence number.
+    let again: HashSet<i64> = reports
+        .iter()
+        .filter(|r| matches!(r.problem, Some(ChainBreak::Sequence { .. })))
+        .map(|r| r.tenant_id)
+        .collect();
+    if !again.is_empty() {
+        let (_, second) = pass(db, marks, Some(again.clone())).await?;
+        reports.retain(|r| !again.contains(&r.tenant_id));
+        reports.extend(second.into_iter().filter(|r| again.contains(&r.tenant_id)));
+        reports.sort_by_key(|r| r.tenant_id);
+    }
+    let _ = heads;
+    Ok(reports)
+}
+
+type Heads = HashMap<i64, (i64, [u8; 32])>;
+
+/// One read of the log (all of it, or only some chains in sequence order), hashed as it comes.
+async fn pass(db: &Db, marks: Marks, only: Option<HashSet<i64>>) -> Result<(Heads, Vec<ChainReport>)> {
+    let (tx, mut rx) = mpsc::channel::<Rows>(4);
+    let (heads_tx, heads_rx) = tokio::sync::oneshot::channel::<Heads>();
+    let hasher = {
+        let only = only.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut walk = Walk::new(marks, only.as_ref());
+            while let Some(rows) = rx.blocking_recv() {
+                walk.feed(&rows);
+            }
+            walk
+        })
+    };
+    let read = match db.dialect {
+        Dialect::Sqlite => {
+            let path = sqlite_path(&db.url)?;
+            tokio::task::spawn_blocking(move || read_sqlite(&path, only.as_ref(), &tx, heads_tx))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?
+        }
+        Dialect::Postgres => {
+            let read = read_postgres(&db.url, only.as_ref(), &tx, heads_tx).await;
+            // The hasher stops when the channel closes.
+            drop(tx);
+            read
+        }
+    };
+    let walk = hasher.await.map_err(|e| AppError::Internal(e.to_string()))?;
+    read?;
+    let heads = heads_rx.await.map_err(|_| AppError::Internal("the audit reader gave no heads".into()))?;
+    let reports = walk.finish(&heads);
+    Ok((heads, reports))
+}
+
+/// The file behind a `sqlite://` URL.
+fn sqlite_path(url: &str) -> Result<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return Err(AppError::Internal("the audit verifier needs a database file".into()));
+    }
+    Ok(path.to_string())
+}
+
+fn ordered(only: Option<&HashSet<i64>>) -> String {
+    match only {
+        None => format!("SELECT {COLUMNS} FROM audit_log"),
+        Some(t) => {
+            let list: Vec<String> = t.iter().map(|t| t.to_string()).collect();
+            format!("SELECT {COLUMNS} FROM audit_log WHERE tenant_id IN ({}) ORDER BY tenant_id, seq", list.join(","))
+        }
+    }
+}
+
+fn read_sqlite(
+    path: &str,
+    only: Option<&HashSet<i64>>,
+    tx: &mpsc::Sender<Rows>,
+    heads_tx: tokio::sync::oneshot::Sender<Heads>,
+) -> Result<()> {
+    use rusqlite::OpenFlags;
+    let sq = |e: rusqlite::Error| AppError::Internal(format!("reading the audit log: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sq)?;
+    // One read transaction: the heads and the rows come from the same snapshot.
+    conn.execute_batch("BEGIN").map_err(sq)?;
+    let mut heads = Heads::new();
+    {
+        let mut stmt = conn.prepare("SELECT tenant_id, seq, hash FROM audit_heads").map_err(sq)?;
+        let mut rows = stmt.query([]).map_err(sq)?;
+        while let Some(r) = rows.next().map_err(sq)? {
+            let hash = parse_hash(r.get_ref(2).map_err(sq)?.as_bytes().unwrap_or_default()).unwrap_or([0xff; 32]);
+            heads.insert(r.get(0).map_err(sq)?, (r.get(1).map_err(sq)?, hash));
+        }
+    }
+    let _ = heads_tx.send(heads);
+    let mut stmt = conn.prepare(&ordered(only)).map_err(sq)?;
+    let mut rows = stmt.query([]).map_err(sq)?;
+    let mut batch = Rows::default();
+    while let Some(r) = rows.next().map_err(sq)? {
+        let text = |i: usize| -> Result<&[u8]> { Ok(r.get_ref(i).map_err(sq)?.as_bytes().unwrap_or_default()) };
+        let cols = [text(3)?, text(4)?, text(5)?, text(6)?, text(7)?, text(8)?];
+        batch.push(r.get(0).map_err(sq)?, r.get(1).map_err(sq)?, r.get(2).map_err(sq)?, cols);
+        if batch.full() && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+            return Ok(());
+        }
+    }
+    let _ = tx.blocking_send(batch);
+    Ok(())
+}
+
+async fn read_postgres(
+    url: &str,
+    only: Option<&HashSet<i64>>,
+    tx: &mpsc::Sender<Rows>,
+    heads_tx: tokio::sync::oneshot::Sender<Heads>,
+) -> Result<()> {
+    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
+    // One snapshot for the heads and the rows.
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut conn).await?;
+    let mut heads = Heads::new();
+    for r in sqlx::query_as::<_, (i64, i64, String)>("SELECT tenant_id, seq, hash FROM audit_heads")
+        .fetch_all(&mut conn)
+        .await?
+    {
+        heads.insert(r.0, (r.1, parse_hash(r.2.as_bytes()).unwrap_or([0xff; 32])));
+    }
+    let _ = heads_tx.send(heads);
+    let mut stream = conn.copy_out_raw(&format!("COPY ({}) TO STDOUT", ordered(only))).await?;
+    let (mut carry, mut batch) = (Vec::<u8>::new(), Rows::default());
+    while let Some(chunk) = stream.next().await {
+        carry.extend_from_slice(&chunk?);
+        let mut used = 0;
+        while let Some(nl) = carry[used..].iter().position(|b| *b == b'\n') {
+            copy_row(&carry[used..used + nl], &mut batch)?;
+            used += nl + 1;
+            if batch.full() && tx.send(std::mem::take(&mut batch)).await.is_err() {
+                return Ok(());
+            }
+        }
+        carry.drain(..used);
+    }
+    drop(stream);
+    let _ = tx.send(batch).await;
+    sqlx::query("COMMIT").execute(&mut conn).await?;
+    Ok(())
+}
+
+/// One line of COPY's text format (PostgreSQL docs, "COPY", File Formats → Text Format):
+/// columns split by tabs, backslash escapes for tab, newline, backslash and the rest.
+fn copy_row(line: &[u8], batch: &mut Rows) -> Result<()> {
+    let bad = || AppError::Internal("the audit log came back from COPY in a shape kencho does not know".into());
+    let fields: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
+    if fields.len() != 9 {
+        return Err(bad());
+    }
+    let int = |f: &[u8]| -> Result<i64> { std::str::from_utf8(f).ok().and_then(|s| s.parse().ok()).ok_or_else(bad) };
+    let mut owned: [Option<Vec<u8>>; 6] = Default::default();
+    for (i, f) in fields[3..].iter().enumerate() {
+        if f.contains(&b'\\') {
+            owned[i] = Some(unescape(f));
+        }
+    }
+    let col = |i: usize| owned[i].as_deref().unwrap_or(fields[3 + i]);
+    batch.push(int(fields[0])?, int(fields[1])?, int(fields[2])?, [col(0), col(1), col(2), col(3), col(4), col(5)]);
+    Ok(())
+}
+
+fn unescape(f: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(f.len());
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] != b'\\' || i + 1 == f.len() {
+            out.push(f[i]);
+            i += 1;
+            continue;
+        }
+        let c = f[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                let mut k = 0;
+                while k < 2 && i < f.len() && (b'0'..=b'7').contains(&f[i]) {
+                    v = v * 8 + u32::from(f[i] - b'0');
+                    i += 1;
+                    k += 1;
+                }
+                out.push(v as u8);
+            }
+            b'x' => {
+                let mut v = 0u32;
+                let mut k = 0;
+                while k < 2 && i < f.len() && f[i].is_ascii_hexdigit() {
+                    v = v * 16 + (f[i] as char).to_digit(16).unwrap_or(0);
+                    i += 1;
+                    k += 1;
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes() {
+        assert_eq!(unescape(br#"{\"a\\\\b\"}\tx\n\101\x42"#), b"{\"a\\\\b\"}\tx\nAB".to_vec());
+        assert_eq!(unescape(b"plain"), b"plain".to_vec());
+        assert_eq!(sqlite_path("sqlite:///tmp/k/kencho.db?mode=rwc").unwrap(), "/tmp/k/kencho.db");
+    }
+}
