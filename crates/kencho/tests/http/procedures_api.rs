@@ -186,6 +186,7 @@ async fn api_tokens_export_and_openapi() {
         "GET /api/v1/admin/payments/settings",
         "PUT /api/v1/admin/payments/settings",
         "POST /api/v1/staff/applications/{id}/cash",
+        "GET /api/v1/audit/proof",
     ];
     served.sort();
     assert_eq!(documented, served);
