@@ -43,6 +43,9 @@ pub struct Db {
     /// Tells databases apart within one process (caches keyed by row id must not mix two
     /// databases, as the test suite runs many servers in one process).
     pub instance: u64,
+    /// The keys that seal secrets and special-care data in this database (see
+    /// [`crate::crypto`]); empty until [`Db::with_keys`].
+    keys: std::sync::Arc<crate::crypto::Keyring>,
 }
 
 fn next_instance() -> u64 {
@@ -94,7 +97,7 @@ impl Db {
                     .await?;
                 let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(group_commit(write.clone(), rx));
-                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance() })
+                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance(), keys: Default::default() })
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -103,9 +106,27 @@ impl Db {
                     .connect_with(opts)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Db { read: pool.clone(), write: pool, dialect, batcher: None, instance: next_instance() })
+                Ok(Db {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                    batcher: None,
+                    instance: next_instance(),
+                    keys: Default::default(),
+                })
             }
         }
+    }
+
+    /// The same database, sealing and opening with `keys`.
+    pub fn with_keys(mut self, keys: crate::crypto::Keyring) -> Db {
+        self.keys = std::sync::Arc::new(keys);
+        self
+    }
+
+    /// The keyring (cheap to clone into a transaction body).
+    pub fn keys(&self) -> std::sync::Arc<crate::crypto::Keyring> {
+        self.keys.clone()
     }
 
     /// Runs `body` in a write transaction and returns once it is committed (durable).

@@ -15,6 +15,7 @@ pub mod approval;
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod documents;

@@ -311,7 +311,8 @@ pub async fn start(
     let checkout = if provider == "stripe" {
         let api_key = settings
             .stripe_api_key
-            .clone()
+            .as_ref()
+            .map(|k| k.expose().to_string())
             .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
         let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
         let attempt = u32::try_from(attempt).unwrap_or(0);
