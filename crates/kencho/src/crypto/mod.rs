@@ -138,6 +138,8 @@ impl fmt::Display for OpenError {
     }
 }
 
+impl std::error::Error for OpenError {}
+
 impl From<OpenError> for AppError {
     fn from(e: OpenError) -> Self {
         match e {
