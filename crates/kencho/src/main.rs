@@ -346,6 +346,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let (keys, secret_key_file) = db.keys(demo)?;
             let database = db.connect_with(keys).await?;
+            if demo {
+                // The demo's own database: values from before sealing are sealed at once.
+                kencho::crypto::reencrypt::run(&database).await.map_err(|e| e.to_string())?;
+            }
             let logins =
                 if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
             let listener =

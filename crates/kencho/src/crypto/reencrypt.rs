@@ -48,6 +48,48 @@ pub const COLUMNS: &[Column] = &[
     col("evac_plans", "consent_note", "token", false, true),
 ];
 
+/// The start-up check: the newest value of every sealed column opens with the keys, and no
+/// clear value from before sealing is left. A wrong or incomplete key file, or a database not
+/// yet re-encrypted after the upgrade, stops the server here with the reason instead of
+/// failing later at a sign-in or a payment.
+pub async fn check(db: &Db) -> std::result::Result<(), String> {
+    let keys = db.keys();
+    let mut problems = Vec::new();
+    for c in COLUMNS {
+        let filled = format!("{col} IS NOT NULL AND {col} <> '' AND {col} <> '{{}}'", col = c.column);
+        let newest = format!(
+            "SELECT CAST({row} AS TEXT), {col} FROM {table} WHERE {filled} AND {col} LIKE 'sealed:%' ORDER BY {row} DESC LIMIT 1",
+            row = c.row,
+            col = c.column,
+            table = c.table
+        );
+        let row = sqlx::query(&newest).fetch_optional(&db.read).await.map_err(|e| e.to_string())?;
+        if let Some(r) = row {
+            let (id, stored): (String, String) = (r.try_get(0).map_err(|e| e.to_string())?, r.try_get(1).map_err(|e| e.to_string())?);
+            if let Err(e) = keys.open(&c.place(&id), &stored) {
+                problems.push(format!("{}.{} ({} {id}): {e}", c.table, c.column, c.row));
+            }
+        }
+        let clear = format!("SELECT COUNT(*) FROM {} WHERE {filled} AND {} NOT LIKE 'sealed:%'", c.table, c.column);
+        let n: i64 = sqlx::query(&clear)
+            .fetch_one(&db.read)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| e.to_string())?;
+        if n > 0 {
+            problems.push(format!(
+                "{}.{}: {n} values are stored in clear (a database from before sealing); run `kencho keys reencrypt` once",
+                c.table, c.column
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the secret key file does not fit this database:\n{}", problems.join("\n")))
+    }
+}
+
 /// Rows changed in one transaction.
 const CHUNK: usize = 200;
 

@@ -11,6 +11,7 @@ mod approval;
 mod audit_and_mail;
 mod cli;
 mod documents;
+mod encryption;
 mod evacuation;
 mod iot;
 mod isolation;
