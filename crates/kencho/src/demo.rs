@@ -156,14 +156,19 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .transpose()?;
         if let Some(id) = id {
             let sealed = db.keys().seal(&accounts::totp_place(id), &secret)?;
-            sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2").bind(sealed).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     tx.commit().await?;
     load_approval(db, mina).await?;
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
-        let row = sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
+        let row =
+            sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
         let (id, stored): (i64, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
         let stored = stored.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?;
         out.push(StaffLogin {

@@ -448,7 +448,8 @@ async fn package(
             .fetch_one(&mut *conn)
             .await?;
             // The archive leaves kencho: its answers are in clear, as the record is.
-            let answers = keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>(2)?)?;
+            let answers =
+                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>(2)?)?;
             members.push((
                 "record.json".into(),
                 json(&serde_json::json!({

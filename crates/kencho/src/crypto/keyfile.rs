@@ -25,10 +25,15 @@ pub fn parse(text: &str) -> Result<Keyring, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (id, b64) = line.split_once(char::is_whitespace).ok_or_else(|| format!("line {}: expected `<id> <base64 key>`", n + 1))?;
-        let bytes = Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| format!("line {}: the key is not base64", n + 1))?);
-        let bytes: [u8; 32] =
-            bytes.as_slice().try_into().map_err(|_| format!("line {}: a key has 32 bytes, this one {}", n + 1, bytes.len()))?;
+        let (id, b64) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("line {}: expected `<id> <base64 key>`", n + 1))?;
+        let bytes =
+            Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| format!("line {}: the key is not base64", n + 1))?);
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("line {}: a key has 32 bytes, this one {}", n + 1, bytes.len()))?;
         keys.push(Key::new(id, bytes).map_err(|e| format!("line {}: {e}", n + 1))?);
     }
     if keys.is_empty() {
@@ -113,7 +118,9 @@ pub fn load_or_create(path: &Path) -> Result<Keyring, String> {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         match generate(path) {
-            Ok(id) => tracing::warn!(file = %path.display(), key = id, "created a secret key file; back it up apart from the database"),
+            Ok(id) => {
+                tracing::warn!(file = %path.display(), key = id, "created a secret key file; back it up apart from the database")
+            }
             // Another process made it first.
             Err(_) if path.exists() => {}
             Err(e) => return Err(e),

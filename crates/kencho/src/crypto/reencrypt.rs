@@ -65,17 +65,15 @@ pub async fn check(db: &Db) -> std::result::Result<(), String> {
         );
         let row = sqlx::query(&newest).fetch_optional(&db.read).await.map_err(|e| e.to_string())?;
         if let Some(r) = row {
-            let (id, stored): (String, String) = (r.try_get(0).map_err(|e| e.to_string())?, r.try_get(1).map_err(|e| e.to_string())?);
+            let (id, stored): (String, String) =
+                (r.try_get(0).map_err(|e| e.to_string())?, r.try_get(1).map_err(|e| e.to_string())?);
             if let Err(e) = keys.open(&c.place(&id), &stored) {
                 problems.push(format!("{}.{} ({} {id}): {e}", c.table, c.column, c.row));
             }
         }
         let clear = format!("SELECT COUNT(*) FROM {} WHERE {filled} AND {} NOT LIKE 'sealed:%'", c.table, c.column);
-        let n: i64 = sqlx::query(&clear)
-            .fetch_one(&db.read)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(|e| e.to_string())?;
+        let n: i64 =
+            sqlx::query(&clear).fetch_one(&db.read).await.and_then(|r| r.try_get(0)).map_err(|e| e.to_string())?;
         if n > 0 {
             problems.push(format!(
                 "{}.{}: {n} values are stored in clear (a database from before sealing); run `kencho keys reencrypt` once",

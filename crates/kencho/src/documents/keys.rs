@@ -14,8 +14,8 @@ use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
 use crate::accounts::Staff;
-use crate::crypto::Keyring;
 use crate::audit;
+use crate::crypto::Keyring;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
 

@@ -51,7 +51,8 @@ impl Settings {
 /// The tenant's settings, created with a fresh sandbox secret on first use.
 pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
     let keys = db.keys();
-    let open = |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
+    let open =
+        |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
     let read = |r: &sqlx::any::AnyRow| -> Result<Settings> {
         Ok(Settings {
             sandbox_enabled: r.try_get::<i64, _>(0)? != 0,

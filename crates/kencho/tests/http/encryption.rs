@@ -163,7 +163,8 @@ async fn a_webhook_signed_with_what_the_database_holds_is_refused() {
                 .unwrap()
         }
     };
-    let event = json!({"event_id": "evt_from_db", "at_unix": 1, "payment_ref": "sbx_nothing", "kind": "paid", "amount": 3000});
+    let event =
+        json!({"event_id": "evt_from_db", "at_unix": 1, "payment_ref": "sbx_nothing", "kind": "paid", "amount": 3000});
     let body = event.to_string();
     let t = kencho::db::now_ms() / 1000;
     let post = |header: &'static str, path: &'static str, sig: String| {
@@ -208,7 +209,10 @@ fn kencho(args: &[&str]) -> std::process::Output {
 
 fn key_ids(file: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(file).unwrap();
-    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split(' ').next().unwrap().to_string()).collect()
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -254,8 +258,7 @@ async fn rotation_and_reencryption_keep_everything_working_without_the_old_key()
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("staff.totp_secret") && stdout.contains("re-sealed"), "{stdout}");
     for c in kencho::crypto::reencrypt::COLUMNS {
-        let under_old =
-            format!("SELECT COUNT(*) FROM {} WHERE {} LIKE 'sealed:v1:{}:%'", c.table, c.column, old[0]);
+        let under_old = format!("SELECT COUNT(*) FROM {} WHERE {} LIKE 'sealed:v1:{}:%'", c.table, c.column, old[0]);
         assert_eq!(app.count(&under_old).await, 0, "{}.{}", c.table, c.column);
     }
     let under_new = format!("SELECT COUNT(*) FROM staff WHERE totp_secret LIKE 'sealed:v1:{new}:%'");
@@ -263,7 +266,8 @@ async fn rotation_and_reencryption_keep_everything_working_without_the_old_key()
 
     // The old key leaves the file; a restarted server still opens everything.
     let text = std::fs::read_to_string(&file).unwrap();
-    let kept: String = text.lines().filter(|l| !l.starts_with(&format!("{} ", old[0]))).map(|l| format!("{l}\n")).collect();
+    let kept: String =
+        text.lines().filter(|l| !l.starts_with(&format!("{} ", old[0]))).map(|l| format!("{l}\n")).collect();
     std::fs::write(&file, kept).unwrap();
     assert_eq!(key_ids(&file), vec![new.clone()]);
     app.kill_server().await;
@@ -275,7 +279,8 @@ async fn rotation_and_reencryption_keep_everything_working_without_the_old_key()
     assert_eq!(verify_api(&app, &pdf).await["result"], "genuine", "the earlier notice still verifies");
     let (id2, _) = app.submit_dog(&token, "ニバンメ").await;
     accept_and_approve(&app, &kacho, id2).await;
-    let pdf2 = taro.get(app.url(&format!("/applications/{id2}/notice.pdf"))).send().await.unwrap().bytes().await.unwrap();
+    let pdf2 =
+        taro.get(app.url(&format!("/applications/{id2}/notice.pdf"))).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(verify_api(&app, &pdf2).await["result"], "genuine", "the re-sealed seed signs");
     let admin_page = app.staff_browser(ADMIN).await;
     let page = admin_page.get(app.url(&format!("/staff/iot/people/{person}"))).send().await.unwrap();
@@ -292,7 +297,8 @@ async fn rotation_and_reencryption_keep_everything_working_without_the_old_key()
     // A key file that does not hold the database's key: the server does not start.
     let wrong = app.data_dir.join("wrong.key");
     kencho::crypto::keyfile::generate(&wrong).unwrap();
-    let db = kencho::db::Db::connect(&app.db_url).await.unwrap().with_keys(kencho::crypto::keyfile::load(&wrong).unwrap());
+    let db =
+        kencho::db::Db::connect(&app.db_url).await.unwrap().with_keys(kencho::crypto::keyfile::load(&wrong).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut cfg = app.cfg.clone();
     cfg.secret_key_file = Some(wrong);
