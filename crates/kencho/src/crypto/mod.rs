@@ -322,6 +322,23 @@ mod tests {
     }
 
     #[test]
+    fn refusals_have_a_code_and_texts_in_both_languages() {
+        let cases = [
+            (OpenError::NoKey, "secret_key_missing"),
+            (OpenError::NotSealed, "sealed_value_unreadable"),
+            (OpenError::UnknownKey("k".into()), "sealed_value_unreadable"),
+            (OpenError::Damaged, "sealed_value_unreadable"),
+        ];
+        for (e, code) in cases {
+            let e = AppError::from(e);
+            assert_eq!(e.code(), code);
+            assert_eq!(e.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let (ja, en) = (e.message("ja"), e.message("en"));
+            assert!(!ja.starts_with("error.") && !en.starts_with("error.") && ja != en, "{ja} / {en}");
+        }
+    }
+
+    #[test]
     fn empty_values_stay_as_they_are() {
         let r = ring(&["k"]);
         assert_eq!(r.seal_unless_empty("a:1", "{}").unwrap(), "{}");

@@ -335,3 +335,58 @@ fn serve_refuses_without_a_key_or_with_one_others_can_read() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_database_from_before_sealing_is_sealed_once_by_reencrypt() {
+    let mut app = spawn_app().await;
+    let token = app.resident_token().await;
+    let (id, _) = app.submit_dog(&token, DOG).await;
+    // Put values back in clear, as a database made before sealing holds them.
+    let who = "kakaricho@minamisoma.example.jp";
+    let clear_totp = app.totp[who].clone();
+    sqlx::query("UPDATE staff SET totp_secret = $1 WHERE email = $2")
+        .bind(&clear_totp)
+        .bind(who)
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    let answers = json!({"dog_name": DOG}).to_string();
+    sqlx::query("UPDATE applications SET answers = $1 WHERE id = $2")
+        .bind(&answers)
+        .bind(id)
+        .execute(&app.db.write)
+        .await
+        .unwrap();
+    // Clear values are refused: the server does not start on them.
+    app.kill_server().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = kencho::start(app.cfg.clone(), app.connect_again().await, listener).await.err().expect("refused");
+    assert!(err.to_string().contains("stored in clear") && err.to_string().contains("keys reencrypt"), "{err}");
+    // `keys reencrypt` seals them; then everything works from the sealed values.
+    let file = app.cfg.secret_key_file.clone().unwrap();
+    let data_dir = app.data_dir.to_str().unwrap().to_string();
+    let args = ["keys", "reencrypt", "--database-url", &app.db_url, "--data-dir", &data_dir, "--secret-key-file"];
+    let out = kencho(&[&args[..], &[file.to_str().unwrap()]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.lines().any(|l| l.starts_with("staff.totp_secret") && l.contains("1 clear values sealed")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("applications.answers") && l.contains("1 clear values sealed")),
+        "{stdout}"
+    );
+    let stored: String = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
+        .bind(who)
+        .fetch_one(&app.db.read)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!(stored.starts_with("sealed:v1:") && !stored.contains(&clear_totp));
+    app.start_server().await;
+    let _signed_in = app.staff_token(who).await;
+    let got = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
+    assert_eq!(got["answers"]["dog_name"], DOG);
+}
