@@ -506,6 +506,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
+            if db.secret_key_file.is_none() {
+                // An alert's mails speak to each plan's sealed needs.
+                return Err(
+                    "give --secret-key-file FILE (or KENCHO_SECRET_KEY_FILE): alerts read the sealed plans".into()
+                );
+            }
             let database = db.connect().await?;
             let atlases = kencho::evacuation::layers::Atlases::default();
             let mut ok = true;
