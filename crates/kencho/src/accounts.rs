@@ -392,26 +392,45 @@ fn totp_for(secret_b32: &str, account: &str) -> Result<TOTP> {
 /// The staff member's TOTP secret, creating one (not yet enabled) on first use. Returns the
 /// base32 secret and the otpauth:// URL for authenticator apps.
 pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> {
+    let place = totp_place(staff_id);
     let row =
         sqlx::query("SELECT email, totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
     let email: String = row.try_get(0)?;
-    let secret: Option<String> = row.try_get(1)?;
-    let secret = match secret {
-        Some(s) => s,
+    let stored: Option<String> = row.try_get(1)?;
+    let secret = match stored {
+        Some(s) => db.keys().open(&place, &s)?,
         None => {
             let s = Secret::generate_secret().to_encoded().to_string();
-            sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2 AND totp_secret IS NULL AND totp_enabled = 0")
-                .bind(&s)
-                .bind(staff_id)
-                .execute(&db.write)
-                .await?;
+            let sealed = db.keys().seal(&place, &s)?;
+            db.transact(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE staff SET totp_secret = $1 WHERE id = $2 AND totp_secret IS NULL AND totp_enabled = 0",
+                    )
+                    .bind(&sealed)
+                    .bind(staff_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
+            // Another request may have enrolled first: the stored secret is the one.
             let row =
                 sqlx::query("SELECT totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
-            row.try_get::<Option<String>, _>(0)?.unwrap_or(s)
+            match row.try_get::<Option<String>, _>(0)? {
+                Some(stored) => db.keys().open(&place, &stored)?,
+                None => s,
+            }
         }
     };
     let url = totp_for(&secret, &email)?.get_url();
     Ok((secret, url))
+}
+
+/// Where a staff member's TOTP secret is sealed (see [`crate::crypto`]).
+pub fn totp_place(staff_id: i64) -> String {
+    crate::crypto::place("staff.totp_secret", staff_id)
 }
 
 /// Second step: checks a TOTP code (enabling TOTP on first success) and turns the password
@@ -450,6 +469,7 @@ pub async fn complete_mfa(
     let Some(secret) = secret else {
         return Err(AppError::BadLogin);
     };
+    let secret = db.keys().open(&totp_place(staff_id), &secret)?;
     let totp = totp_for(&secret, &email)?;
     let code: String = kencho_core::text::digits_only(code);
     let now_s = (now_ms() / 1000) as u64;

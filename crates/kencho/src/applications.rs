@@ -16,6 +16,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::accounts::{Resident, Staff};
 use crate::audit;
+use crate::crypto::Keyring;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{is_unique_violation, AppError, Result};
 use crate::mail;
@@ -81,9 +82,19 @@ pub struct Attachment {
 const COLS: &str = "a.id, a.tenant_id, a.division_id, a.procedure_id, a.resident_id, r.name, r.email, a.applicant_kind, a.status, \
     a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Application> {
+/// Where an application's answers are sealed (see [`crate::crypto`]).
+pub fn answers_place(id: i64) -> String {
+    crate::crypto::place("applications.answers", id)
+}
+
+/// Seals answers for the application's row (an empty `{}` stays as it is).
+pub fn seal_answers(keys: &Keyring, id: i64, answers: &Value) -> Result<String> {
+    Ok(keys.seal_unless_empty(&answers_place(id), &answers.to_string())?)
+}
+
+fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
     let status: String = r.try_get(8)?;
-    let answers: String = r.try_get(11)?;
+    let answers = keys.open_unless_empty(&answers_place(r.try_get(0)?), &r.try_get::<String, _>(11)?)?;
     Ok(Application {
         id: r.try_get(0)?,
         tenant_id: r.try_get(1)?,
@@ -107,16 +118,16 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Application> {
     })
 }
 
-pub async fn load(conn: &mut AnyConnection, id: i64) -> Result<Application> {
+pub async fn load(conn: &mut AnyConnection, keys: &Keyring, id: i64) -> Result<Application> {
     let sql = format!("SELECT {COLS} FROM applications a JOIN residents r ON r.id = a.resident_id WHERE a.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
-    from_row(&row)
+    from_row(keys, &row)
 }
 
 /// An application as its applicant may see it; anybody else's is "not found".
 pub async fn for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Application> {
     let mut conn = db.read.acquire().await?;
-    let a = load(&mut conn, id).await?;
+    let a = load(&mut conn, &db.keys(), id).await?;
     if a.resident_id != resident.id {
         return Err(AppError::NotFound);
     }
@@ -148,11 +159,11 @@ pub fn staff_may_see(staff: &Staff, a: &Application) -> bool {
 /// Opens an application for a staff member, recording the view of personal data in the audit
 /// log (who, when, which application, why).
 pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> Result<Application> {
-    let staff = staff.clone();
+    let (staff, keys) = (staff.clone(), db.keys());
     let purpose = purpose.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let a = load(conn, id).await?;
+            let a = load(conn, &keys, id).await?;
             if !staff_may_see(&staff, &a) {
                 return Err(AppError::NotFound);
             }
@@ -281,7 +292,7 @@ pub async fn save_answers(
     let lookup =
         |aid: &str, field: &str| files.iter().find(|f| f.id == aid && f.field == field).map(|f| f.media_type.clone());
     let errors = forms::validate(&p.def, page, &mut answers, &lookup);
-    let json = Value::Object(answers).to_string();
+    let json = seal_answers(&db.keys(), id, &Value::Object(answers))?;
     // Optimistic concurrency: the write only lands on the revision the form was made from.
     db.transact(move |conn| {
         Box::pin(async move {
@@ -410,7 +421,7 @@ pub async fn attach(
     }
     let mut answers = a.answers.clone();
     answers.insert(field.to_string(), Value::String(public_id.clone()));
-    let json = Value::Object(answers).to_string();
+    let json = seal_answers(&db.keys(), id, &Value::Object(answers))?;
     let (pid, field, size) = (public_id.clone(), field.to_string(), bytes.len() as i64);
     let (media_type, old_rev) = (media_type.to_string(), a.revision);
     db.transact(move |conn| {
@@ -531,7 +542,7 @@ pub async fn submit(
     db.transact(move |conn| {
         Box::pin(async move {
             lock_row(conn, id).await?;
-            let a = load(conn, id).await?;
+            let a = load(conn, &db2.keys(), id).await?;
             if a.resident_id != resident.id {
                 return Err(AppError::NotFound);
             }
@@ -556,7 +567,7 @@ pub async fn submit(
             }
             let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
             let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
-            finish_submission(conn, &base_url, &lang, &resident, &a, &p, action, to, None).await
+            finish_submission(conn, &db2.keys(), &base_url, &lang, &resident, &a, &p, action, to, None).await
         })
     })
     .await
@@ -565,6 +576,7 @@ pub async fn submit(
 #[allow(clippy::too_many_arguments)]
 async fn finish_submission(
     tx: &mut AnyConnection,
+    keys: &Keyring,
     base_url: &str,
     lang: &str,
     resident: &Resident,
@@ -628,7 +640,7 @@ async fn finish_submission(
          submitted_at = $5, due_at = $6, updated_at = $5 WHERE id = $7",
         vec![
             Arg::Text(to.as_str().into()),
-            Arg::Text(answers_value.to_string()),
+            Arg::Text(seal_answers(keys, a.id, &answers_value)?),
             Arg::Text(receipt_number.clone()),
             Arg::Text(content_hash.clone()),
             Arg::Int(now),
@@ -708,8 +720,8 @@ pub async fn submit_new(
     let resident = resident_c;
     let key = idempotency_key.map(str::to_string);
     let key_again = key.clone();
-    let answers_json = Value::Object(checked.clone()).to_string();
     let resident_id = resident.id;
+    let keys = db.keys();
     let outcome = db
         .transact(move |conn| {
             Box::pin(async move {
@@ -719,14 +731,15 @@ pub async fn submit_new(
                 first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
                 first.push(
                     "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
-                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $8) RETURNING id",
+                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $7, $7) RETURNING id",
                     vec![
                         Arg::Int(p.tenant_id),
                         Arg::Int(p.division_id),
                         Arg::Int(p.id),
                         Arg::Int(resident.id),
                         Arg::Text(kind.into()),
-                        Arg::Text(answers_json),
+                        // The answers are sealed to the row, so they are written with the
+                        // submission below, once the id is known.
                         Arg::OptText(key),
                         Arg::Int(now),
                     ],
@@ -768,7 +781,8 @@ pub async fn submit_new(
                 };
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
                 let result =
-                    finish_submission(conn, &base_url, "ja", &resident, &a, &p, Action::Submit, to, Some(head)).await?;
+                    finish_submission(conn, &keys, &base_url, "ja", &resident, &a, &p, Action::Submit, to, Some(head))
+                        .await?;
                 Ok((id, result))
             })
         })
@@ -813,7 +827,7 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
     db.transact(move |conn| {
         Box::pin(async move {
             lock_row(conn, id).await?;
-            let a = load(conn, id).await?;
+            let a = load(conn, &db2.keys(), id).await?;
             if a.resident_id != resident.id {
                 return Err(AppError::NotFound);
             }
@@ -847,7 +861,7 @@ pub async fn staff_action(
         .transact(move |conn| {
             Box::pin(async move {
                 lock_row(conn, id).await?;
-                let a = load(conn, id).await?;
+                let a = load(conn, &db2.keys(), id).await?;
                 if !staff_may_see(&staff, &a) {
                     return Err(AppError::NotFound);
                 }
@@ -894,7 +908,7 @@ pub async fn decide_by_route(
     number: Option<&str>,
 ) -> Result<Status> {
     lock_row(conn, id).await?;
-    let a = load(conn, id).await?;
+    let a = load(conn, &db.keys(), id).await?;
     if a.tenant_id != staff.tenant_id {
         return Err(AppError::NotFound);
     }
@@ -1085,7 +1099,7 @@ pub async fn inbox_procedures(db: &Db, staff: &Staff) -> Result<Vec<(String, Str
 pub async fn export(db: &Db, staff: &Staff, filter: &InboxFilter) -> Result<Vec<(Application, Arc<Procedure>)>> {
     let mut out = Vec::new();
     for row in filtered(db, staff, filter, COLS).await? {
-        let a = from_row(&row)?;
+        let a = from_row(&db.keys(), &row)?;
         let p = procedure_version(db, a.procedure_id).await?;
         out.push((a, p));
     }

@@ -283,7 +283,7 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     // Phase 3: the same durable submission straight against the database, no HTTP.
     let raw_dir = dir.join("raw");
     std::fs::create_dir_all(&raw_dir)?;
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", raw_dir.display())).await?;
+    let db = open_db(&raw_dir, "rwc").await?;
     crate::demo::load(&db).await?;
     let resident = {
         use sqlx::Row;
@@ -400,7 +400,7 @@ pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Resul
     std::fs::create_dir_all(&dir)?;
     let (mut child, pid, base) = start_kencho(&dir, &[]).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
+    let db = open_db(&dir, "rwc").await?;
     let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
     let t = Instant::now();
     let v = crate::evacuation::layers::load(
@@ -539,7 +539,7 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
         format!("smtp://127.0.0.1:{}", sink.port),
     ];
     let (mut child, pid, _base) = start_kencho(&dir, &extra).await?;
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
+    let db = open_db(&dir, "rwc").await?;
     let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
     // The benchmark's uplinks come from its own ChirpStack application.
     let bench_app =
@@ -809,15 +809,18 @@ mod sink {
     }
 }
 
+/// The server's database in `dir`, with the key file `serve --demo` made there.
+pub(crate) async fn open_db(dir: &std::path::Path, mode: &str) -> Result<Db, BoxErr> {
+    let keys = crate::crypto::keyfile::load_or_create(&dir.join("secret.key"))?;
+    Ok(Db::connect(&format!("sqlite://{}/kencho.db?mode={mode}", dir.display())).await?.with_keys(keys))
+}
+
 /// Signs a demo staff member in over the API, with the TOTP secret read from the server's
 /// database (as a phone would hold it); returns the bearer token.
 async fn staff_token(client: &reqwest::Client, base: &str, db: &Db, email: &str) -> Result<String, BoxErr> {
     use sqlx::Row;
-    let secret: String = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
-        .bind(email)
-        .fetch_one(&db.read)
-        .await?
-        .try_get(0)?;
+    let row = sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
+    let secret = db.keys().open(&crate::accounts::totp_place(row.try_get(0)?), &row.try_get::<String, _>(1)?)?;
     let code = crate::accounts::totp_code_now(&secret)?;
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -839,7 +842,7 @@ pub async fn run_approval(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     let (mut child, pid, base) = start_kencho(&dir, &[]).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     // The demo staff's TOTP secrets are read from the server's database, as a phone would hold them.
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rw", dir.display())).await?;
+    let db = open_db(&dir, "rw").await?;
     let mut tokens = std::collections::HashMap::new();
     for who in ["kankyo-tanto", "kankyo-kakaricho", "kankyo-hosa", "zaisei-kacho", "admin", "kacho"] {
         let token = staff_token(&client, &base, &db, &format!("{who}@minamisoma.example.jp")).await?;
@@ -997,7 +1000,7 @@ pub async fn run_payments(clients: usize, seconds: u64) -> Result<(), BoxErr> {
     println!("  server memory       : peak {:.1} MB (RSS)", rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0);
 
     // Reconciliation of a 100,000-line settlement file: the real refs first, the rest unknown.
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rw", dir.display())).await?;
+    let db = open_db(&dir, "rw").await?;
     let refs: Vec<(String, i64)> = sqlx::query("SELECT provider_ref, paid_amount FROM payments WHERE state = 'paid'")
         .fetch_all(&db.read)
         .await?

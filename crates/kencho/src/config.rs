@@ -35,4 +35,42 @@ pub struct Config {
     /// Where the audit log's signed checkpoints go (outside the database).
     pub audit_checkpoints: crate::flows::checkpoints::Target,
     pub audit_checkpoint_every: std::time::Duration,
+    /// The key file that seals secrets and special-care data (`--secret-key-file`,
+    /// `KENCHO_SECRET_KEY_FILE`; `serve --demo` makes `<data dir>/secret.key`). The keys
+    /// themselves travel with the database handle ([`crate::db::Db::with_keys`]).
+    pub secret_key_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Checks the settings as a whole before anything starts, with the keys loaded from
+    /// [`Config::secret_key_file`]; every problem is named, one a line.
+    pub fn validate(&self, keys: &crate::crypto::Keyring) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if keys.is_empty() {
+            problems.push(match &self.secret_key_file {
+                None => "no secret key: give --secret-key-file FILE or KENCHO_SECRET_KEY_FILE \
+                         (make one with `kencho keys generate FILE`; `serve --demo` makes its own)"
+                    .to_string(),
+                Some(f) => format!("the secret key file {} holds no key", f.display()),
+            });
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            problems.push(format!("--base-url {:?} must start with http:// or https://", self.base_url));
+        }
+        if let Some(url) = &self.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                problems.push("--smtp-url must start with smtp:// or smtps://".to_string());
+            }
+        }
+        if let Some(url) = &self.mqtt_url {
+            if let Err(e) = crate::iot::mqtt::MqttConfig::from_url(url, "kencho") {
+                problems.push(format!("--mqtt-url: {e}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
 }

@@ -45,6 +45,9 @@ pub struct Db {
     pub instance: u64,
     /// The URL it was opened with (the audit verifier reads the log over its own connection).
     pub url: String,
+    /// The keys that seal secrets and special-care data in this database (see
+    /// [`crate::crypto`]); empty until [`Db::with_keys`].
+    keys: std::sync::Arc<crate::crypto::Keyring>,
 }
 
 fn next_instance() -> u64 {
@@ -96,7 +99,15 @@ impl Db {
                     .await?;
                 let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(group_commit(write.clone(), rx));
-                Ok(Db { read, write, dialect, batcher: Some(tx), instance: next_instance(), url: url.to_string() })
+                Ok(Db {
+                    read,
+                    write,
+                    dialect,
+                    batcher: Some(tx),
+                    instance: next_instance(),
+                    url: url.to_string(),
+                    keys: Default::default(),
+                })
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -112,9 +123,21 @@ impl Db {
                     batcher: None,
                     instance: next_instance(),
                     url: url.to_string(),
+                    keys: Default::default(),
                 })
             }
         }
+    }
+
+    /// The same database, sealing and opening with `keys`.
+    pub fn with_keys(mut self, keys: crate::crypto::Keyring) -> Db {
+        self.keys = std::sync::Arc::new(keys);
+        self
+    }
+
+    /// The keyring (cheap to clone into a transaction body).
+    pub fn keys(&self) -> std::sync::Arc<crate::crypto::Keyring> {
+        self.keys.clone()
     }
 
     /// Runs `body` in a write transaction and returns once it is committed (durable).

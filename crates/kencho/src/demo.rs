@@ -136,11 +136,12 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         let tenant_id: i64 =
             sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(tenant).fetch_one(&mut *tx).await?.try_get(0)?;
         let division_id = procedures::upsert_division(&mut tx, tenant_id, div_code, div_name).await?;
-        // Demo staff get a TOTP secret up front so the printout can show it.
+        // Demo staff get a TOTP secret up front so the printout can show it; it is sealed
+        // to the row, so the row is made first.
         let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
-        sqlx::query(
-            "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_secret, totp_enabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT (email) DO NOTHING",
+        let id: Option<i64> = sqlx::query(
+            "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
         )
         .bind(tenant_id)
         .bind(division_id)
@@ -148,25 +149,33 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .bind(name)
         .bind(role)
         .bind(&hash)
-        .bind(&secret)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        if let Some(id) = id {
+            let sealed = db.keys().seal(&accounts::totp_place(id), &secret)?;
+            sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     load_approval(db, mina).await?;
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
-        let secret: Option<String> = sqlx::query("SELECT totp_secret FROM staff WHERE email = $1")
-            .bind(email)
-            .fetch_one(&db.read)
-            .await?
-            .try_get(0)?;
+        let row =
+            sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
+        let (id, stored): (i64, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+        let stored = stored.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?;
         out.push(StaffLogin {
             email: email.into(),
             role: role.into(),
             tenant: tenant.into(),
-            totp_secret: secret.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?,
+            totp_secret: db.keys().open(&accounts::totp_place(id), &stored)?,
         });
     }
     Ok(out)

@@ -53,6 +53,10 @@ pub enum AppError {
     /// An approval act or route change the rules do not allow; the code says which rule.
     #[error("{1}")]
     Refused(&'static str, String),
+    /// A secret or special-care value cannot be sealed or opened (no key, a key missing from
+    /// the key file, a value altered or stored in clear); the code says which.
+    #[error("{1}")]
+    SecretKey(&'static str, String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -83,6 +87,7 @@ impl AppError {
             AppError::NotPermitted(_) => "not_permitted",
             AppError::TokenScope => "token_scope",
             AppError::Timeout => "timeout",
+            AppError::SecretKey(code, _) => code,
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -106,7 +111,7 @@ impl AppError {
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Db(_) | AppError::Internal(_) | AppError::SecretKey(..) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -168,6 +173,7 @@ impl AppError {
             ),
             AppError::TokenScope => crate::i18n::t(lang, "error.token_scope"),
             AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
+            AppError::SecretKey(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",
@@ -225,7 +231,7 @@ pub fn api_field_errors(errs: &[FieldError], lang: &str) -> Vec<ApiFieldError> {
 /// JSON rendering, used by the API. Pages wrap errors in `web::PageError` instead.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if matches!(self, AppError::Db(_) | AppError::Internal(_)) {
+        if matches!(self, AppError::Db(_) | AppError::Internal(_) | AppError::SecretKey(..)) {
             tracing::error!(error = %self, "request failed");
         }
         let errors = match &self {

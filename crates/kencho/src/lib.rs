@@ -15,6 +15,7 @@ pub mod approval;
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod documents;
@@ -61,6 +62,8 @@ impl Running {
 
 /// Binds, starts the background workers (if configured) and serves until the task ends.
 pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running, error::AppError> {
+    cfg.validate(&db.keys()).map_err(error::AppError::Internal)?;
+    crypto::reencrypt::check(&db).await.map_err(error::AppError::Internal)?;
     warn_about(&cfg);
     let cfg = Arc::new(cfg);
     let nudge = Arc::new(Notify::new());

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kencho::config::Config;
+use kencho::crypto::{keyfile, Keyring};
 use kencho::db::Db;
 
 #[derive(Parser)]
@@ -22,16 +23,39 @@ struct DbArgs {
     /// Data directory (SQLite database, attachments).
     #[arg(long, env = "KENCHO_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
+    /// The key file that seals secrets and special-care data, kept outside the database
+    /// (`<id> <base64 key>` lines, the last is current, mode 0600). Needed by `serve` (except
+    /// `--demo`, which makes `<data dir>/secret.key`) and by commands that read or write
+    /// sealed values.
+    #[arg(long, env = "KENCHO_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
 }
 
 impl DbArgs {
     fn url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/kencho.db?mode=rwc", self.data_dir.display()))
     }
+    /// The keys: from `--secret-key-file`; with `demo`, `<data dir>/secret.key` (made when
+    /// absent); otherwise none (sealed values then neither open nor seal).
+    fn keys(&self, demo: bool) -> Result<(Keyring, Option<PathBuf>), String> {
+        match (&self.secret_key_file, demo) {
+            (Some(f), true) => Ok((keyfile::load_or_create(f)?, Some(f.clone()))),
+            (Some(f), false) => Ok((keyfile::load(f)?, Some(f.clone()))),
+            (None, true) => {
+                let f = self.data_dir.join("secret.key");
+                Ok((keyfile::load_or_create(&f)?, Some(f)))
+            }
+            (None, false) => Ok((Keyring::default(), None)),
+        }
+    }
     async fn connect(&self) -> Result<Db, String> {
+        let (keys, _) = self.keys(false)?;
+        self.connect_with(keys).await
+    }
+    async fn connect_with(&self, keys: Keyring) -> Result<Db, String> {
         std::fs::create_dir_all(&self.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
-        Db::connect(&self.url()).await.map_err(|e| format!("database: {e}"))
+        Ok(Db::connect(&self.url()).await.map_err(|e| format!("database: {e}"))?.with_keys(keys))
     }
 }
 
@@ -122,6 +146,11 @@ enum Command {
     Evacuation {
         #[command(subcommand)]
         command: EvacCommand,
+    },
+    /// The secret key file: make one, rotate to a new key, re-seal the database under it.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
     Totp { secret: String },
@@ -252,6 +281,23 @@ enum StaffCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key file (mode 0600) holding one key; an existing file is never overwritten.
+    Generate { file: PathBuf },
+    /// Append a new current key to the key file; older keys still open what they sealed.
+    Rotate {
+        #[arg(long, env = "KENCHO_SECRET_KEY_FILE")]
+        secret_key_file: PathBuf,
+    },
+    /// Re-seal every sealed value under the current key (and seal the clear values of a
+    /// database made before sealing); then older keys can be removed from the file.
+    Reencrypt {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute every chain and compare it with its head and its signed checkpoints; exit 1
     /// naming the first altered, removed or inserted entry, or the chain cut, rewound or deleted.
@@ -345,7 +391,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             payment_sandbox,
             trusted_proxies,
         } => {
-            let database = db.connect().await?;
+            let (keys, secret_key_file) = db.keys(demo)?;
+            let database = db.connect_with(keys).await?;
+            if demo {
+                // The demo's own database: values from before sealing are sealed at once.
+                kencho::crypto::reencrypt::run(&database).await.map_err(|e| e.to_string())?;
+            }
             let logins =
                 if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
             let listener =
@@ -368,7 +419,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 trusted_proxies,
                 audit_checkpoints: audit.target(&db.data_dir)?,
                 audit_checkpoint_every: std::time::Duration::from_secs(60 * audit_checkpoint_minutes.max(1)),
+                secret_key_file,
             };
+            cfg.validate(&database.keys())?;
             let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
             println!("kencho is serving on {base_url}");
             if let Some(logins) = logins {
@@ -521,6 +574,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
+            if db.secret_key_file.is_none() {
+                // An alert's mails speak to each plan's sealed needs.
+                return Err(
+                    "give --secret-key-file FILE (or KENCHO_SECRET_KEY_FILE): alerts read the sealed plans".into()
+                );
+            }
             let database = db.connect().await?;
             let atlases = kencho::evacuation::layers::Atlases::default();
             let mut ok = true;
@@ -544,6 +603,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Keys { command } => keys_command(command).await,
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
@@ -581,4 +641,33 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn keys_command(command: KeysCommand) -> Result<ExitCode, String> {
+    match command {
+        KeysCommand::Generate { file } => {
+            let id = keyfile::generate(&file)?;
+            println!("{}: key {id} made (mode 0600); back the file up apart from the database", file.display());
+        }
+        KeysCommand::Rotate { secret_key_file } => {
+            let id = keyfile::rotate(&secret_key_file)?;
+            println!("{}: key {id} is now current; run `kencho keys reencrypt` next", secret_key_file.display());
+        }
+        KeysCommand::Reencrypt { db } => {
+            if db.secret_key_file.is_none() {
+                return Err("give --secret-key-file FILE (or KENCHO_SECRET_KEY_FILE)".into());
+            }
+            let database = db.connect().await?;
+            let current = database.keys().current_id().unwrap_or_default().to_string();
+            let counts = kencho::crypto::reencrypt::run(&database).await.map_err(|e| e.to_string())?;
+            for c in counts {
+                println!(
+                    "{:<40} {} already current, {} re-sealed, {} clear values sealed, {} empty",
+                    c.column, c.current, c.resealed, c.sealed_legacy, c.empty
+                );
+            }
+            println!("every sealed value is under key {current}; older keys can be removed from the file");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

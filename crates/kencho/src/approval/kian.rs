@@ -288,10 +288,16 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
 
 /// Stores a prepared 起案 in the caller's transaction; returns its id. An application gets at
 /// most one live 起案: its row is locked while that is checked.
-pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &Prepared) -> Result<i64> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
+    staff: &Staff,
+    d: &Draft,
+    prep: &Prepared,
+) -> Result<i64> {
     if let Some(app_id) = d.application_id {
         crate::applications::lock_row(conn, app_id).await?;
-        let a = crate::applications::load(conn, app_id).await?;
+        let a = crate::applications::load(conn, keys, app_id).await?;
         if !crate::applications::staff_may_see(staff, &a) {
             return Err(AppError::NotFound);
         }
@@ -348,8 +354,8 @@ pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &P
 /// drafter submits it, so the route can be changed first.
 pub async fn create(db: &Db, cache: &SetupCache, staff: &Staff, mut d: Draft) -> Result<i64> {
     let prep = prepare(db, cache, staff, &mut d).await?;
-    let staff = staff.clone();
-    db.transact(move |conn| Box::pin(async move { insert(conn, &staff, &d, &prep).await })).await
+    let (staff, keys) = (staff.clone(), db.keys());
+    db.transact(move |conn| Box::pin(async move { insert(conn, &keys, &staff, &d, &prep).await })).await
 }
 
 async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Kian> {
@@ -1296,7 +1302,7 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                         done.application = Some(app_id);
                     }
                     Source::Disposal => {
-                        done.released = super::records::carry_out(conn, &dir, &staff, &k).await?;
+                        done.released = super::records::carry_out(conn, &db2.keys(), &dir, &staff, &k).await?;
                     }
                     // A refund above the tenant's limit waited for this 決裁.
                     Source::Internal => crate::payments::on_kian_executed(conn, id).await?,

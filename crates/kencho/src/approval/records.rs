@@ -197,10 +197,10 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     };
     let prep = kian::prepare(db, cache, staff, &mut draft).await?;
     let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
-    let staff = staff.clone();
+    let (staff, keys) = (staff.clone(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
-            let id = kian::insert(conn, &staff, &draft, &prep).await?;
+            let id = kian::insert(conn, &keys, &staff, &draft, &prep).await?;
             for rid in ids {
                 let claimed = sqlx::query(
                     "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'kept' \
@@ -233,7 +233,13 @@ pub struct Released {
 
 /// Carries out a decided disposal 起案 inside its 施行 transaction. Files are removed from
 /// disk only after the commit (see [`remove_orphans`]); here their rows go.
-pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff, k: &Kian) -> Result<Released> {
+pub async fn carry_out(
+    conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
+    data_dir: &Path,
+    staff: &Staff,
+    k: &Kian,
+) -> Result<Released> {
     let rows = sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept'"))
         .bind(k.id)
         .fetch_all(&mut *conn)
@@ -243,7 +249,7 @@ pub async fn carry_out(conn: &mut AnyConnection, data_dir: &Path, staff: &Staff,
     let mut released = Released::default();
     for r in records {
         let (package_path, package_sha) = if r.disposal == "ikan" {
-            let (partial, sha) = package(conn, data_dir, k.tenant_id, k.id, &r).await?;
+            let (partial, sha) = package(conn, keys, data_dir, k.tenant_id, k.id, &r).await?;
             let final_path = partial.with_extension("");
             released.packages.push(partial);
             (Some(final_path.display().to_string()), Some(sha))
@@ -422,6 +428,7 @@ pub async fn discard_partial(data_dir: &Path, kian_id: i64) {
 /// `signatures.json` and the files under `files/`. Returns its path and SHA-256.
 async fn package(
     conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
     data_dir: &Path,
     tenant_id: i64,
     kian_id: i64,
@@ -440,7 +447,9 @@ async fn package(
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
-            let answers: String = a.try_get(2)?;
+            // The archive leaves kencho: its answers are in clear, as the record is.
+            let answers =
+                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>(2)?)?;
             members.push((
                 "record.json".into(),
                 json(&serde_json::json!({

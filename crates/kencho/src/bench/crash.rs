@@ -12,7 +12,6 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{bench_answers, start_kencho, BoxErr};
-use crate::db::Db;
 
 /// Runs `kills` kill-and-restart cycles under `clients` concurrent submitters. Errors when a
 /// submission was lost or doubled, or the audit log does not verify.
@@ -98,7 +97,7 @@ async fn submitter(
 }
 
 async fn check(dir: &std::path::Path, acked: &HashMap<String, i64>, kills: usize) -> Result<(), BoxErr> {
-    let db = Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await?;
+    let db = super::open_db(dir, "rwc").await?;
     let rows = sqlx::query("SELECT id, idempotency_key FROM applications WHERE idempotency_key LIKE 'crash-%'")
         .fetch_all(&db.read)
         .await?;

@@ -11,8 +11,11 @@ use rand::RngCore;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
+use zeroize::Zeroizing;
+
 use crate::accounts::Staff;
 use crate::audit;
+use crate::crypto::Keyring;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
 
@@ -86,7 +89,12 @@ pub fn decode_signature(b64: &str) -> Option<Signature> {
     Some(Signature::from_bytes(&bytes))
 }
 
-async fn read_active(conn: &mut AnyConnection, tenant_id: i64) -> Result<Option<ActiveKey>> {
+/// Where a signing seed is sealed (see [`crate::crypto`]).
+fn seed_place(key_id: &str) -> String {
+    crate::crypto::place("signing_keys.secret_key", key_id)
+}
+
+async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -> Result<Option<ActiveKey>> {
     let row = sqlx::query(
         "SELECT key_id, secret_key FROM signing_keys WHERE tenant_id = $1 AND retired_at IS NULL AND secret_key IS NOT NULL \
          ORDER BY id DESC LIMIT 1",
@@ -95,8 +103,9 @@ async fn read_active(conn: &mut AnyConnection, tenant_id: i64) -> Result<Option<
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let secret: String = row.try_get(1)?;
-    Ok(Some(ActiveKey { tenant_id, key_id: row.try_get(0)?, signing: SigningKey::from_bytes(&decode_32(&secret)?) }))
+    let (key_id, stored): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let secret = Zeroizing::new(keys.open(&seed_place(&key_id), &stored)?);
+    Ok(Some(ActiveKey { tenant_id, key_id, signing: SigningKey::from_bytes(&decode_32(&secret)?) }))
 }
 
 /// Serialises key changes of one tenant (PostgreSQL; SQLite has one writer).
@@ -108,7 +117,13 @@ async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
 }
 
 /// Inserts a new active key for the tenant; returns it.
-async fn insert_key(conn: &mut AnyConnection, tenant_id: i64, seed: [u8; 32], now: i64) -> Result<ActiveKey> {
+async fn insert_key(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    tenant_id: i64,
+    seed: [u8; 32],
+    now: i64,
+) -> Result<ActiveKey> {
     let code: String = sqlx::query("SELECT code FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_one(&mut *conn)
@@ -132,7 +147,7 @@ async fn insert_key(conn: &mut AnyConnection, tenant_id: i64, seed: [u8; 32], no
     .bind(&key_id)
     .bind(ALGORITHM)
     .bind(B64.encode(signing.verifying_key().to_bytes()))
-    .bind(B64.encode(seed))
+    .bind(keys.seal(&seed_place(&key_id), &Zeroizing::new(B64.encode(seed)))?)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -141,8 +156,9 @@ async fn insert_key(conn: &mut AnyConnection, tenant_id: i64, seed: [u8; 32], no
 
 /// The tenant's active key, created (and audited) on first use.
 pub async fn active(db: &Db, tenant_id: i64) -> Result<ActiveKey> {
+    let keys = db.keys();
     let mut conn = db.read.acquire().await?;
-    if let Some(k) = read_active(&mut conn, tenant_id).await? {
+    if let Some(k) = read_active(&mut conn, &keys, tenant_id).await? {
         return Ok(k);
     }
     drop(conn);
@@ -150,10 +166,10 @@ pub async fn active(db: &Db, tenant_id: i64) -> Result<ActiveKey> {
     db.transact(move |conn| {
         Box::pin(async move {
             lock_tenant(conn, tenant_id).await?;
-            if let Some(k) = read_active(conn, tenant_id).await? {
+            if let Some(k) = read_active(conn, &keys, tenant_id).await? {
                 return Ok(k);
             }
-            let key = insert_key(conn, tenant_id, seed, now_ms()).await?;
+            let key = insert_key(conn, &keys, tenant_id, seed, now_ms()).await?;
             audit::append(
                 conn,
                 tenant_id,
@@ -173,7 +189,7 @@ pub async fn active(db: &Db, tenant_id: i64) -> Result<ActiveKey> {
 /// the next. Returns (retired key ids, new key id).
 pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
     let (tenant_id, actor) = (staff.tenant_id, format!("staff:{}", staff.id));
-    let seed = new_seed();
+    let (seed, keys) = (new_seed(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
             lock_tenant(conn, tenant_id).await?;
@@ -193,7 +209,7 @@ pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
             .bind(tenant_id)
             .execute(&mut *conn)
             .await?;
-            let key = insert_key(conn, tenant_id, seed, now).await?;
+            let key = insert_key(conn, &keys, tenant_id, seed, now).await?;
             audit::append(
                 conn,
                 tenant_id,

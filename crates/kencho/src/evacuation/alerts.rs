@@ -56,6 +56,8 @@ pub struct Actor {
     /// A staff member's role and division with the tenant's table (`None`: JMA telegrams,
     /// which act by law, not by a person's role).
     pub grant: Option<(Policy, Role, String)>,
+    /// Opens the plans an alert speaks to (their needs are sealed).
+    pub keys: Arc<crate::crypto::Keyring>,
 }
 
 impl Actor {
@@ -67,6 +69,7 @@ impl Actor {
             tenant_name: s.tenant_name.clone(),
             id: format!("staff:{}", s.id),
             grant: Some((policy, s.role, s.division_code.clone())),
+            keys: db.keys(),
         })
     }
 
@@ -154,7 +157,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             )
             .await?;
             if immediate {
-                fan_out(conn, id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
+                fan_out(conn, &actor.keys, id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
             }
             Ok(id)
         })
@@ -207,7 +210,7 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
                 serde_json::json!({"level": level, "requested_by": requested_by}),
             )
             .await?;
-            fan_out(conn, alert_id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
+            fan_out(conn, &actor.keys, alert_id, &atlas, &base_url, &actor.tenant_name, Phase::Issue).await?;
             Ok(())
         })
     })
@@ -270,7 +273,7 @@ pub(super) async fn cancel_in(
     )
     .await?;
     if was == "issued" && status == "cancelled" {
-        fan_out(conn, alert_id, atlas, base_url, &actor.tenant_name, Phase::Cancel).await?;
+        fan_out(conn, &actor.keys, alert_id, atlas, base_url, &actor.tenant_name, Phase::Cancel).await?;
     }
     Ok(())
 }
@@ -294,6 +297,7 @@ impl Phase {
 /// that household's own action for the level.
 pub(super) async fn fan_out(
     conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
     alert_id: i64,
     atlas: &Atlas,
     base_url: &str,
@@ -344,7 +348,11 @@ pub(super) async fn fan_out(
             String,
             String,
         ) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
-        let answers = serde_json::from_str(&data).unwrap_or_default();
+        // A plan that does not open still gets the alert, with the general action.
+        let answers = crate::evacuation::plans::open_data(keys, &plan_token, &data).unwrap_or_else(|e| {
+            tracing::error!(error = %e, subscription = sub_id, "a plan does not open; its household gets the general action");
+            Default::default()
+        });
         let areas = areas_by_lang
             .entry(lang.clone())
             .or_insert_with(|| {

@@ -79,6 +79,7 @@ pub async fn ingest(
     }
     let base_url = base_url.to_string();
     let source = source.chars().take(500).collect::<String>();
+    let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
             let info = match tg.info_type {
@@ -121,7 +122,7 @@ pub async fn ingest(
                         stale += 1;
                         continue;
                     }
-                    apply(conn, &tg, tenant, atlas, &base_url, &mut out).await?;
+                    apply(conn, keys.clone(), &tg, tenant, atlas, &base_url, &mut out).await?;
                 }
                 if !out.issued.is_empty() {
                     out.result = "issued".into();
@@ -159,13 +160,14 @@ async fn newer_exists(conn: &mut sqlx::AnyConnection, tg: &Telegram, sha: &str, 
 
 async fn apply(
     conn: &mut sqlx::AnyConnection,
+    keys: std::sync::Arc<crate::crypto::Keyring>,
     tg: &Telegram,
     tenant: &TenantRow,
     atlas: &super::layers::Atlas,
     base_url: &str,
     out: &mut Outcome,
 ) -> Result<()> {
-    let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None };
+    let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None, keys };
     let open: Vec<(i64, i64)> = sqlx::query(
         "SELECT id, level FROM evac_alerts WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued'",
     )
@@ -238,7 +240,7 @@ async fn apply(
                 serde_json::json!({"level": level, "event_id": tg.event_id, "title": title, "report_time": tg.report_time}),
             )
             .await?;
-            alerts::fan_out(conn, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
+            alerts::fan_out(conn, &actor.keys, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
             out.issued.push(id);
         }
         _ => {

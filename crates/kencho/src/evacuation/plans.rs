@@ -9,7 +9,10 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::accounts::{self, Resident, Staff};
+use zeroize::Zeroizing;
+
 use crate::audit;
+use crate::crypto::Keyring;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
@@ -68,9 +71,34 @@ impl StoredPlan {
 const COLUMNS: &str =
     "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
+/// Where a plan's answers (its people and their needs) are sealed (see [`crate::crypto`]).
+pub fn data_place(token: &str) -> String {
+    crate::crypto::place("evac_plans.data", token)
+}
+
+fn consent_place(token: &str) -> String {
+    crate::crypto::place("evac_plans.consent_note", token)
+}
+
+/// A stored plan's answers, opened.
+pub fn open_data(keys: &Keyring, token: &str, stored: &str) -> Result<Answers> {
+    let data = keys.open_unless_empty(&data_place(token), stored)?;
+    if data.is_empty() {
+        return Ok(Answers::default());
+    }
+    serde_json::from_str(&data).map_err(|e| AppError::Internal(format!("stored plan: {e}")))
+}
+
+fn seal_data(keys: &Keyring, token: &str, answers: &Answers) -> Result<String> {
+    let data = Zeroizing::new(serde_json::to_string(answers).map_err(|e| AppError::Internal(e.to_string()))?);
+    Ok(keys.seal(&data_place(token), &data)?)
+}
+
+fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
     let kind: String = r.try_get(3)?;
-    let data: String = r.try_get(6)?;
+    let token: String = r.try_get(2)?;
+    let answers = open_data(keys, &token, &r.try_get::<String, _>(6)?)?;
+    let consent_note = keys.open_unless_empty(&consent_place(&token), &r.try_get::<String, _>(9)?)?;
     Ok(StoredPlan {
         id: r.try_get(0)?,
         tenant_id: r.try_get(1)?,
@@ -78,10 +106,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
         kind: if kind == "individual" { PlanKind::Individual } else { PlanKind::Household },
         resident_id: r.try_get(4)?,
         staff_id: r.try_get(5)?,
-        answers: serde_json::from_str(&data).map_err(|e| AppError::Internal(format!("stored plan: {e}")))?,
+        answers,
         revision: r.try_get(7)?,
         consent_at: r.try_get(8)?,
-        consent_note: r.try_get(9)?,
+        consent_note,
         updated_at: r.try_get(10)?,
         saved_at: r.try_get(11)?,
     })
@@ -91,7 +119,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
 pub async fn create(db: &Db, tenant_id: i64, kind: PlanKind, staff: Option<&Staff>) -> Result<String> {
     let token = accounts::random_token();
     let staff_id = staff.map(|s| s.id);
-    let data = serde_json::to_string(&Answers::default()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let data = seal_data(&db.keys(), &token, &Answers::default())?;
     let t = token.clone();
     db.transact(move |conn| {
         Box::pin(async move {
@@ -124,7 +152,7 @@ pub async fn by_token(db: &Db, token: &str) -> Result<StoredPlan> {
         .fetch_optional(&db.read)
         .await?
         .ok_or(AppError::NotFound)?;
-    from_row(&row)
+    from_row(&db.keys(), &row)
 }
 
 pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<StoredPlan> {
@@ -134,7 +162,7 @@ pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<StoredPlan> {
         .fetch_optional(&db.read)
         .await?
         .ok_or(AppError::NotFound)?;
-    from_row(&row)
+    from_row(&db.keys(), &row)
 }
 
 /// Replaces the answers, if nobody else changed the plan since `revision` was read.
@@ -142,7 +170,7 @@ pub async fn update(db: &Db, plan: &StoredPlan, answers: &Answers) -> Result<()>
     if answers.members.len() > MAX_MEMBERS {
         return Err(AppError::BadRequest(format!("at most {MAX_MEMBERS} people")));
     }
-    let data = serde_json::to_string(answers).map_err(|e| AppError::Internal(e.to_string()))?;
+    let data = seal_data(&db.keys(), &plan.token, answers)?;
     let (id, revision, town) = (plan.id, plan.revision, answers.town_id.clone());
     db.transact(move |conn| {
         Box::pin(async move {
@@ -214,7 +242,7 @@ pub async fn of_resident(db: &Db, resident_id: i64) -> Result<Vec<PlanListItem>>
     .bind(resident_id)
     .fetch_all(&db.read)
     .await?;
-    list_items(&rows)
+    list_items(&db.keys(), &rows)
 }
 
 /// A 個別避難計画 opened by staff: only those the tenant's table allows
@@ -254,13 +282,13 @@ pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListIte
     .bind(tenant_id)
     .fetch_all(&db.read)
     .await?;
-    list_items(&rows)
+    list_items(&db.keys(), &rows)
 }
 
-fn list_items(rows: &[sqlx::any::AnyRow]) -> Result<Vec<PlanListItem>> {
+fn list_items(keys: &Keyring, rows: &[sqlx::any::AnyRow]) -> Result<Vec<PlanListItem>> {
     rows.iter()
         .map(|r| {
-            let a: Answers = serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default();
+            let a = open_data(keys, &r.try_get::<String, _>(0)?, &r.try_get::<String, _>(3)?)?;
             Ok(PlanListItem {
                 token: r.try_get(0)?,
                 id: r.try_get(1)?,
@@ -440,11 +468,12 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str)
         return Err(AppError::BadRequest("say how consent was given (同意の方法)".into()));
     }
     let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    let sealed = db.keys().seal(&consent_place(&plan.token), &note)?;
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE evac_plans SET consent_at = $1, consent_note = $2 WHERE id = $3")
                 .bind(now_ms())
-                .bind(&note)
+                .bind(&sealed)
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
@@ -454,7 +483,8 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str)
                 &actor,
                 "evacuation.consent_recorded",
                 &format!("plan:{id}"),
-                serde_json::json!({"note": note}),
+                // The note itself is special-care data, sealed in the plan; the log says it was recorded.
+                serde_json::json!({"note_recorded": true}),
             )
             .await
         })

@@ -264,13 +264,14 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
     for c in &p.contacts {
         check_contact(c)?;
     }
-    let actor = actor.to_string();
+    let (actor, keys) = (actor.to_string(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
+            // The consent note is sealed to the row: the row is made first, the note set after.
             let id: i64 = sqlx::query(
                 "INSERT INTO iot_people (tenant_id, name, area, inactivity_hours, quiet_start, quiet_end, escalation_wait_min, consent_at, consent_note, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $8) RETURNING id",
             )
             .bind(tenant_id)
             .bind(p.name.trim())
@@ -280,10 +281,11 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
             .bind(quiet.map(|q| i64::from(q.1)))
             .bind(i64::from(wait))
             .bind(now)
-            .bind(p.consent.trim())
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
+            let note = keys.seal(&consent_place(id), p.consent.trim())?;
+            sqlx::query("UPDATE iot_people SET consent_note = $1 WHERE id = $2").bind(note).bind(id).execute(&mut *conn).await?;
             for (pos, c) in p.contacts.iter().enumerate() {
                 insert_contact(conn, tenant_id, None, Some(id), pos, c, now).await?;
             }
@@ -293,7 +295,7 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
                 &actor,
                 "iot.person_added",
                 &format!("person:{id}"),
-                serde_json::json!({"contacts": p.contacts.len(), "consent": p.consent.trim()}),
+                serde_json::json!({"contacts": p.contacts.len(), "consent_recorded": true}),
             )
             .await?;
             Ok(id)
@@ -370,6 +372,42 @@ pub struct DeviceInfo {
     pub battery: Option<i64>,
     pub last_seen_at: Option<i64>,
     pub person_id: Option<i64>,
+}
+
+/// Where a watched person's consent note is sealed (see [`crate::crypto`]).
+fn consent_place(person_id: i64) -> String {
+    crate::crypto::place("iot_people.consent_note", person_id)
+}
+
+/// A watched person's record, its consent note opened (the caller checks the table of roles
+/// and audits the opening).
+#[derive(Debug, Clone)]
+pub struct PersonRecord {
+    pub name: String,
+    pub area: String,
+    pub inactivity_hours: i64,
+    pub consent: String,
+    pub last_activity_at: Option<i64>,
+}
+
+/// The tenant's watched person `id` while watching goes on.
+pub async fn person(db: &Db, tenant_id: i64, id: i64) -> Result<Option<PersonRecord>> {
+    let row = sqlx::query(
+        "SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people \
+         WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .bind(tenant_id)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(PersonRecord {
+        name: r.try_get(0)?,
+        area: r.try_get(1)?,
+        inactivity_hours: r.try_get(2)?,
+        consent: db.keys().open_unless_empty(&consent_place(id), &r.try_get::<String, _>(3)?)?,
+        last_activity_at: r.try_get(4)?,
+    }))
 }
 
 pub async fn list_devices(db: &Db, tenant_id: i64) -> Result<Vec<DeviceInfo>> {

@@ -233,11 +233,12 @@ pub async fn start(
     let (base_url, resident, code) = (base_url.to_string(), resident.clone(), revenue_code(p));
     let title = p.def.title.clone();
     let chosen = (provider.clone(), method.clone());
+    let keys = db.keys();
     let opened: std::result::Result<(i64, i64, i64, i64), String> = db
         .transact(move |conn| {
             Box::pin(async move {
                 crate::applications::lock_row(conn, application_id).await?;
-                let a = crate::applications::load(conn, application_id).await?;
+                let a = crate::applications::load(conn, &keys, application_id).await?;
                 if a.resident_id != resident.id {
                     return Err(AppError::NotFound);
                 }
@@ -311,7 +312,8 @@ pub async fn start(
     let checkout = if provider == "stripe" {
         let api_key = settings
             .stripe_api_key
-            .clone()
+            .as_ref()
+            .map(|k| k.expose().to_string())
             .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
         let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
         let attempt = u32::try_from(attempt).unwrap_or(0);
@@ -408,10 +410,11 @@ pub async fn set_due(
         amount_due(rule, units, staff_amount, exemption.as_ref()).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (staff, base_url, code, title) = (staff.clone(), base_url.to_string(), revenue_code(p), p.def.title.clone());
     let units = if matches!(rule, FeeRule::PerUnit { .. }) { units } else { None };
+    let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
             crate::applications::lock_row(conn, application_id).await?;
-            let a = crate::applications::load(conn, application_id).await?;
+            let a = crate::applications::load(conn, &keys, application_id).await?;
             if !crate::applications::staff_may_see(&staff, &a) {
                 return Err(AppError::NotFound);
             }
@@ -729,7 +732,7 @@ pub async fn request_refund(
     } else {
         None
     };
-    let (staff, reason) = (staff.clone(), reason.trim().to_string());
+    let (staff, reason, keys) = (staff.clone(), reason.trim().to_string(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
             let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
@@ -752,7 +755,7 @@ pub async fn request_refund(
                 return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
             }
             let kian_id = match &kian {
-                Some((draft, prep)) => Some(crate::approval::kian::insert(conn, &staff, draft, prep).await?),
+                Some((draft, prep)) => Some(crate::approval::kian::insert(conn, &keys, &staff, draft, prep).await?),
                 None => None,
             };
             let state = if kian_id.is_some() { "awaiting_approval" } else { "requested" };
@@ -865,11 +868,11 @@ pub async fn record_cash(db: &Db, staff: &Staff, p: &Procedure, application_id: 
     if !(1..=kencho_core::payment::fee::MAX_YEN).contains(&amount) {
         return Err(AppError::BadRequest("the amount must be 1 to 10,000,000 yen".into()));
     }
-    let (staff, code) = (staff.clone(), revenue_code(p));
+    let (staff, code, keys) = (staff.clone(), revenue_code(p), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
             crate::applications::lock_row(conn, application_id).await?;
-            let a = crate::applications::load(conn, application_id).await?;
+            let a = crate::applications::load(conn, &keys, application_id).await?;
             if !crate::applications::staff_may_see(&staff, &a) {
                 return Err(AppError::NotFound);
             }

@@ -10,6 +10,9 @@
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use sqlx::{AnyConnection, Row};
 
+use zeroize::Zeroizing;
+
+use crate::crypto::Secret;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
@@ -25,12 +28,18 @@ pub const CARD_3DS: &str = "4000000000003220";
 pub struct Settings {
     pub sandbox_enabled: bool,
     pub sandbox_methods: String,
-    pub sandbox_secret: String,
+    pub sandbox_secret: Secret,
     pub refund_approval_above: i64,
     pub stripe_enabled: bool,
     pub stripe_methods: String,
-    pub stripe_api_key: Option<String>,
-    pub stripe_webhook_secret: Option<String>,
+    pub stripe_api_key: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+}
+
+/// Where a tenant's payment secret is sealed: `column` is `sandbox_secret`,
+/// `stripe_api_key` or `stripe_webhook_secret` (see [`crate::crypto`]).
+pub fn secret_place(column: &str, tenant_id: i64) -> String {
+    crate::crypto::place(&format!("payment_settings.{column}"), tenant_id)
 }
 
 impl Settings {
@@ -41,16 +50,20 @@ impl Settings {
 
 /// The tenant's settings, created with a fresh sandbox secret on first use.
 pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
+    let keys = db.keys();
+    let open =
+        |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
     let read = |r: &sqlx::any::AnyRow| -> Result<Settings> {
         Ok(Settings {
             sandbox_enabled: r.try_get::<i64, _>(0)? != 0,
             sandbox_methods: r.try_get(1)?,
-            sandbox_secret: r.try_get(2)?,
+            sandbox_secret: open("sandbox_secret", Some(r.try_get(2)?))?
+                .ok_or_else(|| AppError::Internal("no sandbox secret".into()))?,
             refund_approval_above: r.try_get(3)?,
             stripe_enabled: r.try_get::<i64, _>(4)? != 0,
             stripe_methods: r.try_get(5)?,
-            stripe_api_key: r.try_get(6)?,
-            stripe_webhook_secret: r.try_get(7)?,
+            stripe_api_key: open("stripe_api_key", r.try_get(6)?)?,
+            stripe_webhook_secret: open("stripe_webhook_secret", r.try_get(7)?)?,
         })
     };
     const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above, stripe_enabled, \
@@ -58,7 +71,10 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
     if let Some(r) = sqlx::query(Q).bind(tenant_id).fetch_optional(&db.read).await? {
         return read(&r);
     }
-    let secret = format!("whsec_{}", crate::accounts::random_token());
+    let secret = keys.seal(
+        &secret_place("sandbox_secret", tenant_id),
+        &Zeroizing::new(format!("whsec_{}", crate::accounts::random_token())),
+    )?;
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query(
@@ -103,6 +119,11 @@ pub async fn update_stripe(
     if enabled && (!has_key || !has_secret || list.is_empty()) {
         return Err(AppError::BadRequest("Stripe needs its API key, webhook signing secret and a method".into()));
     }
+    let keys = db.keys();
+    let tenant_id = admin.tenant_id;
+    let (changed_key, changed_secret) = (api_key.is_some(), webhook_secret.is_some());
+    let api_key = keys.seal_opt(&secret_place("stripe_api_key", tenant_id), api_key.as_deref())?;
+    let webhook_secret = keys.seal_opt(&secret_place("stripe_webhook_secret", tenant_id), webhook_secret.as_deref())?;
     let (admin, methods) = (admin.clone(), list.join(","));
     db.transact(move |conn| {
         Box::pin(async move {
@@ -124,8 +145,8 @@ pub async fn update_stripe(
                 &format!("staff:{}", admin.id),
                 "payment.stripe_settings_changed",
                 "payment_settings",
-                serde_json::json!({"enabled": enabled, "methods": methods, "api_key_changed": api_key.is_some(),
-                                   "webhook_secret_changed": webhook_secret.is_some()}),
+                serde_json::json!({"enabled": enabled, "methods": methods, "api_key_changed": changed_key,
+                                   "webhook_secret_changed": changed_secret}),
             )
             .await
         })
@@ -392,7 +413,7 @@ type Outgoing = (i64, String, i64, String, String);
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
     let rows = sqlx::query(
         // The settings row exists: a checkout (and so a webhook) is only made after `settings`.
-        "SELECT w.id, w.body, w.attempts, t.code, s.sandbox_secret FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
+        "SELECT w.id, w.body, w.attempts, t.code, s.sandbox_secret, w.tenant_id FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
          JOIN payment_settings s ON s.tenant_id = w.tenant_id WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
     )
     .bind(now_ms())
@@ -403,8 +424,9 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
     }
     let mut groups: std::collections::BTreeMap<String, Vec<Outgoing>> = Default::default();
     for r in rows {
-        let (id, body, attempts, code, secret): (i64, String, i64, String, String) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let (id, body, attempts, code, stored, tenant_id): (i64, String, i64, String, String, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+        let secret = db.keys().open(&secret_place("sandbox_secret", tenant_id), &stored)?;
         let key = serde_json::from_str::<ProviderEvent>(&body).map(|e| e.payment_ref).unwrap_or_default();
         groups.entry(key).or_default().push((id, body, attempts, code, secret));
     }

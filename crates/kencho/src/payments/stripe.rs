@@ -74,16 +74,23 @@ pub async fn create_checkout(
 /// Sends refunds waiting for Stripe (state `to_send`); their result arrives as a webhook.
 pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Result<usize> {
     let rows = sqlx::query(
-        "SELECT r.id, r.amount, r.reason, p.payment_intent, s.stripe_api_key FROM refunds r JOIN payments p ON p.id = r.payment_id \
+        "SELECT r.id, r.amount, r.reason, p.payment_intent, s.stripe_api_key, p.tenant_id FROM refunds r JOIN payments p ON p.id = r.payment_id \
          JOIN payment_settings s ON s.tenant_id = p.tenant_id WHERE r.state = 'to_send' AND p.provider = 'stripe' ORDER BY r.id LIMIT 50",
     )
     .fetch_all(&db.read)
     .await?;
     let mut sent = 0;
     for r in rows {
-        let (id, amount, reason, intent, key): (i64, i64, String, Option<String>, Option<String>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let (id, amount, reason, intent, key, tenant_id): (i64, i64, String, Option<String>, Option<String>, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
         let (Some(intent), Some(key)) = (intent, key) else { continue };
+        let key = match db.keys().open(&super::sandbox::secret_place("stripe_api_key", tenant_id), &key) {
+            Ok(k) => zeroize::Zeroizing::new(k),
+            Err(e) => {
+                tracing::error!(error = %e, tenant = tenant_id, "the Stripe API key does not open; refunds wait");
+                continue;
+            }
+        };
         let form = fmt::refund_form(&intent, amount, &reason, id);
         let url = format!("{api_base}{}", fmt::REFUNDS_URL.trim_start_matches("https://api.stripe.com"));
         let outcome = post(http, &url, &key, &fmt::refund_idempotency_key(id), &form).await;

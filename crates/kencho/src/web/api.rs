@@ -749,7 +749,9 @@ pub struct ErrorBody {
     /// token_scope, csrf, bad_request, validation, conflict, stale_form, rate_limited, too_large,
     /// unsupported_media_type, method_not_allowed, timeout, bad_login, password_too_short,
     /// password_too_long, password_common, password_personal, password_repetitive,
-    /// invalid_transition, invalid_definition, internal; for 電子決裁 refusals: wrong_state,
+    /// invalid_transition, invalid_definition, internal, secret_key_missing,
+    /// sealed_value_unreadable (the server's key file does not open a sealed value: 500); for
+    /// 電子決裁 refusals: wrong_state,
     /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
     /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
     /// already_drafted, nothing_to_dispose.

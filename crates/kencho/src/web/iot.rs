@@ -613,12 +613,7 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
     crate::security::policy::require(&st.db, &s, kencho_core::security::Action::WatchRecords, None)
         .await
         .lang(&lang)?;
-    let r = sqlx::query(
-        "SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
-    )
-        .bind(id)
-        .bind(s.tenant_id)
-        .fetch_optional(&st.db.read)
+    let r = crate::iot::registry::person(&st.db, s.tenant_id, id)
         .await
         .lang(&lang)?
         .ok_or(AppError::NotFound)
@@ -669,15 +664,15 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
     .map(|c| Ok((fmt_time(c.try_get(0)?), c.try_get(1)?)))
     .collect::<Result<Vec<_>>>()
     .lang(&lang)?;
-    let last: Option<i64> = r.try_get(4).lang(&lang)?;
+    let last = r.last_activity_at;
     render(&PersonPage {
         id,
         admin: s.role == kencho_core::application::Role::Admin,
         l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.person_title")),
-        name: r.try_get(0).lang(&lang)?,
-        area: r.try_get(1).lang(&lang)?,
-        window: r.try_get(2).lang(&lang)?,
-        consent: r.try_get(3).lang(&lang)?,
+        name: r.name,
+        area: r.area,
+        window: r.inactivity_hours,
+        consent: r.consent,
         last_activity: last.map(fmt_time).unwrap_or_else(|| "—".into()),
         contacts,
         devices,

@@ -317,7 +317,7 @@ async fn sandbox_webhook(
         .get(sandbox::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AppError::BadRequest("no signature".into()))?;
-    sandbox::verify(&secret, sig, &body, crate::db::now_ms() / 1000)?;
+    sandbox::verify(secret.expose(), sig, &body, crate::db::now_ms() / 1000)?;
     let e: ProviderEvent =
         serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
     if e.event_id.is_empty() || e.event_id.len() > 200 {
@@ -582,7 +582,7 @@ async fn stripe_webhook(
         .get(fmt::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AppError::BadRequest("no Stripe-Signature".into()))?;
-    fmt::verify_signature(sig, &body, &secret, crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
+    fmt::verify_signature(sig, &body, secret.expose(), crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
         .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))?;
     let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
     let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();

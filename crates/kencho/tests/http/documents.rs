@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 const KACHO: &str = "kacho@minamisoma.example.jp";
 
 /// Accepts and approves an application through the API as 課長.
-async fn accept_and_approve(app: &TestApp, kacho: &str, id: i64) {
+pub(crate) async fn accept_and_approve(app: &TestApp, kacho: &str, id: i64) {
     for (action, message) in [("accept", ""), ("approve", "登録しました。鑑札を郵送します。")] {
         let res = api()
             .post(app.url(&format!("/api/v1/staff/applications/{id}/actions")))
@@ -55,7 +55,7 @@ async fn by_number(app: &TestApp, number: &str, sha: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-async fn verify_api(app: &TestApp, pdf: &[u8]) -> serde_json::Value {
+pub(crate) async fn verify_api(app: &TestApp, pdf: &[u8]) -> serde_json::Value {
     let res = api()
         .post(app.url("/api/v1/documents/verify"))
         .header("content-type", "application/pdf")

@@ -633,4 +633,16 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     let m = app.smtp.wait_for("minsei@example.jp", "真野 ウメさんの個別避難計画").await;
     assert!(m.body.contains("レベル3：ウメさんは徒歩で"), "{}", m.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'evacuation.consent_recorded'").await, 1);
+    // The person's needs and the consent note are sealed in the database (the alert above
+    // opened them); the audit log does not copy the note.
+    use sqlx::Row;
+    let row = sqlx::query("SELECT data, consent_note FROM evac_plans WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db.read)
+        .await
+        .unwrap();
+    let (data, note): (String, String) = (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+    assert!(data.starts_with("sealed:v1:") && !data.contains("ウメ") && !data.contains("wheelchair"), "{data}");
+    assert!(note.starts_with("sealed:v1:") && !note.contains("自宅訪問"), "{note}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE detail LIKE '%自宅訪問%'").await, 0);
 }

@@ -221,6 +221,9 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe
     let data_dir = std::env::temp_dir().join(format!("kencho-test-{}", unique()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let (db, db_url) = fresh_db(&data_dir).await;
+    // Each test has its own key file, as `serve --demo` makes one.
+    let key_file = data_dir.join("secret.key");
+    let db = db.with_keys(kencho::crypto::keyfile::load_or_create(&key_file).expect("secret key file"));
     let logins = kencho::demo::load(&db).await.expect("demo loads");
     let totp = logins.into_iter().map(|l| (l.email, l.totp_secret)).collect();
     let smtp = SmtpSink::start(smtp_fail_first).await;
@@ -246,6 +249,7 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe
         audit_checkpoints: kencho::flows::checkpoints::Target::under(&data_dir, None, None),
         // The suite writes checkpoints when it wants them.
         audit_checkpoint_every: std::time::Duration::from_secs(24 * 3600),
+        secret_key_file: Some(key_file),
     };
     let server = kencho::start(cfg.clone(), db.clone(), listener).await.expect("server starts");
     TestApp { server, base, db, db_url, cfg, smtp, totp, totp_steps: Default::default(), data_dir }
@@ -281,11 +285,19 @@ impl TestApp {
     /// Another kencho server on the same database and data directory, with its own
     /// connections and workers: what a second process behind a load balancer would be.
     pub async fn second_server(&self) -> String {
-        let db = Db::connect(&self.db_url).await.expect("second connection");
+        let db = self.connect_again().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         kencho::start(self.cfg.clone(), db, listener).await.expect("second server starts");
         base
+    }
+
+    /// A new connection to the test's database with the keys in its key file as it is now
+    /// (what a restarted process would load).
+    pub async fn connect_again(&self) -> Db {
+        let file = self.cfg.secret_key_file.as_ref().expect("key file");
+        let keys = kencho::crypto::keyfile::load(file).expect("secret key file loads");
+        Db::connect(&self.db_url).await.expect("reconnect").with_keys(keys)
     }
 
     /// Kills the server and its workers as a crash would; `start_server` brings up a new one
@@ -296,7 +308,7 @@ impl TestApp {
     }
 
     pub async fn start_server(&mut self) {
-        let db = Db::connect(&self.db_url).await.expect("reconnect");
+        let db = self.connect_again().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut cfg = self.cfg.clone();

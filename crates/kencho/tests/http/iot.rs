@@ -250,7 +250,7 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         .execute(&app.db.write)
         .await
         .unwrap();
-    let other = kencho::db::Db::connect(&app.db_url).await.unwrap();
+    let other = app.connect_again().await;
     let _ = kencho::iot::timers::run_once(&other, &app.base).await.unwrap();
     let second = app.smtp.wait_for("minsei@town.example.jp", "反応がありません").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -12,6 +12,7 @@ mod audit_and_mail;
 mod audit_hold;
 mod cli;
 mod documents;
+mod encryption;
 mod evacuation;
 mod iot;
 mod isolation;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 /// Imports a version of the dog registration whose fee is collected online.
-async fn dog_with_fee(app: &TestApp, fee: &str) {
+pub(crate) async fn dog_with_fee(app: &TestApp, fee: &str) {
     let (_, admin) = app.admin_api_token("admin@minamisoma.example.jp").await;
     let def = include_str!("../../../../demo/procedures/minamisoma-inu-toroku.toml");
     let start = def.find("[fee]").expect("fee table");
@@ -23,7 +23,7 @@ async fn dog_with_fee(app: &TestApp, fee: &str) {
     assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
 }
 
-async fn draft_dog(app: &TestApp, token: &str) -> (i64, i64) {
+pub(crate) async fn draft_dog(app: &TestApp, token: &str) -> (i64, i64) {
     let res = api()
         .post(app.url("/api/v1/applications"))
         .bearer_auth(token)
@@ -36,12 +36,12 @@ async fn draft_dog(app: &TestApp, token: &str) -> (i64, i64) {
     (v["id"].as_i64().expect("id"), v["revision"].as_i64().expect("revision"))
 }
 
-async fn summary(app: &TestApp, token: &str, id: i64) -> Value {
+pub(crate) async fn summary(app: &TestApp, token: &str, id: i64) -> Value {
     get_json(&app.url(&format!("/api/v1/applications/{id}/payment")), token).await
 }
 
 /// Waits until the payment of `id` reaches `state` (webhooks arrive from the sandbox's worker).
-async fn wait_state(app: &TestApp, token: &str, id: i64, state: &str) -> Value {
+pub(crate) async fn wait_state(app: &TestApp, token: &str, id: i64, state: &str) -> Value {
     for _ in 0..100 {
         let s = summary(app, token, id).await;
         if s["payments"].as_array().and_then(|p| p.last()).is_some_and(|p| p["state"] == state) {
@@ -57,7 +57,7 @@ async fn post_json(app: &TestApp, token: &str, path: String, body: Value) -> req
 }
 
 /// Opens the checkout page in the resident's browser and posts `fields` to `action`.
-async fn sandbox_post(
+pub(crate) async fn sandbox_post(
     b: &reqwest::Client,
     url: &str,
     action_suffix: &str,
@@ -70,7 +70,7 @@ async fn sandbox_post(
     b.post(format!("{url}{action_suffix}")).form(&form).send().await.expect("post")
 }
 
-async fn start_paying(app: &TestApp, token: &str, id: i64, method: &str) -> String {
+pub(crate) async fn start_paying(app: &TestApp, token: &str, id: i64, method: &str) -> String {
     let res = api()
         .post(app.url(&format!("/api/v1/applications/{id}/payment")))
         .bearer_auth(token)
