@@ -109,10 +109,7 @@ impl Walk {
                     .chains
                     .remove(&tenant_id)
                     .unwrap_or_else(|| (Ok(ChainCheck::new(self.marks.remove(&tenant_id).unwrap_or_default())), 0));
-                let problem = match state.and_then(|c| c.finish(heads.get(&tenant_id).copied())) {
-                    Ok(_) => None,
-                    Err(e) => Some(e),
-                };
+                let problem = state.and_then(|c| c.finish(heads.get(&tenant_id).copied())).err();
                 ChainReport { tenant_id, entries: n, problem }
             })
             .collect();
@@ -123,7 +120,7 @@ impl Walk {
 
 /// Verifies every chain against its head and `marks`.
 pub async fn verify(db: &Db, marks: Marks) -> Result<Vec<ChainReport>> {
-    let (heads, mut reports) = pass(db, marks.clone(), None).await?;
+    let mut reports = pass(db, marks.clone(), None).await?;
     // Out of storage order: read those chains again, by sequence number.
     let again: HashSet<i64> = reports
         .iter()
@@ -131,19 +128,18 @@ pub async fn verify(db: &Db, marks: Marks) -> Result<Vec<ChainReport>> {
         .map(|r| r.tenant_id)
         .collect();
     if !again.is_empty() {
-        let (_, second) = pass(db, marks, Some(again.clone())).await?;
+        let second = pass(db, marks, Some(again.clone())).await?;
         reports.retain(|r| !again.contains(&r.tenant_id));
         reports.extend(second.into_iter().filter(|r| again.contains(&r.tenant_id)));
         reports.sort_by_key(|r| r.tenant_id);
     }
-    let _ = heads;
     Ok(reports)
 }
 
 type Heads = HashMap<i64, (i64, [u8; 32])>;
 
 /// One read of the log (all of it, or only some chains in sequence order), hashed as it comes.
-async fn pass(db: &Db, marks: Marks, only: Option<HashSet<i64>>) -> Result<(Heads, Vec<ChainReport>)> {
+async fn pass(db: &Db, marks: Marks, only: Option<HashSet<i64>>) -> Result<Vec<ChainReport>> {
     let (tx, mut rx) = mpsc::channel::<Rows>(4);
     let (heads_tx, heads_rx) = tokio::sync::oneshot::channel::<Heads>();
     let hasher = {
@@ -173,8 +169,7 @@ async fn pass(db: &Db, marks: Marks, only: Option<HashSet<i64>>) -> Result<(Head
     let walk = hasher.await.map_err(|e| AppError::Internal(e.to_string()))?;
     read?;
     let heads = heads_rx.await.map_err(|_| AppError::Internal("the audit reader gave no heads".into()))?;
-    let reports = walk.finish(&heads);
-    Ok((heads, reports))
+    Ok(walk.finish(&heads))
 }
 
 /// The file behind a `sqlite://` URL.
