@@ -187,14 +187,10 @@ pub async fn worker(db: Db, target: Target, every: Duration) {
 /// audit path to the root, and the signed checkpoint that carries that root.
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Proof {
-    pub tenant_id: i64,
-    pub seq: i64,
-    pub at_ms: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-    pub prev_hash: String,
+    /// The entry: tenant_id, seq, at_ms, actor, action, target, detail, prev_hash.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub entry: kencho_core::audit::Entry,
     /// SHA-256 of the entry (hex): the leaf's data.
     pub entry_hash: String,
     /// 0-based: `seq - 1`.
@@ -223,16 +219,8 @@ pub async fn proof(db: &Db, target: &Target, tenant_id: i64, seq: i64) -> Result
         return Err(AppError::Internal(format!("tenant {tenant_id}: the log no longer matches its checkpoint")));
     }
     let path = merkle::inclusion_proof((seq - 1) as usize, &leaves);
-    let e = stored.entry;
     Ok(Some(Proof {
-        tenant_id,
-        seq,
-        at_ms: e.at_ms,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        detail: e.detail,
-        prev_hash: e.prev_hash,
+        entry: stored.entry,
         entry_hash: stored.hash,
         leaf_index: seq - 1,
         tree_size: cp.seq,
@@ -244,17 +232,7 @@ pub async fn proof(db: &Db, target: &Target, tenant_id: i64, seq: i64) -> Result
 /// Checks a proof on its own, as a resident's or an auditor's tool would: the entry hashes to
 /// `entry_hash`, the path leads to the checkpoint's root, and the checkpoint's signature holds.
 pub fn check_proof(p: &Proof) -> std::result::Result<(), String> {
-    let entry = kencho_core::audit::Entry {
-        tenant_id: p.tenant_id,
-        seq: p.seq,
-        at_ms: p.at_ms,
-        actor: p.actor.clone(),
-        action: p.action.clone(),
-        target: p.target.clone(),
-        detail: p.detail.clone(),
-        prev_hash: p.prev_hash.clone(),
-    };
-    if entry.hash() != p.entry_hash {
+    if p.entry.hash() != p.entry_hash {
         return Err("the entry does not hash to entry_hash".into());
     }
     p.checkpoint.check_signature().map_err(|e| e.to_string())?;
@@ -264,7 +242,8 @@ pub fn check_proof(p: &Proof) -> std::result::Result<(), String> {
     else {
         return Err("a hash is not hex".into());
     };
-    let ok = p.checkpoint.tenant_id == p.tenant_id
+    let ok = p.checkpoint.tenant_id == p.entry.tenant_id
+        && p.leaf_index == p.entry.seq - 1
         && p.checkpoint.seq == p.tree_size
         && merkle::verify_inclusion(p.leaf_index as u64, p.tree_size as u64, &merkle::leaf_hash(&leaf), &path, &root);
     if ok {

@@ -220,12 +220,12 @@ async fn a_resident_gets_a_proof_that_their_act_is_in_the_log() {
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     let proof: kencho::flows::checkpoints::Proof = proof_from(&body);
-    assert_eq!(proof.seq, seq);
+    assert_eq!(proof.entry.seq, seq);
     assert!(proof.tree_size >= seq);
     kencho::flows::checkpoints::check_proof(&proof).unwrap();
     // An altered entry, or a path for another place, does not check.
     let mut altered = proof_from(&body);
-    altered.detail = "{}".into();
+    altered.entry.detail = "{}".into();
     assert!(kencho::flows::checkpoints::check_proof(&altered).is_err());
     let mut moved = proof_from(&body);
     moved.leaf_index += 1;
