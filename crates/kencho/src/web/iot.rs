@@ -21,6 +21,8 @@ use crate::iot::alarms::{self, AlarmInfo};
 use crate::iot::applications::Binding;
 use crate::iot::ingest::{self, Ingested};
 use crate::iot::registry::{self, DeviceInfo, NewDevice, NewPerson};
+use crate::security::policy;
+use kencho_core::security::Action;
 
 /// Pages (ack link, staff alarm list).
 pub fn routes() -> Router<AppState> {
@@ -179,6 +181,9 @@ async fn list_alarms(
 ) -> Result<Json<Vec<AlarmInfo>>> {
     let s = ctx.staff()?;
     let mut list = alarms::list(&st.db, s.tenant_id, f.kind.as_deref(), f.state.as_deref()).await?;
+    if !policy::allows(&st.db, s, Action::WatchRecords).await? {
+        alarms::hide_people(&mut list, &crate::i18n::t(ctx.lang(), "iot.person_hidden"));
+    }
     if let Some(a) = f.area.as_deref().filter(|a| !a.is_empty()) {
         list.retain(|x| x.area == a);
     }
@@ -333,6 +338,9 @@ async fn staff_alarms(State(st): State<AppState>, ctx: Ctx, Query(f): Query<Alar
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?;
     let mut list = alarms::list(&st.db, s.tenant_id, f.kind.as_deref(), f.state.as_deref()).await.lang(&lang)?;
+    if !policy::allows(&st.db, s, Action::WatchRecords).await.lang(&lang)? {
+        alarms::hide_people(&mut list, &crate::i18n::t(&lang, "iot.person_hidden"));
+    }
     let mut areas: Vec<String> = list.iter().map(|a| a.area.clone()).filter(|a| !a.is_empty()).collect();
     areas.sort();
     areas.dedup();

@@ -295,6 +295,18 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     // The call button alarms at once.
     publish(&mqtt, chirpstack(&button, 1, "b-1", &[0x08])).await;
     app.smtp.wait_for("son@family.example.jp", "呼出ボタンを押しました").await;
+    // 見守り alarms name the person, and who of their circle answered, only to staff the roles
+    // table allows to read 見守り records (課長 and up by default); the others see that it rang.
+    let kakaricho = app.staff_token("kakaricho@minamisoma.example.jp").await;
+    let hidden = get_json(&app.url("/api/v1/staff/iot/alarms"), &kakaricho).await.to_string();
+    assert!(hidden.contains("call_button") && hidden.contains("小高区"), "{hidden}");
+    assert!(!hidden.contains("浦尻") && !hidden.contains("民生委員"), "{hidden}");
+    let page = app.staff_browser("kakaricho@minamisoma.example.jp").await;
+    let html = page.get(app.url("/staff/iot")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("浦尻") && html.contains("小高区"));
+    let kacho = app.staff_token("kacho@minamisoma.example.jp").await;
+    let shown = get_json(&app.url("/api/v1/staff/iot/alarms"), &kacho).await.to_string();
+    assert!(shown.contains("浦尻 トメ") && shown.contains("民生委員"), "{shown}");
     // A silent 見守り sensor goes to the staff, never to the family.
     sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{motion}'"))
         .execute(&app.db.write)
