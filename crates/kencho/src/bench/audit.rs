@@ -24,6 +24,26 @@ fn entry(tenant_id: i64, seq: i64, prev_hash: String) -> Entry {
     }
 }
 
+/// Times `audit verify` three times over `total` entries; fails unless all verify.
+async fn rounds(db: &Db, total: i64, label: &str, note: &str) -> Result<(), BoxErr> {
+    for round in 1..=3 {
+        let t = Instant::now();
+        let reports = crate::audit::verify(db).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let checked: i64 = reports.iter().map(|r| r.entries).sum();
+        if checked != total || reports.iter().any(|r| r.problem.is_some()) {
+            return Err(format!("verify found {checked} of {total} entries, or a problem: {reports:?}").into());
+        }
+        println!(
+            "audit verify ({label}), round {round}: {checked} entries in {secs:.3} s = {:.0} entries/s \
+             (target >= 2,000,000){}{note}",
+            checked as f64 / secs,
+            if note.is_empty() { "" } else { "; " }
+        );
+    }
+    Ok(())
+}
+
 /// Writes `n` entries (and the heads) straight into a SQLite file, in big transactions.
 fn fill_sqlite(path: &str, n: usize) -> Result<(), BoxErr> {
     let mut conn = rusqlite::Connection::open(path)?;
@@ -92,20 +112,7 @@ pub async fn run(n: usize) -> Result<(), BoxErr> {
     std::hint::black_box(x);
 
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
-    for round in 1..=3 {
-        let t = Instant::now();
-        let reports = crate::audit::verify(&db).await?;
-        let secs = t.elapsed().as_secs_f64();
-        let checked: i64 = reports.iter().map(|r| r.entries).sum();
-        if checked != total || reports.iter().any(|r| r.problem.is_some()) {
-            return Err(format!("verify found {checked} of {total} entries, or a problem: {reports:?}").into());
-        }
-        println!(
-            "audit verify (SQLite), round {round}: {checked} entries in {secs:.3} s = {:.0} entries/s \
-             (target >= 2,000,000; one core hashing alone: {hash_rate:.0} entries/s)",
-            checked as f64 / secs
-        );
-    }
+    rounds(&db, total, "SQLite", &format!("one core hashing alone: {hash_rate:.0} entries/s")).await?;
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(admin) = std::env::var("KENCHO_BENCH_POSTGRES") {
@@ -163,19 +170,7 @@ async fn postgres(admin_url: &str, n: usize) -> Result<(), BoxErr> {
     sqlx::query("ANALYZE audit_log").execute(&mut conn).await?;
     let total = per * CHAINS;
     println!("audit: {total} entries written to PostgreSQL in {:.1} s", started.elapsed().as_secs_f64());
-    for round in 1..=3 {
-        let t = Instant::now();
-        let reports = crate::audit::verify(&db).await?;
-        let secs = t.elapsed().as_secs_f64();
-        let checked: i64 = reports.iter().map(|r| r.entries).sum();
-        if checked != total || reports.iter().any(|r| r.problem.is_some()) {
-            return Err(format!("verify found {checked} of {total} entries, or a problem: {reports:?}").into());
-        }
-        println!(
-            "audit verify (PostgreSQL), round {round}: {checked} entries in {secs:.3} s = {:.0} entries/s",
-            checked as f64 / secs
-        );
-    }
+    rounds(&db, total, "PostgreSQL", "").await?;
     db.close().await;
     drop(conn);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
