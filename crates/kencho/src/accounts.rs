@@ -669,3 +669,10 @@ pub async fn janitor(db: Db) {
         tokio::time::sleep(std::time::Duration::from_secs(600)).await;
     }
 }
+
+/// Every staff member's name in a tenant, by id (for showing who acted).
+pub async fn staff_names(db: &Db, tenant_id: i64) -> Result<std::collections::HashMap<i64, String>> {
+    let rows =
+        sqlx::query("SELECT id, name FROM staff WHERE tenant_id = $1").bind(tenant_id).fetch_all(&db.read).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
+}

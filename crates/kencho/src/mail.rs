@@ -303,3 +303,28 @@ pub async fn worker(db: Db, mailer: Arc<Mailer>, nudge: Arc<Notify>) {
         }
     }
 }
+
+/// A mail kept in the local mailbox (the demo, with no relay).
+pub struct Kept {
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub delivered_at: i64,
+}
+
+/// The newest 100 mails of the local mailbox.
+pub async fn local_mailbox(db: &Db) -> Result<Vec<Kept>> {
+    let rows = sqlx::query("SELECT recipient, subject, body, delivered_at FROM mailbox ORDER BY id DESC LIMIT 100")
+        .fetch_all(&db.read)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Kept {
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                delivered_at: r.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+}

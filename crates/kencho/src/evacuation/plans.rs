@@ -491,3 +491,15 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str)
     })
     .await
 }
+
+/// Plans with an active subscription, per 町字: how many households an alert there reaches.
+pub async fn households_by_town(db: &Db, tenant_id: i64) -> Result<std::collections::HashMap<String, i64>> {
+    let rows = sqlx::query(
+        "SELECT p.town_id AS town_id, COUNT(DISTINCT p.id) AS households FROM evac_plans p \
+         JOIN evac_subscriptions s ON s.plan_id = p.id WHERE p.tenant_id = $1 AND s.active = 1 GROUP BY p.town_id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("town_id")?, r.try_get("households")?))).collect()
+}

@@ -352,3 +352,124 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
     })
     .await
 }
+
+/// What the acknowledgement page shows of the alarm behind a mailed link.
+pub struct AckInfo {
+    pub kind: String,
+    pub state: String,
+    pub label: String,
+    pub area: String,
+    /// A trap alarm whose capture was recorded.
+    pub captured: bool,
+}
+
+/// The alarm a mailed acknowledgement token names, if any.
+pub async fn by_ack_token(db: &Db, token: &str) -> Result<Option<AckInfo>> {
+    if token.len() > 100 {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT a.kind AS kind, a.state AS state, a.detail AS detail, \
+         (SELECT COUNT(*) FROM iot_captures c WHERE c.alarm_id = a.id) AS captures \
+         FROM iot_alarms a WHERE a.ack_token = $1",
+    )
+    .bind(token)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
+    Ok(Some(AckInfo {
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        label: detail["label"].as_str().unwrap_or_default().to_string(),
+        area: detail["area"].as_str().unwrap_or_default().to_string(),
+        captured: r.try_get::<i64, _>("captures")? > 0,
+    }))
+}
+
+/// Records what a fired trap caught, from the hunter's mailed link (once per alarm).
+pub async fn record_capture(db: &Db, token: &str, outcome: &str, species: &str, count: i64, who: &str) -> Result<()> {
+    let (token, outcome, who) = (token.to_string(), outcome.to_string(), format!("contact:{who}"));
+    let (species, count) = if outcome == "empty" { (String::new(), 0) } else { (species.to_string(), count) };
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let r = sqlx::query(
+                "SELECT id, tenant_id, subject FROM iot_alarms WHERE ack_token = $1 AND kind = 'trap_fired'",
+            )
+            .bind(&token)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+            let (id, tenant_id, subject): (i64, i64, String) =
+                (r.try_get("id")?, r.try_get("tenant_id")?, r.try_get("subject")?);
+            let device: i64 = subject.strip_prefix("device:").and_then(|s| s.parse().ok()).ok_or(AppError::NotFound)?;
+            let done = sqlx::query("SELECT 1 FROM iot_captures WHERE alarm_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if done.is_some() {
+                return Err(AppError::Conflict("this capture is already recorded".into()));
+            }
+            sqlx::query(
+                "INSERT INTO iot_captures (tenant_id, alarm_id, device_id, outcome, species, count, recorded_by, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(device)
+            .bind(&outcome)
+            .bind(&species)
+            .bind(count)
+            .bind(&who)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+            log(conn, id, &format!("capture:{outcome}"), &who).await
+        })
+    })
+    .await
+}
+
+/// One recorded capture, with the trap's area.
+pub struct Capture {
+    pub area: String,
+    pub species: String,
+    pub at: i64,
+    pub count: i64,
+    /// caught, bycatch or empty.
+    pub outcome: String,
+}
+
+/// Every capture of a tenant, oldest first.
+pub async fn captures(db: &Db, tenant_id: i64) -> Result<Vec<Capture>> {
+    let rows = sqlx::query(
+        "SELECT d.area AS area, c.species AS species, c.at AS at, c.count AS count, c.outcome AS outcome \
+         FROM iot_captures c JOIN iot_devices d ON d.id = c.device_id WHERE c.tenant_id = $1 ORDER BY c.at",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Capture {
+                area: r.try_get("area")?,
+                species: r.try_get("species")?,
+                at: r.try_get("at")?,
+                count: r.try_get("count")?,
+                outcome: r.try_get("outcome")?,
+            })
+        })
+        .collect()
+}
+
+/// (label, area) of the tenant's traps that never caught anything.
+pub async fn traps_that_never_caught(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT d.label AS label, d.area AS area FROM iot_devices d WHERE d.tenant_id = $1 AND d.kind = 'trap' \
+         AND NOT EXISTS (SELECT 1 FROM iot_captures c WHERE c.device_id = d.id AND c.outcome = 'caught') ORDER BY d.area, d.label",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("label")?, r.try_get("area")?))).collect()
+}

@@ -522,3 +522,103 @@ async fn close_alarms(conn: &mut sqlx::AnyConnection, subject: &str, now: i64) -
     .await?;
     Ok(())
 }
+
+/// A watched person as the devices page lists them.
+pub struct PersonSummary {
+    pub id: i64,
+    pub name: String,
+    pub area: String,
+    /// Sensors and buttons assigned to them.
+    pub devices: i64,
+}
+
+/// The tenant's watched people (not ended), by area.
+pub async fn list_people(db: &Db, tenant_id: i64) -> Result<Vec<PersonSummary>> {
+    let rows = sqlx::query(
+        "SELECT p.id AS id, p.name AS name, p.area AS area, \
+         (SELECT COUNT(*) FROM iot_devices d WHERE d.person_id = p.id) AS devices \
+         FROM iot_people p WHERE p.tenant_id = $1 AND p.ended_at IS NULL ORDER BY p.area, p.id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PersonSummary {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                area: r.try_get("area")?,
+                devices: r.try_get("devices")?,
+            })
+        })
+        .collect()
+}
+
+/// The tenant's IoT settings: (minutes between re-sends of a trap alarm, staff address);
+/// defaults until an administrator saves them.
+pub async fn settings(db: &Db, tenant_id: i64) -> Result<(i64, String)> {
+    let row = sqlx::query("SELECT trap_resend_min, staff_email FROM iot_settings WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&db.read)
+        .await?;
+    match row {
+        Some(r) => Ok((r.try_get("trap_resend_min")?, r.try_get("staff_email")?)),
+        None => Ok((30, String::new())),
+    }
+}
+
+/// Saves the tenant's IoT settings (already checked), audited.
+pub async fn save_settings(db: &Db, tenant_id: i64, actor: &str, resend_min: i64, staff_email: &str) -> Result<()> {
+    let (actor, email) = (actor.to_string(), staff_email.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO iot_settings (tenant_id, trap_resend_min, staff_email) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET trap_resend_min = excluded.trap_resend_min, staff_email = excluded.staff_email",
+            )
+            .bind(tenant_id)
+            .bind(resend_min)
+            .bind(&email)
+            .execute(&mut *conn)
+            .await?;
+            audit::append(conn, tenant_id, &actor, "iot.settings", "iot", serde_json::json!({"resend_min": resend_min, "staff_email": email}))
+                .await
+        })
+    })
+    .await
+}
+
+/// (role, name, e-mail) of a contact.
+pub type ContactRow = (String, String, String);
+/// (kind, label, DevEUI) of a device.
+pub type DeviceRow = (String, String, String);
+
+/// A watched person's contacts in order, their devices, and the last 20 events of those
+/// devices (epoch ms, kind). The caller has checked the person is in its tenant.
+pub async fn person_details(db: &Db, person_id: i64) -> Result<(Vec<ContactRow>, Vec<DeviceRow>, Vec<(i64, String)>)> {
+    let contacts = sqlx::query("SELECT role, name, email FROM iot_contacts WHERE person_id = $1 ORDER BY position")
+        .bind(person_id)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|c| Ok((c.try_get("role")?, c.try_get("name")?, c.try_get("email")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let devices = sqlx::query("SELECT kind, label, dev_eui FROM iot_devices WHERE person_id = $1 ORDER BY id")
+        .bind(person_id)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|c| Ok((c.try_get("kind")?, c.try_get("label")?, c.try_get("dev_eui")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let activity = sqlx::query(
+        "SELECT e.at AS at, e.kind AS kind FROM iot_events e JOIN iot_devices d ON d.id = e.device_id \
+         WHERE d.person_id = $1 ORDER BY e.id DESC LIMIT 20",
+    )
+    .bind(person_id)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|c| Ok((c.try_get("at")?, c.try_get("kind")?)))
+    .collect::<Result<Vec<_>>>()?;
+    Ok((contacts, devices, activity))
+}

@@ -910,3 +910,14 @@ pub async fn record_cash(db: &Db, staff: &Staff, p: &Procedure, application_id: 
     })
     .await
 }
+
+/// The payment a provider knows by `payment_ref`, if it is paid.
+pub async fn paid_by_ref(db: &Db, provider: &str, payment_ref: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
+    )
+    .bind(provider)
+    .bind(payment_ref)
+    .fetch_optional(&db.read)
+    .await?)
+}

@@ -16,7 +16,6 @@ use kencho_core::approval::figures::DivisionFigures;
 use kencho_core::approval::org::{PersonId, PostId};
 use kencho_core::approval::route::{Action, Ctx as RouteCtx, Done, Role, SendBackTo, State as RouteState};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::api::json;
@@ -67,9 +66,7 @@ fn post_name(setup: &Setup, post: &str) -> String {
 }
 
 async fn staff_names(st: &AppState, tenant_id: i64) -> Result<HashMap<i64, String>> {
-    let rows =
-        sqlx::query("SELECT id, name FROM staff WHERE tenant_id = $1").bind(tenant_id).fetch_all(&st.db.read).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    crate::accounts::staff_names(&st.db, tenant_id).await
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1058,15 +1058,7 @@ async fn staff_view(st: &AppState, ctx: &Ctx, message: String, error: String) ->
 
 /// Subscribed plans per town, so staff see how many households an alert will reach.
 async fn town_households(st: &AppState, tenant_id: i64) -> Result<std::collections::HashMap<String, i64>, AppError> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT p.town_id, COUNT(DISTINCT p.id) FROM evac_plans p JOIN evac_subscriptions s ON s.plan_id = p.id \
-         WHERE p.tenant_id = $1 AND s.active = 1 GROUP BY p.town_id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&st.db.read)
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    plans::households_by_town(&st.db, tenant_id).await
 }
 
 async fn staff_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::{
     fmt_time, form_get, parse_form, read_upload, render, staff_form, AppState, Ctx, InLang, Layout, PageResult,
@@ -219,32 +218,17 @@ struct Who {
 }
 
 async fn ack_view(st: &AppState, ctx: &Ctx, token: &str, contact: Option<i64>) -> Result<AckPage> {
-    if token.len() > 100 {
-        return Err(AppError::NotFound);
-    }
-    let r = sqlx::query("SELECT id, kind, state, detail FROM iot_alarms WHERE ack_token = $1")
-        .bind(token)
-        .fetch_optional(&st.db.read)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (id, kind, state, detail): (i64, String, String, String) =
-        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-    let captured = sqlx::query("SELECT 1 FROM iot_captures WHERE alarm_id = $1")
-        .bind(id)
-        .fetch_optional(&st.db.read)
-        .await?
-        .is_some();
+    let a = alarms::by_ack_token(&st.db, token).await?.ok_or(AppError::NotFound)?;
     Ok(AckPage {
         l: ctx.layout(st, "確認"),
         token: token.to_string(),
         contact: contact.map(|c| c.to_string()).unwrap_or_default(),
-        label: detail["label"].as_str().unwrap_or_default().to_string(),
-        area: detail["area"].as_str().unwrap_or_default().to_string(),
-        is_trap: kind == "trap_fired",
-        kind,
-        state,
-        captured,
+        label: a.label,
+        area: a.area,
+        is_trap: a.kind == "trap_fired",
+        kind: a.kind,
+        state: a.state,
+        captured: a.captured,
     })
 }
 
@@ -280,40 +264,7 @@ async fn capture(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>
             .lang(&lang);
     }
     let who = form_get(&form, "c").unwrap_or("link").chars().take(20).collect::<String>();
-    let t = token.clone();
-    st.db
-        .transact(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("SELECT id, tenant_id, subject FROM iot_alarms WHERE ack_token = $1 AND kind = 'trap_fired'")
-                    .bind(&t)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let (id, tenant_id, subject): (i64, i64, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-                let device: i64 = subject.strip_prefix("device:").and_then(|s| s.parse().ok()).ok_or(AppError::NotFound)?;
-                let done = sqlx::query("SELECT 1 FROM iot_captures WHERE alarm_id = $1").bind(id).fetch_optional(&mut *conn).await?;
-                if done.is_some() {
-                    return Err(AppError::Conflict("this capture is already recorded".into()));
-                }
-                sqlx::query(
-                    "INSERT INTO iot_captures (tenant_id, alarm_id, device_id, outcome, species, count, recorded_by, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(tenant_id)
-                .bind(id)
-                .bind(device)
-                .bind(&outcome)
-                .bind(if outcome == "empty" { String::new() } else { species.clone() })
-                .bind(if outcome == "empty" { 0 } else { count })
-                .bind(format!("contact:{who}"))
-                .bind(crate::db::now_ms())
-                .execute(&mut *conn)
-                .await?;
-                alarms::log(conn, id, &format!("capture:{outcome}"), &format!("contact:{who}")).await
-            })
-        })
-        .await
-        .lang(&lang)?;
+    alarms::record_capture(&st.db, &token, &outcome, &species, count, &who).await.lang(&lang)?;
     render(&ack_view(&st, &ctx, &token, None).await.lang(&lang)?).lang(&lang)
 }
 
@@ -404,24 +355,12 @@ impl DevicesPage {
 
 async fn devices_view(st: &AppState, ctx: &Ctx, message: String, error: String) -> Result<DevicesPage> {
     let s = ctx.admin()?;
-    let people = sqlx::query(
-        "SELECT p.id, p.name, p.area, (SELECT COUNT(*) FROM iot_devices d WHERE d.person_id = p.id) \
-         FROM iot_people p WHERE p.tenant_id = $1 AND p.ended_at IS NULL ORDER BY p.area, p.id",
-    )
-    .bind(s.tenant_id)
-    .fetch_all(&st.db.read)
-    .await?
-    .iter()
-    .map(|r| Ok(PersonRow { id: r.try_get(0)?, name: r.try_get(1)?, area: r.try_get(2)?, devices: r.try_get(3)? }))
-    .collect::<Result<Vec<_>>>()?;
-    let settings = sqlx::query("SELECT trap_resend_min, staff_email FROM iot_settings WHERE tenant_id = $1")
-        .bind(s.tenant_id)
-        .fetch_optional(&st.db.read)
-        .await?;
-    let (resend_min, staff_email) = match settings {
-        Some(r) => (r.try_get(0)?, r.try_get(1)?),
-        None => (30, String::new()),
-    };
+    let people = registry::list_people(&st.db, s.tenant_id)
+        .await?
+        .into_iter()
+        .map(|p| PersonRow { id: p.id, name: p.name, area: p.area, devices: p.devices })
+        .collect();
+    let (resend_min, staff_email) = registry::settings(&st.db, s.tenant_id).await?;
     Ok(DevicesPage {
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "iot.devices_title")),
         devices: registry::list_devices(&st.db, s.tenant_id).await?,
@@ -480,24 +419,7 @@ async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
         if !email.is_empty() && !kencho_core::forms::is_email(&email) {
             return Err(AppError::BadRequest("not an e-mail address".into()));
         }
-        let (tenant, actor) = (s.tenant_id, format!("staff:{}", s.id));
-        st.db
-            .transact(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO iot_settings (tenant_id, trap_resend_min, staff_email) VALUES ($1, $2, $3) \
-                         ON CONFLICT (tenant_id) DO UPDATE SET trap_resend_min = excluded.trap_resend_min, staff_email = excluded.staff_email",
-                    )
-                    .bind(tenant)
-                    .bind(min)
-                    .bind(&email)
-                    .execute(&mut *conn)
-                    .await?;
-                    crate::audit::append(conn, tenant, &actor, "iot.settings", "iot", serde_json::json!({"resend_min": min, "staff_email": email}))
-                        .await
-                })
-            })
-            .await?;
+        registry::save_settings(&st.db, s.tenant_id, &format!("staff:{}", s.id), min, &email).await?;
         Ok(crate::i18n::t(&lang, "iot.saved"))
     }
     .await;
@@ -643,35 +565,8 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
         })
         .await
         .lang(&lang)?;
-    let contacts = sqlx::query("SELECT role, name, email FROM iot_contacts WHERE person_id = $1 ORDER BY position")
-        .bind(id)
-        .fetch_all(&st.db.read)
-        .await
-        .lang(&lang)?
-        .iter()
-        .map(|c| Ok((c.try_get(0)?, c.try_get(1)?, c.try_get(2)?)))
-        .collect::<Result<Vec<_>>>()
-        .lang(&lang)?;
-    let devices = sqlx::query("SELECT kind, label, dev_eui FROM iot_devices WHERE person_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(&st.db.read)
-        .await
-        .lang(&lang)?
-        .iter()
-        .map(|c| Ok((c.try_get(0)?, c.try_get(1)?, c.try_get(2)?)))
-        .collect::<Result<Vec<_>>>()
-        .lang(&lang)?;
-    let activity = sqlx::query(
-        "SELECT e.at, e.kind FROM iot_events e JOIN iot_devices d ON d.id = e.device_id WHERE d.person_id = $1 ORDER BY e.id DESC LIMIT 20",
-    )
-    .bind(id)
-    .fetch_all(&st.db.read)
-    .await
-    .lang(&lang)?
-    .iter()
-    .map(|c| Ok((fmt_time(c.try_get(0)?), c.try_get(1)?)))
-    .collect::<Result<Vec<_>>>()
-    .lang(&lang)?;
+    let (contacts, devices, recent) = registry::person_details(&st.db, id).await.lang(&lang)?;
+    let activity = recent.into_iter().map(|(at, kind)| (fmt_time(at), kind)).collect();
     let last = r.last_activity_at;
     render(&PersonPage {
         id,
@@ -725,25 +620,11 @@ impl CapturesPage {
 async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?.clone();
-    let raw = sqlx::query(
-        "SELECT d.area, c.species, c.at, c.count, c.outcome FROM iot_captures c JOIN iot_devices d ON d.id = c.device_id \
-         WHERE c.tenant_id = $1 ORDER BY c.at",
-    )
-    .bind(s.tenant_id)
-    .fetch_all(&st.db.read)
-    .await
-    .lang(&lang)?;
+    let raw = alarms::captures(&st.db, s.tenant_id).await.lang(&lang)?;
     let mut table: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
     let mut months: std::collections::BTreeMap<String, i64> = Default::default();
     let (mut empty, mut bycatch) = (0, 0);
-    for r in &raw {
-        let (area, species, at, count, outcome): (String, String, i64, i64, String) = (
-            r.try_get(0).lang(&lang)?,
-            r.try_get(1).lang(&lang)?,
-            r.try_get(2).lang(&lang)?,
-            r.try_get(3).lang(&lang)?,
-            r.try_get(4).lang(&lang)?,
-        );
+    for alarms::Capture { area, species, at, count, outcome } in raw {
         match outcome.as_str() {
             "caught" => {
                 let month: String = fmt_time(at).chars().take(7).collect();
@@ -760,18 +641,7 @@ async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         .enumerate()
         .map(|(i, (m, c))| Bar { month: m.clone(), count: *c, x: 40 + i as i64 * 60, h: c * 150 / max })
         .collect();
-    let never = sqlx::query(
-        "SELECT d.label, d.area FROM iot_devices d WHERE d.tenant_id = $1 AND d.kind = 'trap' \
-         AND NOT EXISTS (SELECT 1 FROM iot_captures c WHERE c.device_id = d.id AND c.outcome = 'caught') ORDER BY d.area, d.label",
-    )
-    .bind(s.tenant_id)
-    .fetch_all(&st.db.read)
-    .await
-    .lang(&lang)?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<Vec<_>>>()
-    .lang(&lang)?;
+    let never = alarms::traps_that_never_caught(&st.db, s.tenant_id).await.lang(&lang)?;
     render(&CapturesPage {
         l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.captures_title")),
         rows: table

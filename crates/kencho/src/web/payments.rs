@@ -714,14 +714,7 @@ async fn api_cash(
 /// provider's webhook is answered at the payment's commit, not after a PDF is drawn and
 /// signed. Idempotent; a failure is logged and the receipt is issued when first downloaded.
 async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str) {
-    let row = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
-    )
-    .bind(provider)
-    .bind(payment_ref)
-    .fetch_optional(&st.db.read)
-    .await;
-    if let Ok(Some(id)) = row {
+    if let Ok(Some(id)) = payments::paid_by_ref(&st.db, provider, payment_ref).await {
         issue_receipt_logged(st, id).await;
     }
 }

@@ -991,22 +991,14 @@ pub(super) async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult 
     if st.cfg.smtp_url.is_some() {
         return Err(AppError::NotFound).lang(&lang);
     }
-    use sqlx::Row;
-    let rows = sqlx::query("SELECT recipient, subject, body, delivered_at FROM mailbox ORDER BY id DESC LIMIT 100")
-        .fetch_all(&st.db.read)
-        .await
-        .lang(&lang)?;
     let mut mails = Vec::new();
-    for r in rows {
-        let body: String = r.try_get(2).lang(&lang)?;
-        let lines =
-            body.lines().map(|l| (l.to_string(), l.trim().starts_with(&st.cfg.base_url) && !l.contains(' '))).collect();
-        mails.push(Mail {
-            to: r.try_get(0).lang(&lang)?,
-            subject: r.try_get(1).lang(&lang)?,
-            lines,
-            at: fmt_time(r.try_get(3).lang(&lang)?),
-        });
+    for m in crate::mail::local_mailbox(&st.db).await.lang(&lang)? {
+        let lines = m
+            .body
+            .lines()
+            .map(|l| (l.to_string(), l.trim().starts_with(&st.cfg.base_url) && !l.contains(' ')))
+            .collect();
+        mails.push(Mail { to: m.recipient, subject: m.subject, lines, at: fmt_time(m.delivered_at) });
     }
     render(&MailboxPage { l: ctx.layout(&st, &crate::i18n::t(&lang, "mailbox.title")), mails }).lang(&lang)
 }
