@@ -142,6 +142,15 @@ pub async fn heads(db: &Db) -> Result<Vec<(i64, i64, String)>> {
     rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("seq")?, r.try_get("hash")?))).collect()
 }
 
+/// One chain's head: (last sequence number, hash of that entry).
+pub async fn head(db: &Db, tenant_id: i64) -> Result<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&db.read)
+        .await?;
+    row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?))).transpose()
+}
+
 /// The stored hash and link of entries `from..=to` of a chain, in order.
 pub async fn entry_hashes(db: &Db, tenant_id: i64, from: i64, to: i64) -> Result<Vec<(i64, String, String)>> {
     let rows = sqlx::query(

@@ -71,12 +71,9 @@ pub async fn check(db: &Db) -> std::result::Result<(), String> {
                 problems.push(format!("{}.{} ({} {id}): {e}", c.table, c.column, c.row));
             }
         }
-        let clear = format!("SELECT COUNT(*) FROM {} WHERE {filled} AND {} NOT LIKE 'sealed:%'", c.table, c.column);
-        let n: i64 =
-            sqlx::query(&clear).fetch_one(&db.read).await.and_then(|r| r.try_get(0)).map_err(|e| e.to_string())?;
-        if n > 0 {
+        if let Some(n) = clear_values(db, c, &filled).await.map_err(|e| e.to_string())? {
             problems.push(format!(
-                "{}.{}: {n} values are stored in clear (a database from before sealing); run `kencho keys reencrypt` once",
+                "{}.{}: {n} stored in clear (a database from before sealing); run `kencho keys reencrypt` once",
                 c.table, c.column
             ));
         }
@@ -86,6 +83,25 @@ pub async fn check(db: &Db) -> std::result::Result<(), String> {
     } else {
         Err(format!("the secret key file does not fit this database:\n{}", problems.join("\n")))
     }
+}
+
+/// Whether clear values from before sealing are left, and how many ("values", or "the oldest
+/// value" for the tables of residents' data, which can be large: counting them would scan the
+/// whole table at every start, while `keys reencrypt` seals the oldest like every other).
+async fn clear_values(db: &Db, c: &Column, filled: &str) -> Result<Option<String>> {
+    if c.empty_ok {
+        let oldest = format!(
+            "SELECT {col} FROM {table} WHERE {filled} ORDER BY {row} LIMIT 1",
+            col = c.column,
+            table = c.table,
+            row = c.row
+        );
+        let stored: Option<String> = sqlx::query_scalar(&oldest).fetch_optional(&db.read).await?;
+        return Ok(stored.filter(|v| !v.starts_with("sealed:")).map(|_| "the oldest value is".to_string()));
+    }
+    let clear = format!("SELECT COUNT(*) FROM {} WHERE {filled} AND {} NOT LIKE 'sealed:%'", c.table, c.column);
+    let n: i64 = sqlx::query_scalar(&clear).fetch_one(&db.read).await?;
+    Ok((n > 0).then(|| format!("{n} values are")))
 }
 
 /// Rows changed in one transaction.

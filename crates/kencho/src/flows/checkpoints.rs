@@ -72,7 +72,7 @@ async fn write_one(db: &Db, target: &Target, tenant_id: i64, at_least: i64) -> R
     } else {
         ChainKey::Tenant(keys::active(db, tenant_id).await?)
     };
-    let Some((_, seq, head)) = audit::heads(db).await?.into_iter().find(|(t, _, _)| *t == tenant_id) else {
+    let Some((seq, head)) = audit::head(db, tenant_id).await? else {
         return Ok(None);
     };
     let known = files::read(&target.dir, tenant_id)?
