@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -14,12 +14,10 @@ use utoipa::ToSchema;
 
 use super::openapi::StandardErrors;
 use super::{AppState, Ctx};
-use crate::accounts::tokens::ApiTokenInfo;
 use crate::accounts::{self, Principal};
-use crate::applications::{self as apps, InboxFilter};
+use crate::applications as apps;
 use crate::error::{AppError, Result};
 use crate::procedures;
-use kencho_core::security::Scope;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,12 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/attachments/{aid}", get(download_attachment))
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/withdraw", post(withdraw))
-        .route("/staff/applications", get(inbox))
-        .route("/staff/applications/{id}", get(staff_get_application))
-        .route("/staff/applications/{id}/actions", post(staff_action))
-        .route("/staff/export", get(export))
-        .route("/admin/procedures", post(import_procedure))
-        .route("/admin/api-tokens", get(list_tokens).post(create_token))
+        .merge(super::api_staff::routes())
 }
 
 /// Reads a JSON body with a clear error for malformed or mistyped input.
@@ -312,7 +305,7 @@ pub struct ApplicationSummary {
     pub overdue: bool,
 }
 
-fn summaries(list: &[apps::Summary]) -> Vec<ApplicationSummary> {
+pub(super) fn summaries(list: &[apps::Summary]) -> Vec<ApplicationSummary> {
     let now = crate::db::now_ms();
     list.iter()
         .map(|s| ApplicationSummary {
@@ -358,7 +351,7 @@ pub struct ApplicationDetail {
     pub attachments: Vec<apps::Attachment>,
 }
 
-async fn detail(st: &AppState, a: apps::Application) -> Result<ApplicationDetail> {
+pub(super) async fn detail(st: &AppState, a: apps::Application) -> Result<ApplicationDetail> {
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let facts = kencho_core::application::Facts {
         status: a.status,
@@ -572,176 +565,6 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
     Ok(Json(StatusBody { status: s.as_str().into() }))
 }
 
-// ---------- staff ----------
-
-#[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", security(("bearer" = [])), params(InboxFilter), responses((status = 200, body = [ApplicationSummary])))]
-async fn inbox(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Query(f): Query<InboxFilter>,
-) -> Result<Json<Vec<ApplicationSummary>>> {
-    let s = ctx.staff()?;
-    Ok(Json(summaries(&apps::inbox(&st.db, s, &f).await?)))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct PurposeQuery {
-    /// Why the application is opened (recorded in the audit log).
-    #[serde(default)]
-    pub purpose: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/v1/staff/applications/{id}", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path), PurposeQuery),
-    responses((status = 200, body = ApplicationDetail), (status = 404, body = ErrorBody)))]
-async fn staff_get_application(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    Query(q): Query<PurposeQuery>,
-) -> Result<Json<ApplicationDetail>> {
-    let s = ctx.staff()?;
-    let purpose = q.purpose.unwrap_or_else(|| "api".into());
-    if purpose.chars().count() > 200 {
-        return Err(AppError::BadRequest("purpose is too long".into()));
-    }
-    let a = apps::open_for_staff(&st.db, s, id, &purpose).await?;
-    Ok(Json(detail(&st, a).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct StaffActionBody {
-    /// `accept`, `request_correction`, `reject`, `approve` or `deny`.
-    pub action: String,
-    /// Required for request_correction, reject, approve and deny.
-    #[serde(default)]
-    pub message: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/actions", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StaffActionBody,
-    responses((status = 200, body = StatusBody), (status = 409, description = "Not possible in this status", body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn staff_action(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<StatusBody>> {
-    let s = ctx.staff()?;
-    let b: StaffActionBody = json(&headers, &body)?;
-    let action = super::staff::parse_action(&b.action, &b.message)?;
-    let to = apps::staff_action(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id, action).await?;
-    st.nudge.notify_one();
-    Ok(Json(StatusBody { status: to.as_str().into() }))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ExportQuery {
-    /// `json` (default) or `csv`.
-    #[serde(default)]
-    pub format: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub procedure: Option<String>,
-    #[serde(default)]
-    pub overdue: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/v1/staff/export", tag = "staff", security(("bearer" = [])), params(ExportQuery),
-    responses((status = 200, description = "Applications as JSON or CSV (UTF-8 with BOM)")))]
-async fn export(State(st): State<AppState>, ctx: Ctx, Query(q): Query<ExportQuery>) -> Result<Response> {
-    let s = ctx.staff()?;
-    let f = InboxFilter { status: q.status, procedure: q.procedure, overdue: q.overdue };
-    let list = apps::export(&st.db, s, &f).await?;
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(super::staff::export_json_value(&list)).into_response()),
-        "csv" => {
-            let mut res = super::staff::to_csv(&list)?.into_response();
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            Ok(res)
-        }
-        other => Err(AppError::BadRequest(format!("format must be json or csv, not \"{other}\""))),
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ImportResult {
-    pub tenant: String,
-    pub code: String,
-    pub version: i64,
-    pub created: bool,
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/procedures", tag = "admin", security(("bearer" = [])),
-    request_body(content = String, content_type = "application/toml", description = "A procedure definition (TOML, or JSON with Content-Type application/json)"),
-    responses((status = 201, body = ImportResult), (status = 200, description = "Identical to the current version", body = ImportResult), (status = 400, description = "Invalid definition: names the field and problem", body = ErrorBody)))]
-async fn import_procedure(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let s = ctx.admin()?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let name = if ct.starts_with("application/json") {
-        "request.json"
-    } else if ct.starts_with("application/toml") || ct.starts_with("text/plain") {
-        "request.toml"
-    } else {
-        return Err(AppError::UnsupportedMedia(format!("expected application/toml or application/json, got \"{ct}\"")));
-    };
-    if body.len() > 1024 * 1024 {
-        return Err(AppError::TooLarge);
-    }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("body is not UTF-8".into()))?;
-    let def = ProcedureDef::parse(name, text)?;
-    let outcome = procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id)).await?;
-    let (version, created) = match outcome {
-        procedures::ImportOutcome::Created { version } => (version, true),
-        procedures::ImportOutcome::Unchanged { version } => (version, false),
-    };
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(ImportResult { tenant: def.tenant, code: def.code, version, created })).into_response())
-}
-
-#[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), responses((status = 200, body = [ApiTokenInfo])))]
-async fn list_tokens(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApiTokenInfo>>> {
-    let s = ctx.admin()?;
-    Ok(Json(accounts::tokens::list(&st.db, s.tenant_id).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTokenBody {
-    pub name: String,
-    /// `staff` (acts as you; the default), `read` (acts as you, reads only) or `iot_uplink`
-    /// (a network server's credential: posts uplinks for this tenant and nothing else).
-    #[serde(default)]
-    pub scope: Option<String>,
-    /// Days until it expires (default 90 for staff and read, 365 for iot_uplink; at most 365 / 730).
-    #[serde(default)]
-    pub expires_in_days: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NewToken {
-    /// Send as `Authorization: Bearer <token>`; shown only this once.
-    pub token: String,
-    pub scope: String,
-    pub expires_in_days: i64,
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/api-tokens", tag = "admin", security(("bearer" = [])), request_body = CreateTokenBody,
-    responses((status = 201, description = "The token, shown once", body = NewToken), (status = 400, body = ErrorBody)))]
-async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let s = ctx.admin()?;
-    let b: CreateTokenBody = json(&headers, &body)?;
-    let scope = match b.scope.as_deref() {
-        None => Scope::Staff,
-        Some(x) => Scope::parse(x)
-            .ok_or_else(|| AppError::BadRequest(format!("scope must be staff, read or iot_uplink, not {x:?}")))?,
-    };
-    let token = accounts::tokens::create(&st.db, s, &b.name, scope, b.expires_in_days).await?;
-    let days = b.expires_in_days.unwrap_or_else(|| scope.default_days());
-    Ok((StatusCode::CREATED, Json(NewToken { token, scope: scope.as_str().into(), expires_in_days: days }))
-        .into_response())
-}
-
 /// The error body every failing API call returns.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -765,8 +588,9 @@ pub struct ErrorBody {
 #[openapi(
     info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
     paths(signup, verify, login, logout, list_procedures, get_procedure, create_application, my_applications, get_application, get_status, save_answers,
-          upload_attachment, download_attachment, submit, withdraw, inbox, staff_get_application, staff_action, export, import_procedure,
-          list_tokens, create_token,
+          upload_attachment, download_attachment, submit, withdraw,
+          super::api_staff::inbox, super::api_staff::staff_get_application, super::api_staff::staff_action, super::api_staff::export,
+          super::api_staff::import_procedure, super::api_staff::list_tokens, super::api_staff::create_token,
           super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
           super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,

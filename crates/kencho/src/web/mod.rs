@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_evacuation;
+pub mod api_staff;
 pub mod approval;
 pub mod audit;
 pub mod documents;

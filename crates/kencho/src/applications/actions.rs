@@ -1,0 +1,507 @@
+//! Submission and the office's actions: each one transaction with its history event, audit
+//! entry and mail.
+
+use super::*;
+
+fn mail_for<'a>(base_url: &'a str, lang: &'a str, a: &'a Application, p: &'a Procedure) -> AppMail<'a> {
+    AppMail {
+        base_url,
+        lang,
+        name: &a.resident_name,
+        procedure_title: &p.def.title,
+        tenant_name: &p.tenant_name,
+        receipt_number: a.receipt_number.as_deref().unwrap_or("-"),
+        application_id: a.id,
+    }
+}
+
+fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &str, action: &Action, to: Status) {
+    batch.push(
+        "INSERT INTO application_events (application_id, at, actor, actor_name, action, from_status, to_status, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            Arg::Int(a.id),
+            Arg::Int(now_ms()),
+            Arg::Text(actor.into()),
+            Arg::Text(actor_name.into()),
+            Arg::Text(action.name().into()),
+            Arg::Text(a.status.as_str().into()),
+            Arg::Text(to.as_str().into()),
+            Arg::OptText(action.message().map(str::to_string)),
+        ],
+    );
+}
+
+/// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
+/// actions on one application serialise. (SQLite's single writer already does.)
+pub async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub struct Submitted {
+    pub receipt_number: String,
+    pub content_hash: String,
+    /// The status it is in now.
+    pub status: Status,
+    /// False when this was a repeat of a submission already made (double post).
+    pub new: bool,
+    /// A resubmission after a correction request (not a repeat of one).
+    pub resubmitted: bool,
+}
+
+/// Validates everything and submits (or, under correction, resubmits). Posting the same
+/// submission twice returns the first result and changes nothing.
+pub async fn submit(
+    db: &Db,
+    base_url: &str,
+    lang: &str,
+    resident: &Resident,
+    id: i64,
+    revision: i64,
+) -> Result<Submitted> {
+    let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            lock_row(conn, id).await?;
+            let a = load(conn, &db2.keys(), id).await?;
+            if a.resident_id != resident.id {
+                return Err(AppError::NotFound);
+            }
+            // A repeated post of the form we already accepted: same answer, nothing new.
+            if a.revision == revision + 1 && matches!(a.status, Status::Submitted | Status::Accepted) {
+                if let (Some(r), Some(h)) = (&a.receipt_number, &a.content_hash) {
+                    return Ok(Submitted {
+                        receipt_number: r.clone(),
+                        content_hash: h.clone(),
+                        status: a.status,
+                        new: false,
+                        resubmitted: false,
+                    });
+                }
+            }
+            if a.revision != revision {
+                return Err(AppError::StaleForm);
+            }
+            let p = procedure_version(&db2, a.procedure_id).await?;
+            if a.status == Status::Draft {
+                crate::payments::require_paid_before_submission(conn, &p, a.id).await?;
+            }
+            let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
+            let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
+            finish_submission(conn, &db2.keys(), &base_url, &lang, &resident, &a, &p, action, to, None).await
+        })
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_submission(
+    tx: &mut AnyConnection,
+    keys: &Keyring,
+    base_url: &str,
+    lang: &str,
+    resident: &Resident,
+    a: &Application,
+    p: &Procedure,
+    action: Action,
+    to: Status,
+    // Set by `submit_new`, which validated the answers just before and already holds the
+    // audit chain's next place.
+    taken_head: Option<(i64, String)>,
+) -> Result<Submitted> {
+    let prevalidated = taken_head.is_some();
+    // One look at the attachments, and none for procedures without file fields.
+    let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    let mut files: Vec<(String, String, String, String)> = Vec::new();
+    if has_files {
+        for r in sqlx::query("SELECT public_id, field, media_type, sha256 FROM attachments WHERE application_id = $1")
+            .bind(a.id)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            files.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+        }
+    }
+    let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
+    let mut answers = a.answers.clone();
+    // Answers checked just before the transaction are not checked again inside it (the
+    // writer is the one place every write queues for).
+    if !prevalidated {
+        let errors = forms::validate(&p.def, None, &mut answers, &lookup);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+    }
+    // Attachments no longer referenced by any answer are not part of the submission.
+    let hashes: Vec<String> = p
+        .def
+        .fields()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str))
+        .filter_map(|aid| files.iter().find(|f| f.0 == aid).map(|f| f.3.clone()))
+        .collect();
+    let answers_value = Value::Object(answers);
+    let applicant = format!("resident:{}", resident.id);
+    let content_hash = receipt::content_hash(&p.code, p.version, &applicant, &answers_value, &hashes);
+    let now = now_ms();
+    let receipt_number = match &a.receipt_number {
+        Some(r) => r.clone(),
+        None => {
+            let prefix = &p.receipt_prefix;
+            let year = time::OffsetDateTime::now_utc().to_offset(jst()).year();
+            receipt::receipt_number(prefix, year, a.id)
+        }
+    };
+    // 標準処理期間 runs from the (re)submission.
+    let due = now + i64::from(p.def.standard_days) * 86_400_000;
+    // The writes that need no answer go to the database in one batch.
+    let mut batch = Batch::new();
+    batch.push(
+        "UPDATE applications SET status = $1, answers = $2, receipt_number = $3, content_hash = $4, revision = revision + 1, \
+         submitted_at = $5, due_at = $6, updated_at = $5 WHERE id = $7",
+        vec![
+            Arg::Text(to.as_str().into()),
+            Arg::Text(seal_answers(keys, a.id, &answers_value)?),
+            Arg::Text(receipt_number.clone()),
+            Arg::Text(content_hash.clone()),
+            Arg::Int(now),
+            Arg::Int(due),
+            Arg::Int(a.id),
+        ],
+    );
+    record_event(&mut batch, a, &applicant, &resident.name, &action, to);
+    let detail = serde_json::json!({"receipt": receipt_number, "content_hash": content_hash, "procedure": p.code, "version": p.version});
+    let (audit_action, target) = (format!("application.{}", action.name()), format!("application:{}", a.id));
+    match taken_head {
+        Some(head) => audit::push_entry(&mut batch, a.tenant_id, head, &applicant, &audit_action, &target, detail),
+        None => audit::append_batched(tx, &mut batch, a.tenant_id, &applicant, &audit_action, &target, detail).await?,
+    }
+    let mut view = a.clone();
+    view.receipt_number = Some(receipt_number.clone());
+    let m = mail_for(base_url, lang, &view, p);
+    let (subject, body) = if action == Action::Submit {
+        notify::submitted(&m, &content_hash)
+    } else {
+        notify::status_changed(&m, action.label(lang), to.label(lang), None)
+    };
+    let rev = a.revision;
+    mail::enqueue_batched(
+        &mut batch,
+        &format!("app:{}:{}:{rev}", a.id, action.name()),
+        &a.resident_email,
+        &subject,
+        &body,
+    );
+    batch.run(tx).await?;
+    Ok(Submitted { receipt_number, content_hash, status: to, new: true, resubmitted: action == Action::Resubmit })
+}
+
+/// Japan Standard Time, for dates people read (receipt years, 和暦).
+pub fn jst() -> time::UtcOffset {
+    time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// One call for systems: creates and submits an application with complete answers. An
+/// `Idempotency-Key` makes a retried request return the first result.
+pub async fn submit_new(
+    db: &Db,
+    base_url: &str,
+    resident: &Resident,
+    p: &Arc<Procedure>,
+    applicant_kind: &str,
+    answers: Answers,
+    idempotency_key: Option<&str>,
+) -> Result<(i64, Submitted)> {
+    let kind = parse_kind(p, applicant_kind)?;
+    if let Some(k) = idempotency_key {
+        if k.is_empty() || k.len() > 100 {
+            return Err(AppError::BadRequest("Idempotency-Key must be 1-100 characters".into()));
+        }
+    }
+    // Validate before taking the write lock: a rejected request costs no write.
+    let mut checked = answers.clone();
+    let no_files = |_: &str, _: &str| None;
+    let errors = forms::validate(&p.def, None, &mut checked, &no_files);
+    let has_file_fields = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if has_file_fields
+        && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
+    {
+        return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
+    }
+    if p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::BeforeSubmission) {
+        return Err(AppError::Refused(
+            "payment_required",
+            "this procedure's fee is paid before submission: create a draft, pay, then submit".into(),
+        ));
+    }
+    let (base_url, resident_c, p) = (base_url.to_string(), resident.clone(), p.clone());
+    let resident = resident_c;
+    let key = idempotency_key.map(str::to_string);
+    let key_again = key.clone();
+    let resident_id = resident.id;
+    let keys = db.keys();
+    let outcome = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                let now = now_ms();
+                // Take the audit chain's next place and create the row in one round trip.
+                let mut first = Batch::new();
+                first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
+                first.push(
+                    "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
+                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $7, $7) RETURNING id",
+                    vec![
+                        Arg::Int(p.tenant_id),
+                        Arg::Int(p.division_id),
+                        Arg::Int(p.id),
+                        Arg::Int(resident.id),
+                        Arg::Text(kind.into()),
+                        // The answers are sealed to the row, so they are written with the
+                        // submission below, once the id is known.
+                        Arg::OptText(key),
+                        Arg::Int(now),
+                    ],
+                );
+                let (mut head, mut id) = (None, None);
+                for row in first.fetch(conn).await? {
+                    if row.columns().len() == 2 {
+                        head = Some(audit::head_of(&row)?);
+                    } else {
+                        id = Some(row.try_get::<i64, _>(0)?);
+                    }
+                }
+                let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
+                let head = match head {
+                    Some(h) => h,
+                    None => audit::first_head(conn, p.tenant_id).await?,
+                };
+                // Everything about the new row is known here; no need to read it back.
+                let a = Application {
+                    id,
+                    tenant_id: p.tenant_id,
+                    division_id: p.division_id,
+                    procedure_id: p.id,
+                    resident_id: resident.id,
+                    resident_name: resident.name.clone(),
+                    resident_email: resident.email.clone(),
+                    applicant_kind: kind.to_string(),
+                    status: Status::Draft,
+                    was_accepted: false,
+                    revision: 1,
+                    answers: checked,
+                    receipt_number: None,
+                    content_hash: None,
+                    created_at: now,
+                    updated_at: now,
+                    submitted_at: None,
+                    due_at: None,
+                    decided_at: None,
+                };
+                let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
+                let result =
+                    finish_submission(conn, &keys, &base_url, "ja", &resident, &a, &p, Action::Submit, to, Some(head))
+                        .await?;
+                Ok((id, result))
+            })
+        })
+        .await;
+    match outcome {
+        // A retry of a request already made (same Idempotency-Key) fails on the unique key
+        // and changes nothing; it gets the first answer.
+        Err(AppError::Db(e)) if is_unique_violation(&e) => match repeated(db, resident_id, key_again.as_deref()).await?
+        {
+            Some(found) => Ok(found),
+            None => Err(AppError::Db(e)),
+        },
+        other => other,
+    }
+}
+
+/// The earlier result of a request with this Idempotency-Key, if there was one.
+async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option<(i64, Submitted)>> {
+    let Some(key) = key else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT id, receipt_number, content_hash, status FROM applications WHERE resident_id = $1 AND idempotency_key = $2",
+    )
+    .bind(resident_id)
+    .bind(key)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = row.try_get(0)?;
+    let status: String = row.try_get(3)?;
+    let status = Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?;
+    match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) {
+        (Some(receipt_number), Some(content_hash)) => {
+            Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))
+        }
+        _ => Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into())),
+    }
+}
+
+/// The applicant withdraws (取下げ), as the procedure allows.
+pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64) -> Result<Status> {
+    let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            lock_row(conn, id).await?;
+            let a = load(conn, &db2.keys(), id).await?;
+            if a.resident_id != resident.id {
+                return Err(AppError::NotFound);
+            }
+            let p = procedure_version(&db2, a.procedure_id).await?;
+            let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
+            let actor = format!("resident:{}", resident.id);
+            apply(conn, &base_url, &lang, &a, &p, &actor, &resident.name, &Action::Withdraw, to).await?;
+            Ok(to)
+        })
+    })
+    .await
+}
+
+/// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認). A decision's
+/// signed notice (決定通知書) is issued with it: see [`crate::documents`].
+pub async fn staff_action(
+    db: &Db,
+    base_url: &str,
+    data_dir: &Path,
+    staff: &Staff,
+    id: i64,
+    action: Action,
+) -> Result<Status> {
+    if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
+        return Err(AppError::Forbidden);
+    }
+    // 電子交付: rendered and signed before the write, recorded in the decision's transaction.
+    let notice = crate::documents::prepare_for_decision(db, base_url, data_dir, staff, id, &action).await;
+    let (db2, base_url2, staff) = (db.clone(), base_url.to_string(), staff.clone());
+    let (to, notice_recorded) = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                lock_row(conn, id).await?;
+                let a = load(conn, &db2.keys(), id).await?;
+                if !staff_may_see(&staff, &a) {
+                    return Err(AppError::NotFound);
+                }
+                let p = procedure_version(&db2, a.procedure_id).await?;
+                if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
+                    // This procedure's decisions follow the 専決 table through a route (電子決裁).
+                    return Err(AppError::Refused(
+                        "route_required",
+                        "this procedure is decided through an approval route: draft a 起案".into(),
+                    ));
+                }
+                let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
+                let actor = format!("staff:{}", staff.id);
+                apply(conn, &base_url2, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+                let recorded = match &notice {
+                    Some(n) => crate::documents::record_for_decision(conn, n, a.id, a.revision, to, &actor).await?,
+                    None => false,
+                };
+                Ok((to, recorded))
+            })
+        })
+        .await?;
+    // The decision has committed; a notice not made with it is issued now (idempotent).
+    if matches!(to, Status::Approved | Status::Denied) && !notice_recorded {
+        if let Err(e) = crate::documents::issue_decision_notice(db, base_url, data_dir, id, None).await {
+            tracing::error!(error = %e, application_id = id, "the decision notice could not be issued");
+        }
+    }
+    Ok(to)
+}
+
+/// 施行 of a decided 起案 on an application: the decision the route made reaches the
+/// application (status, history, mail) in the caller's transaction. The route, not the staff
+/// member's role, is the authority here.
+#[allow(clippy::too_many_arguments)] // the decision, its number and where it is written
+pub async fn decide_by_route(
+    db: &Db,
+    conn: &mut AnyConnection,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    approve: bool,
+    notice: &str,
+    number: Option<&str>,
+) -> Result<Status> {
+    lock_row(conn, id).await?;
+    let a = load(conn, &db.keys(), id).await?;
+    if a.tenant_id != staff.tenant_id {
+        return Err(AppError::NotFound);
+    }
+    // Versions never change, so the cached one serves (reads use their own pool).
+    let p = procedure_version(db, a.procedure_id).await?;
+    let notice = match number {
+        Some(n) => format!("{notice}\n（文書番号 {n}）"),
+        None => notice.to_string(),
+    };
+    let action = Action::Decide { approve, notice };
+    let to = machine::transition(a.facts(&p), Actor::Staff(kencho_core::application::Role::Admin), &action)?;
+    let actor = format!("staff:{}", staff.id);
+    apply(conn, base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+    Ok(to)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    tx: &mut AnyConnection,
+    base_url: &str,
+    lang: &str,
+    a: &Application,
+    p: &Procedure,
+    actor: &str,
+    actor_name: &str,
+    action: &Action,
+    to: Status,
+) -> Result<()> {
+    let now = now_ms();
+    let accepted = a.was_accepted || to == Status::Accepted;
+    let decided = if to.is_final() { Some(now) } else { None };
+    let mut batch = Batch::new();
+    batch.push(
+        "UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5",
+        vec![Arg::Text(to.as_str().into()), Arg::Int(i64::from(accepted)), Arg::OptInt(decided), Arg::Int(now), Arg::Int(a.id)],
+    );
+    record_event(&mut batch, a, actor, actor_name, action, to);
+    audit::append_batched(
+        tx,
+        &mut batch,
+        a.tenant_id,
+        actor,
+        &format!("application.{}", action.name()),
+        &format!("application:{}", a.id),
+        serde_json::json!({"from": a.status.as_str(), "to": to.as_str(), "message": action.message()}),
+    )
+    .await?;
+    if to.is_final() {
+        // 公文書管理: the finished application is a record kept for the procedure's period.
+        crate::approval::records::keep_batched(
+            &mut batch,
+            a.tenant_id,
+            &format!("application:{}", a.id),
+            &format!("{}（{}）", p.def.title, a.receipt_number.as_deref().unwrap_or("-")),
+            &p.def.division.code,
+            i64::from(p.def.retention_years),
+            p.def.disposal.as_str(),
+            crate::approval::kian::today_at(now),
+            now,
+        );
+    }
+    let m = mail_for(base_url, lang, a, p);
+    let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
+    mail::enqueue_batched(
+        &mut batch,
+        &format!("app:{}:{}:{}", a.id, action.name(), a.revision),
+        &a.resident_email,
+        &subject,
+        &body,
+    );
+    batch.run(tx).await
+}

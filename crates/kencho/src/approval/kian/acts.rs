@@ -1,0 +1,422 @@
+//! Acts on a 起案: route edits before submission, and every act along the route (承認, 差戻し,
+//! 引戻し, 合議, 供覧, 代決 …), each one transaction with its history, inbox rows, mails and audit entry.
+
+use super::*;
+
+/// A change to the route before submission (or after it came back).
+#[derive(Debug, Clone)]
+pub enum RouteEdit {
+    AddStep { at: usize, post: String, role: Role },
+    AddParallel { stage: usize, post: String },
+    Remove { stage: usize, index: usize },
+    AddReader { post: String },
+}
+
+pub async fn edit_route(
+    db: &Db,
+    cache: &SetupCache,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    edit: RouteEdit,
+) -> Result<()> {
+    let setup = cache.get(db, staff.tenant_id).await?;
+    let (staff, base_url) = (staff.clone(), base_url.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let mut k = lock(conn, id).await?;
+            if k.tenant_id != staff.tenant_id {
+                return Err(AppError::NotFound);
+            }
+            let today = today_at(now_ms());
+            let known = |p: &str| setup.org.post(&PostId(p.to_string()), today).is_some();
+            let is_reader = matches!(edit, RouteEdit::AddReader { .. });
+            if k.drafter_id != staff.id && !is_reader {
+                return Err(AppError::Refused("not_allowed", "only the drafter changes the route".into()));
+            }
+            let detail = match &edit {
+                RouteEdit::AddStep { at, post, role } => {
+                    if !known(post) {
+                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                    }
+                    k.route.add_step(*at, PostId(post.clone()), *role).map_err(edit_error)?;
+                    serde_json::json!({"add_step": post, "at": at})
+                }
+                RouteEdit::AddParallel { stage, post } => {
+                    if !known(post) {
+                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                    }
+                    k.route.add_parallel(*stage, PostId(post.clone())).map_err(edit_error)?;
+                    serde_json::json!({"add_parallel": post, "stage": stage})
+                }
+                RouteEdit::Remove { stage, index } => {
+                    k.route.remove_step(*stage, *index).map_err(edit_error)?;
+                    serde_json::json!({"remove": [stage, index]})
+                }
+                RouteEdit::AddReader { post } => {
+                    if !known(post) {
+                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                    }
+                    // 供覧 is added by the drafter, or by anyone who may see the document.
+                    if k.drafter_id != staff.id && !may_see(&setup.org, &staff, &k) {
+                        return Err(AppError::NotFound);
+                    }
+                    k.route.add_reader(PostId(post.clone())).map_err(edit_error)?;
+                    serde_json::json!({"add_reader": post})
+                }
+            };
+            let mut batch = Batch::new();
+            save(&mut batch, &k, now_ms())?;
+            if is_reader {
+                let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, today, now_ms()).await?;
+                let seq = k.route.events().len() + 10_000 * k.route.readers().len();
+                notify(conn, &mut batch, &base_url, &k, &told, seq, false).await?;
+            }
+            audit::append_batched(
+                conn,
+                &mut batch,
+                k.tenant_id,
+                &format!("staff:{}", staff.id),
+                "kian.route_changed",
+                &format!("kian:{id}"),
+                detail,
+            )
+            .await?;
+            batch.run(conn).await
+        })
+    })
+    .await
+}
+
+fn save(batch: &mut Batch, k: &Kian, now: i64) -> Result<()> {
+    let json = serde_json::to_string(&k.route).map_err(|e| AppError::Internal(e.to_string()))?;
+    batch.push(
+        "UPDATE kian SET route = $1, state = $2, revision = revision + 1, updated_at = $3 WHERE id = $4",
+        vec![Arg::Text(json), Arg::Text(state_name(k.route.state()).into()), Arg::Int(now), Arg::Int(k.id)],
+    );
+    Ok(())
+}
+
+/// Rewrites who the 起案 waits for; returns the staff ids newly waited on, with their box, so
+/// they can be told.
+async fn rewrite_waiting(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
+    org: &Org,
+    k: &Kian,
+    date: Date,
+    now: i64,
+) -> Result<Vec<(i64, &'static str)>> {
+    let before = sqlx::query("SELECT box, post, person, since FROM kian_waiting WHERE kian_id = $1")
+        .bind(k.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut had: BTreeSet<(String, Option<String>, Option<i64>)> = BTreeSet::new();
+    let mut since: HashMap<(String, Option<String>, Option<i64>), i64> = HashMap::new();
+    for r in &before {
+        let key = (r.try_get::<String, _>(0)?, r.try_get::<Option<String>, _>(1)?, r.try_get::<Option<i64>, _>(2)?);
+        had.insert(key.clone());
+        since.insert(key, r.try_get(3)?);
+    }
+    let mut now_waiting: Vec<(String, Option<String>, Option<i64>)> = Vec::new();
+    for (st, i) in k.route.current_steps() {
+        if let Some(step) = k.route.stages().get(st).and_then(|s| s.steps.get(i)) {
+            now_waiting.push(("pending".into(), Some(step.post.0.clone()), None));
+        }
+    }
+    for x in k.route.kouetsu().iter().filter(|x| !x.read) {
+        if let Some(id) = staff_id_of(&x.person) {
+            now_waiting.push(("kouetsu".into(), None, Some(id)));
+        }
+    }
+    if matches!(k.route.state(), State::InProgress { .. } | State::Decided { .. }) {
+        let read: BTreeSet<&PostId> =
+            k.route.events().iter().filter(|e| e.act == Act::Read).filter_map(|e| e.as_post.as_ref()).collect();
+        for p in k.route.readers().iter().filter(|p| !read.contains(p)) {
+            now_waiting.push(("kyoran".into(), Some(p.0.clone()), None));
+        }
+    }
+    now_waiting.sort();
+    now_waiting.dedup();
+    batch.push("DELETE FROM kian_waiting WHERE kian_id = $1", vec![Arg::Int(k.id)]);
+    let mut new_people = Vec::new();
+    for w in &now_waiting {
+        let (boxname, post, person) = w;
+        batch.push(
+            "INSERT INTO kian_waiting (kian_id, tenant_id, box, post, person, since) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                Arg::Int(k.id),
+                Arg::Int(k.tenant_id),
+                Arg::Text(boxname.clone()),
+                Arg::OptText(post.clone()),
+                Arg::OptInt(*person),
+                Arg::Int(since.get(w).copied().unwrap_or(now)),
+            ],
+        );
+        if had.contains(w) {
+            continue;
+        }
+        let b: &'static str = match boxname.as_str() {
+            "pending" => "pending",
+            "kouetsu" => "kouetsu",
+            _ => "kyoran",
+        };
+        match (post, person) {
+            (_, Some(id)) => new_people.push((*id, b)),
+            (Some(p), None) => {
+                if let Some(id) = org.holder(&PostId(p.clone()), date).as_ref().and_then(staff_id_of) {
+                    new_people.push((id, b));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(new_people)
+}
+
+/// Applies an act by `staff`. A refused act changes nothing; an accepted one is committed with
+/// its history rows, the inbox rows, the notices and the audit entry.
+pub async fn act(
+    db: &Db,
+    cache: &SetupCache,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    action: Action,
+) -> Result<String> {
+    if let Some(c) = comment_of(&action) {
+        if c.chars().count() > 2000 || kencho_core::text::has_control_chars(c, true) {
+            return Err(AppError::BadRequest("the comment must be text of at most 2000 characters".into()));
+        }
+    }
+    let needs_comment = matches!(action, Action::Disagree { .. } | Action::SendBack { .. } | Action::Reject { .. });
+    if needs_comment && comment_of(&action).is_none_or(|c| c.trim().is_empty()) {
+        return Err(AppError::BadRequest("a comment is required".into()));
+    }
+    let setup = cache.get(db, staff.tenant_id).await?;
+    let (staff, base_url) = (staff.clone(), base_url.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let mut k = lock(conn, id).await?;
+            if k.tenant_id != staff.tenant_id || !may_see(&setup.org, &staff, &k) {
+                return Err(AppError::NotFound);
+            }
+            let now = now_ms();
+            let at = at_time(now);
+            let date = at.date();
+            let absent = absent_on(conn, k.tenant_id, date).await?;
+            let before = k.route.events().len();
+            let was_decided = k.is_decided();
+            let state_before = state_name(k.route.state());
+            let ctx = Ctx { org: &setup.org, at, absent: &absent };
+            let name = action_name(&action);
+            k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
+            let mut batch = Batch::new();
+            let names = staff_names(conn, &k.route.events()[before..]).await?;
+            for (seq, e) in k.route.events().iter().enumerate().skip(before) {
+                let actor = e.actor.as_ref().and_then(staff_id_of);
+                batch.push(
+                    "INSERT INTO kian_events (kian_id, seq, at, actor_id, actor_name, as_post, on_behalf_of, stage, act, comment) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    vec![
+                        Arg::Int(k.id),
+                        Arg::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
+                        Arg::Int(now),
+                        Arg::OptInt(actor),
+                        Arg::Text(actor.and_then(|a| names.get(&a).cloned()).unwrap_or_default()),
+                        Arg::OptText(e.as_post.as_ref().map(|p| p.0.clone())),
+                        Arg::OptInt(e.on_behalf_of.as_ref().and_then(staff_id_of)),
+                        Arg::OptInt(e.stage.and_then(|s| i64::try_from(s).ok())),
+                        Arg::Text(act_name(&e.act).into()),
+                        Arg::OptText(e.comment.clone()),
+                    ],
+                );
+            }
+            save(&mut batch, &k, now)?;
+            if let (State::Decided { on }, false) = (k.route.state(), was_decided) {
+                let number = next_number(conn, k.tenant_id, &k.division_code, *on).await?;
+                batch.push(
+                    "UPDATE kian SET number = $1, decided_on = $2 WHERE id = $3",
+                    vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
+                );
+                k.number = Some(number);
+                // 公文書管理: a decided 起案 is a record from its decision date.
+                crate::approval::records::keep_batched(
+                    &mut batch,
+                    k.tenant_id,
+                    &format!("kian:{id}"),
+                    &k.title,
+                    &k.division_code,
+                    k.retention_years,
+                    &k.disposal,
+                    *on,
+                    now,
+                );
+            }
+            let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
+            let changed = state_name(k.route.state()) != state_before;
+            notify(conn, &mut batch, &base_url, &k, &told, before, changed).await?;
+            let events: Vec<serde_json::Value> = k.route.events()[before..]
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "act": act_name(&e.act),
+                        "as_post": e.as_post.as_ref().map(|p| &p.0),
+                        "on_behalf_of": e.on_behalf_of.as_ref().map(|p| &p.0),
+                        "stage": e.stage,
+                    })
+                })
+                .collect();
+            audit::append_batched(
+                conn,
+                &mut batch,
+                k.tenant_id,
+                &format!("staff:{}", staff.id),
+                &format!("kian.{name}"),
+                &format!("kian:{id}"),
+                serde_json::json!({"events": events, "state": state_name(k.route.state()), "number": k.number}),
+            )
+            .await?;
+            batch.run(conn).await?;
+            Ok(state_name(k.route.state()).to_string())
+        })
+    })
+    .await
+}
+
+fn comment_of(a: &Action) -> Option<&str> {
+    match a {
+        Action::Approve { comment }
+        | Action::Agree { comment }
+        | Action::Abandon { comment }
+        | Action::SubstituteDecide { comment }
+        | Action::TakeOver { comment } => comment.as_deref(),
+        Action::Disagree { comment } | Action::SendBack { comment, .. } | Action::Reject { comment } => Some(comment),
+        Action::Submit | Action::Recall | Action::Read => None,
+    }
+}
+
+pub fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::Submit => "submit",
+        Action::Approve { .. } => "approve",
+        Action::Agree { .. } => "agree",
+        Action::Disagree { .. } => "disagree",
+        Action::SendBack { .. } => "send_back",
+        Action::Recall => "recall",
+        Action::Reject { .. } => "reject",
+        Action::Abandon { .. } => "abandon",
+        Action::SubstituteDecide { .. } => "substitute_decide",
+        Action::TakeOver { .. } => "take_over",
+        Action::Read => "read",
+    }
+}
+
+/// Parses an act from its form or API name; comments go where the act takes one.
+pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Result<Action> {
+    let comment = comment.filter(|c| !c.trim().is_empty());
+    let required = |c: Option<String>| c.ok_or_else(|| AppError::BadRequest("a comment is required".into()));
+    Ok(match name {
+        "submit" => Action::Submit,
+        "approve" => Action::Approve { comment },
+        "agree" => Action::Agree { comment },
+        "disagree" => Action::Disagree { comment: required(comment)? },
+        "send_back" => {
+            let to = match to.unwrap_or("drafter") {
+                "drafter" | "" => SendBackTo::Drafter,
+                s => SendBackTo::Stage(
+                    s.parse().map_err(|_| AppError::BadRequest("send back to the drafter or a step number".into()))?,
+                ),
+            };
+            Action::SendBack { to, comment: required(comment)? }
+        }
+        "recall" => Action::Recall,
+        "reject" => Action::Reject { comment: required(comment)? },
+        "abandon" => Action::Abandon { comment },
+        "substitute_decide" => Action::SubstituteDecide { comment },
+        "take_over" => Action::TakeOver { comment },
+        "read" => Action::Read,
+        _ => return Err(AppError::BadRequest(format!("unknown act {name}"))),
+    })
+}
+
+async fn staff_names(conn: &mut AnyConnection, events: &[route::Event]) -> Result<HashMap<i64, String>> {
+    let ids: BTreeSet<i64> = events.iter().filter_map(|e| e.actor.as_ref().and_then(staff_id_of)).collect();
+    staff_column(conn, "name", ids.into_iter().collect()).await
+}
+
+/// One column of several staff members in one query (inside an act's transaction).
+async fn staff_column(conn: &mut AnyConnection, column: &str, ids: Vec<i64>) -> Result<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!("SELECT id, {column} FROM staff WHERE id IN ({})", placeholders(1, ids.len()));
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// 文書番号: `{division}-{fiscal year}-{sequence}`, counted per division and fiscal year. The
+/// counter row is updated in the act's transaction, so numbers are unique and without gaps.
+async fn next_number(conn: &mut AnyConnection, tenant_id: i64, division: &str, on: Date) -> Result<String> {
+    let fy = fiscal_year(on);
+    let key = format!("kian_number:{tenant_id}:{division}:{fy}");
+    let row = sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, '1') \
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT) RETURNING value",
+    )
+    .bind(&key)
+    .fetch_one(&mut *conn)
+    .await?;
+    let n: String = row.try_get(0)?;
+    let n: i64 = n.parse().map_err(|_| AppError::Internal("document counter".into()))?;
+    Ok(format!("{division}-{fy}-{n:05}"))
+}
+
+/// Mails everyone something newly arrived for (未処理, 後閲, 供覧), and the drafter when it
+/// came back, was decided or ended.
+async fn notify(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
+    base_url: &str,
+    k: &Kian,
+    told: &[(i64, &'static str)],
+    seq: usize,
+    state_changed: bool,
+) -> Result<()> {
+    let link = format!("{base_url}/staff/kessai/{}", k.id);
+    let mut to: Vec<(i64, String)> = told
+        .iter()
+        .map(|(id, b)| {
+            let what = match *b {
+                "pending" => "決裁・合議の依頼が届きました（未処理）",
+                "kouetsu" => "後閲をお願いします",
+                _ => "供覧の文書が届きました",
+            };
+            (*id, what.to_string())
+        })
+        .collect();
+    let drafter_note = match k.route.state() {
+        _ if !state_changed => None,
+        State::SentBack => Some("起案が差し戻されました"),
+        State::Decided { .. } => Some("起案が決裁されました。施行してください"),
+        State::Rejected => Some("起案が却下されました"),
+        _ => None,
+    };
+    if let Some(n) = drafter_note {
+        to.push((k.drafter_id, n.to_string()));
+    }
+    let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
+    for (i, (staff_id, what)) in to.iter().enumerate() {
+        let Some(email) = emails.get(staff_id) else { continue };
+        let subject = format!("【電子決裁】{what}：{}", k.title);
+        let body = format!(
+            "{what}\n\n件名：{}\n種別：{}\n\n次のページで確認してください。\n{link}\n\n（kencho 電子決裁）\n",
+            k.title, k.matter_kind
+        );
+        mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
+    }
+    Ok(())
+}
