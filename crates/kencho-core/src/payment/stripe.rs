@@ -36,6 +36,12 @@ use sha2::Sha256;
 
 use super::event::{EventKind, ProviderEvent};
 
+mod report;
+mod signature;
+
+pub use report::*;
+pub use signature::*;
+
 /// `POST` target for [`checkout_session_form`].
 pub const CHECKOUT_SESSIONS_URL: &str = "https://api.stripe.com/v1/checkout/sessions";
 /// `POST` target for [`refund_form`].
@@ -267,96 +273,6 @@ fn refund_of(v: &Value) -> Result<Refund, StripeError> {
     })
 }
 
-// ─── Webhook signatures ────────────────────────────────────────────────────────────────────
-
-/// Checks a webhook's `Stripe-Signature` header (guide: "Check the webhook signatures",
-/// verifying manually): `t=<unix>,v1=<hex>[,v1=<hex>…][,v0=…]`. The expected signature is
-/// HMAC-SHA256 keyed with the endpoint secret (`whsec_…`, used as is) over `"{t}.{payload}"`,
-/// in hex; any `v1` may match (Stripe sends several while a secret is being rolled), and is
-/// compared in constant time. Other schemes (`v0`, test-only) are ignored. The timestamp must
-/// be within `tolerance_s` of `now_unix` either way (replay protection; Stripe's default is
-/// [`DEFAULT_TOLERANCE_S`]). Never panics; a malformed header is an error.
-pub fn verify_signature(
-    header: &str,
-    payload: &[u8],
-    secret: &str,
-    now_unix: i64,
-    tolerance_s: i64,
-) -> Result<(), StripeError> {
-    let (t_text, t, sigs) = parse_signature_header(header)?;
-    let mac = mac_for(secret, t_text, payload)?;
-    if !sigs.iter().any(|s| mac.clone().verify_slice(s).is_ok()) {
-        return Err(StripeError::SignatureMismatch);
-    }
-    if (i128::from(now_unix) - i128::from(t)).abs() > i128::from(tolerance_s) {
-        return Err(StripeError::Timestamp { t, now: now_unix, tolerance_s });
-    }
-    Ok(())
-}
-
-/// A valid `Stripe-Signature` header for `payload` at time `t`, as Stripe would send it
-/// (for tests, fixtures and the sandbox).
-pub fn sign(payload: &[u8], secret: &str, t: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(payload);
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn mac_for(secret: &str, t: &str, payload: &[u8]) -> Result<Hmac<Sha256>, StripeError> {
-    if secret.is_empty() {
-        return Err(StripeError::Secret);
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| StripeError::Secret)?;
-    mac.update(t.as_bytes());
-    mac.update(b".");
-    mac.update(payload);
-    Ok(mac)
-}
-
-/// The timestamp as sent (it is what was signed), its value and the decoded `v1` signatures.
-fn parse_signature_header(header: &str) -> Result<(&str, i64, Vec<Vec<u8>>), StripeError> {
-    let bad = |m: String| StripeError::Header(m);
-    if header.trim().is_empty() {
-        return Err(bad("empty".into()));
-    }
-    let mut t: Option<(&str, i64)> = None;
-    let mut sigs = Vec::new();
-    for item in header.split(',') {
-        let item = item.trim();
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(bad(format!("element {:?} is not key=value", truncate(item, 40))));
-        };
-        match k {
-            "t" => {
-                if t.is_some() {
-                    return Err(bad("more than one t".into()));
-                }
-                let n = if !v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit()) {
-                    v.parse::<i64>().ok()
-                } else {
-                    None
-                };
-                let Some(n) = n else {
-                    return Err(bad(format!("t={:?} is not a Unix time", truncate(v, 40))));
-                };
-                t = Some((v, n));
-            }
-            "v1" => match hex::decode(v) {
-                Ok(s) if s.len() == 32 => sigs.push(s),
-                _ => return Err(bad("a v1 signature is not 64 hex digits".into())),
-            },
-            _ => {}
-        }
-    }
-    let Some((t_text, t)) = t else { return Err(bad("no t= timestamp".into())) };
-    if sigs.is_empty() {
-        return Err(StripeError::NoSignature);
-    }
-    Ok((t_text, t, sigs))
-}
-
 // ─── Webhook events ────────────────────────────────────────────────────────────────────────
 
 /// Which Stripe objects an event is about, to find the kencho payment (see the module text).
@@ -508,120 +424,6 @@ pub fn parse_event(payload: &[u8]) -> Result<Vec<StripeEvent>, StripeError> {
         }
         _ => Vec::new(),
     })
-}
-
-// ─── Settlement report (消込) ──────────────────────────────────────────────────────────────
-
-/// One balance transaction of a settlement report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettlementLine {
-    /// The line in the CSV text (the header is line 1).
-    pub line: usize,
-    /// `balance_transaction_id` (`txn_…`), empty if the report leaves the column out.
-    pub balance_transaction_id: String,
-    /// What to match the payment by: `payment_intent_id`, else `charge_id`, else `source_id`.
-    pub provider_ref: String,
-    /// `reporting_category`: `charge`, `refund`, `fee`, `payout`, …
-    pub category: String,
-    /// Yen.
-    pub gross: i64,
-    pub fee: i64,
-    pub net: i64,
-    /// `created_utc` (or `created`, in the report's time zone) as written.
-    pub created: String,
-    /// `automatic_payout_id` (or `payout_id`) when the report has it and the line is paid out.
-    pub payout_id: Option<String>,
-}
-
-/// Reads Stripe's itemized balance reports as CSV (docs: "Report types" — Balance
-/// `balance_change_from_activity.itemized.*` and Payout reconciliation
-/// `payout_reconciliation.itemized.*`, `ending_balance_reconciliation.itemized.*`). Columns
-/// are found by header name, in any order; extra columns are ignored. Required: `currency`,
-/// `gross`, `fee`, `net`, `reporting_category` and `created_utc` or `created`. Amounts are
-/// major units as decimal strings; for JPY they become integer yen exactly ("1200.00" → 1200)
-/// and a fraction of a yen is an error. Streams the text (100,000 lines are fine); errors name
-/// the line.
-pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
-    let csv_err = |e: csv::Error| StripeError::Report {
-        line: e.position().map(|p| p.line() as usize).unwrap_or(0),
-        message: e.to_string(),
-    };
-    let headers = rdr.headers().map_err(csv_err)?.clone();
-    if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
-        return Err(StripeError::Report { line: 1, message: "no header line".into() });
-    }
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let need = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| col(n))
-            .ok_or_else(|| StripeError::Report { line: 1, message: format!("missing column {}", names.join(" or ")) })
-    };
-    let c_currency = need(&["currency"])?;
-    let c_gross = need(&["gross"])?;
-    let c_fee = need(&["fee"])?;
-    let c_net = need(&["net"])?;
-    let c_category = need(&["reporting_category"])?;
-    let c_created = need(&["created_utc", "created"])?;
-    let c_txn = col("balance_transaction_id");
-    let c_refs: Vec<usize> = ["payment_intent_id", "charge_id", "source_id"].iter().filter_map(|n| col(n)).collect();
-    let c_payout = col("automatic_payout_id").or_else(|| col("payout_id"));
-
-    let mut out = Vec::new();
-    let mut rec = csv::StringRecord::new();
-    while rdr.read_record(&mut rec).map_err(csv_err)? {
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        let get = |i: usize| rec.get(i).unwrap_or("").trim();
-        let err = |message: String| StripeError::Report { line, message };
-        let currency = get(c_currency);
-        if !currency.eq_ignore_ascii_case("jpy") {
-            return Err(err(format!("currency {currency:?} is not jpy")));
-        }
-        let amount = |i: usize, name: &str| yen(get(i)).map_err(|m| err(format!("{name}: {m}")));
-        let provider_ref = c_refs.iter().map(|&i| get(i)).find(|s| !s.is_empty()).unwrap_or("").to_string();
-        out.push(SettlementLine {
-            line,
-            balance_transaction_id: c_txn.map(get).unwrap_or("").to_string(),
-            provider_ref,
-            category: get(c_category).to_string(),
-            gross: amount(c_gross, "gross")?,
-            fee: amount(c_fee, "fee")?,
-            net: amount(c_net, "net")?,
-            created: get(c_created).to_string(),
-            payout_id: c_payout.map(get).filter(|s| !s.is_empty()).map(str::to_string),
-        });
-    }
-    Ok(out)
-}
-
-/// A JPY major-unit decimal string as integer yen: `-?digits(.0*)?`, exactly.
-fn yen(s: &str) -> Result<i64, String> {
-    let (neg, rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    let (whole, frac) = match rest.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (rest, None),
-    };
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{:?} is not an amount", truncate(s, 40)));
-    }
-    if let Some(f) = frac {
-        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{:?} is not an amount", truncate(s, 40)));
-        }
-        if f.bytes().any(|b| b != b'0') {
-            return Err(format!("{s:?} has a fraction of a yen"));
-        }
-    }
-    let n = whole
-        .bytes()
-        .try_fold(0i64, |n, b| n.checked_mul(10)?.checked_add(i64::from(b - b'0')))
-        .ok_or_else(|| format!("{:?} is too large", truncate(s, 40)))?;
-    Ok(if neg { -n } else { n })
 }
 
 // ─── Helpers ───────────────────────────────────────────────────────────────────────────────
