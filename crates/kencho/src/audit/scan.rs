@@ -1,7 +1,8 @@
 //! Verifying the whole log fast, over connections of its own and without sqlx's per-row
 //! decoding. SQLite: two threads, each reading half the log by rowid and hashing what it reads
-//! (every chain's stretches are then stitched together). PostgreSQL: one thread reads through
-//! COPY, another hashes. Rows are read in storage order, which is each chain's order unless
+//! (every chain's stretches are then stitched together). PostgreSQL: the same halves by
+//! physical position, each read through COPY on a connection of its own and hashed on a thread
+//! of its own. Rows are read in storage order, which is each chain's order unless
 //! someone moved rows about; a chain that comes out of order is read again by sequence number
 //! before it is called broken.
 
@@ -178,25 +179,7 @@ async fn pass(db: &Db, marks: Arc<Marks>, only: Option<HashSet<i64>>) -> Result<
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??
         }
-        Dialect::Postgres => {
-            let (tx, mut rx) = mpsc::channel::<Rows>(4);
-            let (heads_tx, heads_rx) = tokio::sync::oneshot::channel::<Heads>();
-            let walk = Walk::new(marks.clone());
-            let hasher = tokio::task::spawn_blocking(move || {
-                let mut walk = walk;
-                while let Some(rows) = rx.blocking_recv() {
-                    walk.feed(&rows);
-                }
-                walk
-            });
-            let read = read_postgres(&db.url, only.as_ref(), &tx, heads_tx).await;
-            // The hasher stops when the channel closes.
-            drop(tx);
-            let walk = hasher.await.map_err(|e| AppError::Internal(e.to_string()))?;
-            read?;
-            let heads = heads_rx.await.map_err(|_| AppError::Internal("the audit reader gave no heads".into()))?;
-            (heads, vec![walk.parts()])
-        }
+        Dialect::Postgres => read_postgres(&db.url, only.as_ref(), &marks).await?,
     };
     Ok(finish(parts, &heads, &marks, only.as_ref()))
 }
@@ -287,40 +270,96 @@ fn scan_sqlite(conn: &rusqlite::Connection, sql: &str, bounds: [i64; 2], walk: &
     Ok(())
 }
 
-async fn read_postgres(
-    url: &str,
-    only: Option<&HashSet<i64>>,
-    tx: &mpsc::Sender<Rows>,
-    heads_tx: tokio::sync::oneshot::Sender<Heads>,
-) -> Result<()> {
-    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
+/// Reads the log in two halves by physical position (TID range scans, PostgreSQL 14 and
+/// later), each on a connection of its own in one exported snapshot and hashed on a thread of
+/// its own: one COPY keeps one server process busy and no more. For `only`, those chains in
+/// sequence order on one connection.
+async fn read_postgres(url: &str, only: Option<&HashSet<i64>>, marks: &Arc<Marks>) -> Result<(Heads, Vec<Parts>)> {
+    let mut first = sqlx::postgres::PgConnection::connect(url).await?;
     // One snapshot for the heads and the rows.
-    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut conn).await?;
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut first).await?;
     let mut heads = Heads::new();
     for r in sqlx::query_as::<_, (i64, i64, String)>("SELECT tenant_id, seq, hash FROM audit_heads")
-        .fetch_all(&mut conn)
+        .fetch_all(&mut first)
         .await?
     {
         heads.insert(r.0, (r.1, parse_hash(r.2.as_bytes()).unwrap_or([0xff; 32])));
     }
-    let _ = heads_tx.send(heads);
-    let mut stream = conn.copy_out_raw(&format!("COPY ({}) TO STDOUT", ordered(only))).await?;
+    if only.is_some() {
+        let part = hash_copy(&mut first, &ordered(only), marks).await?;
+        sqlx::query("COMMIT").execute(&mut first).await?;
+        return Ok((heads, vec![part]));
+    }
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut first).await?;
+    // The snapshot's name is made by the server (hex digits and dashes); checked before it is
+    // written into SET TRANSACTION, which takes no parameters.
+    if !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(AppError::Internal(format!("PostgreSQL exported a snapshot named {snapshot:?}")));
+    }
+    let pages: i64 =
+        sqlx::query_scalar("SELECT (pg_relation_size('audit_log') / current_setting('block_size')::bigint)::bigint")
+            .fetch_one(&mut first)
+            .await?;
+    let mut second = sqlx::postgres::PgConnection::connect(url).await?;
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut second).await?;
+    sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).execute(&mut second).await?;
+    let mid = pages / 2;
+    // The second half is open-ended: pages added since the size was read hold only rows the
+    // snapshot does not see.
+    let low = format!("SELECT {COLUMNS} FROM audit_log WHERE ctid < '({mid},0)'::tid");
+    let high = format!("SELECT {COLUMNS} FROM audit_log WHERE ctid >= '({mid},0)'::tid");
+    let (a, b) = tokio::join!(hash_copy(&mut first, &low, marks), hash_copy(&mut second, &high, marks));
+    let parts = vec![a?, b?];
+    for conn in [&mut first, &mut second] {
+        sqlx::query("COMMIT").execute(conn).await?;
+    }
+    Ok((heads, parts))
+}
+
+/// Reads `query` through COPY on `conn`, hashing on a thread of its own as batches arrive.
+async fn hash_copy(conn: &mut sqlx::postgres::PgConnection, query: &str, marks: &Arc<Marks>) -> Result<Parts> {
+    let (tx, mut rx) = mpsc::channel::<Rows>(4);
+    let walk = Walk::new(marks.clone());
+    let hasher = tokio::task::spawn_blocking(move || {
+        let mut walk = walk;
+        while let Some(rows) = rx.blocking_recv() {
+            walk.feed(&rows);
+        }
+        walk
+    });
+    let read = copy_rows(conn, query, &tx).await;
+    // The hasher stops when the channel closes.
+    drop(tx);
+    let walk = hasher.await.map_err(|e| AppError::Internal(e.to_string()))?;
+    read?;
+    Ok(walk.parts())
+}
+
+async fn copy_rows(conn: &mut sqlx::postgres::PgConnection, query: &str, tx: &mpsc::Sender<Rows>) -> Result<()> {
+    let mut stream = conn.copy_out_raw(&format!("COPY ({query}) TO STDOUT")).await?;
     let (mut carry, mut batch) = (Vec::<u8>::new(), Rows::default());
     while let Some(chunk) = stream.next().await {
-        carry.extend_from_slice(&chunk?);
+        let chunk = chunk?;
+        // The server sends one row per CopyData message (protocol docs, "COPY Operations"), so
+        // a chunk is parsed where it lies; the carry is there for a server that does not.
+        let data: &[u8] = if carry.is_empty() {
+            &chunk
+        } else {
+            carry.extend_from_slice(&chunk);
+            &carry
+        };
         let mut used = 0;
-        while let Some(nl) = carry[used..].iter().position(|b| *b == b'\n') {
-            copy_row(&carry[used..used + nl], &mut batch)?;
+        while let Some(nl) = memchr::memchr(b'\n', &data[used..]) {
+            copy_row(&data[used..used + nl], &mut batch)?;
             used += nl + 1;
-            if batch.full() && tx.send(std::mem::take(&mut batch)).await.is_err() {
-                return Ok(());
-            }
         }
-        carry.drain(..used);
+        let rest = data[used..].to_vec();
+        carry = rest;
+        if batch.full() && tx.send(std::mem::take(&mut batch)).await.is_err() {
+            return Ok(());
+        }
     }
-    drop(stream);
     let _ = tx.send(batch).await;
-    sqlx::query("COMMIT").execute(&mut conn).await?;
     Ok(())
 }
 
@@ -328,8 +367,12 @@ async fn read_postgres(
 /// columns split by tabs, backslash escapes for tab, newline, backslash and the rest.
 fn copy_row(line: &[u8], batch: &mut Rows) -> Result<()> {
     let bad = || AppError::Internal("the audit log came back from COPY in a shape kencho does not know".into());
-    let fields: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
-    if fields.len() != 9 {
+    let mut fields: [&[u8]; 9] = [&[]; 9];
+    let mut parts = line.split(|b| *b == b'\t');
+    for f in fields.iter_mut() {
+        *f = parts.next().ok_or_else(bad)?;
+    }
+    if parts.next().is_some() {
         return Err(bad());
     }
     let int = |f: &[u8]| -> Result<i64> { std::str::from_utf8(f).ok().and_then(|s| s.parse().ok()).ok_or_else(bad) };
