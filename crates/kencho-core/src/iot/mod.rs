@@ -5,9 +5,12 @@
 //! or HTTP webhooks and hands the bytes here:
 //!
 //! - [`uplink`]: ChirpStack, The Things Stack and plain JSON bodies into one [`uplink::Uplink`]
+//! - [`events`]: which ChirpStack event a message is (`?event=` or topic); device status reports
 //! - [`codec`]: the published payload codec, bytes (or a decoded object) into [`codec::Event`]s
 //! - [`alarm`]: the alarm state machine, escalation, silence, battery and frame-counter rules
 
 pub mod alarm;
 pub mod codec;
+pub mod events;
+mod fields;
 pub mod uplink;

@@ -36,9 +36,11 @@ use sha2::Sha256;
 
 use super::event::{EventKind, ProviderEvent};
 
+mod charge;
 mod report;
 mod signature;
 
+pub use charge::*;
 pub use report::*;
 pub use signature::*;
 
@@ -821,6 +823,7 @@ mod tests {
                 line: 2,
                 balance_transaction_id: "txn_3KenchoCharge000000001".into(),
                 provider_ref: PI.into(),
+                charge_id: Some("ch_3KenchoCharge000000001".into()),
                 category: "charge".into(),
                 gross: 1200,
                 fee: 43,
@@ -840,20 +843,29 @@ mod tests {
         let text = "\u{feff}net,fee,gross,reporting_category,currency,created,charge_id\n96,4,100,charge,JPY,2025-06-01,ch_1\n";
         let l = parse_balance_report(text).expect("parses");
         assert_eq!((l[0].gross, l[0].fee, l[0].net, l[0].provider_ref.as_str()), (100, 4, 96, "ch_1"));
-        assert_eq!(parse_balance_report("currency,gross,fee,net,reporting_category,created_utc\n"), Ok(vec![]));
+        assert_eq!(l[0].charge_id.as_deref(), Some("ch_1"));
+        assert_eq!(
+            parse_balance_report("currency,gross,fee,net,reporting_category,created_utc,payment_intent_id\n"),
+            Ok(vec![])
+        );
     }
 
     #[test]
     fn balance_report_errors_name_the_line() {
-        let head = "currency,gross,fee,net,reporting_category,created_utc\n";
+        let head = "currency,gross,fee,net,reporting_category,created_utc,charge_id\n";
         let cases = [
-            (format!("{head}jpy,1,0,1,charge,x\njpy,100.50,0,100.50,charge,x\n"), 3, "fraction"),
-            (format!("{head}usd,1,0,1,charge,x\n"), 2, "not jpy"),
-            (format!("{head}jpy,1,0,1,charge,x\njpy,1e3,0,1,charge,x\n"), 3, "not an amount"),
-            (format!("{head}jpy,,0,1,charge,x\n"), 2, "gross"),
+            (format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,100.50,0,100.50,charge,x,ch_2\n"), 3, "fraction"),
+            (format!("{head}usd,1,0,1,charge,x,ch_1\n"), 2, "not jpy"),
+            (format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,1e3,0,1,charge,x,ch_2\n"), 3, "not an amount"),
+            (format!("{head}jpy,,0,1,charge,x,ch_1\n"), 2, "gross"),
             (format!("{head}jpy,1,0,1,charge\n"), 2, ""),
-            (format!("{head}jpy,99999999999999999999,0,1,charge,x\n"), 2, "too large"),
+            (format!("{head}jpy,99999999999999999999,0,1,charge,x,ch_1\n"), 2, "too large"),
             ("gross,fee,net\n1,2,3\n".to_string(), 1, "missing column currency"),
+            (
+                "currency,gross,fee,net,reporting_category,created_utc\n".to_string(),
+                1,
+                "missing column payment_intent_id or charge_id",
+            ),
             (String::new(), 1, "no header"),
         ];
         for (text, line, needle) in cases {

@@ -4,6 +4,7 @@
 
 use kencho_core::iot::alarm::{self as machine, AlarmKind, Dup, Effect, Input};
 use kencho_core::iot::codec::{self, Event};
+use kencho_core::iot::events::{self, ChirpStackEvent, DeviceStatus, Message};
 use kencho_core::iot::uplink::{self, Uplink};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -14,7 +15,8 @@ use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ingested {
-    /// `accepted`, `duplicate` or `rejected`.
+    /// `accepted`, `duplicate`, `rejected`, or `ignored` (a network-server event kencho has no
+    /// use for, such as ChirpStack's `join`).
     pub result: String,
     pub dev_eui: Option<String>,
     pub events: Vec<String>,
@@ -28,12 +30,13 @@ pub async fn ingest(
     db: &Db,
     base_url: &str,
     (tenant_id, caller): (i64, &str),
-    topic: Option<&str>,
+    (topic, event): (Option<&str>, Option<&str>),
     body: &[u8],
 ) -> Result<Ingested> {
     let one = Incoming {
         source: "webhook",
         topic: topic.map(str::to_string),
+        event: event.map(str::to_string),
         body: body.to_vec(),
         tenant_id: Some(tenant_id),
         caller: caller.to_string(),
@@ -44,13 +47,43 @@ pub async fn ingest(
         .ok_or_else(|| AppError::Internal("a message without an outcome".into()))
 }
 
-/// A message read into an uplink and its events, or why it could not be.
-type Parsed = std::result::Result<(Uplink, Vec<Event>), String>;
+/// A message read into an uplink and its events (or a status report, or an event of no use),
+/// or why it could not be.
+type Parsed = std::result::Result<Kind, String>;
+
+enum Kind {
+    Uplink(Uplink, Vec<Event>),
+    Status(DeviceStatus),
+    Ignored(ChirpStackEvent),
+}
+
+impl Kind {
+    fn dev_eui(&self) -> Option<&str> {
+        match self {
+            Kind::Uplink(u, _) => Some(&u.dev_eui),
+            Kind::Status(s) => Some(&s.dev_eui),
+            Kind::Ignored(_) => None,
+        }
+    }
+}
+
+fn read(m: &Incoming) -> Parsed {
+    match events::parse(m.topic.as_deref(), m.event.as_deref(), &m.body).map_err(|e| e.to_string())? {
+        Message::Uplink(u) => {
+            let ev = codec::decode(&u.payload, u.decoded.as_ref()).map_err(|e| e.to_string())?;
+            Ok(Kind::Uplink(u, ev))
+        }
+        Message::Status(s) => Ok(Kind::Status(s)),
+        Message::Ignored { event } => Ok(Kind::Ignored(event)),
+    }
+}
 
 /// A message as it came: where from, its topic, its bytes, and whose it is.
 pub struct Incoming {
     pub source: &'static str,
     pub topic: Option<String>,
+    /// ChirpStack's HTTP `?event=` (`up`, `status`, `join`, …); MQTT topics name their own.
+    pub event: Option<String>,
     pub body: Vec<u8>,
     /// The tenant the caller belongs to (webhook); `None` for MQTT, where the topic's
     /// network-server application decides (see `registry::bind_application`).
@@ -76,20 +109,11 @@ impl Incoming {
 /// together; anything that may touch an alarm goes the full way, in order, and is audited with
 /// its caller. One result per message, in order; an error means none of them is stored.
 pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result<Vec<Ingested>> {
-    let parsed: Vec<(Incoming, Parsed)> = msgs
-        .into_iter()
-        .map(|m| {
-            let p = uplink::parse(m.topic.as_deref(), &m.body).map_err(|e| e.to_string()).and_then(|u| {
-                let ev = codec::decode(&u.payload, u.decoded.as_ref()).map_err(|e| e.to_string())?;
-                Ok((u, ev))
-            });
-            (m, p)
-        })
-        .collect();
+    let parsed: Vec<(Incoming, Parsed)> = msgs.into_iter().map(|m| (read(&m), m)).map(|(p, m)| (m, p)).collect();
     let base_url = base_url.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let mut euis: Vec<&str> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok().map(|(u, _)| u.dev_eui.as_str())).collect();
+            let mut euis: Vec<&str> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok().and_then(Kind::dev_eui)).collect();
             euis.sort_unstable();
             euis.dedup();
             let mut devices = std::collections::HashMap::new();
@@ -112,7 +136,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
             let now = now_ms();
             for (m, p) in &parsed {
                 let tenant = m.tenant(&bindings);
-                let (up, events) = match p {
+                let kind = match p {
                     Ok(x) => x,
                     Err(reason) => {
                         push_reject(&mut batch, m, tenant, reason);
@@ -120,17 +144,32 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                         continue;
                     }
                 };
+                let (dev_eui, up, events) = match kind {
+                    Kind::Ignored(event) => {
+                        out.push(Ingested { result: "ignored".into(), dev_eui: None, events: vec![event.to_string()], reason: None });
+                        continue;
+                    }
+                    Kind::Uplink(up, events) => (&up.dev_eui, Some(up), events.as_slice()),
+                    Kind::Status(s) => (&s.dev_eui, None, &[][..]),
+                };
                 let Some(tenant) = tenant else {
                     let reason = "the topic's network-server application is not bound to a tenant".to_string();
                     push_reject(&mut batch, m, None, &reason);
-                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(dev_eui.clone()), events: vec![], reason: Some(reason) });
                     continue;
                 };
                 // Another tenant's device is answered exactly as a device that does not exist.
-                let Some(d) = devices.get_mut(&up.dev_eui).filter(|d| d.tenant_id == tenant) else {
-                    let reason = format!("unknown device {}", up.dev_eui);
+                let Some(d) = devices.get_mut(dev_eui).filter(|d| d.tenant_id == tenant) else {
+                    let reason = format!("unknown device {dev_eui}");
                     push_reject(&mut batch, m, Some(tenant), &reason);
-                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(up.dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    continue;
+                };
+                let Some(up) = up else {
+                    if let Kind::Status(status) = kind {
+                        push_status(&mut batch, d, status, now);
+                    }
+                    out.push(Ingested { result: "accepted".into(), dev_eui: Some(dev_eui.clone()), events: vec!["status".into()], reason: None });
                     continue;
                 };
                 let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
@@ -178,6 +217,22 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
         })
     })
     .await
+}
+
+/// A status report: the device was heard from and its battery is as it says. It moves no
+/// alarm and no frame counter (it shares its uplink's deduplication id, which must not make
+/// that uplink a duplicate).
+fn push_status(batch: &mut Batch, d: &mut Device, s: &DeviceStatus, now: i64) {
+    let battery = s.battery.map(i64::from);
+    batch.push(
+        "UPDATE iot_devices SET last_seen_at = $1, battery = COALESCE($2, battery) WHERE id = $3",
+        vec![Arg::Int(now), Arg::OptInt(battery), Arg::Int(d.id)],
+    );
+    batch.push(
+        "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
+        vec![Arg::Int(d.id), Arg::Int(now), Arg::Text("status".into()), Arg::OptInt(battery)],
+    );
+    d.battery = battery.or(d.battery);
 }
 
 /// MQTT applications and the tenants they belong to.

@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, Notify};
 use crate::db::Db;
 
 /// Uplink topics of the two network servers, and the plain format's.
-pub const TOPICS: [&str; 3] = ["application/+/device/+/event/up", "v3/+/devices/+/up", "kencho/+/up"];
+pub const TOPICS: [&str; 4] =
+    ["application/+/device/+/event/up", "application/+/device/+/event/status", "v3/+/devices/+/up", "kencho/+/up"];
 const LANES: usize = 8;
 /// Most messages one lane stores in one transaction.
 const MAX_BATCH: usize = 256;
@@ -114,6 +115,7 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
                         .map(|p| super::ingest::Incoming {
                             source: "mqtt",
                             topic: Some(p.topic.clone()),
+                            event: None,
                             body: p.payload.to_vec(),
                             tenant_id: None,
                             caller: "mqtt".into(),

@@ -16,6 +16,8 @@ use crate::error::{AppError, Result};
 pub struct Line {
     pub line: usize,
     pub provider_ref: String,
+    /// A second way to find the payment: the charge it became (Stripe).
+    pub charge_id: Option<String>,
     pub date: String,
     pub gross: i64,
     pub fee: i64,
@@ -55,6 +57,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>> {
         out.push(Line {
             line,
             provider_ref,
+            charge_id: None,
             date,
             gross: yen(&get(c_gross), line, "gross")?,
             fee: yen(&get(c_fee), line, "fee")?,
@@ -83,7 +86,8 @@ pub struct Report {
 }
 
 /// Imports a settlement file of `provider` for the staff member's tenant and matches it.
-/// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent.
+/// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent or,
+/// where the report's columns leave that out, by charge.
 pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
     let lines =
         kencho_core::payment::stripe::parse_balance_report(text).map_err(|e| AppError::BadRequest(e.to_string()))?;
@@ -93,6 +97,7 @@ pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
         .map(|l| Line {
             line: l.line,
             provider_ref: l.provider_ref,
+            charge_id: l.charge_id,
             date: l.created.chars().take(10).collect(),
             gross: l.gross,
             fee: l.fee,
@@ -111,26 +116,37 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     let rows = sqlx::query(
-        "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END, paid_amount, paid_at FROM payments \
-         WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
+        "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END AS match_ref, charge_id, \
+         paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
     )
     .bind(staff.tenant_id)
     .bind(provider)
     .fetch_all(&db.read)
     .await?;
     let mut paid: HashMap<String, (i64, i64, i64)> = HashMap::with_capacity(rows.len());
+    // Charge → the reference `paid` is keyed by.
+    let mut by_charge: HashMap<String, String> = HashMap::new();
     for r in &rows {
-        let rf: Option<String> = r.try_get(1)?;
+        let rf: Option<String> = r.try_get("match_ref")?;
         if let Some(rf) = rf {
-            paid.insert(rf, (r.try_get(0)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.unwrap_or(0)));
+            if let Some(charge) = r.try_get::<Option<String>, _>("charge_id")? {
+                by_charge.insert(charge, rf.clone());
+            }
+            let paid_at = r.try_get::<Option<i64>, _>("paid_at")?.unwrap_or(0);
+            paid.insert(rf, (r.try_get("id")?, r.try_get("paid_amount")?, paid_at));
         }
     }
     let (mut matched, mut differs, mut unknown) = (0, Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::with_capacity(lines.len());
     let mut results = Vec::with_capacity(lines.len());
     for l in &lines {
-        seen.insert(l.provider_ref.as_str());
-        match paid.get(&l.provider_ref) {
+        let key = [Some(&l.provider_ref), l.charge_id.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| if paid.contains_key(r) { Some(r) } else { by_charge.get(r) })
+            .unwrap_or(&l.provider_ref);
+        seen.insert(key.as_str());
+        match paid.get(key) {
             Some((id, amount, _)) if *amount == l.gross => {
                 matched += 1;
                 results.push((l, Some(*id), "matched"));

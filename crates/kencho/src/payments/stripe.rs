@@ -132,8 +132,30 @@ pub async fn refund_worker(db: Db, api_base: String) {
 
 /// Applies a verified Stripe webhook: each event is resolved to its payment (by session id,
 /// or by the payment_intent remembered from the session's events) and goes through the ledger.
-pub async fn apply_webhook(db: &Db, tenant_id: i64, events: Vec<fmt::StripeEvent>) -> Result<Vec<String>> {
+/// A charge event remembers which charge the payment became. An event about an object this
+/// tenant's payments do not know is acknowledged and kept in `payment_unmatched_events`: an
+/// error answer would only make Stripe send it again for days.
+pub async fn apply_webhook(
+    db: &Db,
+    tenant_id: i64,
+    events: Vec<fmt::StripeEvent>,
+    charge: Option<fmt::ChargeLink>,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
+    if let Some(link) = charge {
+        db.transact(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE payments SET charge_id = $1 WHERE provider = 'stripe' AND payment_intent = $2 AND tenant_id = $3")
+                    .bind(&link.charge_id)
+                    .bind(&link.payment_intent)
+                    .bind(tenant_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
+    }
     for e in events {
         if let (Some(session), Some(intent)) = (&e.refs.session, &e.refs.payment_intent) {
             let (s, i) = (session.clone(), intent.clone());
@@ -151,20 +173,26 @@ pub async fn apply_webhook(db: &Db, tenant_id: i64, events: Vec<fmt::StripeEvent
             .await?;
         }
         let session = match &e.refs.session {
-            Some(s) => Some(s.clone()),
+            Some(s) => sqlx::query("SELECT provider_ref FROM payments WHERE provider = 'stripe' AND provider_ref = $1 AND tenant_id = $2")
+                .bind(s)
+                .bind(tenant_id)
+                .fetch_optional(&db.read)
+                .await?
+                .map(|r| r.try_get::<String, _>("provider_ref"))
+                .transpose()?,
             None => match &e.refs.payment_intent {
                 Some(pi) => sqlx::query("SELECT provider_ref FROM payments WHERE provider = 'stripe' AND payment_intent = $1 AND tenant_id = $2")
                     .bind(pi)
                     .bind(tenant_id)
                     .fetch_optional(&db.read)
                     .await?
-                    .map(|r| r.try_get::<String, _>(0))
+                    .map(|r| r.try_get::<String, _>("provider_ref"))
                     .transpose()?,
                 None => None,
             },
         };
         let Some(session) = session else {
-            // Not ours (or not yet known): acknowledged, nothing changes.
+            record_unmatched(db, tenant_id, &e).await?;
             out.push(format!("{}: unknown payment", e.event_id));
             continue;
         };
@@ -172,6 +200,29 @@ pub async fn apply_webhook(db: &Db, tenant_id: i64, events: Vec<fmt::StripeEvent
         out.push(format!("{}: {applied:?}", e.event_id));
     }
     Ok(out)
+}
+
+/// Keeps an event whose object no payment of the tenant knows (the same event twice, once).
+async fn record_unmatched(db: &Db, tenant_id: i64, e: &fmt::StripeEvent) -> Result<()> {
+    let object = e.refs.session.clone().or_else(|| e.refs.payment_intent.clone()).unwrap_or_default();
+    let (event_id, event_type) = (e.event_id.clone(), e.event_type.clone());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO payment_unmatched_events (tenant_id, provider, event_id, event_type, object_ref, received_at) \
+                 VALUES ($1, 'stripe', $2, $3, $4, $5) ON CONFLICT (tenant_id, provider, event_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(&event_id)
+            .bind(&event_type)
+            .bind(&object)
+            .bind(crate::db::now_ms())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The Checkout request for one attempt: the resident returns to the payment page either way.

@@ -44,13 +44,26 @@ pub fn api_routes() -> Router<AppState> {
         .route("/staff/iot/alarms", get(list_alarms))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+struct UplinkQuery {
+    /// ChirpStack's event type: `up` (the default), `status`, `join`, `ack`, `txack`, `log`,
+    /// `location` or `integration`.
+    event: Option<String>,
+}
+
 /// Uplinks posted by a network server's HTTP integration (ChirpStack, The Things Stack) or a
 /// gateway using the plain format. Authenticated with the tenant's integration token (scope
 /// `iot_uplink`) or an administrator's; only that tenant's devices answer.
-#[utoipa::path(post, path = "/api/v1/iot/uplink", tag = "iot", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/iot/uplink", tag = "iot", security(("bearer" = [])), params(UplinkQuery),
     request_body(content = String, content_type = "application/json"),
     responses((status = 200, body = Ingested), (status = 401, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody), (status = 413, body = super::api::ErrorBody)))]
-async fn webhook(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Json<Ingested>> {
+async fn webhook(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<UplinkQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Ingested>> {
     let (tenant_id, caller) = match ctx.session.as_ref().map(|s| &s.principal) {
         Some(Principal::Integration { token_id, tenant_id }) => (*tenant_id, format!("api_token:{token_id}")),
         _ => {
@@ -62,9 +75,11 @@ async fn webhook(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body:
             (s.tenant_id, caller)
         }
     };
-    // The Things Stack names the event in a header; ChirpStack in `?event=up`.
+    // ChirpStack's HTTP integration posts every event type here, named in `?event=`; a relay
+    // may pass on the MQTT topic it read the message from.
     let topic = headers.get("x-kencho-topic").and_then(|v| v.to_str().ok());
-    let out = ingest::ingest(&st.db, &st.cfg.base_url, (tenant_id, &caller), topic, &body).await?;
+    let out =
+        ingest::ingest(&st.db, &st.cfg.base_url, (tenant_id, &caller), (topic, q.event.as_deref()), &body).await?;
     st.nudge.notify_one();
     Ok(Json(out))
 }

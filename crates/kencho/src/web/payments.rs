@@ -585,8 +585,9 @@ async fn stripe_webhook(
     fmt::verify_signature(sig, &body, secret.expose(), crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
         .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))?;
     let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    let charge = fmt::charge_link(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
     let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();
-    let out = payments::stripe::apply_webhook(&st.db, t.id, events).await?;
+    let out = payments::stripe::apply_webhook(&st.db, t.id, events, charge).await?;
     for s in sessions {
         issue_receipt_if_paid(&st, "stripe", &s).await;
     }

@@ -467,3 +467,66 @@ async fn a_restart_in_the_middle_of_an_escalation_loses_nothing() {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarms WHERE kind = 'inactivity' AND state = 'cleared'").await, 1);
 }
+
+/// ChirpStack's HTTP integration posts every event to one URL with `?event=`: an uplink counts,
+/// a status report updates battery and last-seen without touching the uplink's deduplication,
+/// join and the rest are acknowledged and left; none of them is logged as a rejected uplink.
+#[tokio::test]
+async fn chirpstack_http_events_are_told_apart_by_their_event_parameter() {
+    let app = spawn_app().await;
+    let token = admin_token(&app).await;
+    let trap = eui();
+    api()
+        .post(app.url("/api/v1/admin/iot/devices"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{"dev_eui": trap, "kind": "trap", "label": "箱わな 5号"}]))
+        .send()
+        .await
+        .unwrap();
+    let post = |event: &'static str, body: String| {
+        let (url, token) = (app.url(&format!("/api/v1/iot/uplink?event={event}")), token.clone());
+        async move {
+            let res = api()
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let dedup = "7a1f0c3e-5b2d-4e8f-9a6c-1d3e5f7a9b2c";
+    let (_, up) = chirpstack(&trap, 12, dedup, &[0x01]);
+    assert_eq!(post("up", up.clone()).await["result"], "accepted");
+    // StatusEvent (integration.proto) for the same frame: same deduplicationId.
+    let device_info =
+        serde_json::json!({"tenantId": "t", "applicationId": "a", "deviceName": "trap", "devEui": trap.to_lowercase()});
+    let status = serde_json::json!({
+        "deduplicationId": dedup, "time": "2026-11-29T05:00:01.000000+00:00",
+        "deviceInfo": device_info, "margin": 9, "batteryLevel": 64.57
+    });
+    let v = post("status", status.to_string()).await;
+    assert_eq!((v["result"].as_str(), v["events"][0].as_str()), (Some("accepted"), Some("status")), "{v}");
+    let battery = format!("SELECT battery FROM iot_devices WHERE dev_eui = '{trap}'");
+    assert_eq!(app.count(&battery).await, 65);
+    // The uplink posted again (ChirpStack retries) is still a duplicate: the status did not
+    // take its place.
+    assert_eq!(post("up", up).await["result"], "duplicate");
+    let join = serde_json::json!({"deduplicationId": "8b2e", "time": "2026-11-29T04:59:00Z", "deviceInfo": device_info, "devAddr": "01fe3a2b"});
+    for event in ["join", "txack", "log", "ack", "location"] {
+        let v = post(event, join.to_string()).await;
+        assert_eq!(v["result"], "ignored", "{event}: {v}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_rejected").await, 0);
+    // An event type ChirpStack does not have is a rejection that says what was expected.
+    let v = post("uplink", join.to_string()).await;
+    assert_eq!(v["result"], "rejected");
+    assert!(v["reason"].as_str().unwrap().contains("up, status, join"), "{v}");
+    let events = format!(
+        "SELECT COUNT(*) FROM iot_events e JOIN iot_devices d ON d.id = e.device_id WHERE d.dev_eui = '{trap}' AND e.kind = 'status'"
+    );
+    assert_eq!(app.count(&events).await, 1);
+}

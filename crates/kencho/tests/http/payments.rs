@@ -586,6 +586,40 @@ async fn stripe_checkout_webhooks_and_refund() {
         .expect("reconcile");
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
     assert_eq!(res.json::<Value>().await.expect("json")["matched"], 1);
+    // The charge the payment became, from Stripe's charge event; a report whose chosen
+    // columns name only charges then matches by charge.
+    let charge = json!({"id": "ch_test_kencho_1", "object": "charge", "amount": 3000, "currency": "jpy",
+                        "status": "succeeded", "paid": true, "payment_intent": "pi_test_kencho_1"});
+    let res = post_stripe(&app, secret, &stripe_event("charge.succeeded", charge)).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    let reconcile = |report: &'static str| {
+        let (url, kakaricho) = (app.url("/api/v1/staff/payments/reconcile?provider=stripe"), kakaricho.clone());
+        async move { api().post(url).bearer_auth(&kakaricho).body(report).send().await.expect("reconcile") }
+    };
+    let res = reconcile(
+        "created_utc,currency,gross,fee,net,reporting_category,charge_id\n\
+         2026-01-05 10:00:00,jpy,3000,108,2892,charge,ch_test_kencho_1\n",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let v = res.json::<Value>().await.expect("json");
+    assert_eq!((v["matched"].as_i64(), v["unknown"].as_array().map(Vec::len)), (Some(1), Some(0)), "{v}");
+    // Without a column to find payments by, the report is refused and says which it needs.
+    let res = reconcile("created_utc,currency,gross,fee,net,reporting_category\n2026-01-05,jpy,1,0,1,charge\n").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap_or_default().contains("payment_intent_id or charge_id"));
+    // An event for a Checkout Session kencho did not create (another system on the same Stripe
+    // account): 2xx, so Stripe stops retrying, and kept for whoever looks.
+    let other = json!({"id": "cs_test_not_kencho", "object": "checkout.session", "amount_total": 500, "currency": "jpy",
+        "payment_status": "paid", "status": "complete", "payment_intent": "pi_test_not_kencho"});
+    for _ in 0..2 {
+        let res = post_stripe(&app, secret, &stripe_event("checkout.session.completed", other.clone())).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM payment_unmatched_events WHERE object_ref = 'cs_test_not_kencho'").await,
+        1
+    );
     // Secrets are not in the audit log.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE detail LIKE '%sk_test_kencho%' OR detail LIKE '%whsec_test%'")

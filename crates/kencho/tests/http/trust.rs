@@ -154,6 +154,7 @@ async fn mqtt_applications_belong_to_one_tenant() {
     let msg = |topic: String, eui: &str| kencho::iot::ingest::Incoming {
         source: "mqtt",
         topic: Some(topic),
+        event: None,
         body: body(eui).into_bytes(),
         tenant_id: None,
         caller: "mqtt".into(),

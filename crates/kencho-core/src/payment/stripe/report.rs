@@ -11,6 +11,9 @@ pub struct SettlementLine {
     pub balance_transaction_id: String,
     /// What to match the payment by: `payment_intent_id`, else `charge_id`, else `source_id`.
     pub provider_ref: String,
+    /// The charge (`ch_…`, `py_…`) from `charge_id`, or from `source_id` when that is a
+    /// charge: the second way to find the payment.
+    pub charge_id: Option<String>,
     /// `reporting_category`: `charge`, `refund`, `fee`, `payout`, …
     pub category: String,
     /// Yen.
@@ -27,7 +30,9 @@ pub struct SettlementLine {
 /// `balance_change_from_activity.itemized.*` and Payout reconciliation
 /// `payout_reconciliation.itemized.*`, `ending_balance_reconciliation.itemized.*`). Columns
 /// are found by header name, in any order; extra columns are ignored. Required: `currency`,
-/// `gross`, `fee`, `net`, `reporting_category` and `created_utc` or `created`. Amounts are
+/// `gross`, `fee`, `net`, `reporting_category`, `created_utc` or `created`, and something to
+/// find the payment by: `payment_intent_id`, `charge_id` or `source_id` (the reports' columns
+/// are chosen in the Dashboard, and not every choice has them). Amounts are
 /// major units as decimal strings; for JPY they become integer yen exactly ("1200.00" → 1200)
 /// and a fraction of a yen is an error. Streams the text (100,000 lines are fine); errors name
 /// the line.
@@ -57,6 +62,14 @@ pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeErr
     let c_created = need(&["created_utc", "created"])?;
     let c_txn = col("balance_transaction_id");
     let c_refs: Vec<usize> = ["payment_intent_id", "charge_id", "source_id"].iter().filter_map(|n| col(n)).collect();
+    if c_refs.is_empty() {
+        return Err(StripeError::Report {
+            line: 1,
+            message: "missing column payment_intent_id or charge_id (add one of them to the report's columns)".into(),
+        });
+    }
+    let c_charge = col("charge_id");
+    let c_source = col("source_id");
     let c_payout = col("automatic_payout_id").or_else(|| col("payout_id"));
 
     let mut out = Vec::new();
@@ -71,10 +84,17 @@ pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeErr
         }
         let amount = |i: usize, name: &str| yen(get(i)).map_err(|m| err(format!("{name}: {m}")));
         let provider_ref = c_refs.iter().map(|&i| get(i)).find(|s| !s.is_empty()).unwrap_or("").to_string();
+        let is_charge = |s: &&str| s.starts_with("ch_") || s.starts_with("py_");
+        let charge_id = c_charge
+            .map(get)
+            .filter(|s| !s.is_empty())
+            .or_else(|| c_source.map(get).filter(is_charge))
+            .map(str::to_string);
         out.push(SettlementLine {
             line,
             balance_transaction_id: c_txn.map(get).unwrap_or("").to_string(),
             provider_ref,
+            charge_id,
             category: get(c_category).to_string(),
             gross: amount(c_gross, "gross")?,
             fee: amount(c_fee, "fee")?,
