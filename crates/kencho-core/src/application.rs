@@ -320,8 +320,6 @@ pub enum TransitionError {
     MessageRequired,
     #[error("the message is too long (at most 2000 characters)")]
     MessageTooLong,
-    #[error("this procedure does not allow withdrawal at this stage")]
-    WithdrawalClosed,
 }
 
 /// Applies an action; returns the new status or why it is refused.
@@ -397,16 +395,31 @@ pub fn transition(facts: Facts, actor: Actor, action: &Action) -> Result<Status,
             if !matches!(s, Submitted | Accepted | CorrectionRequested) {
                 return wrong;
             }
-            let open = match facts.withdrawal {
-                Withdrawal::UntilDecision => true,
-                Withdrawal::UntilAccepted => !facts.was_accepted && s == Submitted,
-                Withdrawal::Never => false,
-            };
-            if open {
-                Ok(Withdrawn)
-            } else {
-                Err(TransitionError::WithdrawalClosed)
-            }
+            // Until the 処分 (see [`Withdrawal`]).
+            Ok(Withdrawn)
+        }
+    }
+}
+
+/// The 標準処理期間 clock of an application (行政手続法 6条, 7条): when it arrived and when the
+/// period ends. A 補正 (request for correction) stops the clock and the resubmission starts it
+/// again where it stopped: the period is the office's time, not the applicant's, and the
+/// arrival date is the first submission's (the 到達 the law counts from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub submitted_at: i64,
+    pub due_at: i64,
+}
+
+/// The clock after a submission at `now`: a first submission starts it; a resubmission after
+/// a 補正 (`earlier`, stopped at `paused_at`) keeps the arrival date and adds the time the
+/// application spent with the applicant.
+pub fn clock_after_submission(earlier: Option<Clock>, paused_at: Option<i64>, now: i64, standard_days: u32) -> Clock {
+    match earlier {
+        None => Clock { submitted_at: now, due_at: now.saturating_add(i64::from(standard_days) * 86_400_000) },
+        Some(c) => {
+            let paused = paused_at.map_or(0, |p| now.saturating_sub(p).max(0));
+            Clock { submitted_at: c.submitted_at, due_at: c.due_at.saturating_add(paused) }
         }
     }
 }
@@ -452,12 +465,14 @@ mod tests {
             Err(TransitionError::MessageRequired)
         );
         assert_eq!(transition(facts(Status::Submitted), tanto, &Action::Submit), Err(TransitionError::Forbidden));
+        // Withdrawal stays open until the 処分, however far the office has come.
         let mut f = facts(Status::Accepted);
-        f.withdrawal = Withdrawal::UntilAccepted;
         f.was_accepted = true;
-        assert!(!can_withdraw(f));
-        f.withdrawal = Withdrawal::UntilDecision;
         assert!(can_withdraw(f));
+        f.status = Status::CorrectionRequested;
+        assert!(can_withdraw(f));
+        f.status = Status::Approved;
+        assert!(!can_withdraw(f));
     }
 
     fn any_action() -> impl Strategy<Value = (bool, Role, Action)> {
@@ -474,13 +489,36 @@ mod tests {
         (any::<bool>(), role, action)
     }
 
+    #[test]
+    fn correction_pauses_the_clock() {
+        let day = 86_400_000;
+        let first = clock_after_submission(None, None, 10 * day, 14);
+        assert_eq!(first, Clock { submitted_at: 10 * day, due_at: 24 * day });
+        // 補正 requested on day 12, resubmitted on day 20: eight days with the applicant.
+        let again = clock_after_submission(Some(first), Some(12 * day), 20 * day, 14);
+        assert_eq!(again, Clock { submitted_at: 10 * day, due_at: 32 * day });
+    }
+
+    proptest! {
+        /// The arrival date never moves, and the office never loses time it had.
+        #[test]
+        fn resubmission_keeps_arrival_and_never_shortens(
+            start in 0i64..1_000_000_000_000, days in 0u32..400, pause in 0i64..100_000_000_000, wait in 0i64..100_000_000_000,
+        ) {
+            let first = clock_after_submission(None, None, start, days);
+            let paused_at = start + pause;
+            let again = clock_after_submission(Some(first), Some(paused_at), paused_at + wait, days);
+            prop_assert_eq!(again.submitted_at, first.submitted_at);
+            prop_assert_eq!(again.due_at, first.due_at + wait);
+        }
+    }
+
     proptest! {
         // Whatever anyone tries, a final status never changes, a draft never reaches the office
         // without being submitted, and only allowed actors move the application.
         #[test]
-        fn final_states_are_final(steps in proptest::collection::vec(any_action(), 0..40),
-                                  w in prop_oneof![Just(Withdrawal::UntilDecision), Just(Withdrawal::UntilAccepted), Just(Withdrawal::Never)]) {
-            let mut f = Facts { status: Status::Draft, was_accepted: false, withdrawal: w };
+        fn final_states_are_final(steps in proptest::collection::vec(any_action(), 0..40)) {
+            let mut f = Facts { status: Status::Draft, was_accepted: false, withdrawal: Withdrawal::UntilDecision };
             for (is_applicant, role, action) in steps {
                 let actor = if is_applicant { Actor::Applicant } else { Actor::Staff(role) };
                 let before = f.status;
@@ -488,7 +526,7 @@ mod tests {
                     Ok(next) => {
                         prop_assert!(!before.is_final(), "moved out of final {:?}", before);
                         prop_assert!(before != Status::Draft || next == Status::Submitted);
-                        if next == Status::Withdrawn { prop_assert!(w != Withdrawal::Never); }
+                        if next == Status::Withdrawn { prop_assert!(matches!(actor, Actor::Applicant)); }
                         if matches!(next, Status::Approved | Status::Denied) {
                             prop_assert_eq!(before, Status::Accepted);
                             prop_assert!(matches!(actor, Actor::Staff(r) if r >= Role::Kakaricho));

@@ -93,17 +93,16 @@ pub enum ApplicantKind {
     Agent,
 }
 
-/// Until when the applicant may withdraw (取下げ).
+/// Until when the applicant may withdraw (取下げ): until the 処分, always. An application is the
+/// applicant's act and 行政手続法 leaves it theirs until the office has decided on it, so an
+/// earlier end has no basis; `until_accepted` and `never`, which older procedure files and
+/// stored versions carry, are read as this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Withdrawal {
-    /// Until the office decides (default).
     #[default]
+    #[serde(alias = "until_accepted", alias = "never")]
     UntilDecision,
-    /// Only until the office accepts (受付) it.
-    UntilAccepted,
-    /// Never.
-    Never,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -54,6 +54,8 @@ pub struct Application {
     pub submitted_at: Option<i64>,
     pub due_at: Option<i64>,
     pub decided_at: Option<i64>,
+    /// When a 補正 stopped the 標準処理期間 clock; `None` while it runs.
+    pub paused_at: Option<i64>,
 }
 
 impl Application {
@@ -88,7 +90,7 @@ pub struct Attachment {
 }
 
 const COLS: &str = "a.id, a.tenant_id, a.division_id, a.procedure_id, a.resident_id, r.name, r.email, a.applicant_kind, a.status, \
-    a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at";
+    a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at, a.paused_at";
 
 /// Where an application's answers are sealed (see [`crate::crypto`]).
 pub fn answers_place(id: i64) -> String {
@@ -123,6 +125,7 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
         submitted_at: r.try_get(16)?,
         due_at: r.try_get(17)?,
         decided_at: r.try_get(18)?,
+        paused_at: r.try_get("paused_at")?,
     })
 }
 

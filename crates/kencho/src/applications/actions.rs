@@ -155,20 +155,25 @@ async fn finish_submission(
             receipt::receipt_number(prefix, year, a.id)
         }
     };
-    // 標準処理期間 runs from the (re)submission.
-    let due = now + i64::from(p.def.standard_days) * 86_400_000;
+    // 標準処理期間: starts at the first submission; a 補正 only paused it.
+    let earlier = match (action == Action::Resubmit, a.submitted_at, a.due_at) {
+        (true, Some(submitted_at), Some(due_at)) => Some(machine::Clock { submitted_at, due_at }),
+        _ => None,
+    };
+    let clock = machine::clock_after_submission(earlier, a.paused_at, now, p.def.standard_days);
     // The writes that need no answer go to the database in one batch.
     let mut batch = Batch::new();
     batch.push(
         "UPDATE applications SET status = $1, answers = $2, receipt_number = $3, content_hash = $4, revision = revision + 1, \
-         submitted_at = $5, due_at = $6, updated_at = $5 WHERE id = $7",
+         submitted_at = $5, due_at = $6, paused_at = NULL, updated_at = $7 WHERE id = $8",
         vec![
             Arg::Text(to.as_str().into()),
             Arg::Text(seal_answers(keys, a.id, &answers_value)?),
             Arg::Text(receipt_number.clone()),
             Arg::Text(content_hash.clone()),
+            Arg::Int(clock.submitted_at),
+            Arg::Int(clock.due_at),
             Arg::Int(now),
-            Arg::Int(due),
             Arg::Int(a.id),
         ],
     );
@@ -302,6 +307,7 @@ pub async fn submit_new(
                     submitted_at: None,
                     due_at: None,
                     decided_at: None,
+                    paused_at: None,
                 };
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
                 let result =
@@ -469,6 +475,13 @@ async fn apply(
         "UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5",
         vec![Arg::Text(to.as_str().into()), Arg::Int(i64::from(accepted)), Arg::OptInt(decided), Arg::Int(now), Arg::Int(a.id)],
     );
+    if to == Status::CorrectionRequested {
+        // The 標準処理期間 clock stops while the application is with the applicant.
+        batch.push(
+            "UPDATE applications SET paused_at = COALESCE(paused_at, $1) WHERE id = $2",
+            vec![Arg::Int(now), Arg::Int(a.id)],
+        );
+    }
     record_event(&mut batch, a, actor, actor_name, action, to);
     audit::append_batched(
         tx,

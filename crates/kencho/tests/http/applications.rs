@@ -223,6 +223,17 @@ async fn office_works_the_application_and_resident_corrects() {
     assert_eq!(act("request_correction", "  ").await.status(), 409);
     assert_eq!(act("request_correction", "犬種を正確にご記入ください。").await.status(), 303);
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "犬種を正確にご記入ください。").await;
+    // The 標準処理期間 clock stopped at the request. Moved three days back, as if the applicant
+    // had taken three days: the resubmission must add exactly those days to the period and
+    // keep the arrival date.
+    let clock = format!("SELECT submitted_at, due_at, paused_at FROM applications WHERE id = {id}");
+    let (arrived, due, paused): (i64, i64, Option<i64>) = sqlx::query_as(&clock).fetch_one(&app.db.read).await.unwrap();
+    let paused = paused.expect("the clock stopped at the 補正");
+    let three_days = 3 * 86_400_000;
+    sqlx::query(&format!("UPDATE applications SET paused_at = {} WHERE id = {id}", paused - three_days))
+        .execute(&app.db.write)
+        .await
+        .unwrap();
 
     // The resident sees the message, edits and resubmits through the pages.
     let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
@@ -243,6 +254,12 @@ async fn office_works_the_application_and_resident_corrects() {
         .unwrap();
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains(&receipt), "the receipt number stays");
+    let (arrived_after, due_after, paused_after): (i64, i64, Option<i64>) =
+        sqlx::query_as(&clock).fetch_one(&app.db.read).await.unwrap();
+    assert_eq!(arrived_after, arrived, "the arrival date stays");
+    assert_eq!(paused_after, None, "the clock runs again");
+    let added = due_after - due;
+    assert!((three_days..three_days + 60_000).contains(&added), "the period grew by the pause only: {added} ms");
 
     // Back under review (it had been accepted); the decision follows.
     let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
@@ -266,7 +283,7 @@ async fn office_works_the_application_and_resident_corrects() {
     assert_eq!(v["status"], "approved");
 }
 
-/// Roles: 担当 cannot decide; the resident withdraws while the procedure allows it.
+/// Roles: 担当 cannot decide; the resident withdraws until the 処分.
 #[tokio::test]
 async fn roles_and_withdrawal() {
     let app = spawn_app().await;
@@ -290,21 +307,35 @@ async fn roles_and_withdrawal() {
     assert_eq!(res.status(), 409);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "invalid_transition");
     assert_eq!(post(kacho.clone(), "accept").await.status(), 200);
-    // 犬の登録 may only be withdrawn until accepted.
-    let res =
-        api().post(app.url(&format!("/api/v1/applications/{id}/withdraw"))).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(res.status(), 409);
     // 担当 of another division cannot even see it.
     let tanto = app.staff_token("tanto@aizuwakamatsu.example.jp").await;
     assert_eq!(post(tanto, "approve").await.status(), 404);
-
-    // Before acceptance the same procedure may be withdrawn.
+    // Accepted, it may still be withdrawn (until the 処分), although the demo's file says
+    // `withdrawal = "until_accepted"`, which has no basis in 行政手続法.
+    let res =
+        api().post(app.url(&format!("/api/v1/applications/{id}/withdraw"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "withdrawal after acceptance is allowed");
+    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id}")), &token).await;
+    assert_eq!(v["status"], "withdrawn");
+    // After the 処分 it is too late.
     let (id2, _) = app.submit_dog(&token, "クロ").await;
+    let post2 = |action: &'static str| {
+        let (url, kacho) = (app.url(&format!("/api/v1/staff/applications/{id2}/actions")), kacho.clone());
+        async move {
+            api()
+                .post(url)
+                .bearer_auth(kacho)
+                .json(&serde_json::json!({"action": action, "message": "登録しました。"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post2("accept").await.status(), 200);
+    assert_eq!(post2("approve").await.status(), 200);
     let res =
         api().post(app.url(&format!("/api/v1/applications/{id2}/withdraw"))).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(res.status(), 200, "withdrawal before acceptance is allowed");
-    let v: serde_json::Value = get_json(&app.url(&format!("/api/v1/applications/{id2}")), &token).await;
-    assert_eq!(v["status"], "withdrawn");
+    assert_eq!(res.status(), 409);
 }
 
 /// Attachments: type sniffing, size limits, the owner downloads, staff see them on the case.
