@@ -17,6 +17,7 @@ pub mod audit;
 pub mod evacuation;
 pub mod forms;
 pub mod iot;
+pub mod notice;
 pub mod payment;
 pub mod procedure;
 pub mod receipt;

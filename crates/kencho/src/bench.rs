@@ -44,7 +44,11 @@ pub async fn run_pdf(n: usize) -> Result<(), BoxErr> {
         resident_name: format!("福島 太郎{i}"),
         procedure_title: "犬の登録申請".into(),
         receipt_number: format!("MNS-2026-{i:07}-0"),
-        approve: !i.is_multiple_of(5),
+        outcome: if i.is_multiple_of(5) {
+            kencho_core::application::Status::Denied
+        } else {
+            kencho_core::application::Status::Approved
+        },
         notice_text: "登録しました。鑑札と注射済票を郵送します。到着まで一週間ほどお待ちください。".repeat(1 + i % 3),
         issued_at: crate::db::now_ms(),
         submitted_at: Some(crate::db::now_ms() - 86_400_000),

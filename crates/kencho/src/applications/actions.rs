@@ -415,7 +415,7 @@ pub async fn staff_action(
         })
         .await?;
     // The decision has committed; a notice not made with it is issued now (idempotent).
-    if matches!(to, Status::Approved | Status::Denied) && !notice_recorded {
+    if matches!(to, Status::Approved | Status::Denied | Status::Rejected) && !notice_recorded {
         if let Err(e) = crate::documents::issue_decision_notice(db, base_url, data_dir, id, None).await {
             tracing::error!(error = %e, application_id = id, "the decision notice could not be issued");
         }

@@ -211,7 +211,7 @@ pub struct PreparedNotice {
     application_id: i64,
     /// The application's revision the notice was made from.
     revision: i64,
-    approve: bool,
+    outcome: Status,
 }
 
 /// Renders and signs a notice (on a blocking thread) and stores its file durably.
@@ -223,20 +223,24 @@ async fn prepare(
     f: &Facts,
     application_id: i64,
     kian_id: Option<i64>,
-    approve: bool,
+    outcome: Status,
     notice_text: &str,
 ) -> Result<PreparedNotice> {
     let key = keys::active(db, f.tenant_id).await?;
     let issued_at = now_ms();
     let content = pdf::NoticeContent {
         number: notice_number(&f.receipt_prefix, issued_at, application_id),
-        title: format!("決定通知書（{}）", f.procedure_title),
+        title: format!(
+            "{}（{}）",
+            kencho_core::notice::outcome_words(outcome).map_or("通知書", |(title, _)| title),
+            f.procedure_title
+        ),
         tenant_name: f.tenant_name.clone(),
         division_name: f.division_name.clone(),
         resident_name: f.resident_name.clone(),
         procedure_title: f.procedure_title.clone(),
         receipt_number: f.receipt_number.clone(),
-        approve,
+        outcome,
         notice_text: notice_text.to_string(),
         issued_at,
         submitted_at: f.submitted_at,
@@ -264,7 +268,7 @@ async fn prepare(
         issued_at,
         disposed_at: None,
     };
-    Ok(PreparedNotice { doc, application_id, revision: f.revision, approve })
+    Ok(PreparedNotice { doc, application_id, revision: f.revision, outcome })
 }
 
 /// A rendered document's file, stored, and its signature.
@@ -333,10 +337,10 @@ async fn insert(conn: &mut AnyConnection, doc: &IssuedDocument, actor: &str) -> 
     Ok(id)
 }
 
-/// Before a staff action's transaction: for a decision (承認 / 不承認), renders, signs and
-/// stores its notice. `None` for other actions, for an application that cannot be decided now
-/// (the transaction reports why) or when rendering failed (logged; the decision goes ahead
-/// and [`issue_decision_notice`] is tried after it commits).
+/// Before a staff action's transaction: for a decision (承認 / 不承認) or a 却下, renders,
+/// signs and stores its notice. `None` for other actions, for an application that cannot be
+/// decided now (the transaction reports why) or when rendering failed (logged; the decision
+/// goes ahead and [`issue_decision_notice`] is tried after it commits).
 pub async fn prepare_for_decision(
     db: &Db,
     base_url: &str,
@@ -345,15 +349,23 @@ pub async fn prepare_for_decision(
     application_id: i64,
     action: &Action,
 ) -> Option<PreparedNotice> {
-    let Action::Decide { approve, notice } = action else { return None };
+    let (outcome, text, from): (Status, &str, &[Status]) = match action {
+        Action::Decide { approve, notice } => {
+            (if *approve { Status::Approved } else { Status::Denied }, notice, &[Status::Accepted])
+        }
+        Action::Reject { reason } => {
+            (Status::Rejected, reason, &[Status::Submitted, Status::Accepted, Status::CorrectionRequested])
+        }
+        _ => return None,
+    };
     let f = {
         let mut conn = db.read.acquire().await.ok()?;
         facts(&mut conn, application_id).await.ok()?
     };
-    if f.tenant_id != staff.tenant_id || f.status != Status::Accepted.as_str() {
+    if f.tenant_id != staff.tenant_id || !from.iter().any(|s| s.as_str() == f.status) {
         return None;
     }
-    match prepare(db, base_url, data_dir, &f, application_id, None, *approve, notice).await {
+    match prepare(db, base_url, data_dir, &f, application_id, None, outcome, text).await {
         Ok(p) => Some(p),
         Err(e) => {
             tracing::error!(error = %e, application_id, "could not prepare the decision notice");
@@ -373,8 +385,7 @@ pub async fn record_for_decision(
     to: Status,
     actor: &str,
 ) -> Result<bool> {
-    let outcome = if prepared.approve { Status::Approved } else { Status::Denied };
-    if prepared.application_id != application_id || prepared.revision != revision_before || to != outcome {
+    if prepared.application_id != application_id || prepared.revision != revision_before || to != prepared.outcome {
         return Ok(false);
     }
     insert(conn, &prepared.doc, actor).await?;
@@ -397,9 +408,9 @@ pub async fn issue_decision_notice(
     }
     let mut conn = db.read.acquire().await?;
     let f = facts(&mut conn, application_id).await?;
-    let approve = match Status::parse(&f.status) {
-        Some(Status::Approved) => true,
-        Some(Status::Denied) => false,
+    let (outcome, action) = match Status::parse(&f.status) {
+        Some(s @ (Status::Approved | Status::Denied)) => (s, "decide"),
+        Some(Status::Rejected) => (Status::Rejected, "reject"),
         _ => {
             return Err(AppError::Conflict(
                 "the application has no final decision / この申請は決定されていません".into(),
@@ -407,9 +418,10 @@ pub async fn issue_decision_notice(
         }
     };
     let mut text: Option<String> = sqlx::query(
-        "SELECT message FROM application_events WHERE application_id = $1 AND action = 'decide' ORDER BY id DESC LIMIT 1",
+        "SELECT message FROM application_events WHERE application_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(application_id)
+    .bind(action)
     .fetch_optional(&mut *conn)
     .await?
     .map(|r| r.try_get::<Option<String>, _>(0))
@@ -427,7 +439,7 @@ pub async fn issue_decision_notice(
     }
     drop(conn);
     let prepared =
-        prepare(db, base_url, data_dir, &f, application_id, kian_id, approve, text.as_deref().unwrap_or_default())
+        prepare(db, base_url, data_dir, &f, application_id, kian_id, outcome, text.as_deref().unwrap_or_default())
             .await?;
     let actor = match kian_id {
         Some(k) => format!("kian:{k}"),

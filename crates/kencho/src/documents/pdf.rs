@@ -42,7 +42,8 @@ pub struct NoticeContent {
     pub resident_name: String,
     pub procedure_title: String,
     pub receipt_number: String,
-    pub approve: bool,
+    /// Approved, denied or rejected (却下).
+    pub outcome: kencho_core::application::Status,
     /// What the staff member wrote with the decision.
     pub notice_text: String,
     /// Epoch milliseconds.
@@ -164,17 +165,21 @@ pub(super) fn date_both(ms: i64) -> String {
 fn blocks(c: &NoticeContent) -> Vec<Block> {
     let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
     let right = |text: String| Block::Para { text, size: BODY, align: Align::Right, indent: 0.0 };
-    let decision = if c.approve { "承認" } else { "不承認" };
+    let decision = kencho_core::notice::outcome_words(c.outcome).map_or("-", |(_, word)| word);
+    let authority = kencho_core::notice::authority(&c.tenant_name);
     let submitted = c.submitted_at.map(date_both).unwrap_or_else(|| "-".into());
     let notice = if c.notice_text.trim().is_empty() { "（記載なし）".to_string() } else { c.notice_text.clone() };
-    vec![
+    let reason =
+        if c.outcome == kencho_core::application::Status::Approved { "決定の内容・理由" } else { "理由" };
+    let mut out = vec![
         right(c.number.clone()),
         right(date_both(c.issued_at)),
         Block::Gap(12.0),
         Block::Para { text: format!("{} 様", c.resident_name), size: 12.0, align: Align::Left, indent: 0.0 },
         Block::Gap(8.0),
-        right(c.tenant_name.clone()),
-        right(c.division_name.clone()),
+        // The 処分 is the 行政庁's; the section that did the work is named as the contact.
+        right(authority.clone()),
+        right(format!("（担当：{}）", c.division_name)),
         Block::Gap(18.0),
         Block::Heading(1, c.title.clone()),
         Block::Gap(10.0),
@@ -186,7 +191,7 @@ fn blocks(c: &NoticeContent) -> Vec<Block> {
         Block::Heading(2, "決定".into()),
         Block::Para { text: decision.into(), size: 12.0, align: Align::Left, indent: 12.0 },
         Block::Gap(6.0),
-        Block::Heading(2, "決定の内容・理由".into()),
+        Block::Heading(2, reason.into()),
         Block::Para { text: notice, size: BODY, align: Align::Left, indent: 12.0 },
         Block::Gap(6.0),
         Block::Heading(2, "手続き".into()),
@@ -196,17 +201,22 @@ fn blocks(c: &NoticeContent) -> Vec<Block> {
             align: Align::Left,
             indent: 12.0,
         },
-    ]
-    .into_iter()
-    .chain(signature_section(&Signature {
-        what: "通知書",
-        number: &c.number,
-        tenant_name: &c.tenant_name,
-        division_name: &c.division_name,
-        key_id: &c.key_id,
-        verify_url: &c.verify_url,
-    }))
-    .collect()
+        Block::Gap(6.0),
+        Block::Heading(2, "教示".into()),
+    ];
+    for line in kencho_core::notice::kyouji(&authority, &c.tenant_name) {
+        out.push(Block::Para { text: line, size: BODY, align: Align::Left, indent: 12.0 });
+    }
+    out.into_iter()
+        .chain(signature_section(&Signature {
+            what: "通知書",
+            number: &c.number,
+            tenant_name: &c.tenant_name,
+            division_name: &c.division_name,
+            key_id: &c.key_id,
+            verify_url: &c.verify_url,
+        }))
+        .collect()
 }
 
 /// Who signed a document and where to check it, for its closing section.
@@ -414,7 +424,7 @@ pub(crate) fn sample() -> NoticeContent {
         resident_name: "福島 太郎".into(),
         procedure_title: "犬の登録申請".into(),
         receipt_number: "MNS-2026-0000042-3".into(),
-        approve: true,
+        outcome: kencho_core::application::Status::Approved,
         notice_text: "登録しました。鑑札を郵送します。\n到着まで一週間ほどお待ちください。".into(),
         issued_at: 1_780_000_000_000,
         submitted_at: Some(1_779_000_000_000),
@@ -451,6 +461,29 @@ mod tests {
         assert!(!String::from_utf8_lossy(&pdf).contains("/Type/Pages/Count 1/"), "more than one page");
         let (_, pages) = layout(&blocks(&c));
         assert!(pages >= 2);
+    }
+
+    fn texts(c: &NoticeContent) -> Vec<String> {
+        blocks(c)
+            .into_iter()
+            .filter_map(|b| match b {
+                Block::Para { text, .. } | Block::Heading(_, text) => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn notices_name_the_authority_and_how_to_appeal() {
+        let mut c = sample();
+        c.outcome = kencho_core::application::Status::Rejected;
+        let t = texts(&c);
+        assert!(t.iter().any(|l| l == "南相馬市長"), "the 行政庁 signs, not the section: {t:?}");
+        assert!(t.iter().any(|l| l == "（担当：市民生活課）"));
+        assert!(t.iter().any(|l| l == "却下"));
+        let kyouji = t.iter().position(|l| l == "教示").expect("a 教示 section");
+        assert!(t[kyouji + 1].contains("南相馬市長に対して審査請求") && t[kyouji + 1].contains("3か月以内"));
+        assert!(t[kyouji + 2].contains("南相馬市を被告") && t[kyouji + 2].contains("6か月以内"));
     }
 
     #[test]

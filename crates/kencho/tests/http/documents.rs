@@ -399,3 +399,30 @@ async fn a_paid_payment_gets_one_signed_receipt_that_verifies() {
     assert!(matches!(err, kencho::error::AppError::Refused("not_paid", _)), "{err:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt'").await, 1);
 }
+
+/// A 却下 is a 処分 too (行政手続法 8条): it issues a signed written notice with its reason,
+/// which the resident downloads and anyone verifies like a decision notice.
+#[tokio::test]
+async fn a_rejection_issues_a_signed_notice() {
+    let app = spawn_app().await;
+    let token = app.resident_token().await;
+    let (id, _) = app.submit_dog(&token, "ポチ").await;
+    let kacho = app.staff_token(KACHO).await;
+    let res = api()
+        .post(app.url(&format!("/api/v1/staff/applications/{id}/actions")))
+        .bearer_auth(&kacho)
+        .json(&serde_json::json!({"action": "reject", "message": "飼い主の住所が管轄外のため受理できません。"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let titles = format!(
+        "SELECT COUNT(*) FROM issued_documents WHERE application_id = {id} AND title LIKE '却下通知書%' AND kind = 'decision_notice'"
+    );
+    assert_eq!(app.count(&titles).await, 1, "one notice, titled as a 却下");
+    let taro = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
+    let res = taro.get(app.url(&format!("/applications/{id}/notice.pdf"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let pdf = res.bytes().await.unwrap().to_vec();
+    assert_eq!(verify_api(&app, &pdf).await["result"], "genuine");
+}
