@@ -31,6 +31,14 @@ pub struct ProcedureDef {
     pub standard_days: u32,
     /// 根拠法令.
     pub legal_basis: String,
+    /// 審査基準: how the office decides, which 行政手続法 5条 requires it to set and publish.
+    /// Shown on the procedure's public page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_criteria: Option<String>,
+    /// The identity assurance the procedure needs (デジタル庁 DS-500 「行政手続におけるオンラインに
+    /// よる本人確認の手法に関するガイドライン」: 身元確認保証レベル IAL1–3).
+    #[serde(default)]
+    pub identity_assurance: IdentityAssurance,
     /// Who may apply: 本人 (`self`) and/or 代理人 (`agent`).
     pub applicants: Vec<ApplicantKind>,
     /// 保存期間 in years: 1, 3, 5, 10 or 30.
@@ -48,6 +56,29 @@ pub struct ProcedureDef {
     #[serde(default)]
     pub fee: Fee,
     pub pages: Vec<Page>,
+}
+
+/// 身元確認保証レベル (DS-500): IAL1 the applicant's own word; IAL2 identity checked remotely
+/// or in person against an identity document; IAL3 checked in person, or with the マイナンバー
+/// カード's signature certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityAssurance {
+    #[default]
+    Ial1,
+    Ial2,
+    Ial3,
+}
+
+impl IdentityAssurance {
+    /// The locale key of its description.
+    pub fn key(self) -> &'static str {
+        match self {
+            IdentityAssurance::Ial1 => "proc.ial1",
+            IdentityAssurance::Ial2 => "proc.ial2",
+            IdentityAssurance::Ial3 => "proc.ial3",
+        }
+    }
 }
 
 /// 廃棄 or 移管 at the end of retention (公文書管理).
@@ -354,6 +385,9 @@ impl ProcedureDef {
         }
         if self.legal_basis.trim().is_empty() {
             return err("legal_basis", "must not be empty");
+        }
+        if self.review_criteria.as_deref().is_some_and(|c| c.trim().is_empty() || c.chars().count() > 4000) {
+            return err("review_criteria", "must be the 審査基準 as published (1–4000 characters), or left out");
         }
         if self.applicants.is_empty() {
             return err("applicants", "must name at least one of \"self\", \"agent\"");

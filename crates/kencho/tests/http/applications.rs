@@ -60,6 +60,9 @@ async fn resident_applies_online_end_to_end() {
     // Start 犬の登録申請.
     let proc_page = b.get(app.url("/procedures/minamisoma/inu-toroku")).send().await.unwrap().text().await.unwrap();
     assert!(proc_page.contains("狂犬病予防法第4条") && proc_page.contains("3,000円"));
+    // The 審査基準 are published with the procedure (行政手続法 5条), and the identity check it needs.
+    assert!(proc_page.contains("審査基準") && proc_page.contains("生後91日以上の犬であること"), "{proc_page}");
+    assert!(proc_page.contains("身元確認保証レベル2"));
     let res = b
         .post(app.url("/procedures/minamisoma/inu-toroku/start"))
         .form(&[("csrf", csrf_of(&proc_page).as_str())])
