@@ -94,6 +94,12 @@ impl Kian {
     pub fn is_decided(&self) -> bool {
         matches!(self.route.state(), State::Decided { .. })
     }
+
+    /// Who may carry it out (施行): its drafter, or anyone of the drafting section — after the
+    /// April reshuffle the drafter may sit elsewhere, and the decision must still go out.
+    pub fn may_execute(&self, staff: &Staff) -> bool {
+        self.tenant_id == staff.tenant_id && (self.drafter_id == staff.id || self.division_code == staff.division_code)
+    }
 }
 
 const COLS: &str = "id, tenant_id, division_code, source, application_id, title, body, matter_kind, amount, important, \
@@ -497,7 +503,7 @@ pub struct Executed {
     pub released: super::records::Released,
 }
 
-/// 施行: the drafter carries out a decided 起案. For an application the decision reaches the
+/// 施行: the drafter, or anyone of the drafting section, carries out a decided 起案. For an application the decision reaches the
 /// resident (status, mail; the caller then issues the signed notice); for a disposal the
 /// records are disposed of (files leave the disk after the commit).
 pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff: &Staff, id: i64) -> Result<Executed> {
@@ -509,10 +515,10 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                 if k.tenant_id != staff.tenant_id {
                     return Err(AppError::NotFound);
                 }
-                if k.drafter_id != staff.id {
+                if !k.may_execute(&staff) {
                     return Err(AppError::Refused(
                         "not_allowed",
-                        "only the drafter carries out (施行) a decision".into(),
+                        "only the drafting section carries out (施行) a decision".into(),
                     ));
                 }
                 if !k.is_decided() {

@@ -250,9 +250,7 @@ async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianView, Setup,
         acts: acts
             .into_iter()
             .map(str::to_string)
-            .chain(
-                (k.is_decided() && k.executed_at.is_none() && k.drafter_id == staff.id).then(|| "execute".to_string()),
-            )
+            .chain((k.is_decided() && k.executed_at.is_none() && k.may_execute(staff)).then(|| "execute".to_string()))
             .collect(),
     };
     Ok((v, setup, k.drafter_id == staff.id))

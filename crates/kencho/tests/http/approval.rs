@@ -140,7 +140,11 @@ async fn kakaricho_senketsu_with_recall_and_numbering() {
     assert!(v["acts"].as_array().expect("acts").contains(&json!("execute")));
     app.smtp.wait_for(&email("kankyo-tanto"), "決裁されました").await;
 
-    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    // 施行 is the section's: another section may not, a colleague of the drafter's may.
+    let (s, e) = call(&app, &outsider, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_allowed")));
+    assert!(get(&app, &kakaricho, id).await["acts"].as_array().expect("acts").contains(&json!("execute")));
+    let (s, _) = call(&app, &kakaricho, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::CONFLICT, "施行 happens once");
