@@ -30,8 +30,8 @@ seeds() {
     uplink) echo fuzz/seeds/uplink ;;
     jma) echo demo/evacuation/jma fuzz/seeds/jma ;;
     geojson) echo demo/evacuation/*.geojson ;;
-    sites) echo demo/evacuation/sites.sample.csv ;;
-    towns) echo demo/evacuation/towns.sample.csv ;;
+    sites) echo demo/evacuation/sites.sample.csv crates/kencho/tests/data/07212_2-utf8-bom.csv ;;
+    towns) echo demo/evacuation/mt_town.sample.csv demo/evacuation/mt_town_pos.sample.csv ;;
     approval) echo demo/approval ;;
     stripe) echo crates/kencho-core/tests/fixtures/stripe fuzz/seeds/stripe ;;
     *) ;; # forms, text: structured input, no sample files

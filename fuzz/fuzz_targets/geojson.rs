@@ -1,9 +1,10 @@
-//! GeoJSON hazard layers: 国土数値情報 A31a flood zones, A33 landslide zones and house-collapse
-//! zones (`evacuation::data`), then the point index the server builds from them. Invariants:
+//! GeoJSON hazard layers: 国土数値情報 A31a / A31 / A31b flood zones (`evacuation::flood`), A33
+//! landslide zones and house-collapse zones (`evacuation::data`), then the point index the server builds from them. Invariants:
 //! every polygon has closed rings of 4+ valid positions; a look-up never panics.
 #![no_main]
 
-use kencho_core::evacuation::data::{flood_zones, house_collapse_zones, landslide_zones};
+use kencho_core::evacuation::data::{house_collapse_zones, landslide_zones};
+use kencho_core::evacuation::flood::{flood_zones, FloodZones};
 use kencho_core::evacuation::geo::{Point, Polygon, PolygonIndex};
 use libfuzzer_sys::fuzz_target;
 
@@ -28,12 +29,22 @@ fn index_and_probe<T>(zones: Vec<(Polygon, T)>) {
 
 fuzz_target!(|data: &[u8]| {
     let text = kencho_fuzz::text(data);
-    if let Ok(zones) = flood_zones(&text) {
-        for (p, rank) in &zones {
-            check(p);
-            assert!((1..=6).contains(&rank.get()));
+    match flood_zones(&text) {
+        Ok(FloodZones::Depth { zones, .. }) => {
+            for (p, rank) in &zones {
+                check(p);
+                assert!((1..=6).contains(&rank.get()));
+            }
+            index_and_probe(zones);
         }
-        index_and_probe(zones);
+        Ok(FloodZones::Duration(zones)) => {
+            for (p, rank) in &zones {
+                check(p);
+                assert!((1..=7).contains(&rank.get()));
+            }
+            index_and_probe(zones);
+        }
+        Err(_) => {}
     }
     if let Ok(zones) = landslide_zones(&text) {
         zones.iter().for_each(|(p, _)| check(p));

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use kencho_core::evacuation::geo::Point;
 use kencho_core::evacuation::plan::{resolve, step_at, Choices};
-use kencho_core::evacuation::{data, DepthRank, Hazards, Household, Landslide, Member, Needs};
+use kencho_core::evacuation::{data, DepthRank, Hazards, Household, Landslide, Member, Needs, Phenomenon};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,8 +29,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let flooded = Hazards {
         flood: DepthRank::new(3),
-        landslide: Some(Landslide::DebrisFlow { red: true }),
+        landslide: Some(Landslide { phenomenon: Phenomenon::DebrisFlow, red: true, designated: false }),
         house_collapse: true,
+        ..Hazards::default()
     };
     for hazards in [Hazards::default(), flooded] {
         let choices = Choices { site_id: sites.last().map(|s| s.id.clone()), by_car: true, ..Choices::default() };

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use kencho_core::approval::doc::{parse_org, parse_rules};
 use kencho_core::approval::org::{Org, PersonId};
 use kencho_core::approval::rules::RuleRow;
-use kencho_core::evacuation::towns::{self, Town};
+use kencho_core::evacuation::abr::{self, CsvFile};
+use kencho_core::evacuation::towns::Town;
 use kencho_core::evacuation::{data, Site};
 use kencho_core::procedure::ProcedureDef;
 
@@ -62,7 +63,11 @@ pub fn org_and_rules() -> &'static (Org, Vec<RuleRow>) {
 /// The demo 町字 table.
 pub fn towns() -> &'static [Town] {
     static TOWNS: OnceLock<Vec<Town>> = OnceLock::new();
-    TOWNS.get_or_init(|| towns::parse(&read("demo/evacuation/towns.sample.csv")).expect("demo towns"))
+    TOWNS.get_or_init(|| {
+        let (names, points) = (read("demo/evacuation/mt_town.sample.csv"), read("demo/evacuation/mt_town_pos.sample.csv"));
+        abr::from_files(&[CsvFile { name: "mt_town", text: &names }, CsvFile { name: "mt_town_pos", text: &points }])
+            .expect("demo towns")
+    })
 }
 
 /// The demo designated emergency sites.

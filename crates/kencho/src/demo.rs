@@ -37,20 +37,24 @@ pub const LG_CODES: [(&str, &str); 3] =
     [("fukushima-pref", "070009"), ("aizuwakamatsu", "072028"), ("minamisoma", "072125")];
 
 /// Synthetic マイ避難 layers for 南相馬市 (made-up places; see demo/evacuation/README.md).
-pub const EVACUATION_LAYERS: [(&str, &str, &str); 5] = [
-    ("flood", "flood-a31a.sample.geojson", include_str!("../../../demo/evacuation/flood-a31a.sample.geojson")),
+pub const EVACUATION_LAYERS: [(&str, &[(&str, &str)]); 5] = [
+    ("flood", &[("flood-a31a.sample.geojson", include_str!("../../../demo/evacuation/flood-a31a.sample.geojson"))]),
     (
         "landslide",
-        "landslide-a33.sample.geojson",
-        include_str!("../../../demo/evacuation/landslide-a33.sample.geojson"),
+        &[("landslide-a33.sample.geojson", include_str!("../../../demo/evacuation/landslide-a33.sample.geojson"))],
     ),
     (
         "house_collapse",
-        "house-collapse.sample.geojson",
-        include_str!("../../../demo/evacuation/house-collapse.sample.geojson"),
+        &[("house-collapse.sample.geojson", include_str!("../../../demo/evacuation/house-collapse.sample.geojson"))],
     ),
-    ("sites", "sites.sample.csv", include_str!("../../../demo/evacuation/sites.sample.csv")),
-    ("towns", "towns.sample.csv", include_str!("../../../demo/evacuation/towns.sample.csv")),
+    ("sites", &[("sites.sample.csv", include_str!("../../../demo/evacuation/sites.sample.csv"))]),
+    (
+        "towns",
+        &[
+            ("mt_town.sample.csv", include_str!("../../../demo/evacuation/mt_town.sample.csv")),
+            ("mt_town_pos.sample.csv", include_str!("../../../demo/evacuation/mt_town_pos.sample.csv")),
+        ],
+    ),
 ];
 
 pub const RESIDENT_EMAIL: &str = "taro@example.jp";
@@ -110,10 +114,11 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     }
     let mina = crate::tenants::id_of(db, "minamisoma").await?.ok_or(AppError::NotFound)?;
     let loaded = crate::evacuation::layers::list(db, mina).await?;
-    for (kind, file, text) in EVACUATION_LAYERS {
+    for (kind, files) in EVACUATION_LAYERS {
         let kind = crate::evacuation::layers::LayerKind::parse(kind).ok_or(AppError::NotFound)?;
         if !loaded.iter().any(|l| l.kind == kind) {
-            crate::evacuation::layers::load(db, mina, kind, file, text.to_string(), "system:demo").await?;
+            let files = files.iter().map(|(name, text)| crate::evacuation::upload::Upload::new(*name, *text)).collect();
+            crate::evacuation::layers::load(db, mina, kind, files, "system:demo").await?;
         }
     }
     load_iot(db, mina).await?;

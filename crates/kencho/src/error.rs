@@ -57,6 +57,11 @@ pub enum AppError {
     /// the key file, a value altered or stored in clear); the code says which.
     #[error("{1}")]
     SecretKey(&'static str, String),
+    /// A public data file (hazard layer, site list, town table) that does not follow its
+    /// specification; the code says what kind of problem, the detail names the file, the line or
+    /// feature, the attribute found and the one expected.
+    #[error("{0}")]
+    Data(kencho_core::evacuation::data::LoadError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -88,6 +93,7 @@ impl AppError {
             AppError::TokenScope => "token_scope",
             AppError::Timeout => "timeout",
             AppError::SecretKey(code, _) => code,
+            AppError::Data(e) => e.code(),
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -103,7 +109,7 @@ impl AppError {
             | AppError::TokenScope => StatusCode::FORBIDDEN,
             AppError::Password(_) => StatusCode::BAD_REQUEST,
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::BadRequest(_) | AppError::Definition(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Definition(_) | AppError::Data(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
                 StatusCode::CONFLICT
@@ -174,6 +180,7 @@ impl AppError {
             AppError::TokenScope => crate::i18n::t(lang, "error.token_scope"),
             AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
             AppError::SecretKey(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
+            AppError::Data(e) => crate::i18n::tf(lang, &format!("error.{}", e.code()), &[("detail", &e.to_string())]),
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",

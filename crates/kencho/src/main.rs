@@ -232,17 +232,19 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum EvacCommand {
-    /// Load a data file as the next version of a tenant's layer (validated whole first).
+    /// Load data files as the next version of a tenant's layer (validated whole first).
     Load {
         #[command(flatten)]
         db: DbArgs,
         #[arg(long)]
         tenant: String,
-        /// flood (A31a GeoJSON), landslide (A33 GeoJSON), house_collapse (GeoJSON), sites (CSV)
-        /// or towns (Address Base Registry 町字 CSV with representative points).
+        /// flood (国土数値情報 A31a/A31/A31b GeoJSON, one scenario), landslide (A33 GeoJSON),
+        /// house_collapse (GeoJSON), sites (GSI CSV, UTF-8 or Shift_JIS) or towns (the Address
+        /// Base Registry's mt_town and mt_town_pos: two files in either order, zipped or not).
         #[arg(long)]
         kind: String,
-        file: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Read 気象庁防災情報XML telegram files now (as the watched folder would).
     Jma {
@@ -550,22 +552,27 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("staff {email} added to {tenant}; the authenticator is registered at the first sign-in");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, file } } => {
+        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, files } } => {
             let kind = kencho::evacuation::layers::LayerKind::parse(&kind)
                 .ok_or("kind must be flood, landslide, house_collapse, sites or towns")?;
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut uploads = Vec::new();
+            for file in &files {
+                let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+                let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                uploads.push(kencho::evacuation::upload::Upload::new(name, bytes));
+            }
             let database = db.connect().await?;
             let tenant_id = kencho::tenants::id_of(&database, &tenant)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no tenant {tenant}"))?;
-            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let v = kencho::evacuation::layers::load(&database, tenant_id, kind, &name, text, "cli")
+            let v = kencho::evacuation::layers::load(&database, tenant_id, kind, uploads, "cli")
                 .await
                 .map_err(|e| e.message("en"))?;
+            let scenario = v.scenario.map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
             println!(
-                "{}: {} {} loaded as version {} ({} items), now in use",
-                file.display(),
+                "{}: {} {}{scenario} loaded as version {} ({} items), now in use",
+                v.file_name,
                 tenant,
                 kind.as_str(),
                 v.version,

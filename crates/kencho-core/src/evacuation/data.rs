@@ -1,18 +1,23 @@
 //! Parsers for the public data the evacuation rules read. Each file is checked whole: the first
 //! bad feature or row is reported with its number, and nothing of a bad file is used.
 //!
-//! - Flood zones: 国土数値情報 A31a GeoJSON, depth rank (1–6) in property `A31a_105`.
-//! - Landslide zones: 国土数値情報 A33 GeoJSON, phenomenon in `A33_001` (1 急傾斜地の崩壊,
-//!   2 土石流, 3 地すべり) and zone in `A33_002` (1 警戒区域 yellow, 2 特別警戒区域 red).
-//! - House-collapse flood zones (家屋倒壊等氾濫想定区域): GeoJSON published beside A31a as a layer
-//!   of its own; only the geometry matters, properties are ignored.
-//! - Designated emergency sites: the 指定緊急避難場所 CSV (name, address, one 0/1 column per
-//!   hazard, latitude, longitude), matched by header names.
+//! - Flood zones: 国土数値情報 A31a / A31 / A31b GeoJSON, one scenario per file (see [`super::flood`]).
+//! - Landslide zones: 国土数値情報 A33 GeoJSON (土砂災害警戒区域データ, KsjTmplt-A33-2024 and
+//!   product spec 1.3), phenomenon in `A33_001` (現象種別コード: 1 急傾斜地の崩壊, 2 土石流,
+//!   3 地滑り) and 区域区分 in `A33_002` (区域コード: 1 警戒区域, 2 特別警戒区域, both 指定済; since
+//!   spec 1.2 also 3 警戒区域 and 4 特別警戒区域 指定前, i.e. 基礎調査結果の公表). The spec's line
+//!   features (土砂災害警戒区域（線）, GM_Curve) enclose no area and are passed over.
+//! - House-collapse flood zones (家屋倒壊等氾濫想定区域): A31a's fourth category (A31a_405
+//!   危険区域区分: 1 氾濫流, 2 河岸浸食, 3 both; A31_401, A31b_401 in the older and mesh products) or a
+//!   publisher's own GeoJSON; being inside is what counts, other properties are not read.
+//! - Designated emergency sites: GSI's 指定緊急避難場所 CSV (NO, 共通ID, 施設・場所名, 住所, one 1/blank
+//!   column per hazard, 指定避難所との住所同一, 緯度, 経度, 備考), matched by header names. Text
+//!   arrives decoded (see [`super::encoding`]).
 
 use serde_json::Value;
 
 use super::geo::{Point, Polygon};
-use super::{DepthRank, Hazard, Landslide, Site};
+use super::{Hazard, Landslide, Phenomenon, Site};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
@@ -24,16 +29,62 @@ pub enum LoadError {
     Feature { feature: usize, message: String },
     #[error("line {line}: {message}")]
     Row { line: usize, message: String },
-    #[error("missing column \"{0}\"")]
-    MissingColumn(String),
+    /// A column the file must have is not in its header; `found` is the header as read.
+    #[error("missing column \"{expected}\"; the header has: {}", found_list(found))]
+    MissingColumn { expected: String, found: Vec<String> },
+    #[error("{0}")]
+    Encoding(#[from] super::encoding::EncodingError),
+    /// The set of files given does not make one layer (Address Base Registry towns).
+    #[error("{0}")]
+    Files(String),
+    #[error("the file has no features or rows")]
+    Empty,
+    /// One of several files given together was bad.
+    #[error("{file}: {error}")]
+    InFile { file: String, error: Box<LoadError> },
 }
 
-fn feature_err(feature: usize, message: impl Into<String>) -> LoadError {
+impl LoadError {
+    /// A stable code for clients and the key of the message's frame in the locales.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Json(_) | LoadError::NotFeatureCollection => "data_not_geojson",
+            LoadError::Feature { .. } => "data_feature",
+            LoadError::Row { .. } => "data_row",
+            LoadError::MissingColumn { .. } => "data_column",
+            LoadError::Encoding(_) => "data_encoding",
+            LoadError::Files(_) => "data_files",
+            LoadError::Empty => "data_empty",
+            LoadError::InFile { error, .. } => error.code(),
+        }
+    }
+
+    pub(crate) fn missing(expected: &str, headers: &csv::StringRecord) -> LoadError {
+        LoadError::MissingColumn {
+            expected: expected.to_string(),
+            found: headers.iter().map(|h| h.trim().to_string()).collect(),
+        }
+    }
+}
+
+fn found_list(found: &[String]) -> String {
+    const SHOWN: usize = 16;
+    let mut s = found.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if found.len() > SHOWN {
+        s.push_str(&format!(" … ({} columns)", found.len()));
+    }
+    if s.is_empty() {
+        s.push_str("(nothing)");
+    }
+    s
+}
+
+pub(crate) fn feature_err(feature: usize, message: impl Into<String>) -> LoadError {
     LoadError::Feature { feature, message: message.into() }
 }
 
 /// The polygons of a GeoJSON geometry (Polygon or MultiPolygon).
-fn polygons(geometry: &Value) -> Result<Vec<Polygon>, String> {
+pub(crate) fn polygons(geometry: &Value) -> Result<Vec<Polygon>, String> {
     let kind = geometry.get("type").and_then(Value::as_str).unwrap_or("");
     let coords = geometry.get("coordinates").ok_or("geometry has no coordinates")?;
     let ring = |v: &Value| -> Result<Vec<Point>, String> {
@@ -88,7 +139,10 @@ fn features(text: &str) -> Result<Vec<&serde_json::value::RawValue>, LoadError> 
 }
 
 /// Calls `each` with every feature, numbered from 1, parsed on its own.
-fn each_feature(text: &str, mut each: impl FnMut(usize, &Value) -> Result<(), LoadError>) -> Result<(), LoadError> {
+pub(crate) fn each_feature(
+    text: &str,
+    mut each: impl FnMut(usize, &Value) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
     for (i, raw) in features(text)?.iter().enumerate() {
         let f: Value = serde_json::from_str(raw.get()).map_err(|e| feature_err(i + 1, e.to_string()))?;
         if !f.is_object() {
@@ -99,7 +153,7 @@ fn each_feature(text: &str, mut each: impl FnMut(usize, &Value) -> Result<(), Lo
     Ok(())
 }
 
-fn int_property(f: &Value, key: &str) -> Option<i64> {
+pub(crate) fn int_property(f: &Value, key: &str) -> Option<i64> {
     match f.get("properties")?.get(key)? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -107,52 +161,94 @@ fn int_property(f: &Value, key: &str) -> Option<i64> {
     }
 }
 
-/// A31a flood zones: (polygon, depth rank) for every polygon. Features are numbered from 1.
-pub fn flood_zones(text: &str) -> Result<Vec<(Polygon, DepthRank)>, LoadError> {
-    let mut out = Vec::new();
-    each_feature(text, |n, f| {
-        let rank = int_property(f, "A31a_105")
-            .and_then(|r| u8::try_from(r).ok())
-            .and_then(DepthRank::new)
-            .ok_or_else(|| feature_err(n, "A31a_105 (depth rank) must be 1 to 6"))?;
-        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
-        for p in polygons(geometry).map_err(|m| feature_err(n, m))? {
-            out.push((p, rank));
-        }
-        Ok(())
-    })?;
-    Ok(out)
+/// A property's value as written, for messages ("9", "\"x\"", "null", or "absent").
+pub(crate) fn shown(f: &Value, key: &str) -> String {
+    match f.get("properties").and_then(|p| p.get(key)) {
+        None => "absent".into(),
+        Some(v) => v.to_string().chars().take(40).collect(),
+    }
+}
+
+/// The property names of a feature, for messages that say what was found.
+pub(crate) fn property_names(f: &Value) -> String {
+    match f.get("properties").and_then(Value::as_object) {
+        Some(m) if !m.is_empty() => m.keys().take(12).map(String::as_str).collect::<Vec<_>>().join(", "),
+        _ => "none".into(),
+    }
+}
+
+/// Whether a geometry is a line (A33's 土砂災害警戒区域（線）), which encloses no area.
+fn is_line(geometry: &Value) -> bool {
+    matches!(geometry.get("type").and_then(Value::as_str), Some("LineString" | "MultiLineString"))
 }
 
 /// A33 landslide zones.
 pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadError> {
     let mut out = Vec::new();
     each_feature(text, |n, f| {
-        let red = match int_property(f, "A33_002") {
-            Some(1) => false,
-            Some(2) => true,
-            _ => return Err(feature_err(n, "A33_002 (zone) must be 1 (警戒区域) or 2 (特別警戒区域)")),
-        };
-        let kind = match int_property(f, "A33_001") {
-            Some(1) => Landslide::SteepSlope { red },
-            Some(2) => Landslide::DebrisFlow { red },
-            Some(3) => Landslide::Landslip { red },
-            _ => return Err(feature_err(n, "A33_001 (phenomenon) must be 1, 2 or 3")),
-        };
         let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
+        if is_line(geometry) {
+            return Ok(());
+        }
+        let (red, designated) = match int_property(f, "A33_002") {
+            Some(1) => (false, true),
+            Some(2) => (true, true),
+            Some(3) => (false, false),
+            Some(4) => (true, false),
+            _ => {
+                return Err(feature_err(
+                    n,
+                    format!(
+                        "A33_002 (区域区分) must be 1 警戒区域, 2 特別警戒区域, 3 警戒区域（指定前） or 4 特別警戒区域（指定前）, found {}",
+                        shown(f, "A33_002")
+                    ),
+                ))
+            }
+        };
+        let phenomenon = match int_property(f, "A33_001") {
+            Some(1) => Phenomenon::SteepSlope,
+            Some(2) => Phenomenon::DebrisFlow,
+            Some(3) => Phenomenon::Landslip,
+            _ => {
+                return Err(feature_err(
+                    n,
+                    format!(
+                        "A33_001 (現象の種類) must be 1 急傾斜地の崩壊, 2 土石流 or 3 地滑り, found {}",
+                        shown(f, "A33_001")
+                    ),
+                ))
+            }
+        };
         for p in polygons(geometry).map_err(|m| feature_err(n, m))? {
-            out.push((p, kind));
+            out.push((p, Landslide { phenomenon, red, designated }));
         }
         Ok(())
     })?;
     Ok(out)
 }
 
-/// 家屋倒壊等氾濫想定区域 polygons. Properties differ between publishers and say nothing the rules
-/// use (being inside is what counts), so they may be absent.
+/// 家屋倒壊等氾濫想定区域 polygons. Where a feature carries a 危険区域区分 it must be a published
+/// code; a flood depth or duration layer given here by mistake is refused by name.
 pub fn house_collapse_zones(text: &str) -> Result<Vec<Polygon>, LoadError> {
     let mut out = Vec::new();
     each_feature(text, |n, f| {
+        if let Some((attr, scenario)) = super::flood::rank_attribute_of(f) {
+            return Err(feature_err(
+                n,
+                format!(
+                    "{attr} is the rank of a flood layer ({}), not a 家屋倒壊等氾濫想定区域; load it as flood",
+                    super::flood::scenario_name(scenario)
+                ),
+            ));
+        }
+        for attr in super::flood::HOUSE_COLLAPSE_CLASS {
+            if shown(f, attr) != "absent" && !matches!(int_property(f, attr), Some(1..=3)) {
+                return Err(feature_err(
+                    n,
+                    format!("{attr} (危険区域区分) must be 1 氾濫流, 2 河岸浸食 or 3 both, found {}", shown(f, attr)),
+                ));
+            }
+        }
         let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
         out.extend(polygons(geometry).map_err(|m| feature_err(n, m))?);
         Ok(())
@@ -172,13 +268,22 @@ const HAZARD_COLUMNS: [(Hazard, &[&str]); 8] = [
     (Hazard::Volcano, &["火山現象"]),
 ];
 
-/// Parses the 指定緊急避難場所 CSV (UTF-8, header row). Lines are numbered as in the file.
+/// Parses the 指定緊急避難場所 CSV (decoded text, header row). Lines are numbered as in the file.
 pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
     let text = text.trim_start_matches('\u{feff}');
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, message: e.to_string() })?.clone();
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
-    let need = |names: &[&str]| col(names).ok_or_else(|| LoadError::MissingColumn(names[0].to_string()));
+    // GSI publishes 指定避難所 (shelters) beside 指定緊急避難場所 in the same shape but without the
+    // hazard columns; say which list was given rather than only which column is missing.
+    if col(&["受入対象者", "指定緊急避難場所との住所同一"]).is_some() && col(&["洪水"]).is_none() {
+        return Err(LoadError::Files(
+            "this is the 指定避難所 list (it has 受入対象者 / 指定緊急避難場所との住所同一 and no hazard columns); \
+             load the 指定緊急避難場所 list, which says per hazard (洪水, 崖崩れ、土石流及び地滑り, …) where to go"
+                .into(),
+        ));
+    }
+    let need = |names: &[&str]| col(names).ok_or_else(|| LoadError::missing(names[0], &headers));
     let name_col = need(&["施設・場所名", "名称", "施設名"])?;
     // 共通ID (the national common id) is stable across versions of the file; NO is a row number.
     let id_col = col(&["共通ID"]).or_else(|| col(&["NO", "No", "番号"]));
@@ -196,17 +301,37 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
         let num = |c: usize| rec.get(c).and_then(|s| s.trim().parse::<f64>().ok());
         let at = match (num(lon_col), num(lat_col)) {
             (Some(lon), Some(lat)) => Point::new(lon, lat),
-            _ => return Err(err("latitude and longitude must be numbers")),
+            _ => {
+                let cell = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
+                return Err(LoadError::Row {
+                    line,
+                    message: format!(
+                        "緯度 and 経度 must be decimal degrees, found \"{}\" and \"{}\"",
+                        cell(lat_col),
+                        cell(lon_col)
+                    ),
+                });
+            }
         };
         if !at.is_valid() {
             return Err(err("latitude or longitude out of range"));
         }
         let mut suitable_for = Vec::new();
         for (h, c) in &hazard_cols {
+            // GSI marks a suitable hazard with 1 and leaves the others blank; some re-publishers write 0.
             match rec.get(*c).map(str::trim) {
                 Some("1") => suitable_for.push(*h),
                 Some("0") | Some("") => {}
-                _ => return Err(err("hazard columns must be 0 or 1")),
+                other => {
+                    return Err(LoadError::Row {
+                        line,
+                        message: format!(
+                            "hazard column \"{}\" must be 1 or blank (or 0), found \"{}\"",
+                            headers.get(*c).unwrap_or("").trim(),
+                            other.unwrap_or("")
+                        ),
+                    })
+                }
             }
         }
         let id = id_col
@@ -217,7 +342,7 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
             .unwrap_or_else(|| format!("line-{line}"));
         // A saved plan names its chosen site by id: two sites with one id would be ambiguous.
         if out.iter().any(|s: &Site| s.id == id) {
-            return Err(err("the site id is used twice"));
+            return Err(err(&format!("the site id \"{id}\" is used twice")));
         }
         out.push(Site { id, name: name.to_string(), at, suitable_for });
     }
@@ -229,52 +354,72 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FLOOD: &str = r#"{"type":"FeatureCollection","features":[
-      {"type":"Feature","properties":{"A31a_101":"0700000001","A31a_102":"架空川","A31a_105":2},
+    /// Two A33 features as the product publishes them (KsjTmplt-A33-2024: A33_001 … A33_008),
+    /// then a line feature (土砂災害警戒区域（線）), which is passed over.
+    const A33: &str = r#"{"type":"FeatureCollection","name":"A33-24_07","features":[
+      {"type":"Feature","properties":{"A33_001":2,"A33_002":2,"A33_003":"07","A33_004":"07212-2-001","A33_005":"架空沢","A33_006":"南相馬市原町区","A33_007":"2019-03-29","A33_008":0},
        "geometry":{"type":"Polygon","coordinates":[[[140.0,37.0],[140.1,37.0],[140.1,37.1],[140.0,37.1],[140.0,37.0]]]}},
-      {"type":"Feature","properties":{"A31a_105":"4"},
+      {"type":"Feature","properties":{"A33_001":"1","A33_002":"1","A33_003":"07","A33_004":"07212-1-002","A33_005":"架空急傾斜地","A33_006":"南相馬市鹿島区","A33_007":"2020-02-14","A33_008":1},
+       "geometry":{"type":"MultiPolygon","coordinates":[[[[141.0,37.0],[141.1,37.0],[141.1,37.1],[141.0,37.0]]],[[[142.0,37.0],[142.1,37.0],[142.1,37.1],[142.0,37.0]]]]}},
+      {"type":"Feature","properties":{"A33_001":1,"A33_002":1,"A33_003":"07","A33_004":"07212-1-002"},
+       "geometry":{"type":"LineString","coordinates":[[141.0,37.0],[141.1,37.0]]}}
+    ]}"#;
+
+    #[test]
+    fn landslide_layer() {
+        let zones = landslide_zones(A33).unwrap();
+        assert_eq!(zones.len(), 3, "a Polygon and a MultiPolygon of two; the line is not an area");
+        let z = |phenomenon, red, designated| Landslide { phenomenon, red, designated };
+        assert_eq!(zones[0].1, z(Phenomenon::DebrisFlow, true, true));
+        assert_eq!(zones[1].1, z(Phenomenon::SteepSlope, false, true));
+        // 区域区分 3 and 4 (指定前: 基礎調査結果の公表) since spec 1.2: one such feature loads.
+        let pending =
+            A33.replacen("\"A33_002\":2", "\"A33_002\":3", 1).replacen("\"A33_002\":\"1\"", "\"A33_002\":\"4\"", 1);
+        let zones = landslide_zones(&pending).unwrap();
+        assert_eq!(zones[0].1, z(Phenomenon::DebrisFlow, false, false));
+        assert_eq!(zones[1].1, z(Phenomenon::SteepSlope, true, false));
+        let bad = A33.replacen("\"A33_002\":2", "\"A33_002\":5", 1);
+        assert_eq!(
+            landslide_zones(&bad).unwrap_err().to_string(),
+            "feature 1: A33_002 (区域区分) must be 1 警戒区域, 2 特別警戒区域, 3 警戒区域（指定前） or 4 特別警戒区域（指定前）, found 5"
+        );
+        let bad = A33.replacen("\"A33_001\":\"1\",", "", 1);
+        assert_eq!(
+            landslide_zones(&bad).unwrap_err().to_string(),
+            "feature 2: A33_001 (現象の種類) must be 1 急傾斜地の崩壊, 2 土石流 or 3 地滑り, found absent"
+        );
+    }
+
+    const COLLAPSE: &str = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"A31a_401":"8303030555","A31a_402":"架空川","A31a_403":"07","A31a_404":"福島県","A31a_405":2},
+       "geometry":{"type":"Polygon","coordinates":[[[140.0,37.0],[140.1,37.0],[140.1,37.1],[140.0,37.1],[140.0,37.0]]]}},
+      {"type":"Feature","properties":{"区分":"河岸侵食"},
        "geometry":{"type":"MultiPolygon","coordinates":[[[[141.0,37.0],[141.1,37.0],[141.1,37.1],[141.0,37.0]]],[[[142.0,37.0],[142.1,37.0],[142.1,37.1],[142.0,37.0]]]]}}
     ]}"#;
 
     #[test]
-    fn flood_layer() {
-        let zones = flood_zones(FLOOD).unwrap();
-        assert_eq!(zones.len(), 3);
-        assert_eq!(zones[0].1.get(), 2);
-        assert_eq!(zones[2].1.get(), 4);
-        let bad = FLOOD.replace("\"A31a_105\":\"4\"", "\"A31a_105\":\"9\"");
-        assert_eq!(flood_zones(&bad).unwrap_err().to_string(), "feature 2: A31a_105 (depth rank) must be 1 to 6");
-        let open = FLOOD.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]");
-        assert_eq!(
-            flood_zones(&open).unwrap_err().to_string(),
-            "feature 1: the ring is not closed (first and last positions differ)"
-        );
-        assert_eq!(flood_zones("{}").unwrap_err(), LoadError::NotFeatureCollection);
-    }
-
-    #[test]
-    fn landslide_layer() {
-        let text = FLOOD
-            .replace("\"A31a_105\":2", "\"A33_001\":2,\"A33_002\":2")
-            .replace("\"A31a_105\":\"4\"", "\"A33_001\":\"1\",\"A33_002\":\"1\"");
-        let zones = landslide_zones(&text).unwrap();
-        assert_eq!(zones[0].1, Landslide::DebrisFlow { red: true });
-        assert_eq!(zones[1].1, Landslide::SteepSlope { red: false });
-    }
-
-    #[test]
     fn house_collapse_layer() {
-        let zones = house_collapse_zones(FLOOD).unwrap();
+        let zones = house_collapse_zones(COLLAPSE).unwrap();
         assert_eq!(zones.len(), 3, "one Polygon and a MultiPolygon of two");
         let bare = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":null,
           "geometry":{"type":"Polygon","coordinates":[[[140.0,37.0],[140.1,37.0],[140.1,37.1],[140.0,37.0]]]}}]}"#;
         assert!(house_collapse_zones(bare).unwrap()[0].contains(&Point::new(140.08, 37.02)));
-        let point = FLOOD.replace("\"type\":\"MultiPolygon\"", "\"type\":\"Point\"");
+        let bad = COLLAPSE.replace("\"A31a_405\":2", "\"A31a_405\":7");
+        assert_eq!(
+            house_collapse_zones(&bad).unwrap_err().to_string(),
+            "feature 1: A31a_405 (危険区域区分) must be 1 氾濫流, 2 河岸浸食 or 3 both, found 7"
+        );
+        let depth = COLLAPSE.replace("\"A31a_405\":2", "\"A31a_205\":2");
+        assert_eq!(
+            house_collapse_zones(&depth).unwrap_err().to_string(),
+            "feature 1: A31a_205 is the rank of a flood layer (想定最大規模), not a 家屋倒壊等氾濫想定区域; load it as flood"
+        );
+        let point = COLLAPSE.replace("\"type\":\"MultiPolygon\"", "\"type\":\"Point\"");
         assert_eq!(
             house_collapse_zones(&point).unwrap_err().to_string(),
             "feature 2: geometry type \"Point\" is not Polygon or MultiPolygon"
         );
-        let open = FLOOD.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]");
+        let open = COLLAPSE.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]");
         assert_eq!(
             house_collapse_zones(&open).unwrap_err().to_string(),
             "feature 1: the ring is not closed (first and last positions differ)"
@@ -284,34 +429,54 @@ mod tests {
         assert_eq!(house_collapse_zones("[]").unwrap_err(), LoadError::NotFeatureCollection);
     }
 
-    const SITES: &str =
-        "NO,施設・場所名,住所,洪水,崖崩れ、土石流及び地滑り,高潮,地震,津波,大規模な火事,内水氾濫,火山現象,緯度,経度\n\
-        1,架空第一小学校,架空市本町1,1,1,0,1,0,1,1,0,37.75,140.47\n\
-        2,架空河川敷公園,架空市川原2,0,0,0,1,0,1,0,0,37.76,140.48\n";
+    /// GSI's 指定緊急避難場所 columns, as in its per-municipality CSV: 1 or blank per hazard.
+    const SITES: &str = "NO,共通ID,施設・場所名,住所,洪水,崖崩れ、土石流及び地滑り,高潮,地震,津波,大規模な火事,内水氾濫,火山現象,指定避難所との住所同一,緯度,経度,備考\r\n\
+        1,E0721200001,架空第一小学校,福島県南相馬市原町区本町1,1,1,,1,,1,1,,1,37.75,140.47,\r\n\
+        2,E0721200002,架空河川敷公園,福島県南相馬市原町区川原2,,,,1,,1,,,,37.76,140.48,広場\r\n";
 
     #[test]
     fn site_table() {
         let s = sites(SITES).unwrap();
         assert_eq!(s.len(), 2);
+        assert_eq!(s[0].id, "E0721200001", "共通ID names the site");
         assert!(s[0].suitable_for.contains(&Hazard::Flood) && s[0].suitable_for.contains(&Hazard::Landslide));
         assert!(!s[1].suitable_for.contains(&Hazard::Flood));
-        let bad = SITES.replace("37.76,140.48", "north,140.48");
-        assert_eq!(sites(&bad).unwrap_err().to_string(), "line 3: latitude and longitude must be numbers");
-        let bad = SITES.replace("1,1,0,1,0,1,1,0,37.75", "1,2,0,1,0,1,1,0,37.75");
-        assert_eq!(sites(&bad).unwrap_err().to_string(), "line 2: hazard columns must be 0 or 1");
-        let twice = format!("{}\n{}", SITES.trim_end(), SITES.lines().nth(1).unwrap_or_default());
-        assert_eq!(sites(&twice).unwrap_err().to_string(), "line 4: the site id is used twice");
-        assert_eq!(sites("a,b\n").unwrap_err(), LoadError::MissingColumn("施設・場所名".into()));
+        assert_eq!(sites(&SITES.replace(",1,1,,1,,1,1,,1,", ",1,1,0,1,0,1,1,0,1,")).unwrap(), s, "0 reads as blank");
+        let bad = SITES.replace("37.76,140.48", "北緯37度,140.48");
+        assert_eq!(
+            sites(&bad).unwrap_err().to_string(),
+            "line 3: 緯度 and 経度 must be decimal degrees, found \"北緯37度\" and \"140.48\""
+        );
+        let bad = SITES.replace(",1,1,,1,,1,1,,1,", ",1,○,,1,,1,1,,1,");
+        assert_eq!(
+            sites(&bad).unwrap_err().to_string(),
+            "line 2: hazard column \"崖崩れ、土石流及び地滑り\" must be 1 or blank (or 0), found \"○\""
+        );
+        let twice = format!("{}\r\n{}", SITES.trim_end(), SITES.lines().nth(1).unwrap_or_default());
+        assert_eq!(sites(&twice).unwrap_err().to_string(), "line 4: the site id \"E0721200001\" is used twice");
+        assert_eq!(sites("a,b\n").unwrap_err().to_string(), "missing column \"施設・場所名\"; the header has: a, b");
+        let shelters = "NO,共通ID,施設・場所名,住所,指定緊急避難場所との住所同一,その他市町村長が必要と認める事項,受入対象者,緯度,経度,備考\n";
+        assert!(sites(shelters).unwrap_err().to_string().starts_with("this is the 指定避難所 list"));
     }
 
     proptest! {
         // Whatever the bytes, the parsers answer with data or an error, never a panic.
         #[test]
         fn parsers_are_total(s in ".{0,300}") {
-            let _ = flood_zones(&s);
             let _ = landslide_zones(&s);
             let _ = house_collapse_zones(&s);
             let _ = sites(&s);
+        }
+
+        // Every published 区域区分 and 現象の種類 loads, and what loads is what the codes say.
+        #[test]
+        fn every_a33_code_reads_back(phenomenon in 1u8..=3, zone in 1u8..=4, quoted in any::<bool>()) {
+            let v = |n: u8| if quoted { format!("\"{n}\"") } else { n.to_string() };
+            let text = A33.replacen("\"A33_001\":2,\"A33_002\":2", &format!("\"A33_001\":{},\"A33_002\":{}", v(phenomenon), v(zone)), 1);
+            let z = landslide_zones(&text).unwrap()[0].1;
+            prop_assert_eq!(z.red, zone % 2 == 0);
+            prop_assert_eq!(z.designated, zone <= 2);
+            prop_assert_eq!(z.phenomenon, [Phenomenon::SteepSlope, Phenomenon::DebrisFlow, Phenomenon::Landslip][usize::from(phenomenon - 1)]);
         }
     }
 }
@@ -330,14 +495,17 @@ mod samples {
     /// house-collapse zone, with a flood-safe site nearby.
     #[test]
     fn shipped_samples_load() {
-        let flood = PolygonIndex::new(flood_zones(&read("flood-a31a.sample.geojson")).unwrap());
+        let flood = match super::super::flood::flood_zones(&read("flood-a31a.sample.geojson")).unwrap() {
+            super::super::flood::FloodZones::Depth { zones, .. } => PolygonIndex::new(zones),
+            other => panic!("the sample is a depth layer, not {:?}", other.scenario()),
+        };
         let slides = landslide_zones(&read("landslide-a33.sample.geojson")).unwrap();
         let sites = sites(&read("sites.sample.csv")).unwrap();
         let collapse = house_collapse_zones(&read("house-collapse.sample.geojson")).unwrap();
         assert_eq!((flood.len(), slides.len(), sites.len(), collapse.len()), (5, 2, 4, 3));
         let home = Point::new(140.955, 37.640);
         let deepest = flood.at(&home).max().copied();
-        assert_eq!(deepest.map(DepthRank::get), Some(3));
+        assert_eq!(deepest.map(crate::evacuation::DepthRank::get), Some(3));
         assert!(collapse.iter().any(|p| p.contains(&home)));
         assert!(sites.iter().any(|s| s.suitable_for.contains(&Hazard::Flood)));
         // The zones hug the river: every corner (so, the bands being rectangles, every point) lies

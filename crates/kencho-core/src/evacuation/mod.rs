@@ -11,7 +11,10 @@
 //! - go to the nearest designated emergency sites (指定緊急避難場所) suitable for every hazard the
 //!   household faces.
 
+pub mod abr;
 pub mod data;
+pub mod encoding;
+pub mod flood;
 pub mod geo;
 pub mod jma;
 pub mod plan;
@@ -47,19 +50,105 @@ impl DepthRank {
     }
 }
 
-/// 土砂災害警戒区域 (yellow) / 特別警戒区域 (red), by phenomenon (A33).
+/// 浸水継続時間ランク (国土数値情報 code list 浸水継続時間ランクコード): how long the water stays above
+/// 0.5 m. 1 <12 h, 2 12–24 h, 3 1–3 days, 4 3–7 days, 5 1–2 weeks, 6 2–4 weeks, 7 4 weeks or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DurationRank(u8);
+
+impl DurationRank {
+    pub fn new(rank: u8) -> Option<DurationRank> {
+        (1..=7).contains(&rank).then_some(DurationRank(rank))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// The longest the water may stay, in hours (`None` for rank 7, four weeks or more).
+    pub fn max_hours(self) -> Option<u32> {
+        [Some(12), Some(24), Some(72), Some(168), Some(336), Some(672), None][usize::from(self.0 - 1)]
+    }
+}
+
+/// The rainfall a depth layer assumes: 計画規模 (the river plan's design rainfall) or 想定最大規模
+/// (the largest rainfall that can be assumed, what evacuation planning is made for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloodScale {
+    Planned,
+    Maximum,
+}
+
+/// What one 国土数値情報 flood layer holds: the depth ranks of one scale, or the 浸水継続時間.
+/// The products publish each as a file (folder) of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloodScenario {
+    /// 計画規模: depth ranks in A31a_105 (A31_101, A31b_101).
+    Planned,
+    /// 想定最大規模: depth ranks in A31a_205 (A31_201, A31b_201).
+    Maximum,
+    /// 浸水継続時間: duration ranks in A31a_305 (A31_301, A31b_301).
+    Duration,
+}
+
+impl FloodScenario {
+    pub const ALL: [FloodScenario; 3] = [FloodScenario::Planned, FloodScenario::Maximum, FloodScenario::Duration];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FloodScenario::Planned => "planned",
+            FloodScenario::Maximum => "maximum",
+            FloodScenario::Duration => "duration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FloodScenario> {
+        FloodScenario::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The depth scale this layer is for (`None` for the duration layer).
+    pub fn scale(self) -> Option<FloodScale> {
+        match self {
+            FloodScenario::Planned => Some(FloodScale::Planned),
+            FloodScenario::Maximum => Some(FloodScale::Maximum),
+            FloodScenario::Duration => None,
+        }
+    }
+}
+
+/// 現象の種類 (A33_001, code list 現象種別コード).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Landslide {
-    DebrisFlow { red: bool },
-    SteepSlope { red: bool },
-    Landslip { red: bool },
+pub enum Phenomenon {
+    /// 1 急傾斜地の崩壊.
+    SteepSlope,
+    /// 2 土石流.
+    DebrisFlow,
+    /// 3 地滑り.
+    Landslip,
+}
+
+/// A 土砂災害警戒区域 (yellow) or 特別警戒区域 (red) of one phenomenon (A33). `designated` is false
+/// for a zone whose 基礎調査 results are published but which is not yet designated (指定前, 区域区分
+/// codes 3 and 4 since product spec 1.2): the danger is the same, so the rules treat it alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Landslide {
+    pub phenomenon: Phenomenon,
+    pub red: bool,
+    pub designated: bool,
 }
 
 /// What the hazard layers say about one point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Hazards {
     pub flood: Option<DepthRank>,
+    /// The depth layer `flood` comes from: 想定最大規模 where that layer covers the point, else
+    /// 計画規模.
+    pub flood_scale: Option<FloodScale>,
+    /// 浸水継続時間 where a duration layer is loaded and covers the point. Shown with the plan;
+    /// the rules do not use it yet.
+    pub flood_duration: Option<DurationRank>,
     pub landslide: Option<Landslide>,
     /// 家屋倒壊等氾濫想定区域.
     pub house_collapse: bool,
@@ -336,6 +425,13 @@ mod tests {
         assert!(r(6).reaches_floor(30));
         assert_eq!(DepthRank::new(0), None);
         assert_eq!(DepthRank::new(7), None);
+        assert_eq!(DurationRank::new(3).and_then(DurationRank::max_hours), Some(72));
+        assert_eq!(DurationRank::new(7).map(DurationRank::max_hours), Some(None));
+        assert_eq!((DurationRank::new(0), DurationRank::new(8)), (None, None));
+        for s in FloodScenario::ALL {
+            assert_eq!(FloodScenario::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(FloodScenario::Duration.scale(), None);
     }
 
     #[test]
@@ -385,17 +481,25 @@ mod tests {
     }
 
     fn any_hazards() -> impl Strategy<Value = Hazards> {
-        let landslide = prop_oneof![
-            Just(None),
-            any::<bool>().prop_map(|red| Some(Landslide::DebrisFlow { red })),
-            any::<bool>().prop_map(|red| Some(Landslide::SteepSlope { red })),
-            any::<bool>().prop_map(|red| Some(Landslide::Landslip { red })),
-        ];
-        (proptest::option::of(1u8..=6), landslide, any::<bool>()).prop_map(|(f, l, c)| Hazards {
-            flood: f.and_then(DepthRank::new),
-            landslide: l,
-            house_collapse: c,
-        })
+        let phenomenon =
+            prop_oneof![Just(Phenomenon::DebrisFlow), Just(Phenomenon::SteepSlope), Just(Phenomenon::Landslip)];
+        let landslide = proptest::option::of(
+            (phenomenon, any::<bool>(), any::<bool>()).prop_map(|(phenomenon, red, designated)| Landslide {
+                phenomenon,
+                red,
+                designated,
+            }),
+        );
+        let scale = prop_oneof![Just(FloodScale::Planned), Just(FloodScale::Maximum)];
+        (proptest::option::of(1u8..=6), scale, proptest::option::of(1u8..=7), landslide, any::<bool>()).prop_map(
+            |(f, scale, d, l, c)| Hazards {
+                flood: f.and_then(DepthRank::new),
+                flood_scale: f.map(|_| scale),
+                flood_duration: d.and_then(DurationRank::new),
+                landslide: l,
+                house_collapse: c,
+            },
+        )
     }
 
     proptest! {

@@ -269,7 +269,8 @@ mod tests {
         fn any_choice_is_either_safe_or_warned(stay in proptest::option::of(any::<bool>()),
                                                levels in proptest::collection::vec(proptest::option::of(0u8..=6), 0..9),
                                                n in 1usize..=8, rank in proptest::option::of(1u8..=6), slide in any::<bool>()) {
-            let hz = Hazards { flood: rank.and_then(DepthRank::new), landslide: slide.then_some(super::super::Landslide::SteepSlope { red: false }), house_collapse: false };
+            let landslide = slide.then_some(super::super::Landslide { phenomenon: super::super::Phenomenon::SteepSlope, red: false, designated: true });
+            let hz = Hazards { flood: rank.and_then(DepthRank::new), landslide, ..Default::default() };
             let a = answers(vec![Needs::default(); n]);
             let h = a.household().expect("point");
             let r = resolve(&h, &hz, &[], &Choices { stay, levels, ..Default::default() });

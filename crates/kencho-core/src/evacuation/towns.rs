@@ -1,17 +1,15 @@
-//! Town areas (町字) from the Address Base Registry (アドレス・ベース・レジストリ, ABR): the 町字
-//! master (mt_town) joined with the representative points of its 位置参照 (mt_town_pos). Lets a
-//! typed address or a map point be turned into a town, whose point the hazard layers can answer for.
-//!
-//! The CSV is UTF-8 with a header row (an optional BOM). Columns are found by header, in either the
-//! current ASCII names or the older Japanese ones, so both downloads load unchanged. Like the other
-//! loaders, the file is checked whole and the first bad row fails it, numbered as in the file.
+//! Town areas (町字) from the Address Base Registry (アドレス・ベース・レジストリ, ABR), read by
+//! [`super::abr`]: lets a typed address or a map point be turned into a town, whose point the
+//! hazard layers can answer for. Matching only considers towns in force on the day: a town with a
+//! 廃止日 on or before it (or a 効力発生日 after it) is never matched, though it is still known by id
+//! for plans made before.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 use unicode_normalization::UnicodeNormalization;
 
-use super::data::LoadError;
 use super::geo::Point;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +34,12 @@ pub struct Town {
     pub postcode: Option<String>,
     /// 代表点.
     pub at: Point,
+    /// 効力発生日 (efct_date).
+    #[serde(default)]
+    pub effective: Option<Date>,
+    /// 廃止日 (ablt_date).
+    #[serde(default)]
+    pub abolished: Option<Date>,
 }
 
 impl Town {
@@ -48,138 +52,19 @@ impl Town {
     pub fn full_name(&self) -> String {
         format!("{}{}{}{}", self.pref, self.city, self.ward, self.name())
     }
-}
 
-/// Header names per column: current ASCII first (reported when missing), then the older Japanese.
-const LG_CODE: [&str; 2] = ["lg_code", "全国地方公共団体コード"];
-const MACHIAZA_ID: [&str; 2] = ["machiaza_id", "町字id"];
-const PREF: [&str; 2] = ["pref", "都道府県名"];
-const CITY: [&str; 2] = ["city", "市区町村名"];
-const WARD: [&str; 2] = ["ward", "政令市区名"];
-const OAZA: [&str; 2] = ["oaza_cho", "大字・町名"];
-const CHOME: [&str; 2] = ["chome", "丁目名"];
-const KOAZA: [&str; 2] = ["koaza", "小字名"];
-const POSTCODE: [&str; 2] = ["post_code", "郵便番号"];
-const LON: [&str; 2] = ["rep_lon", "代表点_経度"];
-const LAT: [&str; 2] = ["rep_lat", "代表点_緯度"];
-const STATUS: [&str; 2] = ["status_flg", "状態フラグ"];
-
-/// 状態フラグ value taken to mean 廃止 (abolished). Assumption from the ABR data specification:
-/// 2 marks a town that no longer exists; every other value (確認済, 確認待ち, empty) is kept.
-const ABOLISHED: &str = "2";
-
-/// Parses the joined 町字 CSV. Rows flagged abolished are skipped before any other check (they
-/// often lack a point); every other row must be complete, and a (lg_code, machiaza_id) may
-/// appear once.
-pub fn parse(text: &str) -> Result<Vec<Town>, LoadError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, message: e.to_string() })?.clone();
-    let col = |names: [&str; 2]| headers.iter().position(|h| names.contains(&h.trim()));
-    let need = |names: [&str; 2]| col(names).ok_or_else(|| LoadError::MissingColumn(names[0].to_string()));
-    let (lg_col, id_col, pref_col, city_col, oaza_col, lon_col, lat_col) =
-        (need(LG_CODE)?, need(MACHIAZA_ID)?, need(PREF)?, need(CITY)?, need(OAZA)?, need(LON)?, need(LAT)?);
-    let (ward_col, chome_col, koaza_col, post_col, status_col) =
-        (col(WARD), col(CHOME), col(KOAZA), col(POSTCODE), col(STATUS));
-
-    let mut out = Vec::new();
-    let mut first_seen: HashMap<String, usize> = HashMap::new();
-    // A quoted field may span lines and blank lines are skipped, so the line comes from the
-    // reader's position rather than a count of records. That position is where the reader began,
-    // before any blank lines it then skipped; those are added back.
-    let at_line = |pos: Option<&csv::Position>, fallback: usize| {
-        let Some(p) = pos else { return fallback };
-        let skipped = text
-            .as_bytes()
-            .get(usize::try_from(p.byte()).unwrap_or(usize::MAX)..)
-            .map_or(0, |rest| rest.iter().take_while(|b| matches!(b, b'\r' | b'\n')).filter(|b| **b == b'\n').count());
-        usize::try_from(p.line()).map_or(fallback, |l| l + skipped)
-    };
-    let mut line = 1;
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => return Err(LoadError::Row { line: at_line(e.position(), line + 1), message: e.to_string() }),
-        };
-        line = at_line(rec.position(), line + 1);
-        let err = |m: String| LoadError::Row { line, message: m };
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
-
-        if status_col.is_some() && get(status_col) == ABOLISHED {
-            continue;
-        }
-        let lg_code = get(Some(lg_col));
-        if !is_digits(lg_code, 6) {
-            return Err(err(format!("lg_code (全国地方公共団体コード) must be 6 digits, found \"{lg_code}\"")));
-        }
-        if !lg_check_digit_ok(lg_code) {
-            return Err(err(format!("lg_code \"{lg_code}\" fails its check digit")));
-        }
-        let machiaza_id = get(Some(id_col));
-        if !is_digits(machiaza_id, 7) {
-            return Err(err(format!("machiaza_id (町字id) must be 7 digits, found \"{machiaza_id}\"")));
-        }
-        let (pref, city) = (get(Some(pref_col)), get(Some(city_col)));
-        if pref.is_empty() || city.is_empty() {
-            return Err(err("pref (都道府県名) and city (市区町村名) must not be empty".into()));
-        }
-        // A 小字 without 大字 is a published kind of 町字, so only the whole name must be present.
-        let (oaza, chome, koaza) = (get(Some(oaza_col)), get(chome_col), get(koaza_col));
-        if oaza.is_empty() && chome.is_empty() && koaza.is_empty() {
-            return Err(err("the town has no name (oaza_cho, chome and koaza are all empty)".into()));
-        }
-        let post = get(post_col);
-        let postcode = match postcode_digits(post) {
-            _ if post.is_empty() => None,
-            Some(p) => Some(p),
-            None => {
-                return Err(err(format!("post_code (郵便番号) must be like 9750001 or 975-0001, found \"{post}\"")))
-            }
-        };
-        let at = match (get(Some(lon_col)).parse::<f64>(), get(Some(lat_col)).parse::<f64>()) {
-            (Ok(lon), Ok(lat)) => Point::new(lon, lat),
-            _ => return Err(err("rep_lon and rep_lat (代表点) must be numbers".into())),
-        };
-        if !at.is_valid() {
-            return Err(err("rep_lon or rep_lat (代表点) out of range".into()));
-        }
-        let id = format!("{lg_code}{machiaza_id}");
-        if let Some(first) = first_seen.insert(id.clone(), line) {
-            return Err(err(format!("town {id} appears twice (first on line {first})")));
-        }
-        out.push(Town {
-            id,
-            lg_code: lg_code.to_string(),
-            pref: pref.to_string(),
-            city: city.to_string(),
-            ward: get(ward_col).to_string(),
-            oaza: oaza.to_string(),
-            chome: chome.to_string(),
-            koaza: koaza.to_string(),
-            postcode,
-            at,
-        });
+    /// In force on `today`: in effect by then and not abolished on or before it.
+    pub fn in_force(&self, today: Date) -> bool {
+        self.effective.is_none_or(|d| d <= today) && self.abolished.is_none_or(|d| d > today)
     }
-    Ok(out)
 }
 
 fn is_digits(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The sixth digit of a 全国地方公共団体コード checks the first five (weights 6..2, modulus 11), so a
-/// mistyped or shifted code is caught here rather than matching nothing later.
-fn lg_check_digit_ok(code: &str) -> bool {
-    let d: Vec<u32> = code.chars().filter_map(|c| c.to_digit(10)).collect();
-    if d.len() != 6 {
-        return false;
-    }
-    let sum: u32 = d[..5].iter().zip([6, 5, 4, 3, 2]).map(|(a, w)| a * w).sum();
-    (11 - sum % 11) % 10 == d[5]
-}
-
 /// "9750001", "975-0001", "〒９７５－０００１" → "9750001".
-fn postcode_digits(s: &str) -> Option<String> {
+pub(crate) fn postcode_digits(s: &str) -> Option<String> {
     let s: String = s.nfkc().filter(|c| !c.is_whitespace()).collect();
     let s = s.trim_start_matches('〒');
     let digits: String = match s.as_bytes() {
@@ -261,7 +146,7 @@ fn numeral_value(run: &[char]) -> Option<u64> {
     total.checked_add(current)
 }
 
-/// Finds the town an address is in.
+/// Finds the town in force on `today` that an address is in.
 ///
 /// Both sides are normalised (see `normalize`). The locality comes first: of the keys
 /// pref+city+ward and city+ward (and pref+city, city when a ward may be left out), the longest
@@ -273,18 +158,19 @@ fn numeral_value(run: &[char]) -> Option<u64> {
 /// A postcode (any of "9750001", "975-0001", full-width) narrows the search to the towns that
 /// carry it, when any do and one of them matches; otherwise all towns are searched, as postcodes
 /// are often mistyped or missing from the table.
-pub fn match_address<'a>(towns: &'a [Town], postcode: Option<&str>, address: &str) -> Option<&'a Town> {
+pub fn match_address<'a>(towns: &'a [Town], today: Date, postcode: Option<&str>, address: &str) -> Option<&'a Town> {
     let addr = normalize(address);
     if addr.is_empty() {
         return None;
     }
+    let current: Vec<&Town> = towns.iter().filter(|t| t.in_force(today)).collect();
     if let Some(pc) = postcode.and_then(postcode_digits) {
-        let same: Vec<&Town> = towns.iter().filter(|t| t.postcode.as_deref() == Some(pc.as_str())).collect();
+        let same: Vec<&Town> = current.iter().copied().filter(|t| t.postcode.as_deref() == Some(pc.as_str())).collect();
         if let Some(t) = best_match(&same, &addr) {
             return Some(t);
         }
     }
-    best_match(&towns.iter().collect::<Vec<_>>(), &addr)
+    best_match(&current, &addr)
 }
 
 /// (matched length in chars, byte offset after the match) of the longest locality key found.
@@ -334,10 +220,12 @@ fn best_match<'a>(towns: &[&'a Town], addr: &str) -> Option<&'a Town> {
     best.map(|(_, t)| t)
 }
 
-/// The town whose representative point is nearest (great-circle); ties go to the smaller id.
-pub fn nearest<'a>(towns: &'a [Town], p: &Point) -> Option<&'a Town> {
+/// The town in force on `today` whose representative point is nearest (great-circle); ties go to
+/// the smaller id.
+pub fn nearest<'a>(towns: &'a [Town], today: Date, p: &Point) -> Option<&'a Town> {
     towns
         .iter()
+        .filter(|t| t.in_force(today))
         .map(|t| (t.at.distance_m(p), t))
         .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
         .map(|(_, t)| t)
@@ -346,27 +234,29 @@ pub fn nearest<'a>(towns: &'a [Town], p: &Point) -> Option<&'a Town> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evacuation::abr::parse;
     use proptest::prelude::*;
 
-    const ASCII: &str =
-        "\u{feff}lg_code,machiaza_id,pref,city,ward,oaza_cho,chome,koaza,post_code,status_flg,rep_lon,rep_lat
-072125,0001001,福島県,南相馬市,,本町,一丁目,,9750001,1,140.948,37.6435
-072125,0001002,福島県,南相馬市,,本町,二丁目,,975-0001,1,140.956,37.636
-072125,0003000,福島県,南相馬市,,中央,,,9750003,1,140.962,37.648
-072095,0003001,福島県,相馬市,,中央,一丁目,,9760003,1,140.919,37.797
-041017,0001001,宮城県,仙台市,青葉区,本町,一丁目,,9800014,1,140.874,38.262
-072125,0009000,福島県,南相馬市,,旧町,,,,2,,
-072125,0007001,福島県,南相馬市,,北原,,上ノ台,,,140.979,37.6455
-";
-
-    const JAPANESE: &str =
-        "全国地方公共団体コード,町字id,都道府県名,市区町村名,大字・町名,丁目名,代表点_経度,代表点_緯度
-072125,0001001,福島県,南相馬市,本町,一丁目,140.948,37.6435
-072125,0002000,福島県,南相馬市,川原,,140.952,37.6401
+    /// Towns in kencho's stored (joined) form; 旧町 was abolished on 2020-04-01 and 新町 takes
+    /// effect on 2030-04-01.
+    const TOWNS: &str =
+        "lg_code,machiaza_id,pref,city,ward,oaza_cho,chome,koaza,post_code,efct_date,ablt_date,rep_lon,rep_lat
+072125,0001001,福島県,南相馬市,,本町,一丁目,,9750001,1947-04-17,,140.948,37.6435
+072125,0001002,福島県,南相馬市,,本町,二丁目,,975-0001,,,140.956,37.636
+072125,0003000,福島県,南相馬市,,中央,,,9750003,,,140.962,37.648
+072095,0003001,福島県,相馬市,,中央,一丁目,,9760003,,,140.919,37.797
+041017,0001001,宮城県,仙台市,青葉区,本町,一丁目,,9800014,,,140.874,38.262
+072125,0007001,福島県,南相馬市,,北原,,上ノ台,,,,140.979,37.6455
+072125,0009000,福島県,南相馬市,,旧町,,,,1947-04-17,2020-04-01,140.9482,37.6436
+072125,0009001,福島県,南相馬市,,新町,,,,2030-04-01,,140.9482,37.6436
 ";
 
     fn towns() -> Vec<Town> {
-        parse(ASCII).unwrap()
+        parse(TOWNS).unwrap()
+    }
+
+    fn today() -> Date {
+        time::macros::date!(2026 - 12 - 01)
     }
 
     fn id(t: Option<&Town>) -> &str {
@@ -374,84 +264,44 @@ mod tests {
     }
 
     #[test]
-    fn parses_the_ascii_headers() {
-        let t = towns();
-        assert_eq!(t.len(), 6, "the abolished row is skipped");
-        assert_eq!(t[0].id, "0721250001001");
-        assert_eq!((t[0].name(), t[0].full_name()), ("本町一丁目".into(), "福島県南相馬市本町一丁目".into()));
-        assert_eq!(t[1].postcode.as_deref(), Some("9750001"), "the hyphen is dropped");
-        assert_eq!(t[4].full_name(), "宮城県仙台市青葉区本町一丁目");
-        assert_eq!((t[5].name(), t[5].postcode.clone()), ("北原上ノ台".into(), None));
-        assert_eq!(t[5].at, Point::new(140.979, 37.6455));
-    }
-
-    #[test]
-    fn parses_the_japanese_headers() {
-        let t = parse(JAPANESE).unwrap();
-        assert_eq!(t.len(), 2);
-        assert_eq!((t[1].id.as_str(), t[1].name().as_str(), t[1].ward.as_str()), ("0721250002000", "川原", ""));
-        assert_eq!(t[1].postcode, None, "no post code column");
-    }
-
-    #[test]
-    fn bad_rows_fail_with_their_line() {
-        let line_err = |text: &str| match parse(text) {
-            Err(LoadError::Row { line, .. }) => line,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(line_err(&ASCII.replace("140.956,37.636", "east,37.636")), 3);
-        assert_eq!(line_err(&ASCII.replace("140.956,37.636", "140.956,97.0")), 3);
-        assert_eq!(line_err(&ASCII.replace("072095,", "072096,")), 5, "check digit");
-        assert_eq!(line_err(&ASCII.replace(",0003000,", ",300,")), 4);
-        assert_eq!(line_err(&ASCII.replace("9760003", "976-003")), 5);
-        assert_eq!(line_err(&ASCII.replace(",中央,,,", ",,,,")), 4, "no name at all");
-        assert_eq!(line_err(&ASCII.replace(",宮城県,", ",,")), 6);
-        assert_eq!(line_err(&ASCII.replace(",上ノ台,", ",上ノ台,,")), 8, "a field too many");
-        // Blank lines are skipped by the reader but still counted, and so are lines inside quotes.
-        let gap = ASCII.replacen("\n072125,0001002", "\n\r\n\n072125,0001002", 1);
-        assert_eq!(line_err(&gap.replace("140.956,37.636", "x,37.636")), 5);
-        let quoted = ASCII.replacen(",本町,一丁目,", ",\"本\n町\",一丁目,", 1);
-        assert_eq!(line_err(&quoted.replace("140.956,37.636", "x,37.636")), 4);
-        assert_eq!(line_err(&gap.replace(",上ノ台,", ",上ノ台,,")), 10);
-    }
-
-    #[test]
-    fn missing_columns_and_duplicates() {
-        assert_eq!(parse(&ASCII.replace("rep_lat", "lat")), Err(LoadError::MissingColumn("rep_lat".into())));
-        assert_eq!(parse("pref,city\n"), Err(LoadError::MissingColumn("lg_code".into())));
-        let twice = format!("{ASCII}072125,0001001,福島県,南相馬市,,本町,一丁目,,,1,140.9,37.6\n");
-        assert_eq!(
-            parse(&twice).unwrap_err().to_string(),
-            "line 9: town 0721250001001 appears twice (first on line 2)"
-        );
-        // An abolished row may share the id of its successor.
-        let replaced = format!("{ASCII}072125,0001001,福島県,南相馬市,,本町,一丁目,,,2,140.9,37.6\n");
-        assert_eq!(parse(&replaced).unwrap().len(), 6);
-    }
-
-    #[test]
     fn matches_addresses() {
         let t = towns();
-        assert_eq!(id(match_address(&t, None, "福島県南相馬市本町一丁目5番地")), "0721250001001");
-        assert_eq!(id(match_address(&t, None, "南相馬市本町１丁目")), "0721250001001", "full-width digit");
-        assert_eq!(id(match_address(&t, None, "南相馬市 本町 2丁目 3-4")), "0721250001002", "spaces");
-        assert_eq!(id(match_address(&t, None, "南相馬市本町2-3-4")), "0721250001002", "N- for N丁目");
-        assert_eq!(id(match_address(&t, None, "仙台市青葉区本町1丁目")), "0410170001001");
-        assert_eq!(id(match_address(&t, None, "仙台市本町一丁目")), "0410170001001", "ward left out");
-        assert_eq!(id(match_address(&t, None, "北原上ノ台12")), "0721250007001");
+        let m = |pc: Option<&str>, a: &str| id(match_address(&t, today(), pc, a)).to_string();
+        assert_eq!(m(None, "福島県南相馬市本町一丁目5番地"), "0721250001001");
+        assert_eq!(m(None, "南相馬市本町１丁目"), "0721250001001", "full-width digit");
+        assert_eq!(m(None, "南相馬市 本町 2丁目 3-4"), "0721250001002", "spaces");
+        assert_eq!(m(None, "南相馬市本町2-3-4"), "0721250001002", "N- for N丁目");
+        assert_eq!(m(None, "仙台市青葉区本町1丁目"), "0410170001001");
+        assert_eq!(m(None, "仙台市本町一丁目"), "0410170001001", "ward left out");
+        assert_eq!(m(None, "北原上ノ台12"), "0721250007001");
         // 南相馬市 contains 相馬市: the longer locality wins even though 相馬市 has the longer name.
-        assert_eq!(id(match_address(&t, None, "南相馬市中央一丁目")), "0721250003000");
-        assert_eq!(id(match_address(&t, None, "相馬市中央一丁目")), "0720950003001");
+        assert_eq!(m(None, "南相馬市中央一丁目"), "0721250003000");
+        assert_eq!(m(None, "相馬市中央一丁目"), "0720950003001");
         // Name alone: 本町一丁目 exists in two cities; the postcode picks, else the smaller id.
-        assert_eq!(id(match_address(&t, None, "本町一丁目")), "0410170001001");
-        assert_eq!(id(match_address(&t, Some("975-0001"), "本町一丁目")), "0721250001001");
-        assert_eq!(id(match_address(&t, Some("〒９８０－００１４"), "本町1丁目")), "0410170001001");
+        assert_eq!(m(None, "本町一丁目"), "0410170001001");
+        assert_eq!(m(Some("975-0001"), "本町一丁目"), "0721250001001");
+        assert_eq!(m(Some("〒９８０－００１４"), "本町1丁目"), "0410170001001");
         // A postcode nobody has, or one that contradicts the address, does not hide the match.
-        assert_eq!(id(match_address(&t, Some("1000001"), "相馬市中央1丁目")), "0720950003001");
-        assert_eq!(id(match_address(&t, Some("9750001"), "相馬市中央1丁目")), "0720950003001");
-        assert_eq!(id(match_address(&t, None, "南相馬市架空町")), "none", "known city, unknown town");
-        assert_eq!(id(match_address(&t, None, "  ")), "none");
-        assert_eq!(id(match_address(&[], None, "本町")), "none");
+        assert_eq!(m(Some("1000001"), "相馬市中央1丁目"), "0720950003001");
+        assert_eq!(m(Some("9750001"), "相馬市中央1丁目"), "0720950003001");
+        assert_eq!(m(None, "南相馬市架空町"), "none", "known city, unknown town");
+        assert_eq!(m(None, "  "), "none");
+        assert_eq!(id(match_address(&[], today(), None, "本町")), "none");
+    }
+
+    #[test]
+    fn towns_not_in_force_are_not_matched() {
+        let t = towns();
+        assert_eq!(id(match_address(&t, today(), None, "南相馬市旧町1")), "none", "abolished 2020-04-01");
+        assert_eq!(id(match_address(&t, today(), None, "南相馬市新町1")), "none", "in effect from 2030");
+        let before = time::macros::date!(2020 - 03 - 31);
+        assert_eq!(id(match_address(&t, before, None, "南相馬市旧町1")), "0721250009000", "still in force then");
+        let on = time::macros::date!(2020 - 04 - 01);
+        assert_eq!(id(match_address(&t, on, None, "南相馬市旧町1")), "none", "abolished on the day");
+        assert_eq!(id(match_address(&t, time::macros::date!(2030 - 04 - 01), None, "南相馬市新町1")), "0721250009001");
+        // 旧町's point is the nearest to this spot, but 本町一丁目 is the nearest town in force.
+        assert_eq!(id(nearest(&t, before, &Point::new(140.9482, 37.6436))), "0721250009000");
+        assert_eq!(id(nearest(&t, today(), &Point::new(140.9482, 37.6436))), "0721250001001");
     }
 
     #[test]
@@ -468,20 +318,29 @@ mod tests {
     #[test]
     fn nearest_town() {
         let t = towns();
-        assert_eq!(id(nearest(&t, &Point::new(140.9481, 37.6434))), "0721250001001");
-        assert_eq!(id(nearest(&t, &Point::new(140.87, 38.26))), "0410170001001");
-        assert_eq!(id(nearest(&[], &Point::new(140.0, 37.0))), "none");
+        assert_eq!(id(nearest(&t, today(), &Point::new(140.9481, 37.6434))), "0721250001001");
+        assert_eq!(id(nearest(&t, today(), &Point::new(140.87, 38.26))), "0410170001001");
+        assert_eq!(id(nearest(&[], today(), &Point::new(140.0, 37.0))), "none");
     }
 
     proptest! {
-        // Whatever the text, parsing and matching answer, never panic.
+        // Whatever the text and the day, matching answers and never panics, and what it finds is
+        // in force on that day.
         #[test]
-        fn parse_and_match_are_total(s in ".{0,200}", addr in ".{0,60}", pc in proptest::option::of(".{0,10}")) {
-            let _ = parse(&s);
-            let _ = parse(&format!("{}{s}", ASCII.lines().next().unwrap_or_default()));
+        fn match_is_total_and_in_force(addr in ".{0,60}", pc in proptest::option::of(".{0,10}"), days in 0i64..40_000) {
             let t = towns();
-            let _ = match_address(&t, pc.as_deref(), &addr);
-            let _ = match_address(&t, pc.as_deref(), &format!("南相馬市{addr}十丁目"));
+            let day = time::macros::date!(1940 - 01 - 01) + time::Duration::days(days);
+            for found in [
+                match_address(&t, day, pc.as_deref(), &addr),
+                match_address(&t, day, pc.as_deref(), &format!("南相馬市{addr}十丁目")),
+                match_address(&t, day, None, &format!("南相馬市旧町{addr}")),
+                nearest(&t, day, &Point::new(140.9482, 37.6436)),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert!(found.in_force(day));
+            }
         }
     }
 }
@@ -489,7 +348,9 @@ mod tests {
 #[cfg(test)]
 mod samples {
     use super::*;
-    use crate::evacuation::data::{flood_zones, house_collapse_zones, landslide_zones};
+    use crate::evacuation::abr::{from_files, CsvFile};
+    use crate::evacuation::data::{house_collapse_zones, landslide_zones};
+    use crate::evacuation::flood::{flood_zones, FloodZones};
     use crate::evacuation::geo::PolygonIndex;
 
     fn read(name: &str) -> String {
@@ -501,9 +362,19 @@ mod samples {
     /// house-collapse zone, and one outside every hazard.
     #[test]
     fn shipped_towns_sit_in_the_expected_zones() {
-        let towns = parse(&read("towns.sample.csv")).unwrap();
-        assert_eq!(towns.len(), 9, "ten rows, one abolished");
-        let flood = PolygonIndex::new(flood_zones(&read("flood-a31a.sample.geojson")).unwrap());
+        let (names, points) = (read("mt_town.sample.csv"), read("mt_town_pos.sample.csv"));
+        let towns = from_files(&[
+            CsvFile { name: "mt_town_pos.sample.csv", text: &points },
+            CsvFile { name: "mt_town.sample.csv", text: &names },
+        ])
+        .unwrap();
+        let today = time::macros::date!(2026 - 12 - 01);
+        assert_eq!(towns.len(), 10);
+        assert_eq!(towns.iter().filter(|t| t.in_force(today)).count(), 9, "旭町 was abolished");
+        let FloodZones::Depth { zones, .. } = flood_zones(&read("flood-a31a.sample.geojson")).unwrap() else {
+            panic!("the flood sample is a depth layer")
+        };
+        let flood = PolygonIndex::new(zones);
         let slides = PolygonIndex::new(landslide_zones(&read("landslide-a33.sample.geojson")).unwrap());
         let collapse = PolygonIndex::new(
             house_collapse_zones(&read("house-collapse.sample.geojson"))
@@ -527,8 +398,9 @@ mod samples {
             let t = town(quiet);
             assert!(rank(t).is_none() && !in_slide(t) && !in_collapse(t), "{}", t.name());
         }
-        assert_eq!(id_of(match_address(&towns, Some("9750002"), "南相馬市川原")), "0721250002000");
-        assert_eq!(id_of(nearest(&towns, &Point::new(140.9785, 37.6478))), "0721250005000");
+        assert_eq!(id_of(match_address(&towns, today, Some("9750002"), "南相馬市川原")), "0721250002000");
+        assert_eq!(id_of(match_address(&towns, today, None, "南相馬市旭町1")), "none");
+        assert_eq!(id_of(nearest(&towns, today, &Point::new(140.9785, 37.6478))), "0721250005000");
     }
 
     fn id_of(t: Option<&Town>) -> &str {

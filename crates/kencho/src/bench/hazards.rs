@@ -7,7 +7,7 @@ use super::*;
 /// (validated whole, stored as a version), then measures hazard look-ups and plan previews over
 /// HTTP, and the same look-ups in process.
 pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Result<(), BoxErr> {
-    use kencho_core::evacuation::data::flood_zones;
+    use kencho_core::evacuation::flood::{flood_zones, FloodZones};
     use kencho_core::evacuation::geo::{Point, PolygonIndex};
 
     let (west, south, width, height) = (139.2, 36.8, 1.9, 1.2);
@@ -23,7 +23,9 @@ pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Resul
 
     // In process: parse and index alone.
     let t = Instant::now();
-    let zones = flood_zones(&text)?;
+    let FloodZones::Depth { zones, .. } = flood_zones(&text)? else {
+        return Err("the generated layer is a depth layer".into());
+    };
     let parsed = t.elapsed();
     let t = Instant::now();
     let index = PolygonIndex::new(zones);
@@ -79,8 +81,7 @@ pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Resul
         &db,
         tenant,
         crate::evacuation::layers::LayerKind::Flood,
-        "bench-flood.geojson",
-        text,
+        vec![crate::evacuation::upload::Upload::new("bench-flood.geojson", text)],
         "bench",
     )
     .await?;

@@ -3,7 +3,7 @@
 //! all use these, so a mail says exactly what the resident's plan page says.
 
 use kencho_core::evacuation::plan::{step_at, Answers, Destination, Resolved, Step};
-use kencho_core::evacuation::{ChecklistItem, Hazard, Hazards, Landslide, Reason, Warning};
+use kencho_core::evacuation::{ChecklistItem, FloodScale, Hazard, Hazards, Landslide, Phenomenon, Reason, Warning};
 
 use crate::i18n::{t, tf};
 
@@ -64,49 +64,51 @@ pub fn level_name(lang: &str, level: u8) -> String {
     t(lang, &format!("evac.level{}_name", level.clamp(1, 5)))
 }
 
-/// Which layers the tenant has loaded: (flood, landslide, house collapse). Where a layer is
-/// missing the plan says "no data", never "outside the zone".
-pub type Loaded = (bool, bool, bool);
+pub use super::atlas::Loaded;
 
+/// The hazards at home in words: flood depth (naming the scale it is for), flood duration where
+/// that layer is loaded, landslide zone (and whether it is designated yet), house-collapse zone.
 pub fn hazard_lines(lang: &str, hz: &Hazards, loaded: Loaded) -> Vec<String> {
     let mut v = Vec::new();
     match hz.flood {
-        Some(rank) => v.push(t(lang, &format!("evac.flood_rank{}", rank.get()))),
-        None if !loaded.0 => v.push(t(lang, "evac.flood_no_data")),
+        Some(rank) => {
+            let scale = match hz.flood_scale {
+                Some(FloodScale::Maximum) => "evac.scale_maximum",
+                _ => "evac.scale_planned",
+            };
+            v.push(tf(lang, &format!("evac.flood_rank{}", rank.get()), &[("scale", &t(lang, scale))]));
+        }
+        None if !loaded.flood => v.push(t(lang, "evac.flood_no_data")),
         None => v.push(t(lang, "evac.flood_none")),
     }
-    if hz.landslide.is_none() && !loaded.1 {
-        v.push(t(lang, "evac.landslide_no_data"));
-        if hz.house_collapse {
-            v.push(t(lang, "evac.house_collapse"));
-        } else if !loaded.2 {
-            v.push(t(lang, "evac.collapse_no_data"));
-        }
-        return v;
+    if let Some(d) = hz.flood_duration {
+        let duration = t(lang, &format!("evac.duration_rank{}", d.get()));
+        v.push(tf(lang, "evac.flood_duration", &[("duration", &duration)]));
     }
     match hz.landslide {
-        Some(Landslide::DebrisFlow { red }) => v.push(landslide(lang, "debris_flow", red)),
-        Some(Landslide::SteepSlope { red }) => v.push(landslide(lang, "steep_slope", red)),
-        Some(Landslide::Landslip { red }) => v.push(landslide(lang, "landslip", red)),
+        Some(z) => v.push(landslide(lang, z)),
+        None if !loaded.landslide => v.push(t(lang, "evac.landslide_no_data")),
         None => v.push(t(lang, "evac.landslide_none")),
     }
     if hz.house_collapse {
         v.push(t(lang, "evac.house_collapse"));
-    } else if !loaded.2 {
+    } else if !loaded.house_collapse {
         v.push(t(lang, "evac.collapse_no_data"));
     }
     v
 }
 
-fn landslide(lang: &str, kind: &str, red: bool) -> String {
-    tf(
-        lang,
-        "evac.landslide_zone",
-        &[
-            ("kind", &t(lang, &format!("evac.ls_{kind}"))),
-            ("zone", &t(lang, if red { "evac.zone_red" } else { "evac.zone_yellow" })),
-        ],
-    )
+fn landslide(lang: &str, z: Landslide) -> String {
+    let kind = match z.phenomenon {
+        Phenomenon::DebrisFlow => "debris_flow",
+        Phenomenon::SteepSlope => "steep_slope",
+        Phenomenon::Landslip => "landslip",
+    };
+    let mut zone = t(lang, if z.red { "evac.zone_red" } else { "evac.zone_yellow" });
+    if !z.designated {
+        zone.push_str(&t(lang, "evac.zone_pending"));
+    }
+    tf(lang, "evac.landslide_zone", &[("kind", &t(lang, &format!("evac.ls_{kind}"))), ("zone", &zone)])
 }
 
 pub fn reason(lang: &str, r: Reason) -> String {

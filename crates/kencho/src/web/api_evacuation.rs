@@ -10,7 +10,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kencho_core::evacuation::geo::Point;
 use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS};
-use kencho_core::evacuation::{Landslide, Member, Needs, Reason, Warning};
+use kencho_core::evacuation::{FloodScale, Landslide, Member, Needs, Phenomenon, Reason, Warning};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +18,8 @@ use super::{AppState, Ctx};
 use crate::error::{AppError, Result};
 use crate::evacuation::alerts::{self, Actor, Alert, Request};
 use crate::evacuation::jma::{self, Outcome};
-use crate::evacuation::layers::{self, LayerKind, LayerVersion};
+use crate::evacuation::layers::{self, Atlas, LayerKind, LayerVersion};
+use crate::evacuation::upload::Upload;
 use crate::evacuation::words;
 
 pub fn routes() -> Router<AppState> {
@@ -61,15 +62,23 @@ pub struct LandslideZone {
     pub kind: String,
     /// 特別警戒区域 (red) rather than 警戒区域 (yellow).
     pub red: bool,
+    /// False for a zone whose survey results are published but which is not yet designated
+    /// (指定前, A33 区域区分 3 or 4).
+    pub designated: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct HazardsAt {
-    /// A31a depth rank 1–6, or null outside the flood zones.
+    /// Depth rank 1–6 (国土数値情報 浸水深ランク), or null outside the flood zones.
     pub flood_rank: Option<u8>,
+    /// The layer the depth comes from: `maximum` (想定最大規模) where that layer covers the point,
+    /// else `planned` (計画規模).
+    pub flood_scale: Option<String>,
+    /// 浸水継続時間ランク 1–7 where a duration layer is loaded and covers the point.
+    pub flood_duration_rank: Option<u8>,
     pub landslide: Option<LandslideZone>,
     pub house_collapse: bool,
-    /// The nearest town area (町字), when the tenant has loaded its town table.
+    /// The nearest town area (町字) in force, when the tenant has loaded its town table.
     pub town_id: Option<String>,
     pub town_name: Option<String>,
     /// The hazards in words, in the request's language.
@@ -77,12 +86,33 @@ pub struct HazardsAt {
 }
 
 fn landslide_zone(l: Landslide) -> LandslideZone {
-    let (kind, red) = match l {
-        Landslide::DebrisFlow { red } => ("debris_flow", red),
-        Landslide::SteepSlope { red } => ("steep_slope", red),
-        Landslide::Landslip { red } => ("landslip", red),
+    let kind = match l.phenomenon {
+        Phenomenon::DebrisFlow => "debris_flow",
+        Phenomenon::SteepSlope => "steep_slope",
+        Phenomenon::Landslip => "landslip",
     };
-    LandslideZone { kind: kind.into(), red }
+    LandslideZone { kind: kind.into(), red: l.red, designated: l.designated }
+}
+
+fn hazards_out(lang: &str, atlas: &Atlas, p: &Point) -> HazardsAt {
+    let hz = atlas.hazards_at(p);
+    let town = kencho_core::evacuation::towns::nearest(&atlas.towns, layers::today(), p);
+    HazardsAt {
+        flood_rank: hz.flood.map(|r| r.get()),
+        flood_scale: hz.flood_scale.map(|s| {
+            match s {
+                FloodScale::Planned => "planned",
+                FloodScale::Maximum => "maximum",
+            }
+            .to_string()
+        }),
+        flood_duration_rank: hz.flood_duration.map(|d| d.get()),
+        landslide: hz.landslide.map(landslide_zone),
+        house_collapse: hz.house_collapse,
+        town_id: town.map(|t| t.id.clone()),
+        town_name: town.map(|t| t.name()),
+        description: words::hazard_lines(lang, &hz, atlas.loaded()),
+    }
 }
 
 /// What the hazard layers say about a point. Public and read from memory: no session, no query.
@@ -97,16 +127,7 @@ async fn hazards(
     let p = point(at.lat, at.lon)?;
     let tenant_id = st.atlases.tenant_id(&st.db, &tenant).await?;
     let atlas = st.atlases.get(&st.db, tenant_id).await?;
-    let hz = atlas.hazards_at(&p);
-    let town = kencho_core::evacuation::towns::nearest(&atlas.towns, &p);
-    Ok(Json(HazardsAt {
-        flood_rank: hz.flood.map(|r| r.get()),
-        landslide: hz.landslide.map(landslide_zone),
-        house_collapse: hz.house_collapse,
-        town_id: town.map(|t| t.id.clone()),
-        town_name: town.map(|t| t.name()),
-        description: words::hazard_lines(lang_of(&headers), &hz, atlas.loaded()),
-    }))
+    Ok(Json(hazards_out(lang_of(&headers), &atlas, &p)))
 }
 
 /// The API speaks Japanese unless asked otherwise (Accept-Language: en or ja-x-easy).
@@ -229,20 +250,12 @@ async fn preview_plan(
     let h = answers.household().ok_or_else(|| AppError::BadRequest("no position".into()))?;
     let hz = atlas.hazards_at(&p);
     let r = resolve(&h, &hz, &atlas.sites, &answers.choices);
-    let town = kencho_core::evacuation::towns::nearest(&atlas.towns, &p);
     let (destination, minutes) = match &r.destination {
         Destination::Site { choice, minutes } => (Some(choice.site.name.clone()), Some(*minutes)),
         _ => (None, None),
     };
     Ok(Json(PlanOut {
-        hazards: HazardsAt {
-            flood_rank: hz.flood.map(|r| r.get()),
-            landslide: hz.landslide.map(landslide_zone),
-            house_collapse: hz.house_collapse,
-            town_id: town.map(|t| t.id.clone()),
-            town_name: town.map(|t| t.name()),
-            description: words::hazard_lines(lang, &hz, atlas.loaded()),
-        },
+        hazards: hazards_out(lang, &atlas, &p),
         must_leave: r.mine.must_leave,
         reasons: r.rules.reasons.iter().map(|x: &Reason| words::reason(lang, *x)).collect(),
         departure_levels: r.mine.departure_levels.clone(),
@@ -278,8 +291,10 @@ pub struct LayerQuery {
     pub file_name: Option<String>,
 }
 
-/// Loads the body (GeoJSON or CSV, UTF-8) as the next version of a layer; it is validated
-/// whole, and a bad file changes nothing (the error names the line or feature).
+/// Loads the body as the next version of a layer: one file (GeoJSON or CSV, UTF-8 with or
+/// without BOM or Shift_JIS; or a zip), or with `multipart/form-data` several `file` parts (the
+/// Address Base Registry's mt_town and mt_town_pos, in either order). It is validated whole, and
+/// a bad file changes nothing (the error names the file, line or feature and the attribute).
 #[utoipa::path(put, path = "/api/v1/admin/evacuation/layers/{kind}", tag = "evacuation", security(("bearer" = [])),
     params(("kind" = String, Path, description = "flood, landslide, house_collapse, sites or towns"), LayerQuery),
     request_body(content = String, content_type = "application/geo+json"),
@@ -289,14 +304,32 @@ async fn load_layer(
     ctx: Ctx,
     Path(kind): Path<String>,
     Query(q): Query<LayerQuery>,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response> {
     let s = ctx.admin()?;
     let kind = LayerKind::parse(&kind)
         .ok_or_else(|| AppError::BadRequest("kind must be flood, landslide, house_collapse, sites or towns".into()))?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
-    let name = q.file_name.unwrap_or_else(|| kind.as_str().to_string());
-    let v = layers::load(&st.db, s.tenant_id, kind, &name, text, &format!("staff:{}", s.id)).await?;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let files = if multipart {
+        use axum::extract::FromRequest;
+        let mp = axum::extract::Multipart::from_request(req, &st)
+            .await
+            .map_err(|_| AppError::BadRequest("malformed multipart body".into()))?;
+        super::read_uploads(mp).await?.1
+    } else {
+        let body = axum::body::to_bytes(req.into_body(), super::evacuation::LAYER_LIMIT)
+            .await
+            .map_err(|_| AppError::TooLarge)?;
+        vec![Upload::new(q.file_name.unwrap_or_else(|| kind.as_str().to_string()), body.to_vec())]
+    };
+    if files.is_empty() {
+        return Err(AppError::BadRequest("no file was sent".into()));
+    }
+    let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
     st.atlases.invalidate(s.tenant_id);
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }

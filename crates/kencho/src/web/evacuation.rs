@@ -296,9 +296,11 @@ fn where_page(
         address: a.address.clone(),
         lat: a.at.map(|p| format!("{:.6}", p.lat)).unwrap_or_default(),
         lon: a.at.map(|p| format!("{:.6}", p.lon)).unwrap_or_default(),
+        // Towns abolished (or not yet in effect) are not offered, unless the plan already names one.
         towns: atlas
             .towns
             .iter()
+            .filter(|tw| tw.in_force(layers::today()) || tw.id == a.town_id)
             .map(|tw| TownOption { id: tw.id.clone(), name: tw.name(), selected: tw.id == a.town_id })
             .collect(),
         map: mini_map(atlas, a.at),
@@ -342,7 +344,7 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
         atlas.town(town).map(|tw| (tw.id.clone(), tw.at))
     } else if let (Some(lat), Some(lon)) = (lat, lon) {
         let p = Point::new(lon, lat);
-        let near = nearest(&atlas.towns, &p);
+        let near = nearest(&atlas.towns, layers::today(), &p);
         // A point far from every town area is outside the municipality's data: no verdict.
         let too_far = near.is_some_and(|t| t.at.distance_m(&p) > MAX_TOWN_DISTANCE_M);
         if p.is_valid() && !too_far {
@@ -352,7 +354,7 @@ async fn where_save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Stri
         }
     } else if !a.address.is_empty() {
         let pc = (!a.postcode.is_empty()).then_some(a.postcode.as_str());
-        match_address(&atlas.towns, pc, &a.address).map(|tw| (tw.id.clone(), tw.at))
+        match_address(&atlas.towns, layers::today(), pc, &a.address).map(|tw| (tw.id.clone(), tw.at))
     } else {
         None
     };
@@ -1017,6 +1019,9 @@ impl StaffPage {
     fn kind_label(&self, k: &LayerKind) -> String {
         t(&self.l.lang, &format!("evac.layer_{}", k.as_str()))
     }
+    fn scenario_label(&self, v: &LayerVersion) -> String {
+        v.scenario.map(|s| t(&self.l.lang, &format!("evac.scenario_{}", s.as_str()))).unwrap_or_default()
+    }
     fn status_label(&self, s: &str) -> String {
         t(&self.l.lang, &format!("evac.alert_{s}"))
     }
@@ -1072,7 +1077,7 @@ async fn staff_outcome(st: &AppState, ctx: &Ctx, result: Result<String, AppError
     let lang = ctx.lang().to_string();
     match result {
         Ok(msg) => render(&staff_view(st, ctx, msg, String::new()).await.lang(&lang)?).lang(&lang),
-        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_) | AppError::StaleForm)) => {
+        Err(e @ (AppError::BadRequest(_) | AppError::Data(_) | AppError::Conflict(_) | AppError::StaleForm)) => {
             let status = e.status();
             render_status(status, &staff_view(st, ctx, String::new(), e.message(&lang)).await.lang(&lang)?).lang(&lang)
         }
@@ -1135,15 +1140,16 @@ async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> Pa
     let lang = ctx.lang().to_string();
     // Only an administrator's upload is read at all (it may be hundreds of MB).
     let s = ctx.admin().lang(&lang)?.clone();
-    let (csrf, kind, file) = read_upload(mp).await.lang(&lang)?;
-    ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
+    let (fields, files) = super::read_uploads(mp).await.lang(&lang)?;
+    ctx.check_csrf(form_get(&fields, "csrf")).lang(&lang)?;
     let result = async {
-        let kind = kind
-            .as_deref()
+        let kind = form_get(&fields, "kind")
             .and_then(LayerKind::parse)
             .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_kind")))?;
-        let (name, text) = file.ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_file")))?;
-        let v = layers::load(&st.db, s.tenant_id, kind, &name, text, &format!("staff:{}", s.id)).await?;
+        if files.is_empty() {
+            return Err(AppError::BadRequest(t(&lang, "evac.err_file")));
+        }
+        let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
         st.atlases.invalidate(s.tenant_id);
         Ok(tf(
             &lang,

@@ -477,6 +477,28 @@ async fn read_upload(
     Ok((csrf, kind, file))
 }
 
+/// A multipart body's text fields and every non-empty `file` part, as bytes (a data layer may be
+/// several files, zipped or not, in any encoding: the caller decodes).
+async fn read_uploads(
+    mut mp: axum::extract::Multipart,
+) -> Result<(Vec<(String, String)>, Vec<crate::evacuation::upload::Upload>), AppError> {
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into()))? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+            if !bytes.is_empty() {
+                files.push(crate::evacuation::upload::Upload::new(file_name, bytes.to_vec()));
+            }
+        } else {
+            let text = field.text().await.map_err(|_| AppError::BadRequest(name.clone()))?;
+            fields.push((name, text));
+        }
+    }
+    Ok((fields, files))
+}
+
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

@@ -14,6 +14,7 @@ mod cli;
 mod documents;
 mod encryption;
 mod evacuation;
+mod evacuation_data;
 mod iot;
 mod isolation;
 mod payments;
