@@ -28,7 +28,7 @@ seeds() {
   case "$1" in
     procedure) echo demo/procedures fuzz/seeds/procedure ;;
     uplink) echo fuzz/seeds/uplink ;;
-    jma) echo demo/evacuation/jma fuzz/seeds/jma ;;
+    jma) echo demo/evacuation/jma crates/kencho/tests/data/jma fuzz/seeds/jma ;;
     geojson) echo demo/evacuation/*.geojson ;;
     sites) echo demo/evacuation/sites.sample.csv ;;
     towns) echo demo/evacuation/towns.sample.csv ;;

@@ -16,6 +16,7 @@ mod encryption;
 mod evacuation;
 mod iot;
 mod isolation;
+mod jma;
 mod payments;
 mod procedures_api;
 mod security;
