@@ -28,7 +28,7 @@ seeds() {
   case "$1" in
     procedure) echo demo/procedures fuzz/seeds/procedure ;;
     uplink) echo fuzz/seeds/uplink ;;
-    jma) echo demo/evacuation/jma fuzz/seeds/jma ;;
+    jma) echo demo/evacuation/jma crates/kencho/tests/data/jma fuzz/seeds/jma ;;
     geojson) echo demo/evacuation/*.geojson ;;
     sites) echo demo/evacuation/sites.sample.csv crates/kencho/tests/data/07212_2-utf8-bom.csv ;;
     towns) echo demo/evacuation/mt_town.sample.csv demo/evacuation/mt_town_pos.sample.csv ;;

@@ -1,11 +1,14 @@
-//! 気象庁防災情報XML: `evacuation::jma::parse` (telegrams) and `feed_links` (Atom feeds) on any
-//! text. Invariants: areas are distinct 7-digit 市町村等 codes with levels 1–5, a 取消 has no
-//! areas, kinds are listed once, and feed links are http(s) URLs.
+//! 気象庁防災情報XML: `evacuation::jma::parse` (telegrams), `decide::step` (what they do to an
+//! alert) and `feed_links` (Atom feeds) on any text. Invariants: areas are distinct, each in a
+//! 5-digit municipality, with levels 1–5; a 取消 has no areas; kinds are listed once; a
+//! level-5 alert is lowered only by a clearance or cancellation; feed links are http(s) URLs.
 #![no_main]
 
 use std::collections::HashSet;
 
-use kencho_core::evacuation::jma::{feed_links, kind_level, municipality_matches, parse, InfoType};
+use kencho_core::evacuation::jma::decide::{self, Levels};
+use kencho_core::evacuation::jma::kinds::{level_in_text, meaning, KindContext};
+use kencho_core::evacuation::jma::{feed_links, parse, Hazard, InfoType};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,19 +20,23 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut codes = HashSet::new();
         for a in &t.areas {
-            assert!(a.code.len() == 7 && a.code.bytes().all(|b| b.is_ascii_digit()), "{:?}", a.code);
+            assert!(a.municipality.len() == 5 && a.municipality.bytes().all(|b| b.is_ascii_digit()), "{a:?}");
+            assert!(a.code.starts_with(&a.municipality), "{a:?}");
             assert!(codes.insert(a.code.as_str()), "area {} twice", a.code);
-            assert!(a.level.is_none_or(|l| (1..=5).contains(&l)), "{:?}", a.level);
-            let kinds: HashSet<&String> = a.kinds.iter().collect();
+            assert!(a.levels.values().all(|l| (1..=5).contains(l)), "{:?}", a.levels);
+            let kinds: HashSet<String> = a.kinds.iter().map(|k| format!("{k:?}")).collect();
             assert_eq!(kinds.len(), a.kinds.len(), "a kind listed twice");
-            for k in &a.kinds {
-                assert!(kind_level(k).is_none_or(|l| (1..=5).contains(&l)));
-            }
-            let _ = municipality_matches(&a.code, "072125");
+            let high = Levels::from([(Hazard::Other, 5)]);
+            let step = decide::step(&high, &t, &a.municipality);
+            let cleared = t.lifts_event || a.lowered.contains(&Hazard::Other);
+            assert!(cleared || step.alert_level() == Some(5), "{step:?} without a clearance");
         }
     }
     if let Ok(links) = feed_links(&xml) {
         assert!(links.iter().all(|l| l.starts_with("http://") || l.starts_with("https://")));
     }
-    let _ = kind_level(&xml);
+    for ctx in [KindContext::Warnings, KindContext::Landslide, KindContext::RiverFlood] {
+        assert!(meaning(ctx, &xml, None).is_none_or(|m| (1..=5).contains(&m.level)));
+    }
+    let _ = level_in_text(&xml);
 });

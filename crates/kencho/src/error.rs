@@ -62,6 +62,9 @@ pub enum AppError {
     /// feature, the attribute found and the one expected.
     #[error("{0}")]
     Data(kencho_core::evacuation::data::LoadError),
+    /// A JMA telegram that does not follow 気象庁防災情報XML; the code says what is wrong.
+    #[error("JMA XML: {0}")]
+    Telegram(#[from] kencho_core::evacuation::jma::JmaError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -94,6 +97,7 @@ impl AppError {
             AppError::Timeout => "timeout",
             AppError::SecretKey(code, _) => code,
             AppError::Data(e) => e.code(),
+            AppError::Telegram(e) => e.code(),
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -109,7 +113,9 @@ impl AppError {
             | AppError::TokenScope => StatusCode::FORBIDDEN,
             AppError::Password(_) => StatusCode::BAD_REQUEST,
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::BadRequest(_) | AppError::Definition(_) | AppError::Data(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Definition(_) | AppError::Data(_) | AppError::Telegram(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
                 StatusCode::CONFLICT
@@ -181,6 +187,11 @@ impl AppError {
             AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
             AppError::SecretKey(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
             AppError::Data(e) => crate::i18n::tf(lang, &format!("error.{}", e.code()), &[("detail", &e.to_string())]),
+            AppError::Telegram(e) => {
+                let args = e.args();
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                crate::i18n::tf(lang, &format!("error.{}", e.code()), &args)
+            }
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",

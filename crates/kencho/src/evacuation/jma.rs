@@ -1,14 +1,17 @@
 //! 気象庁防災情報XML telegrams: from the API, a folder, or the JMA Atom feed. Each telegram is
-//! recorded once (by its SHA-256). For every tenant whose 全国地方公共団体コード matches an area of
-//! the telegram at 警戒レベル3 or above, kencho issues an alert for the whole municipality; a
-//! higher level later in the same event supersedes it; a clearance (解除) or a cancellation
-//! (取消, matched by EventID) cancels it and tells those who were told.
+//! recorded once (by its SHA-256), with what it did or why it did nothing. For every tenant
+//! whose 全国地方公共団体コード the telegram names, the rule in
+//! [`kencho_core::evacuation::jma::decide`] gives the new levels per hazard for the event
+//! (EventID; 気象警報・注意報 send none): an alert for the whole municipality at 警戒レベル3 or
+//! above, replaced when the level changes, lifted by a clearance (解除) or a cancellation
+//! (取消) — never by a kind kencho does not map. Those who were told are told it is over.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kencho_core::evacuation::jma::{self as telegram, InfoType, Telegram};
+use kencho_core::evacuation::jma::decide::{self, Levels, Why};
+use kencho_core::evacuation::jma::{self as telegram, Hazard, InfoType, Telegram};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -21,22 +24,67 @@ use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
-    /// `recorded` (nothing to do), `issued`, `cancelled`, `duplicate`, `ignored` (訓練/試験).
+    /// `issued` (an alert issued or replaced), `cancelled` (alerts lifted or cancelled only),
+    /// `recorded` (nothing changed), `unmapped` (nothing changed: what it names for the tenants
+    /// maps to no 警戒レベル), `stale` (a later telegram of the event was read), `duplicate`,
+    /// `ignored` (訓練/試験).
     pub result: String,
     pub event_id: String,
     /// Alerts issued by this telegram.
     pub issued: Vec<i64>,
-    /// Alerts cancelled by it.
+    /// Alerts cancelled by it (lifted, cancelled, or replaced by a lower level).
     pub cancelled: Vec<i64>,
+    /// What it did, or why it did nothing, for each tenant it names.
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Note {
+    /// The tenant's code.
+    pub tenant: String,
+    /// `raised`, `lowered`, `lifted`, `cancelled`, `kept`, `not_lowered` (a lower level read
+    /// without a clearance), `unmapped` (kinds with no 警戒レベル; nothing changed),
+    /// `below_alert`, `stale`.
+    pub why: String,
+    /// The alert level after the telegram, if an alert is in force.
+    pub level: Option<u8>,
+    /// Kinds in force there that kencho maps to no level (強風注意報 …).
+    pub unmapped: Vec<String>,
 }
 
 struct TenantRow {
     id: i64,
+    code: String,
     name: String,
     lg_code: String,
+    /// The first five digits of the 全国地方公共団体コード (`None`: a bad code matches nothing).
+    municipality: Option<String>,
 }
 
-/// Reads one telegram. A telegram that is not valid JMA XML is an error and changes nothing.
+impl Outcome {
+    fn new(result: &str, event_id: &str) -> Outcome {
+        Outcome { result: result.into(), event_id: event_id.into(), issued: vec![], cancelled: vec![], notes: vec![] }
+    }
+
+    /// The one-word result once every tenant is done.
+    fn settle(&mut self, stale: usize, tenants: usize) {
+        self.result = if !self.issued.is_empty() {
+            "issued"
+        } else if !self.cancelled.is_empty() {
+            "cancelled"
+        } else if stale > 0 && stale == tenants {
+            "stale"
+        } else if !self.notes.is_empty() && self.notes.iter().all(|n| n.why == Why::Unmapped.as_str()) {
+            "unmapped"
+        } else {
+            "recorded"
+        }
+        .into();
+    }
+}
+
+/// Reads one telegram. A telegram that does not follow the specification is an error (naming
+/// the element found and the one expected) and changes nothing.
 /// `only_tenant`: a telegram uploaded by a tenant's administrator applies to that tenant only
 /// (telegrams are not signed; the folder and the feed are trusted for every tenant).
 pub async fn ingest(
@@ -47,30 +95,41 @@ pub async fn ingest(
     source: &str,
     only_tenant: Option<i64>,
 ) -> Result<Outcome> {
-    let tg = telegram::parse(xml).map_err(|e| AppError::BadRequest(format!("JMA XML: {e}")))?;
+    let tg = telegram::parse(xml)?;
     let mut sha = hex::encode(Sha256::digest(xml.as_bytes()));
     if let Some(t) = only_tenant {
         sha.push_str(&format!(":tenant{t}"));
     }
     let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE sha256 = $1").bind(&sha).fetch_optional(&db.read).await?;
     if seen.is_some() {
-        return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
+        return Ok(Outcome::new("duplicate", &tg.event_id));
     }
-    let tenants: Vec<TenantRow> = sqlx::query("SELECT id, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
-        .fetch_all(&db.read)
-        .await?
-        .iter()
-        .map(|r| Ok(TenantRow { id: r.try_get(0)?, name: r.try_get(1)?, lg_code: r.try_get(2)? }))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|t| only_tenant.is_none_or(|o| o == t.id))
-        // Only the municipalities the telegram names (a 取消 names none: it is matched by
-        // EventID against every tenant's alerts).
-        .filter(|t| {
-            tg.info_type == InfoType::Cancel
-                || tg.areas.iter().any(|a| telegram::municipality_matches(&a.code, &t.lg_code))
-        })
-        .collect();
+    let tenants: Vec<TenantRow> =
+        sqlx::query("SELECT id, code, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
+            .fetch_all(&db.read)
+            .await?
+            .iter()
+            .map(|r| {
+                let lg_code: String = r.try_get("lg_code")?;
+                Ok(TenantRow {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    municipality: telegram::municipality_of_lg_code(&lg_code),
+                    lg_code,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|t| only_tenant.is_none_or(|o| o == t.id))
+            // The municipalities the telegram names; a 取消 or a river's 解除 may concern others
+            // (matched by EventID against their alerts).
+            .filter(|t| {
+                tg.info_type == InfoType::Cancel
+                    || tg.lifts_event
+                    || t.municipality.as_deref().is_some_and(|m| tg.names(m))
+            })
+            .collect();
     // Atlases are needed for the mail texts (each household's own plan).
     let mut with_atlas = Vec::new();
     for t in tenants {
@@ -82,18 +141,13 @@ pub async fn ingest(
     let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
-            let info = match tg.info_type {
-                InfoType::Issue => "発表",
-                InfoType::Correction => "訂正",
-                InfoType::Cancel => "取消",
-            };
             let inserted = sqlx::query(
                 "INSERT INTO jma_telegrams (sha256, event_id, info_type, title, report_time, source, outcome, received_at, tenant_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8) ON CONFLICT (sha256) DO NOTHING",
             )
             .bind(&sha)
             .bind(&tg.event_id)
-            .bind(info)
+            .bind(tg.info_type.as_str())
             .bind(&tg.title)
             .bind(&tg.report_time)
             .bind(&source)
@@ -102,7 +156,7 @@ pub async fn ingest(
             .execute(&mut *conn)
             .await?;
             if inserted.rows_affected() == 0 {
-                return Ok(Outcome { result: "duplicate".into(), event_id: tg.event_id, issued: vec![], cancelled: vec![] });
+                return Ok(Outcome::new("duplicate", &tg.event_id));
             }
             if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
                 // One event at a time across processes (SQLite has one writer anyway).
@@ -112,28 +166,25 @@ pub async fn ingest(
             // A telegram older than one already read for the same event changes nothing for a
             // tenant. "Read for the tenant" means from a trusted source (folder, feed, CLI) or
             // uploaded by that tenant: one tenant's upload never makes another's telegram stale.
-            let mut out = Outcome { result: "recorded".into(), event_id: tg.event_id.clone(), issued: vec![], cancelled: vec![] };
-            if tg.status != "通常" {
+            let mut out = Outcome::new("recorded", &tg.event_id);
+            if !tg.is_operational() {
                 out.result = "ignored".into();
             } else {
                 let mut stale = 0;
                 for (tenant, atlas) in &with_atlas {
                     if newer_exists(conn, &tg, &sha, tenant.id).await? {
                         stale += 1;
+                        out.notes.push(Note { tenant: tenant.code.clone(), why: "stale".into(), level: None, unmapped: vec![] });
                         continue;
                     }
                     apply(conn, keys.clone(), &tg, tenant, atlas, &base_url, &mut out).await?;
                 }
-                if !out.issued.is_empty() {
-                    out.result = "issued".into();
-                } else if !out.cancelled.is_empty() {
-                    out.result = "cancelled".into();
-                } else if stale > 0 && stale == with_atlas.len() {
-                    out.result = "stale".into();
-                }
+                out.settle(stale, with_atlas.len());
             }
-            sqlx::query("UPDATE jma_telegrams SET outcome = $1 WHERE sha256 = $2")
+            let reason = serde_json::to_string(&out.notes).unwrap_or_default();
+            sqlx::query("UPDATE jma_telegrams SET outcome = $1, reason = $2 WHERE sha256 = $3")
                 .bind(&out.result)
+                .bind(&reason)
                 .bind(&sha)
                 .execute(&mut *conn)
                 .await?;
@@ -158,6 +209,25 @@ async fn newer_exists(conn: &mut sqlx::AnyConnection, tg: &Telegram, sha: &str, 
     .is_some())
 }
 
+/// The tenant's alert for this event in force: (id, level, levels per hazard).
+struct Open {
+    id: i64,
+    level: i64,
+    levels: String,
+}
+
+/// The levels per hazard an event's alerts hold; an alert from before they were kept counts
+/// as `Other` at its level (only a cancellation lowers it).
+fn levels_of(open: &[Open]) -> Levels {
+    let Some(top) = open.iter().max_by_key(|o| o.level) else {
+        return Levels::new();
+    };
+    serde_json::from_str::<Levels>(&top.levels).unwrap_or_else(|_| {
+        let level = u8::try_from(top.level.clamp(1, 5)).unwrap_or(5);
+        Levels::from([(Hazard::Other, level)])
+    })
+}
+
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     keys: std::sync::Arc<crate::crypto::Keyring>,
@@ -167,91 +237,117 @@ async fn apply(
     base_url: &str,
     out: &mut Outcome,
 ) -> Result<()> {
+    let Some(municipality) = tenant.municipality.as_deref() else {
+        tracing::warn!(tenant = %tenant.code, lg_code = %tenant.lg_code, "a 全国地方公共団体コード with a bad check digit matches no telegram");
+        return Ok(());
+    };
     let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None, keys };
-    let open: Vec<(i64, i64)> = sqlx::query(
-        "SELECT id, level FROM evac_alerts WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued'",
+    let open: Vec<Open> = sqlx::query(
+        "SELECT id, level, jma_levels FROM evac_alerts \
+         WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued' ORDER BY id",
     )
     .bind(tenant.id)
     .bind(&tg.event_id)
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .map(|r| Ok(Open { id: r.try_get("id")?, level: r.try_get("level")?, levels: r.try_get("jma_levels")? }))
     .collect::<Result<_>>()?;
-    if tg.info_type == InfoType::Cancel {
-        for (id, _) in open {
-            alerts::cancel_in(conn, id, atlas, base_url, &actor, "cancelled").await?;
-            out.cancelled.push(id);
-        }
-        return Ok(());
+    let current = levels_of(&open);
+    let step = decide::step(&current, tg, municipality);
+    if step.why != Why::NotNamed {
+        out.notes.push(Note {
+            tenant: tenant.code.clone(),
+            why: step.why.as_str().into(),
+            level: step.alert_level(),
+            unmapped: tg.unmapped_kinds(municipality),
+        });
     }
-    let mine: Vec<_> = tg.areas.iter().filter(|a| telegram::municipality_matches(&a.code, &tenant.lg_code)).collect();
-    if mine.is_empty() {
-        return Ok(());
-    }
-    let level = mine.iter().filter(|a| !a.cleared).filter_map(|a| a.level).max();
-    match level {
-        Some(level) if level >= 3 => {
-            // The same level again changes nothing; a higher or lower level replaces the alert.
-            let current = open.iter().map(|(_, l)| *l).max();
-            if current == Some(i64::from(level)) && tg.info_type != InfoType::Correction {
-                return Ok(());
-            }
-            for (id, _) in &open {
-                alerts::cancel_in(conn, *id, atlas, base_url, &actor, "superseded").await?;
-            }
-            let mut kinds: Vec<&str> = mine.iter().flat_map(|a| a.kinds.iter().map(String::as_str)).collect();
-            kinds.sort_unstable();
-            kinds.dedup();
-            let title = if kinds.is_empty() { tg.title.clone() } else { kinds.join("・") };
-            let now = now_ms();
-            let id: i64 = sqlx::query(
-                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at) \
-                 VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6) RETURNING id",
-            )
-            .bind(tenant.id)
-            .bind(i64::from(level))
-            .bind(&title)
-            .bind(tg.headline.trim())
-            .bind(&tg.event_id)
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-            // The municipality's own town areas, or all of the tenant's when it has no town table.
-            let mut towns: Vec<&str> =
-                atlas.towns.iter().filter(|t| t.lg_code == tenant.lg_code).map(|t| t.id.as_str()).collect();
-            if towns.is_empty() {
-                towns.push(WHOLE_TENANT);
-            }
-            for town in towns {
-                sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(town)
+    let before = open.iter().map(|o| o.level).max();
+    let after = step.alert_level();
+    let levels_json = serde_json::to_string(&step.levels).unwrap_or_default();
+    if before == after.map(i64::from) {
+        // The same alert level: the levels per hazard may still have moved below it.
+        if step.levels != current && after.is_some() {
+            for o in &open {
+                sqlx::query("UPDATE evac_alerts SET jma_levels = $1 WHERE id = $2")
+                    .bind(&levels_json)
+                    .bind(o.id)
                     .execute(&mut *conn)
                     .await?;
             }
-            audit::append(
-                conn,
-                tenant.id,
-                "jma",
-                "evacuation.alert_issued",
-                &format!("alert:{id}"),
-                serde_json::json!({"level": level, "event_id": tg.event_id, "title": title, "report_time": tg.report_time}),
-            )
-            .await?;
-            alerts::fan_out(conn, &actor.keys, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
-            out.issued.push(id);
         }
-        _ => {
-            // Below level 3 or cleared: whatever this event had raised is over.
-            for (id, _) in open {
-                alerts::cancel_in(conn, id, atlas, base_url, &actor, "cancelled").await?;
-                out.cancelled.push(id);
-            }
-        }
+        return Ok(());
     }
+    let Some(level) = after else {
+        // Nothing at level 3 or above remains: whatever this event had raised is over.
+        for o in open {
+            alerts::cancel_in(conn, o.id, atlas, base_url, &actor, "cancelled").await?;
+            out.cancelled.push(o.id);
+        }
+        return Ok(());
+    };
+    // A new level replaces the alert (a lower one is told as the new level).
+    for o in &open {
+        alerts::cancel_in(conn, o.id, atlas, base_url, &actor, "superseded").await?;
+        out.cancelled.push(o.id);
+    }
+    let kinds = tg.kinds_in_force(municipality);
+    let title = if kinds.is_empty() { tg.title.clone() } else { kinds.join("・") };
+    let id = issue(conn, tg, tenant, atlas, level, &title, &levels_json).await?;
+    alerts::fan_out(conn, &actor.keys, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
+    out.issued.push(id);
     Ok(())
+}
+
+/// Writes one alert for the whole municipality and its audit entry.
+async fn issue(
+    conn: &mut sqlx::AnyConnection,
+    tg: &Telegram,
+    tenant: &TenantRow,
+    atlas: &super::layers::Atlas,
+    level: u8,
+    title: &str,
+    levels_json: &str,
+) -> Result<i64> {
+    let now = now_ms();
+    let id: i64 = sqlx::query(
+        "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels) \
+         VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6, $7) RETURNING id",
+    )
+    .bind(tenant.id)
+    .bind(i64::from(level))
+    .bind(title)
+    .bind(tg.headline.trim())
+    .bind(&tg.event_id)
+    .bind(now)
+    .bind(levels_json)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    // The municipality's own town areas, or all of the tenant's when it has no town table.
+    let mut towns: Vec<&str> =
+        atlas.towns.iter().filter(|t| t.lg_code == tenant.lg_code).map(|t| t.id.as_str()).collect();
+    if towns.is_empty() {
+        towns.push(WHOLE_TENANT);
+    }
+    for town in towns {
+        sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(town)
+            .execute(&mut *conn)
+            .await?;
+    }
+    audit::append(
+        conn,
+        tenant.id,
+        "jma",
+        "evacuation.alert_issued",
+        &format!("alert:{id}"),
+        serde_json::json!({"level": level, "event_id": tg.event_id, "title": title, "report_time": tg.report_time, "levels": levels_json}),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Watches a folder: each `*.xml` dropped there is read once, then moved to `done/` (or to
@@ -289,6 +385,7 @@ pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path)
         let (sub, reason) = match &result {
             Ok(o) => ("done", format!("{}\n", o.result)),
             Err(AppError::BadRequest(m)) => ("rejected", format!("{m}\n")),
+            Err(e @ AppError::Telegram(_)) => ("rejected", format!("{}\n{}\n", e.message("ja"), e.message("en"))),
             // A database failure: leave the file to try again on the next scan.
             Err(e) => {
                 tracing::warn!(error = %e, file = %name, "JMA telegram not read; will retry");
@@ -390,6 +487,7 @@ pub async fn poll_once(
         match ingest(db, atlases, base_url, &xml, &format!("feed:{link}"), None).await {
             Ok(_) => read += 1,
             Err(AppError::BadRequest(m)) => tracing::warn!(link = %link, problem = %m, "JMA telegram rejected"),
+            Err(e @ AppError::Telegram(_)) => tracing::warn!(link = %link, problem = %e, "JMA telegram rejected"),
             Err(e) => return Err(e),
         }
     }

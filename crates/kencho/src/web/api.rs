@@ -573,7 +573,9 @@ pub struct ErrorBody {
     /// unsupported_media_type, method_not_allowed, timeout, bad_login, password_too_short,
     /// password_too_long, password_common, password_personal, password_repetitive,
     /// invalid_transition, invalid_definition, internal, secret_key_missing,
-    /// sealed_value_unreadable (the server's key file does not open a sealed value: 500); for
+    /// sealed_value_unreadable (the server's key file does not open a sealed value: 500);
+    /// for JMA telegrams that do not follow 気象庁防災情報XML (400, the message names the
+    /// element found and the one expected): jma_not_xml, jma_element, jma_missing, jma_value; for
     /// 電子決裁 refusals: wrong_state,
     /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
     /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,

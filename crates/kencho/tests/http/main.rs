@@ -17,6 +17,7 @@ mod evacuation;
 mod evacuation_data;
 mod iot;
 mod isolation;
+mod jma;
 mod payments;
 mod procedures_api;
 mod security;
