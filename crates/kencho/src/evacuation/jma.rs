@@ -104,32 +104,7 @@ pub async fn ingest(
     if seen.is_some() {
         return Ok(Outcome::new("duplicate", &tg.event_id));
     }
-    let tenants: Vec<TenantRow> =
-        sqlx::query("SELECT id, code, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
-            .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| {
-                let lg_code: String = r.try_get("lg_code")?;
-                Ok(TenantRow {
-                    id: r.try_get("id")?,
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                    municipality: telegram::municipality_of_lg_code(&lg_code),
-                    lg_code,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|t| only_tenant.is_none_or(|o| o == t.id))
-            // The municipalities the telegram names; a 取消 or a river's 解除 may concern others
-            // (matched by EventID against their alerts).
-            .filter(|t| {
-                tg.info_type == InfoType::Cancel
-                    || tg.lifts_event
-                    || t.municipality.as_deref().is_some_and(|m| tg.names(m))
-            })
-            .collect();
+    let tenants = tenants_for(db, &tg, only_tenant).await?;
     // Atlases are needed for the mail texts (each household's own plan).
     let mut with_atlas = Vec::new();
     for t in tenants {
@@ -163,24 +138,7 @@ pub async fn ingest(
                 let key = i64::from_be_bytes(Sha256::digest(tg.event_id.as_bytes())[..8].try_into().unwrap_or([0; 8]));
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *conn).await?;
             }
-            // A telegram older than one already read for the same event changes nothing for a
-            // tenant. "Read for the tenant" means from a trusted source (folder, feed, CLI) or
-            // uploaded by that tenant: one tenant's upload never makes another's telegram stale.
-            let mut out = Outcome::new("recorded", &tg.event_id);
-            if !tg.is_operational() {
-                out.result = "ignored".into();
-            } else {
-                let mut stale = 0;
-                for (tenant, atlas) in &with_atlas {
-                    if newer_exists(conn, &tg, &sha, tenant.id).await? {
-                        stale += 1;
-                        out.notes.push(Note { tenant: tenant.code.clone(), why: "stale".into(), level: None, unmapped: vec![] });
-                        continue;
-                    }
-                    apply(conn, keys.clone(), &tg, tenant, atlas, &base_url, &mut out).await?;
-                }
-                out.settle(stale, with_atlas.len());
-            }
+            let out = apply_all(conn, keys, &tg, &with_atlas, &sha, &base_url).await?;
             let reason = serde_json::to_string(&out.notes).unwrap_or_default();
             sqlx::query("UPDATE jma_telegrams SET outcome = $1, reason = $2 WHERE sha256 = $3")
                 .bind(&out.result)
@@ -192,6 +150,62 @@ pub async fn ingest(
         })
     })
     .await
+}
+
+/// The tenants the telegram may concern: those whose municipality it names; for a 取消 or a
+/// river's 解除 every tenant (their alerts of the event are found by EventID).
+async fn tenants_for(db: &Db, tg: &Telegram, only_tenant: Option<i64>) -> Result<Vec<TenantRow>> {
+    Ok(sqlx::query("SELECT id, code, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let lg_code: String = r.try_get("lg_code")?;
+            Ok(TenantRow {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                municipality: telegram::municipality_of_lg_code(&lg_code),
+                lg_code,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|t| only_tenant.is_none_or(|o| o == t.id))
+        .filter(|t| {
+            tg.info_type == InfoType::Cancel || tg.lifts_event || t.municipality.as_deref().is_some_and(|m| tg.names(m))
+        })
+        .collect())
+}
+
+/// Applies an operational telegram to each tenant it concerns, in the caller's transaction.
+async fn apply_all(
+    conn: &mut sqlx::AnyConnection,
+    keys: Arc<crate::crypto::Keyring>,
+    tg: &Telegram,
+    with_atlas: &[(TenantRow, Arc<super::layers::Atlas>)],
+    sha: &str,
+    base_url: &str,
+) -> Result<Outcome> {
+    let mut out = Outcome::new("recorded", &tg.event_id);
+    if !tg.is_operational() {
+        out.result = "ignored".into();
+        return Ok(out);
+    }
+    // A telegram older than one already read for the same event changes nothing for a
+    // tenant. "Read for the tenant" means from a trusted source (folder, feed, CLI) or
+    // uploaded by that tenant: one tenant's upload never makes another's telegram stale.
+    let mut stale = 0;
+    for (tenant, atlas) in with_atlas {
+        if newer_exists(conn, tg, sha, tenant.id).await? {
+            stale += 1;
+            out.notes.push(Note { tenant: tenant.code.clone(), why: "stale".into(), level: None, unmapped: vec![] });
+            continue;
+        }
+        apply(conn, keys.clone(), tg, tenant, atlas, base_url, &mut out).await?;
+    }
+    out.settle(stale, with_atlas.len());
+    Ok(out)
 }
 
 /// Whether a later telegram of the same event was already read for this tenant.

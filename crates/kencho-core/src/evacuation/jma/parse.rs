@@ -111,43 +111,9 @@ pub fn parse(xml: &str) -> Result<Telegram, JmaError> {
     if root.tag_name().name() != "Report" || root.tag_name().namespace() != Some(NS_REPORT) {
         return Err(JmaError::Element { found: describe(root), expected: format!("<Report xmlns=\"{NS_REPORT}\">") });
     }
-    let control = required(root, "Control", "Report")?;
-    let title = required_text(control, "Title", "Control")?;
-    let status = required_text(control, "Status", "Control")?;
-    let operation = Operation::parse(&status).ok_or_else(|| JmaError::Value {
-        element: "Control/Status".into(),
-        found: status.clone(),
-        expected: "通常, 訓練 or 試験".into(),
-    })?;
-    let office = child_text(control, "EditorialOffice").unwrap_or_default();
-
+    let (title, operation, office) = read_control(required(root, "Control", "Report")?)?;
     let head = required(root, "Head", "Report")?;
-    expect_ns(head, NS_HEAD)?;
-    let report_time = required_text(head, "ReportDateTime", "Head")?;
-    if !is_datetime(&report_time) {
-        return Err(JmaError::Value {
-            element: "Head/ReportDateTime".into(),
-            found: report_time,
-            expected: "a date and time with its offset, such as 2026-05-29T10:00:00+09:00".into(),
-        });
-    }
-    // An empty EventID is what 気象警報・注意報 sends, so only its absence is an error.
-    let event_id = child_text(head, "EventID").ok_or_else(|| JmaError::missing("EventID", "Head"))?;
-    let info_type = match required_text(head, "InfoType", "Head")?.as_str() {
-        "発表" => InfoType::Issue,
-        "訂正" => InfoType::Correction,
-        "取消" => InfoType::Cancel,
-        other => {
-            return Err(JmaError::Value {
-                element: "Head/InfoType".into(),
-                found: other.to_string(),
-                expected: "発表, 訂正 or 取消".into(),
-            })
-        }
-    };
-    let info_kind = required_text(head, "InfoKind", "Head")?;
-    let head_title = child_text(head, "Title").unwrap_or_default();
-    let serial = child_text(head, "Serial").filter(|s| !s.is_empty());
+    let Head { report_time, event_id, info_type, info_kind, head_title, serial } = read_head(head)?;
     let headline_node = child(head, "Headline");
     let headline = headline_node.and_then(|h| child_text(h, "Text")).unwrap_or_default();
 
@@ -201,6 +167,61 @@ pub fn parse(xml: &str) -> Result<Telegram, JmaError> {
         areas,
         cancels,
         lifts_event,
+    })
+}
+
+/// `Control/Title`, `Control/Status` and `Control/EditorialOffice`.
+fn read_control(control: Node) -> Result<(String, Operation, String), JmaError> {
+    let title = required_text(control, "Title", "Control")?;
+    let status = required_text(control, "Status", "Control")?;
+    let operation = Operation::parse(&status).ok_or_else(|| JmaError::Value {
+        element: "Control/Status".into(),
+        found: status.clone(),
+        expected: "通常, 訓練 or 試験".into(),
+    })?;
+    Ok((title, operation, child_text(control, "EditorialOffice").unwrap_or_default()))
+}
+
+struct Head {
+    report_time: String,
+    event_id: String,
+    info_type: InfoType,
+    info_kind: String,
+    head_title: String,
+    serial: Option<String>,
+}
+
+fn read_head(head: Node) -> Result<Head, JmaError> {
+    expect_ns(head, NS_HEAD)?;
+    let report_time = required_text(head, "ReportDateTime", "Head")?;
+    if !is_datetime(&report_time) {
+        return Err(JmaError::Value {
+            element: "Head/ReportDateTime".into(),
+            found: report_time,
+            expected: "a date and time with its offset, such as 2026-05-29T10:00:00+09:00".into(),
+        });
+    }
+    // An empty EventID is what 気象警報・注意報 sends, so only its absence is an error.
+    let event_id = child_text(head, "EventID").ok_or_else(|| JmaError::missing("EventID", "Head"))?;
+    let info_type = match required_text(head, "InfoType", "Head")?.as_str() {
+        "発表" => InfoType::Issue,
+        "訂正" => InfoType::Correction,
+        "取消" => InfoType::Cancel,
+        other => {
+            return Err(JmaError::Value {
+                element: "Head/InfoType".into(),
+                found: other.to_string(),
+                expected: "発表, 訂正 or 取消".into(),
+            })
+        }
+    };
+    Ok(Head {
+        report_time,
+        event_id,
+        info_type,
+        info_kind: required_text(head, "InfoKind", "Head")?,
+        head_title: child_text(head, "Title").unwrap_or_default(),
+        serial: child_text(head, "Serial").filter(|s| !s.is_empty()),
     })
 }
 
