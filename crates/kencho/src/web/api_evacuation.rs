@@ -298,7 +298,11 @@ pub struct LayerQuery {
 #[utoipa::path(put, path = "/api/v1/admin/evacuation/layers/{kind}", tag = "evacuation", security(("bearer" = [])),
     params(("kind" = String, Path, description = "flood, landslide, house_collapse, sites or towns"), LayerQuery),
     request_body(content = String, content_type = "application/geo+json"),
-    responses((status = 201, body = LayerVersion), (status = 400, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody)))]
+    responses((status = 201, body = LayerVersion),
+        (status = 400, body = super::api::ErrorBody, description = "The files do not make a layer; nothing was loaded. \
+            `data_feature`, `data_row`, `data_column`, `data_not_geojson`, `data_encoding`, `data_files`, `data_empty`: \
+            the message names the file, the feature or line, the attribute or column found and the one expected"),
+        (status = 403, body = super::api::ErrorBody)))]
 async fn load_layer(
     State(st): State<AppState>,
     ctx: Ctx,

@@ -45,8 +45,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/hinan/alerts", post(issue_alert))
         .route("/staff/hinan/alerts/{id}/approve", post(approve_alert))
         .route("/staff/hinan/alerts/{id}/cancel", post(cancel_alert))
-        .route("/staff/hinan/layers", post(upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)))
-        .route("/staff/hinan/layers/{id}/activate", post(activate_layer))
+        .route(
+            "/staff/hinan/layers",
+            post(super::hinan_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+        )
+        .route("/staff/hinan/layers/{id}/activate", post(super::hinan_layers::activate_layer))
         .route("/staff/hinan/jma", post(upload_jma))
         .route("/staff/hinan/individual/{id}", get(person_page))
         .route("/staff/hinan/individual/{id}/consent", post(person_consent))
@@ -1073,7 +1076,7 @@ async fn staff_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
 
 /// Shows the staff page again with the outcome of an action (errors that are the user's to fix
 /// are shown on the page, with the status they carry).
-async fn staff_outcome(st: &AppState, ctx: &Ctx, result: Result<String, AppError>) -> PageResult {
+pub(super) async fn staff_outcome(st: &AppState, ctx: &Ctx, result: Result<String, AppError>) -> PageResult {
     let lang = ctx.lang().to_string();
     match result {
         Ok(msg) => render(&staff_view(st, ctx, msg, String::new()).await.lang(&lang)?).lang(&lang),
@@ -1131,43 +1134,6 @@ async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
         alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
         st.nudge.notify_one();
         Ok(t(&lang, "evac.alert_cancelled_msg"))
-    }
-    .await;
-    staff_outcome(&st, &ctx, result).await
-}
-
-async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> PageResult {
-    let lang = ctx.lang().to_string();
-    // Only an administrator's upload is read at all (it may be hundreds of MB).
-    let s = ctx.admin().lang(&lang)?.clone();
-    let (fields, files) = super::read_uploads(mp).await.lang(&lang)?;
-    ctx.check_csrf(form_get(&fields, "csrf")).lang(&lang)?;
-    let result = async {
-        let kind = form_get(&fields, "kind")
-            .and_then(LayerKind::parse)
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_kind")))?;
-        if files.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_file")));
-        }
-        let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
-        st.atlases.invalidate(s.tenant_id);
-        Ok(tf(
-            &lang,
-            "evac.layer_loaded",
-            &[("file", &v.file_name), ("version", &v.version.to_string()), ("items", &v.items.to_string())],
-        ))
-    }
-    .await;
-    staff_outcome(&st, &ctx, result).await
-}
-
-async fn activate_layer(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let (_, s) = staff_form(&ctx, &body, true)?;
-    let result = async {
-        layers::activate(&st.db, s.tenant_id, id, &format!("staff:{}", s.id)).await?;
-        st.atlases.invalidate(s.tenant_id);
-        Ok(t(&lang, "evac.layer_activated"))
     }
     .await;
     staff_outcome(&st, &ctx, result).await

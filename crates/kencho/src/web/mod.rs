@@ -10,6 +10,7 @@ pub mod documents;
 pub mod evacuation;
 pub mod form_html;
 pub mod gate;
+pub mod hinan_layers;
 pub mod iot;
 pub mod openapi;
 pub mod payments;

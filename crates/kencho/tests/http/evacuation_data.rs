@@ -202,7 +202,7 @@ async fn site_lists_load_from_shift_jis_and_from_utf8_with_a_bom() {
 #[tokio::test]
 async fn towns_load_as_the_registry_ships_them() {
     let app = spawn_app().await;
-    let admin = app.staff_token(MINA_ADMIN).await;
+    let (staff, admin) = app.admin_api_token(MINA_ADMIN).await;
     // Two files, the positions first.
     let (status, v) = put_files(&app, &admin, "towns", &["mt_town_pos_city072125.csv", "mt_town_city072125.csv"]).await;
     assert_eq!((status, v["items"].as_i64()), (201, Some(10)), "{v}");
@@ -224,6 +224,28 @@ async fn towns_load_as_the_registry_ships_them() {
     assert_eq!((status, v["code"].as_str()), (400, Some("data_files")), "{v}");
     assert!(v["message"].as_str().unwrap().contains("mt_town_pos"), "{v}");
     assert_eq!(get_json(&app.url("/api/v1/admin/evacuation/layers"), &admin).await, before);
+
+    // The staff page takes both files in one upload, and shows a bad pair's message on the page.
+    let upload = |names: &'static [&'static str]| {
+        let staff = staff.clone();
+        let url = app.url("/staff/hinan/layers");
+        let page_url = app.url("/staff/hinan");
+        async move {
+            let page = staff.get(page_url).send().await.unwrap().text().await.unwrap();
+            let mut form = reqwest::multipart::Form::new().text("csrf", csrf_of(&page)).text("kind", "towns");
+            for n in names {
+                form = form.part("file", reqwest::multipart::Part::bytes(data(n)).file_name(n.to_string()));
+            }
+            let res = staff.post(url).multipart(form).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, page) = upload(&["mt_town_city072125.csv.zip", "mt_town_pos_city072125.csv.zip"]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("第5版として読み込みました（10件）"), "{page}");
+    let (status, page) = upload(&["mt_town_pos_city072125.csv"]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("mt_town_pos_city072125.csv is the 町字位置参照 (mt_town_pos)"), "{page}");
 
     // 旭町 was abolished (ablt_date 2019-04-01): its address matches nothing, and a map point at
     // it is placed in the nearest town in force.
