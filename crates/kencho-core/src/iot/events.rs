@@ -14,8 +14,8 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use super::codec::clip;
-use super::fields::{at, dev_eui, opt_str, opt_time};
-use super::uplink::{self, Format, Uplink, UplinkError};
+use super::fields::{at, chirpstack_dev_eui, opt_time};
+use super::uplink::{self, Uplink, UplinkError};
 
 /// A ChirpStack integration event type, as the `event` parameter and topic name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,18 +117,11 @@ fn topic_eui(topic: &str) -> Option<&str> {
 /// `StatusEvent`: `deduplicationId`, `time`, `deviceInfo`, `margin`, `externalPowerSource`,
 /// `batteryLevelUnavailable`, `batteryLevel` (a float, percent).
 fn status(topic: Option<&str>, body: &[u8]) -> Result<DeviceStatus, UplinkError> {
-    const F: Format = Format::ChirpStack;
     let json: Value = serde_json::from_slice(body).map_err(|e| UplinkError::NotJson(e.to_string()))?;
     if !json.is_object() {
         return Err(UplinkError::NotObject);
     }
-    let body_eui = opt_str(&json, "deviceInfo.devEui")?.map(|raw| dev_eui("deviceInfo.devEui", raw)).transpose()?;
-    let topic_eui = topic.and_then(topic_eui).map(|raw| dev_eui("topic devEui", raw)).transpose()?;
-    let dev_eui = match (topic_eui, body_eui) {
-        (Some(topic), Some(body)) if topic != body => return Err(UplinkError::DevEuiMismatch { topic, body }),
-        (_, Some(eui)) | (Some(eui), None) => eui,
-        (None, None) => return Err(UplinkError::Missing { format: F, field: "deviceInfo.devEui" }),
-    };
+    let dev_eui = chirpstack_dev_eui(&json, topic.and_then(topic_eui))?;
     let flag = |path: &'static str| match at(&json, path) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::codec::clip;
-use super::uplink::{normalize_dev_eui, UplinkError};
+use super::uplink::{normalize_dev_eui, Format, UplinkError};
 
 pub(super) fn dev_eui(field: &'static str, raw: &str) -> Result<String, UplinkError> {
     normalize_dev_eui(raw).ok_or_else(|| UplinkError::BadDevEui { field, value: clip(raw) })
@@ -74,4 +74,16 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 pub(super) fn opt_base64(json: &Value, path: &'static str) -> Result<Option<Vec<u8>>, UplinkError> {
     let Some(text) = opt_str(json, path)? else { return Ok(None) };
     BASE64.decode(text.trim()).map(Some).map_err(|_| UplinkError::BadBase64 { field: path })
+}
+
+/// A ChirpStack message's DevEUI: from its topic's `{dev_eui}` segment (MQTT) and its
+/// `deviceInfo.devEui`; either will do, and when both are there they must agree.
+pub(super) fn chirpstack_dev_eui(json: &Value, topic_segment: Option<&str>) -> Result<String, UplinkError> {
+    let topic = topic_segment.map(|raw| dev_eui("topic devEui", raw)).transpose()?;
+    let body = opt_str(json, "deviceInfo.devEui")?.map(|raw| dev_eui("deviceInfo.devEui", raw)).transpose()?;
+    match (topic, body) {
+        (Some(topic), Some(body)) if topic != body => Err(UplinkError::DevEuiMismatch { topic, body }),
+        (_, Some(eui)) | (Some(eui), None) => Ok(eui),
+        (None, None) => Err(UplinkError::Missing { format: Format::ChirpStack, field: "deviceInfo.devEui" }),
+    }
 }

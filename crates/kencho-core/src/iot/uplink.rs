@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::codec::{clip, clip_to, EVENT_NAMES};
-use super::fields::{at, dev_eui, opt_base64, opt_str, opt_time, opt_u32, opt_u8, opt_uint};
+use super::fields::{at, chirpstack_dev_eui, dev_eui, opt_base64, opt_str, opt_time, opt_u32, opt_u8, opt_uint};
 
 /// One uplink, whichever network server sent it.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,13 +223,7 @@ fn chirpstack(json: &Value, topic_eui: Option<&str>, from_shape: bool) -> Result
     if from_shape && ["fCnt", "fPort", "data", "object"].iter().all(|k| at(json, k).is_none()) {
         return Err(UplinkError::NotAnUplink { format: F, expected: "fCnt, fPort, data or object" });
     }
-    let topic_eui = topic_eui.map(|raw| dev_eui("topic devEui", raw)).transpose()?;
-    let body_eui = opt_str(json, "deviceInfo.devEui")?.map(|raw| dev_eui("deviceInfo.devEui", raw)).transpose()?;
-    let dev_eui = match (topic_eui, body_eui) {
-        (Some(topic), Some(body)) if topic != body => return Err(UplinkError::DevEuiMismatch { topic, body }),
-        (_, Some(eui)) | (Some(eui), None) => eui,
-        (None, None) => return Err(UplinkError::Missing { format: F, field: "deviceInfo.devEui" }),
-    };
+    let dev_eui = chirpstack_dev_eui(json, topic_eui)?;
     let (rssi, snr) = best_signal(at(json, "rxInfo"));
     Ok(Uplink {
         dev_eui,
