@@ -183,6 +183,12 @@ impl Db {
         answer.await.map_err(|_| AppError::Internal("the database writer dropped a transaction".into()))?
     }
 
+    /// Whether the database answers (the health check).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;

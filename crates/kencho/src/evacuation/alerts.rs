@@ -26,6 +26,22 @@ use kencho_core::security::policy::{Action, Policy, Who};
 /// Area id meaning "every town area of the tenant" (JMA warnings are per municipality).
 pub const WHOLE_TENANT: &str = "*";
 
+/// The town areas an alert covers, written in one round trip.
+pub async fn add_areas<'a>(
+    conn: &mut AnyConnection,
+    alert_id: i64,
+    towns: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let mut batch = Batch::new();
+    for town in towns {
+        batch.push(
+            "INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)",
+            vec![Arg::Int(alert_id), Arg::Text(town.to_string())],
+        );
+    }
+    batch.run(conn).await
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub id: i64,
@@ -140,13 +156,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-            for town in &towns {
-                sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(town)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            add_areas(conn, id, towns.iter().map(String::as_str)).await?;
             audit::append(
                 conn,
                 actor.tenant_id,

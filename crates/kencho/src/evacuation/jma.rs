@@ -345,13 +345,7 @@ async fn issue(
     if towns.is_empty() {
         towns.push(WHOLE_TENANT);
     }
-    for town in towns {
-        sqlx::query("INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(town)
-            .execute(&mut *conn)
-            .await?;
-    }
+    alerts::add_areas(conn, id, towns).await?;
     audit::append(
         conn,
         tenant.id,

@@ -172,24 +172,23 @@ pub async fn apply_webhook(
             })
             .await?;
         }
-        let session = match &e.refs.session {
-            Some(s) => sqlx::query("SELECT provider_ref FROM payments WHERE provider = 'stripe' AND provider_ref = $1 AND tenant_id = $2")
-                .bind(s)
-                .bind(tenant_id)
-                .fetch_optional(&db.read)
-                .await?
-                .map(|r| r.try_get::<String, _>("provider_ref"))
-                .transpose()?,
-            None => match &e.refs.payment_intent {
-                Some(pi) => sqlx::query("SELECT provider_ref FROM payments WHERE provider = 'stripe' AND payment_intent = $1 AND tenant_id = $2")
-                    .bind(pi)
-                    .bind(tenant_id)
-                    .fetch_optional(&db.read)
-                    .await?
-                    .map(|r| r.try_get::<String, _>("provider_ref"))
-                    .transpose()?,
-                None => None,
-            },
+        // The payment's session: named by the event, or found by the PaymentIntent remembered
+        // from the session's events; either way one of this tenant's.
+        let (column, value) = match (&e.refs.session, &e.refs.payment_intent) {
+            (Some(s), _) => ("provider_ref", Some(s)),
+            (None, pi) => ("payment_intent", pi.as_ref()),
+        };
+        let session = match value {
+            Some(v) => sqlx::query(&format!(
+                "SELECT provider_ref FROM payments WHERE provider = 'stripe' AND {column} = $1 AND tenant_id = $2"
+            ))
+            .bind(v)
+            .bind(tenant_id)
+            .fetch_optional(&db.read)
+            .await?
+            .map(|r| r.try_get::<String, _>("provider_ref"))
+            .transpose()?,
+            None => None,
         };
         let Some(session) = session else {
             record_unmatched(db, tenant_id, &e).await?;

@@ -533,7 +533,7 @@ async fn js() -> impl IntoResponse {
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    sqlx::query("SELECT 1").execute(&state.db.read).await?;
+    state.db.ping().await?;
     Ok("ok")
 }
 
