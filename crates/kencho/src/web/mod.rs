@@ -14,6 +14,7 @@ pub mod hinan_layers;
 pub mod iot;
 pub mod openapi;
 pub mod payments;
+mod payments_sandbox;
 pub mod resident;
 pub mod serve;
 pub mod staff;
@@ -552,7 +553,7 @@ pub fn router(state: AppState) -> Router {
         app = app.route("/demo/mailbox", get(resident::mailbox));
     }
     if state.cfg.payment_sandbox {
-        app = app.merge(payments::sandbox_routes());
+        app = app.merge(payments_sandbox::routes());
     }
     app.merge(resident::routes())
         .merge(staff::routes())

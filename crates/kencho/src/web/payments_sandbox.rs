@@ -1,0 +1,161 @@
+//! The sandbox payment provider's own pages (what a real provider would host: card entry,
+//! 3-D Secure, the konbini scan), its signed webhook into kencho and its settlement report.
+//! Mounted only where the sandbox is on.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kencho_core::payment::event::ProviderEvent;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::payments::issue_receipt_if_paid;
+use super::{form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
+use crate::error::{AppError, Result};
+use crate::payments::{self, sandbox};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/pay/{r}", get(sandbox_page).post(sandbox_card))
+        .route("/sandbox/pay/{r}/authenticate", post(sandbox_authenticate))
+        .route("/sandbox/pay/{r}/scan", post(sandbox_scan))
+        .route("/staff/payments/sandbox-settlement.csv", get(sandbox_settlement))
+        .route("/api/v1/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox provider's own pages (what a real provider would host).
+
+#[derive(Template)]
+#[template(path = "sandbox_pay.html")]
+struct SandboxPage {
+    l: Layout,
+    c: sandbox::Checkout,
+    qr_svg: String,
+    authenticate: bool,
+    error: String,
+}
+
+async fn sandbox_view(st: &AppState, ctx: &Ctx, r: &str, authenticate: bool, error: String) -> Result<SandboxPage> {
+    let c = sandbox::checkout(&st.db, r).await?;
+    let qr_svg = if c.method == "qr" {
+        qrcode::QrCode::new(format!("{}/sandbox/pay/{}", st.cfg.base_url, c.r).as_bytes())
+            .map(|q| q.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).build())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(SandboxPage { l: ctx.layout(st, "決済サンドボックス"), c, qr_svg, authenticate, error })
+}
+
+async fn sandbox_page(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    render(&sandbox_view(&st, &ctx, &r, false, String::new()).await.lang(&lang)?).lang(&lang)
+}
+
+fn sandbox_form(ctx: &Ctx, body: &[u8]) -> Result<Vec<(String, String)>> {
+    let form = parse_form(body)?;
+    ctx.check_csrf(form_get(&form, "csrf"))?;
+    Ok(form)
+}
+
+async fn sandbox_done(st: &AppState, ctx: &Ctx, r: &str, outcome: Result<sandbox::Checkout>) -> PageResult {
+    let lang = ctx.lang().to_string();
+    match outcome {
+        // Back to kencho at once; the result follows as a webhook.
+        Ok(c) => Ok(Redirect::to(&c.return_url).into_response()),
+        Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..)) => {
+            let page = sandbox_view(st, ctx, r, false, e.message(&lang)).await.lang(&lang)?;
+            super::render_status(e.status(), &page).lang(&lang)
+        }
+        Err(e) => Err(e).lang(&lang),
+    }
+}
+
+async fn sandbox_card(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    let number: String = form_get(&form, "card").unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+    let outcome = match number.as_str() {
+        sandbox::CARD_OK => sandbox::settle(&st.db, &r, sandbox::Outcome::Paid, delivery).await,
+        sandbox::CARD_DECLINED => sandbox::settle(&st.db, &r, sandbox::Outcome::Declined, delivery).await,
+        sandbox::CARD_3DS => {
+            let c = sandbox::settle(&st.db, &r, sandbox::Outcome::NeedsAuthentication, delivery).await;
+            return match c {
+                Ok(_) => render(&sandbox_view(&st, &ctx, &r, true, String::new()).await.lang(&lang)?).lang(&lang),
+                Err(e) => sandbox_done(&st, &ctx, &r, Err(e)).await,
+            };
+        }
+        _ => {
+            Err(AppError::BadRequest("use a test card: 4242424242424242, 4000000000000002 or 4000000000003220".into()))
+        }
+    };
+    sandbox_done(&st, &ctx, &r, outcome).await
+}
+
+async fn sandbox_authenticate(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    let outcome =
+        if form_get(&form, "result") == Some("ok") { sandbox::Outcome::Paid } else { sandbox::Outcome::Declined };
+    sandbox_done(&st, &ctx, &r, sandbox::settle(&st.db, &r, outcome, delivery).await).await
+}
+
+async fn sandbox_scan(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = sandbox_form(&ctx, &body).lang(&lang)?;
+    let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
+    sandbox_done(&st, &ctx, &r, sandbox::settle(&st.db, &r, sandbox::Outcome::Paid, delivery).await).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookResult {
+    /// changed, duplicate or ignored: why.
+    pub outcome: String,
+}
+
+/// The sandbox provider's webhook. Verified with the tenant's sandbox secret; a forged or
+/// malformed one is refused and changes nothing.
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/sandbox/{tenant}", tag = "payments", params(("tenant" = String, Path)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = WebhookResult), (status = 400, body = super::api::ErrorBody)))]
+async fn sandbox_webhook(
+    State(st): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<WebhookResult>> {
+    if body.len() > 64 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    let t = crate::tenants::by_code(&st.db, &tenant).await?.ok_or(AppError::NotFound)?;
+    let secret = sandbox::settings(&st.db, t.id).await?.sandbox_secret;
+    let sig = headers
+        .get(sandbox::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::BadRequest("no signature".into()))?;
+    sandbox::verify(secret.expose(), sig, &body, crate::db::now_ms() / 1000)?;
+    let e: ProviderEvent =
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    if e.event_id.is_empty() || e.event_id.len() > 200 {
+        return Err(AppError::BadRequest("invalid event id".into()));
+    }
+    let payment_ref = e.payment_ref.clone();
+    let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
+    issue_receipt_if_paid(&st, "sandbox", &payment_ref).await;
+    st.nudge.notify_one();
+    Ok(Json(WebhookResult { outcome: out.describe() }))
+}
+
+/// The sandbox provider's settlement report for the tenant (to try the reconciliation).
+async fn sandbox_settlement(State(st): State<AppState>, ctx: Ctx) -> Result<Response> {
+    let s = ctx.staff()?;
+    let csv = sandbox::settlement_csv(&st.db, s.tenant_id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
