@@ -6,11 +6,14 @@
 //! state and amounts; every provider event received is a `payment_events` row whose unique
 //! (provider, event id) makes a duplicate webhook a no-op even when two arrive at once.
 
+mod events;
 pub mod reconcile;
 mod refunds;
 pub mod sandbox;
 pub mod stripe;
 
+pub use events::apply_event;
+use events::apply_to;
 pub use refunds::*;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
@@ -476,153 +479,6 @@ pub async fn set_due(
         })
     })
     .await
-}
-
-/// Applies a verified provider event to its payment, once. Returns what the ledger did.
-pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
-    let provider = provider.to_string();
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
-                .bind(&provider)
-                .bind(&e.payment_ref)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| AppError::BadRequest(format!("no payment {:?} at {provider}", e.payment_ref)))?;
-            let (id, tenant): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-            if tenant != tenant_id {
-                return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
-            }
-            apply_to(conn, id, &provider, &e, "provider").await
-        })
-    })
-    .await
-}
-
-async fn apply_to(
-    conn: &mut AnyConnection,
-    id: i64,
-    provider: &str,
-    e: &ProviderEvent,
-    source: &str,
-) -> Result<Applied> {
-    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
-    let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let before = payment_of(&row)?;
-    let mut ledger: Ledger =
-        serde_json::from_str(&row.try_get::<String, _>(19)?).map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
-    let (kind, amount) = match &e.kind {
-        EventKind::Pending => ("pending", None),
-        EventKind::Paid { amount } => ("paid", Some(*amount)),
-        EventKind::Failed { .. } => ("failed", None),
-        EventKind::Expired => ("expired", None),
-        EventKind::Cancelled => ("cancelled", None),
-        EventKind::Refunded { amount, .. } => ("refunded", Some(*amount)),
-    };
-    let outcome = ledger.apply(e);
-    let outcome_name = outcome.describe();
-    // The unique (provider, event id) row is the guard against the same webhook twice, even
-    // when two deliveries race past the ledger check on different connections.
-    let inserted = sqlx::query(
-        "INSERT INTO payment_events (payment_id, provider, event_id, at_unix, kind, amount, outcome, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(provider)
-    .bind(&e.event_id)
-    .bind(e.at_unix)
-    .bind(kind)
-    .bind(amount)
-    .bind(&outcome_name)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 || outcome == Applied::Duplicate {
-        return Ok(Applied::Duplicate);
-    }
-    let now = now_ms();
-    let json = serde_json::to_string(&ledger).map_err(|e| AppError::Internal(e.to_string()))?;
-    let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
-    sqlx::query(
-        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6 WHERE id = $7",
-    )
-    .bind(&json)
-    .bind(ledger.state().as_str())
-    .bind(ledger.paid())
-    .bind(ledger.counted_refunds())
-    .bind(paid_at)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    if let EventKind::Refunded { refund_ref, .. } = &e.kind {
-        if outcome == Applied::Changed {
-            sqlx::query(
-                "UPDATE refunds SET state = 'succeeded', done_at = $1 WHERE provider_ref = $2 AND payment_id = $3",
-            )
-            .bind(now)
-            .bind(refund_ref)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    audit::append(
-        conn,
-        before.tenant_id,
-        &format!("provider:{provider}"),
-        &format!("payment.{kind}"),
-        &format!("payment:{id}"),
-        serde_json::json!({"event": e.event_id, "amount": amount, "outcome": outcome_name, "source": source,
-                           "state": ledger.state().as_str(), "paid": ledger.paid(), "refunded": ledger.counted_refunds()}),
-    )
-    .await?;
-    if outcome == Applied::Changed {
-        tell_resident(conn, &before, &ledger, e).await?;
-    }
-    Ok(outcome)
-}
-
-/// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
-async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
-    let row = sqlx::query(
-        "SELECT r.email, r.name, a.receipt_number, pr.title, t.name FROM applications a JOIN residents r ON r.id = a.resident_id \
-         JOIN procedures pr ON pr.id = a.procedure_id JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1",
-    )
-    .bind(p.application_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (email, name, receipt, title, tenant): (String, String, Option<String>, String, String) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
-    let (subject, body) = match &e.kind {
-        EventKind::Paid { amount } => (
-            format!("【領収書】{title}"),
-            format!(
-                "{name} 様\n\n{tenant} は次のとおり手数料を受領しました。\n\n  件名：{title}\n  金額：{amount} 円（歳入科目 {}）\n  領収番号：R-{}\n  受付番号：{}\n\nこのメールは電子領収書です。\n",
-                p.revenue_code,
-                p.id,
-                receipt.as_deref().unwrap_or("（提出前）")
-            ),
-        ),
-        EventKind::Refunded { amount, .. } => (
-            format!("【返金のお知らせ】{title}"),
-            format!(
-                "{name} 様\n\n{title} の手数料のうち {amount} 円を返金しました。\nお支払い済み {} 円、返金済み {} 円です。\n",
-                ledger.paid(),
-                ledger.counted_refunds()
-            ),
-        ),
-        EventKind::Failed { reason } => (
-            format!("【お支払いできませんでした】{title}"),
-            format!("{name} 様\n\nお支払いが完了しませんでした（{reason}）。申請のページからもう一度お試しください。\n"),
-        ),
-        _ => return Ok(()),
-    };
-    mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &email, &subject, &body).await
 }
 
 /// Expires checkouts nobody finished, through the same ledger path as a provider's event.
