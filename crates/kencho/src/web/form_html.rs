@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use kencho_core::forms::{condition_holds, control_id, control_name, option_label, Answers, FieldError};
-use kencho_core::procedure::{Field, FieldKind, Page, ProcedureDef};
+use kencho_core::procedure::{ChoiceOption, Field, FieldKind, Page, ProcedureDef};
 use kencho_core::text::PREFECTURES;
 use serde_json::Value;
 
@@ -173,297 +173,293 @@ fn str_of(v: Option<&Value>, key: Option<&str>) -> String {
     }
 }
 
-#[allow(clippy::too_many_lines)]
-fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Value>, required: bool, label: &str) {
-    let name = control_name(path, None);
-    let help = f.help.is_some();
-    let lab = format!("{} {}", esc(label), req_mark(c, required));
-    match &f.kind {
-        FieldKind::Text { max_length, multiline, .. } => {
-            // No `required`/`maxlength` attributes: the browser would block "save draft" and
-            // cut text silently; the server reports every problem in the error summary.
-            let _ = max_length;
-            if *multiline {
-                let id = control_id(&name);
-                let (desc, err) = describedby(c, &name, help);
-                let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
-                let _ = write!(
-                    out,
-                    "<div class=\"control\"><label for=\"{id}\">{lab}</label>{}{err}<textarea id=\"{id}\" name=\"{}\" rows=\"5\"{desc}{invalid}>{}</textarea></div>",
-                    help_html(f, &name),
-                    esc(&name),
-                    esc(&str_of(value, None))
-                );
-            } else {
-                out.push_str(&help_html(f, &name));
-                input(c, out, &name, &lab, &str_of(value, None), " type=\"text\"", help);
-            }
-        }
-        FieldKind::Number { unit, .. } => {
-            out.push_str(&help_html(f, &name));
-            let unit =
-                unit.as_deref().map(|u| format!(" <span class=\"unit\">（{}）</span>", esc(u))).unwrap_or_default();
-            input(
-                c,
-                out,
-                &name,
-                &format!("{lab}{unit}"),
-                &str_of(value, None),
-                " type=\"text\" inputmode=\"numeric\" class=\"short\"",
-                help,
-            );
-        }
-        FieldKind::Phone {} => {
-            out.push_str(&help_html(f, &name));
-            input(
-                c,
-                out,
-                &name,
-                &lab,
-                &str_of(value, None),
-                " type=\"tel\" autocomplete=\"tel\" class=\"medium\"",
-                help,
-            );
-        }
-        FieldKind::Email {} => {
-            out.push_str(&help_html(f, &name));
-            input(c, out, &name, &lab, &str_of(value, None), " type=\"email\" autocomplete=\"email\"", help);
-        }
-        FieldKind::Date { .. } => {
-            let _ = write!(
-                out,
-                "<fieldset class=\"date\"{}><legend>{lab}</legend>{}",
-                group_desc(f, &name),
-                help_html(f, &name)
-            );
-            let iso = value.and_then(Value::as_str).and_then(kencho_core::forms::parse_iso_date);
-            for (part, key) in [("year", "form.year"), ("month", "form.month"), ("day", "form.day")] {
-                let v = match iso {
-                    Some(d) => match part {
-                        "year" => d.year().to_string(),
-                        "month" => (d.month() as u8).to_string(),
-                        _ => d.day().to_string(),
-                    },
-                    None => str_of(value, Some(part)),
-                };
-                input(
-                    c,
-                    out,
-                    &control_name(path, Some(part)),
-                    &esc(&t(c.lang, key)),
-                    &v,
-                    " type=\"text\" inputmode=\"numeric\" class=\"tiny\"",
-                    false,
-                );
-            }
-            if let Some(d) = iso {
-                let _ = write!(out, "<p class=\"hint\">{}</p>", esc(&kencho_core::wareki::format_both(d)));
-            }
-            out.push_str("</fieldset>");
-        }
-        FieldKind::Name {} => {
-            let _ = write!(
-                out,
-                "<fieldset class=\"name\"{}><legend>{lab}</legend>{}",
-                group_desc(f, &name),
-                help_html(f, &name)
-            );
-            for (part, key, ac) in [
-                ("family", "form.family", " autocomplete=\"family-name\""),
-                ("given", "form.given", " autocomplete=\"given-name\""),
-                ("family_kana", "form.family_kana", ""),
-                ("given_kana", "form.given_kana", ""),
-            ] {
-                input(
-                    c,
-                    out,
-                    &control_name(path, Some(part)),
-                    &esc(&t(c.lang, key)),
-                    &str_of(value, Some(part)),
-                    &format!(" type=\"text\" class=\"medium\"{ac}"),
-                    false,
-                );
-            }
-            out.push_str("</fieldset>");
-        }
-        FieldKind::Address {} => {
-            let _ = write!(
-                out,
-                "<fieldset class=\"address\"{}><legend>{lab}</legend>{}",
-                group_desc(f, &name),
-                help_html(f, &name)
-            );
-            input(
-                c,
-                out,
-                &control_name(path, Some("postal_code")),
-                &esc(&t(c.lang, "form.postal_code")),
-                &str_of(value, Some("postal_code")),
-                " type=\"text\" inputmode=\"numeric\" autocomplete=\"postal-code\" class=\"short\"",
-                false,
-            );
-            let pname = control_name(path, Some("prefecture"));
-            let pid = control_id(&pname);
-            let (desc, err) = describedby(c, &pname, false);
-            let cur = str_of(value, Some("prefecture"));
-            let _ = write!(out, "<div class=\"control\"><label for=\"{pid}\">{}</label>{err}<select id=\"{pid}\" name=\"{}\" autocomplete=\"address-level1\"{desc}><option value=\"\">{}</option>", esc(&t(c.lang, "form.prefecture")), esc(&pname), esc(&t(c.lang, "form.choose")));
-            for p in PREFECTURES {
-                let sel = if p == cur { " selected" } else { "" };
-                let _ = write!(out, "<option{sel}>{p}</option>");
-            }
-            out.push_str("</select></div>");
-            input(
-                c,
-                out,
-                &control_name(path, Some("city")),
-                &esc(&t(c.lang, "form.city")),
-                &str_of(value, Some("city")),
-                " type=\"text\" autocomplete=\"address-level2\"",
-                false,
-            );
-            input(
-                c,
-                out,
-                &control_name(path, Some("street")),
-                &esc(&t(c.lang, "form.street")),
-                &str_of(value, Some("street")),
-                " type=\"text\" autocomplete=\"address-line1\"",
-                false,
-            );
-            input(
-                c,
-                out,
-                &control_name(path, Some("building")),
-                &esc(&t(c.lang, "form.building")),
-                &str_of(value, Some("building")),
-                " type=\"text\" autocomplete=\"address-line2\"",
-                false,
-            );
-            out.push_str("</fieldset>");
-        }
-        FieldKind::Choice { options, select } => {
-            let cur = str_of(value, None);
-            let (desc, err) = describedby(c, &name, help);
-            if *select {
-                let id = control_id(&name);
-                let _ = write!(out, "<div class=\"control\"><label for=\"{id}\">{lab}</label>{}{err}<select id=\"{id}\" name=\"{}\"{desc}><option value=\"\">{}</option>", help_html(f, &name), esc(&name), esc(&t(c.lang, "form.choose")));
-                for o in options {
-                    let sel = if o.value == cur { " selected" } else { "" };
-                    let _ = write!(
-                        out,
-                        "<option value=\"{}\"{sel}>{}</option>",
-                        esc(&o.value),
-                        esc(&option_label(o, c.lang))
-                    );
-                }
-                out.push_str("</select></div>");
-            } else {
-                let _ =
-                    write!(out, "<fieldset class=\"choices\"{desc}><legend>{lab}</legend>{}{err}", help_html(f, &name));
-                for (i, o) in options.iter().enumerate() {
-                    let id = if i == 0 { control_id(&name) } else { format!("{}-{i}", control_id(&name)) };
-                    let chk = if o.value == cur { " checked" } else { "" };
-                    let _ = write!(out, "<div class=\"choice\"><input type=\"radio\" id=\"{id}\" name=\"{}\" value=\"{}\"{chk}><label for=\"{id}\">{}</label></div>", esc(&name), esc(&o.value), esc(&option_label(o, c.lang)));
-                }
-                out.push_str("</fieldset>");
-            }
-        }
-        FieldKind::Checkbox { options, .. } => {
-            let (desc, err) = describedby(c, &name, help);
-            if options.is_empty() {
-                let id = control_id(&name);
-                let chk = if value.and_then(Value::as_bool).unwrap_or(false) { " checked" } else { "" };
-                let _ = write!(out, "{}{err}<div class=\"choice\"><input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"true\"{chk}{desc}><label for=\"{id}\">{lab}</label></div>", help_html(f, &name), esc(&name));
-            } else {
-                let picked: Vec<String> = value
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default();
-                let _ =
-                    write!(out, "<fieldset class=\"choices\"{desc}><legend>{lab}</legend>{}{err}", help_html(f, &name));
-                for (i, o) in options.iter().enumerate() {
-                    let id = if i == 0 { control_id(&name) } else { format!("{}-{i}", control_id(&name)) };
-                    let chk = if picked.contains(&o.value) { " checked" } else { "" };
-                    let _ = write!(out, "<div class=\"choice\"><input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"{}\"{chk}><label for=\"{id}\">{}</label></div>", esc(&name), esc(&o.value), esc(&option_label(o, c.lang)));
-                }
-                out.push_str("</fieldset>");
-            }
-        }
-        FieldKind::File { types, max_bytes } => {
-            let id = control_id(&name);
-            let (desc, err) = describedby(c, &name, true);
-            let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
-            let accept = types.join(",");
-            let exts: Vec<&str> = types
-                .iter()
-                .map(|t| match t.as_str() {
-                    "application/pdf" => "PDF",
-                    "image/jpeg" => "JPEG",
-                    "image/png" => "PNG",
-                    "image/heic" => "HEIC",
-                    "text/csv" => "CSV",
-                    t if t.contains("word") => "Word",
-                    t if t.contains("sheet") => "Excel",
-                    _ => "?",
-                })
-                .collect();
-            let limits = t(c.lang, "form.file_limits")
-                .replace("{types}", &exts.join(" / "))
-                .replace("{mb}", &format!("{:.1}", *max_bytes as f64 / 1_048_576.0));
-            let current = value.and_then(Value::as_str).and_then(|aid| c.attachments.iter().find(|a| a.id == aid));
-            let cur_html = match current {
-                Some(a) => format!(
-                    "<p class=\"current-file\">{}: {}（{} KB）</p>",
-                    esc(&t(c.lang, "form.current_file")),
-                    esc(&a.filename),
-                    (a.size + 1023) / 1024
-                ),
-                None => String::new(),
-            };
-            let _ = write!(
-                out,
-                "<div class=\"control\"><label for=\"{id}\">{lab}</label><p class=\"help\" id=\"{id}-help\">{}{}</p>{err}{cur_html}<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"{}\"{desc}{invalid}></div>",
-                f.help.as_deref().map(|h| format!("{} ", esc(h))).unwrap_or_default(),
-                esc(&limits),
-                esc(&name),
-                esc(&accept)
-            );
-        }
-        FieldKind::Group { fields, max_items, .. } => {
-            let items: Vec<Value> = value.and_then(Value::as_array).cloned().unwrap_or_default();
-            let extra = c.answers.get(&format!("__rows_{path}")).and_then(Value::as_u64).unwrap_or(0) as usize;
-            let rows = (items.len() + 1 + extra).min(*max_items as usize).max(1);
-            let (_, err) = describedby(c, &name, false);
-            let _ = write!(
-                out,
-                "<fieldset class=\"group\" id=\"{}\"{}><legend>{lab}</legend>{}{err}",
-                control_id(&name),
-                group_desc(f, &name),
-                help_html(f, &name)
-            );
-            for i in 0..rows {
-                let item = items.get(i);
-                let _ = write!(out, "<fieldset class=\"group-item\"><legend>{} {}</legend>", esc(label), i + 1);
-                for sub in fields {
-                    let sub_path = format!("{path}.{i}.{}", sub.id);
-                    let v = item.and_then(|it| it.get(&sub.id));
-                    field(c, out, sub, &sub_path, v, sub.required, label_of(sub, c.lang));
-                }
-                out.push_str("</fieldset>");
-            }
-            if rows < *max_items as usize {
-                let _ = write!(
-                    out,
-                    "<button type=\"submit\" name=\"add_row\" value=\"{}\" class=\"secondary\">{}</button>",
-                    esc(path),
-                    esc(&t(c.lang, "form.add_row"))
-                );
-            }
-            out.push_str("</fieldset>");
-        }
+/// One field being drawn: what every kind of control needs to know.
+struct Widget<'a> {
+    c: &'a Ctx<'a>,
+    f: &'a Field,
+    path: &'a str,
+    /// The control's name (the path, as forms post it).
+    name: String,
+    value: Option<&'a Value>,
+    /// The label, escaped, with the required mark.
+    lab: String,
+    help: bool,
+}
+
+impl Widget<'_> {
+    fn help_html(&self) -> String {
+        help_html(self.f, &self.name)
+    }
+
+    /// A one-line input of the field itself.
+    fn input(&self, out: &mut String, label: &str, attrs: &str) {
+        input(self.c, out, &self.name, label, &str_of(self.value, None), attrs, self.help);
+    }
+
+    /// A one-line input of a part (`family`, `year`, `city` …) of a compound field.
+    fn part(&self, out: &mut String, part: &str, key: &str, value: &str, attrs: &str) {
+        input(self.c, out, &control_name(self.path, Some(part)), &esc(&t(self.c.lang, key)), value, attrs, false);
+    }
+
+    /// Opens the fieldset of a compound field (date, name, address).
+    fn open_fieldset(&self, out: &mut String, class: &str) {
+        let _ = write!(
+            out,
+            "<fieldset class=\"{class}\"{}><legend>{}</legend>{}",
+            group_desc(self.f, &self.name),
+            self.lab,
+            self.help_html()
+        );
     }
 }
 
+fn field(c: &Ctx<'_>, out: &mut String, f: &Field, path: &str, value: Option<&Value>, required: bool, label: &str) {
+    let name = control_name(path, None);
+    let lab = format!("{} {}", esc(label), req_mark(c, required));
+    let w = Widget { c, f, path, name, value, lab, help: f.help.is_some() };
+    match &f.kind {
+        // No `required`/`maxlength` attributes: the browser would block "save draft" and cut
+        // text silently; the server reports every problem in the error summary.
+        FieldKind::Text { multiline: true, .. } => textarea(out, &w),
+        FieldKind::Text { .. } => {
+            out.push_str(&w.help_html());
+            w.input(out, &w.lab, " type=\"text\"");
+        }
+        FieldKind::Number { unit, .. } => {
+            out.push_str(&w.help_html());
+            let unit =
+                unit.as_deref().map(|u| format!(" <span class=\"unit\">（{}）</span>", esc(u))).unwrap_or_default();
+            w.input(out, &format!("{}{unit}", w.lab), " type=\"text\" inputmode=\"numeric\" class=\"short\"");
+        }
+        FieldKind::Phone {} => {
+            out.push_str(&w.help_html());
+            w.input(out, &w.lab, " type=\"tel\" autocomplete=\"tel\" class=\"medium\"");
+        }
+        FieldKind::Email {} => {
+            out.push_str(&w.help_html());
+            w.input(out, &w.lab, " type=\"email\" autocomplete=\"email\"");
+        }
+        FieldKind::Date { .. } => date(out, &w),
+        FieldKind::Name {} => person_name(out, &w),
+        FieldKind::Address {} => address(out, &w),
+        FieldKind::Choice { options, select: true } => select(out, &w, options),
+        FieldKind::Choice { options, select: false } => radios(out, &w, options),
+        FieldKind::Checkbox { options, .. } => checkboxes(out, &w, options),
+        FieldKind::File { types, max_bytes } => file(out, &w, types, *max_bytes),
+        FieldKind::Group { fields, max_items, .. } => group(out, &w, label, fields, *max_items),
+    }
+}
+
+fn textarea(out: &mut String, w: &Widget<'_>) {
+    let id = control_id(&w.name);
+    let (desc, err) = describedby(w.c, &w.name, w.help);
+    let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
+    let _ = write!(
+        out,
+        "<div class=\"control\"><label for=\"{id}\">{}</label>{}{err}<textarea id=\"{id}\" name=\"{}\" rows=\"5\"{desc}{invalid}>{}</textarea></div>",
+        w.lab,
+        w.help_html(),
+        esc(&w.name),
+        esc(&str_of(w.value, None))
+    );
+}
+
+/// Year, month and day as three inputs, with the date in 和暦 and 西暦 once it is whole.
+fn date(out: &mut String, w: &Widget<'_>) {
+    w.open_fieldset(out, "date");
+    let iso = w.value.and_then(Value::as_str).and_then(kencho_core::forms::parse_iso_date);
+    for (part, key) in [("year", "form.year"), ("month", "form.month"), ("day", "form.day")] {
+        let v = match iso {
+            Some(d) => match part {
+                "year" => d.year().to_string(),
+                "month" => (d.month() as u8).to_string(),
+                _ => d.day().to_string(),
+            },
+            None => str_of(w.value, Some(part)),
+        };
+        w.part(out, part, key, &v, " type=\"text\" inputmode=\"numeric\" class=\"tiny\"");
+    }
+    if let Some(d) = iso {
+        let _ = write!(out, "<p class=\"hint\">{}</p>", esc(&kencho_core::wareki::format_both(d)));
+    }
+    out.push_str("</fieldset>");
+}
+
+fn person_name(out: &mut String, w: &Widget<'_>) {
+    w.open_fieldset(out, "name");
+    for (part, key, ac) in [
+        ("family", "form.family", " autocomplete=\"family-name\""),
+        ("given", "form.given", " autocomplete=\"given-name\""),
+        ("family_kana", "form.family_kana", ""),
+        ("given_kana", "form.given_kana", ""),
+    ] {
+        w.part(out, part, key, &str_of(w.value, Some(part)), &format!(" type=\"text\" class=\"medium\"{ac}"));
+    }
+    out.push_str("</fieldset>");
+}
+
+fn address(out: &mut String, w: &Widget<'_>) {
+    let (c, value) = (w.c, w.value);
+    w.open_fieldset(out, "address");
+    w.part(
+        out,
+        "postal_code",
+        "form.postal_code",
+        &str_of(value, Some("postal_code")),
+        " type=\"text\" inputmode=\"numeric\" autocomplete=\"postal-code\" class=\"short\"",
+    );
+    let pname = control_name(w.path, Some("prefecture"));
+    let pid = control_id(&pname);
+    let (desc, err) = describedby(c, &pname, false);
+    let cur = str_of(value, Some("prefecture"));
+    let _ = write!(out, "<div class=\"control\"><label for=\"{pid}\">{}</label>{err}<select id=\"{pid}\" name=\"{}\" autocomplete=\"address-level1\"{desc}><option value=\"\">{}</option>", esc(&t(c.lang, "form.prefecture")), esc(&pname), esc(&t(c.lang, "form.choose")));
+    for p in PREFECTURES {
+        let sel = if p == cur { " selected" } else { "" };
+        let _ = write!(out, "<option{sel}>{p}</option>");
+    }
+    out.push_str("</select></div>");
+    for (part, key, ac) in [
+        ("city", "form.city", "address-level2"),
+        ("street", "form.street", "address-line1"),
+        ("building", "form.building", "address-line2"),
+    ] {
+        w.part(out, part, key, &str_of(value, Some(part)), &format!(" type=\"text\" autocomplete=\"{ac}\""));
+    }
+    out.push_str("</fieldset>");
+}
+
+fn select(out: &mut String, w: &Widget<'_>, options: &[ChoiceOption]) {
+    let c = w.c;
+    let cur = str_of(w.value, None);
+    let (desc, err) = describedby(c, &w.name, w.help);
+    let id = control_id(&w.name);
+    let _ = write!(out, "<div class=\"control\"><label for=\"{id}\">{}</label>{}{err}<select id=\"{id}\" name=\"{}\"{desc}><option value=\"\">{}</option>", w.lab, w.help_html(), esc(&w.name), esc(&t(c.lang, "form.choose")));
+    for o in options {
+        let sel = if o.value == cur { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{}\"{sel}>{}</option>", esc(&o.value), esc(&option_label(o, c.lang)));
+    }
+    out.push_str("</select></div>");
+}
+
+fn radios(out: &mut String, w: &Widget<'_>, options: &[ChoiceOption]) {
+    let cur = str_of(w.value, None);
+    option_fieldset(out, w, options, "radio", |o| o.value == cur);
+}
+
+fn checkboxes(out: &mut String, w: &Widget<'_>, options: &[ChoiceOption]) {
+    if options.is_empty() {
+        // One box that stands for yes or no.
+        let (desc, err) = describedby(w.c, &w.name, w.help);
+        let id = control_id(&w.name);
+        let chk = if w.value.and_then(Value::as_bool).unwrap_or(false) { " checked" } else { "" };
+        let _ = write!(out, "{}{err}<div class=\"choice\"><input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"true\"{chk}{desc}><label for=\"{id}\">{}</label></div>", w.help_html(), esc(&w.name), w.lab);
+        return;
+    }
+    let picked: Vec<String> = w
+        .value
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    option_fieldset(out, w, options, "checkbox", |o| picked.contains(&o.value));
+}
+
+/// A fieldset of radio buttons or check boxes, one per option.
+fn option_fieldset(
+    out: &mut String,
+    w: &Widget<'_>,
+    options: &[ChoiceOption],
+    kind: &str,
+    checked: impl Fn(&ChoiceOption) -> bool,
+) {
+    let (desc, err) = describedby(w.c, &w.name, w.help);
+    let _ = write!(out, "<fieldset class=\"choices\"{desc}><legend>{}</legend>{}{err}", w.lab, w.help_html());
+    for (i, o) in options.iter().enumerate() {
+        let id = if i == 0 { control_id(&w.name) } else { format!("{}-{i}", control_id(&w.name)) };
+        let chk = if checked(o) { " checked" } else { "" };
+        let _ = write!(out, "<div class=\"choice\"><input type=\"{kind}\" id=\"{id}\" name=\"{}\" value=\"{}\"{chk}><label for=\"{id}\">{}</label></div>", esc(&w.name), esc(&o.value), esc(&option_label(o, w.c.lang)));
+    }
+    out.push_str("</fieldset>");
+}
+
+/// The short name of a file type, as the limits line shows it.
+fn type_name(mime: &str) -> &'static str {
+    match mime {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "JPEG",
+        "image/png" => "PNG",
+        "image/heic" => "HEIC",
+        "text/csv" => "CSV",
+        t if t.contains("word") => "Word",
+        t if t.contains("sheet") => "Excel",
+        _ => "?",
+    }
+}
+
+fn file(out: &mut String, w: &Widget<'_>, types: &[String], max_bytes: u64) {
+    let c = w.c;
+    let id = control_id(&w.name);
+    let (desc, err) = describedby(c, &w.name, true);
+    let invalid = if err.is_empty() { "" } else { " aria-invalid=\"true\"" };
+    let exts: Vec<&str> = types.iter().map(|t| type_name(t)).collect();
+    let limits = t(c.lang, "form.file_limits")
+        .replace("{types}", &exts.join(" / "))
+        .replace("{mb}", &format!("{:.1}", max_bytes as f64 / 1_048_576.0));
+    let current = w.value.and_then(Value::as_str).and_then(|aid| c.attachments.iter().find(|a| a.id == aid));
+    let cur_html = match current {
+        Some(a) => format!(
+            "<p class=\"current-file\">{}: {}（{} KB）</p>",
+            esc(&t(c.lang, "form.current_file")),
+            esc(&a.filename),
+            (a.size + 1023) / 1024
+        ),
+        None => String::new(),
+    };
+    let _ = write!(
+        out,
+        "<div class=\"control\"><label for=\"{id}\">{}</label><p class=\"help\" id=\"{id}-help\">{}{}</p>{err}{cur_html}<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"{}\"{desc}{invalid}></div>",
+        w.lab,
+        w.f.help.as_deref().map(|h| format!("{} ", esc(h))).unwrap_or_default(),
+        esc(&limits),
+        esc(&w.name),
+        esc(&types.join(","))
+    );
+}
+
+/// A repeatable group: the rows answered so far, one empty row, and a button for more.
+fn group(out: &mut String, w: &Widget<'_>, label: &str, fields: &[Field], max_items: u32) {
+    let (c, path) = (w.c, w.path);
+    let items: Vec<Value> = w.value.and_then(Value::as_array).cloned().unwrap_or_default();
+    let extra = c.answers.get(&format!("__rows_{path}")).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let rows = (items.len() + 1 + extra).min(max_items as usize).max(1);
+    let (_, err) = describedby(c, &w.name, false);
+    let _ = write!(
+        out,
+        "<fieldset class=\"group\" id=\"{}\"{}><legend>{}</legend>{}{err}",
+        control_id(&w.name),
+        group_desc(w.f, &w.name),
+        w.lab,
+        w.help_html()
+    );
+    for i in 0..rows {
+        let item = items.get(i);
+        let _ = write!(out, "<fieldset class=\"group-item\"><legend>{} {}</legend>", esc(label), i + 1);
+        for sub in fields {
+            let sub_path = format!("{path}.{i}.{}", sub.id);
+            let v = item.and_then(|it| it.get(&sub.id));
+            field(c, out, sub, &sub_path, v, sub.required, label_of(sub, c.lang));
+        }
+        out.push_str("</fieldset>");
+    }
+    if rows < max_items as usize {
+        let _ = write!(
+            out,
+            "<button type=\"submit\" name=\"add_row\" value=\"{}\" class=\"secondary\">{}</button>",
+            esc(path),
+            esc(&t(c.lang, "form.add_row"))
+        );
+    }
+    out.push_str("</fieldset>");
+}
 /// Whether a page has a file field (then its form posts multipart).
 pub fn page_has_files(page: &Page) -> bool {
     page.fields.iter().any(|f| matches!(f.kind, FieldKind::File { .. }))
