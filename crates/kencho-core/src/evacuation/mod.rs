@@ -4,18 +4,23 @@
 //!
 //! The rules follow the national guidance as DESIGN.md summarises it:
 //! - leave home if the house is in a house-collapse flood zone or a landslide zone, if the
-//!   expected flood depth reaches the living floor, or if the household cannot hold out (supplies)
-//!   until the water recedes;
-//! - people who need time leave at 警戒レベル3 (高齢者等避難), everyone at 4 (避難指示), and no one
-//!   waits for 5 (緊急安全確保, not always issued);
+//!   expected flood depth reaches the living floor, or if the household's supplies do not last
+//!   as long as the water stays (浸水継続時間): the three conditions of 屋内安全確保 in
+//!   内閣府「避難情報に関するガイドライン」 (令和3年5月, 令和4年9月改定), see [`supplies_needed_days`];
+//! - a household with someone who needs time (高齢者等: the elderly, disabled people, infants,
+//!   pregnant women …) leaves at 警戒レベル3 (高齢者等避難) together, since that level is for
+//!   them and those who help them; everyone else at 4 (避難指示), and no one waits for 5
+//!   (緊急安全確保, not always issued);
 //! - go to the nearest designated emergency sites (指定緊急避難場所) suitable for every hazard the
 //!   household faces.
 
 pub mod abr;
+pub mod alert;
 pub mod data;
 pub mod encoding;
 pub mod flood;
 pub mod geo;
+pub mod individual;
 pub mod jma;
 pub mod plan;
 pub mod towns;
@@ -68,6 +73,30 @@ impl DurationRank {
     pub fn max_hours(self) -> Option<u32> {
         [Some(12), Some(24), Some(72), Some(168), Some(336), Some(672), None][usize::from(self.0 - 1)]
     }
+}
+
+/// Days of supplies assumed where no 浸水継続時間 layer covers the home: the three days the
+/// national stockpiling advice asks of every household (the question kencho used to ask).
+pub const DEFAULT_SUPPLY_DAYS: u8 = 3;
+
+/// The days of water, food and toilet supplies a household needs to stay home (屋内安全確保)
+/// until the water recedes: the duration class's upper bound in whole days, or
+/// [`DEFAULT_SUPPLY_DAYS`] where the duration is not known. `None` when no supplies suffice
+/// (rank 7, four weeks or more has no upper bound).
+///
+/// 避難情報に関するガイドライン (内閣府, 令和3年5月, 令和4年9月改定), 屋内安全確保 の条件: the
+/// house is outside the 家屋倒壊等氾濫想定区域, the living room is above the expected depth,
+/// and "水・食糧等の備えが十分で、浸水が解消するまで（浸水継続時間）生活が可能".
+pub fn supplies_needed_days(duration: Option<DurationRank>) -> Option<u8> {
+    match duration {
+        None => Some(DEFAULT_SUPPLY_DAYS),
+        Some(d) => d.max_hours().map(|h| u8::try_from(h.div_ceil(24)).unwrap_or(u8::MAX)),
+    }
+}
+
+/// Whether `days` of supplies last as long as the water may stay.
+pub fn supplies_suffice(days: u8, duration: Option<DurationRank>) -> bool {
+    supplies_needed_days(duration).is_some_and(|need| days >= need)
 }
 
 /// The rainfall a depth layer assumes: 計画規模 (the river plan's design rainfall) or 想定最大規模
@@ -146,8 +175,8 @@ pub struct Hazards {
     /// The depth layer `flood` comes from: 想定最大規模 where that layer covers the point, else
     /// 計画規模.
     pub flood_scale: Option<FloodScale>,
-    /// 浸水継続時間 where a duration layer is loaded and covers the point. Shown with the plan;
-    /// the rules do not use it yet.
+    /// 浸水継続時間 where a duration layer is loaded and covers the point: how many days of
+    /// supplies staying home needs ([`supplies_needed_days`]).
     pub flood_duration: Option<DurationRank>,
     pub landslide: Option<Landslide>,
     /// 家屋倒壊等氾濫想定区域.
@@ -182,26 +211,44 @@ impl Hazards {
     }
 }
 
+/// What a member needs. The 要配慮者 of 災害対策基本法 8条2項15号 (高齢者, 障害者, 乳幼児その他の
+/// 特に配慮を要する者) and the guideline's 「高齢者等」 of 警戒レベル3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Needs {
     pub walking_help: bool,
     pub wheelchair: bool,
     pub infant: bool,
     pub medical_device: bool,
     pub pets: bool,
+    /// 高齢者.
+    pub elderly: bool,
+    /// 妊産婦.
+    pub pregnant: bool,
+    /// 視覚障害.
+    pub sight: bool,
+    /// 聴覚障害: sirens and loudspeaker broadcasts may not reach them.
+    pub hearing: bool,
 }
 
 impl Needs {
-    /// People who need time to leave (they go at level 3).
+    /// People who need time to leave (高齢者等: they and their helpers go at level 3).
     pub fn needs_time(&self) -> bool {
-        self.walking_help || self.wheelchair || self.infant || self.medical_device
+        self.walking_help
+            || self.wheelchair
+            || self.infant
+            || self.medical_device
+            || self.elderly
+            || self.pregnant
+            || self.sight
+            || self.hearing
     }
 
     /// Walking pace in metres per minute.
     pub fn pace_m_per_min(&self) -> f64 {
         if self.wheelchair || self.walking_help {
             35.0
-        } else if self.infant || self.medical_device {
+        } else if self.infant || self.medical_device || self.elderly || self.pregnant || self.sight {
             50.0
         } else {
             67.0 // about 4 km/h
@@ -222,8 +269,8 @@ pub struct Household {
     pub living_floor: u8,
     pub members: Vec<Member>,
     pub has_car: bool,
-    /// Enough water, food and toilet supplies to wait out the water upstairs (about 3 days).
-    pub can_hold_out: bool,
+    /// Days of water, food and toilet supplies at home.
+    pub supply_days: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,7 +294,10 @@ pub enum Reason {
     HouseCollapseZone,
     LandslideZone,
     FloodReachesLivingFloor,
+    /// The supplies do not last as long as the water may stay ([`Plan::supplies_needed_days`]).
     CannotHoldOut,
+    /// The water may stay four weeks or more (浸水継続時間 rank 7): no supplies suffice.
+    WaterStaysWeeks,
     /// In a flood zone, living floor above the water, supplies to wait: stay upstairs.
     StayAboveWater,
     NoHazard,
@@ -269,6 +319,9 @@ pub struct Plan {
     /// The two nearest suitable designated sites.
     pub sites: Vec<SiteChoice>,
     pub checklist: Vec<ChecklistItem>,
+    /// In a flood zone: the days of supplies staying home needs (`None`: none suffice, or no
+    /// flood zone).
+    pub supplies_needed_days: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +337,8 @@ pub enum ChecklistItem {
     PetSupplies,
     WheelchairPath,
     Documents,
+    /// 母子健康手帳 and what a pregnant woman needs.
+    MaternityRecord,
 }
 
 /// Decides the plan. Deterministic: same inputs, same plan.
@@ -298,7 +353,9 @@ pub fn decide(h: &Household, hazards: &Hazards, sites: &[Site]) -> Plan {
     if let Some(rank) = hazards.flood {
         if rank.reaches_floor(h.living_floor) {
             reasons.push(Reason::FloodReachesLivingFloor);
-        } else if !h.can_hold_out {
+        } else if supplies_needed_days(hazards.flood_duration).is_none() {
+            reasons.push(Reason::WaterStaysWeeks);
+        } else if !supplies_suffice(h.supply_days, hazards.flood_duration) {
             reasons.push(Reason::CannotHoldOut);
         }
     }
@@ -306,19 +363,10 @@ pub fn decide(h: &Household, hazards: &Hazards, sites: &[Site]) -> Plan {
     if !must_leave {
         reasons.push(if hazards.flood.is_some() { Reason::StayAboveWater } else { Reason::NoHazard });
     }
-    let departure_levels = h
-        .members
-        .iter()
-        .map(|m| {
-            if !must_leave {
-                None
-            } else if m.needs.needs_time() {
-                Some(3)
-            } else {
-                Some(4)
-            }
-        })
-        .collect();
+    // 警戒レベル3 is for 高齢者等 *and those who help them* (guideline, 警戒レベル3 高齢者等避難):
+    // the household leaves together rather than sending its slowest member alone.
+    let level = if h.members.iter().any(|m| m.needs.needs_time()) { 3 } else { 4 };
+    let departure_levels = h.members.iter().map(|_| must_leave.then_some(level)).collect();
     let slowest = h.members.iter().map(|m| m.needs.pace_m_per_min()).fold(Needs::default().pace_m_per_min(), f64::min);
     let wanted = hazards.kinds();
     let mut suitable: Vec<SiteChoice> = sites
@@ -339,7 +387,7 @@ pub fn decide(h: &Household, hazards: &Hazards, sites: &[Site]) -> Plan {
         ChecklistItem::Documents,
     ];
     let any = |f: fn(&Needs) -> bool| h.members.iter().any(|m| f(&m.needs));
-    if any(|n| n.medical_device || n.walking_help || n.wheelchair) {
+    if any(|n| n.medical_device || n.walking_help || n.wheelchair || n.elderly || n.pregnant) {
         checklist.push(ChecklistItem::Medicines);
     }
     if any(|n| n.medical_device) {
@@ -348,13 +396,17 @@ pub fn decide(h: &Household, hazards: &Hazards, sites: &[Site]) -> Plan {
     if any(|n| n.infant) {
         checklist.push(ChecklistItem::InfantSupplies);
     }
+    if any(|n| n.pregnant) {
+        checklist.push(ChecklistItem::MaternityRecord);
+    }
     if any(|n| n.pets) {
         checklist.push(ChecklistItem::PetSupplies);
     }
     if any(|n| n.wheelchair) {
         checklist.push(ChecklistItem::WheelchairPath);
     }
-    Plan { must_leave, reasons, departure_levels, sites: suitable, checklist }
+    let supplies_needed_days = hazards.flood.and_then(|_| supplies_needed_days(hazards.flood_duration));
+    Plan { must_leave, reasons, departure_levels, sites: suitable, checklist, supplies_needed_days }
 }
 
 /// What is unsafe about a plan the resident changed.
@@ -401,14 +453,8 @@ mod tests {
         Member { name: "x".into(), needs }
     }
 
-    fn household(floor: u8, hold_out: bool, members: Vec<Member>) -> Household {
-        Household {
-            home: Point::new(140.47, 37.75),
-            living_floor: floor,
-            members,
-            has_car: false,
-            can_hold_out: hold_out,
-        }
+    fn household(floor: u8, supply_days: u8, members: Vec<Member>) -> Household {
+        Household { home: Point::new(140.47, 37.75), living_floor: floor, members, has_car: false, supply_days }
     }
 
     fn site(id: &str, lon: f64, kinds: &[Hazard]) -> Site {
@@ -437,11 +483,8 @@ mod tests {
     #[test]
     fn a_flooded_ground_floor_leaves_and_the_slow_go_first() {
         let hz = Hazards { flood: DepthRank::new(2), ..Default::default() };
-        let h = household(
-            1,
-            true,
-            vec![member(Needs::default()), member(Needs { wheelchair: true, ..Default::default() })],
-        );
+        let h =
+            household(1, 3, vec![member(Needs::default()), member(Needs { wheelchair: true, ..Default::default() })]);
         let sites = [
             site("far", 140.60, &[Hazard::Flood]),
             site("near-quake", 140.48, &[Hazard::Earthquake]),
@@ -450,7 +493,8 @@ mod tests {
         let p = decide(&h, &hz, &sites);
         assert!(p.must_leave);
         assert_eq!(p.reasons, [Reason::FloodReachesLivingFloor]);
-        assert_eq!(p.departure_levels, [Some(4), Some(3)]);
+        // Level 3 is for the person who needs time and those who help them: all go together.
+        assert_eq!(p.departure_levels, [Some(3), Some(3)]);
         let ids: Vec<&str> = p.sites.iter().map(|s| s.site.id.as_str()).collect();
         assert_eq!(ids, ["near", "far"], "the earthquake-only site is not for floods");
         assert!(p.sites[0].walking_min >= (p.sites[0].distance_m / 35.0) as u32, "wheelchair pace");
@@ -460,27 +504,52 @@ mod tests {
     #[test]
     fn upstairs_with_supplies_may_stay() {
         let hz = Hazards { flood: DepthRank::new(2), ..Default::default() };
-        let p = decide(&household(2, true, vec![member(Needs::default())]), &hz, &[]);
+        let p = decide(&household(2, 3, vec![member(Needs::default())]), &hz, &[]);
         assert!(!p.must_leave);
         assert_eq!(p.reasons, [Reason::StayAboveWater]);
-        let p = decide(&household(2, false, vec![member(Needs::default())]), &hz, &[]);
+        assert_eq!(p.supplies_needed_days, Some(3), "no duration layer: three days");
+        let p = decide(&household(2, 0, vec![member(Needs::default())]), &hz, &[]);
         assert_eq!(p.reasons, [Reason::CannotHoldOut]);
         let changed = Plan { must_leave: false, departure_levels: vec![None], ..p.clone() };
-        assert!(check(&household(2, false, vec![member(Needs::default())]), &hz, &changed)
+        assert!(check(&household(2, 0, vec![member(Needs::default())]), &hz, &changed)
             .contains(&Warning::StaysWhereRulesSayLeave));
+        // Where the water stays up to a week, three days of supplies are not enough.
+        let week = Hazards { flood_duration: DurationRank::new(4), ..hz };
+        let p = decide(&household(2, 3, vec![member(Needs::default())]), &week, &[]);
+        assert_eq!(
+            (p.must_leave, p.reasons.as_slice(), p.supplies_needed_days),
+            (true, &[Reason::CannotHoldOut][..], Some(7))
+        );
+        assert!(!decide(&household(2, 7, vec![member(Needs::default())]), &week, &[]).must_leave);
+        // Four weeks or more: no supplies suffice.
+        let weeks = Hazards { flood_duration: DurationRank::new(7), ..hz };
+        let p = decide(&household(2, 60, vec![member(Needs::default())]), &weeks, &[]);
+        assert_eq!((p.must_leave, p.reasons.as_slice()), (true, &[Reason::WaterStaysWeeks][..]));
     }
 
-    fn any_needs() -> impl Strategy<Value = Needs> {
-        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(a, b, c, d, e)| Needs {
-            walking_help: a,
-            wheelchair: b,
-            infant: c,
-            medical_device: d,
-            pets: e,
+    #[test]
+    fn supplies_needed_per_duration_class() {
+        let need = |r| supplies_needed_days(DurationRank::new(r));
+        let got: Vec<Option<u8>> = (1..=7).map(need).collect();
+        assert_eq!(got, [Some(1), Some(1), Some(3), Some(7), Some(14), Some(28), None]);
+        assert_eq!(supplies_needed_days(None), Some(DEFAULT_SUPPLY_DAYS));
+    }
+
+    pub(crate) fn any_needs() -> impl Strategy<Value = Needs> {
+        proptest::collection::vec(any::<bool>(), 9).prop_map(|b| Needs {
+            walking_help: b[0],
+            wheelchair: b[1],
+            infant: b[2],
+            medical_device: b[3],
+            pets: b[4],
+            elderly: b[5],
+            pregnant: b[6],
+            sight: b[7],
+            hearing: b[8],
         })
     }
 
-    fn any_hazards() -> impl Strategy<Value = Hazards> {
+    pub(crate) fn any_hazards() -> impl Strategy<Value = Hazards> {
         let phenomenon =
             prop_oneof![Just(Phenomenon::DebrisFlow), Just(Phenomenon::SteepSlope), Just(Phenomenon::Landslip)];
         let landslide = proptest::option::of(
@@ -506,19 +575,22 @@ mod tests {
         // For every combination of hazards and household: nobody stays where the rules say
         // leave, nobody waits for level 5, the slow leave first, and no site is unsuitable.
         #[test]
-        fn plans_follow_the_rules(hz in any_hazards(), floor in 1u8..=10, hold in any::<bool>(),
+        fn plans_follow_the_rules(hz in any_hazards(), floor in 1u8..=10, hold in 0u8..=40,
                                   needs in proptest::collection::vec(any_needs(), 1..=8),
                                   kinds in proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(Hazard::Flood), Just(Hazard::Landslide), Just(Hazard::Earthquake)], 0..3), 0..6)) {
             let h = household(floor, hold, needs.iter().copied().map(member).collect());
             let sites: Vec<Site> = kinds.iter().enumerate().map(|(i, k)| site(&format!("s{i}"), 140.4 + i as f64 * 0.01, k)).collect();
             let p = decide(&h, &hz, &sites);
-            let must = hz.house_collapse || hz.landslide.is_some() || hz.flood.is_some_and(|r| r.reaches_floor(floor) || !hold);
+            let must = hz.house_collapse || hz.landslide.is_some()
+                || hz.flood.is_some_and(|r| r.reaches_floor(floor) || !supplies_suffice(hold, hz.flood_duration));
             prop_assert_eq!(p.must_leave, must);
-            for (m, level) in h.members.iter().zip(&p.departure_levels) {
+            let slow = h.members.iter().any(|m| m.needs.needs_time());
+            for level in &p.departure_levels {
                 match level {
                     Some(l) => {
                         prop_assert!(*l <= 4);
-                        prop_assert_eq!(*l == 3, m.needs.needs_time());
+                        // Whoever needs time goes at 3, and the household with them.
+                        prop_assert_eq!(*l == 3, slow);
                     }
                     None => prop_assert!(!must),
                 }
@@ -528,6 +600,32 @@ mod tests {
             }
             prop_assert!(p.sites.len() <= 2);
             prop_assert!(check(&h, &hz, &p).is_empty(), "the rules' own plan raises no warning");
+        }
+
+        // More supplies never make the plan less safe than fewer allowed, and a longer flood
+        // duration never allows staying where a shorter one forbade it.
+        #[test]
+        fn supplies_and_duration_are_monotone(days in 0u8..=60, more in 0u8..=60, r in 1u8..=7, longer in 0u8..=6,
+                                              hz in any_hazards(), floor in 1u8..=10) {
+            let (short, long) = (DurationRank::new(r), DurationRank::new((r + longer).min(7)));
+            let plus = days.saturating_add(more);
+            if supplies_suffice(days, short) {
+                prop_assert!(supplies_suffice(plus, short));
+            }
+            if !supplies_suffice(days, short) {
+                prop_assert!(!supplies_suffice(days, long));
+            }
+            let h = |d| household(floor, d, vec![member(Needs::default())]);
+            let with = |d| Hazards { flood_duration: d, ..hz };
+            if decide(&h(plus), &with(short), &[]).must_leave {
+                prop_assert!(decide(&h(days), &with(short), &[]).must_leave, "more supplies, yet must leave");
+            }
+            if decide(&h(days), &with(short), &[]).must_leave {
+                prop_assert!(decide(&h(days), &with(long), &[]).must_leave, "longer water, yet may stay");
+            }
+            if let Some(need) = supplies_needed_days(short) {
+                prop_assert_eq!(supplies_suffice(days, short), days >= need);
+            }
         }
     }
 }

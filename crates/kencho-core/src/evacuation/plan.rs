@@ -5,10 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::geo::Point;
-use super::{check, decide, Hazards, Household, Member, Needs, Plan, Site, SiteChoice, Warning};
+use super::individual::Individual;
+use super::{check, decide, Hazards, Household, Member, Needs, Plan, Site, SiteChoice, Warning, DEFAULT_SUPPLY_DAYS};
 
 /// Most people one plan covers.
 pub const MAX_MEMBERS: usize = 8;
+/// Most days of supplies a household is asked about (beyond the longest bounded duration class,
+/// 4 weeks).
+pub const MAX_SUPPLY_DAYS: u8 = 60;
 /// Travel by car in a disaster, slowed by traffic and water: about 15 km/h.
 pub const CAR_M_PER_MIN: f64 = 250.0;
 
@@ -28,13 +32,18 @@ pub struct Answers {
     pub approximate: bool,
     pub living_floor: u8,
     pub has_car: bool,
+    /// The answer of plans made before the days were asked: "about three days of supplies".
     pub can_hold_out: bool,
+    /// Days of water, food and toilet supplies at home (`None`: not asked yet).
+    pub supply_days: Option<u8>,
     pub members: Vec<Member>,
     /// A relative's or friend's house that is safe (name and address, free text).
     pub safe_house: String,
     pub choices: Choices,
     /// For a 個別避難計画: the person the plan is for, and their contact.
     pub person: String,
+    /// For a 個別避難計画: what 災害対策基本法 49条の14第3項 asks to be recorded.
+    pub individual: Individual,
 }
 
 impl Default for Answers {
@@ -49,10 +58,12 @@ impl Default for Answers {
             living_floor: 1,
             has_car: false,
             can_hold_out: false,
+            supply_days: None,
             members: Vec::new(),
             safe_house: String::new(),
             choices: Choices::default(),
             person: String::new(),
+            individual: Individual::default(),
         }
     }
 }
@@ -83,8 +94,14 @@ impl Answers {
                 self.members.clone()
             },
             has_car: self.has_car,
-            can_hold_out: self.can_hold_out,
+            supply_days: self.supplies(),
         })
+    }
+
+    /// Days of supplies: as answered, or for plans made before the question, three days when
+    /// they said they could hold out.
+    pub fn supplies(&self) -> u8 {
+        self.supply_days.unwrap_or(if self.can_hold_out { DEFAULT_SUPPLY_DAYS } else { 0 })
     }
 }
 
@@ -111,6 +128,23 @@ pub struct Resolved {
     pub warnings: Vec<Warning>,
     pub destination: Destination,
     pub by_car: bool,
+    /// Warnings of their own for how the household travels and who is with it.
+    pub advice: Vec<Advice>,
+}
+
+/// Advice the plan carries beyond the rules' verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Advice {
+    /// 車での避難: traffic jams, flooded roads and underpasses; leave early or go on foot.
+    ByCar,
+    /// 同行避難: a cage or carrier, food, and whether the site takes pets.
+    Pets,
+    /// Someone who cannot hear sirens or loudspeaker broadcasts: rely on mail, screens and
+    /// neighbours.
+    Hearing,
+    /// Someone who cannot see: a helper walks the way with them beforehand.
+    Sight,
 }
 
 /// Applies the resident's choices to the rules' plan and checks the result.
@@ -126,8 +160,9 @@ pub fn resolve(h: &Household, hazards: &Hazards, sites: &[Site], choices: &Choic
                 return None;
             }
             let chosen = choices.levels.get(i).copied().flatten().filter(|l| (3..=5).contains(l));
-            // When the household leaves against the rules' "stay", the slow still go first.
-            let default = if h.members[i].needs.needs_time() { 3 } else { 4 };
+            // When the household leaves against the rules' "stay", a household with someone slow
+            // still goes at 3, together.
+            let default = if h.members.iter().any(|m| m.needs.needs_time()) { 3 } else { 4 };
             chosen.or(rules.departure_levels.get(i).copied().flatten()).or(Some(default))
         })
         .collect();
@@ -152,7 +187,21 @@ pub fn resolve(h: &Household, hazards: &Hazards, sites: &[Site], choices: &Choic
             None => Destination::Unknown,
         }
     };
-    Resolved { rules, mine, warnings, destination, by_car }
+    let mut advice = Vec::new();
+    let any = |f: fn(&Needs) -> bool| h.members.iter().any(|m| f(&m.needs));
+    if by_car {
+        advice.push(Advice::ByCar);
+    }
+    if any(|n| n.pets) {
+        advice.push(Advice::Pets);
+    }
+    if any(|n| n.hearing) {
+        advice.push(Advice::Hearing);
+    }
+    if any(|n| n.sight) {
+        advice.push(Advice::Sight);
+    }
+    Resolved { rules, mine, warnings, destination, by_car, advice }
 }
 
 fn slowest_pace(members: &[Member]) -> f64 {
@@ -232,8 +281,17 @@ mod tests {
         let r = resolve(&h, &hz, &sites, &Choices::default());
         assert!(r.warnings.is_empty());
         assert!(matches!(&r.destination, Destination::Site { choice, .. } if choice.site.id == "a"));
-        assert_eq!(step_at(&r.mine, 3), Step::Leave { members: vec![1], rest_ready: true });
-        assert_eq!(step_at(&r.mine, 4), Step::Leave { members: vec![0], rest_ready: false });
+        // Level 3 is for the person who needs time and their helpers: the household goes together.
+        assert_eq!(step_at(&r.mine, 3), Step::Leave { members: vec![0, 1], rest_ready: false });
+        assert_eq!(step_at(&r.mine, 4), Step::AlreadyLeft);
+        assert!(r.advice.is_empty());
+        let mut pets = a.clone();
+        pets.members[0].needs.pets = true;
+        pets.members[1].needs.hearing = true;
+        pets.has_car = true;
+        let r =
+            resolve(&pets.household().expect("point"), &hz, &sites, &Choices { by_car: true, ..Default::default() });
+        assert_eq!(r.advice, [Advice::ByCar, Advice::Pets, Advice::Hearing]);
 
         let unsafe_choice =
             Choices { site_id: Some("quake".into()), levels: vec![Some(5), None], ..Default::default() };

@@ -8,17 +8,18 @@
 
 use std::sync::Arc;
 
-use kencho_core::evacuation::plan::resolve;
+use kencho_core::evacuation::alert::{AlertHazard, Issuance};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
+use super::alert_mail::{cancel_mail, issue_mail, AlertInfo, MailCtx};
 use super::layers::Atlas;
 use super::plans::Role as SubscriberRole;
 use super::words;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
-use crate::i18n::{t, tf};
+use crate::i18n::t;
 use crate::mail;
 use kencho_core::application::Role;
 use kencho_core::security::policy::{Action, Policy, Who};
@@ -55,6 +56,14 @@ pub struct Alert {
     pub requested_by: String,
     pub approved_by: Option<String>,
     pub event_id: String,
+    /// The hazards it is about, comma-separated (`flood`, `landslide`, `storm_surge`, `rain`,
+    /// `other`).
+    pub hazard: String,
+    /// `order` (発令 by the municipality) or `equivalent` (警戒レベル相当情報 from JMA).
+    pub issuance: String,
+    /// JMA's levels per hazard (JSON), '' for staff alerts.
+    #[serde(skip)]
+    pub jma_levels: String,
     pub created_at: i64,
     pub issued_at: Option<i64>,
     pub cancelled_at: Option<i64>,
@@ -102,6 +111,8 @@ impl Actor {
 
 pub struct Request {
     pub level: u8,
+    /// What the alert is about: a household acts on it as far as its home is exposed.
+    pub hazard: AlertHazard,
     pub towns: Vec<String>,
     pub note: String,
 }
@@ -142,8 +153,8 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             let now = now_ms();
             let immediate = req.level == 3;
             let id: i64 = sqlx::query(
-                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, event_id, created_at, issued_at) \
-                 VALUES ($1, $2, 'staff', $3, $4, $5, $6, '', $7, $8) RETURNING id",
+                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, event_id, created_at, issued_at, hazard, issuance) \
+                 VALUES ($1, $2, 'staff', $3, $4, $5, $6, '', $7, $8, $9, $10) RETURNING id",
             )
             .bind(actor.tenant_id)
             .bind(i64::from(req.level))
@@ -153,6 +164,8 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             .bind(&actor.id)
             .bind(now)
             .bind(immediate.then_some(now))
+            .bind(req.hazard.as_str())
+            .bind(Issuance::Order.as_str())
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
@@ -163,7 +176,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
                 &actor.id,
                 if immediate { "evacuation.alert_issued" } else { "evacuation.alert_requested" },
                 &format!("alert:{id}"),
-                serde_json::json!({"level": req.level, "towns": towns, "note": req.note.trim()}),
+                serde_json::json!({"level": req.level, "hazard": req.hazard.as_str(), "towns": towns, "note": req.note.trim()}),
             )
             .await?;
             if immediate {
@@ -304,7 +317,7 @@ impl Phase {
 }
 
 /// Writes one delivery and one mail per subscription the alert reaches. Each mail carries
-/// that household's own action for the level.
+/// that household's own action for the level and the hazards its home is exposed to.
 pub(super) async fn fan_out(
     conn: &mut AnyConnection,
     keys: &crate::crypto::Keyring,
@@ -314,19 +327,29 @@ pub(super) async fn fan_out(
     tenant_name: &str,
     phase: Phase,
 ) -> Result<usize> {
-    let alert = sqlx::query("SELECT tenant_id, level, source, title, note FROM evac_alerts WHERE id = $1")
-        .bind(alert_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let (tenant_id, level, source, title, note): (i64, i64, String, String, String) =
-        (alert.try_get(0)?, alert.try_get(1)?, alert.try_get(2)?, alert.try_get(3)?, alert.try_get(4)?);
-    let level = u8::try_from(level.clamp(1, 5)).unwrap_or(5);
+    let row = sqlx::query(
+        "SELECT tenant_id, level, source, title, note, hazard, issuance, jma_levels FROM evac_alerts WHERE id = $1",
+    )
+    .bind(alert_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let tenant_id: i64 = row.try_get("tenant_id")?;
+    let level = u8::try_from(row.try_get::<i64, _>("level")?.clamp(1, 5)).unwrap_or(5);
+    let alert = AlertInfo::new(
+        level,
+        row.try_get("source")?,
+        row.try_get("title")?,
+        row.try_get("note")?,
+        &row.try_get::<String, _>("hazard")?,
+        &row.try_get::<String, _>("issuance")?,
+        &row.try_get::<String, _>("jma_levels")?,
+    );
     let towns: Vec<String> = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
         .bind(alert_id)
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("town_id"))
         .collect::<std::result::Result<_, _>>()?;
     let told_filter = match phase {
         Phase::Issue => "",
@@ -334,10 +357,14 @@ pub(super) async fn fan_out(
             " AND EXISTS (SELECT 1 FROM evac_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
         }
     };
+    // A supporter is told only while the person's consent to share the plan is in force
+    // (災害対策基本法 49条の15第2項); withdrawing it ends the sharing.
     let rows = sqlx::query(&format!(
-        "SELECT s.id, s.email, s.lang, s.token, s.role, p.token, p.data FROM evac_subscriptions s \
-         JOIN evac_plans p ON p.id = s.plan_id \
+        "SELECT s.id AS sub_id, s.email, s.lang, s.token AS sub_token, s.role, p.token AS plan_token, p.data \
+         FROM evac_subscriptions s JOIN evac_plans p ON p.id = s.plan_id \
          WHERE s.active = 1 AND p.tenant_id = $1 \
+         AND (s.role <> 'supporter' OR (p.consent_at IS NOT NULL \
+              AND (p.consent_withdrawn_at IS NULL OR p.consent_withdrawn_at < p.consent_at))) \
          AND EXISTS (SELECT 1 FROM evac_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
          ORDER BY s.id"
     ))
@@ -349,15 +376,10 @@ pub(super) async fn fan_out(
     let mut batch = Batch::new();
     let mut areas_by_lang: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for r in &rows {
-        let (sub_id, email, lang, sub_token, role, plan_token, data): (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        ) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
+        let sub_id: i64 = r.try_get("sub_id")?;
+        let (email, lang): (String, String) = (r.try_get("email")?, r.try_get("lang")?);
+        let (sub_token, role): (String, String) = (r.try_get("sub_token")?, r.try_get("role")?);
+        let (plan_token, data): (String, String) = (r.try_get("plan_token")?, r.try_get("data")?);
         // A plan that does not open still gets the alert, with the general action.
         let answers = crate::evacuation::plans::open_data(keys, &plan_token, &data).unwrap_or_else(|e| {
             tracing::error!(error = %e, subscription = sub_id, "a plan does not open; its household gets the general action");
@@ -367,7 +389,7 @@ pub(super) async fn fan_out(
             .entry(lang.clone())
             .or_insert_with(|| {
                 // A JMA warning covers the municipality: name it as a whole, not town by town.
-                if source == "jma" {
+                if alert.source == "jma" {
                     t(&lang, "evac.whole_area")
                 } else {
                     area_names(&lang, atlas, &towns)
@@ -377,10 +399,7 @@ pub(super) async fn fan_out(
         let ctx = MailCtx {
             lang: &lang,
             tenant_name,
-            level,
-            source: &source,
-            title: &title,
-            note: &note,
+            alert: &alert,
             areas: &areas,
             base_url,
             sub_token: &sub_token,
@@ -422,91 +441,11 @@ fn area_names(lang: &str, atlas: &Atlas, towns: &[String]) -> String {
     names.join(&t(lang, "evac.list_sep"))
 }
 
-struct MailCtx<'a> {
-    lang: &'a str,
-    tenant_name: &'a str,
-    level: u8,
-    source: &'a str,
-    title: &'a str,
-    note: &'a str,
-    areas: &'a str,
-    base_url: &'a str,
-    sub_token: &'a str,
-    plan_token: &'a str,
-    supporter: bool,
-}
-
-fn issue_mail(c: &MailCtx, answers: &kencho_core::evacuation::plan::Answers, atlas: &Atlas) -> (String, String) {
-    let lang = c.lang;
-    let level_s = c.level.to_string();
-    let name = if c.source == "jma" { c.title.to_string() } else { words::level_name(lang, c.level) };
-    let subject = tf(lang, "evac.mail_subject", &[("tenant", c.tenant_name), ("level", &level_s), ("name", &name)]);
-    let intro_key = if c.source == "jma" { "evac.mail_intro_jma" } else { "evac.mail_intro" };
-    let mut body =
-        tf(lang, intro_key, &[("tenant", c.tenant_name), ("areas", c.areas), ("name", &name), ("level", &level_s)]);
-    if !c.note.is_empty() {
-        body.push_str("\n\n");
-        body.push_str(c.note);
-    }
-    body.push_str("\n\n");
-    let action = match answers.household() {
-        Some(h) => {
-            let hz = atlas.hazards_at(&h.home);
-            let r = resolve(&h, &hz, &atlas.sites, &answers.choices);
-            words::level_action(lang, answers, &r, c.level)
-        }
-        None => t(lang, "evac.no_plan_action"),
-    };
-    if c.supporter {
-        body.push_str(&tf(lang, "evac.mail_supporter", &[("person", answers.person.trim())]));
-    } else {
-        body.push_str(&t(lang, "evac.mail_your_plan"));
-    }
-    body.push('\n');
-    body.push_str(&tf(lang, "evac.level_line", &[("level", &level_s), ("action", &action)]));
-    body.push_str("\n\n");
-    if !c.supporter {
-        body.push_str(&tf(
-            lang,
-            "evac.mail_plan_link",
-            &[("url", &format!("{}/hinan/p/{}", c.base_url, c.plan_token))],
-        ));
-        body.push('\n');
-    }
-    body.push_str(&tf(
-        lang,
-        "evac.mail_unsubscribe",
-        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
-    ));
-    body.push('\n');
-    (subject, body)
-}
-
-fn cancel_mail(c: &MailCtx) -> (String, String) {
-    let lang = c.lang;
-    let level_s = c.level.to_string();
-    let name = if c.source == "jma" { c.title.to_string() } else { words::level_name(lang, c.level) };
-    let subject =
-        tf(lang, "evac.mail_cancel_subject", &[("tenant", c.tenant_name), ("level", &level_s), ("name", &name)]);
-    let mut body = tf(
-        lang,
-        "evac.mail_cancel_body",
-        &[("tenant", c.tenant_name), ("areas", c.areas), ("name", &name), ("level", &level_s)],
-    );
-    body.push_str("\n\n");
-    body.push_str(&tf(
-        lang,
-        "evac.mail_unsubscribe",
-        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
-    ));
-    body.push('\n');
-    (subject, body)
-}
-
 const ALERT_COLUMNS: &str =
     "a.id, a.level, a.source, a.title, a.note, a.status, a.requested_by, a.approved_by, a.event_id, \
      a.created_at, a.issued_at, a.cancelled_at, \
-     (SELECT COUNT(*) FROM evac_deliveries d WHERE d.alert_id = a.id AND d.phase = 'issue')";
+     (SELECT COUNT(*) FROM evac_deliveries d WHERE d.alert_id = a.id AND d.phase = 'issue') AS told, \
+     a.hazard, a.issuance, a.jma_levels";
 
 fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
     Ok(Alert {
@@ -522,8 +461,11 @@ fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
         created_at: r.try_get(9)?,
         issued_at: r.try_get(10)?,
         cancelled_at: r.try_get(11)?,
+        hazard: r.try_get("hazard")?,
+        issuance: r.try_get("issuance")?,
+        jma_levels: r.try_get("jma_levels")?,
         towns: Vec::new(),
-        told: r.try_get(12)?,
+        told: r.try_get("told")?,
     })
 }
 
@@ -568,6 +510,22 @@ pub async fn in_force_for(db: &Db, tenant_id: i64, town_id: &str) -> Result<Vec<
     .fetch_all(&db.read)
     .await?;
     rows.iter().map(alert_from).collect()
+}
+
+impl Alert {
+    /// The alert as its words need it.
+    pub fn info(&self) -> AlertInfo {
+        let level = u8::try_from(self.level.clamp(1, 5)).unwrap_or(5);
+        AlertInfo::new(
+            level,
+            self.source.clone(),
+            self.title.clone(),
+            self.note.clone(),
+            &self.hazard,
+            &self.issuance,
+            &self.jma_levels,
+        )
+    }
 }
 
 impl SubscriberRole {

@@ -280,12 +280,16 @@ async fn apply(
     let before = open.iter().map(|o| o.level).max();
     let after = step.alert_level();
     let levels_json = serde_json::to_string(&step.levels).unwrap_or_default();
+    // The hazards at the alert's level name it (警戒レベル4相当情報［土砂災害］).
+    let hazard =
+        step.levels.iter().filter(|(_, l)| Some(**l) == after).map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(",");
     if before == after.map(i64::from) {
         // The same alert level: the levels per hazard may still have moved below it.
         if step.levels != current && after.is_some() {
             for o in &open {
-                sqlx::query("UPDATE evac_alerts SET jma_levels = $1 WHERE id = $2")
+                sqlx::query("UPDATE evac_alerts SET jma_levels = $1, hazard = $2 WHERE id = $3")
                     .bind(&levels_json)
+                    .bind(&hazard)
                     .bind(o.id)
                     .execute(&mut *conn)
                     .await?;
@@ -308,7 +312,7 @@ async fn apply(
     }
     let kinds = tg.kinds_in_force(municipality);
     let title = if kinds.is_empty() { tg.title.clone() } else { kinds.join("・") };
-    let id = issue(conn, tg, tenant, atlas, level, &title, &levels_json).await?;
+    let id = issue(conn, tg, tenant, atlas, (level, &hazard), &title, &levels_json).await?;
     alerts::fan_out(conn, &actor.keys, id, atlas, base_url, &tenant.name, Phase::Issue).await?;
     out.issued.push(id);
     Ok(())
@@ -320,14 +324,15 @@ async fn issue(
     tg: &Telegram,
     tenant: &TenantRow,
     atlas: &super::layers::Atlas,
-    level: u8,
+    (level, hazard): (u8, &str),
     title: &str,
     levels_json: &str,
 ) -> Result<i64> {
     let now = now_ms();
+    // JMA's warnings are 警戒レベル相当情報, never the municipality's order (避難情報に関するガイドライン).
     let id: i64 = sqlx::query(
-        "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels) \
-         VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6, $7) RETURNING id",
+        "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels, hazard, issuance) \
+         VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6, $7, $8, 'equivalent') RETURNING id",
     )
     .bind(tenant.id)
     .bind(i64::from(level))
@@ -336,6 +341,7 @@ async fn issue(
     .bind(&tg.event_id)
     .bind(now)
     .bind(levels_json)
+    .bind(hazard)
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;
@@ -352,7 +358,7 @@ async fn issue(
         "jma",
         "evacuation.alert_issued",
         &format!("alert:{id}"),
-        serde_json::json!({"level": level, "event_id": tg.event_id, "title": title, "report_time": tg.report_time, "levels": levels_json}),
+        serde_json::json!({"level": level, "hazard": hazard, "event_id": tg.event_id, "title": title, "report_time": tg.report_time, "levels": levels_json}),
     )
     .await?;
     Ok(id)

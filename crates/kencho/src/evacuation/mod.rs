@@ -4,6 +4,7 @@
 //! sends ([`alerts`]), JMA warning telegrams ([`jma`]), and the words all of them use
 //! ([`words`]). The rules themselves are in `kencho_core::evacuation`.
 
+pub mod alert_mail;
 pub mod alerts;
 pub mod atlas;
 pub mod jma;

@@ -45,11 +45,24 @@ pub struct StoredPlan {
     pub revision: i64,
     pub consent_at: Option<i64>,
     pub consent_note: String,
+    /// Who recorded the consent, and the explanation of sharing given before it
+    /// (災害対策基本法 49条の14第2項).
+    pub consent_by: String,
+    pub consent_explanation: String,
+    /// The consent's withdrawal: when, by whom, how (the note is sealed).
+    pub consent_withdrawn_at: Option<i64>,
+    pub consent_withdrawn_by: String,
+    pub consent_withdrawn_note: String,
     pub updated_at: i64,
     pub saved_at: Option<i64>,
 }
 
 impl StoredPlan {
+    /// The person's consent to share the plan with supporters is in force.
+    pub fn consent_in_force(&self) -> bool {
+        kencho_core::evacuation::individual::consent_in_force(self.consent_at, self.consent_withdrawn_at)
+    }
+
     /// Who may open it: anyone with the token until it is saved to an account; after that its
     /// owner, and staff of its tenant for individual plans or plans they helped make.
     pub fn may_view(&self, resident: Option<&Resident>, staff: Option<&Staff>) -> bool {
@@ -69,7 +82,8 @@ impl StoredPlan {
 }
 
 const COLUMNS: &str =
-    "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at";
+    "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at, \
+     consent_by, consent_explanation, consent_withdrawn_at, consent_withdrawn_by, consent_withdrawn_note";
 
 /// Where a plan's answers (its people and their needs) are sealed (see [`crate::crypto`]).
 pub fn data_place(token: &str) -> String {
@@ -78,6 +92,10 @@ pub fn data_place(token: &str) -> String {
 
 fn consent_place(token: &str) -> String {
     crate::crypto::place("evac_plans.consent_note", token)
+}
+
+fn withdrawal_place(token: &str) -> String {
+    crate::crypto::place("evac_plans.consent_withdrawn_note", token)
 }
 
 /// A stored plan's answers, opened.
@@ -99,6 +117,8 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
     let token: String = r.try_get(2)?;
     let answers = open_data(keys, &token, &r.try_get::<String, _>(6)?)?;
     let consent_note = keys.open_unless_empty(&consent_place(&token), &r.try_get::<String, _>(9)?)?;
+    let withdrawn_note =
+        keys.open_unless_empty(&withdrawal_place(&token), &r.try_get::<String, _>("consent_withdrawn_note")?)?;
     Ok(StoredPlan {
         id: r.try_get(0)?,
         tenant_id: r.try_get(1)?,
@@ -110,6 +130,11 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
         revision: r.try_get(7)?,
         consent_at: r.try_get(8)?,
         consent_note,
+        consent_by: r.try_get("consent_by")?,
+        consent_explanation: r.try_get("consent_explanation")?,
+        consent_withdrawn_at: r.try_get("consent_withdrawn_at")?,
+        consent_withdrawn_by: r.try_get("consent_withdrawn_by")?,
+        consent_withdrawn_note: withdrawn_note,
         updated_at: r.try_get(10)?,
         saved_at: r.try_get(11)?,
     })
@@ -462,21 +487,27 @@ pub async fn remove_subscription(db: &Db, plan: &StoredPlan, subscription_id: i6
 }
 
 /// Records the person's consent to share their individual plan with supporters and the office.
-pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str) -> Result<()> {
+/// The explanation of how it is shared must have been given first (災害対策基本法 49条の14第2項):
+/// `explanation` is the text shown, recorded with the consent.
+pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, explanation: &str, actor: &str) -> Result<()> {
     let note: String = note.trim().chars().take(500).collect();
     if note.is_empty() {
         return Err(AppError::BadRequest("say how consent was given (同意の方法)".into()));
     }
-    let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    let (id, tenant_id, actor, explanation) = (plan.id, plan.tenant_id, actor.to_string(), explanation.to_string());
     let sealed = db.keys().seal(&consent_place(&plan.token), &note)?;
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query("UPDATE evac_plans SET consent_at = $1, consent_note = $2 WHERE id = $3")
-                .bind(now_ms())
-                .bind(&sealed)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE evac_plans SET consent_at = $1, consent_note = $2, consent_by = $3, consent_explanation = $4 WHERE id = $5",
+            )
+            .bind(now_ms())
+            .bind(&sealed)
+            .bind(&actor)
+            .bind(&explanation)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
             audit::append(
                 conn,
                 tenant_id,
@@ -484,9 +515,57 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str)
                 "evacuation.consent_recorded",
                 &format!("plan:{id}"),
                 // The note itself is special-care data, sealed in the plan; the log says it was recorded.
-                serde_json::json!({"note_recorded": true}),
+                serde_json::json!({"note_recorded": true, "explained": true}),
             )
             .await
+        })
+    })
+    .await
+}
+
+/// Records that the person withdrew their consent: from now on the plan is not shared with
+/// supporters (their subscriptions end; 49条の15第2項). Sharing without consent in a disaster
+/// (第3項) is the mayor's decision outside kencho.
+pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str) -> Result<usize> {
+    if !plan.consent_in_force() {
+        return Err(AppError::Conflict("no consent in force to withdraw (撤回できる同意がありません)".into()));
+    }
+    let note: String = note.trim().chars().take(500).collect();
+    if note.is_empty() {
+        return Err(AppError::BadRequest("say how the withdrawal was made (撤回の方法)".into()));
+    }
+    let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
+    let sealed = db.keys().seal(&withdrawal_place(&plan.token), &note)?;
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            sqlx::query(
+                "UPDATE evac_plans SET consent_withdrawn_at = $1, consent_withdrawn_by = $2, consent_withdrawn_note = $3 WHERE id = $4",
+            )
+            .bind(now)
+            .bind(&actor)
+            .bind(&sealed)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            let ended = sqlx::query(
+                "UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE plan_id = $2 AND role = 'supporter' AND active = 1",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "evacuation.consent_withdrawn",
+                &format!("plan:{id}"),
+                serde_json::json!({"note_recorded": true, "supporters_ended": ended}),
+            )
+            .await?;
+            Ok(usize::try_from(ended).unwrap_or(usize::MAX))
         })
     })
     .await

@@ -2,7 +2,7 @@
 //! leaves or stays, and what it does at each 警戒レベル. Pages, the print sheet and alert mails
 //! all use these, so a mail says exactly what the resident's plan page says.
 
-use kencho_core::evacuation::plan::{step_at, Answers, Destination, Resolved, Step};
+use kencho_core::evacuation::plan::{step_at, Advice, Answers, Destination, Resolved, Step};
 use kencho_core::evacuation::{ChecklistItem, FloodScale, Hazard, Hazards, Landslide, Phenomenon, Reason, Warning};
 
 use crate::i18n::{t, tf};
@@ -36,10 +36,15 @@ fn minutes(r: &Resolved) -> Option<u32> {
 
 /// One line: what the household does at `level`, e.g. 「お母さんは車で○○小学校へ。所要15分。」
 pub fn level_action(lang: &str, answers: &Answers, r: &Resolved, level: u8) -> String {
+    step_action(lang, answers, r, step_at(&r.mine, level), level)
+}
+
+/// [`level_action`] for a step already decided (an alert's, for the hazards the home is exposed to).
+pub fn step_action(lang: &str, answers: &Answers, r: &Resolved, step: Step, level: u8) -> String {
     let dest = destination(lang, answers, r);
     let how = t(lang, if r.by_car { "evac.by_car" } else { "evac.on_foot" });
     let time = minutes(r).map(|m| tf(lang, "evac.takes", &[("min", &m.to_string())])).unwrap_or_default();
-    match step_at(&r.mine, level) {
+    match step {
         Step::Prepare => t(lang, &format!("evac.prepare_{}", level.clamp(1, 4))),
         Step::Leave { members, rest_ready } => {
             let everyone = members.len() == r.mine.departure_levels.len();
@@ -119,6 +124,7 @@ pub fn reason(lang: &str, r: Reason) -> String {
             Reason::LandslideZone => "evac.why_landslide",
             Reason::FloodReachesLivingFloor => "evac.why_flood_floor",
             Reason::CannotHoldOut => "evac.why_hold_out",
+            Reason::WaterStaysWeeks => "evac.why_water_weeks",
             Reason::StayAboveWater => "evac.why_stay_above",
             Reason::NoHazard => "evac.why_no_hazard",
         },
@@ -170,6 +176,38 @@ pub fn checklist_item(lang: &str, c: ChecklistItem) -> String {
         ChecklistItem::PetSupplies => "pets",
         ChecklistItem::WheelchairPath => "wheelchair_path",
         ChecklistItem::Documents => "documents",
+        ChecklistItem::MaternityRecord => "maternity",
     };
     t(lang, &format!("evac.take_{key}"))
+}
+
+/// Why staying home is allowed or not, by supplies: the days the water may stay ask for, and the
+/// days the household has (empty outside flood zones).
+pub fn supplies_line(lang: &str, answers: &Answers, hz: &Hazards, need: Option<u8>) -> String {
+    if hz.flood.is_none() {
+        return String::new();
+    }
+    let have = answers.supplies().to_string();
+    let duration = match hz.flood_duration {
+        Some(d) => t(lang, &format!("evac.duration_rank{}", d.get())),
+        None => t(lang, "evac.duration_unknown"),
+    };
+    match need {
+        Some(need) => {
+            tf(lang, "evac.supplies_need", &[("duration", &duration), ("need", &need.to_string()), ("have", &have)])
+        }
+        None => tf(lang, "evac.supplies_never", &[("duration", &duration)]),
+    }
+}
+
+pub fn advice(lang: &str, a: Advice) -> String {
+    t(
+        lang,
+        match a {
+            Advice::ByCar => "evac.advice_car",
+            Advice::Pets => "evac.advice_pets",
+            Advice::Hearing => "evac.advice_hearing",
+            Advice::Sight => "evac.advice_sight",
+        },
+    )
 }

@@ -8,8 +8,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use kencho_core::evacuation::alert::{parse_hazard, AlertHazard};
 use kencho_core::evacuation::geo::Point;
-use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS};
+use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS, MAX_SUPPLY_DAYS};
 use kencho_core::evacuation::{FloodScale, Landslide, Member, Needs, Phenomenon, Reason, Warning};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -157,6 +158,16 @@ pub struct PersonBody {
     pub medical_device: bool,
     #[serde(default)]
     pub pets: bool,
+    /// 高齢者.
+    #[serde(default)]
+    pub elderly: bool,
+    /// 妊産婦.
+    #[serde(default)]
+    pub pregnant: bool,
+    #[serde(default)]
+    pub sight_impaired: bool,
+    #[serde(default)]
+    pub hearing_impaired: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -168,9 +179,14 @@ pub struct PlanBody {
     pub living_floor: u8,
     #[serde(default)]
     pub has_car: bool,
-    /// Supplies to wait out the water at home (about 3 days).
+    /// Supplies to wait out the water at home (about 3 days); read only when `supply_days` is
+    /// absent.
     #[serde(default)]
     pub can_hold_out: bool,
+    /// Days of water, food and toilet supplies at home (0–60). Staying home needs as many days
+    /// as the 浸水継続時間 at the home may last.
+    #[serde(default)]
+    pub supply_days: Option<u8>,
     /// 1 to 8 people.
     pub members: Vec<PersonBody>,
     #[serde(default)]
@@ -216,6 +232,9 @@ async fn preview_plan(
     if !(1..=60).contains(&b.living_floor) {
         return Err(AppError::BadRequest("living_floor must be 1–60".into()));
     }
+    if b.supply_days.is_some_and(|d| d > MAX_SUPPLY_DAYS) {
+        return Err(AppError::BadRequest(format!("supply_days must be 0–{MAX_SUPPLY_DAYS}")));
+    }
     if b.members.is_empty() || b.members.len() > MAX_MEMBERS {
         return Err(AppError::BadRequest(format!("members: 1 to {MAX_MEMBERS} people")));
     }
@@ -230,6 +249,7 @@ async fn preview_plan(
         living_floor: b.living_floor,
         has_car: b.has_car,
         can_hold_out: b.can_hold_out,
+        supply_days: b.supply_days,
         members: b
             .members
             .into_iter()
@@ -241,6 +261,10 @@ async fn preview_plan(
                     infant: m.infant,
                     medical_device: m.medical_device,
                     pets: m.pets,
+                    elderly: m.elderly,
+                    pregnant: m.pregnant,
+                    sight: m.sight_impaired,
+                    hearing: m.hearing_impaired,
                 },
             })
             .collect(),
@@ -370,6 +394,11 @@ pub struct AlertBody {
     pub towns: Vec<String>,
     #[serde(default)]
     pub note: String,
+    /// What it is about: `flood`, `landslide`, `storm_surge`, `rain` or `other` (the default:
+    /// every household acts on its whole plan). A household whose home lies outside the zones
+    /// of the hazard is told so instead of being sent out.
+    #[serde(default)]
+    pub hazard: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -382,13 +411,19 @@ pub struct Created {
 async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let s = ctx.staff()?;
     let b: AlertBody = json(&headers, &body)?;
+    let hazard = match b.hazard.as_deref() {
+        None => AlertHazard::Other,
+        Some(h) => parse_hazard(h).ok_or_else(|| {
+            AppError::BadRequest("hazard must be flood, landslide, storm_surge, rain or other".into())
+        })?,
+    };
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     let id = alerts::request(
         &st.db,
         atlas,
         &st.cfg.base_url,
         Actor::staff(&st.db, s).await?,
-        Request { level: b.level, towns: b.towns, note: b.note },
+        Request { level: b.level, hazard, towns: b.towns, note: b.note },
     )
     .await?;
     st.nudge.notify_one();

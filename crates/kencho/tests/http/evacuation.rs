@@ -204,7 +204,8 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     .await;
     let page = taro.get(app.url(&format!("/hinan/p/{taro_plan}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("家の外へ避難が必要です"), "a flooded ground floor leaves");
-    assert!(page.contains("おじいちゃんは徒歩で"), "the slow member leaves at level 3: {page}");
+    // Level 3 is for the one who needs time and those who help them: the household goes together.
+    assert!(page.contains("全員は徒歩で"), "the household leaves with its slow member at level 3: {page}");
     save_and_subscribe(&app, &taro, &taro_plan).await;
     // Hanako: 山手 (landslide zone), chosen from the town list.
     app.second_resident("hanako@example.jp").await;
@@ -239,7 +240,7 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル3：おじいちゃんは徒歩で架空").await;
+    let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル3：全員は徒歩で架空").await;
     assert!(m.body.contains("高齢者等避難") && m.body.contains("/hinan/unsubscribe/"), "{}", m.body);
     let m = app.smtp.wait_for("hanako@example.jp", "レベル3：花子は徒歩で").await;
     assert!(m.body.contains("所要"), "{}", m.body);
@@ -261,7 +262,7 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     let kacho = app.staff_browser(MINA_KACHO).await;
     let (status, _) = staff_post(&app, &kacho, &format!("/staff/hinan/alerts/{id}/approve"), &[]).await;
     assert_eq!(status, 200);
-    let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル4：太郎は徒歩で").await;
+    let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル4：全員、").await;
     assert!(m.body.contains("避難指示"), "{}", m.body);
     app.smtp.wait_for("hanako@example.jp", "レベル4：").await;
     // Approving again changes nothing: once per household per issuance.
@@ -609,11 +610,16 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     )
     .await;
     assert_eq!(status, 409, "consent comes first");
-    let (status, _) = staff_post(&app, &clerk, &format!("{person}/consent"), &[("note", "")]).await;
-    assert_eq!(status, 400);
     let (status, _) =
-        staff_post(&app, &clerk, &format!("{person}/consent"), &[("note", "2026-11-29 自宅訪問で本人が同意書に署名")])
-            .await;
+        staff_post(&app, &clerk, &format!("{person}/consent"), &[("note", ""), ("explained", "yes")]).await;
+    assert_eq!(status, 400);
+    let (status, _) = staff_post(
+        &app,
+        &clerk,
+        &format!("{person}/consent"),
+        &[("note", "2026-11-29 自宅訪問で本人が同意書に署名"), ("explained", "yes")],
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, _) = staff_post(
         &app,
@@ -627,7 +633,12 @@ async fn individual_plans_reach_their_supporters_after_consent() {
         &app,
         &clerk,
         &format!("{person}/supporters"),
-        &[("name", "民生委員 相馬"), ("email", "minsei@example.jp")],
+        &[
+            ("name", "民生委員 相馬"),
+            ("email", "minsei@example.jp"),
+            ("address", "原町区旭町1-1"),
+            ("phone", "090-0000-0000"),
+        ],
     )
     .await;
     assert_eq!(status, 400, "the supporter's own consent is attested");
@@ -635,7 +646,13 @@ async fn individual_plans_reach_their_supporters_after_consent() {
         &app,
         &clerk,
         &format!("{person}/supporters"),
-        &[("name", "民生委員 相馬"), ("email", "minsei@example.jp"), ("supporter_consent", "yes")],
+        &[
+            ("name", "民生委員 相馬"),
+            ("email", "minsei@example.jp"),
+            ("address", "原町区旭町1-1"),
+            ("phone", "090-0000-0000"),
+            ("supporter_consent", "yes"),
+        ],
     )
     .await;
     assert_eq!(status, 200);

@@ -15,6 +15,7 @@ mod documents;
 mod encryption;
 mod evacuation;
 mod evacuation_data;
+mod evacuation_rules;
 mod iot;
 mod isolation;
 mod jma;

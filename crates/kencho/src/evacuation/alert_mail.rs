@@ -1,0 +1,211 @@
+//! What an alert says to one reader: the mail at issue and at cancellation, and the line on the
+//! plan page. A municipality's 発令 and JMA's 警戒レベル相当情報 are worded apart (the latter is
+//! not an order, and its end is not the lifting of a 避難指示); each household is told what its
+//! own plan says for the hazards its home is exposed to (see
+//! [`kencho_core::evacuation::alert::for_alert`]).
+
+use std::collections::BTreeMap;
+
+use kencho_core::evacuation::alert::{for_alert, parse_hazard, AlertHazard, Coverage, ForAlert, Issuance};
+use kencho_core::evacuation::plan::Answers;
+
+use super::layers::Atlas;
+use super::words;
+use crate::i18n::{t, tf};
+
+/// An alert as its words need it.
+pub struct AlertInfo {
+    pub level: u8,
+    pub source: String,
+    pub title: String,
+    pub note: String,
+    pub issuance: Issuance,
+    /// The levels per hazard a household acts on: JMA's per-hazard levels, or the one hazard
+    /// staff named at the alert's level.
+    pub levels: BTreeMap<AlertHazard, u8>,
+}
+
+impl AlertInfo {
+    /// From the stored columns (`hazard` comma-separated, `jma_levels` JSON or '').
+    pub fn new(
+        level: u8,
+        source: String,
+        title: String,
+        note: String,
+        hazard: &str,
+        issuance: &str,
+        jma: &str,
+    ) -> Self {
+        let issuance = Issuance::parse(issuance).unwrap_or(Issuance::Order);
+        let mut levels: BTreeMap<AlertHazard, u8> = serde_json::from_str(jma).unwrap_or_default();
+        if levels.is_empty() {
+            for h in hazard.split(',').filter_map(parse_hazard) {
+                levels.insert(h, level);
+            }
+        }
+        if levels.is_empty() {
+            levels.insert(AlertHazard::Other, level);
+        }
+        AlertInfo { level, source, title, note, issuance, levels }
+    }
+
+    /// The hazards at the alert's own level, for its label.
+    pub fn top_hazards(&self) -> Vec<AlertHazard> {
+        let top = self.levels.values().copied().max().unwrap_or(self.level);
+        self.levels.iter().filter(|(_, l)| **l == top).map(|(h, _)| *h).collect()
+    }
+
+    fn equivalent(&self) -> bool {
+        self.issuance == Issuance::Equivalent
+    }
+}
+
+pub fn hazard_name(lang: &str, h: AlertHazard) -> String {
+    t(lang, &format!("evac.ah_{}", h.as_str()))
+}
+
+fn hazard_names(lang: &str, hs: &[AlertHazard]) -> String {
+    hs.iter().map(|h| hazard_name(lang, *h)).collect::<Vec<_>>().join(&t(lang, "evac.list_sep"))
+}
+
+/// How an alert is named in lists: 「避難指示（警戒レベル4・洪水）」 for a municipality's order,
+/// 「警戒レベル4相当情報［土砂災害］（気象庁：土砂災害警戒情報）」 for JMA's.
+pub fn label(lang: &str, a: &AlertInfo) -> String {
+    let level = a.level.to_string();
+    let hazard = hazard_names(lang, &a.top_hazards());
+    if a.equivalent() {
+        tf(lang, "evac.label_equivalent", &[("level", &level), ("hazard", &hazard), ("title", &a.title)])
+    } else {
+        tf(
+            lang,
+            "evac.label_order",
+            &[("level", &level), ("hazard", &hazard), ("name", &words::level_name(lang, a.level))],
+        )
+    }
+}
+
+/// What the household does now, in one line ("レベル4：…"), for its own plan and its exposure.
+pub fn personal_line(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> String {
+    let Some(h) = answers.household() else {
+        return tf(
+            lang,
+            "evac.level_line",
+            &[("level", &a.level.to_string()), ("action", &t(lang, "evac.no_plan_action"))],
+        );
+    };
+    let hz = atlas.hazards_at(&h.home);
+    let loaded = atlas.loaded();
+    let cov = Coverage { flood: loaded.flood, landslide: loaded.landslide };
+    match for_alert(&h, &hz, cov, &atlas.sites, &answers.choices, &a.levels) {
+        ForAlert::NotExposed { hazards } => {
+            let names = hazard_names(lang, &hazards);
+            let action = tf(lang, "evac.not_exposed", &[("hazard", &names), ("tenant", tenant)]);
+            tf(lang, "evac.level_line", &[("level", &a.level.to_string()), ("action", &action)])
+        }
+        ForAlert::Act { level, resolved, step, .. } => {
+            let action = words::step_action(lang, answers, &resolved, step, level);
+            tf(lang, "evac.level_line", &[("level", &level.to_string()), ("action", &action)])
+        }
+    }
+}
+
+pub struct MailCtx<'a> {
+    pub lang: &'a str,
+    pub tenant_name: &'a str,
+    pub alert: &'a AlertInfo,
+    pub areas: &'a str,
+    pub base_url: &'a str,
+    pub sub_token: &'a str,
+    pub plan_token: &'a str,
+    pub supporter: bool,
+}
+
+fn unsubscribe(c: &MailCtx, body: &mut String) {
+    body.push_str(&tf(
+        c.lang,
+        "evac.mail_unsubscribe",
+        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
+    ));
+    body.push('\n');
+}
+
+pub fn issue_mail(c: &MailCtx, answers: &Answers, atlas: &Atlas) -> (String, String) {
+    let (lang, a) = (c.lang, c.alert);
+    let level_s = a.level.to_string();
+    let hazard = hazard_names(lang, &a.top_hazards());
+    let (subject, mut body) = if a.equivalent() {
+        let args = [
+            ("tenant", c.tenant_name),
+            ("level", level_s.as_str()),
+            ("name", a.title.as_str()),
+            ("hazard", hazard.as_str()),
+            ("order", &words::level_name(lang, a.level.min(5))),
+        ];
+        (tf(lang, "evac.mail_subject_jma", &args), tf(lang, "evac.mail_intro_jma", &args))
+    } else {
+        let name = words::level_name(lang, a.level);
+        let args = [
+            ("tenant", c.tenant_name),
+            ("areas", c.areas),
+            ("level", level_s.as_str()),
+            ("name", name.as_str()),
+            ("hazard", hazard.as_str()),
+        ];
+        (tf(lang, "evac.mail_subject", &args), tf(lang, "evac.mail_intro", &args))
+    };
+    if !a.note.is_empty() {
+        body.push_str("\n\n");
+        body.push_str(&a.note);
+    }
+    body.push_str("\n\n");
+    if c.supporter {
+        body.push_str(&tf(lang, "evac.mail_supporter", &[("person", answers.person.trim())]));
+    } else {
+        body.push_str(&t(lang, "evac.mail_your_plan"));
+    }
+    body.push('\n');
+    body.push_str(&personal_line(lang, c.tenant_name, answers, atlas, a));
+    body.push_str("\n\n");
+    if c.supporter {
+        // 災害対策基本法 49条の17: whoever receives a 個別避難計画 keeps its secrets.
+        body.push_str(&t(lang, "evac.mail_secrecy"));
+        body.push_str("\n\n");
+    } else {
+        body.push_str(&tf(
+            lang,
+            "evac.mail_plan_link",
+            &[("url", &format!("{}/hinan/p/{}", c.base_url, c.plan_token))],
+        ));
+        body.push('\n');
+    }
+    unsubscribe(c, &mut body);
+    (subject, body)
+}
+
+pub fn cancel_mail(c: &MailCtx) -> (String, String) {
+    let (lang, a) = (c.lang, c.alert);
+    let level_s = a.level.to_string();
+    let hazard = hazard_names(lang, &a.top_hazards());
+    // The end of 相当情報 is not the lifting of the municipality's 避難指示: said so.
+    let (subject_key, body_key, name) = if a.equivalent() {
+        ("evac.mail_cancel_subject_jma", "evac.mail_cancel_body_jma", a.title.clone())
+    } else {
+        ("evac.mail_cancel_subject", "evac.mail_cancel_body", words::level_name(lang, a.level))
+    };
+    let args = [
+        ("tenant", c.tenant_name),
+        ("areas", c.areas),
+        ("level", level_s.as_str()),
+        ("name", name.as_str()),
+        ("hazard", hazard.as_str()),
+    ];
+    let subject = tf(lang, subject_key, &args);
+    let mut body = tf(lang, body_key, &args);
+    body.push_str("\n\n");
+    if c.supporter {
+        body.push_str(&t(lang, "evac.mail_secrecy"));
+        body.push_str("\n\n");
+    }
+    unsubscribe(c, &mut body);
+    (subject, body)
+}

@@ -1,0 +1,218 @@
+//! マイ避難 pages: the plan journey for residents (no account needed until saving), the print
+//! sheet, subscriptions; and for staff, alerts, data layers and 個別避難計画.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::Router;
+use kencho_core::evacuation::geo::Point;
+use kencho_core::evacuation::plan::{resolve, Answers, Destination, Resolved, MAX_MEMBERS};
+use kencho_core::evacuation::towns::{match_address, nearest};
+use kencho_core::evacuation::{Hazards, Member, Needs};
+
+use super::{
+    fmt_time, form_get, parse_form, read_upload, render, render_status, staff_form, AppState, Ctx, InLang, Layout,
+    PageResult,
+};
+use crate::error::AppError;
+use crate::evacuation::alerts::{self, Actor, Alert, Request};
+use crate::evacuation::layers::{self, Atlas, LayerKind, LayerVersion};
+use crate::evacuation::plans::{self, PlanKind, PlanListItem, Role, StoredPlan, Subscription};
+use crate::evacuation::words;
+use crate::i18n::{t, tf};
+use crate::tenants;
+use kencho_core::security::Action;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hinan", get(start_page))
+        .route("/hinan/mine", get(my_plans))
+        .route("/hinan/{tenant}/start", post(start))
+        .route("/hinan/p/{token}", get(plan_page))
+        .route("/hinan/p/{token}/where", get(where_form).post(where_save))
+        .route("/hinan/p/{token}/home", get(home_form).post(home_save))
+        .route("/hinan/p/{token}/people", get(people_form).post(people_save))
+        .route("/hinan/p/{token}/choices", post(choices_save))
+        .route("/hinan/p/{token}/print", get(print_page))
+        .route("/hinan/p/{token}/save", post(save))
+        .route("/hinan/p/{token}/subscribe", post(subscribe))
+        .route("/hinan/unsubscribe/{token}", get(unsubscribe_form).post(unsubscribe))
+        .route("/staff/hinan", get(staff_page))
+        .route("/staff/hinan/alerts", post(issue_alert))
+        .route("/staff/hinan/alerts/{id}/approve", post(approve_alert))
+        .route("/staff/hinan/alerts/{id}/cancel", post(cancel_alert))
+        .route(
+            "/staff/hinan/layers",
+            post(super::hinan_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+        )
+        .route("/staff/hinan/layers/{id}/activate", post(super::hinan_layers::activate_layer))
+        .route("/staff/hinan/jma", post(upload_jma))
+        .route("/staff/hinan/individual/{id}", get(person_page))
+        .route("/staff/hinan/individual/{id}/details", post(person_details))
+        .route("/staff/hinan/individual/{id}/consent", post(person_consent))
+        .route("/staff/hinan/individual/{id}/consent/withdraw", post(person_withdraw))
+        .route("/staff/hinan/individual/{id}/supporters", post(add_supporter))
+        .route("/staff/hinan/individual/{id}/supporters/{sid}/remove", post(remove_supporter))
+}
+
+/// Hazard layers of a whole prefecture are large (hundreds of MB); only the layer upload
+/// accepts bodies beyond the usual limit.
+pub const LAYER_LIMIT: usize = 512 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Start and "my plans"
+
+struct TenantChoice {
+    code: String,
+    name: String,
+    ready: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hinan_start.html")]
+struct StartPage {
+    l: Layout,
+    tenants: Vec<TenantChoice>,
+    staff: bool,
+}
+
+async fn start_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let mut tenants = Vec::new();
+    for tn in tenants::list(&st.db).await.lang(&lang)? {
+        let atlas = st.atlases.get(&st.db, tn.id).await.lang(&lang)?;
+        tenants.push(TenantChoice {
+            code: tn.code.clone(),
+            name: tn.label(&lang).to_string(),
+            ready: atlas.has(LayerKind::Sites) && (atlas.has(LayerKind::Flood) || atlas.has(LayerKind::Landslide)),
+        });
+    }
+    tenants.retain(|t| t.ready);
+    let staff = ctx.staff().is_ok();
+    render(&StartPage { l: ctx.layout(&st, &t(&lang, "evac.title")), tenants, staff }).lang(&lang)
+}
+
+#[derive(Template)]
+#[template(path = "hinan_mine.html")]
+struct MinePage {
+    l: Layout,
+    plans: Vec<PlanListItem>,
+}
+
+impl MinePage {
+    fn when(&self, p: &PlanListItem) -> String {
+        fmt_time(p.updated_at)
+    }
+}
+
+async fn my_plans(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let r = ctx.resident().lang(&lang)?;
+    let plans = plans::of_resident(&st.db, r.id).await.lang(&lang)?;
+    render(&MinePage { l: ctx.layout(&st, &t(&lang, "evac.mine")), plans }).lang(&lang)
+}
+
+async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let tn = tenants::by_code(&st.db, &tenant).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
+    let staff = ctx.staff().ok();
+    let kind = match (form_get(&form, "kind"), staff) {
+        (Some("individual"), Some(s)) if s.tenant_id == tn.id => {
+            crate::security::policy::require(&st.db, s, Action::IndividualPlans, None).await.lang(&lang)?;
+            PlanKind::Individual
+        }
+        (Some("individual"), _) => return Err(AppError::Forbidden).lang(&lang),
+        _ => {
+            // Anonymous plans cost a row each: a generous limit per address.
+            let keys = crate::accounts::limits::creation_keys("plan", &ctx.info.ip, None);
+            if crate::accounts::limits::reserve(&st.db, keys).await.lang(&lang)?.is_err() {
+                return Err(AppError::RateLimited).lang(&lang);
+            }
+            PlanKind::Household
+        }
+    };
+    let token = plans::create(&st.db, tn.id, kind, staff).await.lang(&lang)?;
+    Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading a plan the visitor may see
+
+async fn open_plan(st: &AppState, ctx: &Ctx, token: &str) -> Result<(StoredPlan, Arc<Atlas>), AppError> {
+    let plan = plans::by_token(&st.db, token).await?;
+    let resident = ctx.resident().ok();
+    let staff = ctx.staff().ok();
+    if !plan.may_view(resident, staff) {
+        // A saved plan is private: say "not found" rather than confirm it exists.
+        return Err(AppError::NotFound);
+    }
+    let plan = match (plan.kind, staff) {
+        (PlanKind::Individual, Some(s)) => plans::open_individual(&st.db, s, plan, "plan page").await?,
+        _ => plan,
+    };
+    let atlas = st.atlases.get(&st.db, plan.tenant_id).await?;
+    Ok((plan, atlas))
+}
+
+struct FieldErr {
+    id: String,
+    message: String,
+}
+
+fn err(id: &str, message: String) -> FieldErr {
+    FieldErr { id: id.into(), message }
+}
+
+fn err_for<'a>(errors: &'a [FieldErr], id: &str) -> Option<&'a str> {
+    errors.iter().find(|e| e.id == id).map(|e| e.message.as_str())
+}
+
+/// The attributes of a field: its hint and, after a failed post, its error.
+fn described(errors: &[FieldErr], id: &str, hint: bool) -> String {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{id}-hint"));
+    }
+    let invalid = err_for(errors, id).is_some();
+    if invalid {
+        ids.push(format!("{id}-error"));
+    }
+    let mut out = String::new();
+    if !ids.is_empty() {
+        out.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
+    }
+    if invalid {
+        out.push_str(" aria-invalid=\"true\"");
+    }
+    out
+}
+
+macro_rules! field_errors {
+    ($page:ty) => {
+        impl $page {
+            fn err_for(&self, id: &str) -> Option<&str> {
+                err_for(&self.errors, id)
+            }
+            fn attrs(&self, id: &str, hint: bool) -> String {
+                described(&self.errors, id, hint)
+            }
+        }
+    };
+}
+
+mod individual;
+mod journey;
+mod plan;
+mod staff;
+
+use individual::*;
+use journey::*;
+use plan::*;
+pub(super) use staff::staff_outcome;
+use staff::*;
