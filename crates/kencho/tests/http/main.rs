@@ -23,3 +23,4 @@ mod procedures_api;
 mod security;
 mod signin;
 mod trust;
+mod wildlife;
