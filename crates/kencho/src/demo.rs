@@ -225,6 +225,29 @@ async fn bind_demo_applications(db: &Db, tenant: i64) -> Result<()> {
     Ok(())
 }
 
+/// The demo's 捕獲許可 (鳥獣保護管理法 第9条) for this fiscal year, イノシシ and ニホンジカ with
+/// くくりわな and 箱わな; the three demo traps work under it as くくりわな.
+async fn demo_permit(db: &Db, tenant: i64, traps: &[i64]) -> Result<()> {
+    use crate::iot::permits::{self, NewPermit};
+    let today = kencho_core::iot::wildlife::jst_date(crate::db::now_ms());
+    let year = if (today.month() as u8) < 4 { today.year() - 1 } else { today.year() };
+    let p = NewPermit {
+        number: format!("南相馬市指令第{year}-101号"),
+        holder: "猟友会 一郎".into(),
+        holder_email: "ichiro@example.jp".into(),
+        species: vec!["inoshishi".into(), "nihonjika".into()],
+        valid_from: format!("{year}-04-01"),
+        valid_to: format!("{}-03-31", year + 1),
+        area: "南相馬市全域".into(),
+        trap_types: vec!["kukuri".into(), "hako".into()],
+    };
+    let id = permits::add(db, tenant, &p, "system:demo").await?;
+    for t in traps {
+        permits::assign_device(db, tenant, id, *t, "kukuri", "system:demo").await?;
+    }
+    Ok(())
+}
+
 /// Demo IoT devices for 南相馬市: three traps with their hunters, and one watched person with a
 /// motion sensor and a call button (made-up DevEUIs in the 70B3D5FFFE00000x range).
 async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
@@ -249,7 +272,7 @@ async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
         person_id: None,
         hunters,
     };
-    registry::add_devices(
+    let traps = registry::add_devices(
         db,
         tenant,
         vec![
@@ -281,6 +304,7 @@ async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
         "system:demo",
     )
     .await?;
+    demo_permit(db, tenant, &traps).await?;
     let person = registry::add_person(
         db,
         tenant,

@@ -65,6 +65,9 @@ pub enum AppError {
     /// A JMA telegram that does not follow 気象庁防災情報XML; the code says what is wrong.
     #[error("JMA XML: {0}")]
     Telegram(#[from] kencho_core::evacuation::jma::JmaError),
+    /// A capture permit or capture record the 鳥獣保護管理法 rules refuse; the code says which.
+    #[error("capture record: {0}")]
+    Capture(#[from] kencho_core::iot::wildlife::CaptureError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -98,6 +101,7 @@ impl AppError {
             AppError::SecretKey(code, _) => code,
             AppError::Data(e) => e.code(),
             AppError::Telegram(e) => e.code(),
+            AppError::Capture(e) => e.code(),
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -116,7 +120,7 @@ impl AppError {
             AppError::BadRequest(_) | AppError::Definition(_) | AppError::Data(_) | AppError::Telegram(_) => {
                 StatusCode::BAD_REQUEST
             }
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Capture(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
                 StatusCode::CONFLICT
             }
@@ -192,6 +196,7 @@ impl AppError {
                 let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 crate::i18n::tf(lang, &format!("error.{}", e.code()), &args)
             }
+            AppError::Capture(e) => crate::i18n::t(lang, &format!("error.{}", e.code())),
             AppError::Db(_) | AppError::Internal(_) => pick(
                 "システムで問題が発生しました。時間をおいてもう一度お試しください。",
                 "Something went wrong on our side. Please try again later.",

@@ -8,9 +8,11 @@
 //! - [`events`]: which ChirpStack event a message is (`?event=` or topic); device status reports
 //! - [`codec`]: the published payload codec, bytes (or a decoded object) into [`codec::Event`]s
 //! - [`alarm`]: the alarm state machine, escalation, silence, battery and frame-counter rules
+//! - [`wildlife`]: capture permits, capture records, 錯誤捕獲 and the per-permit report
 
 pub mod alarm;
 pub mod codec;
 pub mod events;
 mod fields;
 pub mod uplink;
+pub mod wildlife;

@@ -38,9 +38,12 @@ pub enum Action {
     IndividualPlans,
     /// Open 見守り records (watched people, their contacts and alarms).
     WatchRecords,
+    /// 鳥獣 work: register capture permits (鳥獣保護管理法 第9条), read their reports, and be
+    /// told at once of a 錯誤捕獲.
+    Wildlife,
 }
 
-pub const ALL: [Action; 9] = [
+pub const ALL: [Action; 10] = [
     Action::Refund,
     Action::AlertIssue(3),
     Action::AlertIssue(4),
@@ -50,6 +53,7 @@ pub const ALL: [Action; 9] = [
     Action::AlertLift,
     Action::IndividualPlans,
     Action::WatchRecords,
+    Action::Wildlife,
 ];
 
 impl Action {
@@ -61,6 +65,7 @@ impl Action {
             Action::AlertLift => "alert_lift".into(),
             Action::IndividualPlans => "individual_plans".into(),
             Action::WatchRecords => "watch_records".into(),
+            Action::Wildlife => "wildlife".into(),
         }
     }
 
@@ -123,6 +128,9 @@ impl Default for Policy {
         grants.insert(Action::AlertLift, Grant::of(&[Kacho, Admin]));
         grants.insert(Action::IndividualPlans, Grant::of(&[Kakaricho, Kacho, Admin]));
         grants.insert(Action::WatchRecords, Grant::of(&[Kacho, Admin]));
+        // A tenant narrows this to its 鳥獣 division (`divisions = ["kankyo"]`): everyone it
+        // grants is also mailed each 錯誤捕獲.
+        grants.insert(Action::Wildlife, Grant::of(&[Kakaricho, Kacho, Admin]));
         Policy { grants }
     }
 }

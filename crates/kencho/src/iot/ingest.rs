@@ -376,7 +376,8 @@ async fn apply_to(
         // The sensor spoke: a "sensor silent" alarm is over.
         let back = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Clear, &who, None).await?;
         if let (Effect::Cleared, Some(id)) = (back.effect, back.alarm_id) {
-            let (s, b) = texts::sensor_back(&d.label, &d.area);
+            let (s, b) =
+                texts::sensor_back(&texts::device_title(&d.kind, &d.label, &d.area, &up.dev_eui), &d.label, &d.area);
             if d.kind == "trap" {
                 let h = hunters_of(conn, &mut hunters, d.id).await?;
                 alarms::notify(&mut batch, id, "back", &h.iter().collect::<Vec<_>>(), &s, &b, base_url, None);
@@ -423,7 +424,8 @@ async fn apply_to(
                 if machine::battery_low(*percent) {
                     let o = alarms::apply(conn, &subject, AlarmKind::LowBattery, Input::Raise, &who, None).await?;
                     if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
-                        let (s, b) = texts::low_battery(&d.label, &d.area, *percent);
+                        let title = texts::device_title(&d.kind, &d.label, &d.area, &up.dev_eui);
+                        let (s, b) = texts::low_battery(&title, &d.label, &d.area, *percent);
                         if d.kind == "trap" {
                             let h = hunters_of(conn, &mut hunters, d.id).await?;
                             alarms::notify(
@@ -534,12 +536,32 @@ pub async fn notify_staff(
     Ok(())
 }
 
-/// The mail texts (Japanese; the recipients are local hunters, families and staff).
+/// The mail texts (Japanese; the recipients are local hunters, families and staff), from the
+/// locales (`mail.iot_*`). A subject never names a watched person (見守り対象者): mail subjects
+/// show in notification previews and lock screens, so they say only "見守り" and the person's
+/// number; the name is in the body, which goes to the person's own circle and the staff.
 pub mod texts {
     use super::alarms::map_link;
+    use crate::i18n::tf;
+
+    const LANG: &str = "ja";
 
     fn when(ms: i64) -> String {
         crate::web::fmt_time(ms)
+    }
+
+    fn pair(key: &str, args: &[(&str, &str)]) -> (String, String) {
+        (tf(LANG, &format!("mail.iot_{key}_subject"), args), tf(LANG, &format!("mail.iot_{key}_body"), args))
+    }
+
+    /// What a device is called in a subject: a trap by its label; a 見守り sensor, whose label
+    /// may carry the person's name or home, only by its DevEUI.
+    pub fn device_title(kind: &str, label: &str, area: &str, dev_eui: &str) -> String {
+        if kind == "trap" {
+            format!("{label}（{area}）")
+        } else {
+            tf(LANG, "mail.iot_watch_device", &[("eui", dev_eui)])
+        }
     }
 
     pub fn trap_fired(
@@ -549,77 +571,54 @@ pub mod texts {
         battery: Option<i64>,
         at: i64,
     ) -> (String, String) {
-        (
-            format!("【わな作動】{label}（{area}）"),
-            format!(
-                "わな「{label}」（{area}）が作動しました。\n時刻: {}\n場所: {}\n電池: {}\n\n見回りをお願いします。捕獲の記録は確認リンクの画面からできます。",
-                when(at),
-                map_link(place),
-                battery.map(|b| format!("{b}%")).unwrap_or_else(|| "不明".into())
-            ),
+        let battery = battery.map(|b| format!("{b}%")).unwrap_or_else(|| "不明".into());
+        pair(
+            "trap_fired",
+            &[("label", label), ("area", area), ("at", &when(at)), ("place", &map_link(place)), ("battery", &battery)],
         )
     }
 
     pub fn trap_resend(label: &str, area: &str, place: Option<(f64, f64)>, opened: i64) -> (String, String) {
-        (
-            format!("【再送・わな作動】{label}（{area}）"),
-            format!(
-                "わな「{label}」（{area}）の作動（{}）をまだ誰も確認していません。\n場所: {}",
-                when(opened),
-                map_link(place)
-            ),
-        )
+        pair("trap_resend", &[("label", label), ("area", area), ("at", &when(opened)), ("place", &map_link(place))])
     }
 
     pub fn trap_reset(label: &str, area: &str) -> (String, String) {
-        (format!("【わな復帰】{label}（{area}）"), format!("わな「{label}」（{area}）は復帰（リセット）されました。"))
+        pair("trap_reset", &[("label", label), ("area", area)])
     }
 
-    pub fn sensor_silent(label: &str, area: &str, last: Option<i64>) -> (String, String) {
-        (
-            format!("【センサー無応答】{label}（{area}）"),
-            format!(
-                "センサー「{label}」（{area}）からの定期通信が途絶えています。最終受信: {}\n電池切れや故障の可能性があります。これは見守り対象の方の異常ではなく、機器の状態のお知らせです。",
-                last.map(when).unwrap_or_else(|| "なし".into())
-            ),
+    /// `title`: [`device_title`].
+    pub fn sensor_silent(title: &str, label: &str, area: &str, last: Option<i64>) -> (String, String) {
+        let last = last.map(when).unwrap_or_else(|| "なし".into());
+        pair("sensor_silent", &[("title", title), ("label", label), ("area", area), ("last", &last)])
+    }
+
+    pub fn sensor_back(title: &str, label: &str, area: &str) -> (String, String) {
+        pair("sensor_back", &[("title", title), ("label", label), ("area", area)])
+    }
+
+    pub fn low_battery(title: &str, label: &str, area: &str, percent: u8) -> (String, String) {
+        pair("low_battery", &[("title", title), ("label", label), ("area", area), ("percent", &percent.to_string())])
+    }
+
+    pub fn inactivity(id: i64, name: &str, area: &str, hours: i64, since: Option<i64>) -> (String, String) {
+        let since = since.map(when).unwrap_or_else(|| "記録なし".into());
+        pair(
+            "inactivity",
+            &[
+                ("id", &id.to_string()),
+                ("name", name),
+                ("area", area),
+                ("hours", &hours.to_string()),
+                ("since", &since),
+            ],
         )
     }
 
-    pub fn sensor_back(label: &str, area: &str) -> (String, String) {
-        (
-            format!("【センサー復旧】{label}（{area}）"),
-            format!("センサー「{label}」（{area}）からの通信が再開しました。"),
-        )
+    pub fn call_button(id: i64, name: &str, area: &str) -> (String, String) {
+        pair("call_button", &[("id", &id.to_string()), ("name", name), ("area", area)])
     }
 
-    pub fn low_battery(label: &str, area: &str, percent: u8) -> (String, String) {
-        (
-            format!("【電池残量低下】{label}（{area}）"),
-            format!("センサー「{label}」（{area}）の電池残量が{percent}%です。止まる前に交換してください。"),
-        )
-    }
-
-    pub fn inactivity(name: &str, area: &str, hours: i64, since: Option<i64>) -> (String, String) {
-        (
-            format!("【見守り】{name}さん（{area}）の反応がありません"),
-            format!(
-                "{name}さん（{area}）のセンサーに{hours}時間以上反応がありません（最後の反応: {}）。\n様子を確認してください。確認したら下のリンクを押してください。押されない場合は次の連絡先にお知らせします。",
-                since.map(when).unwrap_or_else(|| "記録なし".into())
-            ),
-        )
-    }
-
-    pub fn call_button(name: &str, area: &str) -> (String, String) {
-        (
-            format!("【至急・呼出】{name}さん（{area}）が呼出ボタンを押しました"),
-            format!("{name}さん（{area}）が呼出ボタンを押しました。すぐに連絡・訪問してください。確認したら下のリンクを押してください。"),
-        )
-    }
-
-    pub fn all_clear(name: &str, area: &str) -> (String, String) {
-        (
-            format!("【見守り・解除】{name}さん（{area}）"),
-            format!("{name}さん（{area}）のセンサーに反応がありました。見守りの呼びかけを解除します。"),
-        )
+    pub fn all_clear(id: i64, name: &str, area: &str) -> (String, String) {
+        pair("all_clear", &[("id", &id.to_string()), ("name", name), ("area", area)])
     }
 }

@@ -1,12 +1,15 @@
 //! IoT alerts (わな通知・見守り): devices, watched people and their contacts ([`registry`]), uplinks
 //! from MQTT ([`mqtt`]) and webhooks ([`ingest`]), alarms and their notices ([`alarms`]), 見守り
-//! escalation ([`watch`]) and the stored deadlines ([`timers`]). Formats, the payload codec and
+//! escalation ([`watch`]) and the stored deadlines ([`timers`]); capture permits ([`permits`]) and
+//! capture records ([`captures`], 鳥獣保護管理法). Formats, the payload codec and
 //! the alarm state machine are in `kencho_core::iot`.
 
 pub mod alarms;
 pub mod applications;
+pub mod captures;
 pub mod ingest;
 pub mod mqtt;
+pub mod permits;
 pub mod registry;
 pub mod timers;
 pub mod watch;

@@ -59,17 +59,18 @@ async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, 
     if claimed.rows_affected() == 0 {
         return Ok(false);
     }
-    let r = sqlx::query("SELECT tenant_id, kind, label, area, last_seen_at FROM iot_devices WHERE id = $1")
+    let r = sqlx::query("SELECT tenant_id, kind, label, area, last_seen_at, dev_eui FROM iot_devices WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
     let (tenant_id, kind, label, area): (i64, String, String, String) =
         (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
     let last: Option<i64> = r.try_get(4)?;
+    let title = texts::device_title(&kind, &label, &area, &r.try_get::<String, _>(5)?);
     let subject = Subject { tenant_id, key: format!("device:{id}"), label: label.clone(), area: area.clone() };
     let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
     if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
-        let (s, b) = texts::sensor_silent(&label, &area, last);
+        let (s, b) = texts::sensor_silent(&title, &label, &area, last);
         let mut batch = Batch::new();
         if kind == "trap" {
             let hunters = alarms::contacts(conn, "device_id", id).await?;
@@ -163,9 +164,9 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
         "inactivity" | "call_button" => {
             let Some(p) = person else { return Ok(true) };
             let (s, b) = if kind == "call_button" {
-                texts::call_button(&p.name, &p.area)
+                texts::call_button(p.id, &p.name, &p.area)
             } else {
-                texts::inactivity(&p.name, &p.area, p.inactivity_hours, p.last_activity_at)
+                texts::inactivity(p.id, &p.name, &p.area, p.inactivity_hours, p.last_activity_at)
             };
             let after = usize::try_from(step - 1).ok();
             watch::escalate(conn, &mut batch, base_url, &p, id, after, now, &s, &b).await?;

@@ -66,7 +66,7 @@ pub async fn activity(
     if let (Effect::Cleared, Some(id)) = (o.effect, o.alarm_id) {
         let told = told_contacts(conn, p.id, id).await?;
         let refs: Vec<&alarms::StoredContact> = told.iter().collect();
-        let (s, b) = texts::all_clear(&p.name, &p.area);
+        let (s, b) = texts::all_clear(p.id, &p.name, &p.area);
         alarms::notify(batch, id, "clear", &refs, &s, &b, base_url, None);
     }
     Ok(())
@@ -96,7 +96,7 @@ pub async fn call_button(
     let wait = p.wait_min * 60_000;
     let o = alarms::apply(conn, &subject(&p), AlarmKind::CallButton, Input::Raise, "button", Some(now + wait)).await?;
     if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
-        let (s, b) = texts::call_button(&p.name, &p.area);
+        let (s, b) = texts::call_button(p.id, &p.name, &p.area);
         escalate(conn, batch, base_url, &p, id, None, now, &s, &b).await?;
     }
     // Pressing the button is also a sign of life.
@@ -114,7 +114,7 @@ pub async fn inactivity(
     let wait = p.wait_min * 60_000;
     let o = alarms::apply(conn, &subject(p), AlarmKind::Inactivity, Input::Raise, "timer", Some(now + wait)).await?;
     if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
-        let (s, b) = texts::inactivity(&p.name, &p.area, p.inactivity_hours, p.last_activity_at);
+        let (s, b) = texts::inactivity(p.id, &p.name, &p.area, p.inactivity_hours, p.last_activity_at);
         escalate(conn, batch, base_url, p, id, None, now, &s, &b).await?;
     }
     Ok(())

@@ -597,6 +597,7 @@ pub struct ErrorBody {
           super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
           super::iot::webhook, super::iot::list_applications, super::iot::bind_application, super::iot::unbind_application, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
+          super::iot::permits::api_list, super::iot::permits::api_add, super::iot::permits::api_assign, super::iot::permits::api_report,
           super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
           super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
           super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose,

@@ -84,6 +84,9 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let ids: Vec<i64> = res.json().await.unwrap();
+    // The trap works under a capture permit (鳥獣保護管理法 第9条): a capture needs one.
+    crate::wildlife::permit_for(&app, &token, ids[0], &["inoshishi"]).await;
     // A bad row rejects the whole list.
     let res = api()
         .post(app.url("/api/v1/admin/iot/devices"))
@@ -152,6 +155,11 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
             ("outcome", "caught"),
             ("species", "イノシシ"),
             ("count", "2"),
+            ("sex", "female"),
+            ("age", "adult"),
+            ("disposition", "buried"),
+            ("date", &crate::wildlife::jst_now().0),
+            ("time", &crate::wildlife::jst_now().1),
         ])
         .send()
         .await
@@ -295,6 +303,14 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     // The call button alarms at once.
     publish(&mqtt, chirpstack(&button, 1, "b-1", &[0x08])).await;
     app.smtp.wait_for("son@family.example.jp", "呼出ボタンを押しました").await;
+    // Subjects show on lock screens and in previews: they never name the watched person; the
+    // body, for the person's own circle, does (issue 18).
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE subject LIKE '%浦尻%'").await, 0);
+    assert!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE subject LIKE '%見守り番号%' AND body LIKE '%浦尻 トメ%'").await
+            >= 2,
+        "inactivity and call-button mails name the person in the body only"
+    );
     // 見守り alarms name the person, and who of their circle answered, only to staff the roles
     // table allows to read 見守り records (課長 and up by default); the others see that it rang.
     let kakaricho = app.staff_token("kakaricho@minamisoma.example.jp").await;
@@ -313,6 +329,13 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         .await
         .unwrap();
     app.smtp.wait_for(ADMIN, "定期通信が途絶えています").await;
+    // A 見守り sensor's label may carry the person's home: its subject names only the DevEUI.
+    assert!(
+        app.count(&format!("SELECT COUNT(*) FROM outbox WHERE subject = '【センサー無応答】見守り機器 {motion}'"))
+            .await
+            >= 1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE subject LIKE '%居間%'").await, 0);
     assert_eq!(app.smtp.count_to("son@family.example.jp", "定期通信"), 0);
 }
 

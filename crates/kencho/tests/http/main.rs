@@ -24,3 +24,4 @@ mod procedures_api;
 mod security;
 mod signin;
 mod trust;
+mod wildlife;

@@ -1,6 +1,6 @@
 //! IoT alerts on the web: the webhook for network servers, registration for administrators,
 //! the alarm list for staff, and the acknowledgement link in every alarm mail (where a hunter
-//! also records the capture).
+//! also records the capture: [`captures`]); capture permits and their reports are [`permits`].
 
 use askama::Template;
 use axum::body::Bytes;
@@ -23,11 +23,14 @@ use crate::iot::registry::{self, DeviceInfo, NewDevice, NewPerson};
 use crate::security::policy;
 use kencho_core::security::Action;
 
+mod captures;
+pub(super) mod permits;
+
 /// Pages (ack link, staff alarm list).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/iot/ack/{token}", get(ack_page).post(ack))
-        .route("/iot/ack/{token}/capture", post(capture))
+        .route("/iot/ack/{token}/capture", post(captures::capture))
         .route("/staff/iot", get(staff_alarms))
 }
 
@@ -42,6 +45,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/admin/iot/people", post(add_person))
         .route("/admin/iot/people/{id}/end", post(end_person))
         .route("/staff/iot/alarms", get(list_alarms))
+        .merge(permits::api_routes())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -206,7 +210,7 @@ async fn list_alarms(
 
 #[derive(Template)]
 #[template(path = "iot_ack.html")]
-struct AckPage {
+pub(super) struct AckPage {
     l: Layout,
     token: String,
     contact: String,
@@ -216,6 +220,14 @@ struct AckPage {
     state: String,
     is_trap: bool,
     captured: bool,
+    /// The trap's permit: number, holder, species it allows ("" without one).
+    permit_number: String,
+    permit_holder: String,
+    permit_species: String,
+    /// The trap's type (the form's default) and today's date (JST).
+    trap_type: String,
+    today: String,
+    o: captures::Options,
 }
 
 impl AckPage {
@@ -232,9 +244,24 @@ struct Who {
     c: Option<i64>,
 }
 
-async fn ack_view(st: &AppState, ctx: &Ctx, token: &str, contact: Option<i64>) -> Result<AckPage> {
+pub(super) async fn ack_view(st: &AppState, ctx: &Ctx, token: &str, contact: Option<i64>) -> Result<AckPage> {
     let a = alarms::by_ack_token(&st.db, token).await?.ok_or(AppError::NotFound)?;
+    let lang = ctx.lang();
+    let permit = crate::iot::permits::of_ack_token(&st.db, token).await?;
+    let (permit_number, permit_holder, permit_species, trap_type) = match permit {
+        Some((p, t)) => {
+            let species: Vec<String> = p.species.iter().map(|s| crate::iot::captures::species_label(lang, s)).collect();
+            (p.number, p.holder, species.join("、"), t.unwrap_or_default())
+        }
+        None => Default::default(),
+    };
     Ok(AckPage {
+        permit_number,
+        permit_holder,
+        permit_species,
+        trap_type,
+        today: kencho_core::forms::iso(kencho_core::iot::wildlife::jst_date(crate::db::now_ms())),
+        o: captures::Options::new(lang),
         l: ctx.layout(st, "確認"),
         token: token.to_string(),
         contact: contact.map(|c| c.to_string()).unwrap_or_default(),
@@ -259,28 +286,6 @@ async fn ack(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, bo
     let contact = form_get(&form, "c").and_then(|c| c.parse::<i64>().ok());
     alarms::acknowledge(&st.db, &token, contact).await.lang(&lang)?;
     render(&ack_view(&st, &ctx, &token, contact).await.lang(&lang)?).lang(&lang)
-}
-
-/// A hunter records what the trap caught (or that it fired empty / caught the wrong animal).
-async fn capture(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, body: Bytes) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let outcome = form_get(&form, "outcome").unwrap_or_default().to_string();
-    let species = form_get(&form, "species").unwrap_or_default().trim().chars().take(50).collect::<String>();
-    let count = form_get(&form, "count").unwrap_or("0").trim().parse::<i64>().unwrap_or(-1);
-    let valid = match outcome.as_str() {
-        "caught" | "bycatch" => !species.is_empty() && (1..=50).contains(&count),
-        "empty" => true,
-        _ => false,
-    };
-    if !valid {
-        return Err(AppError::BadRequest("choose the outcome; a capture needs the species and a count of 1–50".into()))
-            .lang(&lang);
-    }
-    let who = form_get(&form, "c").unwrap_or("link").chars().take(20).collect::<String>();
-    alarms::record_capture(&st.db, &token, &outcome, &species, count, &who).await.lang(&lang)?;
-    render(&ack_view(&st, &ctx, &token, None).await.lang(&lang)?).lang(&lang)
 }
 
 #[derive(Template)]
@@ -338,7 +343,8 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/staff/iot/devices/{id}/retire", post(retire_device_page))
         .route("/staff/iot/people/{id}/end", post(end_person_page))
         .route("/staff/iot/people/{id}", get(person_page))
-        .route("/staff/iot/captures", get(captures_page))
+        .merge(captures::routes())
+        .merge(permits::routes())
 }
 
 struct PersonRow {
@@ -595,78 +601,6 @@ async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
         contacts,
         devices,
         activity,
-    })
-    .lang(&lang)
-}
-
-struct CaptureRow {
-    area: String,
-    species: String,
-    month: String,
-    count: i64,
-}
-
-struct Bar {
-    month: String,
-    count: i64,
-    x: i64,
-    h: i64,
-}
-
-#[derive(Template)]
-#[template(path = "iot_captures.html")]
-struct CapturesPage {
-    l: Layout,
-    rows: Vec<CaptureRow>,
-    bars: Vec<Bar>,
-    never: Vec<(String, String)>,
-    empty: i64,
-    bycatch: i64,
-}
-
-impl CapturesPage {
-    /// At least a year's width, so a single month is a bar, not a wall.
-    fn chart_width(&self) -> usize {
-        (60 + self.bars.len() * 60).max(780)
-    }
-}
-
-/// Captures per area, species and month (table and bar chart), and traps that never caught.
-async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let s = ctx.staff().lang(&lang)?.clone();
-    let raw = alarms::captures(&st.db, s.tenant_id).await.lang(&lang)?;
-    let mut table: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
-    let mut months: std::collections::BTreeMap<String, i64> = Default::default();
-    let (mut empty, mut bycatch) = (0, 0);
-    for alarms::Capture { area, species, at, count, outcome } in raw {
-        match outcome.as_str() {
-            "caught" => {
-                let month: String = fmt_time(at).chars().take(7).collect();
-                *table.entry((area, species, month.clone())).or_default() += count;
-                *months.entry(month).or_default() += count;
-            }
-            "empty" => empty += 1,
-            _ => bycatch += 1,
-        }
-    }
-    let max = months.values().copied().max().unwrap_or(1).max(1);
-    let bars = months
-        .iter()
-        .enumerate()
-        .map(|(i, (m, c))| Bar { month: m.clone(), count: *c, x: 40 + i as i64 * 60, h: c * 150 / max })
-        .collect();
-    let never = alarms::traps_that_never_caught(&st.db, s.tenant_id).await.lang(&lang)?;
-    render(&CapturesPage {
-        l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.captures_title")),
-        rows: table
-            .into_iter()
-            .map(|((area, species, month), count)| CaptureRow { area, species, month, count })
-            .collect(),
-        bars,
-        never,
-        empty,
-        bycatch,
     })
     .lang(&lang)
 }
