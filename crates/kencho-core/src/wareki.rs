@@ -32,6 +32,12 @@ fn era_of(d: Date) -> Option<(&'static Era, i32)> {
     None
 }
 
+/// The era a date falls in, with the Gregorian year of that era's first year
+/// (2026-06-01 → (令和, 2019)); `None` before 1873.
+pub fn era_of_date(d: Date) -> Option<(&'static str, i32)> {
+    era_of(d).map(|(era, _)| (era.name, era.first_year))
+}
+
 /// `令和6年5月1日`, with 元年 for the first year; dates before 1873 (the solar calendar) get
 /// no era.
 pub fn format_ja(d: Date) -> String {

@@ -61,7 +61,7 @@ pub const RESIDENT_EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "kencho-demo-2026";
 
 /// Staff: (tenant, division code, division name, e-mail, name, role).
-pub const STAFF: [(&str, &str, &str, &str, &str, &str); 20] = [
+pub const STAFF: [(&str, &str, &str, &str, &str, &str); 21] = [
     ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),
     ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
     ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
@@ -90,12 +90,15 @@ pub const STAFF: [(&str, &str, &str, &str, &str, &str); 20] = [
     ("minamisoma", "kodomo-katei", "こども家庭課", "kodomo-tanto@minamisoma.example.jp", "北泉 九", "tanto"),
     ("minamisoma", "somu-bu", "総務部", "somu-bucho@minamisoma.example.jp", "雫 十和", "kacho"),
     ("minamisoma", "zaisei", "財政課", "zaisei-kacho@minamisoma.example.jp", "真野 十一", "kacho"),
+    ("minamisoma", "somu", "総務課", "somu-kacho@minamisoma.example.jp", "小池 十二", "kacho"),
 ];
 
-/// The demo organisation and 専決 table of 南相馬市 (made-up people and posts).
-pub const APPROVAL_SETUP: [(&str, &str); 2] = [
+/// The demo organisation, 専決 table and settings of 南相馬市 (made-up people and posts), in
+/// the order they must load (the settings name divisions of the organisation).
+pub const APPROVAL_SETUP: [(&str, &str); 3] = [
     ("org", include_str!("../../../demo/approval/minamisoma-org.toml")),
     ("rules", include_str!("../../../demo/approval/minamisoma-rules.toml")),
+    ("settings", include_str!("../../../demo/approval/minamisoma-settings.toml")),
 ];
 
 pub struct StaffLogin {

@@ -178,8 +178,15 @@ impl AppError {
                 &format!("This is not possible in the current state ({e})."),
             ),
             AppError::Definition(e) => e.to_string(),
-            AppError::Refused(_, m) => {
-                pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
+            AppError::Refused(code, m) => {
+                // A refusal with its own text in the locales says why in the user's language.
+                let key = format!("error.{code}");
+                let text = crate::i18n::t(lang, &key);
+                if text != key {
+                    text
+                } else {
+                    pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
+                }
             }
             AppError::Password(p) => crate::i18n::t(lang, &format!("error.{}", p.code())),
             AppError::NotPermitted(action) => crate::i18n::tf(

@@ -4,9 +4,13 @@
 
 pub mod doc;
 pub mod figures;
+pub mod limits;
+pub mod numbering;
 pub mod org;
+pub mod records;
 pub mod route;
 pub mod rules;
+pub mod settings;
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use super::limits::{daiketsu_allowed, DaiketsuCase, DaiketsuRefusal};
 use super::org::{DivisionId, Org, PersonId, PostId};
 use super::rules::{deciding_post, RuleError, RuleRow};
 
@@ -38,6 +39,13 @@ pub struct Route {
     kouetsu: Vec<Kouetsu>,
     /// Whether anyone but the drafter acted since the last submission (ends 引戻し).
     acted: bool,
+    /// 重要・異例: never decided by 代決 (routes stored before this field read `false`; the
+    /// stored 起案 sets it again with [`Route::set_flags`]).
+    #[serde(default)]
+    important: bool,
+    /// 急施: the only matters 代決 may decide.
+    #[serde(default)]
+    urgent: bool,
 }
 
 /// Proposes a route: 回議 up `drafter_post`'s line to the deciding post, 合議 with `consult`
@@ -84,6 +92,8 @@ pub fn propose(
         events: Vec::new(),
         kouetsu: Vec::new(),
         acted: false,
+        important,
+        urgent: false,
     })
 }
 
@@ -114,6 +124,40 @@ impl Route {
 
     pub fn kouetsu(&self) -> &[Kouetsu] {
         &self.kouetsu
+    }
+
+    pub fn important(&self) -> bool {
+        self.important
+    }
+
+    pub fn urgent(&self) -> bool {
+        self.urgent
+    }
+
+    /// Sets 重要・異例 and 急施 as the 起案 records them.
+    pub fn set_flags(&mut self, important: bool, urgent: bool) {
+        self.important = important;
+        self.urgent = urgent;
+    }
+
+    /// Who agreed, for the agreed 合議 step whose post `wanted` picks (the last agreement
+    /// by that post, since a resubmission asks again).
+    pub fn agreed_by(&self, wanted: impl Fn(&PostId) -> bool) -> Option<PersonId> {
+        let step = self
+            .stages
+            .iter()
+            .flat_map(|s| s.steps.iter())
+            .find(|s| s.role == Role::Aigi && s.done == Some(Done::Agreed) && wanted(&s.post))?;
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.act == Act::Agreed && e.as_post.as_ref() == Some(&step.post))
+            .and_then(|e| e.actor.clone())
+    }
+
+    /// Whether a 合議 ever answered 不同意 on this route.
+    pub fn disagreed(&self) -> bool {
+        self.events.iter().any(|e| e.act == Act::Disagreed)
     }
 
     /// Forgets every comment (公文書の廃棄: what people wrote goes, that they acted stays).
@@ -478,17 +522,27 @@ impl Route {
         self.current_steps().into_iter().find(|&(st, i)| self.step(st, i).is_some_and(|s| s.role == Role::Decide))
     }
 
-    /// 代決: only at the deciding step, only while its holder is absent, only by a substitute
-    /// registered for that post.
+    /// 代決: only at the deciding step, only by a substitute registered for that post, and only
+    /// where the 規程 allows it ([`daiketsu_allowed`]: decider absent, matter urgent, not
+    /// 重要・異例, no 合議 disagreed). The decider owes a 後閲.
     fn substitute_decide(&mut self, ctx: &Ctx, actor: &PersonId, comment: Option<String>) -> Result<(), ActError> {
         let (st, i) = self.pending_decide().ok_or(ActError::WrongState)?;
         let post = self.step(st, i).map(|s| s.post.clone()).ok_or(ActError::WrongState)?;
         let date = ctx.date();
         let holder = ctx.org.holder(&post, date).ok_or(ActError::NotAbsent)?;
-        if !ctx.absent.contains(&holder) {
-            return Err(ActError::NotAbsent);
-        }
         let by_post = ctx.org.substitute_post(actor, &post, date).ok_or(ActError::NotAllowed)?;
+        daiketsu_allowed(DaiketsuCase {
+            decider_absent: ctx.absent.contains(&holder),
+            urgent: self.urgent,
+            important: self.important,
+            disagreed: self.disagreed(),
+        })
+        .map_err(|r| match r {
+            DaiketsuRefusal::Important => ActError::ImportantMatter,
+            DaiketsuRefusal::Disagreed => ActError::AigiDisagreed,
+            DaiketsuRefusal::NotAbsent => ActError::NotAbsent,
+            DaiketsuRefusal::NotUrgent => ActError::NotUrgent,
+        })?;
         let event = self.record_full(Event {
             at: ctx.at,
             actor: Some(actor.clone()),

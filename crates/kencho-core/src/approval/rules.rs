@@ -116,8 +116,10 @@ pub fn check_table(rows: &[RuleRow]) -> Result<(), Vec<TableError>> {
 }
 
 /// Which post decides a matter. `line` is the drafter's line above them, nearest first
-/// ([`super::org::Org::line_above`]). 重要・異例 matters (`important`) go to the head — the
-/// last post of the line — whatever the table says.
+/// ([`super::org::Org::line_above`]). A 重要・異例 matter (`important`) is one its 専決 holder
+/// may not decide (専決の制限): it goes one level up from the table's decider
+/// ([`super::limits::one_level_up`]: 課長専決 → 部長), not to the head; a matter the table
+/// leaves undelegated is the head's either way.
 pub fn deciding_post(
     rows: &[RuleRow],
     kind: &str,
@@ -127,9 +129,22 @@ pub fn deciding_post(
     line: &[LinePost],
 ) -> Result<PostId, RuleError> {
     let head = line.last().ok_or(RuleError::EmptyLine)?;
-    if important {
-        return Ok(head.post.clone());
+    match table_decider(rows, kind, amount, date, line) {
+        Ok(post) if important => Ok(super::limits::one_level_up(line, &post).unwrap_or_else(|| head.post.clone())),
+        Ok(post) => Ok(post),
+        Err(RuleError::NoRule { .. }) if important => Ok(head.post.clone()),
+        Err(e) => Err(e),
     }
+}
+
+/// The 専決 holder the table names for a matter.
+fn table_decider(
+    rows: &[RuleRow],
+    kind: &str,
+    amount: Option<i64>,
+    date: Date,
+    line: &[LinePost],
+) -> Result<PostId, RuleError> {
     let mut found = rows.iter().filter(|r| r.applies(kind, amount, date));
     let row = found.next().ok_or_else(|| RuleError::NoRule { kind: kind.to_owned(), date })?;
     if found.next().is_some() {

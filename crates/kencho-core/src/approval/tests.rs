@@ -99,9 +99,13 @@ fn table() -> Vec<RuleRow> {
     ]
 }
 
+/// An urgent (急施) purchase, so that 代決 is possible while the 課長 is away.
 fn draft(date: Date, consult: &[(DivisionId, bool)]) -> Route {
-    propose(&org(), &table(), &p("tanaka"), &post("管理係担当"), "物品購入", Some(300_000), false, date, consult)
-        .unwrap()
+    let mut r =
+        propose(&org(), &table(), &p("tanaka"), &post("管理係担当"), "物品購入", Some(300_000), false, date, consult)
+            .unwrap();
+    r.set_flags(false, true);
+    r
 }
 
 fn at(d: Date) -> OffsetDateTime {
@@ -154,10 +158,22 @@ fn april_revision_moves_it_to_the_bucho() {
     assert!(check_table(&table()).is_ok());
 }
 
+/// 専決の制限: a 重要・異例 matter goes one level above its 専決 holder, not to the head (it
+/// went to the 知事 before issue 18).
 #[test]
-fn important_matters_go_to_the_head() {
-    let r = propose(&org(), &table(), &p("tanaka"), &post("管理係担当"), "物品購入", Some(1), true, RESHUFFLE, &[])
-        .unwrap();
+fn important_matters_go_one_level_up() {
+    let propose_on = |amount, date| {
+        propose(&org(), &table(), &p("tanaka"), &post("管理係担当"), "物品購入", Some(amount), true, date, &[])
+            .unwrap()
+            .decider()
+            .cloned()
+    };
+    // 課長専決 → 部長 (the 課長補佐 between is no 専決 level).
+    assert_eq!(propose_on(300_000, date!(2026 - 06 - 01)), Some(post("総務部長")));
+    // 部長専決 (after the April 2027 revision) → 副知事, still not the 知事.
+    assert_eq!(propose_on(1, RESHUFFLE), Some(post("副知事")));
+    // A matter the table does not delegate is the head's.
+    let r = propose(&org(), &table(), &p("tanaka"), &post("管理係担当"), "告示", None, true, RESHUFFLE, &[]).unwrap();
     assert_eq!(r.decider(), Some(&post("知事")));
 }
 
@@ -212,6 +228,15 @@ fn daiketsu_by_hosa_while_kacho_absent() {
         route.act(&ctx_away, &p("suzuki"), Action::SubstituteDecide { comment: None }),
         Err(ActError::NotAllowed)
     );
+    // Not urgent, or 重要・異例: no 代決 either, however absent the 課長.
+    route.set_flags(false, false);
+    assert_eq!(route.act(&ctx_away, &p("sato"), Action::SubstituteDecide { comment: None }), Err(ActError::NotUrgent));
+    route.set_flags(true, true);
+    assert_eq!(
+        route.act(&ctx_away, &p("sato"), Action::SubstituteDecide { comment: None }),
+        Err(ActError::ImportantMatter)
+    );
+    route.set_flags(false, true);
     route.act(&ctx_away, &p("sato"), Action::SubstituteDecide { comment: Some("急ぎ".into()) }).unwrap();
     assert_eq!(route.state(), &State::Decided { on: d });
     let last = route.events().last().unwrap();
@@ -221,6 +246,33 @@ fn daiketsu_by_hosa_while_kacho_absent() {
     assert_eq!(route.kouetsu()[0].person, p("takahashi"));
     route.act(&ctx, &p("takahashi"), Action::Read).unwrap();
     assert!(route.kouetsu()[0].read);
+}
+
+/// A matter a 合議 disagreed with is never decided by 代決, even after resubmission.
+#[test]
+fn no_daiketsu_after_a_disagreement() {
+    let org = org();
+    let d = date!(2026 - 06 - 01);
+    let mut route = draft(d, &[(div("契約課"), false)]);
+    let none = BTreeSet::new();
+    let away: BTreeSet<PersonId> = [p("takahashi")].into();
+    let ctx = Ctx { org: &org, at: at(d), absent: &none };
+    let ctx_away = Ctx { org: &org, at: at(d), absent: &away };
+    route.act(&ctx, &p("tanaka"), Action::Submit).unwrap();
+    route.act(&ctx, &p("suzuki"), Action::Approve { comment: None }).unwrap();
+    route.act(&ctx, &p("sato"), Action::Approve { comment: None }).unwrap();
+    route.act(&ctx, &p("kobayashi"), Action::Disagree { comment: "単価が高い".into() }).unwrap();
+    route.act(&ctx, &p("tanaka"), Action::Submit).unwrap();
+    route.act(&ctx, &p("suzuki"), Action::Approve { comment: None }).unwrap();
+    route.act(&ctx, &p("sato"), Action::Approve { comment: None }).unwrap();
+    route.act(&ctx, &p("kobayashi"), Action::Agree { comment: None }).unwrap();
+    assert_eq!(
+        route.act(&ctx_away, &p("sato"), Action::SubstituteDecide { comment: None }),
+        Err(ActError::AigiDisagreed)
+    );
+    // The 課長 decides on return.
+    route.act(&ctx, &p("takahashi"), Action::Approve { comment: None }).unwrap();
+    assert_eq!(route.state(), &State::Decided { on: d });
 }
 
 #[test]
@@ -381,6 +433,9 @@ proptest! {
                         prop_assert_eq!(&e.act, &Act::SubstituteDecided);
                         prop_assert!(org.is_substitute(&by, &decider, d));
                         prop_assert!(absent.contains(&org.holder(&decider, d).unwrap()));
+                        // 代決 only for an urgent matter that is not 重要・異例 and that no
+                        // 合議 ever disagreed with.
+                        prop_assert!(before.urgent() && !before.important() && !before.disagreed());
                     }
                     Some(Done::TakenOver) => {
                         prop_assert_eq!(&e.act, &Act::TookOver);

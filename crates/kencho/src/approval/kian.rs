@@ -10,8 +10,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use kencho_core::approval::doc::{fiscal_year, format_date};
 use kencho_core::approval::org::{DivisionId, Org, PostId};
+use kencho_core::approval::records::RetentionClass;
 use kencho_core::approval::route::{self, Act, Action, Ctx, Role, Route, SendBackTo, State};
 use kencho_core::search;
+use kencho_core::security::policy::{Action as PolicyAction, Policy, Who};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use time::{Date, OffsetDateTime};
@@ -74,6 +76,8 @@ pub struct Kian {
     pub matter_kind: String,
     pub amount: Option<i64>,
     pub important: bool,
+    /// 急施: the only matters 代決 may decide.
+    pub urgent: bool,
     /// For an application: `approve` or `deny`.
     pub decision: Option<String>,
     pub drafter_id: i64,
@@ -95,16 +99,21 @@ impl Kian {
         matches!(self.route.state(), State::Decided { .. })
     }
 
-    /// Who may carry it out (施行): its drafter, or anyone of the drafting section — after the
-    /// April reshuffle the drafter may sit elsewhere, and the decision must still go out.
-    pub fn may_execute(&self, staff: &Staff) -> bool {
-        self.tenant_id == staff.tenant_id && (self.drafter_id == staff.id || self.division_code == staff.division_code)
+    /// Who may carry it out (施行): roles as data (`kian_execute` in the tenant's table; by
+    /// default anyone of the drafting section — after the April reshuffle the drafter may sit
+    /// elsewhere, and the decision must still go out), and the drafter where their role is
+    /// granted.
+    pub fn may_execute(&self, policy: &Policy, staff: &Staff) -> bool {
+        let who = Who { role: staff.role, division: &staff.division_code };
+        self.tenant_id == staff.tenant_id
+            && (policy.allows(PolicyAction::KianExecute, who, Some(&self.division_code))
+                || (self.drafter_id == staff.id && policy.allows(PolicyAction::KianExecute, who, None)))
     }
 }
 
 const COLS: &str = "id, tenant_id, division_code, source, application_id, title, body, matter_kind, amount, important, \
     decision, drafter_id, drafter_post, route, state, number, decided_on, executed_at, retention_years, disposal, revision, \
-    created_at, updated_at";
+    created_at, updated_at, urgent";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
     from_row_at(r, 0)
@@ -117,12 +126,19 @@ fn placeholders(from: usize, n: usize) -> String {
 const COLS_K: &str =
     "k.id, k.tenant_id, k.division_code, k.source, k.application_id, k.title, k.body, k.matter_kind, k.amount, \
     k.important, k.decision, k.drafter_id, k.drafter_post, k.route, k.state, k.number, k.decided_on, k.executed_at, \
-    k.retention_years, k.disposal, k.revision, k.created_at, k.updated_at";
+    k.retention_years, k.disposal, k.revision, k.created_at, k.updated_at, k.urgent";
 
 /// [`from_row`] for rows whose 起案 columns start at `offset`.
 fn from_row_at(r: &sqlx::any::AnyRow, offset: usize) -> Result<Kian> {
     let g = |i: usize| offset + i;
     let route: String = r.try_get(g(13))?;
+    let mut route: Route =
+        serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
+    let important = r.try_get::<i64, _>(g(9))? != 0;
+    let urgent = r.try_get::<i64, _>(g(23))? != 0;
+    // The 起案's columns are the record of 重要・異例 and 急施 (routes stored before issue 18
+    // do not carry them).
+    route.set_flags(important, urgent);
     Ok(Kian {
         id: r.try_get(g(0))?,
         tenant_id: r.try_get(g(1))?,
@@ -133,11 +149,12 @@ fn from_row_at(r: &sqlx::any::AnyRow, offset: usize) -> Result<Kian> {
         body: r.try_get(g(6))?,
         matter_kind: r.try_get(g(7))?,
         amount: r.try_get(g(8))?,
-        important: r.try_get::<i64, _>(g(9))? != 0,
+        important,
+        urgent,
         decision: r.try_get(g(10))?,
         drafter_id: r.try_get(g(11))?,
         drafter_post: r.try_get(g(12))?,
-        route: serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?,
+        route,
         state: r.try_get(g(14))?,
         number: r.try_get(g(15))?,
         decided_on: r.try_get(g(16))?,
@@ -202,6 +219,8 @@ pub struct Draft {
     pub matter_kind: String,
     pub amount: Option<i64>,
     pub important: bool,
+    /// 急施 (see [`Kian::urgent`]).
+    pub urgent: bool,
     pub decision: Option<String>,
     /// The post the drafter drafts as; `None`: their only (or first) post today.
     pub drafter_post: Option<String>,
@@ -229,8 +248,10 @@ impl Draft {
         if self.amount.is_some_and(|a| a < 0) {
             return Err(AppError::BadRequest("the amount cannot be negative".into()));
         }
-        if !kencho_core::approval::doc::RETENTION_CLASSES.iter().any(|c| i64::from(*c) == self.retention_years) {
-            return Err(AppError::BadRequest("retention must be 1, 3, 5, 10 or 30 years".into()));
+        if RetentionClass::from_code(self.retention_years).is_none() {
+            return Err(AppError::BadRequest(
+                "retention must be 1年未満 (0), 1, 3, 5, 10 or 30 years, or 常用 (-1)".into(),
+            ));
         }
         if kencho_core::procedure::Disposal::parse(&self.disposal).is_none() {
             return Err(AppError::BadRequest("disposal must be haiki or ikan".into()));
@@ -266,6 +287,9 @@ fn act_error(e: route::ActError) -> AppError {
         route::ActError::NotAllowed => "not_allowed",
         route::ActError::AlreadyActed => "already_acted",
         route::ActError::NotAbsent => "not_absent",
+        route::ActError::NotUrgent => "daiketsu_not_urgent",
+        route::ActError::ImportantMatter => "daiketsu_important",
+        route::ActError::AigiDisagreed => "daiketsu_disagreed",
         route::ActError::WouldSkipAigi => "would_skip_aigi",
         route::ActError::BadTarget => "bad_target",
     };
@@ -322,7 +346,7 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
     let date = today_at(now);
     let post = drafter_post(&setup.org, staff, d.drafter_post.as_deref(), date)?;
     let consult: Vec<(DivisionId, bool)> = d.consult.iter().map(|(c, p)| (DivisionId(c.clone()), *p)).collect();
-    let route = route::propose(
+    let mut route = route::propose(
         &setup.org,
         &setup.rules,
         &person_of(staff.id),
@@ -334,6 +358,7 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
         &consult,
     )
     .map_err(propose_error)?;
+    route.set_flags(d.important, d.urgent);
     let division =
         setup.org.post(&post, date).map(|p| p.division.0.clone()).ok_or_else(|| AppError::Internal("post".into()))?;
     let route_json = serde_json::to_string(&route).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -369,8 +394,9 @@ pub async fn insert(
     }
     let id: i64 = sqlx::query(
         "INSERT INTO kian (tenant_id, division_code, source, application_id, title, body, matter_kind, amount, important, \
-         decision, drafter_id, drafter_post, route, state, retention_years, disposal, search_text, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $15, $16, $17, $17) RETURNING id",
+         decision, drafter_id, drafter_post, route, state, retention_years, disposal, search_text, created_at, updated_at, \
+         urgent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $15, $16, $17, $17, $18) \
+         RETURNING id",
     )
     .bind(staff.tenant_id)
     .bind(&prep.division)
@@ -389,6 +415,7 @@ pub async fn insert(
     .bind(&d.disposal)
     .bind(search_text(&d.title, &d.body))
     .bind(prep.now)
+    .bind(i64::from(d.urgent))
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
@@ -398,7 +425,7 @@ pub async fn insert(
         &format!("staff:{}", staff.id),
         "kian.drafted",
         &format!("kian:{id}"),
-        serde_json::json!({"title": d.title.trim(), "kind": d.matter_kind.trim(), "amount": d.amount, "source": d.source.as_str(), "application": d.application_id}),
+        serde_json::json!({"title": d.title.trim(), "kind": d.matter_kind.trim(), "amount": d.amount, "source": d.source.as_str(), "application": d.application_id, "important": d.important, "urgent": d.urgent}),
     )
     .await?;
     Ok(id)
@@ -506,7 +533,16 @@ pub struct Executed {
 /// 施行: the drafter, or anyone of the drafting section, carries out a decided 起案. For an application the decision reaches the
 /// resident (status, mail; the caller then issues the signed notice); for a disposal the
 /// records are disposed of (files leave the disk after the commit).
-pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff: &Staff, id: i64) -> Result<Executed> {
+pub async fn execute(
+    db: &Db,
+    cache: &SetupCache,
+    base_url: &str,
+    data_dir: &std::path::Path,
+    staff: &Staff,
+    id: i64,
+) -> Result<Executed> {
+    let (policy, _) = crate::security::policy::load(db, staff.tenant_id).await?;
+    let setup = cache.get(db, staff.tenant_id).await?;
     let (staff, base_url, dir, db2) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf(), db.clone());
     let outcome = db
         .transact(move |conn| {
@@ -515,7 +551,7 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                 if k.tenant_id != staff.tenant_id {
                     return Err(AppError::NotFound);
                 }
-                if !k.may_execute(&staff) {
+                if !k.may_execute(&policy, &staff) {
                     return Err(AppError::Refused(
                         "not_allowed",
                         "only the drafting section carries out (施行) a decision".into(),
@@ -554,7 +590,7 @@ pub async fn execute(db: &Db, base_url: &str, data_dir: &std::path::Path, staff:
                         done.application = Some(app_id);
                     }
                     Source::Disposal => {
-                        done.released = super::records::carry_out(conn, &db2.keys(), &dir, &staff, &k).await?;
+                        done.released = super::records::carry_out(conn, &db2.keys(), &dir, &staff, &setup, &k).await?;
                     }
                     // A refund above the tenant's limit waited for this 決裁.
                     Source::Internal => crate::payments::on_kian_executed(conn, id).await?,

@@ -3,6 +3,7 @@
 //! `kencho_core::approval`; this module keeps them, runs acts in transactions, fills the
 //! inboxes and tells people.
 
+pub mod holds;
 pub mod kian;
 pub mod records;
 pub mod setup;

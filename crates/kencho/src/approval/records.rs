@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use kencho_core::approval::doc::{format_date, retention_ends};
+use kencho_core::approval::doc::{format_date, parse_date};
+use kencho_core::approval::org::PostId;
+use kencho_core::approval::records::{HoldKind, RetentionClass};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use time::Date;
 
 use super::kian::{self, Draft, Kian, Source};
-use super::setup::SetupCache;
+use super::setup::{Setup, SetupCache};
 use crate::accounts::Staff;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
@@ -19,8 +21,15 @@ use crate::error::{AppError, Result};
 const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
     expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
 
-fn years(y: i64) -> u32 {
-    u32::try_from(y).unwrap_or(30)
+/// The day a 常用 record would expire: never, while in use.
+const NEVER: &str = "9999-12-31";
+
+/// The first day a record may be disposed of, as stored (`expires_on`).
+fn expires_on(retention: i64, completed: Date) -> String {
+    // Retention is checked when the 起案 or procedure is stored; an unknown value keeps the
+    // record longest rather than shortest.
+    let class = RetentionClass::from_code(retention).unwrap_or(RetentionClass::Years(30));
+    class.disposable_from(completed).map(format_date).unwrap_or_else(|| NEVER.to_string())
 }
 
 /// Keeps a record (once; a second call for the same subject changes nothing), in the caller's
@@ -47,7 +56,7 @@ pub fn keep_batched(
             Arg::Int(retention_years),
             Arg::Text(disposal.into()),
             Arg::Text(format_date(completed)),
-            Arg::Text(format_date(retention_ends(completed, years(retention_years)))),
+            Arg::Text(expires_on(retention_years, completed)),
             Arg::Int(now),
         ],
     );
@@ -59,12 +68,17 @@ pub struct Record {
     pub subject: String,
     pub title: String,
     pub division_code: String,
+    /// Years; 0 is 1年未満 and -1 常用.
     pub retention_years: i64,
+    /// 1年未満, 5年, 常用 …
+    pub retention: String,
     pub disposal: String,
     pub completed_on: String,
     pub expires_on: String,
     pub state: String,
     pub disposal_kian_id: Option<i64>,
+    /// Holds in place (開示請求・訴訟・監査); a held record is not disposed of.
+    pub open_holds: i64,
 }
 
 fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
@@ -74,16 +88,18 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
         title: r.try_get(2)?,
         division_code: r.try_get(3)?,
         retention_years: r.try_get(4)?,
+        retention: RetentionClass::from_code(r.try_get(4)?).map(RetentionClass::label).unwrap_or_default(),
         disposal: r.try_get(5)?,
         completed_on: r.try_get(6)?,
         expires_on: r.try_get(7)?,
         state: r.try_get(8)?,
         disposal_kian_id: r.try_get(9)?,
+        open_holds: r.try_get("open_holds")?,
     })
 }
 
-const COLS: &str =
-    "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, disposal_kian_id";
+const COLS: &str = "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, \
+    disposal_kian_id, (SELECT COUNT(*) FROM record_holds h WHERE h.record_id = records.id AND h.lifted_at IS NULL) AS open_holds";
 
 /// The first and last day of fiscal year `fy` (April to March).
 pub fn fiscal_bounds(fy: i32) -> (String, String) {
@@ -148,11 +164,21 @@ pub const DISPOSAL_MATTER: &str = "公文書廃棄";
 /// each record commit together; a record claimed meanwhile by another disposal makes this one
 /// fail whole (try again). Returns its id.
 pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32) -> Result<i64> {
+    // 公文書管理条例・文書管理規程: disposal is agreed with the records section (文書主管課,
+    // for the 公文書館) before it is decided; without one named there is nobody to agree.
+    let setup = cache.get(db, staff.tenant_id).await?;
+    let records_division = setup.settings.records_division.clone().ok_or_else(|| {
+        AppError::Refused(
+            "records_section_unset",
+            "name the records section (records_division) in the 電子決裁 settings first".into(),
+        )
+    })?;
     let today = format_date(kian::today_at(now_ms()));
+    // Held records (開示請求・訴訟・監査) wait until their hold is lifted.
     let free: Vec<Record> = expiring(db, staff.tenant_id, fy)
         .await?
         .into_iter()
-        .filter(|r| r.state == "kept" && r.expires_on <= today)
+        .filter(|r| r.state == "kept" && r.expires_on <= today && r.open_holds == 0)
         .collect();
     let mut due = Vec::new();
     for r in free {
@@ -177,8 +203,8 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     for r in &due {
         let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
         body.push_str(&format!(
-            "・{}（{}、保存{}年、満了後 {}）：{what}\n",
-            r.title, r.subject, r.retention_years, r.expires_on
+            "・{}（{}、保存期間{}、満了後 {}）：{what}\n",
+            r.title, r.subject, r.retention, r.expires_on
         ));
     }
     let mut draft = Draft {
@@ -189,9 +215,10 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
         matter_kind: DISPOSAL_MATTER.into(),
         amount: None,
         important: false,
+        urgent: false,
         decision: None,
         drafter_post: None,
-        consult: Vec::new(),
+        consult: vec![(records_division.0, false)],
         retention_years: 30,
         disposal: "ikan".into(),
     };
@@ -238,13 +265,22 @@ pub async fn carry_out(
     keys: &crate::crypto::Keyring,
     data_dir: &Path,
     staff: &Staff,
+    setup: &Setup,
     k: &Kian,
 ) -> Result<Released> {
+    let consulted_by = records_consulted(setup, k)?;
     let rows = sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept'"))
         .bind(k.id)
         .fetch_all(&mut *conn)
         .await?;
     let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
+    // A hold placed after the decision still stops it: the records are locked, then checked.
+    for r in &records {
+        super::holds::lock_record(conn, k.tenant_id, r.id).await?;
+        if let Some(kind) = super::holds::open_kinds(conn, r.id).await?.first() {
+            return Err(held(*kind, r));
+        }
+    }
     let now = now_ms();
     let mut released = Released::default();
     for r in records {
@@ -260,8 +296,8 @@ pub async fn carry_out(
         let state = if r.disposal == "ikan" { "transferred" } else { "disposed" };
         sqlx::query("UPDATE records SET state = $1 WHERE id = $2").bind(state).bind(r.id).execute(&mut *conn).await?;
         sqlx::query(
-            "INSERT INTO disposal_log (tenant_id, record_id, subject, title, action, approved_by_kian, package_path, package_sha256, done_by, done_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO disposal_log (tenant_id, record_id, subject, title, action, approved_by_kian, package_path, package_sha256, done_by, done_at, \
+             consulted_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(k.tenant_id)
         .bind(r.id)
@@ -273,6 +309,7 @@ pub async fn carry_out(
         .bind(&package_sha)
         .bind(staff.id)
         .bind(now)
+        .bind(consulted_by)
         .execute(&mut *conn)
         .await?;
         audit::append(
@@ -281,11 +318,40 @@ pub async fn carry_out(
             &format!("staff:{}", staff.id),
             if r.disposal == "ikan" { "record.transferred" } else { "record.destroyed" },
             &r.subject,
-            serde_json::json!({"title": r.title, "kian": k.id, "number": k.number, "package_sha256": package_sha}),
+            serde_json::json!({"title": r.title, "kian": k.id, "number": k.number, "package_sha256": package_sha, "consulted_by": consulted_by}),
         )
         .await?;
     }
     Ok(released)
+}
+
+fn held(kind: HoldKind, r: &Record) -> AppError {
+    AppError::Refused(
+        "record_on_hold",
+        format!("{} is held ({}) and cannot be disposed of until the hold is lifted", r.title, kind.label()),
+    )
+}
+
+/// Who of the records section agreed (合議) to a disposal 起案: the agreement must be on its
+/// route, by a post of the tenant's records section, and by someone other than the drafter.
+/// Returns their staff id. (A drafter could remove the 合議 before submitting; this is where
+/// that is caught.)
+fn records_consulted(setup: &Setup, k: &Kian) -> Result<i64> {
+    let missing = || {
+        AppError::Refused(
+            "records_consult_missing",
+            "a disposal needs the agreement (合議) of the records section before it is carried out".into(),
+        )
+    };
+    let division = setup.settings.records_division.clone().ok_or_else(missing)?;
+    let on = k.decided_on.as_deref().and_then(parse_date).unwrap_or_else(|| kian::today_at(now_ms()));
+    let in_section = |p: &PostId| setup.org.post(p, on).is_some_and(|p| p.division == division);
+    let by = k.route.agreed_by(in_section).ok_or_else(missing)?;
+    let id = super::setup::staff_id_of(&by).ok_or_else(missing)?;
+    if id == k.drafter_id {
+        return Err(missing());
+    }
+    Ok(id)
 }
 
 fn subject_id(subject: &str) -> Option<(&str, i64)> {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use kencho_core::approval::doc::{format_date, parse_date, parse_org, parse_rules};
 use kencho_core::approval::org::{Org, PersonId};
 use kencho_core::approval::rules::RuleRow;
+use kencho_core::approval::settings::{parse_settings, Settings};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use time::Date;
@@ -21,8 +22,11 @@ use crate::error::{AppError, Result};
 pub struct Setup {
     pub org: Arc<Org>,
     pub rules: Arc<Vec<RuleRow>>,
+    /// The records section and the 文書番号 template.
+    pub settings: Arc<Settings>,
     pub org_version: i64,
     pub rules_version: i64,
+    pub settings_version: i64,
 }
 
 /// Parsed setups per tenant, re-read only when a newer version was loaded (on any node).
@@ -40,23 +44,33 @@ impl SetupCache {
                 .await?;
         let mut org_v = 0;
         let mut rules_v = 0;
+        let mut settings_v = 0;
         for r in &rows {
             let kind: String = r.try_get(0)?;
             let v: i64 = r.try_get(1)?;
             match kind.as_str() {
                 "org" => org_v = v,
                 "rules" => rules_v = v,
+                "settings" => settings_v = v,
                 _ => {}
             }
         }
         if let Some(s) = self.cached(tenant_id) {
-            if s.org_version == org_v && s.rules_version == rules_v {
+            if s.org_version == org_v && s.rules_version == rules_v && s.settings_version == settings_v {
                 return Ok(s);
             }
         }
         let org: Org = body_of(db, org_v).await?.unwrap_or_default();
         let rules: Vec<RuleRow> = body_of(db, rules_v).await?.unwrap_or_default();
-        let setup = Setup { org: Arc::new(org), rules: Arc::new(rules), org_version: org_v, rules_version: rules_v };
+        let settings: Settings = body_of(db, settings_v).await?.unwrap_or_default();
+        let setup = Setup {
+            org: Arc::new(org),
+            rules: Arc::new(rules),
+            settings: Arc::new(settings),
+            org_version: org_v,
+            rules_version: rules_v,
+            settings_version: settings_v,
+        };
         if let Ok(mut m) = self.by_tenant.lock() {
             m.insert(tenant_id, setup.clone());
         }
@@ -99,7 +113,8 @@ pub async fn source(db: &Db, tenant_id: i64, kind: &str) -> Result<String> {
     })
 }
 
-/// Loads a new organisation (`kind = "org"`) or 専決 table (`"rules"`) for the admin's tenant.
+/// Loads a new organisation (`kind = "org"`), 専決 table (`"rules"`) or settings (`"settings"`:
+/// records section and 文書番号 template) for the admin's tenant.
 /// The document is checked whole; on any problem nothing is stored and every problem is named.
 pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: &str) -> Result<i64> {
     let body = match kind {
@@ -123,7 +138,24 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
             let rules = parse_rules(text, &setup.org).map_err(|e| AppError::BadRequest(e.join("\n")))?;
             serde_json::to_string(&rules)
         }
-        _ => return Err(AppError::BadRequest("kind must be org or rules".into())),
+        "settings" => {
+            let setup = cache.get(db, admin.tenant_id).await?;
+            let today = crate::approval::kian::today_at(now_ms());
+            let org = &setup.org;
+            // Divisions that have posts now or later draft and decide, so need a 文書記号.
+            let mut deciding: Vec<String> = org
+                .posts
+                .iter()
+                .filter(|p| p.period.to.is_none_or(|t| t >= today))
+                .map(|p| p.division.0.clone())
+                .collect();
+            deciding.sort();
+            deciding.dedup();
+            let settings = parse_settings(text, |d| org.divisions.iter().any(|x| x.id.0 == d), &deciding)
+                .map_err(|e| AppError::BadRequest(e.join("\n")))?;
+            serde_json::to_string(&settings)
+        }
+        _ => return Err(AppError::BadRequest("kind must be org, rules or settings".into())),
     }
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));

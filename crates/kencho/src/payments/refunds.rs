@@ -64,6 +64,7 @@ pub async fn request_refund(
             matter_kind: REFUND_MATTER.into(),
             amount: Some(amount),
             important: false,
+            urgent: false,
             decision: None,
             drafter_post: None,
             consult: Vec::new(),

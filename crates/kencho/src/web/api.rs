@@ -579,7 +579,8 @@ pub struct ErrorBody {
     /// 電子決裁 refusals: wrong_state,
     /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
     /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
-    /// already_drafted, nothing_to_dispose.
+    /// already_drafted, nothing_to_dispose, daiketsu_not_urgent, daiketsu_important,
+    /// daiketsu_disagreed, records_section_unset, records_consult_missing, record_on_hold.
     pub code: String,
     pub message: String,
     pub errors: Option<Vec<ApiProblem>>,
@@ -598,9 +599,10 @@ pub struct ErrorBody {
           super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
           super::iot::webhook, super::iot::list_applications, super::iot::bind_application, super::iot::unbind_application, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
           super::iot::permits::api_list, super::iot::permits::api_add, super::iot::permits::api_assign, super::iot::permits::api_report,
-          super::approval::api_load_setup, super::approval::api_create, super::approval::api_inbox, super::approval::api_get,
-          super::approval::api_act, super::approval::api_route, super::approval::api_execute, super::approval::api_absence,
-          super::approval::api_figures, super::approval::api_disposal_list, super::approval::api_dispose,
+          super::approval::api::api_load_setup, super::approval::api::api_create, super::approval::api::api_inbox, super::approval::api::api_get,
+          super::approval::api::api_act, super::approval::api::api_route, super::approval::api::api_execute, super::approval::api::api_absence,
+          super::approval::api::api_figures, super::approval::api::api_disposal_list, super::approval::api::api_dispose,
+          super::approval::api::api_holds, super::approval::api::api_place_hold, super::approval::api::api_lift_hold,
           super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate,
           super::payments::api_pay, super::payments::api_summary, super::payments_sandbox::sandbox_webhook, super::payments::api_set_fee,
           super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,

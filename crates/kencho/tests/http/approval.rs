@@ -6,15 +6,21 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-fn email(who: &str) -> String {
+pub(crate) fn email(who: &str) -> String {
     format!("{who}@minamisoma.example.jp")
 }
 
-async fn token(app: &TestApp, who: &str) -> String {
+pub(crate) async fn token(app: &TestApp, who: &str) -> String {
     app.staff_token(&email(who)).await
 }
 
-async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let c = api();
     let url = app.url(path);
     let req = match method {
@@ -33,29 +39,29 @@ async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-async fn draft(app: &TestApp, token: &str, body: Value) -> i64 {
+pub(crate) async fn draft(app: &TestApp, token: &str, body: Value) -> i64 {
     let (s, v) = call(app, token, "POST", "/api/v1/kessai", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_i64().expect("id")
 }
 
-async fn act(app: &TestApp, token: &str, id: i64, act: &str, comment: Option<&str>) -> (StatusCode, Value) {
+pub(crate) async fn act(app: &TestApp, token: &str, id: i64, act: &str, comment: Option<&str>) -> (StatusCode, Value) {
     call(app, token, "POST", &format!("/api/v1/kessai/{id}/acts"), Some(json!({"act": act, "comment": comment}))).await
 }
 
-async fn ok(app: &TestApp, token: &str, id: i64, a: &str) -> String {
+pub(crate) async fn ok(app: &TestApp, token: &str, id: i64, a: &str) -> String {
     let (s, v) = act(app, token, id, a, None).await;
     assert_eq!(s, StatusCode::OK, "{a}: {v}");
     v["state"].as_str().expect("state").to_string()
 }
 
-async fn get(app: &TestApp, token: &str, id: i64) -> Value {
+pub(crate) async fn get(app: &TestApp, token: &str, id: i64) -> Value {
     let (s, v) = call(app, token, "GET", &format!("/api/v1/kessai/{id}"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v
 }
 
-fn route_posts(v: &Value) -> Vec<Vec<String>> {
+pub(crate) fn route_posts(v: &Value) -> Vec<Vec<String>> {
     v["stages"]
         .as_array()
         .expect("stages")
@@ -66,22 +72,22 @@ fn route_posts(v: &Value) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn pending_ids(app: &TestApp, token: &str, which: &str) -> Vec<i64> {
+pub(crate) async fn pending_ids(app: &TestApp, token: &str, which: &str) -> Vec<i64> {
     let (s, v) = call(app, token, "GET", &format!("/api/v1/kessai?box={which}"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["items"].as_array().expect("items").iter().map(|i| i["id"].as_i64().expect("id")).collect()
 }
 
-fn purchase(title: &str, amount: i64, consult: Value) -> Value {
+pub(crate) fn purchase(title: &str, amount: i64, consult: Value) -> Value {
     json!({"title": title, "body": format!("{title}を購入したい。見積書を添付します。"), "matter_kind": "物品購入",
            "amount": amount, "consult": consult})
 }
 
-fn today() -> time::Date {
+pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(9, 0, 0).expect("jst")).date()
 }
 
-fn ymd(d: time::Date) -> String {
+pub(crate) fn ymd(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 
@@ -323,7 +329,10 @@ async fn substitute_decides_while_kacho_is_absent() {
             .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "only administrators register others");
 
-    let id = draft(&app, &tanto, purchase("防犯灯の修繕", 200_000, json!([]))).await;
+    // 急施: 代決 is only for a matter that cannot wait (issue 18).
+    let mut body = purchase("防犯灯の修繕", 200_000, json!([]));
+    body["urgent"] = json!(true);
+    let id = draft(&app, &tanto, body).await;
     ok(&app, &tanto, id, "submit").await;
     ok(&app, &kakaricho, id, "approve").await;
     ok(&app, &hosa, id, "approve").await;
@@ -590,6 +599,8 @@ async fn disposal_run_for_a_fiscal_year() {
     let v = get(&app, &admin, disposal).await;
     let decider = route_posts(&v).last().expect("decider")[0].clone();
     assert_eq!(decider, "somu-bucho");
+    // The records section (総務課, the demo's records_division) agrees first (issue 18).
+    ok(&app, &token(&app, "somu-kacho").await, disposal, "agree").await;
     ok(&app, &token(&app, "somu-bucho").await, disposal, "approve").await;
     let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{disposal}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");

@@ -19,6 +19,7 @@ mod evacuation_rules;
 mod iot;
 mod isolation;
 mod jma;
+mod kessai_rules;
 mod payments;
 mod procedures_api;
 mod security;

@@ -204,6 +204,12 @@ pub enum ActError {
     AlreadyActed,
     #[error("the decision-maker is not absent")]
     NotAbsent,
+    #[error("代決 is only for urgent (急施) matters")]
+    NotUrgent,
+    #[error("a 重要・異例 matter is never decided by 代決")]
+    ImportantMatter,
+    #[error("a 合議 disagreed on this matter; it is never decided by 代決")]
+    AigiDisagreed,
     #[error("a 合議 cannot be passed over")]
     WouldSkipAigi,
     #[error("no such earlier step")]

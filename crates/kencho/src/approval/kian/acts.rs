@@ -234,7 +234,7 @@ pub async fn act(
             }
             save(&mut batch, &k, now)?;
             if let (State::Decided { on }, false) = (k.route.state(), was_decided) {
-                let number = next_number(conn, k.tenant_id, &k.division_code, *on).await?;
+                let number = next_number(conn, &setup, k.tenant_id, &k.division_code, *on).await?;
                 batch.push(
                     "UPDATE kian SET number = $1, decided_on = $2 WHERE id = $3",
                     vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
@@ -358,21 +358,43 @@ async fn staff_column(conn: &mut AnyConnection, column: &str, ids: Vec<i64>) -> 
     q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
-/// 文書番号: `{division}-{fiscal year}-{sequence}`, counted per division and fiscal year. The
-/// counter row is updated in the act's transaction, so numbers are unique and without gaps.
-async fn next_number(conn: &mut AnyConnection, tenant_id: i64, division: &str, on: Date) -> Result<String> {
+/// 文書番号 by the tenant's template (`kencho_core::approval::settings::Numbering`; the default
+/// is `{division}-{fiscal_year}-{seq:05}`), counted per fiscal year (from 4月1日) and per
+/// division when the template names the division, else per tenant. The counter row is updated
+/// in the act's transaction, so numbers come one after the other; a number already given (the
+/// template or its scope changed during the year) is passed over, so each stays unique.
+async fn next_number(
+    conn: &mut AnyConnection,
+    setup: &Setup,
+    tenant_id: i64,
+    division: &str,
+    on: Date,
+) -> Result<String> {
+    let numbering = &setup.settings.numbering;
     let fy = fiscal_year(on);
-    let key = format!("kian_number:{tenant_id}:{division}:{fy}");
-    let row = sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ($1, '1') \
-         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT) RETURNING value",
-    )
-    .bind(&key)
-    .fetch_one(&mut *conn)
-    .await?;
-    let n: String = row.try_get(0)?;
-    let n: i64 = n.parse().map_err(|_| AppError::Internal("document counter".into()))?;
-    Ok(format!("{division}-{fy}-{n:05}"))
+    let scope = if numbering.per_division() { division } else { "*" };
+    let key = format!("kian_number:{tenant_id}:{scope}:{fy}");
+    for _ in 0..1000 {
+        let row = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, '1') \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT) RETURNING value",
+        )
+        .bind(&key)
+        .fetch_one(&mut *conn)
+        .await?;
+        let n: String = row.try_get(0)?;
+        let n: i64 = n.parse().map_err(|_| AppError::Internal("document counter".into()))?;
+        let number = numbering.render(on, division, n);
+        let taken = sqlx::query("SELECT id FROM kian WHERE tenant_id = $1 AND number = $2")
+            .bind(tenant_id)
+            .bind(&number)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if taken.is_none() {
+            return Ok(number);
+        }
+    }
+    Err(AppError::Internal("no free document number".into()))
 }
 
 /// Mails everyone something newly arrived for (未処理, 後閲, 供覧), and the drafter when it
