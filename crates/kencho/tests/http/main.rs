@@ -18,6 +18,7 @@ mod evacuation_data;
 mod iot;
 mod isolation;
 mod jma;
+mod pades;
 mod payments;
 mod procedures_api;
 mod security;
