@@ -28,7 +28,6 @@ dir = $work/tsa
 serial = \$dir/serial
 crypto_device = builtin
 signer_cert = \$dir/tsa.crt
-certs = \$dir/tsa.crt
 signer_key = \$dir/tsa.key
 signer_digest = sha256
 default_policy = 1.2.3.4.1
@@ -49,7 +48,8 @@ KENCHO_TEST_TSA_URL="http://127.0.0.1:$port/" KENCHO_TEST_PADES_DIR="$work/out" 
 test -s "$work/out/notice-b-b.pdf" && test -s "$work/out/notice-b-t.pdf" || { echo "the tests wrote no PDFs"; exit 1; }
 
 fail=0
-for pdf in "$work/out/notice-b-b.pdf" "$work/out/notice-b-t.pdf"; do
+for level in b-b b-t; do
+  pdf="$work/out/notice-$level.pdf"
   echo "--- pdfsig $(basename "$pdf")"
   out="$(pdfsig -nocert "$pdf" 2>&1 || true)"
   echo "$out"
@@ -58,11 +58,13 @@ for pdf in "$work/out/notice-b-b.pdf" "$work/out/notice-b-t.pdf"; do
   grep -q "Signature Type: ETSI.CAdES.detached" <<<"$out" || { echo "pdfsig: not PAdES"; fail=1; }
 
   echo "--- pyHanko $(basename "$pdf")"
-  out="$(python3 -m pyhanko sign validate --pretty-print --trust "$work/out/test-ca.pem" --trust "$work/tsa/tsa.crt" "$pdf" 2>&1 || true)"
+  out="$(python3 -m pyhanko sign validate --pretty-print --trust "$work/out/notice-$level.ca.pem" --trust "$work/tsa/tsa.crt" "$pdf" 2>&1 || true)"
   echo "$out"
-  grep -qi "The signature is cryptographically sound" <<<"$out" || { echo "pyHanko: not sound"; fail=1; }
-  grep -qi "covers the entire file" <<<"$out" || { echo "pyHanko: not the entire file"; fail=1; }
+  grep -q "The signature is cryptographically sound." <<<"$out" || { echo "pyHanko: not sound"; fail=1; }
+  grep -q "The signature covers the entire file." <<<"$out" || { echo "pyHanko: not the entire file"; fail=1; }
+  grep -q "The signature is judged VALID." <<<"$out" || { echo "pyHanko: not judged valid"; fail=1; }
+  if [ "$level" = b-t ]; then
+    grep -q "The timestamp token is cryptographically sound." <<<"$out" || { echo "pyHanko: no sound time-stamp"; fail=1; }
+  fi
 done
-out="$(python3 -m pyhanko sign validate --pretty-print --trust "$work/out/test-ca.pem" --trust "$work/tsa/tsa.crt" "$work/out/notice-b-t.pdf" 2>&1 || true)"
-grep -qi "time stamp token" <<<"$out" || grep -qi "timestamp" <<<"$out" || { echo "pyHanko: no time-stamp in the B-T notice"; fail=1; }
 exit "$fail"

@@ -198,7 +198,7 @@ async fn notices_carry_a_pades_signature_over_the_whole_file_and_stay_in_the_has
     assert!(kencho::documents::pades::verify::verify(&longer).is_err());
 
     save("notice-b-b.pdf", &pdf);
-    save("test-ca.pem", p.ca.as_bytes());
+    save("notice-b-b.ca.pem", p.ca.as_bytes());
 
     // A TSA that does not answer: the notice is not issued half-signed.
     let (status, _) = put_certificate(&app, &admin, pem_body(&p, Some("http://127.0.0.1:9/tsa"))).await;
@@ -230,5 +230,5 @@ async fn with_a_tsa_the_signature_is_time_stamped() {
     assert!(sig.valid && sig.covers_whole_file && sig.time_stamped, "{sig:?}");
     assert_eq!(verify_api(&app, &pdf).await["result"], "genuine");
     save("notice-b-t.pdf", &pdf);
-    save("test-ca.pem", p.ca.as_bytes());
+    save("notice-b-t.ca.pem", p.ca.as_bytes());
 }
