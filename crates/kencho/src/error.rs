@@ -57,6 +57,10 @@ pub enum AppError {
     /// the key file, a value altered or stored in clear); the code says which.
     #[error("{1}")]
     SecretKey(&'static str, String),
+    /// A signing certificate, its key or its time-stamp authority that kencho cannot use
+    /// (embedded PAdES signatures); the code says why, the detail is for the log.
+    #[error("{0}: {1}")]
+    Certificate(&'static str, String),
     /// A public data file (hazard layer, site list, town table) that does not follow its
     /// specification; the code says what kind of problem, the detail names the file, the line or
     /// feature, the attribute found and the one expected.
@@ -99,6 +103,7 @@ impl AppError {
             AppError::TokenScope => "token_scope",
             AppError::Timeout => "timeout",
             AppError::SecretKey(code, _) => code,
+            AppError::Certificate(code, _) => code,
             AppError::Data(e) => e.code(),
             AppError::Telegram(e) => e.code(),
             AppError::Capture(e) => e.code(),
@@ -120,6 +125,9 @@ impl AppError {
             AppError::BadRequest(_) | AppError::Definition(_) | AppError::Data(_) | AppError::Telegram(_) => {
                 StatusCode::BAD_REQUEST
             }
+            // A TSA that does not answer is the server's problem to report, not the request's.
+            AppError::Certificate("tsa_failed", _) => StatusCode::BAD_GATEWAY,
+            AppError::Certificate(..) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Validation(_) | AppError::Capture(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::StaleForm | AppError::Transition(_) | AppError::Refused(..) => {
                 StatusCode::CONFLICT
@@ -197,6 +205,7 @@ impl AppError {
             AppError::TokenScope => crate::i18n::t(lang, "error.token_scope"),
             AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
             AppError::SecretKey(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
+            AppError::Certificate(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
             AppError::Data(e) => crate::i18n::tf(lang, &format!("error.{}", e.code()), &[("detail", &e.to_string())]),
             AppError::Telegram(e) => {
                 let args = e.args();

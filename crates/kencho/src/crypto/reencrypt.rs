@@ -39,6 +39,7 @@ const fn col(table: &'static str, column: &'static str, row: &'static str, int_r
 pub const COLUMNS: &[Column] = &[
     col("staff", "totp_secret", "id", true, false),
     col("signing_keys", "secret_key", "key_id", false, false),
+    col("signing_certificates", "private_key", "cert_id", false, false),
     col("payment_settings", "sandbox_secret", "tenant_id", true, false),
     col("payment_settings", "stripe_api_key", "tenant_id", true, false),
     col("payment_settings", "stripe_webhook_secret", "tenant_id", true, false),

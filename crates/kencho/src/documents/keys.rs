@@ -109,7 +109,7 @@ async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -
 }
 
 /// Serialises key changes of one tenant (PostgreSQL; SQLite has one writer).
-async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
+pub(super) async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
     if Dialect::of(conn) == Dialect::Postgres {
         sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).execute(&mut *conn).await?;
     }

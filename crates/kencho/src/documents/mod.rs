@@ -12,8 +12,14 @@
 //!
 //! The signature is detached: it is stored with the document's row and returned by the
 //! verification API, over the message [`signed_message`] describes.
+//!
+//! When the tenant has configured a signing certificate ([`certificate`]), every document
+//! also carries an embedded PAdES signature ([`pades`]) that PDF readers check. It is added
+//! before hashing: the hash register holds the SHA-256 of the final, signed file.
 
+pub mod certificate;
 pub mod keys;
+pub mod pades;
 pub mod pdf;
 mod receipt;
 
@@ -248,8 +254,11 @@ async fn prepare(
         key_id: key.key_id.clone(),
     };
     let (number, title) = (content.number.clone(), content.title.clone());
+    let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
+    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
     let signed =
-        sign_and_store(data_dir, key, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content)).await?;
+        sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content))
+            .await?;
     let doc = IssuedDocument {
         id: 0,
         tenant_id: f.tenant_id,
@@ -279,20 +288,37 @@ struct Signed {
     signature: String,
 }
 
-/// The one signing path of every kind of document: renders it on a blocking thread, signs
-/// [`signed_message`] with the tenant's active key and stores the file durably in the
-/// content-addressed store. The caller writes the row ([`insert`]).
+/// How a document is signed: the tenant's Ed25519 key for the hash register, and its
+/// certificate for an embedded PAdES signature when one is configured.
+struct Signing {
+    key: keys::ActiveKey,
+    embedded: Option<pades::Signer>,
+    /// The embedded signature's /Reason.
+    reason: String,
+}
+
+/// The one signing path of every kind of document: renders it on a blocking thread, embeds
+/// the PAdES signature (if configured), signs [`signed_message`] over the final bytes with the
+/// tenant's active key and stores the file durably in the content-addressed store. The caller
+/// writes the row ([`insert`]).
 async fn sign_and_store(
     data_dir: &Path,
-    key: keys::ActiveKey,
+    signing: Signing,
     tenant_code: &str,
     number: &str,
     issued_at: i64,
     render: impl FnOnce() -> std::result::Result<Vec<u8>, String> + Send + 'static,
 ) -> Result<Signed> {
     let (tenant_code, number) = (tenant_code.to_string(), number.to_string());
+    let rendered = tokio::task::spawn_blocking(move || render().map_err(AppError::Internal))
+        .await
+        .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
+    let bytes = match &signing.embedded {
+        Some(s) => pades::sign(rendered, s, issued_at, &signing.reason).await?,
+        None => rendered,
+    };
+    let key = signing.key;
     let (bytes, sha, signature, key_id) = tokio::task::spawn_blocking(move || {
-        let bytes = render().map_err(AppError::Internal)?;
         let sha = hex::encode(Sha256::digest(&bytes));
         let sig = key.sign(&signed_message(&number, &tenant_code, issued_at, &sha));
         Ok::<_, AppError>((bytes, sha, keys::encode_signature(&sig), key.key_id))

@@ -11,7 +11,7 @@ use std::path::Path;
 use sqlx::{AnyConnection, Row};
 
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
-use super::{find, insert, keys, sign_and_store, By, IssuedDocument, VERIFY_PATH};
+use super::{certificate, find, insert, keys, sign_and_store, By, IssuedDocument, Signing, VERIFY_PATH};
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
 
@@ -238,8 +238,10 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
         key_id: key.key_id.clone(),
     };
     let title = content.title();
+    let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
+    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
     let signed =
-        sign_and_store(data_dir, key, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
+        sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
     let mut doc = IssuedDocument {
         id: 0,
         tenant_id: f.tenant_id,

@@ -604,6 +604,7 @@ pub struct ErrorBody {
           super::approval::api::api_figures, super::approval::api::api_disposal_list, super::approval::api::api_dispose,
           super::approval::api::api_holds, super::approval::api::api_place_hold, super::approval::api::api_lift_hold,
           super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate,
+          super::signing_certificate::api_get, super::signing_certificate::api_put, super::signing_certificate::api_delete,
           super::payments::api_pay, super::payments::api_summary, super::payments_sandbox::sandbox_webhook, super::payments::api_set_fee,
           super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,
           super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings,

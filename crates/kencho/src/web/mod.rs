@@ -17,6 +17,7 @@ pub mod payments;
 mod payments_sandbox;
 pub mod resident;
 pub mod serve;
+pub mod signing_certificate;
 pub mod staff;
 
 use std::net::SocketAddr;
@@ -570,6 +571,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(iot::api_routes())
                 .merge(approval::api_routes())
                 .merge(documents::api_routes())
+                .merge(signing_certificate::api_routes())
                 .merge(payments::api_routes())
                 .merge(audit::api_routes()),
         )

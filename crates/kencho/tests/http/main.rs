@@ -20,6 +20,7 @@ mod iot;
 mod isolation;
 mod jma;
 mod kessai_rules;
+mod pades;
 mod payments;
 mod procedures_api;
 mod security;

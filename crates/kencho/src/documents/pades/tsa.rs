@@ -1,0 +1,97 @@
+//! An RFC 3161 time-stamp client over HTTP (RFC 3161 §3.4: POST of a DER TimeStampReq as
+//! `application/timestamp-query`, answer `application/timestamp-reply`). The token is
+//! checked before use: status granted, the imprint and nonce ours, and signed by the TSA over
+//! its TSTInfo ([`super::verify::check_time_stamp`]).
+
+use std::time::Duration;
+
+use der::asn1::{Int, OctetString};
+use der::{Decode, Encode};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion};
+
+use crate::error::AppError;
+
+/// How long a TSA may take before the document is refused (a notice without its time-stamp
+/// is not issued: the office configured B-T).
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn failed(detail: impl Into<String>) -> AppError {
+    AppError::Certificate("tsa_failed", detail.into())
+}
+
+/// Checks a configured TSA URL: absolute http(s).
+pub fn check_url(url: &str) -> Result<(), AppError> {
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if ok && url.len() <= 500 {
+        Ok(())
+    } else {
+        Err(AppError::Certificate("tsa_url_invalid", url.chars().take(100).collect()))
+    }
+}
+
+/// The DER TimeStampReq for a signature value, with a random 64-bit nonce.
+fn request(signature_value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
+    let mut nonce = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    nonce[0] &= 0x7f; // a positive INTEGER
+    nonce[0] |= 0x01; // and no leading zero byte to strip
+    let req = TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: spki::AlgorithmIdentifier { oid: super::cades::ID_SHA256, parameters: None },
+            hashed_message: OctetString::new(Sha256::digest(signature_value).to_vec())
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        },
+        req_policy: None,
+        nonce: Some(Int::new(&nonce).map_err(|e| AppError::Internal(e.to_string()))?),
+        // The token carries the TSA's certificate, so validators can check it.
+        cert_req: true,
+        extensions: None,
+    };
+    Ok((req.to_der().map_err(|e| AppError::Internal(e.to_string()))?, nonce.to_vec()))
+}
+
+/// Asks the TSA at `url` to stamp `signature_value`; returns the token (ContentInfo, DER).
+pub async fn time_stamp(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, AppError> {
+    let (req, nonce) = request(signature_value)?;
+    let client = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| failed(e.to_string()))?;
+    let res = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
+        .body(req)
+        .send()
+        .await
+        .map_err(|e| failed(format!("{url}: {e}")))?;
+    if !res.status().is_success() {
+        return Err(failed(format!("{url}: HTTP {}", res.status())));
+    }
+    let body = res.bytes().await.map_err(|e| failed(format!("{url}: {e}")))?;
+    token_from_reply(&body, signature_value, &nonce)
+}
+
+/// Checks a TimeStampResp and takes its token out.
+pub fn token_from_reply(body: &[u8], signature_value: &[u8], nonce: &[u8]) -> Result<Vec<u8>, AppError> {
+    let resp = TimeStampResp::from_der(body).map_err(|e| failed(format!("not a TimeStampResp: {e}")))?;
+    use cmpv2::status::PkiStatus;
+    if !matches!(resp.status.status, PkiStatus::Accepted | PkiStatus::GrantedWithMods) {
+        return Err(failed(format!("the TSA refused: {:?}", resp.status.status)));
+    }
+    let token = resp.time_stamp_token.ok_or_else(|| failed("granted without a token"))?;
+    let der = token.to_der().map_err(|e| failed(e.to_string()))?;
+    super::verify::check_time_stamp(&der, signature_value).map_err(failed)?;
+    // RFC 3161 §2.4.2: the nonce must come back as sent.
+    let sd = super::cades::signed_data(&der).map_err(failed)?;
+    let tst = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .and_then(|c| c.decode_as::<OctetString>().ok())
+        .and_then(|o| x509_tsp::TstInfo::from_der(o.as_bytes()).ok())
+        .ok_or_else(|| failed("no TSTInfo"))?;
+    if tst.nonce.as_ref().map(|n| n.as_bytes()) != Some(nonce) {
+        return Err(failed("the nonce does not match"));
+    }
+    Ok(der)
+}
