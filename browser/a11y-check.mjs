@@ -632,7 +632,7 @@ async function main() {
     await fill(h, { floor: '0' });
     await clickAndWait(h, 'main form button[type=submit]', 422);
     await check(h, 'マイ避難: home, error summary (422)');
-    await fill(h, { floor: '1', hold_out: 'no', car: 'yes', safe_house: '伯父の家（相馬市）' });
+    await fill(h, { floor: '1', supply_days: '0', car: 'yes', safe_house: '伯父の家（相馬市）' });
     await clickAndWait(h, 'main form button[type=submit]');
     await check(h, 'マイ避難: people (step 3)');
     await fill(h, { name1: 'お母さん' });
@@ -684,7 +684,7 @@ async function main() {
     await clickAndWait(res, 'main form[action="/hinan/minamisoma/start"] button[type=submit]');
     await fill(res, { town: '0721250005000' });
     await clickAndWait(res, 'main form button[type=submit]');
-    await fill(res, { floor: '2', hold_out: 'yes', car: 'no' });
+    await fill(res, { floor: '2', supply_days: '3', car: 'no' });
     await clickAndWait(res, 'main form button[type=submit]');
     await fill(res, { name1: '太郎', infant1: '1' });
     await clickAndWait(res, 'main button[name=intent][value=next]');
@@ -711,7 +711,7 @@ async function main() {
     await check(k, 'マイ避難 staff: individual plan, where (with person)');
     await fill(k, { person: '真野 ウメ', town: '0721250002000' });
     await clickAndWait(k, 'main form button[type=submit]');
-    await fill(k, { floor: '1', hold_out: 'no', car: 'no' });
+    await fill(k, { floor: '1', supply_days: '0', car: 'no' });
     await clickAndWait(k, 'main form button[type=submit]');
     await fill(k, { name1: 'ウメさん', wheelchair1: '1' });
     await clickAndWait(k, 'main button[name=intent][value=next]');

@@ -91,7 +91,7 @@ pub enum ForAlert {
     /// The home is outside the zones of every hazard the alert is about.
     NotExposed { hazards: Vec<AlertHazard> },
     /// The household acts at `level` on the plan for the hazards it is exposed to.
-    Act { level: u8, hazards: Vec<AlertHazard>, resolved: Resolved, step: Step },
+    Act { level: u8, hazards: Vec<AlertHazard>, resolved: Box<Resolved>, step: Step },
 }
 
 /// The household's action for an alert holding `levels` per hazard: the highest level among the
@@ -133,7 +133,7 @@ pub fn for_alert(
     resolved.destination = full.destination;
     resolved.mine.sites = full.mine.sites;
     let step = step_at(&resolved.mine, level);
-    ForAlert::Act { level, hazards: concerned, resolved, step }
+    ForAlert::Act { level, hazards: concerned, resolved: Box::new(resolved), step }
 }
 
 #[cfg(test)]

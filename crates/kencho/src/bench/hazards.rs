@@ -138,7 +138,7 @@ pub async fn run_hazards(polygons: usize, clients: usize, seconds: u64) -> Resul
                 let mut seed = (c as u64 + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0x94D0_49BB_1331_11EB);
                 let p = point(&mut seed);
                 let body = json!({
-                    "lat": p.lat, "lon": p.lon, "living_floor": 1 + (i % 3), "can_hold_out": i % 2 == 0,
+                    "lat": p.lat, "lon": p.lon, "living_floor": 1 + (i % 3), "supply_days": (i % 4) * 3,
                     "members": [{"name": "母"}, {"name": "祖父", "walking_help": i % 4 == 0}, {"name": "子", "infant": i % 5 == 0}]
                 });
                 match client.post(format!("{base}/api/v1/evacuation/minamisoma/plan")).json(&body).send().await {
