@@ -569,32 +569,7 @@ pub async fn execute(
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                let mut done = Executed::default();
-                match k.source {
-                    Source::Application => {
-                        let app_id = k
-                            .application_id
-                            .ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
-                        let approve = k.decision.as_deref() == Some("approve");
-                        crate::applications::decide_by_route(
-                            &db2,
-                            conn,
-                            &base_url,
-                            &staff,
-                            app_id,
-                            approve,
-                            &k.body,
-                            k.number.as_deref(),
-                        )
-                        .await?;
-                        done.application = Some(app_id);
-                    }
-                    Source::Disposal => {
-                        done.released = super::records::carry_out(conn, &db2.keys(), &dir, &staff, &setup, &k).await?;
-                    }
-                    // A refund above the tenant's limit waited for this 決裁.
-                    Source::Internal => crate::payments::on_kian_executed(conn, id).await?,
-                }
+                let done = carry_out_source(&db2, conn, &base_url, &dir, &staff, &setup, &k).await?;
                 audit::append(
                     conn,
                     k.tenant_id,
@@ -619,6 +594,44 @@ pub async fn execute(
             Err(e)
         }
     }
+}
+
+/// What 施行 does, by the kind of 起案 (inside the 施行 transaction).
+async fn carry_out_source(
+    db: &Db,
+    conn: &mut AnyConnection,
+    base_url: &str,
+    dir: &std::path::Path,
+    staff: &Staff,
+    setup: &Setup,
+    k: &Kian,
+) -> Result<Executed> {
+    let mut done = Executed::default();
+    match k.source {
+        Source::Application => {
+            let app_id =
+                k.application_id.ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
+            let approve = k.decision.as_deref() == Some("approve");
+            crate::applications::decide_by_route(
+                db,
+                conn,
+                base_url,
+                staff,
+                app_id,
+                approve,
+                &k.body,
+                k.number.as_deref(),
+            )
+            .await?;
+            done.application = Some(app_id);
+        }
+        Source::Disposal => {
+            done.released = super::records::carry_out(conn, &db.keys(), dir, staff, setup, k).await?;
+        }
+        // A refund above the tenant's limit waited for this 決裁.
+        Source::Internal => crate::payments::on_kian_executed(conn, k.id).await?,
+    }
+    Ok(done)
 }
 
 /// The live 起案 of an application, if any.

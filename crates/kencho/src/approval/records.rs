@@ -18,6 +18,10 @@ use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 
+mod archive;
+
+use archive::package;
+
 const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
     expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
 
@@ -197,16 +201,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     if due.is_empty() {
         return Err(AppError::Refused("nothing_to_dispose", "no record of that year is due for disposal today".into()));
     }
-    let mut body = format!(
-        "保存期間が満了し、{fy}年度に廃棄・移管の時期を迎えた次の公文書を、それぞれの区分により廃棄・移管する。\n\n"
-    );
-    for r in &due {
-        let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
-        body.push_str(&format!(
-            "・{}（{}、保存期間{}、満了後 {}）：{what}\n",
-            r.title, r.subject, r.retention, r.expires_on
-        ));
-    }
+    let body = disposal_body(fy, &due);
     let mut draft = Draft {
         source: Source::Disposal,
         application_id: None,
@@ -247,6 +242,21 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
         })
     })
     .await
+}
+
+/// The disposal 起案's body: what goes and how.
+fn disposal_body(fy: i32, due: &[Record]) -> String {
+    let mut body = format!(
+        "保存期間が満了し、{fy}年度に廃棄・移管の時期を迎えた次の公文書を、それぞれの区分により廃棄・移管する。\n\n"
+    );
+    for r in due {
+        let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
+        body.push_str(&format!(
+            "・{}（{}、保存期間{}、満了後 {}）：{what}\n",
+            r.title, r.subject, r.retention, r.expires_on
+        ));
+    }
+    body
 }
 
 /// What a committed disposal leaves to do on disk.
@@ -487,191 +497,6 @@ pub async fn discard_partial(data_dir: &Path, kian_id: i64) {
             let _ = tokio::fs::remove_file(e.path()).await;
         }
     }
-}
-
-/// Writes the archive package of a record (移管): a tar file holding `manifest.json` (what the
-/// package is, its format and a SHA-256 of every member), `record.json`, `history.json`,
-/// `signatures.json` and the files under `files/`. Returns its path and SHA-256.
-async fn package(
-    conn: &mut AnyConnection,
-    keys: &crate::crypto::Keyring,
-    data_dir: &Path,
-    tenant_id: i64,
-    kian_id: i64,
-    r: &Record,
-) -> Result<(PathBuf, String)> {
-    let (kind, id) = subject_id(&r.subject).ok_or_else(|| AppError::Internal("record subject".into()))?;
-    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-    let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| AppError::Internal(e.to_string()));
-    let mut files: Vec<(String, String)> = Vec::new();
-    match kind {
-        "application" => {
-            let a = sqlx::query(
-                "SELECT a.receipt_number, a.status, a.answers, a.submitted_at, a.decided_at, p.title, p.code, p.version, r.name \
-                 FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id WHERE a.id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            // The archive leaves kencho: its answers are in clear, as the record is.
-            let answers =
-                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>(2)?)?;
-            members.push((
-                "record.json".into(),
-                json(&serde_json::json!({
-                    "kind": "application",
-                    "receipt_number": a.try_get::<Option<String>, _>(0)?,
-                    "status": a.try_get::<String, _>(1)?,
-                    "answers": serde_json::from_str::<serde_json::Value>(&answers).unwrap_or(serde_json::Value::Null),
-                    "submitted_at_ms": a.try_get::<Option<i64>, _>(3)?,
-                    "decided_at_ms": a.try_get::<Option<i64>, _>(4)?,
-                    "procedure": {"title": a.try_get::<String, _>(5)?, "code": a.try_get::<String, _>(6)?, "version": a.try_get::<i64, _>(7)?},
-                    "applicant": a.try_get::<String, _>(8)?,
-                }))?,
-            ));
-            let ev = sqlx::query(
-                "SELECT at, actor_name, action, from_status, to_status, message FROM application_events WHERE application_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut hist = Vec::new();
-            for e in &ev {
-                hist.push(serde_json::json!({
-                    "at_ms": e.try_get::<i64, _>(0)?, "actor": e.try_get::<String, _>(1)?, "action": e.try_get::<String, _>(2)?,
-                    "from": e.try_get::<String, _>(3)?, "to": e.try_get::<String, _>(4)?, "message": e.try_get::<Option<String>, _>(5)?,
-                }));
-            }
-            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
-            for f in sqlx::query("SELECT filename, sha256 FROM attachments WHERE application_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                files.push((f.try_get(0)?, f.try_get(1)?));
-            }
-        }
-        "kian" => {
-            let k = sqlx::query(
-                "SELECT number, title, body, matter_kind, amount, decided_on, route, source, application_id FROM kian WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            let route: String = k.try_get(6)?;
-            members.push((
-                "record.json".into(),
-                json(&serde_json::json!({
-                    "kind": "kian",
-                    "number": k.try_get::<Option<String>, _>(0)?,
-                    "title": k.try_get::<String, _>(1)?,
-                    "body": k.try_get::<String, _>(2)?,
-                    "matter_kind": k.try_get::<String, _>(3)?,
-                    "amount_yen": k.try_get::<Option<i64>, _>(4)?,
-                    "decided_on": k.try_get::<Option<String>, _>(5)?,
-                    "source": k.try_get::<String, _>(7)?,
-                    "application_id": k.try_get::<Option<i64>, _>(8)?,
-                    "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
-                }))?,
-            ));
-            let ev = sqlx::query(
-                "SELECT seq, at, actor_name, as_post, on_behalf_of, stage, act, comment FROM kian_events WHERE kian_id = $1 ORDER BY seq",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut hist = Vec::new();
-            for e in &ev {
-                hist.push(serde_json::json!({
-                    "seq": e.try_get::<i64, _>(0)?, "at_ms": e.try_get::<i64, _>(1)?, "actor": e.try_get::<String, _>(2)?,
-                    "as_post": e.try_get::<Option<String>, _>(3)?, "on_behalf_of_staff": e.try_get::<Option<i64>, _>(4)?,
-                    "stage": e.try_get::<Option<i64>, _>(5)?, "act": e.try_get::<String, _>(6)?, "comment": e.try_get::<Option<String>, _>(7)?,
-                }));
-            }
-            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
-            for f in sqlx::query("SELECT filename, sha256 FROM kian_files WHERE kian_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                files.push((f.try_get(0)?, f.try_get(1)?));
-            }
-        }
-        _ => return Err(AppError::Internal("record subject".into())),
-    }
-    let column = if kind == "application" { "application_id" } else { "kian_id" };
-    let sigs = sqlx::query(&format!(
-        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
-         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut signatures = Vec::new();
-    for s in &sigs {
-        let sha: String = s.try_get(4)?;
-        signatures.push(serde_json::json!({
-            "number": s.try_get::<String, _>(0)?, "kind": s.try_get::<String, _>(1)?, "title": s.try_get::<String, _>(2)?,
-            "issuer": s.try_get::<String, _>(3)?, "sha256": sha, "key_id": s.try_get::<String, _>(5)?,
-            "signature": s.try_get::<String, _>(6)?, "issued_at_ms": s.try_get::<i64, _>(7)?,
-            "algorithm": s.try_get::<Option<String>, _>(8)?, "public_key": s.try_get::<Option<String>, _>(9)?,
-            "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
-        }));
-        files.push((format!("{sha}.pdf"), sha));
-    }
-    members.push(("signatures.json".into(), json(&serde_json::Value::Array(signatures))?));
-    let mut file_entries = Vec::new();
-    for (i, (name, sha)) in files.iter().enumerate() {
-        let bytes = tokio::fs::read(crate::applications::file_path(data_dir, sha))
-            .await
-            .map_err(|e| AppError::Internal(format!("record file {sha}: {e}")))?;
-        // Members are numbered so two files with one name cannot collide.
-        let member = format!("files/{:03}-{}", i + 1, name.replace(['/', '\\'], "_"));
-        file_entries.push(serde_json::json!({"member": member, "original_name": name, "sha256": sha}));
-        members.push((member, bytes));
-    }
-    let digests: Vec<serde_json::Value> = members
-        .iter()
-        .map(|(n, b)| serde_json::json!({"member": n, "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b)), "size": b.len()}))
-        .collect();
-    let manifest = json(&serde_json::json!({
-        "format": "kencho-archive-package/1",
-        "description": "移管 package of one public record: record.json (the record), history.json (every act), signatures.json (signed documents with the public keys to check them), files/ (attachments and signed PDFs)",
-        "tenant_id": tenant_id,
-        "subject": r.subject,
-        "title": r.title,
-        "division": r.division_code,
-        "retention_years": r.retention_years,
-        "completed_on": r.completed_on,
-        "retention_ended": r.expires_on,
-        "created_at_ms": now_ms(),
-        "files": file_entries,
-        "members": digests,
-    }))?;
-    members.insert(0, ("manifest.json".into(), manifest));
-    let dir = data_dir.join("archives");
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    // `{record}.tar.{kian}` until the disposal commits; `with_extension("")` gives the final name.
-    let path = dir.join(format!("{}.tar.{kian_id}", r.subject.replace(':', "-")));
-    let bytes = tar_of(&members)?;
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let mut f = tokio::fs::File::create(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    f.sync_all().await.map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((path, sha))
-}
-
-fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, bytes) in members {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(u64::try_from(now_ms() / 1000).unwrap_or(0));
-        h.set_cksum();
-        b.append_data(&mut h, name, bytes.as_slice()).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    b.into_inner().map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// Removes stored files that no row refers to and that were written more than [`FRESH`] ago

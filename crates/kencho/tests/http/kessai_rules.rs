@@ -62,7 +62,7 @@ async fn daiketsu_limits_and_senketsu_one_level_up() {
     let before = events(&app, &hosa, id).await;
     let (s, e) = act(&app, &hosa, id, "substitute_decide", None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("daiketsu_not_urgent")), "{e}");
-    assert!(e["message"].as_str().expect("message").contains("急施"), "the refusal says why: {e}");
+    assert!(e["message"].as_str().expect("message").contains("代決"), "the refusal says why: {e}");
     let v = get(&app, &hosa, id).await;
     assert_eq!((v["state"].as_str(), events(&app, &hosa, id).await), (Some("in_progress"), before));
     assert!(!v["acts"].as_array().expect("acts").contains(&json!("substitute_decide")));
@@ -154,8 +154,8 @@ async fn document_numbers_follow_the_tenant_template() {
     let kakaricho = token(&app, "kankyo-kakaricho").await;
     let template = "template = \"{wareki_year}{tenant_abbr}{division_abbr}第{seq}号\"\ntenant_abbr = \"南\"\n";
 
-    let bad = format!("[numbering]\ntemplate = \"{{nendo}}{{tenant_abbr}}第{{seq}}号\"\ntenant_abbr = \"南\"\n");
-    let (s, text) = put_settings(&app, &admin, &bad).await;
+    let bad = "[numbering]\ntemplate = \"{nendo}{tenant_abbr}第{seq}号\"\ntenant_abbr = \"南\"\n";
+    let (s, text) = put_settings(&app, &admin, bad).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(text.contains("{nendo}"), "the unknown placeholder is named: {text}");
     let missing = format!("[numbering]\n{template}[numbering.divisions]\nseikatsu-kankyo = \"環\"\n");
@@ -304,4 +304,32 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
         app.count(&format!("SELECT COUNT(*) FROM records WHERE subject = 'kian:{other}' AND state = 'kept'")).await,
         1
     );
+
+    // The records page places and lifts holds too.
+    let other_id = record_of(&app, &admin, &format!("kian:{other}")).await["id"].as_i64().expect("id");
+    let b = app.staff_browser(&email("kankyo-kakaricho")).await;
+    let page_url = app.url(&format!("/staff/kessai/records?fy={fy}"));
+    let page = b.get(page_url.clone()).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("廃棄の留保"), "the page offers holds");
+    let form_url = app.url(&format!("/staff/kessai/records/{other_id}/holds"));
+    let fy_s = fy.to_string();
+    let placed = b
+        .post(form_url.clone())
+        .form(&[("csrf", csrf_of(&page).as_str()), ("fy", &fy_s), ("kind", "audit"), ("reference", "定期監査 第4号")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 303);
+    let page = b.get(page_url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("定期監査 第4号"), "the hold is listed");
+    let (_, list) = call(&app, &admin, "GET", &format!("/api/v1/records/{other_id}/holds"), None).await;
+    let hold_id = list[0]["id"].as_i64().expect("id").to_string();
+    let lifted = b
+        .post(form_url)
+        .form(&[("csrf", csrf_of(&page).as_str()), ("fy", &fy_s), ("lift", &hold_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifted.status(), 303);
+    assert_eq!(record_of(&app, &admin, &format!("kian:{other}")).await["open_holds"], 0);
 }
