@@ -157,25 +157,17 @@ pub struct SigInfo<'a> {
     pub name: &'a str,
 }
 
-/// Appends the update with a /Contents placeholder of `capacity` bytes.
-pub fn prepare(pdf: &[u8], info: &SigInfo<'_>, capacity: usize) -> Result<Placeholder, String> {
-    let prev = previous(pdf)?;
-    let size = number_after(&prev.trailer, "/Size").ok_or("trailer has no /Size")?;
-    let root = reference(&prev.trailer, "/Root").ok_or("trailer has no /Root")?;
-    let catalog = object_dict(pdf, &prev, root)?;
-    if catalog.contains("/AcroForm") {
-        return Err("the document already has a form".into());
-    }
-    let pages = reference(&catalog, "/Pages").ok_or("catalog has no /Pages")?;
-    let kids = raw_value(&object_dict(pdf, &prev, pages)?, "/Kids").ok_or("no /Kids")?;
+/// The first page (its number and its dictionary with the widget `field` added to /Annots).
+fn page_with_widget(pdf: &[u8], prev: &Previous, catalog: &str, field: usize) -> Result<(usize, String), String> {
+    let pages = reference(catalog, "/Pages").ok_or("catalog has no /Pages")?;
+    let kids = raw_value(&object_dict(pdf, prev, pages)?, "/Kids").ok_or("no /Kids")?;
     let first_page: usize = kids
         .trim_matches(['[', ']'])
         .split_ascii_whitespace()
         .next()
         .and_then(|n| n.parse().ok())
         .ok_or("no first page")?;
-    let page = object_dict(pdf, &prev, first_page)?;
-    let (sig, field) = (size, size + 1);
+    let page = object_dict(pdf, prev, first_page)?;
     let page = if page.contains("/Annots") {
         let at = page.find("/Annots").unwrap_or_default() + "/Annots".len();
         let rest = page[at..].trim_start();
@@ -187,6 +179,20 @@ pub fn prepare(pdf: &[u8], info: &SigInfo<'_>, capacity: usize) -> Result<Placeh
     } else {
         with_entry(&page, &format!("/Annots [{field} 0 R]"))
     };
+    Ok((first_page, page))
+}
+
+/// Appends the update with a /Contents placeholder of `capacity` bytes.
+pub fn prepare(pdf: &[u8], info: &SigInfo<'_>, capacity: usize) -> Result<Placeholder, String> {
+    let prev = previous(pdf)?;
+    let size = number_after(&prev.trailer, "/Size").ok_or("trailer has no /Size")?;
+    let root = reference(&prev.trailer, "/Root").ok_or("trailer has no /Root")?;
+    let catalog = object_dict(pdf, &prev, root)?;
+    if catalog.contains("/AcroForm") {
+        return Err("the document already has a form".into());
+    }
+    let (sig, field) = (size, size + 1);
+    let (first_page, page) = page_with_widget(pdf, &prev, &catalog, field)?;
     let catalog = with_entry(&catalog, &format!("/AcroForm << /Fields [{field} 0 R] /SigFlags 3 >>"));
 
     let mut out = pdf.to_vec();

@@ -53,8 +53,11 @@ fn ints_after(bytes: &[u8], at: usize, n: usize) -> Option<Vec<usize>> {
     (v.len() == n).then_some(v)
 }
 
-/// The last signature dictionary's /ByteRange and /Contents, if the file has one.
-fn byte_range(pdf: &[u8]) -> Result<Option<([usize; 4], Vec<u8>, String)>, String> {
+/// The last signature dictionary's /ByteRange, /Contents (decoded) and /SubFilter.
+type Found = ([usize; 4], Vec<u8>, String);
+
+/// The last signature dictionary's parts, if the file has one.
+fn byte_range(pdf: &[u8]) -> Result<Option<Found>, String> {
     let Some(at) = find_last(pdf, b"/ByteRange [") else { return Ok(None) };
     let r = ints_after(pdf, at + b"/ByteRange [".len(), 4).ok_or("malformed /ByteRange")?;
     let r = [r[0], r[1], r[2], r[3]];
@@ -104,7 +107,7 @@ fn verify_with(cert: &Certificate, message: &[u8], sig: &[u8]) -> bool {
     false
 }
 
-fn attr_value<'a>(info: &'a SignerInfo, oid: const_oid::ObjectIdentifier) -> Option<&'a der::Any> {
+fn attr_value(info: &SignerInfo, oid: const_oid::ObjectIdentifier) -> Option<&der::Any> {
     info.signed_attrs.as_ref()?.iter().find(|a| a.oid == oid)?.values.iter().next()
 }
 
