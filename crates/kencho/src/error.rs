@@ -174,8 +174,15 @@ impl AppError {
                 &format!("This is not possible in the current state ({e})."),
             ),
             AppError::Definition(e) => e.to_string(),
-            AppError::Refused(_, m) => {
-                pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
+            AppError::Refused(code, m) => {
+                // Codes with their own text in the locales say it there (the detail filled in).
+                let key = format!("error.{code}");
+                let own = crate::i18n::tf(lang, &key, &[("detail", m)]);
+                if own != key {
+                    own
+                } else {
+                    pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
+                }
             }
             AppError::Password(p) => crate::i18n::t(lang, &format!("error.{}", p.code())),
             AppError::NotPermitted(action) => crate::i18n::tf(

@@ -19,6 +19,7 @@ mod iot;
 mod isolation;
 mod jma;
 mod payments;
+mod payments_accounts;
 mod procedures_api;
 mod security;
 mod signin;
