@@ -20,6 +20,7 @@ mod isolation;
 mod jma;
 mod payments;
 mod payments_accounts;
+mod payments_stripe;
 mod procedures_api;
 mod security;
 mod signin;
