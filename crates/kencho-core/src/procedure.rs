@@ -160,6 +160,10 @@ pub struct Fee {
     /// 歳入科目: the revenue account the fee is booked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revenue_code: Option<String>,
+    /// The item of the tenant's 手数料条例 (fee schedule) this fee is: when given, the amount
+    /// and the 歳入科目 come from the schedule, not from this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
 }
 
 impl Fee {
@@ -401,11 +405,16 @@ impl ProcedureDef {
         if self.fee.amount > 10_000_000 {
             return err("fee.amount", "must be at most 10,000,000 yen");
         }
+        if self.fee.item.as_deref().is_some_and(|c| !is_code(c)) {
+            return err("fee.item", "must be the code of an item of the 手数料条例 ([a-z0-9-])");
+        }
         if let Some((rule, timing)) = self.fee.rule() {
             if let Err(e) = crate::payment::fee::check_rule(rule, timing) {
                 return err("fee", &e.to_string());
             }
-            if self.fee.revenue_code.as_deref().is_none_or(|c| c.trim().is_empty() || c.chars().count() > 40) {
+            if self.fee.item.is_none()
+                && self.fee.revenue_code.as_deref().is_none_or(|c| c.trim().is_empty() || c.chars().count() > 40)
+            {
                 return err("fee.revenue_code", "a fee collected online needs its 歳入科目 (1–40 characters)");
             }
         } else if self.fee.unit_price.is_some() || self.fee.set_by_staff {

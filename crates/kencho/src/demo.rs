@@ -61,7 +61,7 @@ pub const RESIDENT_EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "kencho-demo-2026";
 
 /// Staff: (tenant, division code, division name, e-mail, name, role).
-pub const STAFF: [(&str, &str, &str, &str, &str, &str); 21] = [
+pub const STAFF: [(&str, &str, &str, &str, &str, &str); 23] = [
     ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),
     ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
     ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
@@ -91,6 +91,9 @@ pub const STAFF: [(&str, &str, &str, &str, &str, &str); 21] = [
     ("minamisoma", "somu-bu", "総務部", "somu-bucho@minamisoma.example.jp", "雫 十和", "kacho"),
     ("minamisoma", "zaisei", "財政課", "zaisei-kacho@minamisoma.example.jp", "真野 十一", "kacho"),
     ("minamisoma", "somu", "総務課", "somu-kacho@minamisoma.example.jp", "小池 十二", "kacho"),
+    // 会計課: the 会計管理者 (課長 級) and an 出納員, who keep cash and review refund orders.
+    ("minamisoma", "kaikei", "会計課", "kaikei-kanrisha@minamisoma.example.jp", "金沢 十二", "kacho"),
+    ("minamisoma", "kaikei", "会計課", "suitoin@minamisoma.example.jp", "江井 十三", "kakaricho"),
 ];
 
 /// The demo organisation, 専決 table and settings of 南相馬市 (made-up people and posts), in
@@ -170,6 +173,12 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
                 .execute(&mut *tx)
                 .await?;
         }
+    }
+    // The sandbox is the demo's 指定納付受託者 (a made-up 告示), so the demo takes payments.
+    for (code, ..) in TENANTS {
+        let tenant_id: i64 =
+            sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_one(&mut *tx).await?.try_get(0)?;
+        crate::payments::agents::designate_demo_sandbox(&mut tx, tenant_id).await?;
     }
     tx.commit().await?;
     load_approval(db, mina).await?;

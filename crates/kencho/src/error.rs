@@ -187,11 +187,11 @@ impl AppError {
             ),
             AppError::Definition(e) => e.to_string(),
             AppError::Refused(code, m) => {
-                // A refusal with its own text in the locales says why in the user's language.
+                // Codes with their own text in the locales say it there (the detail filled in).
                 let key = format!("error.{code}");
-                let text = crate::i18n::t(lang, &key);
-                if text != key {
-                    text
+                let own = crate::i18n::tf(lang, &key, &[("detail", m)]);
+                if own != key {
+                    own
                 } else {
                     pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
                 }

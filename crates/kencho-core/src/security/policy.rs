@@ -3,7 +3,7 @@
 //! does not mention keep their defaults.
 //!
 //! ```toml
-//! [refund]
+//! [refund_order]
 //! roles = ["kakaricho", "kacho", "admin"]
 //! own_division = true            # only payments of the staff member's own division
 //!
@@ -26,8 +26,19 @@ use crate::application::Role;
 /// The acts whose roles are data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
-    /// 還付: refund a payment.
-    Refund,
+    /// 手数料の決定: set what an application owes (an item of the 手数料条例; the amount is
+    /// computed, never typed). Makes the 調定 (施行令154条).
+    FeeSet,
+    /// 減免の決定: apply a 減免事由 of the 手数料条例 to a fee.
+    FeeReduce,
+    /// 現金の収納 at the counter: the 会計管理者 and 出納員 keep cash (地方自治法170条2項1号,
+    /// 171条).
+    CashReceive,
+    /// 還付の支出命令: order a refund of a paid fee (232条の4第1項).
+    RefundOrder,
+    /// 支出命令の審査: the 会計管理者 reviews a refund order before it is paid (232条の4第2項);
+    /// never the person who ordered it.
+    RefundReview,
     /// Issue (level 3) or request (levels 4, 5) an evacuation alert of a level.
     AlertIssue(u8),
     /// Approve a requested level 4 or 5 alert (a different person from the requester).
@@ -49,8 +60,12 @@ pub enum Action {
     RecordHold,
 }
 
-pub const ALL: [Action; 12] = [
-    Action::Refund,
+pub const ALL: [Action; 16] = [
+    Action::FeeSet,
+    Action::FeeReduce,
+    Action::CashReceive,
+    Action::RefundOrder,
+    Action::RefundReview,
     Action::AlertIssue(3),
     Action::AlertIssue(4),
     Action::AlertIssue(5),
@@ -67,7 +82,11 @@ pub const ALL: [Action; 12] = [
 impl Action {
     pub fn key(self) -> String {
         match self {
-            Action::Refund => "refund".into(),
+            Action::FeeSet => "fee_set".into(),
+            Action::FeeReduce => "fee_reduce".into(),
+            Action::CashReceive => "cash_receive".into(),
+            Action::RefundOrder => "refund_order".into(),
+            Action::RefundReview => "refund_review".into(),
             Action::AlertIssue(l) => format!("alert_issue_{l}"),
             Action::AlertApprove(l) => format!("alert_approve_{l}"),
             Action::AlertLift => "alert_lift".into(),
@@ -81,10 +100,14 @@ impl Action {
 
     /// Whether the act is on something of a division (so `own_division` means something).
     pub fn on_division(self) -> bool {
-        matches!(self, Action::Refund | Action::KianExecute)
+        matches!(self, Action::RefundOrder | Action::KianExecute)
     }
 
     pub fn parse(key: &str) -> Option<Action> {
+        // `refund` is how tables written before the 支出命令 and its review were split name it.
+        if key == "refund" {
+            return Some(Action::RefundOrder);
+        }
         all().into_iter().find(|a| a.key() == key)
     }
 }
@@ -117,6 +140,9 @@ impl Grant {
     }
 }
 
+/// The division the 会計管理者 and the 出納員 belong to by default (会計課).
+pub const KAIKEI: &str = "kaikei";
+
 /// The tenant's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -134,7 +160,15 @@ impl Default for Policy {
     fn default() -> Self {
         use Role::*;
         let mut grants = BTreeMap::new();
-        grants.insert(Action::Refund, Grant { own_division: true, ..Grant::of(&[Kakaricho, Kacho, Admin]) });
+        grants.insert(Action::FeeSet, Grant::of(&[Tanto, Kakaricho, Kacho]));
+        // 減免 is decided by the 課長 (a typical 事務決裁規程 leaves it to the 課長専決).
+        grants.insert(Action::FeeReduce, Grant::of(&[Kacho]));
+        // Cash and the review of payments belong to the 会計管理者 and 出納員: by default the
+        // staff of the 会計課 (division `kaikei`); a tenant whose 出納員 sit in each division
+        // lists them here.
+        grants.insert(Action::CashReceive, Grant { divisions: vec![KAIKEI.into()], ..Grant::of(&[Kakaricho, Kacho]) });
+        grants.insert(Action::RefundOrder, Grant { own_division: true, ..Grant::of(&[Kakaricho, Kacho, Admin]) });
+        grants.insert(Action::RefundReview, Grant { divisions: vec![KAIKEI.into()], ..Grant::of(&[Kacho]) });
         grants.insert(Action::AlertIssue(3), Grant::of(&[Kakaricho, Kacho, Admin]));
         grants.insert(Action::AlertIssue(4), Grant::of(&[Kakaricho, Kacho, Admin]));
         grants.insert(Action::AlertIssue(5), Grant::of(&[Kacho, Admin]));
@@ -224,7 +258,7 @@ impl Policy {
                 }
             }
             if g.own_division.is_some() && !action.on_division() {
-                problems.push(format!("[{key}].own_division: only refund and kian_execute belong to a division"));
+                problems.push(format!("[{key}].own_division: only refund_order and kian_execute belong to a division"));
             }
             let default_own = policy.grant(action).own_division;
             policy.grants.insert(
@@ -275,9 +309,20 @@ mod tests {
         assert!(!p.allows(Action::AlertIssue(3), who(Role::Tanto, "x"), None));
         assert!(p.allows(Action::AlertIssue(3), who(Role::Kakaricho, "x"), None));
         assert!(!p.allows(Action::AlertLift, who(Role::Kakaricho, "x"), None));
-        assert!(p.allows(Action::Refund, who(Role::Kakaricho, "kankyo"), Some("kankyo")));
-        assert!(!p.allows(Action::Refund, who(Role::Kakaricho, "kodomo"), Some("kankyo")));
-        assert!(p.allows(Action::Refund, who(Role::Admin, "joho"), Some("kankyo")));
+        assert!(p.allows(Action::RefundOrder, who(Role::Kakaricho, "kankyo"), Some("kankyo")));
+        assert!(!p.allows(Action::RefundOrder, who(Role::Kakaricho, "kodomo"), Some("kankyo")));
+        assert!(p.allows(Action::RefundOrder, who(Role::Admin, "joho"), Some("kankyo")));
+        // Cash and the review of refunds: the 会計課, not the division nor an administrator.
+        assert!(p.allows(Action::CashReceive, who(Role::Kakaricho, KAIKEI), None));
+        assert!(!p.allows(Action::CashReceive, who(Role::Kacho, "kankyo"), None));
+        assert!(!p.allows(Action::CashReceive, who(Role::Admin, KAIKEI), None));
+        assert!(p.allows(Action::RefundReview, who(Role::Kacho, KAIKEI), None));
+        assert!(!p.allows(Action::RefundReview, who(Role::Kakaricho, KAIKEI), None));
+        assert!(!p.allows(Action::FeeReduce, who(Role::Tanto, "kankyo"), None));
+        assert!(p.allows(Action::FeeSet, who(Role::Tanto, "kankyo"), None));
+        // A table written before the split still reads: `refund` is the order.
+        let old = Policy::parse("[refund]\nroles = [\"kacho\"]\n").unwrap();
+        assert!(!old.allows(Action::RefundOrder, who(Role::Kakaricho, "x"), Some("x")));
         assert!(!p.allows(Action::WatchRecords, who(Role::Kakaricho, "x"), None));
         // 施行: anyone of the drafting section, nobody outside it.
         assert!(p.allows(Action::KianExecute, who(Role::Tanto, "kankyo"), Some("kankyo")));
@@ -303,8 +348,10 @@ mod tests {
         assert!(e[1].contains("unknown field `colour`"), "{e:?}");
         let e = Policy::parse("[refund]\nroles = []\n").unwrap_err();
         assert_eq!(e, vec!["[refund].roles: name at least one role".to_string()]);
+        let e = Policy::parse("[refund_review]\nroles = []\n").unwrap_err();
+        assert_eq!(e, vec!["[refund_review].roles: name at least one role".to_string()]);
         let e = Policy::parse("[alert_lift]\nroles = [\"kacho\"]\nown_division = true\n").unwrap_err();
-        assert_eq!(e, vec!["[alert_lift].own_division: only refund and kian_execute belong to a division".to_string()]);
+        assert_eq!(e, vec!["[alert_lift].own_division: only refund_order and kian_execute belong to a division".to_string()]);
     }
 
     fn arb_role() -> impl Strategy<Value = Role> {
@@ -314,7 +361,7 @@ mod tests {
     proptest! {
         /// Writing a table out and reading it back gives the same table.
         #[test]
-        fn round_trips(picks in proptest::collection::vec((0usize..11, proptest::collection::vec(arb_role(), 1..4), any::<bool>()), 0..11)) {
+        fn round_trips(picks in proptest::collection::vec((0usize..16, proptest::collection::vec(arb_role(), 1..4), any::<bool>()), 0..12)) {
             let mut text = String::new();
             let actions = all();
             let mut seen = std::collections::HashSet::new();

@@ -37,8 +37,8 @@ pub(super) async fn apply_to(
         .fetch_one(&mut *conn)
         .await?;
     let before = payment_of(&row)?;
-    let mut ledger: Ledger =
-        serde_json::from_str(&row.try_get::<String, _>(19)?).map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
+    let mut ledger: Ledger = serde_json::from_str(&row.try_get::<String, _>("ledger")?)
+        .map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
     let (kind, amount) = match &e.kind {
         EventKind::Pending => ("pending", None),
         EventKind::Paid { amount } => ("paid", Some(*amount)),
@@ -72,8 +72,12 @@ pub(super) async fn apply_to(
     let now = now_ms();
     let json = serde_json::to_string(&ledger).map_err(|e| AppError::Internal(e.to_string()))?;
     let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
+    // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
+    // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.
+    let deemed = (ledger.state() == State::Paid).then(|| super::schedule::jst_date(e.at_unix * 1000).to_string());
     sqlx::query(
-        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6 WHERE id = $7",
+        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6, \
+         deemed_paid_on = COALESCE(deemed_paid_on, $7) WHERE id = $8",
     )
     .bind(&json)
     .bind(ledger.state().as_str())
@@ -81,6 +85,7 @@ pub(super) async fn apply_to(
     .bind(ledger.counted_refunds())
     .bind(paid_at)
     .bind(now)
+    .bind(deemed)
     .bind(id)
     .execute(&mut *conn)
     .await?;

@@ -6,18 +6,23 @@
 //! state and amounts; every provider event received is a `payment_events` row whose unique
 //! (provider, event id) makes a duplicate webhook a no-op even when two arrive at once.
 
+pub mod agents;
+mod cash;
 mod events;
+pub mod fiscal;
 pub mod reconcile;
 mod refunds;
 pub mod sandbox;
+pub mod schedule;
 pub mod stripe;
 
+pub use cash::*;
 pub use events::apply_event;
 use events::apply_to;
 pub use refunds::*;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
-use kencho_core::payment::fee::{amount_due, Exemption, FeeRule, Timing};
+use kencho_core::payment::fee::{FeeRule, Timing};
 use kencho_core::payment::ledger::{Applied, Ledger, State};
 use kencho_core::security::Action;
 use serde::Serialize;
@@ -29,6 +34,7 @@ use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
 use crate::mail;
 use crate::procedures::Procedure;
+use schedule::Due;
 
 /// How long a checkout stays open before the payment expires.
 pub const CHECKOUT_MINUTES: i64 = 30;
@@ -56,11 +62,15 @@ pub struct Payment {
     pub created_at: i64,
     pub expires_at: i64,
     pub paid_at: Option<i64>,
+    /// 納付日とみなす日: the day the resident paid the provider (YYYY-MM-DD, JST).
+    pub deemed_paid_on: Option<String>,
+    /// The day the provider's money arrived, from its settlement file (YYYY-MM-DD).
+    pub funds_arrived_on: Option<String>,
 }
 
 const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, exemption_percent, exemption_reason, \
     provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
-    exemption_evidence";
+    exemption_evidence, deemed_paid_on, funds_arrived_on";
 
 fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
     Ok(Payment {
@@ -83,6 +93,8 @@ fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
         expires_at: r.try_get(16)?,
         paid_at: r.try_get(17)?,
         exemption_evidence: r.try_get(18)?,
+        deemed_paid_on: r.try_get(19)?,
+        funds_arrived_on: r.try_get(20)?,
     })
 }
 
@@ -98,6 +110,8 @@ pub struct Summary {
     pub payments: Vec<Payment>,
     /// The procedure collects its fee online, and when.
     pub timing: Option<String>,
+    /// 調定額, 収入済額 and 未収 (施行令154条).
+    pub standing: fiscal::Standing,
 }
 
 pub async fn for_application(db: &Db, application_id: i64) -> Result<Vec<Payment>> {
@@ -120,6 +134,7 @@ pub async fn summary(db: &Db, p: &Procedure, application_id: i64) -> Result<Summ
         refunded,
         open,
         payments,
+        standing: fiscal::standing(db, application_id).await?,
         timing: p.def.fee.rule().map(|(_, t)| match t {
             Timing::BeforeSubmission => "before_submission".into(),
             Timing::AfterReview => "after_review".into(),
@@ -154,63 +169,84 @@ fn online_rule(p: &Procedure) -> Result<(FeeRule, Timing)> {
     p.def.fee.rule().ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))
 }
 
-fn revenue_code(p: &Procedure) -> String {
-    p.def.fee.revenue_code.clone().unwrap_or_default()
-}
-
-#[allow(clippy::too_many_arguments)] // one column each
+/// A new payment of `due`, with its 調定 (made before anything can be received against it).
 async fn insert_payment(
     conn: &mut AnyConnection,
-    tenant_id: i64,
-    application_id: i64,
-    resident_id: i64,
-    code: &str,
-    amount: i64,
-    units: Option<i64>,
-    exemption: Option<&Exemption>,
+    (tenant_id, application_id, resident_id): (i64, i64, i64),
+    due: &Due,
+    decided_by: &str,
 ) -> Result<i64> {
     let now = now_ms();
-    let ledger = serde_json::to_string(&Ledger::new(amount)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let ledger = serde_json::to_string(&Ledger::new(due.amount)).map_err(|e| AppError::Internal(e.to_string()))?;
     let id: i64 = sqlx::query(
         "INSERT INTO payments (tenant_id, application_id, resident_id, revenue_code, amount, units, exemption_percent, \
          exemption_reason, provider, method, state, ledger, created_at, expires_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', '', 'created', $9, $10, $11, $10) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, '', '', 'created', $8, $9, $10, $9) RETURNING id",
     )
     .bind(tenant_id)
     .bind(application_id)
     .bind(resident_id)
-    .bind(code)
-    .bind(amount)
-    .bind(units)
-    .bind(exemption.map(|x| x.percent))
-    .bind(exemption.map(|x| x.reason.clone()))
+    .bind(&due.revenue_code)
+    .bind(due.amount)
+    .bind((due.units > 1).then_some(due.units))
+    .bind(due.ground_text.clone().or_else(|| due.ground.clone()))
     .bind(&ledger)
     .bind(now)
     .bind(now + CHECKOUT_MINUTES * 60_000)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
+    schedule::insert_chotei(conn, (tenant_id, application_id, id), due, decided_by).await?;
     Ok(id)
+}
+
+/// A payment replacing `old` (another method, cash at the counter): received against the same
+/// 調定 terms.
+async fn insert_payment_like(conn: &mut AnyConnection, old: &Payment, resident_id: i64) -> Result<i64> {
+    let (due, by) = match schedule::due_of_payment(conn, old.id).await? {
+        Some(v) => v,
+        // A payment from before 調定 were kept: its own amount.
+        None => (
+            Due {
+                item: String::new(),
+                article: String::new(),
+                revenue_code: old.revenue_code.clone(),
+                units: old.units.unwrap_or(1),
+                gross: old.amount,
+                reduction: 0,
+                ground: None,
+                ground_text: None,
+                amount: old.amount,
+            },
+            "kencho".to_string(),
+        ),
+    };
+    insert_payment(conn, (old.tenant_id, old.application_id, resident_id), &due, &by).await
 }
 
 /// Methods a resident may choose for a tenant: (provider, method).
 /// `sandbox`: the process offers the sandbox provider (only with `--demo` or
 /// `--payment-sandbox`; a production server never takes test cards).
 pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(String, String)>> {
-    Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox))
+    Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox, &designated(db, tenant_id).await?))
 }
 
-/// The methods `s` turns on: (provider, method).
-fn offered(s: &sandbox::Settings, sandbox_allowed: bool) -> Vec<(String, String)> {
+async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<String>> {
+    Ok(agents::list(db, tenant_id).await?.into_iter().map(|a| a.provider).collect())
+}
+
+/// The methods `s` turns on: (provider, method); only providers designated as 指定納付受託者.
+fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let on = |p: &str| designated.iter().any(|d| d == p);
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
-    if s.stripe_enabled && s.stripe_api_key_set() {
+    if s.stripe_enabled && s.stripe_api_key_set() && on("stripe") {
         for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("stripe".to_string(), m.to_string()));
         }
         return out;
     }
-    if s.sandbox_enabled && sandbox_allowed {
+    if s.sandbox_enabled && sandbox_allowed && on("sandbox") {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             out.push(("sandbox".to_string(), m.to_string()));
         }
@@ -230,13 +266,20 @@ pub async fn start(
     method: &str,
     units: Option<i64>,
 ) -> Result<String> {
-    let (rule, timing) = online_rule(p)?;
+    let (_, timing) = online_rule(p)?;
+    // Paid with the application: the 調定 is made from the 手数料条例 (or the procedure's own
+    // fee) for the quantity chosen, when the payment opens.
+    let fresh = if timing == Timing::BeforeSubmission {
+        Some(schedule::due_for(db, p, None, units, None).await?)
+    } else {
+        None
+    };
     let settings = sandbox::settings(db, p.tenant_id).await?;
-    let (provider, method) = offered(&settings, sandbox_allowed)
+    let (provider, method) = offered(&settings, sandbox_allowed, &designated(db, p.tenant_id).await?)
         .into_iter()
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
-    let (base_url, resident, code) = (base_url.to_string(), resident.clone(), revenue_code(p));
+    let (base_url, resident) = (base_url.to_string(), resident.clone());
     let title = p.def.title.clone();
     let chosen = (provider.clone(), method.clone());
     let keys = db.keys();
@@ -269,25 +312,27 @@ pub async fn start(
                         if a.status != kencho_core::application::Status::Draft {
                             return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
                         }
-                        let amount = amount_due(rule, units, None, None)
-                            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                        let due = fresh.ok_or_else(|| AppError::Internal("no fee computed".into()))?;
+                        let amount = due.amount;
+                        let who = format!("resident:{}", resident.id);
+                        let key = (a.tenant_id, a.id, resident.id);
                         match open {
                             // Same quantity: a new attempt at the same payment.
                             Some(x) if x.amount == amount => (x.id, amount, Some(x)),
                             Some(x) => {
                                 // A different quantity: the old checkout is cancelled, a new payment made.
                                 cancel_in(conn, &x, "quantity changed").await?;
-                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount, None)
+                                (insert_payment(conn, key, &due, &who).await?, amount, None)
                             }
-                            None => {
-                                (insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, units, None).await?, amount, None)
-                            }
+                            None => (insert_payment(conn, key, &due, &who).await?, amount, None),
                         }
                     }
                 };
                 if amount <= 0 {
                     return Err(AppError::Refused("nothing_due", "nothing is due".into()));
                 }
+                // The agent takes only the revenues its 告示 names (231条の2の3第2項).
+                agents::require_covers(conn, a.tenant_id, &provider, id).await?;
                 if let Some(x) = reused {
                     if x.provider == provider && x.method == method {
                         // Its checkout is tried again as it is (the resident is back after a
@@ -298,7 +343,7 @@ pub async fn start(
                     } else if !x.provider.is_empty() {
                         // Another method: this payment's checkout is given up, a new payment opens.
                         cancel_in(conn, &x, "method changed").await?;
-                        let new_id = insert_payment(conn, a.tenant_id, a.id, resident.id, &code, amount, x.units, None).await?;
+                        let new_id = insert_payment_like(conn, &x, resident.id).await?;
                         return open_attempt(conn, new_id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok);
                     }
                 }
@@ -394,28 +439,39 @@ async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<(
     apply_to(conn, x.id, "kencho", &e, why).await.map(|_| ())
 }
 
-/// 事後決済: the office sets what is due after review (a fixed or per-unit fee, or an amount
-/// for a fee set by staff), with an optional 減免, and the resident is mailed a link to pay.
-#[allow(clippy::too_many_arguments)] // the fee form's fields
+/// What staff choose when they set a fee: an item of the 手数料条例 (absent: the procedure's
+/// own), how many, and a 減免事由 of the 条例.
+#[derive(Debug, Clone, Default)]
+pub struct FeeChoice {
+    pub item: Option<String>,
+    pub units: Option<i64>,
+    pub ground: Option<String>,
+    /// The application's attachment that evidences the 減免.
+    pub evidence: Option<String>,
+}
+
+/// 事後決済: the office sets what is due after review — an item of the 手数料条例, its amount
+/// computed, with a 減免 only on a ground of the 条例 and only by staff the roles table allows
+/// (`fee_set`, `fee_reduce`) — the 調定 is made, and the resident is mailed a link to pay
+/// (the 納入の通知, 地方自治法231条).
 pub async fn set_due(
     db: &Db,
     base_url: &str,
     staff: &Staff,
     p: &Procedure,
     application_id: i64,
-    units: Option<i64>,
-    staff_amount: Option<i64>,
-    exemption: Option<Exemption>,
-    evidence: Option<String>,
+    choice: FeeChoice,
 ) -> Result<i64> {
-    let (rule, timing) = online_rule(p)?;
+    let (_, timing) = online_rule(p)?;
     if timing != Timing::AfterReview {
         return Err(AppError::Refused("wrong_timing", "this fee is paid before submission".into()));
     }
-    let amount =
-        amount_due(rule, units, staff_amount, exemption.as_ref()).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let (staff, base_url, code, title) = (staff.clone(), base_url.to_string(), revenue_code(p), p.def.title.clone());
-    let units = if matches!(rule, FeeRule::PerUnit { .. }) { units } else { None };
+    crate::security::policy::require(db, staff, Action::FeeSet, None).await?;
+    if choice.ground.is_some() {
+        crate::security::policy::require(db, staff, Action::FeeReduce, None).await?;
+    }
+    let due = schedule::due_for(db, p, choice.item.as_deref(), choice.units, choice.ground.as_deref()).await?;
+    let (staff, base_url, title) = (staff.clone(), base_url.to_string(), p.def.title.clone());
     let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
@@ -434,21 +490,10 @@ pub async fn set_due(
             if open.is_some() {
                 return Err(AppError::Refused("already_set", "the fee of this application is set already".into()));
             }
-            let id = insert_payment(conn, a.tenant_id, a.id, a.resident_id, &code, amount, units, exemption.as_ref()).await?;
-            if let Some(ev) = evidence.as_deref().filter(|_| exemption.is_some()) {
-                // The evidence is one of the application's own attachments.
-                let found = sqlx::query("SELECT filename FROM attachments WHERE application_id = $1 AND public_id = $2")
-                    .bind(a.id)
-                    .bind(ev)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
-                let name: String = found.try_get(0)?;
-                sqlx::query("UPDATE payments SET exemption_evidence = $1 WHERE id = $2")
-                    .bind(format!("{ev} {name}"))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+            let actor = format!("staff:{}", staff.id);
+            let id = insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?;
+            if let Some(ev) = choice.evidence.as_deref().filter(|_| due.ground.is_some()) {
+                attach_evidence(conn, a.id, id, ev).await?;
             }
             // 事後決済 links stay open for two weeks, not the 30 minutes of a checkout.
             sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
@@ -459,10 +504,11 @@ pub async fn set_due(
             audit::append(
                 conn,
                 a.tenant_id,
-                &format!("staff:{}", staff.id),
+                &actor,
                 "payment.due_set",
                 &format!("payment:{id}"),
-                serde_json::json!({"application": a.id, "amount": amount, "exemption": exemption}),
+                serde_json::json!({"application": a.id, "item": due.item, "units": due.units, "gross": due.gross,
+                    "reduction": due.reduction, "ground": due.ground, "amount": due.amount}),
             )
             .await?;
             let body = format!(
@@ -470,8 +516,8 @@ pub async fn set_due(
                 a.resident_name,
                 title,
                 a.receipt_number.as_deref().unwrap_or("-"),
-                amount,
-                exemption.as_ref().map(|x| format!("減免 {} %（{}）を適用しました。", x.percent, x.reason)).unwrap_or_default(),
+                due.amount,
+                due.ground_text.as_ref().map(|g| format!("減免（{g}）{} 円を適用しました。", due.reduction)).unwrap_or_default(),
                 a.id
             );
             mail::enqueue(conn, &format!("app:{}:fee:{id}", a.id), &a.resident_email, &format!("【お支払いのお願い】{title}"), &body).await?;
@@ -479,6 +525,23 @@ pub async fn set_due(
         })
     })
     .await
+}
+
+/// Links the 減免's evidence: one of the application's own attachments.
+async fn attach_evidence(conn: &mut AnyConnection, application_id: i64, payment_id: i64, ev: &str) -> Result<()> {
+    let found = sqlx::query("SELECT filename FROM attachments WHERE application_id = $1 AND public_id = $2")
+        .bind(application_id)
+        .bind(ev)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
+    let name: String = found.try_get(0)?;
+    sqlx::query("UPDATE payments SET exemption_evidence = $1 WHERE id = $2")
+        .bind(format!("{ev} {name}"))
+        .bind(payment_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Expires checkouts nobody finished, through the same ledger path as a provider's event.
@@ -516,56 +579,6 @@ pub async fn expiry_worker(db: Db) {
             tracing::warn!(error = %e, "expiring payments failed");
         }
     }
-}
-
-/// A fee paid in cash at the counter (窓口), recorded by staff so the cashless share counts
-/// every yen collected. It is a payment of provider `counter`, method `cash`, paid at once
-/// through the same ledger.
-pub async fn record_cash(db: &Db, staff: &Staff, p: &Procedure, application_id: i64, amount: i64) -> Result<i64> {
-    if !(1..=kencho_core::payment::fee::MAX_YEN).contains(&amount) {
-        return Err(AppError::BadRequest("the amount must be 1 to 10,000,000 yen".into()));
-    }
-    let (staff, code, keys) = (staff.clone(), revenue_code(p), db.keys());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            crate::applications::lock_row(conn, application_id).await?;
-            let a = crate::applications::load(conn, &keys, application_id).await?;
-            if !crate::applications::staff_may_see(&staff, &a) {
-                return Err(AppError::NotFound);
-            }
-            let open: Vec<Payment> = sqlx::query(&format!(
-                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid')"
-            ))
-            .bind(application_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(payment_of)
-            .collect::<Result<_>>()?;
-            if open.iter().any(|x| x.state == "paid") {
-                return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
-            }
-            for x in &open {
-                cancel_in(conn, x, "paid at the counter").await?;
-            }
-            let id = insert_payment(conn, a.tenant_id, a.id, a.resident_id, &code, amount, None, None).await?;
-            let r = format!("counter-{id}");
-            sqlx::query("UPDATE payments SET provider = 'counter', method = 'cash', provider_ref = $1 WHERE id = $2")
-                .bind(&r)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            let e = ProviderEvent {
-                event_id: format!("counter-paid-{id}"),
-                at_unix: now_ms() / 1000,
-                payment_ref: r,
-                kind: EventKind::Paid { amount },
-            };
-            apply_to(conn, id, "counter", &e, &format!("staff:{}", staff.id)).await?;
-            Ok(id)
-        })
-    })
-    .await
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.

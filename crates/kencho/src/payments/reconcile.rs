@@ -178,6 +178,12 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
         .iter()
         .map(|(l, id, r)| (i64::try_from(l.line).unwrap_or(0), l.provider_ref.clone(), l.gross, l.fee, *id, *r))
         .collect();
+    // The day the agent's money arrived, kept apart from the day the resident paid it.
+    let arrivals: Vec<(i64, String)> = results
+        .iter()
+        .filter(|(_, _, r)| *r == "matched")
+        .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
+        .collect();
     let import_id = db
         .transact(move |conn| {
             Box::pin(async move {
@@ -211,6 +217,16 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
                     }
                     b.run(conn).await?;
                 }
+                for chunk in arrivals.chunks(500) {
+                    let mut b = Batch::new();
+                    for (pid, day) in chunk {
+                        b.push(
+                            "UPDATE payments SET funds_arrived_on = $1 WHERE id = $2 AND funds_arrived_on IS NULL",
+                            vec![Arg::Text(day.clone()), Arg::Int(*pid)],
+                        );
+                    }
+                    b.run(conn).await?;
+                }
                 crate::audit::append(
                     conn,
                     staff2.tenant_id,
@@ -228,16 +244,22 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
     Ok(Report { import_id, lines: counts.0, matched, amount_differs: differs, unknown, missing })
 }
 
-/// The daily 収納 report: per 歳入科目, what was collected and refunded on `date` (JST), as CSV
+/// The daily 収納 report: per 年度 and 歳入科目, what was collected and refunded on `date` (JST), as CSV
 /// for the accounting system (UTF-8 with BOM so spreadsheet programs read it as Japanese).
 pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     let d = kencho_core::approval::doc::parse_date(date)
         .ok_or_else(|| AppError::BadRequest("date must be YYYY-MM-DD".into()))?;
     let start = d.midnight().assume_offset(crate::applications::jst()).unix_timestamp() * 1000;
     let end = start + 86_400_000;
+    // 年度: the 調定's year while its accounts are open (出納整理期間), else the year of the day.
+    let year_of = |fy: Option<i64>| {
+        let fy = fy.and_then(|y| i32::try_from(y).ok()).unwrap_or_else(|| kencho_core::payment::fiscal::fiscal_year(d));
+        kencho_core::payment::fiscal::booking_year(fy, d)
+    };
     let rows = sqlx::query(
-        "SELECT revenue_code, method, COUNT(*), CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) FROM payments \
-         WHERE tenant_id = $1 AND paid_at >= $2 AND paid_at < $3 GROUP BY revenue_code, method ORDER BY revenue_code, method",
+        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*), CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) FROM payments p \
+         LEFT JOIN chotei c ON c.payment_id = p.id WHERE p.tenant_id = $1 AND p.paid_at >= $2 AND p.paid_at < $3 \
+         GROUP BY p.revenue_code, p.method, c.fiscal_year",
     )
     .bind(tenant_id)
     .bind(start)
@@ -245,32 +267,35 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     .fetch_all(&db.read)
     .await?;
     let refunds = sqlx::query(
-        "SELECT p.revenue_code, p.method, COUNT(*), CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM refunds r JOIN payments p ON p.id = r.payment_id \
-         WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method",
+        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*), CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM refunds r \
+         JOIN payments p ON p.id = r.payment_id LEFT JOIN chotei c ON c.payment_id = p.id \
+         WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method, c.fiscal_year",
     )
     .bind(tenant_id)
     .bind(start)
     .bind(end)
     .fetch_all(&db.read)
     .await?;
-    let mut table: std::collections::BTreeMap<(String, String), (i64, i64, i64, i64)> = Default::default();
+    type Key = (i32, String, String);
+    let mut table: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
     for r in &rows {
-        let e = table.entry((r.try_get(0)?, r.try_get(1)?)).or_default();
-        e.0 += r.try_get::<i64, _>(2)?;
-        e.1 += r.try_get::<i64, _>(3)?;
+        let e = table.entry((year_of(r.try_get(2)?), r.try_get(0)?, r.try_get(1)?)).or_default();
+        e.0 += r.try_get::<i64, _>(3)?;
+        e.1 += r.try_get::<i64, _>(4)?;
     }
     for r in &refunds {
-        let e = table.entry((r.try_get(0)?, r.try_get(1)?)).or_default();
-        e.2 += r.try_get::<i64, _>(2)?;
-        e.3 += r.try_get::<i64, _>(3)?;
+        let e = table.entry((year_of(r.try_get(2)?), r.try_get(0)?, r.try_get(1)?)).or_default();
+        e.2 += r.try_get::<i64, _>(3)?;
+        e.3 += r.try_get::<i64, _>(4)?;
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::Internal(e.to_string());
-    w.write_record(["収納日", "歳入科目", "決済手段", "収納件数", "収納額", "還付件数", "還付額", "差引"])
+    w.write_record(["収納日", "年度", "歳入科目", "決済手段", "収納件数", "収納額", "還付件数", "還付額", "差引"])
         .map_err(io)?;
-    for ((code, method), (n, paid, rn, refunded)) in &table {
+    for ((year, code, method), (n, paid, rn, refunded)) in &table {
         w.write_record([
             date.to_string(),
+            year.to_string(),
             kencho_core::text::csv_cell(code).into_owned(),
             kencho_core::text::csv_cell(method).into_owned(),
             n.to_string(),

@@ -1,7 +1,17 @@
-//! Refunds: requested by staff the roles table allows (own division by default), decided by a
-//! 起案 above the tenant's threshold, sent to the provider by the refund worker.
+//! Refunds (過誤納還付): ordered by staff the roles table allows (`refund_order`, own division
+//! by default; the 支出命令), decided by a 起案 above the tenant's threshold, reviewed by the
+//! 会計管理者 (`refund_review`, never the person who ordered it; 地方自治法232条の4第2項), and
+//! only then sent to the provider. The steps are `kencho_core::payment::refund`.
+
+use kencho_core::payment::refund::{step, RefundAct, RefundError, RefundState};
 
 use super::*;
+
+impl From<RefundError> for AppError {
+    fn from(e: RefundError) -> Self {
+        AppError::Refused(e.code(), e.to_string())
+    }
+}
 
 /// A refund as staff see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -19,8 +29,9 @@ pub struct Refund {
 pub const REFUND_MATTER: &str = "還付";
 
 /// Staff whom the tenant's table of roles allows (by default 係長 and above of the payment's own
-/// division, and administrators) refund part or all of a paid fee. Above the tenant's limit it needs a
-/// 決裁: a 起案 is drafted and the refund goes to the provider when it is carried out (施行).
+/// division, and administrators) order a refund of part or all of a paid fee (支出命令). Above
+/// the tenant's limit it needs a 決裁 first: a 起案 is drafted, and the order stands when it is
+/// carried out (施行). Nothing goes to the provider before the 会計管理者's review.
 pub async fn request_refund(
     db: &Db,
     cache: &crate::approval::setup::SetupCache,
@@ -50,7 +61,7 @@ pub async fn request_refund(
             .fetch_one(&db.read)
             .await?
             .try_get("code")?;
-    crate::security::policy::require(db, staff, Action::Refund, Some(&division)).await?;
+    crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await?;
     let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
     let kian = if amount > limit {
         let draft = crate::approval::kian::Draft {
@@ -90,7 +101,8 @@ pub async fn request_refund(
                 return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
             }
             let pending: i64 = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 AND state IN ('awaiting_approval', 'requested')",
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 \
+                 AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
             )
             .bind(payment_id)
             .fetch_one(&mut *conn)
@@ -103,7 +115,7 @@ pub async fn request_refund(
                 Some((draft, prep)) => Some(crate::approval::kian::insert(conn, &keys, &staff, draft, prep).await?),
                 None => None,
             };
-            let state = if kian_id.is_some() { "awaiting_approval" } else { "requested" };
+            let state = kencho_core::payment::refund::initial(kian_id.is_some()).as_str();
             let id: i64 = sqlx::query(
                 "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -123,15 +135,20 @@ pub async fn request_refund(
                 conn,
                 p.tenant_id,
                 &format!("staff:{}", staff.id),
-                "refund.requested",
+                "refund.ordered",
                 &format!("payment:{payment_id}"),
                 serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
             )
             .await?;
-            if kian_id.is_none() {
-                send_refund(conn, id).await?;
-            }
-            Ok(Refund { id, payment_id, application_id: p.application_id, amount, reason, state: state.into(), kian_id })
+            Ok(Refund {
+                id,
+                payment_id,
+                application_id: p.application_id,
+                amount,
+                reason,
+                state: state.into(),
+                kian_id,
+            })
         })
     })
     .await
@@ -171,16 +188,101 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     Ok(())
 }
 
-/// Called when a 起案 is carried out (施行): a refund waiting for that 決裁 goes to the provider.
+/// Called when a 起案 is carried out (施行): a refund waiting for that 決裁 is ordered, and
+/// waits for the 会計管理者's review.
 pub async fn on_kian_executed(conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
-    let rows = sqlx::query("SELECT id FROM refunds WHERE kian_id = $1 AND state = 'awaiting_approval'")
+    let to = RefundState::Ordered.as_str();
+    sqlx::query("UPDATE refunds SET state = $1 WHERE kian_id = $2 AND state = 'awaiting_approval'")
+        .bind(to)
         .bind(kian_id)
-        .fetch_all(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-    for r in rows {
-        send_refund(conn, r.try_get(0)?).await?;
-    }
     Ok(())
+}
+
+/// The 会計管理者's review of a refund order (支出命令の審査): approved, it goes to the provider;
+/// refused, nothing is paid. The reviewer must hold `refund_review` and must not be the person
+/// who ordered it (409 `refund_same_person`).
+pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool) -> Result<Refund> {
+    crate::security::policy::require(db, staff, Action::RefundReview, None).await?;
+    let staff = staff.clone();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let row = sqlx::query(&format!(
+                "SELECT r.state, r.requested_by, r.tenant_id FROM refunds r WHERE r.id = $1{lock}"
+            ))
+            .bind(refund_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+            let tenant_id: i64 = row.try_get("tenant_id")?;
+            if tenant_id != staff.tenant_id {
+                return Err(AppError::NotFound);
+            }
+            let state: String = row.try_get("state")?;
+            let state =
+                RefundState::parse(&state).ok_or_else(|| AppError::Internal(format!("refund state {state}")))?;
+            let next = step(state, row.try_get("requested_by")?, RefundAct::Review { reviewer: staff.id, approve })?;
+            sqlx::query("UPDATE refunds SET state = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4")
+                .bind(next.as_str())
+                .bind(staff.id)
+                .bind(now_ms())
+                .bind(refund_id)
+                .execute(&mut *conn)
+                .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &format!("staff:{}", staff.id),
+                "refund.reviewed",
+                &format!("refund:{refund_id}"),
+                serde_json::json!({"approve": approve, "state": next.as_str()}),
+            )
+            .await?;
+            if next == RefundState::ToSend {
+                send_refund(conn, refund_id).await?;
+            }
+            one(conn, refund_id).await
+        })
+    })
+    .await
+}
+
+const REFUND_COLS: &str = "r.id, r.payment_id, p.application_id, r.amount, r.reason, r.state, r.kian_id";
+
+fn refund_of(r: &sqlx::any::AnyRow) -> Result<Refund> {
+    Ok(Refund {
+        id: r.try_get("id")?,
+        payment_id: r.try_get("payment_id")?,
+        application_id: r.try_get("application_id")?,
+        amount: r.try_get("amount")?,
+        reason: r.try_get("reason")?,
+        state: r.try_get("state")?,
+        kian_id: r.try_get("kian_id")?,
+    })
+}
+
+async fn one(conn: &mut AnyConnection, refund_id: i64) -> Result<Refund> {
+    let r = sqlx::query(&format!(
+        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1"
+    ))
+    .bind(refund_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    refund_of(&r)
+}
+
+/// Refund orders of the tenant waiting for the 会計管理者's review, oldest first.
+pub async fn awaiting_review(db: &Db, tenant_id: i64) -> Result<Vec<Refund>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id \
+         WHERE r.tenant_id = $1 AND r.state = 'ordered' ORDER BY r.id"
+    ))
+    .bind(tenant_id)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(refund_of).collect()
 }
 
 pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {

@@ -113,6 +113,13 @@ pub async fn update_stripe(
     if webhook_secret.as_deref().is_some_and(|k| !k.starts_with("whsec_") || k.len() > 300) {
         return Err(AppError::BadRequest("the webhook signing secret starts with whsec_".into()));
     }
+    // Only a designated 指定納付受託者 (its 告示 recorded) is switched on (地方自治法231条の2の3).
+    if enabled && !super::agents::is_designated(db, admin.tenant_id, "stripe").await? {
+        return Err(AppError::Refused(
+            "agent_not_designated",
+            "record Stripe's designation as 指定納付受託者 (its 告示) before switching it on".into(),
+        ));
+    }
     let current = settings(db, admin.tenant_id).await?;
     let has_key = api_key.is_some() || current.stripe_api_key_set();
     let has_secret = webhook_secret.is_some() || current.stripe_webhook_secret.is_some();

@@ -608,7 +608,9 @@ pub struct ErrorBody {
           super::payments::api_pay, super::payments::api_summary, super::payments_sandbox::sandbox_webhook, super::payments::api_set_fee,
           super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,
           super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings,
-          super::payments::api_cash, super::audit::api_proof),
+          super::payments::api_cash, super::payments_accounts::api_get_schedule, super::payments_accounts::api_put_schedule,
+          super::payments_accounts::api_put_agent, super::payments_accounts::api_agents, super::payments_accounts::api_review,
+          super::payments_accounts::api_fiscal, super::audit::api_proof),
     modifiers(&BearerAuth, &StandardErrors),
     tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"), (name = "audit"))
 )]

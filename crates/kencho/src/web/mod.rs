@@ -14,6 +14,7 @@ pub mod hinan_layers;
 pub mod iot;
 pub mod openapi;
 pub mod payments;
+mod payments_accounts;
 mod payments_sandbox;
 pub mod resident;
 pub mod serve;
@@ -564,6 +565,7 @@ pub fn router(state: AppState) -> Router {
         .merge(approval::routes())
         .merge(documents::routes())
         .merge(payments::routes())
+        .merge(payments_accounts::routes())
         .nest(
             "/api/v1",
             api::routes()
@@ -573,6 +575,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(documents::api_routes())
                 .merge(signing_certificate::api_routes())
                 .merge(payments::api_routes())
+                .merge(payments_accounts::api_routes())
                 .merge(audit::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::serve))

@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kencho_core::payment::fee::Exemption;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -200,32 +199,31 @@ async fn api_summary(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeeBody {
+    /// The item of the tenant's 手数料条例 (absent: the procedure's own item or fee). The amount
+    /// is computed from it; it is never typed.
+    #[serde(default)]
+    pub item: Option<String>,
     /// For a per-unit fee: how many.
     #[serde(default)]
     pub units: Option<i64>,
-    /// For a fee set by staff: the amount in yen.
+    /// 減免: the code of a 減免事由 of the 手数料条例 (needs `fee_reduce`).
     #[serde(default)]
-    pub amount: Option<i64>,
-    /// 減免: the share waived (1–100) and why.
-    #[serde(default)]
-    pub exemption_percent: Option<i64>,
-    #[serde(default)]
-    pub exemption_reason: Option<String>,
+    pub ground: Option<String>,
     /// The application's attachment (its id) that evidences the 減免.
     #[serde(default)]
     pub exemption_evidence: Option<String>,
 }
 
-fn exemption(percent: Option<i64>, reason: Option<String>) -> Option<Exemption> {
-    percent.filter(|p| *p > 0).map(|percent| Exemption { percent, reason: reason.unwrap_or_default() })
-}
-
 async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody) -> Result<i64> {
     let a = apps::open_for_staff(&st.db, s, id, "set the fee").await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let x = exemption(b.exemption_percent, b.exemption_reason);
-    let pid =
-        payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, b.units, b.amount, x, b.exemption_evidence).await?;
+    let choice = payments::FeeChoice {
+        item: b.item.filter(|v| !v.trim().is_empty()),
+        units: b.units,
+        ground: b.ground.filter(|v| !v.trim().is_empty()),
+        evidence: b.exemption_evidence,
+    };
+    let pid = payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, choice).await?;
     st.nudge.notify_one();
     Ok(pid)
 }
@@ -250,12 +248,12 @@ async fn set_fee_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
     let (form, s) = staff_form(&ctx, &body, false)?;
     let num = |k: &str| units_of(form_get(&form, k));
     let outcome = async {
+        let text = |k: &str| form_get(&form, k).filter(|v| !v.is_empty()).map(str::to_string);
         let b = FeeBody {
+            item: text("item"),
             units: num("units")?,
-            amount: num("amount")?,
-            exemption_percent: num("exemption_percent")?,
-            exemption_reason: form_get(&form, "exemption_reason").map(str::to_string),
-            exemption_evidence: form_get(&form, "exemption_evidence").filter(|v| !v.is_empty()).map(str::to_string),
+            ground: text("ground"),
+            exemption_evidence: text("exemption_evidence"),
         };
         set_fee(&st, &s, id, b).await
     }
@@ -317,6 +315,9 @@ struct StaffPaymentsPage {
     methods: String,
     refund_above: i64,
     today: String,
+    /// Refund orders waiting for the 会計管理者's review (shown to those who may review).
+    reviews: Vec<payments::Refund>,
+    fiscal_year: i32,
 }
 
 async fn staff_payments_view(st: &AppState, ctx: &Ctx, report: Option<reconcile::Report>) -> Result<StaffPaymentsPage> {
@@ -330,6 +331,12 @@ async fn staff_payments_view(st: &AppState, ctx: &Ctx, report: Option<reconcile:
         methods: settings.sandbox_methods,
         refund_above: settings.refund_approval_above,
         today: super::fmt_date(crate::db::now_ms()),
+        reviews: if crate::security::policy::allows(&st.db, s, kencho_core::security::Action::RefundReview).await? {
+            payments::awaiting_review(&st.db, s.tenant_id).await?
+        } else {
+            Vec::new()
+        },
+        fiscal_year: payments::schedule::fiscal_year_at(crate::db::now_ms()),
     })
 }
 
@@ -545,12 +552,17 @@ async fn api_put_settings(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CashBody {
+    /// The yen handed over: must be exactly the amount due.
     pub amount: i64,
+    /// For a per-unit fee not set yet: how many.
+    #[serde(default)]
+    pub units: Option<i64>,
 }
 
-/// Records a fee paid in cash at the counter (counts in the cashless share as cash).
+/// Records a fee paid in cash at the counter (counts in the cashless share as cash): only staff
+/// holding `cash_receive` (the 会計管理者 and 出納員), only for exactly the amount due.
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/cash", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
-    request_body = CashBody, responses((status = 201, body = i64, content_type = "application/json"), (status = 409, body = super::api::ErrorBody)))]
+    request_body = CashBody, responses((status = 201, body = i64, content_type = "application/json"), (status = 403, body = super::api::ErrorBody), (status = 409, body = super::api::ErrorBody)))]
 async fn api_cash(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -560,9 +572,9 @@ async fn api_cash(
 ) -> Result<Response> {
     let s = ctx.staff()?;
     let b: CashBody = json(&headers, &body)?;
-    let a = apps::open_for_staff(&st.db, s, id, "record a counter payment").await?;
+    let a = payments::application_for_cashier(&st.db, s, id).await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let pid = payments::record_cash(&st.db, s, &p, id, b.amount).await?;
+    let pid = payments::record_cash(&st.db, s, &p, id, b.amount, b.units).await?;
     issue_receipt_logged(&st, pid).await;
     st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(pid)).into_response())

@@ -238,6 +238,9 @@ struct CasePage {
     /// The fee collected online: what is due, paid and refunded, and whether staff set it.
     payment: Option<crate::payments::Summary>,
     fee_after_review: bool,
+    /// The 手数料条例's items and 減免事由 to choose from: (code, label).
+    fee_items: Vec<(String, String)>,
+    fee_grounds: Vec<(String, String)>,
     refunds: Vec<crate::payments::Refund>,
 }
 
@@ -258,6 +261,20 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
     let fee_after_review = p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::AfterReview)
         && a.status == Status::Accepted;
     let refunds = crate::payments::refunds_of(&st.db, id).await?;
+    let schedule = if fee_after_review { crate::payments::schedule::load(&st.db, a.tenant_id).await? } else { None };
+    let (fee_items, fee_grounds) = schedule
+        .map(|(sc, _)| {
+            let own = p.def.fee.item.as_deref();
+            let items = sc
+                .items
+                .iter()
+                .filter(|i| own.is_none_or(|o| o == i.code))
+                .map(|i| (i.code.clone(), format!("{}（{} {}）{} 円", i.name, sc.ordinance, i.article, i.amount)))
+                .collect();
+            let grounds = sc.grounds.iter().map(|g| (g.code.clone(), format!("{}（{}）", g.text, g.article))).collect();
+            (items, grounds)
+        })
+        .unwrap_or_default();
     Ok(CasePage {
         l: ctx.layout(st, &format!("{} {}", a.receipt_number.clone().unwrap_or_default(), p.title(lang))),
         id,
@@ -294,6 +311,8 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         route_required: route_required && a.status == Status::Accepted,
         payment,
         fee_after_review,
+        fee_items,
+        fee_grounds,
         refunds,
         kian,
     })

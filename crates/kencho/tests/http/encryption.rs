@@ -59,6 +59,17 @@ async fn add_watched_person(app: &TestApp, admin: &str) -> i64 {
 
 /// Stores the Stripe key and webhook secret (Stripe on, or kept off so the sandbox serves).
 async fn set_stripe(app: &TestApp, admin: &str, enabled: bool) {
+    // Stripe is a 指定納付受託者: its designation is recorded before it is switched on.
+    let agent =
+        json!({"agent_name": "Stripe", "kokuji_number": "告示第1号", "kokuji_date": "2026-04-01", "covers": ["*"]});
+    let res = api()
+        .put(app.url("/api/v1/admin/payments/agents/stripe"))
+        .bearer_auth(admin)
+        .json(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
     let res = api()
         .put(app.url("/api/v1/admin/payments/settings"))
         .bearer_auth(admin)

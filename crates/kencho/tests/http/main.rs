@@ -22,6 +22,8 @@ mod jma;
 mod kessai_rules;
 mod pades;
 mod payments;
+mod payments_accounts;
+mod payments_stripe;
 mod procedures_api;
 mod security;
 mod signin;

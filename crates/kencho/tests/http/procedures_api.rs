@@ -195,6 +195,12 @@ async fn api_tokens_export_and_openapi() {
         "POST /api/v1/payments/webhooks/stripe/{tenant}",
         "GET /api/v1/admin/payments/settings",
         "PUT /api/v1/admin/payments/settings",
+        "GET /api/v1/admin/payments/schedule",
+        "PUT /api/v1/admin/payments/schedule",
+        "GET /api/v1/admin/payments/agents",
+        "PUT /api/v1/admin/payments/agents/{provider}",
+        "POST /api/v1/staff/refunds/{id}/review",
+        "GET /api/v1/staff/payments/fiscal",
         "POST /api/v1/staff/applications/{id}/cash",
         "GET /api/v1/audit/proof",
     ];

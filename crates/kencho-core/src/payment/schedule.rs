@@ -1,0 +1,342 @@
+//! 手数料条例 as data: a tenant's fee schedule (地方自治法228条1項: 手数料 are fixed by 条例), its
+//! items (条・別表 and amount in integer yen) and its 減免 grounds (減免事由, each with the
+//! article that allows it). A fee is computed from an item, never typed; a 減免 names a ground,
+//! never free text.
+//!
+//! ```toml
+//! ordinance = "南相馬市手数料条例"
+//!
+//! [[items]]
+//! code = "inu-toroku"
+//! name = "犬の登録手数料"
+//! article = "別表第1 第3項"
+//! amount = 3000
+//! revenue_code = "14-02-01 犬登録手数料"
+//!
+//! [[grounds]]
+//! code = "seikatsu-hogo"
+//! text = "生活保護法による保護を受けている者"
+//! article = "第5条第1号"
+//! percent = 100          # or amount_off = 1500 (yen)
+//! items = ["inu-toroku"] # absent: every item
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::fee::MAX_YEN;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// 条例名.
+    pub ordinance: String,
+    #[serde(default)]
+    pub items: Vec<Item>,
+    #[serde(default)]
+    pub grounds: Vec<Ground>,
+}
+
+/// One fee of the 条例 (a line of its 別表).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub code: String,
+    pub name: String,
+    /// Where the 条例 sets it (条 or 別表 and 項).
+    pub article: String,
+    /// Integer yen (per unit where a procedure lets the resident choose a quantity).
+    pub amount: i64,
+    /// 歳入科目 the fee is booked to.
+    pub revenue_code: String,
+}
+
+/// One 減免事由 of the 条例.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ground {
+    pub code: String,
+    pub text: String,
+    /// The article that allows the 減免.
+    pub article: String,
+    /// The share waived, 1–100 (exactly one of `percent` and `amount_off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<i64>,
+    /// Or a fixed number of yen waived (never more than the fee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_off: Option<i64>,
+    /// The items it applies to; empty: every item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+}
+
+/// Why a fee cannot be computed; `code()` is the stable code clients see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the fee schedule has no item {0:?}")]
+    UnknownItem(String),
+    #[error("the fee schedule has no 減免 ground {0:?}")]
+    UnknownGround(String),
+    #[error("the 減免 ground {ground:?} does not apply to {item:?}")]
+    GroundNotForItem { ground: String, item: String },
+    #[error("the quantity must be between 1 and {max}")]
+    Quantity { max: i64 },
+    #[error("the fee would exceed 10,000,000 yen")]
+    TooLarge,
+}
+
+impl ScheduleError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScheduleError::UnknownItem(_) => "fee_item_unknown",
+            ScheduleError::UnknownGround(_) => "reduction_ground_unknown",
+            ScheduleError::GroundNotForItem { .. } => "reduction_ground_not_for_item",
+            ScheduleError::Quantity { .. } => "fee_quantity",
+            ScheduleError::TooLarge => "fee_too_large",
+        }
+    }
+}
+
+/// A fee as computed from the schedule: the 調定 is made for `net`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Computed {
+    pub item: String,
+    pub units: i64,
+    pub gross: i64,
+    /// The 減免 in yen (0 without a ground).
+    pub reduction: i64,
+    pub net: i64,
+    pub ground: Option<String>,
+}
+
+impl Ground {
+    pub fn applies_to(&self, item: &str) -> bool {
+        self.items.is_empty() || self.items.iter().any(|i| i == item)
+    }
+
+    /// The yen waived from `gross`: a share rounded up (in the resident's favour), or a fixed
+    /// amount; never more than `gross`.
+    pub fn reduction(&self, gross: i64) -> i64 {
+        let off = match (self.percent, self.amount_off) {
+            (Some(p), _) => (gross * p.clamp(0, 100) + 99) / 100,
+            (None, Some(a)) => a.max(0),
+            (None, None) => 0,
+        };
+        off.min(gross)
+    }
+}
+
+fn ok_code(c: &str) -> bool {
+    crate::procedure::is_code(c)
+}
+
+impl Schedule {
+    pub fn item(&self, code: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.code == code)
+    }
+
+    pub fn ground(&self, code: &str) -> Option<&Ground> {
+        self.grounds.iter().find(|g| g.code == code)
+    }
+
+    /// The fee of `units` × item, less the 減免 of `ground`.
+    pub fn compute(
+        &self,
+        item: &str,
+        units: i64,
+        max_units: i64,
+        ground: Option<&str>,
+    ) -> Result<Computed, ScheduleError> {
+        let it = self.item(item).ok_or_else(|| ScheduleError::UnknownItem(item.to_string()))?;
+        if !(1..=max_units.max(1)).contains(&units) {
+            return Err(ScheduleError::Quantity { max: max_units.max(1) });
+        }
+        let gross = it.amount.checked_mul(units).filter(|a| *a <= MAX_YEN).ok_or(ScheduleError::TooLarge)?;
+        let reduction = match ground {
+            None => 0,
+            Some(g) => {
+                let gr = self.ground(g).ok_or_else(|| ScheduleError::UnknownGround(g.to_string()))?;
+                if !gr.applies_to(item) {
+                    return Err(ScheduleError::GroundNotForItem { ground: g.to_string(), item: item.to_string() });
+                }
+                gr.reduction(gross)
+            }
+        };
+        Ok(Computed {
+            item: item.to_string(),
+            units,
+            gross,
+            reduction,
+            net: gross - reduction,
+            ground: ground.map(str::to_string),
+        })
+    }
+
+    /// Reads a schedule and checks it whole; every problem is named with where it is.
+    pub fn parse(text: &str) -> Result<Schedule, Vec<String>> {
+        let s: Schedule = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let problems = s.problems();
+        if problems.is_empty() {
+            Ok(s)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let blank = |v: &str| v.trim().is_empty() || v.chars().count() > 200;
+        if blank(&self.ordinance) {
+            p.push("ordinance: name the 条例 (1–200 characters)".to_string());
+        }
+        let mut codes = BTreeSet::new();
+        for (n, i) in self.items.iter().enumerate() {
+            let at = format!("items[{n}]");
+            if !ok_code(&i.code) {
+                p.push(format!("{at}.code: {:?} is not a code ([a-z0-9-])", i.code));
+            } else if !codes.insert(i.code.as_str()) {
+                p.push(format!("{at}.code: {} is listed twice", i.code));
+            }
+            if blank(&i.name) {
+                p.push(format!("{at}.name: give the fee's name"));
+            }
+            if blank(&i.article) {
+                p.push(format!("{at}.article: give the 条 or 別表 that sets it"));
+            }
+            if !(0..=MAX_YEN).contains(&i.amount) {
+                p.push(format!("{at}.amount: whole yen from 0 to 10,000,000"));
+            }
+            if i.revenue_code.trim().is_empty() || i.revenue_code.chars().count() > 40 {
+                p.push(format!("{at}.revenue_code: the 歳入科目 (1–40 characters)"));
+            }
+        }
+        let mut grounds = BTreeSet::new();
+        for (n, g) in self.grounds.iter().enumerate() {
+            let at = format!("grounds[{n}]");
+            if !ok_code(&g.code) {
+                p.push(format!("{at}.code: {:?} is not a code ([a-z0-9-])", g.code));
+            } else if !grounds.insert(g.code.as_str()) {
+                p.push(format!("{at}.code: {} is listed twice", g.code));
+            }
+            if blank(&g.text) {
+                p.push(format!("{at}.text: give the 減免事由 as the 条例 words it"));
+            }
+            if blank(&g.article) {
+                p.push(format!("{at}.article: give the article that allows it"));
+            }
+            match (g.percent, g.amount_off) {
+                (Some(x), None) if (1..=100).contains(&x) => {}
+                (None, Some(a)) if (1..=MAX_YEN).contains(&a) => {}
+                (Some(_), None) => p.push(format!("{at}.percent: 1 to 100")),
+                (None, Some(_)) => p.push(format!("{at}.amount_off: whole yen from 1 to 10,000,000")),
+                _ => p.push(format!("{at}: give exactly one of percent and amount_off")),
+            }
+            for i in &g.items {
+                if !codes.contains(i.as_str()) {
+                    p.push(format!("{at}.items: {i:?} is not an item of this schedule"));
+                }
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const DOC: &str = r#"
+ordinance = "南相馬市手数料条例"
+[[items]]
+code = "inu-toroku"
+name = "犬の登録手数料"
+article = "別表第1 第3項"
+amount = 3000
+revenue_code = "14-02-01 犬登録手数料"
+[[items]]
+code = "shomei"
+name = "証明手数料"
+article = "別表第1 第1項"
+amount = 300
+revenue_code = "14-01-01 証明手数料"
+[[grounds]]
+code = "seikatsu-hogo"
+text = "生活保護法による保護を受けている者"
+article = "第5条第1号"
+percent = 50
+items = ["inu-toroku"]
+[[grounds]]
+code = "saigai"
+text = "災害により被害を受けた者"
+article = "第5条第2号"
+amount_off = 1000
+"#;
+
+    #[test]
+    fn computes_from_items_and_grounds() {
+        let s = Schedule::parse(DOC).unwrap();
+        let c = s.compute("inu-toroku", 1, 1, Some("seikatsu-hogo")).unwrap();
+        assert_eq!((c.gross, c.reduction, c.net), (3000, 1500, 1500));
+        let c = s.compute("shomei", 2, 10, Some("saigai")).unwrap();
+        assert_eq!((c.gross, c.reduction, c.net), (600, 600, 0), "never below zero");
+        assert_eq!(
+            s.compute("shomei", 1, 1, Some("seikatsu-hogo")).unwrap_err().code(),
+            "reduction_ground_not_for_item"
+        );
+        assert_eq!(s.compute("nai", 1, 1, None).unwrap_err().code(), "fee_item_unknown");
+        assert_eq!(s.compute("shomei", 1, 1, Some("free-text")).unwrap_err().code(), "reduction_ground_unknown");
+        assert_eq!(s.compute("shomei", 11, 10, None).unwrap_err(), ScheduleError::Quantity { max: 10 });
+    }
+
+    #[test]
+    fn names_every_problem() {
+        let bad = r#"
+ordinance = ""
+[[items]]
+code = "A"
+name = "x"
+article = ""
+amount = -1
+revenue_code = "r"
+[[grounds]]
+code = "g"
+text = "t"
+article = "a"
+percent = 50
+amount_off = 3
+items = ["nai"]
+"#;
+        let e = Schedule::parse(bad).unwrap_err();
+        assert_eq!(e.len(), 6, "{e:?}");
+        assert!(e[0].starts_with("ordinance"), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("items[0].amount")), "{e:?}");
+        assert!(e.iter().any(|m| m == "grounds[0]: give exactly one of percent and amount_off"), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("\"nai\" is not an item")), "{e:?}");
+        let e = Schedule::parse("ordinance = \"x\"\ncolour = 1\n").unwrap_err();
+        assert!(e[0].contains("unknown field"), "{e:?}");
+    }
+
+    proptest! {
+        /// A 減免 never raises a fee nor takes it below zero; a share is rounded in the
+        /// resident's favour (the waived part rounded up).
+        #[test]
+        fn reductions_stay_within_the_fee(amount in 0i64..=100_000, units in 1i64..=10, percent in 1i64..=100, off in 1i64..=MAX_YEN) {
+            let mut s = Schedule::parse(DOC).unwrap();
+            s.items[1].amount = amount;
+            s.grounds[1].amount_off = Some(off);
+            s.grounds[0].items.clear();
+            s.grounds[0].percent = Some(percent);
+            for g in ["seikatsu-hogo", "saigai"] {
+                let c = s.compute("shomei", units, 10, Some(g)).unwrap();
+                prop_assert_eq!(c.gross, amount * units);
+                prop_assert!((0..=c.gross).contains(&c.net));
+                prop_assert_eq!(c.gross - c.reduction, c.net);
+            }
+            let c = s.compute("shomei", units, 10, Some("seikatsu-hogo")).unwrap();
+            prop_assert!(c.reduction * 100 >= c.gross * percent);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Cash at the counter (窓口). Keeping cash belongs to the 会計管理者 and the 出納員 (地方自治法
+//! 170条2項1号, 171条), so only staff the roles table allows (`cash_receive`; by default the
+//! 会計課) record it, and only for exactly the amount of the 調定.
+
+use super::*;
+
+/// Opens an application for the cashier: any application of the tenant that is not a draft
+/// (the resident brings the 納入通知 to the 会計課, not to the division), the view audited.
+pub async fn application_for_cashier(db: &Db, staff: &Staff, id: i64) -> Result<crate::applications::Application> {
+    crate::security::policy::require(db, staff, Action::CashReceive, None).await?;
+    let (staff, keys) = (staff.clone(), db.keys());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let a = crate::applications::load(conn, &keys, id).await?;
+            if a.tenant_id != staff.tenant_id || a.status == kencho_core::application::Status::Draft {
+                return Err(AppError::NotFound);
+            }
+            audit::append(
+                conn,
+                a.tenant_id,
+                &format!("staff:{}", staff.id),
+                "application.view",
+                &format!("application:{id}"),
+                serde_json::json!({"purpose": "counter cash", "receipt": a.receipt_number}),
+            )
+            .await?;
+            Ok(a)
+        })
+    })
+    .await
+}
+
+/// A fee paid in cash at the counter, recorded by the 出納員 so the cashless share counts every
+/// yen collected. It is a payment of provider `counter`, method `cash`, paid at once through
+/// the same ledger, against the open 調定 (or one made now from the 手数料条例), and only for
+/// exactly its amount (409 `cash_amount_mismatch` otherwise).
+pub async fn record_cash(
+    db: &Db,
+    staff: &Staff,
+    p: &Procedure,
+    application_id: i64,
+    amount: i64,
+    units: Option<i64>,
+) -> Result<i64> {
+    crate::security::policy::require(db, staff, Action::CashReceive, None).await?;
+    if !(1..=kencho_core::payment::fee::MAX_YEN).contains(&amount) {
+        return Err(AppError::BadRequest("the amount must be 1 to 10,000,000 yen".into()));
+    }
+    // What would be due if nothing is set yet (kept as a result: needed only then).
+    let fresh = schedule::due_for(db, p, None, units, None).await;
+    let (staff, keys) = (staff.clone(), db.keys());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            crate::applications::lock_row(conn, application_id).await?;
+            let a = crate::applications::load(conn, &keys, application_id).await?;
+            if a.tenant_id != staff.tenant_id || a.status == kencho_core::application::Status::Draft {
+                return Err(AppError::NotFound);
+            }
+            let open: Vec<Payment> = sqlx::query(&format!(
+                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+            ))
+            .bind(application_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(payment_of)
+            .collect::<Result<_>>()?;
+            if open.iter().any(|x| x.state == "paid") {
+                return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+            }
+            let expected = match open.first() {
+                Some(x) => x.amount,
+                None => fresh.as_ref().map(|d| d.amount).map_err(|_| {
+                    AppError::Refused("not_due", "the fee of this application is not set yet".into())
+                })?,
+            };
+            if amount != expected {
+                return Err(AppError::Refused(
+                    "cash_amount_mismatch",
+                    format!("the amount due is {expected} yen, not {amount} yen"),
+                ));
+            }
+            for x in &open {
+                cancel_in(conn, x, "paid at the counter").await?;
+            }
+            let actor = format!("staff:{}", staff.id);
+            let id = match open.first() {
+                Some(x) => insert_payment_like(conn, x, a.resident_id).await?,
+                None => {
+                    let due = fresh?;
+                    insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?
+                }
+            };
+            let r = format!("counter-{id}");
+            sqlx::query("UPDATE payments SET provider = 'counter', method = 'cash', provider_ref = $1 WHERE id = $2")
+                .bind(&r)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            let e = ProviderEvent {
+                event_id: format!("counter-paid-{id}"),
+                at_unix: now_ms() / 1000,
+                payment_ref: r,
+                kind: EventKind::Paid { amount },
+            };
+            apply_to(conn, id, "counter", &e, &actor).await?;
+            Ok(id)
+        })
+    })
+    .await
+}

@@ -1,0 +1,230 @@
+//! Each tenant's 手数料条例 as data (the rules and the document format are
+//! `kencho_core::payment::schedule`), what an application owes under it, and the 調定 made for
+//! it (地方自治法施行令154条).
+
+use kencho_core::payment::fee::{amount_due, FeeRule};
+use kencho_core::payment::schedule::{Computed, Schedule, ScheduleError};
+use sqlx::{AnyConnection, Row};
+
+use crate::accounts::Staff;
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+use crate::procedures::Procedure;
+
+impl From<ScheduleError> for AppError {
+    fn from(e: ScheduleError) -> Self {
+        AppError::Refused(e.code(), e.to_string())
+    }
+}
+
+/// The tenant's schedule and its document, if one is kept.
+pub async fn load(db: &Db, tenant_id: i64) -> Result<Option<(Schedule, String)>> {
+    let row = sqlx::query("SELECT document FROM fee_schedules WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&db.read)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let text: String = row.try_get("document")?;
+    let s = Schedule::parse(&text).map_err(|p| AppError::Internal(format!("stored fee schedule: {}", p.join("; "))))?;
+    Ok(Some((s, text)))
+}
+
+/// The schedule, or 409 `no_fee_schedule` when the tenant keeps none.
+pub async fn require(db: &Db, tenant_id: i64) -> Result<Schedule> {
+    load(db, tenant_id).await?.map(|(s, _)| s).ok_or_else(|| {
+        AppError::Refused("no_fee_schedule", "the 手数料条例 (fee schedule) is not kept in kencho yet".into())
+    })
+}
+
+/// Replaces the tenant's schedule (administrators only); checked whole first, every problem
+/// named.
+pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Schedule> {
+    let schedule = Schedule::parse(text).map_err(|p| AppError::BadRequest(p.join("; ")))?;
+    let (tenant_id, actor, text) = (by.tenant_id, format!("staff:{}", by.id), text.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO fee_schedules (tenant_id, document, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, \
+                 updated_by = excluded.updated_by",
+            )
+            .bind(tenant_id)
+            .bind(&text)
+            .bind(now_ms())
+            .bind(&actor)
+            .execute(&mut *conn)
+            .await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "fee_schedule.update",
+                "fee_schedule",
+                serde_json::json!({"document": text}),
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(schedule)
+}
+
+/// What a fee is, as the 調定 records it.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// The item of the 手数料条例 ('' for a procedure's own fixed fee without one).
+    pub item: String,
+    pub article: String,
+    pub revenue_code: String,
+    pub units: i64,
+    pub gross: i64,
+    pub reduction: i64,
+    pub ground: Option<String>,
+    /// The ground as the 条例 words it, with its article (for the resident's mail).
+    pub ground_text: Option<String>,
+    pub amount: i64,
+}
+
+impl Due {
+    fn of(c: Computed, s: &Schedule) -> Due {
+        let it = s.item(&c.item);
+        let ground_text = c.ground.as_deref().and_then(|g| s.ground(g)).map(|g| format!("{}（{}）", g.text, g.article));
+        Due {
+            ground_text,
+            article: it.map(|i| format!("{} {}", s.ordinance, i.article)).unwrap_or_default(),
+            revenue_code: it.map(|i| i.revenue_code.clone()).unwrap_or_default(),
+            item: c.item,
+            units: c.units,
+            gross: c.gross,
+            reduction: c.reduction,
+            ground: c.ground,
+            amount: c.net,
+        }
+    }
+}
+
+fn max_units(p: &Procedure) -> i64 {
+    match p.def.fee.rule() {
+        Some((FeeRule::PerUnit { max_units, .. }, _)) => max_units,
+        _ => 1,
+    }
+}
+
+/// The fee of a procedure for `units` (and a 減免 `ground`): from the 手数料条例 item the
+/// procedure or staff name, or, for a procedure without one, its own fixed or per-unit fee.
+pub async fn due_for(
+    db: &Db,
+    p: &Procedure,
+    item: Option<&str>,
+    units: Option<i64>,
+    ground: Option<&str>,
+) -> Result<Due> {
+    let item = item.filter(|i| !i.is_empty()).or(p.def.fee.item.as_deref());
+    if let Some(item) = item {
+        if p.def.fee.item.as_deref().is_some_and(|own| own != item) {
+            return Err(AppError::Refused(
+                "fee_item_mismatch",
+                format!("this procedure's fee is {own:?}", own = p.def.fee.item.as_deref().unwrap_or_default()),
+            ));
+        }
+        let s = require(db, p.tenant_id).await?;
+        let c = s.compute(item, units.unwrap_or(1), max_units(p), ground)?;
+        return Ok(Due::of(c, &s));
+    }
+    if ground.is_some() {
+        // A 減免 needs its ground in the 条例, so the fee must be an item of it.
+        return Err(AppError::Refused("fee_item_required", "a 減免 applies to an item of the 手数料条例".into()));
+    }
+    let (rule, _) = p
+        .def
+        .fee
+        .rule()
+        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    if rule == FeeRule::SetByStaff {
+        return Err(AppError::Refused("fee_item_required", "choose the item of the 手数料条例 this fee is".into()));
+    }
+    let units_kept = matches!(rule, FeeRule::PerUnit { .. }).then_some(units).flatten();
+    let amount = amount_due(rule, units, None, None).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok(Due {
+        item: String::new(),
+        article: String::new(),
+        revenue_code: p.def.fee.revenue_code.clone().unwrap_or_default(),
+        units: units_kept.unwrap_or(1),
+        gross: amount,
+        reduction: 0,
+        ground: None,
+        ground_text: None,
+        amount,
+    })
+}
+
+/// The fiscal year of the moment `ms` (JST).
+pub fn fiscal_year_at(ms: i64) -> i32 {
+    kencho_core::payment::fiscal::fiscal_year(jst_date(ms))
+}
+
+pub fn jst_date(ms: i64) -> time::Date {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC)).date()
+}
+
+/// Records the 調定 of a payment: made before the payment can be received.
+pub async fn insert_chotei(
+    conn: &mut AnyConnection,
+    (tenant_id, application_id, payment_id): (i64, i64, i64),
+    due: &Due,
+    decided_by: &str,
+) -> Result<i64> {
+    let now = now_ms();
+    let id: i64 = sqlx::query(
+        "INSERT INTO chotei (tenant_id, application_id, payment_id, item_code, article, revenue_code, units, gross, \
+         reduction, ground_code, amount, fiscal_year, decided_by, decided_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(application_id)
+    .bind(payment_id)
+    .bind(&due.item)
+    .bind(&due.article)
+    .bind(&due.revenue_code)
+    .bind(due.units)
+    .bind(due.gross)
+    .bind(due.reduction)
+    .bind(&due.ground)
+    .bind(due.amount)
+    .bind(i64::from(fiscal_year_at(now)))
+    .bind(decided_by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    Ok(id)
+}
+
+/// The 調定 a payment is received against, as `Due` (to carry it over to a payment that
+/// replaces it: the resident changed the method, the cash came to the counter).
+pub async fn due_of_payment(conn: &mut AnyConnection, payment_id: i64) -> Result<Option<(Due, String)>> {
+    let row = sqlx::query(
+        "SELECT item_code, article, revenue_code, units, gross, reduction, ground_code, amount, decided_by FROM chotei WHERE payment_id = $1",
+    )
+    .bind(payment_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some((
+        Due {
+            item: r.try_get("item_code")?,
+            article: r.try_get("article")?,
+            revenue_code: r.try_get("revenue_code")?,
+            units: r.try_get("units")?,
+            gross: r.try_get("gross")?,
+            reduction: r.try_get("reduction")?,
+            ground: r.try_get("ground_code")?,
+            ground_text: None,
+            amount: r.try_get("amount")?,
+        },
+        r.try_get("decided_by")?,
+    )))
+}
