@@ -351,7 +351,10 @@ mod tests {
         let e = Policy::parse("[refund_review]\nroles = []\n").unwrap_err();
         assert_eq!(e, vec!["[refund_review].roles: name at least one role".to_string()]);
         let e = Policy::parse("[alert_lift]\nroles = [\"kacho\"]\nown_division = true\n").unwrap_err();
-        assert_eq!(e, vec!["[alert_lift].own_division: only refund_order and kian_execute belong to a division".to_string()]);
+        assert_eq!(
+            e,
+            vec!["[alert_lift].own_division: only refund_order and kian_execute belong to a division".to_string()]
+        );
     }
 
     fn arb_role() -> impl Strategy<Value = Role> {
