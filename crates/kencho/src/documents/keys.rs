@@ -108,10 +108,13 @@ async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -
     Ok(Some(ActiveKey { tenant_id, key_id, signing: SigningKey::from_bytes(&decode_32(&secret)?) }))
 }
 
-/// Serialises key changes of one tenant (PostgreSQL; SQLite has one writer).
+/// Serialises key changes of one tenant (PostgreSQL; SQLite has one writer). `FOR NO KEY
+/// UPDATE`, not `FOR UPDATE`: every insert that names the tenant takes a key-share lock on its
+/// row for the foreign key, and a submission holding the tenant's audit head would wait on this
+/// lock while its holder waits on the audit head — a deadlock.
 pub(super) async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
     if Dialect::of(conn) == Dialect::Postgres {
-        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).execute(&mut *conn).await?;
+        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE").bind(tenant_id).execute(&mut *conn).await?;
     }
     Ok(())
 }
