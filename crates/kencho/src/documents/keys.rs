@@ -114,7 +114,10 @@ async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -
 /// lock while its holder waits on the audit head — a deadlock.
 pub(super) async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
     if Dialect::of(conn) == Dialect::Postgres {
-        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE").bind(tenant_id).execute(&mut *conn).await?;
+        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
