@@ -3,6 +3,7 @@
 //! 会計課) record it, and only for exactly the amount of the 調定.
 
 use super::*;
+use kencho_core::application::Status;
 
 /// Opens an application for the cashier: any application of the tenant that is not a draft
 /// (the resident brings the 納入通知 to the 会計課, not to the division), the view audited.
@@ -53,11 +54,16 @@ pub async fn record_cash(
         Box::pin(async move {
             crate::applications::lock_row(conn, application_id).await?;
             let a = crate::applications::load(conn, &keys, application_id).await?;
-            if a.tenant_id != staff.tenant_id || a.status == kencho_core::application::Status::Draft {
+            if a.tenant_id != staff.tenant_id || a.status == Status::Draft {
                 return Err(AppError::NotFound);
             }
+            // The open payments locked before anything is written (the audit head included): a
+            // provider's webhook for one of them locks its row and then the audit head, so
+            // taking them in the other order deadlocks; and a "paid" that commits meanwhile is
+            // seen here instead of being cancelled away.
+            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
             let open: Vec<Payment> = sqlx::query(&format!(
-                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
             ))
             .bind(application_id)
             .fetch_all(&mut *conn)
@@ -70,6 +76,11 @@ pub async fn record_cash(
             }
             let expected = match open.first() {
                 Some(x) => x.amount,
+                // A fee becomes due when the division has accepted the case (as `set_due`
+                // requires), not when someone brings cash.
+                None if !matches!(a.status, Status::Accepted | Status::Approved) => {
+                    return Err(AppError::Refused("not_due", "the fee of this application is not due yet".into()));
+                }
                 None => fresh.as_ref().map(|d| d.amount).map_err(|_| {
                     AppError::Refused("not_due", "the fee of this application is not set yet".into())
                 })?,
@@ -81,7 +92,9 @@ pub async fn record_cash(
                 ));
             }
             for x in &open {
-                cancel_in(conn, x, "paid at the counter").await?;
+                if cancel_in(conn, x, "paid at the counter").await? != Applied::Changed {
+                    return Err(AppError::Refused("already_paid", "a payment of this fee changed meanwhile".into()));
+                }
             }
             let actor = format!("staff:{}", staff.id);
             let id = match open.first() {

@@ -429,14 +429,14 @@ async fn open_attempt(
     Ok((id, amount, attempt, tenant_id))
 }
 
-async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<()> {
+async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<Applied> {
     let e = ProviderEvent {
         event_id: format!("kencho-cancel-{}-{}", x.id, now_ms()),
         at_unix: now_ms() / 1000,
         payment_ref: x.provider_ref.clone().unwrap_or_default(),
         kind: EventKind::Cancelled,
     };
-    apply_to(conn, x.id, "kencho", &e, why).await.map(|_| ())
+    apply_to(conn, x.id, "kencho", &e, why).await
 }
 
 /// What staff choose when they set a fee: an item of the 手数料条例 (absent: the procedure's
