@@ -42,7 +42,7 @@ pub struct FiscalReport {
 /// method, cash at the counter) or cancelled is not counted; its replacement carries it.
 pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> {
     let rows = sqlx::query(
-        "SELECT c.revenue_code, c.amount, p.paid_amount, p.refunded_amount, p.paid_at, p.state FROM chotei c \
+        "SELECT c.revenue_code, c.amount, p.paid_amount, p.refunded_amount, p.paid_at, p.deemed_paid_on, p.state FROM chotei c \
          JOIN payments p ON p.id = c.payment_id WHERE c.tenant_id = $1 AND c.fiscal_year = $2 \
          AND p.state NOT IN ('cancelled', 'expired') ORDER BY c.id",
     )
@@ -56,8 +56,12 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
         let e = table.entry(code.clone()).or_insert_with(|| FiscalRow { revenue_code: code, ..Default::default() });
         e.chotei += r.try_get::<i64, _>("amount")?;
         let paid_at: Option<i64> = r.try_get("paid_at")?;
+        let deemed: Option<String> = r.try_get("deemed_paid_on")?;
         if let Some(at) = paid_at {
-            let day = jst_date(at);
+            // Booked on the day the resident paid the agent (納付日とみなす日), not on the day
+            // kencho heard of it: a payment at 23:59 on 5月31日 told after midnight is still
+            // the closing year's.
+            let day = deemed.as_deref().and_then(kencho_core::forms::parse_iso_date).unwrap_or_else(|| jst_date(at));
             // Received after the accounts closed: revenue of a later year (施行令160条).
             if booking_year(year, day) == year {
                 e.received += r.try_get::<i64, _>("paid_amount")?;

@@ -100,6 +100,11 @@ pub async fn request_refund(
             if p.state != "paid" {
                 return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
             }
+            // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
+            // does not run: an order here could never be sent and would hold its yen for ever.
+            if p.provider == "counter" {
+                return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
+            }
             let pending: i64 = sqlx::query(
                 "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 \
                  AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",

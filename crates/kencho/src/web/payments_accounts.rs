@@ -82,7 +82,12 @@ pub(super) async fn api_review(
 async fn review_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
-    let approve = form_get(&form, "approve") == Some("1");
+    // A refusal is final: only an explicit answer counts as one.
+    let approve = match form_get(&form, "approve") {
+        Some("1") => true,
+        Some("0") => false,
+        _ => return Err(AppError::BadRequest("approve must be 1 or 0".into())).lang(&lang),
+    };
     payments::review_refund(&st.db, &s, id, approve).await.lang(&lang)?;
     st.nudge.notify_one();
     Ok(Redirect::to("/staff/payments").into_response())

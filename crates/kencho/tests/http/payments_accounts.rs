@@ -142,10 +142,13 @@ async fn fiscal_year_report_with_the_closing_period() {
     // The three 調定 are of 2025年度; the money came in March, in May (出納整理期間) and in June.
     sqlx::query("UPDATE chotei SET fiscal_year = 2025").execute(&app.db.write).await.expect("year");
     for (id, d) in ids.iter().zip([day(2026, 3, 10), day(2026, 5, 20), day(2026, 6, 2)]) {
-        sqlx::query(&format!("UPDATE payments SET paid_at = {} WHERE application_id = {id}", noon_jst(d)))
-            .execute(&app.db.write)
-            .await
-            .expect("paid at");
+        sqlx::query(&format!(
+            "UPDATE payments SET paid_at = {}, deemed_paid_on = '{d}' WHERE application_id = {id}",
+            noon_jst(d)
+        ))
+        .execute(&app.db.write)
+        .await
+        .expect("paid at");
     }
     let r = get_json(&app.url("/api/v1/staff/payments/fiscal?year=2025"), &kacho).await;
     assert_eq!(r["closing_day"], "2026-05-31");
