@@ -185,6 +185,13 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
         })
     })
     .await
+    .map_err(|e| match e {
+        // Another post of the same link got there first (the one-per-alarm index).
+        AppError::Db(d) if crate::error::is_unique_violation(&d) => {
+            AppError::Conflict("this capture is already recorded".into())
+        }
+        e => e,
+    })
 }
 
 async fn insert_empty(conn: &mut AnyConnection, trap: &Trap, who: &str) -> Result<()> {

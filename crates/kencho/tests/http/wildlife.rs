@@ -207,7 +207,8 @@ async fn a_capture_carries_the_permit_and_bycatch_tells_the_wildlife_staff() {
     assert!(status == 422 && body.contains("capture_bycatch_action"), "{status} {body}");
     assert_eq!(app.count("SELECT COUNT(*) FROM iot_captures").await, 0, "refused records change nothing");
     // … and with it the record is kept and the 鳥獣 staff are mailed in the same transaction.
-    let f: Vec<(&str, &str)> = f.into_iter().chain([("bycatch_action", "awaiting_instruction")]).collect();
+    let f: Vec<(&str, &str)> =
+        f.into_iter().chain([("bycatch_action", "awaiting_instruction"), ("place", "=1+2 沢の奥")]).collect();
     let (status, body) = post_capture(&app, &tok, &f).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -258,6 +259,8 @@ async fn a_capture_carries_the_permit_and_bycatch_tells_the_wildlife_staff() {
         csv.contains("沢沿いの獣道") && csv.contains("食肉処理施設") && csv.contains("鳥獣担当に連絡して指示を待つ"),
         "{csv}"
     );
+    // A place typed like a formula is quoted, not run by the spreadsheet.
+    assert!(csv.contains("\"'=1+2 沢の奥") && !csv.contains(",=1+2") && !csv.contains("\"=1+2"), "{csv}");
     let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
     let res = other.get(app.url(&format!("/staff/iot/permits/{permit}/report.csv"))).send().await.unwrap();
     assert_eq!(res.status(), 404);

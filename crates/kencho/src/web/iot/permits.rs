@@ -319,7 +319,8 @@ async fn report_csv(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     let csv_err = |e: csv::Error| AppError::Internal(e.to_string());
     w.write_record(&head).map_err(csv_err).lang(&lang)?;
     for x in rows(&lang, &caps) {
-        w.write_record([
+        let count = x.count.to_string();
+        let cells = [
             r.permit.number.as_str(),
             r.permit.holder.as_str(),
             &x.captured_at,
@@ -329,14 +330,17 @@ async fn report_csv(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
             &x.species,
             &x.sex,
             &x.age,
-            &x.count.to_string(),
+            &count,
             &x.disposition,
             &x.place,
             &x.bycatch,
             &x.recorded_by,
-        ])
-        .map_err(csv_err)
-        .lang(&lang)?;
+        ];
+        // Hunters and staff type the place, the holder and "other" species: a cell that starts
+        // like a formula is quoted so a spreadsheet shows it instead of running it.
+        w.write_record(cells.map(kencho_core::text::csv_cell).iter().map(|c| c.as_ref()))
+            .map_err(csv_err)
+            .lang(&lang)?;
     }
     let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string())).lang(&lang)?;
     let mut res = bytes.into_response();
