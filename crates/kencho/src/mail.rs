@@ -36,6 +36,17 @@ pub fn enqueue_batched(batch: &mut Batch, dedupe_key: &str, to: &str, subject: &
     );
 }
 
+/// Withdraws queued mail not yet handed to the relay whose dedupe key matches `key_like` (SQL
+/// LIKE), inside the caller's transaction: what a withdrawn consent must not still deliver.
+/// A mail the worker holds at this moment may still go out.
+pub async fn cancel_pending(conn: &mut AnyConnection, key_like: &str) -> Result<u64> {
+    Ok(sqlx::query("UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND dedupe_key LIKE $1")
+        .bind(key_like)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// The demo: mail is kept in a local table that `/demo/mailbox` shows.

@@ -36,7 +36,10 @@ impl AlertInfo {
         issuance: &str,
         jma: &str,
     ) -> Self {
-        let issuance = Issuance::parse(issuance).unwrap_or(Issuance::Order);
+        // A value this version cannot read falls back on where the alert came from: JMA's are
+        // never worded as the municipality's order.
+        let fallback = if source == "jma" { Issuance::Equivalent } else { Issuance::Order };
+        let issuance = Issuance::parse(issuance).unwrap_or(fallback);
         let mut levels: BTreeMap<AlertHazard, u8> = serde_json::from_str(jma).unwrap_or_default();
         if levels.is_empty() {
             for h in hazard.split(',').filter_map(parse_hazard) {

@@ -368,6 +368,22 @@ pub async fn subscribe(
     };
     db.transact(move |conn| {
         Box::pin(async move {
+            if role == Role::Supporter {
+                // Read again under the plan's lock: a withdrawal committed since the page was
+                // read must stop the sharing (災害対策基本法 49条の15第2項).
+                let lock = if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let row = sqlx::query(&format!(
+                    "SELECT consent_at, consent_withdrawn_at FROM evac_plans WHERE id = $1{lock}"
+                ))
+                .bind(plan_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                let (at, withdrawn): (Option<i64>, Option<i64>) =
+                    (row.try_get("consent_at")?, row.try_get("consent_withdrawn_at")?);
+                if !kencho_core::evacuation::individual::consent_in_force(at, withdrawn) {
+                    return Err(AppError::Refused("consent_required", "the person's consent is not in force".into()));
+                }
+            }
             let now = now_ms();
             sqlx::query(
                 "INSERT INTO evac_subscriptions (tenant_id, plan_id, role, name, email, lang, token, consent_at, active, created_at) \
@@ -548,6 +564,12 @@ pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &st
             .bind(id)
             .execute(&mut *conn)
             .await?;
+            let subs: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM evac_subscriptions WHERE plan_id = $1 AND role = 'supporter' AND active = 1",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
             let ended = sqlx::query(
                 "UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE plan_id = $2 AND role = 'supporter' AND active = 1",
             )
@@ -556,6 +578,10 @@ pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &st
             .execute(&mut *conn)
             .await?
             .rows_affected();
+            // Alert mails already queued for them are not delivered after the withdrawal.
+            for sub in &subs {
+                crate::mail::cancel_pending(conn, &format!("evac:%:{sub}:%")).await?;
+            }
             audit::append(
                 conn,
                 tenant_id,
