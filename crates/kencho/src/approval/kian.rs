@@ -551,11 +551,9 @@ pub async fn execute(
                 if k.tenant_id != staff.tenant_id {
                     return Err(AppError::NotFound);
                 }
+                // Who may 施行 is the roles table's (`kian_execute`): a refusal of the role, 403.
                 if !k.may_execute(&policy, &staff) {
-                    return Err(AppError::Refused(
-                        "not_allowed",
-                        "only the drafting section carries out (施行) a decision".into(),
-                    ));
+                    return Err(AppError::NotPermitted("kian_execute".into()));
                 }
                 if !k.is_decided() {
                     return Err(AppError::Refused("wrong_state", "only a decided 起案 can be carried out".into()));

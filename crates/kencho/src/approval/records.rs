@@ -15,7 +15,7 @@ use super::kian::{self, Draft, Kian, Source};
 use super::setup::{Setup, SetupCache};
 use crate::accounts::Staff;
 use crate::audit;
-use crate::db::{now_ms, Arg, Batch, Db};
+use crate::db::{now_ms, Arg, Batch, Db, Dialect};
 use crate::error::{AppError, Result};
 
 mod archive;
@@ -218,10 +218,19 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
         disposal: "ikan".into(),
     };
     let prep = kian::prepare(db, cache, staff, &mut draft).await?;
-    let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
+    let mut ids: Vec<i64> = due.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
     let (staff, keys) = (staff.clone(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
+            // The records first, in id order, then the 起案 (whose insert takes the audit head):
+            // holds and 施行 lock a record and then append to the audit log, so the other order
+            // could deadlock with them on PostgreSQL.
+            if Dialect::of(conn) == Dialect::Postgres {
+                for rid in &ids {
+                    sqlx::query("SELECT id FROM records WHERE id = $1 FOR UPDATE").bind(rid).execute(&mut *conn).await?;
+                }
+            }
             let id = kian::insert(conn, &keys, &staff, &draft, &prep).await?;
             for rid in ids {
                 let claimed = sqlx::query(
@@ -279,10 +288,11 @@ pub async fn carry_out(
     k: &Kian,
 ) -> Result<Released> {
     let consulted_by = records_consulted(setup, k)?;
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept'"))
-        .bind(k.id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept' ORDER BY id"))
+            .bind(k.id)
+            .fetch_all(&mut *conn)
+            .await?;
     let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
     // A hold placed after the decision still stops it: the records are locked, then checked.
     for r in &records {

@@ -148,7 +148,7 @@ async fn kakaricho_senketsu_with_recall_and_numbering() {
 
     // 施行 is the section's: another section may not, a colleague of the drafter's may.
     let (s, e) = call(&app, &outsider, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
-    assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_allowed")));
+    assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
     assert!(get(&app, &kakaricho, id).await["acts"].as_array().expect("acts").contains(&json!("execute")));
     let (s, _) = call(&app, &kakaricho, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);

@@ -134,7 +134,7 @@ async fn execute_follows_the_roles_table() {
     assert!(!get(&app, &tanto, id).await["acts"].as_array().expect("acts").contains(&json!("execute")));
     for who in [&tanto, &kakaricho] {
         let (s, e) = call(&app, who, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
-        assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_allowed")));
+        assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
     }
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM kian WHERE id = {id} AND executed_at IS NULL")).await, 1);
     let (s, _) = call(&app, &kacho, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
