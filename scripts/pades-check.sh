@@ -43,6 +43,12 @@ python3 scripts/tsa.py "$work/tsa" "$port" &
 tsa_pid=$!
 for _ in $(seq 1 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
+# An office certificate as a PKCS#12 file, written by openssl (AES-256 and PBKDF2, its default).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/office.key" -out "$work/office.crt" -days 30 \
+  -subj "/O=南相馬市/CN=南相馬市長 (test only)" -utf8 -addext "keyUsage=critical,digitalSignature,nonRepudiation" 2>/dev/null
+openssl pkcs12 -export -inkey "$work/office.key" -in "$work/office.crt" -passout pass:kencho-p12 -out "$work/office.p12"
+
+KENCHO_TEST_P12="$work/office.p12" KENCHO_TEST_P12_PASSWORD=kencho-p12 \
 KENCHO_TEST_TSA_URL="http://127.0.0.1:$port/" KENCHO_TEST_PADES_DIR="$work/out" \
   cargo test -p kencho --test http pades:: -- --test-threads 1 --include-ignored
 test -s "$work/out/notice-b-b.pdf" && test -s "$work/out/notice-b-t.pdf" || { echo "the tests wrote no PDFs"; exit 1; }

@@ -230,3 +230,26 @@ async fn with_a_tsa_the_signature_is_time_stamped() {
     save("notice-b-t.pdf", &pdf);
     save("notice-b-t.ca.pem", p.ca.as_bytes());
 }
+
+/// An office's certificate as offices hold it: a PKCS#12 file, here written by `openssl pkcs12
+/// -export` (scripts/pades-check.sh makes it), read with its password and signing notices.
+#[tokio::test]
+#[ignore = "needs a .p12 written by openssl in KENCHO_TEST_P12; scripts/pades-check.sh (in .ci/run) makes one"]
+async fn a_pkcs12_file_from_openssl_signs_notices() {
+    use base64::Engine as _;
+    let path = std::env::var("KENCHO_TEST_P12").expect("KENCHO_TEST_P12: a PKCS#12 file");
+    let password = std::env::var("KENCHO_TEST_P12_PASSWORD").expect("KENCHO_TEST_P12_PASSWORD");
+    let p12 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&path).unwrap());
+    let app = spawn_app().await;
+    let (_b, admin) = app.admin_api_token(ADMIN).await;
+    let kacho = app.staff_token(KACHO).await;
+    let (status, info) =
+        put_certificate(&app, &admin, serde_json::json!({"pkcs12": p12, "password": "not the password"})).await;
+    assert_eq!((status, info["code"].as_str()), (422, Some("certificate_password")), "{info}");
+    let (status, info) = put_certificate(&app, &admin, serde_json::json!({"pkcs12": p12, "password": password})).await;
+    assert_eq!(status, 200, "{info}");
+    let pdf = approved_notice(&app, &kacho, "モモ").await;
+    let sig = kencho::documents::pades::verify::verify(&pdf).unwrap().expect("an embedded signature");
+    assert!(sig.valid && sig.covers_whole_file, "{sig:?}");
+    assert_eq!(verify_api(&app, &pdf).await["result"], "genuine");
+}

@@ -17,13 +17,22 @@ use crate::error::AppError;
 /// is not issued: the office configured B-T).
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A time-stamp reply is a few kilobytes (the token and the TSA's certificates).
+const MAX_REPLY: usize = 64 * 1024;
+
 fn failed(detail: impl Into<String>) -> AppError {
     AppError::Certificate("tsa_failed", detail.into())
 }
 
 /// Checks a configured TSA URL: absolute http(s).
 pub fn check_url(url: &str) -> Result<(), AppError> {
-    let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    // No user name or password in the URL: it is stored, audited and shown as it is.
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host().is_some()
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
     if ok && url.len() <= 500 {
         Ok(())
     } else {
@@ -56,8 +65,14 @@ fn request(signature_value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
 /// Asks the TSA at `url` to stamp `signature_value`; returns the token (ContentInfo, DER).
 pub async fn time_stamp(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, AppError> {
     let (req, nonce) = request(signature_value)?;
-    let client = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| failed(e.to_string()))?;
-    let res = client
+    // The URL is the administrator's; where it points is not followed elsewhere, and what it
+    // answers is read only up to a size a time-stamp token never reaches.
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| failed(e.to_string()))?;
+    let mut res = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
         .body(req)
@@ -67,7 +82,13 @@ pub async fn time_stamp(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, Ap
     if !res.status().is_success() {
         return Err(failed(format!("{url}: HTTP {}", res.status())));
     }
-    let body = res.bytes().await.map_err(|e| failed(format!("{url}: {e}")))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| failed(format!("{url}: {e}")))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_REPLY {
+            return Err(failed(format!("{url}: the reply exceeds {MAX_REPLY} bytes")));
+        }
+    }
     token_from_reply(&body, signature_value, &nonce)
 }
 
