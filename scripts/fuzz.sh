@@ -34,6 +34,7 @@ seeds() {
     towns) echo demo/evacuation/mt_town.sample.csv demo/evacuation/mt_town_pos.sample.csv ;;
     approval) echo demo/approval ;;
     stripe) echo crates/kencho-core/tests/fixtures/stripe fuzz/seeds/stripe ;;
+    fee_schedule) echo fuzz/seeds/fee_schedule ;;
     *) ;; # forms, text: structured input, no sample files
   esac
 }

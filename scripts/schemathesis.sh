@@ -30,12 +30,14 @@ SECRET="$(grep -E '^  staff +admin@minamisoma' "$DIR/serve.log" | awk '{print $N
 CODE="$("$BIN" totp "$SECRET")"
 ADMIN="$(login "{\"email\":\"admin@minamisoma.example.jp\",\"password\":\"kencho-demo-2026\",\"kind\":\"staff\",\"totp\":\"$CODE\"}")"
 
+# Logging out would end the run's session; the excluded uploads take TOML, which schemathesis
+# cannot write (their parsers are fuzzed by fuzz/ instead: procedure, approval, fee_schedule).
 run() {
   "$VENV/bin/st" run "$BASE/api/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance \
     --max-time "$SECONDS_PER_RUN" --workers 2 --max-failures 20 \
     --header "Authorization: Bearer $1" \
-    --exclude-path-regex '(/auth/logout|/admin/procedures|/admin/approval/.*)$' \
+    --exclude-path-regex '(/auth/logout|/admin/procedures|/admin/approval/.*|/admin/payments/schedule)$' \
     --suppress-health-check all
 }
 echo "--- schemathesis as a resident"
