@@ -60,6 +60,8 @@ pub enum TemplateError {
     Length,
     #[error("{{seq:0N}} takes a width from 1 to 9")]
     BadWidth,
+    #[error("the template has no {{wareki_year}} or {{fiscal_year}}: the numbers start again every 1 April, so they would repeat")]
+    NoYear,
 }
 
 /// The template used where a tenant has set none: `{division}-{fiscal_year}-{seq:05}`.
@@ -132,8 +134,10 @@ impl Template {
             }
         }
         let seqs = parts.iter().filter(|p| matches!(p, Part::Slot(Placeholder::Seq { .. }))).count();
+        let has_year = parts.iter().any(|p| matches!(p, Part::Slot(Placeholder::WarekiYear | Placeholder::FiscalYear)));
         match seqs {
             0 => Err(TemplateError::NoSeq),
+            1 if !has_year => Err(TemplateError::NoYear),
             1 => Ok(Template { parts }),
             _ => Err(TemplateError::TwoSeq),
         }
@@ -244,6 +248,8 @@ mod tests {
         assert_eq!(Template::parse("{seq}-{seq}"), Err(TemplateError::TwoSeq));
         assert_eq!(Template::parse("{seq:5}"), Err(TemplateError::BadWidth));
         assert!(matches!(Template::parse("{era:2}{seq}"), Err(TemplateError::Unknown(_))));
+        assert_eq!(Template::parse("{tenant_abbr}第{seq}号"), Err(TemplateError::NoYear));
+        assert_eq!(Template::parse("{era}第{seq}号"), Err(TemplateError::NoYear), "an era alone is not a year");
     }
 
     fn slot() -> impl Strategy<Value = String> {
@@ -272,6 +278,10 @@ mod tests {
         ) {
             let seq = if width == 0 { "{seq}".to_string() } else { format!("{{seq:0{width}}}") };
             let text = format!("{}{seq}{}", before.concat(), after.concat());
+            if !text.contains("{wareki_year}") && !text.contains("{fiscal_year}") {
+                prop_assert_eq!(Template::parse(&text), Err(TemplateError::NoYear));
+                return Ok(());
+            }
             let t = Template::parse(&text).expect("valid");
             prop_assert_eq!(t.to_string(), text);
             prop_assert_eq!(Template::parse(&t.to_string()), Ok(t.clone()));
