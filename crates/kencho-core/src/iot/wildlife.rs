@@ -468,7 +468,10 @@ pub struct ReportLine {
 pub fn report_lines(permit: &Permit, captures: &[Counted]) -> Vec<ReportLine> {
     let (start, end) = permit.period_ms();
     let mut table: BTreeMap<(Species, Sex, Age), i64> = BTreeMap::new();
-    for c in captures.iter().filter(|c| c.captured_at_ms >= start && c.captured_at_ms < end && c.count > 0) {
+    // 錯誤捕獲 is not a capture under the permit: it is counted apart (the report's bycatch).
+    let counted =
+        |c: &&Counted| c.captured_at_ms >= start && c.captured_at_ms < end && c.count > 0 && permit.covers(&c.species);
+    for c in captures.iter().filter(counted) {
         *table.entry((c.species.clone(), c.sex, c.age)).or_default() += c.count;
     }
     table.into_iter().map(|((species, sex, age), count)| ReportLine { species, sex, age, count }).collect()
@@ -615,7 +618,8 @@ mod tests {
             }
         }
 
-        /// The report counts every animal of the period once, and nothing outside it.
+        /// The report counts every animal of the period that the permit covers once, and
+        /// nothing outside it or of another species (錯誤捕獲 is counted apart).
         #[test]
         fn report_counts_every_animal_once(caps in proptest::collection::vec((arb_species(), 0usize..3, 0usize..3, 1i64..5, -10i64..45), 0..30)) {
             let p = permit();
@@ -625,7 +629,11 @@ mod tests {
             }).collect();
             let lines = report_lines(&p, &counted);
             let (start, end) = p.period_ms();
-            let inside: i64 = counted.iter().filter(|c| c.captured_at_ms >= start && c.captured_at_ms < end).map(|c| c.count).sum();
+            let inside: i64 = counted
+                .iter()
+                .filter(|c| c.captured_at_ms >= start && c.captured_at_ms < end && p.covers(&c.species))
+                .map(|c| c.count)
+                .sum();
             prop_assert_eq!(lines.iter().map(|l| l.count).sum::<i64>(), inside);
             for w in lines.windows(2) {
                 prop_assert!((&w[0].species, w[0].sex, w[0].age) < (&w[1].species, w[1].sex, w[1].age));
