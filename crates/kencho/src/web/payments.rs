@@ -512,7 +512,8 @@ pub struct PaymentSettingsBody {
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/payments/settings", tag = "payments", security(("bearer" = [])),
-    request_body = PaymentSettingsBody, responses((status = 200, body = PaymentSettingsView), (status = 400, body = super::api::ErrorBody)))]
+    request_body = PaymentSettingsBody, responses((status = 200, body = PaymentSettingsView), (status = 400, body = super::api::ErrorBody),
+        (status = 409, body = super::api::ErrorBody, description = "a provider switched on without its 指定納付受託者 record (agent_not_designated)")))]
 async fn api_put_settings(
     State(st): State<AppState>,
     ctx: Ctx,

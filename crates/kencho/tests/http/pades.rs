@@ -114,6 +114,9 @@ async fn an_office_certificate_is_checked_whole_and_only_by_an_administrator() {
     let garbage = serde_json::json!({"certificate_pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "private_key_pem": good.key});
     let (status, body) = put_certificate(&app, &admin, garbage).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("certificate_unreadable")));
+    let empty = serde_json::json!({"certificate_pem": "", "private_key_pem": good.key});
+    let (status, body) = put_certificate(&app, &admin, empty).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("certificate_unreadable")), "{body}");
     let (status, body) = put_certificate(&app, &admin, pem_body(&good, Some("ftp://tsa.example"))).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("tsa_url_invalid")));
     let (status, body) = put_certificate(&app, &admin, serde_json::json!({"pkcs12": "!!!", "password": "x"})).await;

@@ -137,6 +137,11 @@ impl Credential {
 
     /// Reads a PEM chain (signer first, or in any order: the one whose key is given goes first).
     pub fn from_pem(chain_pem: &str, key_pem: &str) -> Result<Credential, AppError> {
+        // x509-cert 0.2.5's chain reader computes `input.len() - 1` and so fails on an empty
+        // input (a panic in debug builds): an empty field is refused before it gets there.
+        if chain_pem.trim().is_empty() {
+            return Err(refuse("certificate_unreadable", "no certificate"));
+        }
         let chain = Certificate::load_pem_chain(chain_pem.trim().as_bytes())
             .map_err(|e| refuse("certificate_unreadable", e.to_string()))?;
         let key = Key::from_pem(key_pem)?;
