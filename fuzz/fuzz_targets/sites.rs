@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         living_floor: 1,
         members: vec![member(Needs::default()), member(Needs { wheelchair: true, ..Needs::default() })],
         has_car: true,
-        can_hold_out: false,
+        supply_days: 0,
     };
     let flooded = Hazards {
         flood: DepthRank::new(3),
