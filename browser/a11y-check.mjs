@@ -705,6 +705,7 @@ async function main() {
     await check(k, 'マイ避難 staff: issue without level and area (400)');
     await fill(k, { level: '4', note: '架空川の水位が上昇しています（訓練）。' });
     await k.locator('input[name="town"][value="0721250005000"]').check();
+    await k.locator('main form[action="/staff/hinan/alerts"] select[name="hazard"]').selectOption('flood');
     await clickAndWait(k, 'main form[action="/staff/hinan/alerts"] button[type=submit]');
     await check(k, 'マイ避難 staff: level 4 waiting for approval');
     await clickAndWait(k, 'main form[action="/hinan/minamisoma/start"] input[name=kind] ~ button[type=submit]');
@@ -720,9 +721,13 @@ async function main() {
     await check(k, 'マイ避難 staff: individual plan, consent and supporters');
     await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]', 409);
     await check(k, 'マイ避難 staff: supporter before consent (409)');
-    await fill(k, { note: '2026-11-29 自宅訪問で本人が同意書に署名' });
+    await fill(k, { note: '2026-11-29 自宅訪問で本人が同意書に署名', explained: 'yes' });
     await clickAndWait(k, 'main form[action$="/consent"] button[type=submit]');
     await fill(k, { name: '民生委員 相馬', email: 'minsei@example.jp', supporter_consent: 'yes' });
+    // The supporter's address and phone (災害対策基本法 49条の14第3項), in the supporter form.
+    const sup = k.locator('main form[action$="/supporters"]');
+    await sup.locator('[name="address"]').fill('南相馬市原町区本町一丁目1');
+    await sup.locator('[name="phone"]').fill('0244-00-0000');
     await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]');
     await check(k, 'マイ避難 staff: supporter added');
     await goto(k, '/staff/hinan?lang=en');
@@ -775,7 +780,9 @@ async function main() {
     await check(hunter, 'IoT: hunter acknowledgement link', { screenshot: true });
     await clickAndWait(hunter, 'main form[action^="/iot/ack/"]:not([action$="/capture"]) button[type=submit]');
     await check(hunter, 'IoT: acknowledged, capture form');
-    await fill(hunter, { outcome: 'caught', species: 'イノシシ', count: '1' });
+    // The capture time as the hunter states it (JST, now: after the firing, not in the future).
+    const hhmm = new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(11, 16);
+    await fill(hunter, { outcome: 'caught', species: 'イノシシ', count: '1', time: hhmm });
     await clickAndWait(hunter, 'main form[action$="/capture"] button[type=submit]');
     await check(hunter, 'IoT: capture recorded');
     await hunterCtx.close();
