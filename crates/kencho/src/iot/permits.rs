@@ -4,7 +4,7 @@
 
 use kencho_core::forms::{iso, parse_iso_date};
 use kencho_core::iot::wildlife::{self as rules, CaptureError, Permit, Species, TrapType};
-use kencho_core::security::policy::{Action, Policy, Who};
+use kencho_core::security::policy::{Action, Who};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
@@ -324,14 +324,7 @@ pub async fn of_device(conn: &mut AnyConnection, tenant_id: i64, device_id: i64)
 /// The tenant's 鳥獣 staff: everyone its roles table grants [`Action::Wildlife`] (by role and,
 /// when the tenant names them, division).
 pub async fn wildlife_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<Vec<String>> {
-    let doc = sqlx::query("SELECT document FROM tenant_policies WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let policy = match doc {
-        Some(r) => Policy::parse(&r.try_get::<String, _>("document")?).unwrap_or_default(),
-        None => Policy::default(),
-    };
+    let (policy, _) = crate::security::policy::load_in(conn, tenant_id).await?;
     let rows = sqlx::query(
         "SELECT s.email AS email, s.role AS role, d.code AS division FROM staff s JOIN divisions d ON d.id = s.division_id \
          WHERE s.tenant_id = $1 ORDER BY s.id",

@@ -11,9 +11,15 @@ use crate::error::{AppError, Result};
 
 /// The tenant's table and its document as stored (empty: defaults).
 pub async fn load(db: &Db, tenant_id: i64) -> Result<(Policy, String)> {
+    let mut conn = db.read.acquire().await?;
+    load_in(&mut conn, tenant_id).await
+}
+
+/// [`load`] inside the caller's transaction.
+pub async fn load_in(conn: &mut sqlx::AnyConnection, tenant_id: i64) -> Result<(Policy, String)> {
     let row = sqlx::query("SELECT document FROM tenant_policies WHERE tenant_id = $1")
         .bind(tenant_id)
-        .fetch_optional(&db.read)
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else {
         return Ok((Policy::default(), String::new()));
