@@ -108,22 +108,7 @@ pub fn missing(person: &str, address: &str, i: &Individual) -> Vec<Item> {
 
 /// A calendar date written YYYY-MM-DD (1900 onward).
 pub fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num =
-        |r: std::ops::Range<usize>| s.get(r).filter(|x| x.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    y >= 1900 && (1..=days).contains(&d)
+    crate::forms::parse_iso_date(s).is_some_and(|d| d.year() >= 1900)
 }
 
 /// Whether the person's consent to share the plan is in force: recorded, and not withdrawn
