@@ -51,6 +51,15 @@ pub fn parse_hazard(s: &str) -> Option<AlertHazard> {
     STAFF_HAZARDS.into_iter().find(|h| h.as_str() == s)
 }
 
+/// The hazard an alert request names. A request without one (older clients) is about every
+/// hazard (`Other`: the whole plan); an unknown name is `None`.
+pub fn requested_hazard(s: Option<&str>) -> Option<AlertHazard> {
+    match s {
+        None => Some(AlertHazard::Other),
+        Some(h) => parse_hazard(h),
+    }
+}
+
 /// Which hazard layers the municipality has loaded: a home outside every zone of a hazard is
 /// "not exposed" only where that hazard's layer is loaded; otherwise kencho cannot tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

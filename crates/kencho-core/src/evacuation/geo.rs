@@ -82,6 +82,23 @@ impl Polygon {
     }
 }
 
+/// Adds the 2次メッシュ an envelope touches (a cell is 1/12° of latitude by 1/8° of longitude).
+fn cells_of(e: &AABB<[f64; 2]>, into: &mut std::collections::BTreeSet<u32>) {
+    let (lo, hi) = (e.lower(), e.upper());
+    const DLAT: f64 = 1.0 / 12.0;
+    const DLON: f64 = 1.0 / 8.0;
+    let mut lat = (lo[1] / DLAT).floor() * DLAT;
+    while lat <= hi[1] {
+        let mut lon = (lo[0] / DLON).floor() * DLON;
+        while lon <= hi[0] {
+            // The middle of the cell, away from rounding at its edges.
+            into.insert(mesh2(&Point::new(lon + DLON / 2.0, lat + DLAT / 2.0)));
+            lon += DLON;
+        }
+        lat += DLAT;
+    }
+}
+
 /// Even-odd ray casting; points exactly on an edge may fall either way.
 fn ring_contains(ring: &[Point], p: &Point) -> bool {
     let mut inside = false;
@@ -109,22 +126,52 @@ impl<T> RTreeObject for Indexed<T> {
     }
 }
 
+/// The 第2次地域区画 (2次メッシュ, about 10 km square) of a point, by JIS X 0410: the 1次メッシュ
+/// is 40′ of latitude by 1° of longitude (code: ⌊lat × 1.5⌋, ⌊lon⌋ − 100), divided 8 × 8.
+pub fn mesh2(p: &Point) -> u32 {
+    let (lat, lon) = (p.lat * 1.5, p.lon);
+    let (p1, u1) = (lat.floor(), lon.floor());
+    let q = ((lat - p1) * 8.0).floor().clamp(0.0, 7.0);
+    let v = ((lon - u1) * 8.0).floor().clamp(0.0, 7.0);
+    let code = p1.clamp(0.0, 99.0) * 10_000.0 + (u1 - 100.0).clamp(0.0, 99.0) * 100.0 + q * 10.0 + v;
+    code as u32
+}
+
 /// Polygons with a value each (a depth rank, a zone kind), searchable by point.
 pub struct PolygonIndex<T> {
     tree: RTree<Indexed<T>>,
+    /// The 2次メッシュ the polygons' envelopes touch: where the layer has surveyed anything.
+    cells: std::collections::BTreeSet<u32>,
 }
 
 impl<T> PolygonIndex<T> {
     /// Builds the index in one go (bulk loading is much faster than inserting one by one).
     pub fn new(items: Vec<(Polygon, T)>) -> Self {
+        let mut cells = std::collections::BTreeSet::new();
         let objects = items
             .into_iter()
             .map(|(polygon, value)| {
                 let envelope = polygon.envelope();
+                cells_of(&envelope, &mut cells);
                 Indexed { polygon, value, envelope }
             })
             .collect();
-        PolygonIndex { tree: RTree::bulk_load(objects) }
+        PolygonIndex { tree: RTree::bulk_load(objects), cells }
+    }
+
+    /// Whether the layer speaks for the point: it has a zone in the point's 2次メッシュ. A flood
+    /// or house-collapse layer is surveyed river by river, so outside the cells where it has
+    /// zones "no zone" means "not surveyed", not "safe".
+    pub fn covers(&self, p: &Point) -> bool {
+        self.cells.contains(&mesh2(p))
+    }
+
+    /// Whether the point lies within the layer's whole extent (for layers surveyed area-wide,
+    /// such as 土砂災害警戒区域 designated across a prefecture).
+    pub fn spans(&self, p: &Point) -> bool {
+        let e = self.tree.root().envelope();
+        let (lo, hi) = (e.lower(), e.upper());
+        self.tree.size() > 0 && lo[0] <= p.lon && p.lon <= hi[0] && lo[1] <= p.lat && p.lat <= hi[1]
     }
 
     pub fn len(&self) -> usize {
@@ -172,6 +219,25 @@ mod tests {
     }
 
     #[test]
+    fn mesh_codes_follow_jis_x_0410() {
+        // 福島県庁 (37.7503N, 140.4676E): 1次 5640; q = ⌊(56.625 − 56) × 8⌋ = 5, v = ⌊0.4676 × 8⌋ = 3.
+        assert_eq!(mesh2(&Point::new(140.4676, 37.7503)), 564053);
+        // 東京駅 (35.6812N, 139.7671E): 1次 5339, q = ⌊(53.5218 − 53) × 8⌋ = 4, v = ⌊0.7671 × 8⌋ = 6.
+        assert_eq!(mesh2(&Point::new(139.7671, 35.6812)), 533946);
+    }
+
+    #[test]
+    fn a_layer_covers_the_cells_where_it_has_zones() {
+        let index = PolygonIndex::new(vec![(square(140.9, 37.6, 0.01), ())]);
+        assert!(index.covers(&Point::new(140.95, 37.62)), "same 2次メッシュ, outside the zone");
+        assert!(!index.covers(&Point::new(140.3, 37.62)), "another river's country");
+        assert!(index.spans(&Point::new(140.905, 37.605)));
+        assert!(!index.spans(&Point::new(140.95, 37.62)));
+        let empty: PolygonIndex<()> = PolygonIndex::new(vec![]);
+        assert!(!empty.covers(&Point::new(140.9, 37.6)) && !empty.spans(&Point::new(140.9, 37.6)));
+    }
+
+    #[test]
     fn distance_is_about_right() {
         // Fukushima prefectural office to Aizuwakamatsu city hall: about 63 km.
         let d = Point::new(140.4676, 37.7503).distance_m(&Point::new(139.9298, 37.4947));
@@ -190,6 +256,15 @@ mod tests {
             scan.sort_unstable();
             found.sort_unstable();
             prop_assert_eq!(scan, found);
+        }
+
+        // Every point inside a polygon is covered by the layer.
+        #[test]
+        fn a_zone_is_always_covered(x in 139.0f64..142.0, y in 36.0f64..38.0, size in 0.001f64..0.5, fx in 0.0f64..1.0, fy in 0.0f64..1.0) {
+            let index = PolygonIndex::new(vec![(square(x, y, size), ())]);
+            let p = Point::new(x + size * fx, y + size * fy);
+            prop_assert!(index.covers(&p));
+            prop_assert!(index.spans(&p));
         }
     }
 }

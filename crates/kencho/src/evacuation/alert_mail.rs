@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use kencho_core::evacuation::alert::{for_alert, parse_hazard, AlertHazard, Coverage, ForAlert, Issuance};
 use kencho_core::evacuation::plan::Answers;
+use kencho_core::evacuation::Household;
 
 use super::layers::Atlas;
 use super::words;
@@ -87,6 +88,25 @@ pub fn label(lang: &str, a: &AlertInfo) -> String {
     }
 }
 
+/// What an alert asks of a household, for its home: the hazards it concerns there, and only where
+/// a layer speaks for the home is "outside every zone" taken as not exposed.
+fn act_for(h: &Household, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> ForAlert {
+    let hz = atlas.hazards_at(&h.home);
+    let here = atlas.coverage_at(&h.home);
+    let cov = Coverage { flood: here.flood, landslide: here.landslide };
+    for_alert(h, &hz, cov, &atlas.sites, &answers.choices, &a.levels)
+}
+
+/// The level an alert in force asks this household to act at: `None` when its home is outside
+/// every zone of the alert's hazards (or it has no plan yet: then the alert's own level).
+pub fn level_for(answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> Option<u8> {
+    let Some(h) = answers.household() else { return Some(a.level) };
+    match act_for(&h, answers, atlas, a) {
+        ForAlert::NotExposed { .. } => None,
+        ForAlert::Act { level, .. } => Some(level),
+    }
+}
+
 /// What the household does now, in one line ("レベル4：…"), for its own plan and its exposure.
 pub fn personal_line(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> String {
     let Some(h) = answers.household() else {
@@ -96,10 +116,7 @@ pub fn personal_line(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas,
             &[("level", &a.level.to_string()), ("action", &t(lang, "evac.no_plan_action"))],
         );
     };
-    let hz = atlas.hazards_at(&h.home);
-    let loaded = atlas.loaded();
-    let cov = Coverage { flood: loaded.flood, landslide: loaded.landslide };
-    match for_alert(&h, &hz, cov, &atlas.sites, &answers.choices, &a.levels) {
+    match act_for(&h, answers, atlas, a) {
         ForAlert::NotExposed { hazards } => {
             let names = hazard_names(lang, &hazards);
             let action = tf(lang, "evac.not_exposed", &[("hazard", &names), ("tenant", tenant)]);

@@ -38,8 +38,8 @@ pub struct Atlas {
     site_at: HashMap<String, usize>,
 }
 
-/// Which layers a tenant has loaded, so that where one is missing the plan says "no data", never
-/// "outside the zone".
+/// Which layers a tenant has loaded (or, from [`Atlas::coverage_at`], which speak for a point),
+/// so that where one is missing the plan says "no data", never "outside the zone".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Loaded {
     /// A depth layer (計画規模 or 想定最大規模).
@@ -85,6 +85,20 @@ impl Atlas {
             duration: self.flood_duration.is_some(),
             landslide: self.has(LayerKind::Landslide),
             house_collapse: self.has(LayerKind::HouseCollapse),
+        }
+    }
+
+    /// Which layers speak for a point: a flood, duration or house-collapse layer where it has
+    /// zones in the point's 2次メッシュ (those are surveyed river by river); the landslide layer
+    /// there too and anywhere within its extent (zones are designated across a prefecture).
+    /// Elsewhere "no zone" is "no data".
+    pub fn coverage_at(&self, p: &Point) -> Loaded {
+        let covers = |i: &Option<Arc<PolygonIndex<DepthRank>>>| i.as_ref().is_some_and(|i| i.covers(p));
+        Loaded {
+            flood: covers(&self.flood_planned) || covers(&self.flood_maximum),
+            duration: self.flood_duration.as_ref().is_some_and(|i| i.covers(p)),
+            landslide: self.landslide.as_ref().is_some_and(|i| i.covers(p) || i.spans(p)),
+            house_collapse: self.house_collapse.as_ref().is_some_and(|i| i.covers(p)),
         }
     }
 

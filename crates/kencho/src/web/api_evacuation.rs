@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use kencho_core::evacuation::alert::{parse_hazard, AlertHazard};
+use kencho_core::evacuation::alert::requested_hazard;
 use kencho_core::evacuation::geo::Point;
 use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS, MAX_SUPPLY_DAYS};
 use kencho_core::evacuation::{FloodScale, Landslide, Member, Needs, Phenomenon, Reason, Warning};
@@ -112,7 +112,7 @@ fn hazards_out(lang: &str, atlas: &Atlas, p: &Point) -> HazardsAt {
         house_collapse: hz.house_collapse,
         town_id: town.map(|t| t.id.clone()),
         town_name: town.map(|t| t.name()),
-        description: words::hazard_lines(lang, &hz, atlas.loaded()),
+        description: words::hazard_lines(lang, &hz, atlas.coverage_at(p)),
     }
 }
 
@@ -411,12 +411,8 @@ pub struct Created {
 async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let s = ctx.staff()?;
     let b: AlertBody = json(&headers, &body)?;
-    let hazard = match b.hazard.as_deref() {
-        None => AlertHazard::Other,
-        Some(h) => parse_hazard(h).ok_or_else(|| {
-            AppError::BadRequest("hazard must be flood, landslide, storm_surge, rain or other".into())
-        })?,
-    };
+    let hazard = requested_hazard(b.hazard.as_deref())
+        .ok_or_else(|| AppError::BadRequest("hazard must be flood, landslide, storm_surge, rain or other".into()))?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     let id = alerts::request(
         &st.db,

@@ -119,6 +119,12 @@ async fn layers_load_whole_or_not_at_all_and_are_versioned() {
     let hz: serde_json::Value = hz.json().await.unwrap();
     assert_eq!((hz["flood_rank"].as_i64(), hz["house_collapse"].as_bool()), (Some(3), Some(true)), "{hz}");
     assert_eq!(hz["town_name"], "川原");
+    // 30 km inland, in a 2次メッシュ where the flood layer has no zones: not "outside the zone"
+    // but "no data here".
+    let far = api().get(app.url("/api/v1/evacuation/minamisoma/hazards?lat=37.64&lon=140.55")).send().await.unwrap();
+    let far: serde_json::Value = far.json().await.unwrap();
+    let said = far["description"].to_string();
+    assert!(said.contains("この場所の浸水想定データはありません") && !said.contains("区域の外"), "{far}");
     let before = get_json(&app.url("/api/v1/admin/evacuation/layers"), &admin).await;
     // A bad row: the error names its line, and nothing is loaded.
     let bad = sample("sites.sample.csv").replacen(",1,1,0,1,0,1,1,0,", ",1,1,0,9,0,1,1,0,", 1);

@@ -213,6 +213,8 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
         page.contains("警戒レベル4相当情報［土砂災害］") && page.contains("市町村の避難情報ではありません"),
         "{page}"
     );
+    // The level marked on his plan is the flood's 3, not the landslide's 4 that asks nothing of him.
+    assert!(page.contains("class=\"level level3 now\"") && !page.contains("class=\"level level4 now\""), "{page}");
     // Its end is not the lifting of an evacuation order.
     let id = app.count("SELECT MAX(id) FROM evac_alerts WHERE source = 'jma'").await;
     let kacho = app.staff_browser("kacho@minamisoma.example.jp").await;

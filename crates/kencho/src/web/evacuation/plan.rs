@@ -114,7 +114,9 @@ pub(super) fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded
 
 pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -> PlanView {
     let a = &plan.answers;
-    let in_force_level = in_force.iter().map(|x| x.level).max().unwrap_or(0);
+    // The level row to mark is the one asked of this household: an alert about a hazard its
+    // home is outside every zone of asks nothing of it.
+    let in_force_level = in_force.iter().filter_map(|x| alert_mail::level_for(a, atlas, &x.info())).max().unwrap_or(0);
     let mut v = PlanView {
         token: plan.token.clone(),
         complete: false,
@@ -158,11 +160,12 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
     let hz = atlas.hazards_at(&h.home);
     let r: Resolved = resolve(&h, &hz, &atlas.sites, &a.choices);
     v.complete = !a.members.is_empty();
-    v.hazards = words::hazard_lines(lang, &hz, atlas.loaded());
+    let here = atlas.coverage_at(&h.home);
+    v.hazards = words::hazard_lines(lang, &hz, here);
     if a.approximate {
         v.hazards.push(t(lang, "evac.town_point_used"));
     }
-    v.picture = picture(lang, &hz, h.living_floor, atlas.loaded());
+    v.picture = picture(lang, &hz, h.living_floor, here);
     v.must_leave = r.mine.must_leave;
     v.reasons = r.rules.reasons.iter().map(|x| words::reason(lang, *x)).collect();
     v.members = h
@@ -201,7 +204,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
             level,
             name: words::level_name(lang, level),
             action: words::level_action(lang, a, &r, level),
-            in_force: i64::from(level) == in_force_level,
+            in_force: level == in_force_level,
         })
         .collect();
     v.checklist = r.rules.checklist.iter().map(|c| words::checklist_item(lang, *c)).collect();

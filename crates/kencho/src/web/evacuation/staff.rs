@@ -1,7 +1,7 @@
 //! The staff page: alerts (issue, approve, lift), JMA telegrams, layers and the list of 個別避難計画.
 
 use super::*;
-use kencho_core::evacuation::alert::{parse_hazard, AlertHazard, STAFF_HAZARDS};
+use kencho_core::evacuation::alert::{requested_hazard, STAFF_HAZARDS};
 
 pub(super) struct TownPick {
     id: String,
@@ -137,10 +137,8 @@ pub(super) async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Byte
             .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_level")))?;
         // What the alert is about decides who is sent out (a home outside its zones is not).
         // A form without the field (older clients) means "every hazard": the whole plan.
-        let hazard = match form_get(&form, "hazard") {
-            None => AlertHazard::Other,
-            Some(h) => parse_hazard(h).ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_hazard")))?,
-        };
+        let hazard = requested_hazard(form_get(&form, "hazard"))
+            .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_hazard")))?;
         let towns: Vec<String> = form.iter().filter(|(k, _)| k == "town").map(|(_, v)| v.clone()).collect();
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         let note = form_get(&form, "note").unwrap_or_default().to_string();
