@@ -1,6 +1,8 @@
 //! What a provider's event (or kencho's own: expiry, counter cash) does to a payment: the
 //! ledger moves once per event, the change is audited, and the resident is told.
 
+use kencho_core::payment::refund::RefundAct;
+
 use super::*;
 
 /// Applies a verified provider event to its payment, once. Returns what the ledger did.
@@ -91,14 +93,14 @@ pub(super) async fn apply_to(
     .await?;
     if let EventKind::Refunded { refund_ref, .. } = &e.kind {
         if outcome == Applied::Changed {
-            sqlx::query(
-                "UPDATE refunds SET state = 'succeeded', done_at = $1 WHERE provider_ref = $2 AND payment_id = $3",
-            )
-            .bind(now)
-            .bind(refund_ref)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            let ours = sqlx::query("SELECT id FROM refunds WHERE provider_ref = $1 AND payment_id = $2")
+                .bind(refund_ref)
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+            for r in &ours {
+                super::refunds::advance(conn, r.try_get("id")?, RefundAct::Settled { ok: true }, None).await?;
+            }
         }
     }
     audit::append(

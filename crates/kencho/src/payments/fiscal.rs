@@ -27,6 +27,9 @@ pub struct FiscalRow {
     pub refunded: i64,
     /// 未収額: 調定額 − 収入済額.
     pub unpaid: i64,
+    /// 過年度収入: received this year, after their own year's accounts closed, for 調定 of
+    /// earlier years (施行令160条). Not part of this year's 調定 or 未収.
+    pub received_prior_years: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -39,11 +42,14 @@ pub struct FiscalReport {
 }
 
 /// The report of fiscal year `year` for a tenant. A 調定 whose payment was replaced (another
-/// method, cash at the counter) or cancelled is not counted; its replacement carries it.
+/// method, cash at the counter) or cancelled is not counted; its replacement carries it. Money
+/// received this year for a 調定 of an earlier year whose accounts had closed is this year's
+/// 過年度収入, apart from this year's own 調定.
 pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> {
     let rows = sqlx::query(
-        "SELECT c.revenue_code, c.amount, p.paid_amount, p.refunded_amount, p.paid_at, p.deemed_paid_on, p.state FROM chotei c \
-         JOIN payments p ON p.id = c.payment_id WHERE c.tenant_id = $1 AND c.fiscal_year = $2 \
+        "SELECT c.revenue_code, c.amount, c.fiscal_year, p.paid_amount, p.refunded_amount, p.paid_at, p.deemed_paid_on \
+         FROM chotei c JOIN payments p ON p.id = c.payment_id WHERE c.tenant_id = $1 \
+         AND (c.fiscal_year = $2 OR (c.fiscal_year < $2 AND p.paid_at IS NOT NULL)) \
          AND p.state NOT IN ('cancelled', 'expired') ORDER BY c.id",
     )
     .bind(tenant_id)
@@ -53,20 +59,35 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
     let mut table: BTreeMap<String, FiscalRow> = BTreeMap::new();
     for r in &rows {
         let code: String = r.try_get("revenue_code")?;
+        let chotei_year = i32::try_from(r.try_get::<i64, _>("fiscal_year")?).unwrap_or(year);
+        let of_year = chotei_year == year;
+        // Booked on the day the resident paid the agent (納付日とみなす日), not on the day
+        // kencho heard of it: a payment at 23:59 on 5月31日 told after midnight is still the
+        // closing year's.
+        let paid_on = match r.try_get::<Option<i64>, _>("paid_at")? {
+            Some(at) => {
+                let deemed: Option<String> = r.try_get("deemed_paid_on")?;
+                Some(deemed.as_deref().and_then(kencho_core::forms::parse_iso_date).unwrap_or_else(|| jst_date(at)))
+            }
+            None => None,
+        };
+        let booked_here = paid_on.is_some_and(|day| booking_year(chotei_year, day) == year);
+        if !of_year && !booked_here {
+            continue;
+        }
         let e = table.entry(code.clone()).or_insert_with(|| FiscalRow { revenue_code: code, ..Default::default() });
+        let paid: i64 = r.try_get("paid_amount")?;
+        if !of_year {
+            e.received_prior_years += paid;
+            continue;
+        }
         e.chotei += r.try_get::<i64, _>("amount")?;
-        let paid_at: Option<i64> = r.try_get("paid_at")?;
-        let deemed: Option<String> = r.try_get("deemed_paid_on")?;
-        if let Some(at) = paid_at {
-            // Booked on the day the resident paid the agent (納付日とみなす日), not on the day
-            // kencho heard of it: a payment at 23:59 on 5月31日 told after midnight is still
-            // the closing year's.
-            let day = deemed.as_deref().and_then(kencho_core::forms::parse_iso_date).unwrap_or_else(|| jst_date(at));
+        if let Some(day) = paid_on {
             // Received after the accounts closed: revenue of a later year (施行令160条).
-            if booking_year(year, day) == year {
-                e.received += r.try_get::<i64, _>("paid_amount")?;
+            if booked_here {
+                e.received += paid;
                 if in_closing_period(year, day) {
-                    e.received_in_closing += r.try_get::<i64, _>("paid_amount")?;
+                    e.received_in_closing += paid;
                 }
             }
             e.refunded += r.try_get::<i64, _>("refunded_amount")?;
@@ -86,7 +107,8 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
 pub fn csv(r: &FiscalReport) -> Result<String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::Internal(e.to_string());
-    w.write_record(["年度", "歳入科目", "調定額", "収入済額", "うち出納整理期間", "還付済額", "未収額"]).map_err(io)?;
+    w.write_record(["年度", "歳入科目", "調定額", "収入済額", "うち出納整理期間", "還付済額", "未収額", "過年度収入"])
+        .map_err(io)?;
     for x in &r.rows {
         w.write_record([
             r.year.to_string(),
@@ -96,6 +118,7 @@ pub fn csv(r: &FiscalReport) -> Result<String> {
             x.received_in_closing.to_string(),
             x.refunded.to_string(),
             x.unpaid.to_string(),
+            x.received_prior_years.to_string(),
         ])
         .map_err(io)?;
     }

@@ -217,6 +217,7 @@ async fn insert_payment_like(conn: &mut AnyConnection, old: &Payment, resident_i
                 ground: None,
                 ground_text: None,
                 amount: old.amount,
+                fiscal_year: Some(schedule::fiscal_year_at(old.created_at)),
             },
             "kencho".to_string(),
         ),

@@ -174,34 +174,79 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
         "sandbox" => {
             sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
         }
-        "stripe" => {
-            // Sent by the Stripe worker after this commits (an HTTP call must not hold the
-            // transaction); its result comes back as a webhook.
-            sqlx::query("UPDATE refunds SET state = 'to_send' WHERE id = $1")
-                .bind(refund_id)
-                .execute(&mut *conn)
-                .await?;
-            return Ok(());
-        }
+        // Left `to_send` for the Stripe worker, which sends it after this commits (an HTTP call
+        // must not hold the transaction); its result comes back as a webhook.
+        "stripe" => return Ok(()),
         other => return Err(AppError::Refused("provider", format!("refunds through {other} are not available"))),
     }
-    sqlx::query("UPDATE refunds SET state = 'requested', provider_ref = $1 WHERE id = $2")
-        .bind(&refund_ref)
-        .bind(refund_id)
-        .execute(&mut *conn)
-        .await?;
+    advance(conn, refund_id, RefundAct::Sent, Some(&refund_ref)).await?;
     Ok(())
+}
+
+/// Moves a refund one step by the rules of `kencho_core::payment::refund`, recording the
+/// provider's reference when given. A refund no longer in a state the act applies to (a late
+/// or repeated answer from the provider) is left as it is; returns whether it moved.
+pub(super) async fn advance(
+    conn: &mut AnyConnection,
+    refund_id: i64,
+    act: RefundAct,
+    provider_ref: Option<&str>,
+) -> Result<bool> {
+    let Some(row) = sqlx::query("SELECT state, requested_by FROM refunds WHERE id = $1")
+        .bind(refund_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let stored: String = row.try_get("state")?;
+    let from = RefundState::parse(&stored).ok_or_else(|| AppError::Internal(format!("refund state {stored}")))?;
+    let Ok(next) = step(from, row.try_get("requested_by")?, act) else { return Ok(false) };
+    let done_at = (next == RefundState::Succeeded).then(now_ms);
+    let n = sqlx::query(
+        "UPDATE refunds SET state = $1, provider_ref = COALESCE($2, provider_ref), done_at = COALESCE($3, done_at) \
+         WHERE id = $4 AND state = $5",
+    )
+    .bind(next.as_str())
+    .bind(provider_ref)
+    .bind(done_at)
+    .bind(refund_id)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// Called when a 起案 is carried out (施行): a refund waiting for that 決裁 is ordered, and
 /// waits for the 会計管理者's review.
 pub async fn on_kian_executed(conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
-    let to = RefundState::Ordered.as_str();
-    sqlx::query("UPDATE refunds SET state = $1 WHERE kian_id = $2 AND state = 'awaiting_approval'")
-        .bind(to)
+    step_by_kian(conn, kian_id, RefundAct::KianExecuted).await
+}
+
+/// Called when a 起案 is refused (却下) or abandoned (廃案): a refund waiting for that 決裁 is
+/// rejected, and its yen are free to be refunded by another order.
+pub async fn on_kian_closed(conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
+    step_by_kian(conn, kian_id, RefundAct::KianRefused).await
+}
+
+/// Steps every refund waiting for 起案 `kian_id`, by the rules of `kencho_core::payment::refund`.
+async fn step_by_kian(conn: &mut AnyConnection, kian_id: i64, act: RefundAct) -> Result<()> {
+    let waiting = RefundState::AwaitingApproval;
+    let rows = sqlx::query("SELECT id, requested_by FROM refunds WHERE kian_id = $1 AND state = $2 ORDER BY id")
         .bind(kian_id)
-        .execute(&mut *conn)
+        .bind(waiting.as_str())
+        .fetch_all(&mut *conn)
         .await?;
+    for r in &rows {
+        let next = step(waiting, r.try_get("requested_by")?, act)?;
+        sqlx::query("UPDATE refunds SET state = $1 WHERE id = $2 AND state = $3")
+            .bind(next.as_str())
+            .bind(r.try_get::<i64, _>("id")?)
+            .bind(waiting.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -85,6 +85,9 @@ pub struct Due {
     /// The ground as the 条例 words it, with its article (for the resident's mail).
     pub ground_text: Option<String>,
     pub amount: i64,
+    /// 年度 of the 調定: `None` for a new one (the year of today); a payment replacing another
+    /// keeps the year of the 調定 it carries over.
+    pub fiscal_year: Option<i32>,
 }
 
 impl Due {
@@ -101,6 +104,7 @@ impl Due {
             reduction: c.reduction,
             ground: c.ground,
             amount: c.net,
+            fiscal_year: None,
         }
     }
 }
@@ -157,6 +161,7 @@ pub async fn due_for(
         ground: None,
         ground_text: None,
         amount,
+        fiscal_year: None,
     })
 }
 
@@ -194,7 +199,7 @@ pub async fn insert_chotei(
     .bind(due.reduction)
     .bind(&due.ground)
     .bind(due.amount)
-    .bind(i64::from(fiscal_year_at(now)))
+    .bind(i64::from(due.fiscal_year.unwrap_or_else(|| fiscal_year_at(now))))
     .bind(decided_by)
     .bind(now)
     .fetch_one(&mut *conn)
@@ -207,7 +212,8 @@ pub async fn insert_chotei(
 /// replaces it: the resident changed the method, the cash came to the counter).
 pub async fn due_of_payment(conn: &mut AnyConnection, payment_id: i64) -> Result<Option<(Due, String)>> {
     let row = sqlx::query(
-        "SELECT item_code, article, revenue_code, units, gross, reduction, ground_code, amount, decided_by FROM chotei WHERE payment_id = $1",
+        "SELECT item_code, article, revenue_code, units, gross, reduction, ground_code, amount, fiscal_year, decided_by \
+         FROM chotei WHERE payment_id = $1",
     )
     .bind(payment_id)
     .fetch_optional(&mut *conn)
@@ -224,6 +230,7 @@ pub async fn due_of_payment(conn: &mut AnyConnection, payment_id: i64) -> Result
             ground: r.try_get("ground_code")?,
             ground_text: None,
             amount: r.try_get("amount")?,
+            fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?).ok(),
         },
         r.try_get("decided_by")?,
     )))

@@ -2,6 +2,7 @@
 //! and webhook events resolved to kencho's payments. The formats (and their tests against
 //! recorded fixtures) are `kencho_core::payment::stripe`.
 
+use kencho_core::payment::refund::RefundAct;
 use kencho_core::payment::stripe::{self as fmt, CheckoutRequest, CheckoutSession};
 use sqlx::Row;
 
@@ -94,23 +95,18 @@ pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Re
         let form = fmt::refund_form(&intent, amount, &reason, id);
         let url = format!("{api_base}{}", fmt::REFUNDS_URL.trim_start_matches("https://api.stripe.com"));
         let outcome = post(http, &url, &key, &fmt::refund_idempotency_key(id), &form).await;
-        let (state, re) =
-            match outcome.and_then(|b| fmt::parse_refund(&b).map_err(|e| AppError::Internal(e.to_string()))) {
-                Ok(refund) => ("requested", Some(refund.id)),
-                Err(AppError::Refused("provider_unavailable", _)) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, refund = id, "Stripe refused a refund");
-                    ("failed", None)
-                }
-            };
+        let (act, re) = match outcome.and_then(|b| fmt::parse_refund(&b).map_err(|e| AppError::Internal(e.to_string())))
+        {
+            Ok(refund) => (RefundAct::Sent, Some(refund.id)),
+            Err(AppError::Refused("provider_unavailable", _)) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, refund = id, "Stripe refused a refund");
+                (RefundAct::Settled { ok: false }, None)
+            }
+        };
         db.transact(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE refunds SET state = $1, provider_ref = COALESCE($2, provider_ref) WHERE id = $3 AND state = 'to_send'")
-                    .bind(state)
-                    .bind(re)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                super::refunds::advance(conn, id, act, re.as_deref()).await?;
                 Ok(())
             })
         })

@@ -452,16 +452,29 @@ async fn refunds_reconciliation_and_reports() {
     assert_eq!((s["paid"].as_i64(), s["refunded"].as_i64()), (Some(30000), Some(5000)));
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "を返金しました").await;
 
-    // Above the limit (10,000 yen): a 起案 under 還付, decided by the 課長, then 施行.
+    // Above the limit (10,000 yen): a 起案 under 還付. Abandoned (廃案), its order ends and
+    // holds no yen: the same 20,000 can be ordered again.
+    let post = |who: String, path: String, body: Value| {
+        let url = app.url(&path);
+        async move { api().post(url).bearer_auth(who).json(&body).send().await.expect("post") }
+    };
+    let res = refund(kakaricho.clone(), pay1, 20000).await;
+    assert_eq!(res.status(), 201);
+    let dropped: Value = res.json().await.expect("json");
+    let dropped_kian = dropped["kian_id"].as_i64().expect("a 起案");
+    let res = post(kakaricho.clone(), format!("/api/v1/kessai/{dropped_kian}/acts"), json!({"act": "abandon"})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM refunds WHERE id = {} AND state = 'rejected'", dropped["id"])).await,
+        1,
+        "an abandoned 起案 ends the order it was for"
+    );
+    // Decided by the 課長, then 施行.
     let res = refund(kakaricho.clone(), pay1, 20000).await;
     assert_eq!(res.status(), 201);
     let r: Value = res.json().await.expect("json");
     assert_eq!(r["state"], "awaiting_approval");
     let kian = r["kian_id"].as_i64().expect("a 起案");
-    let post = |who: String, path: String, body: Value| {
-        let url = app.url(&path);
-        async move { api().post(url).bearer_auth(who).json(&body).send().await.expect("post") }
-    };
     assert_eq!(
         post(kakaricho.clone(), format!("/api/v1/kessai/{kian}/acts"), json!({"act": "submit"})).await.status(),
         200

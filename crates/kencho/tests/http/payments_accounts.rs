@@ -129,6 +129,30 @@ async fn fiscal_year_report_with_the_closing_period() {
             .await
             .expect("accept");
         assert_eq!(res.status(), 200);
+        if name == "サブロー" {
+            // The fee was set and the resident opened a card payment: its 調定 was made in
+            // 2025年度, and the cash that replaces it at the counter stays that year's.
+            let res = api()
+                .post(app.url(&format!("/api/v1/staff/applications/{id}/fee")))
+                .bearer_auth(&kacho)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("fee");
+            assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+            let res = api()
+                .post(app.url(&format!("/api/v1/applications/{id}/payment")))
+                .bearer_auth(&token)
+                .json(&json!({"method": "card"}))
+                .send()
+                .await
+                .expect("pay");
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
+            sqlx::query(&format!("UPDATE chotei SET fiscal_year = 2025 WHERE application_id = {id}"))
+                .execute(&app.db.write)
+                .await
+                .expect("year");
+        }
         let res = api()
             .post(app.url(&format!("/api/v1/staff/applications/{id}/cash")))
             .bearer_auth(&suitoin)
@@ -139,6 +163,16 @@ async fn fiscal_year_report_with_the_closing_period() {
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
         ids.push(id);
     }
+    let last = ids[2];
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM chotei c JOIN payments p ON p.id = c.payment_id \
+             WHERE c.application_id = {last} AND p.method = 'cash' AND c.fiscal_year = 2025"
+        ))
+        .await,
+        1,
+        "the replacement keeps the year of the 調定 it carries over"
+    );
     // The three 調定 are of 2025年度; the money came in March, in May (出納整理期間) and in June.
     sqlx::query("UPDATE chotei SET fiscal_year = 2025").execute(&app.db.write).await.expect("year");
     for (id, d) in ids.iter().zip([day(2026, 3, 10), day(2026, 5, 20), day(2026, 6, 2)]) {
@@ -158,11 +192,26 @@ async fn fiscal_year_report_with_the_closing_period() {
         (Some(9000), Some(6000), Some(3000), Some(3000)),
         "{r}"
     );
+    // The June money is the next year's 過年度収入, outside that year's own 調定 and 未収.
+    let r = get_json(&app.url("/api/v1/staff/payments/fiscal?year=2026"), &kacho).await;
+    let row = &r["rows"][0];
+    assert_eq!(
+        (
+            row["chotei"].as_i64(),
+            row["received"].as_i64(),
+            row["unpaid"].as_i64(),
+            row["received_prior_years"].as_i64()
+        ),
+        (Some(0), Some(0), Some(0), Some(3000)),
+        "{r}"
+    );
+    let r = get_json(&app.url("/api/v1/staff/payments/fiscal?year=2024"), &kacho).await;
+    assert_eq!(r["rows"], json!([]), "no year before the 調定 books them: {r}");
     let b = app.staff_browser("kacho@minamisoma.example.jp").await;
     let csv =
         b.get(app.url("/staff/payments/fiscal.csv?year=2025")).send().await.expect("csv").text().await.expect("text");
     assert!(csv.contains("年度,歳入科目,調定額,収入済額,うち出納整理期間,還付済額,未収額"), "{csv}");
-    assert!(csv.contains("2025,14-02-01 犬登録手数料,9000,6000,3000,0,3000"), "{csv}");
+    assert!(csv.contains("2025,14-02-01 犬登録手数料,9000,6000,3000,0,3000,0"), "{csv}");
     let res = b.get(app.url("/staff/payments/fiscal.csv?year=R7")).send().await.expect("csv");
     assert_eq!(res.status(), 400);
     // The June money is in the daily report under the new year (過年度収入).
