@@ -155,6 +155,11 @@ impl Route {
             .and_then(|e| e.actor.clone())
     }
 
+    /// Whether the route asks a post `wanted` accepts for its 合議 (answered or not).
+    pub fn consults(&self, wanted: impl Fn(&PostId) -> bool) -> bool {
+        self.stages.iter().flat_map(|s| s.steps.iter()).any(|s| s.role == Role::Aigi && wanted(&s.post))
+    }
+
     /// Whether a 合議 ever answered 不同意 on this route.
     pub fn disagreed(&self) -> bool {
         self.events.iter().any(|e| e.act == Act::Disagreed)

@@ -284,6 +284,11 @@ fn parallel_aigi_with_two_divisions() {
         posts_of(&route),
         vec![vec!["管理係長"], vec!["財政課長補佐"], vec!["契約課長", "会計課長"], vec!["財政課長"]]
     );
+    // The route asks each division's 合議 until it is taken off, agreed or not.
+    assert!(route.consults(|p| p == &post("会計課長")) && !route.consults(|p| p == &post("財政課長")));
+    let mut without = route.clone();
+    without.remove_step(2, 1).unwrap();
+    assert!(!without.consults(|p| p == &post("会計課長")));
     let none = BTreeSet::new();
     let ctx = Ctx { org: &org, at: at(d), absent: &none };
     route.act(&ctx, &p("tanaka"), Action::Submit).unwrap();

@@ -141,8 +141,11 @@ pub async fn lift(db: &Db, staff: &Staff, record_id: i64, hold_id: i64) -> Resul
     .await
 }
 
-/// Every hold of a record of the tenant, newest first.
-pub async fn list(db: &Db, tenant_id: i64, record_id: i64) -> Result<Vec<Hold>> {
+/// Every hold of a record of the tenant, newest first. Their references (a request's receipt
+/// number, a case number) are for those who may place holds (`record_hold`); others get 403.
+pub async fn list(db: &Db, staff: &Staff, record_id: i64) -> Result<Vec<Hold>> {
+    let tenant_id = staff.tenant_id;
+    crate::security::policy::require(db, staff, PolicyAction::RecordHold, None).await?;
     sqlx::query("SELECT id FROM records WHERE id = $1 AND tenant_id = $2")
         .bind(record_id)
         .bind(tenant_id)
@@ -162,7 +165,8 @@ pub async fn list(db: &Db, tenant_id: i64, record_id: i64) -> Result<Vec<Hold>> 
 }
 
 /// The holds in place on the tenant's records whose retention ends in `[from, to]` (the
-/// records page of a fiscal year), oldest first.
+/// records page of a fiscal year), oldest first. Only for staff whom the caller found may
+/// place holds (`record_hold`): the references are not for everyone.
 pub async fn open_between(db: &Db, tenant_id: i64, from: &str, to: &str) -> Result<Vec<Hold>> {
     let rows = sqlx::query(
         "SELECT h.id, h.record_id, h.kind, h.reference, p.name AS placed_by, h.placed_at, NULL AS lifted_by, h.lifted_at \

@@ -352,10 +352,28 @@ fn held(kind: HoldKind, r: &Record) -> AppError {
     )
 }
 
+/// A disposal 起案 keeps the records section's 合議 on its route: a route edit or a submission
+/// that would go without it is refused (409 `records_consult_required`) and changes nothing.
+pub fn keeps_records_consult(setup: &Setup, k: &Kian) -> Result<()> {
+    if k.source != Source::Disposal {
+        return Ok(());
+    }
+    let today = kian::today_at(now_ms());
+    let division = setup.settings.records_division.as_ref();
+    let in_section = |p: &PostId| setup.org.post(p, today).is_some_and(|p| Some(&p.division) == division);
+    if division.is_some() && k.route.consults(in_section) {
+        return Ok(());
+    }
+    Err(AppError::Refused(
+        "records_consult_required",
+        "a disposal keeps the 合議 of the records section on its route".into(),
+    ))
+}
+
 /// Who of the records section agreed (合議) to a disposal 起案: the agreement must be on its
 /// route, by a post of the tenant's records section, and by someone other than the drafter.
-/// Returns their staff id. (A drafter could remove the 合議 before submitting; this is where
-/// that is caught.)
+/// Returns their staff id. (The route keeps the 合議 (`keeps_records_consult`); this checks
+/// that it was answered, by whom, under the section as it stands on the day of decision.)
 fn records_consulted(setup: &Setup, k: &Kian) -> Result<i64> {
     let missing = || {
         AppError::Refused(

@@ -580,7 +580,8 @@ pub struct ErrorBody {
     /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
     /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
     /// already_drafted, nothing_to_dispose, daiketsu_not_urgent, daiketsu_important,
-    /// daiketsu_disagreed, records_section_unset, records_consult_missing, record_on_hold.
+    /// daiketsu_disagreed, records_section_unset, records_consult_missing,
+    /// records_consult_required, record_on_hold.
     pub code: String,
     pub message: String,
     pub errors: Option<Vec<ApiProblem>>,

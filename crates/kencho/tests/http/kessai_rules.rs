@@ -238,6 +238,20 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let first = v["id"].as_i64().expect("id");
     assert_eq!(record_of(&app, &admin, &format!("kian:{short}")).await["open_holds"], 1);
+    // Its reference is read only by those who may place holds; the others see that it is held.
+    let (s, e) = call(&app, &tanto, "GET", &holds, None).await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")), "{e}");
+    let page = app
+        .staff_browser(&email("kankyo-tanto"))
+        .await
+        .get(app.url(&format!("/staff/kessai/records?fy={fy}")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(!page.contains("開示請求 第12号") && !page.contains("廃棄の留保"), "no references for a 担当");
     let (s, e) = call(&app, &admin, "POST", "/api/v1/records/disposal", Some(json!({"fy": fy}))).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_to_dispose")), "held: {e}");
     let (s, _) = call(&app, &admin, "POST", &format!("{holds}/{first}/lift"), None).await;
@@ -282,11 +296,13 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
         4
     );
 
-    // A disposal whose drafter took the records section off the route is not carried out.
+    // The records section's 合議 cannot be taken off a disposal's route; the refused edit
+    // changes nothing, and the section still agrees before 施行.
     let other = kept(&app, "回覧の写し", "1年未満").await;
     let (s, v) = call(&app, &admin, "POST", "/api/v1/records/disposal", Some(json!({"fy": fy}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let second_disposal = v["id"].as_i64().expect("id");
+    let route_before = app.count(&format!("SELECT revision FROM kian WHERE id = {second_disposal}")).await;
     let (s, e) = call(
         &app,
         &admin,
@@ -295,15 +311,22 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
         Some(json!({"op": "remove", "stage": 0, "index": 0})),
     )
     .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("records_consult_required")), "{e}");
+    assert_eq!(app.count(&format!("SELECT revision FROM kian WHERE id = {second_disposal}")).await, route_before);
     ok(&app, &admin, second_disposal, "submit").await;
+    ok(&app, &somu, second_disposal, "agree").await;
     ok(&app, &token(&app, "somu-bucho").await, second_disposal, "approve").await;
+    // The records section moved before 施行: the agreement given is no longer the section's.
+    let (s, _) = put_settings(&app, &admin, "records_division = \"seikatsu-kankyo\"\n").await;
+    assert_eq!(s, StatusCode::CREATED);
     let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{second_disposal}/execute"), None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("records_consult_missing")), "{e}");
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM records WHERE subject = 'kian:{other}' AND state = 'kept'")).await,
         1
     );
+    let (s, _) = put_settings(&app, &admin, "records_division = \"somu\"\n").await;
+    assert_eq!(s, StatusCode::CREATED);
 
     // The records page places and lifts holds too.
     let other_id = record_of(&app, &admin, &format!("kian:{other}")).await["id"].as_i64().expect("id");

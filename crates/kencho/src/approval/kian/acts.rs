@@ -65,6 +65,7 @@ pub async fn edit_route(
                     serde_json::json!({"add_reader": post})
                 }
             };
+            crate::approval::records::keeps_records_consult(&setup, &k)?;
             let mut batch = Batch::new();
             save(&mut batch, &k, now_ms())?;
             if is_reader {
@@ -210,6 +211,9 @@ pub async fn act(
             let state_before = state_name(k.route.state());
             let ctx = Ctx { org: &setup.org, at, absent: &absent };
             let name = action_name(&action);
+            if matches!(action, Action::Submit) {
+                crate::approval::records::keeps_records_consult(&setup, &k)?;
+            }
             k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
             let mut batch = Batch::new();
             let names = staff_names(conn, &k.route.events()[before..]).await?;
@@ -253,8 +257,13 @@ pub async fn act(
                     now,
                 );
             }
-            let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
             let changed = state_name(k.route.state()) != state_before;
+            // A refund above the tenant's limit waited for this 決裁: refused or abandoned, the
+            // order ends and its yen are free again. (Row locks before the audit head.)
+            if changed && k.source == Source::Internal && matches!(k.route.state(), State::Rejected | State::Abandoned) {
+                crate::payments::on_kian_closed(conn, k.id).await?;
+            }
+            let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
             notify(conn, &mut batch, &base_url, &k, &told, before, changed).await?;
             let events: Vec<serde_json::Value> = k.route.events()[before..]
                 .iter()

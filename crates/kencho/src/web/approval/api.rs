@@ -354,14 +354,15 @@ pub struct HoldBody {
 
 /// Holds of a record (廃棄の留保), newest first.
 #[utoipa::path(get, path = "/api/v1/records/{id}/holds", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = [holds::Hold]), (status = 404, body = crate::web::api::ErrorBody)))]
+    responses((status = 200, body = [holds::Hold]), (status = 403, body = crate::web::api::ErrorBody),
+        (status = 404, body = crate::web::api::ErrorBody)))]
 pub(super) async fn api_holds(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<holds::Hold>>> {
     let s = ctx.staff()?;
-    Ok(Json(holds::list(&st.db, s.tenant_id, id).await?))
+    Ok(Json(holds::list(&st.db, s, id).await?))
 }
 
 /// Places a hold: while it is in place the record is left out of disposal lists and a decided

@@ -25,6 +25,7 @@ pub(super) struct RecordsPage {
     log: Vec<records::Disposed>,
     /// Holds in place on the year's records (廃棄の留保), with the record's title.
     holds: Vec<(holds::Hold, String)>,
+    may_hold: bool,
     admin: bool,
     due: usize,
     error: String,
@@ -50,11 +51,18 @@ pub(super) async fn records_view(st: &AppState, ctx: &Ctx, fy: i32, error: Strin
     let today = format_date(kian::today_at(now_ms()));
     let (from, to) = records::fiscal_bounds(fy);
     let title = |id: i64| list.iter().find(|r| r.id == id).map(|r| r.title.clone()).unwrap_or_default();
-    let holds = holds::open_between(&st.db, s.tenant_id, &from, &to)
-        .await?
-        .into_iter()
-        .map(|h| (h.clone(), title(h.record_id)))
-        .collect();
+    // Hold references are for those who may place holds; others see only that a record is held.
+    let may_hold =
+        crate::security::policy::allows(&st.db, s, kencho_core::security::policy::Action::RecordHold).await?;
+    let holds = if may_hold {
+        holds::open_between(&st.db, s.tenant_id, &from, &to)
+            .await?
+            .into_iter()
+            .map(|h| (h.clone(), title(h.record_id)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(RecordsPage {
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.records_title")),
         fy,
@@ -62,6 +70,7 @@ pub(super) async fn records_view(st: &AppState, ctx: &Ctx, fy: i32, error: Strin
         records: list,
         log: records::disposal_log(&st.db, s.tenant_id).await?,
         holds,
+        may_hold,
         admin: s.role == kencho_core::application::Role::Admin,
         error,
     })
