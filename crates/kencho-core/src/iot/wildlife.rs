@@ -5,8 +5,8 @@
 //! - 法第9条第1項: capturing a wild bird or mammal needs a permit; the permit names the species,
 //!   the period, the area and the method (法定猟法: 施行規則第2条第3号 lists the traps:
 //!   くくりわな, はこわな, はこおとし, 囲いわな).
-//! - 法第9条 (結果の報告) with 施行規則: the holder reports the captures of a permit within
-//!   30 days after the permit period ends ([`report_due`]).
+//! - 法第9条第13項 (結果の報告): the holder reports the captures of a permit by the day thirty
+//!   days counted from the day the permit period ends, that day included ([`report_due`]).
 //! - 法第18条: a captured animal may not be left where it was taken, so every capture records
 //!   what was done with it ([`Disposition`]).
 //! - 錯誤捕獲 (an animal the permit does not cover, e.g. ツキノワグマ in a イノシシ trap):
@@ -19,7 +19,8 @@ use std::fmt;
 
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
 
-/// Days after the end of the permit period within which the result is reported.
+/// The report is due 「その日から起算して三十日を経過する日」 (法第9条第13項): the last day of the
+/// permit period is day 1 of the thirty, so the due date is 29 days after it.
 pub const REPORT_DAYS: i64 = 30;
 
 /// Longest free text kept (names, places, "other" species).
@@ -336,9 +337,10 @@ pub fn is_bycatch(permit: &Permit, captured: &Species) -> bool {
     !permit.covers(captured)
 }
 
-/// The date by which the result of a permit is reported: 30 days after its last day.
+/// The date by which the result of a permit is reported: the 30th day counted from its last day
+/// (that day included, as 「起算して」 says).
 pub fn report_due(to: Date) -> Date {
-    to.saturating_add(Duration::days(REPORT_DAYS))
+    to.saturating_add(Duration::days(REPORT_DAYS - 1))
 }
 
 /// Whether the report is late on `today` (JST) when it has not been made.
@@ -555,9 +557,10 @@ mod tests {
 
     #[test]
     fn the_report_is_due_thirty_days_after_the_period() {
-        assert_eq!(report_due(d(2026, 11, 30)), d(2026, 12, 30));
-        assert!(!report_overdue(d(2026, 11, 30), d(2026, 12, 30), false));
-        assert!(report_overdue(d(2026, 11, 30), d(2026, 12, 31), false));
+        // 11月30日 is day 1; day 30 is 12月29日.
+        assert_eq!(report_due(d(2026, 11, 30)), d(2026, 12, 29));
+        assert!(!report_overdue(d(2026, 11, 30), d(2026, 12, 29), false));
+        assert!(report_overdue(d(2026, 11, 30), d(2026, 12, 30), false));
         assert!(!report_overdue(d(2026, 11, 30), d(2027, 1, 31), true));
     }
 
@@ -579,12 +582,12 @@ mod tests {
     }
 
     proptest! {
-        /// The due date is always 30 days after the last day, and a report is overdue exactly
-        /// on the days after it.
+        /// The due date is always the 30th day counted from the last day, and a report is
+        /// overdue exactly on the days after it.
         #[test]
         fn due_is_thirty_days_on(days in 0i64..40_000, offset in -100i64..100) {
             let to = d(2000, 1, 1) + Duration::days(days);
-            prop_assert_eq!((report_due(to) - to).whole_days(), 30);
+            prop_assert_eq!((report_due(to) - to).whole_days() + 1, REPORT_DAYS);
             let today = report_due(to) + Duration::days(offset);
             prop_assert_eq!(report_overdue(to, today, false), offset > 0);
             prop_assert!(!report_overdue(to, today, true));

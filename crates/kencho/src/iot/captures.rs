@@ -291,10 +291,17 @@ async fn tell_wildlife_staff(
             ("link", &format!("{base_url}/staff/iot/permits/{permit_id}")),
         ],
     );
-    for email in permits::wildlife_staff(conn, trap.tenant_id).await? {
-        mail::enqueue(conn, &format!("bycatch:{capture_id}:{email}"), &email, &subject, &body).await?;
+    let (to, fell_back) = permits::wildlife_staff(conn, trap.tenant_id).await?;
+    for email in &to {
+        mail::enqueue(conn, &format!("bycatch:{capture_id}:{email}"), email, &subject, &body).await?;
     }
-    log(conn, trap.alarm_id, "bycatch:staff_told", "kencho").await
+    // The alarm's history says who was told, or that nobody could be.
+    let what = match (to.is_empty(), fell_back) {
+        (true, _) => "bycatch:nobody_to_tell",
+        (false, true) => "bycatch:admins_told",
+        (false, false) => "bycatch:staff_told",
+    };
+    log(conn, trap.alarm_id, what, "kencho").await
 }
 
 /// One recorded capture, with the trap's area.

@@ -321,9 +321,11 @@ pub async fn of_device(conn: &mut AnyConnection, tenant_id: i64, device_id: i64)
     }))
 }
 
-/// The tenant's 鳥獣 staff: everyone its roles table grants [`Action::Wildlife`] (by role and,
-/// when the tenant names them, division).
-pub async fn wildlife_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<Vec<String>> {
+/// Who hears of a 錯誤捕獲: the tenant's 鳥獣 staff (everyone its roles table grants
+/// [`Action::Wildlife`], by role and, when the tenant names them, division); when the table
+/// grants it to nobody on the staff, the tenant's administrators, so that the news reaches
+/// someone who can act or set the roles. The flag says whether it fell back.
+pub async fn wildlife_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<(Vec<String>, bool)> {
     let (policy, _) = crate::security::policy::load_in(conn, tenant_id).await?;
     let rows = sqlx::query(
         "SELECT s.email AS email, s.role AS role, d.code AS division FROM staff s JOIN divisions d ON d.id = s.division_id \
@@ -332,16 +334,18 @@ pub async fn wildlife_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<
     .bind(tenant_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::new();
+    let (mut granted, mut admins) = (Vec::new(), Vec::new());
     for r in &rows {
         let (email, role, division): (String, String, String) =
             (r.try_get("email")?, r.try_get("role")?, r.try_get("division")?);
         let Some(role) = kencho_core::application::Role::parse(&role) else { continue };
         if policy.allows(Action::Wildlife, Who { role, division: &division }, None) {
-            out.push(email);
+            granted.push(email);
+        } else if role == kencho_core::application::Role::Admin {
+            admins.push(email);
         }
     }
-    Ok(out)
+    Ok(if granted.is_empty() { (admins, true) } else { (granted, false) })
 }
 
 /// The permit (and trap type) of the trap behind a mailed acknowledgement token, for the

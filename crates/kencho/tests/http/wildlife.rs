@@ -114,7 +114,7 @@ async fn permits_are_validated_tenant_scoped_and_role_checked() {
     assert_eq!(res.status(), 404);
     // The period ended 40 days ago: the report was due 10 days ago and is overdue.
     let r = get_json(&app.url(&format!("/api/v1/staff/iot/permits/{id}/report")), &token).await;
-    assert_eq!(r["permit"]["report_due"], day(-10));
+    assert_eq!(r["permit"]["report_due"], day(-11), "the last day is day 1 of the thirty");
     assert_eq!(r["permit"]["overdue"], true, "{r}");
     // A trap type the permit does not allow is refused.
     let trap = eui();
@@ -150,6 +150,7 @@ async fn permits_are_validated_tenant_scoped_and_role_checked() {
     assert_eq!(r["permit"]["overdue"], false, "{r}");
     let page = app.staff_browser("kankyo-tanto@minamisoma.example.jp").await;
     assert_eq!(page.get(app.url("/staff/iot/permits")).send().await.unwrap().status(), 403);
+    assert_eq!(page.get(app.url("/staff/iot/captures")).send().await.unwrap().status(), 403, "captures too");
 }
 
 #[tokio::test]
@@ -251,7 +252,7 @@ async fn a_capture_carries_the_permit_and_bycatch_tells_the_wildlife_staff() {
         "{r}"
     );
     assert_eq!(r["bycatch"], 1);
-    assert_eq!(r["permit"]["report_due"], day(40));
+    assert_eq!(r["permit"]["report_due"], day(39));
     let kacho = app.staff_browser("kacho@minamisoma.example.jp").await;
     let res = kacho.get(app.url(&format!("/staff/iot/permits/{permit}/report.csv"))).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -266,4 +267,21 @@ async fn a_capture_carries_the_permit_and_bycatch_tells_the_wildlife_staff() {
     let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
     let res = other.get(app.url(&format!("/staff/iot/permits/{permit}/report.csv"))).send().await.unwrap();
     assert_eq!(res.status(), 404);
+
+    // A roles table that grants `wildlife` to nobody on the staff: the administrators hear of
+    // the next 錯誤捕獲 instead, and the alarm's history says so.
+    crate::payments::set_policy(&app, "[wildlife]\nroles = [\"kacho\"]\ndivisions = [\"nowhere\"]\n").await;
+    fire(&app, &token, &trap, "reset", 4).await;
+    fire(&app, &token, &trap, "fired", 5).await;
+    let tok = open_token(&app, device).await;
+    let (d, t) = jst_now();
+    let f: Vec<(&str, &str)> = animal("tsukinowaguma")
+        .into_iter()
+        .chain([("date", d.as_str()), ("time", t.as_str()), ("bycatch_action", "released")])
+        .collect();
+    let (status, body) = post_capture(&app, &tok, &f).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.count(&format!("{told}'kacho@minamisoma.example.jp'")).await, 1, "the 課長 is no longer granted");
+    assert_eq!(app.count(&format!("{told}'admin@minamisoma.example.jp'")).await, 2, "told of both bears");
+    assert_eq!(app.count("SELECT COUNT(*) FROM iot_alarm_log WHERE what = 'bycatch:admins_told'").await, 1);
 }
