@@ -396,7 +396,7 @@ impl ProcedureDef {
         if self.applicants.is_empty() {
             return err("applicants", "must name at least one of \"self\", \"agent\"");
         }
-        if ![1, 3, 5, 10, 30].contains(&self.retention_years) {
+        if !crate::approval::records::YEARS.contains(&self.retention_years) {
             return err("retention_years", "must be 1, 3, 5, 10 or 30");
         }
         if self.matter.as_deref().is_some_and(|m| m.trim().is_empty() || m.chars().count() > 100) {

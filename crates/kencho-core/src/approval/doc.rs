@@ -392,9 +392,6 @@ pub fn fiscal_year(d: Date) -> i32 {
     }
 }
 
-/// The retention classes the office uses, in years.
-pub const RETENTION_CLASSES: [u32; 5] = [1, 3, 5, 10, 30];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,16 +20,13 @@ use super::cades::{self, ID_SHA256, ID_SIGNATURE_TIME_STAMP, ID_SIGNING_CERTIFIC
 const ID_MESSAGE_DIGEST: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const ID_TST_INFO: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
-/// What the check of an embedded signature found.
+/// What the check of an embedded signature found. Only a signature that holds is described:
+/// signed byte ranges that leave out anything but the signature itself, a digest that differs,
+/// or a CMS signature that does not verify with its certificate is an error instead.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EmbeddedSignature {
     /// The /SubFilter, `ETSI.CAdES.detached` for PAdES.
     pub sub_filter: String,
-    /// The signed byte ranges are the whole file except the signature itself.
-    pub covers_whole_file: bool,
-    /// The CMS signature verifies with the certificate in it over these bytes (a signature
-    /// that does not is an error, not `false`).
-    pub valid: bool,
     /// The signer's certificate subject (RFC 4514 string).
     pub signer: String,
     /// SHA-256 of the signer's certificate, lowercase hex.
@@ -188,8 +185,6 @@ pub fn verify(pdf: &[u8]) -> Result<Option<EmbeddedSignature>, String> {
     };
     Ok(Some(EmbeddedSignature {
         sub_filter,
-        covers_whole_file: true,
-        valid: true,
         signing_certificate_v2: ess,
         signer,
         certificate_sha256: fp,
