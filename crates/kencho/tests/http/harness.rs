@@ -205,9 +205,68 @@ pub async fn spawn_app_with(smtp_fail_first: usize) -> TestApp {
     spawn_app_full(smtp_fail_first, None, None).await
 }
 
-/// Starts kencho subscribed to the local Mosquitto (127.0.0.1:1883) with its own client id.
+/// Starts kencho subscribed to the tests' MQTT broker ([`mqtt_broker`]) with its own client id.
 pub async fn spawn_app_mqtt() -> TestApp {
-    spawn_app_full(0, Some(format!("mqtt://127.0.0.1:1883?client_id=kencho-test-{}", unique())), None).await
+    let (host, port) = mqtt_broker();
+    spawn_app_full(0, Some(format!("mqtt://{host}:{port}?client_id=kencho-test-{}", unique())), None).await
+}
+
+/// The MQTT broker of the IoT tests, as (host, port): the one `KENCHO_TEST_MQTT_URL` names
+/// (`mqtt://127.0.0.1:1883`: .ci/run points it at Mosquitto), else rumqttd started in this
+/// process on a free port, once for the whole test binary, so `cargo test` needs only Rust.
+pub fn mqtt_broker() -> (String, u16) {
+    static BROKER: std::sync::OnceLock<(String, u16)> = std::sync::OnceLock::new();
+    BROKER
+        .get_or_init(|| match std::env::var("KENCHO_TEST_MQTT_URL") {
+            Ok(url) => {
+                let u = reqwest::Url::parse(&url).expect("KENCHO_TEST_MQTT_URL: mqtt://host:port");
+                (u.host_str().expect("a host").to_string(), u.port().unwrap_or(1883))
+            }
+            Err(_) => ("127.0.0.1".to_string(), start_rumqttd()),
+        })
+        .clone()
+}
+
+fn start_rumqttd() -> u16 {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let server = rumqttd::ServerSettings {
+        name: "kencho-tests".into(),
+        listen: ([127, 0, 0, 1], port).into(),
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections: rumqttd::ConnectionSettings {
+            connection_timeout_ms: 60_000,
+            max_payload_size: 1 << 20,
+            max_inflight_count: 500,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    };
+    let config = rumqttd::Config {
+        router: rumqttd::RouterConfig {
+            max_connections: 1_000,
+            max_outgoing_packet_count: 500,
+            max_segment_size: 100 << 20,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some(HashMap::from([("1".to_string(), server)])),
+        ..Default::default()
+    };
+    // The broker runs its own threads and runtime for the life of the test binary.
+    std::thread::spawn(move || {
+        if let Err(e) = rumqttd::Broker::new(config).start() {
+            eprintln!("rumqttd stopped: {e}");
+        }
+    });
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("rumqttd did not start on port {port}");
 }
 
 /// Starts kencho with Stripe's API at `api_base` (a local recording of Stripe's answers).

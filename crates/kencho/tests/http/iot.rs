@@ -22,7 +22,8 @@ fn eui() -> String {
 }
 
 async fn publisher() -> AsyncClient {
-    let mut opts = MqttOptions::new(format!("test-pub-{}", eui()), "127.0.0.1", 1883);
+    let (host, port) = mqtt_broker();
+    let mut opts = MqttOptions::new(format!("test-pub-{}", eui()), host, port);
     opts.set_keep_alive(Duration::from_secs(30));
     let (client, mut events) = AsyncClient::new(opts, 100);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
