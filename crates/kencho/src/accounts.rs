@@ -4,9 +4,7 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use base64::Engine;
 use kencho_core::application::Role;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -25,11 +23,7 @@ pub use sessions::session;
 
 pub const SESSION_HOURS: i64 = 12;
 
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
+pub use crate::crypto::random_token;
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

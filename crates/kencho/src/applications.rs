@@ -2,7 +2,7 @@
 //! export. Every change is one transaction that also writes its history event, its audit
 //! entry and its e-mail (outbox), so an acknowledged action is durable with its side effects.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use kencho_core::application::{self as machine, Action, Actor, Facts, Status};

@@ -241,7 +241,7 @@ async fn bind_demo_applications(db: &Db, tenant: i64) -> Result<()> {
 /// くくりわな and 箱わな; the three demo traps work under it as くくりわな.
 async fn demo_permit(db: &Db, tenant: i64, traps: &[i64]) -> Result<()> {
     use crate::iot::permits::{self, NewPermit};
-    let today = kencho_core::iot::wildlife::jst_date(crate::db::now_ms());
+    let today = crate::clock::date_at(crate::db::now_ms());
     let year = if (today.month() as u8) < 4 { today.year() - 1 } else { today.year() };
     let p = NewPermit {
         number: format!("南相馬市指令第{year}-101号"),

@@ -14,6 +14,8 @@ pub mod applications;
 pub mod approval;
 pub mod audit;
 pub mod bench;
+pub mod blobs;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;

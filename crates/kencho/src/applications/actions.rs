@@ -151,7 +151,7 @@ async fn finish_submission(
         Some(r) => r.clone(),
         None => {
             let prefix = &p.receipt_prefix;
-            let year = time::OffsetDateTime::now_utc().to_offset(jst()).year();
+            let year = crate::clock::today().year();
             receipt::receipt_number(prefix, year, a.id)
         }
     };
@@ -202,11 +202,6 @@ async fn finish_submission(
     );
     batch.run(tx).await?;
     Ok(Submitted { receipt_number, content_hash, status: to, new: true, resubmitted: action == Action::Resubmit })
-}
-
-/// Japan Standard Time, for dates people read (receipt years, 和暦).
-pub fn jst() -> time::UtcOffset {
-    time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// One call for systems: creates and submits an application with complete answers. An
@@ -503,7 +498,7 @@ async fn apply(
             &p.def.division.code,
             i64::from(p.def.retention_years),
             p.def.disposal.as_str(),
-            crate::approval::kian::today_at(now),
+            crate::clock::date_at(now),
             now,
         );
     }

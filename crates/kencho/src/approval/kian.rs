@@ -16,7 +16,7 @@ use kencho_core::search;
 use kencho_core::security::policy::{Action as PolicyAction, Policy, Who};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::setup::{absent_on, person_of, staff_id_of, Setup, SetupCache};
 use crate::accounts::Staff;
@@ -198,17 +198,6 @@ pub fn act_name(a: &Act) -> &'static str {
     }
 }
 
-/// Today in Japan, which is the date rules and appointments are read at.
-pub fn today_at(ms: i64) -> Date {
-    at_time(ms).date()
-}
-
-pub fn at_time(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|t| t.to_offset(crate::applications::jst()))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 /// What a drafter fills in.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -343,7 +332,7 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
     d.check()?;
     let setup = cache.get(db, staff.tenant_id).await?;
     let now = now_ms();
-    let date = today_at(now);
+    let date = crate::clock::date_at(now);
     let post = drafter_post(&setup.org, staff, d.drafter_post.as_deref(), date)?;
     let consult: Vec<(DivisionId, bool)> = d.consult.iter().map(|(c, p)| (DivisionId(c.clone()), *p)).collect();
     let mut route = route::propose(
@@ -470,7 +459,7 @@ fn may_see(org: &Org, staff: &Staff, k: &Kian) -> bool {
         return true;
     }
     let me = person_of(staff.id);
-    let today = today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     // The posts held today, once: this runs for every row a search looks at.
     let mine = org.posts_of(&me, today);
     let holds = |p: &PostId| {

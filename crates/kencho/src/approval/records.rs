@@ -177,7 +177,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             "name the records section (records_division) in the 電子決裁 settings first".into(),
         )
     })?;
-    let today = format_date(kian::today_at(now_ms()));
+    let today = format_date(crate::clock::date_at(now_ms()));
     // Held records (開示請求・訴訟・監査) wait until their hold is lifted.
     let free: Vec<Record> = expiring(db, staff.tenant_id, fy)
         .await?
@@ -358,7 +358,7 @@ pub fn keeps_records_consult(setup: &Setup, k: &Kian) -> Result<()> {
     if k.source != Source::Disposal {
         return Ok(());
     }
-    let today = kian::today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     let division = setup.settings.records_division.as_ref();
     let in_section = |p: &PostId| setup.org.post(p, today).is_some_and(|p| Some(&p.division) == division);
     if division.is_some() && k.route.consults(in_section) {
@@ -382,7 +382,7 @@ fn records_consulted(setup: &Setup, k: &Kian) -> Result<i64> {
         )
     };
     let division = setup.settings.records_division.clone().ok_or_else(missing)?;
-    let on = k.decided_on.as_deref().and_then(parse_date).unwrap_or_else(|| kian::today_at(now_ms()));
+    let on = k.decided_on.as_deref().and_then(parse_date).unwrap_or_else(|| crate::clock::date_at(now_ms()));
     let in_section = |p: &PostId| setup.org.post(p, on).is_some_and(|p| p.division == division);
     let by = k.route.agreed_by(in_section).ok_or_else(missing)?;
     let id = super::setup::staff_id_of(&by).ok_or_else(missing)?;
@@ -505,7 +505,7 @@ async fn remove_if_unused(db: &Db, data_dir: &Path, sha: &str) -> Result<()> {
     .fetch_one(&db.read)
     .await?
     .try_get(0)?;
-    let path = crate::applications::file_path(data_dir, sha);
+    let path = crate::blobs::file_path(data_dir, sha);
     let age = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
     if used == 0 && age.is_some_and(|a| a >= FRESH) {
         tokio::fs::remove_file(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;

@@ -140,7 +140,7 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
         }
         "settings" => {
             let setup = cache.get(db, admin.tenant_id).await?;
-            let today = crate::approval::kian::today_at(now_ms());
+            let today = crate::clock::date_at(now_ms());
             let org = &setup.org;
             // Divisions that have posts now or later draft and decide, so need a 文書記号.
             let mut deciding: Vec<String> = org

@@ -103,7 +103,7 @@ pub async fn run_payments(clients: usize, seconds: u64) -> Result<(), BoxErr> {
         .collect::<Result<_, sqlx::Error>>()?;
     let staff = staff_token(&api, &base, &db, "kankyo-kakaricho@minamisoma.example.jp").await?;
     db.close().await;
-    let today = crate::web::fmt_date(crate::db::now_ms());
+    let today = crate::clock::fmt_date(crate::db::now_ms());
     let mut csv = String::with_capacity(100_000 * 48);
     csv.push_str("provider_ref,date,gross,fee\n");
     for n in 0..100_000usize {

@@ -135,9 +135,7 @@ async fn insert_key(
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
-    let date = time::OffsetDateTime::from_unix_timestamp(now / 1000)
-        .map(|t| t.to_offset(crate::applications::jst()))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let date = crate::clock::at(now);
     let key_id = format!(
         "{code}-{:04}{:02}{:02}-{}",
         date.year(),

@@ -33,7 +33,6 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use crate::accounts::Staff;
-use crate::applications;
 use crate::audit;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
@@ -89,9 +88,7 @@ pub fn signed_message(number: &str, tenant_code: &str, issued_at: i64, sha256_he
 /// `MNS-通知-2026-000123`: the tenant's receipt prefix, the year of issue (JST) and the
 /// application number, so one application has one notice number.
 pub fn notice_number(prefix: &str, issued_at: i64, application_id: i64) -> String {
-    let year = time::OffsetDateTime::from_unix_timestamp(issued_at.div_euclid(1000))
-        .map(|t| t.to_offset(applications::jst()).year())
-        .unwrap_or(1970);
+    let year = crate::clock::at(issued_at).year();
     format!("{prefix}-通知-{year}-{application_id:06}")
 }
 
@@ -164,7 +161,7 @@ pub async fn by_number(db: &Db, number: &str) -> Result<Option<IssuedDocument>> 
 
 /// The stored PDF of a document.
 pub async fn pdf_bytes(data_dir: &Path, doc: &IssuedDocument) -> Result<Vec<u8>> {
-    tokio::fs::read(applications::file_path(data_dir, &doc.sha256))
+    tokio::fs::read(crate::blobs::file_path(data_dir, &doc.sha256))
         .await
         .map_err(|e| AppError::Internal(format!("document file {}: {e}", doc.number)))
 }
@@ -325,7 +322,7 @@ async fn sign_and_store(
     })
     .await
     .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
-    applications::store_file(data_dir, &sha, &bytes).await?;
+    crate::blobs::store_file(data_dir, &sha, &bytes).await?;
     Ok(Signed { sha256: sha, size: bytes.len() as i64, key_id, signature })
 }
 

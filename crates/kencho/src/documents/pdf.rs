@@ -147,19 +147,10 @@ fn wrap(text: &str, size: f32, max: f32) -> Vec<String> {
     lines
 }
 
-fn jst_date(ms: i64) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok().map(|t| t.to_offset(crate::applications::jst()))
-}
-
 /// `令和8年5月1日（2026年5月1日）`.
 pub(super) fn date_both(ms: i64) -> String {
-    match jst_date(ms) {
-        Some(t) => {
-            let d = t.date();
-            format!("{}（{}年{}月{}日）", kencho_core::wareki::format_ja(d), d.year(), d.month() as u8, d.day())
-        }
-        None => "-".into(),
-    }
+    let d = crate::clock::date_at(ms);
+    format!("{}（{}年{}月{}日）", kencho_core::wareki::format_ja(d), d.year(), d.month() as u8, d.day())
 }
 
 fn blocks(c: &NoticeContent) -> Vec<Block> {
@@ -293,17 +284,15 @@ fn layout(blocks: &[Block]) -> (Vec<Placed>, usize) {
 }
 
 fn creation_date(ms: i64) -> DateTime {
-    match jst_date(ms) {
-        Some(t) => DateTime::new(t.year().clamp(0, 9999) as u16)
-            .month(t.month() as u8)
-            .day(t.day())
-            .hour(t.hour())
-            .minute(t.minute())
-            .second(t.second())
-            .utc_offset_hour(9)
-            .utc_offset_minute(0),
-        None => DateTime::new(1970),
-    }
+    let t = crate::clock::at(ms);
+    DateTime::new(t.year().clamp(0, 9999) as u16)
+        .month(t.month() as u8)
+        .day(t.day())
+        .hour(t.hour())
+        .minute(t.minute())
+        .second(t.second())
+        .utc_offset_hour(9)
+        .utc_offset_minute(0)
 }
 
 fn draw_rule(surface: &mut Surface, y: f32) {

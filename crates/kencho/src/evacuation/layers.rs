@@ -98,7 +98,7 @@ pub fn parse(kind: LayerKind, text: &str) -> std::result::Result<Parsed, LoadErr
 
 /// Today in Japan: the day a town's 効力発生日 and 廃止日 are compared with.
 pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().to_offset(crate::applications::jst()).date()
+    crate::clock::today()
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -8,7 +8,7 @@ use kencho_core::evacuation::plan::{Answers, MAX_MEMBERS};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::accounts::{self, Resident, Staff};
+use crate::accounts::{Resident, Staff};
 use zeroize::Zeroizing;
 
 use crate::audit;
@@ -142,7 +142,7 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
 
 /// Starts an empty plan for a tenant; returns its token.
 pub async fn create(db: &Db, tenant_id: i64, kind: PlanKind, staff: Option<&Staff>) -> Result<String> {
-    let token = accounts::random_token();
+    let token = crate::crypto::random_token();
     let staff_id = staff.map(|s| s.id);
     let data = seal_data(&db.keys(), &token, &Answers::default())?;
     let t = token.clone();
@@ -361,7 +361,7 @@ pub async fn subscribe(
     }
     let name: String = name.trim().chars().take(100).collect();
     let (plan_id, tenant_id, lang, actor) = (plan.id, plan.tenant_id, lang.to_string(), actor.to_string());
-    let token = accounts::random_token();
+    let token = crate::crypto::random_token();
     let role_s = match role {
         Role::Household => "household",
         Role::Supporter => "supporter",

@@ -45,9 +45,13 @@ pub struct Prepared {
     pub files: Vec<FileRead>,
 }
 
+/// The largest layer upload accepted: hazard layers of a whole prefecture are large (hundreds
+/// of MB).
+pub const LAYER_LIMIT: usize = 512 * 1024 * 1024;
+
 /// Most bytes taken out of one upload's zips: the same as the largest upload accepted, so a small
 /// zip cannot expand into something the server would not have accepted as it is.
-const MAX_EXPANDED: u64 = crate::web::evacuation::LAYER_LIMIT as u64;
+const MAX_EXPANDED: u64 = LAYER_LIMIT as u64;
 
 fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")

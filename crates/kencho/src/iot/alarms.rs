@@ -75,7 +75,7 @@ pub async fn apply(
             .bind(kind_str(kind))
             .bind(now)
             .bind(next_action_at)
-            .bind(crate::accounts::random_token())
+            .bind(crate::crypto::random_token())
             .bind(detail)
             .fetch_one(&mut *conn)
             .await?

@@ -286,7 +286,7 @@ async fn tell_wildlife_staff(
             ("area", &trap.area),
             ("place", &c.place),
             ("map", &super::alarms::map_link(c.lat.zip(c.lon))),
-            ("at", &crate::web::fmt_time(c.input.captured_at_ms)),
+            ("at", &crate::clock::fmt_time(c.input.captured_at_ms)),
             ("action", &action),
             ("link", &format!("{base_url}/staff/iot/permits/{permit_id}")),
         ],

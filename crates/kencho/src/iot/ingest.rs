@@ -547,7 +547,7 @@ pub mod texts {
     const LANG: &str = "ja";
 
     fn when(ms: i64) -> String {
-        crate::web::fmt_time(ms)
+        crate::clock::fmt_time(ms)
     }
 
     fn pair(key: &str, args: &[(&str, &str)]) -> (String, String) {

@@ -197,7 +197,7 @@ pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<PermitInfo>> {
     .bind(tenant_id)
     .fetch_all(&db.read)
     .await?;
-    let today = rules::jst_date(now_ms());
+    let today = crate::clock::date_at(now_ms());
     rows.iter().map(|r| read(r, today)).collect()
 }
 
@@ -209,7 +209,7 @@ pub async fn get(db: &Db, tenant_id: i64, id: i64) -> Result<PermitInfo> {
         .fetch_optional(&db.read)
         .await?
         .ok_or(AppError::NotFound)?;
-    read(&row, rules::jst_date(now_ms()))
+    read(&row, crate::clock::date_at(now_ms()))
 }
 
 /// Puts a trap under a permit with its trap type (one the permit allows).
@@ -312,7 +312,7 @@ pub async fn of_device(conn: &mut AnyConnection, tenant_id: i64, device_id: i64)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let info = read(&r, rules::jst_date(now_ms()))?;
+    let info = read(&r, crate::clock::date_at(now_ms()))?;
     let trap_type: Option<String> = r.try_get("device_trap_type")?;
     Ok(Some(TrapPermit {
         permit_id: info.id,
@@ -363,5 +363,5 @@ pub async fn of_ack_token(db: &Db, token: &str) -> Result<Option<(PermitInfo, Op
     .fetch_optional(&db.read)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    Ok(Some((read(&r, rules::jst_date(now_ms()))?, r.try_get("device_trap_type")?)))
+    Ok(Some((read(&r, crate::clock::date_at(now_ms()))?, r.try_get("device_trap_type")?)))
 }

@@ -76,7 +76,7 @@ pub(super) async fn apply_to(
     let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
     // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
     // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.
-    let deemed = (ledger.state() == State::Paid).then(|| super::schedule::jst_date(e.at_unix * 1000).to_string());
+    let deemed = (ledger.state() == State::Paid).then(|| crate::clock::date_at(e.at_unix * 1000).to_string());
     sqlx::query(
         "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6, \
          deemed_paid_on = COALESCE(deemed_paid_on, $7) WHERE id = $8",

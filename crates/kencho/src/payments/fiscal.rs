@@ -9,7 +9,6 @@ use kencho_core::payment::fiscal::{booking_year, closing_day, in_closing_period}
 use serde::Serialize;
 use sqlx::Row;
 
-use super::schedule::jst_date;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 
@@ -67,7 +66,12 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
         let paid_on = match r.try_get::<Option<i64>, _>("paid_at")? {
             Some(at) => {
                 let deemed: Option<String> = r.try_get("deemed_paid_on")?;
-                Some(deemed.as_deref().and_then(kencho_core::forms::parse_iso_date).unwrap_or_else(|| jst_date(at)))
+                Some(
+                    deemed
+                        .as_deref()
+                        .and_then(kencho_core::forms::parse_iso_date)
+                        .unwrap_or_else(|| crate::clock::date_at(at)),
+                )
             }
             None => None,
         };

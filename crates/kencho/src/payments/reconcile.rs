@@ -166,7 +166,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
     let mut missing: Vec<(i64, String, i64)> = paid
         .iter()
         .filter(|(rf, (_, _, at))| {
-            let day = crate::web::fmt_date(*at);
+            let day = crate::clock::fmt_date(*at);
             !seen.contains(rf.as_str()) && day.as_str() >= first && day.as_str() <= last
         })
         .map(|(rf, (id, amount, _))| (*id, rf.clone(), *amount))
@@ -249,7 +249,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
 pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     let d = kencho_core::approval::doc::parse_date(date)
         .ok_or_else(|| AppError::BadRequest("date must be YYYY-MM-DD".into()))?;
-    let start = d.midnight().assume_offset(crate::applications::jst()).unix_timestamp() * 1000;
+    let start = crate::clock::start_of(d);
     let end = start + 86_400_000;
     // 年度: the 調定's year while its accounts are open (出納整理期間), else the year of the day.
     let year_of = |fy: Option<i64>| {

@@ -73,7 +73,7 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
     }
     let secret = keys.seal(
         &secret_place("sandbox_secret", tenant_id),
-        &Zeroizing::new(format!("whsec_{}", crate::accounts::random_token())),
+        &Zeroizing::new(format!("whsec_{}", crate::crypto::random_token())),
     )?;
     db.transact(move |conn| {
         Box::pin(async move {
@@ -228,7 +228,7 @@ pub async fn create_checkout(
     let r = match existing {
         Some(row) => row.try_get::<String, _>(0)?,
         None => {
-            let r = format!("sbx_{}", crate::accounts::random_token()[..20].to_lowercase().replace(['-', '_'], "x"));
+            let r = format!("sbx_{}", crate::crypto::random_token()[..20].to_lowercase().replace(['-', '_'], "x"));
             let (r2, method, description, return_url, key) = (
                 r.clone(),
                 method.to_string(),
@@ -341,7 +341,7 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
     }
     let now_s = now_ms() / 1000;
     let ev = |kind: EventKind, n: i64| ProviderEvent {
-        event_id: format!("evt_{}_{}", crate::accounts::random_token()[..12].to_lowercase(), n),
+        event_id: format!("evt_{}_{}", crate::crypto::random_token()[..12].to_lowercase(), n),
         at_unix: now_s + n,
         payment_ref: c.r.clone(),
         kind,
@@ -509,7 +509,7 @@ pub async fn settlement_csv(db: &Db, tenant_id: i64) -> Result<String> {
     let mut out = String::from("provider_ref,date,gross,fee\n");
     for r in rows {
         let (rf, amount, at): (String, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        out.push_str(&format!("{rf},{},{amount},{}\n", crate::web::fmt_date(at), amount * 36 / 1000));
+        out.push_str(&format!("{rf},{},{amount},{}\n", crate::clock::fmt_date(at), amount * 36 / 1000));
     }
     Ok(out)
 }

@@ -167,12 +167,7 @@ pub async fn due_for(
 
 /// The fiscal year of the moment `ms` (JST).
 pub fn fiscal_year_at(ms: i64) -> i32 {
-    kencho_core::payment::fiscal::fiscal_year(jst_date(ms))
-}
-
-pub fn jst_date(ms: i64) -> time::Date {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC)).date()
+    kencho_core::payment::fiscal::fiscal_year(crate::clock::date_at(ms))
 }
 
 /// Records the 調定 of a payment: made before the payment can be received.

@@ -116,7 +116,7 @@ async fn prepare(State(state): State<AppState>, mut req: Request, next: Next) ->
     // The API takes no cookies, so it needs no CSRF token.
     let is_api = req.uri().path().starts_with("/api/");
     let anon_csrf =
-        existing_csrf.clone().unwrap_or_else(|| if is_api { String::new() } else { accounts::random_token() });
+        existing_csrf.clone().unwrap_or_else(|| if is_api { String::new() } else { crate::crypto::random_token() });
     let ip = client_ip(&state.cfg, &req);
     let path = req.uri().path().to_string();
     let device = cookie(req.headers(), DEVICE_COOKIE).filter(|d| d.len() <= 100).map(str::to_string);
@@ -507,19 +507,7 @@ pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str>
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// Formats epoch milliseconds as a date and time in JST.
-pub fn fmt_time(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|t| t.to_offset(crate::applications::jst()));
-    match t {
-        Ok(t) => format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute()),
-        Err(_) => "-".into(),
-    }
-}
-
-pub fn fmt_date(ms: i64) -> String {
-    fmt_time(ms).chars().take(10).collect()
-}
+pub use crate::clock::{fmt_date, fmt_time};
 
 async fn css() -> impl IntoResponse {
     (

@@ -577,7 +577,7 @@ async fn download(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i
 
 pub async fn file_response(st: &AppState, id: i64, aid: &str) -> Result<Response, AppError> {
     let att = apps::attachment(&st.db, id, aid).await?;
-    let bytes = tokio::fs::read(apps::file_path(&st.cfg.data_dir, &att.sha256))
+    let bytes = tokio::fs::read(crate::blobs::file_path(&st.cfg.data_dir, &att.sha256))
         .await
         .map_err(|e| AppError::Internal(format!("attachment file: {e}")))?;
     let mut res = bytes.into_response();

@@ -28,7 +28,7 @@ pub async fn edit_route(
             if k.tenant_id != staff.tenant_id {
                 return Err(AppError::NotFound);
             }
-            let today = today_at(now_ms());
+            let today = crate::clock::date_at(now_ms());
             let known = |p: &str| setup.org.post(&PostId(p.to_string()), today).is_some();
             let is_reader = matches!(edit, RouteEdit::AddReader { .. });
             if k.drafter_id != staff.id && !is_reader {
@@ -203,7 +203,7 @@ pub async fn act(
                 return Err(AppError::NotFound);
             }
             let now = now_ms();
-            let at = at_time(now);
+            let at = crate::clock::at(now);
             let date = at.date();
             let absent = absent_on(conn, k.tenant_id, date).await?;
             let before = k.route.events().len();

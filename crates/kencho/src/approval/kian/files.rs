@@ -56,7 +56,7 @@ pub async fn attach(
     if bytes.len() > MAX_FILE {
         return Err(AppError::TooLarge);
     }
-    let media = crate::applications::sniff(&bytes)
+    let media = crate::blobs::sniff(&bytes)
         .ok_or_else(|| AppError::UnsupportedMedia("only PDF, PNG, JPEG or plain text files".into()))?;
     let name: String =
         filename.rsplit(['/', '\\']).next().unwrap_or("file").chars().filter(|c| !c.is_control()).take(120).collect();
@@ -70,8 +70,8 @@ pub async fn attach(
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     // Written (and synced) before the row that points at it is committed.
-    crate::applications::store_file(data_dir, &sha, &bytes).await?;
-    let public_id = crate::accounts::random_token()[..16].to_string();
+    crate::blobs::store_file(data_dir, &sha, &bytes).await?;
+    let public_id = crate::crypto::random_token()[..16].to_string();
     let (staff, pid, size) = (staff.clone(), public_id.clone(), i64::try_from(bytes.len()).unwrap_or(i64::MAX));
     db.transact(move |conn| {
         Box::pin(async move {

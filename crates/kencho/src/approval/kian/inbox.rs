@@ -56,7 +56,7 @@ impl Inbox {
 /// Posts whose pending steps are mine today: the posts I hold, and posts I may 代決 for whose
 /// holder is away.
 async fn my_posts(db: &Db, org: &Org, staff: &Staff) -> Result<Vec<String>> {
-    let today = today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     let me = person_of(staff.id);
     let mut posts: Vec<String> = org.posts_of(&me, today).into_iter().map(|p| p.0).collect();
     let subs: Vec<&PostId> = org

@@ -142,7 +142,7 @@ pub(super) async fn package(
     members.push(("signatures.json".into(), json(&serde_json::Value::Array(signatures))?));
     let mut file_entries = Vec::new();
     for (i, (name, sha)) in files.iter().enumerate() {
-        let bytes = tokio::fs::read(crate::applications::file_path(data_dir, sha))
+        let bytes = tokio::fs::read(crate::blobs::file_path(data_dir, sha))
             .await
             .map_err(|e| AppError::Internal(format!("record file {sha}: {e}")))?;
         // Members are numbered so two files with one name cannot collide.

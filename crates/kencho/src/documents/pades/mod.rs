@@ -36,9 +36,7 @@ pub struct Signer {
 
 /// `D:YYYYMMDDHHmmSS+09'00'` (ISO 32000-1 §7.9.4) in JST.
 fn pdf_date(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.to_offset(crate::applications::jst()))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = crate::clock::at(ms);
     format!(
         "D:{:04}{:02}{:02}{:02}{:02}{:02}+09'00'",
         t.year(),

@@ -9,7 +9,7 @@ pub(super) struct FyQuery {
 }
 
 pub(super) fn fy_of(q: &FyQuery) -> Result<i32> {
-    let fy = q.fy.unwrap_or_else(|| fiscal_year(kian::today_at(now_ms())));
+    let fy = q.fy.unwrap_or_else(|| fiscal_year(crate::clock::date_at(now_ms())));
     if !(2000..=2200).contains(&fy) {
         return Err(AppError::BadRequest("the fiscal year must be between 2000 and 2200".into()));
     }
@@ -48,7 +48,7 @@ impl RecordsPage {
 pub(super) async fn records_view(st: &AppState, ctx: &Ctx, fy: i32, error: String) -> Result<RecordsPage> {
     let s = ctx.staff()?;
     let list = records::expiring(&st.db, s.tenant_id, fy).await?;
-    let today = format_date(kian::today_at(now_ms()));
+    let today = format_date(crate::clock::date_at(now_ms()));
     let (from, to) = records::fiscal_bounds(fy);
     let title = |id: i64| list.iter().find(|r| r.id == id).map(|r| r.title.clone()).unwrap_or_default();
     // Hold references are for those who may place holds; others see only that a record is held.

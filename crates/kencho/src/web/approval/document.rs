@@ -34,7 +34,7 @@ impl NewPage {
 pub(super) async fn new_view(st: &AppState, ctx: &Ctx, application: Option<i64>, error: String) -> Result<NewPage> {
     let s = ctx.staff()?;
     let setup = st.approval.get(&st.db, s.tenant_id).await?;
-    let today = kian::today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     let mut kinds: Vec<String> =
         setup.rules.iter().filter(|r| r.period.contains(today)).map(|r| r.kind.clone()).collect();
     kinds.sort();
@@ -186,7 +186,7 @@ impl DocPage {
 pub(super) async fn doc_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<DocPage> {
     let s = ctx.staff()?;
     let (k, setup, drafter) = view(st, s, id).await?;
-    let today = kian::today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     let posts =
         setup.org.posts.iter().filter(|p| p.period.contains(today)).map(|p| (p.id.0.clone(), p.name.clone())).collect();
     Ok(DocPage {
@@ -307,7 +307,7 @@ pub(super) async fn download_page(
     let s = ctx.staff().lang(&lang)?;
     let setup = st.approval.get(&st.db, s.tenant_id).await.lang(&lang)?;
     let f = kian::file(&st.db, &setup, s, id, &fid).await.lang(&lang)?;
-    let bytes = tokio::fs::read(crate::applications::file_path(&st.cfg.data_dir, &f.sha256))
+    let bytes = tokio::fs::read(crate::blobs::file_path(&st.cfg.data_dir, &f.sha256))
         .await
         .map_err(|_| AppError::NotFound)
         .lang(&lang)?;

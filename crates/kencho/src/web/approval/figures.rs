@@ -45,11 +45,8 @@ pub(super) fn bars(items: Vec<(String, f64)>) -> Vec<Bar> {
 
 /// The fiscal year's span in epoch milliseconds (JST).
 pub(super) fn fy_span(fy: i32) -> (i64, i64) {
-    let start = |y: i32| {
-        time::Date::from_calendar_date(y, time::Month::April, 1)
-            .map(|d| d.midnight().assume_offset(crate::applications::jst()).unix_timestamp() * 1000)
-            .unwrap_or(0)
-    };
+    let start =
+        |y: i32| time::Date::from_calendar_date(y, time::Month::April, 1).map(crate::clock::start_of).unwrap_or(0);
     (start(fy), start(fy + 1))
 }
 

@@ -15,7 +15,7 @@ pub(super) struct AbsencesPage {
 
 pub(super) async fn absences_view(st: &AppState, ctx: &Ctx, error: String) -> Result<AbsencesPage> {
     let s = ctx.staff()?;
-    let absences = setup::absences(&st.db, s.tenant_id, kian::today_at(now_ms())).await?;
+    let absences = setup::absences(&st.db, s.tenant_id, crate::clock::date_at(now_ms())).await?;
     let mut staff: Vec<(i64, String)> = staff_names(st, s.tenant_id).await?.into_iter().collect();
     staff.sort();
     Ok(AbsencesPage {

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn post_name(setup: &Setup, post: &str) -> String {
-    let today = kian::today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     setup.org.post(&PostId(post.to_string()), today).map(|p| p.name.clone()).unwrap_or_else(|| post.to_string())
 }
 
@@ -51,7 +51,7 @@ pub(super) fn done_name(d: Option<Done>) -> &'static str {
 }
 
 pub(super) fn stages(setup: &Setup, names: &HashMap<i64, String>, k: &Kian) -> Vec<StageView> {
-    let today = kian::today_at(now_ms());
+    let today = crate::clock::date_at(now_ms());
     let current: BTreeSet<(usize, usize)> = k.route.current_steps().into_iter().collect();
     k.route
         .stages()
@@ -87,7 +87,7 @@ pub(super) fn stages(setup: &Setup, names: &HashMap<i64, String>, k: &Kian) -> V
 pub(super) async fn available_acts(st: &AppState, setup: &Setup, staff: &Staff, k: &Kian) -> Result<Vec<&'static str>> {
     let mut conn = st.db.read.acquire().await?;
     let now = now_ms();
-    let at = kian::at_time(now);
+    let at = crate::clock::at(now);
     let absent = setup::absent_on(&mut conn, k.tenant_id, at.date()).await?;
     let ctx = RouteCtx { org: &setup.org, at, absent: &absent };
     let me = person_of(staff.id);

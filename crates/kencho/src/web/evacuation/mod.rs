@@ -59,9 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/hinan/individual/{id}/supporters/{sid}/remove", post(remove_supporter))
 }
 
-/// Hazard layers of a whole prefecture are large (hundreds of MB); only the layer upload
-/// accepts bodies beyond the usual limit.
-pub const LAYER_LIMIT: usize = 512 * 1024 * 1024;
+/// Only the layer upload accepts bodies beyond the usual limit (`evacuation::upload`).
+pub use crate::evacuation::upload::LAYER_LIMIT;
 
 // ---------------------------------------------------------------------------------------------
 // Start and "my plans"

@@ -260,7 +260,7 @@ pub(super) async fn ack_view(st: &AppState, ctx: &Ctx, token: &str, contact: Opt
         permit_holder,
         permit_species,
         trap_type,
-        today: kencho_core::forms::iso(kencho_core::iot::wildlife::jst_date(crate::db::now_ms())),
+        today: kencho_core::forms::iso(crate::clock::date_at(crate::db::now_ms())),
         o: captures::Options::new(lang),
         l: ctx.layout(st, "確認"),
         token: token.to_string(),
