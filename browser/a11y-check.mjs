@@ -550,6 +550,16 @@ async function main() {
     await check(a, 'admin page, new API token shown');
     await clickAndWait(a, 'main form[action="/staff/admin/procedures"] button[type=submit]', null);
     await check(a, 'admin page, import without a file (error)');
+    await goto(a, '/staff/admin/fees');
+    await check(a, 'fee ordinance and payment agents');
+    await clickAndWait(a, 'main form[action="/staff/admin/fees/schedule"] button[type=submit]', 400);
+    await check(a, 'fee ordinance, refused document (error)');
+    await clickAndWait(a, 'main form[action="/staff/admin/fees/agents"] button[type=submit]', 400);
+    await check(a, 'payment agents, refused designation (error)');
+    await goto(a, '/staff/admin/certificate');
+    await check(a, 'signing certificate (none configured)');
+    await clickAndWait(a, 'main form[action="/staff/admin/certificate"] button[type=submit]', 422);
+    await check(a, 'signing certificate, PKCS#12 without a file (error)');
     await goto(a, '/staff/admin?lang=en');
     await check(a, 'admin page (English)');
     await goto(a, '/staff/applications/999999', 404);

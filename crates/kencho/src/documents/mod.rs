@@ -23,7 +23,7 @@ pub mod pades;
 pub mod pdf;
 mod receipt;
 
-pub use receipt::{issue_receipt, receipt_number};
+pub use receipt::{issue_receipt, receipt_number, yen};
 
 use std::path::Path;
 

@@ -118,14 +118,20 @@ pub async fn require_covers(conn: &mut AnyConnection, tenant_id: i64, provider: 
     }
 }
 
+/// Every problem of a 指定 before it is recorded, each named by its field (`kokuji_date: …`);
+/// empty: it can be recorded. The items it covers are checked against the tenant's 手数料条例.
+pub async fn check(db: &Db, tenant_id: i64, a: &Agent) -> Result<Vec<String>> {
+    let schedule = super::schedule::load(db, tenant_id).await?.map(|(s, _)| s);
+    Ok(a.problems(schedule.as_ref()))
+}
+
 /// Records (or replaces) a provider's 指定 (administrators only), checked whole.
 pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Agent> {
     if !PROVIDERS.contains(&provider) {
         return Err(AppError::NotFound);
     }
     a.provider = provider.to_string();
-    let schedule = super::schedule::load(db, by.tenant_id).await?.map(|(s, _)| s);
-    let problems = a.problems(schedule.as_ref());
+    let problems = check(db, by.tenant_id, &a).await?;
     if !problems.is_empty() {
         return Err(AppError::BadRequest(problems.join("; ")));
     }

@@ -1,6 +1,7 @@
 //! The web layer: server-rendered pages for people and a JSON API for systems, both thin over
 //! the capability modules.
 
+mod admin_fees;
 pub mod api;
 pub mod api_evacuation;
 pub mod api_staff;
@@ -554,6 +555,8 @@ pub fn router(state: AppState) -> Router {
         .merge(documents::routes())
         .merge(payments::routes())
         .merge(payments_accounts::routes())
+        .merge(admin_fees::routes())
+        .merge(signing_certificate::routes())
         .nest(
             "/api/v1",
             api::routes()

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod admin_pages;
 mod applications;
 mod approval;
 mod audit_and_mail;
