@@ -27,6 +27,10 @@ pub struct Config {
     /// Offer the built-in sandbox payment provider (test cards): only with `--demo` or
     /// `--payment-sandbox`, and the start-up log warns.
     pub payment_sandbox: bool,
+    /// A time-stamp authority may be in a private or loopback network (an office's own TSA):
+    /// only with `--tsa-private-network` or `--demo`; else a tenant administrator's TSA URL
+    /// cannot make the server call its neighbours.
+    pub tsa_private_network: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (their own address is not the
     /// client's). Empty: the peer address is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,

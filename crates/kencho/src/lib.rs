@@ -67,6 +67,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     cfg.validate(&db.keys()).map_err(error::AppError::Internal)?;
     crypto::reencrypt::check(&db).await.map_err(error::AppError::Internal)?;
     warn_about(&cfg);
+    documents::pades::tsa::allow_private_network(cfg.tsa_private_network);
     let cfg = Arc::new(cfg);
     let nudge = Arc::new(Notify::new());
     let mut workers = Vec::new();

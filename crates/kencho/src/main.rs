@@ -91,6 +91,10 @@ enum Command {
         /// --demo). For development only: the start-up log warns.
         #[arg(long)]
         payment_sandbox: bool,
+        /// Allow a time-stamp authority (TSA) in a private or loopback network, such as the
+        /// office's own (on with --demo). Off, a TSA URL must reach the public Internet.
+        #[arg(long)]
+        tsa_private_network: bool,
         /// A reverse proxy whose X-Forwarded-For is believed (repeat, or comma-separate).
         #[arg(long = "trusted-proxy", env = "KENCHO_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
@@ -391,6 +395,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             audit_checkpoint_minutes,
             dev_mailbox,
             payment_sandbox,
+            tsa_private_network,
             trusted_proxies,
         } => {
             let (keys, secret_key_file) = db.keys(demo)?;
@@ -418,6 +423,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 stripe_api_base,
                 demo_mailbox: (demo || dev_mailbox) && smtp_url.is_none(),
                 payment_sandbox: demo || payment_sandbox,
+                tsa_private_network: demo || tsa_private_network,
                 trusted_proxies,
                 audit_checkpoints: audit.target(&db.data_dir)?,
                 audit_checkpoint_every: std::time::Duration::from_secs(60 * audit_checkpoint_minutes.max(1)),

@@ -304,6 +304,8 @@ async fn spawn_app_full(smtp_fail_first: usize, mqtt_url: Option<String>, stripe
         demo_mailbox: false,
         // The suite pays with the sandbox's test cards (a test checks it is off without the flag).
         payment_sandbox: true,
+        // The tests' TSA (scripts/tsa.py) and the dead one listen on 127.0.0.1.
+        tsa_private_network: true,
         trusted_proxies: Vec::new(),
         audit_checkpoints: kencho::flows::checkpoints::Target::under(&data_dir, None, None),
         // The suite writes checkpoints when it wants them.

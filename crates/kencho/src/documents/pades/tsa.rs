@@ -3,6 +3,8 @@
 //! checked before use: status granted, the imprint and nonce ours, and signed by the TSA over
 //! its TSTInfo ([`super::verify::check_time_stamp`]).
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use der::asn1::{Int, OctetString};
@@ -22,6 +24,64 @@ const MAX_REPLY: usize = 64 * 1024;
 
 fn failed(detail: impl Into<String>) -> AppError {
     AppError::Certificate("tsa_failed", detail.into())
+}
+
+/// Whether a TSA may be in a private, loopback or link-local network. A tenant's administrator
+/// names the TSA; without the operator's say-so (`serve --tsa-private-network`, or `--demo`)
+/// kencho will not send requests from the server to its own neighbours (databases, metadata
+/// services) on their behalf. One setting for the whole process, set at start.
+static PRIVATE_NETWORK: AtomicBool = AtomicBool::new(false);
+
+pub fn allow_private_network(on: bool) {
+    PRIVATE_NETWORK.store(on, Ordering::Relaxed);
+}
+
+/// An address on the public Internet (not loopback, private, shared, link-local, unique-local,
+/// documentation, multicast or unspecified).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+                    || first == 0x2001 && v6.segments()[1] == 0x0db8)
+            }
+        },
+    }
+}
+
+/// Resolves the TSA's host and keeps one address it may reach; the request then goes to that
+/// very address (a second lookup could answer differently).
+async fn reachable(url: &reqwest::Url) -> Result<Option<(String, SocketAddr)>, AppError> {
+    let host = url.host_str().ok_or_else(|| failed("no host"))?.to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| failed(format!("{host}: {e}")))?
+        .collect();
+    let private_ok = PRIVATE_NETWORK.load(Ordering::Relaxed);
+    let first = addrs.into_iter().find(|a| private_ok || is_public(a.ip()));
+    match first {
+        Some(a) => Ok(Some((host, a))),
+        None => Err(failed(format!("{host} is not on the public Internet (serve --tsa-private-network allows it)"))),
+    }
 }
 
 /// Checks a configured TSA URL: absolute http(s).
@@ -67,11 +127,12 @@ pub async fn time_stamp(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, Ap
     let (req, nonce) = request(signature_value)?;
     // The URL is the administrator's; where it points is not followed elsewhere, and what it
     // answers is read only up to a size a time-stamp token never reaches.
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| failed(format!("{url}: {e}")))?;
+    let mut builder = reqwest::Client::builder().timeout(TIMEOUT).redirect(reqwest::redirect::Policy::none());
+    if let Some((host, addr)) = reachable(&parsed).await? {
+        builder = builder.resolve(&host, addr);
+    }
+    let client = builder.build().map_err(|e| failed(e.to_string()))?;
     let mut res = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
@@ -115,4 +176,39 @@ pub fn token_from_reply(body: &[u8], signature_value: &[u8], nonce: &[u8]) -> Re
         return Err(failed("the nonce does not match"));
     }
     Ok(der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["133.242.0.1", "8.8.8.8", "2001:4860:4860::8888"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tsa_next_to_the_server_is_refused_unless_the_operator_allows_it() {
+        // The process default (no --tsa-private-network): nothing is sent to the neighbours.
+        let url = reqwest::Url::parse("http://127.0.0.1:5432/tsa").unwrap();
+        let err = reachable(&url).await.expect_err("loopback refused");
+        assert_eq!(err.code(), "tsa_failed");
+    }
 }
