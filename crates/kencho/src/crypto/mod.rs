@@ -274,6 +274,16 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// 32 random bytes from the OS generator, URL-safe base64 without padding: session and link
+/// tokens, temporary file names.
+pub fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,14 +386,4 @@ mod tests {
             prop_assert_eq!(r.open(&b, &s), Err(OpenError::Damaged));
         }
     }
-}
-
-/// 32 random bytes from the OS generator, URL-safe base64 without padding: session and link
-/// tokens, temporary file names.
-pub fn random_token() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut b = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
