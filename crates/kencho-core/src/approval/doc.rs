@@ -188,8 +188,28 @@ fn code_ok(code: &str) -> bool {
 pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result<Org, Vec<String>> {
     let doc: OrgDoc = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
     let mut errors = Vec::new();
-    let mut org = Org::default();
-    for (i, d) in doc.division.iter().enumerate() {
+    // Every part is read even when an earlier one has errors, so that one upload reports all.
+    let divisions = divisions(&doc.division, &mut errors);
+    let division_codes: BTreeSet<&str> = doc.division.iter().map(|d| d.code.as_str()).collect();
+    let posts = posts(&doc.post, &division_codes, &mut errors);
+    overlapping(&divisions.iter().map(|d| (d.id.0.as_str(), d.period)).collect::<Vec<_>>(), "division", &mut errors);
+    overlapping(&posts.iter().map(|p| (p.id.0.as_str(), p.period)).collect::<Vec<_>>(), "post", &mut errors);
+    let post_codes: BTreeSet<&str> = doc.post.iter().map(|p| p.code.as_str()).collect();
+    let assignments = assignments(&doc.assignment, &post_codes, staff, &mut errors);
+    let substitutes = substitutes(&doc.substitute, &post_codes, &mut errors);
+    let org = Org { divisions, posts, assignments, substitutes };
+    check_cycles(&org, &mut errors);
+    if errors.is_empty() {
+        Ok(org)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The `[[division]]` rows; a parent must be one of them.
+fn divisions(docs: &[DivisionDoc], errors: &mut Vec<String>) -> Vec<Division> {
+    let mut out = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
         let at = format!("division {} ({})", i + 1, d.code);
         if !code_ok(&d.code) {
             errors.push(format!("{at}: code must be lowercase letters, digits, - or _"));
@@ -197,23 +217,29 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
         if d.name.trim().is_empty() {
             errors.push(format!("{at}: name is empty"));
         }
-        let p = period(&at, &d.from, d.to.as_deref(), &mut errors);
-        org.divisions.push(Division {
+        let p = period(&at, &d.from, d.to.as_deref(), errors);
+        out.push(Division {
             id: DivisionId(d.code.clone()),
             name: d.name.trim().to_string(),
             parent: d.parent.clone().filter(|p| !p.is_empty()).map(DivisionId),
             period: p,
         });
     }
-    let division_codes: BTreeSet<&str> = doc.division.iter().map(|d| d.code.as_str()).collect();
-    for (i, d) in doc.division.iter().enumerate() {
+    let division_codes: BTreeSet<&str> = docs.iter().map(|d| d.code.as_str()).collect();
+    for (i, d) in docs.iter().enumerate() {
         if let Some(parent) = d.parent.as_deref().filter(|p| !p.is_empty()) {
             if !division_codes.contains(parent) {
                 errors.push(format!("division {} ({}): parent {parent:?} is not a division", i + 1, d.code));
             }
         }
     }
-    for (i, p) in doc.post.iter().enumerate() {
+    out
+}
+
+/// The `[[post]]` rows, each in one of the divisions.
+fn posts(docs: &[PostDoc], division_codes: &BTreeSet<&str>, errors: &mut Vec<String>) -> Vec<Post> {
+    let mut out = Vec::new();
+    for (i, p) in docs.iter().enumerate() {
         let at = format!("post {} ({})", i + 1, p.code);
         if !code_ok(&p.code) {
             errors.push(format!("{at}: code must be lowercase letters, digits, - or _"));
@@ -228,8 +254,8 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
             errors.push(format!("{at}: rank must be tanto, kakaricho, kacho_hosa, kacho, bucho, fuku, head or 1–99"));
             Rank::TANTO
         });
-        let period = period(&at, &p.from, p.to.as_deref(), &mut errors);
-        org.posts.push(Post {
+        let period = period(&at, &p.from, p.to.as_deref(), errors);
+        out.push(Post {
             id: PostId(p.code.clone()),
             name: p.name.trim().to_string(),
             division: DivisionId(p.division.clone()),
@@ -237,14 +263,18 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
             period,
         });
     }
-    overlapping(
-        &org.divisions.iter().map(|d| (d.id.0.as_str(), d.period)).collect::<Vec<_>>(),
-        "division",
-        &mut errors,
-    );
-    overlapping(&org.posts.iter().map(|p| (p.id.0.as_str(), p.period)).collect::<Vec<_>>(), "post", &mut errors);
-    let post_codes: BTreeSet<&str> = doc.post.iter().map(|p| p.code.as_str()).collect();
-    for (i, a) in doc.assignment.iter().enumerate() {
+    out
+}
+
+/// The `[[assignment]]` rows: a staff member (by e-mail) holding a post.
+fn assignments(
+    docs: &[AssignmentDoc],
+    post_codes: &BTreeSet<&str>,
+    staff: impl Fn(&str) -> Option<PersonId>,
+    errors: &mut Vec<String>,
+) -> Vec<Assignment> {
+    let mut out = Vec::new();
+    for (i, a) in docs.iter().enumerate() {
         let at = format!("assignment {} ({} → {})", i + 1, a.staff, a.post);
         if !post_codes.contains(a.post.as_str()) {
             errors.push(format!("{at}: post {:?} is not a post", a.post));
@@ -253,12 +283,18 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
         if person.is_none() {
             errors.push(format!("{at}: no staff member with this e-mail in the tenant"));
         }
-        let period = period(&at, &a.from, a.to.as_deref(), &mut errors);
+        let period = period(&at, &a.from, a.to.as_deref(), errors);
         if let Some(person) = person {
-            org.assignments.push(Assignment { person, post: PostId(a.post.clone()), period });
+            out.push(Assignment { person, post: PostId(a.post.clone()), period });
         }
     }
-    for (i, s) in doc.substitute.iter().enumerate() {
+    out
+}
+
+/// The `[[substitute]]` rows: one post standing in for another.
+fn substitutes(docs: &[SubstituteDoc], post_codes: &BTreeSet<&str>, errors: &mut Vec<String>) -> Vec<Substitute> {
+    let mut out = Vec::new();
+    for (i, s) in docs.iter().enumerate() {
         let at = format!("substitute {} ({} for {})", i + 1, s.by, s.for_post);
         for code in [&s.for_post, &s.by] {
             if !post_codes.contains(code.as_str()) {
@@ -268,19 +304,10 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
         if s.for_post == s.by {
             errors.push(format!("{at}: a post cannot substitute for itself"));
         }
-        let period = period(&at, &s.from, s.to.as_deref(), &mut errors);
-        org.substitutes.push(Substitute {
-            for_post: PostId(s.for_post.clone()),
-            by_post: PostId(s.by.clone()),
-            period,
-        });
+        let period = period(&at, &s.from, s.to.as_deref(), errors);
+        out.push(Substitute { for_post: PostId(s.for_post.clone()), by_post: PostId(s.by.clone()), period });
     }
-    check_cycles(&org, &mut errors);
-    if errors.is_empty() {
-        Ok(org)
-    } else {
-        Err(errors)
-    }
+    out
 }
 
 /// The same code may appear more than once only for periods that do not overlap (a division

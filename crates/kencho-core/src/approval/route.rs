@@ -385,119 +385,133 @@ impl Route {
         if matches!(self.state, State::Rejected | State::Abandoned) {
             return Err(ActError::WrongState);
         }
-        let is_drafter = actor == &self.drafter;
-        let in_progress = matches!(self.state, State::InProgress { .. });
         match action {
-            Action::Submit => {
-                if !is_drafter {
-                    return Err(ActError::NotAllowed);
-                }
-                if !self.editable() {
-                    return Err(ActError::WrongState);
-                }
-                let post = self.drafter_post.clone();
-                self.record(ctx, Some(actor), Some(&post), Act::Submitted);
-                self.acted = false;
-                self.clear_from(0);
-                self.enter(ctx, 0);
-                Ok(())
-            }
+            Action::Submit => self.submit(ctx, actor),
             Action::Approve { comment } => self.decide_or_pass(ctx, actor, comment, false),
             Action::Agree { comment } => self.decide_or_pass(ctx, actor, comment, true),
-            Action::Disagree { comment } => {
-                let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
-                let step = self.step(st, i).ok_or(ActError::NotAllowed)?;
-                if step.role != Role::Aigi {
-                    return Err(ActError::NotAllowed);
-                }
-                let post = step.post.clone();
-                self.record_full(Self::event(ctx, actor, Some(&post), Some(st), Act::Disagreed, Some(comment)));
-                self.acted = true;
-                self.state = State::SentBack;
-                Ok(())
-            }
-            Action::SendBack { to, comment } => {
-                let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
-                if let SendBackTo::Stage(k) = to {
-                    if k >= st {
-                        return Err(ActError::BadTarget);
-                    }
-                }
-                let post = self.step(st, i).map(|s| s.post.clone());
-                self.record_full(Self::event(ctx, actor, post.as_ref(), Some(st), Act::SentBack(to), Some(comment)));
-                self.acted = true;
-                match to {
-                    SendBackTo::Drafter => self.state = State::SentBack,
-                    SendBackTo::Stage(k) => {
-                        // The earlier step acts again; it chose nothing wrong by being absent
-                        // before, so it is not passed over automatically now.
-                        self.clear_from(k);
-                        self.state = State::InProgress { stage: k };
-                    }
-                }
-                Ok(())
-            }
-            Action::Recall => {
-                if !is_drafter {
-                    return Err(ActError::NotAllowed);
-                }
-                if !in_progress {
-                    return Err(ActError::WrongState);
-                }
-                if self.acted {
-                    return Err(ActError::AlreadyActed);
-                }
-                let post = self.drafter_post.clone();
-                self.record(ctx, Some(actor), Some(&post), Act::Recalled);
-                self.state = State::Withdrawn;
-                Ok(())
-            }
-            Action::Reject { comment } => {
-                let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
-                let post = self.step(st, i).map(|s| s.post.clone());
-                self.record_full(Self::event(ctx, actor, post.as_ref(), Some(st), Act::Rejected, Some(comment)));
-                self.state = State::Rejected;
-                Ok(())
-            }
-            Action::Abandon { comment } => {
-                if !is_drafter {
-                    return Err(ActError::NotAllowed);
-                }
-                if matches!(self.state, State::Decided { .. }) {
-                    return Err(ActError::WrongState);
-                }
-                let post = self.drafter_post.clone();
-                self.record_full(Self::event(ctx, actor, Some(&post), None, Act::Abandoned, comment));
-                self.state = State::Abandoned;
-                Ok(())
-            }
+            Action::Disagree { comment } => self.disagree(ctx, actor, comment),
+            Action::SendBack { to, comment } => self.send_back(ctx, actor, to, comment),
+            Action::Recall => self.recall(ctx, actor),
+            Action::Reject { comment } => self.reject(ctx, actor, comment),
+            Action::Abandon { comment } => self.abandon(ctx, actor, comment),
             Action::SubstituteDecide { comment } => self.substitute_decide(ctx, actor, comment),
             Action::TakeOver { comment } => self.take_over(ctx, actor, comment),
-            Action::Read => {
-                if !matches!(self.state, State::InProgress { .. } | State::Decided { .. }) {
-                    return Err(ActError::WrongState);
-                }
-                let date = ctx.date();
-                let owed: Vec<usize> = self
-                    .kouetsu
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, k)| !k.read && &k.person == actor)
-                    .map(|(i, _)| i)
-                    .collect();
-                let reader = self.readers.iter().find(|p| ctx.org.holder(p, date).as_ref() == Some(actor)).cloned();
-                if owed.is_empty() && reader.is_none() {
-                    return Err(ActError::NotAllowed);
-                }
-                for i in owed {
-                    if let Some(k) = self.kouetsu.get_mut(i) {
-                        k.read = true;
-                    }
-                }
-                self.record(ctx, Some(actor), reader.as_ref(), Act::Read);
-                Ok(())
+            Action::Read => self.read(ctx, actor),
+        }
+    }
+
+    /// 起案 (or 再提出 after a send-back) by the drafter: the route starts again from stage 0.
+    fn submit(&mut self, ctx: &Ctx, actor: &PersonId) -> Result<(), ActError> {
+        if actor != &self.drafter {
+            return Err(ActError::NotAllowed);
+        }
+        if !self.editable() {
+            return Err(ActError::WrongState);
+        }
+        let post = self.drafter_post.clone();
+        self.record(ctx, Some(actor), Some(&post), Act::Submitted);
+        self.acted = false;
+        self.clear_from(0);
+        self.enter(ctx, 0);
+        Ok(())
+    }
+
+    /// 合議 disagreement: only a 合議 step may disagree, and it sends the draft back.
+    fn disagree(&mut self, ctx: &Ctx, actor: &PersonId, comment: String) -> Result<(), ActError> {
+        let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
+        let step = self.step(st, i).ok_or(ActError::NotAllowed)?;
+        if step.role != Role::Aigi {
+            return Err(ActError::NotAllowed);
+        }
+        let post = step.post.clone();
+        self.record_full(Self::event(ctx, actor, Some(&post), Some(st), Act::Disagreed, Some(comment)));
+        self.acted = true;
+        self.state = State::SentBack;
+        Ok(())
+    }
+
+    /// 差戻し by the holder of a pending step, to the drafter or to an earlier stage.
+    fn send_back(&mut self, ctx: &Ctx, actor: &PersonId, to: SendBackTo, comment: String) -> Result<(), ActError> {
+        let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
+        if let SendBackTo::Stage(k) = to {
+            if k >= st {
+                return Err(ActError::BadTarget);
             }
         }
+        let post = self.step(st, i).map(|s| s.post.clone());
+        self.record_full(Self::event(ctx, actor, post.as_ref(), Some(st), Act::SentBack(to), Some(comment)));
+        self.acted = true;
+        match to {
+            SendBackTo::Drafter => self.state = State::SentBack,
+            SendBackTo::Stage(k) => {
+                // The earlier step acts again; it chose nothing wrong by being absent
+                // before, so it is not passed over automatically now.
+                self.clear_from(k);
+                self.state = State::InProgress { stage: k };
+            }
+        }
+        Ok(())
+    }
+
+    /// 引戻し by the drafter, only while no one has acted on the draft yet.
+    fn recall(&mut self, ctx: &Ctx, actor: &PersonId) -> Result<(), ActError> {
+        if actor != &self.drafter {
+            return Err(ActError::NotAllowed);
+        }
+        if !matches!(self.state, State::InProgress { .. }) {
+            return Err(ActError::WrongState);
+        }
+        if self.acted {
+            return Err(ActError::AlreadyActed);
+        }
+        let post = self.drafter_post.clone();
+        self.record(ctx, Some(actor), Some(&post), Act::Recalled);
+        self.state = State::Withdrawn;
+        Ok(())
+    }
+
+    /// 却下 by the holder of a pending step; final.
+    fn reject(&mut self, ctx: &Ctx, actor: &PersonId, comment: String) -> Result<(), ActError> {
+        let (st, i) = self.my_step(ctx, actor).ok_or(ActError::NotAllowed)?;
+        let post = self.step(st, i).map(|s| s.post.clone());
+        self.record_full(Self::event(ctx, actor, post.as_ref(), Some(st), Act::Rejected, Some(comment)));
+        self.state = State::Rejected;
+        Ok(())
+    }
+
+    /// 廃案 by the drafter, at any time before the decision; final.
+    fn abandon(&mut self, ctx: &Ctx, actor: &PersonId, comment: Option<String>) -> Result<(), ActError> {
+        if actor != &self.drafter {
+            return Err(ActError::NotAllowed);
+        }
+        if matches!(self.state, State::Decided { .. }) {
+            return Err(ActError::WrongState);
+        }
+        let post = self.drafter_post.clone();
+        self.record_full(Self::event(ctx, actor, Some(&post), None, Act::Abandoned, comment));
+        self.state = State::Abandoned;
+        Ok(())
+    }
+
+    /// Reading by a 後閲 person (who owes it) or a reader post's holder.
+    fn read(&mut self, ctx: &Ctx, actor: &PersonId) -> Result<(), ActError> {
+        if !matches!(self.state, State::InProgress { .. } | State::Decided { .. }) {
+            return Err(ActError::WrongState);
+        }
+        let date = ctx.date();
+        let owed: Vec<usize> =
+            self.kouetsu.iter().enumerate().filter(|(_, k)| !k.read && &k.person == actor).map(|(i, _)| i).collect();
+        let reader = self.readers.iter().find(|p| ctx.org.holder(p, date).as_ref() == Some(actor)).cloned();
+        if owed.is_empty() && reader.is_none() {
+            return Err(ActError::NotAllowed);
+        }
+        for i in owed {
+            if let Some(k) = self.kouetsu.get_mut(i) {
+                k.read = true;
+            }
+        }
+        self.record(ctx, Some(actor), reader.as_ref(), Act::Read);
+        Ok(())
     }
 
     /// 承認 (回議 or 決裁) or 合議 agreement by the holder of a pending step.

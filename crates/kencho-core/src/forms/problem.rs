@@ -31,23 +31,17 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// The message in `lang` (`en`, otherwise Japanese). A limit is both formatted; the
+    /// messages are short, and one line per problem keeps the two languages side by side.
     pub fn message(&self, lang: &str) -> String {
         let en = lang == "en";
         match self {
             Problem::Required => t(en, "入力してください", "This is required"),
             Problem::TooShort { min } => {
-                if en {
-                    format!("Enter at least {min} characters")
-                } else {
-                    format!("{min}文字以上で入力してください")
-                }
+                t(en, &format!("{min}文字以上で入力してください"), &format!("Enter at least {min} characters"))
             }
             Problem::TooLong { max } => {
-                if en {
-                    format!("Enter at most {max} characters")
-                } else {
-                    format!("{max}文字以内で入力してください")
-                }
+                t(en, &format!("{max}文字以内で入力してください"), &format!("Enter at most {max} characters"))
             }
             Problem::Pattern { message } => match message {
                 Some(m) => m.clone(),
@@ -55,33 +49,17 @@ impl Problem {
             },
             Problem::NotANumber => t(en, "半角または全角の数字で入力してください", "Enter a whole number"),
             Problem::BelowMin { min } => {
-                if en {
-                    format!("Enter {min} or more")
-                } else {
-                    format!("{min}以上の数を入力してください")
-                }
+                t(en, &format!("{min}以上の数を入力してください"), &format!("Enter {min} or more"))
             }
             Problem::AboveMax { max } => {
-                if en {
-                    format!("Enter {max} or less")
-                } else {
-                    format!("{max}以下の数を入力してください")
-                }
+                t(en, &format!("{max}以下の数を入力してください"), &format!("Enter {max} or less"))
             }
             Problem::NotADate => t(en, "正しい年月日を入力してください", "Enter a real date"),
             Problem::DateBefore { min } => {
-                if en {
-                    format!("Enter a date on or after {min}")
-                } else {
-                    format!("{min}以降の日付を入力してください")
-                }
+                t(en, &format!("{min}以降の日付を入力してください"), &format!("Enter a date on or after {min}"))
             }
             Problem::DateAfter { max } => {
-                if en {
-                    format!("Enter a date on or before {max}")
-                } else {
-                    format!("{max}以前の日付を入力してください")
-                }
+                t(en, &format!("{max}以前の日付を入力してください"), &format!("Enter a date on or before {max}"))
             }
             Problem::NotKana => {
                 t(en, "ふりがなはひらがなまたはカタカナで入力してください", "Enter the reading in kana")
@@ -94,25 +72,13 @@ impl Problem {
             Problem::Email => t(en, "メールアドレスの形式が正しくありません", "Enter a valid e-mail address"),
             Problem::UnknownOption => t(en, "選択肢から選んでください", "Choose one of the options"),
             Problem::TooFewSelected { min } => {
-                if en {
-                    format!("Select at least {min}")
-                } else {
-                    format!("{min}つ以上選んでください")
-                }
+                t(en, &format!("{min}つ以上選んでください"), &format!("Select at least {min}"))
             }
             Problem::TooManyItems { max } => {
-                if en {
-                    format!("Add at most {max}")
-                } else {
-                    format!("{max}件以内にしてください")
-                }
+                t(en, &format!("{max}件以内にしてください"), &format!("Add at most {max}"))
             }
             Problem::TooFewItems { min } => {
-                if en {
-                    format!("Add at least {min}")
-                } else {
-                    format!("{min}件以上入力してください")
-                }
+                t(en, &format!("{min}件以上入力してください"), &format!("Add at least {min}"))
             }
             Problem::ControlCharacters => {
                 t(en, "使用できない文字が含まれています", "Contains characters that are not allowed")
