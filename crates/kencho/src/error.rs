@@ -1,5 +1,10 @@
 //! The one application error type: a stable code, an HTTP status and a message in the user's
-//! language. Database errors are mapped here, in one place.
+//! language. Database errors are mapped here, in one place. Every code is in [`CODES`], and its
+//! text is `error.<code>` in `locales/*.toml`.
+
+mod codes;
+
+pub use codes::CODES;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -79,7 +84,7 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// Stable, documented code for clients.
+    /// Stable, documented code for clients (one of [`CODES`]).
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound => "not_found",
@@ -139,85 +144,43 @@ impl AppError {
         }
     }
 
-    /// A message for people, in their language; never leaks internals.
+    /// A message for people, in their language; never leaks internals. The text is
+    /// `error.<code>` in `locales/*.toml`, its placeholders filled in from the error.
     pub fn message(&self, lang: &str) -> String {
-        let en = lang == "en";
-        let pick = |ja: &str, e: &str| if en { e.to_string() } else { ja.to_string() };
+        let args = self.args(lang);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::i18n::tf(lang, &format!("error.{}", self.code()), &args)
+    }
+
+    /// The placeholders of the code's text: `{detail}` (what the developer message says),
+    /// `{count}`, `{action}` and the JMA telegram's own.
+    fn args(&self, lang: &str) -> Vec<(&'static str, String)> {
+        let detail = |d: String| vec![("detail", d)];
         match self {
-            AppError::NotFound => {
-                pick("お探しのページまたはデータは見つかりませんでした。", "We could not find that page or record.")
-            }
-            AppError::Unauthenticated => pick("ログインしてください。", "Please sign in."),
-            AppError::MfaRequired => {
-                pick("確認コード（2段階認証）を入力してください。", "Enter your authenticator code.")
-            }
-            AppError::Forbidden => pick("この操作を行う権限がありません。", "You are not allowed to do this."),
-            AppError::Csrf => pick(
-                "画面の有効期限が切れました。もう一度やり直してください。",
-                "This form has expired. Please try again.",
-            ),
-            AppError::BadRequest(m) => {
-                pick(&format!("入力が正しくありません：{m}"), &format!("The request is not valid: {m}"))
-            }
-            AppError::Validation(errs) => pick(
-                &format!("入力内容に{}件の誤りがあります。", errs.len()),
-                &format!("There are {} problems with your answers.", errs.len()),
-            ),
-            AppError::Conflict(m) => pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}")),
-            AppError::StaleForm => pick(
-                "別の画面で内容が更新されています。最新の内容を表示し直してから操作してください。",
-                "This was changed elsewhere. Reload to see the latest version, then try again.",
-            ),
-            AppError::RateLimited => pick(
-                "試行回数が多すぎます。しばらく待ってからやり直してください。",
-                "Too many attempts. Wait a while and try again.",
-            ),
-            AppError::TooLarge => pick("ファイルまたは送信内容が大きすぎます。", "The file or request is too large."),
-            AppError::UnsupportedMedia(m) => pick(
-                &format!("この形式のファイルは添付できません（{m}）。"),
-                &format!("This type of file cannot be attached ({m})."),
-            ),
-            AppError::BadLogin => pick(
-                "メールアドレス、パスワードまたは確認コードが正しくありません。",
-                "The e-mail address, password or code is not correct.",
-            ),
-            AppError::Transition(e) => pick(
-                &format!("現在の状態ではこの操作はできません。（{e}）"),
-                &format!("This is not possible in the current state ({e})."),
-            ),
-            AppError::Definition(e) => e.to_string(),
-            AppError::Refused(code, m) => {
-                // Codes with their own text in the locales say it there (the detail filled in).
-                let key = format!("error.{code}");
-                let own = crate::i18n::tf(lang, &key, &[("detail", m)]);
-                if own != key {
-                    own
-                } else {
-                    pick(&format!("この操作はできません：{m}"), &format!("This cannot be done: {m}"))
-                }
-            }
-            AppError::Password(p) => crate::i18n::t(lang, &format!("error.{}", p.code())),
-            AppError::NotPermitted(action) => crate::i18n::tf(
-                lang,
-                "error.not_permitted",
-                &[("action", &crate::i18n::t(lang, &format!("policy.{action}")))],
-            ),
-            AppError::TokenScope => crate::i18n::t(lang, "error.token_scope"),
-            AppError::Timeout => crate::i18n::t(lang, "error.timeout"),
-            AppError::SecretKey(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
-            AppError::Certificate(code, _) => crate::i18n::t(lang, &format!("error.{code}")),
-            AppError::Data(e) => crate::i18n::tf(lang, &format!("error.{}", e.code()), &[("detail", &e.to_string())]),
-            AppError::Telegram(e) => {
-                let args = e.args();
-                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                crate::i18n::tf(lang, &format!("error.{}", e.code()), &args)
-            }
-            AppError::Capture(e) => crate::i18n::t(lang, &format!("error.{}", e.code())),
-            AppError::Db(_) | AppError::Internal(_) => pick(
-                "システムで問題が発生しました。時間をおいてもう一度お試しください。",
-                "Something went wrong on our side. Please try again later.",
-            ),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::UnsupportedMedia(m) => detail(m.clone()),
+            AppError::Refused(_, m) => detail(m.clone()),
+            AppError::Validation(errs) => vec![("count", errs.len().to_string())],
+            AppError::Transition(e) => detail(e.to_string()),
+            AppError::Definition(e) => detail(e.to_string()),
+            AppError::Data(e) => detail(e.to_string()),
+            AppError::Telegram(e) => e.args(),
+            AppError::NotPermitted(action) => vec![("action", crate::i18n::t(lang, &format!("policy.{action}")))],
+            _ => Vec::new(),
         }
+    }
+}
+
+/// The code of a refusal axum's extractors and router make themselves (answered as JSON by the
+/// API, see `web::json_rejection`).
+pub fn rejection_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
     }
 }
 

@@ -271,28 +271,11 @@ fn propose_error(e: route::ProposeError) -> AppError {
 }
 
 fn act_error(e: route::ActError) -> AppError {
-    let code = match e {
-        route::ActError::WrongState => "wrong_state",
-        route::ActError::NotAllowed => "not_allowed",
-        route::ActError::AlreadyActed => "already_acted",
-        route::ActError::NotAbsent => "not_absent",
-        route::ActError::NotUrgent => "daiketsu_not_urgent",
-        route::ActError::ImportantMatter => "daiketsu_important",
-        route::ActError::AigiDisagreed => "daiketsu_disagreed",
-        route::ActError::WouldSkipAigi => "would_skip_aigi",
-        route::ActError::BadTarget => "bad_target",
-    };
-    AppError::Refused(code, e.to_string())
+    AppError::Refused(e.code(), e.to_string())
 }
 
 fn edit_error(e: route::EditError) -> AppError {
-    let code = match e {
-        route::EditError::CannotRemoveDecider => "cannot_remove_decider",
-        route::EditError::NotEditable => "not_editable",
-        route::EditError::NoSuchStep => "no_such_step",
-        route::EditError::BadPosition => "bad_position",
-    };
-    AppError::Refused(code, e.to_string())
+    AppError::Refused(e.code(), e.to_string())
 }
 
 fn search_text(title: &str, body: &str) -> String {

@@ -568,23 +568,24 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
 /// The error body every failing API call returns.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: not_found, unauthenticated, mfa_required, forbidden, not_permitted,
-    /// token_scope, csrf, bad_request, validation, conflict, stale_form, rate_limited, too_large,
-    /// unsupported_media_type, method_not_allowed, timeout, bad_login, password_too_short,
-    /// password_too_long, password_common, password_personal, password_repetitive,
-    /// invalid_transition, invalid_definition, internal, secret_key_missing,
-    /// sealed_value_unreadable (the server's key file does not open a sealed value: 500);
-    /// for JMA telegrams that do not follow 気象庁防災情報XML (400, the message names the
-    /// element found and the one expected): jma_not_xml, jma_element, jma_missing, jma_value; for
-    /// 電子決裁 refusals: wrong_state,
-    /// not_allowed, already_acted, not_absent, would_skip_aigi, bad_target, cannot_remove_decider,
-    /// not_editable, no_such_step, bad_position, no_route, no_post, route_required,
-    /// already_drafted, nothing_to_dispose, daiketsu_not_urgent, daiketsu_important,
-    /// daiketsu_disagreed, records_section_unset, records_consult_missing,
-    /// records_consult_required, record_on_hold.
+    /// One of `error::CODES` (the schema lists them).
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     pub message: String,
     pub errors: Option<Vec<ApiProblem>>,
+}
+
+/// `ErrorBody.code`: every code kencho answers with, from `error::CODES`.
+fn error_code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Stable code, the same in every language; `message` is its text (`error.<code>` in kencho's \
+             locales) in English.",
+        ))
+        .enum_values(Some(crate::error::CODES.iter().copied()))
+        .build()
 }
 
 /// The OpenAPI 3.1 document; `openapi::tests` checks it lists exactly the routes above.

@@ -200,16 +200,7 @@ async fn json_rejection(res: Response) -> Response {
     }
     let (parts, body) = res.into_parts();
     let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
-    let code = match status {
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "bad_request",
-        s if s.is_server_error() => "internal",
-        _ => "bad_request",
-    };
+    let code = crate::error::rejection_code(status);
     let message = String::from_utf8_lossy(&text).chars().take(500).collect::<String>();
     let mut res = (status, axum::Json(serde_json::json!({"code": code, "message": message}))).into_response();
     for (k, v) in parts.headers.iter() {

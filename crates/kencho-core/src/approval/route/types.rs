@@ -193,6 +193,18 @@ pub enum EditError {
     BadPosition,
 }
 
+impl EditError {
+    /// Stable code (`error.<code>` in the locales).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EditError::CannotRemoveDecider => "cannot_remove_decider",
+            EditError::NotEditable => "not_editable",
+            EditError::NoSuchStep => "no_such_step",
+            EditError::BadPosition => "bad_position",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 pub enum ActError {
@@ -214,4 +226,21 @@ pub enum ActError {
     WouldSkipAigi,
     #[error("no such earlier step")]
     BadTarget,
+}
+
+impl ActError {
+    /// Stable code (`error.<code>` in the locales).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActError::WrongState => "wrong_state",
+            ActError::NotAllowed => "not_allowed",
+            ActError::AlreadyActed => "already_acted",
+            ActError::NotAbsent => "not_absent",
+            ActError::NotUrgent => "daiketsu_not_urgent",
+            ActError::ImportantMatter => "daiketsu_important",
+            ActError::AigiDisagreed => "daiketsu_disagreed",
+            ActError::WouldSkipAigi => "would_skip_aigi",
+            ActError::BadTarget => "bad_target",
+        }
+    }
 }
