@@ -42,6 +42,7 @@ pub const CODES: &[&str] = &[
     "sealed_value_unreadable",
     // Signing certificates and the time-stamp authority (AppError::Certificate, 422; tsa_failed 502).
     "certificate_unreadable",
+    "certificate_file_missing",
     "certificate_key_unreadable",
     "certificate_key_encrypted",
     "certificate_key_mismatch",
