@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use crate::accounts::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Checked, Result};
 
 /// The providers that can be designated (the counter is the 会計管理者's own cash).
 pub const PROVIDERS: [&str; 2] = ["sandbox", "stripe"];
@@ -118,22 +118,18 @@ pub async fn require_covers(conn: &mut AnyConnection, tenant_id: i64, provider: 
     }
 }
 
-/// Every problem of a 指定 before it is recorded, each named by its field (`kokuji_date: …`);
-/// empty: it can be recorded. The items it covers are checked against the tenant's 手数料条例.
-pub async fn check(db: &Db, tenant_id: i64, a: &Agent) -> Result<Vec<String>> {
-    let schedule = super::schedule::load(db, tenant_id).await?.map(|(s, _)| s);
-    Ok(a.problems(schedule.as_ref()))
-}
-
-/// Records (or replaces) a provider's 指定 (administrators only), checked whole.
-pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Agent> {
+/// Records (or replaces) a provider's 指定 (administrators only), checked whole: a refused one
+/// comes back as every problem, each named by its field (`kokuji_date: …`), and nothing is
+/// recorded. The items it covers are checked against the tenant's 手数料条例.
+pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Checked<Agent>> {
     if !PROVIDERS.contains(&provider) {
         return Err(AppError::NotFound);
     }
     a.provider = provider.to_string();
-    let problems = check(db, by.tenant_id, &a).await?;
+    let schedule = super::schedule::load(db, by.tenant_id).await?.map(|(s, _)| s);
+    let problems = a.problems(schedule.as_ref());
     if !problems.is_empty() {
-        return Err(AppError::BadRequest(problems.join("; ")));
+        return Ok(Err(problems));
     }
     let (tenant_id, actor, saved) = (by.tenant_id, format!("staff:{}", by.id), a.clone());
     db.transact(move |conn| {
@@ -160,7 +156,7 @@ pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Res
         })
     })
     .await?;
-    Ok(saved)
+    Ok(Ok(saved))
 }
 
 /// The demo's designation of the sandbox, so the demo can take payments (a made-up 告示).

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use crate::accounts::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Checked, Result};
 use crate::procedures::Procedure;
 
 impl From<ScheduleError> for AppError {
@@ -37,10 +37,13 @@ pub async fn require(db: &Db, tenant_id: i64) -> Result<Schedule> {
     })
 }
 
-/// Replaces the tenant's schedule (administrators only); checked whole first, every problem
-/// named.
-pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Schedule> {
-    let schedule = Schedule::parse(text).map_err(|p| AppError::BadRequest(p.join("; ")))?;
+/// Replaces the tenant's schedule (administrators only); checked whole first: a refused
+/// document comes back as every problem it has, and nothing is kept.
+pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Checked<Schedule>> {
+    let schedule = match Schedule::parse(text) {
+        Ok(s) => s,
+        Err(problems) => return Ok(Err(problems)),
+    };
     let (tenant_id, actor, text) = (by.tenant_id, format!("staff:{}", by.id), text.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
@@ -68,7 +71,7 @@ pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Schedule> {
         })
     })
     .await?;
-    Ok(schedule)
+    Ok(Ok(schedule))
 }
 
 /// What a fee is, as the 調定 records it.

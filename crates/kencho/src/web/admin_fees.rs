@@ -168,13 +168,12 @@ async fn save_schedule(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Pag
     if text.len() > 512 * 1024 {
         return Err(AppError::TooLarge).lang(&lang);
     }
-    if let Err(problems) = Schedule::parse(&text) {
+    if let Err(problems) = schedule::save(&st.db, &s, &text).await.lang(&lang)? {
         let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
         page.document = text;
         page.schedule_errors = problems;
         return render_status(StatusCode::BAD_REQUEST, &page).lang(&lang);
     }
-    schedule::save(&st.db, &s, &text).await.lang(&lang)?;
     Ok(Redirect::to("/staff/admin/fees?saved=schedule").into_response())
 }
 
@@ -203,14 +202,12 @@ async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageRe
             .map(|(_, v)| v.trim().to_string())
             .collect(),
     };
-    let problems = agents::check(&st.db, s.tenant_id, &agent).await.lang(&lang)?;
-    if !problems.is_empty() {
+    let provider = agent.provider.clone();
+    if let Err(problems) = agents::designate(&st.db, &s, &provider, agent.clone()).await.lang(&lang)? {
         let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
         page.agent_errors = problems.into_iter().map(|p| (field_of(&p), p)).collect();
         page.agent = agent;
         return render_status(StatusCode::BAD_REQUEST, &page).lang(&lang);
     }
-    let provider = agent.provider.clone();
-    agents::designate(&st.db, &s, &provider, agent).await.lang(&lang)?;
     Ok(Redirect::to("/staff/admin/fees?saved=agent").into_response())
 }

@@ -50,7 +50,7 @@ pub(super) async fn api_put_schedule(State(st): State<AppState>, ctx: Ctx, body:
         return Err(AppError::TooLarge);
     }
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the document is not UTF-8".into()))?;
-    schedule::save(&st.db, s, text).await?;
+    schedule::save(&st.db, s, text).await?.map_err(AppError::problems)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,7 +148,7 @@ pub(super) async fn api_put_agent(
 ) -> Result<Json<agents::Agent>> {
     let s = ctx.admin()?;
     let b: agents::Agent = json(&headers, &body)?;
-    Ok(Json(agents::designate(&st.db, s, &provider, b).await?))
+    Ok(Json(agents::designate(&st.db, s, &provider, b).await?.map_err(AppError::problems)?))
 }
 
 /// The 指定納付受託者 of the tenant, one per provider.
