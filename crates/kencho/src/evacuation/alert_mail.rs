@@ -97,34 +97,26 @@ fn act_for(h: &Household, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> Fo
     for_alert(h, &hz, cov, &atlas.sites, &answers.choices, &a.levels)
 }
 
-/// The level an alert in force asks this household to act at: `None` when its home is outside
-/// every zone of the alert's hazards (or it has no plan yet: then the alert's own level).
-pub fn level_for(answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> Option<u8> {
-    let Some(h) = answers.household() else { return Some(a.level) };
-    match act_for(&h, answers, atlas, a) {
-        ForAlert::NotExposed { .. } => None,
-        ForAlert::Act { level, .. } => Some(level),
-    }
-}
-
 /// What the household does now, in one line ("レベル4：…"), for its own plan and its exposure.
 pub fn personal_line(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> String {
+    personal(lang, tenant, answers, atlas, a).0
+}
+
+/// The household's line for an alert, and the level the alert asks it to act at: `None` when
+/// its home is outside every zone of the alert's hazards (without a plan yet, the alert's own).
+pub fn personal(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> (String, Option<u8>) {
+    let line =
+        |level: u8, action: &str| tf(lang, "evac.level_line", &[("level", &level.to_string()), ("action", action)]);
     let Some(h) = answers.household() else {
-        return tf(
-            lang,
-            "evac.level_line",
-            &[("level", &a.level.to_string()), ("action", &t(lang, "evac.no_plan_action"))],
-        );
+        return (line(a.level, &t(lang, "evac.no_plan_action")), Some(a.level));
     };
     match act_for(&h, answers, atlas, a) {
         ForAlert::NotExposed { hazards } => {
             let names = hazard_names(lang, &hazards);
-            let action = tf(lang, "evac.not_exposed", &[("hazard", &names), ("tenant", tenant)]);
-            tf(lang, "evac.level_line", &[("level", &a.level.to_string()), ("action", &action)])
+            (line(a.level, &tf(lang, "evac.not_exposed", &[("hazard", &names), ("tenant", tenant)])), None)
         }
         ForAlert::Act { level, resolved, step, .. } => {
-            let action = words::step_action(lang, answers, &resolved, step, level);
-            tf(lang, "evac.level_line", &[("level", &level.to_string()), ("action", &action)])
+            (line(level, &words::step_action(lang, answers, &resolved, step, level)), Some(level))
         }
     }
 }

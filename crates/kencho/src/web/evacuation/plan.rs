@@ -114,9 +114,19 @@ pub(super) fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded
 
 pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -> PlanView {
     let a = &plan.answers;
-    // The level row to mark is the one asked of this household: an alert about a hazard its
-    // home is outside every zone of asks nothing of it.
-    let in_force_level = in_force.iter().filter_map(|x| alert_mail::level_for(a, atlas, &x.info())).max().unwrap_or(0);
+    // Each alert in force with what this household does for it (its hazard, its home); the
+    // level row to mark is the highest asked of this household (an alert about a hazard its
+    // home is outside every zone of asks nothing of it).
+    let mut in_force_level = 0;
+    let in_force_lines = in_force
+        .iter()
+        .map(|x| {
+            let info = x.info();
+            let (line, level) = alert_mail::personal(lang, tenant, a, atlas, &info);
+            in_force_level = in_force_level.max(level.unwrap_or(0));
+            format!("{} — {line}", alert_mail::label(lang, &info))
+        })
+        .collect();
     let mut v = PlanView {
         token: plan.token.clone(),
         complete: false,
@@ -144,15 +154,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
         has_car: a.has_car,
         to_safe_house: a.choices.to_safe_house,
         safe_house: a.safe_house.clone(),
-        // Each alert in force with what this household does for it (its hazard, its home).
-        in_force: in_force
-            .iter()
-            .map(|x| {
-                let info = x.info();
-                let line = alert_mail::personal_line(lang, tenant, a, atlas, &info);
-                format!("{} — {line}", alert_mail::label(lang, &info))
-            })
-            .collect(),
+        in_force: in_force_lines,
         supplies: String::new(),
         advice: vec![],
     };
