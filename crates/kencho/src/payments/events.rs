@@ -93,14 +93,7 @@ pub(super) async fn apply_to(
     .await?;
     if let EventKind::Refunded { refund_ref, .. } = &e.kind {
         if outcome == Applied::Changed {
-            let ours = sqlx::query("SELECT id FROM refunds WHERE provider_ref = $1 AND payment_id = $2")
-                .bind(refund_ref)
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
-            for r in &ours {
-                super::refunds::advance(conn, r.try_get("id")?, RefundAct::Settled { ok: true }, None).await?;
-            }
+            super::refunds::advance_by_ref(conn, id, refund_ref, RefundAct::Settled { ok: true }).await?;
         }
     }
     audit::append(

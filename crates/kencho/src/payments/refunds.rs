@@ -192,13 +192,43 @@ pub(super) async fn advance(
     act: RefundAct,
     provider_ref: Option<&str>,
 ) -> Result<bool> {
-    let Some(row) = sqlx::query("SELECT state, requested_by FROM refunds WHERE id = $1")
+    let Some(row) = sqlx::query("SELECT id, state, requested_by FROM refunds WHERE id = $1")
         .bind(refund_id)
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(false);
     };
+    advance_row(conn, &row, act, provider_ref).await
+}
+
+/// The refunds the provider's refund `provider_ref` of payment `payment_id` settles, moved by
+/// `act` (a provider's answer).
+pub(super) async fn advance_by_ref(
+    conn: &mut AnyConnection,
+    payment_id: i64,
+    provider_ref: &str,
+    act: RefundAct,
+) -> Result<()> {
+    let rows = sqlx::query("SELECT id, state, requested_by FROM refunds WHERE provider_ref = $1 AND payment_id = $2")
+        .bind(provider_ref)
+        .bind(payment_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &rows {
+        advance_row(conn, row, act, None).await?;
+    }
+    Ok(())
+}
+
+/// One step of a refund read as (id, state, requested_by).
+async fn advance_row(
+    conn: &mut AnyConnection,
+    row: &sqlx::any::AnyRow,
+    act: RefundAct,
+    provider_ref: Option<&str>,
+) -> Result<bool> {
+    let refund_id: i64 = row.try_get("id")?;
     let stored: String = row.try_get("state")?;
     let from = RefundState::parse(&stored).ok_or_else(|| AppError::Internal(format!("refund state {stored}")))?;
     let Ok(next) = step(from, row.try_get("requested_by")?, act) else { return Ok(false) };
