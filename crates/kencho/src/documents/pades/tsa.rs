@@ -69,7 +69,7 @@ pub fn is_public(ip: IpAddr) -> bool {
 
 /// Resolves the TSA's host and keeps one address it may reach; the request then goes to that
 /// very address (a second lookup could answer differently).
-async fn reachable(url: &reqwest::Url) -> Result<Option<(String, SocketAddr)>, AppError> {
+async fn reachable(url: &reqwest::Url) -> Result<(String, SocketAddr), AppError> {
     let host = url.host_str().ok_or_else(|| failed("no host"))?.to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
@@ -77,9 +77,8 @@ async fn reachable(url: &reqwest::Url) -> Result<Option<(String, SocketAddr)>, A
         .map_err(|e| failed(format!("{host}: {e}")))?
         .collect();
     let private_ok = PRIVATE_NETWORK.load(Ordering::Relaxed);
-    let first = addrs.into_iter().find(|a| private_ok || is_public(a.ip()));
-    match first {
-        Some(a) => Ok(Some((host, a))),
+    match addrs.into_iter().find(|a| private_ok || is_public(a.ip())) {
+        Some(a) => Ok((host, a)),
         None => Err(failed(format!("{host} is not on the public Internet (serve --tsa-private-network allows it)"))),
     }
 }
@@ -128,11 +127,13 @@ pub async fn time_stamp(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, Ap
     // The URL is the administrator's; where it points is not followed elsewhere, and what it
     // answers is read only up to a size a time-stamp token never reaches.
     let parsed = reqwest::Url::parse(url).map_err(|e| failed(format!("{url}: {e}")))?;
-    let mut builder = reqwest::Client::builder().timeout(TIMEOUT).redirect(reqwest::redirect::Policy::none());
-    if let Some((host, addr)) = reachable(&parsed).await? {
-        builder = builder.resolve(&host, addr);
-    }
-    let client = builder.build().map_err(|e| failed(e.to_string()))?;
+    let (host, addr) = reachable(&parsed).await?;
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host, addr)
+        .build()
+        .map_err(|e| failed(e.to_string()))?;
     let mut res = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
