@@ -106,11 +106,8 @@ impl CapturesPage {
 /// Captures per area, species and month (table and bar chart), and traps that never caught.
 async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
-    let s = ctx.staff().lang(&lang)?.clone();
     // Where animals were caught, by whom, is for the tenant's 鳥獣 staff, like the permits.
-    crate::security::policy::require(&st.db, &s, kencho_core::security::policy::Action::Wildlife, None)
-        .await
-        .lang(&lang)?;
+    let s = super::permits::wildlife_staff(&st, &ctx).await.lang(&lang)?;
     let raw = store::list(&st.db, s.tenant_id).await.lang(&lang)?;
     let mut table: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
     let mut months: std::collections::BTreeMap<String, i64> = Default::default();

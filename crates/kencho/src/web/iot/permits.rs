@@ -40,7 +40,7 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 /// The signed-in staff member, if the tenant's table lets them do 鳥獣 work.
-async fn wildlife_staff(st: &AppState, ctx: &Ctx) -> Result<Staff> {
+pub(super) async fn wildlife_staff(st: &AppState, ctx: &Ctx) -> Result<Staff> {
     let s = ctx.staff()?.clone();
     policy::require(&st.db, &s, Action::Wildlife, None).await?;
     Ok(s)
