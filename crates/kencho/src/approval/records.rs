@@ -359,9 +359,7 @@ pub fn keeps_records_consult(setup: &Setup, k: &Kian) -> Result<()> {
         return Ok(());
     }
     let today = crate::clock::date_at(now_ms());
-    let division = setup.settings.records_division.as_ref();
-    let in_section = |p: &PostId| setup.org.post(p, today).is_some_and(|p| Some(&p.division) == division);
-    if division.is_some() && k.route.consults(in_section) {
+    if records_section(setup, today).is_some_and(|in_section| k.route.consults(in_section)) {
         return Ok(());
     }
     Err(AppError::Refused(
@@ -381,15 +379,21 @@ fn records_consulted(setup: &Setup, k: &Kian) -> Result<i64> {
             "a disposal needs the agreement (合議) of the records section before it is carried out".into(),
         )
     };
-    let division = setup.settings.records_division.clone().ok_or_else(missing)?;
     let on = k.decided_on.as_deref().and_then(parse_date).unwrap_or_else(|| crate::clock::date_at(now_ms()));
-    let in_section = |p: &PostId| setup.org.post(p, on).is_some_and(|p| p.division == division);
+    let in_section = records_section(setup, on).ok_or_else(missing)?;
     let by = k.route.agreed_by(in_section).ok_or_else(missing)?;
     let id = super::setup::staff_id_of(&by).ok_or_else(missing)?;
     if id == k.drafter_id {
         return Err(missing());
     }
     Ok(id)
+}
+
+/// Whether a post belongs to the tenant's records section on `on`; `None` when no section is
+/// named in the settings.
+fn records_section(setup: &Setup, on: Date) -> Option<impl Fn(&PostId) -> bool + '_> {
+    let division = setup.settings.records_division.as_ref()?;
+    Some(move |p: &PostId| setup.org.post(p, on).is_some_and(|p| &p.division == division))
 }
 
 fn subject_id(subject: &str) -> Option<(&str, i64)> {
