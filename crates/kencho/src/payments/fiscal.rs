@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kencho_core::payment::fiscal::{booking_year, closing_day, in_closing_period};
+use kencho_core::payment::fiscal::{booking_year, bounds, closing_day, in_closing_period};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -48,11 +48,14 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
     let rows = sqlx::query(
         "SELECT c.revenue_code, c.amount, c.fiscal_year, p.paid_amount, p.refunded_amount, p.paid_at, p.deemed_paid_on \
          FROM chotei c JOIN payments p ON p.id = c.payment_id WHERE c.tenant_id = $1 \
-         AND (c.fiscal_year = $2 OR (c.fiscal_year < $2 AND p.paid_at IS NOT NULL)) \
+         AND (c.fiscal_year = $2 OR (c.fiscal_year < $2 AND p.paid_at >= $3)) \
          AND p.state NOT IN ('cancelled', 'expired') ORDER BY c.id",
     )
     .bind(tenant_id)
     .bind(i64::from(year))
+    // An earlier year's money can be this year's only if it came this year: kencho hears of a
+    // payment on or after the day it is deemed paid, so older payments need not be read.
+    .bind(crate::clock::start_of(bounds(year).0))
     .fetch_all(&db.read)
     .await?;
     let mut table: BTreeMap<String, FiscalRow> = BTreeMap::new();
