@@ -23,6 +23,7 @@ pub use sessions::session;
 
 pub const SESSION_HOURS: i64 = 12;
 
+pub use crate::actor::{Principal, Resident, Staff};
 pub use crate::crypto::random_token;
 
 pub fn token_hash(token: &str) -> String {
@@ -54,40 +55,6 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 /// e-mail and name, `kencho`, a staff member's tenant).
 pub fn check_password(p: &str, personal: &[&str]) -> Result<()> {
     kencho_core::security::password::check(p, personal).map_err(AppError::Password)
-}
-
-#[derive(Debug, Clone)]
-pub struct Resident {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub tenant_code: String,
-    pub tenant_name: String,
-    pub division_id: i64,
-    pub division_code: String,
-    pub division_name: String,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub totp_enabled: bool,
-}
-
-#[derive(Debug, Clone)]
-pub enum Principal {
-    Resident(Resident),
-    Staff(Staff),
-    /// A network server's integration token (scope `iot_uplink`): it acts for its tenant only,
-    /// and may only post uplinks.
-    Integration {
-        token_id: i64,
-        tenant_id: i64,
-    },
 }
 
 #[derive(Debug, Clone)]

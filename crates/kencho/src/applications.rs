@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::{Resident, Staff};
+use crate::actor::{Resident, Staff};
 use crate::audit;
 use crate::crypto::Keyring;
 use crate::db::{now_ms, Arg, Batch, Db};
@@ -27,10 +27,12 @@ pub use crate::procedures::version as procedure_version;
 
 mod actions;
 mod files;
+mod links;
 mod lists;
 
 pub use actions::*;
 pub use files::*;
+pub use links::Links;
 pub use lists::*;
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,6 +193,38 @@ pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> R
         })
     })
     .await
+}
+
+/// Opens an application for the cashier (会計課): any application of the tenant that is not a
+/// draft (the resident brings the 納入通知 to the 会計課, not to the division), only for staff
+/// the roles table allows to receive cash (`cash_receive`), the view audited.
+pub async fn open_for_cashier(db: &Db, staff: &Staff, id: i64) -> Result<Application> {
+    crate::security::policy::require(db, staff, kencho_core::security::Action::CashReceive, None).await?;
+    let (staff, keys) = (staff.clone(), db.keys());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let a = load(conn, &keys, id).await?;
+            if !may_take_cash(&staff, &a) {
+                return Err(AppError::NotFound);
+            }
+            audit::append(
+                conn,
+                a.tenant_id,
+                &format!("staff:{}", staff.id),
+                "application.view",
+                &format!("application:{id}"),
+                serde_json::json!({"purpose": "counter cash", "receipt": a.receipt_number}),
+            )
+            .await?;
+            Ok(a)
+        })
+    })
+    .await
+}
+
+/// Whether a cashier may take cash for an application: any of the tenant's that is not a draft.
+pub fn may_take_cash(staff: &Staff, a: &Application) -> bool {
+    a.tenant_id == staff.tenant_id && a.status != Status::Draft
 }
 
 pub async fn events(db: &Db, id: i64) -> Result<Vec<Event>> {

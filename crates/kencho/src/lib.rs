@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts;
+pub mod actor;
 pub mod applications;
 pub mod approval;
 pub mod audit;
@@ -112,7 +113,9 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
             workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt)));
         }
     }
-    let state = web::AppState { db, cfg, nudge, atlases, approval: Default::default() };
+    let approval: Arc<approval::setup::SetupCache> = Default::default();
+    let links = flows::Links::new(approval.clone());
+    let state = web::AppState { db, cfg, nudge, atlases, approval, links };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(web::serve::serve(listener, app));

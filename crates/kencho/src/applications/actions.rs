@@ -54,8 +54,9 @@ pub struct Submitted {
 
 /// Validates everything and submits (or, under correction, resubmits). Posting the same
 /// submission twice returns the first result and changes nothing.
-pub async fn submit(
+pub async fn submit<L: Links>(
     db: &Db,
+    links: L,
     base_url: &str,
     lang: &str,
     resident: &Resident,
@@ -87,7 +88,7 @@ pub async fn submit(
             }
             let p = procedure_version(&db2, a.procedure_id).await?;
             if a.status == Status::Draft {
-                crate::payments::require_paid_before_submission(conn, &p, a.id).await?;
+                links.before_submission(conn, &p, a.id).await?;
             }
             let action = if a.status == Status::CorrectionRequested { Action::Resubmit } else { Action::Submit };
             let to = machine::transition(a.facts(&p), Actor::Applicant, &action)?;
@@ -347,7 +348,14 @@ async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option
 }
 
 /// The applicant withdraws (取下げ), as the procedure allows.
-pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, id: i64) -> Result<Status> {
+pub async fn withdraw<L: Links>(
+    db: &Db,
+    links: L,
+    base_url: &str,
+    lang: &str,
+    resident: &Resident,
+    id: i64,
+) -> Result<Status> {
     let (db2, base_url, lang, resident) = (db.clone(), base_url.to_string(), lang.to_string(), resident.clone());
     db.transact(move |conn| {
         Box::pin(async move {
@@ -359,71 +367,61 @@ pub async fn withdraw(db: &Db, base_url: &str, lang: &str, resident: &Resident, 
             let p = procedure_version(&db2, a.procedure_id).await?;
             let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Withdraw)?;
             let actor = format!("resident:{}", resident.id);
-            apply(conn, &base_url, &lang, &a, &p, &actor, &resident.name, &Action::Withdraw, to).await?;
+            let by = (actor.as_str(), resident.name.as_str());
+            apply(conn, links, &base_url, &lang, (&a, &p), by, &Action::Withdraw, to).await?;
             Ok(to)
         })
     })
     .await
 }
 
-/// A staff action: 受付, 補正依頼, 却下, or the one-step decision (承認 / 不承認). A decision's
-/// signed notice (決定通知書) is issued with it: see [`crate::documents`].
-pub async fn staff_action(
-    db: &Db,
-    base_url: &str,
-    data_dir: &Path,
-    staff: &Staff,
-    id: i64,
-    action: Action,
-) -> Result<Status> {
+/// Refuses what only the applicant does (提出, 再提出, 取下げ) as a staff action.
+pub fn staff_may_take(action: &Action) -> Result<()> {
     if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
         return Err(AppError::Forbidden);
     }
-    // 電子交付: rendered and signed before the write, recorded in the decision's transaction.
-    let notice = crate::documents::prepare_for_decision(db, base_url, data_dir, staff, id, &action).await;
-    let (db2, base_url2, staff) = (db.clone(), base_url.to_string(), staff.clone());
-    let (to, notice_recorded) = db
-        .transact(move |conn| {
-            Box::pin(async move {
-                lock_row(conn, id).await?;
-                let a = load(conn, &db2.keys(), id).await?;
-                if !staff_may_see(&staff, &a) {
-                    return Err(AppError::NotFound);
-                }
-                let p = procedure_version(&db2, a.procedure_id).await?;
-                if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
-                    // This procedure's decisions follow the 専決 table through a route (電子決裁).
-                    return Err(AppError::Refused(
-                        "route_required",
-                        "this procedure is decided through an approval route: draft a 起案".into(),
-                    ));
-                }
-                let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), &action)?;
-                let actor = format!("staff:{}", staff.id);
-                apply(conn, &base_url2, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
-                let recorded = match &notice {
-                    Some(n) => crate::documents::record_for_decision(conn, n, a.id, a.revision, to, &actor).await?,
-                    None => false,
-                };
-                Ok((to, recorded))
-            })
-        })
-        .await?;
-    // The decision has committed; a notice not made with it is issued now (idempotent).
-    if matches!(to, Status::Approved | Status::Denied | Status::Rejected) && !notice_recorded {
-        if let Err(e) = crate::documents::issue_decision_notice(db, base_url, data_dir, id, None).await {
-            tracing::error!(error = %e, application_id = id, "the decision notice could not be issued");
-        }
+    Ok(())
+}
+
+/// A staff action in the caller's transaction: 受付, 補正依頼, 却下, or the one-step decision
+/// (承認 / 不承認). Returns the application as it was before, and its new status; the decision
+/// notice that goes with it is `crate::flows::decision`'s.
+pub async fn staff_act<L: Links>(
+    conn: &mut AnyConnection,
+    db: &Db,
+    links: L,
+    base_url: &str,
+    staff: &Staff,
+    id: i64,
+    action: &Action,
+) -> Result<(Application, Status)> {
+    staff_may_take(action)?;
+    lock_row(conn, id).await?;
+    let a = load(conn, &db.keys(), id).await?;
+    if !staff_may_see(staff, &a) {
+        return Err(AppError::NotFound);
     }
-    Ok(to)
+    let p = procedure_version(db, a.procedure_id).await?;
+    if matches!(action, Action::Decide { .. }) && p.def.matter.is_some() {
+        // This procedure's decisions follow the 専決 table through a route (電子決裁).
+        return Err(AppError::Refused(
+            "route_required",
+            "this procedure is decided through an approval route: draft a 起案".into(),
+        ));
+    }
+    let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), action)?;
+    let actor = format!("staff:{}", staff.id);
+    apply(conn, links, base_url, "ja", (&a, &p), (&actor, &staff.name), action, to).await?;
+    Ok((a, to))
 }
 
 /// 施行 of a decided 起案 on an application: the decision the route made reaches the
 /// application (status, history, mail) in the caller's transaction. The route, not the staff
 /// member's role, is the authority here.
 #[allow(clippy::too_many_arguments)] // the decision, its number and where it is written
-pub async fn decide_by_route(
+pub async fn decide_by_route<L: Links>(
     db: &Db,
+    links: L,
     conn: &mut AnyConnection,
     base_url: &str,
     staff: &Staff,
@@ -446,19 +444,18 @@ pub async fn decide_by_route(
     let action = Action::Decide { approve, notice };
     let to = machine::transition(a.facts(&p), Actor::Staff(kencho_core::application::Role::Admin), &action)?;
     let actor = format!("staff:{}", staff.id);
-    apply(conn, base_url, "ja", &a, &p, &actor, &staff.name, &action, to).await?;
+    apply(conn, links, base_url, "ja", (&a, &p), (&actor, &staff.name), &action, to).await?;
     Ok(to)
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn apply(
+async fn apply<L: Links>(
     tx: &mut AnyConnection,
+    links: L,
     base_url: &str,
     lang: &str,
-    a: &Application,
-    p: &Procedure,
-    actor: &str,
-    actor_name: &str,
+    (a, p): (&Application, &Procedure),
+    (actor, actor_name): (&str, &str),
     action: &Action,
     to: Status,
 ) -> Result<()> {
@@ -489,18 +486,7 @@ async fn apply(
     )
     .await?;
     if to.is_final() {
-        // 公文書管理: the finished application is a record kept for the procedure's period.
-        crate::approval::records::keep_batched(
-            &mut batch,
-            a.tenant_id,
-            &format!("application:{}", a.id),
-            &format!("{}（{}）", p.def.title, a.receipt_number.as_deref().unwrap_or("-")),
-            &p.def.division.code,
-            i64::from(p.def.retention_years),
-            p.def.disposal.as_str(),
-            crate::clock::date_at(now),
-            now,
-        );
+        links.keep_record(&mut batch, a, p, now);
     }
     let m = mail_for(base_url, lang, a, p);
     let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());

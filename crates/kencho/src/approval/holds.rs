@@ -9,7 +9,7 @@ use kencho_core::security::policy::Action as PolicyAction;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};

@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row};
 use time::Date;
 
 use super::setup::{absent_on, person_of, staff_id_of, Setup, SetupCache};
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db, Dialect};
 use crate::error::{AppError, Result};
@@ -28,10 +28,12 @@ use crate::mail;
 mod acts;
 mod files;
 mod inbox;
+mod links;
 
 pub use acts::*;
 pub use files::*;
 pub use inbox::*;
+pub use links::{Links, Matter, RouteDecision};
 
 /// Where a 起案 comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -292,18 +294,10 @@ pub struct Prepared {
 }
 
 /// Checks a draft and proposes its route (outside any transaction: it reads the setup). For
-/// an application, the procedure decides the kind of matter, retention and disposal — not the
-/// drafter — and the drafter must be allowed to see the application.
+/// an application, [`create`] has filled in what the procedure decides (the kind of matter,
+/// retention and disposal) before this; only the decision is the drafter's.
 pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) -> Result<Prepared> {
-    if let Some(app_id) = d.application_id {
-        let a = crate::applications::open_for_staff(db, staff, app_id, "draft the decision (起案)").await?;
-        let p = crate::applications::procedure_version(db, a.procedure_id).await?;
-        d.matter_kind = p.def.matter.clone().ok_or_else(|| {
-            AppError::Refused("no_route", "this procedure is decided by one staff member, not through a route".into())
-        })?;
-        d.retention_years = i64::from(p.def.retention_years);
-        d.disposal = p.def.disposal.as_str().into();
-        d.source = Source::Application;
+    if d.application_id.is_some() {
         if !matches!(d.decision.as_deref(), Some("approve" | "deny")) {
             return Err(AppError::BadRequest("the decision must be approve (承認) or deny (不承認)".into()));
         }
@@ -338,23 +332,9 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
 }
 
 /// Stores a prepared 起案 in the caller's transaction; returns its id. An application gets at
-/// most one live 起案: its row is locked while that is checked.
-pub async fn insert(
-    conn: &mut AnyConnection,
-    keys: &crate::crypto::Keyring,
-    staff: &Staff,
-    d: &Draft,
-    prep: &Prepared,
-) -> Result<i64> {
+/// most one live 起案: [`create`] locks its row (through [`Links`]) before this checks.
+pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &Prepared) -> Result<i64> {
     if let Some(app_id) = d.application_id {
-        crate::applications::lock_row(conn, app_id).await?;
-        let a = crate::applications::load(conn, keys, app_id).await?;
-        if !crate::applications::staff_may_see(staff, &a) {
-            return Err(AppError::NotFound);
-        }
-        if a.status != kencho_core::application::Status::Accepted {
-            return Err(AppError::Refused("wrong_state", "only an accepted application can be decided".into()));
-        }
         let live =
             sqlx::query("SELECT id FROM kian WHERE application_id = $1 AND state NOT IN ('rejected', 'abandoned')")
                 .bind(app_id)
@@ -404,11 +384,28 @@ pub async fn insert(
 }
 
 /// Starts a 起案 with the route kencho proposes; returns its id. It stays a draft until the
-/// drafter submits it, so the route can be changed first.
-pub async fn create(db: &Db, cache: &SetupCache, staff: &Staff, mut d: Draft) -> Result<i64> {
+/// drafter submits it, so the route can be changed first. For an application, its procedure
+/// decides the kind of matter, retention and disposal, and the drafter must be allowed to see
+/// it.
+pub async fn create<L: Links>(db: &Db, links: L, cache: &SetupCache, staff: &Staff, mut d: Draft) -> Result<i64> {
+    if let Some(app_id) = d.application_id {
+        let m = links.application_matter(db, staff, app_id).await?;
+        d.matter_kind = m.kind;
+        d.retention_years = m.retention_years;
+        d.disposal = m.disposal;
+        d.source = Source::Application;
+    }
     let prep = prepare(db, cache, staff, &mut d).await?;
     let (staff, keys) = (staff.clone(), db.keys());
-    db.transact(move |conn| Box::pin(async move { insert(conn, &keys, &staff, &d, &prep).await })).await
+    db.transact(move |conn| {
+        Box::pin(async move {
+            if let Some(app_id) = d.application_id {
+                links.lock_application(conn, &keys, &staff, app_id).await?;
+            }
+            insert(conn, &staff, &d, &prep).await
+        })
+    })
+    .await
 }
 
 async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Kian> {
@@ -505,8 +502,9 @@ pub struct Executed {
 /// 施行: the drafter, or anyone of the drafting section, carries out a decided 起案. For an application the decision reaches the
 /// resident (status, mail; the caller then issues the signed notice); for a disposal the
 /// records are disposed of (files leave the disk after the commit).
-pub async fn execute(
+pub async fn execute<L: Links>(
     db: &Db,
+    links: L,
     cache: &SetupCache,
     base_url: &str,
     data_dir: &std::path::Path,
@@ -539,7 +537,7 @@ pub async fn execute(
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                let done = carry_out_source(&db2, conn, &base_url, &dir, &staff, &setup, &k).await?;
+                let done = carry_out_source(&db2, links, conn, (&base_url, &dir), &staff, &setup, &k).await?;
                 audit::append(
                     conn,
                     k.tenant_id,
@@ -567,11 +565,11 @@ pub async fn execute(
 }
 
 /// What 施行 does, by the kind of 起案 (inside the 施行 transaction).
-async fn carry_out_source(
+async fn carry_out_source<L: Links>(
     db: &Db,
+    links: L,
     conn: &mut AnyConnection,
-    base_url: &str,
-    dir: &std::path::Path,
+    (base_url, dir): (&str, &std::path::Path),
     staff: &Staff,
     setup: &Setup,
     k: &Kian,
@@ -581,25 +579,20 @@ async fn carry_out_source(
         Source::Application => {
             let app_id =
                 k.application_id.ok_or_else(|| AppError::Internal("application 起案 without application".into()))?;
-            let approve = k.decision.as_deref() == Some("approve");
-            crate::applications::decide_by_route(
-                db,
-                conn,
-                base_url,
-                staff,
-                app_id,
-                approve,
-                &k.body,
-                k.number.as_deref(),
-            )
-            .await?;
+            let decision = RouteDecision {
+                application_id: app_id,
+                approve: k.decision.as_deref() == Some("approve"),
+                notice: &k.body,
+                number: k.number.as_deref(),
+            };
+            links.decide_application(db, conn, base_url, staff, decision).await?;
             done.application = Some(app_id);
         }
         Source::Disposal => {
             done.released = super::records::carry_out(conn, &db.keys(), dir, staff, setup, k).await?;
         }
         // A refund above the tenant's limit waited for this 決裁.
-        Source::Internal => crate::payments::on_kian_executed(conn, k.id).await?,
+        Source::Internal => links.internal_executed(conn, k.id).await?,
     }
     Ok(done)
 }

@@ -13,7 +13,7 @@ use time::Date;
 
 use super::kian::{self, Draft, Kian, Source};
 use super::setup::{Setup, SetupCache};
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db, Dialect};
 use crate::error::{AppError, Result};
@@ -220,7 +220,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     let prep = kian::prepare(db, cache, staff, &mut draft).await?;
     let mut ids: Vec<i64> = due.iter().map(|r| r.id).collect();
     ids.sort_unstable();
-    let (staff, keys) = (staff.clone(), db.keys());
+    let staff = staff.clone();
     db.transact(move |conn| {
         Box::pin(async move {
             // The records first, in id order, then the 起案 (whose insert takes the audit head):
@@ -231,7 +231,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
                     sqlx::query("SELECT id FROM records WHERE id = $1 FOR UPDATE").bind(rid).execute(&mut *conn).await?;
                 }
             }
-            let id = kian::insert(conn, &keys, &staff, &draft, &prep).await?;
+            let id = kian::insert(conn, &staff, &draft, &prep).await?;
             for rid in ids {
                 let claimed = sqlx::query(
                     "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'kept' \

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::keys::lock_tenant;
 use super::pades::{self, credential, Credential};
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::crypto::Keyring;
 use crate::db::{now_ms, Db};

@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 
 use zeroize::Zeroizing;
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::crypto::Keyring;
 use crate::db::{now_ms, Db, Dialect};

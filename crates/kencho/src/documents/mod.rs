@@ -32,7 +32,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};

@@ -87,7 +87,7 @@ pub struct Actor {
 
 impl Actor {
     /// A staff member, with the tenant's table of who may issue, approve and lift alerts.
-    pub async fn staff(db: &Db, s: &crate::accounts::Staff) -> Result<Actor> {
+    pub async fn staff(db: &Db, s: &crate::actor::Staff) -> Result<Actor> {
         let (policy, _) = crate::security::policy::load(db, s.tenant_id).await?;
         Ok(Actor {
             tenant_id: s.tenant_id,

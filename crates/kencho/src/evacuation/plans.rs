@@ -8,7 +8,7 @@ use kencho_core::evacuation::plan::{Answers, MAX_MEMBERS};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::accounts::{Resident, Staff};
+use crate::actor::{Resident, Staff};
 use zeroize::Zeroizing;
 
 use crate::audit;

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Checked, Result};

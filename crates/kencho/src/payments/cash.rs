@@ -5,38 +5,13 @@
 use super::*;
 use kencho_core::application::Status;
 
-/// Opens an application for the cashier: any application of the tenant that is not a draft
-/// (the resident brings the 納入通知 to the 会計課, not to the division), the view audited.
-pub async fn application_for_cashier(db: &Db, staff: &Staff, id: i64) -> Result<crate::applications::Application> {
-    crate::security::policy::require(db, staff, Action::CashReceive, None).await?;
-    let (staff, keys) = (staff.clone(), db.keys());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let a = crate::applications::load(conn, &keys, id).await?;
-            if a.tenant_id != staff.tenant_id || a.status == kencho_core::application::Status::Draft {
-                return Err(AppError::NotFound);
-            }
-            audit::append(
-                conn,
-                a.tenant_id,
-                &format!("staff:{}", staff.id),
-                "application.view",
-                &format!("application:{id}"),
-                serde_json::json!({"purpose": "counter cash", "receipt": a.receipt_number}),
-            )
-            .await?;
-            Ok(a)
-        })
-    })
-    .await
-}
-
 /// A fee paid in cash at the counter, recorded by the 出納員 so the cashless share counts every
 /// yen collected. It is a payment of provider `counter`, method `cash`, paid at once through
 /// the same ledger, against the open 調定 (or one made now from the 手数料条例), and only for
 /// exactly its amount (409 `cash_amount_mismatch` otherwise).
-pub async fn record_cash(
+pub async fn record_cash<L: Links>(
     db: &Db,
+    links: L,
     staff: &Staff,
     p: &Procedure,
     application_id: i64,
@@ -52,11 +27,7 @@ pub async fn record_cash(
     let (staff, keys) = (staff.clone(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
-            crate::applications::lock_row(conn, application_id).await?;
-            let a = crate::applications::load(conn, &keys, application_id).await?;
-            if a.tenant_id != staff.tenant_id || a.status == Status::Draft {
-                return Err(AppError::NotFound);
-            }
+            let a = links.lock_application(conn, &keys, application_id, Payer::Cashier(staff.clone())).await?;
             // The open payments locked before anything is written (the audit head included): a
             // provider's webhook for one of them locks its row and then the audit head, so
             // taking them in the other order deadlocks; and a "paid" that commits meanwhile is

@@ -10,6 +10,7 @@ pub mod agents;
 mod cash;
 mod events;
 pub mod fiscal;
+mod links;
 pub mod reconcile;
 mod refunds;
 pub mod sandbox;
@@ -19,6 +20,7 @@ pub mod stripe;
 pub use cash::*;
 pub use events::apply_event;
 use events::apply_to;
+pub use links::{ForApplication, Links, Payer, RefundDecision};
 pub use refunds::*;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
@@ -28,7 +30,7 @@ use kencho_core::security::Action;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::{Resident, Staff};
+use crate::actor::{Resident, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db, Dialect};
 use crate::error::{AppError, Result};
@@ -258,8 +260,9 @@ fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[String]) 
 /// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
 /// opened at the provider with an idempotency key, and its URL comes back. Before submission the
 /// resident chooses the quantity for a per-unit fee; after review the office set the amount.
-pub async fn start(
+pub async fn start<L: Links>(
     db: &Db,
+    links: L,
     (base_url, stripe_api_base, sandbox_allowed): (&str, &str, bool),
     resident: &Resident,
     p: &Procedure,
@@ -287,11 +290,7 @@ pub async fn start(
     let opened: std::result::Result<(i64, i64, i64, i64), String> = db
         .transact(move |conn| {
             Box::pin(async move {
-                crate::applications::lock_row(conn, application_id).await?;
-                let a = crate::applications::load(conn, &keys, application_id).await?;
-                if a.resident_id != resident.id {
-                    return Err(AppError::NotFound);
-                }
+                let a = links.lock_application(conn, &keys, application_id, Payer::Resident(resident.id)).await?;
                 let rows = sqlx::query(&format!(
                     "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
                 ))
@@ -455,8 +454,9 @@ pub struct FeeChoice {
 /// computed, with a 減免 only on a ground of the 条例 and only by staff the roles table allows
 /// (`fee_set`, `fee_reduce`) — the 調定 is made, and the resident is mailed a link to pay
 /// (the 納入の通知, 地方自治法231条).
-pub async fn set_due(
+pub async fn set_due<L: Links>(
     db: &Db,
+    links: L,
     base_url: &str,
     staff: &Staff,
     p: &Procedure,
@@ -476,11 +476,7 @@ pub async fn set_due(
     let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
-            crate::applications::lock_row(conn, application_id).await?;
-            let a = crate::applications::load(conn, &keys, application_id).await?;
-            if !crate::applications::staff_may_see(&staff, &a) {
-                return Err(AppError::NotFound);
-            }
+            let a = links.lock_application(conn, &keys, application_id, Payer::Staff(staff.clone())).await?;
             if !matches!(a.status, kencho_core::application::Status::Accepted | kencho_core::application::Status::Approved) {
                 return Err(AppError::Refused("wrong_state", "the fee is set once the application is accepted".into()));
             }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 

@@ -25,16 +25,13 @@ pub struct Refund {
     pub kian_id: Option<i64>,
 }
 
-/// The kind of matter a refund above the tenant's limit is decided under (専決 table).
-pub const REFUND_MATTER: &str = "還付";
-
 /// Staff whom the tenant's table of roles allows (by default 係長 and above of the payment's own
 /// division, and administrators) order a refund of part or all of a paid fee (支出命令). Above
 /// the tenant's limit it needs a 決裁 first: a 起案 is drafted, and the order stands when it is
 /// carried out (施行). Nothing goes to the provider before the 会計管理者's review.
-pub async fn request_refund(
+pub async fn request_refund<L: Links>(
     db: &Db,
-    cache: &crate::approval::setup::SetupCache,
+    links: L,
     staff: &Staff,
     payment_id: i64,
     amount: i64,
@@ -64,31 +61,12 @@ pub async fn request_refund(
     crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await?;
     let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
     let kian = if amount > limit {
-        let draft = crate::approval::kian::Draft {
-            source: crate::approval::kian::Source::Internal,
-            application_id: None,
-            title: format!("手数料の還付について（領収番号 R-{payment_id}）"),
-            body: format!(
-                "次のとおり手数料を還付する。\n\n  領収番号：R-{payment_id}\n  還付額：{amount} 円\n  理由：{}\n",
-                reason.trim()
-            ),
-            matter_kind: REFUND_MATTER.into(),
-            amount: Some(amount),
-            important: false,
-            urgent: false,
-            decision: None,
-            drafter_post: None,
-            consult: Vec::new(),
-            retention_years: 5,
-            disposal: "haiki".into(),
-        };
-        let mut draft = draft;
-        let prep = crate::approval::kian::prepare(db, cache, staff, &mut draft).await?;
-        Some((draft, prep))
+        let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
+        Some(links.draft_refund_decision(db, staff, d).await?)
     } else {
         None
     };
-    let (staff, reason, keys) = (staff.clone(), reason.trim().to_string(), db.keys());
+    let (staff, reason) = (staff.clone(), reason.trim().to_string());
     db.transact(move |conn| {
         Box::pin(async move {
             let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
@@ -117,7 +95,7 @@ pub async fn request_refund(
                 return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
             }
             let kian_id = match &kian {
-                Some((draft, prep)) => Some(crate::approval::kian::insert(conn, &keys, &staff, draft, prep).await?),
+                Some(drafted) => Some(links.insert_refund_decision(conn, &staff, drafted).await?),
                 None => None,
             };
             let state = kencho_core::payment::refund::initial(kian_id.is_some()).as_str();

@@ -97,7 +97,7 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
 /// they are; they are never shown back, and the audit entry says only that they changed.
 pub async fn update_stripe(
     db: &Db,
-    admin: &crate::accounts::Staff,
+    admin: &crate::actor::Staff,
     enabled: bool,
     methods: &str,
     api_key: Option<String>,
@@ -162,7 +162,7 @@ pub async fn update_stripe(
 }
 
 /// Sets which sandbox methods are on and the refund limit (tenant administrators).
-pub async fn update_settings(db: &Db, admin: &crate::accounts::Staff, methods: &str, refund_above: i64) -> Result<()> {
+pub async fn update_settings(db: &Db, admin: &crate::actor::Staff, methods: &str, refund_above: i64) -> Result<()> {
     let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
     if list.iter().any(|m| !matches!(*m, "card" | "qr")) {
         return Err(AppError::BadRequest("methods are card and qr".into()));

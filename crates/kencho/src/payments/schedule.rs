@@ -6,7 +6,7 @@ use kencho_core::payment::fee::{amount_due, FeeRule};
 use kencho_core::payment::schedule::{Computed, Schedule, ScheduleError};
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Checked, Result};

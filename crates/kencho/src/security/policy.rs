@@ -4,7 +4,7 @@
 use kencho_core::security::policy::{Action, Policy, Who};
 use sqlx::Row;
 
-use crate::accounts::Staff;
+use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};

@@ -542,7 +542,7 @@ async fn submit(
 ) -> Result<Json<SubmitResult>> {
     let r = ctx.resident()?;
     let b: SubmitBody = json(&headers, &body)?;
-    let s = apps::submit(&st.db, &st.cfg.base_url, ctx.lang(), r, id, b.revision).await?;
+    let s = apps::submit(&st.db, st.links.clone(), &st.cfg.base_url, ctx.lang(), r, id, b.revision).await?;
     st.nudge.notify_one();
     Ok(Json(SubmitResult {
         receipt_number: s.receipt_number,
@@ -560,7 +560,7 @@ pub struct StatusBody {
     responses((status = 200, body = StatusBody), (status = 409, body = ErrorBody)))]
 async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<StatusBody>> {
     let r = ctx.resident()?;
-    let s = apps::withdraw(&st.db, &st.cfg.base_url, ctx.lang(), r, id).await?;
+    let s = apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, ctx.lang(), r, id).await?;
     st.nudge.notify_one();
     Ok(Json(StatusBody { status: s.as_str().into() }))
 }

@@ -85,7 +85,9 @@ pub async fn staff_action(
     let s = ctx.staff()?;
     let b: StaffActionBody = json(&headers, &body)?;
     let action = super::staff::parse_action(&b.action, &b.message)?;
-    let to = apps::staff_action(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id, action).await?;
+    let to =
+        crate::flows::decision::staff_action(&st.db, &st.links, (&st.cfg.base_url, &st.cfg.data_dir), s, id, action)
+            .await?;
     st.nudge.notify_one();
     Ok(Json(StatusBody { status: to.as_str().into() }))
 }

@@ -52,6 +52,8 @@ pub struct AppState {
     pub atlases: Arc<crate::evacuation::layers::Atlases>,
     /// Parsed organisations and 専決 tables per tenant (電子決裁).
     pub approval: Arc<crate::approval::setup::SetupCache>,
+    /// The capabilities wired together (see [`crate::flows`]).
+    pub links: crate::flows::Links,
 }
 
 pub const SESSION_COOKIE: &str = "kencho_session";

@@ -122,6 +122,7 @@ async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
         let units = units_of(form_get(&form, "units"))?;
         payments::start(
             &st.db,
+            st.links.clone(),
             (&st.cfg.base_url, &st.cfg.stripe_api_base, st.cfg.payment_sandbox),
             &r,
             &p,
@@ -173,6 +174,7 @@ async fn api_pay(
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let checkout_url = payments::start(
         &st.db,
+        st.links.clone(),
         (&st.cfg.base_url, &st.cfg.stripe_api_base, st.cfg.payment_sandbox),
         r,
         &p,
@@ -223,7 +225,7 @@ async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody)
         ground: b.ground.filter(|v| !v.trim().is_empty()),
         evidence: b.exemption_evidence,
     };
-    let pid = payments::set_due(&st.db, &st.cfg.base_url, s, &p, id, choice).await?;
+    let pid = payments::set_due(&st.db, st.links.clone(), &st.cfg.base_url, s, &p, id, choice).await?;
     st.nudge.notify_one();
     Ok(pid)
 }
@@ -282,7 +284,7 @@ async fn api_refund(
 ) -> Result<Response> {
     let s = ctx.staff()?;
     let b: RefundBody = json(&headers, &body)?;
-    let r = payments::request_refund(&st.db, &st.approval, s, id, b.amount, &b.reason).await?;
+    let r = payments::request_refund(&st.db, st.links.clone(), s, id, b.amount, &b.reason).await?;
     st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
@@ -292,8 +294,15 @@ async fn refund_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
     let (form, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
         let amount = units_of(form_get(&form, "amount"))?.ok_or_else(|| AppError::BadRequest("the amount".into()))?;
-        payments::request_refund(&st.db, &st.approval, &s, id, amount, form_get(&form, "reason").unwrap_or_default())
-            .await
+        payments::request_refund(
+            &st.db,
+            st.links.clone(),
+            &s,
+            id,
+            amount,
+            form_get(&form, "reason").unwrap_or_default(),
+        )
+        .await
     }
     .await;
     match outcome {
@@ -573,9 +582,9 @@ async fn api_cash(
 ) -> Result<Response> {
     let s = ctx.staff()?;
     let b: CashBody = json(&headers, &body)?;
-    let a = payments::application_for_cashier(&st.db, s, id).await?;
+    let a = apps::open_for_cashier(&st.db, s, id).await?;
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
-    let pid = payments::record_cash(&st.db, s, &p, id, b.amount, b.units).await?;
+    let pid = payments::record_cash(&st.db, st.links.clone(), s, &p, id, b.amount, b.units).await?;
     issue_receipt_logged(&st, pid).await;
     st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(pid)).into_response())

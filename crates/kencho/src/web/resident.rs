@@ -523,7 +523,7 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
         .and_then(|v| v.parse().ok())
         .ok_or(AppError::BadRequest("revision".into()))
         .lang(&lang)?;
-    match apps::submit(&st.db, &st.cfg.base_url, &lang, r, id, revision).await {
+    match apps::submit(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id, revision).await {
         Ok(s) => {
             st.nudge.notify_one();
             let t = crate::i18n::t(&lang, "done.title");
@@ -552,7 +552,7 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
     if form_get(&form, "confirm") != Some("yes") {
         return Err(AppError::BadRequest(crate::i18n::t(&lang, "app.withdraw_confirm_needed"))).lang(&lang);
     }
-    apps::withdraw(&st.db, &st.cfg.base_url, &lang, r, id).await.lang(&lang)?;
+    apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id).await.lang(&lang)?;
     st.nudge.notify_one();
     Ok(Redirect::to(&format!("/applications/{id}")).into_response())
 }

@@ -344,7 +344,10 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     let s = ctx.staff().lang(&lang)?;
     let message = form_get(&form, "message").unwrap_or_default();
     let outcome = match parse_action(form_get(&form, "action").unwrap_or_default(), message) {
-        Ok(act) => apps::staff_action(&st.db, &st.cfg.base_url, &st.cfg.data_dir, s, id, act).await,
+        Ok(act) => {
+            crate::flows::decision::staff_action(&st.db, &st.links, (&st.cfg.base_url, &st.cfg.data_dir), s, id, act)
+                .await
+        }
         Err(e) => Err(e),
     };
     match outcome {

@@ -177,8 +177,9 @@ async fn rewrite_waiting(
 
 /// Applies an act by `staff`. A refused act changes nothing; an accepted one is committed with
 /// its history rows, the inbox rows, the notices and the audit entry.
-pub async fn act(
+pub async fn act<L: Links>(
     db: &Db,
+    links: L,
     cache: &SetupCache,
     base_url: &str,
     staff: &Staff,
@@ -261,7 +262,7 @@ pub async fn act(
             // A refund above the tenant's limit waited for this 決裁: refused or abandoned, the
             // order ends and its yen are free again. (Row locks before the audit head.)
             if changed && k.source == Source::Internal && matches!(k.route.state(), State::Rejected | State::Abandoned) {
-                crate::payments::on_kian_closed(conn, k.id).await?;
+                links.internal_closed(conn, k.id).await?;
             }
             let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
             notify(conn, &mut batch, &base_url, &k, &told, before, changed).await?;

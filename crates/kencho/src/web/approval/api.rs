@@ -111,7 +111,7 @@ pub(super) async fn api_create(
         retention_years,
         disposal: b.disposal.unwrap_or_else(|| "haiki".into()),
     };
-    let id = kian::create(&st.db, &st.approval, s, d).await?;
+    let id = kian::create(&st.db, st.links.clone(), &st.approval, s, d).await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 
@@ -194,7 +194,7 @@ pub(super) async fn api_act(
     let s = ctx.staff()?;
     let b: ActBody = json(&headers, &body)?;
     let action = kian::parse_action(&b.act, b.comment, b.to.as_deref())?;
-    let state = kian::act(&st.db, &st.approval, &st.cfg.base_url, s, id, action).await?;
+    let state = kian::act(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, s, id, action).await?;
     st.nudge.notify_one();
     Ok(Json(ActResult { state }))
 }
@@ -247,7 +247,7 @@ pub(super) async fn api_route(
     responses((status = 204), (status = 409, body = crate::web::api::ErrorBody)))]
 pub(super) async fn api_execute(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
-    let done = kian::execute(&st.db, &st.approval, &st.cfg.base_url, &st.cfg.data_dir, s, id).await?;
+    let done = kian::execute(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, &st.cfg.data_dir, s, id).await?;
     after_execute(&st, &done, id).await;
     Ok(StatusCode::NO_CONTENT)
 }

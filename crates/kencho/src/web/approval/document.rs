@@ -134,7 +134,7 @@ pub(super) async fn create_page(State(st): State<AppState>, ctx: Ctx, body: Byte
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
     let outcome = match draft_from_form(&form) {
-        Ok(d) => kian::create(&st.db, &st.approval, &s, d).await,
+        Ok(d) => kian::create(&st.db, st.links.clone(), &st.approval, &s, d).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -229,7 +229,7 @@ pub(super) async fn act_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
     let name = form_get(&form, "act").unwrap_or_default();
     let outcome = async {
         let action = kian::parse_action(name, comment, form_get(&form, "to"))?;
-        kian::act(&st.db, &st.approval, &st.cfg.base_url, &s, id, action).await?;
+        kian::act(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, &s, id, action).await?;
         st.nudge.notify_one();
         Ok(())
     }
@@ -331,7 +331,8 @@ pub(super) fn urlencode(s: &str) -> String {
 pub(super) async fn execute_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let (_, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
-        let done = kian::execute(&st.db, &st.approval, &st.cfg.base_url, &st.cfg.data_dir, &s, id).await?;
+        let done =
+            kian::execute(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, &st.cfg.data_dir, &s, id).await?;
         after_execute(&st, &done, id).await;
         Ok(())
     }

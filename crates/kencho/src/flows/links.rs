@@ -1,0 +1,172 @@
+//! The capabilities wired together. A capability that needs another inside its own
+//! transaction declares what it needs as a trait of its own (`applications::Links`,
+//! `approval::kian::Links`, `payments::Links`); [`Links`] implements each of them here, so the
+//! knowledge of how they meet (a fee paid before submission, the record a finished application
+//! becomes, what 施行 does to an application or a refund) lives in one place and the
+//! capabilities do not import each other.
+
+use std::sync::Arc;
+
+use kencho_core::application::Status;
+use sqlx::AnyConnection;
+
+use crate::actor::Staff;
+use crate::applications::{self, Application};
+use crate::approval::kian::{self, Draft, Matter, Prepared, RouteDecision, Source};
+use crate::approval::records;
+use crate::approval::setup::SetupCache;
+use crate::crypto::Keyring;
+use crate::db::{Batch, Db};
+use crate::error::{AppError, Result};
+use crate::payments::{self, ForApplication, Payer, RefundDecision};
+use crate::procedures::Procedure;
+
+/// The kind of matter a refund above the tenant's limit is decided under (専決 table).
+const REFUND_MATTER: &str = "還付";
+
+/// Every capability's links to the others (cheap to clone: the 決裁 setup cache is shared).
+#[derive(Clone)]
+pub struct Links {
+    setup: Arc<SetupCache>,
+}
+
+impl Links {
+    pub fn new(setup: Arc<SetupCache>) -> Self {
+        Links { setup }
+    }
+}
+
+impl applications::Links for Links {
+    async fn before_submission(&self, conn: &mut AnyConnection, p: &Procedure, application_id: i64) -> Result<()> {
+        payments::require_paid_before_submission(conn, p, application_id).await
+    }
+
+    fn keep_record(&self, batch: &mut Batch, a: &Application, p: &Procedure, now: i64) {
+        records::keep_batched(
+            batch,
+            a.tenant_id,
+            &format!("application:{}", a.id),
+            &format!("{}（{}）", p.def.title, a.receipt_number.as_deref().unwrap_or("-")),
+            &p.def.division.code,
+            i64::from(p.def.retention_years),
+            p.def.disposal.as_str(),
+            crate::clock::date_at(now),
+            now,
+        );
+    }
+}
+
+impl kian::Links for Links {
+    async fn application_matter(&self, db: &Db, staff: &Staff, application_id: i64) -> Result<Matter> {
+        let a = applications::open_for_staff(db, staff, application_id, "draft the decision (起案)").await?;
+        let p = applications::procedure_version(db, a.procedure_id).await?;
+        let kind = p.def.matter.clone().ok_or_else(|| {
+            AppError::Refused("no_route", "this procedure is decided by one staff member, not through a route".into())
+        })?;
+        Ok(Matter { kind, retention_years: i64::from(p.def.retention_years), disposal: p.def.disposal.as_str().into() })
+    }
+
+    async fn lock_application(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &Keyring,
+        staff: &Staff,
+        application_id: i64,
+    ) -> Result<()> {
+        applications::lock_row(conn, application_id).await?;
+        let a = applications::load(conn, keys, application_id).await?;
+        if !applications::staff_may_see(staff, &a) {
+            return Err(AppError::NotFound);
+        }
+        if a.status != Status::Accepted {
+            return Err(AppError::Refused("wrong_state", "only an accepted application can be decided".into()));
+        }
+        Ok(())
+    }
+
+    async fn decide_application(
+        &self,
+        db: &Db,
+        conn: &mut AnyConnection,
+        base_url: &str,
+        staff: &Staff,
+        d: RouteDecision<'_>,
+    ) -> Result<()> {
+        let (id, approve, notice, number) = (d.application_id, d.approve, d.notice, d.number);
+        applications::decide_by_route(db, self.clone(), conn, base_url, staff, id, approve, notice, number).await?;
+        Ok(())
+    }
+
+    async fn internal_executed(&self, conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
+        payments::on_kian_executed(conn, kian_id).await
+    }
+
+    async fn internal_closed(&self, conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
+        payments::on_kian_closed(conn, kian_id).await
+    }
+}
+
+impl payments::Links for Links {
+    type Drafted = (Draft, Prepared);
+
+    async fn lock_application(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &Keyring,
+        application_id: i64,
+        payer: Payer,
+    ) -> Result<ForApplication> {
+        applications::lock_row(conn, application_id).await?;
+        let a = applications::load(conn, keys, application_id).await?;
+        let may = match &payer {
+            Payer::Resident(id) => a.resident_id == *id,
+            Payer::Staff(s) => applications::staff_may_see(s, &a),
+            Payer::Cashier(s) => applications::may_take_cash(s, &a),
+        };
+        if !may {
+            return Err(AppError::NotFound);
+        }
+        Ok(ForApplication {
+            id: a.id,
+            tenant_id: a.tenant_id,
+            resident_id: a.resident_id,
+            resident_name: a.resident_name,
+            resident_email: a.resident_email,
+            receipt_number: a.receipt_number,
+            status: a.status,
+        })
+    }
+
+    async fn draft_refund_decision(&self, db: &Db, staff: &Staff, d: RefundDecision) -> Result<(Draft, Prepared)> {
+        let payment_id = d.payment_id;
+        let mut draft = Draft {
+            source: Source::Internal,
+            application_id: None,
+            title: format!("手数料の還付について（領収番号 R-{payment_id}）"),
+            body: format!(
+                "次のとおり手数料を還付する。\n\n  領収番号：R-{payment_id}\n  還付額：{} 円\n  理由：{}\n",
+                d.amount, d.reason
+            ),
+            matter_kind: REFUND_MATTER.into(),
+            amount: Some(d.amount),
+            important: false,
+            urgent: false,
+            decision: None,
+            drafter_post: None,
+            consult: Vec::new(),
+            retention_years: 5,
+            disposal: "haiki".into(),
+        };
+        let prep = kian::prepare(db, &self.setup, staff, &mut draft).await?;
+        Ok((draft, prep))
+    }
+
+    async fn insert_refund_decision(
+        &self,
+        conn: &mut AnyConnection,
+        staff: &Staff,
+        (draft, prep): &(Draft, Prepared),
+    ) -> Result<i64> {
+        kian::insert(conn, staff, draft, prep).await
+    }
+}

@@ -1,0 +1,76 @@
+//! What payments need from other capabilities inside their own transactions: the application
+//! a fee belongs to, and the 起案 a large refund waits for. Wired in `crate::flows`, which
+//! implements [`Links`], so this module names no other capability.
+
+use std::future::Future;
+
+use kencho_core::application::Status;
+use sqlx::AnyConnection;
+
+use crate::actor::Staff;
+use crate::crypto::Keyring;
+use crate::db::Db;
+use crate::error::Result;
+
+/// Who is acting on the application a payment is for; each sees a different set.
+#[derive(Debug, Clone)]
+pub enum Payer {
+    /// The applicant (only their own applications).
+    Resident(i64),
+    /// Staff of the division (as they may see the application).
+    Staff(Staff),
+    /// The 出納員 at the counter: any application of the tenant that is not a draft.
+    Cashier(Staff),
+}
+
+/// What a payment needs to know of its application.
+#[derive(Debug, Clone)]
+pub struct ForApplication {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub resident_id: i64,
+    pub resident_name: String,
+    pub resident_email: String,
+    pub receipt_number: Option<String>,
+    pub status: Status,
+}
+
+/// The 起案 a refund above the tenant's limit is decided by.
+#[derive(Debug, Clone)]
+pub struct RefundDecision {
+    pub payment_id: i64,
+    pub amount: i64,
+    pub reason: String,
+}
+
+/// The other capabilities as payments reach them (implemented by `crate::flows::Links`).
+pub trait Links: Clone + Send + Sync + 'static {
+    /// A 起案 checked and its route proposed, before the refund's transaction.
+    type Drafted: Send + Sync + 'static;
+
+    /// In the payment's transaction: locks the application and answers what a payment needs
+    /// of it; "not found" unless `payer` may act on it.
+    fn lock_application(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &Keyring,
+        application_id: i64,
+        payer: Payer,
+    ) -> impl Future<Output = Result<ForApplication>> + Send;
+
+    /// Drafts (outside any transaction) the 起案 a refund above the limit waits for.
+    fn draft_refund_decision(
+        &self,
+        db: &Db,
+        staff: &Staff,
+        d: RefundDecision,
+    ) -> impl Future<Output = Result<Self::Drafted>> + Send;
+
+    /// Stores that 起案 in the refund's transaction; returns its id.
+    fn insert_refund_decision(
+        &self,
+        conn: &mut AnyConnection,
+        staff: &Staff,
+        drafted: &Self::Drafted,
+    ) -> impl Future<Output = Result<i64>> + Send;
+}
