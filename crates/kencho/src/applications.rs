@@ -119,7 +119,7 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
         status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
         was_accepted: r.try_get::<i64, _>(9)? == 1,
         revision: r.try_get(10)?,
-        answers: serde_json::from_str(&answers).map_err(|e| AppError::Internal(e.to_string()))?,
+        answers: serde_json::from_str(&answers).map_err(AppError::unexpected)?,
         receipt_number: r.try_get(12)?,
         content_hash: r.try_get(13)?,
         created_at: r.try_get(14)?,

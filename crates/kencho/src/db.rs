@@ -48,6 +48,9 @@ pub struct Db {
     /// The keys that seal secrets and special-care data in this database (see
     /// [`crate::crypto`]); empty until [`Db::with_keys`].
     keys: std::sync::Arc<crate::crypto::Keyring>,
+    /// Notified after every commit, so what a transaction queued (mail) is sent at once
+    /// without its handler waking anybody (see [`Db::committed`]).
+    committed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 fn next_instance() -> u64 {
@@ -107,6 +110,7 @@ impl Db {
                     instance: next_instance(),
                     url: url.to_string(),
                     keys: Default::default(),
+                    committed: Default::default(),
                 })
             }
             Dialect::Postgres => {
@@ -124,6 +128,7 @@ impl Db {
                     instance: next_instance(),
                     url: url.to_string(),
                     keys: Default::default(),
+                    committed: Default::default(),
                 })
             }
         }
@@ -133,6 +138,12 @@ impl Db {
     pub fn with_keys(mut self, keys: crate::crypto::Keyring) -> Db {
         self.keys = std::sync::Arc::new(keys);
         self
+    }
+
+    /// Notified after each committed transaction of this process: the outbox worker waits on
+    /// it (and polls, for other processes' commits).
+    pub fn committed(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.committed.clone()
     }
 
     /// The keyring (cheap to clone into a transaction body).
@@ -155,6 +166,7 @@ impl Db {
             let mut tx = self.write.begin().await?;
             let value = body(&mut tx).await?;
             tx.commit().await?;
+            self.committed.notify_one();
             return Ok(value);
         };
         let (reply, answer) = oneshot::channel::<Result<T, AppError>>();
@@ -180,7 +192,10 @@ impl Db {
             }) as JobFuture<'_>
         });
         batcher.send(job).await.map_err(|_| AppError::Internal("the database writer has stopped".into()))?;
-        answer.await.map_err(|_| AppError::Internal("the database writer dropped a transaction".into()))?
+        let value =
+            answer.await.map_err(|_| AppError::Internal("the database writer dropped a transaction".into()))??;
+        self.committed.notify_one();
+        Ok(value)
     }
 
     /// Whether the database answers (the health check).
@@ -275,6 +290,41 @@ fn pragmas<'c>(conn: &'c mut sqlx::AnyConnection, _meta: sqlx::pool::PoolConnect
 pub mod anyhow_like {
     pub type Error = Box<dyn std::error::Error + Send + Sync>;
     pub type Result<T> = std::result::Result<T, Error>;
+}
+
+// ---------- row locks ----------
+//
+// The one way a transaction locks what it reads before it writes. On PostgreSQL the rows a
+// `SELECT` returns stay locked until the commit, so two transactions acting on one row run one
+// after the other; SQLite's single writer already serialises every write transaction, so
+// there the clause is empty. Lock order matters on PostgreSQL: rows before the audit head.
+
+/// The clause that ends a `SELECT` whose rows the transaction will change: `" FOR UPDATE"` on
+/// PostgreSQL, nothing on SQLite.
+pub fn for_update(conn: &AnyConnection) -> &'static str {
+    match Dialect::of(conn) {
+        Dialect::Postgres => " FOR UPDATE",
+        Dialect::Sqlite => "",
+    }
+}
+
+/// Like [`for_update`], but lets inserts that reference the row go on (`FOR NO KEY UPDATE`):
+/// for a parent row many inserts name (a tenant).
+pub fn for_no_key_update(conn: &AnyConnection) -> &'static str {
+    match Dialect::of(conn) {
+        Dialect::Postgres => " FOR NO KEY UPDATE",
+        Dialect::Sqlite => "",
+    }
+}
+
+/// Locks the row of `table` with this `id` for the rest of the transaction (`table` is one of
+/// the schema's, never input).
+pub async fn lock_for_update(conn: &mut AnyConnection, table: &'static str, id: i64) -> Result<(), AppError> {
+    let lock = for_update(conn);
+    if !lock.is_empty() {
+        sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1{lock}")).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch.

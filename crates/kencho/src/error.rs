@@ -81,6 +81,10 @@ pub enum AppError {
     Db(#[from] sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Something kencho relies on failed unexpectedly (a file, a library, data of our own
+    /// making); the error is kept whole, so the log shows its chain of causes.
+    #[error("internal error: {0}")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {
@@ -112,7 +116,7 @@ impl AppError {
             AppError::Data(e) => e.code(),
             AppError::Telegram(e) => e.code(),
             AppError::Capture(e) => e.code(),
-            AppError::Db(_) | AppError::Internal(_) => "internal",
+            AppError::Db(_) | AppError::Internal(_) | AppError::Unexpected(_) => "internal",
         }
     }
 
@@ -140,7 +144,9 @@ impl AppError {
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Db(_) | AppError::Internal(_) | AppError::SecretKey(..) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Db(_) | AppError::Internal(_) | AppError::Unexpected(_) | AppError::SecretKey(..) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -186,7 +192,35 @@ pub fn rejection_code(status: StatusCode) -> &'static str {
 
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::unexpected(e)
+    }
+}
+
+impl AppError {
+    /// An unexpected failure, its source kept (`map_err(AppError::unexpected)`).
+    pub fn unexpected(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
+        AppError::Unexpected(e.into())
+    }
+
+    /// A fault of the server rather than of the request: logged with its causes.
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, AppError::Db(_) | AppError::Internal(_) | AppError::Unexpected(_) | AppError::SecretKey(..))
+    }
+
+    /// The error and each of its causes, for the log.
+    pub fn with_causes(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        // The first source of `Unexpected` and `Db` is already in their own text.
+        if matches!(self, AppError::Unexpected(_) | AppError::Db(_)) {
+            cause = cause.and_then(std::error::Error::source);
+        }
+        while let Some(c) = cause {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cause = c.source();
+        }
+        out
     }
 }
 
@@ -233,8 +267,8 @@ pub fn api_field_errors(errs: &[FieldError], lang: &str) -> Vec<ApiFieldError> {
 /// JSON rendering, used by the API. Pages wrap errors in `web::PageError` instead.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if matches!(self, AppError::Db(_) | AppError::Internal(_) | AppError::SecretKey(..)) {
-            tracing::error!(error = %self, "request failed");
+        if self.is_server_fault() {
+            tracing::error!(error = %self.with_causes(), "request failed");
         }
         let errors = match &self {
             AppError::Validation(errs) => Some(api_field_errors(errs, "en")),

@@ -34,6 +34,7 @@ pub mod procedures;
 pub mod security;
 pub mod tenants;
 pub mod web;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,9 +52,24 @@ pub struct Running {
     pub handle: tokio::task::JoinHandle<()>,
     /// The background workers (outbox, janitor, timers, MQTT, JMA).
     pub workers: Vec<tokio::task::JoinHandle<()>>,
+    /// Tells the workers to stop between passes (see [`worker`]).
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
+    /// Stops serving, lets each worker finish the pass it is in (for at most ten seconds), and
+    /// returns: the graceful end of `serve`.
+    pub async fn shutdown(self) {
+        self.handle.abort();
+        let _ = self.stop.send(true);
+        for w in self.workers {
+            let abort = w.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(10), w).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
     /// Stops serving and every worker at once, as a crash would (tests restart a node this way).
     pub fn kill(&self) {
         self.handle.abort();
@@ -71,22 +87,22 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     documents::pades::tsa::allow_private_network(cfg.tsa_private_network);
     let cfg = Arc::new(cfg);
     let nudge = Arc::new(Notify::new());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone())));
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
-        workers.push(tokio::spawn(payments::expiry_worker(db.clone())));
+        workers.push(tokio::spawn(payments::expiry_worker(db.clone(), stop.clone())));
         if cfg.payment_sandbox {
-            workers.push(tokio::spawn(payments::sandbox::webhook_worker(db.clone(), cfg.base_url.clone())));
+            let (db, url) = (db.clone(), cfg.base_url.clone());
+            workers.push(tokio::spawn(payments::sandbox::webhook_worker(db, url, stop.clone())));
         }
-        workers.push(tokio::spawn(payments::stripe::refund_worker(db.clone(), cfg.stripe_api_base.clone())));
-        workers.push(tokio::spawn(flows::checkpoints::worker(
-            db.clone(),
-            cfg.audit_checkpoints.clone(),
-            cfg.audit_checkpoint_every,
-        )));
+        let (db2, api) = (db.clone(), cfg.stripe_api_base.clone());
+        workers.push(tokio::spawn(payments::stripe::refund_worker(db2, api, stop.clone())));
+        let (db2, target) = (db.clone(), cfg.audit_checkpoints.clone());
+        workers.push(tokio::spawn(flows::checkpoints::worker(db2, target, cfg.audit_checkpoint_every, stop.clone())));
     }
     let atlases = Arc::new(evacuation::layers::Atlases::default());
     if cfg.workers {
@@ -119,7 +135,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(web::serve::serve(listener, app));
-    Ok(Running { addr, state, handle, workers })
+    Ok(Running { addr, state, handle, workers, stop: stop_tx })
 }
 
 /// What an operator must know at start: demo conveniences turned on, mail going nowhere.

@@ -35,10 +35,7 @@ fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &st
 /// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
 /// actions on one application serialise. (SQLite's single writer already does.)
 pub async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
-        sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
-    }
-    Ok(())
+    crate::db::lock_for_update(conn, "applications", id).await
 }
 
 pub struct Submitted {

@@ -21,7 +21,7 @@ use time::Date;
 use super::setup::{absent_on, person_of, staff_id_of, Setup, SetupCache};
 use crate::actor::Staff;
 use crate::audit;
-use crate::db::{now_ms, Arg, Batch, Db, Dialect};
+use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 
@@ -327,7 +327,7 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
     route.set_flags(d.important, d.urgent);
     let division =
         setup.org.post(&post, date).map(|p| p.division.0.clone()).ok_or_else(|| AppError::Internal("post".into()))?;
-    let route_json = serde_json::to_string(&route).map_err(|e| AppError::Internal(e.to_string()))?;
+    let route_json = serde_json::to_string(&route).map_err(AppError::unexpected)?;
     Ok(Prepared { post, division, route_json, now })
 }
 
@@ -409,11 +409,7 @@ pub async fn create<L: Links>(db: &Db, links: L, cache: &SetupCache, staff: &Sta
 }
 
 async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Kian> {
-    let sql = if Dialect::of(conn) == Dialect::Postgres {
-        format!("SELECT {COLS} FROM kian WHERE id = $1 FOR UPDATE")
-    } else {
-        format!("SELECT {COLS} FROM kian WHERE id = $1")
-    };
+    let sql = format!("SELECT {COLS} FROM kian WHERE id = $1{}", crate::db::for_update(conn));
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
     from_row(&row)
 }

@@ -34,7 +34,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::actor::Staff;
 use crate::audit;
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
 /// `issued_documents.kind` of a decision notice.
@@ -470,12 +470,7 @@ pub async fn issue_decision_notice(
     };
     db.transact(move |conn| {
         Box::pin(async move {
-            if Dialect::of(conn) == Dialect::Postgres {
-                sqlx::query("SELECT id FROM applications WHERE id = $1 FOR UPDATE")
-                    .bind(application_id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            crate::db::lock_for_update(conn, "applications", application_id).await?;
             if let Some(d) = notice_in(conn, application_id).await? {
                 return Ok(d);
             }

@@ -50,7 +50,7 @@ pub async fn write_all(db: &Db, target: &Target) -> Result<Vec<Checkpoint>> {
 
 /// The newest checkpoint of a chain that covers entry `seq`, written now if none does.
 pub async fn covering(db: &Db, target: &Target, tenant_id: i64, seq: i64) -> Result<Option<Checkpoint>> {
-    let known = files::read(&target.dir, tenant_id)?.map_err(|e| AppError::Internal(e.to_string()))?;
+    let known = files::read(&target.dir, tenant_id)?.map_err(AppError::unexpected)?;
     if let Some(cp) = known.into_iter().last().filter(|c| c.seq >= seq) {
         return Ok(Some(cp));
     }
@@ -130,7 +130,7 @@ async fn extend(db: &Db, tenant_id: i64, last: Option<&Checkpoint>, seq: i64, he
 }
 
 async fn mail_auditor(db: &Db, to: &str, cp: &Checkpoint) -> Result<()> {
-    let line = serde_json::to_string(cp).map_err(|e| AppError::Internal(e.to_string()))?;
+    let line = serde_json::to_string(cp).map_err(AppError::unexpected)?;
     let (tenant, seq) = (cp.tenant_id.to_string(), cp.seq.to_string());
     let args = [("tenant", tenant.as_str()), ("seq", seq.as_str()), ("checkpoint", line.as_str())];
     let subject = i18n::tf("ja", "mail.audit_checkpoint.subject", &args);
@@ -168,19 +168,17 @@ fn platform_key(path: &Path) -> Result<SigningKey> {
 }
 
 /// The serve loop's worker: a checkpoint round every `every`.
-pub async fn worker(db: Db, target: Target, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick is at once; the first checkpoint comes one period after start.
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        match write_all(&db, &target).await {
-            Ok(done) if !done.is_empty() => tracing::info!(chains = done.len(), "audit checkpoints written"),
-            Ok(_) => {}
-            Err(e) => tracing::error!("audit checkpoint: {e}"),
+pub async fn worker(db: Db, target: Target, every: Duration, stop: crate::worker::Stop) {
+    // The first checkpoint comes one period after start.
+    let loop_ = crate::worker::Every::new("audit checkpoints", every).after_period();
+    crate::worker::run(loop_, stop, || async {
+        let done = write_all(&db, &target).await?;
+        if !done.is_empty() {
+            tracing::info!(chains = done.len(), "audit checkpoints written");
         }
-    }
+        Ok(crate::worker::Pass::Idle)
+    })
+    .await;
 }
 
 /// A proof that an entry is in its chain's log (RFC 9162 §2.1.3): the entry, its place, the

@@ -32,7 +32,7 @@ pub async fn record_cash<L: Links>(
             // provider's webhook for one of them locks its row and then the audit head, so
             // taking them in the other order deadlocks; and a "paid" that commits meanwhile is
             // seen here instead of being cancelled away.
-            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let lock = crate::db::for_update(conn);
             let open: Vec<Payment> = sqlx::query(&format!(
                 "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
             ))

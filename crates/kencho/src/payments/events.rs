@@ -33,7 +33,7 @@ pub(super) async fn apply_to(
     e: &ProviderEvent,
     source: &str,
 ) -> Result<Applied> {
-    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = crate::db::for_update(conn);
     let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
         .bind(id)
         .fetch_one(&mut *conn)
@@ -72,7 +72,7 @@ pub(super) async fn apply_to(
         return Ok(Applied::Duplicate);
     }
     let now = now_ms();
-    let json = serde_json::to_string(&ledger).map_err(|e| AppError::Internal(e.to_string()))?;
+    let json = serde_json::to_string(&ledger).map_err(AppError::unexpected)?;
     let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
     // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
     // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.

@@ -113,7 +113,7 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
 /// The same as CSV (UTF-8 with BOM), one line per 歳入科目 with its 年度.
 pub fn csv(r: &FiscalReport) -> Result<String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let io = |e: csv::Error| AppError::Internal(e.to_string());
+    let io = |e: csv::Error| AppError::unexpected(e);
     w.write_record(["年度", "歳入科目", "調定額", "収入済額", "うち出納整理期間", "還付済額", "未収額", "過年度収入"])
         .map_err(io)?;
     for x in &r.rows {
@@ -129,8 +129,8 @@ pub fn csv(r: &FiscalReport) -> Result<String> {
         ])
         .map_err(io)?;
     }
-    let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+    let bytes = w.into_inner().map_err(AppError::unexpected)?;
+    String::from_utf8(bytes).map_err(AppError::unexpected)
 }
 
 /// 調定額, 収入済額 and 未収 of one application (for its page and its receipt).

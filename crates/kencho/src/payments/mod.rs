@@ -32,7 +32,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::actor::{Resident, Staff};
 use crate::audit;
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 use crate::procedures::Procedure;
@@ -179,7 +179,7 @@ async fn insert_payment(
     decided_by: &str,
 ) -> Result<i64> {
     let now = now_ms();
-    let ledger = serde_json::to_string(&Ledger::new(due.amount)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let ledger = serde_json::to_string(&Ledger::new(due.amount)).map_err(AppError::unexpected)?;
     let id: i64 = sqlx::query(
         "INSERT INTO payments (tenant_id, application_id, resident_id, revenue_code, amount, units, exemption_percent, \
          exemption_reason, provider, method, state, ledger, created_at, expires_at, updated_at) \
@@ -267,8 +267,7 @@ pub async fn start<L: Links>(
     resident: &Resident,
     p: &Procedure,
     application_id: i64,
-    method: &str,
-    units: Option<i64>,
+    (method, units): (&str, Option<i64>),
 ) -> Result<String> {
     let (_, timing) = online_rule(p)?;
     // Paid with the application: the 調定 is made from the 手数料条例 (or the procedure's own
@@ -569,13 +568,9 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
 }
 
 /// Expires abandoned payments every 30 s.
-pub async fn expiry_worker(db: Db) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        if let Err(e) = expire_due(&db).await {
-            tracing::warn!(error = %e, "expiring payments failed");
-        }
-    }
+pub async fn expiry_worker(db: Db, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("payment expiry", std::time::Duration::from_secs(30)).after_period();
+    crate::worker::run(every, stop, || async { expire_due(&db).await.map(|_| crate::worker::Pass::Idle) }).await;
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.

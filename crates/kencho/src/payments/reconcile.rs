@@ -289,7 +289,7 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
         e.3 += r.try_get::<i64, _>(4)?;
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let io = |e: csv::Error| AppError::Internal(e.to_string());
+    let io = |e: csv::Error| AppError::unexpected(e);
     w.write_record(["収納日", "年度", "歳入科目", "決済手段", "収納件数", "収納額", "還付件数", "還付額", "差引"])
         .map_err(io)?;
     for ((year, code, method), (n, paid, rn, refunded)) in &table {
@@ -306,8 +306,8 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
         ])
         .map_err(io)?;
     }
-    let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+    let bytes = w.into_inner().map_err(AppError::unexpected)?;
+    String::from_utf8(bytes).map_err(AppError::unexpected)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -69,7 +69,7 @@ pub async fn request_refund<L: Links>(
     let (staff, reason) = (staff.clone(), reason.trim().to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let lock = crate::db::for_update(conn);
             let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
                 .bind(payment_id)
                 .fetch_one(&mut *conn)
@@ -266,7 +266,7 @@ pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool
     let staff = staff.clone();
     db.transact(move |conn| {
         Box::pin(async move {
-            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let lock = crate::db::for_update(conn);
             let row = sqlx::query(&format!(
                 "SELECT r.state, r.requested_by, r.tenant_id FROM refunds r WHERE r.id = $1{lock}"
             ))

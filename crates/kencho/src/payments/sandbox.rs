@@ -384,7 +384,7 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
 }
 
 async fn queue(conn: &mut AnyConnection, tenant_id: i64, e: &ProviderEvent, at: i64) -> Result<()> {
-    let body = serde_json::to_string(e).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(e).map_err(AppError::unexpected)?;
     sqlx::query("INSERT INTO sandbox_webhooks (tenant_id, body, deliver_at) VALUES ($1, $2, $3)")
         .bind(tenant_id)
         .bind(body)
@@ -462,7 +462,7 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
     }
     let mut results = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        results.extend(done.map_err(|e| AppError::Internal(e.to_string()))?);
+        results.extend(done.map_err(AppError::unexpected)?);
     }
     let sent = results.iter().filter(|r| r.2).count();
     db.transact(move |conn| {
@@ -487,14 +487,14 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
     Ok(sent)
 }
 
-pub async fn webhook_worker(db: Db, base_url: String) {
+/// Delivers the sandbox's webhooks as they fall due (a real provider calls back soon after).
+pub async fn webhook_worker(db: Db, base_url: String, stop: crate::worker::Stop) {
     let http = reqwest::Client::new();
-    loop {
-        match deliver_due(&db, &http, &base_url).await {
-            Ok(0) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            Ok(_) => {}
-        }
-    }
+    let every = crate::worker::Every::new("sandbox webhooks", std::time::Duration::from_millis(50));
+    crate::worker::run(every, stop, || async {
+        deliver_due(&db, &http, &base_url).await.map(|n| crate::worker::Pass::more_if(n > 0))
+    })
+    .await;
 }
 
 /// The provider's settlement report for a day (what it paid out), as a CSV the reconciliation

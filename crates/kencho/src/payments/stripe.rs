@@ -41,7 +41,7 @@ async fn post(
             Ok(r) if r.status().is_server_error() => last = format!("Stripe answered {}", r.status()),
             Ok(r) => {
                 let status = r.status();
-                let bytes = r.bytes().await.map_err(|e| AppError::Internal(e.to_string()))?.to_vec();
+                let bytes = r.bytes().await.map_err(AppError::unexpected)?.to_vec();
                 if status.is_success() {
                     return Ok(bytes);
                 }
@@ -66,7 +66,7 @@ pub async fn create_checkout(
     req: &CheckoutRequest,
     attempt: u32,
 ) -> Result<CheckoutSession> {
-    let form = fmt::checkout_session_form(req).map_err(|e| AppError::Internal(e.to_string()))?;
+    let form = fmt::checkout_session_form(req).map_err(AppError::unexpected)?;
     let url = format!("{api_base}{}", fmt::CHECKOUT_SESSIONS_URL.trim_start_matches("https://api.stripe.com"));
     let bytes = post(http, &url, api_key, &fmt::idempotency_key(req.payment_id, attempt), &form).await?;
     fmt::parse_checkout_session(&bytes).map_err(|e| AppError::Internal(format!("Stripe's answer: {e}")))
@@ -95,8 +95,7 @@ pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Re
         let form = fmt::refund_form(&intent, amount, &reason, id);
         let url = format!("{api_base}{}", fmt::REFUNDS_URL.trim_start_matches("https://api.stripe.com"));
         let outcome = post(http, &url, &key, &fmt::refund_idempotency_key(id), &form).await;
-        let (act, re) = match outcome.and_then(|b| fmt::parse_refund(&b).map_err(|e| AppError::Internal(e.to_string())))
-        {
+        let (act, re) = match outcome.and_then(|b| fmt::parse_refund(&b).map_err(AppError::unexpected)) {
             Ok(refund) => (RefundAct::Sent, Some(refund.id)),
             Err(AppError::Refused("provider_unavailable", _)) => continue,
             Err(e) => {
@@ -116,14 +115,14 @@ pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Re
     Ok(sent)
 }
 
-pub async fn refund_worker(db: Db, api_base: String) {
+/// Sends the refunds the 会計管理者 approved to Stripe, every second.
+pub async fn refund_worker(db: Db, api_base: String, stop: crate::worker::Stop) {
     let http = reqwest::Client::new();
-    loop {
-        if let Err(e) = send_refunds(&db, &http, &api_base).await {
-            tracing::warn!(error = %e, "sending Stripe refunds failed");
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
+    let every = crate::worker::Every::new("Stripe refunds", std::time::Duration::from_secs(1));
+    crate::worker::run(every, stop, || async {
+        send_refunds(&db, &http, &api_base).await.map(|_| crate::worker::Pass::Idle)
+    })
+    .await;
 }
 
 /// Applies a verified Stripe webhook: each event is resolved to its payment (by session id,

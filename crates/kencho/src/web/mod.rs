@@ -379,8 +379,8 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if matches!(self.err, AppError::Db(_) | AppError::Internal(_)) {
-            tracing::error!(error = %self.err, "page failed");
+        if self.err.is_server_fault() {
+            tracing::error!(error = %self.err.with_causes(), "page failed");
         }
         if matches!(self.err, AppError::MfaRequired) {
             return Redirect::to("/staff/mfa").into_response();
@@ -423,11 +423,11 @@ impl<T, E: Into<AppError>> InLang<T> for Result<T, E> {
 }
 
 pub fn render<T: Template>(t: &T) -> Result<Response, AppError> {
-    t.render().map(|h| Html(h).into_response()).map_err(|e| AppError::Internal(e.to_string()))
+    t.render().map(|h| Html(h).into_response()).map_err(AppError::unexpected)
 }
 
 pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response, AppError> {
-    t.render().map(|h| (status, Html(h)).into_response()).map_err(|e| AppError::Internal(e.to_string()))
+    t.render().map(|h| (status, Html(h)).into_response()).map_err(AppError::unexpected)
 }
 
 /// Parses an urlencoded form body into pairs; malformed bodies are a clear 400.

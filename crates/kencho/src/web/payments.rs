@@ -127,8 +127,7 @@ async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
             &r,
             &p,
             id,
-            form_get(&form, "method").unwrap_or_default(),
-            units,
+            (form_get(&form, "method").unwrap_or_default(), units),
         )
         .await
     }
@@ -179,8 +178,7 @@ async fn api_pay(
         r,
         &p,
         id,
-        &b.method,
-        b.units,
+        (&b.method, b.units),
     )
     .await?;
     Ok(Json(PayStarted { checkout_url }))

@@ -384,7 +384,7 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
         "content_hash",
         "answers_json",
     ];
-    w.write_record(header).map_err(|e| AppError::Internal(e.to_string()))?;
+    w.write_record(header).map_err(AppError::unexpected)?;
     for (a, p) in list {
         let row = [
             a.receipt_number.clone().unwrap_or_default(),
@@ -403,10 +403,10 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
         ];
         // Names and answers are residents' words: never formulas in the office's spreadsheet.
         w.write_record(row.iter().map(|c| kencho_core::text::csv_cell(c).into_owned()))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(AppError::unexpected)?;
     }
     let mut bytes = vec![0xEF, 0xBB, 0xBF]; // BOM: spreadsheet software then reads UTF-8 Japanese correctly
-    bytes.extend(w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?);
+    bytes.extend(w.into_inner().map_err(AppError::unexpected)?);
     Ok(bytes)
 }
 

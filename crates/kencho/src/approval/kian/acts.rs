@@ -90,7 +90,7 @@ pub async fn edit_route(
 }
 
 fn save(batch: &mut Batch, k: &Kian, now: i64) -> Result<()> {
-    let json = serde_json::to_string(&k.route).map_err(|e| AppError::Internal(e.to_string()))?;
+    let json = serde_json::to_string(&k.route).map_err(AppError::unexpected)?;
     batch.push(
         "UPDATE kian SET route = $1, state = $2, revision = revision + 1, updated_at = $3 WHERE id = $4",
         vec![Arg::Text(json), Arg::Text(state_name(k.route.state()).into()), Arg::Int(now), Arg::Int(k.id)],

@@ -109,16 +109,15 @@ fn request(signature_value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
             hash_algorithm: spki::AlgorithmIdentifier { oid: super::cades::ID_SHA256, parameters: None },
-            hashed_message: OctetString::new(Sha256::digest(signature_value).to_vec())
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+            hashed_message: OctetString::new(Sha256::digest(signature_value).to_vec()).map_err(AppError::unexpected)?,
         },
         req_policy: None,
-        nonce: Some(Int::new(&nonce).map_err(|e| AppError::Internal(e.to_string()))?),
+        nonce: Some(Int::new(&nonce).map_err(AppError::unexpected)?),
         // The token carries the TSA's certificate, so validators can check it.
         cert_req: true,
         extensions: None,
     };
-    Ok((req.to_der().map_err(|e| AppError::Internal(e.to_string()))?, nonce.to_vec()))
+    Ok((req.to_der().map_err(AppError::unexpected)?, nonce.to_vec()))
 }
 
 /// Asks the TSA at `url` to stamp `signature_value`; returns the token (ContentInfo, DER).

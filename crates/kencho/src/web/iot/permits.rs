@@ -316,7 +316,7 @@ async fn report_csv(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     .iter()
     .map(|k| t(&lang, &format!("iot.csv_{k}")))
     .collect();
-    let csv_err = |e: csv::Error| AppError::Internal(e.to_string());
+    let csv_err = |e: csv::Error| AppError::unexpected(e);
     w.write_record(&head).map_err(csv_err).lang(&lang)?;
     for x in rows(&lang, &caps) {
         let count = x.count.to_string();
@@ -342,7 +342,7 @@ async fn report_csv(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
             .map_err(csv_err)
             .lang(&lang)?;
     }
-    let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string())).lang(&lang)?;
+    let bytes = w.into_inner().map_err(AppError::unexpected).lang(&lang)?;
     let mut res = bytes.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     let name = format!("attachment; filename=\"permit-{id}-report.csv\"");
