@@ -40,7 +40,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -86,12 +85,11 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     warn_about(&cfg);
     documents::pades::tsa::allow_private_network(cfg.tsa_private_network);
     let cfg = Arc::new(cfg);
-    let nudge = Arc::new(Notify::new());
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
-        workers.push(tokio::spawn(mail::worker(db.clone(), mailer, nudge.clone())));
+        workers.push(tokio::spawn(mail::worker(db.clone(), mailer, stop.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone())));
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
         workers.push(tokio::spawn(payments::expiry_worker(db.clone(), stop.clone())));
@@ -123,15 +121,15 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
                 feed,
             )));
         }
-        workers.push(tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), nudge.clone())));
+        workers.push(tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), stop.clone())));
         if let Some(url) = cfg.mqtt_url.clone() {
             let mqtt = iot::mqtt::MqttConfig::from_url(&url, "kencho").map_err(error::AppError::Internal)?;
-            workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), nudge.clone(), mqtt)));
+            workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), mqtt)));
         }
     }
     let approval: Arc<approval::setup::SetupCache> = Default::default();
     let links = flows::Links::new(approval.clone());
-    let state = web::AppState { db, cfg, nudge, atlases, approval, links };
+    let state = web::AppState { db, cfg, atlases, approval, links };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(web::serve::serve(listener, app));

@@ -13,7 +13,6 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sqlx::{AnyConnection, Row};
-use tokio::sync::Notify;
 
 use crate::db::{now_ms, Arg, Batch, Db, Dialect};
 use crate::error::{AppError, Result};
@@ -26,8 +25,13 @@ pub async fn enqueue(conn: &mut AnyConnection, dedupe_key: &str, to: &str, subje
     batch.run(conn).await
 }
 
+/// Mails queued by this process so far (committed or not): the worker, woken after a commit,
+/// looks at the outbox only when this moved, so its own commits do not wake it again.
+static QUEUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Like [`enqueue`], as part of the caller's batch of writes.
 pub fn enqueue_batched(batch: &mut Batch, dedupe_key: &str, to: &str, subject: &str, body: &str) {
+    QUEUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let now = now_ms();
     batch.push(
         "INSERT INTO outbox (dedupe_key, recipient, subject, body, status, attempts, next_attempt_at, locked_until, created_at) \
@@ -299,20 +303,27 @@ async fn deliver_locally(db: &Db, batch: Vec<Claimed>) -> Result<()> {
     .await
 }
 
-/// The background worker: wakes on a nudge from this process or every second (to see rows
-/// written by other processes and retries that fell due).
-pub async fn worker(db: Db, mailer: Arc<Mailer>, nudge: Arc<Notify>) {
-    loop {
-        match run_once(&db, &mailer).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "outbox worker"),
+/// The background worker: woken after this process commits a transaction that queued mail,
+/// and every second (to see rows written by other processes and retries that fell due).
+pub async fn worker(db: Db, mailer: Arc<Mailer>, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("outbox", Duration::from_secs(1)).woken_by(db.committed());
+    let (mut seen, mut last) = (u64::MAX, std::time::Instant::now());
+    crate::worker::run(every, stop, || {
+        let queued = QUEUED.load(std::sync::atomic::Ordering::Relaxed);
+        // Woken by a commit that queued nothing, within the second: nothing new to look at.
+        let skip = queued == seen && last.elapsed() < Duration::from_secs(1);
+        if !skip {
+            (seen, last) = (queued, std::time::Instant::now());
         }
-        tokio::select! {
-            _ = nudge.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        let (db, mailer) = (&db, &mailer);
+        async move {
+            if skip {
+                return Ok(crate::worker::Pass::Idle);
+            }
+            run_once(db, mailer).await.map(|n| crate::worker::Pass::more_if(n > 0))
         }
-    }
+    })
+    .await;
 }
 
 /// A mail kept in the local mailbox (the demo, with no relay).

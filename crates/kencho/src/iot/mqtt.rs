@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::db::Db;
 
@@ -73,7 +73,7 @@ fn lane_of(p: &Publish) -> usize {
 }
 
 /// Runs the subscriber until the process ends, reconnecting with a pause after errors.
-pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) {
+pub async fn run(db: Db, base_url: String, cfg: MqttConfig) {
     let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_manual_acks(true);
@@ -102,7 +102,7 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
     let mut lanes = Vec::new();
     for _ in 0..LANES {
         let (tx, mut rx) = mpsc::channel::<Publish>(1024);
-        let (db, base_url, nudge, client) = (db.clone(), base_url.clone(), nudge.clone(), client.clone());
+        let (db, base_url, client) = (db.clone(), base_url.clone(), client.clone());
         tokio::spawn(async move {
             let mut waiting = Vec::new();
             // Take whatever has queued up (at least one), store it in one transaction, then
@@ -128,7 +128,6 @@ pub async fn run(db: Db, base_url: String, nudge: Arc<Notify>, cfg: MqttConfig) 
                 loop {
                     match super::ingest::ingest_many(&db, &base_url, incoming()).await {
                         Ok(_) => {
-                            nudge.notify_one();
                             for p in &batch {
                                 let _ = client.ack(p).await;
                             }

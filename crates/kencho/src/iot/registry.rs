@@ -622,3 +622,19 @@ pub async fn person_details(db: &Db, person_id: i64) -> Result<(Vec<ContactRow>,
     .collect::<Result<Vec<_>>>()?;
     Ok((contacts, devices, activity))
 }
+
+/// A watched person's record opened by staff the tenant's table allows (`watch_records`; by
+/// default 課長 and administrators); the opening is audited: who looked, when, why.
+pub async fn open_person(db: &Db, staff: &crate::actor::Staff, id: i64, purpose: &str) -> Result<PersonRecord> {
+    crate::security::policy::require(db, staff, kencho_core::security::Action::WatchRecords, None).await?;
+    let r = person(db, staff.tenant_id, id).await?.ok_or(crate::error::AppError::NotFound)?;
+    let (tenant, actor, purpose) = (staff.tenant_id, format!("staff:{}", staff.id), purpose.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let detail = serde_json::json!({ "purpose": purpose });
+            crate::audit::append(conn, tenant, &actor, "iot.person_viewed", &format!("person:{id}"), detail).await
+        })
+    })
+    .await?;
+    Ok(r)
+}

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, Effect, Input};
 use sqlx::Row;
-use tokio::sync::Notify;
 
 use super::alarms::{self, StoredContact, Subject};
 use super::ingest::{notify_staff, resend_interval_ms, texts};
@@ -177,14 +176,10 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
     Ok(true)
 }
 
-/// The timer worker: checks deadlines every second (wakes sooner when nudged).
-pub async fn worker(db: Db, base_url: String, nudge: std::sync::Arc<Notify>) {
-    loop {
-        match run_once(&db, &base_url).await {
-            Ok(n) if n > 0 => nudge.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "IoT timers failed; will retry"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+/// The timer worker: checks deadlines every second (the mails they queue go out when their
+/// transaction commits).
+pub async fn worker(db: Db, base_url: String, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("IoT timers", Duration::from_secs(1));
+    crate::worker::run(every, stop, || async { run_once(&db, &base_url).await.map(|_| crate::worker::Pass::Idle) })
+        .await;
 }

@@ -68,7 +68,6 @@ async fn signup(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: 
     let b: SignupBody = json(&headers, &body)?;
     let lang = b.lang.as_deref().unwrap_or("ja");
     accounts::sign_up(&st.db, &st.cfg.base_url, (&b.email, &b.name, &b.password), lang, &ctx.info.ip).await?;
-    st.nudge.notify_one();
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -258,7 +257,6 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
         let (id, s) =
             apps::submit_new(&st.db, &st.cfg.base_url, r, &p, kind, b.answers.unwrap_or_default(), key).await?;
-        st.nudge.notify_one();
         let status = if s.new { StatusCode::CREATED } else { StatusCode::OK };
         // A fresh submission is `submitted` at revision 2; a repeat may have moved on since.
         let (status_now, revision) = if s.new {
@@ -543,7 +541,6 @@ async fn submit(
     let r = ctx.resident()?;
     let b: SubmitBody = json(&headers, &body)?;
     let s = apps::submit(&st.db, st.links.clone(), &st.cfg.base_url, ctx.lang(), r, id, b.revision).await?;
-    st.nudge.notify_one();
     Ok(Json(SubmitResult {
         receipt_number: s.receipt_number,
         content_hash: s.content_hash,
@@ -561,7 +558,6 @@ pub struct StatusBody {
 async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<StatusBody>> {
     let r = ctx.resident()?;
     let s = apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, ctx.lang(), r, id).await?;
-    st.nudge.notify_one();
     Ok(Json(StatusBody { status: s.as_str().into() }))
 }
 

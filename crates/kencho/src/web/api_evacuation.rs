@@ -374,7 +374,6 @@ async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Res
     let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
     let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id), Some(s.tenant_id))
         .await?;
-    st.nudge.notify_one();
     Ok(Json(o))
 }
 
@@ -422,7 +421,6 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
         Request { level: b.level, hazard, towns: b.towns, note: b.note },
     )
     .await?;
-    st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 
@@ -432,7 +430,6 @@ async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;
-    st.nudge.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -442,6 +439,5 @@ async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;
-    st.nudge.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -88,7 +88,6 @@ pub async fn staff_action(
     let to =
         crate::flows::decision::staff_action(&st.db, &st.links, (&st.cfg.base_url, &st.cfg.data_dir), s, id, action)
             .await?;
-    st.nudge.notify_one();
     Ok(Json(StatusBody { status: to.as_str().into() }))
 }
 

@@ -34,7 +34,6 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::sync::Notify;
 
 use crate::accounts::{self, Principal, Resident, Session, Staff};
 use crate::config::Config;
@@ -46,8 +45,6 @@ use crate::i18n;
 pub struct AppState {
     pub db: Db,
     pub cfg: Arc<Config>,
-    /// Wakes this process's outbox worker after a commit (other processes poll).
-    pub nudge: Arc<Notify>,
     /// In-memory hazard layers per tenant (マイ避難 look-ups).
     pub atlases: Arc<crate::evacuation::layers::Atlases>,
     /// Parsed organisations and 専決 tables per tenant (電子決裁).

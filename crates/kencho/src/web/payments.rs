@@ -224,7 +224,6 @@ async fn set_fee(st: &AppState, s: &crate::accounts::Staff, id: i64, b: FeeBody)
         evidence: b.exemption_evidence,
     };
     let pid = payments::set_due(&st.db, st.links.clone(), &st.cfg.base_url, s, &p, id, choice).await?;
-    st.nudge.notify_one();
     Ok(pid)
 }
 
@@ -283,7 +282,6 @@ async fn api_refund(
     let s = ctx.staff()?;
     let b: RefundBody = json(&headers, &body)?;
     let r = payments::request_refund(&st.db, st.links.clone(), s, id, b.amount, &b.reason).await?;
-    st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
@@ -304,10 +302,7 @@ async fn refund_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
     }
     .await;
     match outcome {
-        Ok(r) => {
-            st.nudge.notify_one();
-            Ok(Redirect::to(&format!("/staff/applications/{}", r.application_id)).into_response())
-        }
+        Ok(r) => Ok(Redirect::to(&format!("/staff/applications/{}", r.application_id)).into_response()),
         Err(e) => Err(e).lang(&lang),
     }
 }
@@ -462,7 +457,6 @@ async fn stripe_webhook(
     for s in sessions {
         issue_receipt_if_paid(&st, "stripe", &s).await;
     }
-    st.nudge.notify_one();
     Ok(Json(out))
 }
 
@@ -584,7 +578,6 @@ async fn api_cash(
     let p = apps::procedure_version(&st.db, a.procedure_id).await?;
     let pid = payments::record_cash(&st.db, st.links.clone(), s, &p, id, b.amount, b.units).await?;
     issue_receipt_logged(&st, pid).await;
-    st.nudge.notify_one();
     Ok((StatusCode::CREATED, Json(pid)).into_response())
 }
 

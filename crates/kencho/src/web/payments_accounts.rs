@@ -75,7 +75,6 @@ pub(super) async fn api_review(
     let s = ctx.staff()?;
     let b: ReviewBody = json(&headers, &body)?;
     let r = payments::review_refund(&st.db, s, id, b.approve).await?;
-    st.nudge.notify_one();
     Ok(Json(r))
 }
 
@@ -89,7 +88,6 @@ async fn review_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, 
         _ => return Err(AppError::BadRequest("approve must be 1 or 0".into())).lang(&lang),
     };
     payments::review_refund(&st.db, &s, id, approve).await.lang(&lang)?;
-    st.nudge.notify_one();
     Ok(Redirect::to("/staff/payments").into_response())
 }
 

@@ -149,7 +149,6 @@ async fn sandbox_webhook(
     let payment_ref = e.payment_ref.clone();
     let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
     issue_receipt_if_paid(&st, "sandbox", &payment_ref).await;
-    st.nudge.notify_one();
     Ok(Json(WebhookResult { outcome: out.describe() }))
 }
 

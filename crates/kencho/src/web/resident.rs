@@ -525,7 +525,6 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
         .lang(&lang)?;
     match apps::submit(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id, revision).await {
         Ok(s) => {
-            st.nudge.notify_one();
             let t = crate::i18n::t(&lang, "done.title");
             let page = DonePage {
                 l: ctx.layout(&st, &t),
@@ -553,7 +552,6 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
         return Err(AppError::BadRequest(crate::i18n::t(&lang, "app.withdraw_confirm_needed"))).lang(&lang);
     }
     apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id).await.lang(&lang)?;
-    st.nudge.notify_one();
     Ok(Redirect::to(&format!("/applications/{id}")).into_response())
 }
 

@@ -351,10 +351,7 @@ async fn action(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => {
-            st.nudge.notify_one();
-            Ok(Redirect::to(&format!("/staff/applications/{id}")).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/staff/applications/{id}")).into_response()),
         Err(e @ (AppError::Transition(_) | AppError::BadRequest(_))) => {
             let status = e.status();
             // Show the case again with the problem on top, keeping what was typed.

@@ -294,6 +294,47 @@ pub async fn act<L: Links>(
     .await
 }
 
+/// The acts `staff` could do now, found by trying each on a copy of the route (the state
+/// machine is the one authority on what is allowed).
+pub async fn available_acts(db: &Db, setup: &Setup, staff: &Staff, k: &Kian) -> Result<Vec<&'static str>> {
+    let mut conn = db.read.acquire().await?;
+    let now = now_ms();
+    let at = crate::clock::at(now);
+    let absent = absent_on(&mut conn, k.tenant_id, at.date()).await?;
+    let ctx = Ctx { org: &setup.org, at, absent: &absent };
+    let me = person_of(staff.id);
+    let c = || Some("-".to_string());
+    let earlier = match k.route.state() {
+        State::InProgress { stage } if *stage > 0 => SendBackTo::Stage(0),
+        _ => SendBackTo::Drafter,
+    };
+    let candidates: Vec<(&'static str, Action)> = vec![
+        ("submit", Action::Submit),
+        ("approve", Action::Approve { comment: None }),
+        ("agree", Action::Agree { comment: None }),
+        ("disagree", Action::Disagree { comment: "-".into() }),
+        ("send_back", Action::SendBack { to: SendBackTo::Drafter, comment: "-".into() }),
+        ("send_back_earlier", Action::SendBack { to: earlier, comment: "-".into() }),
+        ("recall", Action::Recall),
+        ("reject", Action::Reject { comment: "-".into() }),
+        ("substitute_decide", Action::SubstituteDecide { comment: c() }),
+        ("take_over", Action::TakeOver { comment: c() }),
+        ("read", Action::Read),
+        ("abandon", Action::Abandon { comment: None }),
+    ];
+    let mut out = Vec::new();
+    for (name, a) in candidates {
+        let mut r = k.route.clone();
+        if r.act(&ctx, &me, a).is_ok() {
+            if name == "send_back_earlier" && earlier == SendBackTo::Drafter {
+                continue;
+            }
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 fn comment_of(a: &Action) -> Option<&str> {
     match a {
         Action::Approve { comment }

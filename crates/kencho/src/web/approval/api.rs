@@ -195,7 +195,6 @@ pub(super) async fn api_act(
     let b: ActBody = json(&headers, &body)?;
     let action = kian::parse_action(&b.act, b.comment, b.to.as_deref())?;
     let state = kian::act(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, s, id, action).await?;
-    st.nudge.notify_one();
     Ok(Json(ActResult { state }))
 }
 

@@ -230,7 +230,6 @@ pub(super) async fn act_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
     let outcome = async {
         let action = kian::parse_action(name, comment, form_get(&form, "to"))?;
         kian::act(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, &s, id, action).await?;
-        st.nudge.notify_one();
         Ok(())
     }
     .await;

@@ -82,47 +82,6 @@ pub(super) fn stages(setup: &Setup, names: &HashMap<i64, String>, k: &Kian) -> V
         .collect()
 }
 
-/// The acts `staff` could do now, found by trying each on a copy of the route (the state
-/// machine is the one authority on what is allowed).
-pub(super) async fn available_acts(st: &AppState, setup: &Setup, staff: &Staff, k: &Kian) -> Result<Vec<&'static str>> {
-    let mut conn = st.db.read.acquire().await?;
-    let now = now_ms();
-    let at = crate::clock::at(now);
-    let absent = setup::absent_on(&mut conn, k.tenant_id, at.date()).await?;
-    let ctx = RouteCtx { org: &setup.org, at, absent: &absent };
-    let me = person_of(staff.id);
-    let c = || Some("-".to_string());
-    let earlier = match k.route.state() {
-        RouteState::InProgress { stage } if *stage > 0 => SendBackTo::Stage(0),
-        _ => SendBackTo::Drafter,
-    };
-    let candidates: Vec<(&'static str, Action)> = vec![
-        ("submit", Action::Submit),
-        ("approve", Action::Approve { comment: None }),
-        ("agree", Action::Agree { comment: None }),
-        ("disagree", Action::Disagree { comment: "-".into() }),
-        ("send_back", Action::SendBack { to: SendBackTo::Drafter, comment: "-".into() }),
-        ("send_back_earlier", Action::SendBack { to: earlier, comment: "-".into() }),
-        ("recall", Action::Recall),
-        ("reject", Action::Reject { comment: "-".into() }),
-        ("substitute_decide", Action::SubstituteDecide { comment: c() }),
-        ("take_over", Action::TakeOver { comment: c() }),
-        ("read", Action::Read),
-        ("abandon", Action::Abandon { comment: None }),
-    ];
-    let mut out = Vec::new();
-    for (name, a) in candidates {
-        let mut r = k.route.clone();
-        if r.act(&ctx, &me, a).is_ok() {
-            if name == "send_back_earlier" && earlier == SendBackTo::Drafter {
-                continue;
-            }
-            out.push(name);
-        }
-    }
-    Ok(out)
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KouetsuView {
     pub person: String,
@@ -169,7 +128,7 @@ pub(super) async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianV
     let k = kian::get(&st.db, &setup, staff, id).await?;
     let names = staff_names(st, staff.tenant_id).await?;
     let name_of = |p: &PersonId| staff_id_of(p).and_then(|i| names.get(&i).cloned()).unwrap_or_default();
-    let acts = available_acts(st, &setup, staff, &k).await?;
+    let acts = kian::available_acts(&st.db, &setup, staff, &k).await?;
     let (policy, _) = crate::security::policy::load(&st.db, staff.tenant_id).await?;
     let v = KianView {
         id: k.id,
@@ -220,7 +179,6 @@ pub(super) async fn after_execute(st: &AppState, done: &kian::Executed, kian_id:
             tracing::error!(error = %e, application = app, kian = kian_id, "the signed notice was not issued");
         }
     }
-    st.nudge.notify_one();
 }
 
 /// Whether a carried-out application 起案 still lacks its signed notice.

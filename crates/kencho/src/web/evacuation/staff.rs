@@ -150,7 +150,6 @@ pub(super) async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Byte
             Request { level, hazard, towns, note },
         )
         .await?;
-        st.nudge.notify_one();
         Ok(t(&lang, if level == 3 { "evac.alert_sent" } else { "evac.alert_waiting" }))
     }
     .await;
@@ -168,7 +167,6 @@ pub(super) async fn approve_alert(
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
-        st.nudge.notify_one();
         Ok(t(&lang, "evac.alert_sent"))
     }
     .await;
@@ -181,7 +179,6 @@ pub(super) async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id):
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
-        st.nudge.notify_one();
         Ok(t(&lang, "evac.alert_cancelled_msg"))
     }
     .await;
@@ -205,7 +202,6 @@ pub(super) async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipa
             Some(s.tenant_id),
         )
         .await?;
-        st.nudge.notify_one();
         Ok(tf(&lang, "evac.jma_read", &[("result", &o.result), ("event", &o.event_id)]))
     }
     .await;

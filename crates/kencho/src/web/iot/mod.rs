@@ -84,7 +84,6 @@ async fn webhook(
     let topic = headers.get("x-kencho-topic").and_then(|v| v.to_str().ok());
     let out =
         ingest::ingest(&st.db, &st.cfg.base_url, (tenant_id, &caller), (topic, q.event.as_deref()), &body).await?;
-    st.nudge.notify_one();
     Ok(Json(out))
 }
 
@@ -561,31 +560,7 @@ struct PersonPage {
 async fn person_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?.clone();
-    crate::security::policy::require(&st.db, &s, kencho_core::security::Action::WatchRecords, None)
-        .await
-        .lang(&lang)?;
-    let r = crate::iot::registry::person(&st.db, s.tenant_id, id)
-        .await
-        .lang(&lang)?
-        .ok_or(AppError::NotFound)
-        .lang(&lang)?;
-    let (tenant, actor) = (s.tenant_id, format!("staff:{}", s.id));
-    st.db
-        .transact(move |conn| {
-            Box::pin(async move {
-                crate::audit::append(
-                    conn,
-                    tenant,
-                    &actor,
-                    "iot.person_viewed",
-                    &format!("person:{id}"),
-                    serde_json::json!({"purpose": "record page"}),
-                )
-                .await
-            })
-        })
-        .await
-        .lang(&lang)?;
+    let r = registry::open_person(&st.db, &s, id, "record page").await.lang(&lang)?;
     let (contacts, devices, recent) = registry::person_details(&st.db, id).await.lang(&lang)?;
     let activity = recent.into_iter().map(|(at, kind)| (fmt_time(at), kind)).collect();
     let last = r.last_activity_at;

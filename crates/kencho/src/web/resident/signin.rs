@@ -41,7 +41,6 @@ pub(super) async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) ->
     let password = form_get(&form, "password").unwrap_or_default();
     match accounts::sign_up(&st.db, &st.cfg.base_url, (email, name, password), &lang, &ctx.info.ip).await {
         Ok(()) => {
-            st.nudge.notify_one();
             let t = |k: &str| crate::i18n::t(&lang, k);
             render(&MessagePage {
                 l: ctx.layout(&st, &t("signup.sent_title")),
