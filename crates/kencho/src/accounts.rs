@@ -128,7 +128,7 @@ pub async fn sign_up(
     .fetch_one(&mut *tx)
     .await;
     let id: i64 = match row {
-        Ok(r) => r.try_get(0)?,
+        Ok(r) => r.try_get("id")?,
         // Do not reveal whether an address is registered: tell the owner by mail instead.
         Err(e) if is_unique_violation(&e) => {
             drop(tx);
@@ -172,7 +172,7 @@ pub async fn verify_email(db: &Db, token: &str) -> Result<()> {
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::BadRequest("the link is invalid or has expired / リンクが無効か期限切れです".into()))?;
-    let id: i64 = row.try_get(0)?;
+    let id: i64 = row.try_get("resident_id")?;
     sqlx::query("UPDATE residents SET verified_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
     audit::append(
         &mut tx,
@@ -356,8 +356,8 @@ pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> 
     let place = totp_place(staff_id);
     let row =
         sqlx::query("SELECT email, totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
-    let email: String = row.try_get(0)?;
-    let stored: Option<String> = row.try_get(1)?;
+    let email: String = row.try_get("email")?;
+    let stored: Option<String> = row.try_get("totp_secret")?;
     let secret = match stored {
         Some(s) => db.keys().open(&place, &s)?,
         None => {
@@ -379,7 +379,7 @@ pub async fn totp_enrolment(db: &Db, staff_id: i64) -> Result<(String, String)> 
             // Another request may have enrolled first: the stored secret is the one.
             let row =
                 sqlx::query("SELECT totp_secret FROM staff WHERE id = $1").bind(staff_id).fetch_one(&db.read).await?;
-            match row.try_get::<Option<String>, _>(0)? {
+            match row.try_get::<Option<String>, _>("totp_secret")? {
                 Some(stored) => db.keys().open(&place, &stored)?,
                 None => s,
             }
@@ -409,10 +409,10 @@ pub async fn complete_mfa(
         .bind(staff_id)
         .fetch_one(&db.read)
         .await?;
-    let email: String = row.try_get(0)?;
-    let secret: Option<String> = row.try_get(1)?;
-    let last_step: i64 = row.try_get(2)?;
-    let tenant_id: i64 = row.try_get(3)?;
+    let email: String = row.try_get("email")?;
+    let secret: Option<String> = row.try_get("totp_secret")?;
+    let last_step: i64 = row.try_get("totp_last_step")?;
+    let tenant_id: i64 = row.try_get("tenant_id")?;
     let keys = limits::keys("totp", &staff_id.to_string(), client.ip, false);
     let actor = format!("staff:{staff_id}");
     if let Err((key, started)) = limits::reserve(db, keys.clone()).await? {
@@ -560,7 +560,7 @@ pub async fn create_staff(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::BadRequest(format!("unknown tenant \"{tenant_code}\"")))?
-        .try_get(0)?;
+        .try_get("id")?;
     let division_id = crate::procedures::upsert_division(&mut tx, tenant_id, division.0, division.1).await?;
     let id: i64 = match sqlx::query(
         "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -575,7 +575,7 @@ pub async fn create_staff(
     .fetch_one(&mut *tx)
     .await
     {
-        Ok(r) => r.try_get(0)?,
+        Ok(r) => r.try_get("id")?,
         Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(format!("{email} already has an account"))),
         Err(e) => return Err(e.into()),
     };

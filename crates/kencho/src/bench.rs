@@ -304,7 +304,7 @@ pub async fn run(clients: usize, seconds: u64) -> Result<(), BoxErr> {
             .bind(crate::demo::RESIDENT_EMAIL)
             .fetch_one(&db.read)
             .await?;
-        Arc::new(Resident { id: row.try_get(0)?, email: row.try_get(1)?, name: row.try_get(2)? })
+        Arc::new(Resident { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? })
     };
     let procedure = crate::procedures::current(&db, "minamisoma", "inu-toroku").await?;
     let raw = {
@@ -354,7 +354,8 @@ pub(crate) async fn open_db(dir: &std::path::Path, mode: &str) -> Result<Db, Box
 async fn staff_token(client: &reqwest::Client, base: &str, db: &Db, email: &str) -> Result<String, BoxErr> {
     use sqlx::Row;
     let row = sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
-    let secret = db.keys().open(&crate::accounts::totp_place(row.try_get(0)?), &row.try_get::<String, _>(1)?)?;
+    let secret =
+        db.keys().open(&crate::accounts::totp_place(row.try_get("id")?), &row.try_get::<String, _>("totp_secret")?)?;
     let code = crate::accounts::totp_code_now(&secret)?;
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))

@@ -144,8 +144,11 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .execute(&mut *tx)
         .await?;
     for (tenant, div_code, div_name, email, name, role) in STAFF {
-        let tenant_id: i64 =
-            sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(tenant).fetch_one(&mut *tx).await?.try_get(0)?;
+        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+            .bind(tenant)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
         let division_id = procedures::upsert_division(&mut tx, tenant_id, div_code, div_name).await?;
         // Demo staff get a TOTP secret up front so the printout can show it; it is sealed
         // to the row, so the row is made first.
@@ -163,7 +166,7 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("id"))
         .transpose()?;
         if let Some(id) = id {
             let sealed = db.keys().seal(&accounts::totp_place(id), &secret)?;
@@ -176,8 +179,11 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     }
     // The sandbox is the demo's 指定納付受託者 (a made-up 告示), so the demo takes payments.
     for (code, ..) in TENANTS {
-        let tenant_id: i64 =
-            sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_one(&mut *tx).await?.try_get(0)?;
+        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
         crate::payments::agents::designate_demo_sandbox(&mut tx, tenant_id).await?;
     }
     tx.commit().await?;
@@ -186,7 +192,7 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     for (tenant, _, _, email, _, role) in STAFF {
         let row =
             sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
-        let (id, stored): (i64, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+        let (id, stored): (i64, Option<String>) = (row.try_get("id")?, row.try_get("totp_secret")?);
         let stored = stored.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?;
         out.push(StaffLogin {
             email: email.into(),
@@ -200,18 +206,18 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
 
 /// Loads the demo organisation and 専決 table once, as 南相馬市's administrator.
 async fn load_approval(db: &Db, tenant: i64) -> Result<()> {
-    let have: i64 = sqlx::query("SELECT COUNT(*) FROM approval_setup WHERE tenant_id = $1")
+    let have: i64 = sqlx::query("SELECT COUNT(*) AS n FROM approval_setup WHERE tenant_id = $1")
         .bind(tenant)
         .fetch_one(&db.read)
         .await?
-        .try_get(0)?;
+        .try_get("n")?;
     if have > 0 {
         return Ok(());
     }
     let id: i64 = sqlx::query("SELECT id FROM staff WHERE email = 'admin@minamisoma.example.jp'")
         .fetch_one(&db.read)
         .await?
-        .try_get(0)?;
+        .try_get("id")?;
     let admin = accounts::staff_by_id(db, id).await?.ok_or(AppError::NotFound)?;
     let cache = crate::approval::setup::SetupCache::default();
     for (kind, text) in APPROVAL_SETUP {
@@ -264,11 +270,11 @@ async fn demo_permit(db: &Db, tenant: i64, traps: &[i64]) -> Result<()> {
 /// motion sensor and a call button (made-up DevEUIs in the 70B3D5FFFE00000x range).
 async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
     use crate::iot::registry::{self, NewContact, NewDevice, NewPerson};
-    let have: i64 = sqlx::query("SELECT COUNT(*) FROM iot_devices WHERE tenant_id = $1")
+    let have: i64 = sqlx::query("SELECT COUNT(*) AS n FROM iot_devices WHERE tenant_id = $1")
         .bind(tenant)
         .fetch_one(&db.read)
         .await?
-        .try_get(0)?;
+        .try_get("n")?;
     if have > 0 {
         return Ok(());
     }

@@ -120,11 +120,11 @@ async fn claim(db: &Db, limit: i64) -> Result<Vec<Claimed>> {
             rows.iter()
                 .map(|r| {
                     Ok(Claimed {
-                        id: r.try_get(0)?,
-                        recipient: r.try_get(1)?,
-                        subject: r.try_get(2)?,
-                        body: r.try_get(3)?,
-                        attempts: r.try_get(4)?,
+                        id: r.try_get("id")?,
+                        recipient: r.try_get("recipient")?,
+                        subject: r.try_get("subject")?,
+                        body: r.try_get("body")?,
+                        attempts: r.try_get("attempts")?,
                     })
                 })
                 .collect()

@@ -69,7 +69,7 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
     let Some(tenant) = tenant else {
         return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
     };
-    let tenant_id: i64 = tenant.try_get(0)?;
+    let tenant_id: i64 = tenant.try_get("id")?;
     if only_tenant.is_some_and(|t| t != tenant_id) {
         return Err(AppError::Forbidden);
     }
@@ -82,8 +82,8 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
     .await?;
     let next_version = match &current {
         Some(r) => {
-            let v: i64 = r.try_get(0)?;
-            let h: String = r.try_get(1)?;
+            let v: i64 = r.try_get("version")?;
+            let h: String = r.try_get("definition_hash")?;
             if h == hash {
                 return Ok(ImportOutcome::Unchanged { version: v });
             }
@@ -114,7 +114,7 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
     .bind(now_ms())
     .fetch_one(&mut *tx)
     .await?
-    .try_get(0)?;
+    .try_get("id")?;
     audit::append(
         &mut tx,
         tenant_id,
@@ -140,25 +140,26 @@ pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &st
         .bind(code)
         .fetch_one(&mut *conn)
         .await?
-        .try_get(0)?;
+        .try_get("id")?;
     Ok(id)
 }
 
 const COLS: &str =
-    "p.id, p.tenant_id, t.code, t.name, t.name_en, p.division_id, p.code, p.version, p.definition, t.receipt_prefix";
+    "p.id, p.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.name_en AS tenant_name_en, p.division_id, \
+    p.code, p.version, p.definition, t.receipt_prefix";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
-    let def: String = r.try_get(8)?;
+    let def: String = r.try_get("definition")?;
     Ok(Procedure {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        tenant_code: r.try_get(2)?,
-        tenant_name: r.try_get(3)?,
-        tenant_name_en: r.try_get(4)?,
-        receipt_prefix: r.try_get(9)?,
-        division_id: r.try_get(5)?,
-        code: r.try_get(6)?,
-        version: r.try_get(7)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        tenant_code: r.try_get("tenant_code")?,
+        tenant_name: r.try_get("tenant_name")?,
+        tenant_name_en: r.try_get("tenant_name_en")?,
+        receipt_prefix: r.try_get("receipt_prefix")?,
+        division_id: r.try_get("division_id")?,
+        code: r.try_get("code")?,
+        version: r.try_get("version")?,
         def: serde_json::from_str(&def).map_err(|e| AppError::Internal(format!("stored definition: {e}")))?,
     })
 }
@@ -180,7 +181,7 @@ pub async fn current(db: &Db, tenant_code: &str, code: &str) -> Result<Arc<Proce
     .fetch_optional(&db.read)
     .await?
     .ok_or(AppError::NotFound)?;
-    version(db, row.try_get(0)?).await
+    version(db, row.try_get("id")?).await
 }
 
 /// Procedure versions never change once stored, so any process may cache them by id.
@@ -214,8 +215,8 @@ pub async fn search(db: &Db, query: &str, tenant_code: Option<&str>) -> Result<V
     let rows = sqlx::query(&sql).bind(tenant_code.unwrap_or("")).fetch_all(&db.read).await?;
     let mut hits = Vec::new();
     for r in &rows {
-        let title: String = r.try_get(10)?;
-        let text: String = r.try_get(11)?;
+        let title: String = r.try_get("search_title")?;
+        let text: String = r.try_get("search_text")?;
         if let Some(score) = search::score(&title, &text, query) {
             hits.push((score, from_row(r)?));
         }

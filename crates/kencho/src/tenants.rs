@@ -5,7 +5,7 @@ use sqlx::Row;
 use crate::db::{now_ms, Db};
 use crate::error::Result;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Tenant {
     pub id: i64,
     pub code: String,
@@ -33,16 +33,14 @@ pub async fn create(db: &Db, code: &str, name: &str, name_en: &str, receipt_pref
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-    let id = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_one(&mut *tx).await?.try_get(0)?;
+    let id =
+        sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_one(&mut *tx).await?.try_get("id")?;
     tx.commit().await?;
     Ok(id)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
-    let rows = sqlx::query("SELECT id, code, name, name_en FROM tenants ORDER BY id").fetch_all(&db.read).await?;
-    rows.iter()
-        .map(|r| Ok(Tenant { id: r.try_get(0)?, code: r.try_get(1)?, name: r.try_get(2)?, name_en: r.try_get(3)? }))
-        .collect()
+    Ok(sqlx::query_as("SELECT id, code, name, name_en FROM tenants ORDER BY id").fetch_all(&db.read).await?)
 }
 
 /// Sets a tenant's 全国地方公共団体コード.
@@ -64,19 +62,15 @@ pub async fn set_lg_code(db: &Db, code: &str, lg_code: &str) -> Result<()> {
 pub async fn id_of(db: &Db, code: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_optional(&db.read).await?;
     Ok(match row {
-        Some(r) => Some(r.try_get(0)?),
+        Some(r) => Some(r.try_get("id")?),
         None => None,
     })
 }
 
 /// A tenant by code: (id, name, name_en).
 pub async fn by_code(db: &Db, code: &str) -> Result<Option<Tenant>> {
-    let row = sqlx::query("SELECT id, code, name, name_en FROM tenants WHERE code = $1")
+    Ok(sqlx::query_as("SELECT id, code, name, name_en FROM tenants WHERE code = $1")
         .bind(code)
         .fetch_optional(&db.read)
-        .await?;
-    Ok(match row {
-        Some(r) => Some(Tenant { id: r.try_get(0)?, code: r.try_get(1)?, name: r.try_get(2)?, name_en: r.try_get(3)? }),
-        None => None,
-    })
+        .await?)
 }

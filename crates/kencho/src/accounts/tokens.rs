@@ -43,7 +43,7 @@ pub async fn create(db: &Db, by: &Staff, name: &str, scope: Scope, days: Option<
             .bind(expires)
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             audit::append(
                 conn,
                 tenant_id,

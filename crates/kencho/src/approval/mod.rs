@@ -29,18 +29,22 @@ pub async fn figures(db: &Db, tenant_id: i64, from_ms: i64, to_ms: i64) -> Resul
     let mut out: Vec<KianRow> = Vec::new();
     let mut last = None;
     for r in &rows {
-        let id: i64 = r.try_get(0)?;
+        let id: i64 = r.try_get("id")?;
         if last != Some(id) {
-            let state: String = r.try_get(2)?;
-            out.push(KianRow { division: r.try_get(1)?, decided: state == "decided", events: Vec::new() });
+            let state: String = r.try_get("state")?;
+            out.push(KianRow {
+                division: r.try_get("division_code")?,
+                decided: state == "decided",
+                events: Vec::new(),
+            });
             last = Some(id);
         }
         if let Some(k) = out.last_mut() {
             k.events.push(EventRow {
-                at_ms: r.try_get(3)?,
-                act: r.try_get(4)?,
-                stage: r.try_get(5)?,
-                as_post: r.try_get(6)?,
+                at_ms: r.try_get("at")?,
+                act: r.try_get("act")?,
+                stage: r.try_get("stage")?,
+                as_post: r.try_get("as_post")?,
             });
         }
     }

@@ -87,17 +87,19 @@ pub struct Record {
 
 fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
     Ok(Record {
-        id: r.try_get(0)?,
-        subject: r.try_get(1)?,
-        title: r.try_get(2)?,
-        division_code: r.try_get(3)?,
-        retention_years: r.try_get(4)?,
-        retention: RetentionClass::from_code(r.try_get(4)?).map(RetentionClass::label).unwrap_or_default(),
-        disposal: r.try_get(5)?,
-        completed_on: r.try_get(6)?,
-        expires_on: r.try_get(7)?,
-        state: r.try_get(8)?,
-        disposal_kian_id: r.try_get(9)?,
+        id: r.try_get("id")?,
+        subject: r.try_get("subject")?,
+        title: r.try_get("title")?,
+        division_code: r.try_get("division_code")?,
+        retention_years: r.try_get("retention_years")?,
+        retention: RetentionClass::from_code(r.try_get("retention_years")?)
+            .map(RetentionClass::label)
+            .unwrap_or_default(),
+        disposal: r.try_get("disposal")?,
+        completed_on: r.try_get("completed_on")?,
+        expires_on: r.try_get("expires_on")?,
+        state: r.try_get("state")?,
+        disposal_kian_id: r.try_get("disposal_kian_id")?,
         open_holds: r.try_get("open_holds")?,
     })
 }
@@ -148,13 +150,13 @@ pub async fn disposal_log(db: &Db, tenant_id: i64) -> Result<Vec<Disposed>> {
     rows.iter()
         .map(|r| {
             Ok(Disposed {
-                subject: r.try_get(0)?,
-                title: r.try_get(1)?,
-                action: r.try_get(2)?,
-                kian_id: r.try_get(3)?,
-                package_path: r.try_get(4)?,
-                package_sha256: r.try_get(5)?,
-                done_at: r.try_get(6)?,
+                subject: r.try_get("subject")?,
+                title: r.try_get("title")?,
+                action: r.try_get("action")?,
+                kian_id: r.try_get("approved_by_kian")?,
+                package_path: r.try_get("package_path")?,
+                package_sha256: r.try_get("package_sha256")?,
+                done_at: r.try_get("done_at")?,
             })
         })
         .collect()
@@ -401,9 +403,10 @@ fn subject_id(subject: &str) -> Option<(&str, i64)> {
     Some((kind, id.parse().ok()?))
 }
 
+/// The `sha256` column of the rows `sql` selects for `id`.
 async fn shas(conn: &mut AnyConnection, sql: &str, id: i64) -> Result<Vec<String>> {
     let rows = sqlx::query(sql).bind(id).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
 }
 
 /// Removes the personal data and file rows of a record; what remains is that it existed (and
@@ -439,8 +442,11 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
         }
         "kian" => {
             files.extend(shas(conn, "SELECT sha256 FROM kian_files WHERE kian_id = $1", id).await?);
-            let route: String =
-                sqlx::query("SELECT route FROM kian WHERE id = $1").bind(id).fetch_one(&mut *conn).await?.try_get(0)?;
+            let route: String = sqlx::query("SELECT route FROM kian WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("route")?;
             let mut route: kencho_core::approval::route::Route =
                 serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
             route.redact_comments();
@@ -503,12 +509,12 @@ pub async fn finish(db: &Db, data_dir: &Path, released: &Released) {
 async fn remove_if_unused(db: &Db, data_dir: &Path, sha: &str) -> Result<()> {
     let used: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) + (SELECT COUNT(*) FROM kian_files WHERE sha256 = $1) \
-         + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL)",
+         + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL) AS used",
     )
     .bind(sha)
     .fetch_one(&db.read)
     .await?
-    .try_get(0)?;
+    .try_get("used")?;
     let path = crate::blobs::file_path(data_dir, sha);
     let age = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
     if used == 0 && age.is_some_and(|a| a >= FRESH) {

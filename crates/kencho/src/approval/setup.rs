@@ -37,17 +37,18 @@ pub struct SetupCache {
 
 impl SetupCache {
     pub async fn get(&self, db: &Db, tenant_id: i64) -> Result<Setup> {
-        let rows =
-            sqlx::query("SELECT kind, MAX(id) FROM approval_setup WHERE tenant_id = $1 GROUP BY kind ORDER BY kind")
-                .bind(tenant_id)
-                .fetch_all(&db.read)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT kind, MAX(id) AS latest_id FROM approval_setup WHERE tenant_id = $1 GROUP BY kind ORDER BY kind",
+        )
+        .bind(tenant_id)
+        .fetch_all(&db.read)
+        .await?;
         let mut org_v = 0;
         let mut rules_v = 0;
         let mut settings_v = 0;
         for r in &rows {
-            let kind: String = r.try_get(0)?;
-            let v: i64 = r.try_get(1)?;
+            let kind: String = r.try_get("kind")?;
+            let v: i64 = r.try_get("latest_id")?;
             match kind.as_str() {
                 "org" => org_v = v,
                 "rules" => rules_v = v,
@@ -86,8 +87,11 @@ async fn body_of<T: serde::de::DeserializeOwned>(db: &Db, id: i64) -> Result<Opt
     if id == 0 {
         return Ok(None);
     }
-    let body: String =
-        sqlx::query("SELECT body FROM approval_setup WHERE id = $1").bind(id).fetch_one(&db.read).await?.try_get(0)?;
+    let body: String = sqlx::query("SELECT body FROM approval_setup WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.read)
+        .await?
+        .try_get("body")?;
     serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(format!("stored setup {id}: {e}")))
 }
 
@@ -108,7 +112,7 @@ pub async fn source(db: &Db, tenant_id: i64, kind: &str) -> Result<String> {
             .fetch_optional(&db.read)
             .await?;
     Ok(match row {
-        Some(r) => r.try_get(0)?,
+        Some(r) => r.try_get("source")?,
         None => String::new(),
     })
 }
@@ -125,8 +129,8 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
                 .await?;
             let mut by_email = HashMap::new();
             for r in rows {
-                let id: i64 = r.try_get(0)?;
-                let email: String = r.try_get(1)?;
+                let id: i64 = r.try_get("id")?;
+                let email: String = r.try_get("email")?;
                 by_email.insert(email.to_lowercase(), id);
             }
             let org = parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id)))
@@ -175,7 +179,7 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
             .bind(now_ms())
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             audit::append(
                 conn,
                 admin.tenant_id,
@@ -242,7 +246,7 @@ pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &st
             .bind(now_ms())
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             audit::append(
                 conn,
                 by.tenant_id,
@@ -261,7 +265,8 @@ pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &st
 /// Absences that have not ended before `today`, for the page.
 pub async fn absences(db: &Db, tenant_id: i64, today: Date) -> Result<Vec<Absence>> {
     let rows = sqlx::query(
-        "SELECT a.id, a.staff_id, s.name, a.from_date, a.to_date, a.note FROM absences a JOIN staff s ON s.id = a.staff_id \
+        "SELECT a.id, a.staff_id, s.name AS staff_name, a.from_date, a.to_date, a.note \
+         FROM absences a JOIN staff s ON s.id = a.staff_id \
          WHERE a.tenant_id = $1 AND a.to_date >= $2 ORDER BY a.from_date, a.id",
     )
     .bind(tenant_id)
@@ -271,12 +276,12 @@ pub async fn absences(db: &Db, tenant_id: i64, today: Date) -> Result<Vec<Absenc
     rows.iter()
         .map(|r| {
             Ok(Absence {
-                id: r.try_get(0)?,
-                staff_id: r.try_get(1)?,
-                staff_name: r.try_get(2)?,
-                from: r.try_get(3)?,
-                to: r.try_get(4)?,
-                note: r.try_get(5)?,
+                id: r.try_get("id")?,
+                staff_id: r.try_get("staff_id")?,
+                staff_name: r.try_get("staff_name")?,
+                from: r.try_get("from_date")?,
+                to: r.try_get("to_date")?,
+                note: r.try_get("note")?,
             })
         })
         .collect()
@@ -290,5 +295,5 @@ pub async fn absent_on(conn: &mut sqlx::AnyConnection, tenant_id: i64, date: Dat
         .bind(&d)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| Ok(person_of(r.try_get(0)?))).collect()
+    rows.iter().map(|r| Ok(person_of(r.try_get("staff_id")?))).collect()
 }

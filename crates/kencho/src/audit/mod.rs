@@ -53,7 +53,7 @@ pub async fn append_batched(
 pub const TAKE_HEAD: &str = "UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq, hash";
 
 pub fn head_of(row: &sqlx::any::AnyRow) -> Result<(i64, String)> {
-    Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?))
+    Ok((row.try_get::<i64, _>("seq")?, row.try_get::<String, _>("hash")?))
 }
 
 /// A tenant's first entry: creates its head.

@@ -71,11 +71,11 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
     tokio::time::sleep(Duration::from_secs(2)).await;
     let count = |db: Db| async move {
         use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) FROM iot_events WHERE kind = 'heartbeat'")
+        sqlx::query("SELECT COUNT(*) AS n FROM iot_events WHERE kind = 'heartbeat'")
             .fetch_one(&db.read)
             .await
             .ok()
-            .and_then(|r| r.try_get::<i64, _>(0).ok())
+            .and_then(|r| r.try_get::<i64, _>("n").ok())
             .unwrap_or(0)
     };
     let uplink = |eui: &str, fcnt: u32, payload: &[u8]| {
@@ -178,7 +178,7 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
             .await?;
         let mut h = Histogram::<u64>::new_with_bounds(1, 600_000, 3).map_err(|e| e.to_string())?;
         for r in &rows {
-            let (label, opened): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+            let (label, opened): (String, i64) = (r.try_get("label")?, r.try_get("opened_at")?);
             let i: usize = label.trim_start_matches("bench-trap-").parse().unwrap_or(usize::MAX);
             if let Some(w) = wall.get(i) {
                 let _ = h.record((opened - w).max(1) as u64);

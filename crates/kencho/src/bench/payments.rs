@@ -99,7 +99,7 @@ pub async fn run_payments(clients: usize, seconds: u64) -> Result<(), BoxErr> {
         .fetch_all(&db.read)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get("provider_ref")?, r.try_get("paid_amount")?)))
         .collect::<Result<_, sqlx::Error>>()?;
     let staff = staff_token(&api, &base, &db, "kankyo-kakaricho@minamisoma.example.jp").await?;
     db.close().await;

@@ -59,7 +59,8 @@ pub async fn check(db: &Db) -> std::result::Result<(), String> {
     for c in COLUMNS {
         let filled = format!("{col} IS NOT NULL AND {col} <> '' AND {col} <> '{{}}'", col = c.column);
         let newest = format!(
-            "SELECT CAST({row} AS TEXT), {col} FROM {table} WHERE {filled} AND {col} LIKE 'sealed:%' ORDER BY {row} DESC LIMIT 1",
+            "SELECT CAST({row} AS TEXT) AS row_key, {col} AS stored FROM {table} \
+             WHERE {filled} AND {col} LIKE 'sealed:%' ORDER BY {row} DESC LIMIT 1",
             row = c.row,
             col = c.column,
             table = c.table
@@ -67,7 +68,7 @@ pub async fn check(db: &Db) -> std::result::Result<(), String> {
         let row = sqlx::query(&newest).fetch_optional(&db.read).await.map_err(|e| e.to_string())?;
         if let Some(r) = row {
             let (id, stored): (String, String) =
-                (r.try_get(0).map_err(|e| e.to_string())?, r.try_get(1).map_err(|e| e.to_string())?);
+                (r.try_get("row_key").map_err(|e| e.to_string())?, r.try_get("stored").map_err(|e| e.to_string())?);
             if let Err(e) = keys.open(&c.place(&id), &stored) {
                 problems.push(format!("{}.{} ({} {id}): {e}", c.table, c.column, c.row));
             }
@@ -139,7 +140,7 @@ async fn column_run(db: &Db, keys: &Keyring, c: &'static Column) -> Result<Count
     let mut counts = Counts { column: format!("{}.{}", c.table, c.column), ..Counts::default() };
     let current = keys.current_id().unwrap_or_default().to_string();
     let sql = format!(
-        "SELECT CAST({row} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL ORDER BY {row}",
+        "SELECT CAST({row} AS TEXT) AS row_key, {col} AS stored FROM {table} WHERE {col} IS NOT NULL ORDER BY {row}",
         row = c.row,
         col = c.column,
         table = c.table
@@ -147,7 +148,7 @@ async fn column_run(db: &Db, keys: &Keyring, c: &'static Column) -> Result<Count
     let rows = sqlx::query(&sql).fetch_all(&db.read).await?;
     let mut changes: Vec<(String, String, String)> = Vec::new();
     for r in &rows {
-        let (row, stored): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let (row, stored): (String, String) = (r.try_get("row_key")?, r.try_get("stored")?);
         if c.empty_ok && is_empty_value(&stored) {
             counts.empty += 1;
             continue;

@@ -103,7 +103,7 @@ async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let (key_id, stored): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (key_id, stored): (String, String) = (row.try_get("key_id")?, row.try_get("secret_key")?);
     let secret = Zeroizing::new(keys.open(&seed_place(&key_id), &stored)?);
     Ok(Some(ActiveKey { tenant_id, key_id, signing: SigningKey::from_bytes(&decode_32(&secret)?) }))
 }
@@ -134,7 +134,7 @@ async fn insert_key(
         .bind(tenant_id)
         .fetch_one(&mut *conn)
         .await?
-        .try_get(0)?;
+        .try_get("code")?;
     let date = crate::clock::at(now);
     let key_id = format!(
         "{code}-{:04}{:02}{:02}-{}",
@@ -204,7 +204,7 @@ pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
                     .fetch_all(&mut *conn)
                     .await?
                     .iter()
-                    .map(|r| r.try_get(0))
+                    .map(|r| r.try_get("key_id"))
                     .collect::<Result<_, _>>()?;
             sqlx::query(
                 "UPDATE signing_keys SET retired_at = $1, secret_key = NULL WHERE tenant_id = $2 AND retired_at IS NULL",
@@ -232,8 +232,9 @@ pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
 /// Public keys, oldest first; of one tenant when `tenant_code` is given.
 pub async fn public_keys(db: &Db, tenant_code: Option<&str>) -> Result<Vec<PublicKey>> {
     let rows = sqlx::query(
-        "SELECT t.code, t.name, k.key_id, k.algorithm, k.public_key, k.created_at, k.retired_at \
-         FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id WHERE ($1 = '' OR t.code = $1) ORDER BY k.id",
+        "SELECT t.code AS tenant_code, t.name AS tenant_name, k.key_id, k.algorithm, k.public_key, k.created_at, \
+         k.retired_at FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id \
+         WHERE ($1 = '' OR t.code = $1) ORDER BY k.id",
     )
     .bind(tenant_code.unwrap_or_default())
     .fetch_all(&db.read)
@@ -241,13 +242,13 @@ pub async fn public_keys(db: &Db, tenant_code: Option<&str>) -> Result<Vec<Publi
     rows.iter()
         .map(|r| {
             Ok(PublicKey {
-                tenant: r.try_get(0)?,
-                tenant_name: r.try_get(1)?,
-                key_id: r.try_get(2)?,
-                algorithm: r.try_get(3)?,
-                public_key: r.try_get(4)?,
-                created_at: r.try_get(5)?,
-                retired_at: r.try_get(6)?,
+                tenant: r.try_get("tenant_code")?,
+                tenant_name: r.try_get("tenant_name")?,
+                key_id: r.try_get("key_id")?,
+                algorithm: r.try_get("algorithm")?,
+                public_key: r.try_get("public_key")?,
+                created_at: r.try_get("created_at")?,
+                retired_at: r.try_get("retired_at")?,
             })
         })
         .collect()

@@ -165,8 +165,9 @@ struct Facts {
 
 async fn facts(conn: &mut AnyConnection, payment_id: i64) -> Result<Facts> {
     let row = sqlx::query(
-        "SELECT p.tenant_id, t.code, t.name, t.receipt_prefix, d.name, r.name, pr.title, a.receipt_number, p.application_id, \
-         p.revenue_code, p.amount, p.paid_amount, p.method, p.state, p.paid_at FROM payments p \
+        "SELECT p.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.receipt_prefix, d.name AS division_name, \
+         r.name AS resident_name, pr.title AS procedure_title, a.receipt_number, p.application_id, p.revenue_code, \
+         p.amount, p.paid_amount, p.method, p.state, p.paid_at FROM payments p \
          JOIN applications a ON a.id = p.application_id JOIN tenants t ON t.id = p.tenant_id \
          JOIN divisions d ON d.id = a.division_id JOIN residents r ON r.id = p.resident_id \
          JOIN procedures pr ON pr.id = a.procedure_id WHERE p.id = $1",
@@ -176,21 +177,21 @@ async fn facts(conn: &mut AnyConnection, payment_id: i64) -> Result<Facts> {
     .await?
     .ok_or(AppError::NotFound)?;
     Ok(Facts {
-        tenant_id: row.try_get(0)?,
-        tenant_code: row.try_get(1)?,
-        tenant_name: row.try_get(2)?,
-        receipt_prefix: row.try_get(3)?,
-        division_name: row.try_get(4)?,
-        resident_name: row.try_get(5)?,
-        procedure_title: row.try_get(6)?,
-        receipt_number: row.try_get(7)?,
-        application_id: row.try_get(8)?,
-        revenue_code: row.try_get(9)?,
-        amount: row.try_get(10)?,
-        paid_amount: row.try_get(11)?,
-        method: row.try_get(12)?,
-        state: row.try_get(13)?,
-        paid_at: row.try_get(14)?,
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_code: row.try_get("tenant_code")?,
+        tenant_name: row.try_get("tenant_name")?,
+        receipt_prefix: row.try_get("receipt_prefix")?,
+        division_name: row.try_get("division_name")?,
+        resident_name: row.try_get("resident_name")?,
+        procedure_title: row.try_get("procedure_title")?,
+        receipt_number: row.try_get("receipt_number")?,
+        application_id: row.try_get("application_id")?,
+        revenue_code: row.try_get("revenue_code")?,
+        amount: row.try_get("amount")?,
+        paid_amount: row.try_get("paid_amount")?,
+        method: row.try_get("method")?,
+        state: row.try_get("state")?,
+        paid_at: row.try_get("paid_at")?,
     })
 }
 
@@ -269,7 +270,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or(AppError::NotFound)?
-                .try_get(0)?;
+                .try_get("state")?;
             if let Some(d) = find(conn, By::Number(&doc.number)).await? {
                 return Ok(d);
             }

@@ -168,7 +168,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             .bind(Issuance::Order.as_str())
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             add_areas(conn, id, towns.iter().map(String::as_str)).await?;
             audit::append(
                 conn,
@@ -202,7 +202,7 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
             .await?
             .ok_or(AppError::NotFound)?;
             let (status, requested_by, level): (String, String, i64) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                (row.try_get("status")?, row.try_get("requested_by")?, row.try_get("level")?);
             if status != "pending" {
                 return Err(AppError::Conflict(format!("the alert is {status}, not waiting for approval")));
             }
@@ -268,7 +268,7 @@ pub(super) async fn cancel_in(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let was: String = row.try_get(0)?;
+    let was: String = row.try_get("status")?;
     if status == "cancelled" {
         actor.may(Action::AlertLift)?;
     }
@@ -449,18 +449,18 @@ const ALERT_COLUMNS: &str =
 
 fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
     Ok(Alert {
-        id: r.try_get(0)?,
-        level: r.try_get(1)?,
-        source: r.try_get(2)?,
-        title: r.try_get(3)?,
-        note: r.try_get(4)?,
-        status: r.try_get(5)?,
-        requested_by: r.try_get(6)?,
-        approved_by: r.try_get(7)?,
-        event_id: r.try_get(8)?,
-        created_at: r.try_get(9)?,
-        issued_at: r.try_get(10)?,
-        cancelled_at: r.try_get(11)?,
+        id: r.try_get("id")?,
+        level: r.try_get("level")?,
+        source: r.try_get("source")?,
+        title: r.try_get("title")?,
+        note: r.try_get("note")?,
+        status: r.try_get("status")?,
+        requested_by: r.try_get("requested_by")?,
+        approved_by: r.try_get("approved_by")?,
+        event_id: r.try_get("event_id")?,
+        created_at: r.try_get("created_at")?,
+        issued_at: r.try_get("issued_at")?,
+        cancelled_at: r.try_get("cancelled_at")?,
         hazard: r.try_get("hazard")?,
         issuance: r.try_get("issuance")?,
         jma_levels: r.try_get("jma_levels")?,
@@ -490,7 +490,7 @@ pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
     .await?;
     let at: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     for r in &areas {
-        let (alert, town): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+        let (alert, town): (i64, String) = (r.try_get("alert_id")?, r.try_get("town_id")?);
         if let Some(a) = at.get(&alert).and_then(|i| out.get_mut(*i)) {
             a.towns.push(town);
         }

@@ -81,10 +81,6 @@ impl StoredPlan {
     }
 }
 
-const COLUMNS: &str =
-    "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at, \
-     consent_by, consent_explanation, consent_withdrawn_at, consent_withdrawn_by, consent_withdrawn_note";
-
 /// Where a plan's answers (its people and their needs) are sealed (see [`crate::crypto`]).
 pub fn data_place(token: &str) -> String {
     crate::crypto::place("evac_plans.data", token)
@@ -112,31 +108,35 @@ fn seal_data(keys: &Keyring, token: &str, answers: &Answers) -> Result<String> {
     Ok(keys.seal(&data_place(token), &data)?)
 }
 
+const COLUMNS: &str =
+    "id, tenant_id, token, kind, resident_id, staff_id, data, revision, consent_at, consent_note, updated_at, saved_at, \
+     consent_by, consent_explanation, consent_withdrawn_at, consent_withdrawn_by, consent_withdrawn_note";
+
 fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<StoredPlan> {
-    let kind: String = r.try_get(3)?;
-    let token: String = r.try_get(2)?;
-    let answers = open_data(keys, &token, &r.try_get::<String, _>(6)?)?;
-    let consent_note = keys.open_unless_empty(&consent_place(&token), &r.try_get::<String, _>(9)?)?;
+    let kind: String = r.try_get("kind")?;
+    let token: String = r.try_get("token")?;
+    let answers = open_data(keys, &token, &r.try_get::<String, _>("data")?)?;
+    let consent_note = keys.open_unless_empty(&consent_place(&token), &r.try_get::<String, _>("consent_note")?)?;
     let withdrawn_note =
         keys.open_unless_empty(&withdrawal_place(&token), &r.try_get::<String, _>("consent_withdrawn_note")?)?;
     Ok(StoredPlan {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        token: r.try_get(2)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        token: r.try_get("token")?,
         kind: if kind == "individual" { PlanKind::Individual } else { PlanKind::Household },
-        resident_id: r.try_get(4)?,
-        staff_id: r.try_get(5)?,
+        resident_id: r.try_get("resident_id")?,
+        staff_id: r.try_get("staff_id")?,
         answers,
-        revision: r.try_get(7)?,
-        consent_at: r.try_get(8)?,
+        revision: r.try_get("revision")?,
+        consent_at: r.try_get("consent_at")?,
         consent_note,
         consent_by: r.try_get("consent_by")?,
         consent_explanation: r.try_get("consent_explanation")?,
         consent_withdrawn_at: r.try_get("consent_withdrawn_at")?,
         consent_withdrawn_by: r.try_get("consent_withdrawn_by")?,
         consent_withdrawn_note: withdrawn_note,
-        updated_at: r.try_get(10)?,
-        saved_at: r.try_get(11)?,
+        updated_at: r.try_get("updated_at")?,
+        saved_at: r.try_get("saved_at")?,
     })
 }
 
@@ -260,8 +260,8 @@ pub struct PlanListItem {
 
 pub async fn of_resident(db: &Db, resident_id: i64) -> Result<Vec<PlanListItem>> {
     let rows = sqlx::query(
-        "SELECT p.token, p.id, t.name, p.data, p.updated_at, \
-         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) \
+        "SELECT p.token, p.id, t.name AS tenant_name, p.data, p.updated_at, \
+         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
          FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.resident_id = $1 ORDER BY p.updated_at DESC",
     )
     .bind(resident_id)
@@ -299,8 +299,8 @@ pub async fn open_individual(db: &Db, s: &Staff, plan: StoredPlan, purpose: &str
 /// The tenant's 個別避難計画 (names and addresses: the caller checks the table of roles first).
 pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListItem>> {
     let rows = sqlx::query(
-        "SELECT p.token, p.id, t.name, p.data, p.updated_at, \
-         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) \
+        "SELECT p.token, p.id, t.name AS tenant_name, p.data, p.updated_at, \
+         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
          FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1 AND p.kind = 'individual' \
          ORDER BY p.id DESC",
     )
@@ -313,15 +313,15 @@ pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListIte
 fn list_items(keys: &Keyring, rows: &[sqlx::any::AnyRow]) -> Result<Vec<PlanListItem>> {
     rows.iter()
         .map(|r| {
-            let a = open_data(keys, &r.try_get::<String, _>(0)?, &r.try_get::<String, _>(3)?)?;
+            let a = open_data(keys, &r.try_get::<String, _>("token")?, &r.try_get::<String, _>("data")?)?;
             Ok(PlanListItem {
-                token: r.try_get(0)?,
-                id: r.try_get(1)?,
-                tenant_name: r.try_get(2)?,
+                token: r.try_get("token")?,
+                id: r.try_get("id")?,
+                tenant_name: r.try_get("tenant_name")?,
                 address: if a.place.is_empty() { a.address } else { a.place },
                 person: a.person,
-                updated_at: r.try_get(4)?,
-                subscribed: r.try_get::<i64, _>(5)? > 0,
+                updated_at: r.try_get("updated_at")?,
+                subscribed: r.try_get::<i64, _>("subscribed")? > 0,
             })
         })
         .collect()
@@ -425,12 +425,12 @@ pub async fn subscriptions(db: &Db, plan_id: i64) -> Result<Vec<Subscription>> {
     rows.iter()
         .map(|r| {
             Ok(Subscription {
-                id: r.try_get(0)?,
-                role: if r.try_get::<String, _>(1)? == "supporter" { Role::Supporter } else { Role::Household },
-                name: r.try_get(2)?,
-                email: r.try_get(3)?,
-                active: r.try_get::<i64, _>(4)? == 1,
-                consent_at: r.try_get(5)?,
+                id: r.try_get("id")?,
+                role: if r.try_get::<String, _>("role")? == "supporter" { Role::Supporter } else { Role::Household },
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                active: r.try_get::<i64, _>("active")? == 1,
+                consent_at: r.try_get("consent_at")?,
             })
         })
         .collect()
@@ -449,8 +449,9 @@ pub async fn unsubscribe(db: &Db, token: &str) -> Result<()> {
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let (id, tenant_id, plan_id): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            if row.try_get::<i64, _>(3)? == 0 {
+            let (id, tenant_id, plan_id): (i64, i64, i64) =
+                (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("plan_id")?);
+            if row.try_get::<i64, _>("active")? == 0 {
                 return Ok(());
             }
             sqlx::query("UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2")

@@ -58,7 +58,7 @@ pub async fn apply(
         .fetch_optional(&mut *conn)
         .await?;
     let (id, current) = match &row {
-        Some(r) => (Some(r.try_get::<i64, _>(0)?), state_of(&r.try_get::<String, _>(1)?)),
+        Some(r) => (Some(r.try_get::<i64, _>("id")?), state_of(&r.try_get::<String, _>("state")?)),
         None => (None, None),
     };
     let (_, effect) = machine::step(current, input);
@@ -79,7 +79,7 @@ pub async fn apply(
             .bind(detail)
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             log(conn, id, "opened", who).await?;
             Some(id)
         }
@@ -147,12 +147,12 @@ pub async fn contacts(conn: &mut AnyConnection, column: &str, id: i64) -> Result
     .await?;
     rows.iter()
         .map(|r| {
-            let (s, e): (Option<i64>, Option<i64>) = (r.try_get(3)?, r.try_get(4)?);
+            let (s, e): (Option<i64>, Option<i64>) = (r.try_get("hours_start")?, r.try_get("hours_end")?);
             Ok(StoredContact {
-                id: r.try_get(0)?,
+                id: r.try_get("id")?,
                 contact: Contact {
-                    name: r.try_get(1)?,
-                    email: r.try_get(2)?,
+                    name: r.try_get("name")?,
+                    email: r.try_get("email")?,
                     hours: match (s, e) {
                         (Some(s), Some(e)) => Some((s.clamp(0, 1439) as u16, e.clamp(0, 1439) as u16)),
                         _ => None,
@@ -258,20 +258,20 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
     .await?;
     let mut out = Vec::new();
     for r in &rows {
-        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default();
+        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
         out.push(AlarmInfo {
-            id: r.try_get(0)?,
-            subject: r.try_get(1)?,
-            kind: r.try_get(2)?,
-            state: r.try_get(3)?,
+            id: r.try_get("id")?,
+            subject: r.try_get("subject")?,
+            kind: r.try_get("kind")?,
+            state: r.try_get("state")?,
             label: detail["label"].as_str().unwrap_or_default().to_string(),
             area: detail["area"].as_str().unwrap_or_default().to_string(),
-            opened_at: r.try_get(5)?,
-            updated_at: r.try_get(6)?,
-            repeats: r.try_get(7)?,
-            acknowledged_at: r.try_get(8)?,
-            acknowledged_by: r.try_get(9)?,
-            cleared_at: r.try_get(10)?,
+            opened_at: r.try_get("opened_at")?,
+            updated_at: r.try_get("updated_at")?,
+            repeats: r.try_get("repeats")?,
+            acknowledged_at: r.try_get("acknowledged_at")?,
+            acknowledged_by: r.try_get("acknowledged_by")?,
+            cleared_at: r.try_get("cleared_at")?,
             log: Vec::new(),
         });
     }
@@ -286,9 +286,9 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
     .await?;
     let at: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     for l in &logs {
-        let alarm: i64 = l.try_get(0)?;
+        let alarm: i64 = l.try_get("alarm_id")?;
         if let Some(a) = at.get(&alarm).and_then(|i| out.get_mut(*i)) {
-            a.log.push((l.try_get(1)?, l.try_get(2)?, l.try_get(3)?));
+            a.log.push((l.try_get("at")?, l.try_get("what")?, l.try_get("who")?));
         }
     }
     Ok(out)
@@ -307,8 +307,9 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let (id, tenant_id, subject, kind, state): (i64, i64, String, String, String) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+            let (id, tenant_id, subject): (i64, i64, String) =
+                (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("subject")?);
+            let (kind, state): (String, String) = (row.try_get("kind")?, row.try_get("state")?);
             if state != "active" {
                 return Ok(id);
             }
@@ -320,7 +321,9 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
                         .fetch_optional(&mut *conn)
                         .await?;
                     match r {
-                        Some(r) => format!("{} <{}>", r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?),
+                        Some(r) => {
+                            format!("{} <{}>", r.try_get::<String, _>("name")?, r.try_get::<String, _>("email")?)
+                        }
                         None => "link".into(),
                     }
                 }

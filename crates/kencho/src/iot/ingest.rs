@@ -126,7 +126,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                     q = q.bind(*e);
                 }
                 for r in q.fetch_all(&mut *conn).await? {
-                    let eui: String = r.try_get(13)?;
+                    let eui: String = r.try_get("dev_eui")?;
                     devices.insert(eui, device_from(&r)?);
                 }
             }
@@ -285,20 +285,20 @@ const DEVICE_COLUMNS: &str =
     "id, tenant_id, kind, label, area, lat, lon, heartbeat_s, person_id, last_fcnt, last_dedup, silent_deadline, battery, dev_eui";
 
 fn device_from(r: &sqlx::any::AnyRow) -> Result<Device> {
-    let (lat, lon): (Option<f64>, Option<f64>) = (r.try_get(5)?, r.try_get(6)?);
+    let (lat, lon): (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lon")?);
     Ok(Device {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        label: r.try_get(3)?,
-        area: r.try_get(4)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        kind: r.try_get("kind")?,
+        label: r.try_get("label")?,
+        area: r.try_get("area")?,
         place: lat.zip(lon),
-        heartbeat_s: r.try_get(7)?,
-        person_id: r.try_get(8)?,
-        last_fcnt: r.try_get(9)?,
-        last_dedup: r.try_get(10)?,
-        silence_fired: r.try_get::<Option<i64>, _>(11)?.is_none(),
-        battery: r.try_get(12)?,
+        heartbeat_s: r.try_get("heartbeat_s")?,
+        person_id: r.try_get("person_id")?,
+        last_fcnt: r.try_get("last_fcnt")?,
+        last_dedup: r.try_get("last_dedup")?,
+        silence_fired: r.try_get::<Option<i64>, _>("silent_deadline")?.is_none(),
+        battery: r.try_get("battery")?,
     })
 }
 
@@ -480,7 +480,7 @@ pub async fn ack_token(conn: &mut AnyConnection, alarm_id: i64) -> Result<String
         .bind(alarm_id)
         .fetch_one(&mut *conn)
         .await?
-        .try_get(0)?)
+        .try_get("ack_token")?)
 }
 
 /// Minutes between re-sends of an unacknowledged trap alarm (tenant setting, default 30).
@@ -490,7 +490,7 @@ pub async fn resend_interval_ms(conn: &mut AnyConnection, tenant_id: i64) -> Res
         .fetch_optional(&mut *conn)
         .await?;
     let min = match r {
-        Some(r) => r.try_get::<i64, _>(0)?,
+        Some(r) => r.try_get::<i64, _>("trap_resend_min")?,
         None => 30,
     };
     Ok(min.clamp(1, 24 * 60) * 60_000)
@@ -510,7 +510,7 @@ pub async fn notify_staff(
         .bind(tenant_id)
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| r.try_get::<String, _>(0))
+        .map(|r| r.try_get::<String, _>("staff_email"))
         .transpose()?
         .filter(|e| !e.is_empty());
     let emails: Vec<String> = match configured {
@@ -520,7 +520,7 @@ pub async fn notify_staff(
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(|r| r.try_get(0))
+            .map(|r| r.try_get("email"))
             .collect::<std::result::Result<_, _>>()?,
     };
     let staff: Vec<StoredContact> = emails

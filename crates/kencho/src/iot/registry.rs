@@ -191,7 +191,7 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
                         e.into()
                     }
                 })?
-                .try_get(0)?;
+                .try_get("id")?;
                 for (pos, c) in d.hunters.iter().enumerate() {
                     insert_contact(conn, tenant_id, Some(id), None, pos, c, now).await?;
                 }
@@ -283,7 +283,7 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
             .bind(now)
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             let note = keys.seal(&consent_place(id), p.consent.trim())?;
             sqlx::query("UPDATE iot_people SET consent_note = $1 WHERE id = $2").bind(note).bind(id).execute(&mut *conn).await?;
             for (pos, c) in p.contacts.iter().enumerate() {
@@ -402,11 +402,11 @@ pub async fn person(db: &Db, tenant_id: i64, id: i64) -> Result<Option<PersonRec
     .await?;
     let Some(r) = row else { return Ok(None) };
     Ok(Some(PersonRecord {
-        name: r.try_get(0)?,
-        area: r.try_get(1)?,
-        inactivity_hours: r.try_get(2)?,
-        consent: db.keys().open_unless_empty(&consent_place(id), &r.try_get::<String, _>(3)?)?,
-        last_activity_at: r.try_get(4)?,
+        name: r.try_get("name")?,
+        area: r.try_get("area")?,
+        inactivity_hours: r.try_get("inactivity_hours")?,
+        consent: db.keys().open_unless_empty(&consent_place(id), &r.try_get::<String, _>("consent_note")?)?,
+        last_activity_at: r.try_get("last_activity_at")?,
     }))
 }
 
@@ -421,16 +421,16 @@ pub async fn list_devices(db: &Db, tenant_id: i64) -> Result<Vec<DeviceInfo>> {
     rows.iter()
         .map(|r| {
             Ok(DeviceInfo {
-                id: r.try_get(0)?,
-                dev_eui: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                label: r.try_get(3)?,
-                area: r.try_get(4)?,
-                lat: r.try_get(5)?,
-                lon: r.try_get(6)?,
-                battery: r.try_get(7)?,
-                last_seen_at: r.try_get(8)?,
-                person_id: r.try_get(9)?,
+                id: r.try_get("id")?,
+                dev_eui: r.try_get("dev_eui")?,
+                kind: r.try_get("kind")?,
+                label: r.try_get("label")?,
+                area: r.try_get("area")?,
+                lat: r.try_get("lat")?,
+                lon: r.try_get("lon")?,
+                battery: r.try_get("battery")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                person_id: r.try_get("person_id")?,
             })
         })
         .collect()
@@ -490,7 +490,7 @@ pub async fn end_person(db: &Db, tenant_id: i64, id: i64, reason: &str, actor: &
                 .fetch_all(&mut *conn)
                 .await?
                 .iter()
-                .map(|r| r.try_get(0))
+                .map(|r| r.try_get("id"))
                 .collect::<std::result::Result<_, _>>()?;
             sqlx::query(
                 "UPDATE iot_devices SET retired_at = $1, silent_deadline = NULL, dev_eui = dev_eui || ':retired:' || CAST(id AS TEXT) \

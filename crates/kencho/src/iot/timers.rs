@@ -13,16 +13,22 @@ use super::watch;
 use crate::db::{now_ms, Batch, Db};
 use crate::error::Result;
 
-/// Rows whose deadline has passed: (id, the deadline as stored, which the claim compares).
+/// Rows whose deadline (`due_at`) has passed: (id, the deadline as stored, which the claim compares).
 async fn due(db: &Db, sql: &str, now: i64) -> Result<Vec<(i64, i64)>> {
-    sqlx::query(sql).bind(now).fetch_all(&db.read).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    sqlx::query(sql)
+        .bind(now)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("due_at")?)))
+        .collect()
 }
 
 /// Runs every due deadline once; returns how many fired.
 pub async fn run_once(db: &Db, base_url: &str) -> Result<usize> {
     let now = now_ms();
     let mut fired = 0;
-    let silent = "SELECT id, silent_deadline FROM iot_devices \
+    let silent = "SELECT id, silent_deadline AS due_at FROM iot_devices \
                   WHERE silent_deadline IS NOT NULL AND silent_deadline <= $1 ORDER BY silent_deadline LIMIT 200";
     for (id, deadline) in due(db, silent, now).await? {
         let base = base_url.to_string();
@@ -30,7 +36,7 @@ pub async fn run_once(db: &Db, base_url: &str) -> Result<usize> {
             db.transact(move |conn| Box::pin(async move { sensor_silent(conn, &base, id, deadline).await })).await?,
         );
     }
-    let quiet = "SELECT id, inactivity_deadline FROM iot_people \
+    let quiet = "SELECT id, inactivity_deadline AS due_at FROM iot_people \
                  WHERE inactivity_deadline IS NOT NULL AND inactivity_deadline <= $1 LIMIT 200";
     for (id, deadline) in due(db, quiet, now).await? {
         let base = base_url.to_string();
@@ -38,7 +44,7 @@ pub async fn run_once(db: &Db, base_url: &str) -> Result<usize> {
             db.transact(move |conn| Box::pin(async move { inactivity(conn, &base, id, deadline).await })).await?,
         );
     }
-    let actions = "SELECT id, next_action_at FROM iot_alarms \
+    let actions = "SELECT id, next_action_at AS due_at FROM iot_alarms \
                    WHERE state = 'active' AND next_action_at IS NOT NULL AND next_action_at <= $1 LIMIT 200";
     for (id, at) in due(db, actions, now).await? {
         let base = base_url.to_string();
@@ -63,9 +69,9 @@ async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, 
         .fetch_one(&mut *conn)
         .await?;
     let (tenant_id, kind, label, area): (i64, String, String, String) =
-        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-    let last: Option<i64> = r.try_get(4)?;
-    let title = texts::device_title(&kind, &label, &area, &r.try_get::<String, _>(5)?);
+        (r.try_get("tenant_id")?, r.try_get("kind")?, r.try_get("label")?, r.try_get("area")?);
+    let last: Option<i64> = r.try_get("last_seen_at")?;
+    let title = texts::device_title(&kind, &label, &area, &r.try_get::<String, _>("dev_eui")?);
     let subject = Subject { tenant_id, key: format!("device:{id}"), label: label.clone(), area: area.clone() };
     let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
     if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
@@ -120,8 +126,13 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let (tenant_id, subject, kind, step, opened): (i64, String, String, i64, i64) =
-        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+    let (tenant_id, subject, kind, step, opened): (i64, String, String, i64, i64) = (
+        r.try_get("tenant_id")?,
+        r.try_get("subject")?,
+        r.try_get("kind")?,
+        r.try_get("step")?,
+        r.try_get("opened_at")?,
+    );
     let now = now_ms();
     // A 見守り alarm's person: read once, for the wait and for the texts.
     let person = match (kind.as_str(), subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok())) {
@@ -153,7 +164,7 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
                 .fetch_one(&mut *conn)
                 .await?;
             let (label, area, lat, lon): (String, String, Option<f64>, Option<f64>) =
-                (d.try_get(0)?, d.try_get(1)?, d.try_get(2)?, d.try_get(3)?);
+                (d.try_get("label")?, d.try_get("area")?, d.try_get("lat")?, d.try_get("lon")?);
             let hunters = alarms::contacts(conn, "device_id", did).await?;
             let refs: Vec<&StoredContact> = hunters.iter().collect();
             let token = super::ingest::ack_token(conn, id).await?;

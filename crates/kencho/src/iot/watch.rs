@@ -29,16 +29,16 @@ pub async fn person(conn: &mut AnyConnection, id: i64) -> Result<Person> {
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    let (qs, qe): (Option<i64>, Option<i64>) = (r.try_get(5)?, r.try_get(6)?);
+    let (qs, qe): (Option<i64>, Option<i64>) = (r.try_get("quiet_start")?, r.try_get("quiet_end")?);
     Ok(Person {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        area: r.try_get(3)?,
-        inactivity_hours: r.try_get(4)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        area: r.try_get("area")?,
+        inactivity_hours: r.try_get("inactivity_hours")?,
         quiet: qs.zip(qe).map(|(s, e)| (s.clamp(0, 1439) as u16, e.clamp(0, 1439) as u16)),
-        wait_min: r.try_get(7)?,
-        last_activity_at: r.try_get(8)?,
+        wait_min: r.try_get("escalation_wait_min")?,
+        last_activity_at: r.try_get("last_activity_at")?,
     })
 }
 
@@ -80,7 +80,7 @@ async fn told_contacts(conn: &mut AnyConnection, person_id: i64, alarm_id: i64) 
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("who"))
         .collect::<std::result::Result<_, _>>()?;
     Ok(all.into_iter().filter(|c| log.iter().any(|w| w.ends_with(&format!("<{}>", c.contact.email)))).collect())
 }

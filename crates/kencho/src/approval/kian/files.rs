@@ -15,18 +15,18 @@ pub struct KianFile {
 }
 
 const FILE_COLS: &str =
-    "SELECT f.public_id, f.filename, f.media_type, f.size, f.sha256, s.name, f.added_at FROM kian_files f \
-    JOIN staff s ON s.id = f.added_by";
+    "SELECT f.public_id, f.filename, f.media_type, f.size, f.sha256, s.name AS added_by_name, f.added_at \
+    FROM kian_files f JOIN staff s ON s.id = f.added_by";
 
 fn file_of(r: &sqlx::any::AnyRow) -> Result<KianFile> {
     Ok(KianFile {
-        public_id: r.try_get(0)?,
-        filename: r.try_get(1)?,
-        media_type: r.try_get(2)?,
-        size: r.try_get(3)?,
-        sha256: r.try_get(4)?,
-        added_by: r.try_get(5)?,
-        added_at: r.try_get(6)?,
+        public_id: r.try_get("public_id")?,
+        filename: r.try_get("filename")?,
+        media_type: r.try_get("media_type")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        added_by: r.try_get("added_by_name")?,
+        added_at: r.try_get("added_at")?,
     })
 }
 

@@ -79,17 +79,18 @@ async fn my_posts(db: &Db, org: &Org, staff: &Staff) -> Result<Vec<String>> {
     Ok(posts)
 }
 
-const LINE: &str = "SELECT DISTINCT k.id, k.title, k.matter_kind, k.state, k.number, s.name, ";
+/// The columns of a [`Line`] except `since`, which each box chooses.
+const LINE: &str = "SELECT DISTINCT k.id, k.title, k.matter_kind, k.state, k.number, s.name AS drafter_name, ";
 
 fn line_of(r: &sqlx::any::AnyRow) -> Result<Line> {
     Ok(Line {
-        id: r.try_get(0)?,
-        title: r.try_get(1)?,
-        matter_kind: r.try_get(2)?,
-        state: r.try_get(3)?,
-        number: r.try_get(4)?,
-        drafter_name: r.try_get(5)?,
-        since: r.try_get(6)?,
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        matter_kind: r.try_get("matter_kind")?,
+        state: r.try_get("state")?,
+        number: r.try_get("number")?,
+        drafter_name: r.try_get("drafter_name")?,
+        since: r.try_get("since")?,
     })
 }
 
@@ -124,7 +125,7 @@ pub async fn inbox(db: &Db, setup: &Setup, staff: &Staff, which: Inbox) -> Resul
         }
         Inbox::Drafting => {
             sqlx::query(&format!(
-                "{LINE} k.updated_at FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.drafter_id = $1 \
+                "{LINE} k.updated_at AS since FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.drafter_id = $1 \
                  AND (k.state IN ('draft', 'in_progress', 'sent_back', 'withdrawn') OR (k.state = 'decided' AND k.executed_at IS NULL)) \
                  ORDER BY k.updated_at DESC LIMIT 500"
             ))
@@ -134,7 +135,8 @@ pub async fn inbox(db: &Db, setup: &Setup, staff: &Staff, which: Inbox) -> Resul
         }
         Inbox::Decided => {
             sqlx::query(&format!(
-                "{LINE} k.updated_at FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.tenant_id = $1 AND k.state = 'decided' \
+                "{LINE} k.updated_at AS since FROM kian k JOIN staff s ON s.id = k.drafter_id \
+                 WHERE k.tenant_id = $1 AND k.state = 'decided' \
                  AND (k.drafter_id = $2 OR EXISTS (SELECT 1 FROM kian_events e WHERE e.kian_id = k.id AND e.actor_id = $2)) \
                  ORDER BY k.updated_at DESC LIMIT 500"
             ))
@@ -160,8 +162,8 @@ pub async fn counts(db: &Db, setup: &Setup, staff: &Staff) -> Result<Counts> {
     let mut c = Counts::default();
     if !posts.is_empty() {
         let sql = format!(
-            "SELECT box, COUNT(DISTINCT kian_id) FROM kian_waiting WHERE tenant_id = $1 AND box IN ('pending', 'kyoran') \
-             AND post IN ({}) GROUP BY box",
+            "SELECT box, COUNT(DISTINCT kian_id) AS n FROM kian_waiting \
+             WHERE tenant_id = $1 AND box IN ('pending', 'kyoran') AND post IN ({}) GROUP BY box",
             placeholders(2, posts.len())
         );
         let mut q = sqlx::query(&sql).bind(staff.tenant_id);
@@ -169,8 +171,8 @@ pub async fn counts(db: &Db, setup: &Setup, staff: &Staff) -> Result<Counts> {
             q = q.bind(p);
         }
         for r in q.fetch_all(&db.read).await? {
-            let b: String = r.try_get(0)?;
-            let n: i64 = r.try_get(1)?;
+            let b: String = r.try_get("box")?;
+            let n: i64 = r.try_get("n")?;
             if b == "pending" {
                 c.pending = n;
             } else {
@@ -179,12 +181,12 @@ pub async fn counts(db: &Db, setup: &Setup, staff: &Staff) -> Result<Counts> {
         }
     }
     c.kouetsu =
-        sqlx::query("SELECT COUNT(*) FROM kian_waiting WHERE tenant_id = $1 AND box = 'kouetsu' AND person = $2")
+        sqlx::query("SELECT COUNT(*) AS n FROM kian_waiting WHERE tenant_id = $1 AND box = 'kouetsu' AND person = $2")
             .bind(staff.tenant_id)
             .bind(staff.id)
             .fetch_one(&db.read)
             .await?
-            .try_get(0)?;
+            .try_get("n")?;
     Ok(c)
 }
 
@@ -200,7 +202,7 @@ pub async fn search(db: &Db, setup: &Setup, staff: &Staff, query: &str) -> Resul
     };
     let like = grams.iter().enumerate().map(|(i, _)| format!("k.search_text LIKE ${}", i + 2)).collect::<Vec<_>>();
     let sql = format!(
-        "SELECT k.id, k.title, k.matter_kind, k.state, k.number, s.name, k.updated_at, k.search_text, {COLS_K} \
+        "SELECT {COLS_K}, s.name AS drafter_name, k.updated_at AS since, k.search_text \
          FROM kian k JOIN staff s ON s.id = k.drafter_id WHERE k.tenant_id = $1 AND ({}) ORDER BY k.updated_at DESC",
         like.join(" OR ")
     );
@@ -212,10 +214,10 @@ pub async fn search(db: &Db, setup: &Setup, staff: &Staff, query: &str) -> Resul
     let rows = q.fetch_all(&db.read).await?;
     let mut hits = Vec::new();
     for r in &rows {
-        let text: String = r.try_get(7)?;
-        let title = search::normalise(&r.try_get::<String, _>(1)?);
+        let text: String = r.try_get("search_text")?;
+        let title = search::normalise(&r.try_get::<String, _>("title")?);
         let Some(score) = search::score(&title, &text, query) else { continue };
-        let k = from_row_at(r, 8)?;
+        let k = from_row(r)?;
         if may_see(&setup.org, staff, &k) {
             hits.push((score, line_of(r)?));
         }

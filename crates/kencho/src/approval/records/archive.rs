@@ -27,7 +27,9 @@ pub(super) async fn package(
     match kind {
         "application" => {
             let a = sqlx::query(
-                "SELECT a.receipt_number, a.status, a.answers, a.submitted_at, a.decided_at, p.title, p.code, p.version, r.name \
+                "SELECT a.receipt_number, a.status, a.answers, a.submitted_at, a.decided_at, \
+                 p.title AS procedure_title, p.code AS procedure_code, p.version AS procedure_version, \
+                 r.name AS applicant_name \
                  FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id WHERE a.id = $1",
             )
             .bind(id)
@@ -35,18 +37,22 @@ pub(super) async fn package(
             .await?;
             // The archive leaves kencho: its answers are in clear, as the record is.
             let answers =
-                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>(2)?)?;
+                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>("answers")?)?;
             members.push((
                 "record.json".into(),
                 json(&serde_json::json!({
                     "kind": "application",
-                    "receipt_number": a.try_get::<Option<String>, _>(0)?,
-                    "status": a.try_get::<String, _>(1)?,
+                    "receipt_number": a.try_get::<Option<String>, _>("receipt_number")?,
+                    "status": a.try_get::<String, _>("status")?,
                     "answers": serde_json::from_str::<serde_json::Value>(&answers).unwrap_or(serde_json::Value::Null),
-                    "submitted_at_ms": a.try_get::<Option<i64>, _>(3)?,
-                    "decided_at_ms": a.try_get::<Option<i64>, _>(4)?,
-                    "procedure": {"title": a.try_get::<String, _>(5)?, "code": a.try_get::<String, _>(6)?, "version": a.try_get::<i64, _>(7)?},
-                    "applicant": a.try_get::<String, _>(8)?,
+                    "submitted_at_ms": a.try_get::<Option<i64>, _>("submitted_at")?,
+                    "decided_at_ms": a.try_get::<Option<i64>, _>("decided_at")?,
+                    "procedure": {
+                        "title": a.try_get::<String, _>("procedure_title")?,
+                        "code": a.try_get::<String, _>("procedure_code")?,
+                        "version": a.try_get::<i64, _>("procedure_version")?,
+                    },
+                    "applicant": a.try_get::<String, _>("applicant_name")?,
                 }))?,
             ));
             let ev = sqlx::query(
@@ -58,8 +64,12 @@ pub(super) async fn package(
             let mut hist = Vec::new();
             for e in &ev {
                 hist.push(serde_json::json!({
-                    "at_ms": e.try_get::<i64, _>(0)?, "actor": e.try_get::<String, _>(1)?, "action": e.try_get::<String, _>(2)?,
-                    "from": e.try_get::<String, _>(3)?, "to": e.try_get::<String, _>(4)?, "message": e.try_get::<Option<String>, _>(5)?,
+                    "at_ms": e.try_get::<i64, _>("at")?,
+                    "actor": e.try_get::<String, _>("actor_name")?,
+                    "action": e.try_get::<String, _>("action")?,
+                    "from": e.try_get::<String, _>("from_status")?,
+                    "to": e.try_get::<String, _>("to_status")?,
+                    "message": e.try_get::<Option<String>, _>("message")?,
                 }));
             }
             members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
@@ -68,7 +78,7 @@ pub(super) async fn package(
                 .fetch_all(&mut *conn)
                 .await?
             {
-                files.push((f.try_get(0)?, f.try_get(1)?));
+                files.push((f.try_get("filename")?, f.try_get("sha256")?));
             }
         }
         "kian" => {
@@ -78,19 +88,19 @@ pub(super) async fn package(
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
-            let route: String = k.try_get(6)?;
+            let route: String = k.try_get("route")?;
             members.push((
                 "record.json".into(),
                 json(&serde_json::json!({
                     "kind": "kian",
-                    "number": k.try_get::<Option<String>, _>(0)?,
-                    "title": k.try_get::<String, _>(1)?,
-                    "body": k.try_get::<String, _>(2)?,
-                    "matter_kind": k.try_get::<String, _>(3)?,
-                    "amount_yen": k.try_get::<Option<i64>, _>(4)?,
-                    "decided_on": k.try_get::<Option<String>, _>(5)?,
-                    "source": k.try_get::<String, _>(7)?,
-                    "application_id": k.try_get::<Option<i64>, _>(8)?,
+                    "number": k.try_get::<Option<String>, _>("number")?,
+                    "title": k.try_get::<String, _>("title")?,
+                    "body": k.try_get::<String, _>("body")?,
+                    "matter_kind": k.try_get::<String, _>("matter_kind")?,
+                    "amount_yen": k.try_get::<Option<i64>, _>("amount")?,
+                    "decided_on": k.try_get::<Option<String>, _>("decided_on")?,
+                    "source": k.try_get::<String, _>("source")?,
+                    "application_id": k.try_get::<Option<i64>, _>("application_id")?,
                     "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
                 }))?,
             ));
@@ -103,9 +113,14 @@ pub(super) async fn package(
             let mut hist = Vec::new();
             for e in &ev {
                 hist.push(serde_json::json!({
-                    "seq": e.try_get::<i64, _>(0)?, "at_ms": e.try_get::<i64, _>(1)?, "actor": e.try_get::<String, _>(2)?,
-                    "as_post": e.try_get::<Option<String>, _>(3)?, "on_behalf_of_staff": e.try_get::<Option<i64>, _>(4)?,
-                    "stage": e.try_get::<Option<i64>, _>(5)?, "act": e.try_get::<String, _>(6)?, "comment": e.try_get::<Option<String>, _>(7)?,
+                    "seq": e.try_get::<i64, _>("seq")?,
+                    "at_ms": e.try_get::<i64, _>("at")?,
+                    "actor": e.try_get::<String, _>("actor_name")?,
+                    "as_post": e.try_get::<Option<String>, _>("as_post")?,
+                    "on_behalf_of_staff": e.try_get::<Option<i64>, _>("on_behalf_of")?,
+                    "stage": e.try_get::<Option<i64>, _>("stage")?,
+                    "act": e.try_get::<String, _>("act")?,
+                    "comment": e.try_get::<Option<String>, _>("comment")?,
                 }));
             }
             members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
@@ -114,7 +129,7 @@ pub(super) async fn package(
                 .fetch_all(&mut *conn)
                 .await?
             {
-                files.push((f.try_get(0)?, f.try_get(1)?));
+                files.push((f.try_get("filename")?, f.try_get("sha256")?));
             }
         }
         _ => return Err(AppError::Internal("record subject".into())),
@@ -129,12 +144,18 @@ pub(super) async fn package(
     .await?;
     let mut signatures = Vec::new();
     for s in &sigs {
-        let sha: String = s.try_get(4)?;
+        let sha: String = s.try_get("sha256")?;
         signatures.push(serde_json::json!({
-            "number": s.try_get::<String, _>(0)?, "kind": s.try_get::<String, _>(1)?, "title": s.try_get::<String, _>(2)?,
-            "issuer": s.try_get::<String, _>(3)?, "sha256": sha, "key_id": s.try_get::<String, _>(5)?,
-            "signature": s.try_get::<String, _>(6)?, "issued_at_ms": s.try_get::<i64, _>(7)?,
-            "algorithm": s.try_get::<Option<String>, _>(8)?, "public_key": s.try_get::<Option<String>, _>(9)?,
+            "number": s.try_get::<String, _>("number")?,
+            "kind": s.try_get::<String, _>("kind")?,
+            "title": s.try_get::<String, _>("title")?,
+            "issuer": s.try_get::<String, _>("issuer")?,
+            "sha256": sha,
+            "key_id": s.try_get::<String, _>("key_id")?,
+            "signature": s.try_get::<String, _>("signature")?,
+            "issued_at_ms": s.try_get::<i64, _>("issued_at")?,
+            "algorithm": s.try_get::<Option<String>, _>("algorithm")?,
+            "public_key": s.try_get::<Option<String>, _>("public_key")?,
             "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
         }));
         files.push((format!("{sha}.pdf"), sha));
