@@ -2,7 +2,7 @@
 """Prints which capability modules of the kencho crate name which others, and any cycle.
 
 A capability is a top-level module of crates/kencho/src; the lower layers every capability may
-use (see LOWER: the actor types, security policy and log, clock, files, errors, database,
+use (see LOWER: the actor types, security policy and log, the worker runner, clock, files, errors, database,
 texts, crypto, audit, mail, notify, tenants, procedures) and the layers above (web, config,
 flows, demo, bench, main, lib) are not capabilities. A capability naming another, or a lower
 module naming a capability or a layer above, is reported. Usage: scripts/capability-graph.py [--check]
@@ -11,7 +11,7 @@ import os, re, sys
 from collections import defaultdict
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "crates", "kencho", "src")
-LOWER = {"actor", "security", "clock", "blobs", "error", "db", "i18n", "crypto", "audit", "mail", "notify", "tenants",
+LOWER = {"actor", "security", "worker", "clock", "blobs", "error", "db", "i18n", "crypto", "audit", "mail", "notify", "tenants",
          "procedures"}
 ABOVE = {"web", "flows", "config", "demo", "bench", "main", "lib"}
 

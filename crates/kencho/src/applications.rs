@@ -26,11 +26,13 @@ use crate::procedures::Procedure;
 pub use crate::procedures::version as procedure_version;
 
 mod actions;
+mod archive;
 mod files;
 mod links;
 mod lists;
 
 pub use actions::*;
+pub use archive::archived;
 pub use files::*;
 pub use links::Links;
 pub use lists::*;

@@ -33,7 +33,7 @@ mod links;
 pub use acts::*;
 pub use files::*;
 pub use inbox::*;
-pub use links::{Links, Matter, RouteDecision};
+pub use links::{Archived, Links, Matter, RouteDecision};
 
 /// Where a 起案 comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -585,7 +585,7 @@ async fn carry_out_source<L: Links>(
             done.application = Some(app_id);
         }
         Source::Disposal => {
-            done.released = super::records::carry_out(conn, &db.keys(), dir, staff, setup, k).await?;
+            done.released = super::records::carry_out(conn, &links, &db.keys(), dir, staff, setup, k).await?;
         }
         // A refund above the tenant's limit waited for this 決裁.
         Source::Internal => links.internal_executed(conn, k.id).await?,

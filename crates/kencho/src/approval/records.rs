@@ -281,8 +281,10 @@ pub struct Released {
 
 /// Carries out a decided disposal 起案 inside its 施行 transaction. Files are removed from
 /// disk only after the commit (see [`remove_orphans`]); here their rows go.
-pub async fn carry_out(
+#[allow(clippy::too_many_arguments)] // the 起案's transaction, its links and what it disposes of
+pub async fn carry_out<L: kian::Links>(
     conn: &mut AnyConnection,
+    links: &L,
     keys: &crate::crypto::Keyring,
     data_dir: &Path,
     staff: &Staff,
@@ -307,7 +309,7 @@ pub async fn carry_out(
     let mut released = Released::default();
     for r in records {
         let (package_path, package_sha) = if r.disposal == "ikan" {
-            let (partial, sha) = package(conn, keys, data_dir, k.tenant_id, k.id, &r).await?;
+            let (partial, sha) = package(conn, links, keys, data_dir, k.tenant_id, k.id, &r).await?;
             let final_path = partial.with_extension("");
             released.packages.push(partial);
             (Some(final_path.display().to_string()), Some(sha))

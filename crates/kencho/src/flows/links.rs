@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use crate::actor::Staff;
 use crate::applications::{self, Application};
-use crate::approval::kian::{self, Draft, Matter, Prepared, RouteDecision, Source};
+use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, Source};
 use crate::approval::records;
 use crate::approval::setup::SetupCache;
 use crate::crypto::Keyring;
@@ -95,6 +95,11 @@ impl kian::Links for Links {
         let (id, approve, notice, number) = (d.application_id, d.approve, d.notice, d.number);
         applications::decide_by_route(db, self.clone(), conn, base_url, staff, id, approve, notice, number).await?;
         Ok(())
+    }
+
+    async fn archive_application(&self, conn: &mut AnyConnection, keys: &Keyring, id: i64) -> Result<Archived> {
+        let (record, history, files) = applications::archived(conn, keys, id).await?;
+        Ok(Archived { record, history, files })
     }
 
     async fn internal_executed(&self, conn: &mut AnyConnection, kian_id: i64) -> Result<()> {

@@ -29,6 +29,15 @@ pub struct RouteDecision<'a> {
     pub number: Option<&'a str>,
 }
 
+/// What a record holds when it leaves kencho (移管): `record.json`, `history.json` and its
+/// files (name, SHA-256).
+#[derive(Debug, Clone)]
+pub struct Archived {
+    pub record: serde_json::Value,
+    pub history: serde_json::Value,
+    pub files: Vec<(String, String)>,
+}
+
 /// The other capabilities as a 起案 reaches them (implemented by `crate::flows::Links`).
 pub trait Links: Clone + Send + Sync + 'static {
     /// Opens the application for the drafter (the view audited) and answers what its
@@ -59,6 +68,15 @@ pub trait Links: Clone + Send + Sync + 'static {
         staff: &Staff,
         decision: RouteDecision<'_>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// In a disposal's 施行 transaction: what an application's record holds when it leaves
+    /// kencho (移管), its answers in clear.
+    fn archive_application(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &Keyring,
+        application_id: i64,
+    ) -> impl Future<Output = Result<Archived>> + Send;
 
     /// In the 施行 transaction of an internal 起案: what waited for it (a refund) goes ahead.
     fn internal_executed(&self, conn: &mut AnyConnection, kian_id: i64) -> impl Future<Output = Result<()>> + Send;

@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use sqlx::{AnyConnection, Row};
 
 use super::{subject_id, Record};
+use crate::approval::kian::{Archived, Links};
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
 
 /// Writes the archive package of a record (移管): a tar file holding `manifest.json` (what the
 /// package is, its format and a SHA-256 of every member), `record.json`, `history.json`,
 /// `signatures.json` and the files under `files/`. Returns its path and SHA-256.
-pub(super) async fn package(
+pub(super) async fn package<L: Links>(
     conn: &mut AnyConnection,
+    links: &L,
     keys: &crate::crypto::Keyring,
     data_dir: &Path,
     tenant_id: i64,
@@ -23,117 +25,14 @@ pub(super) async fn package(
     let (kind, id) = subject_id(&r.subject).ok_or_else(|| AppError::Internal("record subject".into()))?;
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| AppError::Internal(e.to_string()));
-    let mut files: Vec<(String, String)> = Vec::new();
-    match kind {
-        "application" => {
-            let a = sqlx::query(
-                "SELECT a.receipt_number, a.status, a.answers, a.submitted_at, a.decided_at, \
-                 p.title AS procedure_title, p.code AS procedure_code, p.version AS procedure_version, \
-                 r.name AS applicant_name \
-                 FROM applications a JOIN procedures p ON p.id = a.procedure_id JOIN residents r ON r.id = a.resident_id WHERE a.id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            // The archive leaves kencho: its answers are in clear, as the record is.
-            let answers =
-                keys.open_unless_empty(&crate::applications::answers_place(id), &a.try_get::<String, _>("answers")?)?;
-            members.push((
-                "record.json".into(),
-                json(&serde_json::json!({
-                    "kind": "application",
-                    "receipt_number": a.try_get::<Option<String>, _>("receipt_number")?,
-                    "status": a.try_get::<String, _>("status")?,
-                    "answers": serde_json::from_str::<serde_json::Value>(&answers).unwrap_or(serde_json::Value::Null),
-                    "submitted_at_ms": a.try_get::<Option<i64>, _>("submitted_at")?,
-                    "decided_at_ms": a.try_get::<Option<i64>, _>("decided_at")?,
-                    "procedure": {
-                        "title": a.try_get::<String, _>("procedure_title")?,
-                        "code": a.try_get::<String, _>("procedure_code")?,
-                        "version": a.try_get::<i64, _>("procedure_version")?,
-                    },
-                    "applicant": a.try_get::<String, _>("applicant_name")?,
-                }))?,
-            ));
-            let ev = sqlx::query(
-                "SELECT at, actor_name, action, from_status, to_status, message FROM application_events WHERE application_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut hist = Vec::new();
-            for e in &ev {
-                hist.push(serde_json::json!({
-                    "at_ms": e.try_get::<i64, _>("at")?,
-                    "actor": e.try_get::<String, _>("actor_name")?,
-                    "action": e.try_get::<String, _>("action")?,
-                    "from": e.try_get::<String, _>("from_status")?,
-                    "to": e.try_get::<String, _>("to_status")?,
-                    "message": e.try_get::<Option<String>, _>("message")?,
-                }));
-            }
-            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
-            for f in sqlx::query("SELECT filename, sha256 FROM attachments WHERE application_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                files.push((f.try_get("filename")?, f.try_get("sha256")?));
-            }
-        }
-        "kian" => {
-            let k = sqlx::query(
-                "SELECT number, title, body, matter_kind, amount, decided_on, route, source, application_id FROM kian WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            let route: String = k.try_get("route")?;
-            members.push((
-                "record.json".into(),
-                json(&serde_json::json!({
-                    "kind": "kian",
-                    "number": k.try_get::<Option<String>, _>("number")?,
-                    "title": k.try_get::<String, _>("title")?,
-                    "body": k.try_get::<String, _>("body")?,
-                    "matter_kind": k.try_get::<String, _>("matter_kind")?,
-                    "amount_yen": k.try_get::<Option<i64>, _>("amount")?,
-                    "decided_on": k.try_get::<Option<String>, _>("decided_on")?,
-                    "source": k.try_get::<String, _>("source")?,
-                    "application_id": k.try_get::<Option<i64>, _>("application_id")?,
-                    "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
-                }))?,
-            ));
-            let ev = sqlx::query(
-                "SELECT seq, at, actor_name, as_post, on_behalf_of, stage, act, comment FROM kian_events WHERE kian_id = $1 ORDER BY seq",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut hist = Vec::new();
-            for e in &ev {
-                hist.push(serde_json::json!({
-                    "seq": e.try_get::<i64, _>("seq")?,
-                    "at_ms": e.try_get::<i64, _>("at")?,
-                    "actor": e.try_get::<String, _>("actor_name")?,
-                    "as_post": e.try_get::<Option<String>, _>("as_post")?,
-                    "on_behalf_of_staff": e.try_get::<Option<i64>, _>("on_behalf_of")?,
-                    "stage": e.try_get::<Option<i64>, _>("stage")?,
-                    "act": e.try_get::<String, _>("act")?,
-                    "comment": e.try_get::<Option<String>, _>("comment")?,
-                }));
-            }
-            members.push(("history.json".into(), json(&serde_json::Value::Array(hist))?));
-            for f in sqlx::query("SELECT filename, sha256 FROM kian_files WHERE kian_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                files.push((f.try_get("filename")?, f.try_get("sha256")?));
-            }
-        }
+    let content = match kind {
+        "application" => links.archive_application(conn, keys, id).await?,
+        "kian" => kian_content(conn, id).await?,
         _ => return Err(AppError::Internal("record subject".into())),
-    }
+    };
+    members.push(("record.json".into(), json(&content.record)?));
+    members.push(("history.json".into(), json(&content.history)?));
+    let mut files = content.files;
     let column = if kind == "application" { "application_id" } else { "kian_id" };
     let sigs = sqlx::query(&format!(
         "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
@@ -213,4 +112,56 @@ fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         b.append_data(&mut h, name, bytes.as_slice()).map_err(|e| AppError::Internal(e.to_string()))?;
     }
     b.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A 起案's record contents, history and files.
+async fn kian_content(conn: &mut AnyConnection, id: i64) -> Result<Archived> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let k = sqlx::query(
+        "SELECT number, title, body, matter_kind, amount, decided_on, route, source, application_id FROM kian WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let route: String = k.try_get("route")?;
+    let record = serde_json::json!({
+        "kind": "kian",
+        "number": k.try_get::<Option<String>, _>("number")?,
+        "title": k.try_get::<String, _>("title")?,
+        "body": k.try_get::<String, _>("body")?,
+        "matter_kind": k.try_get::<String, _>("matter_kind")?,
+        "amount_yen": k.try_get::<Option<i64>, _>("amount")?,
+        "decided_on": k.try_get::<Option<String>, _>("decided_on")?,
+        "source": k.try_get::<String, _>("source")?,
+        "application_id": k.try_get::<Option<i64>, _>("application_id")?,
+        "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
+    });
+    let ev = sqlx::query(
+        "SELECT seq, at, actor_name, as_post, on_behalf_of, stage, act, comment FROM kian_events WHERE kian_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut hist = Vec::new();
+    for e in &ev {
+        hist.push(serde_json::json!({
+            "seq": e.try_get::<i64, _>("seq")?,
+            "at_ms": e.try_get::<i64, _>("at")?,
+            "actor": e.try_get::<String, _>("actor_name")?,
+            "as_post": e.try_get::<Option<String>, _>("as_post")?,
+            "on_behalf_of_staff": e.try_get::<Option<i64>, _>("on_behalf_of")?,
+            "stage": e.try_get::<Option<i64>, _>("stage")?,
+            "act": e.try_get::<String, _>("act")?,
+            "comment": e.try_get::<Option<String>, _>("comment")?,
+        }));
+    }
+    let history = serde_json::Value::Array(hist);
+    for f in sqlx::query("SELECT filename, sha256 FROM kian_files WHERE kian_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        files.push((f.try_get("filename")?, f.try_get("sha256")?));
+    }
+    Ok(Archived { record, history, files })
 }
