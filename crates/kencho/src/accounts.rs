@@ -36,10 +36,10 @@ pub async fn hash_password(password: String) -> Result<String> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(|e| AppError::Internal(e.to_string())) // argon2's error is no std Error
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(AppError::unexpected)?
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
@@ -116,75 +116,77 @@ pub async fn sign_up(
     }
     let hash = hash_password(password.to_string()).await?;
     let token = random_token();
-    let mut tx = db.write.begin().await?;
     let now = now_ms();
-    let row = sqlx::query(
-        "INSERT INTO residents (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(&email)
-    .bind(name)
-    .bind(&hash)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await;
-    let id: i64 = match row {
-        Ok(r) => r.try_get("id")?,
+    let (email2, name2, lang2, base2) = (email.clone(), name.to_string(), lang.to_string(), base_url.to_string());
+    let created = db
+        .transact(move |conn| {
+            Box::pin(async move {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO residents (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(&email2)
+                .bind(&name2)
+                .bind(&hash)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("id")?;
+                sqlx::query("INSERT INTO email_verifications (token_hash, resident_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash(&token))
+                    .bind(id)
+                    .bind(now + 24 * 3_600_000)
+                    .execute(&mut *conn)
+                    .await?;
+                let (subject, body) = crate::notify::verify_email(&lang2, &base2, &name2, &token);
+                mail::enqueue(conn, &format!("verify:{id}"), &email2, &subject, &body).await?;
+                let who = format!("resident:{id}");
+                audit::append(conn, audit::PLATFORM, &who, "resident.sign_up", &who, serde_json::json!({})).await
+            })
+        })
+        .await;
+    match created {
         // Do not reveal whether an address is registered: tell the owner by mail instead.
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            let mut tx = db.write.begin().await?;
+        Err(AppError::Db(e)) if is_unique_violation(&e) => {
             let (subject, body) = crate::notify::already_registered(lang, base_url);
-            mail::enqueue(&mut tx, &format!("already-registered:{email}:{now}"), &email, &subject, &body).await?;
-            tx.commit().await?;
-            return Ok(());
+            db.transact(move |conn| {
+                Box::pin(async move {
+                    mail::enqueue(conn, &format!("already-registered:{email}:{now}"), &email, &subject, &body).await
+                })
+            })
+            .await
         }
-        Err(e) => return Err(e.into()),
-    };
-    sqlx::query("INSERT INTO email_verifications (token_hash, resident_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash(&token))
-        .bind(id)
-        .bind(now + 24 * 3_600_000)
-        .execute(&mut *tx)
-        .await?;
-    let (subject, body) = crate::notify::verify_email(lang, base_url, name, &token);
-    mail::enqueue(&mut tx, &format!("verify:{id}"), &email, &subject, &body).await?;
-    audit::append(
-        &mut tx,
-        audit::PLATFORM,
-        &format!("resident:{id}"),
-        "resident.sign_up",
-        &format!("resident:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+        other => other,
+    }
 }
 
 pub async fn verify_email(db: &Db, token: &str) -> Result<()> {
-    let mut tx = db.write.begin().await?;
-    let now = now_ms();
-    let row = sqlx::query(
-        "UPDATE email_verifications SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING resident_id",
-    )
-    .bind(now)
-    .bind(token_hash(token))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::BadRequest("the link is invalid or has expired / リンクが無効か期限切れです".into()))?;
-    let id: i64 = row.try_get("resident_id")?;
-    sqlx::query("UPDATE residents SET verified_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
-    audit::append(
-        &mut tx,
-        audit::PLATFORM,
-        &format!("resident:{id}"),
-        "resident.verify_email",
-        &format!("resident:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let token = token.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let row = sqlx::query(
+                "UPDATE email_verifications SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING resident_id",
+            )
+            .bind(now)
+            .bind(token_hash(&token))
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| AppError::BadRequest("the link is invalid or has expired / リンクが無効か期限切れです".into()))?;
+            let id: i64 = row.try_get("resident_id")?;
+            sqlx::query("UPDATE residents SET verified_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *conn).await?;
+            audit::append(
+                conn,
+                audit::PLATFORM,
+                &format!("resident:{id}"),
+                "resident.verify_email",
+                &format!("resident:{id}"),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 // ---------- log in ----------
@@ -503,7 +505,14 @@ pub fn totp_code_at(secret_b32: &str, unix_s: u64) -> Result<String> {
 }
 
 pub async fn logout(db: &Db, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&db.write).await?;
+    let token_hash = token_hash.to_string();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&token_hash).execute(&mut *conn).await?;
+            Ok(())
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -554,42 +563,47 @@ pub async fn create_staff(
     }
     check_password(password, &[&email, name, "kencho", tenant_code])?;
     let hash = hash_password(password.to_string()).await?;
-    let mut tx = db.write.begin().await?;
-    let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
-        .bind(tenant_code)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::BadRequest(format!("unknown tenant \"{tenant_code}\"")))?
-        .try_get("id")?;
-    let division_id = crate::procedures::upsert_division(&mut tx, tenant_id, division.0, division.1).await?;
-    let id: i64 = match sqlx::query(
-        "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(division_id)
-    .bind(&email)
-    .bind(name.trim())
-    .bind(role.as_str())
-    .bind(&hash)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
+    let (tenant_code, name, d0, d1) =
+        (tenant_code.to_string(), name.trim().to_string(), division.0.to_string(), division.1.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+                .bind(&tenant_code)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| AppError::BadRequest(format!("unknown tenant \"{tenant_code}\"")))?
+                .try_get("id")?;
+            let division_id = crate::procedures::upsert_division(conn, tenant_id, &d0, &d1).await?;
+            let id: i64 = match sqlx::query(
+                "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(division_id)
+            .bind(&email)
+            .bind(&name)
+            .bind(role.as_str())
+            .bind(&hash)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await
+            {
+                Ok(r) => r.try_get("id")?,
+                Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(format!("{email} already has an account"))),
+                Err(e) => return Err(e.into()),
+            };
+            audit::append(
+                conn,
+                tenant_id,
+                "cli",
+                "staff.create",
+                &format!("staff:{id}"),
+                serde_json::json!({"role": role.as_str()}),
+            )
+            .await?;
+            Ok(id)
+        })
+    })
     .await
-    {
-        Ok(r) => r.try_get("id")?,
-        Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(format!("{email} already has an account"))),
-        Err(e) => return Err(e.into()),
-    };
-    audit::append(
-        &mut tx,
-        tenant_id,
-        "cli",
-        "staff.create",
-        &format!("staff:{id}"),
-        serde_json::json!({"role": role.as_str()}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 /// Deletes expired sessions, old login attempts and spent verification links. Safe to run in
@@ -622,13 +636,9 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
 }
 
 /// Runs [`purge_expired`] every ten minutes.
-pub async fn janitor(db: Db) {
-    loop {
-        if let Err(e) = purge_expired(&db).await {
-            tracing::warn!(error = %e, "purging expired sessions");
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-    }
+pub async fn janitor(db: Db, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("session janitor", std::time::Duration::from_secs(600));
+    crate::worker::run(every, stop, || async { purge_expired(&db).await.map(|_| crate::worker::Pass::Idle) }).await;
 }
 
 /// Every staff member's name in a tenant, by id (for showing who acted).

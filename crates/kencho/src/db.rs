@@ -327,6 +327,15 @@ pub async fn lock_for_update(conn: &mut AnyConnection, table: &'static str, id: 
     Ok(())
 }
 
+/// Serialises transactions on a key that is no row (an event id): a PostgreSQL advisory lock
+/// held to the commit; nothing on SQLite.
+pub async fn lock_key(conn: &mut AnyConnection, key: i64) -> Result<(), AppError> {
+    if Dialect::of(conn) == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64

@@ -135,58 +135,63 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
     }
     let hash = accounts::hash_password(PASSWORD.to_string()).await?;
     let now = now_ms();
-    let mut tx = db.write.begin().await?;
-    sqlx::query("INSERT INTO residents (email, name, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING")
-        .bind(RESIDENT_EMAIL)
-        .bind("福島 太郎")
-        .bind(&hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    for (tenant, div_code, div_name, email, name, role) in STAFF {
-        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
-            .bind(tenant)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
-        let division_id = procedures::upsert_division(&mut tx, tenant_id, div_code, div_name).await?;
-        // Demo staff get a TOTP secret up front so the printout can show it; it is sealed
-        // to the row, so the row is made first.
-        let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
-        let id: Option<i64> = sqlx::query(
-            "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_enabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
-        )
-        .bind(tenant_id)
-        .bind(division_id)
-        .bind(email)
-        .bind(name)
-        .bind(role)
-        .bind(&hash)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get("id"))
-        .transpose()?;
-        if let Some(id) = id {
-            let sealed = db.keys().seal(&accounts::totp_place(id), &secret)?;
-            sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
-                .bind(sealed)
-                .bind(id)
-                .execute(&mut *tx)
+    let keys = db.keys();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO residents (email, name, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING")
+                .bind(RESIDENT_EMAIL)
+                .bind("福島 太郎")
+                .bind(&hash)
+                .bind(now)
+                .execute(&mut *conn)
                 .await?;
-        }
-    }
-    // The sandbox is the demo's 指定納付受託者 (a made-up 告示), so the demo takes payments.
-    for (code, ..) in TENANTS {
-        let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
-            .bind(code)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
-        crate::payments::agents::designate_demo_sandbox(&mut tx, tenant_id).await?;
-    }
-    tx.commit().await?;
+            for (tenant, div_code, div_name, email, name, role) in STAFF {
+                let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+                    .bind(tenant)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("id")?;
+                let division_id = procedures::upsert_division(conn, tenant_id, div_code, div_name).await?;
+                // Demo staff get a TOTP secret up front so the printout can show it; it is sealed
+                // to the row, so the row is made first.
+                let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
+                let id: Option<i64> = sqlx::query(
+                    "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
+                )
+                .bind(tenant_id)
+                .bind(division_id)
+                .bind(email)
+                .bind(name)
+                .bind(role)
+                .bind(&hash)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+                if let Some(id) = id {
+                    let sealed = keys.seal(&accounts::totp_place(id), &secret)?;
+                    sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
+                        .bind(sealed)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            // The sandbox is the demo's 指定納付受託者 (a made-up 告示), so the demo takes payments.
+            for (code, ..) in TENANTS {
+                let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
+                    .bind(code)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("id")?;
+                crate::payments::agents::designate_demo_sandbox(conn, tenant_id).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
     load_approval(db, mina).await?;
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {

@@ -90,8 +90,8 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, stop.clone())));
-        workers.push(tokio::spawn(accounts::janitor(db.clone())));
-        workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone())));
+        workers.push(tokio::spawn(accounts::janitor(db.clone(), stop.clone())));
+        workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone(), stop.clone())));
         workers.push(tokio::spawn(payments::expiry_worker(db.clone(), stop.clone())));
         if cfg.payment_sandbox {
             let (db, url) = (db.clone(), cfg.base_url.clone());
@@ -111,6 +111,7 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
                 atlases.clone(),
                 cfg.base_url.clone(),
                 dir,
+                stop.clone(),
             )));
         }
         if let Some(feed) = cfg.jma_feed.clone() {
@@ -119,12 +120,13 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
                 atlases.clone(),
                 cfg.base_url.clone(),
                 feed,
+                stop.clone(),
             )));
         }
         workers.push(tokio::spawn(iot::timers::worker(db.clone(), cfg.base_url.clone(), stop.clone())));
         if let Some(url) = cfg.mqtt_url.clone() {
             let mqtt = iot::mqtt::MqttConfig::from_url(&url, "kencho").map_err(error::AppError::Internal)?;
-            workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), mqtt)));
+            workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), mqtt, stop.clone())));
         }
     }
     let approval: Arc<approval::setup::SetupCache> = Default::default();

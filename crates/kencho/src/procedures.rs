@@ -61,71 +61,75 @@ pub enum ImportOutcome {
 /// (applications keep theirs); an identical one changes nothing. `only_tenant` restricts an
 /// administrator to their own tenant.
 pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Option<i64>) -> Result<ImportOutcome> {
-    let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.to_string()))?;
+    let json = serde_json::to_string(def).map_err(AppError::unexpected)?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
-    let mut tx = db.write.begin().await?;
-    let tenant =
-        sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *tx).await?;
-    let Some(tenant) = tenant else {
-        return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
-    };
-    let tenant_id: i64 = tenant.try_get("id")?;
-    if only_tenant.is_some_and(|t| t != tenant_id) {
-        return Err(AppError::Forbidden);
-    }
-    let current = sqlx::query(
-        "SELECT version, definition_hash FROM procedures WHERE tenant_id = $1 AND code = $2 AND is_current = 1",
-    )
-    .bind(tenant_id)
-    .bind(&def.code)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let next_version = match &current {
-        Some(r) => {
-            let v: i64 = r.try_get("version")?;
-            let h: String = r.try_get("definition_hash")?;
-            if h == hash {
-                return Ok(ImportOutcome::Unchanged { version: v });
+    let (def, actor) = (def.clone(), actor.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let tenant =
+                sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *conn).await?;
+            let Some(tenant) = tenant else {
+                return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
+            };
+            let tenant_id: i64 = tenant.try_get("id")?;
+            if only_tenant.is_some_and(|t| t != tenant_id) {
+                return Err(AppError::Forbidden);
             }
-            v + 1
-        }
-        None => 1,
-    };
-    let division_id = upsert_division(&mut tx, tenant_id, &def.division.code, &def.division.name).await?;
-    sqlx::query("UPDATE procedures SET is_current = 0 WHERE tenant_id = $1 AND code = $2")
-        .bind(tenant_id)
-        .bind(&def.code)
-        .execute(&mut *tx)
-        .await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO procedures (tenant_id, division_id, code, version, is_current, title, title_en, definition, definition_hash, search_title, search_text, created_at) \
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(division_id)
-    .bind(&def.code)
-    .bind(next_version)
-    .bind(&def.title)
-    .bind(def.title_en.clone())
-    .bind(&json)
-    .bind(&hash)
-    .bind(search::normalise(&def.title))
-    .bind(search::normalise(&def.search_text()))
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
-    audit::append(
-        &mut tx,
-        tenant_id,
-        actor,
-        "procedure.import",
-        &format!("procedure:{id}"),
-        serde_json::json!({"code": def.code, "version": next_version, "hash": hash}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ImportOutcome::Created { version: next_version })
+            let current = sqlx::query(
+                "SELECT version, definition_hash FROM procedures WHERE tenant_id = $1 AND code = $2 AND is_current = 1",
+            )
+            .bind(tenant_id)
+            .bind(&def.code)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let next_version = match &current {
+                Some(r) => {
+                    let v: i64 = r.try_get("version")?;
+                    let h: String = r.try_get("definition_hash")?;
+                    if h == hash {
+                        return Ok(ImportOutcome::Unchanged { version: v });
+                    }
+                    v + 1
+                }
+                None => 1,
+            };
+            let division_id = upsert_division(conn, tenant_id, &def.division.code, &def.division.name).await?;
+            sqlx::query("UPDATE procedures SET is_current = 0 WHERE tenant_id = $1 AND code = $2")
+                .bind(tenant_id)
+                .bind(&def.code)
+                .execute(&mut *conn)
+                .await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO procedures (tenant_id, division_id, code, version, is_current, title, title_en, definition, definition_hash, search_title, search_text, created_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(tenant_id)
+            .bind(division_id)
+            .bind(&def.code)
+            .bind(next_version)
+            .bind(&def.title)
+            .bind(def.title_en.clone())
+            .bind(&json)
+            .bind(&hash)
+            .bind(search::normalise(&def.title))
+            .bind(search::normalise(&def.search_text()))
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("id")?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "procedure.import",
+                &format!("procedure:{id}"),
+                serde_json::json!({"code": def.code, "version": next_version, "hash": hash}),
+            )
+            .await?;
+            Ok(ImportOutcome::Created { version: next_version })
+        })
+    })
+    .await
 }
 
 pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &str, name: &str) -> Result<i64> {

@@ -24,19 +24,23 @@ impl Tenant {
 }
 
 pub async fn create(db: &Db, code: &str, name: &str, name_en: &str, receipt_prefix: &str) -> Result<i64> {
-    let mut tx = db.write.begin().await?;
-    sqlx::query("INSERT INTO tenants (code, name, name_en, receipt_prefix, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING")
-        .bind(code)
-        .bind(name)
-        .bind(name_en)
-        .bind(receipt_prefix)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    let id =
-        sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_one(&mut *tx).await?.try_get("id")?;
-    tx.commit().await?;
-    Ok(id)
+    let (code, name, name_en, prefix) =
+        (code.to_string(), name.to_string(), name_en.to_string(), receipt_prefix.to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO tenants (code, name, name_en, receipt_prefix, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING")
+                .bind(&code)
+                .bind(&name)
+                .bind(&name_en)
+                .bind(&prefix)
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await?;
+            let row = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&code).fetch_one(&mut *conn).await?;
+            Ok(row.try_get("id")?)
+        })
+    })
+    .await
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Tenant>> {

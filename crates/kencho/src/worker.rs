@@ -72,6 +72,19 @@ fn backoff(period: Duration, failures: u32) -> Duration {
     period.saturating_mul(1 << failures.min(10)).min(cap)
 }
 
+/// Resolves once the server is told to stop. A server whose `Running` was dropped without
+/// stopping (a second node in the tests) keeps its workers: this then never resolves.
+pub async fn stopped(stop: &mut Stop) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Waits `d`, or until woken; false when told to stop.
 async fn wait(d: Duration, wake: Option<&Notify>, stop: &mut Stop) -> bool {
     if *stop.borrow() {
@@ -86,7 +99,7 @@ async fn wait(d: Duration, wake: Option<&Notify>, stop: &mut Stop) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => true,
         _ = woken => true,
-        _ = stop.changed() => !*stop.borrow(),
+        _ = stopped(stop) => false,
     }
 }
 
@@ -164,6 +177,25 @@ mod tests {
         assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 5);
         tx.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_dropped_sender_does_not_stop_or_spin() {
+        let (tx, rx) = watch::channel(false);
+        drop(tx);
+        let count = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let c = count.clone();
+        let every = Every::new("test", Duration::from_millis(200));
+        let task = tokio::spawn(run(every, rx, move || {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Ok(Pass::Idle) }
+        }));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // About three passes in half a second, not thousands, and still running.
+        let n = count.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((2..=4).contains(&n), "{n} passes");
+        assert!(!task.is_finished());
+        task.abort();
     }
 
     #[tokio::test]

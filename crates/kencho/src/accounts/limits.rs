@@ -15,7 +15,7 @@
 use kencho_core::security::rate::{self, Decision, Rule, State};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::Result;
 
 const WINDOW_MS: i64 = 15 * 60_000;
@@ -120,7 +120,7 @@ async fn load(conn: &mut AnyConnection, key: &str) -> Result<State> {
     .bind(key)
     .execute(&mut *conn)
     .await?;
-    let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = crate::db::for_update(conn);
     let r = sqlx::query(&format!(
         "SELECT count, window_start, blocked_until, strikes FROM rate_limits WHERE key = $1{lock}"
     ))

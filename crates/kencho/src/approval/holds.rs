@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::actor::Staff;
 use crate::audit;
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -29,12 +29,8 @@ pub struct Hold {
 
 /// Locks a record of the tenant and returns its state; another tenant's record is a 404.
 pub async fn lock_record(conn: &mut AnyConnection, tenant_id: i64, record_id: i64) -> Result<String> {
-    let sql = if Dialect::of(conn) == Dialect::Postgres {
-        "SELECT state FROM records WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    } else {
-        "SELECT state FROM records WHERE id = $1 AND tenant_id = $2"
-    };
-    let row = sqlx::query(sql).bind(record_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    let sql = format!("SELECT state FROM records WHERE id = $1 AND tenant_id = $2{}", crate::db::for_update(conn));
+    let row = sqlx::query(&sql).bind(record_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
     Ok(row.ok_or(AppError::NotFound)?.try_get("state")?)
 }
 

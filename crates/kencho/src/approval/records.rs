@@ -15,7 +15,7 @@ use super::kian::{self, Draft, Kian, Source};
 use super::setup::{Setup, SetupCache};
 use crate::actor::Staff;
 use crate::audit;
-use crate::db::{now_ms, Arg, Batch, Db, Dialect};
+use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 
 mod archive;
@@ -228,10 +228,8 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             // The records first, in id order, then the 起案 (whose insert takes the audit head):
             // holds and 施行 lock a record and then append to the audit log, so the other order
             // could deadlock with them on PostgreSQL.
-            if Dialect::of(conn) == Dialect::Postgres {
-                for rid in &ids {
-                    sqlx::query("SELECT id FROM records WHERE id = $1 FOR UPDATE").bind(rid).execute(&mut *conn).await?;
-                }
+            for rid in &ids {
+                crate::db::lock_for_update(conn, "records", *rid).await?;
             }
             let id = kian::insert(conn, &staff, &draft, &prep).await?;
             for rid in ids {
@@ -452,7 +450,7 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
             let mut route: kencho_core::approval::route::Route =
                 serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
             route.redact_comments();
-            let route = serde_json::to_string(&route).map_err(|e| AppError::Internal(e.to_string()))?;
+            let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
             sqlx::query(
                 "UPDATE kian SET body = '（廃棄済）', search_text = '', route = $1, updated_at = $2 WHERE id = $3",
             )
@@ -520,7 +518,7 @@ async fn remove_if_unused(db: &Db, data_dir: &Path, sha: &str) -> Result<()> {
     let path = crate::blobs::file_path(data_dir, sha);
     let age = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
     if used == 0 && age.is_some_and(|a| a >= FRESH) {
-        tokio::fs::remove_file(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::fs::remove_file(&path).await.map_err(AppError::unexpected)?;
     } else if used == 0 && age.is_some() {
         // Written moments ago: an upload of the same bytes may be about to commit.
         tracing::info!(sha, "a released file was written recently and stays for now");
@@ -563,13 +561,14 @@ pub async fn sweep_unused(db: &Db, data_dir: &Path) -> Result<usize> {
 }
 
 /// Sweeps unused files every hour.
-pub async fn sweeper(db: Db, data_dir: PathBuf) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        match sweep_unused(&db, &data_dir).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "unused stored files removed"),
-            Err(e) => tracing::warn!(error = %e, "sweeping stored files failed"),
+pub async fn sweeper(db: Db, data_dir: PathBuf, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("file sweeper", std::time::Duration::from_secs(3600)).after_period();
+    crate::worker::run(every, stop, || async {
+        let n = sweep_unused(&db, &data_dir).await?;
+        if n > 0 {
+            tracing::info!(removed = n, "unused stored files removed");
         }
-    }
+        Ok(crate::worker::Pass::Idle)
+    })
+    .await;
 }

@@ -161,7 +161,7 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
         }
         _ => return Err(AppError::BadRequest("kind must be org, rules or settings".into())),
     }
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    .map_err(AppError::unexpected)?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     let (kind, text, admin) = (kind.to_string(), text.to_string(), admin.clone());
     db.transact(move |conn| {

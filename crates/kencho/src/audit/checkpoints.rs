@@ -79,7 +79,7 @@ pub fn append(dir: &Path, cp: &Checkpoint) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let path = file_of(dir, cp.tenant_id);
     let created = !path.exists();
-    let mut line = serde_json::to_vec(cp).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut line = serde_json::to_vec(cp).map_err(AppError::unexpected)?;
     line.push(b'\n');
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
     f.write_all(&line)?;

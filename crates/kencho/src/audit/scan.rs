@@ -177,7 +177,7 @@ async fn pass(db: &Db, marks: Arc<Marks>, only: Option<HashSet<i64>>) -> Result<
             let (marks, only) = (marks.clone(), only.clone());
             tokio::task::spawn_blocking(move || read_sqlite(&path, only.as_ref(), &marks))
                 .await
-                .map_err(|e| AppError::Internal(e.to_string()))??
+                .map_err(AppError::unexpected)??
         }
         Dialect::Postgres => read_postgres(&db.url, only.as_ref(), &marks).await?,
     };
@@ -330,7 +330,7 @@ async fn hash_copy(conn: &mut sqlx::postgres::PgConnection, query: &str, marks: 
     let read = copy_rows(conn, query, &tx).await;
     // The hasher stops when the channel closes.
     drop(tx);
-    let walk = hasher.await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let walk = hasher.await.map_err(AppError::unexpected)?;
     read?;
     Ok(walk.parts())
 }

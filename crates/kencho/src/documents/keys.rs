@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::actor::Staff;
 use crate::audit;
 use crate::crypto::Keyring;
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
 pub const ALGORITHM: &str = "Ed25519";
@@ -113,11 +113,9 @@ async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -
 /// row for the foreign key, and a submission holding the tenant's audit head would wait on this
 /// lock while its holder waits on the audit head — a deadlock.
 pub(super) async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
-    if Dialect::of(conn) == Dialect::Postgres {
-        sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(tenant_id)
-            .execute(&mut *conn)
-            .await?;
+    let lock = crate::db::for_no_key_update(conn);
+    if !lock.is_empty() {
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{lock}")).bind(tenant_id).execute(&mut *conn).await?;
     }
     Ok(())
 }

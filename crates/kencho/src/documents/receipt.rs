@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
 use super::{certificate, find, insert, keys, sign_and_store, By, IssuedDocument, Signing, VERIFY_PATH};
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
 /// `issued_documents.kind` of a receipt.
@@ -264,7 +264,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
     db.transact(move |conn| {
         Box::pin(async move {
             // Two requests at once: the second waits here, then finds the first one's receipt.
-            let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let lock = crate::db::for_update(conn);
             let state: String = sqlx::query(&format!("SELECT state FROM payments WHERE id = $1{lock}"))
                 .bind(payment_id)
                 .fetch_optional(&mut *conn)

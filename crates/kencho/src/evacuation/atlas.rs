@@ -215,7 +215,7 @@ impl Atlases {
             Ok(atlas)
         })
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        .map_err(AppError::unexpected)??;
         let atlas = Arc::new(atlas);
         self.store(tenant_id, atlas.clone());
         Ok(atlas)

@@ -133,11 +133,9 @@ pub async fn ingest(
             if inserted.rows_affected() == 0 {
                 return Ok(Outcome::new("duplicate", &tg.event_id));
             }
-            if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres {
-                // One event at a time across processes (SQLite has one writer anyway).
-                let key = i64::from_be_bytes(Sha256::digest(tg.event_id.as_bytes())[..8].try_into().unwrap_or([0; 8]));
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *conn).await?;
-            }
+            // One event at a time across processes.
+            let key = i64::from_be_bytes(Sha256::digest(tg.event_id.as_bytes())[..8].try_into().unwrap_or([0; 8]));
+            crate::db::lock_key(conn, key).await?;
             let out = apply_all(conn, keys, &tg, &with_atlas, &sha, &base_url).await?;
             let reason = serde_json::to_string(&out.notes).unwrap_or_default();
             sqlx::query("UPDATE jma_telegrams SET outcome = $1, reason = $2 WHERE sha256 = $3")
@@ -366,13 +364,13 @@ async fn issue(
 
 /// Watches a folder: each `*.xml` dropped there is read once, then moved to `done/` (or to
 /// `rejected/` with a `.reason.txt` beside it).
-pub async fn watch_folder(db: Db, atlases: Arc<Atlases>, base_url: String, dir: PathBuf) {
-    loop {
-        if let Err(e) = scan_folder(&db, &atlases, &base_url, &dir).await {
-            tracing::warn!(error = %e, dir = %dir.display(), "JMA folder scan failed");
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
+/// Reads the telegrams a receiving system drops into `dir`, every five seconds.
+pub async fn watch_folder(db: Db, atlases: Arc<Atlases>, base_url: String, dir: PathBuf, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("JMA folder", Duration::from_secs(5));
+    crate::worker::run(every, stop, || async {
+        scan_folder(&db, &atlases, &base_url, &dir).await.map(|_| crate::worker::Pass::Idle)
+    })
+    .await;
 }
 
 pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path) -> Result<usize> {
@@ -418,7 +416,8 @@ pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path)
 
 /// Polls a JMA Atom feed (e.g. `https://www.data.jma.go.jp/developer/xml/feed/extra.xml`) and
 /// reads every linked telegram not read before.
-pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: String) {
+/// Polls the JMA Atom feed every minute.
+pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: String, stop: crate::worker::Stop) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
@@ -430,12 +429,11 @@ pub async fn poll_feed(db: Db, atlases: Arc<Atlases>, base_url: String, feed: St
             return;
         }
     };
-    loop {
-        if let Err(e) = poll_once(&client, &db, &atlases, &base_url, &feed).await {
-            tracing::warn!(error = %e, feed = %feed, "JMA feed poll failed");
-        }
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    }
+    let every = crate::worker::Every::new("JMA feed", Duration::from_secs(60));
+    crate::worker::run(every, stop, || async {
+        poll_once(&client, &db, &atlases, &base_url, &feed).await.map(|_| crate::worker::Pass::Idle)
+    })
+    .await;
 }
 
 /// Largest feed document and telegram read (JMA's are tens of kilobytes).

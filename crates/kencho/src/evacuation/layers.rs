@@ -124,7 +124,7 @@ pub struct LayerVersion {
 pub async fn load(db: &Db, tenant_id: i64, kind: LayerKind, files: Vec<Upload>, actor: &str) -> Result<LayerVersion> {
     let prepared = tokio::task::spawn_blocking(move || upload::prepare(kind, files))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::unexpected)?
         .map_err(AppError::Data)?;
     let items = prepared.parsed.len();
     if items == 0 {

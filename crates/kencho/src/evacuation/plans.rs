@@ -104,7 +104,7 @@ pub fn open_data(keys: &Keyring, token: &str, stored: &str) -> Result<Answers> {
 }
 
 fn seal_data(keys: &Keyring, token: &str, answers: &Answers) -> Result<String> {
-    let data = Zeroizing::new(serde_json::to_string(answers).map_err(|e| AppError::Internal(e.to_string()))?);
+    let data = Zeroizing::new(serde_json::to_string(answers).map_err(AppError::unexpected)?);
     Ok(keys.seal(&data_place(token), &data)?)
 }
 
@@ -371,7 +371,7 @@ pub async fn subscribe(
             if role == Role::Supporter {
                 // Read again under the plan's lock: a withdrawal committed since the page was
                 // read must stop the sharing (災害対策基本法 49条の15第2項).
-                let lock = if crate::db::Dialect::of(conn) == crate::db::Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let lock = crate::db::for_update(conn);
                 let row = sqlx::query(&format!(
                     "SELECT consent_at, consent_withdrawn_at FROM evac_plans WHERE id = $1{lock}"
                 ))

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::alarms::{self, StoredContact, Subject};
-use crate::db::{now_ms, Arg, Batch, Db, Dialect};
+use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -119,7 +119,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
             let mut devices = std::collections::HashMap::new();
             for chunk in euis.chunks(500) {
                 let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let lock = if Dialect::of(conn) == Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let lock = crate::db::for_update(conn);
                 let sql = format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui IN ({}){lock}", marks.join(", "));
                 let mut q = sqlx::query(&sql);
                 for e in chunk {

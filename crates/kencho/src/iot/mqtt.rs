@@ -73,7 +73,7 @@ fn lane_of(p: &Publish) -> usize {
 }
 
 /// Runs the subscriber until the process ends, reconnecting with a pause after errors.
-pub async fn run(db: Db, base_url: String, cfg: MqttConfig) {
+pub async fn run(db: Db, base_url: String, cfg: MqttConfig, mut stop: crate::worker::Stop) {
     let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_manual_acks(true);
@@ -149,7 +149,13 @@ pub async fn run(db: Db, base_url: String, cfg: MqttConfig) {
         lanes.push(tx);
     }
     loop {
-        match events.poll().await {
+        // On shutdown, stop taking messages: what the lanes hold is stored and acknowledged;
+        // anything not acknowledged the broker sends again to the next session.
+        let event = tokio::select! {
+            e = events.poll() => e,
+            _ = crate::worker::stopped(&mut stop) => return,
+        };
+        match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 tracing::info!(host = %cfg.host, "MQTT connected; subscribing");
                 for t in TOPICS {

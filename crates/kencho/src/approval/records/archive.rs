@@ -24,7 +24,7 @@ pub(super) async fn package<L: Links>(
 ) -> Result<(PathBuf, String)> {
     let (kind, id) = subject_id(&r.subject).ok_or_else(|| AppError::Internal("record subject".into()))?;
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-    let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| AppError::Internal(e.to_string()));
+    let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(AppError::unexpected);
     let content = match kind {
         "application" => links.archive_application(conn, keys, id).await?,
         "kian" => kian_content(conn, id).await?,
@@ -90,14 +90,14 @@ pub(super) async fn package<L: Links>(
     }))?;
     members.insert(0, ("manifest.json".into(), manifest));
     let dir = data_dir.join("archives");
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::fs::create_dir_all(&dir).await.map_err(AppError::unexpected)?;
     // `{record}.tar.{kian}` until the disposal commits; `with_extension("")` gives the final name.
     let path = dir.join(format!("{}.tar.{kian_id}", r.subject.replace(':', "-")));
     let bytes = tar_of(&members)?;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let mut f = tokio::fs::File::create(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
-    f.sync_all().await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut f = tokio::fs::File::create(&path).await.map_err(AppError::unexpected)?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(AppError::unexpected)?;
+    f.sync_all().await.map_err(AppError::unexpected)?;
     Ok((path, sha))
 }
 
@@ -109,9 +109,9 @@ fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         h.set_mode(0o644);
         h.set_mtime(u64::try_from(now_ms() / 1000).unwrap_or(0));
         h.set_cksum();
-        b.append_data(&mut h, name, bytes.as_slice()).map_err(|e| AppError::Internal(e.to_string()))?;
+        b.append_data(&mut h, name, bytes.as_slice()).map_err(AppError::unexpected)?;
     }
-    b.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+    b.into_inner().map_err(AppError::unexpected)
 }
 
 /// A 起案's record contents, history and files.
