@@ -47,18 +47,47 @@ pub fn t(lang: &str, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-/// `t` with `{name}` placeholders filled in.
+/// `t` with `{name}` placeholders filled in, in one pass: a value that itself contains
+/// `{…}` (a name, a message) is never filled in again.
 pub fn tf(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
-    let mut s = t(lang, key);
-    for (k, v) in args {
-        s = s.replace(&format!("{{{k}}}"), v);
+    fill(&t(lang, key), args)
+}
+
+fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            args.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
-    s
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let args = [("name", "{link}"), ("link", "https://x")];
+        assert_eq!(fill("{name} {link} {other}", &args), "{link} https://x {other}");
+        assert_eq!(fill("{ unclosed", &args), "{ unclosed");
+    }
 
     #[test]
     fn every_file_parses_and_full_languages_have_every_key() {

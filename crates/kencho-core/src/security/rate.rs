@@ -169,10 +169,14 @@ mod tests {
                     }
                 }
             }
-            // Failed attempts let through within any window: at most max.
+            // Failed attempts let through within any window's length: `max` at the end of one
+            // window, `max` at the start of the next (fixed windows), and — by design, see the
+            // burst test — `max` more once a block shorter than the window has ended; the
+            // block that follows is twice as long. (Found by a seed kept in
+            // proptest-regressions: 4 + 5 + 2 let through in 15 minutes.)
             for (i, t) in allowed_at.iter().enumerate() {
                 let in_window = allowed_at[i..].iter().take_while(|u| **u < t + RULE.window_ms).count();
-                prop_assert!(in_window <= 2 * RULE.max as usize, "{in_window} in one window");
+                prop_assert!(in_window <= 3 * RULE.max as usize, "{in_window} in one window");
             }
         }
     }
