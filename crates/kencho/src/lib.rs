@@ -13,7 +13,6 @@ pub mod accounts;
 pub mod applications;
 pub mod approval;
 pub mod audit;
-pub mod bench;
 pub mod blobs;
 pub mod clock;
 pub mod config;

@@ -1,4 +1,5 @@
-//! The `kencho` command: serve, migrate, import procedures, verify the audit log, benchmark.
+//! The `kencho` command: serve, migrate, import procedures, verify the audit log, and the other
+//! tools. The benchmark is its own binary, `kencho-bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -158,48 +159,6 @@ enum Command {
     },
     /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
     Totp { secret: String },
-    /// Benchmark: starts kencho on SQLite, drives it over HTTP and prints the figures.
-    Bench {
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Instead: generate a flood layer of this many polygons, load it into kencho and
-        /// measure loading, memory, hazard look-ups and plan previews over HTTP (マイ避難).
-        #[arg(long)]
-        hazards: Option<usize>,
-        /// Instead: register this many trap sensors and measure MQTT ingestion and the time
-        /// from publish to the mail at an SMTP sink (IoT alerts).
-        #[arg(long)]
-        iot: Option<usize>,
-        /// Instead: measure 電子決裁 acts per second through a five-step route.
-        #[arg(long)]
-        approval: bool,
-        /// Instead: measure confirmed payments per second through the sandbox provider, and the
-        /// reconciliation of a 100,000-line settlement file.
-        #[arg(long)]
-        payments: bool,
-        /// Instead: the crash test. Submits with idempotency keys from 16 clients while killing
-        /// the server (SIGKILL) this many times; fails unless every acknowledged submission is
-        /// stored exactly once and the audit log verifies.
-        #[arg(long)]
-        crash: Option<usize>,
-        /// Instead: write this many audit entries and time `audit verify` over them.
-        #[arg(long)]
-        audit: Option<usize>,
-        /// MQTT broker for --iot (host:port).
-        #[arg(long, default_value = "127.0.0.1:1883")]
-        broker: String,
-        /// Offered MQTT messages per second for --iot.
-        #[arg(long, default_value_t = 6000)]
-        rate: u64,
-        /// Instead: render and sign this many decision notices (PDF + Ed25519) in process on
-        /// every core, and print documents/s and the mean time per document (電子交付).
-        #[arg(long)]
-        pdf: Option<usize>,
-    },
 }
 
 #[derive(Subcommand)]
@@ -619,38 +578,6 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Keys { command } => keys_command(command).await,
         Command::Totp { secret } => {
             println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { audit: Some(n), .. } => {
-            kencho::bench::audit::run(n).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { crash: Some(kills), .. } => {
-            kencho::bench::crash::run(kills, 16).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { payments: true, clients, seconds, .. } => {
-            kencho::bench::run_payments(clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { approval: true, clients, seconds, .. } => {
-            kencho::bench::run_approval(clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { pdf: Some(n), .. } => {
-            kencho::bench::run_pdf(n).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { iot: Some(n), seconds, broker, rate, .. } => {
-            kencho::bench::run_iot(n, seconds, &broker, rate).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { hazards: Some(n), clients, seconds, .. } => {
-            kencho::bench::run_hazards(n, clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { clients, seconds, hazards: None, .. } => {
-            kencho::bench::run(clients, seconds).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
     }
