@@ -145,14 +145,16 @@ async fn start_kencho(dir: &Path, extra: &[String]) -> Result<(tokio::process::C
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
-    let child = tokio::process::Command::new(server_binary()?)
+    let bin = server_binary()?;
+    let child = tokio::process::Command::new(&bin)
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
-        .spawn()?;
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let pid = child.id().ok_or("child has no pid")?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
