@@ -60,6 +60,20 @@ pub const EVACUATION_LAYERS: [(&str, &[(&str, &str)]); 5] = [
 pub const RESIDENT_EMAIL: &str = "taro@example.jp";
 pub const PASSWORD: &str = "kencho-demo-2026";
 
+/// Complete answers for the demo's 犬の登録申請 (a procedure without attachments), the `i`th
+/// dog: the benchmark and the tests submit these.
+pub fn inu_toroku_answers(i: u64) -> serde_json::Value {
+    serde_json::json!({
+        "owner_name": {"family": "福島", "given": "太郎", "family_kana": "ふくしま", "given_kana": "たろう"},
+        "owner_address": {"postal_code": "975-8686", "prefecture": "福島県", "city": "南相馬市", "street": "原町区本町二丁目27"},
+        "phone": "0244-22-2111",
+        "dog_name": format!("ポチ{i}"),
+        "breed": "柴犬",
+        "sex": "male",
+        "kept_since": "2026-10-01"
+    })
+}
+
 /// Staff: (tenant, division code, division name, e-mail, name, role).
 pub const STAFF: [(&str, &str, &str, &str, &str, &str); 23] = [
     ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),

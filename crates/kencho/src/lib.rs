@@ -14,7 +14,6 @@ pub mod actor;
 pub mod applications;
 pub mod approval;
 pub mod audit;
-pub mod bench;
 pub mod blobs;
 pub mod clock;
 pub mod config;

@@ -1,4 +1,5 @@
-//! The `kencho` command: serve, migrate, import procedures, verify the audit log, benchmark.
+//! The `kencho` command: serve, migrate, import procedures, verify the audit log, and the other
+//! tools. The benchmark is its own binary, `kencho-bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,65 +63,7 @@ impl DbArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the web server (and background workers).
-    Serve {
-        #[command(flatten)]
-        db: DbArgs,
-        /// Address to listen on.
-        #[arg(long, env = "KENCHO_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Load the demo tenants, procedures and accounts, and print the logins.
-        #[arg(long)]
-        demo: bool,
-        /// Public base URL used in e-mail links.
-        #[arg(long, env = "KENCHO_BASE_URL")]
-        base_url: Option<String>,
-        /// SMTP relay, e.g. smtp://127.0.0.1:2525 or smtp://user:pass@host:587?tls=required.
-        /// Without it, mail stays queued (with --demo: kept in the local mailbox at /demo/mailbox).
-        #[arg(long, env = "KENCHO_SMTP_URL")]
-        smtp_url: Option<String>,
-        #[arg(long, env = "KENCHO_MAIL_FROM", default_value = "kencho <no-reply@kencho.example.jp>")]
-        mail_from: String,
-        /// Mark cookies Secure (when served over HTTPS).
-        #[arg(long, env = "KENCHO_SECURE_COOKIES")]
-        secure_cookies: bool,
-        /// Keep mail in a local mailbox readable by anyone at /demo/mailbox (on with --demo).
-        /// For development only: the start-up log warns.
-        #[arg(long)]
-        dev_mailbox: bool,
-        /// Offer the built-in sandbox payment provider, which accepts test cards (on with
-        /// --demo). For development only: the start-up log warns.
-        #[arg(long)]
-        payment_sandbox: bool,
-        /// Allow a time-stamp authority (TSA) in a private or loopback network, such as the
-        /// office's own (on with --demo). Off, a TSA URL must reach the public Internet.
-        #[arg(long)]
-        tsa_private_network: bool,
-        /// A reverse proxy whose X-Forwarded-For is believed (repeat, or comma-separate).
-        #[arg(long = "trusted-proxy", env = "KENCHO_TRUSTED_PROXIES", value_delimiter = ',')]
-        trusted_proxies: Vec<std::net::IpAddr>,
-        /// Do not run the outbox worker in this process.
-        #[arg(long)]
-        no_workers: bool,
-        /// Watch this folder for 気象庁防災情報XML telegrams (*.xml); read files move to done/.
-        #[arg(long, env = "KENCHO_JMA_DIR")]
-        jma_dir: Option<PathBuf>,
-        /// Poll this JMA Atom feed for telegrams, e.g.
-        /// https://www.data.jma.go.jp/developer/xml/feed/extra.xml
-        #[arg(long, env = "KENCHO_JMA_FEED")]
-        jma_feed: Option<String>,
-        /// MQTT broker for IoT uplinks (ChirpStack v4, The Things Stack, plain JSON), e.g.
-        /// mqtt://127.0.0.1:1883 or mqtts://user:pass@broker.example.jp:8883
-        #[arg(long, env = "KENCHO_MQTT_URL")]
-        mqtt_url: Option<String>,
-        /// Stripe's API base URL (for a proxy or a test double).
-        #[arg(long, env = "KENCHO_STRIPE_API_BASE", default_value = kencho::payments::stripe::DEFAULT_API_BASE)]
-        stripe_api_base: String,
-        #[command(flatten)]
-        audit: AuditArgs,
-        /// Minutes between signed checkpoints of the audit log.
-        #[arg(long, env = "KENCHO_AUDIT_CHECKPOINT_MINUTES", default_value_t = 10)]
-        audit_checkpoint_minutes: u64,
-    },
+    Serve(ServeArgs),
     /// Create or update the database schema.
     Migrate {
         #[command(flatten)]
@@ -158,48 +101,67 @@ enum Command {
     },
     /// Print the current TOTP code for a base32 secret (for the demo's staff accounts).
     Totp { secret: String },
-    /// Benchmark: starts kencho on SQLite, drives it over HTTP and prints the figures.
-    Bench {
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Instead: generate a flood layer of this many polygons, load it into kencho and
-        /// measure loading, memory, hazard look-ups and plan previews over HTTP (マイ避難).
-        #[arg(long)]
-        hazards: Option<usize>,
-        /// Instead: register this many trap sensors and measure MQTT ingestion and the time
-        /// from publish to the mail at an SMTP sink (IoT alerts).
-        #[arg(long)]
-        iot: Option<usize>,
-        /// Instead: measure 電子決裁 acts per second through a five-step route.
-        #[arg(long)]
-        approval: bool,
-        /// Instead: measure confirmed payments per second through the sandbox provider, and the
-        /// reconciliation of a 100,000-line settlement file.
-        #[arg(long)]
-        payments: bool,
-        /// Instead: the crash test. Submits with idempotency keys from 16 clients while killing
-        /// the server (SIGKILL) this many times; fails unless every acknowledged submission is
-        /// stored exactly once and the audit log verifies.
-        #[arg(long)]
-        crash: Option<usize>,
-        /// Instead: write this many audit entries and time `audit verify` over them.
-        #[arg(long)]
-        audit: Option<usize>,
-        /// MQTT broker for --iot (host:port).
-        #[arg(long, default_value = "127.0.0.1:1883")]
-        broker: String,
-        /// Offered MQTT messages per second for --iot.
-        #[arg(long, default_value_t = 6000)]
-        rate: u64,
-        /// Instead: render and sign this many decision notices (PDF + Ed25519) in process on
-        /// every core, and print documents/s and the mean time per document (電子交付).
-        #[arg(long)]
-        pdf: Option<usize>,
-    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "KENCHO_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Load the demo tenants, procedures and accounts, and print the logins.
+    #[arg(long)]
+    demo: bool,
+    /// Public base URL used in e-mail links.
+    #[arg(long, env = "KENCHO_BASE_URL")]
+    base_url: Option<String>,
+    /// SMTP relay, e.g. smtp://127.0.0.1:2525 or smtp://user:pass@host:587?tls=required.
+    /// Without it, mail stays queued (with --demo: kept in the local mailbox at /demo/mailbox).
+    #[arg(long, env = "KENCHO_SMTP_URL")]
+    smtp_url: Option<String>,
+    #[arg(long, env = "KENCHO_MAIL_FROM", default_value = "kencho <no-reply@kencho.example.jp>")]
+    mail_from: String,
+    /// Mark cookies Secure (when served over HTTPS).
+    #[arg(long, env = "KENCHO_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Keep mail in a local mailbox readable by anyone at /demo/mailbox (on with --demo).
+    /// For development only: the start-up log warns.
+    #[arg(long)]
+    dev_mailbox: bool,
+    /// Offer the built-in sandbox payment provider, which accepts test cards (on with
+    /// --demo). For development only: the start-up log warns.
+    #[arg(long)]
+    payment_sandbox: bool,
+    /// Allow a time-stamp authority (TSA) in a private or loopback network, such as the
+    /// office's own (on with --demo). Off, a TSA URL must reach the public Internet.
+    #[arg(long)]
+    tsa_private_network: bool,
+    /// A reverse proxy whose X-Forwarded-For is believed (repeat, or comma-separate).
+    #[arg(long = "trusted-proxy", env = "KENCHO_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Do not run the outbox worker in this process.
+    #[arg(long)]
+    no_workers: bool,
+    /// Watch this folder for 気象庁防災情報XML telegrams (*.xml); read files move to done/.
+    #[arg(long, env = "KENCHO_JMA_DIR")]
+    jma_dir: Option<PathBuf>,
+    /// Poll this JMA Atom feed for telegrams, e.g.
+    /// https://www.data.jma.go.jp/developer/xml/feed/extra.xml
+    #[arg(long, env = "KENCHO_JMA_FEED")]
+    jma_feed: Option<String>,
+    /// MQTT broker for IoT uplinks (ChirpStack v4, The Things Stack, plain JSON), e.g.
+    /// mqtt://127.0.0.1:1883 or mqtts://user:pass@broker.example.jp:8883
+    #[arg(long, env = "KENCHO_MQTT_URL")]
+    mqtt_url: Option<String>,
+    /// Stripe's API base URL (for a proxy or a test double).
+    #[arg(long, env = "KENCHO_STRIPE_API_BASE", default_value = kencho::payments::stripe::DEFAULT_API_BASE)]
+    stripe_api_base: String,
+    #[command(flatten)]
+    audit: AuditArgs,
+    /// Minutes between signed checkpoints of the audit log.
+    #[arg(long, env = "KENCHO_AUDIT_CHECKPOINT_MINUTES", default_value_t = 10)]
+    audit_checkpoint_minutes: u64,
 }
 
 #[derive(Subcommand)]
@@ -378,113 +340,150 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Serve {
-            db,
-            bind,
-            demo,
-            base_url,
-            smtp_url,
-            mail_from,
-            secure_cookies,
-            no_workers,
-            jma_dir,
-            jma_feed,
-            mqtt_url,
-            stripe_api_base,
-            audit,
-            audit_checkpoint_minutes,
-            dev_mailbox,
-            payment_sandbox,
-            tsa_private_network,
-            trusted_proxies,
-        } => {
-            let (keys, secret_key_file) = db.keys(demo)?;
-            let database = db.connect_with(keys).await?;
-            if demo {
-                // The demo's own database: values from before sealing are sealed at once.
-                kencho::crypto::reencrypt::run(&database).await.map_err(|e| e.to_string())?;
-            }
-            let logins =
-                if demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
-            let listener =
-                tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
-            let cfg = Config {
-                base_url: base_url.clone(),
-                data_dir: db.data_dir.clone(),
-                smtp_url: smtp_url.clone(),
-                mail_from,
-                secure_cookies,
-                workers: !no_workers,
-                jma_dir,
-                jma_feed,
-                mqtt_url,
-                stripe_api_base,
-                demo_mailbox: (demo || dev_mailbox) && smtp_url.is_none(),
-                payment_sandbox: demo || payment_sandbox,
-                tsa_private_network: demo || tsa_private_network,
-                trusted_proxies,
-                audit_checkpoints: audit.target(&db.data_dir)?,
-                audit_checkpoint_every: std::time::Duration::from_secs(60 * audit_checkpoint_minutes.max(1)),
-                secret_key_file,
-            };
-            cfg.validate(&database.keys())?;
-            let running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
-            println!("kencho is serving on {base_url}");
-            if let Some(logins) = logins {
-                println!();
-                println!("Demo accounts (password for all: {})", kencho::demo::PASSWORD);
-                println!("  resident  {}", kencho::demo::RESIDENT_EMAIL);
-                for s in logins {
-                    println!(
-                        "  staff     {:<40} {:<10} {:<15} TOTP secret {}",
-                        s.email, s.role, s.tenant, s.totp_secret
-                    );
-                }
-                println!("  Staff sign in at {base_url}/staff/login; the second factor is a TOTP code from an");
-                println!("  authenticator app holding the secret, or: cargo run --release -- totp SECRET");
-                if smtp_url.is_none() && (demo || dev_mailbox) {
-                    println!("  Mail is kept in the local mailbox: {base_url}/demo/mailbox");
-                }
-            }
-            tokio::select! {
-                _ = running.handle => {}
-                _ = tokio::signal::ctrl_c() => { println!("shutting down"); }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => serve(args).await,
         Command::Migrate { db } => {
             db.connect().await?;
             println!("schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Procedures { command: ProcCommand::Import { db, files } } => {
-            // Parse every file first: one bad file imports nothing.
-            let mut defs = Vec::new();
-            for f in &files {
-                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let def = kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text)
-                    .map_err(|e| e.to_string())?;
-                defs.push((f, def));
-            }
-            let database = db.connect().await?;
-            for (f, def) in defs {
-                let outcome = kencho::procedures::import(&database, &def, "cli", None)
-                    .await
-                    .map_err(|e| format!("{}: {e}", f.display()))?;
-                match outcome {
-                    kencho::procedures::ImportOutcome::Created { version } => {
-                        println!("{}: {}/{} imported as version {version}", f.display(), def.tenant, def.code)
-                    }
-                    kencho::procedures::ImportOutcome::Unchanged { version } => {
-                        println!("{}: {}/{} unchanged (version {version})", f.display(), def.tenant, def.code)
-                    }
-                }
-            }
+        Command::Procedures { command: ProcCommand::Import { db, files } } => import_procedures(db, &files).await,
+        Command::Audit { command } => audit_command(command).await,
+        Command::Tenants { command } => tenants_command(command).await,
+        Command::Staff { command } => staff_command(command).await,
+        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, files } } => {
+            evacuation_load(db, &tenant, &kind, &files).await
+        }
+        Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
+            evacuation_jma(db, &base_url, &files).await
+        }
+        Command::Keys { command } => keys_command(command).await,
+        Command::Totp { secret } => {
+            println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Checkpoint { db, audit } } => {
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    let (keys, secret_key_file) = args.db.keys(args.demo)?;
+    let database = args.db.connect_with(keys).await?;
+    if args.demo {
+        // The demo's own database: values from before sealing are sealed at once.
+        kencho::crypto::reencrypt::run(&database).await.map_err(|e| e.to_string())?;
+    }
+    let logins = if args.demo { Some(kencho::demo::load(&database).await.map_err(|e| e.to_string())?) } else { None };
+    let bind = &args.bind;
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = args.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mailbox = args.smtp_url.is_none() && (args.demo || args.dev_mailbox);
+    let cfg = serve_config(args, base_url.clone(), secret_key_file)?;
+    cfg.validate(&database.keys())?;
+    let mut running = kencho::start(cfg, database, listener).await.map_err(|e| e.to_string())?;
+    println!("kencho is serving on {base_url}");
+    if let Some(logins) = logins {
+        print_demo_logins(&logins, &base_url, mailbox);
+    }
+    tokio::select! {
+        _ = &mut running.handle => {}
+        _ = shutdown_signal() => {
+            println!("shutting down: background work finishes the pass it is in");
+            running.shutdown().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or the SIGTERM a service manager or container runtime sends to stop a process.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The server's configuration from `serve`'s flags (`--demo` turns the development
+/// conveniences on).
+fn serve_config(args: ServeArgs, base_url: String, secret_key_file: Option<PathBuf>) -> Result<Config, String> {
+    let demo = args.demo;
+    Ok(Config {
+        base_url,
+        data_dir: args.db.data_dir.clone(),
+        smtp_url: args.smtp_url.clone(),
+        mail_from: args.mail_from,
+        secure_cookies: args.secure_cookies,
+        workers: !args.no_workers,
+        jma_dir: args.jma_dir,
+        jma_feed: args.jma_feed,
+        mqtt_url: args.mqtt_url,
+        stripe_api_base: args.stripe_api_base,
+        demo_mailbox: (demo || args.dev_mailbox) && args.smtp_url.is_none(),
+        payment_sandbox: demo || args.payment_sandbox,
+        tsa_private_network: demo || args.tsa_private_network,
+        trusted_proxies: args.trusted_proxies,
+        audit_checkpoints: args.audit.target(&args.db.data_dir)?,
+        audit_checkpoint_every: std::time::Duration::from_secs(60 * args.audit_checkpoint_minutes.max(1)),
+        secret_key_file,
+    })
+}
+
+fn print_demo_logins(logins: &[kencho::demo::StaffLogin], base_url: &str, mailbox: bool) {
+    println!();
+    println!("Demo accounts (password for all: {})", kencho::demo::PASSWORD);
+    println!("  resident  {}", kencho::demo::RESIDENT_EMAIL);
+    for s in logins {
+        println!("  staff     {:<40} {:<10} {:<15} TOTP secret {}", s.email, s.role, s.tenant, s.totp_secret);
+    }
+    println!("  Staff sign in at {base_url}/staff/login; the second factor is a TOTP code from an");
+    println!("  authenticator app holding the secret, or: cargo run --release -- totp SECRET");
+    if mailbox {
+        println!("  Mail is kept in the local mailbox: {base_url}/demo/mailbox");
+    }
+}
+
+async fn import_procedures(db: DbArgs, files: &[PathBuf]) -> Result<ExitCode, String> {
+    // Parse every file first: one bad file imports nothing.
+    let mut defs = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let def =
+            kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+        defs.push((f, def));
+    }
+    let database = db.connect().await?;
+    for (f, def) in defs {
+        let outcome = kencho::procedures::import(&database, &def, "cli", None)
+            .await
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+        match outcome {
+            kencho::procedures::ImportOutcome::Created { version } => {
+                println!("{}: {}/{} imported as version {version}", f.display(), def.tenant, def.code)
+            }
+            kencho::procedures::ImportOutcome::Unchanged { version } => {
+                println!("{}: {}/{} unchanged (version {version})", f.display(), def.tenant, def.code)
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_command(command: AuditCommand) -> Result<ExitCode, String> {
+    match command {
+        AuditCommand::Checkpoint { db, audit } => {
             let target = audit.target(&db.data_dir)?;
             let database = db.connect().await?;
             let done = kencho::flows::checkpoints::write_all(&database, &target).await.map_err(|e| e.to_string())?;
@@ -494,166 +493,130 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{} checkpoint(s) written to {}", done.len(), target.dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { db, audit } } => {
-            let target = audit.target(&db.data_dir)?;
-            let database = db.connect().await?;
-            let started = std::time::Instant::now();
-            let reports = kencho::audit::verify_against(&database, &target.dir).await.map_err(|e| e.to_string())?;
-            let secs = started.elapsed().as_secs_f64();
-            let total: i64 = reports.iter().map(|r| r.entries).sum();
-            let mut ok = true;
-            eprintln!(
-                "{total} entries in {secs:.2} s ({:.0} entries/s), against {}",
-                total as f64 / secs.max(1e-9),
-                target.dir.display()
-            );
-            for r in reports {
-                match r.problem {
-                    None => println!("tenant {}: {} entries, chain intact", r.tenant_id, r.entries),
-                    Some(p) => {
-                        ok = false;
-                        println!("tenant {}: TAMPERED: {p}", r.tenant_id);
-                    }
-                }
+        AuditCommand::Verify { db, audit } => audit_verify(db, audit).await,
+    }
+}
+
+async fn audit_verify(db: DbArgs, audit: AuditArgs) -> Result<ExitCode, String> {
+    let target = audit.target(&db.data_dir)?;
+    let database = db.connect().await?;
+    let started = std::time::Instant::now();
+    let reports = kencho::audit::verify_against(&database, &target.dir).await.map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    let total: i64 = reports.iter().map(|r| r.entries).sum();
+    let mut ok = true;
+    eprintln!(
+        "{total} entries in {secs:.2} s ({:.0} entries/s), against {}",
+        total as f64 / secs.max(1e-9),
+        target.dir.display()
+    );
+    for r in reports {
+        match r.problem {
+            None => println!("tenant {}: {} entries, chain intact", r.tenant_id, r.entries),
+            Some(p) => {
+                ok = false;
+                println!("tenant {}: TAMPERED: {p}", r.tenant_id);
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-        }
-        Command::Tenants { command: TenantCommand::Add { db, code, name, name_en, receipt_prefix, lg_code } } => {
-            if !kencho_core::procedure::is_code(&code)
-                || receipt_prefix.is_empty()
-                || !receipt_prefix.bytes().all(|b| b.is_ascii_uppercase())
-            {
-                return Err("code must be [a-z0-9-] and the receipt prefix A-Z letters".into());
-            }
-            if !lg_code.is_empty() && (lg_code.len() != 6 || !lg_code.bytes().all(|b| b.is_ascii_digit())) {
-                return Err("the 全国地方公共団体コード (--lg-code) has 6 digits".into());
-            }
-            let database = db.connect().await?;
-            kencho::tenants::create(&database, &code, &name, &name_en, &receipt_prefix)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !lg_code.is_empty() {
-                kencho::tenants::set_lg_code(&database, &code, &lg_code).await.map_err(|e| e.to_string())?;
-            }
-            println!("tenant {code} ({name}) is ready");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Staff {
-            command: StaffCommand::Add { db, tenant, division_code, division_name, email, name, role, password },
-        } => {
-            let role =
-                kencho_core::application::Role::parse(&role).ok_or("role must be tanto, kakaricho, kacho or admin")?;
-            let database = db.connect().await?;
-            kencho::accounts::create_staff(
-                &database,
-                &tenant,
-                (&division_code, &division_name),
-                &email,
-                &name,
-                role,
-                &password,
-            )
-            .await
-            .map_err(|e| e.message("en"))?;
-            println!("staff {email} added to {tenant}; the authenticator is registered at the first sign-in");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, files } } => {
-            let kind = kencho::evacuation::layers::LayerKind::parse(&kind)
-                .ok_or("kind must be flood, landslide, house_collapse, sites or towns")?;
-            let mut uploads = Vec::new();
-            for file in &files {
-                let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-                let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                uploads.push(kencho::evacuation::upload::Upload::new(name, bytes));
-            }
-            let database = db.connect().await?;
-            let tenant_id = kencho::tenants::id_of(&database, &tenant)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no tenant {tenant}"))?;
-            let v = kencho::evacuation::layers::load(&database, tenant_id, kind, uploads, "cli")
-                .await
-                .map_err(|e| e.message("en"))?;
-            let scenario = v.scenario.map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
-            println!(
-                "{}: {} {}{scenario} loaded as version {} ({} items), now in use",
-                v.file_name,
-                tenant,
-                kind.as_str(),
-                v.version,
-                v.items
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
-            if db.secret_key_file.is_none() {
-                // An alert's mails speak to each plan's sealed needs.
-                return Err(
-                    "give --secret-key-file FILE (or KENCHO_SECRET_KEY_FILE): alerts read the sealed plans".into()
-                );
-            }
-            let database = db.connect().await?;
-            let atlases = kencho::evacuation::layers::Atlases::default();
-            let mut ok = true;
-            for f in &files {
-                let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let name = format!("file:{}", f.display());
-                match kencho::evacuation::jma::ingest(&database, &atlases, &base_url, &text, &name, None).await {
-                    Ok(o) => println!(
-                        "{}: {} (event {}; issued {:?}, cancelled {:?})",
-                        f.display(),
-                        o.result,
-                        o.event_id,
-                        o.issued,
-                        o.cancelled
-                    ),
-                    Err(e) => {
-                        ok = false;
-                        println!("{}: rejected: {}", f.display(), e.message("en"));
-                    }
-                }
-            }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-        }
-        Command::Keys { command } => keys_command(command).await,
-        Command::Totp { secret } => {
-            println!("{}", kencho::accounts::totp_code_now(&secret).map_err(|e| e.to_string())?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { audit: Some(n), .. } => {
-            kencho::bench::audit::run(n).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { crash: Some(kills), .. } => {
-            kencho::bench::crash::run(kills, 16).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { payments: true, clients, seconds, .. } => {
-            kencho::bench::run_payments(clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { approval: true, clients, seconds, .. } => {
-            kencho::bench::run_approval(clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { pdf: Some(n), .. } => {
-            kencho::bench::run_pdf(n).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { iot: Some(n), seconds, broker, rate, .. } => {
-            kencho::bench::run_iot(n, seconds, &broker, rate).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { hazards: Some(n), clients, seconds, .. } => {
-            kencho::bench::run_hazards(n, clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { clients, seconds, hazards: None, .. } => {
-            kencho::bench::run(clients, seconds).await.map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn tenants_command(command: TenantCommand) -> Result<ExitCode, String> {
+    let TenantCommand::Add { db, code, name, name_en, receipt_prefix, lg_code } = command;
+    if !kencho_core::procedure::is_code(&code)
+        || receipt_prefix.is_empty()
+        || !receipt_prefix.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return Err("code must be [a-z0-9-] and the receipt prefix A-Z letters".into());
+    }
+    if !lg_code.is_empty() && (lg_code.len() != 6 || !lg_code.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("the 全国地方公共団体コード (--lg-code) has 6 digits".into());
+    }
+    let database = db.connect().await?;
+    kencho::tenants::create(&database, &code, &name, &name_en, &receipt_prefix).await.map_err(|e| e.to_string())?;
+    if !lg_code.is_empty() {
+        kencho::tenants::set_lg_code(&database, &code, &lg_code).await.map_err(|e| e.to_string())?;
+    }
+    println!("tenant {code} ({name}) is ready");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn staff_command(command: StaffCommand) -> Result<ExitCode, String> {
+    let StaffCommand::Add { db, tenant, division_code, division_name, email, name, role, password } = command;
+    let role = kencho_core::application::Role::parse(&role).ok_or("role must be tanto, kakaricho, kacho or admin")?;
+    let database = db.connect().await?;
+    kencho::accounts::create_staff(
+        &database,
+        &tenant,
+        (&division_code, &division_name),
+        &email,
+        &name,
+        role,
+        &password,
+    )
+    .await
+    .map_err(|e| e.message("en"))?;
+    println!("staff {email} added to {tenant}; the authenticator is registered at the first sign-in");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn evacuation_load(db: DbArgs, tenant: &str, kind: &str, files: &[PathBuf]) -> Result<ExitCode, String> {
+    let kind = kencho::evacuation::layers::LayerKind::parse(kind)
+        .ok_or("kind must be flood, landslide, house_collapse, sites or towns")?;
+    let mut uploads = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        uploads.push(kencho::evacuation::upload::Upload::new(name, bytes));
+    }
+    let database = db.connect().await?;
+    let tenant_id = kencho::tenants::id_of(&database, tenant)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    let v = kencho::evacuation::layers::load(&database, tenant_id, kind, uploads, "cli")
+        .await
+        .map_err(|e| e.message("en"))?;
+    let scenario = v.scenario.map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
+    println!(
+        "{}: {} {}{scenario} loaded as version {} ({} items), now in use",
+        v.file_name,
+        tenant,
+        kind.as_str(),
+        v.version,
+        v.items
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn evacuation_jma(db: DbArgs, base_url: &str, files: &[PathBuf]) -> Result<ExitCode, String> {
+    if db.secret_key_file.is_none() {
+        // An alert's mails speak to each plan's sealed needs.
+        return Err("give --secret-key-file FILE (or KENCHO_SECRET_KEY_FILE): alerts read the sealed plans".into());
+    }
+    let database = db.connect().await?;
+    let atlases = kencho::evacuation::layers::Atlases::default();
+    let mut ok = true;
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let name = format!("file:{}", f.display());
+        match kencho::evacuation::jma::ingest(&database, &atlases, base_url, &text, &name, None).await {
+            Ok(o) => println!(
+                "{}: {} (event {}; issued {:?}, cancelled {:?})",
+                f.display(),
+                o.result,
+                o.event_id,
+                o.issued,
+                o.cancelled
+            ),
+            Err(e) => {
+                ok = false;
+                println!("{}: rejected: {}", f.display(), e.message("en"));
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn keys_command(command: KeysCommand) -> Result<ExitCode, String> {

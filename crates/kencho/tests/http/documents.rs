@@ -264,7 +264,7 @@ async fn draft_dog(app: &TestApp, token: &str) -> (i64, i64) {
     let res = api()
         .post(app.url("/api/v1/applications"))
         .bearer_auth(token)
-        .json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "answers": kencho::bench::bench_answers(7)}))
+        .json(&serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "answers": kencho::demo::inu_toroku_answers(7)}))
         .send()
         .await
         .unwrap();

@@ -514,7 +514,7 @@ impl TestApp {
 
     /// Submits a complete 犬の登録申請 through the API; returns (id, receipt number).
     pub async fn submit_dog(&self, token: &str, dog: &str) -> (i64, String) {
-        let mut answers = kencho::bench::bench_answers(0);
+        let mut answers = kencho::demo::inu_toroku_answers(0);
         answers["dog_name"] = serde_json::json!(dog);
         let res = api()
             .post(self.url("/api/v1/applications"))

@@ -22,7 +22,7 @@ async fn bad_requests_change_nothing() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "not_found");
     // Over-long and malformed answers: 422 naming each field.
-    let mut answers = kencho::bench::bench_answers(1);
+    let mut answers = kencho::demo::inu_toroku_answers(1);
     answers["dog_name"] = serde_json::json!("ポ".repeat(31));
     answers["phone"] = serde_json::json!("12345");
     answers["sex"] = serde_json::json!("dragon");
@@ -58,7 +58,7 @@ async fn bad_requests_change_nothing() {
     assert_eq!(app.count("SELECT COUNT(*) FROM applications").await, before, "nothing was created");
 
     // The same submission retried with its Idempotency-Key: one application.
-    let body = serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "submit": true, "answers": kencho::bench::bench_answers(2)});
+    let body = serde_json::json!({"tenant": "minamisoma", "procedure": "inu-toroku", "submit": true, "answers": kencho::demo::inu_toroku_answers(2)});
     let first = c
         .post(app.url("/api/v1/applications"))
         .bearer_auth(&token)

@@ -1,19 +1,26 @@
-//! `kencho bench --iot N` (IoT alerts over MQTT, to the mail).
+//! `kencho-bench --iot N` (IoT alerts over MQTT, to the mail).
 
-use super::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-/// `kencho bench --iot N`: starts kencho subscribed to the local MQTT broker with an SMTP sink
+use base64::Engine;
+use hdrhistogram::Histogram;
+use kencho::db::Db;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::json;
+
+use super::{fresh_dir, open_db, rss_kib, start_kencho, BoxErr};
+
+/// Traps fired per second in the second phase.
+const FIRE_RATE: u64 = 100;
+
+/// `kencho-bench --iot N`: starts kencho subscribed to the local MQTT broker with an SMTP sink
 /// of its own, registers N trap sensors, then (1) publishes heartbeats in the ChirpStack format
 /// as fast as it can and counts what kencho commits, and (2) fires traps at a steady rate and
 /// times each from the publish to the mail arriving at the SMTP sink.
 pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -> Result<(), BoxErr> {
-    use base64::Engine;
-    use rumqttc::{AsyncClient, MqttOptions, QoS};
-
     let sink = sink::SmtpSink::start().await?;
-    let dir = std::env::temp_dir().join(format!("kencho-bench-iot-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = fresh_dir("kencho-bench-iot")?;
     let client_id = format!("kencho-bench-{}", std::process::id());
     let extra = [
         "--mqtt-url".to_string(),
@@ -23,19 +30,40 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
     ];
     let (mut child, pid, _base) = start_kencho(&dir, &extra).await?;
     let db = open_db(&dir, "rwc").await?;
-    let tenant = crate::tenants::id_of(&db, "minamisoma").await?.ok_or("no demo tenant")?;
-    // The benchmark's uplinks come from its own ChirpStack application.
+    let (euis, took) = register(&db, devices).await?;
+    println!(
+        "kencho IoT bench: {devices} trap sensors registered in {:.1} s; broker {broker}; {} cores",
+        took.as_secs_f64(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    let mqtt = publisher(broker);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let fcnt = heartbeats(&mqtt, &db, &euis, seconds, offered, pid).await?;
+    let wall = fire_traps(&mqtt, &sink, &euis, fcnt + 1, seconds).await?;
+    alarm_latency(&db, &wall).await?;
+    println!("server peak memory      : {:.0} MB RSS", rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0);
+    let _ = child.kill().await;
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Binds the benchmark's own ChirpStack application to the demo tenant and registers `devices`
+/// trap sensors, a hunter each; returns their DevEUIs and the time the sensors took.
+async fn register(db: &Db, devices: usize) -> Result<(Vec<String>, Duration), BoxErr> {
+    use kencho::iot::registry::{NewContact, NewDevice};
+    let tenant = kencho::tenants::id_of(db, "minamisoma").await?.ok_or("no demo tenant")?;
     let bench_app =
-        crate::iot::applications::Binding { id: 0, format: "chirpstack".into(), application: "bench".into() };
-    crate::iot::applications::bind(&db, tenant, &bench_app, "bench").await?;
+        kencho::iot::applications::Binding { id: 0, format: "chirpstack".into(), application: "bench".into() };
+    kencho::iot::applications::bind(db, tenant, &bench_app, "bench").await?;
     let euis: Vec<String> = (0..devices).map(|i| format!("70B3D5{:010X}", i)).collect();
     let t = Instant::now();
-    for chunk in euis.chunks(1000).enumerate() {
-        let (c, list) = chunk;
+    for (c, list) in euis.chunks(1000).enumerate() {
         let devs = list
             .iter()
             .enumerate()
-            .map(|(i, e)| crate::iot::registry::NewDevice {
+            .map(|(i, e)| NewDevice {
                 dev_eui: e.clone(),
                 kind: "trap".into(),
                 label: format!("bench-trap-{:05}", c * 1000 + i),
@@ -44,7 +72,7 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
                 lon: Some(140.9),
                 heartbeat_s: Some(86_400),
                 person_id: None,
-                hunters: vec![crate::iot::registry::NewContact {
+                hunters: vec![NewContact {
                     name: "hunter".into(),
                     email: format!("hunter{}@example.jp", c * 1000 + i),
                     role: "hunter".into(),
@@ -52,13 +80,13 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
                 }],
             })
             .collect();
-        crate::iot::registry::add_devices(&db, tenant, devs, "bench").await?;
+        kencho::iot::registry::add_devices(db, tenant, devs, "bench").await?;
     }
-    println!(
-        "kencho IoT bench: {devices} trap sensors registered in {:.1} s; broker {broker}; {} cores",
-        t.elapsed().as_secs_f64(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
+    Ok((euis, t.elapsed()))
+}
+
+/// An MQTT client publishing to `broker` (host:port), its event loop polled in the background.
+fn publisher(broker: &str) -> AsyncClient {
     let mut opts = MqttOptions::new(
         format!("bench-pub-{}", std::process::id()),
         broker.split(':').next().unwrap_or("127.0.0.1"),
@@ -68,30 +96,83 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
     opts.set_inflight(1000);
     let (mqtt, mut events) = AsyncClient::new(opts, 10_000);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let count = |db: Db| async move {
-        use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) AS n FROM iot_events WHERE kind = 'heartbeat'")
-            .fetch_one(&db.read)
-            .await
-            .ok()
-            .and_then(|r| r.try_get::<i64, _>("n").ok())
-            .unwrap_or(0)
-    };
-    let uplink = |eui: &str, fcnt: u32, payload: &[u8]| {
-        let topic = format!("application/bench/device/{}/event/up", eui.to_lowercase());
-        let body = json!({
-            "deduplicationId": format!("{eui}-{fcnt}"), "time": "2026-11-29T05:00:00Z",
-            "deviceInfo": {"devEui": eui.to_lowercase()}, "fCnt": fcnt, "fPort": 10,
-            "data": base64::engine::general_purpose::STANDARD.encode(payload)
-        });
-        (topic, body.to_string())
-    };
+    mqtt
+}
 
-    // Phase 1: heartbeats at a steady offered rate (a broker drops what a slow subscriber
-    // cannot take, so the rate is paced); kencho commits each (event row, device state).
-    let before = count(db.clone()).await;
+/// Heartbeat events committed so far.
+async fn heartbeat_count(db: &Db) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) AS n FROM iot_events WHERE kind = 'heartbeat'")
+        .fetch_one(&db.read)
+        .await
+        .ok()
+        .and_then(|r| r.try_get::<i64, _>("n").ok())
+        .unwrap_or(0)
+}
+
+/// A ChirpStack uplink event: its topic and JSON body.
+fn uplink(eui: &str, fcnt: u32, payload: &[u8]) -> (String, String) {
+    let topic = format!("application/bench/device/{}/event/up", eui.to_lowercase());
+    let body = json!({
+        "deduplicationId": format!("{eui}-{fcnt}"), "time": "2026-11-29T05:00:00Z",
+        "deviceInfo": {"devEui": eui.to_lowercase()}, "fCnt": fcnt, "fPort": 10,
+        "data": base64::engine::general_purpose::STANDARD.encode(payload)
+    });
+    (topic, body.to_string())
+}
+
+/// Phase 1: heartbeats at a steady offered rate (a broker drops what a slow subscriber cannot
+/// take, so the rate is paced); kencho commits each (event row, device state). Returns the
+/// last frame counter used.
+async fn heartbeats(
+    mqtt: &AsyncClient,
+    db: &Db,
+    euis: &[String],
+    seconds: u64,
+    offered: u64,
+    pid: u32,
+) -> Result<u32, BoxErr> {
+    let before = heartbeat_count(db).await;
     let t = Instant::now();
+    let (published, fcnt) = publish_paced(mqtt, euis, seconds, offered, t).await?;
+    let pub_s = t.elapsed().as_secs_f64();
+    // Wait until everything published is committed, or nothing moved for two seconds.
+    let mut last = -1;
+    let mut done_at = Instant::now();
+    loop {
+        let c = heartbeat_count(db).await - before;
+        if c != last {
+            last = c;
+            done_at = Instant::now();
+        }
+        if c as u64 >= published || done_at.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let committed = (heartbeat_count(db).await - before) as u64;
+    let total_s = (done_at - t).as_secs_f64();
+    println!(
+        "MQTT uplinks committed  : {:>8.0} /s   ({committed} of {published} published at {offered}/s in {pub_s:.1} s; committed by {total_s:.1} s)",
+        committed as f64 / total_s
+    );
+    println!(
+        "server memory           : {:.0} MB RSS (peak {:.0} MB)",
+        rss_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
+        rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0
+    );
+    Ok(fcnt)
+}
+
+/// Publishes heartbeats round the devices at `offered` per second from `t` for `seconds`;
+/// returns how many were published and the frame counter reached.
+async fn publish_paced(
+    mqtt: &AsyncClient,
+    euis: &[String],
+    seconds: u64,
+    offered: u64,
+    t: Instant,
+) -> Result<(u64, u32), BoxErr> {
     let mut published = 0u64;
     let mut fcnt = 1u32;
     let mut next = 0usize;
@@ -109,38 +190,21 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let pub_s = t.elapsed().as_secs_f64();
-    // Wait until everything published is committed (or stops moving).
-    // Wait until everything published is committed, or nothing moved for two seconds.
-    let mut last = -1;
-    let mut done_at = Instant::now();
-    loop {
-        let c = count(db.clone()).await - before;
-        if c != last {
-            last = c;
-            done_at = Instant::now();
-        }
-        if c as u64 >= published || done_at.elapsed() > Duration::from_secs(2) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let committed = (count(db.clone()).await - before) as u64;
-    let total_s = (done_at - t).as_secs_f64();
-    println!(
-        "MQTT uplinks committed  : {:>8.0} /s   ({committed} of {published} published at {offered}/s in {pub_s:.1} s; committed by {total_s:.1} s)",
-        committed as f64 / total_s
-    );
-    println!(
-        "server memory           : {:.0} MB RSS (peak {:.0} MB)",
-        rss_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
-        rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0
-    );
+    Ok((published, fcnt))
+}
 
-    // Phase 2: traps fire at a steady rate; publish-to-mail latency at the SMTP sink.
-    let rate = 100u64;
-    let fires = (rate * seconds).min(devices as u64) as usize;
-    let mut sent_at = std::collections::HashMap::new();
+/// Phase 2: traps fire at a steady rate; publish-to-mail latency at the SMTP sink. Returns the
+/// wall-clock time (ms) each trap's uplink was published, by trap number.
+async fn fire_traps(
+    mqtt: &AsyncClient,
+    sink: &sink::SmtpSink,
+    euis: &[String],
+    fcnt: u32,
+    seconds: u64,
+) -> Result<Vec<i64>, BoxErr> {
+    let rate = FIRE_RATE;
+    let fires = (rate * seconds).min(euis.len() as u64) as usize;
+    let mut sent_at = HashMap::new();
     let mut wall = Vec::new();
     let t = Instant::now();
     for (i, e) in euis.iter().take(fires).enumerate() {
@@ -148,9 +212,9 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
         if let Some(wait) = due.checked_sub(t.elapsed()) {
             tokio::time::sleep(wait).await;
         }
-        let (topic, body) = uplink(e, fcnt + 1, &[0x01, 88]);
+        let (topic, body) = uplink(e, fcnt, &[0x01, 88]);
         sent_at.insert(format!("bench-trap-{i:05}"), Instant::now());
-        wall.push(crate::db::now_ms());
+        wall.push(kencho::db::now_ms());
         mqtt.publish(topic, QoS::AtLeastOnce, false, body.into_bytes()).await?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -170,30 +234,24 @@ pub async fn run_iot(devices: usize, seconds: u64, broker: &str, offered: u64) -
         hist.max() as f64 / 1000.0,
         hist.len()
     );
-    {
-        // Where the time goes: publish → alarm committed (the rest is the outbox and SMTP).
-        use sqlx::Row;
-        let rows = sqlx::query("SELECT d.label, a.opened_at FROM iot_alarms a JOIN iot_devices d ON a.subject = 'device:' || d.id WHERE a.kind = 'trap_fired'")
-            .fetch_all(&db.read)
-            .await?;
-        let mut h = Histogram::<u64>::new_with_bounds(1, 600_000, 3).map_err(|e| e.to_string())?;
-        for r in &rows {
-            let (label, opened): (String, i64) = (r.try_get("label")?, r.try_get("opened_at")?);
-            let i: usize = label.trim_start_matches("bench-trap-").parse().unwrap_or(usize::MAX);
-            if let Some(w) = wall.get(i) {
-                let _ = h.record((opened - w).max(1) as u64);
-            }
+    Ok(wall)
+}
+
+/// Where the time goes: publish → alarm committed (the rest is the outbox and SMTP).
+async fn alarm_latency(db: &Db, wall: &[i64]) -> Result<(), BoxErr> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT d.label, a.opened_at FROM iot_alarms a JOIN iot_devices d ON a.subject = 'device:' || d.id WHERE a.kind = 'trap_fired'")
+        .fetch_all(&db.read)
+        .await?;
+    let mut h = Histogram::<u64>::new_with_bounds(1, 600_000, 3).map_err(|e| e.to_string())?;
+    for r in &rows {
+        let (label, opened): (String, i64) = (r.try_get("label")?, r.try_get("opened_at")?);
+        let i: usize = label.trim_start_matches("bench-trap-").parse().unwrap_or(usize::MAX);
+        if let Some(w) = wall.get(i) {
+            let _ = h.record((opened - w).max(1) as u64);
         }
-        println!(
-            "publish → alarm stored  : p50 {} ms   p99 {} ms",
-            h.value_at_quantile(0.5),
-            h.value_at_quantile(0.99)
-        );
     }
-    println!("server peak memory      : {:.0} MB RSS", rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0);
-    let _ = child.kill().await;
-    db.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    println!("publish → alarm stored  : p50 {} ms   p99 {} ms", h.value_at_quantile(0.5), h.value_at_quantile(0.99));
     Ok(())
 }
 

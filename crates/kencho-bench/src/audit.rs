@@ -1,4 +1,4 @@
-//! `kencho bench --audit N`: fills a fresh database with N audit entries over eight chains
+//! `kencho-bench --audit N`: fills a fresh database with N audit entries over eight chains
 //! (shaped like kencho's own: a staff view with its purpose), then times `audit verify` over
 //! them, beside the bare SHA-256 rate of the same entries on one core.
 
@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use kencho_core::audit::{Entry, GENESIS};
 
-use super::BoxErr;
-use crate::db::Db;
+use kencho::db::Db;
+
+use super::{fresh_dir, BoxErr};
 
 const CHAINS: i64 = 8;
 
@@ -28,7 +29,7 @@ fn entry(tenant_id: i64, seq: i64, prev_hash: String) -> Entry {
 async fn rounds(db: &Db, total: i64, label: &str, note: &str) -> Result<(), BoxErr> {
     for round in 1..=3 {
         let t = Instant::now();
-        let reports = crate::audit::verify(db).await?;
+        let reports = kencho::audit::verify(db).await?;
         let secs = t.elapsed().as_secs_f64();
         let checked: i64 = reports.iter().map(|r| r.entries).sum();
         if checked != total || reports.iter().any(|r| r.problem.is_some()) {
@@ -88,9 +89,7 @@ fn fill_sqlite(path: &str, n: usize) -> Result<(), BoxErr> {
 }
 
 pub async fn run(n: usize) -> Result<(), BoxErr> {
-    let dir = std::env::temp_dir().join(format!("kencho-bench-audit-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = fresh_dir("kencho-bench-audit")?;
     let path = dir.join("kencho.db");
     // The schema only; the chains are written straight into the file.
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;

@@ -1,7 +1,7 @@
 //! The crash test: clients submit applications with idempotency keys while the server is killed
 //! with SIGKILL again and again and restarted on the same data. At the end, every submission the
 //! server acknowledged must be stored exactly once, no key twice, and every audit chain must
-//! verify. `kencho bench --crash N` runs it (N kills); `.ci/run` runs it briefly.
+//! verify. `kencho-bench --crash N` runs it (N kills); `.ci/run` runs it briefly.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,24 +11,17 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::Row;
 
-use super::{bench_answers, start_kencho, BoxErr};
+use kencho::demo::inu_toroku_answers;
+
+use super::{fresh_dir, resident_token, start_kencho, BoxErr};
 
 /// Runs `kills` kill-and-restart cycles under `clients` concurrent submitters. Errors when a
 /// submission was lost or doubled, or the audit log does not verify.
 pub async fn run(kills: usize, clients: usize) -> Result<(), BoxErr> {
-    let dir = std::env::temp_dir().join(format!("kencho-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = fresh_dir("kencho-crash")?;
     let (mut child, _, base) = start_kencho(&dir, &[]).await?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": crate::demo::RESIDENT_EMAIL, "password": crate::demo::PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().ok_or("login failed")?.to_string();
+    let token = resident_token(&http, &base).await?;
     let base = Arc::new(RwLock::new(base));
     // Key → application id, for every submission the server acknowledged.
     let acked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
@@ -72,8 +65,7 @@ async fn submitter(
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let key = format!("crash-{c}-{n}");
-        let body =
-            json!({"tenant": "minamisoma", "procedure": "inu-toroku", "submit": true, "answers": bench_answers(n)});
+        let body = json!({"tenant": "minamisoma", "procedure": "inu-toroku", "submit": true, "answers": inu_toroku_answers(n)});
         loop {
             let url = format!("{}/api/v1/applications", base.read().map(|b| b.clone()).unwrap_or_default());
             let sent = http.post(url).bearer_auth(&token).header("Idempotency-Key", &key).json(&body).send().await;
@@ -108,7 +100,7 @@ async fn check(dir: &std::path::Path, acked: &HashMap<String, i64>, kills: usize
     let lost: Vec<&String> = acked.keys().filter(|k| !stored.contains_key(*k)).collect();
     let doubled = stored.values().filter(|ids| ids.len() > 1).count();
     let moved = acked.iter().filter(|(k, id)| stored.get(*k).is_some_and(|ids| !ids.contains(id))).count();
-    let chains = crate::audit::verify(&db).await?;
+    let chains = kencho::audit::verify(&db).await?;
     let broken: Vec<String> =
         chains.iter().filter_map(|c| c.problem.as_ref().map(|p| format!("tenant {}: {p}", c.tenant_id))).collect();
     let entries: i64 = chains.iter().map(|c| c.entries).sum();
