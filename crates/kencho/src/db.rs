@@ -34,8 +34,8 @@ impl Dialect {
 pub struct Db {
     /// Reads (and, on PostgreSQL, writes).
     pub read: AnyPool,
-    /// Writes. On SQLite this pool has one connection: SQLite has one writer anyway, and
-    /// queueing here is cheaper than lock retries.
+    /// Writes, only through [`Db::transact`]. On SQLite this pool has one connection: SQLite
+    /// has one writer anyway, and queueing here is cheaper than lock retries.
     pub write: AnyPool,
     pub dialect: Dialect,
     /// SQLite only: the group-commit writer (see [`Db::transact`]).
@@ -196,6 +196,13 @@ impl Db {
             answer.await.map_err(|_| AppError::Internal("the database writer dropped a transaction".into()))??;
         self.committed.notify_one();
         Ok(value)
+    }
+
+    /// The write pool itself, for the tests that play an attacker with database access
+    /// (rewriting the audit log, planting values in clear). kencho writes through
+    /// [`Db::transact`] only.
+    pub fn unchecked_write_pool(&self) -> &AnyPool {
+        &self.write
     }
 
     /// Whether the database answers (the health check).

@@ -234,7 +234,7 @@ async fn office_works_the_application_and_resident_corrects() {
     let paused = paused.expect("the clock stopped at the 補正");
     let three_days = 3 * 86_400_000;
     sqlx::query(&format!("UPDATE applications SET paused_at = {} WHERE id = {id}", paused - three_days))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
 

@@ -569,7 +569,7 @@ async fn disposal_run_for_a_fiscal_year() {
 
     // Time passes: both records completed in 2020 and their retention ended in FY2022.
     sqlx::query("UPDATE records SET completed_on = '2020-05-01', expires_on = '2022-04-01'")
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .expect("backdate");
     let (_, admin) = app.admin_api_token(&email("admin")).await;

@@ -29,7 +29,7 @@ async fn audit_verify_names_the_tampered_entry() {
     assert!(entries >= 4, "import, submit, login, view: {entries}");
     let detail = |sql: String| {
         let db = app.db.clone();
-        async move { sqlx::query(&sql).execute(&db.write).await.unwrap() }
+        async move { sqlx::query(&sql).execute(db.unchecked_write_pool()).await.unwrap() }
     };
     let problem = || async {
         kencho::audit::verify(&app.db)
@@ -92,7 +92,7 @@ async fn audit_verify_names_the_tampered_entry() {
         .try_get(0)
         .unwrap();
     sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant2} AND seq = 2"))
-        .execute(&app2.db.write)
+        .execute(app2.db.unchecked_write_pool())
         .await
         .unwrap();
     let p = kencho::audit::verify(&app2.db)
@@ -122,7 +122,7 @@ async fn audit_verify_names_the_tampered_entry() {
         .try_get(0)
         .unwrap();
     sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant3} AND seq = {last}"))
-        .execute(&app3.db.write)
+        .execute(app3.db.unchecked_write_pool())
         .await
         .unwrap();
     let p = kencho::audit::verify(&app3.db)
@@ -164,7 +164,7 @@ async fn mail_is_retried_and_sent_once() {
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, &receipt), 1, "never twice");
 
     // Queuing the same event twice keeps one mail.
-    let mut tx = app.db.write.begin().await.unwrap();
+    let mut tx = app.db.unchecked_write_pool().begin().await.unwrap();
     kencho::mail::enqueue(&mut tx, "event:1", "a@example.jp", "s", "b").await.unwrap();
     kencho::mail::enqueue(&mut tx, "event:1", "a@example.jp", "s", "b").await.unwrap();
     tx.commit().await.unwrap();
@@ -177,7 +177,7 @@ async fn rolled_back_actions_send_nothing() {
     let app = spawn_app().await;
     let before = app.count("SELECT COUNT(*) FROM outbox").await;
     {
-        let mut tx = app.db.write.begin().await.unwrap();
+        let mut tx = app.db.unchecked_write_pool().begin().await.unwrap();
         kencho::mail::enqueue(&mut tx, "event:rolled-back", "a@example.jp", "s", "b").await.unwrap();
         tx.rollback().await.unwrap();
     }

@@ -40,7 +40,7 @@ async fn the_database_refuses_to_change_the_log() {
     }
     let before = app.count("SELECT COUNT(*) FROM audit_log").await;
     for sql in &refused {
-        let err = sqlx::query(sql).execute(&app.db.write).await.expect_err(sql).to_string();
+        let err = sqlx::query(sql).execute(app.db.unchecked_write_pool()).await.expect_err(sql).to_string();
         assert!(err.contains("append-only") || err.contains("only moves forward"), "{sql}: {err}");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, before);
@@ -83,7 +83,7 @@ async fn an_entry_appended_behind_the_heads_back_is_caught() {
     .bind(&forged.detail)
     .bind(&forged.prev_hash)
     .bind(forged.hash())
-    .execute(&app.db.write)
+    .execute(app.db.unchecked_write_pool())
     .await
     .unwrap();
     let reports = kencho::audit::verify(&app.db).await.unwrap();
@@ -118,7 +118,7 @@ async fn rewrite_from(app: &TestApp, tenant: i64, from: i64, detail: &str) {
             .bind(&hash)
             .bind(tenant)
             .bind(e.seq)
-            .execute(&app.db.write)
+            .execute(app.db.unchecked_write_pool())
             .await
             .unwrap();
         prev = hash;
@@ -126,7 +126,7 @@ async fn rewrite_from(app: &TestApp, tenant: i64, from: i64, detail: &str) {
     sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
         .bind(prev)
         .bind(tenant)
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
 }
@@ -157,7 +157,7 @@ async fn signed_checkpoints_catch_a_cut_rewound_rewritten_or_deleted_chain() {
     // The owner drops the guards, cuts the last two entries and rewinds the head to match.
     app.drop_audit_guards().await;
     sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant} AND seq > {}", seq - 2))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     let (kept, kept_hash) = last_entry(&app, tenant).await;
@@ -165,7 +165,7 @@ async fn signed_checkpoints_catch_a_cut_rewound_rewritten_or_deleted_chain() {
         .bind(kept)
         .bind(&kept_hash)
         .bind(tenant)
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     assert_eq!(problem_of(&kencho::audit::verify(&app.db).await.unwrap(), tenant), None, "alone it looks whole");
@@ -173,8 +173,14 @@ async fn signed_checkpoints_catch_a_cut_rewound_rewritten_or_deleted_chain() {
     assert_eq!(problem_of(&reports, tenant), Some(ChainBreak::Cut { seq, last: seq - 2 }));
 
     // Then deletes the chain whole.
-    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant}")).execute(&app.db.write).await.unwrap();
-    sqlx::query(&format!("DELETE FROM audit_heads WHERE tenant_id = {tenant}")).execute(&app.db.write).await.unwrap();
+    sqlx::query(&format!("DELETE FROM audit_log WHERE tenant_id = {tenant}"))
+        .execute(app.db.unchecked_write_pool())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DELETE FROM audit_heads WHERE tenant_id = {tenant}"))
+        .execute(app.db.unchecked_write_pool())
+        .await
+        .unwrap();
     let reports = kencho::audit::verify_against(&app.db, &target.dir).await.unwrap();
     assert_eq!(problem_of(&reports, tenant), Some(ChainBreak::Deleted { seq }));
 

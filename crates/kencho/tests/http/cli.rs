@@ -76,10 +76,15 @@ fn import_and_audit_verify_from_the_command_line() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = kencho::db::Db::connect(&format!("sqlite://{}/kencho.db?mode=rwc", dir.display())).await.unwrap();
-        let refused = sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1").execute(&db.write).await;
+        let refused = sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+            .execute(db.unchecked_write_pool())
+            .await;
         assert!(refused.is_err(), "the database refuses to change the log");
-        sqlx::query("DROP TRIGGER audit_log_no_update").execute(&db.write).await.unwrap();
-        sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1").execute(&db.write).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_update").execute(db.unchecked_write_pool()).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+            .execute(db.unchecked_write_pool())
+            .await
+            .unwrap();
         db.close().await;
     });
     let out = kencho(&["audit", "verify"], &dir);

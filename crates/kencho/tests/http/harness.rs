@@ -546,7 +546,7 @@ impl TestApp {
             ]
         };
         for s in stmts {
-            sqlx::query(s).execute(&self.db.write).await.expect(s);
+            sqlx::query(s).execute(self.db.unchecked_write_pool()).await.expect(s);
         }
     }
 

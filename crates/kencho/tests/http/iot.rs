@@ -118,7 +118,7 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
     assert_eq!(app.smtp.count_to("ichiro@hunt.example.jp", "作動しました"), 1);
     // Nobody acknowledged: at the re-send time it goes out again.
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'trap_fired'")
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     app.smtp.wait_for("jiro@hunt.example.jp", "まだ誰も確認していません").await;
@@ -177,7 +177,7 @@ async fn a_trap_fires_over_mqtt_and_the_hunters_are_told() {
     eventually(&app, "SELECT COUNT(*) FROM iot_alarms WHERE kind = 'trap_fired' AND state = 'cleared'", 1).await;
     // The sensor goes quiet past its deadline.
     sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{trap}'"))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     app.smtp.wait_for("ichiro@hunt.example.jp", "定期通信が途絶えています").await;
@@ -263,7 +263,7 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     .await;
     // Twelve hours without activity (moved in the database, as a restarted node would find it).
     sqlx::query(&format!("UPDATE iot_people SET inactivity_deadline = 1 WHERE id = {person}"))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     let first = app.smtp.wait_for("son@family.example.jp", "反応がありません").await;
@@ -271,7 +271,7 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     // Nobody answers within the wait: the next contact is told, exactly once, even when a
     // second node (a fresh connection to the same database) runs the timers at the same moment.
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     let other = app.connect_again().await;
@@ -295,7 +295,7 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
         1
     );
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -341,7 +341,7 @@ async fn watch_alarms_escalate_until_someone_acknowledges() {
     assert!(shown.contains("浦尻 トメ") && shown.contains("民生委員"), "{shown}");
     // A silent 見守り sensor goes to the staff, never to the family.
     sqlx::query(&format!("UPDATE iot_devices SET silent_deadline = 1 WHERE dev_eui = '{motion}'"))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     app.smtp.wait_for(ADMIN, "定期通信が途絶えています").await;
@@ -454,14 +454,14 @@ async fn a_restart_in_the_middle_of_an_escalation_loses_nothing() {
         .unwrap();
     assert_eq!(res.status(), 201);
     sqlx::query(&format!("UPDATE iot_people SET inactivity_deadline = 1 WHERE id = {person}"))
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     app.smtp.wait_for("daughter@family.example.jp", "反応がありません").await;
     // The node dies with the escalation pending.
     app.kill_server().await;
     sqlx::query("UPDATE iot_alarms SET next_action_at = 1 WHERE kind = 'inactivity'")
-        .execute(&app.db.write)
+        .execute(app.db.unchecked_write_pool())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;

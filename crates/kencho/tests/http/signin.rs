@@ -121,7 +121,10 @@ async fn sessions_end_when_idle_and_staff_get_a_new_token_after_the_second_facto
     let token = app.resident_token().await;
     let me = || api().get(app.url("/api/v1/applications")).bearer_auth(&token).send();
     assert_eq!(me().await.unwrap().status(), 200);
-    sqlx::query("UPDATE sessions SET last_seen_at = 1, created_at = 1").execute(&app.db.write).await.unwrap();
+    sqlx::query("UPDATE sessions SET last_seen_at = 1, created_at = 1")
+        .execute(app.db.unchecked_write_pool())
+        .await
+        .unwrap();
     assert_eq!(me().await.unwrap().status(), 401, "an hour unused ends a resident's session");
     // The half-signed-in token stops working once the second factor is in.
     let b = browser();

@@ -12,7 +12,7 @@ const AIZU_ADMIN: &str = "admin@aizuwakamatsu.example.jp";
 const MINA_TRAP: &str = "70B3D5FFFE000001";
 
 async fn exec(app: &TestApp, sql: &str) {
-    sqlx::query(sql).execute(&app.db.write).await.expect("sql");
+    sqlx::query(sql).execute(app.db.unchecked_write_pool()).await.expect("sql");
 }
 
 /// Makes an API token on the admin page with a scope; returns it.
