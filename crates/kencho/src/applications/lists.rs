@@ -22,7 +22,8 @@ impl Summary {
     }
 }
 
-pub(super) const SUMMARY_COLS: &str = "a.id, a.tenant_id, a.procedure_id, p.title AS procedure_title, a.receipt_number, \
+pub(super) const SUMMARY_COLS: &str =
+    "a.id, a.tenant_id, a.procedure_id, p.title AS procedure_title, a.receipt_number, \
     a.status, r.name AS applicant_name, a.updated_at, a.submitted_at, a.due_at";
 
 pub(super) fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<Summary> {
