@@ -93,8 +93,8 @@ pub struct Attachment {
     pub created_at: i64,
 }
 
-const COLS: &str = "a.id, a.tenant_id, a.division_id, a.procedure_id, a.resident_id, r.name, r.email, a.applicant_kind, a.status, \
-    a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at, a.paused_at";
+const COLS: &str = "a.id, a.tenant_id, a.division_id, a.procedure_id, a.resident_id, r.name AS resident_name, \
+    r.email AS resident_email, a.applicant_kind, a.status, a.was_accepted, a.revision, a.answers, a.receipt_number, a.content_hash, a.created_at, a.updated_at, a.submitted_at, a.due_at, a.decided_at, a.paused_at";
 
 /// Where an application's answers are sealed (see [`crate::crypto`]).
 pub fn answers_place(id: i64) -> String {
@@ -107,28 +107,28 @@ pub fn seal_answers(keys: &Keyring, id: i64, answers: &Value) -> Result<String> 
 }
 
 fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
-    let status: String = r.try_get(8)?;
-    let answers = keys.open_unless_empty(&answers_place(r.try_get(0)?), &r.try_get::<String, _>(11)?)?;
+    let status: String = r.try_get("status")?;
+    let answers = keys.open_unless_empty(&answers_place(r.try_get("id")?), &r.try_get::<String, _>("answers")?)?;
     Ok(Application {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        division_id: r.try_get(2)?,
-        procedure_id: r.try_get(3)?,
-        resident_id: r.try_get(4)?,
-        resident_name: r.try_get(5)?,
-        resident_email: r.try_get(6)?,
-        applicant_kind: r.try_get(7)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        division_id: r.try_get("division_id")?,
+        procedure_id: r.try_get("procedure_id")?,
+        resident_id: r.try_get("resident_id")?,
+        resident_name: r.try_get("resident_name")?,
+        resident_email: r.try_get("resident_email")?,
+        applicant_kind: r.try_get("applicant_kind")?,
         status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
-        was_accepted: r.try_get::<i64, _>(9)? == 1,
-        revision: r.try_get(10)?,
+        was_accepted: r.try_get::<i64, _>("was_accepted")? == 1,
+        revision: r.try_get("revision")?,
         answers: serde_json::from_str(&answers).map_err(AppError::unexpected)?,
-        receipt_number: r.try_get(12)?,
-        content_hash: r.try_get(13)?,
-        created_at: r.try_get(14)?,
-        updated_at: r.try_get(15)?,
-        submitted_at: r.try_get(16)?,
-        due_at: r.try_get(17)?,
-        decided_at: r.try_get(18)?,
+        receipt_number: r.try_get("receipt_number")?,
+        content_hash: r.try_get("content_hash")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        submitted_at: r.try_get("submitted_at")?,
+        due_at: r.try_get("due_at")?,
+        decided_at: r.try_get("decided_at")?,
         paused_at: r.try_get("paused_at")?,
     })
 }
@@ -152,8 +152,8 @@ pub async fn for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Appli
 /// The status of one of the resident's applications (one indexed row; for polling).
 pub async fn status_for_resident(db: &Db, resident: &Resident, id: i64) -> Result<Summary> {
     let row = sqlx::query(
-        "SELECT a.id, a.tenant_id, a.procedure_id, '', a.receipt_number, a.status, '', a.updated_at, a.submitted_at, a.due_at \
-         FROM applications a WHERE a.id = $1 AND a.resident_id = $2",
+        "SELECT a.id, a.tenant_id, a.procedure_id, '' AS procedure_title, a.receipt_number, a.status, '' AS applicant_name, \
+         a.updated_at, a.submitted_at, a.due_at FROM applications a WHERE a.id = $1 AND a.resident_id = $2",
     )
     .bind(id)
     .bind(resident.id)
@@ -239,13 +239,13 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<Event>> {
     rows.iter()
         .map(|r| {
             Ok(Event {
-                at: r.try_get(0)?,
-                actor: r.try_get(1)?,
-                actor_name: r.try_get(2)?,
-                action: r.try_get(3)?,
-                from_status: r.try_get(4)?,
-                to_status: r.try_get(5)?,
-                message: r.try_get(6)?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                actor_name: r.try_get("actor_name")?,
+                action: r.try_get("action")?,
+                from_status: r.try_get("from_status")?,
+                to_status: r.try_get("to_status")?,
+                message: r.try_get("message")?,
             })
         })
         .collect()
@@ -286,7 +286,7 @@ pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, applicant
             .bind(now)
             .fetch_one(&mut *conn)
             .await?;
-            Ok(row.try_get::<i64, _>(0)?)
+            Ok(row.try_get::<i64, _>("id")?)
         })
     })
     .await

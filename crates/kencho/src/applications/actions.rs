@@ -120,7 +120,7 @@ async fn finish_submission(
             .fetch_all(&mut *tx)
             .await?
         {
-            files.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+            files.push((r.try_get("public_id")?, r.try_get("field")?, r.try_get("media_type")?, r.try_get("sha256")?));
         }
     }
     let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
@@ -268,10 +268,11 @@ pub async fn submit_new(
                 );
                 let (mut head, mut id) = (None, None);
                 for row in first.fetch(conn).await? {
-                    if row.columns().len() == 2 {
+                    // The audit head's row has `seq`, the insert's only `id`.
+                    if row.try_column("seq").is_ok() {
                         head = Some(audit::head_of(&row)?);
                     } else {
-                        id = Some(row.try_get::<i64, _>(0)?);
+                        id = Some(row.try_get::<i64, _>("id")?);
                     }
                 }
                 let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
@@ -333,10 +334,10 @@ async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option
     .fetch_optional(&db.read)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.try_get(0)?;
-    let status: String = row.try_get(3)?;
+    let id: i64 = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
     let status = Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?;
-    match (row.try_get::<Option<String>, _>(1)?, row.try_get::<Option<String>, _>(2)?) {
+    match (row.try_get::<Option<String>, _>("receipt_number")?, row.try_get::<Option<String>, _>("content_hash")?) {
         (Some(receipt_number), Some(content_hash)) => {
             Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))
         }

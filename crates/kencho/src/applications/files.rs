@@ -14,13 +14,13 @@ pub async fn attachments(db: &Db, id: i64) -> Result<Vec<Attachment>> {
     rows.iter()
         .map(|r| {
             Ok(Attachment {
-                id: r.try_get(0)?,
-                field: r.try_get(1)?,
-                filename: r.try_get(2)?,
-                media_type: r.try_get(3)?,
-                size: r.try_get(4)?,
-                sha256: r.try_get(5)?,
-                created_at: r.try_get(6)?,
+                id: r.try_get("public_id")?,
+                field: r.try_get("field")?,
+                filename: r.try_get("filename")?,
+                media_type: r.try_get("media_type")?,
+                size: r.try_get("size")?,
+                sha256: r.try_get("sha256")?,
+                created_at: r.try_get("created_at")?,
             })
         })
         .collect()

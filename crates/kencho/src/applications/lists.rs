@@ -22,21 +22,23 @@ impl Summary {
     }
 }
 
-pub(super) const SUMMARY_COLS: &str = "a.id, a.tenant_id, a.procedure_id, p.title, a.receipt_number, a.status, r.name, a.updated_at, a.submitted_at, a.due_at";
+pub(super) const SUMMARY_COLS: &str =
+    "a.id, a.tenant_id, a.procedure_id, p.title AS procedure_title, a.receipt_number, \
+    a.status, r.name AS applicant_name, a.updated_at, a.submitted_at, a.due_at";
 
 pub(super) fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<Summary> {
-    let status: String = r.try_get(5)?;
+    let status: String = r.try_get("status")?;
     Ok(Summary {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        procedure_id: r.try_get(2)?,
-        procedure_title: r.try_get(3)?,
-        receipt_number: r.try_get(4)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        procedure_id: r.try_get("procedure_id")?,
+        procedure_title: r.try_get("procedure_title")?,
+        receipt_number: r.try_get("receipt_number")?,
         status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
-        applicant_name: r.try_get(6)?,
-        updated_at: r.try_get(7)?,
-        submitted_at: r.try_get(8)?,
-        due_at: r.try_get(9)?,
+        applicant_name: r.try_get("applicant_name")?,
+        updated_at: r.try_get("updated_at")?,
+        submitted_at: r.try_get("submitted_at")?,
+        due_at: r.try_get("due_at")?,
     })
 }
 
@@ -110,7 +112,7 @@ pub async fn inbox_procedures(db: &Db, staff: &Staff) -> Result<Vec<(String, Str
         .bind(division)
         .fetch_all(&db.read)
         .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("title")?))).collect()
 }
 
 /// Full records for the office's core systems; the export itself is audited.

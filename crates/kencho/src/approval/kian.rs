@@ -117,56 +117,51 @@ const COLS: &str = "id, tenant_id, division_code, source, application_id, title,
     decision, drafter_id, drafter_post, route, state, number, decided_on, executed_at, retention_years, disposal, revision, \
     created_at, updated_at, urgent";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
-    from_row_at(r, 0)
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
+/// [`COLS`] of the 起案 aliased `k`, for joins; [`from_row`] reads rows of either.
 const COLS_K: &str =
     "k.id, k.tenant_id, k.division_code, k.source, k.application_id, k.title, k.body, k.matter_kind, k.amount, \
     k.important, k.decision, k.drafter_id, k.drafter_post, k.route, k.state, k.number, k.decided_on, k.executed_at, \
     k.retention_years, k.disposal, k.revision, k.created_at, k.updated_at, k.urgent";
 
-/// [`from_row`] for rows whose 起案 columns start at `offset`.
-fn from_row_at(r: &sqlx::any::AnyRow, offset: usize) -> Result<Kian> {
-    let g = |i: usize| offset + i;
-    let route: String = r.try_get(g(13))?;
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
+    let route: String = r.try_get("route")?;
     let mut route: Route =
         serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
-    let important = r.try_get::<i64, _>(g(9))? != 0;
-    let urgent = r.try_get::<i64, _>(g(23))? != 0;
+    let important = r.try_get::<i64, _>("important")? != 0;
+    let urgent = r.try_get::<i64, _>("urgent")? != 0;
     // The 起案's columns are the record of 重要・異例 and 急施 (routes stored before issue 18
     // do not carry them).
     route.set_flags(important, urgent);
     Ok(Kian {
-        id: r.try_get(g(0))?,
-        tenant_id: r.try_get(g(1))?,
-        division_code: r.try_get(g(2))?,
-        source: Source::parse(&r.try_get::<String, _>(g(3))?),
-        application_id: r.try_get(g(4))?,
-        title: r.try_get(g(5))?,
-        body: r.try_get(g(6))?,
-        matter_kind: r.try_get(g(7))?,
-        amount: r.try_get(g(8))?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        division_code: r.try_get("division_code")?,
+        source: Source::parse(&r.try_get::<String, _>("source")?),
+        application_id: r.try_get("application_id")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        matter_kind: r.try_get("matter_kind")?,
+        amount: r.try_get("amount")?,
         important,
         urgent,
-        decision: r.try_get(g(10))?,
-        drafter_id: r.try_get(g(11))?,
-        drafter_post: r.try_get(g(12))?,
+        decision: r.try_get("decision")?,
+        drafter_id: r.try_get("drafter_id")?,
+        drafter_post: r.try_get("drafter_post")?,
         route,
-        state: r.try_get(g(14))?,
-        number: r.try_get(g(15))?,
-        decided_on: r.try_get(g(16))?,
-        executed_at: r.try_get(g(17))?,
-        retention_years: r.try_get(g(18))?,
-        disposal: r.try_get(g(19))?,
-        revision: r.try_get(g(20))?,
-        created_at: r.try_get(g(21))?,
-        updated_at: r.try_get(g(22))?,
+        state: r.try_get("state")?,
+        number: r.try_get("number")?,
+        decided_on: r.try_get("decided_on")?,
+        executed_at: r.try_get("executed_at")?,
+        retention_years: r.try_get("retention_years")?,
+        disposal: r.try_get("disposal")?,
+        revision: r.try_get("revision")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
     })
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The state's name as stored and shown.
@@ -370,7 +365,7 @@ pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &P
     .bind(i64::from(d.urgent))
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("id")?;
     audit::append(
         conn,
         staff.tenant_id,
@@ -464,7 +459,7 @@ pub struct HistoryLine {
 
 pub async fn history(db: &Db, id: i64) -> Result<Vec<HistoryLine>> {
     let rows = sqlx::query(
-        "SELECT e.seq, e.at, e.actor_name, e.as_post, s.name, e.stage, e.act, e.comment FROM kian_events e \
+        "SELECT e.seq, e.at, e.actor_name, e.as_post, s.name AS on_behalf_of, e.stage, e.act, e.comment FROM kian_events e \
          LEFT JOIN staff s ON s.id = e.on_behalf_of WHERE e.kian_id = $1 ORDER BY e.seq",
     )
     .bind(id)
@@ -473,14 +468,14 @@ pub async fn history(db: &Db, id: i64) -> Result<Vec<HistoryLine>> {
     rows.iter()
         .map(|r| {
             Ok(HistoryLine {
-                seq: r.try_get(0)?,
-                at: r.try_get(1)?,
-                actor_name: r.try_get(2)?,
-                as_post: r.try_get(3)?,
-                on_behalf_of: r.try_get(4)?,
-                stage: r.try_get(5)?,
-                act: r.try_get(6)?,
-                comment: r.try_get(7)?,
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                actor_name: r.try_get("actor_name")?,
+                as_post: r.try_get("as_post")?,
+                on_behalf_of: r.try_get("on_behalf_of")?,
+                stage: r.try_get("stage")?,
+                act: r.try_get("act")?,
+                comment: r.try_get("comment")?,
             })
         })
         .collect()
@@ -602,7 +597,7 @@ pub async fn of_application(db: &Db, application_id: i64) -> Result<Option<(i64,
     .fetch_optional(&db.read)
     .await?;
     Ok(match row {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+        Some(r) => Some((r.try_get("id")?, r.try_get("state")?)),
         None => None,
     })
 }

@@ -93,27 +93,27 @@ pub fn notice_number(prefix: &str, issued_at: i64, application_id: i64) -> Strin
 }
 
 const DOC_COLS: &str =
-    "d.id, d.tenant_id, t.code, t.name, d.number, d.kind, d.application_id, d.kian_id, d.title, d.issuer, \
-    d.sha256, d.size, d.key_id, d.signature, d.issued_at, d.disposed_at";
+    "d.id, d.tenant_id, t.code AS tenant_code, t.name AS tenant_name, d.number, d.kind, d.application_id, d.kian_id, \
+    d.title, d.issuer, d.sha256, d.size, d.key_id, d.signature, d.issued_at, d.disposed_at";
 
 fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<IssuedDocument> {
     Ok(IssuedDocument {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        tenant_code: r.try_get(2)?,
-        tenant_name: r.try_get(3)?,
-        number: r.try_get(4)?,
-        kind: r.try_get(5)?,
-        application_id: r.try_get(6)?,
-        kian_id: r.try_get(7)?,
-        title: r.try_get(8)?,
-        issuer: r.try_get(9)?,
-        sha256: r.try_get(10)?,
-        size: r.try_get(11)?,
-        key_id: r.try_get(12)?,
-        signature: r.try_get(13)?,
-        issued_at: r.try_get(14)?,
-        disposed_at: r.try_get(15)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        tenant_code: r.try_get("tenant_code")?,
+        tenant_name: r.try_get("tenant_name")?,
+        number: r.try_get("number")?,
+        kind: r.try_get("kind")?,
+        application_id: r.try_get("application_id")?,
+        kian_id: r.try_get("kian_id")?,
+        title: r.try_get("title")?,
+        issuer: r.try_get("issuer")?,
+        sha256: r.try_get("sha256")?,
+        size: r.try_get("size")?,
+        key_id: r.try_get("key_id")?,
+        signature: r.try_get("signature")?,
+        issued_at: r.try_get("issued_at")?,
+        disposed_at: r.try_get("disposed_at")?,
     })
 }
 
@@ -185,8 +185,8 @@ struct Facts {
 
 async fn facts(conn: &mut AnyConnection, application_id: i64) -> Result<Facts> {
     let row = sqlx::query(
-        "SELECT a.tenant_id, t.code, t.name, t.receipt_prefix, d.name, r.name, p.title, a.receipt_number, a.submitted_at, \
-         a.status, a.revision FROM applications a JOIN tenants t ON t.id = a.tenant_id JOIN divisions d ON d.id = a.division_id \
+        "SELECT a.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.receipt_prefix, d.name AS division_name, \
+         r.name AS resident_name, p.title AS procedure_title, a.receipt_number, a.submitted_at, a.status, a.revision FROM applications a JOIN tenants t ON t.id = a.tenant_id JOIN divisions d ON d.id = a.division_id \
          JOIN residents r ON r.id = a.resident_id JOIN procedures p ON p.id = a.procedure_id WHERE a.id = $1",
     )
     .bind(application_id)
@@ -194,17 +194,17 @@ async fn facts(conn: &mut AnyConnection, application_id: i64) -> Result<Facts> {
     .await?
     .ok_or(AppError::NotFound)?;
     Ok(Facts {
-        tenant_id: row.try_get(0)?,
-        tenant_code: row.try_get(1)?,
-        tenant_name: row.try_get(2)?,
-        receipt_prefix: row.try_get(3)?,
-        division_name: row.try_get(4)?,
-        resident_name: row.try_get(5)?,
-        procedure_title: row.try_get(6)?,
-        receipt_number: row.try_get::<Option<String>, _>(7)?.unwrap_or_else(|| "-".into()),
-        submitted_at: row.try_get(8)?,
-        status: row.try_get(9)?,
-        revision: row.try_get(10)?,
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_code: row.try_get("tenant_code")?,
+        tenant_name: row.try_get("tenant_name")?,
+        receipt_prefix: row.try_get("receipt_prefix")?,
+        division_name: row.try_get("division_name")?,
+        resident_name: row.try_get("resident_name")?,
+        procedure_title: row.try_get("procedure_title")?,
+        receipt_number: row.try_get::<Option<String>, _>("receipt_number")?.unwrap_or_else(|| "-".into()),
+        submitted_at: row.try_get("submitted_at")?,
+        status: row.try_get("status")?,
+        revision: row.try_get("revision")?,
     })
 }
 
@@ -346,7 +346,7 @@ async fn insert(conn: &mut AnyConnection, doc: &IssuedDocument, actor: &str) -> 
     .bind(doc.issued_at)
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("id")?;
     audit::append(
         conn,
         doc.tenant_id,
@@ -447,7 +447,7 @@ pub async fn issue_decision_notice(
     .bind(action)
     .fetch_optional(&mut *conn)
     .await?
-    .map(|r| r.try_get::<Option<String>, _>(0))
+    .map(|r| r.try_get::<Option<String>, _>("message"))
     .transpose()?
     .flatten();
     if text.as_deref().is_none_or(str::is_empty) {
@@ -456,7 +456,7 @@ pub async fn issue_decision_notice(
                 .bind(k)
                 .fetch_optional(&mut *conn)
                 .await?
-                .map(|r| r.try_get::<String, _>(0))
+                .map(|r| r.try_get::<String, _>("body"))
                 .transpose()?;
         }
     }
@@ -544,8 +544,8 @@ async fn check(db: &Db, doc: IssuedDocument) -> Result<Verification> {
         .await?;
     let (valid, retired) = match key {
         Some(k) => {
-            let public: String = k.try_get(0)?;
-            let retired: Option<i64> = k.try_get(1)?;
+            let public: String = k.try_get("public_key")?;
+            let retired: Option<i64> = k.try_get("retired_at")?;
             let message = signed_message(&doc.number, &doc.tenant_code, doc.issued_at, &doc.sha256);
             let ok = keys::verifying_key(&public)
                 .ok()

@@ -16,7 +16,7 @@ pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEve
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or_else(|| AppError::BadRequest(format!("no payment {:?} at {provider}", e.payment_ref)))?;
-            let (id, tenant): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let (id, tenant): (i64, i64) = (row.try_get("id")?, row.try_get("tenant_id")?);
             if tenant != tenant_id {
                 return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
             }
@@ -115,14 +115,19 @@ pub(super) async fn apply_to(
 /// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
 async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
     let row = sqlx::query(
-        "SELECT r.email, r.name, a.receipt_number, pr.title, t.name FROM applications a JOIN residents r ON r.id = a.resident_id \
+        "SELECT r.email, r.name AS resident_name, a.receipt_number, pr.title, t.name AS tenant_name FROM applications a JOIN residents r ON r.id = a.resident_id \
          JOIN procedures pr ON pr.id = a.procedure_id JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1",
     )
     .bind(p.application_id)
     .fetch_one(&mut *conn)
     .await?;
-    let (email, name, receipt, title, tenant): (String, String, Option<String>, String, String) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+    let (email, name, receipt, title, tenant): (String, String, Option<String>, String, String) = (
+        row.try_get("email")?,
+        row.try_get("resident_name")?,
+        row.try_get("receipt_number")?,
+        row.try_get("title")?,
+        row.try_get("tenant_name")?,
+    );
     let (subject, body) = match &e.kind {
         EventKind::Paid { amount } => (
             format!("【領収書】{title}"),

@@ -76,27 +76,27 @@ const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, 
 
 fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
     Ok(Payment {
-        id: r.try_get(0)?,
-        application_id: r.try_get(1)?,
-        tenant_id: r.try_get(2)?,
-        revenue_code: r.try_get(3)?,
-        amount: r.try_get(4)?,
-        units: r.try_get(5)?,
-        exemption_percent: r.try_get(6)?,
-        exemption_reason: r.try_get(7)?,
-        provider: r.try_get(8)?,
-        method: r.try_get(9)?,
-        provider_ref: r.try_get(10)?,
-        state: r.try_get(11)?,
-        paid_amount: r.try_get(12)?,
-        refunded_amount: r.try_get(13)?,
-        checkout_url: r.try_get(14)?,
-        created_at: r.try_get(15)?,
-        expires_at: r.try_get(16)?,
-        paid_at: r.try_get(17)?,
-        exemption_evidence: r.try_get(18)?,
-        deemed_paid_on: r.try_get(19)?,
-        funds_arrived_on: r.try_get(20)?,
+        id: r.try_get("id")?,
+        application_id: r.try_get("application_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        revenue_code: r.try_get("revenue_code")?,
+        amount: r.try_get("amount")?,
+        units: r.try_get("units")?,
+        exemption_percent: r.try_get("exemption_percent")?,
+        exemption_reason: r.try_get("exemption_reason")?,
+        provider: r.try_get("provider")?,
+        method: r.try_get("method")?,
+        provider_ref: r.try_get("provider_ref")?,
+        state: r.try_get("state")?,
+        paid_amount: r.try_get("paid_amount")?,
+        refunded_amount: r.try_get("refunded_amount")?,
+        checkout_url: r.try_get("checkout_url")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        paid_at: r.try_get("paid_at")?,
+        exemption_evidence: r.try_get("exemption_evidence")?,
+        deemed_paid_on: r.try_get("deemed_paid_on")?,
+        funds_arrived_on: r.try_get("funds_arrived_on")?,
     })
 }
 
@@ -154,11 +154,13 @@ pub async fn require_paid_before_submission(
         return Ok(());
     }
     let paid: i64 =
-        sqlx::query("SELECT CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) FROM payments WHERE application_id = $1 AND state = 'paid'")
-            .bind(application_id)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
+        sqlx::query(
+            "SELECT CAST(COALESCE(SUM(paid_amount), 0) AS BIGINT) AS paid FROM payments WHERE application_id = $1 AND state = 'paid'",
+        )
+        .bind(application_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("paid")?;
     if paid > 0 {
         Ok(())
     } else {
@@ -197,7 +199,7 @@ async fn insert_payment(
     .bind(now + CHECKOUT_MINUTES * 60_000)
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("id")?;
     schedule::insert_chotei(conn, (tenant_id, application_id, id), due, decided_by).await?;
     Ok(id)
 }
@@ -415,7 +417,7 @@ async fn open_attempt(
     .bind(id)
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("attempt")?;
     audit::append(
         conn,
         tenant_id,
@@ -531,7 +533,7 @@ async fn attach_evidence(conn: &mut AnyConnection, application_id: i64, payment_
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
-    let name: String = found.try_get(0)?;
+    let name: String = found.try_get("filename")?;
     sqlx::query("UPDATE payments SET exemption_evidence = $1 WHERE id = $2")
         .bind(format!("{ev} {name}"))
         .bind(payment_id)
@@ -551,7 +553,7 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
     .await?;
     let mut n = 0;
     for r in rows {
-        let id: i64 = r.try_get(0)?;
+        let id: i64 = r.try_get("id")?;
         let e = ProviderEvent {
             event_id: format!("kencho-expiry-{id}"),
             at_unix: now / 1000,

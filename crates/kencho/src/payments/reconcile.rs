@@ -205,7 +205,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
                 .bind(now_ms())
                 .fetch_one(&mut *conn)
                 .await?
-                .try_get(0)?;
+                .try_get("id")?;
                 // Many lines: sent in batches of statements, not one round trip each.
                 for chunk in rows.chunks(500) {
                     let mut b = Batch::new();
@@ -257,7 +257,8 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
         kencho_core::payment::fiscal::booking_year(fy, d)
     };
     let rows = sqlx::query(
-        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*), CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) FROM payments p \
+        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS total \
+         FROM payments p \
          LEFT JOIN chotei c ON c.payment_id = p.id WHERE p.tenant_id = $1 AND p.paid_at >= $2 AND p.paid_at < $3 \
          GROUP BY p.revenue_code, p.method, c.fiscal_year",
     )
@@ -267,7 +268,8 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     .fetch_all(&db.read)
     .await?;
     let refunds = sqlx::query(
-        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*), CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM refunds r \
+        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*) AS n, CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) AS total \
+         FROM refunds r \
          JOIN payments p ON p.id = r.payment_id LEFT JOIN chotei c ON c.payment_id = p.id \
          WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method, c.fiscal_year",
     )
@@ -278,15 +280,22 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     .await?;
     type Key = (i32, String, String);
     let mut table: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
+    // Both queries give each group's revenue_code, method, fiscal_year, n and total.
+    let group = |r: &sqlx::any::AnyRow| -> Result<(Key, i64, i64)> {
+        let key = (year_of(r.try_get("fiscal_year")?), r.try_get("revenue_code")?, r.try_get("method")?);
+        Ok((key, r.try_get("n")?, r.try_get("total")?))
+    };
     for r in &rows {
-        let e = table.entry((year_of(r.try_get(2)?), r.try_get(0)?, r.try_get(1)?)).or_default();
-        e.0 += r.try_get::<i64, _>(3)?;
-        e.1 += r.try_get::<i64, _>(4)?;
+        let (key, n, total) = group(r)?;
+        let e = table.entry(key).or_default();
+        e.0 += n;
+        e.1 += total;
     }
     for r in &refunds {
-        let e = table.entry((year_of(r.try_get(2)?), r.try_get(0)?, r.try_get(1)?)).or_default();
-        e.2 += r.try_get::<i64, _>(3)?;
-        e.3 += r.try_get::<i64, _>(4)?;
+        let (key, n, total) = group(r)?;
+        let e = table.entry(key).or_default();
+        e.2 += n;
+        e.3 += total;
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::unexpected(e);
@@ -323,8 +332,8 @@ pub struct Totals {
 
 pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
     let rows = sqlx::query(
-        "SELECT pr.title, p.method, COUNT(*), CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT), CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) \
-         FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
+        "SELECT pr.title, p.method, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS paid, \
+         CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) AS refunded FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
          WHERE p.tenant_id = $1 AND p.state = 'paid' GROUP BY pr.title, p.method ORDER BY pr.title, p.method",
     )
     .bind(tenant_id)
@@ -334,7 +343,7 @@ pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
     let (mut collected, mut refunded, mut cash) = (0, 0, 0);
     for r in &rows {
         let (title, method, n, paid, refd): (String, String, i64, i64, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+            (r.try_get("title")?, r.try_get("method")?, r.try_get("n")?, r.try_get("paid")?, r.try_get("refunded")?);
         collected += paid;
         refunded += refd;
         if method == "cash" {

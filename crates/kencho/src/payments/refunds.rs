@@ -84,13 +84,13 @@ pub async fn request_refund<L: Links>(
                 return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
             }
             let pending: i64 = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 \
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
                  AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
             )
             .bind(payment_id)
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("pending")?;
             if amount > p.paid_amount - p.refunded_amount - pending {
                 return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
             }
@@ -113,7 +113,7 @@ pub async fn request_refund<L: Links>(
             .bind(now_ms())
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)?;
+            .try_get("id")?;
             audit::append(
                 conn,
                 p.tenant_id,
@@ -146,7 +146,7 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     .fetch_one(&mut *conn)
     .await?;
     let (amount, provider, provider_ref, tenant_id): (i64, String, Option<String>, i64) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        (row.try_get("amount")?, row.try_get("provider")?, row.try_get("provider_ref")?, row.try_get("tenant_id")?);
     let refund_ref = format!("re_{refund_id}");
     match provider.as_str() {
         "sandbox" => {
@@ -344,24 +344,11 @@ pub async fn awaiting_review(db: &Db, tenant_id: i64) -> Result<Vec<Refund>> {
 }
 
 pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.payment_id, r.amount, r.reason, r.state, r.kian_id FROM refunds r JOIN payments p ON p.id = r.payment_id \
-         WHERE p.application_id = $1 ORDER BY r.id",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.application_id = $1 ORDER BY r.id"
+    ))
     .bind(application_id)
     .fetch_all(&db.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Refund {
-                id: r.try_get(0)?,
-                payment_id: r.try_get(1)?,
-                application_id,
-                amount: r.try_get(2)?,
-                reason: r.try_get(3)?,
-                state: r.try_get(4)?,
-                kian_id: r.try_get(5)?,
-            })
-        })
-        .collect()
+    rows.iter().map(refund_of).collect()
 }

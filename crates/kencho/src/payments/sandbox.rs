@@ -55,15 +55,15 @@ pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
         |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
     let read = |r: &sqlx::any::AnyRow| -> Result<Settings> {
         Ok(Settings {
-            sandbox_enabled: r.try_get::<i64, _>(0)? != 0,
-            sandbox_methods: r.try_get(1)?,
-            sandbox_secret: open("sandbox_secret", Some(r.try_get(2)?))?
+            sandbox_enabled: r.try_get::<i64, _>("sandbox_enabled")? != 0,
+            sandbox_methods: r.try_get("sandbox_methods")?,
+            sandbox_secret: open("sandbox_secret", Some(r.try_get("sandbox_secret")?))?
                 .ok_or_else(|| AppError::Internal("no sandbox secret".into()))?,
-            refund_approval_above: r.try_get(3)?,
-            stripe_enabled: r.try_get::<i64, _>(4)? != 0,
-            stripe_methods: r.try_get(5)?,
-            stripe_api_key: open("stripe_api_key", r.try_get(6)?)?,
-            stripe_webhook_secret: open("stripe_webhook_secret", r.try_get(7)?)?,
+            refund_approval_above: r.try_get("refund_approval_above")?,
+            stripe_enabled: r.try_get::<i64, _>("stripe_enabled")? != 0,
+            stripe_methods: r.try_get("stripe_methods")?,
+            stripe_api_key: open("stripe_api_key", r.try_get("stripe_api_key")?)?,
+            stripe_webhook_secret: open("stripe_webhook_secret", r.try_get("stripe_webhook_secret")?)?,
         })
     };
     const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above, stripe_enabled, \
@@ -226,7 +226,7 @@ pub async fn create_checkout(
         .fetch_optional(&db.read)
         .await?;
     let r = match existing {
-        Some(row) => row.try_get::<String, _>(0)?,
+        Some(row) => row.try_get::<String, _>("ref")?,
         None => {
             let r = format!("sbx_{}", crate::crypto::random_token()[..20].to_lowercase().replace(['-', '_'], "x"));
             let (r2, method, description, return_url, key) = (
@@ -257,11 +257,12 @@ pub async fn create_checkout(
                 })
             })
             .await?;
+            // Ours or a concurrent request's with the same key: committed either way.
             sqlx::query("SELECT ref FROM sandbox_payments WHERE idempotency_key = $1")
                 .bind(idempotency_key)
-                .fetch_one(&db.write)
+                .fetch_one(&db.read)
                 .await?
-                .try_get(0)?
+                .try_get("ref")?
         }
     };
     Ok((r.clone(), format!("{base_url}/sandbox/pay/{r}")))
@@ -288,13 +289,13 @@ pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
     .await?
     .ok_or(AppError::NotFound)?;
     Ok(Checkout {
-        r: row.try_get(0)?,
-        tenant_id: row.try_get(1)?,
-        amount: row.try_get(2)?,
-        method: row.try_get(3)?,
-        description: row.try_get(4)?,
-        return_url: row.try_get(5)?,
-        state: row.try_get(6)?,
+        r: row.try_get("ref")?,
+        tenant_id: row.try_get("tenant_id")?,
+        amount: row.try_get("amount")?,
+        method: row.try_get("method")?,
+        description: row.try_get("description")?,
+        return_url: row.try_get("return_url")?,
+        state: row.try_get("state")?,
     })
 }
 
@@ -420,7 +421,7 @@ type Outgoing = (i64, String, i64, String, String);
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
     let rows = sqlx::query(
         // The settings row exists: a checkout (and so a webhook) is only made after `settings`.
-        "SELECT w.id, w.body, w.attempts, t.code, s.sandbox_secret, w.tenant_id FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
+        "SELECT w.id, w.body, w.attempts, t.code AS tenant_code, s.sandbox_secret, w.tenant_id FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
          JOIN payment_settings s ON s.tenant_id = w.tenant_id WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
     )
     .bind(now_ms())
@@ -431,8 +432,14 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
     }
     let mut groups: std::collections::BTreeMap<String, Vec<Outgoing>> = Default::default();
     for r in rows {
-        let (id, body, attempts, code, stored, tenant_id): (i64, String, i64, String, String, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+        let (id, body, attempts, code, stored, tenant_id): (i64, String, i64, String, String, i64) = (
+            r.try_get("id")?,
+            r.try_get("body")?,
+            r.try_get("attempts")?,
+            r.try_get("tenant_code")?,
+            r.try_get("sandbox_secret")?,
+            r.try_get("tenant_id")?,
+        );
         let secret = db.keys().open(&secret_place("sandbox_secret", tenant_id), &stored)?;
         let key = serde_json::from_str::<ProviderEvent>(&body).map(|e| e.payment_ref).unwrap_or_default();
         groups.entry(key).or_default().push((id, body, attempts, code, secret));
@@ -508,7 +515,7 @@ pub async fn settlement_csv(db: &Db, tenant_id: i64) -> Result<String> {
     .await?;
     let mut out = String::from("provider_ref,date,gross,fee\n");
     for r in rows {
-        let (rf, amount, at): (String, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let (rf, amount, at): (String, i64, i64) = (r.try_get("ref")?, r.try_get("amount")?, r.try_get("created_at")?);
         out.push_str(&format!("{rf},{},{amount},{}\n", crate::clock::fmt_date(at), amount * 36 / 1000));
     }
     Ok(out)

@@ -202,7 +202,7 @@ pub async fn insert_chotei(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?
-    .try_get(0)?;
+    .try_get("id")?;
     Ok(id)
 }
 

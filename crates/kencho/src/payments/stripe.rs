@@ -82,8 +82,14 @@ pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Re
     .await?;
     let mut sent = 0;
     for r in rows {
-        let (id, amount, reason, intent, key, tenant_id): (i64, i64, String, Option<String>, Option<String>, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+        let (id, amount, reason, intent, key, tenant_id): (i64, i64, String, Option<String>, Option<String>, i64) = (
+            r.try_get("id")?,
+            r.try_get("amount")?,
+            r.try_get("reason")?,
+            r.try_get("payment_intent")?,
+            r.try_get("stripe_api_key")?,
+            r.try_get("tenant_id")?,
+        );
         let (Some(intent), Some(key)) = (intent, key) else { continue };
         let key = match db.keys().open(&super::sandbox::secret_place("stripe_api_key", tenant_id), &key) {
             Ok(k) => zeroize::Zeroizing::new(k),

@@ -115,9 +115,13 @@ async fn rewrite_waiting(
     let mut had: BTreeSet<(String, Option<String>, Option<i64>)> = BTreeSet::new();
     let mut since: HashMap<(String, Option<String>, Option<i64>), i64> = HashMap::new();
     for r in &before {
-        let key = (r.try_get::<String, _>(0)?, r.try_get::<Option<String>, _>(1)?, r.try_get::<Option<i64>, _>(2)?);
+        let key = (
+            r.try_get::<String, _>("box")?,
+            r.try_get::<Option<String>, _>("post")?,
+            r.try_get::<Option<i64>, _>("person")?,
+        );
         had.insert(key.clone());
-        since.insert(key, r.try_get(3)?);
+        since.insert(key, r.try_get("since")?);
     }
     let mut now_waiting: Vec<(String, Option<String>, Option<i64>)> = Vec::new();
     for (st, i) in k.route.current_steps() {
@@ -406,7 +410,7 @@ async fn staff_column(conn: &mut AnyConnection, column: &str, ids: Vec<i64>) -> 
     for id in &ids {
         q = q.bind(*id);
     }
-    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get("id")?, r.try_get(column)?))).collect()
 }
 
 /// 文書番号 by the tenant's template (`kencho_core::approval::settings::Numbering`; the default
@@ -433,7 +437,7 @@ async fn next_number(
         .bind(&key)
         .fetch_one(&mut *conn)
         .await?;
-        let n: String = row.try_get(0)?;
+        let n: String = row.try_get("value")?;
         let n: i64 = n.parse().map_err(|_| AppError::Internal("document counter".into()))?;
         let number = numbering.render(on, division, n);
         let taken = sqlx::query("SELECT id FROM kian WHERE tenant_id = $1 AND number = $2")
