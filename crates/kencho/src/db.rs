@@ -36,7 +36,7 @@ pub struct Db {
     pub read: AnyPool,
     /// Writes, only through [`Db::transact`]. On SQLite this pool has one connection: SQLite
     /// has one writer anyway, and queueing here is cheaper than lock retries.
-    pub write: AnyPool,
+    write: AnyPool,
     pub dialect: Dialect,
     /// SQLite only: the group-commit writer (see [`Db::transact`]).
     batcher: Option<mpsc::Sender<Job>>,
