@@ -434,15 +434,7 @@ pub async fn complete_mfa(
     };
     let secret = db.keys().open(&totp_place(staff_id), &secret)?;
     let totp = totp_for(&secret, &email)?;
-    let code: String = kencho_core::text::digits_only(code);
-    let now_s = (now_ms() / 1000) as u64;
-    let step_now = (now_s / 30) as i64;
-    // Accept the current step and one either side (clock drift), never a used one.
-    let matched = [-1i64, 0, 1]
-        .into_iter()
-        .map(|d| step_now + d)
-        .find(|s| *s > last_step && totp.generate((*s as u64) * 30) == code);
-    let Some(step) = matched else {
+    let Some(step) = matching_step(&totp, code, last_step) else {
         let ev = Event {
             tenant_id: Some(tenant_id),
             kind: Kind::MfaFailed,
@@ -453,6 +445,30 @@ pub async fn complete_mfa(
         security::record(db, ev).await?;
         return Err(AppError::BadLogin);
     };
+    promote_session(db, (staff_id, tenant_id), step, session_token_hash, keys, client).await
+}
+
+/// The time step a code belongs to: the current step or one either side (clock drift), never
+/// one at or before the last step used.
+fn matching_step(totp: &TOTP, code: &str, last_step: i64) -> Option<i64> {
+    let code: String = kencho_core::text::digits_only(code);
+    let now_s = (now_ms() / 1000) as u64;
+    let step_now = (now_s / 30) as i64;
+    [-1i64, 0, 1].into_iter().map(|d| step_now + d).find(|s| *s > last_step && totp.generate((*s as u64) * 30) == code)
+}
+
+/// The signing-in half of [`complete_mfa`], in one transaction: the step is used up (refused
+/// when another request took it first), the session gets a new token and counts as signed in,
+/// the limits are released, the device remembered, and the sign-in audited.
+async fn promote_session(
+    db: &Db,
+    (staff_id, tenant_id): (i64, i64),
+    step: i64,
+    session_token_hash: &str,
+    keys: Vec<limits::Key>,
+    client: Client<'_>,
+) -> Result<SignedIn> {
+    let actor = format!("staff:{staff_id}");
     let (old, ip, device) = (session_token_hash.to_string(), client.ip.to_string(), client.device.map(str::to_string));
     db.transact(move |conn| {
         Box::pin(async move {

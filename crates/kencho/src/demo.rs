@@ -133,6 +133,20 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
         crate::tenants::set_lg_code(db, code, lg).await?;
     }
     let mina = crate::tenants::id_of(db, "minamisoma").await?.ok_or(AppError::NotFound)?;
+    load_layers(db, mina).await?;
+    load_iot(db, mina).await?;
+    bind_demo_applications(db, mina).await?;
+    for (file, text) in PROCEDURES {
+        let def = ProcedureDef::parse(file, text)?;
+        procedures::import(db, &def, "system:demo", None).await?;
+    }
+    load_accounts(db).await?;
+    load_approval(db, mina).await?;
+    staff_logins(db).await
+}
+
+/// 南相馬市's evacuation layers, each kind loaded once.
+async fn load_layers(db: &Db, mina: i64) -> Result<()> {
     let loaded = crate::evacuation::layers::list(db, mina).await?;
     for (kind, files) in EVACUATION_LAYERS {
         let kind = crate::evacuation::layers::LayerKind::parse(kind).ok_or(AppError::NotFound)?;
@@ -141,12 +155,12 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
             crate::evacuation::layers::load(db, mina, kind, files, "system:demo").await?;
         }
     }
-    load_iot(db, mina).await?;
-    bind_demo_applications(db, mina).await?;
-    for (file, text) in PROCEDURES {
-        let def = ProcedureDef::parse(file, text)?;
-        procedures::import(db, &def, "system:demo", None).await?;
-    }
+    Ok(())
+}
+
+/// The demo resident and staff (each staff member with a sealed TOTP secret), and the sandbox
+/// as every tenant's payment agent, in one transaction.
+async fn load_accounts(db: &Db) -> Result<()> {
     let hash = accounts::hash_password(PASSWORD.to_string()).await?;
     let now = now_ms();
     let keys = db.keys();
@@ -205,8 +219,11 @@ pub async fn load(db: &Db) -> Result<Vec<StaffLogin>> {
             Ok(())
         })
     })
-    .await?;
-    load_approval(db, mina).await?;
+    .await
+}
+
+/// The demo staff's sign-ins for the printout, with their TOTP secrets opened.
+async fn staff_logins(db: &Db) -> Result<Vec<StaffLogin>> {
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
         let row =
@@ -288,7 +305,6 @@ async fn demo_permit(db: &Db, tenant: i64, traps: &[i64]) -> Result<()> {
 /// Demo IoT devices for 南相馬市: three traps with their hunters, and one watched person with a
 /// motion sensor and a call button (made-up DevEUIs in the 70B3D5FFFE00000x range).
 async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
-    use crate::iot::registry::{self, NewContact, NewDevice, NewPerson};
     let have: i64 = sqlx::query("SELECT COUNT(*) AS n FROM iot_devices WHERE tenant_id = $1")
         .bind(tenant)
         .fetch_one(&db.read)
@@ -297,6 +313,14 @@ async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
     if have > 0 {
         return Ok(());
     }
+    let traps = demo_traps(db, tenant).await?;
+    demo_permit(db, tenant, &traps).await?;
+    demo_watch(db, tenant).await
+}
+
+/// The three demo traps and their hunters. Returns the traps' ids.
+async fn demo_traps(db: &Db, tenant: i64) -> Result<Vec<i64>> {
+    use crate::iot::registry::{self, NewContact, NewDevice};
     let hunter = |n: &str, e: &str| NewContact { name: n.into(), email: e.into(), role: "hunter".into(), hours: None };
     let trap = |eui: &str, label: &str, area: &str, lat: f64, lon: f64, hunters: Vec<NewContact>| NewDevice {
         dev_eui: eui.into(),
@@ -309,7 +333,7 @@ async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
         person_id: None,
         hunters,
     };
-    let traps = registry::add_devices(
+    registry::add_devices(
         db,
         tenant,
         vec![
@@ -340,8 +364,12 @@ async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
         ],
         "system:demo",
     )
-    .await?;
-    demo_permit(db, tenant, &traps).await?;
+    .await
+}
+
+/// The demo watched person (見守り), her contacts, and her motion sensor and call button.
+async fn demo_watch(db: &Db, tenant: i64) -> Result<()> {
+    use crate::iot::registry::{self, NewContact, NewDevice, NewPerson};
     let person = registry::add_person(
         db,
         tenant,

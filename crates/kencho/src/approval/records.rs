@@ -179,27 +179,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             "name the records section (records_division) in the 電子決裁 settings first".into(),
         )
     })?;
-    let today = format_date(crate::clock::date_at(now_ms()));
-    // Held records (開示請求・訴訟・監査) wait until their hold is lifted.
-    let free: Vec<Record> = expiring(db, staff.tenant_id, fy)
-        .await?
-        .into_iter()
-        .filter(|r| r.state == "kept" && r.expires_on <= today && r.open_holds == 0)
-        .collect();
-    let mut due = Vec::new();
-    for r in free {
-        let live = match r.disposal_kian_id {
-            Some(k) => sqlx::query("SELECT id FROM kian WHERE id = $1 AND state NOT IN ('rejected', 'abandoned')")
-                .bind(k)
-                .fetch_optional(&db.read)
-                .await?
-                .is_some(),
-            None => false,
-        };
-        if !live {
-            due.push(r);
-        }
-    }
+    let due = due_for_disposal(db, staff.tenant_id, fy).await?;
     if due.is_empty() {
         return Err(AppError::Refused("nothing_to_dispose", "no record of that year is due for disposal today".into()));
     }
@@ -251,6 +231,33 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
         })
     })
     .await
+}
+
+/// The records of year `fy` a disposal may take today: kept, retention ended, on no hold, and
+/// in no live disposal 起案 (one rejected or abandoned frees its records).
+async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record>> {
+    let today = format_date(crate::clock::date_at(now_ms()));
+    // Held records (開示請求・訴訟・監査) wait until their hold is lifted.
+    let free: Vec<Record> = expiring(db, tenant_id, fy)
+        .await?
+        .into_iter()
+        .filter(|r| r.state == "kept" && r.expires_on <= today && r.open_holds == 0)
+        .collect();
+    let mut due = Vec::new();
+    for r in free {
+        let live = match r.disposal_kian_id {
+            Some(k) => sqlx::query("SELECT id FROM kian WHERE id = $1 AND state NOT IN ('rejected', 'abandoned')")
+                .bind(k)
+                .fetch_optional(&db.read)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if !live {
+            due.push(r);
+        }
+    }
+    Ok(due)
 }
 
 /// The disposal 起案's body: what goes and how.

@@ -327,51 +327,8 @@ pub(super) async fn fan_out(
     tenant_name: &str,
     phase: Phase,
 ) -> Result<usize> {
-    let row = sqlx::query(
-        "SELECT tenant_id, level, source, title, note, hazard, issuance, jma_levels FROM evac_alerts WHERE id = $1",
-    )
-    .bind(alert_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let tenant_id: i64 = row.try_get("tenant_id")?;
-    let level = u8::try_from(row.try_get::<i64, _>("level")?.clamp(1, 5)).unwrap_or(5);
-    let alert = AlertInfo::new(
-        level,
-        row.try_get("source")?,
-        row.try_get("title")?,
-        row.try_get("note")?,
-        &row.try_get::<String, _>("hazard")?,
-        &row.try_get::<String, _>("issuance")?,
-        &row.try_get::<String, _>("jma_levels")?,
-    );
-    let towns: Vec<String> = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
-        .bind(alert_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("town_id"))
-        .collect::<std::result::Result<_, _>>()?;
-    let told_filter = match phase {
-        Phase::Issue => "",
-        Phase::Cancel => {
-            " AND EXISTS (SELECT 1 FROM evac_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
-        }
-    };
-    // A supporter is told only while the person's consent to share the plan is in force
-    // (災害対策基本法 49条の15第2項); withdrawing it ends the sharing.
-    let rows = sqlx::query(&format!(
-        "SELECT s.id AS sub_id, s.email, s.lang, s.token AS sub_token, s.role, p.token AS plan_token, p.data \
-         FROM evac_subscriptions s JOIN evac_plans p ON p.id = s.plan_id \
-         WHERE s.active = 1 AND p.tenant_id = $1 \
-         AND (s.role <> 'supporter' OR (p.consent_at IS NOT NULL \
-              AND (p.consent_withdrawn_at IS NULL OR p.consent_withdrawn_at < p.consent_at))) \
-         AND EXISTS (SELECT 1 FROM evac_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
-         ORDER BY s.id"
-    ))
-    .bind(tenant_id)
-    .bind(alert_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let (tenant_id, alert, towns) = load_alert(conn, alert_id).await?;
+    let rows = reached(conn, tenant_id, alert_id, phase).await?;
     let now = now_ms();
     let mut batch = Batch::new();
     let mut areas_by_lang: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -425,6 +382,66 @@ pub(super) async fn fan_out(
     }
     batch.run(conn).await?;
     Ok(rows.len())
+}
+
+/// The alert's tenant, what it says, and the towns it covers (`*` for the whole tenant).
+async fn load_alert(conn: &mut AnyConnection, alert_id: i64) -> Result<(i64, AlertInfo, Vec<String>)> {
+    let row = sqlx::query(
+        "SELECT tenant_id, level, source, title, note, hazard, issuance, jma_levels FROM evac_alerts WHERE id = $1",
+    )
+    .bind(alert_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let tenant_id: i64 = row.try_get("tenant_id")?;
+    let level = u8::try_from(row.try_get::<i64, _>("level")?.clamp(1, 5)).unwrap_or(5);
+    let alert = AlertInfo::new(
+        level,
+        row.try_get("source")?,
+        row.try_get("title")?,
+        row.try_get("note")?,
+        &row.try_get::<String, _>("hazard")?,
+        &row.try_get::<String, _>("issuance")?,
+        &row.try_get::<String, _>("jma_levels")?,
+    );
+    let towns: Vec<String> = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
+        .bind(alert_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("town_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok((tenant_id, alert, towns))
+}
+
+/// The active subscriptions the alert reaches, with their plans, in id order. A cancellation
+/// reaches only those the issue reached.
+async fn reached(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    alert_id: i64,
+    phase: Phase,
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let told_filter = match phase {
+        Phase::Issue => "",
+        Phase::Cancel => {
+            " AND EXISTS (SELECT 1 FROM evac_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
+        }
+    };
+    // A supporter is told only while the person's consent to share the plan is in force
+    // (災害対策基本法 49条の15第2項); withdrawing it ends the sharing.
+    Ok(sqlx::query(&format!(
+        "SELECT s.id AS sub_id, s.email, s.lang, s.token AS sub_token, s.role, p.token AS plan_token, p.data \
+         FROM evac_subscriptions s JOIN evac_plans p ON p.id = s.plan_id \
+         WHERE s.active = 1 AND p.tenant_id = $1 \
+         AND (s.role <> 'supporter' OR (p.consent_at IS NOT NULL \
+              AND (p.consent_withdrawn_at IS NULL OR p.consent_withdrawn_at < p.consent_at))) \
+         AND EXISTS (SELECT 1 FROM evac_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
+         ORDER BY s.id"
+    ))
+    .bind(tenant_id)
+    .bind(alert_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 fn area_names(lang: &str, atlas: &Atlas, towns: &[String]) -> String {

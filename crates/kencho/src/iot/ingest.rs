@@ -23,6 +23,18 @@ pub struct Ingested {
     pub reason: Option<String>,
 }
 
+impl Ingested {
+    /// A message taken or passed over, with the events it carried.
+    fn outcome(result: &str, dev_eui: Option<&String>, events: Vec<String>) -> Ingested {
+        Ingested { result: result.into(), dev_eui: dev_eui.cloned(), events, reason: None }
+    }
+
+    /// A message recorded in `iot_rejected`, and why.
+    fn rejected(dev_eui: Option<&String>, reason: String) -> Ingested {
+        Ingested { result: "rejected".into(), dev_eui: dev_eui.cloned(), events: vec![], reason: Some(reason) }
+    }
+}
+
 /// Reads one message posted by a caller of one tenant (the webhook): [`ingest_many`] with a
 /// single message, scoped to `tenant_id`. `caller` names who posted it (`api_token:4`,
 /// `staff:2`), for the audit log.
@@ -113,24 +125,12 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
     let base_url = base_url.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let mut euis: Vec<&str> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok().and_then(Kind::dev_eui)).collect();
-            euis.sort_unstable();
-            euis.dedup();
-            let mut devices = std::collections::HashMap::new();
-            for chunk in euis.chunks(500) {
-                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let lock = crate::db::for_update(conn);
-                let sql = format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui IN ({}){lock}", marks.join(", "));
-                let mut q = sqlx::query(&sql);
-                for e in chunk {
-                    q = q.bind(*e);
-                }
-                for r in q.fetch_all(&mut *conn).await? {
-                    let eui: String = r.try_get("dev_eui")?;
-                    devices.insert(eui, device_from(&r)?);
-                }
-            }
-            let bindings = if parsed.iter().any(|(m, _)| m.tenant_id.is_none()) { bindings(conn).await? } else { Default::default() };
+            let mut devices = lock_devices(conn, &parsed).await?;
+            let bindings = if parsed.iter().any(|(m, _)| m.tenant_id.is_none()) {
+                bindings(conn).await?
+            } else {
+                Default::default()
+            };
             let mut out = Vec::with_capacity(parsed.len());
             let mut batch = Batch::new();
             let now = now_ms();
@@ -140,13 +140,13 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                     Ok(x) => x,
                     Err(reason) => {
                         push_reject(&mut batch, m, tenant, reason);
-                        out.push(Ingested { result: "rejected".into(), dev_eui: None, events: vec![], reason: Some(reason.clone()) });
+                        out.push(Ingested::rejected(None, reason.clone()));
                         continue;
                     }
                 };
                 let (dev_eui, up, events) = match kind {
                     Kind::Ignored(event) => {
-                        out.push(Ingested { result: "ignored".into(), dev_eui: None, events: vec![event.to_string()], reason: None });
+                        out.push(Ingested::outcome("ignored", None, vec![event.to_string()]));
                         continue;
                     }
                     Kind::Uplink(up, events) => (&up.dev_eui, Some(up), events.as_slice()),
@@ -155,68 +155,126 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                 let Some(tenant) = tenant else {
                     let reason = "the topic's network-server application is not bound to a tenant".to_string();
                     push_reject(&mut batch, m, None, &reason);
-                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    out.push(Ingested::rejected(Some(dev_eui), reason));
                     continue;
                 };
                 // Another tenant's device is answered exactly as a device that does not exist.
                 let Some(d) = devices.get_mut(dev_eui).filter(|d| d.tenant_id == tenant) else {
                     let reason = format!("unknown device {dev_eui}");
                     push_reject(&mut batch, m, Some(tenant), &reason);
-                    out.push(Ingested { result: "rejected".into(), dev_eui: Some(dev_eui.clone()), events: vec![], reason: Some(reason) });
+                    out.push(Ingested::rejected(Some(dev_eui), reason));
                     continue;
                 };
                 let Some(up) = up else {
                     if let Kind::Status(status) = kind {
                         push_status(&mut batch, d, status, now);
                     }
-                    out.push(Ingested { result: "accepted".into(), dev_eui: Some(dev_eui.clone()), events: vec!["status".into()], reason: None });
+                    out.push(Ingested::outcome("accepted", Some(dev_eui), vec!["status".into()]));
                     continue;
                 };
-                let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
-                let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
-                if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
-                    out.push(Ingested { result: "duplicate".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
-                    continue;
-                }
-                let battery = events.iter().find_map(|e| match e {
-                    Event::Battery { percent } => Some(i64::from(*percent)),
-                    _ => None,
-                });
-                if is_routine(d, events) {
-                    batch.push(
-                        "UPDATE iot_devices SET last_seen_at = $1, last_fcnt = $2, last_dedup = $3, battery = COALESCE($4, battery), \
-                         silent_deadline = $5 WHERE id = $6",
-                        vec![
-                            Arg::Int(now),
-                            Arg::OptInt(up.f_cnt.map(i64::from).or(d.last_fcnt)),
-                            Arg::OptText(up.dedup_id.clone()),
-                            Arg::OptInt(battery),
-                            Arg::Int(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600))),
-                            Arg::Int(d.id),
-                        ],
-                    );
-                    for e in events {
-                        batch.push(
-                            "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
-                            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(e.name().into()), Arg::OptInt(battery)],
-                        );
-                    }
-                    out.push(Ingested { result: "accepted".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None });
-                } else {
-                    // Alarm work reads and writes as it goes: send what is queued first.
-                    std::mem::take(&mut batch).run(conn).await?;
-                    out.push(apply_to(conn, &base_url, d, up, events, m).await?);
-                    d.silence_fired = false;
-                }
-                d.last_fcnt = up.f_cnt.map(i64::from).or(d.last_fcnt);
-                d.last_dedup = up.dedup_id.clone();
-                d.battery = battery.or(d.battery);
+                out.push(take_uplink(conn, &base_url, &mut batch, d, (up, events), m, now).await?);
             }
             batch.run(conn).await?;
             Ok(out)
         })
     })
     .await
+}
+
+/// Locks the rows of every device the messages name, keyed by DevEUI; in chunks, to stay
+/// within the databases' bind-parameter limits.
+async fn lock_devices(
+    conn: &mut AnyConnection,
+    parsed: &[(Incoming, Parsed)],
+) -> Result<std::collections::HashMap<String, Device>> {
+    let mut euis: Vec<&str> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok().and_then(Kind::dev_eui)).collect();
+    euis.sort_unstable();
+    euis.dedup();
+    let mut devices = std::collections::HashMap::new();
+    for chunk in euis.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let lock = crate::db::for_update(conn);
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM iot_devices WHERE dev_eui IN ({}){lock}", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q.bind(*e);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let eui: String = r.try_get("dev_eui")?;
+            devices.insert(eui, device_from(&r)?);
+        }
+    }
+    Ok(devices)
+}
+
+/// One uplink of a known device of the right tenant: a duplicate is only answered; a routine
+/// one is queued in `batch`; anything else goes the full way ([`apply_to`]) after what is
+/// queued. The device's remembered state then follows the uplink, for the next message.
+async fn take_uplink(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    batch: &mut Batch,
+    d: &mut Device,
+    (up, events): (&Uplink, &[Event]),
+    m: &Incoming,
+    now: i64,
+) -> Result<Ingested> {
+    let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
+    let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
+    if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
+        return Ok(Ingested::outcome("duplicate", Some(&up.dev_eui), names));
+    }
+    let battery = battery_of(events);
+    let outcome = if is_routine(d, events) {
+        push_seen(batch, d, up, battery, now);
+        for e in events {
+            push_event(batch, d, e, battery, now);
+        }
+        Ingested::outcome("accepted", Some(&up.dev_eui), names)
+    } else {
+        // Alarm work reads and writes as it goes: send what is queued first.
+        std::mem::take(batch).run(conn).await?;
+        let outcome = apply_to(conn, base_url, d, up, events, m).await?;
+        d.silence_fired = false;
+        outcome
+    };
+    d.last_fcnt = up.f_cnt.map(i64::from).or(d.last_fcnt);
+    d.last_dedup = up.dedup_id.clone();
+    d.battery = battery.or(d.battery);
+    Ok(outcome)
+}
+
+/// The battery level an uplink reports, if it reports one.
+fn battery_of(events: &[Event]) -> Option<i64> {
+    events.iter().find_map(|e| match e {
+        Event::Battery { percent } => Some(i64::from(*percent)),
+        _ => None,
+    })
+}
+
+/// The device was heard from: its frame counter, deduplication id, battery and next silence
+/// deadline.
+fn push_seen(batch: &mut Batch, d: &Device, up: &Uplink, battery: Option<i64>, now: i64) {
+    batch.push(
+        "UPDATE iot_devices SET last_seen_at = $1, last_fcnt = $2, last_dedup = $3, battery = COALESCE($4, battery), \
+         silent_deadline = $5 WHERE id = $6",
+        vec![
+            Arg::Int(now),
+            Arg::OptInt(up.f_cnt.map(i64::from).or(d.last_fcnt)),
+            Arg::OptText(up.dedup_id.clone()),
+            Arg::OptInt(battery),
+            Arg::Int(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600))),
+            Arg::Int(d.id),
+        ],
+    );
+}
+
+/// One line of the device's event log.
+fn push_event(batch: &mut Batch, d: &Device, e: &Event, battery: Option<i64>, now: i64) {
+    batch.push(
+        "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
+        vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(e.name().into()), Arg::OptInt(battery)],
+    );
 }
 
 /// A status report: the device was heard from and its battery is as it says. It moves no
@@ -316,6 +374,9 @@ fn is_routine(d: &Device, events: &[Event]) -> bool {
         })
 }
 
+/// An uplink that may open, clear or escalate an alarm, or move a watched person's timer: the
+/// device's state and the audit entry first, then a "sensor silent" alarm ends, then each event
+/// in order. Mail is queued and sent with the rest at the end.
 async fn apply_to(
     conn: &mut AnyConnection,
     base_url: &str,
@@ -327,38 +388,12 @@ async fn apply_to(
     let last = d.last_fcnt.map(|f| (u32::try_from(f).unwrap_or(0), d.last_dedup.as_deref()));
     let names: Vec<String> = events.iter().map(|e| e.name().to_string()).collect();
     if machine::is_duplicate(last, up.f_cnt, up.dedup_id.as_deref()) == Dup::Duplicate {
-        return Ok(Ingested {
-            result: "duplicate".into(),
-            dev_eui: Some(up.dev_eui.clone()),
-            events: names,
-            reason: None,
-        });
+        return Ok(Ingested::outcome("duplicate", Some(&up.dev_eui), names));
     }
     let now = now_ms();
-    let battery = events.iter().find_map(|e| match e {
-        Event::Battery { percent } => Some(i64::from(*percent)),
-        _ => None,
-    });
+    let battery = battery_of(events);
     let mut batch = Batch::new();
-    batch.push(
-        "UPDATE iot_devices SET last_seen_at = $1, last_fcnt = $2, last_dedup = $3, battery = COALESCE($4, battery), \
-         silent_deadline = $5 WHERE id = $6",
-        vec![
-            Arg::Int(now),
-            Arg::OptInt(up.f_cnt.map(i64::from).or(d.last_fcnt)),
-            Arg::OptText(up.dedup_id.clone()),
-            Arg::OptInt(battery),
-            Arg::Int(machine::silence_deadline_ms(now, u32::try_from(d.heartbeat_s).unwrap_or(3600))),
-            Arg::Int(d.id),
-        ],
-    );
-    let subject = Subject {
-        tenant_id: d.tenant_id,
-        key: format!("device:{}", d.id),
-        label: d.label.clone(),
-        area: d.area.clone(),
-    };
-    let who = format!("device:{} via {}", up.dev_eui, m.caller);
+    push_seen(&mut batch, d, up, battery, now);
     // An uplink that may open, clear or escalate an alarm, or move a watched person's timer,
     // is an act on the tenant's records: the audit log names who delivered it.
     crate::audit::append(
@@ -370,97 +405,147 @@ async fn apply_to(
         serde_json::json!({"dev_eui": up.dev_eui, "events": names, "source": m.source, "f_cnt": up.f_cnt}),
     )
     .await?;
-    // Hunters are read only when a notice goes out (most uplinks are heartbeats).
-    let mut hunters: Option<Vec<StoredContact>> = None;
+    let mut a = Apply {
+        base_url,
+        d,
+        up,
+        subject: Subject {
+            tenant_id: d.tenant_id,
+            key: format!("device:{}", d.id),
+            label: d.label.clone(),
+            area: d.area.clone(),
+        },
+        who: format!("device:{} via {}", up.dev_eui, m.caller),
+        now,
+        battery,
+        batch,
+        hunters: None,
+    };
     if d.silence_fired {
-        // The sensor spoke: a "sensor silent" alarm is over.
-        let back = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Clear, &who, None).await?;
-        if let (Effect::Cleared, Some(id)) = (back.effect, back.alarm_id) {
-            let (s, b) =
-                texts::sensor_back(&texts::device_title(&d.kind, &d.label, &d.area, &up.dev_eui), &d.label, &d.area);
-            if d.kind == "trap" {
-                let h = hunters_of(conn, &mut hunters, d.id).await?;
-                alarms::notify(&mut batch, id, "back", &h.iter().collect::<Vec<_>>(), &s, &b, base_url, None);
-            } else {
-                notify_staff(conn, &mut batch, d.tenant_id, id, "back", &s, &b).await?;
-            }
-        }
+        a.sensor_back(conn).await?;
     }
     for e in events {
-        batch.push(
-            "INSERT INTO iot_events (device_id, at, kind, battery) VALUES ($1, $2, $3, $4)",
-            vec![Arg::Int(d.id), Arg::Int(now), Arg::Text(e.name().into()), Arg::OptInt(battery)],
-        );
-        match (d.kind.as_str(), e) {
-            ("trap", Event::Fired) => {
-                let resend = resend_interval_ms(conn, d.tenant_id).await?;
-                let o =
-                    alarms::apply(conn, &subject, AlarmKind::TrapFired, Input::Raise, &who, Some(now + resend)).await?;
-                if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
-                    let token = ack_token(conn, id).await?;
-                    let (s, b) = texts::trap_fired(&d.label, &d.area, d.place, battery, now);
-                    let h = hunters_of(conn, &mut hunters, d.id).await?;
-                    alarms::notify(
-                        &mut batch,
-                        id,
-                        "fired",
-                        &h.iter().collect::<Vec<_>>(),
-                        &s,
-                        &b,
-                        base_url,
-                        Some(&token),
-                    );
-                }
-            }
-            ("trap", Event::Reset) => {
-                let o = alarms::apply(conn, &subject, AlarmKind::TrapFired, Input::Clear, &who, None).await?;
-                if let (Effect::Cleared, Some(id)) = (o.effect, o.alarm_id) {
-                    let (s, b) = texts::trap_reset(&d.label, &d.area);
-                    let h = hunters_of(conn, &mut hunters, d.id).await?;
-                    alarms::notify(&mut batch, id, "reset", &h.iter().collect::<Vec<_>>(), &s, &b, base_url, None);
-                }
-            }
-            (_, Event::Battery { percent }) => {
-                if machine::battery_low(*percent) {
-                    let o = alarms::apply(conn, &subject, AlarmKind::LowBattery, Input::Raise, &who, None).await?;
-                    if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
-                        let title = texts::device_title(&d.kind, &d.label, &d.area, &up.dev_eui);
-                        let (s, b) = texts::low_battery(&title, &d.label, &d.area, *percent);
-                        if d.kind == "trap" {
-                            let h = hunters_of(conn, &mut hunters, d.id).await?;
-                            alarms::notify(
-                                &mut batch,
-                                id,
-                                "battery",
-                                &h.iter().collect::<Vec<_>>(),
-                                &s,
-                                &b,
-                                base_url,
-                                None,
-                            );
-                        } else {
-                            notify_staff(conn, &mut batch, d.tenant_id, id, "battery", &s, &b).await?;
-                        }
-                    }
-                } else if d.back_from_low(*percent) {
-                    alarms::apply(conn, &subject, AlarmKind::LowBattery, Input::Clear, &who, None).await?;
-                }
-            }
+        a.event(conn, e).await?;
+    }
+    a.batch.run(conn).await?;
+    Ok(Ingested::outcome("accepted", Some(&up.dev_eui), names))
+}
+
+/// One uplink being applied by [`apply_to`]: the device, who speaks for it, and the mail
+/// queued so far.
+struct Apply<'a> {
+    base_url: &'a str,
+    d: &'a Device,
+    up: &'a Uplink,
+    subject: Subject,
+    /// `device:<DevEUI> via <caller>`, for the alarm history.
+    who: String,
+    now: i64,
+    battery: Option<i64>,
+    batch: Batch,
+    /// Hunters are read only when a notice goes out (most uplinks are heartbeats).
+    hunters: Option<Vec<StoredContact>>,
+}
+
+impl Apply<'_> {
+    /// The sensor spoke: a "sensor silent" alarm is over.
+    async fn sensor_back(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let back = alarms::apply(conn, &self.subject, AlarmKind::SensorSilent, Input::Clear, &self.who, None).await?;
+        if let (Effect::Cleared, Some(id)) = (back.effect, back.alarm_id) {
+            let d = self.d;
+            let (s, b) = texts::sensor_back(&self.title(), &d.label, &d.area);
+            self.notify_device(conn, id, "back", (&s, &b)).await?;
+        }
+        Ok(())
+    }
+
+    /// One event: logged, then what it means for the device's alarms or its watched person.
+    async fn event(&mut self, conn: &mut AnyConnection, e: &Event) -> Result<()> {
+        push_event(&mut self.batch, self.d, e, self.battery, self.now);
+        match (self.d.kind.as_str(), e) {
+            ("trap", Event::Fired) => self.trap_fired(conn).await?,
+            ("trap", Event::Reset) => self.trap_reset(conn).await?,
+            (_, Event::Battery { percent }) => self.battery(conn, *percent).await?,
             (_, Event::Motion | Event::Door | Event::Power | Event::Water) => {
-                if let Some(pid) = d.person_id {
-                    super::watch::activity(conn, &mut batch, base_url, pid, now).await?;
+                if let Some(pid) = self.d.person_id {
+                    super::watch::activity(conn, &mut self.batch, self.base_url, pid, self.now).await?;
                 }
             }
             (_, Event::Button) => {
-                if let Some(pid) = d.person_id {
-                    super::watch::call_button(conn, &mut batch, base_url, pid, now).await?;
+                if let Some(pid) = self.d.person_id {
+                    super::watch::call_button(conn, &mut self.batch, self.base_url, pid, self.now).await?;
                 }
             }
             _ => {}
         }
+        Ok(())
     }
-    batch.run(conn).await?;
-    Ok(Ingested { result: "accepted".into(), dev_eui: Some(up.dev_eui.clone()), events: names, reason: None })
+
+    /// A trap went off: the alarm opens (re-sent until acknowledged) and the hunters get a
+    /// mail with the acknowledgement link.
+    async fn trap_fired(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let resend = resend_interval_ms(conn, self.d.tenant_id).await?;
+        let next = Some(self.now + resend);
+        let o = alarms::apply(conn, &self.subject, AlarmKind::TrapFired, Input::Raise, &self.who, next).await?;
+        if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
+            let token = ack_token(conn, id).await?;
+            let d = self.d;
+            let (s, b) = texts::trap_fired(&d.label, &d.area, d.place, self.battery, self.now);
+            let h = hunters_of(conn, &mut self.hunters, d.id).await?;
+            let to: Vec<&StoredContact> = h.iter().collect();
+            alarms::notify(&mut self.batch, id, "fired", &to, &s, &b, self.base_url, Some(&token));
+        }
+        Ok(())
+    }
+
+    /// A trap was set again: its alarm clears and the hunters are told.
+    async fn trap_reset(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let o = alarms::apply(conn, &self.subject, AlarmKind::TrapFired, Input::Clear, &self.who, None).await?;
+        if let (Effect::Cleared, Some(id)) = (o.effect, o.alarm_id) {
+            let (s, b) = texts::trap_reset(&self.d.label, &self.d.area);
+            let h = hunters_of(conn, &mut self.hunters, self.d.id).await?;
+            let to: Vec<&StoredContact> = h.iter().collect();
+            alarms::notify(&mut self.batch, id, "reset", &to, &s, &b, self.base_url, None);
+        }
+        Ok(())
+    }
+
+    /// A battery report: below 30 % opens a low-battery alarm (with a mail); back at 30 % or
+    /// more clears it quietly.
+    async fn battery(&mut self, conn: &mut AnyConnection, percent: u8) -> Result<()> {
+        if machine::battery_low(percent) {
+            let o = alarms::apply(conn, &self.subject, AlarmKind::LowBattery, Input::Raise, &self.who, None).await?;
+            if let (Effect::Opened, Some(id)) = (o.effect, o.alarm_id) {
+                let (s, b) = texts::low_battery(&self.title(), &self.d.label, &self.d.area, percent);
+                self.notify_device(conn, id, "battery", (&s, &b)).await?;
+            }
+        } else if self.d.back_from_low(percent) {
+            alarms::apply(conn, &self.subject, AlarmKind::LowBattery, Input::Clear, &self.who, None).await?;
+        }
+        Ok(())
+    }
+
+    /// A trap's notices go to its hunters; any other device's to the tenant's staff.
+    async fn notify_device(
+        &mut self,
+        conn: &mut AnyConnection,
+        alarm_id: i64,
+        event: &str,
+        (subject, body): (&str, &str),
+    ) -> Result<()> {
+        if self.d.kind == "trap" {
+            let h = hunters_of(conn, &mut self.hunters, self.d.id).await?;
+            let to: Vec<&StoredContact> = h.iter().collect();
+            alarms::notify(&mut self.batch, alarm_id, event, &to, subject, body, self.base_url, None);
+            Ok(())
+        } else {
+            notify_staff(conn, &mut self.batch, self.d.tenant_id, alarm_id, event, subject, body).await
+        }
+    }
+
+    fn title(&self) -> String {
+        texts::device_title(&self.d.kind, &self.d.label, &self.d.area, &self.up.dev_eui)
+    }
 }
 
 /// The device's hunters, read once per message and only when needed.

@@ -74,80 +74,9 @@ fn lane_of(p: &Publish) -> usize {
 
 /// Runs the subscriber until the process ends, reconnecting with a pause after errors.
 pub async fn run(db: Db, base_url: String, cfg: MqttConfig, mut stop: crate::worker::Stop) {
-    let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
-    opts.set_keep_alive(Duration::from_secs(30));
-    opts.set_manual_acks(true);
-    // A persistent session: QoS 1 messages not yet acknowledged are delivered again after a restart.
-    opts.set_clean_session(false);
-    opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
-    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
-        opts.set_credentials(u, p);
-    }
-    if cfg.tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
-            Ok(b) => {
-                let config = b.with_root_certificates(roots).with_no_client_auth();
-                opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config))));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "MQTT TLS setup failed; not subscribing");
-                return;
-            }
-        }
-    }
+    let Some(opts) = options(&cfg) else { return };
     let (client, mut events) = AsyncClient::new(opts, 1024);
-    let mut lanes = Vec::new();
-    for _ in 0..LANES {
-        let (tx, mut rx) = mpsc::channel::<Publish>(1024);
-        let (db, base_url, client) = (db.clone(), base_url.clone(), client.clone());
-        tokio::spawn(async move {
-            let mut waiting = Vec::new();
-            // Take whatever has queued up (at least one), store it in one transaction, then
-            // acknowledge each message; nothing is acknowledged before it is committed.
-            while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
-                let batch: Vec<Publish> = std::mem::take(&mut waiting);
-                let incoming = || -> Vec<super::ingest::Incoming> {
-                    batch
-                        .iter()
-                        .map(|p| super::ingest::Incoming {
-                            source: "mqtt",
-                            topic: Some(p.topic.clone()),
-                            event: None,
-                            body: p.payload.to_vec(),
-                            tenant_id: None,
-                            caller: "mqtt".into(),
-                        })
-                        .collect()
-                };
-                // A failed transaction (the database away for a moment) is tried again; the
-                // broker resends unacknowledged messages only after a reconnect.
-                let mut tries = 0;
-                loop {
-                    match super::ingest::ingest_many(&db, &base_url, incoming()).await {
-                        Ok(_) => {
-                            for p in &batch {
-                                let _ = client.ack(p).await;
-                            }
-                            break;
-                        }
-                        Err(e) if tries < 5 => {
-                            tries += 1;
-                            tracing::warn!(error = %e, n = batch.len(), "MQTT messages not stored; retrying");
-                            tokio::time::sleep(Duration::from_millis(500 << tries)).await;
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, n = batch.len(), "MQTT messages not stored; left unacknowledged for redelivery");
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        lanes.push(tx);
-    }
+    let lanes: Vec<_> = (0..LANES).map(|_| spawn_lane(db.clone(), base_url.clone(), client.clone())).collect();
     loop {
         // On shutdown, stop taking messages: what the lanes hold is stored and acknowledged;
         // anything not acknowledged the broker sends again to the next session.
@@ -174,6 +103,90 @@ pub async fn run(db: Db, base_url: String, cfg: MqttConfig, mut stop: crate::wor
             Err(e) => {
                 tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The client's options: a persistent session with manual acknowledgements, and TLS when asked.
+/// `None` when TLS cannot be set up (logged; the node then does not subscribe).
+fn options(cfg: &MqttConfig) -> Option<MqttOptions> {
+    let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    opts.set_manual_acks(true);
+    // A persistent session: QoS 1 messages not yet acknowledged are delivered again after a restart.
+    opts.set_clean_session(false);
+    opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        opts.set_credentials(u, p);
+    }
+    if cfg.tls {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+            Ok(b) => {
+                let config = b.with_root_certificates(roots).with_no_client_auth();
+                opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config))));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "MQTT TLS setup failed; not subscribing");
+                return None;
+            }
+        }
+    }
+    Some(opts)
+}
+
+/// Starts one lane: a task that stores the messages sent to it in order. Returns its sender.
+fn spawn_lane(db: Db, base_url: String, client: AsyncClient) -> mpsc::Sender<Publish> {
+    let (tx, mut rx) = mpsc::channel::<Publish>(1024);
+    tokio::spawn(async move {
+        let mut waiting = Vec::new();
+        // Take whatever has queued up (at least one), store it in one transaction, then
+        // acknowledge each message; nothing is acknowledged before it is committed.
+        while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+            let batch: Vec<Publish> = std::mem::take(&mut waiting);
+            store_and_ack(&db, &base_url, &client, &batch).await;
+        }
+    });
+    tx
+}
+
+/// Stores one lane's batch in one transaction and acknowledges its messages once committed.
+/// A failed transaction (the database away for a moment) is tried again; the broker resends
+/// unacknowledged messages only after a reconnect.
+async fn store_and_ack(db: &Db, base_url: &str, client: &AsyncClient, batch: &[Publish]) {
+    let incoming = || -> Vec<super::ingest::Incoming> {
+        batch
+            .iter()
+            .map(|p| super::ingest::Incoming {
+                source: "mqtt",
+                topic: Some(p.topic.clone()),
+                event: None,
+                body: p.payload.to_vec(),
+                tenant_id: None,
+                caller: "mqtt".into(),
+            })
+            .collect()
+    };
+    let mut tries = 0;
+    loop {
+        match super::ingest::ingest_many(db, base_url, incoming()).await {
+            Ok(_) => {
+                for p in batch {
+                    let _ = client.ack(p).await;
+                }
+                break;
+            }
+            Err(e) if tries < 5 => {
+                tries += 1;
+                tracing::warn!(error = %e, n = batch.len(), "MQTT messages not stored; retrying");
+                tokio::time::sleep(Duration::from_millis(500 << tries)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, n = batch.len(), "MQTT messages not stored; left unacknowledged for redelivery");
+                break;
             }
         }
     }

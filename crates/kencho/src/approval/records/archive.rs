@@ -33,32 +33,7 @@ pub(super) async fn package<L: Links>(
     members.push(("record.json".into(), json(&content.record)?));
     members.push(("history.json".into(), json(&content.history)?));
     let mut files = content.files;
-    let column = if kind == "application" { "application_id" } else { "kian_id" };
-    let sigs = sqlx::query(&format!(
-        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
-         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut signatures = Vec::new();
-    for s in &sigs {
-        let sha: String = s.try_get("sha256")?;
-        signatures.push(serde_json::json!({
-            "number": s.try_get::<String, _>("number")?,
-            "kind": s.try_get::<String, _>("kind")?,
-            "title": s.try_get::<String, _>("title")?,
-            "issuer": s.try_get::<String, _>("issuer")?,
-            "sha256": sha,
-            "key_id": s.try_get::<String, _>("key_id")?,
-            "signature": s.try_get::<String, _>("signature")?,
-            "issued_at_ms": s.try_get::<i64, _>("issued_at")?,
-            "algorithm": s.try_get::<Option<String>, _>("algorithm")?,
-            "public_key": s.try_get::<Option<String>, _>("public_key")?,
-            "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
-        }));
-        files.push((format!("{sha}.pdf"), sha));
-    }
+    let signatures = signatures(conn, kind, id, &mut files).await?;
     members.push(("signatures.json".into(), json(&serde_json::Value::Array(signatures))?));
     let mut file_entries = Vec::new();
     for (i, (name, sha)) in files.iter().enumerate() {
@@ -89,11 +64,59 @@ pub(super) async fn package<L: Links>(
         "members": digests,
     }))?;
     members.insert(0, ("manifest.json".into(), manifest));
+    write_package(data_dir, &r.subject, kian_id, &members).await
+}
+
+/// The record's signed documents not yet disposed of, each with the key to check it; each
+/// signed PDF is added to `files` (the signature names the member it will be).
+async fn signatures(
+    conn: &mut AnyConnection,
+    kind: &str,
+    id: i64,
+    files: &mut Vec<(String, String)>,
+) -> Result<Vec<serde_json::Value>> {
+    let column = if kind == "application" { "application_id" } else { "kian_id" };
+    let sigs = sqlx::query(&format!(
+        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
+         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut signatures = Vec::new();
+    for s in &sigs {
+        let sha: String = s.try_get("sha256")?;
+        signatures.push(serde_json::json!({
+            "number": s.try_get::<String, _>("number")?,
+            "kind": s.try_get::<String, _>("kind")?,
+            "title": s.try_get::<String, _>("title")?,
+            "issuer": s.try_get::<String, _>("issuer")?,
+            "sha256": sha,
+            "key_id": s.try_get::<String, _>("key_id")?,
+            "signature": s.try_get::<String, _>("signature")?,
+            "issued_at_ms": s.try_get::<i64, _>("issued_at")?,
+            "algorithm": s.try_get::<Option<String>, _>("algorithm")?,
+            "public_key": s.try_get::<Option<String>, _>("public_key")?,
+            "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
+        }));
+        files.push((format!("{sha}.pdf"), sha));
+    }
+    Ok(signatures)
+}
+
+/// Writes the tar under `archives/` as `{record}.tar.{kian}` (renamed when the disposal
+/// commits) and syncs it. Returns its path and SHA-256.
+async fn write_package(
+    data_dir: &Path,
+    subject: &str,
+    kian_id: i64,
+    members: &[(String, Vec<u8>)],
+) -> Result<(PathBuf, String)> {
     let dir = data_dir.join("archives");
     tokio::fs::create_dir_all(&dir).await.map_err(AppError::unexpected)?;
     // `{record}.tar.{kian}` until the disposal commits; `with_extension("")` gives the final name.
-    let path = dir.join(format!("{}.tar.{kian_id}", r.subject.replace(':', "-")));
-    let bytes = tar_of(&members)?;
+    let path = dir.join(format!("{}.tar.{kian_id}", subject.replace(':', "-")));
+    let bytes = tar_of(members)?;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let mut f = tokio::fs::File::create(&path).await.map_err(AppError::unexpected)?;
     tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.map_err(AppError::unexpected)?;

@@ -114,19 +114,7 @@ pub(super) fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded
 
 pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atlas, in_force: &[Alert]) -> PlanView {
     let a = &plan.answers;
-    // Each alert in force with what this household does for it (its hazard, its home); the
-    // level row to mark is the highest asked of this household (an alert about a hazard its
-    // home is outside every zone of asks nothing of it).
-    let mut in_force_level = 0;
-    let in_force_lines = in_force
-        .iter()
-        .map(|x| {
-            let info = x.info();
-            let (line, level) = alert_mail::personal(lang, tenant, a, atlas, &info);
-            in_force_level = in_force_level.max(level.unwrap_or(0));
-            format!("{} — {line}", alert_mail::label(lang, &info))
-        })
-        .collect();
+    let (in_force_lines, in_force_level) = in_force_lines(lang, tenant, a, atlas, in_force);
     let mut v = PlanView {
         token: plan.token.clone(),
         complete: false,
@@ -170,24 +158,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
     v.picture = picture(lang, &hz, h.living_floor, here);
     v.must_leave = r.mine.must_leave;
     v.reasons = r.rules.reasons.iter().map(|x| words::reason(lang, *x)).collect();
-    v.members = h
-        .members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| MemberRow {
-            label: words::member_label(lang, a, i),
-            needs: needs_text(lang, &m.needs),
-            leaves_at: match r.mine.departure_levels.get(i).copied().flatten() {
-                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
-                None => t(lang, "evac.stays"),
-            },
-            advised: match r.rules.departure_levels.get(i).copied().flatten() {
-                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
-                None => t(lang, "evac.stays"),
-            },
-            choice: a.choices.levels.get(i).copied().flatten(),
-        })
-        .collect();
+    v.members = member_rows(lang, a, &h, &r);
     v.destination = words::destination(lang, a, &r);
     v.minutes = match &r.destination {
         Destination::Site { minutes, .. } => Some(*minutes),
@@ -212,8 +183,53 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
     v.checklist = r.rules.checklist.iter().map(|c| words::checklist_item(lang, *c)).collect();
     v.supplies = words::supplies_line(lang, a, &hz, r.rules.supplies_needed_days);
     v.advice = r.advice.iter().map(|x| words::advice(lang, *x)).collect();
-    v.warnings = r
-        .warnings
+    v.warnings = warning_lines(lang, a, atlas, &r);
+    v.sites = site_rows(lang, atlas, &h, &hz, &r);
+    v
+}
+
+/// Each alert in force with what this household does for it (its hazard, its home), and the
+/// level row to mark: the highest asked of this household (an alert about a hazard its home is
+/// outside every zone of asks nothing of it).
+fn in_force_lines(lang: &str, tenant: &str, a: &Answers, atlas: &Atlas, in_force: &[Alert]) -> (Vec<String>, u8) {
+    let mut in_force_level = 0;
+    let lines = in_force
+        .iter()
+        .map(|x| {
+            let info = x.info();
+            let (line, level) = alert_mail::personal(lang, tenant, a, atlas, &info);
+            in_force_level = in_force_level.max(level.unwrap_or(0));
+            format!("{} — {line}", alert_mail::label(lang, &info))
+        })
+        .collect();
+    (lines, in_force_level)
+}
+
+/// One row per member: their needs, the level they leave at as planned and as advised, and
+/// the level they chose themselves.
+fn member_rows(lang: &str, a: &Answers, h: &kencho_core::evacuation::Household, r: &Resolved) -> Vec<MemberRow> {
+    h.members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| MemberRow {
+            label: words::member_label(lang, a, i),
+            needs: needs_text(lang, &m.needs),
+            leaves_at: match r.mine.departure_levels.get(i).copied().flatten() {
+                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
+                None => t(lang, "evac.stays"),
+            },
+            advised: match r.rules.departure_levels.get(i).copied().flatten() {
+                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
+                None => t(lang, "evac.stays"),
+            },
+            choice: a.choices.levels.get(i).copied().flatten(),
+        })
+        .collect()
+}
+
+/// The plan's warnings in words; an unsuitable site is named as the atlas names it.
+fn warning_lines(lang: &str, a: &Answers, atlas: &Atlas, r: &Resolved) -> Vec<String> {
+    r.warnings
         .iter()
         .map(|w| {
             let site = match w {
@@ -224,7 +240,17 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
             };
             words::warning(lang, a, w, &site)
         })
-        .collect();
+        .collect()
+}
+
+/// The 30 sites to choose from: those suited to the home's hazards first, then the nearest.
+fn site_rows(
+    lang: &str,
+    atlas: &Atlas,
+    h: &kencho_core::evacuation::Household,
+    hz: &Hazards,
+    r: &Resolved,
+) -> Vec<SiteRow> {
     let wanted = hz.kinds();
     let chosen = r.mine.sites.first().map(|s| s.site.id.clone());
     let mut sites: Vec<SiteRow> = atlas
@@ -245,8 +271,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
         .collect();
     sites.sort_by(|x, y| y.suitable.cmp(&x.suitable).then(x.d.total_cmp(&y.d)));
     sites.truncate(30);
-    v.sites = sites;
-    v
+    sites
 }
 
 #[derive(Template)]
