@@ -52,16 +52,11 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    kencho::init_logging();
     let cli = Cli::parse();
     // The same runtime as the server's: the in-process phases (writes without HTTP, the audit
     // verifier) then measure what the server would do.
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(4).build() {
+    let rt = match kencho::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");

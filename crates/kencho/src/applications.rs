@@ -174,12 +174,30 @@ pub fn staff_may_see(staff: &Staff, a: &Application) -> bool {
 /// Opens an application for a staff member, recording the view of personal data in the audit
 /// log (who, when, which application, why).
 pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> Result<Application> {
-    let (staff, keys) = (staff.clone(), db.keys());
-    let purpose = purpose.to_string();
+    open_audited(db, staff, id, purpose, staff_may_see).await
+}
+
+/// Opens an application for the cashier (会計課): any application of the tenant that is not a
+/// draft (the resident brings the 納入通知 to the 会計課, not to the division), only for staff
+/// the roles table allows to receive cash (`cash_receive`), the view audited.
+pub async fn open_for_cashier(db: &Db, staff: &Staff, id: i64) -> Result<Application> {
+    crate::security::policy::require(db, staff, kencho_core::security::Action::CashReceive, None).await?;
+    open_audited(db, staff, id, "counter cash", may_take_cash).await
+}
+
+/// Loads an application `may` lets `staff` see (else "not found") and audits the view.
+async fn open_audited(
+    db: &Db,
+    staff: &Staff,
+    id: i64,
+    purpose: &str,
+    may: fn(&Staff, &Application) -> bool,
+) -> Result<Application> {
+    let (staff, keys, purpose) = (staff.clone(), db.keys(), purpose.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
             let a = load(conn, &keys, id).await?;
-            if !staff_may_see(&staff, &a) {
+            if !may(&staff, &a) {
                 return Err(AppError::NotFound);
             }
             audit::append(
@@ -189,33 +207,6 @@ pub async fn open_for_staff(db: &Db, staff: &Staff, id: i64, purpose: &str) -> R
                 "application.view",
                 &format!("application:{id}"),
                 serde_json::json!({"purpose": purpose, "receipt": a.receipt_number}),
-            )
-            .await?;
-            Ok(a)
-        })
-    })
-    .await
-}
-
-/// Opens an application for the cashier (会計課): any application of the tenant that is not a
-/// draft (the resident brings the 納入通知 to the 会計課, not to the division), only for staff
-/// the roles table allows to receive cash (`cash_receive`), the view audited.
-pub async fn open_for_cashier(db: &Db, staff: &Staff, id: i64) -> Result<Application> {
-    crate::security::policy::require(db, staff, kencho_core::security::Action::CashReceive, None).await?;
-    let (staff, keys) = (staff.clone(), db.keys());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let a = load(conn, &keys, id).await?;
-            if !may_take_cash(&staff, &a) {
-                return Err(AppError::NotFound);
-            }
-            audit::append(
-                conn,
-                a.tenant_id,
-                &format!("staff:{}", staff.id),
-                "application.view",
-                &format!("application:{id}"),
-                serde_json::json!({"purpose": "counter cash", "receipt": a.receipt_number}),
             )
             .await?;
             Ok(a)

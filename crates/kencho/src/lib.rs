@@ -43,6 +43,23 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::Db;
 
+/// Logs to stderr at `info` (sqlx at `warn`) unless `RUST_LOG` says otherwise.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The runtime `serve` and the benchmark run on. Database threads wake tasks through the
+/// global queue; checking it more often than the default (every 61 polls) keeps the single
+/// SQLite writer from waiting behind request handlers.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(4).build()
+}
+
 /// A running server (used by `serve`, the tests and the benchmark).
 pub struct Running {
     pub addr: SocketAddr,

@@ -312,17 +312,9 @@ impl AuditArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    kencho::init_logging();
     let cli = Cli::parse();
-    // Database threads wake tasks through the global queue; checking it more often than the
-    // default (every 61 polls) keeps the single SQLite writer from waiting behind request
-    // handlers.
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().global_queue_interval(4).build() {
+    let rt = match kencho::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
