@@ -374,7 +374,7 @@ pub async fn withdraw<L: Links>(
 }
 
 /// Refuses what only the applicant does (提出, 再提出, 取下げ) as a staff action.
-pub fn staff_may_take(action: &Action) -> Result<()> {
+fn staff_may_take(action: &Action) -> Result<()> {
     if matches!(action, Action::Submit | Action::Resubmit | Action::Withdraw) {
         return Err(AppError::Forbidden);
     }

@@ -23,7 +23,6 @@ pub async fn staff_action(
     id: i64,
     action: Action,
 ) -> Result<Status> {
-    applications::staff_may_take(&action)?;
     let notice = documents::prepare_for_decision(db, base_url, data_dir, staff, id, &action).await;
     let (db2, links, base_url2, staff) = (db.clone(), links.clone(), base_url.to_string(), staff.clone());
     let (to, notice_recorded) = db

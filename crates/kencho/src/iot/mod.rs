@@ -11,5 +11,6 @@ pub mod ingest;
 pub mod mqtt;
 pub mod permits;
 pub mod registry;
+pub mod texts;
 pub mod timers;
 pub mod watch;

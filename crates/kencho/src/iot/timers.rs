@@ -8,7 +8,8 @@ use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, Effect, Input};
 use sqlx::Row;
 
 use super::alarms::{self, StoredContact, Subject};
-use super::ingest::{notify_staff, resend_interval_ms, texts};
+use super::ingest::{notify_staff, resend_interval_ms};
+use super::texts;
 use super::watch;
 use crate::db::{now_ms, Batch, Db};
 use crate::error::Result;

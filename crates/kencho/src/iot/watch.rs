@@ -6,7 +6,8 @@ use kencho_core::iot::alarm::{next_contact, AlarmKind, Effect, Input};
 use sqlx::{AnyConnection, Row};
 
 use super::alarms::{self, Subject};
-use super::ingest::{ack_token, texts};
+use super::ingest::ack_token;
+use super::texts;
 use crate::db::Batch;
 use crate::error::Result;
 
