@@ -1,8 +1,8 @@
 //! Verifying the whole log fast, over connections of its own and without sqlx's per-row
 //! decoding. SQLite: two threads, each reading half the log by rowid and hashing what it reads
 //! (every chain's stretches are then stitched together). PostgreSQL: the same halves by
-//! physical position, each read through COPY on a connection of its own and hashed on a thread
-//! of its own. Rows are read in storage order, which is each chain's order unless
+//! physical position, each read through binary COPY on a connection of its own and hashed by
+//! the task that reads it. Rows are read in storage order, which is each chain's order unless
 //! someone moved rows about; a chain that comes out of order is read again by sequence number
 //! before it is called broken.
 
@@ -12,7 +12,6 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use kencho_core::audit::{digest, parse_hash, stitch, ChainBreak, ChainCheck, Fields, Seen, Stretch};
 use sqlx::Connection;
-use tokio::sync::mpsc;
 
 use super::ChainReport;
 use crate::db::{Db, Dialect};
@@ -21,42 +20,7 @@ use crate::error::{AppError, Result};
 /// Per tenant: (sequence number, entry hash) from signed checkpoints, ascending.
 pub type Marks = HashMap<i64, Vec<(i64, [u8; 32])>>;
 
-/// Rows per batch handed from the reader to the hasher.
-const BATCH: usize = 8192;
 const COLUMNS: &str = "tenant_id, seq, at, actor, action, target, detail, prev_hash, hash";
-
-/// Rows read but not yet hashed: their text columns packed in one buffer.
-#[derive(Default)]
-struct Rows {
-    buf: Vec<u8>,
-    rows: Vec<RowAt>,
-}
-
-struct RowAt {
-    tenant_id: i64,
-    seq: i64,
-    at_ms: i64,
-    /// Where actor, action, target, detail, prev_hash and hash end in `buf` (each starts
-    /// where the one before ended; the first at `start`).
-    start: usize,
-    ends: [usize; 6],
-}
-
-impl Rows {
-    fn push(&mut self, tenant_id: i64, seq: i64, at_ms: i64, cols: [&[u8]; 6]) {
-        let start = self.buf.len();
-        let mut ends = [0; 6];
-        for (i, c) in cols.iter().enumerate() {
-            self.buf.extend_from_slice(c);
-            ends[i] = self.buf.len();
-        }
-        self.rows.push(RowAt { tenant_id, seq, at_ms, start, ends });
-    }
-
-    fn full(&self) -> bool {
-        self.rows.len() >= BATCH
-    }
-}
 
 /// The hashing side, over one stretch of the log: one chain check per tenant, each starting
 /// wherever that tenant's first row in the stretch is.
@@ -78,13 +42,6 @@ type Parts = HashMap<i64, (Stretch, i64)>;
 impl Walk {
     fn new(marks: Arc<Marks>) -> Walk {
         Walk { marks, chains: HashMap::new() }
-    }
-
-    fn feed(&mut self, rows: &Rows) {
-        for r in &rows.rows {
-            let col = |i: usize| &rows.buf[if i == 0 { r.start } else { r.ends[i - 1] }..r.ends[i]];
-            self.feed_one(r.tenant_id, r.seq, r.at_ms, [col(0), col(1), col(2), col(3), col(4), col(5)]);
-        }
     }
 
     /// One row: actor, action, target, detail, prev_hash and hash as stored.
@@ -271,9 +228,9 @@ fn scan_sqlite(conn: &rusqlite::Connection, sql: &str, bounds: [i64; 2], walk: &
 }
 
 /// Reads the log in two halves by physical position (TID range scans, PostgreSQL 14 and
-/// later), each on a connection of its own in one exported snapshot and hashed on a thread of
-/// its own: one COPY keeps one server process busy and no more. For `only`, those chains in
-/// sequence order on one connection.
+/// later), each on a connection of its own in one exported snapshot, read and hashed by a task
+/// of its own: the runtime's threads take one half each while two server processes send them.
+/// For `only`, those chains in sequence order on one connection.
 async fn read_postgres(url: &str, only: Option<&HashSet<i64>>, marks: &Arc<Marks>) -> Result<(Heads, Vec<Parts>)> {
     let mut first = sqlx::postgres::PgConnection::connect(url).await?;
     // One snapshot for the heads and the rows.
@@ -286,7 +243,7 @@ async fn read_postgres(url: &str, only: Option<&HashSet<i64>>, marks: &Arc<Marks
         heads.insert(r.0, (r.1, parse_hash(r.2.as_bytes()).unwrap_or([0xff; 32])));
     }
     if only.is_some() {
-        let part = hash_copy(&mut first, &ordered(only), marks).await?;
+        let part = hash_copy(&mut first, &ordered(only), marks.clone()).await?;
         sqlx::query("COMMIT").execute(&mut first).await?;
         return Ok((heads, vec![part]));
     }
@@ -308,36 +265,25 @@ async fn read_postgres(url: &str, only: Option<&HashSet<i64>>, marks: &Arc<Marks
     // snapshot does not see.
     let low = format!("SELECT {COLUMNS} FROM audit_log WHERE ctid < '({mid},0)'::tid");
     let high = format!("SELECT {COLUMNS} FROM audit_log WHERE ctid >= '({mid},0)'::tid");
-    let (a, b) = tokio::join!(hash_copy(&mut first, &low, marks), hash_copy(&mut second, &high, marks));
-    let parts = vec![a?, b?];
-    for conn in [&mut first, &mut second] {
-        sqlx::query("COMMIT").execute(conn).await?;
-    }
-    Ok((heads, parts))
-}
-
-/// Reads `query` through COPY on `conn`, hashing on a thread of its own as batches arrive.
-async fn hash_copy(conn: &mut sqlx::postgres::PgConnection, query: &str, marks: &Arc<Marks>) -> Result<Parts> {
-    let (tx, mut rx) = mpsc::channel::<Rows>(4);
-    let walk = Walk::new(marks.clone());
-    let hasher = tokio::task::spawn_blocking(move || {
-        let mut walk = walk;
-        while let Some(rows) = rx.blocking_recv() {
-            walk.feed(&rows);
+    let other = tokio::spawn({
+        let marks = marks.clone();
+        async move {
+            let part = hash_copy(&mut second, &high, marks).await?;
+            sqlx::query("COMMIT").execute(&mut second).await?;
+            Ok::<_, AppError>(part)
         }
-        walk
     });
-    let read = copy_rows(conn, query, &tx).await;
-    // The hasher stops when the channel closes.
-    drop(tx);
-    let walk = hasher.await.map_err(AppError::unexpected)?;
-    read?;
-    Ok(walk.parts())
+    let a = hash_copy(&mut first, &low, marks.clone()).await;
+    let b = other.await.map_err(AppError::unexpected)?;
+    sqlx::query("COMMIT").execute(&mut first).await?;
+    Ok((heads, vec![a?, b?]))
 }
 
-async fn copy_rows(conn: &mut sqlx::postgres::PgConnection, query: &str, tx: &mpsc::Sender<Rows>) -> Result<()> {
-    let mut stream = conn.copy_out_raw(&format!("COPY ({query}) TO STDOUT")).await?;
-    let (mut carry, mut batch) = (Vec::<u8>::new(), Rows::default());
+/// Reads `query` through COPY in binary format on `conn`, hashing each row as it arrives.
+async fn hash_copy(conn: &mut sqlx::postgres::PgConnection, query: &str, marks: Arc<Marks>) -> Result<Parts> {
+    let mut walk = Walk::new(marks);
+    let mut stream = conn.copy_out_raw(&format!("COPY ({query}) TO STDOUT (FORMAT binary)")).await?;
+    let (mut carry, mut header_read) = (Vec::<u8>::new(), false);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         // The server sends one row per CopyData message (protocol docs, "COPY Operations"), so
@@ -349,96 +295,109 @@ async fn copy_rows(conn: &mut sqlx::postgres::PgConnection, query: &str, tx: &mp
             &carry
         };
         let mut used = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &data[used..]) {
-            copy_row(&data[used..used + nl], &mut batch)?;
-            used += nl + 1;
+        if !header_read {
+            match copy_header(data)? {
+                Some(n) => (used, header_read) = (n, true),
+                None => {
+                    carry = data.to_vec();
+                    continue;
+                }
+            }
+        }
+        while let Some(n) = copy_tuple(&data[used..], &mut walk)? {
+            used += n;
         }
         let rest = data[used..].to_vec();
         carry = rest;
-        if batch.full() && tx.send(std::mem::take(&mut batch)).await.is_err() {
-            return Ok(());
-        }
     }
-    let _ = tx.send(batch).await;
-    Ok(())
+    Ok(walk.parts())
 }
 
-/// One line of COPY's text format (PostgreSQL docs, "COPY", File Formats → Text Format):
-/// columns split by tabs, backslash escapes for tab, newline, backslash and the rest.
-fn copy_row(line: &[u8], batch: &mut Rows) -> Result<()> {
-    let bad = || AppError::Internal("the audit log came back from COPY in a shape kencho does not know".into());
+/// COPY's binary header (PostgreSQL docs, "COPY", File Formats → Binary Format): the
+/// 11-byte signature, a 32-bit flags field and a header extension of the length that follows.
+/// Its length, or `None` if `data` does not hold it all yet.
+fn copy_header(data: &[u8]) -> Result<Option<usize>> {
+    const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+    if data.len() < 19 {
+        return Ok(None);
+    }
+    let flags = u32::from_be_bytes([data[11], data[12], data[13], data[14]]);
+    // Bit 16 says OIDs are included, which kencho never asks for.
+    if &data[..11] != SIGNATURE || flags & (1 << 16) != 0 {
+        return Err(copy_shape());
+    }
+    let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
+    Ok((data.len() >= 19 + ext).then_some(19 + ext))
+}
+
+fn copy_shape() -> AppError {
+    AppError::Internal("the audit log came back from COPY in a shape kencho does not know".into())
+}
+
+/// One tuple of the binary format: a 16-bit field count (-1 ends the data), then each field's
+/// 32-bit length and bytes; integers big-endian. Feeds the row to `walk` and returns how many
+/// bytes it took, or `None` if `data` does not hold a whole tuple (or holds the trailer).
+fn copy_tuple(data: &[u8], walk: &mut Walk) -> Result<Option<usize>> {
+    let Some(count) = data.get(..2).map(|b| i16::from_be_bytes([b[0], b[1]])) else { return Ok(None) };
+    if count == -1 {
+        return Ok(None);
+    }
+    if count != 9 {
+        return Err(copy_shape());
+    }
     let mut fields: [&[u8]; 9] = [&[]; 9];
-    let mut parts = line.split(|b| *b == b'\t');
+    let mut at = 2;
     for f in fields.iter_mut() {
-        *f = parts.next().ok_or_else(bad)?;
+        let Some(len) = data.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])) else {
+            return Ok(None);
+        };
+        // Every column is NOT NULL: a NULL (-1) is not a row kencho wrote.
+        let len = usize::try_from(len).map_err(|_| copy_shape())?;
+        let Some(bytes) = data.get(at + 4..at + 4 + len) else { return Ok(None) };
+        *f = bytes;
+        at += 4 + len;
     }
-    if parts.next().is_some() {
-        return Err(bad());
-    }
-    let int = |f: &[u8]| -> Result<i64> { std::str::from_utf8(f).ok().and_then(|s| s.parse().ok()).ok_or_else(bad) };
-    let mut owned: [Option<Vec<u8>>; 6] = Default::default();
-    for (i, f) in fields[3..].iter().enumerate() {
-        if f.contains(&b'\\') {
-            owned[i] = Some(unescape(f));
-        }
-    }
-    let col = |i: usize| owned[i].as_deref().unwrap_or(fields[3 + i]);
-    batch.push(int(fields[0])?, int(fields[1])?, int(fields[2])?, [col(0), col(1), col(2), col(3), col(4), col(5)]);
-    Ok(())
-}
-
-fn unescape(f: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(f.len());
-    let mut i = 0;
-    while i < f.len() {
-        if f[i] != b'\\' || i + 1 == f.len() {
-            out.push(f[i]);
-            i += 1;
-            continue;
-        }
-        let c = f[i + 1];
-        i += 2;
-        match c {
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'v' => out.push(11),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                let mut k = 0;
-                while k < 2 && i < f.len() && (b'0'..=b'7').contains(&f[i]) {
-                    v = v * 8 + u32::from(f[i] - b'0');
-                    i += 1;
-                    k += 1;
-                }
-                out.push(v as u8);
-            }
-            b'x' => {
-                let mut v = 0u32;
-                let mut k = 0;
-                while k < 2 && i < f.len() && f[i].is_ascii_hexdigit() {
-                    v = v * 16 + (f[i] as char).to_digit(16).unwrap_or(0);
-                    i += 1;
-                    k += 1;
-                }
-                out.push(v as u8);
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    let int = |f: &[u8]| -> Result<i64> { Ok(i64::from_be_bytes(f.try_into().map_err(|_| copy_shape())?)) };
+    let cols = [fields[3], fields[4], fields[5], fields[6], fields[7], fields[8]];
+    walk.feed_one(int(fields[0])?, int(fields[1])?, int(fields[2])?, cols);
+    Ok(Some(at))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A tuple as the binary format lays it out: a field count, then length-prefixed fields.
+    fn tuple(ints: [i64; 3], texts: [&str; 6]) -> Vec<u8> {
+        let mut out = 9i16.to_be_bytes().to_vec();
+        for i in ints {
+            out.extend(8i32.to_be_bytes());
+            out.extend(i.to_be_bytes());
+        }
+        for t in texts {
+            out.extend((t.len() as i32).to_be_bytes());
+            out.extend(t.as_bytes());
+        }
+        out
+    }
+
     #[test]
-    fn copy_text_escapes() {
-        assert_eq!(unescape(br#"{\"a\\\\b\"}\tx\n\101\x42"#), b"{\"a\\\\b\"}\tx\nAB".to_vec());
-        assert_eq!(unescape(b"plain"), b"plain".to_vec());
+    fn copy_binary_tuples() {
+        let mut walk = Walk::new(Arc::new(Marks::new()));
+        let row = tuple([3, 1, 1_780_000_000_000], ["staff:1", "application.view", "application:9", "{}", "0", "f"]);
+        // A partial tuple waits for more; a whole one is fed; the trailer ends.
+        assert_eq!(copy_tuple(&row[..row.len() - 1], &mut walk).unwrap(), None);
+        assert_eq!(copy_tuple(&row, &mut walk).unwrap(), Some(row.len()));
+        assert_eq!(copy_tuple(&(-1i16).to_be_bytes(), &mut walk).unwrap(), None);
+        // A tuple of another width is not the audit log.
+        assert!(copy_tuple(&[0, 0], &mut walk).is_err());
+        assert!(walk.parts().contains_key(&3));
+        let mut header = b"PGCOPY\n\xff\r\n\0".to_vec();
+        header.extend([0u8; 8]);
+        assert_eq!(copy_header(&header).unwrap(), Some(19));
+        assert_eq!(copy_header(&header[..18]).unwrap(), None);
+        header[0] = b'X';
+        assert!(copy_header(&header).is_err());
         assert_eq!(sqlite_path("sqlite:///tmp/k/kencho.db?mode=rwc").unwrap(), "/tmp/k/kencho.db");
     }
 }
