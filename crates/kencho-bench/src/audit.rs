@@ -169,7 +169,7 @@ async fn postgres(admin_url: &str, n: usize) -> Result<(), BoxErr> {
     sqlx::query("ANALYZE audit_log").execute(&mut conn).await?;
     let total = per * CHAINS;
     println!("audit: {total} entries written to PostgreSQL in {:.1} s", started.elapsed().as_secs_f64());
-    let ceiling = delivery_ceiling(&url).await?;
+    let ceiling = delivery_ceiling(&url, total).await?;
     let note = format!(
         "ceiling: PostgreSQL delivering the same rows to clients that only count them, over the same \
          two connections: {ceiling:.0} rows/s"
@@ -181,9 +181,9 @@ async fn postgres(admin_url: &str, n: usize) -> Result<(), BoxErr> {
     Ok(())
 }
 
-/// What the server alone can deliver: the verifier's two COPY streams (split by ctid, as
+/// What the server alone can deliver: the verifier's two binary COPY streams (split by ctid, as
 /// `audit verify` reads them), each counted and dropped as it arrives. Best of three.
-async fn delivery_ceiling(url: &str) -> Result<f64, BoxErr> {
+async fn delivery_ceiling(url: &str, total: i64) -> Result<f64, BoxErr> {
     use futures_util::StreamExt;
     use sqlx::Connection;
     async fn count(url: String, cond: String) -> Result<usize, BoxErr> {
@@ -191,14 +191,17 @@ async fn delivery_ceiling(url: &str) -> Result<f64, BoxErr> {
         let mut stream = conn
             .copy_out_raw(&format!(
                 "COPY (SELECT tenant_id, seq, at, actor, action, target, detail, prev_hash, hash \
-                 FROM audit_log WHERE {cond}) TO STDOUT"
+                 FROM audit_log WHERE {cond}) TO STDOUT (FORMAT binary)"
             ))
             .await?;
-        let mut rows = 0;
+        // PostgreSQL sends one row per CopyData message, the header with the first and the
+        // trailer in a message of its own.
+        let mut messages = 0;
         while let Some(chunk) = stream.next().await {
-            rows += chunk?.iter().filter(|b| **b == b'\n').count();
+            chunk?;
+            messages += 1;
         }
-        Ok(rows)
+        Ok(messages.saturating_sub(1))
     }
     let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
     let pages: i64 =
@@ -214,6 +217,9 @@ async fn delivery_ceiling(url: &str) -> Result<f64, BoxErr> {
             tokio::spawn(count(url.to_string(), format!("ctid >= '({mid},0)'::tid")))
         );
         let rows = a?? + b??;
+        if rows as i64 != total {
+            return Err(format!("the ceiling counted {rows} rows of {total}").into());
+        }
         best = best.max(rows as f64 / t.elapsed().as_secs_f64());
     }
     Ok(best)
