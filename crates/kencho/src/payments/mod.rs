@@ -284,74 +284,11 @@ pub async fn start<L: Links>(
         .into_iter()
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
-    let (base_url, resident) = (base_url.to_string(), resident.clone());
-    let title = p.def.title.clone();
-    let chosen = (provider.clone(), method.clone());
+    let opening = Opening { application_id, resident: resident.clone(), timing, fresh, provider, method };
+    let chosen = (opening.provider.clone(), opening.method.clone());
     let keys = db.keys();
-    let opened: std::result::Result<(i64, i64, i64, i64), String> = db
-        .transact(move |conn| {
-            Box::pin(async move {
-                let a = links.lock_application(conn, &keys, application_id, Payer::Resident(resident.id)).await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
-                ))
-                .bind(application_id)
-                .fetch_all(&mut *conn)
-                .await?;
-                let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
-                if existing.iter().any(|x| x.state == "paid") {
-                    return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
-                }
-                let open = existing.into_iter().next();
-                // `reused`: the open payment tried again, as it stands.
-                let (id, amount, reused) = match (open, timing) {
-                    (Some(x), Timing::AfterReview) => (x.id, x.amount, Some(x)),
-                    (None, Timing::AfterReview) => {
-                        return Err(AppError::Refused("not_due", "the office has not set the fee yet".into()))
-                    }
-                    (open, Timing::BeforeSubmission) => {
-                        if a.status != kencho_core::application::Status::Draft {
-                            return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
-                        }
-                        let due = fresh.ok_or_else(|| AppError::Internal("no fee computed".into()))?;
-                        let amount = due.amount;
-                        let who = format!("resident:{}", resident.id);
-                        let key = (a.tenant_id, a.id, resident.id);
-                        match open {
-                            // Same quantity: a new attempt at the same payment.
-                            Some(x) if x.amount == amount => (x.id, amount, Some(x)),
-                            Some(x) => {
-                                // A different quantity: the old checkout is cancelled, a new payment made.
-                                cancel_in(conn, &x, "quantity changed").await?;
-                                (insert_payment(conn, key, &due, &who).await?, amount, None)
-                            }
-                            None => (insert_payment(conn, key, &due, &who).await?, amount, None),
-                        }
-                    }
-                };
-                if amount <= 0 {
-                    return Err(AppError::Refused("nothing_due", "nothing is due".into()));
-                }
-                // The agent takes only the revenues its 告示 names (231条の2の3第2項).
-                agents::require_covers(conn, a.tenant_id, &provider, id).await?;
-                if let Some(x) = reused {
-                    if x.provider == provider && x.method == method {
-                        // Its checkout is tried again as it is (the resident is back after a
-                        // declined card).
-                        if let Some(url) = x.checkout_url {
-                            return Ok(Err(url));
-                        }
-                    } else if !x.provider.is_empty() {
-                        // Another method: this payment's checkout is given up, a new payment opens.
-                        cancel_in(conn, &x, "method changed").await?;
-                        let new_id = insert_payment_like(conn, &x, resident.id).await?;
-                        return open_attempt(conn, new_id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok);
-                    }
-                }
-                open_attempt(conn, id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok)
-            })
-        })
-        .await?;
+    let opened =
+        db.transact(move |conn| Box::pin(async move { open_payment(conn, &links, &keys, opening).await })).await?;
     let (payment_id, amount, attempt, tenant_id) = match opened {
         Ok(v) => v,
         Err(existing_url) => return Ok(existing_url),
@@ -361,22 +298,128 @@ pub async fn start<L: Links>(
     let key = format!("kencho-payment-{payment_id}-{attempt}");
     let return_url = format!("{base_url}/applications/{application_id}/payment");
     let (provider, method) = chosen;
+    let title = &p.def.title;
     let checkout = if provider == "stripe" {
-        let api_key = settings
-            .stripe_api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
-        let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
-        let attempt = u32::try_from(attempt).unwrap_or(0);
-        let session =
-            stripe::create_checkout(&reqwest::Client::new(), stripe_api_base, &api_key, &req, attempt).await?;
-        let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;
-        (session.id, url)
+        let req = stripe::request(payment_id, title, amount, &return_url, &format!("payment-{payment_id}"), &method);
+        stripe_checkout(&settings, stripe_api_base, &req, attempt).await?
     } else {
-        sandbox::create_checkout(db, &base_url, tenant_id, amount, &method, &title, &return_url, &key).await?
+        sandbox::create_checkout(db, base_url, tenant_id, amount, &method, title, &return_url, &key).await?
     };
-    let (r, url) = (checkout.0.clone(), checkout.1.clone());
+    record_checkout(db, payment_id, &checkout).await?;
+    Ok(checkout.1)
+}
+
+/// What the resident asked to pay, carried into the transaction that opens the payment.
+struct Opening {
+    application_id: i64,
+    resident: Resident,
+    timing: Timing,
+    /// The 調定 made now, for a fee paid before submission.
+    fresh: Option<Due>,
+    provider: String,
+    method: String,
+}
+
+/// In the transaction: the application locked, the payment to pay found or made, and an
+/// attempt opened on it — (id, amount, attempt, tenant); or, when the same checkout is tried
+/// again as it is, its URL.
+async fn open_payment<L: Links>(
+    conn: &mut AnyConnection,
+    links: &L,
+    keys: &crate::crypto::Keyring,
+    o: Opening,
+) -> Result<std::result::Result<(i64, i64, i64, i64), String>> {
+    let a = links.lock_application(conn, keys, o.application_id, Payer::Resident(o.resident.id)).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+    ))
+    .bind(o.application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
+    if existing.iter().any(|x| x.state == "paid") {
+        return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+    }
+    let open = existing.into_iter().next();
+    let (id, amount, reused) = payment_to_open(conn, &a, &o, open).await?;
+    if amount <= 0 {
+        return Err(AppError::Refused("nothing_due", "nothing is due".into()));
+    }
+    let (provider, method, resident) = (&o.provider, &o.method, &o.resident);
+    // The agent takes only the revenues its 告示 names (231条の2の3第2項).
+    agents::require_covers(conn, a.tenant_id, provider, id).await?;
+    if let Some(x) = reused {
+        if &x.provider == provider && &x.method == method {
+            // Its checkout is tried again as it is (the resident is back after a
+            // declined card).
+            if let Some(url) = x.checkout_url {
+                return Ok(Err(url));
+            }
+        } else if !x.provider.is_empty() {
+            // Another method: this payment's checkout is given up, a new payment opens.
+            cancel_in(conn, &x, "method changed").await?;
+            let new_id = insert_payment_like(conn, &x, resident.id).await?;
+            return open_attempt(conn, new_id, provider, method, resident, a.tenant_id, a.id, amount).await.map(Ok);
+        }
+    }
+    open_attempt(conn, id, provider, method, resident, a.tenant_id, a.id, amount).await.map(Ok)
+}
+
+/// Which payment this attempt pays: (id, amount, the open payment when it is tried again as
+/// it stands). After review, the one the office set; before submission, the open one if its
+/// quantity is unchanged, else a new one.
+async fn payment_to_open(
+    conn: &mut AnyConnection,
+    a: &ForApplication,
+    o: &Opening,
+    open: Option<Payment>,
+) -> Result<(i64, i64, Option<Payment>)> {
+    match (open, o.timing) {
+        (Some(x), Timing::AfterReview) => Ok((x.id, x.amount, Some(x))),
+        (None, Timing::AfterReview) => Err(AppError::Refused("not_due", "the office has not set the fee yet".into())),
+        (open, Timing::BeforeSubmission) => {
+            if a.status != kencho_core::application::Status::Draft {
+                return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
+            }
+            let due = o.fresh.as_ref().ok_or_else(|| AppError::Internal("no fee computed".into()))?;
+            let amount = due.amount;
+            let who = format!("resident:{}", o.resident.id);
+            let key = (a.tenant_id, a.id, o.resident.id);
+            match open {
+                // Same quantity: a new attempt at the same payment.
+                Some(x) if x.amount == amount => Ok((x.id, amount, Some(x))),
+                Some(x) => {
+                    // A different quantity: the old checkout is cancelled, a new payment made.
+                    cancel_in(conn, &x, "quantity changed").await?;
+                    Ok((insert_payment(conn, key, due, &who).await?, amount, None))
+                }
+                None => Ok((insert_payment(conn, key, due, &who).await?, amount, None)),
+            }
+        }
+    }
+}
+
+/// Opens the checkout at Stripe: (session id, URL).
+async fn stripe_checkout(
+    settings: &sandbox::Settings,
+    api_base: &str,
+    req: &kencho_core::payment::stripe::CheckoutRequest,
+    attempt: i64,
+) -> Result<(String, String)> {
+    let api_key = settings
+        .stripe_api_key
+        .as_ref()
+        .map(|k| k.expose().to_string())
+        .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
+    let attempt = u32::try_from(attempt).unwrap_or(0);
+    let session = stripe::create_checkout(&reqwest::Client::new(), api_base, &api_key, req, attempt).await?;
+    let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;
+    Ok((session.id, url))
+}
+
+/// Keeps the provider's reference and checkout URL on the payment.
+async fn record_checkout(db: &Db, payment_id: i64, (r, url): &(String, String)) -> Result<()> {
+    let (r, url) = (r.clone(), url.clone());
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE payments SET provider_ref = $1, checkout_url = $2, updated_at = $3 WHERE id = $4")
@@ -389,8 +432,7 @@ pub async fn start<L: Links>(
             Ok(())
         })
     })
-    .await?;
-    Ok(checkout.1)
+    .await
 }
 
 /// Starts a new attempt of a payment at a provider (audited); returns (id, amount, attempt,

@@ -43,6 +43,41 @@ pub async fn request_refund<L: Links>(
     if amount <= 0 {
         return Err(AppError::BadRequest("the refund must be at least 1 yen".into()));
     }
+    may_order(db, staff, payment_id).await?;
+    let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
+    let kian = if amount > limit {
+        let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
+        Some(links.draft_refund_decision(db, staff, d).await?)
+    } else {
+        None
+    };
+    let (staff, reason) = (staff.clone(), reason.trim().to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let p = lock_refundable(conn, payment_id, amount).await?;
+            let kian_id = match &kian {
+                Some(drafted) => Some(links.insert_refund_decision(conn, &staff, drafted).await?),
+                None => None,
+            };
+            let state = kencho_core::payment::refund::initial(kian_id.is_some());
+            let id = insert_order(conn, &p, &staff, amount, &reason, state, kian_id).await?;
+            Ok(Refund {
+                id,
+                payment_id,
+                application_id: p.application_id,
+                amount,
+                reason,
+                state: state.as_str().into(),
+                kian_id,
+            })
+        })
+    })
+    .await
+}
+
+/// Refuses (404, 403) staff who may not order a refund of this payment: another tenant's, or
+/// not allowed for the division the application belongs to.
+async fn may_order(db: &Db, staff: &Staff, payment_id: i64) -> Result<()> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1"))
         .bind(payment_id)
         .fetch_optional(&db.read)
@@ -58,83 +93,75 @@ pub async fn request_refund<L: Links>(
             .fetch_one(&db.read)
             .await?
             .try_get("code")?;
-    crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await?;
-    let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
-    let kian = if amount > limit {
-        let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
-        Some(links.draft_refund_decision(db, staff, d).await?)
-    } else {
-        None
-    };
-    let (staff, reason) = (staff.clone(), reason.trim().to_string());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let lock = crate::db::for_update(conn);
-            let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
-                .bind(payment_id)
-                .fetch_one(&mut *conn)
-                .await?;
-            let p = payment_of(&row)?;
-            if p.state != "paid" {
-                return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
-            }
-            // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
-            // does not run: an order here could never be sent and would hold its yen for ever.
-            if p.provider == "counter" {
-                return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
-            }
-            let pending: i64 = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
-                 AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
-            )
-            .bind(payment_id)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("pending")?;
-            if amount > p.paid_amount - p.refunded_amount - pending {
-                return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
-            }
-            let kian_id = match &kian {
-                Some(drafted) => Some(links.insert_refund_decision(conn, &staff, drafted).await?),
-                None => None,
-            };
-            let state = kencho_core::payment::refund::initial(kian_id.is_some()).as_str();
-            let id: i64 = sqlx::query(
-                "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(p.tenant_id)
-            .bind(payment_id)
-            .bind(amount)
-            .bind(&reason)
-            .bind(state)
-            .bind(kian_id)
-            .bind(staff.id)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
-            audit::append(
-                conn,
-                p.tenant_id,
-                &format!("staff:{}", staff.id),
-                "refund.ordered",
-                &format!("payment:{payment_id}"),
-                serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
-            )
-            .await?;
-            Ok(Refund {
-                id,
-                payment_id,
-                application_id: p.application_id,
-                amount,
-                reason,
-                state: state.into(),
-                kian_id,
-            })
-        })
-    })
-    .await
+    crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await
+}
+
+/// Locks the payment and refuses a refund of `amount` it cannot give: not paid, paid in cash,
+/// or more than is left once the orders still pending are counted.
+async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64) -> Result<Payment> {
+    let lock = crate::db::for_update(conn);
+    let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
+        .bind(payment_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let p = payment_of(&row)?;
+    if p.state != "paid" {
+        return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
+    }
+    // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
+    // does not run: an order here could never be sent and would hold its yen for ever.
+    if p.provider == "counter" {
+        return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
+    }
+    let pending: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
+         AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
+    )
+    .bind(payment_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("pending")?;
+    if amount > p.paid_amount - p.refunded_amount - pending {
+        return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
+    }
+    Ok(p)
+}
+
+/// Writes the refund order (支出命令) and its audit entry; returns its id.
+async fn insert_order(
+    conn: &mut AnyConnection,
+    p: &Payment,
+    staff: &Staff,
+    amount: i64,
+    reason: &str,
+    state: RefundState,
+    kian_id: Option<i64>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(p.tenant_id)
+    .bind(p.id)
+    .bind(amount)
+    .bind(reason)
+    .bind(state.as_str())
+    .bind(kian_id)
+    .bind(staff.id)
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    audit::append(
+        conn,
+        p.tenant_id,
+        &format!("staff:{}", staff.id),
+        "refund.ordered",
+        &format!("payment:{}", p.id),
+        serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Asks the provider to refund (the sandbox answers with its webhook, like a real provider).
