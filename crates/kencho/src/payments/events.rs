@@ -3,6 +3,8 @@
 
 use kencho_core::payment::refund::RefundAct;
 
+use crate::i18n::{t, tf};
+
 use super::*;
 
 /// Applies a verified provider event to its payment, once. Returns what the ledger did.
@@ -157,29 +159,31 @@ async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e
         row.try_get("title")?,
         row.try_get("tenant_name")?,
     );
-    let (subject, body) = match &e.kind {
-        EventKind::Paid { amount } => (
-            format!("【領収書】{title}"),
-            format!(
-                "{name} 様\n\n{tenant} は次のとおり手数料を受領しました。\n\n  件名：{title}\n  金額：{amount} 円（歳入科目 {}）\n  領収番号：R-{}\n  受付番号：{}\n\nこのメールは電子領収書です。\n",
-                p.revenue_code,
-                p.id,
-                receipt.as_deref().unwrap_or("（提出前）")
-            ),
-        ),
-        EventKind::Refunded { amount, .. } => (
-            format!("【返金のお知らせ】{title}"),
-            format!(
-                "{name} 様\n\n{title} の手数料のうち {amount} 円を返金しました。\nお支払い済み {} 円、返金済み {} 円です。\n",
-                ledger.paid(),
-                ledger.counted_refunds()
-            ),
-        ),
-        EventKind::Failed { reason } => (
-            format!("【お支払いできませんでした】{title}"),
-            format!("{name} 様\n\nお支払いが完了しませんでした（{reason}）。申請のページからもう一度お試しください。\n"),
-        ),
+    // The resident's language is not kept, so mails of events the office or a provider
+    // causes are in Japanese, as the office's status mails are.
+    let lang = "ja";
+    let (paid, refunded) = (ledger.paid().to_string(), ledger.counted_refunds().to_string());
+    let (revenue_code, payment_id) = (p.revenue_code.as_str(), p.id.to_string());
+    let before_submission = t(lang, "mail.payment_receipt.before_submission");
+    let (kind, amount, reason) = match &e.kind {
+        EventKind::Paid { amount } => ("payment_receipt", amount.to_string(), ""),
+        EventKind::Refunded { amount, .. } => ("payment_refunded", amount.to_string(), ""),
+        EventKind::Failed { reason } => ("payment_failed", String::new(), reason.as_str()),
         _ => return Ok(()),
     };
+    let args = [
+        ("name", name.as_str()),
+        ("title", title.as_str()),
+        ("tenant", tenant.as_str()),
+        ("amount", amount.as_str()),
+        ("revenue_code", revenue_code),
+        ("payment_id", payment_id.as_str()),
+        ("receipt", receipt.as_deref().unwrap_or(&before_submission)),
+        ("paid", paid.as_str()),
+        ("refunded", refunded.as_str()),
+        ("reason", reason),
+    ];
+    let subject = tf(lang, &format!("mail.{kind}.subject"), &args);
+    let body = tf(lang, &format!("mail.{kind}.body"), &args);
     mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &email, &subject, &body).await
 }

@@ -34,6 +34,7 @@ use crate::actor::{Resident, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::tf;
 use crate::mail;
 use crate::procedures::Procedure;
 use schedule::Due;
@@ -551,20 +552,40 @@ pub async fn set_due<L: Links>(
                     "reduction": due.reduction, "ground": due.ground, "amount": due.amount}),
             )
             .await?;
-            let body = format!(
-                "{} 様\n\n{}（受付番号 {}）の手数料 {} 円のお支払いをお願いします。\n{}\n\n次のページからお支払いください（クレジットカード・QRコード決済）。\n{base_url}/applications/{}/payment\n",
-                a.resident_name,
-                title,
-                a.receipt_number.as_deref().unwrap_or("-"),
-                due.amount,
-                due.ground_text.as_ref().map(|g| format!("減免（{g}）{} 円を適用しました。", due.reduction)).unwrap_or_default(),
-                a.id
-            );
-            mail::enqueue(conn, &format!("app:{}:fee:{id}", a.id), &a.resident_email, &format!("【お支払いのお願い】{title}"), &body).await?;
+            mail_due(conn, &base_url, &title, &a, id, &due).await?;
             Ok(id)
         })
     })
     .await
+}
+
+/// The 納入の通知 by mail: what is due, any 減免, and the link to pay. In Japanese: the
+/// resident's language is not kept (as with the office's status mails).
+async fn mail_due(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    title: &str,
+    a: &ForApplication,
+    payment_id: i64,
+    due: &Due,
+) -> Result<()> {
+    let lang = "ja";
+    let (amount, reduction, id) = (due.amount.to_string(), due.reduction.to_string(), a.id.to_string());
+    let reduced = match &due.ground_text {
+        Some(g) => tf(lang, "mail.payment_due.reduction", &[("ground", g), ("reduction", &reduction)]),
+        None => String::new(),
+    };
+    let args = [
+        ("name", a.resident_name.as_str()),
+        ("title", title),
+        ("receipt", a.receipt_number.as_deref().unwrap_or("-")),
+        ("amount", amount.as_str()),
+        ("reduction", reduced.as_str()),
+        ("base_url", base_url),
+        ("application_id", id.as_str()),
+    ];
+    let (subject, body) = (tf(lang, "mail.payment_due.subject", &args), tf(lang, "mail.payment_due.body", &args));
+    mail::enqueue(conn, &format!("app:{}:fee:{payment_id}", a.id), &a.resident_email, &subject, &body).await
 }
 
 /// Links the 減免's evidence: one of the application's own attachments.

@@ -498,31 +498,30 @@ async fn notify(
         .iter()
         .map(|(id, b)| {
             let what = match *b {
-                "pending" => "決裁・合議の依頼が届きました（未処理）",
-                "kouetsu" => "後閲をお願いします",
-                _ => "供覧の文書が届きました",
+                "pending" => "mail.kian.pending",
+                "kouetsu" => "mail.kian.kouetsu",
+                _ => "mail.kian.kyoran",
             };
-            (*id, what.to_string())
+            (*id, crate::i18n::t("ja", what))
         })
         .collect();
     let drafter_note = match k.route.state() {
         _ if !state_changed => None,
-        State::SentBack => Some("起案が差し戻されました"),
-        State::Decided { .. } => Some("起案が決裁されました。施行してください"),
-        State::Rejected => Some("起案が却下されました"),
+        State::SentBack => Some("mail.kian.sent_back"),
+        State::Decided { .. } => Some("mail.kian.decided"),
+        State::Rejected => Some("mail.kian.rejected"),
         _ => None,
     };
     if let Some(n) = drafter_note {
-        to.push((k.drafter_id, n.to_string()));
+        to.push((k.drafter_id, crate::i18n::t("ja", n)));
     }
     let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
     for (i, (staff_id, what)) in to.iter().enumerate() {
         let Some(email) = emails.get(staff_id) else { continue };
-        let subject = format!("【電子決裁】{what}：{}", k.title);
-        let body = format!(
-            "{what}\n\n件名：{}\n種別：{}\n\n次のページで確認してください。\n{link}\n\n（kencho 電子決裁）\n",
-            k.title, k.matter_kind
-        );
+        // Staff read kencho in Japanese; the texts are in `locales/` all the same.
+        let args = [("what", what.as_str()), ("title", k.title.as_str()), ("kind", k.matter_kind.as_str()), ("link", &link)];
+        let subject = crate::i18n::tf("ja", "mail.kian.subject", &args);
+        let body = crate::i18n::tf("ja", "mail.kian.body", &args);
         mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
     }
     Ok(())
