@@ -29,7 +29,7 @@ pub async fn record_cash<L: Links>(
         Box::pin(async move {
             let a = links.lock_application(conn, &keys, application_id, Payer::Cashier(staff.clone())).await?;
             let open = lock_open(conn, application_id).await?;
-            if open.iter().any(|x| x.state == "paid") {
+            if open.iter().any(|x| x.state == State::Paid) {
                 return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
             }
             let expected = cash_due(a.status, open.first(), &fresh)?;
@@ -95,7 +95,8 @@ fn cash_due(status: Status, open: Option<&Payment>, fresh: &Result<Due>) -> Resu
 /// The payment becomes the counter's, paid in cash, through the same ledger path.
 async fn paid_at_counter(conn: &mut AnyConnection, id: i64, amount: i64, actor: &str) -> Result<()> {
     let r = format!("counter-{id}");
-    sqlx::query("UPDATE payments SET provider = 'counter', method = 'cash', provider_ref = $1 WHERE id = $2")
+    sqlx::query("UPDATE payments SET provider = $1, method = 'cash', provider_ref = $2 WHERE id = $3")
+        .bind(Provider::Counter.as_str())
         .bind(&r)
         .bind(id)
         .execute(&mut *conn)
@@ -106,6 +107,6 @@ async fn paid_at_counter(conn: &mut AnyConnection, id: i64, amount: i64, actor: 
         payment_ref: r,
         kind: EventKind::Paid { amount },
     };
-    apply_to(conn, id, "counter", &e, actor).await?;
+    apply_to(conn, id, Provider::Counter.as_str(), &e, actor).await?;
     Ok(())
 }

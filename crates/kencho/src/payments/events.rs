@@ -7,13 +7,16 @@ use crate::i18n::{t, tf};
 
 use super::*;
 
+/// The source of kencho's own events (expiry, a cancelled checkout), where a provider's name
+/// would be.
+pub(super) const KENCHO: &str = "kencho";
+
 /// Applies a verified provider event to its payment, once. Returns what the ledger did.
-pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
-    let provider = provider.to_string();
+pub async fn apply_event(db: &Db, provider: Provider, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
     db.transact(move |conn| {
         Box::pin(async move {
             let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
-                .bind(&provider)
+                .bind(provider.as_str())
                 .bind(&e.payment_ref)
                 .fetch_optional(&mut *conn)
                 .await?
@@ -22,12 +25,13 @@ pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEve
             if tenant != tenant_id {
                 return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
             }
-            apply_to(conn, id, &provider, &e, "provider").await
+            apply_to(conn, id, provider.as_str(), &e, "provider").await
         })
     })
     .await
 }
 
+/// `provider`: who the event comes from, a provider's name or [`KENCHO`].
 pub(super) async fn apply_to(
     conn: &mut AnyConnection,
     id: i64,

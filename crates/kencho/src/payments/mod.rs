@@ -26,6 +26,7 @@ pub use refunds::*;
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::fee::{FeeRule, Timing};
 use kencho_core::payment::ledger::{Applied, Ledger, State};
+use kencho_core::payment::provider::Provider;
 use kencho_core::security::Action;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -55,10 +56,14 @@ pub struct Payment {
     pub exemption_reason: Option<String>,
     /// The application's attachment that evidences the 減免.
     pub exemption_evidence: Option<String>,
-    pub provider: String,
+    /// None until an attempt opens at a provider (stored and answered as "").
+    #[serde(serialize_with = "provider_name")]
+    #[schema(value_type = String)]
+    pub provider: Option<Provider>,
     pub method: String,
     pub provider_ref: Option<String>,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: State,
     pub paid_amount: i64,
     pub refunded_amount: i64,
     pub checkout_url: Option<String>,
@@ -75,6 +80,34 @@ const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, 
     provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
     exemption_evidence, deemed_paid_on, funds_arrived_on";
 
+/// A name in a row that kencho does not know (written by a newer version, or by hand): the
+/// row cannot be read, rather than be read as something else.
+#[derive(Debug, thiserror::Error)]
+#[error("{column}: unknown value {value:?}")]
+pub struct UnknownName {
+    pub column: &'static str,
+    pub value: String,
+}
+
+/// Reads the text column `column` through `parse`, refusing a value it does not know.
+pub(crate) fn parsed<T>(r: &sqlx::any::AnyRow, column: &'static str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let value: String = r.try_get(column)?;
+    parse(&value).ok_or_else(|| AppError::unexpected(UnknownName { column, value }))
+}
+
+/// The provider column: "" while no attempt has opened.
+fn provider_of(r: &sqlx::any::AnyRow) -> Result<Option<Provider>> {
+    let value: String = r.try_get("provider")?;
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Provider::parse(&value).map(Some).ok_or_else(|| AppError::unexpected(UnknownName { column: "provider", value }))
+}
+
+pub(super) fn provider_name<S: serde::Serializer>(p: &Option<Provider>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(p.map_or("", Provider::as_str))
+}
+
 fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
     Ok(Payment {
         id: r.try_get("id")?,
@@ -85,10 +118,10 @@ fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
         units: r.try_get("units")?,
         exemption_percent: r.try_get("exemption_percent")?,
         exemption_reason: r.try_get("exemption_reason")?,
-        provider: r.try_get("provider")?,
+        provider: provider_of(r)?,
         method: r.try_get("method")?,
         provider_ref: r.try_get("provider_ref")?,
-        state: r.try_get("state")?,
+        state: parsed(r, "state", State::parse)?,
         paid_amount: r.try_get("paid_amount")?,
         refunded_amount: r.try_get("refunded_amount")?,
         checkout_url: r.try_get("checkout_url")?,
@@ -129,7 +162,7 @@ pub async fn summary(db: &Db, p: &Procedure, application_id: i64) -> Result<Summ
     let payments = for_application(db, application_id).await?;
     let paid: i64 = payments.iter().map(|x| x.paid_amount).sum();
     let refunded: i64 = payments.iter().map(|x| x.refunded_amount).sum();
-    let open = payments.iter().rev().find(|x| matches!(x.state.as_str(), "created" | "pending" | "failed")).cloned();
+    let open = payments.iter().rev().find(|x| x.state.is_open()).cloned();
     let due = open.as_ref().map(|x| x.amount).unwrap_or(0);
     Ok(Summary {
         due: if paid > 0 { 0 } else { due },
@@ -233,28 +266,28 @@ async fn insert_payment_like(conn: &mut AnyConnection, old: &Payment, resident_i
 /// Methods a resident may choose for a tenant: (provider, method).
 /// `sandbox`: the process offers the sandbox provider (only with `--demo` or
 /// `--payment-sandbox`; a production server never takes test cards).
-pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(String, String)>> {
+pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(Provider, String)>> {
     Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox, &designated(db, tenant_id).await?))
 }
 
-async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<String>> {
-    Ok(agents::list(db, tenant_id).await?.into_iter().map(|a| a.provider).collect())
+async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<Provider>> {
+    Ok(agents::list(db, tenant_id).await?.into_iter().filter_map(|a| a.provider).collect())
 }
 
 /// The methods `s` turns on: (provider, method); only providers designated as 指定納付受託者.
-fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[String]) -> Vec<(String, String)> {
+fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[Provider]) -> Vec<(Provider, String)> {
     let mut out = Vec::new();
-    let on = |p: &str| designated.iter().any(|d| d == p);
+    let on = |p: Provider| designated.contains(&p);
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
-    if s.stripe_enabled && s.stripe_api_key_set() && on("stripe") {
+    if s.stripe_enabled && s.stripe_api_key_set() && on(Provider::Stripe) {
         for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push(("stripe".to_string(), m.to_string()));
+            out.push((Provider::Stripe, m.to_string()));
         }
         return out;
     }
-    if s.sandbox_enabled && sandbox_allowed && on("sandbox") {
+    if s.sandbox_enabled && sandbox_allowed && on(Provider::Sandbox) {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push(("sandbox".to_string(), m.to_string()));
+            out.push((Provider::Sandbox, m.to_string()));
         }
     }
     out
@@ -286,7 +319,7 @@ pub async fn start<L: Links>(
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
     let opening = Opening { application_id, resident: resident.clone(), timing, fresh, provider, method };
-    let chosen = (opening.provider.clone(), opening.method.clone());
+    let chosen = (opening.provider, opening.method.clone());
     let keys = db.keys();
     let opened =
         db.transact(move |conn| Box::pin(async move { open_payment(conn, &links, &keys, opening).await })).await?;
@@ -300,7 +333,7 @@ pub async fn start<L: Links>(
     let return_url = format!("{base_url}/applications/{application_id}/payment");
     let (provider, method) = chosen;
     let title = &p.def.title;
-    let checkout = if provider == "stripe" {
+    let checkout = if provider == Provider::Stripe {
         let req = stripe::request(payment_id, title, amount, &return_url, &format!("payment-{payment_id}"), &method);
         stripe_checkout(&settings, stripe_api_base, &req, attempt).await?
     } else {
@@ -317,7 +350,7 @@ struct Opening {
     timing: Timing,
     /// The 調定 made now, for a fee paid before submission.
     fresh: Option<Due>,
-    provider: String,
+    provider: Provider,
     method: String,
 }
 
@@ -338,7 +371,7 @@ async fn open_payment<L: Links>(
     .fetch_all(&mut *conn)
     .await?;
     let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
-    if existing.iter().any(|x| x.state == "paid") {
+    if existing.iter().any(|x| x.state == State::Paid) {
         return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
     }
     let open = existing.into_iter().next();
@@ -346,17 +379,17 @@ async fn open_payment<L: Links>(
     if amount <= 0 {
         return Err(AppError::Refused("nothing_due", "nothing is due".into()));
     }
-    let (provider, method, resident) = (&o.provider, &o.method, &o.resident);
+    let (provider, method, resident) = (o.provider, &o.method, &o.resident);
     // The agent takes only the revenues its 告示 names (231条の2の3第2項).
     agents::require_covers(conn, a.tenant_id, provider, id).await?;
     if let Some(x) = reused {
-        if &x.provider == provider && &x.method == method {
+        if x.provider == Some(provider) && &x.method == method {
             // Its checkout is tried again as it is (the resident is back after a
             // declined card).
             if let Some(url) = x.checkout_url {
                 return Ok(Err(url));
             }
-        } else if !x.provider.is_empty() {
+        } else if x.provider.is_some() {
             // Another method: this payment's checkout is given up, a new payment opens.
             cancel_in(conn, &x, "method changed").await?;
             let new_id = insert_payment_like(conn, &x, resident.id).await?;
@@ -442,7 +475,7 @@ async fn record_checkout(db: &Db, payment_id: i64, (r, url): &(String, String)) 
 async fn open_attempt(
     conn: &mut AnyConnection,
     id: i64,
-    provider: &str,
+    provider: Provider,
     method: &str,
     resident: &Resident,
     tenant_id: i64,
@@ -453,7 +486,7 @@ async fn open_attempt(
         "UPDATE payments SET attempt = attempt + 1, provider = $1, method = $2, checkout_url = NULL, expires_at = $3, updated_at = $4 \
          WHERE id = $5 RETURNING attempt",
     )
-    .bind(provider)
+    .bind(provider.as_str())
     .bind(method)
     .bind(now_ms() + CHECKOUT_MINUTES * 60_000)
     .bind(now_ms())
@@ -480,7 +513,7 @@ async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<A
         payment_ref: x.provider_ref.clone().unwrap_or_default(),
         kind: EventKind::Cancelled,
     };
-    apply_to(conn, x.id, "kencho", &e, why).await
+    apply_to(conn, x.id, events::KENCHO, &e, why).await
 }
 
 /// What staff choose when they set a fee: an item of the 手数料条例 (absent: the procedure's
@@ -623,8 +656,9 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
             payment_ref: String::new(),
             kind: EventKind::Expired,
         };
-        let out =
-            db.transact(move |conn| Box::pin(async move { apply_to(conn, id, "kencho", &e, "expiry").await })).await?;
+        let out = db
+            .transact(move |conn| Box::pin(async move { apply_to(conn, id, events::KENCHO, &e, "expiry").await }))
+            .await?;
         if out == Applied::Changed {
             n += 1;
         }
@@ -639,11 +673,11 @@ pub async fn expiry_worker(db: Db, stop: crate::worker::Stop) {
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.
-pub async fn paid_by_ref(db: &Db, provider: &str, payment_ref: &str) -> Result<Option<i64>> {
+pub async fn paid_by_ref(db: &Db, provider: Provider, payment_ref: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar::<_, i64>(
         "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
     )
-    .bind(provider)
+    .bind(provider.as_str())
     .bind(payment_ref)
     .fetch_optional(&db.read)
     .await?)

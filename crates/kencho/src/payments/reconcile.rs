@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use kencho_core::payment::provider::Provider;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -106,9 +107,9 @@ pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
 }
 
 pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text: &str) -> Result<Report> {
-    let lines = match provider {
-        "sandbox" => parse(text)?,
-        "stripe" => parse_stripe(text)?,
+    let (provider, lines) = match Provider::parse(provider) {
+        Some(p @ Provider::Sandbox) => (p, parse(text)?),
+        Some(p @ Provider::Stripe) => (p, parse_stripe(text)?),
         _ => return Err(AppError::BadRequest("settlement files are read for sandbox and stripe".into())),
     };
     if lines.is_empty() {
@@ -130,7 +131,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
         .filter(|(_, _, r)| *r == "matched")
         .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
         .collect();
-    let file = StoredFile { provider: provider.to_string(), filename: filename.to_string(), sha, counts };
+    let file = StoredFile { provider: provider.as_str().to_string(), filename: filename.to_string(), sha, counts };
     let import_id = store(db, staff, file, rows, arrivals).await?;
     Ok(Report {
         import_id,
@@ -150,13 +151,13 @@ struct Paid {
     by_charge: HashMap<String, String>,
 }
 
-async fn paid_payments(db: &Db, tenant_id: i64, provider: &str) -> Result<Paid> {
+async fn paid_payments(db: &Db, tenant_id: i64, provider: Provider) -> Result<Paid> {
     let rows = sqlx::query(
         "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END AS match_ref, charge_id, \
          paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
     )
     .bind(tenant_id)
-    .bind(provider)
+    .bind(provider.as_str())
     .fetch_all(&db.read)
     .await?;
     let mut paid = Paid { by_ref: HashMap::with_capacity(rows.len()), by_charge: HashMap::new() };

@@ -21,7 +21,8 @@ pub struct Refund {
     pub application_id: i64,
     pub amount: i64,
     pub reason: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RefundState,
     pub kian_id: Option<i64>,
 }
 
@@ -61,15 +62,7 @@ pub async fn request_refund<L: Links>(
             };
             let state = kencho_core::payment::refund::initial(kian_id.is_some());
             let id = insert_order(conn, &p, &staff, amount, &reason, state, kian_id).await?;
-            Ok(Refund {
-                id,
-                payment_id,
-                application_id: p.application_id,
-                amount,
-                reason,
-                state: state.as_str().into(),
-                kian_id,
-            })
+            Ok(Refund { id, payment_id, application_id: p.application_id, amount, reason, state, kian_id })
         })
     })
     .await
@@ -105,12 +98,12 @@ async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64)
         .fetch_one(&mut *conn)
         .await?;
     let p = payment_of(&row)?;
-    if p.state != "paid" {
+    if p.state != State::Paid {
         return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
     }
     // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
     // does not run: an order here could never be sent and would hold its yen for ever.
-    if p.provider == "counter" {
+    if p.provider == Some(Provider::Counter) {
         return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
     }
     let pending: i64 = sqlx::query(
@@ -175,14 +168,14 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     let (amount, provider, provider_ref, tenant_id): (i64, String, Option<String>, i64) =
         (row.try_get("amount")?, row.try_get("provider")?, row.try_get("provider_ref")?, row.try_get("tenant_id")?);
     let refund_ref = format!("re_{refund_id}");
-    match provider.as_str() {
-        "sandbox" => {
+    match Provider::parse(&provider) {
+        Some(Provider::Sandbox) => {
             sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
         }
         // Left `to_send` for the Stripe worker, which sends it after this commits (an HTTP call
         // must not hold the transaction); its result comes back as a webhook.
-        "stripe" => return Ok(()),
-        other => return Err(AppError::Refused("provider", format!("refunds through {other} are not available"))),
+        Some(Provider::Stripe) => return Ok(()),
+        _ => return Err(AppError::Refused("provider", format!("refunds through {provider} are not available"))),
     }
     advance(conn, refund_id, RefundAct::Sent, Some(&refund_ref)).await?;
     Ok(())
@@ -234,8 +227,7 @@ async fn advance_row(
     provider_ref: Option<&str>,
 ) -> Result<bool> {
     let refund_id: i64 = row.try_get("id")?;
-    let stored: String = row.try_get("state")?;
-    let from = RefundState::parse(&stored).ok_or_else(|| AppError::Internal(format!("refund state {stored}")))?;
+    let from = parsed(row, "state", RefundState::parse)?;
     let Ok(next) = step(from, row.try_get("requested_by")?, act) else { return Ok(false) };
     let done_at = (next == RefundState::Succeeded).then(now_ms);
     let n = sqlx::query(
@@ -305,9 +297,7 @@ pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool
             if tenant_id != staff.tenant_id {
                 return Err(AppError::NotFound);
             }
-            let state: String = row.try_get("state")?;
-            let state =
-                RefundState::parse(&state).ok_or_else(|| AppError::Internal(format!("refund state {state}")))?;
+            let state = parsed(&row, "state", RefundState::parse)?;
             let next = step(state, row.try_get("requested_by")?, RefundAct::Review { reviewer: staff.id, approve })?;
             sqlx::query("UPDATE refunds SET state = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4")
                 .bind(next.as_str())
@@ -343,7 +333,7 @@ fn refund_of(r: &sqlx::any::AnyRow) -> Result<Refund> {
         application_id: r.try_get("application_id")?,
         amount: r.try_get("amount")?,
         reason: r.try_get("reason")?,
-        state: r.try_get("state")?,
+        state: parsed(r, "state", RefundState::parse)?,
         kian_id: r.try_get("kian_id")?,
     })
 }

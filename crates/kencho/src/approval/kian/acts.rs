@@ -519,7 +519,8 @@ async fn notify(
     for (i, (staff_id, what)) in to.iter().enumerate() {
         let Some(email) = emails.get(staff_id) else { continue };
         // Staff read kencho in Japanese; the texts are in `locales/` all the same.
-        let args = [("what", what.as_str()), ("title", k.title.as_str()), ("kind", k.matter_kind.as_str()), ("link", &link)];
+        let args =
+            [("what", what.as_str()), ("title", k.title.as_str()), ("kind", k.matter_kind.as_str()), ("link", &link)];
         let subject = crate::i18n::tf("ja", "mail.kian.subject", &args);
         let body = crate::i18n::tf("ja", "mail.kian.body", &args);
         mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
