@@ -41,12 +41,23 @@ impl State {
             State::Cancelled => "cancelled",
         }
     }
+
+    pub fn parse(s: &str) -> Option<State> {
+        use State::*;
+        [Created, Pending, Paid, Failed, Expired, Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Still open: the resident may pay it (a failed attempt may be tried again).
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Created | State::Pending | State::Failed)
+    }
 }
 
-/// How much of a paid payment went back.
+/// How much of a paid payment went back (not a refund order's state: that is
+/// [`super::refund::RefundState`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RefundState {
+pub enum RefundedShare {
     None,
     Partial,
     Full,
@@ -115,11 +126,11 @@ impl Ledger {
         self.paid - self.counted_refunds()
     }
 
-    pub fn refund_state(&self) -> RefundState {
+    pub fn refunded_share(&self) -> RefundedShare {
         match self.counted_refunds() {
-            0 => RefundState::None,
-            r if r >= self.paid => RefundState::Full,
-            _ => RefundState::Partial,
+            0 => RefundedShare::None,
+            r if r >= self.paid => RefundedShare::Full,
+            _ => RefundedShare::Partial,
         }
     }
 
@@ -243,7 +254,7 @@ mod tests {
             l.apply(&ev("6", 9, EventKind::Refunded { refund_ref: "r1".into(), amount: 100 })),
             Applied::Changed
         );
-        assert_eq!(l.refund_state(), RefundState::Partial);
+        assert_eq!(l.refunded_share(), RefundedShare::Partial);
         assert!(matches!(
             l.apply(&ev("7", 9, EventKind::Refunded { refund_ref: "r2".into(), amount: 301 })),
             Applied::Ignored(_)
@@ -252,7 +263,7 @@ mod tests {
             l.apply(&ev("8", 9, EventKind::Refunded { refund_ref: "r2".into(), amount: 300 })),
             Applied::Changed
         );
-        assert_eq!((l.balance(), l.refund_state()), (0, RefundState::Full));
+        assert_eq!((l.balance(), l.refunded_share()), (0, RefundedShare::Full));
     }
 
     #[test]

@@ -110,38 +110,9 @@ async fn finish_submission(
     // audit chain's next place.
     taken_head: Option<(i64, String)>,
 ) -> Result<Submitted> {
-    let prevalidated = taken_head.is_some();
-    // One look at the attachments, and none for procedures without file fields.
-    let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
-    let mut files: Vec<(String, String, String, String)> = Vec::new();
-    if has_files {
-        for r in sqlx::query("SELECT public_id, field, media_type, sha256 FROM attachments WHERE application_id = $1")
-            .bind(a.id)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            files.push((r.try_get("public_id")?, r.try_get("field")?, r.try_get("media_type")?, r.try_get("sha256")?));
-        }
-    }
-    let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
-    let mut answers = a.answers.clone();
     // Answers checked just before the transaction are not checked again inside it (the
     // writer is the one place every write queues for).
-    if !prevalidated {
-        let errors = forms::validate(&p.def, None, &mut answers, &lookup);
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-    }
-    // Attachments no longer referenced by any answer are not part of the submission.
-    let hashes: Vec<String> = p
-        .def
-        .fields()
-        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
-        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str))
-        .filter_map(|aid| files.iter().find(|f| f.0 == aid).map(|f| f.3.clone()))
-        .collect();
-    let answers_value = Value::Object(answers);
+    let (answers_value, hashes) = submitted_answers(tx, a, p, taken_head.is_none()).await?;
     let applicant = format!("resident:{}", resident.id);
     let content_hash = receipt::content_hash(&p.code, p.version, &applicant, &answers_value, &hashes);
     let now = now_ms();
@@ -202,6 +173,45 @@ async fn finish_submission(
     Ok(Submitted { receipt_number, content_hash, status: to, new: true, resubmitted: action == Action::Resubmit })
 }
 
+/// The answers as submitted (checked when `validate`), and the hashes of the attachments
+/// they still reference.
+async fn submitted_answers(
+    tx: &mut AnyConnection,
+    a: &Application,
+    p: &Procedure,
+    validate: bool,
+) -> Result<(Value, Vec<String>)> {
+    // One look at the attachments, and none for procedures without file fields.
+    let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    let mut files: Vec<(String, String, String, String)> = Vec::new();
+    if has_files {
+        for r in sqlx::query("SELECT public_id, field, media_type, sha256 FROM attachments WHERE application_id = $1")
+            .bind(a.id)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            files.push((r.try_get("public_id")?, r.try_get("field")?, r.try_get("media_type")?, r.try_get("sha256")?));
+        }
+    }
+    let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
+    let mut answers = a.answers.clone();
+    if validate {
+        let errors = forms::validate(&p.def, None, &mut answers, &lookup);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+    }
+    // Attachments no longer referenced by any answer are not part of the submission.
+    let hashes: Vec<String> = p
+        .def
+        .fields()
+        .filter(|f| matches!(f.kind, FieldKind::File { .. }))
+        .filter_map(|f| answers.get(&f.id).and_then(Value::as_str))
+        .filter_map(|aid| files.iter().find(|f| f.0 == aid).map(|f| f.3.clone()))
+        .collect();
+    Ok((Value::Object(answers), hashes))
+}
+
 /// One call for systems: creates and submits an application with complete answers. An
 /// `Idempotency-Key` makes a retried request return the first result.
 pub async fn submit_new(
@@ -219,27 +229,8 @@ pub async fn submit_new(
             return Err(AppError::BadRequest("Idempotency-Key must be 1-100 characters".into()));
         }
     }
-    // Validate before taking the write lock: a rejected request costs no write.
-    let mut checked = answers.clone();
-    let no_files = |_: &str, _: &str| None;
-    let errors = forms::validate(&p.def, None, &mut checked, &no_files);
-    let has_file_fields = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    if has_file_fields
-        && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
-    {
-        return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
-    }
-    if p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::BeforeSubmission) {
-        return Err(AppError::Refused(
-            "payment_required",
-            "this procedure's fee is paid before submission: create a draft, pay, then submit".into(),
-        ));
-    }
-    let (base_url, resident_c, p) = (base_url.to_string(), resident.clone(), p.clone());
-    let resident = resident_c;
+    let checked = check_new(p, answers)?;
+    let (base_url, resident, p) = (base_url.to_string(), resident.clone(), p.clone());
     let key = idempotency_key.map(str::to_string);
     let key_again = key.clone();
     let resident_id = resident.id;
@@ -248,61 +239,8 @@ pub async fn submit_new(
         .transact(move |conn| {
             Box::pin(async move {
                 let now = now_ms();
-                // Take the audit chain's next place and create the row in one round trip.
-                let mut first = Batch::new();
-                first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
-                first.push(
-                    "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
-                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $7, $7) RETURNING id",
-                    vec![
-                        Arg::Int(p.tenant_id),
-                        Arg::Int(p.division_id),
-                        Arg::Int(p.id),
-                        Arg::Int(resident.id),
-                        Arg::Text(kind.into()),
-                        // The answers are sealed to the row, so they are written with the
-                        // submission below, once the id is known.
-                        Arg::OptText(key),
-                        Arg::Int(now),
-                    ],
-                );
-                let (mut head, mut id) = (None, None);
-                for row in first.fetch(conn).await? {
-                    // The audit head's row has `seq`, the insert's only `id`.
-                    if row.try_column("seq").is_ok() {
-                        head = Some(audit::head_of(&row)?);
-                    } else {
-                        id = Some(row.try_get::<i64, _>("id")?);
-                    }
-                }
-                let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
-                let head = match head {
-                    Some(h) => h,
-                    None => audit::first_head(conn, p.tenant_id).await?,
-                };
-                // Everything about the new row is known here; no need to read it back.
-                let a = Application {
-                    id,
-                    tenant_id: p.tenant_id,
-                    division_id: p.division_id,
-                    procedure_id: p.id,
-                    resident_id: resident.id,
-                    resident_name: resident.name.clone(),
-                    resident_email: resident.email.clone(),
-                    applicant_kind: kind.to_string(),
-                    status: Status::Draft,
-                    was_accepted: false,
-                    revision: 1,
-                    answers: checked,
-                    receipt_number: None,
-                    content_hash: None,
-                    created_at: now,
-                    updated_at: now,
-                    submitted_at: None,
-                    due_at: None,
-                    decided_at: None,
-                    paused_at: None,
-                };
+                let (id, head) = insert_new(conn, &p, resident.id, kind, key, now).await?;
+                let a = new_application(id, now, &p, &resident, kind, checked);
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
                 let result =
                     finish_submission(conn, &keys, &base_url, "ja", &resident, &a, &p, Action::Submit, to, Some(head))
@@ -320,6 +258,99 @@ pub async fn submit_new(
             None => Err(AppError::Db(e)),
         },
         other => other,
+    }
+}
+
+/// The answers of a new application checked before taking the write lock (a rejected request
+/// costs no write): complete, without attachments, and for a fee not due before submission.
+fn check_new(p: &Procedure, answers: Answers) -> Result<Answers> {
+    let mut checked = answers;
+    let no_files = |_: &str, _: &str| None;
+    let errors = forms::validate(&p.def, None, &mut checked, &no_files);
+    let has_file_fields = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if has_file_fields
+        && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
+    {
+        return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
+    }
+    if p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::BeforeSubmission) {
+        return Err(AppError::Refused(
+            "payment_required",
+            "this procedure's fee is paid before submission: create a draft, pay, then submit".into(),
+        ));
+    }
+    Ok(checked)
+}
+
+/// Takes the audit chain's next place and creates the draft row in one round trip: (id, head).
+async fn insert_new(
+    conn: &mut AnyConnection,
+    p: &Procedure,
+    resident_id: i64,
+    kind: &str,
+    key: Option<String>,
+    now: i64,
+) -> Result<(i64, (i64, String))> {
+    let mut first = Batch::new();
+    first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
+    first.push(
+        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
+         idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $7, $7) RETURNING id",
+        vec![
+            Arg::Int(p.tenant_id),
+            Arg::Int(p.division_id),
+            Arg::Int(p.id),
+            Arg::Int(resident_id),
+            Arg::Text(kind.into()),
+            // The answers are sealed to the row, so they are written with the
+            // submission, once the id is known.
+            Arg::OptText(key),
+            Arg::Int(now),
+        ],
+    );
+    let (mut head, mut id) = (None, None);
+    for row in first.fetch(conn).await? {
+        // The audit head's row has `seq`, the insert's only `id`.
+        if row.try_column("seq").is_ok() {
+            head = Some(audit::head_of(&row)?);
+        } else {
+            id = Some(row.try_get::<i64, _>("id")?);
+        }
+    }
+    let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
+    let head = match head {
+        Some(h) => h,
+        None => audit::first_head(conn, p.tenant_id).await?,
+    };
+    Ok((id, head))
+}
+
+/// The draft just inserted: everything about it is known here, so it is not read back.
+fn new_application(id: i64, now: i64, p: &Procedure, resident: &Resident, kind: &str, answers: Answers) -> Application {
+    Application {
+        id,
+        tenant_id: p.tenant_id,
+        division_id: p.division_id,
+        procedure_id: p.id,
+        resident_id: resident.id,
+        resident_name: resident.name.clone(),
+        resident_email: resident.email.clone(),
+        applicant_kind: kind.to_string(),
+        status: Status::Draft,
+        was_accepted: false,
+        revision: 1,
+        answers,
+        receipt_number: None,
+        content_hash: None,
+        created_at: now,
+        updated_at: now,
+        submitted_at: None,
+        due_at: None,
+        decided_at: None,
+        paused_at: None,
     }
 }
 
@@ -436,7 +467,7 @@ pub async fn decide_by_route<L: Links>(
     // Versions never change, so the cached one serves (reads use their own pool).
     let p = procedure_version(db, a.procedure_id).await?;
     let notice = match number {
-        Some(n) => format!("{notice}\n（文書番号 {n}）"),
+        Some(n) => crate::i18n::tf("ja", "application.notice_with_number", &[("notice", notice), ("number", n)]),
         None => notice.to_string(),
     };
     let action = Action::Decide { approve, notice };

@@ -4,7 +4,8 @@
 //! covered (items of the 手数料条例, or `*` for every fee). A provider is switched on only with
 //! its 指定, and takes only what it covers.
 
-use serde::{Deserialize, Serialize};
+use kencho_core::payment::provider::Provider;
+use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{AnyConnection, Row};
 
 use crate::actor::Staff;
@@ -13,14 +14,15 @@ use crate::db::{now_ms, Db};
 use crate::error::{AppError, Checked, Result};
 
 /// The providers that can be designated (the counter is the 会計管理者's own cash).
-pub const PROVIDERS: [&str; 2] = ["sandbox", "stripe"];
+pub const PROVIDERS: [Provider; 2] = Provider::DESIGNABLE;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
-    /// sandbox or stripe (from the path).
-    #[serde(default)]
-    pub provider: String,
+    /// sandbox or stripe (from the path; a body's own is not used).
+    #[serde(default, deserialize_with = "ignored_provider", serialize_with = "super::provider_name")]
+    #[schema(value_type = String)]
+    pub provider: Option<Provider>,
     /// 指定納付受託者の名称.
     pub agent_name: String,
     /// 告示番号 (e.g. 南相馬市告示第12号).
@@ -31,7 +33,17 @@ pub struct Agent {
     pub covers: Vec<String>,
 }
 
+/// The provider a body names is replaced by the path's, so any text is accepted there.
+fn ignored_provider<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Provider>, D::Error> {
+    Ok(Provider::parse(&String::deserialize(d)?))
+}
+
 impl Agent {
+    /// The provider's name ("" when none is set yet).
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.map_or("", Provider::as_str)
+    }
+
     pub fn covers_item(&self, item: &str) -> bool {
         self.covers.iter().any(|c| c == "*" || (!item.is_empty() && c == item))
     }
@@ -63,7 +75,7 @@ impl Agent {
 fn agent_of(r: &sqlx::any::AnyRow) -> Result<Agent> {
     let covers: String = r.try_get("covers")?;
     Ok(Agent {
-        provider: r.try_get("provider")?,
+        provider: Some(super::parsed(r, "provider", Provider::parse)?),
         agent_name: r.try_get("agent_name")?,
         kokuji_number: r.try_get("kokuji_number")?,
         kokuji_date: r.try_get("kokuji_date")?,
@@ -81,24 +93,29 @@ pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<Agent>> {
     rows.iter().map(agent_of).collect()
 }
 
-pub async fn get(conn: &mut AnyConnection, tenant_id: i64, provider: &str) -> Result<Option<Agent>> {
+pub async fn get(conn: &mut AnyConnection, tenant_id: i64, provider: Provider) -> Result<Option<Agent>> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM payment_agents WHERE tenant_id = $1 AND provider = $2"))
         .bind(tenant_id)
-        .bind(provider)
+        .bind(provider.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(agent_of).transpose()
 }
 
 /// Whether `provider` has its 指定 recorded (to switch it on).
-pub async fn is_designated(db: &Db, tenant_id: i64, provider: &str) -> Result<bool> {
+pub async fn is_designated(db: &Db, tenant_id: i64, provider: Provider) -> Result<bool> {
     let mut conn = db.read.acquire().await?;
     Ok(get(&mut conn, tenant_id, provider).await?.is_some())
 }
 
 /// Refuses (409) a payment through `provider` of a revenue its 指定 does not cover:
 /// `agent_not_designated`, `agent_not_covering`.
-pub async fn require_covers(conn: &mut AnyConnection, tenant_id: i64, provider: &str, payment_id: i64) -> Result<()> {
+pub async fn require_covers(
+    conn: &mut AnyConnection,
+    tenant_id: i64,
+    provider: Provider,
+    payment_id: i64,
+) -> Result<()> {
     let agent = get(conn, tenant_id, provider).await?.ok_or_else(|| {
         AppError::Refused("agent_not_designated", format!("{provider} is not designated as 指定納付受託者"))
     })?;
@@ -122,10 +139,10 @@ pub async fn require_covers(conn: &mut AnyConnection, tenant_id: i64, provider: 
 /// comes back as every problem, each named by its field (`kokuji_date: …`), and nothing is
 /// recorded. The items it covers are checked against the tenant's 手数料条例.
 pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Checked<Agent>> {
-    if !PROVIDERS.contains(&provider) {
+    let Some(provider) = Provider::designable(provider) else {
         return Err(AppError::NotFound);
-    }
-    a.provider = provider.to_string();
+    };
+    a.provider = Some(provider);
     let schedule = super::schedule::load(db, by.tenant_id).await?.map(|(s, _)| s);
     let problems = a.problems(schedule.as_ref());
     if !problems.is_empty() {
@@ -141,7 +158,7 @@ pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Res
                  designated_by = excluded.designated_by, designated_at = excluded.designated_at",
             )
             .bind(tenant_id)
-            .bind(&a.provider)
+            .bind(provider.as_str())
             .bind(&a.agent_name)
             .bind(&a.kokuji_number)
             .bind(&a.kokuji_date)
@@ -150,7 +167,7 @@ pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Res
             .bind(now_ms())
             .execute(&mut *conn)
             .await?;
-            audit::append(conn, tenant_id, &actor, "payment_agent.designate", &format!("provider:{}", a.provider), serde_json::json!(a))
+            audit::append(conn, tenant_id, &actor, "payment_agent.designate", &format!("provider:{provider}"), serde_json::json!(a))
                 .await?;
             Ok(())
         })

@@ -28,34 +28,11 @@ pub async fn record_cash<L: Links>(
     db.transact(move |conn| {
         Box::pin(async move {
             let a = links.lock_application(conn, &keys, application_id, Payer::Cashier(staff.clone())).await?;
-            // The open payments locked before anything is written (the audit head included): a
-            // provider's webhook for one of them locks its row and then the audit head, so
-            // taking them in the other order deadlocks; and a "paid" that commits meanwhile is
-            // seen here instead of being cancelled away.
-            let lock = crate::db::for_update(conn);
-            let open: Vec<Payment> = sqlx::query(&format!(
-                "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
-            ))
-            .bind(application_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(payment_of)
-            .collect::<Result<_>>()?;
-            if open.iter().any(|x| x.state == "paid") {
+            let open = lock_open(conn, application_id).await?;
+            if open.iter().any(|x| x.state == State::Paid) {
                 return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
             }
-            let expected = match open.first() {
-                Some(x) => x.amount,
-                // A fee becomes due when the division has accepted the case (as `set_due`
-                // requires), not when someone brings cash.
-                None if !matches!(a.status, Status::Accepted | Status::Approved) => {
-                    return Err(AppError::Refused("not_due", "the fee of this application is not due yet".into()));
-                }
-                None => fresh.as_ref().map(|d| d.amount).map_err(|_| {
-                    AppError::Refused("not_due", "the fee of this application is not set yet".into())
-                })?,
-            };
+            let expected = cash_due(a.status, open.first(), &fresh)?;
             if amount != expected {
                 return Err(AppError::Refused(
                     "cash_amount_mismatch",
@@ -75,21 +52,61 @@ pub async fn record_cash<L: Links>(
                     insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?
                 }
             };
-            let r = format!("counter-{id}");
-            sqlx::query("UPDATE payments SET provider = 'counter', method = 'cash', provider_ref = $1 WHERE id = $2")
-                .bind(&r)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            let e = ProviderEvent {
-                event_id: format!("counter-paid-{id}"),
-                at_unix: now_ms() / 1000,
-                payment_ref: r,
-                kind: EventKind::Paid { amount },
-            };
-            apply_to(conn, id, "counter", &e, &actor).await?;
+            paid_at_counter(conn, id, amount, &actor).await?;
             Ok(id)
         })
     })
     .await
+}
+
+/// The application's open payments, newest first, locked before anything is written (the
+/// audit head included): a provider's webhook for one of them locks its row and then the
+/// audit head, so taking them in the other order deadlocks; and a "paid" that commits
+/// meanwhile is seen here instead of being cancelled away.
+async fn lock_open(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<Payment>> {
+    let lock = crate::db::for_update(conn);
+    sqlx::query(&format!(
+        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
+    ))
+    .bind(application_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(payment_of)
+    .collect()
+}
+
+/// What the cash must be: the open payment's amount, else what the 手数料条例 makes due now.
+fn cash_due(status: Status, open: Option<&Payment>, fresh: &Result<Due>) -> Result<i64> {
+    match open {
+        Some(x) => Ok(x.amount),
+        // A fee becomes due when the division has accepted the case (as `set_due`
+        // requires), not when someone brings cash.
+        None if !matches!(status, Status::Accepted | Status::Approved) => {
+            Err(AppError::Refused("not_due", "the fee of this application is not due yet".into()))
+        }
+        None => fresh
+            .as_ref()
+            .map(|d| d.amount)
+            .map_err(|_| AppError::Refused("not_due", "the fee of this application is not set yet".into())),
+    }
+}
+
+/// The payment becomes the counter's, paid in cash, through the same ledger path.
+async fn paid_at_counter(conn: &mut AnyConnection, id: i64, amount: i64, actor: &str) -> Result<()> {
+    let r = format!("counter-{id}");
+    sqlx::query("UPDATE payments SET provider = $1, method = 'cash', provider_ref = $2 WHERE id = $3")
+        .bind(Provider::Counter.as_str())
+        .bind(&r)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let e = ProviderEvent {
+        event_id: format!("counter-paid-{id}"),
+        at_unix: now_ms() / 1000,
+        payment_ref: r,
+        kind: EventKind::Paid { amount },
+    };
+    apply_to(conn, id, Provider::Counter.as_str(), &e, actor).await?;
+    Ok(())
 }

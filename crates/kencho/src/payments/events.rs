@@ -3,15 +3,20 @@
 
 use kencho_core::payment::refund::RefundAct;
 
+use crate::i18n::{t, tf};
+
 use super::*;
 
+/// The source of kencho's own events (expiry, a cancelled checkout), where a provider's name
+/// would be.
+pub(super) const KENCHO: &str = "kencho";
+
 /// Applies a verified provider event to its payment, once. Returns what the ledger did.
-pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
-    let provider = provider.to_string();
+pub async fn apply_event(db: &Db, provider: Provider, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
     db.transact(move |conn| {
         Box::pin(async move {
             let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
-                .bind(&provider)
+                .bind(provider.as_str())
                 .bind(&e.payment_ref)
                 .fetch_optional(&mut *conn)
                 .await?
@@ -20,12 +25,13 @@ pub async fn apply_event(db: &Db, provider: &str, tenant_id: i64, e: ProviderEve
             if tenant != tenant_id {
                 return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
             }
-            apply_to(conn, id, &provider, &e, "provider").await
+            apply_to(conn, id, provider.as_str(), &e, "provider").await
         })
     })
     .await
 }
 
+/// `provider`: who the event comes from, a provider's name or [`KENCHO`].
 pub(super) async fn apply_to(
     conn: &mut AnyConnection,
     id: i64,
@@ -33,64 +39,15 @@ pub(super) async fn apply_to(
     e: &ProviderEvent,
     source: &str,
 ) -> Result<Applied> {
-    let lock = crate::db::for_update(conn);
-    let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let before = payment_of(&row)?;
-    let mut ledger: Ledger = serde_json::from_str(&row.try_get::<String, _>("ledger")?)
-        .map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
-    let (kind, amount) = match &e.kind {
-        EventKind::Pending => ("pending", None),
-        EventKind::Paid { amount } => ("paid", Some(*amount)),
-        EventKind::Failed { .. } => ("failed", None),
-        EventKind::Expired => ("expired", None),
-        EventKind::Cancelled => ("cancelled", None),
-        EventKind::Refunded { amount, .. } => ("refunded", Some(*amount)),
-    };
+    let (before, mut ledger) = lock_with_ledger(conn, id).await?;
+    let (kind, amount) = kind_and_amount(&e.kind);
     let outcome = ledger.apply(e);
     let outcome_name = outcome.describe();
-    // The unique (provider, event id) row is the guard against the same webhook twice, even
-    // when two deliveries race past the ledger check on different connections.
-    let inserted = sqlx::query(
-        "INSERT INTO payment_events (payment_id, provider, event_id, at_unix, kind, amount, outcome, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(provider)
-    .bind(&e.event_id)
-    .bind(e.at_unix)
-    .bind(kind)
-    .bind(amount)
-    .bind(&outcome_name)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 || outcome == Applied::Duplicate {
+    let inserted = record_event(conn, id, provider, e, &outcome_name).await?;
+    if !inserted || outcome == Applied::Duplicate {
         return Ok(Applied::Duplicate);
     }
-    let now = now_ms();
-    let json = serde_json::to_string(&ledger).map_err(AppError::unexpected)?;
-    let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
-    // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
-    // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.
-    let deemed = (ledger.state() == State::Paid).then(|| crate::clock::date_at(e.at_unix * 1000).to_string());
-    sqlx::query(
-        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6, \
-         deemed_paid_on = COALESCE(deemed_paid_on, $7) WHERE id = $8",
-    )
-    .bind(&json)
-    .bind(ledger.state().as_str())
-    .bind(ledger.paid())
-    .bind(ledger.counted_refunds())
-    .bind(paid_at)
-    .bind(now)
-    .bind(deemed)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    store_ledger(conn, &before, &ledger, e).await?;
     if let EventKind::Refunded { refund_ref, .. } = &e.kind {
         if outcome == Applied::Changed {
             super::refunds::advance_by_ref(conn, id, refund_ref, RefundAct::Settled { ok: true }).await?;
@@ -112,6 +69,84 @@ pub(super) async fn apply_to(
     Ok(outcome)
 }
 
+/// The payment row locked for the rest of the transaction, with its ledger.
+async fn lock_with_ledger(conn: &mut AnyConnection, id: i64) -> Result<(Payment, Ledger)> {
+    let lock = crate::db::for_update(conn);
+    let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let ledger: Ledger = serde_json::from_str(&row.try_get::<String, _>("ledger")?)
+        .map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
+    Ok((payment_of(&row)?, ledger))
+}
+
+/// The event's kind as stored and audited, and the money it moves.
+fn kind_and_amount(kind: &EventKind) -> (&'static str, Option<i64>) {
+    match kind {
+        EventKind::Pending => ("pending", None),
+        EventKind::Paid { amount } => ("paid", Some(*amount)),
+        EventKind::Failed { .. } => ("failed", None),
+        EventKind::Expired => ("expired", None),
+        EventKind::Cancelled => ("cancelled", None),
+        EventKind::Refunded { amount, .. } => ("refunded", Some(*amount)),
+    }
+}
+
+/// Keeps the event; false when the same (provider, event id) was kept before.
+async fn record_event(
+    conn: &mut AnyConnection,
+    id: i64,
+    provider: &str,
+    e: &ProviderEvent,
+    outcome_name: &str,
+) -> Result<bool> {
+    let (kind, amount) = kind_and_amount(&e.kind);
+    // The unique (provider, event id) row is the guard against the same webhook twice, even
+    // when two deliveries race past the ledger check on different connections.
+    let inserted = sqlx::query(
+        "INSERT INTO payment_events (payment_id, provider, event_id, at_unix, kind, amount, outcome, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(provider)
+    .bind(&e.event_id)
+    .bind(e.at_unix)
+    .bind(kind)
+    .bind(amount)
+    .bind(outcome_name)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
+}
+
+/// Writes the ledger and the columns queries read from it.
+async fn store_ledger(conn: &mut AnyConnection, before: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
+    let now = now_ms();
+    let json = serde_json::to_string(ledger).map_err(AppError::unexpected)?;
+    let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
+    // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
+    // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.
+    let deemed = (ledger.state() == State::Paid).then(|| crate::clock::date_at(e.at_unix * 1000).to_string());
+    sqlx::query(
+        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6, \
+         deemed_paid_on = COALESCE(deemed_paid_on, $7) WHERE id = $8",
+    )
+    .bind(&json)
+    .bind(ledger.state().as_str())
+    .bind(ledger.paid())
+    .bind(ledger.counted_refunds())
+    .bind(paid_at)
+    .bind(now)
+    .bind(deemed)
+    .bind(before.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
 async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
     let row = sqlx::query(
@@ -128,29 +163,31 @@ async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e
         row.try_get("title")?,
         row.try_get("tenant_name")?,
     );
-    let (subject, body) = match &e.kind {
-        EventKind::Paid { amount } => (
-            format!("【領収書】{title}"),
-            format!(
-                "{name} 様\n\n{tenant} は次のとおり手数料を受領しました。\n\n  件名：{title}\n  金額：{amount} 円（歳入科目 {}）\n  領収番号：R-{}\n  受付番号：{}\n\nこのメールは電子領収書です。\n",
-                p.revenue_code,
-                p.id,
-                receipt.as_deref().unwrap_or("（提出前）")
-            ),
-        ),
-        EventKind::Refunded { amount, .. } => (
-            format!("【返金のお知らせ】{title}"),
-            format!(
-                "{name} 様\n\n{title} の手数料のうち {amount} 円を返金しました。\nお支払い済み {} 円、返金済み {} 円です。\n",
-                ledger.paid(),
-                ledger.counted_refunds()
-            ),
-        ),
-        EventKind::Failed { reason } => (
-            format!("【お支払いできませんでした】{title}"),
-            format!("{name} 様\n\nお支払いが完了しませんでした（{reason}）。申請のページからもう一度お試しください。\n"),
-        ),
+    // The resident's language is not kept, so mails of events the office or a provider
+    // causes are in Japanese, as the office's status mails are.
+    let lang = "ja";
+    let (paid, refunded) = (ledger.paid().to_string(), ledger.counted_refunds().to_string());
+    let (revenue_code, payment_id) = (p.revenue_code.as_str(), p.id.to_string());
+    let before_submission = t(lang, "mail.payment_receipt.before_submission");
+    let (kind, amount, reason) = match &e.kind {
+        EventKind::Paid { amount } => ("payment_receipt", amount.to_string(), ""),
+        EventKind::Refunded { amount, .. } => ("payment_refunded", amount.to_string(), ""),
+        EventKind::Failed { reason } => ("payment_failed", String::new(), reason.as_str()),
         _ => return Ok(()),
     };
+    let args = [
+        ("name", name.as_str()),
+        ("title", title.as_str()),
+        ("tenant", tenant.as_str()),
+        ("amount", amount.as_str()),
+        ("revenue_code", revenue_code),
+        ("payment_id", payment_id.as_str()),
+        ("receipt", receipt.as_deref().unwrap_or(&before_submission)),
+        ("paid", paid.as_str()),
+        ("refunded", refunded.as_str()),
+        ("reason", reason),
+    ];
+    let subject = tf(lang, &format!("mail.{kind}.subject"), &args);
+    let body = tf(lang, &format!("mail.{kind}.body"), &args);
     mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &email, &subject, &body).await
 }

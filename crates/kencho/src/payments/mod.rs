@@ -26,6 +26,7 @@ pub use refunds::*;
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::fee::{FeeRule, Timing};
 use kencho_core::payment::ledger::{Applied, Ledger, State};
+use kencho_core::payment::provider::Provider;
 use kencho_core::security::Action;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -34,6 +35,7 @@ use crate::actor::{Resident, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::tf;
 use crate::mail;
 use crate::procedures::Procedure;
 use schedule::Due;
@@ -54,10 +56,14 @@ pub struct Payment {
     pub exemption_reason: Option<String>,
     /// The application's attachment that evidences the 減免.
     pub exemption_evidence: Option<String>,
-    pub provider: String,
+    /// None until an attempt opens at a provider (stored and answered as "").
+    #[serde(serialize_with = "provider_name")]
+    #[schema(value_type = String)]
+    pub provider: Option<Provider>,
     pub method: String,
     pub provider_ref: Option<String>,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: State,
     pub paid_amount: i64,
     pub refunded_amount: i64,
     pub checkout_url: Option<String>,
@@ -74,6 +80,34 @@ const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, 
     provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
     exemption_evidence, deemed_paid_on, funds_arrived_on";
 
+/// A name in a row that kencho does not know (written by a newer version, or by hand): the
+/// row cannot be read, rather than be read as something else.
+#[derive(Debug, thiserror::Error)]
+#[error("{column}: unknown value {value:?}")]
+pub struct UnknownName {
+    pub column: &'static str,
+    pub value: String,
+}
+
+/// Reads the text column `column` through `parse`, refusing a value it does not know.
+pub(crate) fn parsed<T>(r: &sqlx::any::AnyRow, column: &'static str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let value: String = r.try_get(column)?;
+    parse(&value).ok_or_else(|| AppError::unexpected(UnknownName { column, value }))
+}
+
+/// The provider column: "" while no attempt has opened.
+fn provider_of(r: &sqlx::any::AnyRow) -> Result<Option<Provider>> {
+    let value: String = r.try_get("provider")?;
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Provider::parse(&value).map(Some).ok_or_else(|| AppError::unexpected(UnknownName { column: "provider", value }))
+}
+
+pub(super) fn provider_name<S: serde::Serializer>(p: &Option<Provider>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(p.map_or("", Provider::as_str))
+}
+
 fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
     Ok(Payment {
         id: r.try_get("id")?,
@@ -84,10 +118,10 @@ fn payment_of(r: &sqlx::any::AnyRow) -> Result<Payment> {
         units: r.try_get("units")?,
         exemption_percent: r.try_get("exemption_percent")?,
         exemption_reason: r.try_get("exemption_reason")?,
-        provider: r.try_get("provider")?,
+        provider: provider_of(r)?,
         method: r.try_get("method")?,
         provider_ref: r.try_get("provider_ref")?,
-        state: r.try_get("state")?,
+        state: parsed(r, "state", State::parse)?,
         paid_amount: r.try_get("paid_amount")?,
         refunded_amount: r.try_get("refunded_amount")?,
         checkout_url: r.try_get("checkout_url")?,
@@ -128,7 +162,7 @@ pub async fn summary(db: &Db, p: &Procedure, application_id: i64) -> Result<Summ
     let payments = for_application(db, application_id).await?;
     let paid: i64 = payments.iter().map(|x| x.paid_amount).sum();
     let refunded: i64 = payments.iter().map(|x| x.refunded_amount).sum();
-    let open = payments.iter().rev().find(|x| matches!(x.state.as_str(), "created" | "pending" | "failed")).cloned();
+    let open = payments.iter().rev().find(|x| x.state.is_open()).cloned();
     let due = open.as_ref().map(|x| x.amount).unwrap_or(0);
     Ok(Summary {
         due: if paid > 0 { 0 } else { due },
@@ -232,28 +266,28 @@ async fn insert_payment_like(conn: &mut AnyConnection, old: &Payment, resident_i
 /// Methods a resident may choose for a tenant: (provider, method).
 /// `sandbox`: the process offers the sandbox provider (only with `--demo` or
 /// `--payment-sandbox`; a production server never takes test cards).
-pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(String, String)>> {
+pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(Provider, String)>> {
     Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox, &designated(db, tenant_id).await?))
 }
 
-async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<String>> {
-    Ok(agents::list(db, tenant_id).await?.into_iter().map(|a| a.provider).collect())
+async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<Provider>> {
+    Ok(agents::list(db, tenant_id).await?.into_iter().filter_map(|a| a.provider).collect())
 }
 
 /// The methods `s` turns on: (provider, method); only providers designated as 指定納付受託者.
-fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[String]) -> Vec<(String, String)> {
+fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[Provider]) -> Vec<(Provider, String)> {
     let mut out = Vec::new();
-    let on = |p: &str| designated.iter().any(|d| d == p);
+    let on = |p: Provider| designated.contains(&p);
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
-    if s.stripe_enabled && s.stripe_api_key_set() && on("stripe") {
+    if s.stripe_enabled && s.stripe_api_key_set() && on(Provider::Stripe) {
         for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push(("stripe".to_string(), m.to_string()));
+            out.push((Provider::Stripe, m.to_string()));
         }
         return out;
     }
-    if s.sandbox_enabled && sandbox_allowed && on("sandbox") {
+    if s.sandbox_enabled && sandbox_allowed && on(Provider::Sandbox) {
         for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push(("sandbox".to_string(), m.to_string()));
+            out.push((Provider::Sandbox, m.to_string()));
         }
     }
     out
@@ -284,74 +318,11 @@ pub async fn start<L: Links>(
         .into_iter()
         .find(|(_, m)| m == method)
         .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
-    let (base_url, resident) = (base_url.to_string(), resident.clone());
-    let title = p.def.title.clone();
-    let chosen = (provider.clone(), method.clone());
+    let opening = Opening { application_id, resident: resident.clone(), timing, fresh, provider, method };
+    let chosen = (opening.provider, opening.method.clone());
     let keys = db.keys();
-    let opened: std::result::Result<(i64, i64, i64, i64), String> = db
-        .transact(move |conn| {
-            Box::pin(async move {
-                let a = links.lock_application(conn, &keys, application_id, Payer::Resident(resident.id)).await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
-                ))
-                .bind(application_id)
-                .fetch_all(&mut *conn)
-                .await?;
-                let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
-                if existing.iter().any(|x| x.state == "paid") {
-                    return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
-                }
-                let open = existing.into_iter().next();
-                // `reused`: the open payment tried again, as it stands.
-                let (id, amount, reused) = match (open, timing) {
-                    (Some(x), Timing::AfterReview) => (x.id, x.amount, Some(x)),
-                    (None, Timing::AfterReview) => {
-                        return Err(AppError::Refused("not_due", "the office has not set the fee yet".into()))
-                    }
-                    (open, Timing::BeforeSubmission) => {
-                        if a.status != kencho_core::application::Status::Draft {
-                            return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
-                        }
-                        let due = fresh.ok_or_else(|| AppError::Internal("no fee computed".into()))?;
-                        let amount = due.amount;
-                        let who = format!("resident:{}", resident.id);
-                        let key = (a.tenant_id, a.id, resident.id);
-                        match open {
-                            // Same quantity: a new attempt at the same payment.
-                            Some(x) if x.amount == amount => (x.id, amount, Some(x)),
-                            Some(x) => {
-                                // A different quantity: the old checkout is cancelled, a new payment made.
-                                cancel_in(conn, &x, "quantity changed").await?;
-                                (insert_payment(conn, key, &due, &who).await?, amount, None)
-                            }
-                            None => (insert_payment(conn, key, &due, &who).await?, amount, None),
-                        }
-                    }
-                };
-                if amount <= 0 {
-                    return Err(AppError::Refused("nothing_due", "nothing is due".into()));
-                }
-                // The agent takes only the revenues its 告示 names (231条の2の3第2項).
-                agents::require_covers(conn, a.tenant_id, &provider, id).await?;
-                if let Some(x) = reused {
-                    if x.provider == provider && x.method == method {
-                        // Its checkout is tried again as it is (the resident is back after a
-                        // declined card).
-                        if let Some(url) = x.checkout_url {
-                            return Ok(Err(url));
-                        }
-                    } else if !x.provider.is_empty() {
-                        // Another method: this payment's checkout is given up, a new payment opens.
-                        cancel_in(conn, &x, "method changed").await?;
-                        let new_id = insert_payment_like(conn, &x, resident.id).await?;
-                        return open_attempt(conn, new_id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok);
-                    }
-                }
-                open_attempt(conn, id, &provider, &method, &resident, a.tenant_id, a.id, amount).await.map(Ok)
-            })
-        })
-        .await?;
+    let opened =
+        db.transact(move |conn| Box::pin(async move { open_payment(conn, &links, &keys, opening).await })).await?;
     let (payment_id, amount, attempt, tenant_id) = match opened {
         Ok(v) => v,
         Err(existing_url) => return Ok(existing_url),
@@ -361,22 +332,128 @@ pub async fn start<L: Links>(
     let key = format!("kencho-payment-{payment_id}-{attempt}");
     let return_url = format!("{base_url}/applications/{application_id}/payment");
     let (provider, method) = chosen;
-    let checkout = if provider == "stripe" {
-        let api_key = settings
-            .stripe_api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
-        let req = stripe::request(payment_id, &title, amount, &return_url, &format!("payment-{payment_id}"), &method);
-        let attempt = u32::try_from(attempt).unwrap_or(0);
-        let session =
-            stripe::create_checkout(&reqwest::Client::new(), stripe_api_base, &api_key, &req, attempt).await?;
-        let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;
-        (session.id, url)
+    let title = &p.def.title;
+    let checkout = if provider == Provider::Stripe {
+        let req = stripe::request(payment_id, title, amount, &return_url, &format!("payment-{payment_id}"), &method);
+        stripe_checkout(&settings, stripe_api_base, &req, attempt).await?
     } else {
-        sandbox::create_checkout(db, &base_url, tenant_id, amount, &method, &title, &return_url, &key).await?
+        sandbox::create_checkout(db, base_url, tenant_id, amount, &method, title, &return_url, &key).await?
     };
-    let (r, url) = (checkout.0.clone(), checkout.1.clone());
+    record_checkout(db, payment_id, &checkout).await?;
+    Ok(checkout.1)
+}
+
+/// What the resident asked to pay, carried into the transaction that opens the payment.
+struct Opening {
+    application_id: i64,
+    resident: Resident,
+    timing: Timing,
+    /// The 調定 made now, for a fee paid before submission.
+    fresh: Option<Due>,
+    provider: Provider,
+    method: String,
+}
+
+/// In the transaction: the application locked, the payment to pay found or made, and an
+/// attempt opened on it — (id, amount, attempt, tenant); or, when the same checkout is tried
+/// again as it is, its URL.
+async fn open_payment<L: Links>(
+    conn: &mut AnyConnection,
+    links: &L,
+    keys: &crate::crypto::Keyring,
+    o: Opening,
+) -> Result<std::result::Result<(i64, i64, i64, i64), String>> {
+    let a = links.lock_application(conn, keys, o.application_id, Payer::Resident(o.resident.id)).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+    ))
+    .bind(o.application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let existing: Vec<Payment> = rows.iter().map(payment_of).collect::<Result<_>>()?;
+    if existing.iter().any(|x| x.state == State::Paid) {
+        return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+    }
+    let open = existing.into_iter().next();
+    let (id, amount, reused) = payment_to_open(conn, &a, &o, open).await?;
+    if amount <= 0 {
+        return Err(AppError::Refused("nothing_due", "nothing is due".into()));
+    }
+    let (provider, method, resident) = (o.provider, &o.method, &o.resident);
+    // The agent takes only the revenues its 告示 names (231条の2の3第2項).
+    agents::require_covers(conn, a.tenant_id, provider, id).await?;
+    if let Some(x) = reused {
+        if x.provider == Some(provider) && &x.method == method {
+            // Its checkout is tried again as it is (the resident is back after a
+            // declined card).
+            if let Some(url) = x.checkout_url {
+                return Ok(Err(url));
+            }
+        } else if x.provider.is_some() {
+            // Another method: this payment's checkout is given up, a new payment opens.
+            cancel_in(conn, &x, "method changed").await?;
+            let new_id = insert_payment_like(conn, &x, resident.id).await?;
+            return open_attempt(conn, new_id, provider, method, resident, a.tenant_id, a.id, amount).await.map(Ok);
+        }
+    }
+    open_attempt(conn, id, provider, method, resident, a.tenant_id, a.id, amount).await.map(Ok)
+}
+
+/// Which payment this attempt pays: (id, amount, the open payment when it is tried again as
+/// it stands). After review, the one the office set; before submission, the open one if its
+/// quantity is unchanged, else a new one.
+async fn payment_to_open(
+    conn: &mut AnyConnection,
+    a: &ForApplication,
+    o: &Opening,
+    open: Option<Payment>,
+) -> Result<(i64, i64, Option<Payment>)> {
+    match (open, o.timing) {
+        (Some(x), Timing::AfterReview) => Ok((x.id, x.amount, Some(x))),
+        (None, Timing::AfterReview) => Err(AppError::Refused("not_due", "the office has not set the fee yet".into())),
+        (open, Timing::BeforeSubmission) => {
+            if a.status != kencho_core::application::Status::Draft {
+                return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
+            }
+            let due = o.fresh.as_ref().ok_or_else(|| AppError::Internal("no fee computed".into()))?;
+            let amount = due.amount;
+            let who = format!("resident:{}", o.resident.id);
+            let key = (a.tenant_id, a.id, o.resident.id);
+            match open {
+                // Same quantity: a new attempt at the same payment.
+                Some(x) if x.amount == amount => Ok((x.id, amount, Some(x))),
+                Some(x) => {
+                    // A different quantity: the old checkout is cancelled, a new payment made.
+                    cancel_in(conn, &x, "quantity changed").await?;
+                    Ok((insert_payment(conn, key, due, &who).await?, amount, None))
+                }
+                None => Ok((insert_payment(conn, key, due, &who).await?, amount, None)),
+            }
+        }
+    }
+}
+
+/// Opens the checkout at Stripe: (session id, URL).
+async fn stripe_checkout(
+    settings: &sandbox::Settings,
+    api_base: &str,
+    req: &kencho_core::payment::stripe::CheckoutRequest,
+    attempt: i64,
+) -> Result<(String, String)> {
+    let api_key = settings
+        .stripe_api_key
+        .as_ref()
+        .map(|k| k.expose().to_string())
+        .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
+    let attempt = u32::try_from(attempt).unwrap_or(0);
+    let session = stripe::create_checkout(&reqwest::Client::new(), api_base, &api_key, req, attempt).await?;
+    let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;
+    Ok((session.id, url))
+}
+
+/// Keeps the provider's reference and checkout URL on the payment.
+async fn record_checkout(db: &Db, payment_id: i64, (r, url): &(String, String)) -> Result<()> {
+    let (r, url) = (r.clone(), url.clone());
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE payments SET provider_ref = $1, checkout_url = $2, updated_at = $3 WHERE id = $4")
@@ -389,8 +466,7 @@ pub async fn start<L: Links>(
             Ok(())
         })
     })
-    .await?;
-    Ok(checkout.1)
+    .await
 }
 
 /// Starts a new attempt of a payment at a provider (audited); returns (id, amount, attempt,
@@ -399,7 +475,7 @@ pub async fn start<L: Links>(
 async fn open_attempt(
     conn: &mut AnyConnection,
     id: i64,
-    provider: &str,
+    provider: Provider,
     method: &str,
     resident: &Resident,
     tenant_id: i64,
@@ -410,7 +486,7 @@ async fn open_attempt(
         "UPDATE payments SET attempt = attempt + 1, provider = $1, method = $2, checkout_url = NULL, expires_at = $3, updated_at = $4 \
          WHERE id = $5 RETURNING attempt",
     )
-    .bind(provider)
+    .bind(provider.as_str())
     .bind(method)
     .bind(now_ms() + CHECKOUT_MINUTES * 60_000)
     .bind(now_ms())
@@ -437,7 +513,7 @@ async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<A
         payment_ref: x.provider_ref.clone().unwrap_or_default(),
         kind: EventKind::Cancelled,
     };
-    apply_to(conn, x.id, "kencho", &e, why).await
+    apply_to(conn, x.id, events::KENCHO, &e, why).await
 }
 
 /// What staff choose when they set a fee: an item of the 手数料条例 (absent: the procedure's
@@ -509,20 +585,40 @@ pub async fn set_due<L: Links>(
                     "reduction": due.reduction, "ground": due.ground, "amount": due.amount}),
             )
             .await?;
-            let body = format!(
-                "{} 様\n\n{}（受付番号 {}）の手数料 {} 円のお支払いをお願いします。\n{}\n\n次のページからお支払いください（クレジットカード・QRコード決済）。\n{base_url}/applications/{}/payment\n",
-                a.resident_name,
-                title,
-                a.receipt_number.as_deref().unwrap_or("-"),
-                due.amount,
-                due.ground_text.as_ref().map(|g| format!("減免（{g}）{} 円を適用しました。", due.reduction)).unwrap_or_default(),
-                a.id
-            );
-            mail::enqueue(conn, &format!("app:{}:fee:{id}", a.id), &a.resident_email, &format!("【お支払いのお願い】{title}"), &body).await?;
+            mail_due(conn, &base_url, &title, &a, id, &due).await?;
             Ok(id)
         })
     })
     .await
+}
+
+/// The 納入の通知 by mail: what is due, any 減免, and the link to pay. In Japanese: the
+/// resident's language is not kept (as with the office's status mails).
+async fn mail_due(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    title: &str,
+    a: &ForApplication,
+    payment_id: i64,
+    due: &Due,
+) -> Result<()> {
+    let lang = "ja";
+    let (amount, reduction, id) = (due.amount.to_string(), due.reduction.to_string(), a.id.to_string());
+    let reduced = match &due.ground_text {
+        Some(g) => tf(lang, "mail.payment_due.reduction", &[("ground", g), ("reduction", &reduction)]),
+        None => String::new(),
+    };
+    let args = [
+        ("name", a.resident_name.as_str()),
+        ("title", title),
+        ("receipt", a.receipt_number.as_deref().unwrap_or("-")),
+        ("amount", amount.as_str()),
+        ("reduction", reduced.as_str()),
+        ("base_url", base_url),
+        ("application_id", id.as_str()),
+    ];
+    let (subject, body) = (tf(lang, "mail.payment_due.subject", &args), tf(lang, "mail.payment_due.body", &args));
+    mail::enqueue(conn, &format!("app:{}:fee:{payment_id}", a.id), &a.resident_email, &subject, &body).await
 }
 
 /// Links the 減免's evidence: one of the application's own attachments.
@@ -560,8 +656,9 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
             payment_ref: String::new(),
             kind: EventKind::Expired,
         };
-        let out =
-            db.transact(move |conn| Box::pin(async move { apply_to(conn, id, "kencho", &e, "expiry").await })).await?;
+        let out = db
+            .transact(move |conn| Box::pin(async move { apply_to(conn, id, events::KENCHO, &e, "expiry").await }))
+            .await?;
         if out == Applied::Changed {
             n += 1;
         }
@@ -576,11 +673,11 @@ pub async fn expiry_worker(db: Db, stop: crate::worker::Stop) {
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.
-pub async fn paid_by_ref(db: &Db, provider: &str, payment_ref: &str) -> Result<Option<i64>> {
+pub async fn paid_by_ref(db: &Db, provider: Provider, payment_ref: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar::<_, i64>(
         "SELECT id FROM payments WHERE provider = $1 AND provider_ref = $2 AND state = 'paid'",
     )
-    .bind(provider)
+    .bind(provider.as_str())
     .bind(payment_ref)
     .fetch_optional(&db.read)
     .await?)

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use kencho_core::payment::provider::Provider;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -106,47 +107,95 @@ pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
 }
 
 pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text: &str) -> Result<Report> {
-    let lines = match provider {
-        "sandbox" => parse(text)?,
-        "stripe" => parse_stripe(text)?,
+    let (provider, lines) = match Provider::parse(provider) {
+        Some(p @ Provider::Sandbox) => (p, parse(text)?),
+        Some(p @ Provider::Stripe) => (p, parse_stripe(text)?),
         _ => return Err(AppError::BadRequest("settlement files are read for sandbox and stripe".into())),
     };
     if lines.is_empty() {
         return Err(AppError::BadRequest("the file has no lines".into()));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let paid = paid_payments(db, staff.tenant_id, provider).await?;
+    let m = match_lines(&lines, &paid);
+    let counts = (lines.len(), m.matched, m.differs.len(), m.unknown.len(), m.missing.len());
+    let rows: Vec<LineRow> = m
+        .results
+        .iter()
+        .map(|(l, id, r)| (i64::try_from(l.line).unwrap_or(0), l.provider_ref.clone(), l.gross, l.fee, *id, *r))
+        .collect();
+    // The day the agent's money arrived, kept apart from the day the resident paid it.
+    let arrivals: Vec<(i64, String)> = m
+        .results
+        .iter()
+        .filter(|(_, _, r)| *r == "matched")
+        .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
+        .collect();
+    let file = StoredFile { provider: provider.as_str().to_string(), filename: filename.to_string(), sha, counts };
+    let import_id = store(db, staff, file, rows, arrivals).await?;
+    Ok(Report {
+        import_id,
+        lines: counts.0,
+        matched: m.matched,
+        amount_differs: m.differs,
+        unknown: m.unknown,
+        missing: m.missing,
+    })
+}
+
+/// kencho's paid payments at a provider, by the reference its settlement file uses.
+struct Paid {
+    /// Reference → (payment id, paid yen, paid at).
+    by_ref: HashMap<String, (i64, i64, i64)>,
+    /// Charge → the reference `by_ref` is keyed by.
+    by_charge: HashMap<String, String>,
+}
+
+async fn paid_payments(db: &Db, tenant_id: i64, provider: Provider) -> Result<Paid> {
     let rows = sqlx::query(
         "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END AS match_ref, charge_id, \
          paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
     )
-    .bind(staff.tenant_id)
-    .bind(provider)
+    .bind(tenant_id)
+    .bind(provider.as_str())
     .fetch_all(&db.read)
     .await?;
-    let mut paid: HashMap<String, (i64, i64, i64)> = HashMap::with_capacity(rows.len());
-    // Charge → the reference `paid` is keyed by.
-    let mut by_charge: HashMap<String, String> = HashMap::new();
+    let mut paid = Paid { by_ref: HashMap::with_capacity(rows.len()), by_charge: HashMap::new() };
     for r in &rows {
         let rf: Option<String> = r.try_get("match_ref")?;
         if let Some(rf) = rf {
             if let Some(charge) = r.try_get::<Option<String>, _>("charge_id")? {
-                by_charge.insert(charge, rf.clone());
+                paid.by_charge.insert(charge, rf.clone());
             }
             let paid_at = r.try_get::<Option<i64>, _>("paid_at")?.unwrap_or(0);
-            paid.insert(rf, (r.try_get("id")?, r.try_get("paid_amount")?, paid_at));
+            paid.by_ref.insert(rf, (r.try_get("id")?, r.try_get("paid_amount")?, paid_at));
         }
     }
+    Ok(paid)
+}
+
+/// The file's lines matched against kencho's payments.
+struct Matching<'a> {
+    matched: usize,
+    differs: Vec<(usize, String, i64, i64)>,
+    unknown: Vec<(usize, String, i64)>,
+    missing: Vec<(i64, String, i64)>,
+    /// Each line with its payment and result.
+    results: Vec<(&'a Line, Option<i64>, &'static str)>,
+}
+
+fn match_lines<'a>(lines: &'a [Line], paid: &Paid) -> Matching<'a> {
     let (mut matched, mut differs, mut unknown) = (0, Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::with_capacity(lines.len());
     let mut results = Vec::with_capacity(lines.len());
-    for l in &lines {
+    for l in lines {
         let key = [Some(&l.provider_ref), l.charge_id.as_ref()]
             .into_iter()
             .flatten()
-            .find_map(|r| if paid.contains_key(r) { Some(r) } else { by_charge.get(r) })
+            .find_map(|r| if paid.by_ref.contains_key(r) { Some(r) } else { paid.by_charge.get(r) })
             .unwrap_or(&l.provider_ref);
         seen.insert(key.as_str());
-        match paid.get(key) {
+        match paid.by_ref.get(key) {
             Some((id, amount, _)) if *amount == l.gross => {
                 matched += 1;
                 results.push((l, Some(*id), "matched"));
@@ -164,6 +213,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
     let first = lines.iter().map(|l| l.date.as_str()).min().unwrap_or("");
     let last = lines.iter().map(|l| l.date.as_str()).max().unwrap_or("");
     let mut missing: Vec<(i64, String, i64)> = paid
+        .by_ref
         .iter()
         .filter(|(rf, (_, _, at))| {
             let day = crate::clock::fmt_date(*at);
@@ -172,76 +222,84 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
         .map(|(rf, (id, amount, _))| (*id, rf.clone(), *amount))
         .collect();
     missing.sort();
-    let (staff2, provider, filename) = (staff.clone(), provider.to_string(), filename.to_string());
-    let counts = (lines.len(), matched, differs.len(), unknown.len(), missing.len());
-    let rows: Vec<LineRow> = results
-        .iter()
-        .map(|(l, id, r)| (i64::try_from(l.line).unwrap_or(0), l.provider_ref.clone(), l.gross, l.fee, *id, *r))
-        .collect();
-    // The day the agent's money arrived, kept apart from the day the resident paid it.
-    let arrivals: Vec<(i64, String)> = results
-        .iter()
-        .filter(|(_, _, r)| *r == "matched")
-        .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
-        .collect();
-    let import_id = db
-        .transact(move |conn| {
-            Box::pin(async move {
-                let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-                let id: i64 = sqlx::query(
-                    "INSERT INTO settlement_imports (tenant_id, provider, filename, sha256, lines, matched, mismatched, unknown, missing, imported_by, imported_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                )
-                .bind(staff2.tenant_id)
-                .bind(&provider)
-                .bind(&filename)
-                .bind(&sha)
-                .bind(n(counts.0))
-                .bind(n(counts.1))
-                .bind(n(counts.2))
-                .bind(n(counts.3))
-                .bind(n(counts.4))
-                .bind(staff2.id)
-                .bind(now_ms())
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get("id")?;
-                // Many lines: sent in batches of statements, not one round trip each.
-                for chunk in rows.chunks(500) {
-                    let mut b = Batch::new();
-                    for (line, rf, gross, fee, pid, result) in chunk {
-                        b.push(
-                            "INSERT INTO settlement_lines (import_id, line_no, provider_ref, gross, fee, payment_id, result) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            vec![Arg::Int(id), Arg::Int(*line), Arg::Text(rf.clone()), Arg::Int(*gross), Arg::Int(*fee), Arg::OptInt(*pid), Arg::Text((*result).into())],
-                        );
-                    }
-                    b.run(conn).await?;
+    Matching { matched, differs, unknown, missing, results }
+}
+
+/// The imported file as recorded: provider, name, SHA-256 and (lines, matched, amount
+/// differs, unknown, missing).
+struct StoredFile {
+    provider: String,
+    filename: String,
+    sha: String,
+    counts: (usize, usize, usize, usize, usize),
+}
+
+/// Records the import, its lines and the days money arrived, audited, in one transaction.
+async fn store(
+    db: &Db,
+    staff: &Staff,
+    file: StoredFile,
+    rows: Vec<LineRow>,
+    arrivals: Vec<(i64, String)>,
+) -> Result<i64> {
+    let staff = staff.clone();
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let StoredFile { provider, filename, sha, counts } = file;
+            let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+            let id: i64 = sqlx::query(
+                "INSERT INTO settlement_imports (tenant_id, provider, filename, sha256, lines, matched, mismatched, unknown, missing, imported_by, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(staff.tenant_id)
+            .bind(&provider)
+            .bind(&filename)
+            .bind(&sha)
+            .bind(n(counts.0))
+            .bind(n(counts.1))
+            .bind(n(counts.2))
+            .bind(n(counts.3))
+            .bind(n(counts.4))
+            .bind(staff.id)
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("id")?;
+            // Many lines: sent in batches of statements, not one round trip each.
+            for chunk in rows.chunks(500) {
+                let mut b = Batch::new();
+                for (line, rf, gross, fee, pid, result) in chunk {
+                    b.push(
+                        "INSERT INTO settlement_lines (import_id, line_no, provider_ref, gross, fee, payment_id, result) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        vec![Arg::Int(id), Arg::Int(*line), Arg::Text(rf.clone()), Arg::Int(*gross), Arg::Int(*fee), Arg::OptInt(*pid), Arg::Text((*result).into())],
+                    );
                 }
-                for chunk in arrivals.chunks(500) {
-                    let mut b = Batch::new();
-                    for (pid, day) in chunk {
-                        b.push(
-                            "UPDATE payments SET funds_arrived_on = $1 WHERE id = $2 AND funds_arrived_on IS NULL",
-                            vec![Arg::Text(day.clone()), Arg::Int(*pid)],
-                        );
-                    }
-                    b.run(conn).await?;
+                b.run(conn).await?;
+            }
+            for chunk in arrivals.chunks(500) {
+                let mut b = Batch::new();
+                for (pid, day) in chunk {
+                    b.push(
+                        "UPDATE payments SET funds_arrived_on = $1 WHERE id = $2 AND funds_arrived_on IS NULL",
+                        vec![Arg::Text(day.clone()), Arg::Int(*pid)],
+                    );
                 }
-                crate::audit::append(
-                    conn,
-                    staff2.tenant_id,
-                    &format!("staff:{}", staff2.id),
-                    "payment.settlement_imported",
-                    &format!("settlement:{id}"),
-                    serde_json::json!({"provider": provider, "file": filename, "sha256": sha, "lines": counts.0, "matched": counts.1,
-                                       "amount_differs": counts.2, "unknown": counts.3, "missing": counts.4}),
-                )
-                .await?;
-                Ok(id)
-            })
+                b.run(conn).await?;
+            }
+            crate::audit::append(
+                conn,
+                staff.tenant_id,
+                &format!("staff:{}", staff.id),
+                "payment.settlement_imported",
+                &format!("settlement:{id}"),
+                serde_json::json!({"provider": provider, "file": filename, "sha256": sha, "lines": counts.0, "matched": counts.1,
+                                   "amount_differs": counts.2, "unknown": counts.3, "missing": counts.4}),
+            )
+            .await?;
+            Ok(id)
         })
-        .await?;
-    Ok(Report { import_id, lines: counts.0, matched, amount_differs: differs, unknown, missing })
+    })
+    .await
 }
 
 /// The daily 収納 report: per 年度 and 歳入科目, what was collected and refunded on `date` (JST), as CSV

@@ -21,7 +21,8 @@ pub struct Refund {
     pub application_id: i64,
     pub amount: i64,
     pub reason: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RefundState,
     pub kian_id: Option<i64>,
 }
 
@@ -43,6 +44,33 @@ pub async fn request_refund<L: Links>(
     if amount <= 0 {
         return Err(AppError::BadRequest("the refund must be at least 1 yen".into()));
     }
+    may_order(db, staff, payment_id).await?;
+    let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
+    let kian = if amount > limit {
+        let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
+        Some(links.draft_refund_decision(db, staff, d).await?)
+    } else {
+        None
+    };
+    let (staff, reason) = (staff.clone(), reason.trim().to_string());
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let p = lock_refundable(conn, payment_id, amount).await?;
+            let kian_id = match &kian {
+                Some(drafted) => Some(links.insert_refund_decision(conn, &staff, drafted).await?),
+                None => None,
+            };
+            let state = kencho_core::payment::refund::initial(kian_id.is_some());
+            let id = insert_order(conn, &p, &staff, amount, &reason, state, kian_id).await?;
+            Ok(Refund { id, payment_id, application_id: p.application_id, amount, reason, state, kian_id })
+        })
+    })
+    .await
+}
+
+/// Refuses (404, 403) staff who may not order a refund of this payment: another tenant's, or
+/// not allowed for the division the application belongs to.
+async fn may_order(db: &Db, staff: &Staff, payment_id: i64) -> Result<()> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1"))
         .bind(payment_id)
         .fetch_optional(&db.read)
@@ -58,83 +86,75 @@ pub async fn request_refund<L: Links>(
             .fetch_one(&db.read)
             .await?
             .try_get("code")?;
-    crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await?;
-    let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
-    let kian = if amount > limit {
-        let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
-        Some(links.draft_refund_decision(db, staff, d).await?)
-    } else {
-        None
-    };
-    let (staff, reason) = (staff.clone(), reason.trim().to_string());
-    db.transact(move |conn| {
-        Box::pin(async move {
-            let lock = crate::db::for_update(conn);
-            let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
-                .bind(payment_id)
-                .fetch_one(&mut *conn)
-                .await?;
-            let p = payment_of(&row)?;
-            if p.state != "paid" {
-                return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
-            }
-            // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
-            // does not run: an order here could never be sent and would hold its yen for ever.
-            if p.provider == "counter" {
-                return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
-            }
-            let pending: i64 = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
-                 AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
-            )
-            .bind(payment_id)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("pending")?;
-            if amount > p.paid_amount - p.refunded_amount - pending {
-                return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
-            }
-            let kian_id = match &kian {
-                Some(drafted) => Some(links.insert_refund_decision(conn, &staff, drafted).await?),
-                None => None,
-            };
-            let state = kencho_core::payment::refund::initial(kian_id.is_some()).as_str();
-            let id: i64 = sqlx::query(
-                "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(p.tenant_id)
-            .bind(payment_id)
-            .bind(amount)
-            .bind(&reason)
-            .bind(state)
-            .bind(kian_id)
-            .bind(staff.id)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
-            audit::append(
-                conn,
-                p.tenant_id,
-                &format!("staff:{}", staff.id),
-                "refund.ordered",
-                &format!("payment:{payment_id}"),
-                serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
-            )
-            .await?;
-            Ok(Refund {
-                id,
-                payment_id,
-                application_id: p.application_id,
-                amount,
-                reason,
-                state: state.into(),
-                kian_id,
-            })
-        })
-    })
-    .await
+    crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await
+}
+
+/// Locks the payment and refuses a refund of `amount` it cannot give: not paid, paid in cash,
+/// or more than is left once the orders still pending are counted.
+async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64) -> Result<Payment> {
+    let lock = crate::db::for_update(conn);
+    let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
+        .bind(payment_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let p = payment_of(&row)?;
+    if p.state != State::Paid {
+        return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
+    }
+    // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
+    // does not run: an order here could never be sent and would hold its yen for ever.
+    if p.provider == Some(Provider::Counter) {
+        return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
+    }
+    let pending: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
+         AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
+    )
+    .bind(payment_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("pending")?;
+    if amount > p.paid_amount - p.refunded_amount - pending {
+        return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
+    }
+    Ok(p)
+}
+
+/// Writes the refund order (支出命令) and its audit entry; returns its id.
+async fn insert_order(
+    conn: &mut AnyConnection,
+    p: &Payment,
+    staff: &Staff,
+    amount: i64,
+    reason: &str,
+    state: RefundState,
+    kian_id: Option<i64>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(p.tenant_id)
+    .bind(p.id)
+    .bind(amount)
+    .bind(reason)
+    .bind(state.as_str())
+    .bind(kian_id)
+    .bind(staff.id)
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    audit::append(
+        conn,
+        p.tenant_id,
+        &format!("staff:{}", staff.id),
+        "refund.ordered",
+        &format!("payment:{}", p.id),
+        serde_json::json!({"refund": id, "amount": amount, "reason": reason, "kian": kian_id}),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Asks the provider to refund (the sandbox answers with its webhook, like a real provider).
@@ -148,14 +168,14 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     let (amount, provider, provider_ref, tenant_id): (i64, String, Option<String>, i64) =
         (row.try_get("amount")?, row.try_get("provider")?, row.try_get("provider_ref")?, row.try_get("tenant_id")?);
     let refund_ref = format!("re_{refund_id}");
-    match provider.as_str() {
-        "sandbox" => {
+    match Provider::parse(&provider) {
+        Some(Provider::Sandbox) => {
             sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
         }
         // Left `to_send` for the Stripe worker, which sends it after this commits (an HTTP call
         // must not hold the transaction); its result comes back as a webhook.
-        "stripe" => return Ok(()),
-        other => return Err(AppError::Refused("provider", format!("refunds through {other} are not available"))),
+        Some(Provider::Stripe) => return Ok(()),
+        _ => return Err(AppError::Refused("provider", format!("refunds through {provider} are not available"))),
     }
     advance(conn, refund_id, RefundAct::Sent, Some(&refund_ref)).await?;
     Ok(())
@@ -207,8 +227,7 @@ async fn advance_row(
     provider_ref: Option<&str>,
 ) -> Result<bool> {
     let refund_id: i64 = row.try_get("id")?;
-    let stored: String = row.try_get("state")?;
-    let from = RefundState::parse(&stored).ok_or_else(|| AppError::Internal(format!("refund state {stored}")))?;
+    let from = parsed(row, "state", RefundState::parse)?;
     let Ok(next) = step(from, row.try_get("requested_by")?, act) else { return Ok(false) };
     let done_at = (next == RefundState::Succeeded).then(now_ms);
     let n = sqlx::query(
@@ -278,9 +297,7 @@ pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool
             if tenant_id != staff.tenant_id {
                 return Err(AppError::NotFound);
             }
-            let state: String = row.try_get("state")?;
-            let state =
-                RefundState::parse(&state).ok_or_else(|| AppError::Internal(format!("refund state {state}")))?;
+            let state = parsed(&row, "state", RefundState::parse)?;
             let next = step(state, row.try_get("requested_by")?, RefundAct::Review { reviewer: staff.id, approve })?;
             sqlx::query("UPDATE refunds SET state = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4")
                 .bind(next.as_str())
@@ -316,7 +333,7 @@ fn refund_of(r: &sqlx::any::AnyRow) -> Result<Refund> {
         application_id: r.try_get("application_id")?,
         amount: r.try_get("amount")?,
         reason: r.try_get("reason")?,
-        state: r.try_get("state")?,
+        state: parsed(r, "state", RefundState::parse)?,
         kian_id: r.try_get("kian_id")?,
     })
 }

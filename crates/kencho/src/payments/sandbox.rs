@@ -8,6 +8,7 @@
 //! HMAC-SHA256 with the tenant's sandbox secret over `"{t}.{body}"` (the scheme Stripe uses).
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
+use kencho_core::payment::provider::Provider;
 use sqlx::{AnyConnection, Row};
 
 use zeroize::Zeroizing;
@@ -114,7 +115,7 @@ pub async fn update_stripe(
         return Err(AppError::BadRequest("the webhook signing secret starts with whsec_".into()));
     }
     // Only a designated 指定納付受託者 (its 告示 recorded) is switched on (地方自治法231条の2の3).
-    if enabled && !super::agents::is_designated(db, admin.tenant_id, "stripe").await? {
+    if enabled && !super::agents::is_designated(db, admin.tenant_id, Provider::Stripe).await? {
         return Err(AppError::Refused(
             "agent_not_designated",
             "record Stripe's designation as 指定納付受託者 (its 告示) before switching it on".into(),
@@ -277,7 +278,33 @@ pub struct Checkout {
     pub method: String,
     pub description: String,
     pub return_url: String,
-    pub state: String,
+    pub state: CheckoutState,
+}
+
+/// Where a checkout stands at the sandbox (its own states, not the payment's ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutState {
+    Open,
+    /// The card asked for the extra authentication step.
+    Authenticating,
+    Paid,
+    Expired,
+}
+
+impl CheckoutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutState::Open => "open",
+            CheckoutState::Authenticating => "authenticating",
+            CheckoutState::Paid => "paid",
+            CheckoutState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CheckoutState> {
+        use CheckoutState::*;
+        [Open, Authenticating, Paid, Expired].into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
@@ -295,7 +322,7 @@ pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
         method: row.try_get("method")?,
         description: row.try_get("description")?,
         return_url: row.try_get("return_url")?,
-        state: row.try_get("state")?,
+        state: super::parsed(&row, "state", CheckoutState::parse)?,
     })
 }
 
@@ -334,10 +361,10 @@ pub enum Outcome {
 /// Records the outcome at the sandbox and queues its webhooks (in one transaction).
 pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> Result<Checkout> {
     let c = checkout(db, r).await?;
-    if c.state == "paid" {
+    if c.state == CheckoutState::Paid {
         return Err(AppError::Refused("already_paid", "this checkout is paid already".into()));
     }
-    if c.state == "expired" {
+    if c.state == CheckoutState::Expired {
         return Err(AppError::Refused("expired", "this checkout has expired".into()));
     }
     let now_s = now_ms() / 1000;
@@ -348,15 +375,17 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
         kind,
     };
     let (state, mut events) = match outcome {
-        Outcome::Paid => ("paid", vec![ev(EventKind::Pending, 0), ev(EventKind::Paid { amount: c.amount }, 1)]),
+        Outcome::Paid => {
+            (CheckoutState::Paid, vec![ev(EventKind::Pending, 0), ev(EventKind::Paid { amount: c.amount }, 1)])
+        }
         Outcome::Declined => (
-            "open",
+            CheckoutState::Open,
             vec![
                 ev(EventKind::Pending, 0),
                 ev(EventKind::Failed { reason: "カードが拒否されました（テストカード）".into() }, 1),
             ],
         ),
-        Outcome::NeedsAuthentication => ("authenticating", vec![ev(EventKind::Pending, 0)]),
+        Outcome::NeedsAuthentication => (CheckoutState::Authenticating, vec![ev(EventKind::Pending, 0)]),
     };
     if delivery == Delivery::Reordered {
         events.reverse();
@@ -368,7 +397,7 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query("UPDATE sandbox_payments SET state = $1 WHERE ref = $2")
-                .bind(state)
+                .bind(state.as_str())
                 .bind(&r2)
                 .execute(&mut *conn)
                 .await?;

@@ -196,7 +196,13 @@ pub async fn apply_webhook(
             out.push(format!("{}: unknown payment", e.event_id));
             continue;
         };
-        let applied = super::apply_event(db, "stripe", tenant_id, e.to_provider_event(&session)).await?;
+        let applied = super::apply_event(
+            db,
+            kencho_core::payment::provider::Provider::Stripe,
+            tenant_id,
+            e.to_provider_event(&session),
+        )
+        .await?;
         out.push(format!("{}: {applied:?}", e.event_id));
     }
     Ok(out)

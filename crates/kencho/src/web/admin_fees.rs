@@ -122,9 +122,9 @@ async fn fees_view(st: &AppState, ctx: &Ctx) -> Result<FeesPage> {
         document: kept.map(|(_, text)| text).unwrap_or_default(),
         schedule_errors: Vec::new(),
         agents: agents::list(&st.db, s.tenant_id).await?,
-        providers: agents::PROVIDERS.to_vec(),
+        providers: agents::PROVIDERS.iter().map(|p| p.as_str()).collect(),
         agent: agents::Agent {
-            provider: agents::PROVIDERS[0].to_string(),
+            provider: Some(agents::PROVIDERS[0]),
             agent_name: String::new(),
             kokuji_number: String::new(),
             kokuji_date: String::new(),
@@ -152,7 +152,7 @@ async fn fees_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<FeesQue
         Some("agent") => crate::i18n::t(&lang, "fees.agent_saved"),
         _ => String::new(),
     };
-    if let Some(a) = q.edit.and_then(|p| page.agents.iter().find(|a| a.provider == p).cloned()) {
+    if let Some(a) = q.edit.and_then(|p| page.agents.iter().find(|a| a.provider_name() == p).cloned()) {
         page.agent = a;
     }
     render(&page).lang(&lang)
@@ -191,8 +191,9 @@ async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageRe
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, true)?;
     let text = |k: &str| form_get(&form, k).unwrap_or_default().trim().to_string();
+    let provider = text("provider");
     let agent = agents::Agent {
-        provider: text("provider"),
+        provider: kencho_core::payment::provider::Provider::parse(&provider),
         agent_name: text("agent_name"),
         kokuji_number: text("kokuji_number"),
         kokuji_date: text("kokuji_date"),
@@ -202,7 +203,6 @@ async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageRe
             .map(|(_, v)| v.trim().to_string())
             .collect(),
     };
-    let provider = agent.provider.clone();
     if let Err(problems) = agents::designate(&st.db, &s, &provider, agent.clone()).await.lang(&lang)? {
         let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
         page.agent_errors = problems.into_iter().map(|p| (field_of(&p), p)).collect();

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kencho_core::payment::provider::Provider;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -455,7 +456,7 @@ async fn stripe_webhook(
     let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();
     let out = payments::stripe::apply_webhook(&st.db, t.id, events, charge).await?;
     for s in sessions {
-        issue_receipt_if_paid(&st, "stripe", &s).await;
+        issue_receipt_if_paid(&st, Provider::Stripe, &s).await;
     }
     Ok(Json(out))
 }
@@ -584,7 +585,7 @@ async fn api_cash(
 /// Issues the signed receipt (領収書) of a payment that is now paid, in the background: the
 /// provider's webhook is answered at the payment's commit, not after a PDF is drawn and
 /// signed. Idempotent; a failure is logged and the receipt is issued when first downloaded.
-pub(super) async fn issue_receipt_if_paid(st: &AppState, provider: &str, payment_ref: &str) {
+pub(super) async fn issue_receipt_if_paid(st: &AppState, provider: Provider, payment_ref: &str) {
     if let Ok(Some(id)) = payments::paid_by_ref(&st.db, provider, payment_ref).await {
         issue_receipt_logged(st, id).await;
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kencho_core::payment::event::ProviderEvent;
+use kencho_core::payment::provider::Provider;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -147,8 +148,8 @@ async fn sandbox_webhook(
         return Err(AppError::BadRequest("invalid event id".into()));
     }
     let payment_ref = e.payment_ref.clone();
-    let out = payments::apply_event(&st.db, "sandbox", t.id, e).await?;
-    issue_receipt_if_paid(&st, "sandbox", &payment_ref).await;
+    let out = payments::apply_event(&st.db, Provider::Sandbox, t.id, e).await?;
+    issue_receipt_if_paid(&st, Provider::Sandbox, &payment_ref).await;
     Ok(Json(WebhookResult { outcome: out.describe() }))
 }
 

@@ -223,7 +223,7 @@ async fn demo_conveniences_are_off_unless_asked_for() {
         kencho::payments::methods(&app.db, app.count("SELECT id FROM tenants WHERE code = 'minamisoma'").await, false)
             .await
             .unwrap();
-    assert!(methods.iter().all(|(p, _)| p != "sandbox"), "{methods:?}");
+    assert!(methods.iter().all(|(p, _)| p.as_str() != "sandbox"), "{methods:?}");
     // With the mailbox asked for (the demo), it is there.
     app.cfg.demo_mailbox = true;
     app.cfg.smtp_url = None;

@@ -190,15 +190,7 @@ pub async fn act<L: Links>(
     id: i64,
     action: Action,
 ) -> Result<String> {
-    if let Some(c) = comment_of(&action) {
-        if c.chars().count() > 2000 || kencho_core::text::has_control_chars(c, true) {
-            return Err(AppError::BadRequest("the comment must be text of at most 2000 characters".into()));
-        }
-    }
-    let needs_comment = matches!(action, Action::Disagree { .. } | Action::SendBack { .. } | Action::Reject { .. });
-    if needs_comment && comment_of(&action).is_none_or(|c| c.trim().is_empty()) {
-        return Err(AppError::BadRequest("a comment is required".into()));
-    }
+    check_comment(&action)?;
     let setup = cache.get(db, staff.tenant_id).await?;
     let (staff, base_url) = (staff.clone(), base_url.to_string());
     db.transact(move |conn| {
@@ -221,66 +213,19 @@ pub async fn act<L: Links>(
             }
             k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
             let mut batch = Batch::new();
-            let names = staff_names(conn, &k.route.events()[before..]).await?;
-            for (seq, e) in k.route.events().iter().enumerate().skip(before) {
-                let actor = e.actor.as_ref().and_then(staff_id_of);
-                batch.push(
-                    "INSERT INTO kian_events (kian_id, seq, at, actor_id, actor_name, as_post, on_behalf_of, stage, act, comment) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    vec![
-                        Arg::Int(k.id),
-                        Arg::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
-                        Arg::Int(now),
-                        Arg::OptInt(actor),
-                        Arg::Text(actor.and_then(|a| names.get(&a).cloned()).unwrap_or_default()),
-                        Arg::OptText(e.as_post.as_ref().map(|p| p.0.clone())),
-                        Arg::OptInt(e.on_behalf_of.as_ref().and_then(staff_id_of)),
-                        Arg::OptInt(e.stage.and_then(|s| i64::try_from(s).ok())),
-                        Arg::Text(act_name(&e.act).into()),
-                        Arg::OptText(e.comment.clone()),
-                    ],
-                );
-            }
+            push_events(conn, &mut batch, &k, before, now).await?;
             save(&mut batch, &k, now)?;
-            if let (State::Decided { on }, false) = (k.route.state(), was_decided) {
-                let number = next_number(conn, &setup, k.tenant_id, &k.division_code, *on).await?;
-                batch.push(
-                    "UPDATE kian SET number = $1, decided_on = $2 WHERE id = $3",
-                    vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
-                );
-                k.number = Some(number);
-                // 公文書管理: a decided 起案 is a record from its decision date.
-                crate::approval::records::keep_batched(
-                    &mut batch,
-                    k.tenant_id,
-                    &format!("kian:{id}"),
-                    &k.title,
-                    &k.division_code,
-                    k.retention_years,
-                    &k.disposal,
-                    *on,
-                    now,
-                );
-            }
+            number_if_decided(conn, &mut batch, &setup, &mut k, (was_decided, now)).await?;
             let changed = state_name(k.route.state()) != state_before;
             // A refund above the tenant's limit waited for this 決裁: refused or abandoned, the
             // order ends and its yen are free again. (Row locks before the audit head.)
-            if changed && k.source == Source::Internal && matches!(k.route.state(), State::Rejected | State::Abandoned) {
+            if changed && k.source == Source::Internal && matches!(k.route.state(), State::Rejected | State::Abandoned)
+            {
                 links.internal_closed(conn, k.id).await?;
             }
             let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, date, now).await?;
             notify(conn, &mut batch, &base_url, &k, &told, before, changed).await?;
-            let events: Vec<serde_json::Value> = k.route.events()[before..]
-                .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "act": act_name(&e.act),
-                        "as_post": e.as_post.as_ref().map(|p| &p.0),
-                        "on_behalf_of": e.on_behalf_of.as_ref().map(|p| &p.0),
-                        "stage": e.stage,
-                    })
-                })
-                .collect();
+            let events = audited_events(&k, before);
             audit::append_batched(
                 conn,
                 &mut batch,
@@ -296,6 +241,91 @@ pub async fn act<L: Links>(
         })
     })
     .await
+}
+
+/// Refuses a comment that is too long or not text, and an act that needs one without it.
+fn check_comment(action: &Action) -> Result<()> {
+    if let Some(c) = comment_of(action) {
+        if c.chars().count() > 2000 || kencho_core::text::has_control_chars(c, true) {
+            return Err(AppError::BadRequest("the comment must be text of at most 2000 characters".into()));
+        }
+    }
+    let needs_comment = matches!(action, Action::Disagree { .. } | Action::SendBack { .. } | Action::Reject { .. });
+    if needs_comment && comment_of(action).is_none_or(|c| c.trim().is_empty()) {
+        return Err(AppError::BadRequest("a comment is required".into()));
+    }
+    Ok(())
+}
+
+/// The history rows of the route's events from `before` on.
+async fn push_events(conn: &mut AnyConnection, batch: &mut Batch, k: &Kian, before: usize, now: i64) -> Result<()> {
+    let names = staff_names(conn, &k.route.events()[before..]).await?;
+    for (seq, e) in k.route.events().iter().enumerate().skip(before) {
+        let actor = e.actor.as_ref().and_then(staff_id_of);
+        batch.push(
+            "INSERT INTO kian_events (kian_id, seq, at, actor_id, actor_name, as_post, on_behalf_of, stage, act, comment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            vec![
+                Arg::Int(k.id),
+                Arg::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
+                Arg::Int(now),
+                Arg::OptInt(actor),
+                Arg::Text(actor.and_then(|a| names.get(&a).cloned()).unwrap_or_default()),
+                Arg::OptText(e.as_post.as_ref().map(|p| p.0.clone())),
+                Arg::OptInt(e.on_behalf_of.as_ref().and_then(staff_id_of)),
+                Arg::OptInt(e.stage.and_then(|s| i64::try_from(s).ok())),
+                Arg::Text(act_name(&e.act).into()),
+                Arg::OptText(e.comment.clone()),
+            ],
+        );
+    }
+    Ok(())
+}
+
+/// A 起案 decided by this act gets its 文書番号 and becomes a record.
+async fn number_if_decided(
+    conn: &mut AnyConnection,
+    batch: &mut Batch,
+    setup: &Setup,
+    k: &mut Kian,
+    (was_decided, now): (bool, i64),
+) -> Result<()> {
+    if let (State::Decided { on }, false) = (k.route.state(), was_decided) {
+        let number = next_number(conn, setup, k.tenant_id, &k.division_code, *on).await?;
+        batch.push(
+            "UPDATE kian SET number = $1, decided_on = $2 WHERE id = $3",
+            vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
+        );
+        k.number = Some(number);
+        // 公文書管理: a decided 起案 is a record from its decision date.
+        crate::approval::records::keep_batched(
+            batch,
+            k.tenant_id,
+            &format!("kian:{}", k.id),
+            &k.title,
+            &k.division_code,
+            k.retention_years,
+            &k.disposal,
+            *on,
+            now,
+        );
+    }
+    Ok(())
+}
+
+/// The route's new events as the audit entry names them.
+fn audited_events(k: &Kian, before: usize) -> Vec<serde_json::Value> {
+    k.route.events()[before..]
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "act": act_name(&e.act),
+                "as_post": e.as_post.as_ref().map(|p| &p.0),
+                "on_behalf_of": e.on_behalf_of.as_ref().map(|p| &p.0),
+                "stage": e.stage,
+            })
+        })
+        .collect()
 }
 
 /// The acts `staff` could do now, found by trying each on a copy of the route (the state
@@ -468,31 +498,31 @@ async fn notify(
         .iter()
         .map(|(id, b)| {
             let what = match *b {
-                "pending" => "決裁・合議の依頼が届きました（未処理）",
-                "kouetsu" => "後閲をお願いします",
-                _ => "供覧の文書が届きました",
+                "pending" => "mail.kian.pending",
+                "kouetsu" => "mail.kian.kouetsu",
+                _ => "mail.kian.kyoran",
             };
-            (*id, what.to_string())
+            (*id, crate::i18n::t("ja", what))
         })
         .collect();
     let drafter_note = match k.route.state() {
         _ if !state_changed => None,
-        State::SentBack => Some("起案が差し戻されました"),
-        State::Decided { .. } => Some("起案が決裁されました。施行してください"),
-        State::Rejected => Some("起案が却下されました"),
+        State::SentBack => Some("mail.kian.sent_back"),
+        State::Decided { .. } => Some("mail.kian.decided"),
+        State::Rejected => Some("mail.kian.rejected"),
         _ => None,
     };
     if let Some(n) = drafter_note {
-        to.push((k.drafter_id, n.to_string()));
+        to.push((k.drafter_id, crate::i18n::t("ja", n)));
     }
     let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
     for (i, (staff_id, what)) in to.iter().enumerate() {
         let Some(email) = emails.get(staff_id) else { continue };
-        let subject = format!("【電子決裁】{what}：{}", k.title);
-        let body = format!(
-            "{what}\n\n件名：{}\n種別：{}\n\n次のページで確認してください。\n{link}\n\n（kencho 電子決裁）\n",
-            k.title, k.matter_kind
-        );
+        // Staff read kencho in Japanese; the texts are in `locales/` all the same.
+        let args =
+            [("what", what.as_str()), ("title", k.title.as_str()), ("kind", k.matter_kind.as_str()), ("link", &link)];
+        let subject = crate::i18n::tf("ja", "mail.kian.subject", &args);
+        let body = crate::i18n::tf("ja", "mail.kian.body", &args);
         mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
     }
     Ok(())
