@@ -17,6 +17,7 @@ use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
 
 mod archive;
 
@@ -24,6 +25,9 @@ use archive::package;
 
 const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
     expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
+
+/// 起案 are written in Japanese, the office's language.
+const KIAN_LANG: &str = "ja";
 
 /// The day a 常用 record would expire: never, while in use.
 const NEVER: &str = "9999-12-31";
@@ -187,7 +191,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     let mut draft = Draft {
         source: Source::Disposal,
         application_id: None,
-        title: format!("{fy}年度 公文書の廃棄・移管について"),
+        title: tf(KIAN_LANG, "kessai.draft_disposal_title", &[("fy", &fy.to_string())]),
         body,
         matter_kind: DISPOSAL_MATTER.into(),
         amount: None,
@@ -262,14 +266,19 @@ async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record
 
 /// The disposal 起案's body: what goes and how.
 fn disposal_body(fy: i32, due: &[Record]) -> String {
-    let mut body = format!(
-        "保存期間が満了し、{fy}年度に廃棄・移管の時期を迎えた次の公文書を、それぞれの区分により廃棄・移管する。\n\n"
-    );
+    let mut body = tf(KIAN_LANG, "kessai.draft_disposal_body", &[("fy", &fy.to_string())]);
     for r in due {
-        let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
-        body.push_str(&format!(
-            "・{}（{}、保存期間{}、満了後 {}）：{what}\n",
-            r.title, r.subject, r.retention, r.expires_on
+        let what = t(KIAN_LANG, if r.disposal == "ikan" { "kessai.disposal_ikan" } else { "kessai.disposal_haiki" });
+        body.push_str(&tf(
+            KIAN_LANG,
+            "kessai.draft_disposal_line",
+            &[
+                ("title", &r.title),
+                ("subject", &r.subject),
+                ("retention", &r.retention),
+                ("expires", &r.expires_on),
+                ("action", &what),
+            ],
         ));
     }
     body
@@ -458,14 +467,13 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
                 serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
             route.redact_comments();
             let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
-            sqlx::query(
-                "UPDATE kian SET body = '（廃棄済）', search_text = '', route = $1, updated_at = $2 WHERE id = $3",
-            )
-            .bind(&route)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("UPDATE kian SET body = $1, search_text = '', route = $2, updated_at = $3 WHERE id = $4")
+                .bind(t(KIAN_LANG, "kessai.disposed_body"))
+                .bind(&route)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
             sqlx::query("UPDATE kian_events SET comment = NULL WHERE kian_id = $1")
                 .bind(id)
                 .execute(&mut *conn)

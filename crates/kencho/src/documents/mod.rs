@@ -36,6 +36,11 @@ use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
+
+/// The language documents are issued in: official documents are Japanese whoever asks for
+/// them (their words are in `locales/`, `doc.*`).
+const LANG: &str = "ja";
 
 /// `issued_documents.kind` of a decision notice.
 pub const KIND_DECISION_NOTICE: &str = "decision_notice";
@@ -233,11 +238,7 @@ async fn prepare(
     let issued_at = now_ms();
     let content = pdf::NoticeContent {
         number: notice_number(&f.receipt_prefix, issued_at, application_id),
-        title: format!(
-            "{}（{}）",
-            kencho_core::notice::outcome_words(outcome).map_or("通知書", |(title, _)| title),
-            f.procedure_title
-        ),
+        title: notice_title(outcome, &f.procedure_title),
         tenant_name: f.tenant_name.clone(),
         division_name: f.division_name.clone(),
         resident_name: f.resident_name.clone(),
@@ -252,7 +253,7 @@ async fn prepare(
     };
     let (number, title) = (content.number.clone(), content.title.clone());
     let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
-    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
+    let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
         sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content))
             .await?;
@@ -275,6 +276,18 @@ async fn prepare(
         disposed_at: None,
     };
     Ok(PreparedNotice { doc, application_id, revision: f.revision, outcome })
+}
+
+/// `決定通知書（犬の登録申請）`: what the notice is, for which procedure.
+fn notice_title(outcome: Status, procedure_title: &str) -> String {
+    let what = t(LANG, "doc.notice.what");
+    let kind = kencho_core::notice::outcome_words(outcome).map_or(what.as_str(), |(title, _)| title);
+    tf(LANG, "doc.notice.title", &[("kind", kind), ("procedure", procedure_title)])
+}
+
+/// The embedded signature's /Reason: `{title}の発行`.
+fn signing_reason(title: &str) -> String {
+    tf(LANG, "doc.signing_reason", &[("title", title)])
 }
 
 /// A rendered document's file, stored, and its signature.

@@ -11,9 +11,12 @@ use std::path::Path;
 use sqlx::{AnyConnection, Row};
 
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
-use super::{certificate, find, insert, keys, sign_and_store, By, IssuedDocument, Signing, VERIFY_PATH};
+use super::{
+    certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Signing, LANG, VERIFY_PATH,
+};
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
 
 /// `issued_documents.kind` of a receipt.
 pub const KIND_RECEIPT: &str = "receipt";
@@ -37,13 +40,12 @@ pub fn yen(amount: i64) -> String {
     format!("{}{out}円", if amount < 0 { "-" } else { "" })
 }
 
-/// The payment method as the receipt names it.
-fn method_ja(method: &str) -> &str {
+/// The payment method as the receipt names it (another method by its code).
+fn method_name(method: &str) -> String {
     match method {
-        "card" => "クレジットカード",
-        "qr" => "QRコード決済",
-        "" => "-",
-        other => other,
+        "card" | "qr" => t(LANG, &format!("doc.receipt.method_{method}")),
+        "" => "-".into(),
+        other => other.into(),
     }
 }
 
@@ -74,7 +76,7 @@ pub struct ReceiptContent {
 
 impl ReceiptContent {
     fn title(&self) -> String {
-        format!("領収書（{}）", self.procedure_title)
+        tf(LANG, "doc.receipt.title", &[("procedure", &self.procedure_title)])
     }
 }
 
@@ -82,36 +84,43 @@ fn blocks(c: &ReceiptContent) -> Vec<Block> {
     let right = |text: String| Block::Para { text, size: BODY, align: Align::Right, indent: 0.0 };
     let item = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 12.0 };
     let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
-    let mut items = vec![item(format!("領収番号：R-{}", c.payment_id))];
+    let line = |key: &str, name: &str, value: &str| item(tf(LANG, &format!("doc.receipt.{key}"), &[(name, value)]));
+    let procedure = c.procedure_title.as_str();
+    let mut items = vec![line("payment_no", "id", &c.payment_id.to_string())];
     if let Some(r) = c.receipt_number.as_deref().filter(|r| !r.is_empty()) {
-        items.push(item(format!("受付番号：{r}")));
+        items.push(line("receipt_no", "receipt", r));
     }
     items.extend([
-        item(format!("件名：{}", c.procedure_title)),
-        item(format!("歳入科目：{}", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code })),
-        item(format!("お支払い方法：{}", method_ja(&c.method))),
-        item(format!("お支払い日：{}", pdf::date_both(c.paid_at))),
+        line("subject", "procedure", procedure),
+        line("revenue", "code", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code }),
+        line("method", "method", &method_name(&c.method)),
+        line("paid_on", "date", &pdf::date_both(c.paid_at)),
     ]);
     let mut out = vec![
         right(c.number.clone()),
-        right(format!("発行日：{}", pdf::date_both(c.issued_at))),
+        right(tf(LANG, "doc.receipt.issued_on", &[("date", &pdf::date_both(c.issued_at))])),
         Block::Gap(18.0),
-        Block::Heading(1, "領収書".into()),
+        Block::Heading(1, t(LANG, "doc.receipt.heading")),
         Block::Gap(14.0),
-        Block::Para { text: format!("{} 様", c.resident_name), size: 14.0, align: Align::Left, indent: 0.0 },
+        Block::Para { text: pdf::addressee(&c.resident_name), size: 14.0, align: Align::Left, indent: 0.0 },
         Block::Gap(12.0),
-        Block::Para { text: format!("金 {}", yen(c.amount)), size: 18.0, align: Align::Center, indent: 0.0 },
+        Block::Para {
+            text: tf(LANG, "doc.receipt.amount", &[("yen", &yen(c.amount))]),
+            size: 18.0,
+            align: Align::Center,
+            indent: 0.0,
+        },
         Block::Gap(8.0),
         Block::Para {
-            text: format!("但し {} 手数料として", c.procedure_title),
+            text: tf(LANG, "doc.receipt.for", &[("procedure", procedure)]),
             size: 12.0,
             align: Align::Center,
             indent: 0.0,
         },
         Block::Gap(6.0),
-        para("上記の金額を正に領収いたしました。".into()),
+        para(t(LANG, "doc.receipt.received")),
         Block::Gap(10.0),
-        Block::Heading(2, "内訳".into()),
+        Block::Heading(2, t(LANG, "doc.receipt.details")),
     ];
     out.extend(items);
     out.extend([
@@ -119,10 +128,11 @@ fn blocks(c: &ReceiptContent) -> Vec<Block> {
         right(c.tenant_name.clone()),
         right(c.division_name.clone()),
         Block::Gap(8.0),
-        para("この領収書は電子署名されています。".into()),
+        para(t(LANG, "doc.receipt.signed")),
     ]);
+    let what = t(LANG, "doc.receipt.what");
     out.extend(pdf::signature_section(&Signature {
-        what: "領収書",
+        what: &what,
         number: &c.number,
         tenant_name: &c.tenant_name,
         division_name: &c.division_name,
@@ -240,7 +250,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
     };
     let title = content.title();
     let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
-    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
+    let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
         sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
     let mut doc = IssuedDocument {

@@ -18,11 +18,15 @@ use crate::approval::setup::SetupCache;
 use crate::crypto::Keyring;
 use crate::db::{Batch, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::tf;
 use crate::payments::{self, ForApplication, Payer, RefundDecision};
 use crate::procedures::Procedure;
 
 /// The kind of matter a refund above the tenant's limit is decided under (専決 table).
 const REFUND_MATTER: &str = "還付";
+
+/// 起案 are written in Japanese, the office's language, whoever's act drafted them.
+const KIAN_LANG: &str = "ja";
 
 /// Every capability's links to the others (cheap to clone: the 決裁 setup cache is shared).
 #[derive(Clone)]
@@ -143,14 +147,15 @@ impl payments::Links for Links {
     }
 
     async fn draft_refund_decision(&self, db: &Db, staff: &Staff, d: RefundDecision) -> Result<(Draft, Prepared)> {
-        let payment_id = d.payment_id;
+        let id = d.payment_id.to_string();
         let mut draft = Draft {
             source: Source::Internal,
             application_id: None,
-            title: format!("手数料の還付について（領収番号 R-{payment_id}）"),
-            body: format!(
-                "次のとおり手数料を還付する。\n\n  領収番号：R-{payment_id}\n  還付額：{} 円\n  理由：{}\n",
-                d.amount, d.reason
+            title: tf(KIAN_LANG, "kessai.draft_refund_title", &[("id", &id)]),
+            body: tf(
+                KIAN_LANG,
+                "kessai.draft_refund_body",
+                &[("id", &id), ("amount", &d.amount.to_string()), ("reason", &d.reason)],
             ),
             matter_kind: REFUND_MATTER.into(),
             amount: Some(d.amount),
