@@ -8,11 +8,12 @@
 
 use std::path::Path;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
 use super::{
-    certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Signing, LANG, VERIFY_PATH,
+    certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Links, Signing, LANG,
+    VERIFY_PATH,
 };
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
@@ -154,7 +155,8 @@ pub fn render_receipt(c: &ReceiptContent) -> std::result::Result<Vec<u8>, String
     pdf::render(&meta, &blocks(c))
 }
 
-/// What a receipt is made from: the payment, its application, resident and tenant.
+/// What a receipt is made from: the payment ([`Links::payment`]), its application
+/// ([`Links::application`]) and tenant.
 struct Facts {
     tenant_id: i64,
     tenant_code: String,
@@ -169,39 +171,30 @@ struct Facts {
     amount: i64,
     paid_amount: i64,
     method: String,
-    state: String,
+    paid: bool,
     paid_at: Option<i64>,
 }
 
-async fn facts(conn: &mut AnyConnection, payment_id: i64) -> Result<Facts> {
-    let row = sqlx::query(
-        "SELECT p.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.receipt_prefix, d.name AS division_name, \
-         r.name AS resident_name, pr.title AS procedure_title, a.receipt_number, p.application_id, p.revenue_code, \
-         p.amount, p.paid_amount, p.method, p.state, p.paid_at FROM payments p \
-         JOIN applications a ON a.id = p.application_id JOIN tenants t ON t.id = p.tenant_id \
-         JOIN divisions d ON d.id = a.division_id JOIN residents r ON r.id = p.resident_id \
-         JOIN procedures pr ON pr.id = a.procedure_id WHERE p.id = $1",
-    )
-    .bind(payment_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
+async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, payment_id: i64) -> Result<Facts> {
+    let p = links.payment(conn, payment_id).await?;
+    let a = links.application(conn, p.application_id).await?;
+    let tenant = crate::tenants::letterhead(conn, p.tenant_id).await?;
     Ok(Facts {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_code: row.try_get("tenant_code")?,
-        tenant_name: row.try_get("tenant_name")?,
-        receipt_prefix: row.try_get("receipt_prefix")?,
-        division_name: row.try_get("division_name")?,
-        resident_name: row.try_get("resident_name")?,
-        procedure_title: row.try_get("procedure_title")?,
-        receipt_number: row.try_get("receipt_number")?,
-        application_id: row.try_get("application_id")?,
-        revenue_code: row.try_get("revenue_code")?,
-        amount: row.try_get("amount")?,
-        paid_amount: row.try_get("paid_amount")?,
-        method: row.try_get("method")?,
-        state: row.try_get("state")?,
-        paid_at: row.try_get("paid_at")?,
+        tenant_id: p.tenant_id,
+        tenant_code: tenant.code,
+        tenant_name: tenant.name,
+        receipt_prefix: tenant.receipt_prefix,
+        division_name: a.division_name,
+        resident_name: a.resident_name,
+        procedure_title: a.procedure_title,
+        receipt_number: a.receipt_number,
+        application_id: p.application_id,
+        revenue_code: p.revenue_code,
+        amount: p.amount,
+        paid_amount: p.paid_amount,
+        method: p.method,
+        paid: p.paid,
+        paid_at: p.paid_at,
     })
 }
 
@@ -215,10 +208,16 @@ fn not_paid() -> AppError {
 /// Issues (renders, signs, stores and records) the receipt of a paid payment, or returns the
 /// one already issued: calling it again, or twice at once, never issues a second receipt.
 /// A payment that is not `paid` is refused (`not_paid`) unless its receipt exists already.
-pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id: i64) -> Result<IssuedDocument> {
+pub async fn issue_receipt<L: Links>(
+    db: &Db,
+    links: &L,
+    base_url: &str,
+    data_dir: &Path,
+    payment_id: i64,
+) -> Result<IssuedDocument> {
     let f = {
         let mut conn = db.read.acquire().await?;
-        facts(&mut conn, payment_id).await?
+        facts(&mut conn, links, payment_id).await?
     };
     let number = receipt_number(&f.receipt_prefix, payment_id);
     {
@@ -227,7 +226,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
             return Ok(d);
         }
     }
-    if f.state != "paid" {
+    if !f.paid {
         return Err(not_paid());
     }
     let key = keys::active(db, f.tenant_id).await?;
@@ -271,20 +270,15 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
         issued_at,
         disposed_at: None,
     };
+    let links = links.clone();
     db.transact(move |conn| {
         Box::pin(async move {
             // Two requests at once: the second waits here, then finds the first one's receipt.
-            let lock = crate::db::for_update(conn);
-            let state: String = sqlx::query(&format!("SELECT state FROM payments WHERE id = $1{lock}"))
-                .bind(payment_id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .try_get("state")?;
+            let paid = links.lock_payment(conn, payment_id).await?;
             if let Some(d) = find(conn, By::Number(&doc.number)).await? {
                 return Ok(d);
             }
-            if state != "paid" {
+            if !paid {
                 return Err(not_paid());
             }
             doc.id = insert(conn, &doc, "system").await?;
