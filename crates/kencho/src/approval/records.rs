@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kencho_core::approval::doc::{format_date, parse_date};
 use kencho_core::approval::org::PostId;
-use kencho_core::approval::records::{HoldKind, RetentionClass};
+use kencho_core::approval::records::{HoldKind, RecordState, RetentionClass};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use time::Date;
@@ -23,8 +23,9 @@ mod archive;
 
 use archive::package;
 
-const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
-    expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
+const INSERT: &str =
+    "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
+    expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject) DO NOTHING";
 
 /// 起案 are written in Japanese, the office's language.
 const KIAN_LANG: &str = "ja";
@@ -65,6 +66,7 @@ pub fn keep_batched(
             Arg::Text(disposal.into()),
             Arg::Text(format_date(completed)),
             Arg::Text(expires_on(retention_years, completed)),
+            Arg::Text(RecordState::Kept.as_str().into()),
             Arg::Int(now),
         ],
     );
@@ -83,7 +85,9 @@ pub struct Record {
     pub disposal: String,
     pub completed_on: String,
     pub expires_on: String,
-    pub state: String,
+    /// `kept`, `disposed` or `transferred`.
+    #[schema(value_type = String)]
+    pub state: RecordState,
     pub disposal_kian_id: Option<i64>,
     /// Holds in place (開示請求・訴訟・監査); a held record is not disposed of.
     pub open_holds: i64,
@@ -102,10 +106,19 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
         disposal: r.try_get("disposal")?,
         completed_on: r.try_get("completed_on")?,
         expires_on: r.try_get("expires_on")?,
-        state: r.try_get("state")?,
+        state: state_of(r)?,
         disposal_kian_id: r.try_get("disposal_kian_id")?,
         open_holds: r.try_get("open_holds")?,
     })
+}
+
+/// Reads a stored `records.state`: an unknown value is an error, not a guess.
+pub(super) fn parse_state(s: &str) -> Result<RecordState> {
+    RecordState::parse(s).ok_or_else(|| AppError::Internal(format!("records.state holds an unknown value {s:?}")))
+}
+
+fn state_of(r: &sqlx::any::AnyRow) -> Result<RecordState> {
+    parse_state(&r.try_get::<String, _>("state")?)
 }
 
 const COLS: &str = "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, \
@@ -218,12 +231,13 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             let id = kian::insert(conn, &staff, &draft, &prep).await?;
             for rid in ids {
                 let claimed = sqlx::query(
-                    "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'kept' \
+                    "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = $4 \
                      AND (disposal_kian_id IS NULL OR disposal_kian_id IN (SELECT id FROM kian WHERE state IN ('rejected', 'abandoned')))",
                 )
                 .bind(id)
                 .bind(rid)
                 .bind(staff.tenant_id)
+                .bind(RecordState::Kept.as_str())
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
@@ -245,7 +259,7 @@ async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record
     let free: Vec<Record> = expiring(db, tenant_id, fy)
         .await?
         .into_iter()
-        .filter(|r| r.state == "kept" && r.expires_on <= today && r.open_holds == 0)
+        .filter(|r| r.state == RecordState::Kept && r.expires_on <= today && r.open_holds == 0)
         .collect();
     let mut due = Vec::new();
     for r in free {
@@ -307,8 +321,9 @@ pub async fn carry_out<L: kian::Links>(
 ) -> Result<Released> {
     let consulted_by = records_consulted(setup, k)?;
     let rows =
-        sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept' ORDER BY id"))
+        sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = $2 ORDER BY id"))
             .bind(k.id)
+            .bind(RecordState::Kept.as_str())
             .fetch_all(&mut *conn)
             .await?;
     let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
@@ -331,8 +346,12 @@ pub async fn carry_out<L: kian::Links>(
             (None, None)
         };
         released.files.extend(erase(conn, &r.subject, now).await?);
-        let state = if r.disposal == "ikan" { "transferred" } else { "disposed" };
-        sqlx::query("UPDATE records SET state = $1 WHERE id = $2").bind(state).bind(r.id).execute(&mut *conn).await?;
+        let state = RecordState::after_disposal(&r.disposal);
+        sqlx::query("UPDATE records SET state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(r.id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "INSERT INTO disposal_log (tenant_id, record_id, subject, title, action, approved_by_kian, package_path, package_sha256, done_by, done_at, \
              consulted_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
