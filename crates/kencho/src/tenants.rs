@@ -1,9 +1,9 @@
 //! Tenants (the prefecture and each municipality that joins) and their divisions.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::db::{now_ms, Db};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Tenant {
@@ -77,4 +77,27 @@ pub async fn by_code(db: &Db, code: &str) -> Result<Option<Tenant>> {
         .bind(code)
         .fetch_optional(&db.read)
         .await?)
+}
+
+/// What a tenant's signed documents are headed and numbered with.
+#[derive(Debug, Clone)]
+pub struct Letterhead {
+    pub code: String,
+    pub name: String,
+    /// The prefix of its receipt, notice and 受付 numbers (`MNS`).
+    pub receipt_prefix: String,
+}
+
+/// A tenant's [`Letterhead`] (`NotFound` if there is no such tenant).
+pub async fn letterhead(conn: &mut AnyConnection, id: i64) -> Result<Letterhead> {
+    let row = sqlx::query("SELECT code, name, receipt_prefix FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Letterhead {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        receipt_prefix: row.try_get("receipt_prefix")?,
+    })
 }

@@ -118,6 +118,47 @@ impl HoldKind {
     }
 }
 
+/// Where a record stands (`records.state`): kept until a disposal 起案 is carried out, then
+/// destroyed (廃棄) or transferred to the archives (移管); either is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// 保存中: on the disposal lists when its retention ends, and may be held.
+    Kept,
+    /// 廃棄済: personal data and files removed; that it existed is kept.
+    Disposed,
+    /// 移管済: exported as an archive package, then removed here.
+    Transferred,
+}
+
+impl RecordState {
+    pub const ALL: [RecordState; 3] = [RecordState::Kept, RecordState::Disposed, RecordState::Transferred];
+
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Kept => "kept",
+            RecordState::Disposed => "disposed",
+            RecordState::Transferred => "transferred",
+        }
+    }
+
+    /// Reads a stored value; `None` for anything else.
+    pub fn parse(s: &str) -> Option<RecordState> {
+        RecordState::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The state a record is left in by its disposal (`disposal` as stored: `ikan` transfers,
+    /// anything else destroys).
+    pub fn after_disposal(disposal: &str) -> RecordState {
+        if disposal == "ikan" {
+            RecordState::Transferred
+        } else {
+            RecordState::Disposed
+        }
+    }
+}
+
 /// Why a record may not be disposed of now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeepReason {
@@ -166,6 +207,19 @@ mod tests {
         assert_eq!(RetentionClass::UnderOneYear.disposable_from(d), Some(d));
         assert_eq!(RetentionClass::Years(1).disposable_from(d), Some(date!(2028 - 04 - 01)));
         assert_eq!(RetentionClass::InUse.disposable_from(d), None);
+    }
+
+    #[test]
+    fn record_states_read_what_they_store() {
+        for s in RecordState::ALL {
+            assert_eq!(RecordState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::Value::from(s.as_str()));
+        }
+        assert_eq!(RecordState::parse("kept"), Some(RecordState::Kept));
+        assert_eq!(RecordState::parse("Kept"), None);
+        assert_eq!(RecordState::parse(""), None);
+        assert_eq!(RecordState::after_disposal("ikan"), RecordState::Transferred);
+        assert_eq!(RecordState::after_disposal("haiki"), RecordState::Disposed);
     }
 
     fn class() -> impl Strategy<Value = RetentionClass> {

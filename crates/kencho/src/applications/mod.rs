@@ -27,12 +27,14 @@ pub use crate::procedures::version as procedure_version;
 
 mod actions;
 mod archive;
+mod facts;
 mod files;
 mod links;
 mod lists;
 
 pub use actions::*;
 pub use archive::archived;
+pub use facts::{document_facts, last_message, DocumentFacts};
 pub use files::*;
 pub use links::Links;
 pub use lists::*;

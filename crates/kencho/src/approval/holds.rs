@@ -4,7 +4,7 @@
 //! are roles as data (`record_hold`), audited, and each runs with the record's row locked, so a
 //! hold and a disposal of the same record are applied one after the other.
 
-use kencho_core::approval::records::HoldKind;
+use kencho_core::approval::records::{HoldKind, RecordState};
 use kencho_core::security::policy::Action as PolicyAction;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -28,10 +28,10 @@ pub struct Hold {
 }
 
 /// Locks a record of the tenant and returns its state; another tenant's record is a 404.
-pub async fn lock_record(conn: &mut AnyConnection, tenant_id: i64, record_id: i64) -> Result<String> {
+pub async fn lock_record(conn: &mut AnyConnection, tenant_id: i64, record_id: i64) -> Result<RecordState> {
     let sql = format!("SELECT state FROM records WHERE id = $1 AND tenant_id = $2{}", crate::db::for_update(conn));
     let row = sqlx::query(&sql).bind(record_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
-    Ok(row.ok_or(AppError::NotFound)?.try_get("state")?)
+    super::records::parse_state(&row.ok_or(AppError::NotFound)?.try_get::<String, _>("state")?)
 }
 
 /// The kinds of the holds in place on a record.
@@ -67,7 +67,7 @@ pub async fn place(db: &Db, staff: &Staff, record_id: i64, kind: &str, reference
     db.transact(move |conn| {
         Box::pin(async move {
             let state = lock_record(conn, staff.tenant_id, record_id).await?;
-            if state != "kept" {
+            if state != RecordState::Kept {
                 return Err(AppError::Refused("wrong_state", "the record is no longer kept".into()));
             }
             let now = now_ms();

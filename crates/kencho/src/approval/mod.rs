@@ -9,7 +9,7 @@ pub mod records;
 pub mod setup;
 
 use kencho_core::approval::figures::{self, DivisionFigures, EventRow, KianRow};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::db::Db;
 use crate::error::Result;
@@ -49,4 +49,11 @@ pub async fn figures(db: &Db, tenant_id: i64, from_ms: i64, to_ms: i64) -> Resul
         }
     }
     Ok(figures::compute(&out))
+}
+
+/// A 起案's body, if there is such a 起案: the reasons a decision notice issued at its 施行
+/// gives when the decision itself carried no text.
+pub async fn kian_body(conn: &mut AnyConnection, id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT body FROM kian WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.try_get::<String, _>("body")).transpose()?)
 }

@@ -19,10 +19,12 @@
 
 pub mod certificate;
 pub mod keys;
+mod links;
 pub mod pades;
 pub mod pdf;
 mod receipt;
 
+pub use links::{ApplicationFacts, Decision, Links, PaymentFacts};
 pub use receipt::{issue_receipt, receipt_number, yen};
 
 use std::path::Path;
@@ -36,6 +38,11 @@ use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
+
+/// The language documents are issued in: official documents are Japanese whoever asks for
+/// them (their words are in `locales/`, `doc.*`).
+const LANG: &str = "ja";
 
 /// `issued_documents.kind` of a decision notice.
 pub const KIND_DECISION_NOTICE: &str = "decision_notice";
@@ -168,7 +175,8 @@ pub async fn pdf_bytes(data_dir: &Path, doc: &IssuedDocument) -> Result<Vec<u8>>
 
 // ---------- issuing ----------
 
-/// What a notice is made from, read from the application as committed (or about to be decided).
+/// What a notice is made from: the application as committed (or about to be decided), by
+/// [`Links::application`], and its tenant.
 struct Facts {
     tenant_id: i64,
     tenant_code: String,
@@ -179,32 +187,25 @@ struct Facts {
     procedure_title: String,
     receipt_number: String,
     submitted_at: Option<i64>,
-    status: String,
+    status: Status,
     revision: i64,
 }
 
-async fn facts(conn: &mut AnyConnection, application_id: i64) -> Result<Facts> {
-    let row = sqlx::query(
-        "SELECT a.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.receipt_prefix, d.name AS division_name, \
-         r.name AS resident_name, p.title AS procedure_title, a.receipt_number, a.submitted_at, a.status, a.revision FROM applications a JOIN tenants t ON t.id = a.tenant_id JOIN divisions d ON d.id = a.division_id \
-         JOIN residents r ON r.id = a.resident_id JOIN procedures p ON p.id = a.procedure_id WHERE a.id = $1",
-    )
-    .bind(application_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
+async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, application_id: i64) -> Result<Facts> {
+    let a = links.application(conn, application_id).await?;
+    let tenant = crate::tenants::letterhead(conn, a.tenant_id).await?;
     Ok(Facts {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_code: row.try_get("tenant_code")?,
-        tenant_name: row.try_get("tenant_name")?,
-        receipt_prefix: row.try_get("receipt_prefix")?,
-        division_name: row.try_get("division_name")?,
-        resident_name: row.try_get("resident_name")?,
-        procedure_title: row.try_get("procedure_title")?,
-        receipt_number: row.try_get::<Option<String>, _>("receipt_number")?.unwrap_or_else(|| "-".into()),
-        submitted_at: row.try_get("submitted_at")?,
-        status: row.try_get("status")?,
-        revision: row.try_get("revision")?,
+        tenant_id: a.tenant_id,
+        tenant_code: tenant.code,
+        tenant_name: tenant.name,
+        receipt_prefix: tenant.receipt_prefix,
+        division_name: a.division_name,
+        resident_name: a.resident_name,
+        procedure_title: a.procedure_title,
+        receipt_number: a.receipt_number.unwrap_or_else(|| "-".into()),
+        submitted_at: a.submitted_at,
+        status: a.status,
+        revision: a.revision,
     })
 }
 
@@ -233,11 +234,7 @@ async fn prepare(
     let issued_at = now_ms();
     let content = pdf::NoticeContent {
         number: notice_number(&f.receipt_prefix, issued_at, application_id),
-        title: format!(
-            "{}（{}）",
-            kencho_core::notice::outcome_words(outcome).map_or("通知書", |(title, _)| title),
-            f.procedure_title
-        ),
+        title: notice_title(outcome, &f.procedure_title),
         tenant_name: f.tenant_name.clone(),
         division_name: f.division_name.clone(),
         resident_name: f.resident_name.clone(),
@@ -252,7 +249,7 @@ async fn prepare(
     };
     let (number, title) = (content.number.clone(), content.title.clone());
     let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
-    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
+    let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
         sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content))
             .await?;
@@ -275,6 +272,18 @@ async fn prepare(
         disposed_at: None,
     };
     Ok(PreparedNotice { doc, application_id, revision: f.revision, outcome })
+}
+
+/// `決定通知書（犬の登録申請）`: what the notice is, for which procedure.
+fn notice_title(outcome: Status, procedure_title: &str) -> String {
+    let what = t(LANG, "doc.notice.what");
+    let kind = kencho_core::notice::outcome_words(outcome).map_or(what.as_str(), |(title, _)| title);
+    tf(LANG, "doc.notice.title", &[("kind", kind), ("procedure", procedure_title)])
+}
+
+/// The embedded signature's /Reason: `{title}の発行`.
+fn signing_reason(title: &str) -> String {
+    tf(LANG, "doc.signing_reason", &[("title", title)])
 }
 
 /// A rendered document's file, stored, and its signature.
@@ -364,8 +373,9 @@ async fn insert(conn: &mut AnyConnection, doc: &IssuedDocument, actor: &str) -> 
 /// signs and stores its notice. `None` for other actions, for an application that cannot be
 /// decided now (the transaction reports why) or when rendering failed (logged; the decision
 /// goes ahead and [`issue_decision_notice`] is tried after it commits).
-pub async fn prepare_for_decision(
+pub async fn prepare_for_decision<L: Links>(
     db: &Db,
+    links: &L,
     base_url: &str,
     data_dir: &Path,
     staff: &Staff,
@@ -383,9 +393,9 @@ pub async fn prepare_for_decision(
     };
     let f = {
         let mut conn = db.read.acquire().await.ok()?;
-        facts(&mut conn, application_id).await.ok()?
+        facts(&mut conn, links, application_id).await.ok()?
     };
-    if f.tenant_id != staff.tenant_id || !from.iter().any(|s| s.as_str() == f.status) {
+    if f.tenant_id != staff.tenant_id || !from.contains(&f.status) {
         return None;
     }
     match prepare(db, base_url, data_dir, &f, application_id, None, outcome, text).await {
@@ -419,8 +429,9 @@ pub async fn record_for_decision(
 /// decision has committed, or returns the one already issued: calling it again never issues
 /// a second notice. `kian_id` names the 起案 whose 施行 issues it, if any. The notice text is
 /// the one written with the decision (else the 起案's body).
-pub async fn issue_decision_notice(
+pub async fn issue_decision_notice<L: Links>(
     db: &Db,
+    links: &L,
     base_url: &str,
     data_dir: &Path,
     application_id: i64,
@@ -430,36 +441,17 @@ pub async fn issue_decision_notice(
         return Ok(d);
     }
     let mut conn = db.read.acquire().await?;
-    let f = facts(&mut conn, application_id).await?;
-    let (outcome, action) = match Status::parse(&f.status) {
-        Some(s @ (Status::Approved | Status::Denied)) => (s, "decide"),
-        Some(Status::Rejected) => (Status::Rejected, "reject"),
+    let f = facts(&mut conn, links, application_id).await?;
+    let (outcome, decision) = match f.status {
+        s @ (Status::Approved | Status::Denied) => (s, Decision::Decide),
+        Status::Rejected => (Status::Rejected, Decision::Reject),
         _ => {
             return Err(AppError::Conflict(
                 "the application has no final decision / この申請は決定されていません".into(),
             ))
         }
     };
-    let mut text: Option<String> = sqlx::query(
-        "SELECT message FROM application_events WHERE application_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(application_id)
-    .bind(action)
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| r.try_get::<Option<String>, _>("message"))
-    .transpose()?
-    .flatten();
-    if text.as_deref().is_none_or(str::is_empty) {
-        if let Some(k) = kian_id {
-            text = sqlx::query("SELECT body FROM kian WHERE id = $1")
-                .bind(k)
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get::<String, _>("body"))
-                .transpose()?;
-        }
-    }
+    let text = links.decision_text(&mut conn, application_id, decision, kian_id).await?;
     drop(conn);
     let prepared =
         prepare(db, base_url, data_dir, &f, application_id, kian_id, outcome, text.as_deref().unwrap_or_default())
@@ -468,9 +460,10 @@ pub async fn issue_decision_notice(
         Some(k) => format!("kian:{k}"),
         None => "system".to_string(),
     };
+    let links = links.clone();
     db.transact(move |conn| {
         Box::pin(async move {
-            crate::db::lock_for_update(conn, "applications", application_id).await?;
+            links.lock_application(conn, application_id).await?;
             if let Some(d) = notice_in(conn, application_id).await? {
                 return Ok(d);
             }

@@ -19,6 +19,9 @@ use krilla::tagging::{ArtifactType, ContentTag, Identifier, SpanTag, Tag, TagGro
 use krilla::text::{Font, TextDirection};
 use krilla::{Document, SerializeSettings};
 
+use super::LANG;
+use crate::i18n::{t, tf};
+
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/ipaexg.ttf");
 
 /// Parsed once per process (parsing hashes the whole 6 MB file).
@@ -159,48 +162,50 @@ fn blocks(c: &NoticeContent) -> Vec<Block> {
     let decision = kencho_core::notice::outcome_words(c.outcome).map_or("-", |(_, word)| word);
     let authority = kencho_core::notice::authority(&c.tenant_name);
     let submitted = c.submitted_at.map(date_both).unwrap_or_else(|| "-".into());
-    let notice = if c.notice_text.trim().is_empty() { "（記載なし）".to_string() } else { c.notice_text.clone() };
-    let reason =
-        if c.outcome == kencho_core::application::Status::Approved { "決定の内容・理由" } else { "理由" };
+    let notice = if c.notice_text.trim().is_empty() { t(LANG, "doc.notice.no_text") } else { c.notice_text.clone() };
+    let reason = if c.outcome == kencho_core::application::Status::Approved {
+        "doc.notice.reason_approved"
+    } else {
+        "doc.notice.reason"
+    };
+    let on_procedure = [("procedure", c.procedure_title.as_str()), ("receipt", c.receipt_number.as_str())];
     let mut out = vec![
         right(c.number.clone()),
         right(date_both(c.issued_at)),
         Block::Gap(12.0),
-        Block::Para { text: format!("{} 様", c.resident_name), size: 12.0, align: Align::Left, indent: 0.0 },
+        Block::Para { text: addressee(&c.resident_name), size: 12.0, align: Align::Left, indent: 0.0 },
         Block::Gap(8.0),
         // The 処分 is the 行政庁's; the section that did the work is named as the contact.
         right(authority.clone()),
-        right(format!("（担当：{}）", c.division_name)),
+        right(tf(LANG, "doc.notice.contact", &[("division", &c.division_name)])),
         Block::Gap(18.0),
         Block::Heading(1, c.title.clone()),
         Block::Gap(10.0),
-        para(format!(
-            "{}付けで申請のあった{}（受付番号 {}）について、次のとおり決定したので通知します。",
-            submitted, c.procedure_title, c.receipt_number
-        )),
+        para(tf(LANG, "doc.notice.lead", &[("submitted", submitted.as_str()), on_procedure[0], on_procedure[1]])),
         Block::Gap(8.0),
-        Block::Heading(2, "決定".into()),
+        Block::Heading(2, t(LANG, "doc.notice.decision")),
         Block::Para { text: decision.into(), size: 12.0, align: Align::Left, indent: 12.0 },
         Block::Gap(6.0),
-        Block::Heading(2, reason.into()),
+        Block::Heading(2, t(LANG, reason)),
         Block::Para { text: notice, size: BODY, align: Align::Left, indent: 12.0 },
         Block::Gap(6.0),
-        Block::Heading(2, "手続き".into()),
+        Block::Heading(2, t(LANG, "doc.notice.procedure")),
         Block::Para {
-            text: format!("{}（受付番号 {}）", c.procedure_title, c.receipt_number),
+            text: tf(LANG, "doc.notice.procedure_line", &on_procedure),
             size: BODY,
             align: Align::Left,
             indent: 12.0,
         },
         Block::Gap(6.0),
-        Block::Heading(2, "教示".into()),
+        Block::Heading(2, t(LANG, "doc.notice.kyouji")),
     ];
     for line in kencho_core::notice::kyouji(&authority, &c.tenant_name) {
         out.push(Block::Para { text: line, size: BODY, align: Align::Left, indent: 12.0 });
     }
+    let what = t(LANG, "doc.notice.what");
     out.into_iter()
         .chain(signature_section(&Signature {
-            what: "通知書",
+            what: &what,
             number: &c.number,
             tenant_name: &c.tenant_name,
             division_name: &c.division_name,
@@ -208,6 +213,11 @@ fn blocks(c: &NoticeContent) -> Vec<Block> {
             verify_url: &c.verify_url,
         }))
         .collect()
+}
+
+/// `福島 太郎 様`: whom a document is addressed to.
+pub(super) fn addressee(name: &str) -> String {
+    tf(LANG, "doc.addressee", &[("name", name)])
 }
 
 /// Who signed a document and where to check it, for its closing section.
@@ -225,24 +235,16 @@ pub(super) struct Signature<'a> {
 /// and where anyone can check it.
 pub(super) fn signature_section(s: &Signature<'_>) -> Vec<Block> {
     let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
+    let signed =
+        [("what", s.what), ("tenant", s.tenant_name), ("algorithm", super::keys::ALGORITHM), ("key_id", s.key_id)];
     vec![
         Block::Gap(14.0),
         Block::Rule,
         Block::Gap(4.0),
-        Block::Heading(2, "電子署名について".into()),
-        para(format!(
-            "この{}は{}が電子的に交付し、電子署名（{}、鍵ID {}）を付しています。紙の{}と同じ効力を持ち、押印はありません。",
-            s.what,
-            s.tenant_name,
-            super::keys::ALGORITHM,
-            s.key_id,
-            s.what
-        )),
-        para(format!(
-            "文書番号 {} と、このファイルが改ざんされていないことは、次のページで誰でも確認できます：{}",
-            s.number, s.verify_url
-        )),
-        para(format!("発行者：{} {}", s.tenant_name, s.division_name)),
+        Block::Heading(2, t(LANG, "doc.signature.heading")),
+        para(tf(LANG, "doc.signature.signed", &signed)),
+        para(tf(LANG, "doc.signature.verify", &[("number", s.number), ("url", s.verify_url)])),
+        para(tf(LANG, "doc.signature.issuer", &[("tenant", s.tenant_name), ("division", s.division_name)])),
     ]
 }
 
@@ -361,7 +363,7 @@ pub(super) fn render(meta: &Meta<'_>, blocks: &[Block]) -> Result<Vec<u8>, Strin
         surface.finish();
         page.finish();
     }
-    let mut tree = TagTree::new().with_lang(Some("ja".into()));
+    let mut tree = TagTree::new().with_lang(Some(LANG.into()));
     for (b, list) in blocks.iter().zip(ids) {
         if list.is_empty() {
             continue;
@@ -382,7 +384,7 @@ pub(super) fn render(meta: &Meta<'_>, blocks: &[Block]) -> Result<Vec<u8>, Strin
     doc.set_metadata(
         Metadata::new()
             .title(meta.title.to_string())
-            .language("ja".into())
+            .language(LANG.into())
             .authors(vec![meta.author.clone()])
             .description(format!("{} {}", meta.number, meta.title))
             .keywords(vec![format!("{NUMBER_MARKER}{}", meta.number)])

@@ -8,12 +8,16 @@
 
 use std::path::Path;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
-use super::{certificate, find, insert, keys, sign_and_store, By, IssuedDocument, Signing, VERIFY_PATH};
+use super::{
+    certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Links, Signing, LANG,
+    VERIFY_PATH,
+};
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
 
 /// `issued_documents.kind` of a receipt.
 pub const KIND_RECEIPT: &str = "receipt";
@@ -37,13 +41,12 @@ pub fn yen(amount: i64) -> String {
     format!("{}{out}円", if amount < 0 { "-" } else { "" })
 }
 
-/// The payment method as the receipt names it.
-fn method_ja(method: &str) -> &str {
+/// The payment method as the receipt names it (another method by its code).
+fn method_name(method: &str) -> String {
     match method {
-        "card" => "クレジットカード",
-        "qr" => "QRコード決済",
-        "" => "-",
-        other => other,
+        "card" | "qr" => t(LANG, &format!("doc.receipt.method_{method}")),
+        "" => "-".into(),
+        other => other.into(),
     }
 }
 
@@ -74,7 +77,7 @@ pub struct ReceiptContent {
 
 impl ReceiptContent {
     fn title(&self) -> String {
-        format!("領収書（{}）", self.procedure_title)
+        tf(LANG, "doc.receipt.title", &[("procedure", &self.procedure_title)])
     }
 }
 
@@ -82,36 +85,43 @@ fn blocks(c: &ReceiptContent) -> Vec<Block> {
     let right = |text: String| Block::Para { text, size: BODY, align: Align::Right, indent: 0.0 };
     let item = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 12.0 };
     let para = |text: String| Block::Para { text, size: BODY, align: Align::Left, indent: 0.0 };
-    let mut items = vec![item(format!("領収番号：R-{}", c.payment_id))];
+    let line = |key: &str, name: &str, value: &str| item(tf(LANG, &format!("doc.receipt.{key}"), &[(name, value)]));
+    let procedure = c.procedure_title.as_str();
+    let mut items = vec![line("payment_no", "id", &c.payment_id.to_string())];
     if let Some(r) = c.receipt_number.as_deref().filter(|r| !r.is_empty()) {
-        items.push(item(format!("受付番号：{r}")));
+        items.push(line("receipt_no", "receipt", r));
     }
     items.extend([
-        item(format!("件名：{}", c.procedure_title)),
-        item(format!("歳入科目：{}", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code })),
-        item(format!("お支払い方法：{}", method_ja(&c.method))),
-        item(format!("お支払い日：{}", pdf::date_both(c.paid_at))),
+        line("subject", "procedure", procedure),
+        line("revenue", "code", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code }),
+        line("method", "method", &method_name(&c.method)),
+        line("paid_on", "date", &pdf::date_both(c.paid_at)),
     ]);
     let mut out = vec![
         right(c.number.clone()),
-        right(format!("発行日：{}", pdf::date_both(c.issued_at))),
+        right(tf(LANG, "doc.receipt.issued_on", &[("date", &pdf::date_both(c.issued_at))])),
         Block::Gap(18.0),
-        Block::Heading(1, "領収書".into()),
+        Block::Heading(1, t(LANG, "doc.receipt.heading")),
         Block::Gap(14.0),
-        Block::Para { text: format!("{} 様", c.resident_name), size: 14.0, align: Align::Left, indent: 0.0 },
+        Block::Para { text: pdf::addressee(&c.resident_name), size: 14.0, align: Align::Left, indent: 0.0 },
         Block::Gap(12.0),
-        Block::Para { text: format!("金 {}", yen(c.amount)), size: 18.0, align: Align::Center, indent: 0.0 },
+        Block::Para {
+            text: tf(LANG, "doc.receipt.amount", &[("yen", &yen(c.amount))]),
+            size: 18.0,
+            align: Align::Center,
+            indent: 0.0,
+        },
         Block::Gap(8.0),
         Block::Para {
-            text: format!("但し {} 手数料として", c.procedure_title),
+            text: tf(LANG, "doc.receipt.for", &[("procedure", procedure)]),
             size: 12.0,
             align: Align::Center,
             indent: 0.0,
         },
         Block::Gap(6.0),
-        para("上記の金額を正に領収いたしました。".into()),
+        para(t(LANG, "doc.receipt.received")),
         Block::Gap(10.0),
-        Block::Heading(2, "内訳".into()),
+        Block::Heading(2, t(LANG, "doc.receipt.details")),
     ];
     out.extend(items);
     out.extend([
@@ -119,10 +129,11 @@ fn blocks(c: &ReceiptContent) -> Vec<Block> {
         right(c.tenant_name.clone()),
         right(c.division_name.clone()),
         Block::Gap(8.0),
-        para("この領収書は電子署名されています。".into()),
+        para(t(LANG, "doc.receipt.signed")),
     ]);
+    let what = t(LANG, "doc.receipt.what");
     out.extend(pdf::signature_section(&Signature {
-        what: "領収書",
+        what: &what,
         number: &c.number,
         tenant_name: &c.tenant_name,
         division_name: &c.division_name,
@@ -144,7 +155,8 @@ pub fn render_receipt(c: &ReceiptContent) -> std::result::Result<Vec<u8>, String
     pdf::render(&meta, &blocks(c))
 }
 
-/// What a receipt is made from: the payment, its application, resident and tenant.
+/// What a receipt is made from: the payment ([`Links::payment`]), its application
+/// ([`Links::application`]) and tenant.
 struct Facts {
     tenant_id: i64,
     tenant_code: String,
@@ -159,39 +171,30 @@ struct Facts {
     amount: i64,
     paid_amount: i64,
     method: String,
-    state: String,
+    paid: bool,
     paid_at: Option<i64>,
 }
 
-async fn facts(conn: &mut AnyConnection, payment_id: i64) -> Result<Facts> {
-    let row = sqlx::query(
-        "SELECT p.tenant_id, t.code AS tenant_code, t.name AS tenant_name, t.receipt_prefix, d.name AS division_name, \
-         r.name AS resident_name, pr.title AS procedure_title, a.receipt_number, p.application_id, p.revenue_code, \
-         p.amount, p.paid_amount, p.method, p.state, p.paid_at FROM payments p \
-         JOIN applications a ON a.id = p.application_id JOIN tenants t ON t.id = p.tenant_id \
-         JOIN divisions d ON d.id = a.division_id JOIN residents r ON r.id = p.resident_id \
-         JOIN procedures pr ON pr.id = a.procedure_id WHERE p.id = $1",
-    )
-    .bind(payment_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
+async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, payment_id: i64) -> Result<Facts> {
+    let p = links.payment(conn, payment_id).await?;
+    let a = links.application(conn, p.application_id).await?;
+    let tenant = crate::tenants::letterhead(conn, p.tenant_id).await?;
     Ok(Facts {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_code: row.try_get("tenant_code")?,
-        tenant_name: row.try_get("tenant_name")?,
-        receipt_prefix: row.try_get("receipt_prefix")?,
-        division_name: row.try_get("division_name")?,
-        resident_name: row.try_get("resident_name")?,
-        procedure_title: row.try_get("procedure_title")?,
-        receipt_number: row.try_get("receipt_number")?,
-        application_id: row.try_get("application_id")?,
-        revenue_code: row.try_get("revenue_code")?,
-        amount: row.try_get("amount")?,
-        paid_amount: row.try_get("paid_amount")?,
-        method: row.try_get("method")?,
-        state: row.try_get("state")?,
-        paid_at: row.try_get("paid_at")?,
+        tenant_id: p.tenant_id,
+        tenant_code: tenant.code,
+        tenant_name: tenant.name,
+        receipt_prefix: tenant.receipt_prefix,
+        division_name: a.division_name,
+        resident_name: a.resident_name,
+        procedure_title: a.procedure_title,
+        receipt_number: a.receipt_number,
+        application_id: p.application_id,
+        revenue_code: p.revenue_code,
+        amount: p.amount,
+        paid_amount: p.paid_amount,
+        method: p.method,
+        paid: p.paid,
+        paid_at: p.paid_at,
     })
 }
 
@@ -205,10 +208,16 @@ fn not_paid() -> AppError {
 /// Issues (renders, signs, stores and records) the receipt of a paid payment, or returns the
 /// one already issued: calling it again, or twice at once, never issues a second receipt.
 /// A payment that is not `paid` is refused (`not_paid`) unless its receipt exists already.
-pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id: i64) -> Result<IssuedDocument> {
+pub async fn issue_receipt<L: Links>(
+    db: &Db,
+    links: &L,
+    base_url: &str,
+    data_dir: &Path,
+    payment_id: i64,
+) -> Result<IssuedDocument> {
     let f = {
         let mut conn = db.read.acquire().await?;
-        facts(&mut conn, payment_id).await?
+        facts(&mut conn, links, payment_id).await?
     };
     let number = receipt_number(&f.receipt_prefix, payment_id);
     {
@@ -217,7 +226,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
             return Ok(d);
         }
     }
-    if f.state != "paid" {
+    if !f.paid {
         return Err(not_paid());
     }
     let key = keys::active(db, f.tenant_id).await?;
@@ -240,7 +249,7 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
     };
     let title = content.title();
     let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
-    let signing = Signing { key, embedded, reason: format!("{title}の発行") };
+    let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
         sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
     let mut doc = IssuedDocument {
@@ -261,20 +270,15 @@ pub async fn issue_receipt(db: &Db, base_url: &str, data_dir: &Path, payment_id:
         issued_at,
         disposed_at: None,
     };
+    let links = links.clone();
     db.transact(move |conn| {
         Box::pin(async move {
             // Two requests at once: the second waits here, then finds the first one's receipt.
-            let lock = crate::db::for_update(conn);
-            let state: String = sqlx::query(&format!("SELECT state FROM payments WHERE id = $1{lock}"))
-                .bind(payment_id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .try_get("state")?;
+            let paid = links.lock_payment(conn, payment_id).await?;
             if let Some(d) = find(conn, By::Number(&doc.number)).await? {
                 return Ok(d);
             }
-            if state != "paid" {
+            if !paid {
                 return Err(not_paid());
             }
             doc.id = insert(conn, &doc, "system").await?;

@@ -23,12 +23,12 @@ pub async fn staff_action(
     id: i64,
     action: Action,
 ) -> Result<Status> {
-    let notice = documents::prepare_for_decision(db, base_url, data_dir, staff, id, &action).await;
-    let (db2, links, base_url2, staff) = (db.clone(), links.clone(), base_url.to_string(), staff.clone());
+    let notice = documents::prepare_for_decision(db, links, base_url, data_dir, staff, id, &action).await;
+    let (db2, links2, base_url2, staff) = (db.clone(), links.clone(), base_url.to_string(), staff.clone());
     let (to, notice_recorded) = db
         .transact(move |conn| {
             Box::pin(async move {
-                let (a, to) = applications::staff_act(conn, &db2, links, &base_url2, &staff, id, &action).await?;
+                let (a, to) = applications::staff_act(conn, &db2, links2, &base_url2, &staff, id, &action).await?;
                 let recorded = match &notice {
                     Some(n) => {
                         let actor = format!("staff:{}", staff.id);
@@ -42,7 +42,7 @@ pub async fn staff_action(
         .await?;
     // The decision has committed; a notice not made with it is issued now (idempotent).
     if matches!(to, Status::Approved | Status::Denied | Status::Rejected) && !notice_recorded {
-        if let Err(e) = documents::issue_decision_notice(db, base_url, data_dir, id, None).await {
+        if let Err(e) = documents::issue_decision_notice(db, links, base_url, data_dir, id, None).await {
             tracing::error!(error = %e, application_id = id, "the decision notice could not be issued");
         }
     }

@@ -1,9 +1,9 @@
 //! The capabilities wired together. A capability that needs another inside its own
 //! transaction declares what it needs as a trait of its own (`applications::Links`,
-//! `approval::kian::Links`, `payments::Links`); [`Links`] implements each of them here, so the
-//! knowledge of how they meet (a fee paid before submission, the record a finished application
-//! becomes, what 施行 does to an application or a refund) lives in one place and the
-//! capabilities do not import each other.
+//! `approval::kian::Links`, `payments::Links`, `documents::Links`); [`Links`] implements each
+//! of them here, so the knowledge of how they meet (a fee paid before submission, the record a
+//! finished application becomes, what 施行 does to an application or a refund, what a notice
+//! or a receipt prints) lives in one place and the capabilities do not import each other.
 
 use std::sync::Arc;
 
@@ -13,16 +13,21 @@ use sqlx::AnyConnection;
 use crate::actor::Staff;
 use crate::applications::{self, Application};
 use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, Source};
-use crate::approval::records;
 use crate::approval::setup::SetupCache;
+use crate::approval::{self, records};
 use crate::crypto::Keyring;
 use crate::db::{Batch, Db};
+use crate::documents::{self, ApplicationFacts, Decision, PaymentFacts};
 use crate::error::{AppError, Result};
+use crate::i18n::tf;
 use crate::payments::{self, ForApplication, Payer, RefundDecision};
 use crate::procedures::Procedure;
 
 /// The kind of matter a refund above the tenant's limit is decided under (専決 table).
 const REFUND_MATTER: &str = "還付";
+
+/// 起案 are written in Japanese, the office's language, whoever's act drafted them.
+const KIAN_LANG: &str = "ja";
 
 /// Every capability's links to the others (cheap to clone: the 決裁 setup cache is shared).
 #[derive(Clone)]
@@ -143,14 +148,15 @@ impl payments::Links for Links {
     }
 
     async fn draft_refund_decision(&self, db: &Db, staff: &Staff, d: RefundDecision) -> Result<(Draft, Prepared)> {
-        let payment_id = d.payment_id;
+        let id = d.payment_id.to_string();
         let mut draft = Draft {
             source: Source::Internal,
             application_id: None,
-            title: format!("手数料の還付について（領収番号 R-{payment_id}）"),
-            body: format!(
-                "次のとおり手数料を還付する。\n\n  領収番号：R-{payment_id}\n  還付額：{} 円\n  理由：{}\n",
-                d.amount, d.reason
+            title: tf(KIAN_LANG, "kessai.draft_refund_title", &[("id", &id)]),
+            body: tf(
+                KIAN_LANG,
+                "kessai.draft_refund_body",
+                &[("id", &id), ("amount", &d.amount.to_string()), ("reason", &d.reason)],
             ),
             matter_kind: REFUND_MATTER.into(),
             amount: Some(d.amount),
@@ -173,5 +179,61 @@ impl payments::Links for Links {
         (draft, prep): &(Draft, Prepared),
     ) -> Result<i64> {
         kian::insert(conn, staff, draft, prep).await
+    }
+}
+
+impl documents::Links for Links {
+    async fn application(&self, conn: &mut AnyConnection, application_id: i64) -> Result<ApplicationFacts> {
+        let a = applications::document_facts(conn, application_id).await?;
+        Ok(ApplicationFacts {
+            tenant_id: a.tenant_id,
+            division_name: a.division_name,
+            resident_name: a.resident_name,
+            procedure_title: a.procedure_title,
+            receipt_number: a.receipt_number,
+            submitted_at: a.submitted_at,
+            status: a.status,
+            revision: a.revision,
+        })
+    }
+
+    async fn decision_text(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+        decision: Decision,
+        kian_id: Option<i64>,
+    ) -> Result<Option<String>> {
+        let action = match decision {
+            Decision::Decide => "decide",
+            Decision::Reject => "reject",
+        };
+        let text = applications::last_message(conn, application_id, action).await?;
+        match kian_id {
+            Some(k) if text.as_deref().is_none_or(str::is_empty) => approval::kian_body(conn, k).await,
+            _ => Ok(text),
+        }
+    }
+
+    async fn lock_application(&self, conn: &mut AnyConnection, application_id: i64) -> Result<()> {
+        applications::lock_row(conn, application_id).await
+    }
+
+    async fn payment(&self, conn: &mut AnyConnection, payment_id: i64) -> Result<PaymentFacts> {
+        let p = payments::receipt_facts(conn, payment_id).await?;
+        Ok(PaymentFacts {
+            tenant_id: p.tenant_id,
+            application_id: p.application_id,
+            revenue_code: p.revenue_code,
+            amount: p.amount,
+            paid_amount: p.paid_amount,
+            method: p.method,
+            paid: p.paid,
+            paid_at: p.paid_at,
+        })
+    }
+
+    async fn lock_payment(&self, conn: &mut AnyConnection, payment_id: i64) -> Result<bool> {
+        payments::lock_paid(conn, payment_id).await
     }
 }

@@ -178,7 +178,7 @@ pub fn notify(
     for c in recipients {
         let mut text = body.to_string();
         if let Some(tok) = ack_token {
-            text.push_str(&format!("\n\n確認した（受信確認）: {base_url}/iot/ack/{tok}?c={}\n", c.id));
+            text.push_str(&super::texts::ack_line(&format!("{base_url}/iot/ack/{tok}?c={}", c.id)));
         }
         mail::enqueue_batched(batch, &format!("iot:{alarm_id}:{event}:{}", c.id), &c.contact.email, subject, &text);
         batch.push(
@@ -202,7 +202,7 @@ pub fn jst_minute(ms: i64) -> u16 {
 pub fn map_link(place: Option<(f64, f64)>) -> String {
     match place {
         Some((lat, lon)) => format!("{lat:.6}, {lon:.6}  https://maps.gsi.go.jp/#17/{lat:.6}/{lon:.6}/"),
-        None => "（位置未登録）".into(),
+        None => super::texts::no_place(),
     }
 }
 

@@ -63,7 +63,7 @@ pub fn low_battery(title: &str, label: &str, area: &str, percent: u8) -> (String
 }
 
 pub fn inactivity(id: i64, name: &str, area: &str, hours: i64, since: Option<i64>) -> (String, String) {
-    let since = since.map(when).unwrap_or_else(|| "記録なし".into());
+    let since = since.map(when).unwrap_or_else(|| tf(LANG, "mail.iot_never", &[]));
     pair(
         "inactivity",
         &[("id", &id.to_string()), ("name", name), ("area", area), ("hours", &hours.to_string()), ("since", &since)],
@@ -76,4 +76,14 @@ pub fn call_button(id: i64, name: &str, area: &str) -> (String, String) {
 
 pub fn all_clear(id: i64, name: &str, area: &str) -> (String, String) {
     pair("all_clear", &[("id", &id.to_string()), ("name", name), ("area", area)])
+}
+
+/// The line under an alarm mail that acknowledges it with one click.
+pub fn ack_line(link: &str) -> String {
+    tf(LANG, "mail.iot_ack_line", &[("link", link)])
+}
+
+/// Where a device is, when it has no coordinates.
+pub fn no_place() -> String {
+    tf(LANG, "mail.iot_no_place", &[])
 }

@@ -11,6 +11,7 @@ mod cash;
 mod events;
 pub mod fiscal;
 mod links;
+mod receipts;
 pub mod reconcile;
 mod refunds;
 pub mod sandbox;
@@ -21,6 +22,7 @@ pub use cash::*;
 pub use events::apply_event;
 use events::apply_to;
 pub use links::{ForApplication, Links, Payer, RefundDecision};
+pub use receipts::{lock_paid, receipt_facts, ReceiptFacts};
 pub use refunds::*;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};

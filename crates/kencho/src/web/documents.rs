@@ -101,7 +101,7 @@ async fn receipt_pdf(State(st): State<AppState>, ctx: Ctx, Path((id, pid)): Path
     if !ours {
         return Err(AppError::NotFound).lang(&lang);
     }
-    let doc = documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, pid).await.lang(&lang)?;
+    let doc = documents::issue_receipt(&st.db, &st.links, &st.cfg.base_url, &st.cfg.data_dir, pid).await.lang(&lang)?;
     pdf_download(&st, &doc, &format!("receipt-{pid}.pdf")).await.lang(&lang)
 }
 

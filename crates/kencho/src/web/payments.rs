@@ -594,7 +594,9 @@ pub(super) async fn issue_receipt_if_paid(st: &AppState, provider: Provider, pay
 async fn issue_receipt_logged(st: &AppState, payment_id: i64) {
     let st = st.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::documents::issue_receipt(&st.db, &st.cfg.base_url, &st.cfg.data_dir, payment_id).await {
+        if let Err(e) =
+            crate::documents::issue_receipt(&st.db, &st.links, &st.cfg.base_url, &st.cfg.data_dir, payment_id).await
+        {
             tracing::warn!(error = %e, payment = payment_id, "the signed receipt was not issued yet");
         }
     });

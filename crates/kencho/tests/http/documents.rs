@@ -163,7 +163,9 @@ async fn signed_notices_are_downloaded_verified_and_survive_key_rotation() {
     assert_eq!(browser().get(app.url(&format!("/applications/{id}/notice.pdf"))).send().await.unwrap().status(), 401);
 
     // Issuing again (a retry, or the 電子決裁 path) gives the same notice, not a second one.
-    let again = kencho::documents::issue_decision_notice(&app.db, &app.base, &app.data_dir, id, None).await.unwrap();
+    let links = kencho::flows::Links::new(Default::default());
+    let again =
+        kencho::documents::issue_decision_notice(&app.db, &links, &app.base, &app.data_dir, id, None).await.unwrap();
     assert_eq!(again.number, number);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM issued_documents WHERE application_id = {id}")).await, 1);
 
@@ -367,7 +369,8 @@ async fn a_paid_payment_gets_one_signed_receipt_that_verifies() {
     // Once per payment: the same file again, and from the function.
     let again = taro.get(app.url(&path)).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(again.to_vec(), pdf);
-    let doc = kencho::documents::issue_receipt(&app.db, &app.base, &app.data_dir, pid).await.unwrap();
+    let links = kencho::flows::Links::new(Default::default());
+    let doc = kencho::documents::issue_receipt(&app.db, &links, &app.base, &app.data_dir, pid).await.unwrap();
     assert_eq!((doc.number.as_str(), doc.kind.as_str(), doc.application_id), (number.as_str(), "receipt", Some(id)));
     assert_eq!(app.count("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'document.issue'").await, 1);
@@ -395,7 +398,7 @@ async fn a_paid_payment_gets_one_signed_receipt_that_verifies() {
     let unpaid = s["payments"][0]["id"].as_i64().unwrap();
     let res = taro.get(app.url(&format!("/applications/{id2}/payments/{unpaid}/receipt.pdf"))).send().await.unwrap();
     assert_eq!(res.status(), 409);
-    let err = kencho::documents::issue_receipt(&app.db, &app.base, &app.data_dir, unpaid).await.unwrap_err();
+    let err = kencho::documents::issue_receipt(&app.db, &links, &app.base, &app.data_dir, unpaid).await.unwrap_err();
     assert!(matches!(err, kencho::error::AppError::Refused("not_paid", _)), "{err:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM issued_documents WHERE kind = 'receipt'").await, 1);
 }

@@ -210,7 +210,10 @@ async fn notices_carry_a_pades_signature_over_the_whole_file_and_stay_in_the_has
     let (id, _) = app.submit_dog(&token, "ハナ").await;
     accept_and_approve(&app, &kacho, id).await;
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM issued_documents WHERE application_id = {id}")).await, 0);
-    let err = kencho::documents::issue_decision_notice(&app.db, &app.base, &app.data_dir, id, None).await.unwrap_err();
+    let links = kencho::flows::Links::new(Default::default());
+    let err = kencho::documents::issue_decision_notice(&app.db, &links, &app.base, &app.data_dir, id, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "tsa_failed");
 }
 

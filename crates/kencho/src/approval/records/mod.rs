@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use kencho_core::approval::doc::{format_date, parse_date};
 use kencho_core::approval::org::PostId;
-use kencho_core::approval::records::{HoldKind, RetentionClass};
+use kencho_core::approval::records::{HoldKind, RecordState, RetentionClass};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use time::Date;
@@ -17,13 +17,18 @@ use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
+use crate::i18n::{t, tf};
 
 mod archive;
 
 use archive::package;
 
-const INSERT: &str = "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
-    expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9) ON CONFLICT (subject) DO NOTHING";
+const INSERT: &str =
+    "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
+    expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject) DO NOTHING";
+
+/// 起案 are written in Japanese, the office's language.
+const KIAN_LANG: &str = "ja";
 
 /// The day a 常用 record would expire: never, while in use.
 const NEVER: &str = "9999-12-31";
@@ -61,6 +66,7 @@ pub fn keep_batched(
             Arg::Text(disposal.into()),
             Arg::Text(format_date(completed)),
             Arg::Text(expires_on(retention_years, completed)),
+            Arg::Text(RecordState::Kept.as_str().into()),
             Arg::Int(now),
         ],
     );
@@ -79,7 +85,9 @@ pub struct Record {
     pub disposal: String,
     pub completed_on: String,
     pub expires_on: String,
-    pub state: String,
+    /// `kept`, `disposed` or `transferred`.
+    #[schema(value_type = String)]
+    pub state: RecordState,
     pub disposal_kian_id: Option<i64>,
     /// Holds in place (開示請求・訴訟・監査); a held record is not disposed of.
     pub open_holds: i64,
@@ -98,10 +106,19 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
         disposal: r.try_get("disposal")?,
         completed_on: r.try_get("completed_on")?,
         expires_on: r.try_get("expires_on")?,
-        state: r.try_get("state")?,
+        state: state_of(r)?,
         disposal_kian_id: r.try_get("disposal_kian_id")?,
         open_holds: r.try_get("open_holds")?,
     })
+}
+
+/// Reads a stored `records.state`: an unknown value is an error, not a guess.
+pub(super) fn parse_state(s: &str) -> Result<RecordState> {
+    RecordState::parse(s).ok_or_else(|| AppError::Internal(format!("records.state holds an unknown value {s:?}")))
+}
+
+fn state_of(r: &sqlx::any::AnyRow) -> Result<RecordState> {
+    parse_state(&r.try_get::<String, _>("state")?)
 }
 
 const COLS: &str = "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, \
@@ -187,7 +204,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     let mut draft = Draft {
         source: Source::Disposal,
         application_id: None,
-        title: format!("{fy}年度 公文書の廃棄・移管について"),
+        title: tf(KIAN_LANG, "kessai.draft_disposal_title", &[("fy", &fy.to_string())]),
         body,
         matter_kind: DISPOSAL_MATTER.into(),
         amount: None,
@@ -214,12 +231,13 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             let id = kian::insert(conn, &staff, &draft, &prep).await?;
             for rid in ids {
                 let claimed = sqlx::query(
-                    "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'kept' \
+                    "UPDATE records SET disposal_kian_id = $1 WHERE id = $2 AND tenant_id = $3 AND state = $4 \
                      AND (disposal_kian_id IS NULL OR disposal_kian_id IN (SELECT id FROM kian WHERE state IN ('rejected', 'abandoned')))",
                 )
                 .bind(id)
                 .bind(rid)
                 .bind(staff.tenant_id)
+                .bind(RecordState::Kept.as_str())
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
@@ -241,7 +259,7 @@ async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record
     let free: Vec<Record> = expiring(db, tenant_id, fy)
         .await?
         .into_iter()
-        .filter(|r| r.state == "kept" && r.expires_on <= today && r.open_holds == 0)
+        .filter(|r| r.state == RecordState::Kept && r.expires_on <= today && r.open_holds == 0)
         .collect();
     let mut due = Vec::new();
     for r in free {
@@ -262,14 +280,19 @@ async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record
 
 /// The disposal 起案's body: what goes and how.
 fn disposal_body(fy: i32, due: &[Record]) -> String {
-    let mut body = format!(
-        "保存期間が満了し、{fy}年度に廃棄・移管の時期を迎えた次の公文書を、それぞれの区分により廃棄・移管する。\n\n"
-    );
+    let mut body = tf(KIAN_LANG, "kessai.draft_disposal_body", &[("fy", &fy.to_string())]);
     for r in due {
-        let what = if r.disposal == "ikan" { "移管" } else { "廃棄" };
-        body.push_str(&format!(
-            "・{}（{}、保存期間{}、満了後 {}）：{what}\n",
-            r.title, r.subject, r.retention, r.expires_on
+        let what = t(KIAN_LANG, if r.disposal == "ikan" { "kessai.disposal_ikan" } else { "kessai.disposal_haiki" });
+        body.push_str(&tf(
+            KIAN_LANG,
+            "kessai.draft_disposal_line",
+            &[
+                ("title", &r.title),
+                ("subject", &r.subject),
+                ("retention", &r.retention),
+                ("expires", &r.expires_on),
+                ("action", &what),
+            ],
         ));
     }
     body
@@ -298,8 +321,9 @@ pub async fn carry_out<L: kian::Links>(
 ) -> Result<Released> {
     let consulted_by = records_consulted(setup, k)?;
     let rows =
-        sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = 'kept' ORDER BY id"))
+        sqlx::query(&format!("SELECT {COLS} FROM records WHERE disposal_kian_id = $1 AND state = $2 ORDER BY id"))
             .bind(k.id)
+            .bind(RecordState::Kept.as_str())
             .fetch_all(&mut *conn)
             .await?;
     let records: Vec<Record> = rows.iter().map(record_of).collect::<Result<_>>()?;
@@ -322,8 +346,12 @@ pub async fn carry_out<L: kian::Links>(
             (None, None)
         };
         released.files.extend(erase(conn, &r.subject, now).await?);
-        let state = if r.disposal == "ikan" { "transferred" } else { "disposed" };
-        sqlx::query("UPDATE records SET state = $1 WHERE id = $2").bind(state).bind(r.id).execute(&mut *conn).await?;
+        let state = RecordState::after_disposal(&r.disposal);
+        sqlx::query("UPDATE records SET state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(r.id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "INSERT INTO disposal_log (tenant_id, record_id, subject, title, action, approved_by_kian, package_path, package_sha256, done_by, done_at, \
              consulted_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -458,14 +486,13 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
                 serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
             route.redact_comments();
             let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
-            sqlx::query(
-                "UPDATE kian SET body = '（廃棄済）', search_text = '', route = $1, updated_at = $2 WHERE id = $3",
-            )
-            .bind(&route)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("UPDATE kian SET body = $1, search_text = '', route = $2, updated_at = $3 WHERE id = $4")
+                .bind(t(KIAN_LANG, "kessai.disposed_body"))
+                .bind(&route)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
             sqlx::query("UPDATE kian_events SET comment = NULL WHERE kian_id = $1")
                 .bind(id)
                 .execute(&mut *conn)

@@ -1,5 +1,7 @@
 //! The records page (公文書管理): the disposal list of a fiscal year and drafting the disposal.
 
+use kencho_core::approval::records::RecordState;
+
 use super::*;
 
 #[derive(Deserialize)]
@@ -66,7 +68,7 @@ pub(super) async fn records_view(st: &AppState, ctx: &Ctx, fy: i32, error: Strin
     Ok(RecordsPage {
         l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.records_title")),
         fy,
-        due: list.iter().filter(|r| r.state == "kept" && r.expires_on <= today).count(),
+        due: list.iter().filter(|r| r.state == RecordState::Kept && r.expires_on <= today).count(),
         records: list,
         log: records::disposal_log(&st.db, s.tenant_id).await?,
         holds,

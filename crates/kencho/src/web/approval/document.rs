@@ -350,7 +350,8 @@ pub(super) async fn reissue_page(State(st): State<AppState>, ctx: Ctx, Path(id):
             .application_id
             .filter(|_| k.executed_at.is_some())
             .ok_or(AppError::Refused("wrong_state", "nothing to issue".into()))?;
-        crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(id)).await?;
+        crate::documents::issue_decision_notice(&st.db, &st.links, &st.cfg.base_url, &st.cfg.data_dir, app, Some(id))
+            .await?;
         Ok(())
     }
     .await;

@@ -172,9 +172,15 @@ pub(super) async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianV
 /// the 起案's page offers to issue the notice again.
 pub(super) async fn after_execute(st: &AppState, done: &kian::Executed, kian_id: i64) {
     if let Some(app) = done.application {
-        if let Err(e) =
-            crate::documents::issue_decision_notice(&st.db, &st.cfg.base_url, &st.cfg.data_dir, app, Some(kian_id))
-                .await
+        if let Err(e) = crate::documents::issue_decision_notice(
+            &st.db,
+            &st.links,
+            &st.cfg.base_url,
+            &st.cfg.data_dir,
+            app,
+            Some(kian_id),
+        )
+        .await
         {
             tracing::error!(error = %e, application = app, kian = kian_id, "the signed notice was not issued");
         }

@@ -1,0 +1,58 @@
+//! An application's facts as its signed documents print them (the applicant, the procedure,
+//! the 受付番号 …) and the text written with its decision: read here, where the tables are,
+//! and handed to `documents` by `crate::flows`.
+
+use kencho_core::application::Status;
+use sqlx::{AnyConnection, Row};
+
+use crate::error::{AppError, Result};
+
+/// What a notice or a receipt prints of an application.
+#[derive(Debug, Clone)]
+pub struct DocumentFacts {
+    pub tenant_id: i64,
+    pub division_name: String,
+    pub resident_name: String,
+    pub procedure_title: String,
+    pub receipt_number: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub status: Status,
+    pub revision: i64,
+}
+
+/// An application's [`DocumentFacts`] (`NotFound` if there is none). No answers are opened.
+pub async fn document_facts(conn: &mut AnyConnection, id: i64) -> Result<DocumentFacts> {
+    let row = sqlx::query(
+        "SELECT a.tenant_id, d.name AS division_name, r.name AS resident_name, p.title AS procedure_title, \
+         a.receipt_number, a.submitted_at, a.status, a.revision FROM applications a \
+         JOIN divisions d ON d.id = a.division_id JOIN residents r ON r.id = a.resident_id \
+         JOIN procedures p ON p.id = a.procedure_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let status: String = row.try_get("status")?;
+    Ok(DocumentFacts {
+        tenant_id: row.try_get("tenant_id")?,
+        division_name: row.try_get("division_name")?,
+        resident_name: row.try_get("resident_name")?,
+        procedure_title: row.try_get("procedure_title")?,
+        receipt_number: row.try_get("receipt_number")?,
+        submitted_at: row.try_get("submitted_at")?,
+        status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+/// The message written with the application's last `action` (`decide`, `reject` …), if any.
+pub async fn last_message(conn: &mut AnyConnection, id: i64, action: &str) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT message FROM application_events WHERE application_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(action)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.try_get::<Option<String>, _>("message")).transpose()?.flatten())
+}
