@@ -102,13 +102,15 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
     documents::pades::tsa::allow_private_network(cfg.tsa_private_network);
     let cfg = Arc::new(cfg);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let approval: Arc<approval::setup::SetupCache> = Default::default();
+    let links = flows::Links::new(approval.clone());
     let mut workers = Vec::new();
     if cfg.workers {
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, stop.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone(), stop.clone())));
         workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone(), stop.clone())));
-        workers.push(tokio::spawn(payments::expiry_worker(db.clone(), stop.clone())));
+        workers.push(tokio::spawn(payments::expiry_worker(db.clone(), links.clone(), stop.clone())));
         if cfg.payment_sandbox {
             let (db, url) = (db.clone(), cfg.base_url.clone());
             workers.push(tokio::spawn(payments::sandbox::webhook_worker(db, url, stop.clone())));
@@ -145,8 +147,6 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
             workers.push(tokio::spawn(iot::mqtt::run(db.clone(), cfg.base_url.clone(), mqtt, stop.clone())));
         }
     }
-    let approval: Arc<approval::setup::SetupCache> = Default::default();
-    let links = flows::Links::new(approval.clone());
     let state = web::AppState { db, cfg, atlases, approval, links };
     let app = web::router(state.clone());
     let addr = listener.local_addr()?;

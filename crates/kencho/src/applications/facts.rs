@@ -56,3 +56,53 @@ pub async fn last_message(conn: &mut AnyConnection, id: i64, action: &str) -> Re
     .await?;
     Ok(row.map(|r| r.try_get::<Option<String>, _>("message")).transpose()?.flatten())
 }
+
+/// What a payment's mails name of its application: who is written to and about what.
+#[derive(Debug, Clone)]
+pub struct MailFacts {
+    pub email: String,
+    pub resident_name: String,
+    pub receipt_number: Option<String>,
+    pub procedure_title: String,
+    pub tenant_name: String,
+}
+
+/// An application's [`MailFacts`], in the caller's transaction.
+pub async fn mail_facts(conn: &mut AnyConnection, id: i64) -> Result<MailFacts> {
+    let row = sqlx::query(
+        "SELECT r.email, r.name AS resident_name, a.receipt_number, pr.title, t.name AS tenant_name \
+         FROM applications a JOIN residents r ON r.id = a.resident_id \
+         JOIN procedures pr ON pr.id = a.procedure_id JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(MailFacts {
+        email: row.try_get("email")?,
+        resident_name: row.try_get("resident_name")?,
+        receipt_number: row.try_get("receipt_number")?,
+        procedure_title: row.try_get("title")?,
+        tenant_name: row.try_get("tenant_name")?,
+    })
+}
+
+/// The code of the division an application belongs to.
+pub async fn division_code(conn: &mut AnyConnection, id: i64) -> Result<String> {
+    let row = sqlx::query("SELECT d.code FROM applications a JOIN divisions d ON d.id = a.division_id WHERE a.id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(row.try_get("code")?)
+}
+
+/// The file name of one of the application's own attachments, if it has one by that id.
+pub async fn attachment_name(conn: &mut AnyConnection, id: i64, public_id: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT filename FROM attachments WHERE application_id = $1 AND public_id = $2")
+        .bind(id)
+        .bind(public_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("filename")).transpose()?)
+}

@@ -147,6 +147,25 @@ impl payments::Links for Links {
         })
     }
 
+    async fn addressee(&self, conn: &mut AnyConnection, application_id: i64) -> Result<payments::Addressee> {
+        let f = applications::mail_facts(conn, application_id).await?;
+        Ok(payments::Addressee {
+            email: f.email,
+            resident_name: f.resident_name,
+            receipt_number: f.receipt_number,
+            procedure_title: f.procedure_title,
+            tenant_name: f.tenant_name,
+        })
+    }
+
+    async fn division_code(&self, conn: &mut AnyConnection, application_id: i64) -> Result<String> {
+        applications::division_code(conn, application_id).await
+    }
+
+    async fn attachment_name(&self, conn: &mut AnyConnection, application_id: i64, public_id: &str) -> Result<Option<String>> {
+        applications::attachment_name(conn, application_id, public_id).await
+    }
+
     async fn draft_refund_decision(&self, db: &Db, staff: &Staff, d: RefundDecision) -> Result<(Draft, Prepared)> {
         let id = d.payment_id.to_string();
         let mut draft = Draft {

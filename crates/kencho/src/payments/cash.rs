@@ -40,7 +40,7 @@ pub async fn record_cash<L: Links>(
                 ));
             }
             for x in &open {
-                if cancel_in(conn, x, "paid at the counter").await? != Applied::Changed {
+                if cancel_in(conn, &links, x, "paid at the counter").await? != Applied::Changed {
                     return Err(AppError::Refused("already_paid", "a payment of this fee changed meanwhile".into()));
                 }
             }
@@ -52,7 +52,7 @@ pub async fn record_cash<L: Links>(
                     insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?
                 }
             };
-            paid_at_counter(conn, id, amount, &actor).await?;
+            paid_at_counter(conn, &links, id, amount, &actor).await?;
             Ok(id)
         })
     })
@@ -93,7 +93,7 @@ fn cash_due(status: Status, open: Option<&Payment>, fresh: &Result<Due>) -> Resu
 }
 
 /// The payment becomes the counter's, paid in cash, through the same ledger path.
-async fn paid_at_counter(conn: &mut AnyConnection, id: i64, amount: i64, actor: &str) -> Result<()> {
+async fn paid_at_counter<L: Links>(conn: &mut AnyConnection, links: &L, id: i64, amount: i64, actor: &str) -> Result<()> {
     let r = format!("counter-{id}");
     sqlx::query("UPDATE payments SET provider = $1, method = 'cash', provider_ref = $2 WHERE id = $3")
         .bind(Provider::Counter.as_str())
@@ -107,6 +107,6 @@ async fn paid_at_counter(conn: &mut AnyConnection, id: i64, amount: i64, actor: 
         payment_ref: r,
         kind: EventKind::Paid { amount },
     };
-    apply_to(conn, id, Provider::Counter.as_str(), &e, actor).await?;
+    apply_to(conn, links, id, Provider::Counter.as_str(), &e, actor).await?;
     Ok(())
 }

@@ -12,7 +12,13 @@ use super::*;
 pub(super) const KENCHO: &str = "kencho";
 
 /// Applies a verified provider event to its payment, once. Returns what the ledger did.
-pub async fn apply_event(db: &Db, provider: Provider, tenant_id: i64, e: ProviderEvent) -> Result<Applied> {
+pub async fn apply_event<L: Links>(
+    db: &Db,
+    links: L,
+    provider: Provider,
+    tenant_id: i64,
+    e: ProviderEvent,
+) -> Result<Applied> {
     db.transact(move |conn| {
         Box::pin(async move {
             let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
@@ -25,15 +31,16 @@ pub async fn apply_event(db: &Db, provider: Provider, tenant_id: i64, e: Provide
             if tenant != tenant_id {
                 return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
             }
-            apply_to(conn, id, provider.as_str(), &e, "provider").await
+            apply_to(conn, &links, id, provider.as_str(), &e, "provider").await
         })
     })
     .await
 }
 
 /// `provider`: who the event comes from, a provider's name or [`KENCHO`].
-pub(super) async fn apply_to(
+pub(super) async fn apply_to<L: Links>(
     conn: &mut AnyConnection,
+    links: &L,
     id: i64,
     provider: &str,
     e: &ProviderEvent,
@@ -64,7 +71,8 @@ pub(super) async fn apply_to(
     )
     .await?;
     if outcome == Applied::Changed {
-        tell_resident(conn, &before, &ledger, e).await?;
+        let to = links.addressee(conn, before.application_id).await?;
+        tell_resident(conn, &to, &before, &ledger, e).await?;
     }
     Ok(outcome)
 }
@@ -148,21 +156,13 @@ async fn store_ledger(conn: &mut AnyConnection, before: &Payment, ledger: &Ledge
 }
 
 /// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
-async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
-    let row = sqlx::query(
-        "SELECT r.email, r.name AS resident_name, a.receipt_number, pr.title, t.name AS tenant_name FROM applications a JOIN residents r ON r.id = a.resident_id \
-         JOIN procedures pr ON pr.id = a.procedure_id JOIN tenants t ON t.id = a.tenant_id WHERE a.id = $1",
-    )
-    .bind(p.application_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (email, name, receipt, title, tenant): (String, String, Option<String>, String, String) = (
-        row.try_get("email")?,
-        row.try_get("resident_name")?,
-        row.try_get("receipt_number")?,
-        row.try_get("title")?,
-        row.try_get("tenant_name")?,
-    );
+async fn tell_resident(
+    conn: &mut AnyConnection,
+    to: &Addressee,
+    p: &Payment,
+    ledger: &Ledger,
+    e: &ProviderEvent,
+) -> Result<()> {
     // The resident's language is not kept, so mails of events the office or a provider
     // causes are in Japanese, as the office's status mails are.
     let lang = "ja";
@@ -176,18 +176,18 @@ async fn tell_resident(conn: &mut AnyConnection, p: &Payment, ledger: &Ledger, e
         _ => return Ok(()),
     };
     let args = [
-        ("name", name.as_str()),
-        ("title", title.as_str()),
-        ("tenant", tenant.as_str()),
+        ("name", to.resident_name.as_str()),
+        ("title", to.procedure_title.as_str()),
+        ("tenant", to.tenant_name.as_str()),
         ("amount", amount.as_str()),
         ("revenue_code", revenue_code),
         ("payment_id", payment_id.as_str()),
-        ("receipt", receipt.as_deref().unwrap_or(&before_submission)),
+        ("receipt", to.receipt_number.as_deref().unwrap_or(&before_submission)),
         ("paid", paid.as_str()),
         ("refunded", refunded.as_str()),
         ("reason", reason),
     ];
     let subject = tf(lang, &format!("mail.{kind}.subject"), &args);
     let body = tf(lang, &format!("mail.{kind}.body"), &args);
-    mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &email, &subject, &body).await
+    mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &to.email, &subject, &body).await
 }

@@ -35,6 +35,16 @@ pub struct ForApplication {
     pub status: Status,
 }
 
+/// What a payment's mails name of its application (the resident, the procedure, the office).
+#[derive(Debug, Clone)]
+pub struct Addressee {
+    pub email: String,
+    pub resident_name: String,
+    pub receipt_number: Option<String>,
+    pub procedure_title: String,
+    pub tenant_name: String,
+}
+
 /// The 起案 a refund above the tenant's limit is decided by.
 #[derive(Debug, Clone)]
 pub struct RefundDecision {
@@ -57,6 +67,20 @@ pub trait Links: Clone + Send + Sync + 'static {
         application_id: i64,
         payer: Payer,
     ) -> impl Future<Output = Result<ForApplication>> + Send;
+
+    /// In the payment's transaction: whom a mail about the application's fee goes to.
+    fn addressee(&self, conn: &mut AnyConnection, application_id: i64) -> impl Future<Output = Result<Addressee>> + Send;
+
+    /// The code of the division the application belongs to (who may order its refunds).
+    fn division_code(&self, conn: &mut AnyConnection, application_id: i64) -> impl Future<Output = Result<String>> + Send;
+
+    /// The file name of the application's attachment `public_id` (a 減免's evidence), if any.
+    fn attachment_name(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+        public_id: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
 
     /// Drafts (outside any transaction) the 起案 a refund above the limit waits for.
     fn draft_refund_decision(

@@ -21,7 +21,7 @@ pub mod stripe;
 pub use cash::*;
 pub use events::apply_event;
 use events::apply_to;
-pub use links::{ForApplication, Links, Payer, RefundDecision};
+pub use links::{Addressee, ForApplication, Links, Payer, RefundDecision};
 pub use receipts::{lock_paid, receipt_facts, ReceiptFacts};
 pub use refunds::*;
 
@@ -377,7 +377,7 @@ async fn open_payment<L: Links>(
         return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
     }
     let open = existing.into_iter().next();
-    let (id, amount, reused) = payment_to_open(conn, &a, &o, open).await?;
+    let (id, amount, reused) = payment_to_open(conn, links, &a, &o, open).await?;
     if amount <= 0 {
         return Err(AppError::Refused("nothing_due", "nothing is due".into()));
     }
@@ -393,7 +393,7 @@ async fn open_payment<L: Links>(
             }
         } else if x.provider.is_some() {
             // Another method: this payment's checkout is given up, a new payment opens.
-            cancel_in(conn, &x, "method changed").await?;
+            cancel_in(conn, links, &x, "method changed").await?;
             let new_id = insert_payment_like(conn, &x, resident.id).await?;
             return open_attempt(conn, new_id, provider, method, resident, a.tenant_id, a.id, amount).await.map(Ok);
         }
@@ -404,8 +404,9 @@ async fn open_payment<L: Links>(
 /// Which payment this attempt pays: (id, amount, the open payment when it is tried again as
 /// it stands). After review, the one the office set; before submission, the open one if its
 /// quantity is unchanged, else a new one.
-async fn payment_to_open(
+async fn payment_to_open<L: Links>(
     conn: &mut AnyConnection,
+    links: &L,
     a: &ForApplication,
     o: &Opening,
     open: Option<Payment>,
@@ -426,7 +427,7 @@ async fn payment_to_open(
                 Some(x) if x.amount == amount => Ok((x.id, amount, Some(x))),
                 Some(x) => {
                     // A different quantity: the old checkout is cancelled, a new payment made.
-                    cancel_in(conn, &x, "quantity changed").await?;
+                    cancel_in(conn, links, &x, "quantity changed").await?;
                     Ok((insert_payment(conn, key, due, &who).await?, amount, None))
                 }
                 None => Ok((insert_payment(conn, key, due, &who).await?, amount, None)),
@@ -508,14 +509,14 @@ async fn open_attempt(
     Ok((id, amount, attempt, tenant_id))
 }
 
-async fn cancel_in(conn: &mut AnyConnection, x: &Payment, why: &str) -> Result<Applied> {
+async fn cancel_in<L: Links>(conn: &mut AnyConnection, links: &L, x: &Payment, why: &str) -> Result<Applied> {
     let e = ProviderEvent {
         event_id: format!("kencho-cancel-{}-{}", x.id, now_ms()),
         at_unix: now_ms() / 1000,
         payment_ref: x.provider_ref.clone().unwrap_or_default(),
         kind: EventKind::Cancelled,
     };
-    apply_to(conn, x.id, events::KENCHO, &e, why).await
+    apply_to(conn, links, x.id, events::KENCHO, &e, why).await
 }
 
 /// What staff choose when they set a fee: an item of the 手数料条例 (absent: the procedure's
@@ -569,7 +570,7 @@ pub async fn set_due<L: Links>(
             let actor = format!("staff:{}", staff.id);
             let id = insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?;
             if let Some(ev) = choice.evidence.as_deref().filter(|_| due.ground.is_some()) {
-                attach_evidence(conn, a.id, id, ev).await?;
+                attach_evidence(conn, &links, a.id, id, ev).await?;
             }
             // 事後決済 links stay open for two weeks, not the 30 minutes of a checkout.
             sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
@@ -624,14 +625,17 @@ async fn mail_due(
 }
 
 /// Links the 減免's evidence: one of the application's own attachments.
-async fn attach_evidence(conn: &mut AnyConnection, application_id: i64, payment_id: i64, ev: &str) -> Result<()> {
-    let found = sqlx::query("SELECT filename FROM attachments WHERE application_id = $1 AND public_id = $2")
-        .bind(application_id)
-        .bind(ev)
-        .fetch_optional(&mut *conn)
+async fn attach_evidence<L: Links>(
+    conn: &mut AnyConnection,
+    links: &L,
+    application_id: i64,
+    payment_id: i64,
+    ev: &str,
+) -> Result<()> {
+    let name = links
+        .attachment_name(conn, application_id, ev)
         .await?
         .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
-    let name: String = found.try_get("filename")?;
     sqlx::query("UPDATE payments SET exemption_evidence = $1 WHERE id = $2")
         .bind(format!("{ev} {name}"))
         .bind(payment_id)
@@ -641,7 +645,7 @@ async fn attach_evidence(conn: &mut AnyConnection, application_id: i64, payment_
 }
 
 /// Expires checkouts nobody finished, through the same ledger path as a provider's event.
-pub async fn expire_due(db: &Db) -> Result<usize> {
+pub async fn expire_due<L: Links>(db: &Db, links: &L) -> Result<usize> {
     let now = now_ms();
     let rows = sqlx::query(
         "SELECT id FROM payments WHERE state IN ('created', 'pending', 'failed') AND expires_at < $1 LIMIT 500",
@@ -658,8 +662,11 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
             payment_ref: String::new(),
             kind: EventKind::Expired,
         };
+        let links = links.clone();
         let out = db
-            .transact(move |conn| Box::pin(async move { apply_to(conn, id, events::KENCHO, &e, "expiry").await }))
+            .transact(move |conn| {
+                Box::pin(async move { apply_to(conn, &links, id, events::KENCHO, &e, "expiry").await })
+            })
             .await?;
         if out == Applied::Changed {
             n += 1;
@@ -669,9 +676,9 @@ pub async fn expire_due(db: &Db) -> Result<usize> {
 }
 
 /// Expires abandoned payments every 30 s.
-pub async fn expiry_worker(db: Db, stop: crate::worker::Stop) {
+pub async fn expiry_worker<L: Links>(db: Db, links: L, stop: crate::worker::Stop) {
     let every = crate::worker::Every::new("payment expiry", std::time::Duration::from_secs(30)).after_period();
-    crate::worker::run(every, stop, || async { expire_due(&db).await.map(|_| crate::worker::Pass::Idle) }).await;
+    crate::worker::run(every, stop, || async { expire_due(&db, &links).await.map(|_| crate::worker::Pass::Idle) }).await;
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.

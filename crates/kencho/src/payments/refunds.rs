@@ -44,7 +44,7 @@ pub async fn request_refund<L: Links>(
     if amount <= 0 {
         return Err(AppError::BadRequest("the refund must be at least 1 yen".into()));
     }
-    may_order(db, staff, payment_id).await?;
+    may_order(db, &links, staff, payment_id).await?;
     let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
     let kian = if amount > limit {
         let d = RefundDecision { payment_id, amount, reason: reason.trim().to_string() };
@@ -70,7 +70,7 @@ pub async fn request_refund<L: Links>(
 
 /// Refuses (404, 403) staff who may not order a refund of this payment: another tenant's, or
 /// not allowed for the division the application belongs to.
-async fn may_order(db: &Db, staff: &Staff, payment_id: i64) -> Result<()> {
+async fn may_order<L: Links>(db: &Db, links: &L, staff: &Staff, payment_id: i64) -> Result<()> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1"))
         .bind(payment_id)
         .fetch_optional(&db.read)
@@ -80,12 +80,7 @@ async fn may_order(db: &Db, staff: &Staff, payment_id: i64) -> Result<()> {
     if p.tenant_id != staff.tenant_id {
         return Err(AppError::NotFound);
     }
-    let division: String =
-        sqlx::query("SELECT d.code FROM applications a JOIN divisions d ON d.id = a.division_id WHERE a.id = $1")
-            .bind(p.application_id)
-            .fetch_one(&db.read)
-            .await?
-            .try_get("code")?;
+    let division = links.division_code(&mut *db.read.acquire().await?, p.application_id).await?;
     crate::security::policy::require(db, staff, Action::RefundOrder, Some(&division)).await
 }
 

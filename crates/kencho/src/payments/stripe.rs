@@ -136,8 +136,9 @@ pub async fn refund_worker(db: Db, api_base: String, stop: crate::worker::Stop) 
 /// A charge event remembers which charge the payment became. An event about an object this
 /// tenant's payments do not know is acknowledged and kept in `payment_unmatched_events`: an
 /// error answer would only make Stripe send it again for days.
-pub async fn apply_webhook(
+pub async fn apply_webhook<L: super::Links>(
     db: &Db,
+    links: L,
     tenant_id: i64,
     events: Vec<fmt::StripeEvent>,
     charge: Option<fmt::ChargeLink>,
@@ -198,6 +199,7 @@ pub async fn apply_webhook(
         };
         let applied = super::apply_event(
             db,
+            links.clone(),
             kencho_core::payment::provider::Provider::Stripe,
             tenant_id,
             e.to_provider_event(&session),

@@ -454,7 +454,7 @@ async fn stripe_webhook(
     let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
     let charge = fmt::charge_link(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
     let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();
-    let out = payments::stripe::apply_webhook(&st.db, t.id, events, charge).await?;
+    let out = payments::stripe::apply_webhook(&st.db, st.links.clone(), t.id, events, charge).await?;
     for s in sessions {
         issue_receipt_if_paid(&st, Provider::Stripe, &s).await;
     }

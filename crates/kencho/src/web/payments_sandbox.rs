@@ -148,7 +148,7 @@ async fn sandbox_webhook(
         return Err(AppError::BadRequest("invalid event id".into()));
     }
     let payment_ref = e.payment_ref.clone();
-    let out = payments::apply_event(&st.db, Provider::Sandbox, t.id, e).await?;
+    let out = payments::apply_event(&st.db, st.links.clone(), Provider::Sandbox, t.id, e).await?;
     issue_receipt_if_paid(&st, Provider::Sandbox, &payment_ref).await;
     Ok(Json(WebhookResult { outcome: out.describe() }))
 }

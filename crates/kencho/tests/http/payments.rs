@@ -592,8 +592,9 @@ async fn abandoned_checkouts_expire_and_late_money_is_recorded() {
         .execute(app.db.unchecked_write_pool())
         .await
         .expect("time passes");
-    assert_eq!(kencho::payments::expire_due(&app.db).await.expect("expire"), 1);
-    assert_eq!(kencho::payments::expire_due(&app.db).await.expect("expire"), 0, "once");
+    let links = kencho::flows::Links::new(Default::default());
+    assert_eq!(kencho::payments::expire_due(&app.db, &links).await.expect("expire"), 1);
+    assert_eq!(kencho::payments::expire_due(&app.db, &links).await.expect("expire"), 0, "once");
     assert_eq!(summary(&app, &token, id).await["payments"][0]["state"], "expired");
     let b = app.resident_browser(kencho::demo::RESIDENT_EMAIL, kencho::demo::PASSWORD).await;
     sandbox_post(&b, &url, "", &[("card", "4242424242424242"), ("delivery", "normal")]).await;
