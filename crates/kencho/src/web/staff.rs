@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use kencho_core::application::{Action, Role, Status};
+use kencho_core::approval::route::StateKind;
 use kencho_core::procedure::ProcedureDef;
 
 use super::form_html::answer_rows;
@@ -234,7 +235,7 @@ struct CasePage {
     /// The procedure is decided through an approval route (電子決裁), not here.
     route_required: bool,
     /// The 起案 of this application, if one was drafted: (id, state).
-    kian: Option<(i64, String)>,
+    kian: Option<(i64, StateKind)>,
     /// The fee collected online: what is due, paid and refunded, and whether staff set it.
     payment: Option<crate::payments::Summary>,
     fee_after_review: bool,
