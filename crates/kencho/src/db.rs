@@ -343,6 +343,25 @@ pub async fn lock_key(conn: &mut AnyConnection, key: i64) -> Result<(), AppError
     Ok(())
 }
 
+// ---------- closed sets of names ----------
+
+/// A stored name that is none of the values kencho knows for its column (a state, a provider):
+/// the row was written by something other than this version of kencho.
+#[derive(Debug, thiserror::Error)]
+#[error("column {column} holds {value:?}, which is none of its known values")]
+pub struct UnknownName {
+    pub column: String,
+    pub value: String,
+}
+
+/// Reads the text column `column` of a row, which names one of a closed set of values (a
+/// state, a provider), with that set's `parse`. A name kencho does not know is an unexpected
+/// error that says which column and what it held.
+pub fn parsed<T>(row: &sqlx::any::AnyRow, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, AppError> {
+    let value: String = sqlx::Row::try_get(row, column)?;
+    parse(&value).ok_or_else(|| AppError::unexpected(UnknownName { column: column.to_string(), value }))
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -475,5 +494,21 @@ mod tests {
             "UPDATE t SET a = $4 WHERE b = $5 AND c = $13"
         );
         assert_eq!(super::renumber("SELECT 1", 5), "SELECT 1");
+    }
+
+    /// A known name reads as its value; an unknown one is an unexpected error that names the
+    /// column and what it held.
+    #[tokio::test]
+    async fn stored_names_are_parsed() {
+        use kencho_core::approval::route::StateKind;
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.unwrap();
+        let row = sqlx::query("SELECT 'decided' AS a, 'kept' AS b").fetch_one(&mut conn).await.unwrap();
+        assert_eq!(super::parsed(&row, "a", StateKind::parse).unwrap(), StateKind::Decided);
+        let e = super::parsed(&row, "b", StateKind::parse).unwrap_err();
+        assert!(matches!(e, crate::error::AppError::Unexpected(_)));
+        assert!(e.to_string().contains(r#"column b holds "kept""#), "{e}");
+        assert!(super::parsed(&row, "c", StateKind::parse).is_err(), "a missing column is an error too");
     }
 }

@@ -196,7 +196,7 @@ impl Route {
     }
 
     fn editable(&self) -> bool {
-        matches!(self.state, State::Draft | State::SentBack | State::Withdrawn)
+        self.state.kind().is_editable()
     }
 
     /// Adds a 回議 or 合議 step as a new stage at `at` (not after the deciding step).

@@ -403,6 +403,11 @@ proptest! {
             }
             // After 却下 / 廃案 nothing is accepted.
             prop_assert!(!matches!(before.state(), State::Rejected | State::Abandoned));
+            // The name stored beside the route reads back as its state, and is the route's own tag.
+            let kind = route.state().kind();
+            prop_assert_eq!(StateKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_value(route.state()).unwrap();
+            prop_assert_eq!(json["state"].as_str(), Some(kind.as_str()));
             // 引戻し only while nobody but the drafter has acted since submission.
             if act == Action::Recall {
                 let since = before.events().iter().rposition(|e| e.act == Act::Submitted).unwrap();
@@ -456,5 +461,19 @@ proptest! {
                 prop_assert_eq!(e.on_behalf_of.as_ref(), Some(&k.person));
             }
         }
+    }
+}
+
+/// Every state's stored name reads back as that state, is its JSON name and its display; other
+/// text is refused.
+#[test]
+fn state_names_round_trip() {
+    for k in StateKind::ALL {
+        assert_eq!(StateKind::parse(k.as_str()), Some(k));
+        assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+        assert_eq!(k.to_string(), k.as_str());
+    }
+    for bad in ["", "Draft", "decided ", "in-progress", "kept"] {
+        assert_eq!(StateKind::parse(bad), None, "{bad}");
     }
 }

@@ -42,6 +42,47 @@ impl Issuance {
     }
 }
 
+/// Where an alert is in its life: a level 4–5 request waits for a second approver, an issued
+/// alert is in force until it is cancelled (解除) or superseded by a newer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Pending,
+    Issued,
+    Cancelled,
+    Superseded,
+}
+
+impl AlertStatus {
+    pub const ALL: [AlertStatus; 4] =
+        [AlertStatus::Pending, AlertStatus::Issued, AlertStatus::Cancelled, AlertStatus::Superseded];
+
+    /// The stored name (also the locale key's last part).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Pending => "pending",
+            AlertStatus::Issued => "issued",
+            AlertStatus::Cancelled => "cancelled",
+            AlertStatus::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        AlertStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Pending or issued: it can still be cancelled or superseded.
+    pub fn is_live(self) -> bool {
+        matches!(self, AlertStatus::Pending | AlertStatus::Issued)
+    }
+}
+
+impl std::fmt::Display for AlertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The hazards staff may name when issuing (the hazards JMA's levels are kept by).
 pub const STAFF_HAZARDS: [AlertHazard; 5] =
     [AlertHazard::Flood, AlertHazard::Landslide, AlertHazard::StormSurge, AlertHazard::Rain, AlertHazard::Other];
@@ -164,6 +205,19 @@ mod tests {
     }
 
     const ALL: Coverage = Coverage { flood: true, landslide: true };
+
+    /// Every status's stored name reads back as that status, and is its JSON name and display.
+    #[test]
+    fn status_names_round_trip() {
+        for st in AlertStatus::ALL {
+            assert_eq!(AlertStatus::parse(st.as_str()), Some(st));
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{}\"", st.as_str()));
+            assert_eq!(st.to_string(), st.as_str());
+        }
+        for bad in ["", "Issued", "canceled", "lifted"] {
+            assert_eq!(AlertStatus::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_landslide_alert_does_not_send_a_flood_only_household_out() {

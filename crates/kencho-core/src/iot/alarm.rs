@@ -33,9 +33,30 @@ pub enum AlarmState {
 }
 
 impl AlarmState {
+    pub const ALL: [AlarmState; 3] = [AlarmState::Active, AlarmState::Acknowledged, AlarmState::Cleared];
+
     /// Active and acknowledged alarms are open; a cleared one is closed.
     pub fn is_open(self) -> bool {
         matches!(self, AlarmState::Active | AlarmState::Acknowledged)
+    }
+
+    /// The stored name (also the locale key's last part, `iot.state_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Active => "active",
+            AlarmState::Acknowledged => "acknowledged",
+            AlarmState::Cleared => "cleared",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlarmState> {
+        AlarmState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -221,6 +242,19 @@ mod tests {
             assert_eq!(step(closed, Input::Repeat), (closed, Effect::Ignored));
             assert_eq!(step(closed, Input::Acknowledge), (closed, Effect::Ignored));
             assert_eq!(step(closed, Input::Clear), (closed, Effect::Ignored));
+        }
+    }
+
+    /// Every state's stored name reads back as that state, and is its JSON name and display.
+    #[test]
+    fn state_names_round_trip() {
+        for st in AlarmState::ALL {
+            assert_eq!(AlarmState::parse(st.as_str()), Some(st));
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{}\"", st.as_str()));
+            assert_eq!(st.to_string(), st.as_str());
+        }
+        for bad in ["", "Active", "open", "cleared "] {
+            assert_eq!(AlarmState::parse(bad), None, "{bad}");
         }
     }
 

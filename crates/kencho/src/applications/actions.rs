@@ -366,8 +366,7 @@ async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option
     .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get("id")?;
-    let status: String = row.try_get("status")?;
-    let status = Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?;
+    let status = crate::db::parsed(&row, "status", Status::parse)?;
     match (row.try_get::<Option<String>, _>("receipt_number")?, row.try_get::<Option<String>, _>("content_hash")?) {
         (Some(receipt_number), Some(content_hash)) => {
             Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))

@@ -1,6 +1,7 @@
 //! What an application's record holds when it leaves kencho (移管): its facts, its answers in
 //! clear, its history and its attachments, read in the disposal's transaction.
 
+use kencho_core::application::Status;
 use sqlx::{AnyConnection, Row};
 
 use crate::crypto::Keyring;
@@ -27,7 +28,7 @@ pub async fn archived(
     let record = serde_json::json!({
         "kind": "application",
         "receipt_number": a.try_get::<Option<String>, _>("receipt_number")?,
-        "status": a.try_get::<String, _>("status")?,
+        "status": crate::db::parsed(&a, "status", Status::parse)?.as_str(),
         "answers": serde_json::from_str::<serde_json::Value>(&answers).unwrap_or(serde_json::Value::Null),
         "submitted_at_ms": a.try_get::<Option<i64>, _>("submitted_at")?,
         "decided_at_ms": a.try_get::<Option<i64>, _>("decided_at")?,
@@ -50,8 +51,8 @@ pub async fn archived(
             "at_ms": e.try_get::<i64, _>("at")?,
             "actor": e.try_get::<String, _>("actor_name")?,
             "action": e.try_get::<String, _>("action")?,
-            "from": e.try_get::<String, _>("from_status")?,
-            "to": e.try_get::<String, _>("to_status")?,
+            "from": crate::db::parsed(e, "from_status", Status::parse)?.as_str(),
+            "to": crate::db::parsed(e, "to_status", Status::parse)?.as_str(),
             "message": e.try_get::<Option<String>, _>("message")?,
         }));
     }

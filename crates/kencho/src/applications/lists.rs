@@ -27,14 +27,13 @@ pub(super) const SUMMARY_COLS: &str =
     a.status, r.name AS applicant_name, a.updated_at, a.submitted_at, a.due_at";
 
 pub(super) fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<Summary> {
-    let status: String = r.try_get("status")?;
     Ok(Summary {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         procedure_id: r.try_get("procedure_id")?,
         procedure_title: r.try_get("procedure_title")?,
         receipt_number: r.try_get("receipt_number")?,
-        status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
+        status: crate::db::parsed(r, "status", Status::parse)?,
         applicant_name: r.try_get("applicant_name")?,
         updated_at: r.try_get("updated_at")?,
         submitted_at: r.try_get("submitted_at")?,

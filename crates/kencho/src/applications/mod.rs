@@ -79,8 +79,8 @@ pub struct Event {
     pub actor: String,
     pub actor_name: String,
     pub action: String,
-    pub from_status: String,
-    pub to_status: String,
+    pub from_status: Status,
+    pub to_status: Status,
     pub message: Option<String>,
 }
 
@@ -109,7 +109,6 @@ pub fn seal_answers(keys: &Keyring, id: i64, answers: &Value) -> Result<String> 
 }
 
 fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
-    let status: String = r.try_get("status")?;
     let answers = keys.open_unless_empty(&answers_place(r.try_get("id")?), &r.try_get::<String, _>("answers")?)?;
     Ok(Application {
         id: r.try_get("id")?,
@@ -120,7 +119,7 @@ fn from_row(keys: &Keyring, r: &sqlx::any::AnyRow) -> Result<Application> {
         resident_name: r.try_get("resident_name")?,
         resident_email: r.try_get("resident_email")?,
         applicant_kind: r.try_get("applicant_kind")?,
-        status: Status::parse(&status).ok_or_else(|| AppError::Internal(format!("unknown status {status}")))?,
+        status: crate::db::parsed(r, "status", Status::parse)?,
         was_accepted: r.try_get::<i64, _>("was_accepted")? == 1,
         revision: r.try_get("revision")?,
         answers: serde_json::from_str(&answers).map_err(AppError::unexpected)?,
@@ -236,8 +235,8 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<Event>> {
                 actor: r.try_get("actor")?,
                 actor_name: r.try_get("actor_name")?,
                 action: r.try_get("action")?,
-                from_status: r.try_get("from_status")?,
-                to_status: r.try_get("to_status")?,
+                from_status: crate::db::parsed(r, "from_status", Status::parse)?,
+                to_status: crate::db::parsed(r, "to_status", Status::parse)?,
                 message: r.try_get("message")?,
             })
         })

@@ -9,6 +9,7 @@ pub mod records;
 pub mod setup;
 
 use kencho_core::approval::figures::{self, DivisionFigures, EventRow, KianRow};
+use kencho_core::approval::route::StateKind;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::Db;
@@ -31,10 +32,10 @@ pub async fn figures(db: &Db, tenant_id: i64, from_ms: i64, to_ms: i64) -> Resul
     for r in &rows {
         let id: i64 = r.try_get("id")?;
         if last != Some(id) {
-            let state: String = r.try_get("state")?;
+            let state = crate::db::parsed(r, "state", StateKind::parse)?;
             out.push(KianRow {
                 division: r.try_get("division_code")?,
-                decided: state == "decided",
+                decided: state == StateKind::Decided,
                 events: Vec::new(),
             });
             last = Some(id);

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use kencho_core::evacuation::alert::{AlertHazard, Issuance};
+use kencho_core::evacuation::alert::{AlertHazard, AlertStatus, Issuance};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -52,7 +52,8 @@ pub struct Alert {
     pub title: String,
     pub note: String,
     /// `pending` (waiting for a second approver), `issued`, `cancelled`, `superseded`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AlertStatus,
     pub requested_by: String,
     pub approved_by: Option<String>,
     pub event_id: String,
@@ -160,7 +161,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             .bind(i64::from(req.level))
             .bind(&title)
             .bind(req.note.trim())
-            .bind(if immediate { "issued" } else { "pending" })
+            .bind(if immediate { AlertStatus::Issued } else { AlertStatus::Pending }.as_str())
             .bind(&actor.id)
             .bind(now)
             .bind(immediate.then_some(now))
@@ -201,9 +202,9 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
             .fetch_optional(&mut *conn)
             .await?
             .ok_or(AppError::NotFound)?;
-            let (status, requested_by, level): (String, String, i64) =
-                (row.try_get("status")?, row.try_get("requested_by")?, row.try_get("level")?);
-            if status != "pending" {
+            let status = crate::db::parsed(&row, "status", AlertStatus::parse)?;
+            let (requested_by, level): (String, i64) = (row.try_get("requested_by")?, row.try_get("level")?);
+            if status != AlertStatus::Pending {
                 return Err(AppError::Conflict(format!("the alert is {status}, not waiting for approval")));
             }
             if requested_by == actor.id {
@@ -245,22 +246,22 @@ pub async fn cancel(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, al
     let base_url = base_url.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            cancel_in(conn, alert_id, &atlas, &base_url, &actor, "cancelled").await?;
+            cancel_in(conn, alert_id, &atlas, &base_url, &actor, AlertStatus::Cancelled).await?;
             Ok(())
         })
     })
     .await
 }
 
-/// Cancels inside the caller's transaction. `status` is `cancelled` (people are told) or
-/// `superseded` (a newer alert replaces it and says so itself).
+/// Cancels inside the caller's transaction. `status` is `Cancelled` (people are told) or
+/// `Superseded` (a newer alert replaces it and says so itself).
 pub(super) async fn cancel_in(
     conn: &mut AnyConnection,
     alert_id: i64,
     atlas: &Atlas,
     base_url: &str,
     actor: &Actor,
-    status: &str,
+    status: AlertStatus,
 ) -> Result<()> {
     let row = sqlx::query("SELECT status FROM evac_alerts WHERE id = $1 AND tenant_id = $2")
         .bind(alert_id)
@@ -268,19 +269,19 @@ pub(super) async fn cancel_in(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let was: String = row.try_get("status")?;
-    if status == "cancelled" {
+    let was = crate::db::parsed(&row, "status", AlertStatus::parse)?;
+    if status == AlertStatus::Cancelled {
         actor.may(Action::AlertLift)?;
     }
-    if was != "issued" && was != "pending" {
+    if !was.is_live() {
         return Err(AppError::Conflict(format!("the alert is already {was}")));
     }
     // Guarded by the status read above: an approval committing meanwhile makes this a conflict.
     let done = sqlx::query("UPDATE evac_alerts SET status = $1, cancelled_at = $2 WHERE id = $3 AND status = $4")
-        .bind(status)
+        .bind(status.as_str())
         .bind(now_ms())
         .bind(alert_id)
-        .bind(&was)
+        .bind(was.as_str())
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -290,12 +291,12 @@ pub(super) async fn cancel_in(
         conn,
         actor.tenant_id,
         &actor.id,
-        if status == "cancelled" { "evacuation.alert_cancelled" } else { "evacuation.alert_superseded" },
+        if status == AlertStatus::Cancelled { "evacuation.alert_cancelled" } else { "evacuation.alert_superseded" },
         &format!("alert:{alert_id}"),
-        serde_json::json!({"was": was}),
+        serde_json::json!({"was": was.as_str()}),
     )
     .await?;
-    if was == "issued" && status == "cancelled" {
+    if was == AlertStatus::Issued && status == AlertStatus::Cancelled {
         fan_out(conn, &actor.keys, alert_id, atlas, base_url, &actor.tenant_name, Phase::Cancel).await?;
     }
     Ok(())
@@ -471,7 +472,7 @@ fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
         source: r.try_get("source")?,
         title: r.try_get("title")?,
         note: r.try_get("note")?,
-        status: r.try_get("status")?,
+        status: crate::db::parsed(r, "status", AlertStatus::parse)?,
         requested_by: r.try_get("requested_by")?,
         approved_by: r.try_get("approved_by")?,
         event_id: r.try_get("event_id")?,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kencho_core::evacuation::alert::AlertStatus;
 use kencho_core::evacuation::jma::decide::{self, Levels, Why};
 use kencho_core::evacuation::jma::{self as telegram, Hazard, InfoType, Telegram};
 use serde::Serialize;
@@ -298,14 +299,14 @@ async fn apply(
     let Some(level) = after else {
         // Nothing at level 3 or above remains: whatever this event had raised is over.
         for o in open {
-            alerts::cancel_in(conn, o.id, atlas, base_url, &actor, "cancelled").await?;
+            alerts::cancel_in(conn, o.id, atlas, base_url, &actor, AlertStatus::Cancelled).await?;
             out.cancelled.push(o.id);
         }
         return Ok(());
     };
     // A new level replaces the alert (a lower one is told as the new level).
     for o in &open {
-        alerts::cancel_in(conn, o.id, atlas, base_url, &actor, "superseded").await?;
+        alerts::cancel_in(conn, o.id, atlas, base_url, &actor, AlertStatus::Superseded).await?;
         out.cancelled.push(o.id);
     }
     let kinds = tg.kinds_in_force(municipality);

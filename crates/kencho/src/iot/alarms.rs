@@ -21,14 +21,6 @@ pub fn kind_str(k: AlarmKind) -> &'static str {
     }
 }
 
-fn state_of(s: &str) -> Option<AlarmState> {
-    match s {
-        "active" => Some(AlarmState::Active),
-        "acknowledged" => Some(AlarmState::Acknowledged),
-        _ => None,
-    }
-}
-
 /// What an alarm is about, for the texts.
 pub struct Subject {
     pub tenant_id: i64,
@@ -58,7 +50,7 @@ pub async fn apply(
         .fetch_optional(&mut *conn)
         .await?;
     let (id, current) = match &row {
-        Some(r) => (Some(r.try_get::<i64, _>("id")?), state_of(&r.try_get::<String, _>("state")?)),
+        Some(r) => (Some(r.try_get::<i64, _>("id")?), Some(crate::db::parsed(r, "state", AlarmState::parse)?)),
         None => (None, None),
     };
     let (_, effect) = machine::step(current, input);
@@ -211,7 +203,8 @@ pub struct AlarmInfo {
     pub id: i64,
     pub subject: String,
     pub kind: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: AlarmState,
     pub label: String,
     pub area: String,
     pub opened_at: i64,
@@ -246,14 +239,23 @@ pub fn hide_people(list: &mut [AlarmInfo], hidden: &str) {
     }
 }
 
+/// The tenant's alarms, newest first, of one kind and in one state when those are given (a
+/// state no alarm can be in lists none).
 pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&str>) -> Result<Vec<AlarmInfo>> {
+    let state = match state.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match AlarmState::parse(s) {
+            Some(st) => Some(st),
+            None => return Ok(Vec::new()),
+        },
+    };
     let rows = sqlx::query(
         "SELECT id, subject, kind, state, detail, opened_at, updated_at, repeats, acknowledged_at, acknowledged_by, cleared_at \
          FROM iot_alarms WHERE tenant_id = $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR state = $3) ORDER BY id DESC LIMIT 500",
     )
     .bind(tenant_id)
     .bind(kind.unwrap_or(""))
-    .bind(state.unwrap_or(""))
+    .bind(state.map_or("", AlarmState::as_str))
     .fetch_all(&db.read)
     .await?;
     let mut out = Vec::new();
@@ -263,7 +265,7 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
             id: r.try_get("id")?,
             subject: r.try_get("subject")?,
             kind: r.try_get("kind")?,
-            state: r.try_get("state")?,
+            state: crate::db::parsed(r, "state", AlarmState::parse)?,
             label: detail["label"].as_str().unwrap_or_default().to_string(),
             area: detail["area"].as_str().unwrap_or_default().to_string(),
             opened_at: r.try_get("opened_at")?,
@@ -309,8 +311,8 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
                 .ok_or(AppError::NotFound)?;
             let (id, tenant_id, subject): (i64, i64, String) =
                 (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("subject")?);
-            let (kind, state): (String, String) = (row.try_get("kind")?, row.try_get("state")?);
-            if state != "active" {
+            let kind: String = row.try_get("kind")?;
+            if crate::db::parsed(&row, "state", AlarmState::parse)? != AlarmState::Active {
                 return Ok(id);
             }
             let who = match contact {
@@ -359,7 +361,7 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
 /// What the acknowledgement page shows of the alarm behind a mailed link.
 pub struct AckInfo {
     pub kind: String,
-    pub state: String,
+    pub state: AlarmState,
     pub label: String,
     pub area: String,
     /// A trap alarm whose capture was recorded.
@@ -383,7 +385,7 @@ pub async fn by_ack_token(db: &Db, token: &str) -> Result<Option<AckInfo>> {
     let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
     Ok(Some(AckInfo {
         kind: r.try_get("kind")?,
-        state: r.try_get("state")?,
+        state: crate::db::parsed(&r, "state", AlarmState::parse)?,
         label: detail["label"].as_str().unwrap_or_default().to_string(),
         area: detail["area"].as_str().unwrap_or_default().to_string(),
         captured: r.try_get::<i64, _>("captures")? > 0,

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use kencho_core::application::Status;
 use kencho_core::forms::Answers;
 use kencho_core::procedure::ProcedureDef;
 use serde::{Deserialize, Serialize};
@@ -222,7 +223,8 @@ pub struct CreateApplication {
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationCreated {
     pub id: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: Status,
     pub revision: i64,
     pub receipt_number: Option<String>,
     pub content_hash: Option<String>,
@@ -260,10 +262,10 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
         let status = if s.new { StatusCode::CREATED } else { StatusCode::OK };
         // A fresh submission is `submitted` at revision 2; a repeat may have moved on since.
         let (status_now, revision) = if s.new {
-            ("submitted".to_string(), 2)
+            (Status::Submitted, 2)
         } else {
             let a = apps::for_resident(&st.db, r, id).await?;
-            (a.status.as_str().to_string(), a.revision)
+            (a.status, a.revision)
         };
         let body = ApplicationCreated {
             id,
@@ -282,7 +284,7 @@ async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: Heade
     };
     let body = ApplicationCreated {
         id,
-        status: "draft".into(),
+        status: Status::Draft,
         revision,
         receipt_number: None,
         content_hash: None,
@@ -296,7 +298,8 @@ pub struct ApplicationSummary {
     pub id: i64,
     pub procedure_title: String,
     pub receipt_number: Option<String>,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: Status,
     pub status_label: String,
     pub updated_at: i64,
     pub due_at: Option<i64>,
@@ -310,7 +313,7 @@ pub(super) fn summaries(list: &[apps::Summary]) -> Vec<ApplicationSummary> {
             id: s.id,
             procedure_title: s.procedure_title.clone(),
             receipt_number: s.receipt_number.clone(),
-            status: s.status.as_str().into(),
+            status: s.status,
             status_label: s.status.label("ja").into(),
             updated_at: s.updated_at,
             due_at: s.due_at,
@@ -331,7 +334,8 @@ pub struct ApplicationDetail {
     pub tenant: String,
     pub procedure: String,
     pub procedure_version: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: Status,
     pub status_label: String,
     pub applicant_kind: String,
     pub revision: i64,
@@ -361,7 +365,7 @@ pub(super) async fn detail(st: &AppState, a: apps::Application) -> Result<Applic
         tenant: p.tenant_code.clone(),
         procedure: p.code.clone(),
         procedure_version: p.version,
-        status: a.status.as_str().into(),
+        status: a.status,
         status_label: a.status.label("ja").into(),
         applicant_kind: a.applicant_kind.clone(),
         revision: a.revision,
@@ -388,7 +392,8 @@ async fn get_application(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i6
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationStatus {
     pub id: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: Status,
     pub status_label: String,
     pub receipt_number: Option<String>,
     pub updated_at: i64,
@@ -403,7 +408,7 @@ async fn get_status(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     let s = apps::status_for_resident(&st.db, r, id).await?;
     Ok(Json(ApplicationStatus {
         id,
-        status: s.status.as_str().into(),
+        status: s.status,
         status_label: s.status.label(ctx.lang()).into(),
         receipt_number: s.receipt_number,
         updated_at: s.updated_at,

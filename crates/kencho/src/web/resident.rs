@@ -119,7 +119,7 @@ pub fn event_rows(events: &[Event], lang: &str, show_staff_names: bool) -> Vec<E
                 "resubmit" => kencho_core::application::Action::Resubmit.label(lang),
                 "reject" => kencho_core::application::Action::Reject { reason: String::new() }.label(lang),
                 "withdraw" => kencho_core::application::Action::Withdraw.label(lang),
-                _ => kencho_core::application::Status::parse(&e.to_status).map(|s| s.label(lang)).unwrap_or(""),
+                _ => e.to_status.label(lang),
             };
             let who = if e.actor.starts_with("staff:") && !show_staff_names {
                 crate::i18n::t(lang, "app.office")
@@ -129,10 +129,7 @@ pub fn event_rows(events: &[Event], lang: &str, show_staff_names: bool) -> Vec<E
             EventRow {
                 at: fmt_time(e.at),
                 action: action.to_string(),
-                status: kencho_core::application::Status::parse(&e.to_status)
-                    .map(|s| s.label(lang))
-                    .unwrap_or("")
-                    .to_string(),
+                status: e.to_status.label(lang).to_string(),
                 who,
                 message: e.message.clone().unwrap_or_default(),
             }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use kencho_core::application::{Action, Role, Status};
+use kencho_core::approval::route::StateKind;
 use kencho_core::procedure::ProcedureDef;
 
 use super::form_html::answer_rows;
@@ -158,24 +159,28 @@ struct InboxPage {
     l: Layout,
     division: String,
     rows: Vec<Row>,
-    statuses: Vec<(String, String)>,
+    statuses: Vec<(Status, String)>,
     procedures: Vec<(String, String)>,
-    status: String,
+    /// The status filter, when it names one.
+    status: Option<Status>,
     procedure: String,
     overdue: bool,
     query: String,
     admin: bool,
 }
 
+impl InboxPage {
+    fn selected(&self, v: &Status) -> bool {
+        self.status == Some(*v)
+    }
+}
+
 async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxFilter>) -> PageResult {
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?;
     let list = apps::inbox(&st.db, s, &f).await.lang(&lang)?;
-    let statuses = Status::ALL
-        .iter()
-        .filter(|s| **s != Status::Draft)
-        .map(|s| (s.as_str().to_string(), s.label(&lang).to_string()))
-        .collect();
+    let statuses =
+        Status::ALL.iter().filter(|s| **s != Status::Draft).map(|s| (*s, s.label(&lang).to_string())).collect();
     let query = serde_urlencoded::to_string([
         ("status", f.status.clone().unwrap_or_default()),
         ("procedure", f.procedure.clone().unwrap_or_default()),
@@ -192,7 +197,7 @@ async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<InboxFilter
         rows: rows(&list, &lang, "/staff/applications"),
         statuses,
         procedures: apps::inbox_procedures(&st.db, s).await.lang(&lang)?,
-        status: f.status.clone().unwrap_or_default(),
+        status: f.status.as_deref().and_then(Status::parse),
         procedure: f.procedure.clone().unwrap_or_default(),
         overdue: f.overdue_only(),
         query,
@@ -234,7 +239,7 @@ struct CasePage {
     /// The procedure is decided through an approval route (電子決裁), not here.
     route_required: bool,
     /// The 起案 of this application, if one was drafted: (id, state).
-    kian: Option<(i64, String)>,
+    kian: Option<(i64, StateKind)>,
     /// The fee collected online: what is due, paid and refunded, and whether staff set it.
     payment: Option<crate::payments::Summary>,
     fee_after_review: bool,

@@ -73,6 +73,85 @@ pub enum State {
     Decided { on: Date },
 }
 
+impl State {
+    /// The state without its data, as stored beside the route and shown in lists.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::Draft => StateKind::Draft,
+            State::InProgress { .. } => StateKind::InProgress,
+            State::SentBack => StateKind::SentBack,
+            State::Withdrawn => StateKind::Withdrawn,
+            State::Rejected => StateKind::Rejected,
+            State::Abandoned => StateKind::Abandoned,
+            State::Decided { .. } => StateKind::Decided,
+        }
+    }
+}
+
+/// Which [`State`] a route is in, without the stage or the date: what a 起案's row and an
+/// inbox line carry, since neither holds the route itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    Draft,
+    InProgress,
+    SentBack,
+    Withdrawn,
+    Rejected,
+    Abandoned,
+    Decided,
+}
+
+impl StateKind {
+    pub const ALL: [StateKind; 7] = [
+        StateKind::Draft,
+        StateKind::InProgress,
+        StateKind::SentBack,
+        StateKind::Withdrawn,
+        StateKind::Rejected,
+        StateKind::Abandoned,
+        StateKind::Decided,
+    ];
+
+    /// The stored name (also the locale key's last part, `kessai.state_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateKind::Draft => "draft",
+            StateKind::InProgress => "in_progress",
+            StateKind::SentBack => "sent_back",
+            StateKind::Withdrawn => "withdrawn",
+            StateKind::Rejected => "rejected",
+            StateKind::Abandoned => "abandoned",
+            StateKind::Decided => "decided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StateKind> {
+        StateKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Before submission or after it came back: the route may be changed.
+    pub fn is_editable(self) -> bool {
+        matches!(self, StateKind::Draft | StateKind::SentBack | StateKind::Withdrawn)
+    }
+
+    /// Not yet decided and not dead: files may still be added.
+    pub fn is_open(self) -> bool {
+        matches!(self, StateKind::Draft | StateKind::InProgress | StateKind::SentBack | StateKind::Withdrawn)
+    }
+
+    /// Rejected (却下) or abandoned (廃案): nothing more happens to it.
+    pub fn is_dead(self) -> bool {
+        matches!(self, StateKind::Rejected | StateKind::Abandoned)
+    }
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a 差戻し goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

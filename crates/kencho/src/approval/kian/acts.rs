@@ -205,7 +205,7 @@ pub async fn act<L: Links>(
             let absent = absent_on(conn, k.tenant_id, date).await?;
             let before = k.route.events().len();
             let was_decided = k.is_decided();
-            let state_before = state_name(k.route.state());
+            let state_before = k.route.state().kind();
             let ctx = Ctx { org: &setup.org, at, absent: &absent };
             let name = action_name(&action);
             if matches!(action, Action::Submit) {
@@ -216,7 +216,7 @@ pub async fn act<L: Links>(
             push_events(conn, &mut batch, &k, before, now).await?;
             save(&mut batch, &k, now)?;
             number_if_decided(conn, &mut batch, &setup, &mut k, (was_decided, now)).await?;
-            let changed = state_name(k.route.state()) != state_before;
+            let changed = k.route.state().kind() != state_before;
             // A refund above the tenant's limit waited for this 決裁: refused or abandoned, the
             // order ends and its yen are free again. (Row locks before the audit head.)
             if changed && k.source == Source::Internal && matches!(k.route.state(), State::Rejected | State::Abandoned)

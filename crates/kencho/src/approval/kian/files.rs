@@ -65,7 +65,7 @@ pub async fn attach(
     }
     let setup = cache.get(db, staff.tenant_id).await?;
     let k = get(db, &setup, staff, id).await?;
-    if !matches!(k.state.as_str(), "draft" | "in_progress" | "sent_back" | "withdrawn") {
+    if !k.state.is_open() {
         return Err(AppError::Refused("wrong_state", "files can only be added while the 起案 is on its route".into()));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
@@ -76,7 +76,7 @@ pub async fn attach(
     db.transact(move |conn| {
         Box::pin(async move {
             let k = lock(conn, id).await?;
-            if !matches!(k.state.as_str(), "draft" | "in_progress" | "sent_back" | "withdrawn") {
+            if !k.state.is_open() {
                 return Err(AppError::Refused(
                     "wrong_state",
                     "files can only be added while the 起案 is on its route".into(),

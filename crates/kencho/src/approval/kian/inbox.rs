@@ -8,7 +8,8 @@ pub struct Line {
     pub id: i64,
     pub title: String,
     pub matter_kind: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: StateKind,
     pub number: Option<String>,
     pub drafter_name: String,
     pub since: i64,
@@ -87,7 +88,7 @@ fn line_of(r: &sqlx::any::AnyRow) -> Result<Line> {
         id: r.try_get("id")?,
         title: r.try_get("title")?,
         matter_kind: r.try_get("matter_kind")?,
-        state: r.try_get("state")?,
+        state: crate::db::parsed(r, "state", StateKind::parse)?,
         number: r.try_get("number")?,
         drafter_name: r.try_get("drafter_name")?,
         since: r.try_get("since")?,

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use kencho_core::approval::doc::{fiscal_year, format_date};
 use kencho_core::approval::org::{DivisionId, Org, PostId};
 use kencho_core::approval::records::RetentionClass;
-use kencho_core::approval::route::{self, Act, Action, Ctx, Role, Route, SendBackTo, State};
+use kencho_core::approval::route::{self, Act, Action, Ctx, Role, Route, SendBackTo, State, StateKind};
 use kencho_core::search;
 use kencho_core::security::policy::{Action as PolicyAction, Policy, Who};
 use serde::Serialize;
@@ -85,7 +85,8 @@ pub struct Kian {
     pub drafter_id: i64,
     pub drafter_post: String,
     pub route: Route,
-    pub state: String,
+    /// The state as stored beside the route (what lists and searches read).
+    pub state: StateKind,
     pub number: Option<String>,
     pub decided_on: Option<String>,
     pub executed_at: Option<i64>,
@@ -148,7 +149,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
         drafter_id: r.try_get("drafter_id")?,
         drafter_post: r.try_get("drafter_post")?,
         route,
-        state: r.try_get("state")?,
+        state: crate::db::parsed(r, "state", StateKind::parse)?,
         number: r.try_get("number")?,
         decided_on: r.try_get("decided_on")?,
         executed_at: r.try_get("executed_at")?,
@@ -166,15 +167,7 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// The state's name as stored and shown.
 pub fn state_name(s: &State) -> &'static str {
-    match s {
-        State::Draft => "draft",
-        State::InProgress { .. } => "in_progress",
-        State::SentBack => "sent_back",
-        State::Withdrawn => "withdrawn",
-        State::Rejected => "rejected",
-        State::Abandoned => "abandoned",
-        State::Decided { .. } => "decided",
-    }
+    s.kind().as_str()
 }
 
 pub fn act_name(a: &Act) -> &'static str {
@@ -589,7 +582,7 @@ async fn carry_out_source<L: Links>(
 }
 
 /// The live 起案 of an application, if any.
-pub async fn of_application(db: &Db, application_id: i64) -> Result<Option<(i64, String)>> {
+pub async fn of_application(db: &Db, application_id: i64) -> Result<Option<(i64, StateKind)>> {
     let row = sqlx::query(
         "SELECT id, state FROM kian WHERE application_id = $1 AND state NOT IN ('rejected', 'abandoned') ORDER BY id DESC LIMIT 1",
     )
@@ -597,7 +590,7 @@ pub async fn of_application(db: &Db, application_id: i64) -> Result<Option<(i64,
     .fetch_optional(&db.read)
     .await?;
     Ok(match row {
-        Some(r) => Some((r.try_get("id")?, r.try_get("state")?)),
+        Some(r) => Some((r.try_get("id")?, crate::db::parsed(&r, "state", StateKind::parse)?)),
         None => None,
     })
 }

@@ -192,7 +192,7 @@ pub(super) async fn doc_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -
     Ok(DocPage {
         l: ctx.layout(st, &k.title),
         notice_missing: notice_missing(st, &k).await?,
-        editable: drafter && matches!(k.state.as_str(), "draft" | "sent_back" | "withdrawn"),
+        editable: drafter && k.state.is_editable(),
         k,
         posts,
         error,

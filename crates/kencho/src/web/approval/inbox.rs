@@ -25,7 +25,7 @@ impl InboxPage {
     fn when(&self, ms: &i64) -> String {
         fmt_time(*ms)
     }
-    fn state_label(&self, s: &str) -> String {
+    fn state_label(&self, s: &StateKind) -> String {
         self.l.t(&format!("kessai.state_{s}"))
     }
 }

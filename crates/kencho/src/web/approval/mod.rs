@@ -15,7 +15,7 @@ use kencho_core::approval::doc::{fiscal_year, format_date};
 use kencho_core::approval::figures::DivisionFigures;
 use kencho_core::approval::org::{PersonId, PostId};
 use kencho_core::approval::records::{HoldKind, RetentionClass};
-use kencho_core::approval::route::{Done, Role};
+use kencho_core::approval::route::{Done, Role, StateKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -104,7 +104,8 @@ pub struct KianView {
     pub decision: Option<String>,
     pub drafter: String,
     pub drafter_post: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: StateKind,
     pub decided_on: Option<String>,
     pub executed: bool,
     pub retention_years: i64,
@@ -144,7 +145,7 @@ pub(super) async fn view(st: &AppState, staff: &Staff, id: i64) -> Result<(KianV
         decision: k.decision.clone(),
         drafter: names.get(&k.drafter_id).cloned().unwrap_or_default(),
         drafter_post: post_name(&setup, &k.drafter_post),
-        state: k.state.clone(),
+        state: k.state,
         decided_on: k.decided_on.clone(),
         executed: k.executed_at.is_some(),
         retention_years: k.retention_years,

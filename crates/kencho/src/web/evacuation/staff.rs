@@ -1,7 +1,7 @@
 //! The staff page: alerts (issue, approve, lift), JMA telegrams, layers and the list of 個別避難計画.
 
 use super::*;
-use kencho_core::evacuation::alert::{requested_hazard, STAFF_HAZARDS};
+use kencho_core::evacuation::alert::{requested_hazard, AlertStatus, STAFF_HAZARDS};
 
 pub(super) struct TownPick {
     id: String,
@@ -47,7 +47,7 @@ impl StaffPage {
     fn scenario_label(&self, v: &LayerVersion) -> String {
         v.scenario.map(|s| t(&self.l.lang, &format!("evac.scenario_{}", s.as_str()))).unwrap_or_default()
     }
-    fn status_label(&self, s: &str) -> String {
+    fn status_label(&self, s: &AlertStatus) -> String {
         t(&self.l.lang, &format!("evac.alert_{s}"))
     }
     /// 「避難指示（警戒レベル4・洪水）」 or 「警戒レベル4相当情報［土砂災害］（気象庁：…）」.
@@ -61,7 +61,7 @@ impl StaffPage {
             .collect()
     }
     fn may_approve(&self, a: &Alert) -> bool {
-        a.status == "pending" && a.requested_by != self.me
+        a.status == AlertStatus::Pending && a.requested_by != self.me
     }
 }
 

@@ -21,6 +21,7 @@ use crate::iot::applications::Binding;
 use crate::iot::ingest::{self, Ingested};
 use crate::iot::registry::{self, DeviceInfo, NewDevice, NewPerson};
 use crate::security::policy;
+use kencho_core::iot::alarm::AlarmState;
 use kencho_core::security::Action;
 
 mod captures;
@@ -216,7 +217,7 @@ pub(super) struct AckPage {
     label: String,
     area: String,
     kind: String,
-    state: String,
+    state: AlarmState,
     is_trap: bool,
     captured: bool,
     /// The trap's permit: number, holder, species it allows ("" without one).
@@ -235,6 +236,9 @@ impl AckPage {
     }
     fn state_label(&self) -> String {
         self.l.t(&format!("iot.state_{}", self.state))
+    }
+    fn is_active(&self) -> bool {
+        self.state == AlarmState::Active
     }
 }
 
@@ -293,7 +297,8 @@ struct AlarmsPage {
     l: Layout,
     alarms: Vec<AlarmInfo>,
     kind: String,
-    state: String,
+    /// The state filter, when it names one.
+    state: Option<AlarmState>,
     area: String,
     areas: Vec<String>,
 }
@@ -301,6 +306,12 @@ struct AlarmsPage {
 impl AlarmsPage {
     fn when(&self, ms: &i64) -> String {
         fmt_time(*ms)
+    }
+    fn states(&self) -> [AlarmState; 3] {
+        AlarmState::ALL
+    }
+    fn selected(&self, s: &AlarmState) -> bool {
+        self.state == Some(*s)
     }
 }
 
@@ -322,7 +333,7 @@ async fn staff_alarms(State(st): State<AppState>, ctx: Ctx, Query(f): Query<Alar
         l: ctx.layout(&st, "アラーム"),
         alarms: list,
         kind: f.kind.unwrap_or_default(),
-        state: f.state.unwrap_or_default(),
+        state: f.state.as_deref().and_then(AlarmState::parse),
         area,
         areas,
     })
