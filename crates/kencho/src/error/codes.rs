@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_code() {
         use utoipa::OpenApi;
-        let doc = serde_json::to_value(crate::web::api::ApiDoc::openapi()).expect("json");
+        let doc = serde_json::to_value(crate::web::openapi::ApiDoc::openapi()).expect("json");
         let listed = &doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"];
         let listed: Vec<&str> = listed.as_array().expect("an enum").iter().filter_map(|v| v.as_str()).collect();
         assert_eq!(listed, CODES);

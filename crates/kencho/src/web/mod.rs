@@ -1,26 +1,19 @@
 //! The web layer: server-rendered pages for people and a JSON API for systems, both thin over
 //! the capability modules.
 
-mod admin_fees;
-pub mod api;
-pub mod api_evacuation;
-pub mod api_staff;
+pub mod accounts;
+pub mod admin;
+pub mod applications;
 pub mod approval;
 pub mod audit;
 pub mod documents;
 pub mod evacuation;
 pub mod form_html;
 pub mod gate;
-pub mod hinan_layers;
 pub mod iot;
 pub mod openapi;
 pub mod payments;
-mod payments_accounts;
-mod payments_sandbox;
-pub mod resident;
 pub mod serve;
-pub mod signing_certificate;
-pub mod staff;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +28,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::accounts::{self, Principal, Resident, Session, Staff};
+use crate::accounts::{Principal, Resident, Session, Staff};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
@@ -260,8 +253,8 @@ impl Ctx {
     }
 
     /// Where a sign-in comes from (address and device cookie).
-    pub fn client(&self) -> accounts::Client<'_> {
-        accounts::Client { ip: &self.info.ip, device: self.info.device.as_deref() }
+    pub fn client(&self) -> crate::accounts::Client<'_> {
+        crate::accounts::Client { ip: &self.info.ip, device: self.info.device.as_deref() }
     }
 
     pub fn resident(&self) -> Result<&Resident, AppError> {
@@ -494,6 +487,18 @@ async fn read_uploads(
     Ok((fields, files))
 }
 
+/// Reads a JSON body with a clear error for malformed or mistyped input.
+pub(super) fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> crate::error::Result<T> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") {
+        return Err(AppError::UnsupportedMedia(format!("expected application/json, got \"{ct}\"")));
+    }
+    if body.len() > 1024 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
@@ -531,32 +536,29 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
     // The demo's conveniences exist only where the operator turned them on.
     if state.cfg.demo_mailbox {
-        app = app.route("/demo/mailbox", get(resident::mailbox));
+        app = app.route("/demo/mailbox", get(applications::mailbox));
     }
     if state.cfg.payment_sandbox {
-        app = app.merge(payments_sandbox::routes());
+        app = app.merge(payments::sandbox_routes());
     }
-    app.merge(resident::routes())
-        .merge(staff::routes())
+    app.merge(accounts::routes())
+        .merge(applications::routes())
+        .merge(admin::routes())
         .merge(evacuation::routes())
         .merge(iot::routes())
-        .merge(iot::admin_routes())
         .merge(approval::routes())
         .merge(documents::routes())
         .merge(payments::routes())
-        .merge(payments_accounts::routes())
-        .merge(admin_fees::routes())
-        .merge(signing_certificate::routes())
         .nest(
             "/api/v1",
-            api::routes()
-                .merge(api_evacuation::routes())
+            accounts::api_routes()
+                .merge(applications::api_routes())
+                .merge(admin::api_routes())
+                .merge(evacuation::api_routes())
                 .merge(iot::api_routes())
                 .merge(approval::api_routes())
                 .merge(documents::api_routes())
-                .merge(signing_certificate::api_routes())
                 .merge(payments::api_routes())
-                .merge(payments_accounts::api_routes())
                 .merge(audit::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::serve))

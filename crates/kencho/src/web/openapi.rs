@@ -1,10 +1,11 @@
 //! Serves the OpenAPI 3.1 document of `/api/v1`.
 
 use axum::Json;
-use utoipa::OpenApi;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(super::api::ApiDoc::openapi())
+    Json(ApiDoc::openapi())
 }
 
 /// Adds the answers every operation can give but few declare: the gate's and the extractors'
@@ -58,5 +59,81 @@ impl utoipa::Modify for StandardErrors {
                 add("408", "The request took too long to arrive or to answer (`timeout`)");
             }
         }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiProblem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The error body every failing API call returns.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// One of `error::CODES` (the schema lists them).
+    #[schema(schema_with = error_code_schema)]
+    pub code: String,
+    pub message: String,
+    pub errors: Option<Vec<ApiProblem>>,
+}
+
+/// `ErrorBody.code`: every code kencho answers with, from `error::CODES`.
+fn error_code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Stable code, the same in every language; `message` is its text (`error.<code>` in kencho's \
+             locales) in English.",
+        ))
+        .enum_values(Some(crate::error::CODES.iter().copied()))
+        .build()
+}
+
+/// The OpenAPI 3.1 document; `openapi::tests` checks it lists exactly the routes above.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
+    paths(super::accounts::api::signup, super::accounts::api::verify, super::accounts::api::login, super::accounts::api::logout,
+          super::applications::api::list_procedures, super::applications::api::get_procedure, super::applications::api::create_application,
+          super::applications::api::my_applications, super::applications::api::get_application, super::applications::api::get_status,
+          super::applications::api::save_answers, super::applications::api::upload_attachment, super::applications::api::download_attachment,
+          super::applications::api::submit, super::applications::api::withdraw,
+          super::applications::api::inbox, super::applications::api::staff_get_application, super::applications::api::staff_action, super::applications::api::export,
+          super::admin::api::import_procedure, super::admin::api::list_tokens, super::admin::api::create_token,
+          super::evacuation::api::hazards, super::evacuation::api::preview_plan, super::evacuation::api::list_layers,
+          super::evacuation::api::load_layer, super::evacuation::api::read_telegram, super::evacuation::api::list_alerts,
+          super::evacuation::api::issue_alert, super::evacuation::api::approve_alert, super::evacuation::api::cancel_alert,
+          super::iot::api::webhook, super::iot::api::list_applications, super::iot::api::bind_application, super::iot::api::unbind_application, super::iot::api::list_devices, super::iot::api::add_devices, super::iot::api::retire_device, super::iot::api::add_person, super::iot::api::end_person, super::iot::api::list_alarms,
+          super::iot::api::api_list, super::iot::api::api_add, super::iot::api::api_assign, super::iot::api::api_report,
+          super::approval::api::api_load_setup, super::approval::api::api_create, super::approval::api::api_inbox, super::approval::api::api_get,
+          super::approval::api::api_act, super::approval::api::api_route, super::approval::api::api_execute, super::approval::api::api_absence,
+          super::approval::api::api_figures, super::approval::api::api_disposal_list, super::approval::api::api_dispose,
+          super::approval::api::api_holds, super::approval::api::api_place_hold, super::approval::api::api_lift_hold,
+          super::documents::api::api_verify, super::documents::api::api_keys, super::documents::api::api_rotate,
+          super::documents::api::api_get, super::documents::api::api_put, super::documents::api::api_delete,
+          super::payments::api::api_pay, super::payments::api::api_summary, super::payments::api::sandbox_webhook, super::payments::api::api_set_fee,
+          super::payments::api::api_refund, super::payments::api::api_reconcile, super::payments::api::api_totals,
+          super::payments::api::stripe_webhook, super::payments::api::api_get_settings, super::payments::api::api_put_settings,
+          super::payments::api::api_cash, super::payments::api::api_get_schedule, super::payments::api::api_put_schedule,
+          super::payments::api::api_put_agent, super::payments::api::api_agents, super::payments::api::api_review,
+          super::payments::api::api_fiscal, super::audit::api::api_proof),
+    modifiers(&BearerAuth, &StandardErrors),
+    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"), (name = "audit"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 #[utoipa::path(put, path = "/api/v1/admin/approval/{kind}", tag = "approval", security(("bearer" = [])),
     params(("kind" = String, Path, description = "org, rules or settings (records section, 文書番号 template)")),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = crate::web::api::ErrorBody)))]
+    responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_load_setup(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -77,7 +77,7 @@ pub struct Created {
 
 /// Drafts a 起案 with the proposed route (state `draft`; submit it with the `submit` act).
 #[utoipa::path(post, path = "/api/v1/kessai", tag = "approval", security(("bearer" = [])), request_body = NewKian,
-    responses((status = 201, body = Created), (status = 400, body = crate::web::api::ErrorBody), (status = 409, body = crate::web::api::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 400, body = crate::web::openapi::ErrorBody), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_create(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -157,7 +157,7 @@ pub(super) async fn api_inbox(
 }
 
 #[utoipa::path(get, path = "/api/v1/kessai/{id}", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = KianView), (status = 404, body = crate::web::api::ErrorBody)))]
+    responses((status = 200, body = KianView), (status = 404, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_get(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<KianView>> {
     let s = ctx.staff()?;
     Ok(Json(view(&st, s, id).await?.0))
@@ -183,7 +183,7 @@ pub struct ActResult {
 
 #[utoipa::path(post, path = "/api/v1/kessai/{id}/acts", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ActBody,
-    responses((status = 200, body = ActResult), (status = 409, description = "Refused by the rules; the code names the rule", body = crate::web::api::ErrorBody)))]
+    responses((status = 200, body = ActResult), (status = 409, description = "Refused by the rules; the code names the rule", body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_act(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -217,7 +217,7 @@ pub struct RouteBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/kessai/{id}/route", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
-    request_body = RouteBody, responses((status = 204), (status = 409, body = crate::web::api::ErrorBody)))]
+    request_body = RouteBody, responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_route(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -243,7 +243,7 @@ pub(super) async fn api_route(
 /// 施行: carries out a decided 起案 (an application's decision reaches the resident with a
 /// signed notice; a disposal disposes of its records).
 #[utoipa::path(post, path = "/api/v1/kessai/{id}/execute", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204), (status = 409, body = crate::web::api::ErrorBody)))]
+    responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_execute(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
     let done = kian::execute(&st.db, st.links.clone(), &st.approval, &st.cfg.base_url, &st.cfg.data_dir, s, id).await?;
@@ -266,7 +266,7 @@ pub struct AbsenceBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/absences", tag = "approval", security(("bearer" = [])), request_body = AbsenceBody,
-    responses((status = 201, body = Created), (status = 400, body = crate::web::api::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 400, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_absence(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -328,7 +328,7 @@ pub struct DisposeBody {
 /// Drafts the disposal 起案 for a fiscal year's expired records; once decided and carried out
 /// (施行), they are destroyed or transferred.
 #[utoipa::path(post, path = "/api/v1/records/disposal", tag = "approval", security(("bearer" = [])), request_body = DisposeBody,
-    responses((status = 201, body = Created), (status = 409, body = crate::web::api::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_dispose(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -353,8 +353,8 @@ pub struct HoldBody {
 
 /// Holds of a record (廃棄の留保), newest first.
 #[utoipa::path(get, path = "/api/v1/records/{id}/holds", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = [holds::Hold]), (status = 403, body = crate::web::api::ErrorBody),
-        (status = 404, body = crate::web::api::ErrorBody)))]
+    responses((status = 200, body = [holds::Hold]), (status = 403, body = crate::web::openapi::ErrorBody),
+        (status = 404, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_holds(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -368,7 +368,7 @@ pub(super) async fn api_holds(
 /// disposal that holds it is refused at 施行 (`record_on_hold`). Roles: `record_hold`.
 #[utoipa::path(post, path = "/api/v1/records/{id}/holds", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = HoldBody,
-    responses((status = 201, body = Created), (status = 403, body = crate::web::api::ErrorBody), (status = 409, body = crate::web::api::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 403, body = crate::web::openapi::ErrorBody), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_place_hold(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -385,7 +385,7 @@ pub(super) async fn api_place_hold(
 /// Lifts a hold (the request answered, the case closed, the audit done).
 #[utoipa::path(post, path = "/api/v1/records/{id}/holds/{hold}/lift", tag = "approval", security(("bearer" = [])),
     params(("id" = i64, Path), ("hold" = i64, Path)),
-    responses((status = 204), (status = 403, body = crate::web::api::ErrorBody), (status = 404, body = crate::web::api::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_lift_hold(
     State(st): State<AppState>,
     ctx: Ctx,

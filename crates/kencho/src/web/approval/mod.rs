@@ -19,7 +19,7 @@ use kencho_core::approval::route::{Done, Role, StateKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::api::json;
+use super::json;
 use super::{fmt_time, form_get, render, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 use crate::accounts::Staff;
 use crate::approval::kian::{self, Draft, Inbox, Kian, Line, RouteEdit, Source};

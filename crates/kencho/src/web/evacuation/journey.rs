@@ -1,4 +1,5 @@
-//! The plan journey's steps: where the home is, the home itself, the people in it.
+//! The plan journey: choosing a municipality and starting a plan, the list of one's plans, and
+//! the steps: where the home is, the home itself, the people in it.
 
 use super::*;
 use kencho_core::evacuation::plan::MAX_SUPPLY_DAYS;
@@ -400,3 +401,81 @@ pub(super) async fn people_save(
 field_errors!(WherePage);
 field_errors!(HomePage);
 field_errors!(PeoplePage);
+
+// ---------------------------------------------------------------------------------------------
+// Start and "my plans"
+
+struct TenantChoice {
+    code: String,
+    name: String,
+    ready: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hinan_start.html")]
+struct StartPage {
+    l: Layout,
+    tenants: Vec<TenantChoice>,
+    staff: bool,
+}
+
+pub(super) async fn start_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let mut tenants = Vec::new();
+    for tn in tenants::list(&st.db).await.lang(&lang)? {
+        let atlas = st.atlases.get(&st.db, tn.id).await.lang(&lang)?;
+        tenants.push(TenantChoice {
+            code: tn.code.clone(),
+            name: tn.label(&lang).to_string(),
+            ready: atlas.has(LayerKind::Sites) && (atlas.has(LayerKind::Flood) || atlas.has(LayerKind::Landslide)),
+        });
+    }
+    tenants.retain(|t| t.ready);
+    let staff = ctx.staff().is_ok();
+    render(&StartPage { l: ctx.layout(&st, &t(&lang, "evac.title")), tenants, staff }).lang(&lang)
+}
+
+#[derive(Template)]
+#[template(path = "hinan_mine.html")]
+struct MinePage {
+    l: Layout,
+    plans: Vec<PlanListItem>,
+}
+
+impl MinePage {
+    fn when(&self, p: &PlanListItem) -> String {
+        fmt_time(p.updated_at)
+    }
+}
+
+pub(super) async fn my_plans(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let r = ctx.resident().lang(&lang)?;
+    let plans = plans::of_resident(&st.db, r.id).await.lang(&lang)?;
+    render(&MinePage { l: ctx.layout(&st, &t(&lang, "evac.mine")), plans }).lang(&lang)
+}
+
+pub(super) async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Path<String>, body: Bytes) -> PageResult {
+    let lang = ctx.lang().to_string();
+    let form = parse_form(&body).lang(&lang)?;
+    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
+    let tn = tenants::by_code(&st.db, &tenant).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
+    let staff = ctx.staff().ok();
+    let kind = match (form_get(&form, "kind"), staff) {
+        (Some("individual"), Some(s)) if s.tenant_id == tn.id => {
+            crate::security::policy::require(&st.db, s, Action::IndividualPlans, None).await.lang(&lang)?;
+            PlanKind::Individual
+        }
+        (Some("individual"), _) => return Err(AppError::Forbidden).lang(&lang),
+        _ => {
+            // Anonymous plans cost a row each: a generous limit per address.
+            let keys = crate::accounts::limits::creation_keys("plan", &ctx.info.ip, None);
+            if crate::accounts::limits::reserve(&st.db, keys).await.lang(&lang)?.is_err() {
+                return Err(AppError::RateLimited).lang(&lang);
+            }
+            PlanKind::Household
+        }
+    };
+    let token = plans::create(&st.db, tn.id, kind, staff).await.lang(&lang)?;
+    Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response())
+}

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use kencho_core::evacuation::geo::Point;
 use kencho_core::evacuation::plan::{resolve, Answers, Destination, Resolved, MAX_MEMBERS};
@@ -47,9 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/hinan/alerts/{id}/cancel", post(cancel_alert))
         .route(
             "/staff/hinan/layers",
-            post(super::hinan_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+            post(hinan_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
         )
-        .route("/staff/hinan/layers/{id}/activate", post(super::hinan_layers::activate_layer))
+        .route("/staff/hinan/layers/{id}/activate", post(hinan_layers::activate_layer))
         .route("/staff/hinan/jma", post(upload_jma))
         .route("/staff/hinan/individual/{id}", get(person_page))
         .route("/staff/hinan/individual/{id}/details", post(person_details))
@@ -60,85 +60,22 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Only the layer upload accepts bodies beyond the usual limit (`evacuation::upload`).
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/evacuation/{tenant}/hazards", get(api::hazards))
+        .route("/evacuation/{tenant}/plan", post(api::preview_plan))
+        .route("/admin/evacuation/layers", get(api::list_layers))
+        .route(
+            "/admin/evacuation/layers/{kind}",
+            put(api::load_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+        )
+        .route("/admin/evacuation/jma", post(api::read_telegram))
+        .route("/staff/evacuation/alerts", get(api::list_alerts).post(api::issue_alert))
+        .route("/staff/evacuation/alerts/{id}/approve", post(api::approve_alert))
+        .route("/staff/evacuation/alerts/{id}/cancel", post(api::cancel_alert))
+}
+
 pub use crate::evacuation::upload::LAYER_LIMIT;
-
-// ---------------------------------------------------------------------------------------------
-// Start and "my plans"
-
-struct TenantChoice {
-    code: String,
-    name: String,
-    ready: bool,
-}
-
-#[derive(Template)]
-#[template(path = "hinan_start.html")]
-struct StartPage {
-    l: Layout,
-    tenants: Vec<TenantChoice>,
-    staff: bool,
-}
-
-async fn start_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let mut tenants = Vec::new();
-    for tn in tenants::list(&st.db).await.lang(&lang)? {
-        let atlas = st.atlases.get(&st.db, tn.id).await.lang(&lang)?;
-        tenants.push(TenantChoice {
-            code: tn.code.clone(),
-            name: tn.label(&lang).to_string(),
-            ready: atlas.has(LayerKind::Sites) && (atlas.has(LayerKind::Flood) || atlas.has(LayerKind::Landslide)),
-        });
-    }
-    tenants.retain(|t| t.ready);
-    let staff = ctx.staff().is_ok();
-    render(&StartPage { l: ctx.layout(&st, &t(&lang, "evac.title")), tenants, staff }).lang(&lang)
-}
-
-#[derive(Template)]
-#[template(path = "hinan_mine.html")]
-struct MinePage {
-    l: Layout,
-    plans: Vec<PlanListItem>,
-}
-
-impl MinePage {
-    fn when(&self, p: &PlanListItem) -> String {
-        fmt_time(p.updated_at)
-    }
-}
-
-async fn my_plans(State(st): State<AppState>, ctx: Ctx) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let r = ctx.resident().lang(&lang)?;
-    let plans = plans::of_resident(&st.db, r.id).await.lang(&lang)?;
-    render(&MinePage { l: ctx.layout(&st, &t(&lang, "evac.mine")), plans }).lang(&lang)
-}
-
-async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Path<String>, body: Bytes) -> PageResult {
-    let lang = ctx.lang().to_string();
-    let form = parse_form(&body).lang(&lang)?;
-    ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
-    let tn = tenants::by_code(&st.db, &tenant).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
-    let staff = ctx.staff().ok();
-    let kind = match (form_get(&form, "kind"), staff) {
-        (Some("individual"), Some(s)) if s.tenant_id == tn.id => {
-            crate::security::policy::require(&st.db, s, Action::IndividualPlans, None).await.lang(&lang)?;
-            PlanKind::Individual
-        }
-        (Some("individual"), _) => return Err(AppError::Forbidden).lang(&lang),
-        _ => {
-            // Anonymous plans cost a row each: a generous limit per address.
-            let keys = crate::accounts::limits::creation_keys("plan", &ctx.info.ip, None);
-            if crate::accounts::limits::reserve(&st.db, keys).await.lang(&lang)?.is_err() {
-                return Err(AppError::RateLimited).lang(&lang);
-            }
-            PlanKind::Household
-        }
-    };
-    let token = plans::create(&st.db, tn.id, kind, staff).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response())
-}
 
 // ---------------------------------------------------------------------------------------------
 // Loading a plan the visitor may see
@@ -205,6 +142,8 @@ macro_rules! field_errors {
     };
 }
 
+pub mod api;
+mod hinan_layers;
 mod individual;
 mod journey;
 mod plan;

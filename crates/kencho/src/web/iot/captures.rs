@@ -68,7 +68,7 @@ pub async fn capture(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
     let who = text("c").chars().take(20).collect::<String>();
     let who = if who.is_empty() { "link".to_string() } else { who };
     store::record(&st.db, &st.cfg.base_url, &token, entry, &who).await.lang(&lang)?;
-    render(&super::ack_view(&st, &ctx, &token, None).await.lang(&lang)?).lang(&lang)
+    render(&super::alarms::ack_view(&st, &ctx, &token, None).await.lang(&lang)?).lang(&lang)
 }
 
 struct CaptureRow {

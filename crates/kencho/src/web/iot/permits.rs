@@ -6,15 +6,14 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use kencho_core::iot::wildlife::{self as rules, Species};
 use kencho_core::security::Action;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::super::{fmt_time, form_get, render, render_status, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 use crate::accounts::Staff;
 use crate::error::{AppError, Result};
 use crate::i18n::t;
@@ -22,6 +21,7 @@ use crate::iot::captures::{self as captures, species_label, PermitCapture};
 use crate::iot::permits::{self as store, NewPermit, PermitInfo};
 use crate::iot::registry::{self, DeviceInfo};
 use crate::security::policy;
+use crate::web::{fmt_time, form_get, render, render_status, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,60 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/iot/permits/{id}/reported", post(reported_page))
 }
 
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/staff/iot/permits", get(api_list).post(api_add))
-        .route("/staff/iot/permits/{id}/devices", post(api_assign))
-        .route("/staff/iot/permits/{id}/report", get(api_report))
-}
-
 /// The signed-in staff member, if the tenant's table lets them do 鳥獣 work.
 pub(super) async fn wildlife_staff(st: &AppState, ctx: &Ctx) -> Result<Staff> {
     let s = ctx.staff()?.clone();
     policy::require(&st.db, &s, Action::Wildlife, None).await?;
     Ok(s)
-}
-
-#[utoipa::path(get, path = "/api/v1/staff/iot/permits", tag = "iot", security(("bearer" = [])),
-    responses((status = 200, body = [PermitInfo]), (status = 403, body = crate::web::api::ErrorBody)))]
-pub async fn api_list(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<PermitInfo>>> {
-    let s = wildlife_staff(&st, &ctx).await?;
-    Ok(Json(store::list(&st.db, s.tenant_id).await?))
-}
-
-/// Registers a 捕獲許可 (許可番号 unique within the tenant).
-#[utoipa::path(post, path = "/api/v1/staff/iot/permits", tag = "iot", security(("bearer" = [])), request_body = NewPermit,
-    responses((status = 201, body = i64, content_type = "application/json"), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
-pub async fn api_add(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    let s = wildlife_staff(&st, &ctx).await?;
-    let p: NewPermit = crate::web::api::json(&headers, &body)?;
-    let id = store::add(&st.db, s.tenant_id, &p, &format!("staff:{}", s.id)).await?;
-    Ok((StatusCode::CREATED, Json(id)).into_response())
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Assign {
-    pub device_id: i64,
-    /// kukuri, hako, hakootoshi or kakoi; one the permit allows.
-    pub trap_type: String,
-}
-
-/// Puts a trap under the permit.
-#[utoipa::path(post, path = "/api/v1/staff/iot/permits/{id}/devices", tag = "iot", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = Assign,
-    responses((status = 204), (status = 404, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
-pub async fn api_assign(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode> {
-    let s = wildlife_staff(&st, &ctx).await?;
-    let a: Assign = crate::web::api::json(&headers, &body)?;
-    store::assign_device(&st.db, s.tenant_id, id, a.device_id, &a.trap_type, &format!("staff:{}", s.id)).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One line of the report: species, sex, age and how many.
@@ -105,7 +56,7 @@ pub struct Report {
     pub bycatch: i64,
 }
 
-async fn build(st: &AppState, s: &Staff, id: i64, lang: &str) -> Result<(Report, Vec<PermitCapture>)> {
+pub(super) async fn build(st: &AppState, s: &Staff, id: i64, lang: &str) -> Result<(Report, Vec<PermitCapture>)> {
     let permit = store::get(&st.db, s.tenant_id, id).await?;
     let caps = captures::of_permit(&st.db, s.tenant_id, id).await?;
     let counted: Vec<_> = caps.iter().filter_map(PermitCapture::counted).collect();
@@ -120,15 +71,6 @@ async fn build(st: &AppState, s: &Staff, id: i64, lang: &str) -> Result<(Report,
         .collect();
     let bycatch = caps.iter().filter(|c| c.bycatch).map(|c| c.count).sum();
     Ok((Report { permit, lines, bycatch }, caps))
-}
-
-/// The permit's report: captures of its period counted per species, sex and age, the due date
-/// (period end + 30 days) and whether it is overdue.
-#[utoipa::path(get, path = "/api/v1/staff/iot/permits/{id}/report", tag = "iot", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Report), (status = 404, body = crate::web::api::ErrorBody)))]
-pub async fn api_report(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<Report>> {
-    let s = wildlife_staff(&st, &ctx).await?;
-    Ok(Json(build(&st, &s, id, ctx.lang()).await?.0))
 }
 
 #[derive(Template)]

@@ -1,141 +1,24 @@
-//! The JSON API under `/api/v1`: everything the pages do, for systems. Authentication is a
+//! The applications part of the JSON API under `/api/v1`: the catalogue (`/procedures`), a
+//! resident's applications, and the staff's inbox, cases, actions and export. Authentication is a
 //! bearer token (a session from `/auth/login`, or an API token made by a tenant administrator).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use kencho_core::application::Status;
 use kencho_core::forms::Answers;
 use kencho_core::procedure::ProcedureDef;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::openapi::StandardErrors;
-use super::{AppState, Ctx};
-use crate::accounts::{self, Principal};
-use crate::applications as apps;
+use crate::accounts::Principal;
+use crate::applications::{self as apps, InboxFilter};
 use crate::error::{AppError, Result};
 use crate::procedures;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/signup", post(signup))
-        .route("/auth/verify", post(verify))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/procedures", get(list_procedures))
-        .route("/procedures/{tenant}/{code}", get(get_procedure))
-        .route("/applications", get(my_applications).post(create_application))
-        .route("/applications/{id}", get(get_application))
-        .route("/applications/{id}/status", get(get_status))
-        .route("/applications/{id}/answers", put(save_answers))
-        .route("/applications/{id}/attachments", post(upload_attachment))
-        .route("/applications/{id}/attachments/{aid}", get(download_attachment))
-        .route("/applications/{id}/submit", post(submit))
-        .route("/applications/{id}/withdraw", post(withdraw))
-        .merge(super::api_staff::routes())
-}
-
-/// Reads a JSON body with a clear error for malformed or mistyped input.
-pub(super) fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.starts_with("application/json") {
-        return Err(AppError::UnsupportedMedia(format!("expected application/json, got \"{ct}\"")));
-    }
-    if body.len() > 1024 * 1024 {
-        return Err(AppError::TooLarge);
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
-}
-
-// ---------- auth ----------
-
-#[derive(Deserialize, ToSchema)]
-pub struct SignupBody {
-    pub email: String,
-    pub name: String,
-    /// 10–128 characters.
-    pub password: String,
-    #[serde(default)]
-    pub lang: Option<String>,
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupBody,
-    responses((status = 202, description = "Verification mail queued"), (status = 400, description = "Invalid input", body = ErrorBody)))]
-async fn signup(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
-    let b: SignupBody = json(&headers, &body)?;
-    let lang = b.lang.as_deref().unwrap_or("ja");
-    accounts::sign_up(&st.db, &st.cfg.base_url, (&b.email, &b.name, &b.password), lang, &ctx.info.ip).await?;
-    Ok(StatusCode::ACCEPTED)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct VerifyBody {
-    /// The token from the verification link.
-    pub token: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/verify", tag = "auth", request_body = VerifyBody,
-    responses((status = 204, description = "Address verified"), (status = 400, description = "Invalid or expired", body = ErrorBody)))]
-async fn verify(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
-    let b: VerifyBody = json(&headers, &body)?;
-    accounts::verify_email(&st.db, &b.token).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct LoginBody {
-    pub email: String,
-    pub password: String,
-    /// `resident` (default) or `staff`.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// Staff only: the current TOTP code.
-    #[serde(default)]
-    pub totp: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenResponse {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub expires_in_hours: i64,
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong credentials or code", body = ErrorBody), (status = 429, description = "Too many attempts", body = ErrorBody)))]
-async fn login(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Json<TokenResponse>> {
-    let b: LoginBody = json(&headers, &body)?;
-    let token = match b.kind.as_deref().unwrap_or("resident") {
-        "resident" => accounts::login_resident(&st.db, &b.email, &b.password, ctx.client()).await?.token,
-        "staff" => {
-            let (token, staff_id, _) =
-                accounts::login_staff_password(&st.db, &b.email, &b.password, ctx.client()).await?;
-            let th = accounts::token_hash(&token);
-            match accounts::complete_mfa(&st.db, &th, staff_id, b.totp.as_deref().unwrap_or_default(), ctx.client())
-                .await
-            {
-                Ok(signed) => signed.token,
-                Err(e) => {
-                    accounts::logout(&st.db, &th).await?;
-                    return Err(e);
-                }
-            }
-        }
-        other => return Err(AppError::BadRequest(format!("kind must be \"resident\" or \"staff\", not \"{other}\""))),
-    };
-    Ok(Json(TokenResponse { token, expires_in_hours: accounts::SESSION_HOURS }))
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Session ended")))]
-async fn logout(State(st): State<AppState>, ctx: Ctx) -> Result<StatusCode> {
-    let s = ctx.session.as_ref().ok_or(AppError::Unauthenticated)?;
-    accounts::logout(&st.db, &s.token_hash).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+use crate::web::openapi::{ApiProblem, ErrorBody};
+use crate::web::{json, AppState, Ctx};
 
 // ---------- procedures ----------
 
@@ -173,7 +56,7 @@ fn summary(p: &procedures::Procedure) -> ProcedureSummary {
 }
 
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures", params(ProcedureQuery), responses((status = 200, body = [ProcedureSummary])))]
-async fn list_procedures(
+pub(super) async fn list_procedures(
     State(st): State<AppState>,
     Query(q): Query<ProcedureQuery>,
 ) -> Result<Json<Vec<ProcedureSummary>>> {
@@ -194,7 +77,7 @@ pub struct ProcedureDetail {
 
 #[utoipa::path(get, path = "/api/v1/procedures/{tenant}/{code}", tag = "procedures",
     params(("tenant" = String, Path), ("code" = String, Path)), responses((status = 200, body = ProcedureDetail), (status = 404, body = ErrorBody)))]
-async fn get_procedure(
+pub(super) async fn get_procedure(
     State(st): State<AppState>,
     Path((tenant, code)): Path<(String, String)>,
 ) -> Result<Json<ProcedureDetail>> {
@@ -232,13 +115,6 @@ pub struct ApplicationCreated {
     pub problems: Vec<ApiProblem>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ApiProblem {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
 fn problems(errs: &[kencho_core::forms::FieldError]) -> Vec<ApiProblem> {
     crate::error::api_field_errors(errs, "en")
         .into_iter()
@@ -250,7 +126,12 @@ fn problems(errs: &[kencho_core::forms::FieldError]) -> Vec<ApiProblem> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried submission return the first result")),
     responses((status = 201, body = ApplicationCreated), (status = 200, description = "Repeat of an earlier request with the same Idempotency-Key", body = ApplicationCreated),
         (status = 422, description = "Answers are not valid", body = ErrorBody)))]
-async fn create_application(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub(super) async fn create_application(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let r = ctx.resident()?;
     let b: CreateApplication = json(&headers, &body)?;
     let p = procedures::current(&st.db, &b.tenant, &b.procedure).await?;
@@ -323,7 +204,7 @@ pub(super) fn summaries(list: &[apps::Summary]) -> Vec<ApplicationSummary> {
 }
 
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications", security(("bearer" = [])), responses((status = 200, body = [ApplicationSummary])))]
-async fn my_applications(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApplicationSummary>>> {
+pub(super) async fn my_applications(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<ApplicationSummary>>> {
     let r = ctx.resident()?;
     Ok(Json(summaries(&apps::list_for_resident(&st.db, r).await?)))
 }
@@ -383,7 +264,11 @@ pub(super) async fn detail(st: &AppState, a: apps::Application) -> Result<Applic
 
 #[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = ApplicationDetail), (status = 404, description = "Not yours, or no such application", body = ErrorBody)))]
-async fn get_application(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<ApplicationDetail>> {
+pub(super) async fn get_application(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Json<ApplicationDetail>> {
     let r = ctx.resident()?;
     let a = apps::for_resident(&st.db, r, id).await?;
     Ok(Json(detail(&st, a).await?))
@@ -403,7 +288,11 @@ pub struct ApplicationStatus {
 /// Just the status: for portals and systems that poll. One row, no history.
 #[utoipa::path(get, path = "/api/v1/applications/{id}/status", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = ApplicationStatus), (status = 404, body = ErrorBody)))]
-async fn get_status(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<ApplicationStatus>> {
+pub(super) async fn get_status(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Json<ApplicationStatus>> {
     let r = ctx.resident()?;
     let s = apps::status_for_resident(&st.db, r, id).await?;
     Ok(Json(ApplicationStatus {
@@ -433,7 +322,7 @@ pub struct Saved {
 
 #[utoipa::path(put, path = "/api/v1/applications/{id}/answers", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SaveAnswers,
     responses((status = 200, body = Saved), (status = 409, description = "Stale revision or not editable", body = ErrorBody)))]
-async fn save_answers(
+pub(super) async fn save_answers(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
@@ -479,7 +368,7 @@ pub struct Uploaded {
 #[utoipa::path(post, path = "/api/v1/applications/{id}/attachments", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file; Content-Type names its media type (e.g. application/pdf)"),
     responses((status = 201, body = Uploaded), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
-async fn upload_attachment(
+pub(super) async fn upload_attachment(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
@@ -504,7 +393,7 @@ async fn upload_attachment(
 
 #[utoipa::path(get, path = "/api/v1/applications/{id}/attachments/{aid}", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path), ("aid" = String, Path)),
     responses((status = 200, description = "The file"), (status = 404, body = ErrorBody)))]
-async fn download_attachment(
+pub(super) async fn download_attachment(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((id, aid)): Path<(i64, String)>,
@@ -536,7 +425,7 @@ pub struct SubmitResult {
 
 #[utoipa::path(post, path = "/api/v1/applications/{id}/submit", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SubmitBody,
     responses((status = 200, body = SubmitResult), (status = 422, description = "Answers are not valid", body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn submit(
+pub(super) async fn submit(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
@@ -560,74 +449,99 @@ pub struct StatusBody {
 
 #[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", tag = "applications", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = StatusBody), (status = 409, body = ErrorBody)))]
-async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<StatusBody>> {
+pub(super) async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<StatusBody>> {
     let r = ctx.resident()?;
     let s = apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, ctx.lang(), r, id).await?;
     Ok(Json(StatusBody { status: s.as_str().into() }))
 }
 
-/// The error body every failing API call returns.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// One of `error::CODES` (the schema lists them).
-    #[schema(schema_with = error_code_schema)]
-    pub code: String,
+#[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", security(("bearer" = [])), params(InboxFilter), responses((status = 200, body = [ApplicationSummary])))]
+pub async fn inbox(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(f): Query<InboxFilter>,
+) -> Result<Json<Vec<ApplicationSummary>>> {
+    let s = ctx.staff()?;
+    Ok(Json(summaries(&apps::inbox(&st.db, s, &f).await?)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PurposeQuery {
+    /// Why the application is opened (recorded in the audit log).
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/applications/{id}", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path), PurposeQuery),
+    responses((status = 200, body = ApplicationDetail), (status = 404, body = ErrorBody)))]
+pub async fn staff_get_application(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<PurposeQuery>,
+) -> Result<Json<ApplicationDetail>> {
+    let s = ctx.staff()?;
+    let purpose = q.purpose.unwrap_or_else(|| "api".into());
+    if purpose.chars().count() > 200 {
+        return Err(AppError::BadRequest("purpose is too long".into()));
+    }
+    let a = apps::open_for_staff(&st.db, s, id, &purpose).await?;
+    Ok(Json(detail(&st, a).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StaffActionBody {
+    /// `accept`, `request_correction`, `reject`, `approve` or `deny`.
+    pub action: String,
+    /// Required for request_correction, reject, approve and deny.
+    #[serde(default)]
     pub message: String,
-    pub errors: Option<Vec<ApiProblem>>,
 }
 
-/// `ErrorBody.code`: every code kencho answers with, from `error::CODES`.
-fn error_code_schema() -> utoipa::openapi::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(
-            "Stable code, the same in every language; `message` is its text (`error.<code>` in kencho's \
-             locales) in English.",
-        ))
-        .enum_values(Some(crate::error::CODES.iter().copied()))
-        .build()
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/actions", tag = "staff", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StaffActionBody,
+    responses((status = 200, body = StatusBody), (status = 409, description = "Not possible in this status", body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn staff_action(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<StatusBody>> {
+    let s = ctx.staff()?;
+    let b: StaffActionBody = json(&headers, &body)?;
+    let action = super::staff::parse_action(&b.action, &b.message)?;
+    let to =
+        crate::flows::decision::staff_action(&st.db, &st.links, (&st.cfg.base_url, &st.cfg.data_dir), s, id, action)
+            .await?;
+    Ok(Json(StatusBody { status: to.as_str().into() }))
 }
 
-/// The OpenAPI 3.1 document; `openapi::tests` checks it lists exactly the routes above.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
-    paths(signup, verify, login, logout, list_procedures, get_procedure, create_application, my_applications, get_application, get_status, save_answers,
-          upload_attachment, download_attachment, submit, withdraw,
-          super::api_staff::inbox, super::api_staff::staff_get_application, super::api_staff::staff_action, super::api_staff::export,
-          super::api_staff::import_procedure, super::api_staff::list_tokens, super::api_staff::create_token,
-          super::api_evacuation::hazards, super::api_evacuation::preview_plan, super::api_evacuation::list_layers,
-          super::api_evacuation::load_layer, super::api_evacuation::read_telegram, super::api_evacuation::list_alerts,
-          super::api_evacuation::issue_alert, super::api_evacuation::approve_alert, super::api_evacuation::cancel_alert,
-          super::iot::webhook, super::iot::list_applications, super::iot::bind_application, super::iot::unbind_application, super::iot::list_devices, super::iot::add_devices, super::iot::retire_device, super::iot::add_person, super::iot::end_person, super::iot::list_alarms,
-          super::iot::permits::api_list, super::iot::permits::api_add, super::iot::permits::api_assign, super::iot::permits::api_report,
-          super::approval::api::api_load_setup, super::approval::api::api_create, super::approval::api::api_inbox, super::approval::api::api_get,
-          super::approval::api::api_act, super::approval::api::api_route, super::approval::api::api_execute, super::approval::api::api_absence,
-          super::approval::api::api_figures, super::approval::api::api_disposal_list, super::approval::api::api_dispose,
-          super::approval::api::api_holds, super::approval::api::api_place_hold, super::approval::api::api_lift_hold,
-          super::documents::api_verify, super::documents::api_keys, super::documents::api_rotate,
-          super::signing_certificate::api_get, super::signing_certificate::api_put, super::signing_certificate::api_delete,
-          super::payments::api_pay, super::payments::api_summary, super::payments_sandbox::sandbox_webhook, super::payments::api_set_fee,
-          super::payments::api_refund, super::payments::api_reconcile, super::payments::api_totals,
-          super::payments::stripe_webhook, super::payments::api_get_settings, super::payments::api_put_settings,
-          super::payments::api_cash, super::payments_accounts::api_get_schedule, super::payments_accounts::api_put_schedule,
-          super::payments_accounts::api_put_agent, super::payments_accounts::api_agents, super::payments_accounts::api_review,
-          super::payments_accounts::api_fiscal, super::audit::api_proof),
-    modifiers(&BearerAuth, &StandardErrors),
-    tags((name = "auth"), (name = "procedures"), (name = "applications"), (name = "staff"), (name = "admin"), (name = "evacuation"), (name = "iot"), (name = "approval"), (name = "documents"), (name = "payments"), (name = "audit"))
-)]
-pub struct ApiDoc;
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub procedure: Option<String>,
+    #[serde(default)]
+    pub overdue: Option<String>,
+}
 
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+#[utoipa::path(get, path = "/api/v1/staff/export", tag = "staff", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, description = "Applications as JSON or CSV (UTF-8 with BOM)")))]
+pub async fn export(State(st): State<AppState>, ctx: Ctx, Query(q): Query<ExportQuery>) -> Result<Response> {
+    let s = ctx.staff()?;
+    let f = InboxFilter { status: q.status, procedure: q.procedure, overdue: q.overdue };
+    let list = apps::export(&st.db, s, &f).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(super::staff::export_json_value(&list)).into_response()),
+        "csv" => {
+            let mut res = super::staff::to_csv(&list)?.into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            Ok(res)
+        }
+        other => Err(AppError::BadRequest(format!("format must be json or csv, not \"{other}\""))),
     }
 }

@@ -1,23 +1,19 @@
 //! The sandbox payment provider's own pages (what a real provider would host: card entry,
-//! 3-D Secure, the konbini scan), its signed webhook into kencho and its settlement report.
+//! 3-D Secure, the konbini scan) and its settlement report; its signed webhook into kencho is in
+//! `api.rs`, mounted here at its full path.
 //! Mounted only where the sandbox is on.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use kencho_core::payment::event::ProviderEvent;
-use kencho_core::payment::provider::Provider;
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::Router;
 
-use super::payments::issue_receipt_if_paid;
-use super::{form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
 use crate::error::{AppError, Result};
-use crate::payments::{self, sandbox};
+use crate::payments::sandbox;
+use crate::web::{form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -25,7 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/pay/{r}/authenticate", post(sandbox_authenticate))
         .route("/sandbox/pay/{r}/scan", post(sandbox_scan))
         .route("/staff/payments/sandbox-settlement.csv", get(sandbox_settlement))
-        .route("/api/v1/payments/webhooks/sandbox/{tenant}", post(sandbox_webhook))
+        .route("/api/v1/payments/webhooks/sandbox/{tenant}", post(super::api::sandbox_webhook))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,7 +67,7 @@ async fn sandbox_done(st: &AppState, ctx: &Ctx, r: &str, outcome: Result<sandbox
         Ok(c) => Ok(Redirect::to(&c.return_url).into_response()),
         Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..)) => {
             let page = sandbox_view(st, ctx, r, false, e.message(&lang)).await.lang(&lang)?;
-            super::render_status(e.status(), &page).lang(&lang)
+            crate::web::render_status(e.status(), &page).lang(&lang)
         }
         Err(e) => Err(e).lang(&lang),
     }
@@ -113,44 +109,6 @@ async fn sandbox_scan(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String
     let form = sandbox_form(&ctx, &body).lang(&lang)?;
     let delivery = sandbox::Delivery::parse(form_get(&form, "delivery").unwrap_or_default());
     sandbox_done(&st, &ctx, &r, sandbox::settle(&st.db, &r, sandbox::Outcome::Paid, delivery).await).await
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WebhookResult {
-    /// changed, duplicate or ignored: why.
-    pub outcome: String,
-}
-
-/// The sandbox provider's webhook. Verified with the tenant's sandbox secret; a forged or
-/// malformed one is refused and changes nothing.
-#[utoipa::path(post, path = "/api/v1/payments/webhooks/sandbox/{tenant}", tag = "payments", params(("tenant" = String, Path)),
-    request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookResult), (status = 400, body = super::api::ErrorBody)))]
-async fn sandbox_webhook(
-    State(st): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<WebhookResult>> {
-    if body.len() > 64 * 1024 {
-        return Err(AppError::TooLarge);
-    }
-    let t = crate::tenants::by_code(&st.db, &tenant).await?.ok_or(AppError::NotFound)?;
-    let secret = sandbox::settings(&st.db, t.id).await?.sandbox_secret;
-    let sig = headers
-        .get(sandbox::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::BadRequest("no signature".into()))?;
-    sandbox::verify(secret.expose(), sig, &body, crate::db::now_ms() / 1000)?;
-    let e: ProviderEvent =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
-    if e.event_id.is_empty() || e.event_id.len() > 200 {
-        return Err(AppError::BadRequest("invalid event id".into()));
-    }
-    let payment_ref = e.payment_ref.clone();
-    let out = payments::apply_event(&st.db, st.links.clone(), Provider::Sandbox, t.id, e).await?;
-    issue_receipt_if_paid(&st, Provider::Sandbox, &payment_ref).await;
-    Ok(Json(WebhookResult { outcome: out.describe() }))
 }
 
 /// The sandbox provider's settlement report for the tenant (to try the reconciliation).

@@ -1,41 +1,21 @@
-//! Signed documents on the web: the resident's notice download, the public verification page
-//! and API, the public key list and key rotation (see [`crate::documents`]).
+//! Signed documents on the web: the resident's notice and receipt downloads, the public
+//! verification page and key rotation (see [`crate::documents`]).
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::{fmt_date, fmt_time, form_get, parse_form, render_status, AppState, Ctx, InLang, Layout, PageResult};
 use crate::accounts::Principal;
 use crate::applications as apps;
 use crate::documents::{self, keys, Verification};
 use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
+use crate::web::{fmt_date, fmt_time, form_get, parse_form, render_status, AppState, Ctx, InLang, Layout, PageResult};
 
 /// Largest PDF the verification page reads.
-const MAX_PDF: usize = 20 * 1024 * 1024;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/verify-document", get(verify_form).post(verify_post))
-        .route("/applications/{id}/notice.pdf", get(notice_pdf))
-        .route("/applications/{id}/payments/{pid}/receipt.pdf", get(receipt_pdf))
-        .route("/staff/admin/signing-keys/rotate", post(rotate_page))
-}
-
-/// API routes (nested under /api/v1).
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/documents/verify", post(api_verify))
-        .route("/signing-keys", get(api_keys))
-        .route("/admin/signing-keys/rotate", post(api_rotate))
-}
+pub(super) const MAX_PDF: usize = 20 * 1024 * 1024;
 
 // ---------- the resident's (and the office's) notice ----------
 
@@ -83,7 +63,7 @@ async fn pdf_download(
 
 /// The decision notice of an application: to its applicant, or to staff who may see the
 /// application (audited); anyone else gets "not found".
-async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+pub(super) async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     may_have_documents(&st, &ctx, id, "decision notice").await.lang(&lang)?;
     let doc = documents::notice_for_application(&st.db, id).await.lang(&lang)?.ok_or(AppError::NotFound).lang(&lang)?;
@@ -94,7 +74,7 @@ async fn notice_pdf(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
 /// if it was not yet: to the applicant, or to staff who may see the application (audited);
 /// anyone else, or a payment of another application, gets "not found". An unpaid payment is
 /// refused (`not_paid`).
-async fn receipt_pdf(State(st): State<AppState>, ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
+pub(super) async fn receipt_pdf(State(st): State<AppState>, ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
     let lang = ctx.lang().to_string();
     may_have_documents(&st, &ctx, id, "receipt").await.lang(&lang)?;
     let ours = crate::payments::for_application(&st.db, id).await.lang(&lang)?.iter().any(|p| p.id == pid);
@@ -174,7 +154,7 @@ fn describe(v: &Verification, lang: &str) -> (String, Vec<(String, String, bool)
     (message, facts)
 }
 
-async fn verify_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+pub(super) async fn verify_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     render_status(StatusCode::OK, &verify_page(&st, &ctx)).lang(&lang)
 }
@@ -231,7 +211,7 @@ async fn read_verify_input(headers: &HeaderMap, req: axum::extract::Request, st:
 
 /// Checks an uploaded PDF, or a number and hash. Public: no sign-in; the anonymous CSRF token
 /// guards it like the other public forms. Nothing is stored.
-async fn verify_post(
+pub(super) async fn verify_post(
     State(st): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
@@ -269,69 +249,9 @@ async fn verify_post(
 
 // ---------- key rotation (tenant administrators) ----------
 
-async fn rotate_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
-    let (_, s) = super::staff_form(&ctx, &body, true)?;
+pub(super) async fn rotate_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let (_, s) = crate::web::staff_form(&ctx, &body, true)?;
     let lang = ctx.lang().to_string();
     let (_, key_id) = keys::rotate(&st.db, &s).await.lang(&lang)?;
-    super::staff::admin_page_with_message(&st, &ctx, tf(&lang, "admin.rotated", &[("key", &key_id)])).await
-}
-
-// ---------- API ----------
-
-#[derive(Deserialize, ToSchema)]
-pub struct VerifyBody {
-    /// The document number printed on the notice.
-    pub number: String,
-    /// SHA-256 of the PDF file, 64 hexadecimal digits.
-    pub sha256: String,
-}
-
-/// Checks a document: either its number and SHA-256 (JSON), or the PDF itself
-/// (`Content-Type: application/pdf`). Public, no token.
-#[utoipa::path(post, path = "/api/v1/documents/verify", tag = "documents",
-    request_body(content = VerifyBody, description = "JSON {number, sha256}, or the raw PDF with Content-Type application/pdf",
-        content((VerifyBody = "application/json"), (Vec<u8> = "application/pdf"))),
-    responses((status = 200, body = Verification), (status = 400, description = "Malformed number or hash", body = super::api::ErrorBody),
-        (status = 415, description = "Neither JSON nor PDF", body = super::api::ErrorBody)))]
-async fn api_verify(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Verification>> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ct.starts_with("application/pdf") {
-        if body.len() > MAX_PDF {
-            return Err(AppError::TooLarge);
-        }
-        return Ok(Json(documents::verify_pdf(&st.db, &body).await?));
-    }
-    let b: VerifyBody = super::api::json(&headers, &body)?;
-    Ok(Json(documents::verify_number(&st.db, &b.number, &b.sha256).await?))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct KeysQuery {
-    /// Only this tenant's keys (tenant code).
-    #[serde(default)]
-    pub tenant: Option<String>,
-}
-
-/// Every tenant's signing keys, active and retired, for checking signatures offline. Public.
-#[utoipa::path(get, path = "/api/v1/signing-keys", tag = "documents", params(KeysQuery),
-    responses((status = 200, body = [keys::PublicKey])))]
-async fn api_keys(State(st): State<AppState>, Query(q): Query<KeysQuery>) -> Result<Json<Vec<keys::PublicKey>>> {
-    Ok(Json(keys::public_keys(&st.db, q.tenant.as_deref().filter(|t| !t.is_empty())).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Rotated {
-    /// The keys retired now (their public keys stay listed).
-    pub retired: Vec<String>,
-    /// The new active key.
-    pub key_id: String,
-}
-
-/// Retires the tenant's active signing key and creates a new one (tenant administrators).
-#[utoipa::path(post, path = "/api/v1/admin/signing-keys/rotate", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Rotated), (status = 403, body = super::api::ErrorBody)))]
-async fn api_rotate(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Rotated>> {
-    let s = ctx.admin()?;
-    let (retired, key_id) = keys::rotate(&st.db, s).await?;
-    Ok(Json(Rotated { retired, key_id }))
+    crate::web::admin::pages::admin_page_with_message(&st, &ctx, tf(&lang, "admin.rotated", &[("key", &key_id)])).await
 }

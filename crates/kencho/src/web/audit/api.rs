@@ -2,21 +2,16 @@
 //! acts) and for the tenant's administrators.
 
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{AppState, Ctx};
 use crate::accounts::Principal;
 use crate::audit::PLATFORM;
 use crate::error::{AppError, Result};
 use crate::flows::checkpoints::{self, Proof};
 use crate::tenants;
-
-pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/audit/proof", get(api_proof))
-}
+use crate::web::{AppState, Ctx};
 
 #[derive(Deserialize, IntoParams)]
 pub struct ProofQuery {
@@ -29,7 +24,7 @@ pub struct ProofQuery {
 /// A proof that an audit entry is in the log (RFC 9162 audit path to a signed checkpoint).
 /// A resident gets proofs of their own acts; an administrator, of any entry of their tenant.
 #[utoipa::path(get, path = "/api/v1/audit/proof", tag = "audit", security(("bearer" = [])), params(ProofQuery),
-    responses((status = 200, body = Proof), (status = 404, description = "No such entry, or not yours", body = super::api::ErrorBody)))]
+    responses((status = 200, body = Proof), (status = 404, description = "No such entry, or not yours", body = crate::web::openapi::ErrorBody)))]
 pub async fn api_proof(State(st): State<AppState>, ctx: Ctx, Query(q): Query<ProofQuery>) -> Result<Json<Proof>> {
     let tenant_id = match q.tenant.as_deref() {
         None | Some("") => PLATFORM,

@@ -6,8 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use kencho_core::evacuation::alert::requested_hazard;
 use kencho_core::evacuation::geo::Point;
 use kencho_core::evacuation::plan::{resolve, Answers, Choices, Destination, MAX_MEMBERS, MAX_SUPPLY_DAYS};
@@ -15,30 +14,15 @@ use kencho_core::evacuation::{FloodScale, Landslide, Member, Needs, Phenomenon, 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppState, Ctx};
 use crate::error::{AppError, Result};
 use crate::evacuation::alerts::{self, Actor, Alert, Request};
 use crate::evacuation::jma::{self, Outcome};
 use crate::evacuation::layers::{self, Atlas, LayerKind, LayerVersion};
 use crate::evacuation::upload::Upload;
 use crate::evacuation::words;
+use crate::web::{AppState, Ctx};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/evacuation/{tenant}/hazards", get(hazards))
-        .route("/evacuation/{tenant}/plan", post(preview_plan))
-        .route("/admin/evacuation/layers", get(list_layers))
-        .route(
-            "/admin/evacuation/layers/{kind}",
-            put(load_layer).layer(axum::extract::DefaultBodyLimit::max(super::evacuation::LAYER_LIMIT)),
-        )
-        .route("/admin/evacuation/jma", post(read_telegram))
-        .route("/staff/evacuation/alerts", get(list_alerts).post(issue_alert))
-        .route("/staff/evacuation/alerts/{id}/approve", post(approve_alert))
-        .route("/staff/evacuation/alerts/{id}/cancel", post(cancel_alert))
-}
-
-use super::api::json;
+use crate::web::json;
 
 fn point(lat: f64, lon: f64) -> Result<Point> {
     let p = Point::new(lon, lat);
@@ -118,8 +102,8 @@ fn hazards_out(lang: &str, atlas: &Atlas, p: &Point) -> HazardsAt {
 
 /// What the hazard layers say about a point. Public and read from memory: no session, no query.
 #[utoipa::path(get, path = "/api/v1/evacuation/{tenant}/hazards", tag = "evacuation", params(("tenant" = String, Path), At),
-    responses((status = 200, body = HazardsAt), (status = 400, body = super::api::ErrorBody), (status = 404, body = super::api::ErrorBody)))]
-async fn hazards(
+    responses((status = 200, body = HazardsAt), (status = 400, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn hazards(
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     Query(at): Query<At>,
@@ -220,8 +204,8 @@ pub struct PlanOut {
 
 /// Makes a plan from a household without saving anything (for other front ends and kiosks).
 #[utoipa::path(post, path = "/api/v1/evacuation/{tenant}/plan", tag = "evacuation", params(("tenant" = String, Path)), request_body = PlanBody,
-    responses((status = 200, body = PlanOut), (status = 400, body = super::api::ErrorBody), (status = 404, body = super::api::ErrorBody)))]
-async fn preview_plan(
+    responses((status = 200, body = PlanOut), (status = 400, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn preview_plan(
     State(st): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -303,8 +287,8 @@ async fn preview_plan(
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/evacuation/layers", tag = "evacuation", security(("bearer" = [])),
-    responses((status = 200, body = [LayerVersion]), (status = 403, body = super::api::ErrorBody)))]
-async fn list_layers(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<LayerVersion>>> {
+    responses((status = 200, body = [LayerVersion]), (status = 403, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn list_layers(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<LayerVersion>>> {
     let s = ctx.admin()?;
     Ok(Json(layers::list(&st.db, s.tenant_id).await?))
 }
@@ -323,11 +307,11 @@ pub struct LayerQuery {
     params(("kind" = String, Path, description = "flood, landslide, house_collapse, sites or towns"), LayerQuery),
     request_body(content = String, content_type = "application/geo+json"),
     responses((status = 201, body = LayerVersion),
-        (status = 400, body = super::api::ErrorBody, description = "The files do not make a layer; nothing was loaded. \
+        (status = 400, body = crate::web::openapi::ErrorBody, description = "The files do not make a layer; nothing was loaded. \
             `data_feature`, `data_row`, `data_column`, `data_not_geojson`, `data_encoding`, `data_files`, `data_empty`: \
             the message names the file, the feature or line, the attribute or column found and the one expected"),
-        (status = 403, body = super::api::ErrorBody)))]
-async fn load_layer(
+        (status = 403, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn load_layer(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(kind): Path<String>,
@@ -347,11 +331,9 @@ async fn load_layer(
         let mp = axum::extract::Multipart::from_request(req, &st)
             .await
             .map_err(|_| AppError::BadRequest("malformed multipart body".into()))?;
-        super::read_uploads(mp).await?.1
+        crate::web::read_uploads(mp).await?.1
     } else {
-        let body = axum::body::to_bytes(req.into_body(), super::evacuation::LAYER_LIMIT)
-            .await
-            .map_err(|_| AppError::TooLarge)?;
+        let body = axum::body::to_bytes(req.into_body(), super::LAYER_LIMIT).await.map_err(|_| AppError::TooLarge)?;
         vec![Upload::new(q.file_name.unwrap_or_else(|| kind.as_str().to_string()), body.to_vec())]
     };
     if files.is_empty() {
@@ -365,8 +347,8 @@ async fn load_layer(
 /// Reads one 気象庁防災情報XML telegram (as the watched folder or feed would).
 #[utoipa::path(post, path = "/api/v1/admin/evacuation/jma", tag = "evacuation", security(("bearer" = [])),
     request_body(content = String, content_type = "application/xml"),
-    responses((status = 200, body = Outcome), (status = 400, body = super::api::ErrorBody), (status = 403, body = super::api::ErrorBody)))]
-async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Json<Outcome>> {
+    responses((status = 200, body = Outcome), (status = 400, body = crate::web::openapi::ErrorBody), (status = 403, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Json<Outcome>> {
     let s = ctx.admin()?;
     if body.len() > 10 * 1024 * 1024 {
         return Err(AppError::TooLarge);
@@ -378,8 +360,8 @@ async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Res
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])),
-    responses((status = 200, body = [Alert]), (status = 401, body = super::api::ErrorBody)))]
-async fn list_alerts(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<Alert>>> {
+    responses((status = 200, body = [Alert]), (status = 401, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn list_alerts(State(st): State<AppState>, ctx: Ctx) -> Result<Json<Vec<Alert>>> {
     let s = ctx.staff()?;
     Ok(Json(alerts::list(&st.db, s.tenant_id, 200).await?))
 }
@@ -406,8 +388,13 @@ pub struct Created {
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])), request_body = AlertBody,
-    responses((status = 201, body = Created), (status = 400, body = super::api::ErrorBody)))]
-async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    responses((status = 201, body = Created), (status = 400, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn issue_alert(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let s = ctx.staff()?;
     let b: AlertBody = json(&headers, &body)?;
     let hazard = requested_hazard(b.hazard.as_deref())
@@ -425,8 +412,8 @@ async fn issue_alert(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, b
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts/{id}/approve", tag = "evacuation", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = super::api::ErrorBody)))]
-async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;
@@ -434,8 +421,8 @@ async fn approve_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts/{id}/cancel", tag = "evacuation", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = super::api::ErrorBody)))]
-async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    params(("id" = i64, Path)), responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
+pub(super) async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, s).await?, id).await?;

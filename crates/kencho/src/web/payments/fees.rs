@@ -7,21 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
-use axum::Router;
 use kencho_core::payment::schedule::Schedule;
 use serde::Deserialize;
 
-use super::{form_get, render, render_status, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 use crate::error::{AppError, Result};
 use crate::payments::{agents, schedule};
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/staff/admin/fees", get(fees_page))
-        .route("/staff/admin/fees/schedule", post(save_schedule))
-        .route("/staff/admin/fees/agents", post(save_agent))
-}
+use crate::web::{form_get, render, render_status, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 
 /// One line of the schedule's 別表 as shown.
 struct ItemRow {
@@ -135,7 +126,7 @@ async fn fees_view(st: &AppState, ctx: &Ctx) -> Result<FeesPage> {
 }
 
 #[derive(Deserialize)]
-struct FeesQuery {
+pub(super) struct FeesQuery {
     /// What was just saved: `schedule` or `agent`.
     #[serde(default)]
     saved: Option<String>,
@@ -144,7 +135,7 @@ struct FeesQuery {
     edit: Option<String>,
 }
 
-async fn fees_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<FeesQuery>) -> PageResult {
+pub(super) async fn fees_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<FeesQuery>) -> PageResult {
     let lang = ctx.lang().to_string();
     let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
     page.message = match q.saved.as_deref() {
@@ -160,7 +151,7 @@ async fn fees_page(State(st): State<AppState>, ctx: Ctx, Query(q): Query<FeesQue
 
 /// Replaces the schedule: a refused document is shown again with every problem, and nothing
 /// is kept.
-async fn save_schedule(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+pub(super) async fn save_schedule(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, true)?;
     // Browsers send a textarea's lines ending in CRLF; the document is kept as it is typed.
@@ -187,7 +178,7 @@ fn field_of(problem: &str) -> String {
 }
 
 /// Records or updates a provider's 指定: refused whole, every problem shown by its field.
-async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+pub(super) async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, true)?;
     let text = |k: &str| form_get(&form, k).unwrap_or_default().trim().to_string();

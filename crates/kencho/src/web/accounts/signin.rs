@@ -1,7 +1,20 @@
 //! Accounts of residents: sign-up, the address check, sign-in and sign-out (the sign-in page is
 //! shared with staff).
 
-use super::*;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::accounts::{self};
+use crate::error::AppError;
+use crate::web::{
+    cookie_header, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
+    SESSION_COOKIE,
+};
+
 #[derive(Template)]
 #[template(path = "signup.html")]
 pub(super) struct SignupPage {

@@ -5,17 +5,17 @@
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 
-use super::evacuation::staff_outcome;
-use super::{form_get, staff_form, AppState, Ctx, InLang, PageResult};
+use super::staff_outcome;
 use crate::error::AppError;
 use crate::evacuation::layers::{self, LayerKind};
 use crate::i18n::{t, tf};
+use crate::web::{form_get, staff_form, AppState, Ctx, InLang, PageResult};
 
 pub(super) async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multipart) -> PageResult {
     let lang = ctx.lang().to_string();
     // Only an administrator's upload is read at all (it may be hundreds of MB).
     let s = ctx.admin().lang(&lang)?.clone();
-    let (fields, files) = super::read_uploads(mp).await.lang(&lang)?;
+    let (fields, files) = crate::web::read_uploads(mp).await.lang(&lang)?;
     ctx.check_csrf(form_get(&fields, "csrf")).lang(&lang)?;
     let result = async {
         let kind = form_get(&fields, "kind")

@@ -1,6 +1,19 @@
 //! The catalogue: the home page with search, a procedure's public page, starting an application.
 
-use super::*;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use kencho_core::procedure::FieldKind;
+use serde::Deserialize;
+
+use crate::accounts::Principal;
+use crate::applications::{self as apps};
+use crate::error::AppError;
+use crate::procedures::{self, Procedure};
+use crate::web::form_html::{self};
+use crate::web::{form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
+
 #[derive(Deserialize)]
 pub(super) struct SearchQuery {
     #[serde(default)]

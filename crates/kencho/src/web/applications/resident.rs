@@ -1,53 +1,25 @@
-//! Pages for residents: find a procedure, sign up, apply page by page, confirm, submit,
-//! follow 申請一覧, answer a 補正依頼, withdraw.
+//! Pages for residents: apply page by page, confirm, submit, follow 申請一覧, answer a 補正依頼,
+//! withdraw, download an attachment; the demo mailbox.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use kencho_core::application::{can_withdraw, Facts};
 use kencho_core::forms::{self, control_id, control_name, FieldError, FormInput};
 use kencho_core::procedure::FieldKind;
 use serde::Deserialize;
 
-use super::form_html::{self, answer_rows};
-use super::{
-    cookie_header, fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout,
-    PageResult, SESSION_COOKIE,
-};
-use crate::accounts::{self, Principal};
+use super::catalogue::fee_label;
+use crate::accounts::Principal;
 use crate::applications::{self as apps, Application, Attachment, Event, Summary};
 use crate::error::AppError;
-use crate::procedures::{self, Procedure};
-
-mod catalogue;
-mod signin;
-
-pub use catalogue::{fee_label, ProcItem};
-use catalogue::{home, procedure_page, start};
-use signin::{login, login_form, logout, signup, signup_form, verify, verify_form};
-pub use signin::{safe_next, signed_in, with_session_cookie, LoginPage};
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/procedures/{tenant}/{code}", get(procedure_page))
-        .route("/procedures/{tenant}/{code}/start", post(start))
-        .route("/signup", get(signup_form).post(signup))
-        .route("/verify", get(verify_form).post(verify))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
-        .route("/applications", get(my_applications))
-        .route("/applications/{id}", get(application_page))
-        .route("/applications/{id}/pages/{n}", get(form_page).post(save_page))
-        .route("/applications/{id}/confirm", get(confirm_page))
-        .route("/applications/{id}/submit", post(submit))
-        .route("/applications/{id}/withdraw", post(withdraw))
-        .route("/applications/{id}/attachments/{aid}", get(download))
-}
+use crate::procedures::Procedure;
+use crate::web::form_html::{self, answer_rows};
+use crate::web::{
+    fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
+};
 
 // ---------- 申請一覧 and the application page ----------
 
@@ -87,7 +59,7 @@ struct MyApplicationsPage {
     rows: Vec<Row>,
 }
 
-async fn my_applications(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+pub(super) async fn my_applications(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     let r = ctx.resident().lang(&lang)?;
     let list = apps::list_for_resident(&st.db, r).await.lang(&lang)?;
@@ -165,7 +137,7 @@ struct ApplicationPage {
     payment: Option<crate::payments::Summary>,
 }
 
-async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+pub(super) async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     let r = ctx.resident().lang(&lang)?;
     let a = apps::for_resident(&st.db, r, id).await.lang(&lang)?;
@@ -293,12 +265,12 @@ fn form_page_view(
 }
 
 #[derive(Deserialize)]
-struct SavedQuery {
+pub(super) struct SavedQuery {
     #[serde(default)]
     saved: Option<String>,
 }
 
-async fn form_page(
+pub(super) async fn form_page(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((id, n)): Path<(i64, usize)>,
@@ -356,12 +328,12 @@ async fn read_post(headers: &HeaderMap, req: axum::extract::Request, st: &AppSta
         }
         Ok(Posted { pairs, files })
     } else {
-        let body = axum::body::to_bytes(req.into_body(), super::MAX_BODY).await.map_err(|_| AppError::TooLarge)?;
+        let body = axum::body::to_bytes(req.into_body(), crate::web::MAX_BODY).await.map_err(|_| AppError::TooLarge)?;
         Ok(Posted { pairs: parse_form(&body)?, files: Vec::new() })
     }
 }
 
-async fn save_page(
+pub(super) async fn save_page(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((id, n)): Path<(i64, usize)>,
@@ -495,7 +467,7 @@ async fn confirm_view(
     ))
 }
 
-async fn confirm_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+pub(super) async fn confirm_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let lang = ctx.lang().to_string();
     let (page, _) = confirm_view(&st, &ctx, id, None).await.lang(&lang)?;
     render(&page).lang(&lang)
@@ -511,7 +483,7 @@ struct DonePage {
     resubmitted: bool,
 }
 
-async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
@@ -540,7 +512,7 @@ async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body:
     }
 }
 
-async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
+pub(super) async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
@@ -554,7 +526,7 @@ async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, bod
 
 /// Serves an attachment to its applicant, or to staff who may see the application (the view
 /// is audited like any other look at personal data).
-async fn download(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i64, String)>) -> PageResult {
+pub(super) async fn download(State(st): State<AppState>, ctx: Ctx, Path((id, aid)): Path<(i64, String)>) -> PageResult {
     let lang = ctx.lang().to_string();
     match ctx.session.as_ref().map(|s| &s.principal) {
         Some(Principal::Resident(r)) => {
@@ -621,7 +593,7 @@ struct MailboxPage {
 }
 
 /// Only when no SMTP relay is configured (the demo): shows what kencho would have sent.
-pub(super) async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+pub(crate) async fn mailbox(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang().to_string();
     if st.cfg.smtp_url.is_some() {
         return Err(AppError::NotFound).lang(&lang);
