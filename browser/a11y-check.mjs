@@ -566,15 +566,15 @@ async function main() {
     await check(a, 'staff error page, not found, 404 (English)');
 
     // ------------------------------------------------ 電子決裁: the admin (情報政策課長) drafts, the 課長's boxes
-    await goto(a, '/staff/kessai?lang=ja');
+    await goto(a, '/staff/approval?lang=ja');
     await check(a, '電子決裁: inbox (未処理)', { screenshot: true });
-    await goto(a, '/staff/kessai/setup');
+    await goto(a, '/staff/approval/setup');
     await check(a, '電子決裁: organisation and 専決 table editor');
-    await goto(a, '/staff/kessai/new');
+    await goto(a, '/staff/approval/new');
     await check(a, '電子決裁: new 起案 form', { screenshot: true });
     await fill(a, { title: 'アクセシビリティ検査用 消耗品の購入', body: 'トナーを購入したい。', matter_kind: '物品購入', amount: '50000' });
-    await clickAndWait(a, 'main form[action="/staff/kessai"] button[type=submit]');
-    if (!/\/staff\/kessai\/\d+$/.test(new URL(a.url()).pathname)) throw new JourneyError(`drafting led to ${a.url()}`);
+    await clickAndWait(a, 'main form[action="/staff/approval"] button[type=submit]');
+    if (!/\/staff\/approval\/\d+$/.test(new URL(a.url()).pathname)) throw new JourneyError(`drafting led to ${a.url()}`);
     await check(a, '電子決裁: the 起案, draft with its proposed route', { screenshot: true });
     await clickAndWait(a, 'main form[action$="/act"] button[type=submit]', 400);
     await check(a, '電子決裁: act without a choice (400)');
@@ -583,21 +583,21 @@ async function main() {
     await check(a, '電子決裁: the 起案 on its route');
     await goto(a, `${new URL(a.url()).pathname}?lang=en`);
     await check(a, '電子決裁: the 起案 (English)');
-    await goto(a, '/staff/kessai?box=drafting');
+    await goto(a, '/staff/approval?box=drafting');
     await check(a, '電子決裁: inbox, my drafts (English)');
-    await goto(a, '/staff/kessai?lang=ja');
-    await goto(k, '/staff/kessai?box=kouetsu');
+    await goto(a, '/staff/approval?lang=ja');
+    await goto(k, '/staff/approval?box=kouetsu');
     await check(k, '電子決裁: 後閲 box (課長)');
-    await goto(k, '/staff/kessai?q=トナー');
+    await goto(k, '/staff/approval?q=トナー');
     await check(k, '電子決裁: search');
-    await goto(k, '/staff/kessai/absences');
+    await goto(k, '/staff/approval/absences');
     await check(k, '電子決裁: absences');
-    await goto(k, '/staff/kessai/records');
+    await goto(k, '/staff/approval/records');
     await check(k, '電子決裁: records and disposal list');
-    await goto(k, '/staff/kessai/figures');
+    await goto(k, '/staff/approval/figures');
     await check(k, '電子決裁: paperless figures', { screenshot: true });
     await k.setViewportSize({ width: 320, height: 800 });
-    await goto(k, '/staff/kessai/new');
+    await goto(k, '/staff/approval/new');
     await check(k, '電子決裁: new 起案 form (320 px wide)');
     await k.setViewportSize({ width: 1280, height: 900 });
 
@@ -624,10 +624,10 @@ async function main() {
     // ------------------------------------------------ マイ避難: the plan journey, anonymous first
     const hCtx = await newContext(browser);
     const h = await hCtx.newPage();
-    await goto(h, '/hinan');
+    await goto(h, '/evacuation');
     await check(h, 'マイ避難: start', { screenshot: true });
-    await clickAndWait(h, 'main form[action="/hinan/minamisoma/start"] button[type=submit]');
-    const planMatch = h.url().match(/\/hinan\/p\/([A-Za-z0-9_-]+)\/where/);
+    await clickAndWait(h, 'main form[action="/evacuation/minamisoma/start"] button[type=submit]');
+    const planMatch = h.url().match(/\/evacuation\/p\/([A-Za-z0-9_-]+)\/where/);
     if (!planMatch) throw new JourneyError(`starting a plan led to ${h.url()}`);
     const planToken = planMatch[1];
     await check(h, 'マイ避難: where (step 1)');
@@ -654,7 +654,7 @@ async function main() {
     await fill(h, { stay: 'stay', level1: '5', site: '3' });
     await clickAndWait(h, 'main form[action$="/choices"] button[type=submit]');
     await check(h, 'マイ避難: the plan with unsafe changes (warnings)', { screenshot: true });
-    await goto(h, `/hinan/p/${planToken}/print`);
+    await goto(h, `/evacuation/p/${planToken}/print`);
     await check(h, 'マイ避難: print sheet', { screenshot: true });
     await h.emulateMedia({ media: 'print' });
     await check(h, 'マイ避難: print sheet (print media)', { screenshot: true });
@@ -665,33 +665,33 @@ async function main() {
     console.log(`print sheet: ${sheets} A4 page (${pdf.length} bytes of PDF)`);
     await h.emulateMedia({ media: null });
     for (const [lang, name] of [['en', 'English'], ['ja-x-easy', 'やさしい日本語']]) {
-      await goto(h, `/hinan/p/${planToken}?lang=${lang}`);
+      await goto(h, `/evacuation/p/${planToken}?lang=${lang}`);
       await check(h, `マイ避難: the plan (${name})`);
-      await goto(h, `/hinan/p/${planToken}/where`);
+      await goto(h, `/evacuation/p/${planToken}/where`);
       await check(h, `マイ避難: where (${name})`);
-      await goto(h, `/hinan/p/${planToken}/people`);
+      await goto(h, `/evacuation/p/${planToken}/people`);
       await check(h, `マイ避難: people (${name})`);
-      await goto(h, `/hinan/p/${planToken}/print`);
+      await goto(h, `/evacuation/p/${planToken}/print`);
       await check(h, `マイ避難: print sheet (${name})`);
       const p2 = await h.pdf({ format: 'A4', preferCSSPageSize: true });
       const n2 = pdfPages(p2);
       if (n2 !== 1) throw new JourneyError(`the ${name} print sheet takes ${n2} A4 pages, not 1`);
     }
-    await goto(h, `/hinan/p/${planToken}?lang=ja`);
+    await goto(h, `/evacuation/p/${planToken}?lang=ja`);
     await h.setViewportSize({ width: 320, height: 800 });
     await check(h, 'マイ避難: the plan (320 px wide, mobile)', { screenshot: true });
-    await goto(h, `/hinan/p/${planToken}/where`);
+    await goto(h, `/evacuation/p/${planToken}/where`);
     await check(h, 'マイ避難: where (320 px wide, mobile)');
     await h.setViewportSize({ width: 1280, height: 900 });
-    await goto(h, '/hinan/unsubscribe/not-a-real-token');
+    await goto(h, '/evacuation/unsubscribe/not-a-real-token');
     await check(h, 'マイ避難: unsubscribe page');
     await clickAndWait(h, 'main form button[type=submit]', 404);
     await check(h, 'マイ避難: unsubscribe with an unknown link (404)');
     await hCtx.close();
 
     // ------------------------------------------------ マイ避難: save and subscribe (resident taro)
-    await goto(res, '/hinan');
-    await clickAndWait(res, 'main form[action="/hinan/minamisoma/start"] button[type=submit]');
+    await goto(res, '/evacuation');
+    await clickAndWait(res, 'main form[action="/evacuation/minamisoma/start"] button[type=submit]');
     await fill(res, { town: '0721250005000' });
     await clickAndWait(res, 'main form button[type=submit]');
     await fill(res, { floor: '2', supply_days: '3', car: 'no' });
@@ -705,20 +705,20 @@ async function main() {
     await fill(res, { consent: 'yes' });
     await clickAndWait(res, 'main form[action$="/subscribe"] button[type=submit]');
     await check(res, 'マイ避難: subscribed');
-    await goto(res, '/hinan/mine');
+    await goto(res, '/evacuation/mine');
     await check(res, 'マイ避難: my saved plans');
 
     // ------------------------------------------------ マイ避難: staff (kacho issues, admin approves)
-    await goto(k, '/staff/hinan');
+    await goto(k, '/staff/evacuation');
     await check(k, 'マイ避難 staff: alerts, individual plans, data', { screenshot: true });
-    await clickAndWait(k, 'main form[action="/staff/hinan/alerts"] button[type=submit]', 400);
+    await clickAndWait(k, 'main form[action="/staff/evacuation/alerts"] button[type=submit]', 400);
     await check(k, 'マイ避難 staff: issue without level and area (400)');
     await fill(k, { level: '4', note: '架空川の水位が上昇しています（訓練）。' });
     await k.locator('input[name="town"][value="0721250005000"]').check();
-    await k.locator('main form[action="/staff/hinan/alerts"] select[name="hazard"]').selectOption('flood');
-    await clickAndWait(k, 'main form[action="/staff/hinan/alerts"] button[type=submit]');
+    await k.locator('main form[action="/staff/evacuation/alerts"] select[name="hazard"]').selectOption('flood');
+    await clickAndWait(k, 'main form[action="/staff/evacuation/alerts"] button[type=submit]');
     await check(k, 'マイ避難 staff: level 4 waiting for approval');
-    await clickAndWait(k, 'main form[action="/hinan/minamisoma/start"] input[name=kind] ~ button[type=submit]');
+    await clickAndWait(k, 'main form[action="/evacuation/minamisoma/start"] input[name=kind] ~ button[type=submit]');
     await check(k, 'マイ避難 staff: individual plan, where (with person)');
     await fill(k, { person: '真野 ウメ', town: '0721250002000' });
     await clickAndWait(k, 'main form button[type=submit]');
@@ -727,7 +727,7 @@ async function main() {
     await fill(k, { name1: 'ウメさん', wheelchair1: '1' });
     await clickAndWait(k, 'main button[name=intent][value=next]');
     await check(k, 'マイ避難 staff: individual plan');
-    await clickAndWait(k, 'main a[href^="/staff/hinan/individual/"]');
+    await clickAndWait(k, 'main a[href^="/staff/evacuation/individual/"]');
     await check(k, 'マイ避難 staff: individual plan, consent and supporters');
     await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]', 409);
     await check(k, 'マイ避難 staff: supporter before consent (409)');
@@ -740,14 +740,14 @@ async function main() {
     await sup.locator('[name="phone"]').fill('0244-00-0000');
     await clickAndWait(k, 'main form[action$="/supporters"] button[type=submit]');
     await check(k, 'マイ避難 staff: supporter added');
-    await goto(k, '/staff/hinan?lang=en');
+    await goto(k, '/staff/evacuation?lang=en');
     await check(k, 'マイ避難 staff page (English)');
-    await goto(k, '/staff/hinan?lang=ja');
-    await goto(a, '/staff/hinan?lang=ja');
+    await goto(k, '/staff/evacuation?lang=ja');
+    await goto(a, '/staff/evacuation?lang=ja');
     await check(a, 'マイ避難 staff (admin): approve, layers, JMA');
     await clickAndWait(a, 'main form[action$="/approve"] button[type=submit]');
     await check(a, 'マイ避難 staff (admin): level 4 approved and sent');
-    await clickAndWait(a, 'main form[action="/staff/hinan/layers"] button[type=submit]', 400);
+    await clickAndWait(a, 'main form[action="/staff/evacuation/layers"] button[type=submit]', 400);
     await check(a, 'マイ避難 staff (admin): layer upload without a file (400)');
     await goto(res, '/demo/mailbox');
     await check(res, 'demo mailbox with an evacuation alert');

@@ -66,7 +66,7 @@ async fn one_route(client: &reqwest::Client, base: &str, tokens: &HashMap<&str, 
     let draft = json!({"title": format!("ベンチマーク用 物品購入 {c}-{i}"), "body": "複合機の購入について伺います。",
         "matter_kind": "物品購入", "amount": 500_000, "consult": [{"division": "zaisei"}, {"division": "joho"}]});
     let Ok(res) =
-        client.post(format!("{base}/api/v1/kessai")).bearer_auth(&tokens["kankyo-tanto"]).json(&draft).send().await
+        client.post(format!("{base}/api/v1/approval")).bearer_auth(&tokens["kankyo-tanto"]).json(&draft).send().await
     else {
         return false;
     };
@@ -74,7 +74,7 @@ async fn one_route(client: &reqwest::Client, base: &str, tokens: &HashMap<&str, 
     let Some(id) = v["id"].as_i64() else { return false };
     for (who, act) in ACTS {
         let ok = client
-            .post(format!("{base}/api/v1/kessai/{id}/acts"))
+            .post(format!("{base}/api/v1/approval/{id}/acts"))
             .bearer_auth(&tokens[who])
             .json(&json!({"act": act}))
             .send()

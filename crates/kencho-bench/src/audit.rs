@@ -196,7 +196,7 @@ async fn delivery_ceiling(url: &str, total: i64) -> Result<f64, BoxErr> {
             .await?;
         // PostgreSQL sends one row per CopyData message, the header with the first and the
         // trailer in a message of its own.
-        let mut messages = 0;
+        let mut messages: usize = 0;
         while let Some(chunk) = stream.next().await {
             chunk?;
             messages += 1;

@@ -92,7 +92,7 @@ enum Command {
     /// マイ避難: load public data, read JMA telegrams.
     Evacuation {
         #[command(subcommand)]
-        command: EvacCommand,
+        command: EvacuationCommand,
     },
     /// The secret key file: make one, rotate to a new key, re-seal the database under it.
     Keys {
@@ -197,7 +197,7 @@ enum TenantCommand {
 }
 
 #[derive(Subcommand)]
-enum EvacCommand {
+enum EvacuationCommand {
     /// Load data files as the next version of a tenant's layer (validated whole first).
     Load {
         #[command(flatten)]
@@ -342,10 +342,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Audit { command } => audit_command(command).await,
         Command::Tenants { command } => tenants_command(command).await,
         Command::Staff { command } => staff_command(command).await,
-        Command::Evacuation { command: EvacCommand::Load { db, tenant, kind, files } } => {
+        Command::Evacuation { command: EvacuationCommand::Load { db, tenant, kind, files } } => {
             evacuation_load(db, &tenant, &kind, &files).await
         }
-        Command::Evacuation { command: EvacCommand::Jma { db, base_url, files } } => {
+        Command::Evacuation { command: EvacuationCommand::Jma { db, base_url, files } } => {
             evacuation_jma(db, &base_url, &files).await
         }
         Command::Keys { command } => keys_command(command).await,

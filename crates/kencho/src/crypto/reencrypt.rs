@@ -45,8 +45,8 @@ pub const COLUMNS: &[Column] = &[
     col("payment_settings", "stripe_webhook_secret", "tenant_id", true, false),
     col("applications", "answers", "id", true, true),
     col("iot_people", "consent_note", "id", true, true),
-    col("evac_plans", "data", "token", false, true),
-    col("evac_plans", "consent_note", "token", false, true),
+    col("evacuation_plans", "data", "token", false, true),
+    col("evacuation_plans", "consent_note", "token", false, true),
 ];
 
 /// The start-up check: the newest value of every sealed column opens with the keys, and no

@@ -65,11 +65,11 @@ impl AlertInfo {
 }
 
 pub fn hazard_name(lang: &str, h: AlertHazard) -> String {
-    t(lang, &format!("evac.ah_{}", h.as_str()))
+    t(lang, &format!("evacuation.ah_{}", h.as_str()))
 }
 
 fn hazard_names(lang: &str, hs: &[AlertHazard]) -> String {
-    hs.iter().map(|h| hazard_name(lang, *h)).collect::<Vec<_>>().join(&t(lang, "evac.list_sep"))
+    hs.iter().map(|h| hazard_name(lang, *h)).collect::<Vec<_>>().join(&t(lang, "evacuation.list_sep"))
 }
 
 /// How an alert is named in lists: 「避難指示（警戒レベル4・洪水）」 for a municipality's order,
@@ -78,11 +78,11 @@ pub fn label(lang: &str, a: &AlertInfo) -> String {
     let level = a.level.to_string();
     let hazard = hazard_names(lang, &a.top_hazards());
     if a.equivalent() {
-        tf(lang, "evac.label_equivalent", &[("level", &level), ("hazard", &hazard), ("title", &a.title)])
+        tf(lang, "evacuation.label_equivalent", &[("level", &level), ("hazard", &hazard), ("title", &a.title)])
     } else {
         tf(
             lang,
-            "evac.label_order",
+            "evacuation.label_order",
             &[("level", &level), ("hazard", &hazard), ("name", &words::level_name(lang, a.level))],
         )
     }
@@ -105,15 +105,16 @@ pub fn personal_line(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas,
 /// The household's line for an alert, and the level the alert asks it to act at: `None` when
 /// its home is outside every zone of the alert's hazards (without a plan yet, the alert's own).
 pub fn personal(lang: &str, tenant: &str, answers: &Answers, atlas: &Atlas, a: &AlertInfo) -> (String, Option<u8>) {
-    let line =
-        |level: u8, action: &str| tf(lang, "evac.level_line", &[("level", &level.to_string()), ("action", action)]);
+    let line = |level: u8, action: &str| {
+        tf(lang, "evacuation.level_line", &[("level", &level.to_string()), ("action", action)])
+    };
     let Some(h) = answers.household() else {
-        return (line(a.level, &t(lang, "evac.no_plan_action")), Some(a.level));
+        return (line(a.level, &t(lang, "evacuation.no_plan_action")), Some(a.level));
     };
     match act_for(&h, answers, atlas, a) {
         ForAlert::NotExposed { hazards } => {
             let names = hazard_names(lang, &hazards);
-            (line(a.level, &tf(lang, "evac.not_exposed", &[("hazard", &names), ("tenant", tenant)])), None)
+            (line(a.level, &tf(lang, "evacuation.not_exposed", &[("hazard", &names), ("tenant", tenant)])), None)
         }
         ForAlert::Act { level, resolved, step, .. } => {
             (line(level, &words::step_action(lang, answers, &resolved, step, level)), Some(level))
@@ -135,8 +136,8 @@ pub struct MailCtx<'a> {
 fn unsubscribe(c: &MailCtx, body: &mut String) {
     body.push_str(&tf(
         c.lang,
-        "evac.mail_unsubscribe",
-        &[("url", &format!("{}/hinan/unsubscribe/{}", c.base_url, c.sub_token))],
+        "evacuation.mail_unsubscribe",
+        &[("url", &format!("{}/evacuation/unsubscribe/{}", c.base_url, c.sub_token))],
     ));
     body.push('\n');
 }
@@ -153,7 +154,7 @@ pub fn issue_mail(c: &MailCtx, answers: &Answers, atlas: &Atlas) -> (String, Str
             ("hazard", hazard.as_str()),
             ("order", &words::level_name(lang, a.level.min(5))),
         ];
-        (tf(lang, "evac.mail_subject_jma", &args), tf(lang, "evac.mail_intro_jma", &args))
+        (tf(lang, "evacuation.mail_subject_jma", &args), tf(lang, "evacuation.mail_intro_jma", &args))
     } else {
         let name = words::level_name(lang, a.level);
         let args = [
@@ -163,7 +164,7 @@ pub fn issue_mail(c: &MailCtx, answers: &Answers, atlas: &Atlas) -> (String, Str
             ("name", name.as_str()),
             ("hazard", hazard.as_str()),
         ];
-        (tf(lang, "evac.mail_subject", &args), tf(lang, "evac.mail_intro", &args))
+        (tf(lang, "evacuation.mail_subject", &args), tf(lang, "evacuation.mail_intro", &args))
     };
     if !a.note.is_empty() {
         body.push_str("\n\n");
@@ -171,22 +172,22 @@ pub fn issue_mail(c: &MailCtx, answers: &Answers, atlas: &Atlas) -> (String, Str
     }
     body.push_str("\n\n");
     if c.supporter {
-        body.push_str(&tf(lang, "evac.mail_supporter", &[("person", answers.person.trim())]));
+        body.push_str(&tf(lang, "evacuation.mail_supporter", &[("person", answers.person.trim())]));
     } else {
-        body.push_str(&t(lang, "evac.mail_your_plan"));
+        body.push_str(&t(lang, "evacuation.mail_your_plan"));
     }
     body.push('\n');
     body.push_str(&personal_line(lang, c.tenant_name, answers, atlas, a));
     body.push_str("\n\n");
     if c.supporter {
         // 災害対策基本法 49条の17: whoever receives a 個別避難計画 keeps its secrets.
-        body.push_str(&t(lang, "evac.mail_secrecy"));
+        body.push_str(&t(lang, "evacuation.mail_secrecy"));
         body.push_str("\n\n");
     } else {
         body.push_str(&tf(
             lang,
-            "evac.mail_plan_link",
-            &[("url", &format!("{}/hinan/p/{}", c.base_url, c.plan_token))],
+            "evacuation.mail_plan_link",
+            &[("url", &format!("{}/evacuation/p/{}", c.base_url, c.plan_token))],
         ));
         body.push('\n');
     }
@@ -200,9 +201,9 @@ pub fn cancel_mail(c: &MailCtx) -> (String, String) {
     let hazard = hazard_names(lang, &a.top_hazards());
     // The end of 相当情報 is not the lifting of the municipality's 避難指示: said so.
     let (subject_key, body_key, name) = if a.equivalent() {
-        ("evac.mail_cancel_subject_jma", "evac.mail_cancel_body_jma", a.title.clone())
+        ("evacuation.mail_cancel_subject_jma", "evacuation.mail_cancel_body_jma", a.title.clone())
     } else {
-        ("evac.mail_cancel_subject", "evac.mail_cancel_body", words::level_name(lang, a.level))
+        ("evacuation.mail_cancel_subject", "evacuation.mail_cancel_body", words::level_name(lang, a.level))
     };
     let args = [
         ("tenant", c.tenant_name),
@@ -215,7 +216,7 @@ pub fn cancel_mail(c: &MailCtx) -> (String, String) {
     let mut body = tf(lang, body_key, &args);
     body.push_str("\n\n");
     if c.supporter {
-        body.push_str(&t(lang, "evac.mail_secrecy"));
+        body.push_str(&t(lang, "evacuation.mail_secrecy"));
         body.push_str("\n\n");
     }
     unsubscribe(c, &mut body);

@@ -36,7 +36,7 @@ pub async fn add_areas<'a>(
     let mut batch = Batch::new();
     for town in towns {
         batch.push(
-            "INSERT INTO evac_alert_areas (alert_id, town_id) VALUES ($1, $2)",
+            "INSERT INTO evacuation_alert_areas (alert_id, town_id) VALUES ($1, $2)",
             vec![Arg::Int(alert_id), Arg::Text(town.to_string())],
         );
     }
@@ -154,7 +154,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
             let now = now_ms();
             let immediate = req.level == 3;
             let id: i64 = sqlx::query(
-                "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, event_id, created_at, issued_at, hazard, issuance) \
+                "INSERT INTO evacuation_alerts (tenant_id, level, source, title, note, status, requested_by, event_id, created_at, issued_at, hazard, issuance) \
                  VALUES ($1, $2, 'staff', $3, $4, $5, $6, '', $7, $8, $9, $10) RETURNING id",
             )
             .bind(actor.tenant_id)
@@ -195,7 +195,7 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
     db.transact(move |conn| {
         Box::pin(async move {
             let row = sqlx::query(
-                "SELECT status, requested_by, level FROM evac_alerts WHERE id = $1 AND tenant_id = $2",
+                "SELECT status, requested_by, level FROM evacuation_alerts WHERE id = $1 AND tenant_id = $2",
             )
             .bind(alert_id)
             .bind(actor.tenant_id)
@@ -215,7 +215,7 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
             actor.may(Action::AlertApprove(u8::try_from(level).unwrap_or(5)))?;
             let now = now_ms();
             let done = sqlx::query(
-                "UPDATE evac_alerts SET status = 'issued', approved_by = $1, issued_at = $2 WHERE id = $3 AND status = 'pending'",
+                "UPDATE evacuation_alerts SET status = 'issued', approved_by = $1, issued_at = $2 WHERE id = $3 AND status = 'pending'",
             )
             .bind(&actor.id)
             .bind(now)
@@ -263,7 +263,7 @@ pub(super) async fn cancel_in(
     actor: &Actor,
     status: AlertStatus,
 ) -> Result<()> {
-    let row = sqlx::query("SELECT status FROM evac_alerts WHERE id = $1 AND tenant_id = $2")
+    let row = sqlx::query("SELECT status FROM evacuation_alerts WHERE id = $1 AND tenant_id = $2")
         .bind(alert_id)
         .bind(actor.tenant_id)
         .fetch_optional(&mut *conn)
@@ -277,7 +277,7 @@ pub(super) async fn cancel_in(
         return Err(AppError::Conflict(format!("the alert is already {was}")));
     }
     // Guarded by the status read above: an approval committing meanwhile makes this a conflict.
-    let done = sqlx::query("UPDATE evac_alerts SET status = $1, cancelled_at = $2 WHERE id = $3 AND status = $4")
+    let done = sqlx::query("UPDATE evacuation_alerts SET status = $1, cancelled_at = $2 WHERE id = $3 AND status = $4")
         .bind(status.as_str())
         .bind(now_ms())
         .bind(alert_id)
@@ -348,7 +348,7 @@ pub(super) async fn fan_out(
             .or_insert_with(|| {
                 // A JMA warning covers the municipality: name it as a whole, not town by town.
                 if alert.source == "jma" {
-                    t(&lang, "evac.whole_area")
+                    t(&lang, "evacuation.whole_area")
                 } else {
                     area_names(&lang, atlas, &towns)
                 }
@@ -369,7 +369,7 @@ pub(super) async fn fan_out(
             Phase::Cancel => cancel_mail(&ctx),
         };
         batch.push(
-            "INSERT INTO evac_deliveries (alert_id, subscription_id, phase, created_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO evacuation_deliveries (alert_id, subscription_id, phase, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (alert_id, subscription_id, phase) DO NOTHING",
             vec![Arg::Int(alert_id), Arg::Int(sub_id), Arg::Text(phase.as_str().into()), Arg::Int(now)],
         );
@@ -388,7 +388,7 @@ pub(super) async fn fan_out(
 /// The alert's tenant, what it says, and the towns it covers (`*` for the whole tenant).
 async fn load_alert(conn: &mut AnyConnection, alert_id: i64) -> Result<(i64, AlertInfo, Vec<String>)> {
     let row = sqlx::query(
-        "SELECT tenant_id, level, source, title, note, hazard, issuance, jma_levels FROM evac_alerts WHERE id = $1",
+        "SELECT tenant_id, level, source, title, note, hazard, issuance, jma_levels FROM evacuation_alerts WHERE id = $1",
     )
     .bind(alert_id)
     .fetch_one(&mut *conn)
@@ -404,13 +404,14 @@ async fn load_alert(conn: &mut AnyConnection, alert_id: i64) -> Result<(i64, Ale
         &row.try_get::<String, _>("issuance")?,
         &row.try_get::<String, _>("jma_levels")?,
     );
-    let towns: Vec<String> = sqlx::query("SELECT town_id FROM evac_alert_areas WHERE alert_id = $1 ORDER BY town_id")
-        .bind(alert_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("town_id"))
-        .collect::<std::result::Result<_, _>>()?;
+    let towns: Vec<String> =
+        sqlx::query("SELECT town_id FROM evacuation_alert_areas WHERE alert_id = $1 ORDER BY town_id")
+            .bind(alert_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("town_id"))
+            .collect::<std::result::Result<_, _>>()?;
     Ok((tenant_id, alert, towns))
 }
 
@@ -425,18 +426,18 @@ async fn reached(
     let told_filter = match phase {
         Phase::Issue => "",
         Phase::Cancel => {
-            " AND EXISTS (SELECT 1 FROM evac_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
+            " AND EXISTS (SELECT 1 FROM evacuation_deliveries d WHERE d.alert_id = $2 AND d.subscription_id = s.id AND d.phase = 'issue')"
         }
     };
     // A supporter is told only while the person's consent to share the plan is in force
     // (災害対策基本法 49条の15第2項); withdrawing it ends the sharing.
     Ok(sqlx::query(&format!(
         "SELECT s.id AS sub_id, s.email, s.lang, s.token AS sub_token, s.role, p.token AS plan_token, p.data \
-         FROM evac_subscriptions s JOIN evac_plans p ON p.id = s.plan_id \
+         FROM evacuation_subscriptions s JOIN evacuation_plans p ON p.id = s.plan_id \
          WHERE s.active = 1 AND p.tenant_id = $1 \
          AND (s.role <> 'supporter' OR (p.consent_at IS NOT NULL \
               AND (p.consent_withdrawn_at IS NULL OR p.consent_withdrawn_at < p.consent_at))) \
-         AND EXISTS (SELECT 1 FROM evac_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
+         AND EXISTS (SELECT 1 FROM evacuation_alert_areas a WHERE a.alert_id = $2 AND (a.town_id = '*' OR a.town_id = p.town_id)){told_filter} \
          ORDER BY s.id"
     ))
     .bind(tenant_id)
@@ -450,19 +451,19 @@ fn area_names(lang: &str, atlas: &Atlas, towns: &[String]) -> String {
         .iter()
         .map(|id| {
             if id == WHOLE_TENANT {
-                t(lang, "evac.whole_area")
+                t(lang, "evacuation.whole_area")
             } else {
                 atlas.town(id).map(|t| t.name()).unwrap_or_else(|| id.clone())
             }
         })
         .collect();
-    names.join(&t(lang, "evac.list_sep"))
+    names.join(&t(lang, "evacuation.list_sep"))
 }
 
 const ALERT_COLUMNS: &str =
     "a.id, a.level, a.source, a.title, a.note, a.status, a.requested_by, a.approved_by, a.event_id, \
      a.created_at, a.issued_at, a.cancelled_at, \
-     (SELECT COUNT(*) FROM evac_deliveries d WHERE d.alert_id = a.id AND d.phase = 'issue') AS told, \
+     (SELECT COUNT(*) FROM evacuation_deliveries d WHERE d.alert_id = a.id AND d.phase = 'issue') AS told, \
      a.hazard, a.issuance, a.jma_levels";
 
 fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
@@ -490,7 +491,7 @@ fn alert_from(r: &sqlx::any::AnyRow) -> Result<Alert> {
 /// The tenant's alerts, newest first, with their town areas.
 pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
     let rows = sqlx::query(&format!(
-        "SELECT {ALERT_COLUMNS} FROM evac_alerts a WHERE a.tenant_id = $1 ORDER BY a.id DESC LIMIT $2"
+        "SELECT {ALERT_COLUMNS} FROM evacuation_alerts a WHERE a.tenant_id = $1 ORDER BY a.id DESC LIMIT $2"
     ))
     .bind(tenant_id)
     .bind(limit)
@@ -499,7 +500,7 @@ pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
     let mut out = rows.iter().map(alert_from).collect::<Result<Vec<_>>>()?;
     // The areas of every listed alert in one query, not one per alert.
     let areas = sqlx::query(
-        "SELECT x.alert_id, x.town_id FROM evac_alert_areas x JOIN evac_alerts a ON a.id = x.alert_id \
+        "SELECT x.alert_id, x.town_id FROM evacuation_alert_areas x JOIN evacuation_alerts a ON a.id = x.alert_id \
          WHERE a.tenant_id = $1 AND a.id >= $2 ORDER BY x.town_id",
     )
     .bind(tenant_id)
@@ -519,8 +520,8 @@ pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<Alert>> {
 /// Issued alerts that cover a plan's town (what a resident sees on their plan page).
 pub async fn in_force_for(db: &Db, tenant_id: i64, town_id: &str) -> Result<Vec<Alert>> {
     let rows = sqlx::query(&format!(
-        "SELECT {ALERT_COLUMNS} FROM evac_alerts a WHERE a.tenant_id = $1 AND a.status = 'issued' \
-         AND EXISTS (SELECT 1 FROM evac_alert_areas x WHERE x.alert_id = a.id AND (x.town_id = '*' OR x.town_id = $2)) \
+        "SELECT {ALERT_COLUMNS} FROM evacuation_alerts a WHERE a.tenant_id = $1 AND a.status = 'issued' \
+         AND EXISTS (SELECT 1 FROM evacuation_alert_areas x WHERE x.alert_id = a.id AND (x.town_id = '*' OR x.town_id = $2)) \
          ORDER BY a.level DESC, a.id DESC"
     ))
     .bind(tenant_id)
@@ -548,6 +549,9 @@ impl Alert {
 
 impl SubscriberRole {
     pub fn label(self, lang: &str) -> String {
-        t(lang, if self == SubscriberRole::Supporter { "evac.role_supporter" } else { "evac.role_household" })
+        t(
+            lang,
+            if self == SubscriberRole::Supporter { "evacuation.role_supporter" } else { "evacuation.role_household" },
+        )
     }
 }

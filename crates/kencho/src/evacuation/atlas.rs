@@ -185,7 +185,7 @@ impl Atlases {
         let unchanged = |slot: &Slot| current.as_ref().and_then(|a| a.built_from.get(slot)) == wanted.get(slot);
         let mut texts = Vec::new();
         for (slot, id) in wanted.iter().filter(|(s, _)| !unchanged(s)) {
-            let body: String = sqlx::query("SELECT body FROM evac_layers WHERE id = $1")
+            let body: String = sqlx::query("SELECT body FROM evacuation_layers WHERE id = $1")
                 .bind(id)
                 .fetch_one(&db.read)
                 .await?

@@ -256,7 +256,7 @@ async fn apply(
     };
     let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None, keys };
     let open: Vec<Open> = sqlx::query(
-        "SELECT id, level, jma_levels FROM evac_alerts \
+        "SELECT id, level, jma_levels FROM evacuation_alerts \
          WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued' ORDER BY id",
     )
     .bind(tenant.id)
@@ -286,7 +286,7 @@ async fn apply(
         // The same alert level: the levels per hazard may still have moved below it.
         if step.levels != current && after.is_some() {
             for o in &open {
-                sqlx::query("UPDATE evac_alerts SET jma_levels = $1, hazard = $2 WHERE id = $3")
+                sqlx::query("UPDATE evacuation_alerts SET jma_levels = $1, hazard = $2 WHERE id = $3")
                     .bind(&levels_json)
                     .bind(&hazard)
                     .bind(o.id)
@@ -330,7 +330,7 @@ async fn issue(
     let now = now_ms();
     // JMA's warnings are 警戒レベル相当情報, never the municipality's order (避難情報に関するガイドライン).
     let id: i64 = sqlx::query(
-        "INSERT INTO evac_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels, hazard, issuance) \
+        "INSERT INTO evacuation_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels, hazard, issuance) \
          VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6, $7, $8, 'equivalent') RETURNING id",
     )
     .bind(tenant.id)

@@ -136,7 +136,7 @@ pub async fn load(db: &Db, tenant_id: i64, kind: LayerKind, files: Vec<Upload>, 
     db.transact(move |conn| {
         Box::pin(async move {
             let version: i64 = sqlx::query(
-                "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM evac_layers WHERE tenant_id = $1 AND kind = $2",
+                "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM evacuation_layers WHERE tenant_id = $1 AND kind = $2",
             )
             .bind(tenant_id)
             .bind(kind.as_str())
@@ -146,7 +146,7 @@ pub async fn load(db: &Db, tenant_id: i64, kind: LayerKind, files: Vec<Upload>, 
             let now = now_ms();
             let scenario_s = scenario.map_or("", FloodScenario::as_str);
             let id: i64 = sqlx::query(
-                "INSERT INTO evac_layers (tenant_id, kind, scenario, version, file_name, sha256, items, body, loaded_by, loaded_at) \
+                "INSERT INTO evacuation_layers (tenant_id, kind, scenario, version, file_name, sha256, items, body, loaded_by, loaded_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(tenant_id)
@@ -200,7 +200,7 @@ pub async fn load(db: &Db, tenant_id: i64, kind: LayerKind, files: Vec<Upload>, 
 
 async fn set_head(conn: &mut sqlx::AnyConnection, tenant_id: i64, (kind, scenario): Slot, id: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO evac_layer_heads (tenant_id, kind, scenario, layer_id) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO evacuation_layer_heads (tenant_id, kind, scenario, layer_id) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant_id, kind, scenario) DO UPDATE SET layer_id = excluded.layer_id",
     )
     .bind(tenant_id)
@@ -217,12 +217,13 @@ pub async fn activate(db: &Db, tenant_id: i64, layer_id: i64, actor: &str) -> Re
     let actor = actor.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let row = sqlx::query("SELECT kind, scenario, version FROM evac_layers WHERE id = $1 AND tenant_id = $2")
-                .bind(layer_id)
-                .bind(tenant_id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let row =
+                sqlx::query("SELECT kind, scenario, version FROM evacuation_layers WHERE id = $1 AND tenant_id = $2")
+                    .bind(layer_id)
+                    .bind(tenant_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
             let kind_s: String = row.try_get("kind")?;
             let version: i64 = row.try_get("version")?;
             let slot = slot_of(&kind_s, &row.try_get::<String, _>("scenario")?).ok_or(AppError::NotFound)?;
@@ -254,7 +255,7 @@ pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<LayerVersion>> {
     let rows = sqlx::query(
         "SELECT l.id, l.kind, l.scenario, l.version, l.file_name, l.sha256, l.items, l.loaded_by, l.loaded_at, \
          CASE WHEN h.layer_id IS NULL THEN 0 ELSE 1 END AS active \
-         FROM evac_layers l LEFT JOIN evac_layer_heads h ON h.layer_id = l.id \
+         FROM evacuation_layers l LEFT JOIN evacuation_layer_heads h ON h.layer_id = l.id \
          WHERE l.tenant_id = $1 ORDER BY l.kind, l.scenario, l.version DESC",
     )
     .bind(tenant_id)
@@ -283,7 +284,7 @@ pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<LayerVersion>> {
 
 /// The version in use per slot.
 pub(super) async fn heads(db: &Db, tenant_id: i64) -> Result<HashMap<Slot, i64>> {
-    let rows = sqlx::query("SELECT kind, scenario, layer_id FROM evac_layer_heads WHERE tenant_id = $1")
+    let rows = sqlx::query("SELECT kind, scenario, layer_id FROM evacuation_layer_heads WHERE tenant_id = $1")
         .bind(tenant_id)
         .fetch_all(&db.read)
         .await?;

@@ -83,15 +83,15 @@ impl StoredPlan {
 
 /// Where a plan's answers (its people and their needs) are sealed (see [`crate::crypto`]).
 pub fn data_place(token: &str) -> String {
-    crate::crypto::place("evac_plans.data", token)
+    crate::crypto::place("evacuation_plans.data", token)
 }
 
 fn consent_place(token: &str) -> String {
-    crate::crypto::place("evac_plans.consent_note", token)
+    crate::crypto::place("evacuation_plans.consent_note", token)
 }
 
 fn withdrawal_place(token: &str) -> String {
-    crate::crypto::place("evac_plans.consent_withdrawn_note", token)
+    crate::crypto::place("evacuation_plans.consent_withdrawn_note", token)
 }
 
 /// A stored plan's answers, opened.
@@ -150,7 +150,7 @@ pub async fn create(db: &Db, tenant_id: i64, kind: PlanKind, staff: Option<&Staf
         Box::pin(async move {
             let now = now_ms();
             sqlx::query(
-                "INSERT INTO evac_plans (tenant_id, token, kind, staff_id, town_id, data, revision, consent_note, created_at, updated_at) \
+                "INSERT INTO evacuation_plans (tenant_id, token, kind, staff_id, town_id, data, revision, consent_note, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, '', $5, 1, '', $6, $6)",
             )
             .bind(tenant_id)
@@ -172,7 +172,7 @@ pub async fn by_token(db: &Db, token: &str) -> Result<StoredPlan> {
     if token.len() > 100 {
         return Err(AppError::NotFound);
     }
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evac_plans WHERE token = $1"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evacuation_plans WHERE token = $1"))
         .bind(token)
         .fetch_optional(&db.read)
         .await?
@@ -181,7 +181,7 @@ pub async fn by_token(db: &Db, token: &str) -> Result<StoredPlan> {
 }
 
 pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<StoredPlan> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evac_plans WHERE id = $1 AND tenant_id = $2"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM evacuation_plans WHERE id = $1 AND tenant_id = $2"))
         .bind(id)
         .bind(tenant_id)
         .fetch_optional(&db.read)
@@ -200,7 +200,7 @@ pub async fn update(db: &Db, plan: &StoredPlan, answers: &Answers) -> Result<()>
     db.transact(move |conn| {
         Box::pin(async move {
             let done = sqlx::query(
-                "UPDATE evac_plans SET data = $1, town_id = $2, revision = revision + 1, updated_at = $3 \
+                "UPDATE evacuation_plans SET data = $1, town_id = $2, revision = revision + 1, updated_at = $3 \
                  WHERE id = $4 AND revision = $5",
             )
             .bind(&data)
@@ -227,7 +227,7 @@ pub async fn save_to(db: &Db, plan: &StoredPlan, resident_id: i64, actor: &str) 
     let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query("UPDATE evac_plans SET resident_id = $1, saved_at = $2 WHERE id = $3")
+            sqlx::query("UPDATE evacuation_plans SET resident_id = $1, saved_at = $2 WHERE id = $3")
                 .bind(resident_id)
                 .bind(now_ms())
                 .bind(id)
@@ -261,8 +261,8 @@ pub struct PlanListItem {
 pub async fn of_resident(db: &Db, resident_id: i64) -> Result<Vec<PlanListItem>> {
     let rows = sqlx::query(
         "SELECT p.token, p.id, t.name AS tenant_name, p.data, p.updated_at, \
-         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
-         FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.resident_id = $1 ORDER BY p.updated_at DESC",
+         (SELECT COUNT(*) FROM evacuation_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
+         FROM evacuation_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.resident_id = $1 ORDER BY p.updated_at DESC",
     )
     .bind(resident_id)
     .fetch_all(&db.read)
@@ -300,8 +300,8 @@ pub async fn open_individual(db: &Db, s: &Staff, plan: StoredPlan, purpose: &str
 pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListItem>> {
     let rows = sqlx::query(
         "SELECT p.token, p.id, t.name AS tenant_name, p.data, p.updated_at, \
-         (SELECT COUNT(*) FROM evac_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
-         FROM evac_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1 AND p.kind = 'individual' \
+         (SELECT COUNT(*) FROM evacuation_subscriptions s WHERE s.plan_id = p.id AND s.active = 1) AS subscribed \
+         FROM evacuation_plans p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1 AND p.kind = 'individual' \
          ORDER BY p.id DESC",
     )
     .bind(tenant_id)
@@ -373,7 +373,7 @@ pub async fn subscribe(
                 // read must stop the sharing (災害対策基本法 49条の15第2項).
                 let lock = crate::db::for_update(conn);
                 let row = sqlx::query(&format!(
-                    "SELECT consent_at, consent_withdrawn_at FROM evac_plans WHERE id = $1{lock}"
+                    "SELECT consent_at, consent_withdrawn_at FROM evacuation_plans WHERE id = $1{lock}"
                 ))
                 .bind(plan_id)
                 .fetch_one(&mut *conn)
@@ -386,7 +386,7 @@ pub async fn subscribe(
             }
             let now = now_ms();
             sqlx::query(
-                "INSERT INTO evac_subscriptions (tenant_id, plan_id, role, name, email, lang, token, consent_at, active, created_at) \
+                "INSERT INTO evacuation_subscriptions (tenant_id, plan_id, role, name, email, lang, token, consent_at, active, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $8) \
                  ON CONFLICT (plan_id, email) DO UPDATE SET active = 1, consent_at = excluded.consent_at, \
                  name = excluded.name, lang = excluded.lang, role = excluded.role, ended_at = NULL",
@@ -417,7 +417,7 @@ pub async fn subscribe(
 
 pub async fn subscriptions(db: &Db, plan_id: i64) -> Result<Vec<Subscription>> {
     let rows = sqlx::query(
-        "SELECT id, role, name, email, active, consent_at FROM evac_subscriptions WHERE plan_id = $1 ORDER BY id",
+        "SELECT id, role, name, email, active, consent_at FROM evacuation_subscriptions WHERE plan_id = $1 ORDER BY id",
     )
     .bind(plan_id)
     .fetch_all(&db.read)
@@ -444,17 +444,18 @@ pub async fn unsubscribe(db: &Db, token: &str) -> Result<()> {
     let token = token.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let row = sqlx::query("SELECT id, tenant_id, plan_id, active FROM evac_subscriptions WHERE token = $1")
-                .bind(&token)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let row =
+                sqlx::query("SELECT id, tenant_id, plan_id, active FROM evacuation_subscriptions WHERE token = $1")
+                    .bind(&token)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
             let (id, tenant_id, plan_id): (i64, i64, i64) =
                 (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("plan_id")?);
             if row.try_get::<i64, _>("active")? == 0 {
                 return Ok(());
             }
-            sqlx::query("UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2")
+            sqlx::query("UPDATE evacuation_subscriptions SET active = 0, ended_at = $1 WHERE id = $2")
                 .bind(now_ms())
                 .bind(id)
                 .execute(&mut *conn)
@@ -479,7 +480,7 @@ pub async fn remove_subscription(db: &Db, plan: &StoredPlan, subscription_id: i6
     db.transact(move |conn| {
         Box::pin(async move {
             let done = sqlx::query(
-                "UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE id = $2 AND plan_id = $3 AND role = 'supporter'",
+                "UPDATE evacuation_subscriptions SET active = 0, ended_at = $1 WHERE id = $2 AND plan_id = $3 AND role = 'supporter'",
             )
                     .bind(now_ms())
                     .bind(subscription_id)
@@ -516,7 +517,7 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, explanation:
     db.transact(move |conn| {
         Box::pin(async move {
             sqlx::query(
-                "UPDATE evac_plans SET consent_at = $1, consent_note = $2, consent_by = $3, consent_explanation = $4 WHERE id = $5",
+                "UPDATE evacuation_plans SET consent_at = $1, consent_note = $2, consent_by = $3, consent_explanation = $4 WHERE id = $5",
             )
             .bind(now_ms())
             .bind(&sealed)
@@ -557,7 +558,7 @@ pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &st
         Box::pin(async move {
             let now = now_ms();
             sqlx::query(
-                "UPDATE evac_plans SET consent_withdrawn_at = $1, consent_withdrawn_by = $2, consent_withdrawn_note = $3 WHERE id = $4",
+                "UPDATE evacuation_plans SET consent_withdrawn_at = $1, consent_withdrawn_by = $2, consent_withdrawn_note = $3 WHERE id = $4",
             )
             .bind(now)
             .bind(&actor)
@@ -566,13 +567,13 @@ pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &st
             .execute(&mut *conn)
             .await?;
             let subs: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM evac_subscriptions WHERE plan_id = $1 AND role = 'supporter' AND active = 1",
+                "SELECT id FROM evacuation_subscriptions WHERE plan_id = $1 AND role = 'supporter' AND active = 1",
             )
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
             let ended = sqlx::query(
-                "UPDATE evac_subscriptions SET active = 0, ended_at = $1 WHERE plan_id = $2 AND role = 'supporter' AND active = 1",
+                "UPDATE evacuation_subscriptions SET active = 0, ended_at = $1 WHERE plan_id = $2 AND role = 'supporter' AND active = 1",
             )
             .bind(now)
             .bind(id)
@@ -601,8 +602,8 @@ pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &st
 /// Plans with an active subscription, per 町字: how many households an alert there reaches.
 pub async fn households_by_town(db: &Db, tenant_id: i64) -> Result<std::collections::HashMap<String, i64>> {
     let rows = sqlx::query(
-        "SELECT p.town_id AS town_id, COUNT(DISTINCT p.id) AS households FROM evac_plans p \
-         JOIN evac_subscriptions s ON s.plan_id = p.id WHERE p.tenant_id = $1 AND s.active = 1 GROUP BY p.town_id",
+        "SELECT p.town_id AS town_id, COUNT(DISTINCT p.id) AS households FROM evacuation_plans p \
+         JOIN evacuation_subscriptions s ON s.plan_id = p.id WHERE p.tenant_id = $1 AND s.active = 1 GROUP BY p.town_id",
     )
     .bind(tenant_id)
     .fetch_all(&db.read)

@@ -11,19 +11,19 @@ use crate::i18n::{t, tf};
 pub fn member_label(lang: &str, answers: &Answers, i: usize) -> String {
     match answers.members.get(i).map(|m| m.name.trim()).filter(|n| !n.is_empty()) {
         Some(n) => n.to_string(),
-        None => tf(lang, "evac.member_n", &[("n", &(i + 1).to_string())]),
+        None => tf(lang, "evacuation.member_n", &[("n", &(i + 1).to_string())]),
     }
 }
 
 fn join(lang: &str, names: Vec<String>) -> String {
-    names.join(&t(lang, "evac.and"))
+    names.join(&t(lang, "evacuation.and"))
 }
 
 pub fn destination(lang: &str, answers: &Answers, r: &Resolved) -> String {
     match &r.destination {
         Destination::Site { choice, .. } => choice.site.name.clone(),
         Destination::SafeHouse { .. } if !answers.safe_house.trim().is_empty() => answers.safe_house.trim().to_string(),
-        _ => t(lang, "evac.dest_unknown"),
+        _ => t(lang, "evacuation.dest_unknown"),
     }
 }
 
@@ -42,31 +42,34 @@ pub fn level_action(lang: &str, answers: &Answers, r: &Resolved, level: u8) -> S
 /// [`level_action`] for a step already decided (an alert's, for the hazards the home is exposed to).
 pub fn step_action(lang: &str, answers: &Answers, r: &Resolved, step: Step, level: u8) -> String {
     let dest = destination(lang, answers, r);
-    let how = t(lang, if r.by_car { "evac.by_car" } else { "evac.on_foot" });
-    let time = minutes(r).map(|m| tf(lang, "evac.takes", &[("min", &m.to_string())])).unwrap_or_default();
+    let how = t(lang, if r.by_car { "evacuation.by_car" } else { "evacuation.on_foot" });
+    let time = minutes(r).map(|m| tf(lang, "evacuation.takes", &[("min", &m.to_string())])).unwrap_or_default();
     match step {
-        Step::Prepare => t(lang, &format!("evac.prepare_{}", level.clamp(1, 4))),
+        Step::Prepare => t(lang, &format!("evacuation.prepare_{}", level.clamp(1, 4))),
         Step::Leave { members, rest_ready } => {
             let everyone = members.len() == r.mine.departure_levels.len();
             let names = if everyone && members.len() > 1 {
-                t(lang, "evac.everyone")
+                t(lang, "evacuation.everyone")
             } else {
                 join(lang, members.iter().map(|i| member_label(lang, answers, *i)).collect())
             };
-            let mut s = tf(lang, "evac.leave", &[("names", &names), ("how", &how), ("dest", &dest), ("time", &time)]);
+            let mut s =
+                tf(lang, "evacuation.leave", &[("names", &names), ("how", &how), ("dest", &dest), ("time", &time)]);
             if rest_ready {
-                s.push_str(&t(lang, "evac.rest_ready"));
+                s.push_str(&t(lang, "evacuation.rest_ready"));
             }
             s
         }
-        Step::AlreadyLeft => tf(lang, "evac.already_left", &[("dest", &dest)]),
-        Step::StayUpstairs => tf(lang, "evac.stay_upstairs", &[("floor", &answers.living_floor.max(1).to_string())]),
-        Step::SafestPlaceNow => t(lang, "evac.level5"),
+        Step::AlreadyLeft => tf(lang, "evacuation.already_left", &[("dest", &dest)]),
+        Step::StayUpstairs => {
+            tf(lang, "evacuation.stay_upstairs", &[("floor", &answers.living_floor.max(1).to_string())])
+        }
+        Step::SafestPlaceNow => t(lang, "evacuation.level5"),
     }
 }
 
 pub fn level_name(lang: &str, level: u8) -> String {
-    t(lang, &format!("evac.level{}_name", level.clamp(1, 5)))
+    t(lang, &format!("evacuation.level{}_name", level.clamp(1, 5)))
 }
 
 pub use super::atlas::Loaded;
@@ -78,27 +81,27 @@ pub fn hazard_lines(lang: &str, hz: &Hazards, loaded: Loaded) -> Vec<String> {
     match hz.flood {
         Some(rank) => {
             let scale = match hz.flood_scale {
-                Some(FloodScale::Maximum) => "evac.scale_maximum",
-                _ => "evac.scale_planned",
+                Some(FloodScale::Maximum) => "evacuation.scale_maximum",
+                _ => "evacuation.scale_planned",
             };
-            v.push(tf(lang, &format!("evac.flood_rank{}", rank.get()), &[("scale", &t(lang, scale))]));
+            v.push(tf(lang, &format!("evacuation.flood_rank{}", rank.get()), &[("scale", &t(lang, scale))]));
         }
-        None if !loaded.flood => v.push(t(lang, "evac.flood_no_data")),
-        None => v.push(t(lang, "evac.flood_none")),
+        None if !loaded.flood => v.push(t(lang, "evacuation.flood_no_data")),
+        None => v.push(t(lang, "evacuation.flood_none")),
     }
     if let Some(d) = hz.flood_duration {
-        let duration = t(lang, &format!("evac.duration_rank{}", d.get()));
-        v.push(tf(lang, "evac.flood_duration", &[("duration", &duration)]));
+        let duration = t(lang, &format!("evacuation.duration_rank{}", d.get()));
+        v.push(tf(lang, "evacuation.flood_duration", &[("duration", &duration)]));
     }
     match hz.landslide {
         Some(z) => v.push(landslide(lang, z)),
-        None if !loaded.landslide => v.push(t(lang, "evac.landslide_no_data")),
-        None => v.push(t(lang, "evac.landslide_none")),
+        None if !loaded.landslide => v.push(t(lang, "evacuation.landslide_no_data")),
+        None => v.push(t(lang, "evacuation.landslide_none")),
     }
     if hz.house_collapse {
-        v.push(t(lang, "evac.house_collapse"));
+        v.push(t(lang, "evacuation.house_collapse"));
     } else if !loaded.house_collapse {
-        v.push(t(lang, "evac.collapse_no_data"));
+        v.push(t(lang, "evacuation.collapse_no_data"));
     }
     v
 }
@@ -109,24 +112,24 @@ fn landslide(lang: &str, z: Landslide) -> String {
         Phenomenon::SteepSlope => "steep_slope",
         Phenomenon::Landslip => "landslip",
     };
-    let mut zone = t(lang, if z.red { "evac.zone_red" } else { "evac.zone_yellow" });
+    let mut zone = t(lang, if z.red { "evacuation.zone_red" } else { "evacuation.zone_yellow" });
     if !z.designated {
-        zone.push_str(&t(lang, "evac.zone_pending"));
+        zone.push_str(&t(lang, "evacuation.zone_pending"));
     }
-    tf(lang, "evac.landslide_zone", &[("kind", &t(lang, &format!("evac.ls_{kind}"))), ("zone", &zone)])
+    tf(lang, "evacuation.landslide_zone", &[("kind", &t(lang, &format!("evacuation.ls_{kind}"))), ("zone", &zone)])
 }
 
 pub fn reason(lang: &str, r: Reason) -> String {
     t(
         lang,
         match r {
-            Reason::HouseCollapseZone => "evac.why_house_collapse",
-            Reason::LandslideZone => "evac.why_landslide",
-            Reason::FloodReachesLivingFloor => "evac.why_flood_floor",
-            Reason::CannotHoldOut => "evac.why_hold_out",
-            Reason::WaterStaysWeeks => "evac.why_water_weeks",
-            Reason::StayAboveWater => "evac.why_stay_above",
-            Reason::NoHazard => "evac.why_no_hazard",
+            Reason::HouseCollapseZone => "evacuation.why_house_collapse",
+            Reason::LandslideZone => "evacuation.why_landslide",
+            Reason::FloodReachesLivingFloor => "evacuation.why_flood_floor",
+            Reason::CannotHoldOut => "evacuation.why_hold_out",
+            Reason::WaterStaysWeeks => "evacuation.why_water_weeks",
+            Reason::StayAboveWater => "evacuation.why_stay_above",
+            Reason::NoHazard => "evacuation.why_no_hazard",
         },
     )
 }
@@ -135,31 +138,31 @@ pub fn hazard_kind(lang: &str, h: Hazard) -> String {
     t(
         lang,
         match h {
-            Hazard::Flood => "evac.hz_flood",
-            Hazard::Landslide => "evac.hz_landslide",
-            Hazard::StormSurge => "evac.hz_storm_surge",
-            Hazard::Earthquake => "evac.hz_earthquake",
-            Hazard::Tsunami => "evac.hz_tsunami",
-            Hazard::LargeFire => "evac.hz_large_fire",
-            Hazard::InlandFlooding => "evac.hz_inland_flooding",
-            Hazard::Volcano => "evac.hz_volcano",
+            Hazard::Flood => "evacuation.hz_flood",
+            Hazard::Landslide => "evacuation.hz_landslide",
+            Hazard::StormSurge => "evacuation.hz_storm_surge",
+            Hazard::Earthquake => "evacuation.hz_earthquake",
+            Hazard::Tsunami => "evacuation.hz_tsunami",
+            Hazard::LargeFire => "evacuation.hz_large_fire",
+            Hazard::InlandFlooding => "evacuation.hz_inland_flooding",
+            Hazard::Volcano => "evacuation.hz_volcano",
         },
     )
 }
 
 pub fn warning(lang: &str, answers: &Answers, w: &Warning, site_name: &str) -> String {
     match w {
-        Warning::StaysWhereRulesSayLeave => t(lang, "evac.warn_stay"),
+        Warning::StaysWhereRulesSayLeave => t(lang, "evacuation.warn_stay"),
         Warning::WaitsForLevel5 { member } => {
-            tf(lang, "evac.warn_level5", &[("name", &member_label(lang, answers, *member))])
+            tf(lang, "evacuation.warn_level5", &[("name", &member_label(lang, answers, *member))])
         }
         Warning::LeavesLaterThanAdvised { member, advised } => tf(
             lang,
-            "evac.warn_later",
+            "evacuation.warn_later",
             &[("name", &member_label(lang, answers, *member)), ("level", &advised.to_string())],
         ),
         Warning::SiteUnsuitable { hazard, .. } => {
-            tf(lang, "evac.warn_site", &[("site", site_name), ("hazard", &hazard_kind(lang, *hazard))])
+            tf(lang, "evacuation.warn_site", &[("site", site_name), ("hazard", &hazard_kind(lang, *hazard))])
         }
     }
 }
@@ -178,7 +181,7 @@ pub fn checklist_item(lang: &str, c: ChecklistItem) -> String {
         ChecklistItem::Documents => "documents",
         ChecklistItem::MaternityRecord => "maternity",
     };
-    t(lang, &format!("evac.take_{key}"))
+    t(lang, &format!("evacuation.take_{key}"))
 }
 
 /// Why staying home is allowed or not, by supplies: the days the water may stay ask for, and the
@@ -189,14 +192,16 @@ pub fn supplies_line(lang: &str, answers: &Answers, hz: &Hazards, need: Option<u
     }
     let have = answers.supplies().to_string();
     let duration = match hz.flood_duration {
-        Some(d) => t(lang, &format!("evac.duration_rank{}", d.get())),
-        None => t(lang, "evac.duration_unknown"),
+        Some(d) => t(lang, &format!("evacuation.duration_rank{}", d.get())),
+        None => t(lang, "evacuation.duration_unknown"),
     };
     match need {
-        Some(need) => {
-            tf(lang, "evac.supplies_need", &[("duration", &duration), ("need", &need.to_string()), ("have", &have)])
-        }
-        None => tf(lang, "evac.supplies_never", &[("duration", &duration)]),
+        Some(need) => tf(
+            lang,
+            "evacuation.supplies_need",
+            &[("duration", &duration), ("need", &need.to_string()), ("have", &have)],
+        ),
+        None => tf(lang, "evacuation.supplies_never", &[("duration", &duration)]),
     }
 }
 
@@ -204,10 +209,10 @@ pub fn advice(lang: &str, a: Advice) -> String {
     t(
         lang,
         match a {
-            Advice::ByCar => "evac.advice_car",
-            Advice::Pets => "evac.advice_pets",
-            Advice::Hearing => "evac.advice_hearing",
-            Advice::Sight => "evac.advice_sight",
+            Advice::ByCar => "evacuation.advice_car",
+            Advice::Pets => "evacuation.advice_pets",
+            Advice::Hearing => "evacuation.advice_hearing",
+            Advice::Sight => "evacuation.advice_sight",
         },
     )
 }

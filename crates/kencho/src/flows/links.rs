@@ -162,7 +162,12 @@ impl payments::Links for Links {
         applications::division_code(conn, application_id).await
     }
 
-    async fn attachment_name(&self, conn: &mut AnyConnection, application_id: i64, public_id: &str) -> Result<Option<String>> {
+    async fn attachment_name(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+        public_id: &str,
+    ) -> Result<Option<String>> {
         applications::attachment_name(conn, application_id, public_id).await
     }
 
@@ -171,10 +176,10 @@ impl payments::Links for Links {
         let mut draft = Draft {
             source: Source::Internal,
             application_id: None,
-            title: tf(KIAN_LANG, "kessai.draft_refund_title", &[("id", &id)]),
+            title: tf(KIAN_LANG, "approval.draft_refund_title", &[("id", &id)]),
             body: tf(
                 KIAN_LANG,
-                "kessai.draft_refund_body",
+                "approval.draft_refund_body",
                 &[("id", &id), ("amount", &d.amount.to_string()), ("reason", &d.reason)],
             ),
             matter_kind: REFUND_MATTER.into(),

@@ -93,7 +93,13 @@ fn cash_due(status: Status, open: Option<&Payment>, fresh: &Result<Due>) -> Resu
 }
 
 /// The payment becomes the counter's, paid in cash, through the same ledger path.
-async fn paid_at_counter<L: Links>(conn: &mut AnyConnection, links: &L, id: i64, amount: i64, actor: &str) -> Result<()> {
+async fn paid_at_counter<L: Links>(
+    conn: &mut AnyConnection,
+    links: &L,
+    id: i64,
+    amount: i64,
+    actor: &str,
+) -> Result<()> {
     let r = format!("counter-{id}");
     sqlx::query("UPDATE payments SET provider = $1, method = 'cash', provider_ref = $2 WHERE id = $3")
         .bind(Provider::Counter.as_str())

@@ -69,10 +69,18 @@ pub trait Links: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<ForApplication>> + Send;
 
     /// In the payment's transaction: whom a mail about the application's fee goes to.
-    fn addressee(&self, conn: &mut AnyConnection, application_id: i64) -> impl Future<Output = Result<Addressee>> + Send;
+    fn addressee(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+    ) -> impl Future<Output = Result<Addressee>> + Send;
 
     /// The code of the division the application belongs to (who may order its refunds).
-    fn division_code(&self, conn: &mut AnyConnection, application_id: i64) -> impl Future<Output = Result<String>> + Send;
+    fn division_code(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+    ) -> impl Future<Output = Result<String>> + Send;
 
     /// The file name of the application's attachment `public_id` (a 減免's evidence), if any.
     fn attachment_name(

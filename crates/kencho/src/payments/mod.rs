@@ -678,7 +678,8 @@ pub async fn expire_due<L: Links>(db: &Db, links: &L) -> Result<usize> {
 /// Expires abandoned payments every 30 s.
 pub async fn expiry_worker<L: Links>(db: Db, links: L, stop: crate::worker::Stop) {
     let every = crate::worker::Every::new("payment expiry", std::time::Duration::from_secs(30)).after_period();
-    crate::worker::run(every, stop, || async { expire_due(&db, &links).await.map(|_| crate::worker::Pass::Idle) }).await;
+    crate::worker::run(every, stop, || async { expire_due(&db, &links).await.map(|_| crate::worker::Pass::Idle) })
+        .await;
 }
 
 /// The payment a provider knows by `payment_ref`, if it is paid.

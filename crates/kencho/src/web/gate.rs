@@ -75,14 +75,14 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         ["api", "v1", "admin", "evacuation", "layers", ..] => rule(Admin, super::evacuation::LAYER_LIMIT),
         ["api", "v1", "admin", ..] => rule(Admin, 10 * MIB),
         ["api", "v1", "staff", "payments", "reconcile"] => rule(Staff, 64 * MIB),
-        ["api", "v1", "staff" | "kessai" | "absences" | "records", ..] => rule(Staff, 2 * MIB),
+        ["api", "v1", "staff" | "approval" | "absences" | "records", ..] => rule(Staff, 2 * MIB),
         ["api", ..] => rule(Anyone, SMALL),
         ["staff", "login"] | ["staff", "mfa"] => rule(Anyone, SMALL),
-        ["staff", "hinan", "layers"] => rule(Admin, super::evacuation::LAYER_LIMIT),
+        ["staff", "evacuation", "layers"] => rule(Admin, super::evacuation::LAYER_LIMIT),
         ["staff", "admin", ..] => rule(Admin, 2 * MIB),
-        ["staff", "hinan", "jma"] => rule(Staff, 10 * MIB),
+        ["staff", "evacuation", "jma"] => rule(Staff, 10 * MIB),
         ["staff", "payments", "reconcile"] => rule(Staff, 64 * MIB),
-        ["staff", "kessai", _, "files"] => rule(Staff, 21 * MIB),
+        ["staff", "approval", _, "files"] => rule(Staff, 21 * MIB),
         ["staff", "iot", "devices"] => rule(Staff, 8 * MIB),
         ["staff", ..] => rule(Staff, 2 * MIB),
         ["applications", _, "pages", _] => rule(Resident, 21 * MIB),
@@ -217,13 +217,13 @@ mod tests {
     fn large_bodies_only_after_the_right_caller() {
         let post = Method::POST;
         assert_eq!(rule_for(&post, "/api/v1/admin/evacuation/layers/flood").need, Need::Admin);
-        assert_eq!(rule_for(&post, "/staff/hinan/layers").need, Need::Admin);
+        assert_eq!(rule_for(&post, "/staff/evacuation/layers").need, Need::Admin);
         assert_eq!(rule_for(&post, "/api/v1/iot/uplink"), rule(Need::Uplink, MIB));
         assert_eq!(rule_for(&post, "/login"), rule(Need::Anyone, SMALL));
         assert_eq!(rule_for(&post, "/staff/login").need, Need::Anyone);
         assert_eq!(rule_for(&post, "/applications/3/pages/2").need, Need::Resident);
-        assert_eq!(rule_for(&Method::GET, "/staff/hinan/layers").limit, SMALL);
-        for (m, p) in [(&post, "/nowhere"), (&Method::PUT, "/hinan/p/x/where")] {
+        assert_eq!(rule_for(&Method::GET, "/staff/evacuation/layers").limit, SMALL);
+        for (m, p) in [(&post, "/nowhere"), (&Method::PUT, "/evacuation/p/x/where")] {
             assert_eq!(rule_for(m, p), rule(Need::Anyone, SMALL));
         }
     }

@@ -209,7 +209,7 @@ pub struct Ctx {
     pub session: Option<Session>,
     pub bearer: bool,
     /// What waits in the staff member's 電子決裁 boxes, for the menu (pages only).
-    pub kessai: crate::approval::kian::Counts,
+    pub approval: crate::approval::kian::Counts,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -235,15 +235,15 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let bearer = is_api;
-        let mut kessai = crate::approval::kian::Counts::default();
+        let mut approval = crate::approval::kian::Counts::default();
         if let Some(Session { principal: Principal::Staff(s), mfa_ok: true, .. }) = &session {
             // Only pages shown (GET) carry the menu; posts that redirect need no counts.
             if !is_api && parts.method == axum::http::Method::GET {
                 let setup = state.approval.get(&state.db, s.tenant_id).await?;
-                kessai = crate::approval::kian::counts(&state.db, &setup, s).await?;
+                approval = crate::approval::kian::counts(&state.db, &setup, s).await?;
             }
         }
-        Ok(Ctx { info, session, bearer, kessai })
+        Ok(Ctx { info, session, bearer, approval })
     }
 }
 
@@ -317,7 +317,7 @@ impl Ctx {
             title: title.to_string(),
             mailbox: state.cfg.demo_mailbox,
             path: self.info.path.clone(),
-            kessai_waiting: self.kessai.pending + self.kessai.kouetsu + self.kessai.kyoran,
+            approval_waiting: self.approval.pending + self.approval.kouetsu + self.approval.kyoran,
         }
     }
 }
@@ -336,7 +336,7 @@ pub struct Layout {
     pub mailbox: bool,
     pub path: String,
     /// Items waiting in the 電子決裁 boxes (未処理, 後閲, 供覧), shown on the menu.
-    pub kessai_waiting: i64,
+    pub approval_waiting: i64,
 }
 
 impl Layout {
@@ -383,7 +383,7 @@ impl IntoResponse for PageError {
             title: i18n::t(&self.lang, "error.title"),
             mailbox: false,
             path: "/".into(),
-            kessai_waiting: 0,
+            approval_waiting: 0,
         };
         let page = ErrorPage {
             message: self.err.message(&self.lang),
@@ -532,6 +532,27 @@ async fn not_found(ctx: Ctx) -> Response {
     }
 }
 
+/// The addresses 電子決裁 and マイ避難 had before each capability got one name: mails already
+/// sent (plan links, unsubscribe links) and bookmarks keep working, sent on with a 308 that
+/// keeps the method and the query.
+const RENAMED: [(&str, &str); 4] = [
+    ("/hinan", "/evacuation"),
+    ("/staff/hinan", "/staff/evacuation"),
+    ("/staff/kessai", "/staff/approval"),
+    ("/api/v1/kessai", "/api/v1/approval"),
+];
+
+fn renamed() -> Router<AppState> {
+    RENAMED.iter().fold(Router::new(), |r, &(old, new)| {
+        let moved = move |uri: axum::http::Uri| async move {
+            let rest = uri.path().strip_prefix(old).unwrap_or("");
+            let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+            Redirect::permanent(&format!("{new}{rest}{query}"))
+        };
+        r.route(old, axum::routing::any(moved)).route(&format!("{old}/{{*rest}}"), axum::routing::any(moved))
+    })
+}
+
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
     // The demo's conveniences exist only where the operator turned them on.
@@ -561,6 +582,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(payments::api_routes())
                 .merge(audit::api_routes()),
         )
+        .merge(renamed())
         .route("/api/openapi.json", get(openapi::serve))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

@@ -40,13 +40,14 @@ pub(crate) async fn call(
 }
 
 pub(crate) async fn draft(app: &TestApp, token: &str, body: Value) -> i64 {
-    let (s, v) = call(app, token, "POST", "/api/v1/kessai", Some(body)).await;
+    let (s, v) = call(app, token, "POST", "/api/v1/approval", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_i64().expect("id")
 }
 
 pub(crate) async fn act(app: &TestApp, token: &str, id: i64, act: &str, comment: Option<&str>) -> (StatusCode, Value) {
-    call(app, token, "POST", &format!("/api/v1/kessai/{id}/acts"), Some(json!({"act": act, "comment": comment}))).await
+    call(app, token, "POST", &format!("/api/v1/approval/{id}/acts"), Some(json!({"act": act, "comment": comment})))
+        .await
 }
 
 pub(crate) async fn ok(app: &TestApp, token: &str, id: i64, a: &str) -> String {
@@ -56,7 +57,7 @@ pub(crate) async fn ok(app: &TestApp, token: &str, id: i64, a: &str) -> String {
 }
 
 pub(crate) async fn get(app: &TestApp, token: &str, id: i64) -> Value {
-    let (s, v) = call(app, token, "GET", &format!("/api/v1/kessai/{id}"), None).await;
+    let (s, v) = call(app, token, "GET", &format!("/api/v1/approval/{id}"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v
 }
@@ -73,7 +74,7 @@ pub(crate) fn route_posts(v: &Value) -> Vec<Vec<String>> {
 }
 
 pub(crate) async fn pending_ids(app: &TestApp, token: &str, which: &str) -> Vec<i64> {
-    let (s, v) = call(app, token, "GET", &format!("/api/v1/kessai?box={which}"), None).await;
+    let (s, v) = call(app, token, "GET", &format!("/api/v1/approval?box={which}"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["items"].as_array().expect("items").iter().map(|i| i["id"].as_i64().expect("id")).collect()
 }
@@ -112,7 +113,7 @@ async fn kakaricho_senketsu_with_recall_and_numbering() {
         &app,
         &tanto,
         "POST",
-        &format!("/api/v1/kessai/{id}/route"),
+        &format!("/api/v1/approval/{id}/route"),
         Some(json!({"op": "remove", "stage": 0, "index": 0})),
     )
     .await;
@@ -130,7 +131,7 @@ async fn kakaricho_senketsu_with_recall_and_numbering() {
     // Someone not on the route can neither act nor see it.
     let (s, _) = act(&app, &outsider, id, "approve", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(call(&app, &outsider, "GET", "/api/v1/kessai?q=コピー用紙", None).await.1["items"]
+    assert!(call(&app, &outsider, "GET", "/api/v1/approval?q=コピー用紙", None).await.1["items"]
         .as_array()
         .expect("items")
         .is_empty());
@@ -147,21 +148,21 @@ async fn kakaricho_senketsu_with_recall_and_numbering() {
     app.smtp.wait_for(&email("kankyo-tanto"), "決裁されました").await;
 
     // 施行 is the section's: another section may not, a colleague of the drafter's may.
-    let (s, e) = call(&app, &outsider, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, e) = call(&app, &outsider, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
     assert!(get(&app, &kakaricho, id).await["acts"].as_array().expect("acts").contains(&json!("execute")));
-    let (s, _) = call(&app, &kakaricho, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, _) = call(&app, &kakaricho, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::CONFLICT, "施行 happens once");
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM records WHERE subject = 'kian:{id}'")).await, 1);
     assert_eq!(pending_ids(&app, &tanto, "decided").await, vec![id]);
     assert_eq!(pending_ids(&app, &kakaricho, "decided").await, vec![id]);
 
     // Japanese search: a kana-insensitive term from the body.
-    let (_, found) = call(&app, &kakaricho, "GET", "/api/v1/kessai?q=みつもり書", None).await;
+    let (_, found) = call(&app, &kakaricho, "GET", "/api/v1/approval?q=みつもり書", None).await;
     assert!(found["items"].as_array().expect("items").is_empty(), "search is by characters, not readings");
-    let (_, found) = call(&app, &kakaricho, "GET", "/api/v1/kessai?q=見積書 コピー", None).await;
+    let (_, found) = call(&app, &kakaricho, "GET", "/api/v1/approval?q=見積書 コピー", None).await;
     assert_eq!(found["items"][0]["id"], id);
 
     let history: Vec<String> =
@@ -215,17 +216,17 @@ async fn kacho_matter_with_parallel_aigi_sent_back_and_resubmitted() {
 
     // An attachment added during the route, through the page.
     let b = app.staff_browser(&email("kankyo-tanto")).await;
-    let page = b.get(app.url(&format!("/staff/kessai/{id}"))).send().await.expect("get").text().await.expect("text");
+    let page = b.get(app.url(&format!("/staff/approval/{id}"))).send().await.expect("get").text().await.expect("text");
     assert!(page.contains("庁内ネットワーク機器の更新") && page.contains("財政課長"), "{page}");
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf_of(&page))
         .part("file", reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("見積書.pdf"));
-    let res = b.post(app.url(&format!("/staff/kessai/{id}/files"))).multipart(form).send().await.expect("upload");
+    let res = b.post(app.url(&format!("/staff/approval/{id}/files"))).multipart(form).send().await.expect("upload");
     assert_eq!(res.status(), 303);
     let v = get(&app, &zaisei, id).await;
     assert_eq!(v["files"][0]["filename"], "見積書.pdf");
     let fid = v["files"][0]["public_id"].as_str().expect("file id").to_string();
-    let res = b.delete(app.url(&format!("/staff/kessai/{id}/files/{fid}"))).send().await.expect("delete");
+    let res = b.delete(app.url(&format!("/staff/approval/{id}/files/{fid}"))).send().await.expect("delete");
     assert!(res.status() == 405 || res.status() == 404, "files cannot be deleted: {}", res.status());
 
     // 合議: one agrees, the other disagrees with a comment: back to the drafter.
@@ -270,27 +271,27 @@ async fn kacho_matter_with_parallel_aigi_sent_back_and_resubmitted() {
     assert_eq!(disagreed["comment"], "既存機器の保守期間を確認してください。");
     assert_eq!(disagreed["as_post"], "joho-kacho");
     // Decided: no more files.
-    let page = b.get(app.url(&format!("/staff/kessai/{id}"))).send().await.expect("get").text().await.expect("text");
+    let page = b.get(app.url(&format!("/staff/approval/{id}"))).send().await.expect("get").text().await.expect("text");
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf_of(&page))
         .part("file", reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("late.pdf"));
-    let res = b.post(app.url(&format!("/staff/kessai/{id}/files"))).multipart(form).send().await.expect("upload");
+    let res = b.post(app.url(&format!("/staff/approval/{id}/files"))).multipart(form).send().await.expect("upload");
     assert_eq!(res.status(), 409);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM kian_files WHERE kian_id = {id}")).await, 1);
 
     // The staff pages render with the menu count and the figures.
     let k = app.staff_browser(&email("kodomo-kacho")).await;
     for path in [
-        "/staff/kessai",
-        "/staff/kessai/new",
-        "/staff/kessai/absences",
-        "/staff/kessai/records",
-        "/staff/kessai/figures",
+        "/staff/approval",
+        "/staff/approval/new",
+        "/staff/approval/absences",
+        "/staff/approval/records",
+        "/staff/approval/figures",
     ] {
         let res = k.get(app.url(path)).send().await.expect("get");
         assert_eq!(res.status(), 200, "{path}");
     }
-    let (_, figures) = call(&app, &tanto, "GET", "/api/v1/kessai/figures", None).await;
+    let (_, figures) = call(&app, &tanto, "GET", "/api/v1/approval/figures", None).await;
     let all = &figures["divisions"][0];
     assert_eq!((all["decided"].as_i64(), all["sent_back"].as_i64()), (Some(1), Some(1)), "{figures}");
     assert_eq!(all["per_step"]["count"].as_i64(), Some(9), "{figures}");
@@ -349,7 +350,7 @@ async fn substitute_decides_while_kacho_is_absent() {
     assert_eq!(last["on_behalf_of"], "真野 八重");
     assert_eq!(pending_ids(&app, &kacho, "kouetsu").await, vec![id]);
     app.smtp.wait_for(&email("kacho"), "後閲").await;
-    let (_, inbox) = call(&app, &kacho, "GET", "/api/v1/kessai?box=kouetsu", None).await;
+    let (_, inbox) = call(&app, &kacho, "GET", "/api/v1/approval?box=kouetsu", None).await;
     assert_eq!(inbox["counts"]["kouetsu"], 1);
     ok(&app, &kacho, id, "read").await;
     assert!(pending_ids(&app, &kacho, "kouetsu").await.is_empty());
@@ -423,10 +424,10 @@ async fn reshuffle_changes_the_route_on_its_effective_date() {
 
     // The editor page shows the document in use; a bad one names the problem and keeps the text.
     let b = app.staff_browser(&email("admin")).await;
-    let page = b.get(app.url("/staff/kessai/setup")).send().await.expect("get").text().await.expect("text");
+    let page = b.get(app.url("/staff/approval/setup")).send().await.expect("get").text().await.expect("text");
     assert!(page.contains("kodomo-tanto@minamisoma.example.jp"));
     let res = b
-        .post(app.url("/staff/kessai/setup"))
+        .post(app.url("/staff/approval/setup"))
         .form(&[("csrf", csrf_of(&page).as_str()), ("kind", "org"), ("text", "[[post]]\ncode = \"x\"\nname = \"X\"\ndivision = \"nowhere\"\nrank = \"kacho\"\nfrom = \"2020-04-01\"\n")])
         .send()
         .await
@@ -473,13 +474,13 @@ async fn application_decision_goes_through_the_route() {
                       "application_id": app_id, "decision": "approve"});
     // Another division's clerk cannot draft it; the procedure, not the drafter, names the
     // kind of matter.
-    let (s, _) = call(&app, &token(&app, "kodomo-tanto").await, "POST", "/api/v1/kessai", Some(body.clone())).await;
+    let (s, _) = call(&app, &token(&app, "kodomo-tanto").await, "POST", "/api/v1/approval", Some(body.clone())).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let mut body = body;
     body["matter_kind"] = json!("物品購入");
     body["amount"] = json!(1);
     let id = draft(&app, &tanto, body.clone()).await;
-    let (s, e) = call(&app, &tanto, "POST", "/api/v1/kessai", Some(body)).await;
+    let (s, e) = call(&app, &tanto, "POST", "/api/v1/approval", Some(body)).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_drafted")));
     let v = get(&app, &tanto, id).await;
     assert_eq!(v["matter_kind"], "補助金交付決定", "the procedure names its kind of matter");
@@ -491,7 +492,7 @@ async fn application_decision_goes_through_the_route() {
     // Decided but not yet 施行: the resident still sees "under review".
     let status = get_json(&app.url(&format!("/api/v1/applications/{app_id}/status")), &resident).await;
     assert_eq!(status["status"], "accepted");
-    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let status = get_json(&app.url(&format!("/api/v1/applications/{app_id}/status")), &resident).await;
     assert_eq!(status["status"], "approved");
@@ -549,12 +550,12 @@ async fn disposal_run_for_a_fiscal_year() {
     let internal = draft(&app, &tanto, body).await;
     let b = app.staff_browser(&email("kankyo-tanto")).await;
     let page =
-        b.get(app.url(&format!("/staff/kessai/{internal}"))).send().await.expect("get").text().await.expect("text");
+        b.get(app.url(&format!("/staff/approval/{internal}"))).send().await.expect("get").text().await.expect("text");
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf_of(&page))
         .part("file", reqwest::multipart::Part::bytes(b"mitsumori 80000 yen".to_vec()).file_name("mitsumori.txt"));
     assert_eq!(
-        b.post(app.url(&format!("/staff/kessai/{internal}/files")))
+        b.post(app.url(&format!("/staff/approval/{internal}/files")))
             .multipart(form)
             .send()
             .await
@@ -564,7 +565,7 @@ async fn disposal_run_for_a_fiscal_year() {
     );
     ok(&app, &tanto, internal, "submit").await;
     ok(&app, &token(&app, "kankyo-kakaricho").await, internal, "approve").await;
-    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/kessai/{internal}/execute"), None).await;
+    let (s, _) = call(&app, &tanto, "POST", &format!("/api/v1/approval/{internal}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 
     // Time passes: both records completed in 2020 and their retention ended in FY2022.
@@ -588,7 +589,7 @@ async fn disposal_run_for_a_fiscal_year() {
     let (s, v) = call(&app, &admin, "POST", "/api/v1/records/disposal", Some(json!({"fy": 2022}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let disposal = v["id"].as_i64().expect("id");
-    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{disposal}/execute"), None).await;
+    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/approval/{disposal}/execute"), None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("wrong_state")), "not before the route decides");
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM records WHERE state = 'kept' AND disposal_kian_id = {disposal}"))
@@ -602,7 +603,7 @@ async fn disposal_run_for_a_fiscal_year() {
     // The records section (総務課, the demo's records_division) agrees first (issue 18).
     ok(&app, &token(&app, "somu-kacho").await, disposal, "agree").await;
     ok(&app, &token(&app, "somu-bucho").await, disposal, "approve").await;
-    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{disposal}/execute"), None).await;
+    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/approval/{disposal}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
 
     // 廃棄: the answers, files and the signed notice are gone; that it existed remains.
@@ -648,7 +649,7 @@ async fn disposal_run_for_a_fiscal_year() {
     let page = app
         .staff_browser(&email("admin"))
         .await
-        .get(app.url("/staff/kessai/records?fy=2022"))
+        .get(app.url("/staff/approval/records?fy=2022"))
         .send()
         .await
         .expect("get");

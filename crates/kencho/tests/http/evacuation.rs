@@ -19,44 +19,48 @@ async fn make_plan(
     where_fields: &[(&str, &str)],
     people: &[(&str, &str)],
 ) -> String {
-    let start = b.get(app.url("/hinan")).send().await.unwrap().text().await.unwrap();
-    assert!(start.contains("/hinan/minamisoma/start"), "南相馬市 has data loaded");
-    let res = b.post(app.url("/hinan/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
+    let start = b.get(app.url("/evacuation")).send().await.unwrap().text().await.unwrap();
+    assert!(start.contains("/evacuation/minamisoma/start"), "南相馬市 has data loaded");
+    let res = b.post(app.url("/evacuation/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     let page = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&page);
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(where_fields);
     let res = b.post(app.url(&to)).form(&form).send().await.unwrap();
-    assert_eq!(location(&res), format!("/hinan/p/{token}/home"), "{}", res.text().await.unwrap_or_default());
+    assert_eq!(location(&res), format!("/evacuation/p/{token}/home"), "{}", res.text().await.unwrap_or_default());
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[("csrf", csrf.as_str()), ("floor", "1"), ("hold_out", "yes"), ("car", "no"), ("safe_house", "")])
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), format!("/hinan/p/{token}/people"));
+    assert_eq!(location(&res), format!("/evacuation/p/{token}/people"));
     let mut form = vec![("csrf", csrf.as_str()), ("intent", "next")];
     form.extend_from_slice(people);
-    let res = b.post(app.url(&format!("/hinan/p/{token}/people"))).form(&form).send().await.unwrap();
-    assert_eq!(location(&res), format!("/hinan/p/{token}"));
+    let res = b.post(app.url(&format!("/evacuation/p/{token}/people"))).form(&form).send().await.unwrap();
+    assert_eq!(location(&res), format!("/evacuation/p/{token}"));
     token
 }
 
 async fn save_and_subscribe(app: &TestApp, b: &reqwest::Client, token: &str) {
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     let res =
-        b.post(app.url(&format!("/hinan/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+        b.post(app.url(&format!("/evacuation/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("/subscribe"), "the owner may subscribe");
     // Consent is required.
-    let res =
-        b.post(app.url(&format!("/hinan/p/{token}/subscribe"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+    let res = b
+        .post(app.url(&format!("/evacuation/p/{token}/subscribe")))
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/subscribe")))
+        .post(app.url(&format!("/evacuation/p/{token}/subscribe")))
         .form(&[("csrf", csrf_of(&page).as_str()), ("consent", "yes")])
         .send()
         .await
@@ -65,7 +69,7 @@ async fn save_and_subscribe(app: &TestApp, b: &reqwest::Client, token: &str) {
 }
 
 async fn staff_post(app: &TestApp, b: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let page = b.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     let mut form = vec![("csrf", csrf_of(&page))];
     form.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
     let res = b.post(app.url(path)).form(&form).send().await.unwrap();
@@ -161,10 +165,10 @@ async fn layers_load_whole_or_not_at_all_and_are_versioned() {
     let p = plan(37.6405, 140.955).await;
     assert_eq!(p["destination"], "架空新小学校（サンプル）", "{p}");
     // Staff can put version 1 back from the page.
-    let page = b.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
-    let v1 = app.count("SELECT id FROM evac_layers WHERE kind = 'sites' AND version = 1").await;
-    assert!(page.contains(&format!("/staff/hinan/layers/{v1}/activate")), "earlier versions can be put back");
-    let (status, _) = staff_post(&app, &b, &format!("/staff/hinan/layers/{v1}/activate"), &[]).await;
+    let page = b.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
+    let v1 = app.count("SELECT id FROM evacuation_layers WHERE kind = 'sites' AND version = 1").await;
+    assert!(page.contains(&format!("/staff/evacuation/layers/{v1}/activate")), "earlier versions can be put back");
+    let (status, _) = staff_post(&app, &b, &format!("/staff/evacuation/layers/{v1}/activate"), &[]).await;
     assert_eq!(status, 200);
     assert_eq!(plan(37.6405, 140.955).await["destination"], "架空第一小学校（サンプル）");
     // Only administrators load data; anyone may look up hazards, with checked input.
@@ -208,7 +212,7 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
         &[("name1", "太郎"), ("name2", "おじいちゃん"), ("walking2", "1")],
     )
     .await;
-    let page = taro.get(app.url(&format!("/hinan/p/{taro_plan}"))).send().await.unwrap().text().await.unwrap();
+    let page = taro.get(app.url(&format!("/evacuation/p/{taro_plan}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("家の外へ避難が必要です"), "a flooded ground floor leaves");
     // Level 3 is for the one who needs time and those who help them: the household goes together.
     assert!(page.contains("全員は徒歩で"), "the household leaves with its slow member at level 3: {page}");
@@ -219,11 +223,11 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     let hanako_plan =
         make_plan(&app, &hanako, &[("town", "0721250005000"), ("address", "")], &[("name1", "花子"), ("infant1", "1")])
             .await;
-    let page = hanako.get(app.url(&format!("/hinan/p/{hanako_plan}"))).send().await.unwrap().text().await.unwrap();
+    let page = hanako.get(app.url(&format!("/evacuation/p/{hanako_plan}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("土砂災害警戒区域にあるため"), "a landslide zone leaves");
     save_and_subscribe(&app, &hanako, &hanako_plan).await;
     // A saved plan is private.
-    let res = browser().get(app.url(&format!("/hinan/p/{taro_plan}"))).send().await.unwrap();
+    let res = browser().get(app.url(&format!("/evacuation/p/{taro_plan}"))).send().await.unwrap();
     assert_eq!(res.status(), 404);
     // A third household on high ground, outside the alert's area.
     app.second_resident("jiro@example.jp").await;
@@ -236,7 +240,7 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     let (status, page) = staff_post(
         &app,
         &clerk,
-        "/staff/hinan/alerts",
+        "/staff/evacuation/alerts",
         &[
             ("level", "3"),
             ("town", "0721250001001"),
@@ -247,7 +251,7 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     .await;
     assert_eq!(status, 200, "{page}");
     let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル3：全員は徒歩で架空").await;
-    assert!(m.body.contains("高齢者等避難") && m.body.contains("/hinan/unsubscribe/"), "{}", m.body);
+    assert!(m.body.contains("高齢者等避難") && m.body.contains("/evacuation/unsubscribe/"), "{}", m.body);
     let m = app.smtp.wait_for("hanako@example.jp", "レベル3：花子は徒歩で").await;
     assert!(m.body.contains("所要"), "{}", m.body);
 
@@ -255,24 +259,24 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     let (status, page) = staff_post(
         &app,
         &clerk,
-        "/staff/hinan/alerts",
+        "/staff/evacuation/alerts",
         &[("level", "4"), ("town", "0721250001001"), ("town", "0721250005000")],
     )
     .await;
     assert_eq!(status, 200);
     assert!(page.contains("承認待ち"));
     let id = latest_alert_id(&page, "cancel");
-    let (status, _) = staff_post(&app, &clerk, &format!("/staff/hinan/alerts/{id}/approve"), &[]).await;
+    let (status, _) = staff_post(&app, &clerk, &format!("/staff/evacuation/alerts/{id}/approve"), &[]).await;
     assert_eq!(status, 409, "the requester may not approve");
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "レベル4"), 0, "nothing sent before approval");
     let kacho = app.staff_browser(MINA_KACHO).await;
-    let (status, _) = staff_post(&app, &kacho, &format!("/staff/hinan/alerts/{id}/approve"), &[]).await;
+    let (status, _) = staff_post(&app, &kacho, &format!("/staff/evacuation/alerts/{id}/approve"), &[]).await;
     assert_eq!(status, 200);
     let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "レベル4：全員、").await;
     assert!(m.body.contains("避難指示"), "{}", m.body);
     app.smtp.wait_for("hanako@example.jp", "レベル4：").await;
     // Approving again changes nothing: once per household per issuance.
-    let (status, _) = staff_post(&app, &kacho, &format!("/staff/hinan/alerts/{id}/approve"), &[]).await;
+    let (status, _) = staff_post(&app, &kacho, &format!("/staff/evacuation/alerts/{id}/approve"), &[]).await;
     assert_eq!(status, 409);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "レベル4："), 1);
@@ -283,26 +287,30 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     assert_eq!(approved, 1);
 
     // The resident's plan page shows what is in force.
-    let page = taro.get(app.url(&format!("/hinan/p/{taro_plan}"))).send().await.unwrap().text().await.unwrap();
+    let page = taro.get(app.url(&format!("/evacuation/p/{taro_plan}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("発令中"));
 
     // Cancelling tells those who were told.
-    let (status, _) = staff_post(&app, &kacho, &format!("/staff/hinan/alerts/{id}/cancel"), &[]).await;
+    let (status, _) = staff_post(&app, &kacho, &format!("/staff/evacuation/alerts/{id}/cancel"), &[]).await;
     assert_eq!(status, 200);
     app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "解除").await;
 
     // Unsubscribing through the mailed link stops the next alert.
     let link =
-        m.body.split("/hinan/unsubscribe/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
+        m.body.split("/evacuation/unsubscribe/").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
     let b = browser();
-    let page = b.get(app.url(&format!("/hinan/unsubscribe/{link}"))).send().await.unwrap().text().await.unwrap();
-    let res =
-        b.post(app.url(&format!("/hinan/unsubscribe/{link}"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/unsubscribe/{link}"))).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(app.url(&format!("/evacuation/unsubscribe/{link}")))
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let (status, _) = staff_post(
         &app,
         &clerk,
-        "/staff/hinan/alerts",
+        "/staff/evacuation/alerts",
         &[("level", "3"), ("town", "0721250001001"), ("town", "0721250005000")],
     )
     .await;
@@ -317,25 +325,25 @@ async fn households_get_their_own_plan_when_an_alert_covers_them() {
     assert_eq!(app.smtp.count_to(kencho::demo::RESIDENT_EMAIL, "レベル3："), 1, "but not Taro, who unsubscribed");
 
     // Bad requests change nothing.
-    let alerts_before = app.count("SELECT COUNT(*) FROM evac_alerts").await;
-    let (status, _) = staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "4")]).await;
+    let alerts_before = app.count("SELECT COUNT(*) FROM evacuation_alerts").await;
+    let (status, _) = staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "4")]).await;
     assert_eq!(status, 400, "no town chosen");
     let (status, _) =
-        staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "2"), ("town", "0721250001001")]).await;
+        staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "2"), ("town", "0721250001001")]).await;
     assert_eq!(status, 400, "level 2 is not an evacuation order");
-    let (status, _) = staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "3"), ("town", "9999")]).await;
+    let (status, _) = staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "3"), ("town", "9999")]).await;
     assert_eq!(status, 400, "unknown town");
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_alerts").await, alerts_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evacuation_alerts").await, alerts_before);
 }
 
 #[tokio::test]
 async fn the_plan_journey_checks_every_answer_and_warns_about_unsafe_changes() {
     let app = spawn_app().await;
     let b = browser();
-    let start = b.get(app.url("/hinan")).send().await.unwrap().text().await.unwrap();
-    let res = b.post(app.url("/hinan/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
+    let start = b.get(app.url("/evacuation")).send().await.unwrap().text().await.unwrap();
+    let res = b.post(app.url("/evacuation/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     let page = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&page);
     for (fields, needle) in [
@@ -351,7 +359,7 @@ async fn the_plan_journey_checks_every_answer_and_warns_about_unsafe_changes() {
         let html = res.text().await.unwrap();
         assert!(html.contains(needle) && html.contains("error-summary"), "{needle}");
     }
-    let rev = app.count("SELECT revision FROM evac_plans").await;
+    let rev = app.count("SELECT revision FROM evacuation_plans").await;
     assert_eq!(rev, 1, "rejected steps changed nothing");
     // A map click (coordinates) in the house-collapse zone.
     let res = b
@@ -362,14 +370,14 @@ async fn the_plan_journey_checks_every_answer_and_warns_about_unsafe_changes() {
         .unwrap();
     assert_eq!(res.status(), 303);
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[("csrf", csrf.as_str()), ("floor", "0"), ("car", "yes")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 422, "floor 0 and a missing answer");
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[
             ("csrf", csrf.as_str()),
             ("floor", "3"),
@@ -383,62 +391,63 @@ async fn the_plan_journey_checks_every_answer_and_warns_about_unsafe_changes() {
     assert_eq!(res.status(), 303);
     // Adding a person re-shows the page with another row.
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/people")))
+        .post(app.url(&format!("/evacuation/p/{token}/people")))
         .form(&[("csrf", csrf.as_str()), ("name1", "母"), ("intent", "add")])
         .send()
         .await
         .unwrap();
     assert!(res.text().await.unwrap().contains("name=\"name2\""));
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/people")))
+        .post(app.url(&format!("/evacuation/p/{token}/people")))
         .form(&[("csrf", csrf.as_str()), ("name1", "母"), ("name2", "赤ちゃん"), ("infant2", "1"), ("intent", "next")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("家屋倒壊等氾濫想定区域にあるため"), "third floor, but the house may be swept away");
     assert!(page.contains("ミルク・おむつ"), "the checklist follows the household");
     assert!(page.contains("house-picture"));
     // Staying home and waiting for level 5 are warned about; so is a site not for floods.
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/choices")))
+        .post(app.url(&format!("/evacuation/p/{token}/choices")))
         .form(&[("csrf", csrf.as_str()), ("stay", "stay"), ("site", "3")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("自宅にとどまるのは危険です"), "{page}");
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/choices")))
+        .post(app.url(&format!("/evacuation/p/{token}/choices")))
         .form(&[("csrf", csrf.as_str()), ("stay", "rules"), ("level1", "5"), ("site", "3")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("警戒レベル5を待たずに"));
     assert!(page.contains("洪水の避難場所に指定されていません"));
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/choices")))
+        .post(app.url(&format!("/evacuation/p/{token}/choices")))
         .form(&[("csrf", csrf.as_str()), ("level1", "9")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
     // The print sheet and the other languages.
-    let sheet = b.get(app.url(&format!("/hinan/p/{token}/print"))).send().await.unwrap().text().await.unwrap();
+    let sheet = b.get(app.url(&format!("/evacuation/p/{token}/print"))).send().await.unwrap().text().await.unwrap();
     assert!(sheet.contains("print-sheet") && sheet.contains("警戒レベル"));
-    let en = b.get(app.url(&format!("/hinan/p/{token}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    let en = b.get(app.url(&format!("/evacuation/p/{token}?lang=en"))).send().await.unwrap().text().await.unwrap();
     assert!(en.contains("You must leave home") && en.contains("lang=\"en\""));
-    let easy = b.get(app.url(&format!("/hinan/p/{token}?lang=ja-x-easy"))).send().await.unwrap().text().await.unwrap();
+    let easy =
+        b.get(app.url(&format!("/evacuation/p/{token}?lang=ja-x-easy"))).send().await.unwrap().text().await.unwrap();
     assert!(easy.contains("いえの そとへ にげて ください") && easy.contains("lang=\"ja-x-easy\""));
     // Saving needs an account: the visitor is sent to log in and back.
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     let res =
-        b.post(app.url(&format!("/hinan/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
-    assert_eq!(location(&res), format!("/login?next=/hinan/p/{token}"));
+        b.post(app.url(&format!("/evacuation/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+    assert_eq!(location(&res), format!("/login?next=/evacuation/p/{token}"));
     let login = b.get(app.url(&location(&res))).send().await.unwrap().text().await.unwrap();
     let res = b
         .post(app.url("/login"))
@@ -446,17 +455,17 @@ async fn the_plan_journey_checks_every_answer_and_warns_about_unsafe_changes() {
             ("csrf", csrf_of(&login).as_str()),
             ("email", kencho::demo::RESIDENT_EMAIL),
             ("password", kencho::demo::PASSWORD),
-            ("next", &format!("/hinan/p/{token}")),
+            ("next", &format!("/evacuation/p/{token}")),
         ])
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), format!("/hinan/p/{token}"));
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(location(&res), format!("/evacuation/p/{token}"));
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     let res =
-        b.post(app.url(&format!("/hinan/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+        b.post(app.url(&format!("/evacuation/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let mine = b.get(app.url("/hinan/mine")).send().await.unwrap().text().await.unwrap();
+    let mine = b.get(app.url("/evacuation/mine")).send().await.unwrap().text().await.unwrap();
     assert!(mine.contains(&token));
     // An off-site `next` is ignored.
     let b = browser();
@@ -568,15 +577,15 @@ async fn jma_telegrams_issue_and_cancel_and_the_folder_is_read() {
 async fn individual_plans_reach_their_supporters_after_consent() {
     let app = spawn_app().await;
     let clerk = app.staff_browser(MINA_KAKARICHO).await;
-    let page = clerk.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = clerk.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     let res = clerk
-        .post(app.url("/hinan/minamisoma/start"))
+        .post(app.url("/evacuation/minamisoma/start"))
         .form(&[("csrf", csrf_of(&page).as_str()), ("kind", "individual")])
         .send()
         .await
         .unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     let csrf = csrf_of(&page);
     let res =
         clerk.post(app.url(&to)).form(&[("csrf", csrf.as_str()), ("town", "0721250002000")]).send().await.unwrap();
@@ -589,25 +598,25 @@ async fn individual_plans_reach_their_supporters_after_consent() {
         .unwrap();
     assert_eq!(res.status(), 303);
     clerk
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[("csrf", csrf.as_str()), ("floor", "1"), ("hold_out", "no"), ("car", "no")])
         .send()
         .await
         .unwrap();
     clerk
-        .post(app.url(&format!("/hinan/p/{token}/people")))
+        .post(app.url(&format!("/evacuation/p/{token}/people")))
         .form(&[("csrf", csrf.as_str()), ("name1", "ウメさん"), ("wheelchair1", "1"), ("intent", "next")])
         .send()
         .await
         .unwrap();
-    let id = app.count("SELECT id FROM evac_plans WHERE kind = 'individual'").await;
+    let id = app.count("SELECT id FROM evacuation_plans WHERE kind = 'individual'").await;
     // The link alone opens nothing: an individual plan is for the municipality's staff.
-    assert_eq!(browser().get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().status(), 404);
-    assert_eq!(browser().get(app.url(&format!("/hinan/p/{token}/print"))).send().await.unwrap().status(), 404);
+    assert_eq!(browser().get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().status(), 404);
+    assert_eq!(browser().get(app.url(&format!("/evacuation/p/{token}/print"))).send().await.unwrap().status(), 404);
     // Another municipality's staff cannot see it.
     let other = app.staff_browser("kacho@aizuwakamatsu.example.jp").await;
-    assert_eq!(other.get(app.url(&format!("/staff/hinan/individual/{id}"))).send().await.unwrap().status(), 404);
-    let person = format!("/staff/hinan/individual/{id}");
+    assert_eq!(other.get(app.url(&format!("/staff/evacuation/individual/{id}"))).send().await.unwrap().status(), 404);
+    let person = format!("/staff/evacuation/individual/{id}");
     let (status, _) = staff_post(
         &app,
         &clerk,
@@ -664,7 +673,7 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     assert_eq!(status, 200);
     assert!(page.contains("minsei@example.jp"));
     let (status, _) =
-        staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
+        staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
     assert_eq!(status, 200);
     let m = app.smtp.wait_for("minsei@example.jp", "真野 ウメさんの個別避難計画").await;
     assert!(m.body.contains("レベル3：ウメさんは徒歩で"), "{}", m.body);
@@ -672,7 +681,7 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     // The person's needs and the consent note are sealed in the database (the alert above
     // opened them); the audit log does not copy the note.
     use sqlx::Row;
-    let row = sqlx::query("SELECT data, consent_note FROM evac_plans WHERE id = $1")
+    let row = sqlx::query("SELECT data, consent_note FROM evacuation_plans WHERE id = $1")
         .bind(id)
         .fetch_one(&app.db.read)
         .await
@@ -681,4 +690,28 @@ async fn individual_plans_reach_their_supporters_after_consent() {
     assert!(data.starts_with("sealed:v1:") && !data.contains("ウメ") && !data.contains("wheelchair"), "{data}");
     assert!(note.starts_with("sealed:v1:") && !note.contains("自宅訪問"), "{note}");
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE detail LIKE '%自宅訪問%'").await, 0);
+}
+
+/// The addresses マイ避難 and 電子決裁 had before the rename still lead where they did: a plan
+/// link in a mail already sent, a bookmark, an API client.
+#[tokio::test]
+async fn old_addresses_are_sent_on_to_the_new_ones() {
+    let app = spawn_app().await;
+    for (old, new) in [
+        ("/hinan", "/evacuation"),
+        ("/hinan/p/abc/where?step=2", "/evacuation/p/abc/where?step=2"),
+        ("/hinan/unsubscribe/t0k", "/evacuation/unsubscribe/t0k"),
+        ("/staff/hinan/alerts", "/staff/evacuation/alerts"),
+        ("/staff/kessai/12", "/staff/approval/12"),
+        ("/api/v1/kessai/12/acts", "/api/v1/approval/12/acts"),
+    ] {
+        let res = api().get(app.url(old)).send().await.unwrap();
+        assert_eq!(res.status(), 308, "{old}");
+        assert_eq!(location(&res), new, "{old}");
+    }
+    // The new address answers for itself; the old one keeps a POST a POST.
+    let res = api().get(app.url("/evacuation")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = api().post(app.url("/api/v1/kessai")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), location(&res)), (308, "/api/v1/approval".to_string()));
 }

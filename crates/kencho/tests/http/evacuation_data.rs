@@ -36,18 +36,18 @@ async fn hazards(app: &TestApp, lat: f64, lon: f64) -> serde_json::Value {
 /// A plan for a household of one on the ground floor, by 町字; returns the plan page.
 async fn plan_page(app: &TestApp, town: &str) -> String {
     let b = browser();
-    let start = b.get(app.url("/hinan")).send().await.unwrap().text().await.unwrap();
-    let res = b.post(app.url("/hinan/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
+    let start = b.get(app.url("/evacuation")).send().await.unwrap().text().await.unwrap();
+    let res = b.post(app.url("/evacuation/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     let csrf = csrf_of(&b.get(app.url(&to)).send().await.unwrap().text().await.unwrap());
     let res = b.post(app.url(&to)).form(&[("csrf", csrf.as_str()), ("town", town)]).send().await.unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap_or_default());
     let home = [("csrf", csrf.as_str()), ("floor", "1"), ("hold_out", "yes"), ("car", "no"), ("safe_house", "")];
-    b.post(app.url(&format!("/hinan/p/{token}/home"))).form(&home).send().await.unwrap();
+    b.post(app.url(&format!("/evacuation/p/{token}/home"))).form(&home).send().await.unwrap();
     let people = [("csrf", csrf.as_str()), ("name1", "太郎"), ("intent", "next")];
-    b.post(app.url(&format!("/hinan/p/{token}/people"))).form(&people).send().await.unwrap();
-    b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap()
+    b.post(app.url(&format!("/evacuation/p/{token}/people"))).form(&people).send().await.unwrap();
+    b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap()
 }
 
 #[tokio::test]
@@ -196,7 +196,11 @@ async fn site_lists_load_from_shift_jis_and_from_utf8_with_a_bom() {
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["code"], "data_encoding", "{v}");
     assert!(v["message"].as_str().unwrap().contains("latin1.csv: the file is neither UTF-8 nor Shift_JIS"), "{v}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_layers WHERE kind = 'sites'").await, 3, "demo, Shift_JIS, BOM");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM evacuation_layers WHERE kind = 'sites'").await,
+        3,
+        "demo, Shift_JIS, BOM"
+    );
 }
 
 #[tokio::test]
@@ -228,8 +232,8 @@ async fn towns_load_as_the_registry_ships_them() {
     // The staff page takes both files in one upload, and shows a bad pair's message on the page.
     let upload = |names: &'static [&'static str]| {
         let staff = staff.clone();
-        let url = app.url("/staff/hinan/layers");
-        let page_url = app.url("/staff/hinan");
+        let url = app.url("/staff/evacuation/layers");
+        let page_url = app.url("/staff/evacuation");
         async move {
             let page = staff.get(page_url).send().await.unwrap().text().await.unwrap();
             let mut form = reqwest::multipart::Form::new().text("csrf", csrf_of(&page)).text("kind", "towns");
@@ -250,8 +254,8 @@ async fn towns_load_as_the_registry_ships_them() {
     // 旭町 was abolished (ablt_date 2019-04-01): its address matches nothing, and a map point at
     // it is placed in the nearest town in force.
     let b = browser();
-    let start = b.get(app.url("/hinan")).send().await.unwrap().text().await.unwrap();
-    let res = b.post(app.url("/hinan/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
+    let start = b.get(app.url("/evacuation")).send().await.unwrap().text().await.unwrap();
+    let res = b.post(app.url("/evacuation/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
     let to = location(&res);
     let page = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("0721250008000"), "an abolished town is not offered");

@@ -20,10 +20,10 @@ async fn plan(
     home: &[(&str, &str)],
     people: &[(&str, &str)],
 ) -> (String, String) {
-    let start = b.get(app.url("/hinan")).send().await.unwrap().text().await.unwrap();
-    let res = b.post(app.url("/hinan/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
+    let start = b.get(app.url("/evacuation")).send().await.unwrap().text().await.unwrap();
+    let res = b.post(app.url("/evacuation/minamisoma/start")).form(&[("csrf", csrf_of(&start))]).send().await.unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     let csrf = csrf_of(&b.get(app.url(&to)).send().await.unwrap().text().await.unwrap());
     let res = b.post(app.url(&to)).form(&[("csrf", csrf.as_str()), ("town", town)]).send().await.unwrap();
     assert_eq!(res.status(), 303);
@@ -32,12 +32,12 @@ async fn plan(
     if !home.iter().any(|(k, _)| *k == "car") {
         form.push(("car", "no"));
     }
-    let res = b.post(app.url(&format!("/hinan/p/{token}/home"))).form(&form).send().await.unwrap();
+    let res = b.post(app.url(&format!("/evacuation/p/{token}/home"))).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap_or_default());
     let mut form = vec![("csrf", csrf.as_str()), ("intent", "next")];
     form.extend_from_slice(people);
-    b.post(app.url(&format!("/hinan/p/{token}/people"))).form(&form).send().await.unwrap();
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    b.post(app.url(&format!("/evacuation/p/{token}/people"))).form(&form).send().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     (token, page)
 }
 
@@ -55,9 +55,10 @@ async fn staying_home_needs_supplies_for_as_long_as_the_water_stays() {
     // A bad number is refused on the form, and nothing is saved.
     let (token, _) =
         plan(&app, &b, "0721250001001", &[("floor", "3"), ("supply_days", "2")], &[("name1", "太郎")]).await;
-    let csrf = csrf_of(&b.get(app.url(&format!("/hinan/p/{token}/home"))).send().await.unwrap().text().await.unwrap());
+    let csrf =
+        csrf_of(&b.get(app.url(&format!("/evacuation/p/{token}/home"))).send().await.unwrap().text().await.unwrap());
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[("csrf", csrf.as_str()), ("floor", "3"), ("supply_days", "61"), ("car", "no")])
         .send()
         .await
@@ -106,21 +107,21 @@ async fn level_3_sends_the_slow_and_their_helpers_and_the_plan_warns_about_cars_
     assert!(page.contains("サイレンや防災行政無線が届かないことがあります"), "hearing: {page}");
     assert!(page.contains("同行避難") && page.contains("受け入れるか"), "pets: {page}");
     assert!(!page.contains("アンダーパス"), "the car warning is for those who go by car");
-    let token = page.split("/hinan/p/").nth(1).and_then(|s| s.split(['/', '"', '#']).next()).unwrap().to_string();
+    let token = page.split("/evacuation/p/").nth(1).and_then(|s| s.split(['/', '"', '#']).next()).unwrap().to_string();
     let csrf = csrf_of(&page);
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/choices")))
+        .post(app.url(&format!("/evacuation/p/{token}/choices")))
         .form(&[("csrf", csrf.as_str()), ("stay", "rules"), ("by_car", "1")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("渋滞") && page.contains("アンダーパス"), "by car: {page}");
 }
 
 async fn staff_post(app: &TestApp, b: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let page = b.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     let mut form = vec![("csrf", csrf_of(&page))];
     form.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
     let res = b.post(app.url(path)).form(&form).send().await.unwrap();
@@ -128,12 +129,12 @@ async fn staff_post(app: &TestApp, b: &reqwest::Client, path: &str, fields: &[(&
 }
 
 async fn subscribe(app: &TestApp, b: &reqwest::Client, token: &str) {
-    let page = b.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    let page = b.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     let res =
-        b.post(app.url(&format!("/hinan/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
+        b.post(app.url(&format!("/evacuation/p/{token}/save"))).form(&[("csrf", csrf_of(&page))]).send().await.unwrap();
     let page = res.text().await.unwrap();
     let res = b
-        .post(app.url(&format!("/hinan/p/{token}/subscribe")))
+        .post(app.url(&format!("/evacuation/p/{token}/subscribe")))
         .form(&[("csrf", csrf_of(&page).as_str()), ("consent", "yes")])
         .send()
         .await
@@ -150,27 +151,27 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
         plan(&app, &taro, "0721250001001", &[("floor", "1"), ("supply_days", "3")], &[("name1", "太郎")]).await;
     subscribe(&app, &taro, &token).await;
     let clerk = app.staff_browser(MINA_KAKARICHO).await;
-    let page = clerk.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = clerk.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("name=\"hazard\"") && page.contains("土砂災害"), "staff choose the hazard");
     // An unknown hazard, or none chosen on the form, is refused and changes nothing.
-    let before = app.count("SELECT COUNT(*) FROM evac_alerts").await;
+    let before = app.count("SELECT COUNT(*) FROM evacuation_alerts").await;
     for bad in ["quake", ""] {
         let (status, _) = staff_post(
             &app,
             &clerk,
-            "/staff/hinan/alerts",
+            "/staff/evacuation/alerts",
             &[("level", "3"), ("hazard", bad), ("town", "0721250001001")],
         )
         .await;
         assert_eq!(status, 400, "{bad:?}");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_alerts").await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evacuation_alerts").await, before);
 
     // 土砂災害 at level 3 for his town: he is told his home is outside the landslide zones.
     let (status, page) = staff_post(
         &app,
         &clerk,
-        "/staff/hinan/alerts",
+        "/staff/evacuation/alerts",
         &[("level", "3"), ("hazard", "landslide"), ("town", "0721250001001")],
     )
     .await;
@@ -182,14 +183,17 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
     let (status, _) = staff_post(
         &app,
         &clerk,
-        "/staff/hinan/alerts",
+        "/staff/evacuation/alerts",
         &[("level", "3"), ("hazard", "flood"), ("town", "0721250001001")],
     )
     .await;
     assert_eq!(status, 200);
     let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "洪水）を発令しました").await;
     assert!(m.body.contains("レベル3：避難の準備"), "{}", m.body);
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_alerts WHERE hazard = 'flood' AND issuance = 'order'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM evacuation_alerts WHERE hazard = 'flood' AND issuance = 'order'").await,
+        1
+    );
 
     // JMA's 土砂災害警戒情報 is 警戒レベル4相当情報: said so, with the municipality's own order to check.
     let admin = app.staff_token(MINA_ADMIN).await;
@@ -207,8 +211,8 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
     assert!(m.body.contains("避難情報（避難指示など）ではありません"), "{}", m.body);
     assert!(m.body.contains("土砂災害の想定区域の外"), "a flood-only home is not sent out: {}", m.body);
     assert!(!m.body.contains("を発令しました"), "JMA does not 発令: {}", m.body);
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_alerts WHERE source = 'jma' AND issuance = 'equivalent' AND hazard = 'landslide'").await, 1);
-    let page = taro.get(app.url(&format!("/hinan/p/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM evacuation_alerts WHERE source = 'jma' AND issuance = 'equivalent' AND hazard = 'landslide'").await, 1);
+    let page = taro.get(app.url(&format!("/evacuation/p/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(
         page.contains("警戒レベル4相当情報［土砂災害］") && page.contains("市町村の避難情報ではありません"),
         "{page}"
@@ -216,9 +220,9 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
     // The level marked on his plan is the flood's 3, not the landslide's 4 that asks nothing of him.
     assert!(page.contains("class=\"level level3 now\"") && !page.contains("class=\"level level4 now\""), "{page}");
     // Its end is not the lifting of an evacuation order.
-    let id = app.count("SELECT MAX(id) FROM evac_alerts WHERE source = 'jma'").await;
+    let id = app.count("SELECT MAX(id) FROM evacuation_alerts WHERE source = 'jma'").await;
     let kacho = app.staff_browser("kacho@minamisoma.example.jp").await;
-    let (status, _) = staff_post(&app, &kacho, &format!("/staff/hinan/alerts/{id}/cancel"), &[]).await;
+    let (status, _) = staff_post(&app, &kacho, &format!("/staff/evacuation/alerts/{id}/cancel"), &[]).await;
     assert_eq!(status, 200);
     let m = app.smtp.wait_for(kencho::demo::RESIDENT_EMAIL, "相当情報［土砂災害］）は解除").await;
     assert!(m.body.contains("避難指示など）の解除ではありません"), "{}", m.body);
@@ -228,16 +232,16 @@ async fn an_alert_is_about_a_hazard_and_jma_information_is_not_an_order() {
 async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_withdrawn() {
     let app = spawn_app().await;
     let clerk = app.staff_browser(MINA_KAKARICHO).await;
-    let page = clerk.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = clerk.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&page);
     let res = clerk
-        .post(app.url("/hinan/minamisoma/start"))
+        .post(app.url("/evacuation/minamisoma/start"))
         .form(&[("csrf", csrf.as_str()), ("kind", "individual")])
         .send()
         .await
         .unwrap();
     let to = location(&res);
-    let token = to.trim_start_matches("/hinan/p/").trim_end_matches("/where").to_string();
+    let token = to.trim_start_matches("/evacuation/p/").trim_end_matches("/where").to_string();
     clerk
         .post(app.url(&to))
         .form(&[("csrf", csrf.as_str()), ("town", "0721250002000"), ("person", "真野 ウメ")])
@@ -245,19 +249,19 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
         .await
         .unwrap();
     clerk
-        .post(app.url(&format!("/hinan/p/{token}/home")))
+        .post(app.url(&format!("/evacuation/p/{token}/home")))
         .form(&[("csrf", csrf.as_str()), ("floor", "1"), ("supply_days", "1"), ("car", "no")])
         .send()
         .await
         .unwrap();
     clerk
-        .post(app.url(&format!("/hinan/p/{token}/people")))
+        .post(app.url(&format!("/evacuation/p/{token}/people")))
         .form(&[("csrf", csrf.as_str()), ("name1", "ウメさん"), ("sight1", "1"), ("intent", "next")])
         .send()
         .await
         .unwrap();
-    let id = app.count("SELECT id FROM evac_plans WHERE kind = 'individual'").await;
-    let person = format!("/staff/hinan/individual/{id}");
+    let id = app.count("SELECT id FROM evacuation_plans WHERE kind = 'individual'").await;
+    let person = format!("/staff/evacuation/individual/{id}");
     let page = clerk.get(app.url(&person)).send().await.unwrap().text().await.unwrap();
     for item in ["生年月日", "性別", "電話番号その他の連絡先", "避難支援等を必要とする事由", "避難経路"]
     {
@@ -290,13 +294,13 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
     // Consent only after the explanation.
     let (status, _) = staff_post(&app, &clerk, &format!("{person}/consent"), &[("note", "本人が署名")]).await;
     assert_eq!(status, 400, "not explained");
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_plans WHERE consent_at IS NOT NULL").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evacuation_plans WHERE consent_at IS NOT NULL").await, 0);
     let (status, _) = staff_post(&app, &clerk, &format!("{person}/consent/withdraw"), &[("note", "電話で")]).await;
     assert_eq!(status, 409, "nothing to withdraw yet");
     let (status, _) =
         staff_post(&app, &clerk, &format!("{person}/consent"), &[("note", "本人が署名"), ("explained", "yes")]).await;
     assert_eq!(status, 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_plans WHERE consent_explanation LIKE '%第49条の15第3項%' AND consent_by LIKE 'staff:%'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evacuation_plans WHERE consent_explanation LIKE '%第49条の15第3項%' AND consent_by LIKE 'staff:%'").await, 1);
     // A supporter needs address and phone (49条の14第3項第1号).
     let sup = [("name", "民生委員 相馬"), ("email", "minsei@example.jp"), ("supporter_consent", "yes")];
     let (status, _) = staff_post(&app, &clerk, &format!("{person}/supporters"), &sup).await;
@@ -309,7 +313,7 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
 
     // The supporter's mail carries the secrecy notice.
     let (status, _) =
-        staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
+        staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
     assert_eq!(status, 200);
     let m = app.smtp.wait_for("minsei@example.jp", "真野 ウメさんの個別避難計画").await;
     assert!(m.body.contains("第49条の17") && m.body.contains("秘密"), "{}", m.body);
@@ -322,7 +326,10 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
             .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("登録終了") && page.contains("12月3日 本人から電話で撤回"), "{page}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM evac_subscriptions WHERE role = 'supporter' AND active = 1").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM evacuation_subscriptions WHERE role = 'supporter' AND active = 1").await,
+        0
+    );
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'evacuation.consent_withdrawn' AND actor LIKE 'staff:%'"
@@ -335,7 +342,7 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
     let (status, _) = staff_post(&app, &clerk, &format!("{person}/consent/withdraw"), &[("note", "again")]).await;
     assert_eq!(status, 409);
     let (status, _) =
-        staff_post(&app, &clerk, "/staff/hinan/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
+        staff_post(&app, &clerk, "/staff/evacuation/alerts", &[("level", "3"), ("town", "0721250002000")]).await;
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert_eq!(
@@ -345,7 +352,7 @@ async fn an_individual_plan_records_what_the_law_asks_and_its_consent_can_be_wit
     );
     // The withdrawal note and the details are sealed at rest.
     use sqlx::Row;
-    let row = sqlx::query("SELECT data, consent_withdrawn_note FROM evac_plans WHERE id = $1")
+    let row = sqlx::query("SELECT data, consent_withdrawn_note FROM evacuation_plans WHERE id = $1")
         .bind(id)
         .fetch_one(&app.db.read)
         .await

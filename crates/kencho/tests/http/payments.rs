@@ -464,7 +464,7 @@ async fn refunds_reconciliation_and_reports() {
     assert_eq!(res.status(), 201);
     let dropped: Value = res.json().await.expect("json");
     let dropped_kian = dropped["kian_id"].as_i64().expect("a 起案");
-    let res = post(kakaricho.clone(), format!("/api/v1/kessai/{dropped_kian}/acts"), json!({"act": "abandon"})).await;
+    let res = post(kakaricho.clone(), format!("/api/v1/approval/{dropped_kian}/acts"), json!({"act": "abandon"})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM refunds WHERE id = {} AND state = 'rejected'", dropped["id"])).await,
@@ -478,16 +478,16 @@ async fn refunds_reconciliation_and_reports() {
     assert_eq!(r["state"], "awaiting_approval");
     let kian = r["kian_id"].as_i64().expect("a 起案");
     assert_eq!(
-        post(kakaricho.clone(), format!("/api/v1/kessai/{kian}/acts"), json!({"act": "submit"})).await.status(),
+        post(kakaricho.clone(), format!("/api/v1/approval/{kian}/acts"), json!({"act": "submit"})).await.status(),
         200
     );
     for who in ["kankyo-hosa", "kacho"] {
         let t = app.staff_token(&format!("{who}@minamisoma.example.jp")).await;
-        let res = post(t, format!("/api/v1/kessai/{kian}/acts"), json!({"act": "approve"})).await;
+        let res = post(t, format!("/api/v1/approval/{kian}/acts"), json!({"act": "approve"})).await;
         assert_eq!(res.status(), 200, "{who}: {}", res.text().await.unwrap_or_default());
     }
     assert_eq!(summary(&app, &token, app1).await["refunded"], 5000, "nothing refunded before 施行");
-    assert_eq!(post(kakaricho.clone(), format!("/api/v1/kessai/{kian}/execute"), json!({})).await.status(), 204);
+    assert_eq!(post(kakaricho.clone(), format!("/api/v1/approval/{kian}/execute"), json!({})).await.status(), 204);
     let big = r["id"].as_i64().expect("refund id");
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM refunds WHERE id = {big} AND state = 'ordered'")).await,

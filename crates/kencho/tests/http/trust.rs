@@ -371,29 +371,29 @@ async fn roles_are_data_for_alerts_individual_plans_and_watch_records() {
 async fn individual_plans_are_open_to_the_roles_the_table_names_and_every_read_is_audited() {
     let app = spawn_app().await;
     let clerk = app.staff_browser("kakaricho@minamisoma.example.jp").await;
-    let page = clerk.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
+    let page = clerk.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
     let res = clerk
-        .post(app.url("/hinan/minamisoma/start"))
+        .post(app.url("/evacuation/minamisoma/start"))
         .form(&[("csrf", csrf_of(&page).as_str()), ("kind", "individual")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let id = app.count("SELECT id FROM evac_plans WHERE kind = 'individual'").await;
+    let id = app.count("SELECT id FROM evacuation_plans WHERE kind = 'individual'").await;
     // A 担当 of any division cannot open it, nor start one.
     let tanto = app.staff_browser("kodomo-tanto@minamisoma.example.jp").await;
-    assert_eq!(tanto.get(app.url(&format!("/staff/hinan/individual/{id}"))).send().await.unwrap().status(), 403);
-    let page = tanto.get(app.url("/staff/hinan")).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains(&format!("/staff/hinan/individual/{id}")), "not even listed");
+    assert_eq!(tanto.get(app.url(&format!("/staff/evacuation/individual/{id}"))).send().await.unwrap().status(), 403);
+    let page = tanto.get(app.url("/staff/evacuation")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&format!("/staff/evacuation/individual/{id}")), "not even listed");
     let res = tanto
-        .post(app.url("/hinan/minamisoma/start"))
+        .post(app.url("/evacuation/minamisoma/start"))
         .form(&[("csrf", csrf_of(&page).as_str()), ("kind", "individual")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
     // The 係長 opens it; the reading is audited with its purpose.
-    assert_eq!(clerk.get(app.url(&format!("/staff/hinan/individual/{id}"))).send().await.unwrap().status(), 200);
+    assert_eq!(clerk.get(app.url(&format!("/staff/evacuation/individual/{id}"))).send().await.unwrap().status(), 200);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'evacuation.individual_plan_view' AND detail LIKE '%person page%'")
             .await,

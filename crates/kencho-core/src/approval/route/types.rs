@@ -113,7 +113,7 @@ impl StateKind {
         StateKind::Decided,
     ];
 
-    /// The stored name (also the locale key's last part, `kessai.state_<name>`).
+    /// The stored name (also the locale key's last part, `approval.state_<name>`).
     pub fn as_str(self) -> &'static str {
         match self {
             StateKind::Draft => "draft",

@@ -493,7 +493,7 @@ async fn notify(
     seq: usize,
     state_changed: bool,
 ) -> Result<()> {
-    let link = format!("{base_url}/staff/kessai/{}", k.id);
+    let link = format!("{base_url}/staff/approval/{}", k.id);
     let mut to: Vec<(i64, String)> = told
         .iter()
         .map(|(id, b)| {

@@ -204,7 +204,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     let mut draft = Draft {
         source: Source::Disposal,
         application_id: None,
-        title: tf(KIAN_LANG, "kessai.draft_disposal_title", &[("fy", &fy.to_string())]),
+        title: tf(KIAN_LANG, "approval.draft_disposal_title", &[("fy", &fy.to_string())]),
         body,
         matter_kind: DISPOSAL_MATTER.into(),
         amount: None,
@@ -280,12 +280,13 @@ async fn due_for_disposal(db: &Db, tenant_id: i64, fy: i32) -> Result<Vec<Record
 
 /// The disposal 起案's body: what goes and how.
 fn disposal_body(fy: i32, due: &[Record]) -> String {
-    let mut body = tf(KIAN_LANG, "kessai.draft_disposal_body", &[("fy", &fy.to_string())]);
+    let mut body = tf(KIAN_LANG, "approval.draft_disposal_body", &[("fy", &fy.to_string())]);
     for r in due {
-        let what = t(KIAN_LANG, if r.disposal == "ikan" { "kessai.disposal_ikan" } else { "kessai.disposal_haiki" });
+        let what =
+            t(KIAN_LANG, if r.disposal == "ikan" { "approval.disposal_ikan" } else { "approval.disposal_haiki" });
         body.push_str(&tf(
             KIAN_LANG,
-            "kessai.draft_disposal_line",
+            "approval.draft_disposal_line",
             &[
                 ("title", &r.title),
                 ("subject", &r.subject),
@@ -487,7 +488,7 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
             route.redact_comments();
             let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
             sqlx::query("UPDATE kian SET body = $1, search_text = '', route = $2, updated_at = $3 WHERE id = $4")
-                .bind(t(KIAN_LANG, "kessai.disposed_body"))
+                .bind(t(KIAN_LANG, "approval.disposed_body"))
                 .bind(&route)
                 .bind(now)
                 .bind(id)

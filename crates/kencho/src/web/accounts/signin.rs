@@ -131,7 +131,9 @@ pub struct LoginPage {
 /// Only local マイ避難 paths are followed after sign-in, so the parameter cannot redirect away.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/hinan/") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b)) => {
+        Some(n)
+            if n.starts_with("/evacuation/") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b)) =>
+        {
             n.to_string()
         }
         _ => String::new(),

@@ -1,4 +1,4 @@
-//! The API of 電子決裁 and 公文書管理 (`/api/v1/kessai…`, `/api/v1/absences`, `/api/v1/records…`, `/api/v1/admin/approval…`).
+//! The API of 電子決裁 and 公文書管理 (`/api/v1/approval…`, `/api/v1/absences`, `/api/v1/records…`, `/api/v1/admin/approval…`).
 
 use super::*;
 
@@ -76,7 +76,7 @@ pub struct Created {
 }
 
 /// Drafts a 起案 with the proposed route (state `draft`; submit it with the `submit` act).
-#[utoipa::path(post, path = "/api/v1/kessai", tag = "approval", security(("bearer" = [])), request_body = NewKian,
+#[utoipa::path(post, path = "/api/v1/approval", tag = "approval", security(("bearer" = [])), request_body = NewKian,
     responses((status = 201, body = Created), (status = 400, body = crate::web::openapi::ErrorBody), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_create(
     State(st): State<AppState>,
@@ -131,7 +131,7 @@ pub struct InboxBody {
     pub items: Vec<Line>,
 }
 
-#[utoipa::path(get, path = "/api/v1/kessai", tag = "approval", security(("bearer" = [])), params(BoxQuery),
+#[utoipa::path(get, path = "/api/v1/approval", tag = "approval", security(("bearer" = [])), params(BoxQuery),
     responses((status = 200, body = InboxBody)))]
 pub(super) async fn api_inbox(
     State(st): State<AppState>,
@@ -156,7 +156,7 @@ pub(super) async fn api_inbox(
     Ok(Json(InboxBody { counts: kian::counts(&st.db, &setup, s).await?, items }))
 }
 
-#[utoipa::path(get, path = "/api/v1/kessai/{id}", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/approval/{id}", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = KianView), (status = 404, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_get(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Json<KianView>> {
     let s = ctx.staff()?;
@@ -181,7 +181,7 @@ pub struct ActResult {
     pub state: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/kessai/{id}/acts", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/approval/{id}/acts", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ActBody,
     responses((status = 200, body = ActResult), (status = 409, description = "Refused by the rules; the code names the rule", body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_act(
@@ -216,7 +216,7 @@ pub struct RouteBody {
     pub index: Option<usize>,
 }
 
-#[utoipa::path(post, path = "/api/v1/kessai/{id}/route", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/approval/{id}/route", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = RouteBody, responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_route(
     State(st): State<AppState>,
@@ -242,7 +242,7 @@ pub(super) async fn api_route(
 
 /// 施行: carries out a decided 起案 (an application's decision reaches the resident with a
 /// signed notice; a disposal disposes of its records).
-#[utoipa::path(post, path = "/api/v1/kessai/{id}/execute", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/approval/{id}/execute", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 409, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn api_execute(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
     let s = ctx.staff()?;
@@ -295,7 +295,7 @@ pub struct FiguresBody {
     pub divisions: Vec<DivisionFigures>,
 }
 
-#[utoipa::path(get, path = "/api/v1/kessai/figures", tag = "approval", security(("bearer" = [])), params(FyParam),
+#[utoipa::path(get, path = "/api/v1/approval/figures", tag = "approval", security(("bearer" = [])), params(FyParam),
     responses((status = 200, body = FiguresBody)))]
 pub(super) async fn api_figures(
     State(st): State<AppState>,

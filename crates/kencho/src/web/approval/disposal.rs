@@ -19,7 +19,7 @@ pub(super) fn fy_of(q: &FyQuery) -> Result<i32> {
 }
 
 #[derive(Template)]
-#[template(path = "kessai_records.html")]
+#[template(path = "approval_records.html")]
 pub(super) struct RecordsPage {
     l: Layout,
     fy: i32,
@@ -66,7 +66,7 @@ pub(super) async fn records_view(st: &AppState, ctx: &Ctx, fy: i32, error: Strin
         Vec::new()
     };
     Ok(RecordsPage {
-        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.records_title")),
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "approval.records_title")),
         fy,
         due: list.iter().filter(|r| r.state == RecordState::Kept && r.expires_on <= today).count(),
         records: list,
@@ -89,7 +89,7 @@ pub(super) async fn dispose_page(State(st): State<AppState>, ctx: Ctx, body: Byt
     let (form, s) = staff_form(&ctx, &body, true)?;
     let fy = fy_of(&FyQuery { fy: form_get(&form, "fy").and_then(|v| v.parse().ok()) }).lang(&lang)?;
     match records::draft_disposal(&st.db, &st.approval, &s, fy).await {
-        Ok(id) => Ok(Redirect::to(&format!("/staff/kessai/{id}")).into_response()),
+        Ok(id) => Ok(Redirect::to(&format!("/staff/approval/{id}")).into_response()),
         Err(e) if matches!(e, AppError::Refused(..)) => {
             let page = records_view(&st, &ctx, fy, e.message(&lang)).await.lang(&lang)?;
             crate::web::render_status(e.status(), &page).lang(&lang)
@@ -117,7 +117,7 @@ pub(super) async fn hold_page(
         }
     };
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/staff/kessai/records?fy={fy}")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/staff/approval/records?fy={fy}")).into_response()),
         Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..) | AppError::NotPermitted(_)) => {
             let page = records_view(&st, &ctx, fy, e.message(&lang)).await.lang(&lang)?;
             crate::web::render_status(e.status(), &page).lang(&lang)

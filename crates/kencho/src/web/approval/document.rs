@@ -9,7 +9,7 @@ pub(super) struct NewQuery {
 }
 
 #[derive(Template)]
-#[template(path = "kessai_new.html")]
+#[template(path = "approval_new.html")]
 pub(super) struct NewPage {
     l: Layout,
     kinds: Vec<String>,
@@ -53,7 +53,7 @@ pub(super) async fn new_view(st: &AppState, ctx: &Ctx, application: Option<i64>,
         .map(|p| (p.0.clone(), post_name(&setup, &p.0)))
         .collect();
     let mut page = NewPage {
-        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.new_title")),
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "approval.new_title")),
         kinds,
         divisions,
         posts,
@@ -138,7 +138,7 @@ pub(super) async fn create_page(State(st): State<AppState>, ctx: Ctx, body: Byte
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(id) => Ok(Redirect::to(&format!("/staff/kessai/{id}")).into_response()),
+        Ok(id) => Ok(Redirect::to(&format!("/staff/approval/{id}")).into_response()),
         Err(e) if matches!(e, AppError::BadRequest(_) | AppError::Refused(..)) => {
             let app = form_get(&form, "application_id").and_then(|v| v.parse().ok());
             let mut page = new_view(&st, &ctx, app, e.message(&lang)).await.lang(&lang)?;
@@ -152,7 +152,7 @@ pub(super) async fn create_page(State(st): State<AppState>, ctx: Ctx, body: Byte
 }
 
 #[derive(Template)]
-#[template(path = "kessai_doc.html")]
+#[template(path = "approval_doc.html")]
 pub(super) struct DocPage {
     l: Layout,
     k: KianView,
@@ -173,7 +173,7 @@ impl DocPage {
         if key.is_empty() {
             String::new()
         } else {
-            self.l.t(&format!("kessai.{prefix}_{key}"))
+            self.l.t(&format!("approval.{prefix}_{key}"))
         }
     }
     fn post_label(&self, code: &Option<String>) -> String {
@@ -209,7 +209,7 @@ pub(super) async fn doc_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
 pub(super) async fn redisplay(st: &AppState, ctx: &Ctx, id: i64, outcome: Result<()>) -> PageResult {
     let lang = ctx.lang().to_string();
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/staff/kessai/{id}")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/staff/approval/{id}")).into_response()),
         Err(e)
             if matches!(
                 e,

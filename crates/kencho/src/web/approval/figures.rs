@@ -11,7 +11,7 @@ pub(super) struct Bar {
 }
 
 #[derive(Template)]
-#[template(path = "kessai_figures.html")]
+#[template(path = "approval_figures.html")]
 pub(super) struct FiguresPage {
     l: Layout,
     fy: i32,
@@ -24,7 +24,7 @@ pub(super) struct FiguresPage {
 impl FiguresPage {
     fn name(&self, code: &str) -> String {
         if code.is_empty() {
-            self.l.t("kessai.fig_all")
+            self.l.t("approval.fig_all")
         } else {
             self.division_names.get(code).cloned().unwrap_or_else(|| code.to_string())
         }
@@ -64,7 +64,7 @@ pub(super) async fn figures_page(State(st): State<AppState>, ctx: Ctx, Query(q):
     let route_bars = bars(per_div.iter().map(|f| (label(&f.division), f.per_route.median_days)).collect());
     let sent_back_bars = bars(per_div.iter().map(|f| (label(&f.division), f.sent_back as f64)).collect());
     render(&FiguresPage {
-        l: ctx.layout(&st, &crate::i18n::t(&lang, "kessai.figures_title")),
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "approval.figures_title")),
         fy,
         figures,
         route_bars,

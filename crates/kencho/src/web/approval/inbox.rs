@@ -11,7 +11,7 @@ pub(super) struct InboxQuery {
 }
 
 #[derive(Template)]
-#[template(path = "kessai_inbox.html")]
+#[template(path = "approval_inbox.html")]
 pub(super) struct InboxPage {
     l: Layout,
     tab: String,
@@ -26,7 +26,7 @@ impl InboxPage {
         fmt_time(*ms)
     }
     fn state_label(&self, s: &StateKind) -> String {
-        self.l.t(&format!("kessai.state_{s}"))
+        self.l.t(&format!("approval.state_{s}"))
     }
 }
 
@@ -44,8 +44,8 @@ pub(super) async fn inbox_page(State(st): State<AppState>, ctx: Ctx, Query(q): Q
         kian::search(&st.db, &setup, &s, &query).await
     }
     .lang(&lang)?;
-    let c = ctx.kessai;
-    let l = ctx.layout(&st, &crate::i18n::t(&lang, "kessai.title"));
+    let c = ctx.approval;
+    let l = ctx.layout(&st, &crate::i18n::t(&lang, "approval.title"));
     let tabs = Inbox::ALL
         .iter()
         .map(|b| {
@@ -55,7 +55,7 @@ pub(super) async fn inbox_page(State(st): State<AppState>, ctx: Ctx, Query(q): Q
                 Inbox::Kyoran => c.kyoran,
                 _ => -1,
             };
-            (b.as_str().to_string(), l.t(&format!("kessai.box_{}", b.as_str())), n)
+            (b.as_str().to_string(), l.t(&format!("approval.box_{}", b.as_str())), n)
         })
         .collect();
     render(&InboxPage {

@@ -1,4 +1,4 @@
-//! 電子決裁 pages (`/staff/kessai…`) and API (`/api/v1/kessai…`, `/api/v1/admin/approval…`):
+//! 電子決裁 pages (`/staff/approval…`) and API (`/api/v1/approval…`, `/api/v1/admin/approval…`):
 //! inboxes, drafting, the document with its route and acts, absences, the organisation and
 //! 専決 table editor, records disposal and the paperless figures.
 
@@ -46,31 +46,31 @@ use self::views::*;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/staff/kessai", get(inbox_page).post(create_page))
-        .route("/staff/kessai/new", get(new_page))
-        .route("/staff/kessai/{id}", get(doc_page))
-        .route("/staff/kessai/{id}/act", post(act_page))
-        .route("/staff/kessai/{id}/route", post(route_page))
-        .route("/staff/kessai/{id}/files", post(attach_page))
-        .route("/staff/kessai/{id}/files/{fid}", get(download_page))
-        .route("/staff/kessai/{id}/execute", post(execute_page))
-        .route("/staff/kessai/{id}/notice", post(reissue_page))
-        .route("/staff/kessai/absences", get(absences_page).post(add_absence_page))
-        .route("/staff/kessai/setup", get(setup_page).post(load_setup_page))
-        .route("/staff/kessai/records", get(records_page).post(dispose_page))
-        .route("/staff/kessai/records/{id}/holds", post(hold_page))
-        .route("/staff/kessai/figures", get(figures_page))
+        .route("/staff/approval", get(inbox_page).post(create_page))
+        .route("/staff/approval/new", get(new_page))
+        .route("/staff/approval/{id}", get(doc_page))
+        .route("/staff/approval/{id}/act", post(act_page))
+        .route("/staff/approval/{id}/route", post(route_page))
+        .route("/staff/approval/{id}/files", post(attach_page))
+        .route("/staff/approval/{id}/files/{fid}", get(download_page))
+        .route("/staff/approval/{id}/execute", post(execute_page))
+        .route("/staff/approval/{id}/notice", post(reissue_page))
+        .route("/staff/approval/absences", get(absences_page).post(add_absence_page))
+        .route("/staff/approval/setup", get(setup_page).post(load_setup_page))
+        .route("/staff/approval/records", get(records_page).post(dispose_page))
+        .route("/staff/approval/records/{id}/holds", post(hold_page))
+        .route("/staff/approval/figures", get(figures_page))
 }
 
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/admin/approval/{kind}", put(api_load_setup))
-        .route("/kessai", get(api_inbox).post(api_create))
-        .route("/kessai/figures", get(api_figures))
-        .route("/kessai/{id}", get(api_get))
-        .route("/kessai/{id}/acts", post(api_act))
-        .route("/kessai/{id}/route", post(api_route))
-        .route("/kessai/{id}/execute", post(api_execute))
+        .route("/approval", get(api_inbox).post(api_create))
+        .route("/approval/figures", get(api_figures))
+        .route("/approval/{id}", get(api_get))
+        .route("/approval/{id}/acts", post(api_act))
+        .route("/approval/{id}/route", post(api_route))
+        .route("/approval/{id}/execute", post(api_execute))
         .route("/absences", post(api_absence))
         .route("/records/disposal", get(api_disposal_list).post(api_dispose))
         .route("/records/{id}/holds", get(api_holds).post(api_place_hold))

@@ -3,7 +3,7 @@
 use super::*;
 
 #[derive(Template)]
-#[template(path = "kessai_absences.html")]
+#[template(path = "approval_absences.html")]
 pub(super) struct AbsencesPage {
     l: Layout,
     absences: Vec<setup::Absence>,
@@ -19,7 +19,7 @@ pub(super) async fn absences_view(st: &AppState, ctx: &Ctx, error: String) -> Re
     let mut staff: Vec<(i64, String)> = staff_names(st, s.tenant_id).await?.into_iter().collect();
     staff.sort();
     Ok(AbsencesPage {
-        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.absences_title")),
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "approval.absences_title")),
         absences,
         staff,
         me: s.id,
@@ -47,7 +47,7 @@ pub(super) async fn add_absence_page(State(st): State<AppState>, ctx: Ctx, body:
     )
     .await;
     match outcome {
-        Ok(_) => Ok(Redirect::to("/staff/kessai/absences").into_response()),
+        Ok(_) => Ok(Redirect::to("/staff/approval/absences").into_response()),
         Err(e) if matches!(e, AppError::BadRequest(_)) => {
             let page = absences_view(&st, &ctx, e.message(&lang)).await.lang(&lang)?;
             crate::web::render_status(e.status(), &page).lang(&lang)
@@ -57,7 +57,7 @@ pub(super) async fn add_absence_page(State(st): State<AppState>, ctx: Ctx, body:
 }
 
 #[derive(Template)]
-#[template(path = "kessai_setup.html")]
+#[template(path = "approval_setup.html")]
 pub(super) struct SetupPage {
     l: Layout,
     org: String,
@@ -69,7 +69,7 @@ pub(super) struct SetupPage {
 pub(super) async fn setup_view(st: &AppState, ctx: &Ctx) -> Result<SetupPage> {
     let s = ctx.admin()?;
     Ok(SetupPage {
-        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "kessai.setup_title")),
+        l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "approval.setup_title")),
         org: setup::source(&st.db, s.tenant_id, "org").await?,
         rules: setup::source(&st.db, s.tenant_id, "rules").await?,
         errors: Vec::new(),

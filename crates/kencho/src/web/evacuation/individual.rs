@@ -13,7 +13,7 @@ pub(super) struct SupporterRow {
 }
 
 #[derive(Template)]
-#[template(path = "staff_hinan_person.html")]
+#[template(path = "staff_evacuation_person.html")]
 pub(super) struct PersonPage {
     l: Layout,
     id: i64,
@@ -44,7 +44,7 @@ impl PersonPage {
 /// The explanation of sharing given before consent (49条の14第2項: the provision under 49条の15
 /// 第2項・第3項 of who receives the plan, and that it may be shared without consent in a disaster).
 fn explanation(lang: &str, tenant: &str) -> String {
-    tf(lang, "evac.share_explanation", &[("tenant", tenant)])
+    tf(lang, "evacuation.share_explanation", &[("tenant", tenant)])
 }
 
 fn item_label(lang: &str, i: Item) -> String {
@@ -59,7 +59,7 @@ fn item_label(lang: &str, i: Item) -> String {
         Item::Place => "place",
         Item::Route => "route",
     };
-    t(lang, &format!("evac.item_{key}"))
+    t(lang, &format!("evacuation.item_{key}"))
 }
 
 pub(super) async fn person_view(
@@ -90,7 +90,7 @@ pub(super) async fn person_view(
     let address = atlas.town(&a.town_id).map(|t| t.full_name()).unwrap_or_else(|| a.address.clone());
     let home = if a.address.is_empty() { address.clone() } else { a.address.clone() };
     Ok(PersonPage {
-        l: ctx.layout(st, &t(lang, "evac.person_title")),
+        l: ctx.layout(st, &t(lang, "evacuation.person_title")),
         id,
         token: plan.token.clone(),
         person: a.person.clone(),
@@ -158,18 +158,18 @@ pub(super) async fn person_details(
         let d = &mut a.individual;
         d.birth_date = field(&form, "birth_date", 10)?;
         if !d.birth_date.is_empty() && !individual::is_date(&d.birth_date) {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_birth_date")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_birth_date")));
         }
         d.sex = match form_get(&form, "sex").unwrap_or_default() {
             "" => None,
-            x => Some(Sex::parse(x).ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_sex")))?),
+            x => Some(Sex::parse(x).ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_sex")))?),
         };
         d.phone = field(&form, "phone", 40)?;
         d.help_reason = field(&form, "help_reason", 500)?;
         d.place = field(&form, "place", 200)?;
         d.route = field(&form, "route", 500)?;
         plans::update(&st.db, &plan, &a).await?;
-        Ok(t(&lang, "evac.details_saved"))
+        Ok(t(&lang, "evacuation.details_saved"))
     }
     .await;
     person_outcome(&st, &ctx, id, result).await
@@ -188,7 +188,7 @@ pub(super) async fn person_consent(
             plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "record consent").await?;
         // 49条の14第2項: the explanation of sharing comes before the consent.
         if !individual::may_record_consent(form_get(&form, "explained") == Some("yes")) {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_explain_first")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_explain_first")));
         }
         let text = explanation(&lang, &s.tenant_name);
         plans::record_consent(
@@ -199,7 +199,7 @@ pub(super) async fn person_consent(
             &format!("staff:{}", s.id),
         )
         .await?;
-        Ok(t(&lang, "evac.consent_recorded"))
+        Ok(t(&lang, "evacuation.consent_recorded"))
     }
     .await;
     person_outcome(&st, &ctx, id, result).await
@@ -218,7 +218,7 @@ pub(super) async fn person_withdraw(
             .await?;
         let note = form_get(&form, "note").unwrap_or_default();
         let ended = plans::withdraw_consent(&st.db, &plan, note, &format!("staff:{}", s.id)).await?;
-        Ok(tf(&lang, "evac.consent_withdrawn", &[("n", &ended.to_string())]))
+        Ok(tf(&lang, "evacuation.consent_withdrawn", &[("n", &ended.to_string())]))
     }
     .await;
     person_outcome(&st, &ctx, id, result).await
@@ -236,20 +236,20 @@ pub(super) async fn add_supporter(
         let plan =
             plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "add supporter").await?;
         if !plan.consent_in_force() {
-            return Err(AppError::Conflict(t(&lang, "evac.err_consent_first")));
+            return Err(AppError::Conflict(t(&lang, "evacuation.err_consent_first")));
         }
         let name = field(&form, "name", 100)?;
         if name.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_supporter_name")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_name")));
         }
         // 49条の14第3項第1号: each supporter's name, address and phone are part of the plan.
         let (address, phone) = (field(&form, "address", 200)?, field(&form, "phone", 40)?);
         if address.is_empty() || phone.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_supporter_contact")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_contact")));
         }
         // The supporter must have agreed to receive the person's plan and alerts.
         if form_get(&form, "supporter_consent") != Some("yes") {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_supporter_consent")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_consent")));
         }
         let sub_lang = match form_get(&form, "lang") {
             Some(l) if crate::i18n::supported(l) => l,
@@ -262,7 +262,7 @@ pub(super) async fn add_supporter(
         a.individual.supporters.retain(|x| x.email != email);
         a.individual.supporters.push(Supporter { email, name, address, phone });
         plans::update(&st.db, &plan, &a).await?;
-        Ok(t(&lang, "evac.supporter_added"))
+        Ok(t(&lang, "evacuation.supporter_added"))
     }
     .await;
     person_outcome(&st, &ctx, id, result).await
@@ -289,7 +289,7 @@ pub(super) async fn remove_supporter(
                 plans::update(&st.db, &plan, &a).await?;
             }
         }
-        Ok(t(&lang, "evac.supporter_removed"))
+        Ok(t(&lang, "evacuation.supporter_removed"))
     }
     .await;
     person_outcome(&st, &ctx, id, result).await

@@ -61,7 +61,7 @@ pub(super) fn mini_map(atlas: &Atlas, home: Option<Point>) -> Option<MiniMap> {
 }
 
 #[derive(Template)]
-#[template(path = "hinan_where.html")]
+#[template(path = "evacuation_where.html")]
 pub(super) struct WherePage {
     l: Layout,
     token: String,
@@ -86,7 +86,7 @@ pub(super) fn where_page(
 ) -> WherePage {
     let lang = ctx.lang();
     WherePage {
-        l: ctx.layout(st, &t(lang, "evac.where_title")),
+        l: ctx.layout(st, &t(lang, "evacuation.where_title")),
         token: plan.token.clone(),
         individual: plan.kind == PlanKind::Individual,
         person: a.person.clone(),
@@ -134,10 +134,10 @@ pub(super) async fn where_save(
     a.person = text("person", 100);
     let mut errors = Vec::new();
     if !a.postcode.is_empty() && (a.postcode.len() != 7 || !a.postcode.bytes().all(|b| b.is_ascii_digit())) {
-        errors.push(err("postcode", t(&lang, "evac.err_postcode")));
+        errors.push(err("postcode", t(&lang, "evacuation.err_postcode")));
     }
     if plan.kind == PlanKind::Individual && a.person.is_empty() {
-        errors.push(err("person", t(&lang, "evac.err_person")));
+        errors.push(err("person", t(&lang, "evacuation.err_person")));
     }
     let town = form_get(&form, "town").unwrap_or_default();
     let (lat, lon) = (parse_coord(form_get(&form, "lat")), parse_coord(form_get(&form, "lon")));
@@ -166,7 +166,7 @@ pub(super) async fn where_save(
             // Without a typed address, the plan is named after its town area.
             a.place = match atlas.town(&town_id) {
                 _ if !a.address.is_empty() => a.address.clone(),
-                Some(tw) if town.is_empty() => tf(&lang, "evac.near_town", &[("town", &tw.full_name())]),
+                Some(tw) if town.is_empty() => tf(&lang, "evacuation.near_town", &[("town", &tw.full_name())]),
                 Some(tw) => tw.full_name(),
                 None => format!("{:.5}, {:.5}", at.lat, at.lon),
             };
@@ -175,10 +175,10 @@ pub(super) async fn where_save(
             // Looked up from the town or the address: the hazards are those at the town's point.
             a.approximate = !(town.is_empty() && typed_coords && lat.is_some() && lon.is_some());
         }
-        None if typed_coords && town.is_empty() => errors.push(err("lat", t(&lang, "evac.err_coords"))),
-        None if !town.is_empty() => errors.push(err("town", t(&lang, "evac.err_town"))),
-        None if !a.address.is_empty() => errors.push(err("address", t(&lang, "evac.err_address_unknown"))),
-        None => errors.push(err("address", t(&lang, "evac.err_where"))),
+        None if typed_coords && town.is_empty() => errors.push(err("lat", t(&lang, "evacuation.err_coords"))),
+        None if !town.is_empty() => errors.push(err("town", t(&lang, "evacuation.err_town"))),
+        None if !a.address.is_empty() => errors.push(err("address", t(&lang, "evacuation.err_address_unknown"))),
+        None => errors.push(err("address", t(&lang, "evacuation.err_where"))),
     }
     if !errors.is_empty() {
         let mut page = where_page(&ctx, &st, &plan, &atlas, &a, errors);
@@ -188,14 +188,14 @@ pub(super) async fn where_save(
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang);
     }
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}/home")).into_response())
+    Ok(Redirect::to(&format!("/evacuation/p/{token}/home")).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Step 2: home
 
 #[derive(Template)]
-#[template(path = "hinan_home.html")]
+#[template(path = "evacuation_home.html")]
 pub(super) struct HomePage {
     l: Layout,
     token: String,
@@ -210,11 +210,11 @@ pub(super) async fn home_form(State(st): State<AppState>, ctx: Ctx, Path(token):
     let lang = ctx.lang().to_string();
     let (plan, _) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     if plan.answers.at.is_none() {
-        return Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response());
+        return Ok(Redirect::to(&format!("/evacuation/p/{token}/where")).into_response());
     }
     let a = &plan.answers;
     render(&HomePage {
-        l: ctx.layout(&st, &t(&lang, "evac.home_title")),
+        l: ctx.layout(&st, &t(&lang, "evacuation.home_title")),
         token,
         floor: a.living_floor.to_string(),
         supplies: a.supply_days.map(|d| d.to_string()).unwrap_or_default(),
@@ -240,7 +240,7 @@ pub(super) async fn home_save(
     let mut errors = Vec::new();
     match floor_s.parse::<u8>() {
         Ok(f) if (1..=60).contains(&f) => a.living_floor = f,
-        _ => errors.push(err("floor", t(&lang, "evac.err_floor"))),
+        _ => errors.push(err("floor", t(&lang, "evacuation.err_floor"))),
     }
     let yes_no = |k: &str| match form_get(&form, k) {
         Some("yes") => Some(true),
@@ -257,16 +257,16 @@ pub(super) async fn home_save(
     };
     match days {
         Ok(d) => a.supply_days = Some(d),
-        Err(()) => errors.push(err("supply_days", t(&lang, "evac.err_supply_days"))),
+        Err(()) => errors.push(err("supply_days", t(&lang, "evacuation.err_supply_days"))),
     }
     match yes_no("car") {
         Some(v) => a.has_car = v,
-        None => errors.push(err("car-yes", t(&lang, "evac.err_choose"))),
+        None => errors.push(err("car-yes", t(&lang, "evacuation.err_choose"))),
     }
     a.safe_house = form_get(&form, "safe_house").unwrap_or_default().trim().chars().take(200).collect();
     if !errors.is_empty() {
         let page = HomePage {
-            l: ctx.layout(&st, &t(&lang, "evac.home_title")),
+            l: ctx.layout(&st, &t(&lang, "evacuation.home_title")),
             token,
             floor: floor_s,
             supplies: supplies_s,
@@ -277,7 +277,7 @@ pub(super) async fn home_save(
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang);
     }
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}/people")).into_response())
+    Ok(Redirect::to(&format!("/evacuation/p/{token}/people")).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ pub(super) struct PersonRow {
 }
 
 #[derive(Template)]
-#[template(path = "hinan_people.html")]
+#[template(path = "evacuation_people.html")]
 pub(super) struct PeoplePage {
     l: Layout,
     token: String,
@@ -301,7 +301,7 @@ pub(super) struct PeoplePage {
 
 impl PeoplePage {
     fn legend(&self, n: &usize) -> String {
-        tf(&self.l.lang, "evac.member_n", &[("n", &n.to_string())])
+        tf(&self.l.lang, "evacuation.member_n", &[("n", &n.to_string())])
     }
 }
 
@@ -324,7 +324,7 @@ pub(super) async fn people_form(State(st): State<AppState>, ctx: Ctx, Path(token
     let (plan, _) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     let rows = person_rows(&plan.answers.members, usize::from(plan.answers.members.is_empty()));
     render(&PeoplePage {
-        l: ctx.layout(&st, &t(&lang, "evac.people_title")),
+        l: ctx.layout(&st, &t(&lang, "evacuation.people_title")),
         can_add: rows.len() < MAX_MEMBERS,
         token,
         rows,
@@ -349,7 +349,7 @@ pub(super) async fn people_save(
     for i in 1..=MAX_MEMBERS {
         let name: String = form_get(&form, &format!("name{i}")).unwrap_or_default().trim().to_string();
         if name.chars().count() > 40 {
-            errors.push(err(&format!("name{i}"), t(&lang, "evac.err_name_long")));
+            errors.push(err(&format!("name{i}"), t(&lang, "evacuation.err_name_long")));
         }
         let has = |k: &str| form_get(&form, &format!("{k}{i}")).is_some();
         let needs = Needs {
@@ -372,7 +372,7 @@ pub(super) async fn people_save(
     }
     posted.truncate(last_filled);
     if members.is_empty() {
-        errors.push(err("name1", t(&lang, "evac.err_people")));
+        errors.push(err("name1", t(&lang, "evacuation.err_people")));
     }
     let adding = form_get(&form, "intent") == Some("add");
     if !errors.is_empty() || adding {
@@ -380,7 +380,7 @@ pub(super) async fn people_save(
             if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
         let rows = person_rows(&members, usize::from(adding || members.is_empty()));
         let page = PeoplePage {
-            l: ctx.layout(&st, &t(&lang, "evac.people_title")),
+            l: ctx.layout(&st, &t(&lang, "evacuation.people_title")),
             can_add: rows.len() < MAX_MEMBERS,
             token,
             rows,
@@ -395,7 +395,7 @@ pub(super) async fn people_save(
     }
     a.members = members;
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}")).into_response())
+    Ok(Redirect::to(&format!("/evacuation/p/{token}")).into_response())
 }
 
 field_errors!(WherePage);
@@ -412,7 +412,7 @@ struct TenantChoice {
 }
 
 #[derive(Template)]
-#[template(path = "hinan_start.html")]
+#[template(path = "evacuation_start.html")]
 struct StartPage {
     l: Layout,
     tenants: Vec<TenantChoice>,
@@ -432,11 +432,11 @@ pub(super) async fn start_page(State(st): State<AppState>, ctx: Ctx) -> PageResu
     }
     tenants.retain(|t| t.ready);
     let staff = ctx.staff().is_ok();
-    render(&StartPage { l: ctx.layout(&st, &t(&lang, "evac.title")), tenants, staff }).lang(&lang)
+    render(&StartPage { l: ctx.layout(&st, &t(&lang, "evacuation.title")), tenants, staff }).lang(&lang)
 }
 
 #[derive(Template)]
-#[template(path = "hinan_mine.html")]
+#[template(path = "evacuation_mine.html")]
 struct MinePage {
     l: Layout,
     plans: Vec<PlanListItem>,
@@ -452,7 +452,7 @@ pub(super) async fn my_plans(State(st): State<AppState>, ctx: Ctx) -> PageResult
     let lang = ctx.lang().to_string();
     let r = ctx.resident().lang(&lang)?;
     let plans = plans::of_resident(&st.db, r.id).await.lang(&lang)?;
-    render(&MinePage { l: ctx.layout(&st, &t(&lang, "evac.mine")), plans }).lang(&lang)
+    render(&MinePage { l: ctx.layout(&st, &t(&lang, "evacuation.mine")), plans }).lang(&lang)
 }
 
 pub(super) async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Path<String>, body: Bytes) -> PageResult {
@@ -477,5 +477,5 @@ pub(super) async fn start(State(st): State<AppState>, ctx: Ctx, Path(tenant): Pa
         }
     };
     let token = plans::create(&st.db, tn.id, kind, staff).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response())
+    Ok(Redirect::to(&format!("/evacuation/p/{token}/where")).into_response())
 }

@@ -29,34 +29,34 @@ use kencho_core::security::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/hinan", get(start_page))
-        .route("/hinan/mine", get(my_plans))
-        .route("/hinan/{tenant}/start", post(start))
-        .route("/hinan/p/{token}", get(plan_page))
-        .route("/hinan/p/{token}/where", get(where_form).post(where_save))
-        .route("/hinan/p/{token}/home", get(home_form).post(home_save))
-        .route("/hinan/p/{token}/people", get(people_form).post(people_save))
-        .route("/hinan/p/{token}/choices", post(choices_save))
-        .route("/hinan/p/{token}/print", get(print_page))
-        .route("/hinan/p/{token}/save", post(save))
-        .route("/hinan/p/{token}/subscribe", post(subscribe))
-        .route("/hinan/unsubscribe/{token}", get(unsubscribe_form).post(unsubscribe))
-        .route("/staff/hinan", get(staff_page))
-        .route("/staff/hinan/alerts", post(issue_alert))
-        .route("/staff/hinan/alerts/{id}/approve", post(approve_alert))
-        .route("/staff/hinan/alerts/{id}/cancel", post(cancel_alert))
+        .route("/evacuation", get(start_page))
+        .route("/evacuation/mine", get(my_plans))
+        .route("/evacuation/{tenant}/start", post(start))
+        .route("/evacuation/p/{token}", get(plan_page))
+        .route("/evacuation/p/{token}/where", get(where_form).post(where_save))
+        .route("/evacuation/p/{token}/home", get(home_form).post(home_save))
+        .route("/evacuation/p/{token}/people", get(people_form).post(people_save))
+        .route("/evacuation/p/{token}/choices", post(choices_save))
+        .route("/evacuation/p/{token}/print", get(print_page))
+        .route("/evacuation/p/{token}/save", post(save))
+        .route("/evacuation/p/{token}/subscribe", post(subscribe))
+        .route("/evacuation/unsubscribe/{token}", get(unsubscribe_form).post(unsubscribe))
+        .route("/staff/evacuation", get(staff_page))
+        .route("/staff/evacuation/alerts", post(issue_alert))
+        .route("/staff/evacuation/alerts/{id}/approve", post(approve_alert))
+        .route("/staff/evacuation/alerts/{id}/cancel", post(cancel_alert))
         .route(
-            "/staff/hinan/layers",
-            post(hinan_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
+            "/staff/evacuation/layers",
+            post(evacuation_layers::upload_layer).layer(axum::extract::DefaultBodyLimit::max(LAYER_LIMIT)),
         )
-        .route("/staff/hinan/layers/{id}/activate", post(hinan_layers::activate_layer))
-        .route("/staff/hinan/jma", post(upload_jma))
-        .route("/staff/hinan/individual/{id}", get(person_page))
-        .route("/staff/hinan/individual/{id}/details", post(person_details))
-        .route("/staff/hinan/individual/{id}/consent", post(person_consent))
-        .route("/staff/hinan/individual/{id}/consent/withdraw", post(person_withdraw))
-        .route("/staff/hinan/individual/{id}/supporters", post(add_supporter))
-        .route("/staff/hinan/individual/{id}/supporters/{sid}/remove", post(remove_supporter))
+        .route("/staff/evacuation/layers/{id}/activate", post(evacuation_layers::activate_layer))
+        .route("/staff/evacuation/jma", post(upload_jma))
+        .route("/staff/evacuation/individual/{id}", get(person_page))
+        .route("/staff/evacuation/individual/{id}/details", post(person_details))
+        .route("/staff/evacuation/individual/{id}/consent", post(person_consent))
+        .route("/staff/evacuation/individual/{id}/consent/withdraw", post(person_withdraw))
+        .route("/staff/evacuation/individual/{id}/supporters", post(add_supporter))
+        .route("/staff/evacuation/individual/{id}/supporters/{sid}/remove", post(remove_supporter))
 }
 
 /// Only the layer upload accepts bodies beyond the usual limit (`evacuation::upload`).
@@ -143,7 +143,7 @@ macro_rules! field_errors {
 }
 
 pub mod api;
-mod hinan_layers;
+mod evacuation_layers;
 mod individual;
 mod journey;
 mod plan;

@@ -74,21 +74,21 @@ pub(super) struct PlanView {
 pub(super) fn needs_text(lang: &str, n: &Needs) -> String {
     let mut v = Vec::new();
     for (on, key) in [
-        (n.walking_help, "evac.need_walking"),
-        (n.wheelchair, "evac.need_wheelchair"),
-        (n.infant, "evac.need_infant"),
-        (n.medical_device, "evac.need_medical"),
-        (n.pets, "evac.need_pets"),
-        (n.elderly, "evac.need_elderly"),
-        (n.pregnant, "evac.need_pregnant"),
-        (n.sight, "evac.need_sight"),
-        (n.hearing, "evac.need_hearing"),
+        (n.walking_help, "evacuation.need_walking"),
+        (n.wheelchair, "evacuation.need_wheelchair"),
+        (n.infant, "evacuation.need_infant"),
+        (n.medical_device, "evacuation.need_medical"),
+        (n.pets, "evacuation.need_pets"),
+        (n.elderly, "evacuation.need_elderly"),
+        (n.pregnant, "evacuation.need_pregnant"),
+        (n.sight, "evacuation.need_sight"),
+        (n.hearing, "evacuation.need_hearing"),
     ] {
         if on {
             v.push(t(lang, key));
         }
     }
-    v.join(&t(lang, "evac.list_sep"))
+    v.join(&t(lang, "evacuation.list_sep"))
 }
 
 pub(super) fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded) -> Picture {
@@ -97,7 +97,7 @@ pub(super) fn picture(lang: &str, hz: &Hazards, floor: u8, loaded: words::Loaded
     let water_m = hz.flood.map(|r| r.max_depth_m().min(14.0)).unwrap_or(0.0);
     let water = (water_m / 3.0 * 40.0).round() as u32;
     let mut label = words::hazard_lines(lang, hz, loaded).join(" ");
-    label.push_str(&tf(lang, "evac.pic_living", &[("floor", &floor.to_string())]));
+    label.push_str(&tf(lang, "evacuation.pic_living", &[("floor", &floor.to_string())]));
     let water = water.min(u32::from(floors) * 40 + 20);
     let living = u32::from(floor.min(floors));
     Picture {
@@ -153,7 +153,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
     let here = atlas.coverage_at(&h.home);
     v.hazards = words::hazard_lines(lang, &hz, here);
     if a.approximate {
-        v.hazards.push(t(lang, "evac.town_point_used"));
+        v.hazards.push(t(lang, "evacuation.town_point_used"));
     }
     v.picture = picture(lang, &hz, h.living_floor, here);
     v.must_leave = r.mine.must_leave;
@@ -168,7 +168,7 @@ pub(super) fn plan_view(lang: &str, tenant: &str, plan: &StoredPlan, atlas: &Atl
     v.second_site = r.mine.sites.get(1).map(|s| {
         tf(
             lang,
-            "evac.second_site",
+            "evacuation.second_site",
             &[("site", &s.site.name), ("m", &format!("{:.0}", s.distance_m)), ("min", &s.walking_min.to_string())],
         )
     });
@@ -215,12 +215,12 @@ fn member_rows(lang: &str, a: &Answers, h: &kencho_core::evacuation::Household, 
             label: words::member_label(lang, a, i),
             needs: needs_text(lang, &m.needs),
             leaves_at: match r.mine.departure_levels.get(i).copied().flatten() {
-                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
-                None => t(lang, "evac.stays"),
+                Some(l) => tf(lang, "evacuation.level_n", &[("level", &l.to_string())]),
+                None => t(lang, "evacuation.stays"),
             },
             advised: match r.rules.departure_levels.get(i).copied().flatten() {
-                Some(l) => tf(lang, "evac.level_n", &[("level", &l.to_string())]),
-                None => t(lang, "evac.stays"),
+                Some(l) => tf(lang, "evacuation.level_n", &[("level", &l.to_string())]),
+                None => t(lang, "evacuation.stays"),
             },
             choice: a.choices.levels.get(i).copied().flatten(),
         })
@@ -275,7 +275,7 @@ fn site_rows(
 }
 
 #[derive(Template)]
-#[template(path = "hinan_plan.html")]
+#[template(path = "evacuation_plan.html")]
 pub(super) struct PlanPage {
     l: Layout,
     p: PlanView,
@@ -306,7 +306,7 @@ pub(super) async fn plan_page_view(
     let subscriptions = if mine { plans::subscriptions(&st.db, plan.id).await? } else { vec![] };
     let staff_view = ctx.staff().is_ok();
     Ok(PlanPage {
-        l: ctx.layout(st, &t(lang, "evac.plan_title")),
+        l: ctx.layout(st, &t(lang, "evacuation.plan_title")),
         p: plan_view(lang, &tenant_label(st, plan.tenant_id, lang).await?, &plan, &atlas, &in_force),
         mine,
         can_save: plan.kind == PlanKind::Household && plan.resident_id.is_none(),
@@ -328,7 +328,7 @@ pub(super) async fn plan_page(State(st): State<AppState>, ctx: Ctx, Path(token):
     let lang = ctx.lang().to_string();
     let page = plan_page_view(&st, &ctx, &token, String::new()).await.lang(&lang)?;
     if page.p.address.is_empty() {
-        return Ok(Redirect::to(&format!("/hinan/p/{token}/where")).into_response());
+        return Ok(Redirect::to(&format!("/evacuation/p/{token}/where")).into_response());
     }
     render(&page).lang(&lang)
 }
@@ -369,11 +369,11 @@ pub(super) async fn choices_save(
     a.choices.by_car = form_get(&form, "by_car").is_some() && a.has_car;
     a.choices.to_safe_house = form_get(&form, "to_safe_house").is_some() && !a.safe_house.is_empty();
     plans::update(&st.db, &plan, &a).await.lang(&lang)?;
-    Ok(Redirect::to(&format!("/hinan/p/{token}#changes")).into_response())
+    Ok(Redirect::to(&format!("/evacuation/p/{token}#changes")).into_response())
 }
 
 #[derive(Template)]
-#[template(path = "hinan_print.html")]
+#[template(path = "evacuation_print.html")]
 pub(super) struct PrintPage {
     l: Layout,
     p: PlanView,
@@ -397,8 +397,8 @@ pub(super) async fn print_page(State(st): State<AppState>, ctx: Ctx, Path(token)
     let (plan, atlas) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     let tenant = tenant_label(&st, plan.tenant_id, &lang).await.lang(&lang)?;
     let p = plan_view(&lang, &tenant, &plan, &atlas, &[]);
-    let link = format!("{}/hinan/p/{}", st.cfg.base_url, plan.token);
-    render(&PrintPage { l: ctx.layout(&st, &t(&lang, "evac.print_title")), p, tenant, link }).lang(&lang)
+    let link = format!("{}/evacuation/p/{}", st.cfg.base_url, plan.token);
+    render(&PrintPage { l: ctx.layout(&st, &t(&lang, "evacuation.print_title")), p, tenant, link }).lang(&lang)
 }
 
 pub(super) async fn save(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>, body: Bytes) -> PageResult {
@@ -408,7 +408,7 @@ pub(super) async fn save(State(st): State<AppState>, ctx: Ctx, Path(token): Path
     let r = match ctx.resident() {
         Ok(r) => r,
         Err(AppError::Unauthenticated) => {
-            return Ok(Redirect::to(&format!("/login?next=/hinan/p/{token}")).into_response());
+            return Ok(Redirect::to(&format!("/login?next=/evacuation/p/{token}")).into_response());
         }
         Err(e) => return Err(e).lang(&lang),
     };
@@ -417,7 +417,7 @@ pub(super) async fn save(State(st): State<AppState>, ctx: Ctx, Path(token): Path
         return Err(AppError::Forbidden).lang(&lang);
     }
     plans::save_to(&st.db, &plan, r.id, &format!("resident:{}", r.id)).await.lang(&lang)?;
-    let page = plan_page_view(&st, &ctx, &token, t(&lang, "evac.saved")).await.lang(&lang)?;
+    let page = plan_page_view(&st, &ctx, &token, t(&lang, "evacuation.saved")).await.lang(&lang)?;
     render(&page).lang(&lang)
 }
 
@@ -433,22 +433,22 @@ pub(super) async fn subscribe(
     let r = ctx.resident().lang(&lang)?;
     let (plan, _) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     if plan.resident_id != Some(r.id) {
-        return Err(AppError::Conflict(t(&lang, "evac.save_first"))).lang(&lang);
+        return Err(AppError::Conflict(t(&lang, "evacuation.save_first"))).lang(&lang);
     }
     if form_get(&form, "consent") != Some("yes") {
         let page = plan_page_view(&st, &ctx, &token, String::new()).await.lang(&lang)?;
-        let page = PlanPage { message: t(&lang, "evac.err_consent"), ..page };
+        let page = PlanPage { message: t(&lang, "evacuation.err_consent"), ..page };
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang);
     }
     plans::subscribe(&st.db, &plan, Role::Household, &r.name, &r.email, &lang, &format!("resident:{}", r.id))
         .await
         .lang(&lang)?;
-    let page = plan_page_view(&st, &ctx, &token, t(&lang, "evac.subscribed")).await.lang(&lang)?;
+    let page = plan_page_view(&st, &ctx, &token, t(&lang, "evacuation.subscribed")).await.lang(&lang)?;
     render(&page).lang(&lang)
 }
 
 #[derive(Template)]
-#[template(path = "hinan_unsubscribe.html")]
+#[template(path = "evacuation_unsubscribe.html")]
 pub(super) struct UnsubscribePage {
     l: Layout,
     token: String,
@@ -457,7 +457,7 @@ pub(super) struct UnsubscribePage {
 
 pub(super) async fn unsubscribe_form(State(st): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     let lang = ctx.lang().to_string();
-    render(&UnsubscribePage { l: ctx.layout(&st, &t(&lang, "evac.unsub_title")), token, done: false }).lang(&lang)
+    render(&UnsubscribePage { l: ctx.layout(&st, &t(&lang, "evacuation.unsub_title")), token, done: false }).lang(&lang)
 }
 
 pub(super) async fn unsubscribe(
@@ -470,5 +470,5 @@ pub(super) async fn unsubscribe(
     let form = parse_form(&body).lang(&lang)?;
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     plans::unsubscribe(&st.db, &token).await.lang(&lang)?;
-    render(&UnsubscribePage { l: ctx.layout(&st, &t(&lang, "evac.unsub_title")), token, done: true }).lang(&lang)
+    render(&UnsubscribePage { l: ctx.layout(&st, &t(&lang, "evacuation.unsub_title")), token, done: true }).lang(&lang)
 }

@@ -10,7 +10,7 @@ pub(super) struct TownPick {
 }
 
 #[derive(Template)]
-#[template(path = "staff_hinan.html")]
+#[template(path = "staff_evacuation.html")]
 pub(super) struct StaffPage {
     l: Layout,
     tenant_code: String,
@@ -33,22 +33,22 @@ impl StaffPage {
             .iter()
             .map(|id| {
                 if id == alerts::WHOLE_TENANT {
-                    t(&self.l.lang, "evac.whole_area")
+                    t(&self.l.lang, "evacuation.whole_area")
                 } else {
                     self.towns.iter().find(|t| &t.id == id).map(|t| t.name.clone()).unwrap_or_else(|| id.clone())
                 }
             })
             .collect::<Vec<_>>()
-            .join(&t(&self.l.lang, "evac.list_sep"))
+            .join(&t(&self.l.lang, "evacuation.list_sep"))
     }
     fn kind_label(&self, k: &LayerKind) -> String {
-        t(&self.l.lang, &format!("evac.layer_{}", k.as_str()))
+        t(&self.l.lang, &format!("evacuation.layer_{}", k.as_str()))
     }
     fn scenario_label(&self, v: &LayerVersion) -> String {
-        v.scenario.map(|s| t(&self.l.lang, &format!("evac.scenario_{}", s.as_str()))).unwrap_or_default()
+        v.scenario.map(|s| t(&self.l.lang, &format!("evacuation.scenario_{}", s.as_str()))).unwrap_or_default()
     }
     fn status_label(&self, s: &AlertStatus) -> String {
-        t(&self.l.lang, &format!("evac.alert_{s}"))
+        t(&self.l.lang, &format!("evacuation.alert_{s}"))
     }
     /// 「避難指示（警戒レベル4・洪水）」 or 「警戒レベル4相当情報［土砂災害］（気象庁：…）」.
     fn alert_label(&self, a: &Alert) -> String {
@@ -76,7 +76,7 @@ pub(super) async fn staff_view(
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     let counts = town_households(st, s.tenant_id).await?;
     Ok(StaffPage {
-        l: ctx.layout(st, &t(lang, "evac.staff_title")),
+        l: ctx.layout(st, &t(lang, "evacuation.staff_title")),
         tenant_code: s.tenant_code.clone(),
         admin: s.role == kencho_core::application::Role::Admin,
         me: format!("staff:{}", s.id),
@@ -134,11 +134,11 @@ pub(super) async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Byte
     let result = async {
         let level = form_get(&form, "level")
             .and_then(|l| l.parse::<u8>().ok())
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_level")))?;
+            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_level")))?;
         // What the alert is about decides who is sent out (a home outside its zones is not).
         // A form without the field (older clients) means "every hazard": the whole plan.
         let hazard = requested_hazard(form_get(&form, "hazard"))
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_hazard")))?;
+            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_hazard")))?;
         let towns: Vec<String> = form.iter().filter(|(k, _)| k == "town").map(|(_, v)| v.clone()).collect();
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         let note = form_get(&form, "note").unwrap_or_default().to_string();
@@ -150,7 +150,7 @@ pub(super) async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Byte
             Request { level, hazard, towns, note },
         )
         .await?;
-        Ok(t(&lang, if level == 3 { "evac.alert_sent" } else { "evac.alert_waiting" }))
+        Ok(t(&lang, if level == 3 { "evacuation.alert_sent" } else { "evacuation.alert_waiting" }))
     }
     .await;
     staff_outcome(&st, &ctx, result).await
@@ -167,7 +167,7 @@ pub(super) async fn approve_alert(
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::approve(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
-        Ok(t(&lang, "evac.alert_sent"))
+        Ok(t(&lang, "evacuation.alert_sent"))
     }
     .await;
     staff_outcome(&st, &ctx, result).await
@@ -179,7 +179,7 @@ pub(super) async fn cancel_alert(State(st): State<AppState>, ctx: Ctx, Path(id):
     let result = async {
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         alerts::cancel(&st.db, atlas, &st.cfg.base_url, Actor::staff(&st.db, &s).await?, id).await?;
-        Ok(t(&lang, "evac.alert_cancelled_msg"))
+        Ok(t(&lang, "evacuation.alert_cancelled_msg"))
     }
     .await;
     staff_outcome(&st, &ctx, result).await
@@ -192,7 +192,7 @@ pub(super) async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipa
     let (csrf, _, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
     let result = async {
-        let (name, text) = file.ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_file")))?;
+        let (name, text) = file.ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_file")))?;
         let o = crate::evacuation::jma::ingest(
             &st.db,
             &st.atlases,
@@ -202,7 +202,7 @@ pub(super) async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipa
             Some(s.tenant_id),
         )
         .await?;
-        Ok(tf(&lang, "evac.jma_read", &[("result", &o.result), ("event", &o.event_id)]))
+        Ok(tf(&lang, "evacuation.jma_read", &[("result", &o.result), ("event", &o.event_id)]))
     }
     .await;
     staff_outcome(&st, &ctx, result).await

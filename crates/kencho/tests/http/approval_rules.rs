@@ -133,11 +133,11 @@ async fn execute_follows_the_roles_table() {
     assert_eq!(res.status(), 200);
     assert!(!get(&app, &tanto, id).await["acts"].as_array().expect("acts").contains(&json!("execute")));
     for who in [&tanto, &kakaricho] {
-        let (s, e) = call(&app, who, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+        let (s, e) = call(&app, who, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
         assert_eq!((s, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
     }
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM kian WHERE id = {id} AND executed_at IS NULL")).await, 1);
-    let (s, _) = call(&app, &kacho, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, _) = call(&app, &kacho, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 }
 
@@ -197,7 +197,7 @@ async fn kept(app: &TestApp, title: &str, retention: &str) -> i64 {
     let id = draft(app, &tanto, body).await;
     ok(app, &tanto, id, "submit").await;
     ok(app, &token(app, "kankyo-kakaricho").await, id, "approve").await;
-    let (s, _) = call(app, &tanto, "POST", &format!("/api/v1/kessai/{id}/execute"), None).await;
+    let (s, _) = call(app, &tanto, "POST", &format!("/api/v1/approval/{id}/execute"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     id
 }
@@ -244,7 +244,7 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
     let page = app
         .staff_browser(&email("kankyo-tanto"))
         .await
-        .get(app.url(&format!("/staff/kessai/records?fy={fy}")))
+        .get(app.url(&format!("/staff/approval/records?fy={fy}")))
         .send()
         .await
         .expect("page")
@@ -272,7 +272,7 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
     ok(&app, &admin, disposal, "submit").await;
     ok(&app, &somu, disposal, "agree").await;
     ok(&app, &token(&app, "somu-bucho").await, disposal, "approve").await;
-    let execute = format!("/api/v1/kessai/{disposal}/execute");
+    let execute = format!("/api/v1/approval/{disposal}/execute");
     let (s, e) = call(&app, &admin, "POST", &execute, None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("record_on_hold")), "{e}");
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM records WHERE id = {record} AND state = 'kept'")).await, 1);
@@ -307,7 +307,7 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
         &app,
         &admin,
         "POST",
-        &format!("/api/v1/kessai/{second_disposal}/route"),
+        &format!("/api/v1/approval/{second_disposal}/route"),
         Some(json!({"op": "remove", "stage": 0, "index": 0})),
     )
     .await;
@@ -319,7 +319,7 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
     // The records section moved before 施行: the agreement given is no longer the section's.
     let (s, _) = put_settings(&app, &admin, "records_division = \"seikatsu-kankyo\"\n").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/kessai/{second_disposal}/execute"), None).await;
+    let (s, e) = call(&app, &admin, "POST", &format!("/api/v1/approval/{second_disposal}/execute"), None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::CONFLICT, Some("records_consult_missing")), "{e}");
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM records WHERE subject = 'kian:{other}' AND state = 'kept'")).await,
@@ -331,10 +331,10 @@ async fn disposal_needs_the_records_section_and_waits_for_holds() {
     // The records page places and lifts holds too.
     let other_id = record_of(&app, &admin, &format!("kian:{other}")).await["id"].as_i64().expect("id");
     let b = app.staff_browser(&email("kankyo-kakaricho")).await;
-    let page_url = app.url(&format!("/staff/kessai/records?fy={fy}"));
+    let page_url = app.url(&format!("/staff/approval/records?fy={fy}"));
     let page = b.get(page_url.clone()).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("廃棄の留保"), "the page offers holds");
-    let form_url = app.url(&format!("/staff/kessai/records/{other_id}/holds"));
+    let form_url = app.url(&format!("/staff/approval/records/{other_id}/holds"));
     let fy_s = fy.to_string();
     let placed = b
         .post(form_url.clone())

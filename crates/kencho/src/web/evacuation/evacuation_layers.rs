@@ -1,4 +1,4 @@
-//! The staff page's data layers (/staff/hinan): loading public data files as a new version of a
+//! The staff page's data layers (/staff/evacuation): loading public data files as a new version of a
 //! layer, several at once where the publisher ships a layer as several (the Address Base
 //! Registry's mt_town and mt_town_pos), and putting an earlier version back in use.
 
@@ -20,15 +20,15 @@ pub(super) async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multi
     let result = async {
         let kind = form_get(&fields, "kind")
             .and_then(LayerKind::parse)
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evac.err_kind")))?;
+            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_kind")))?;
         if files.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evac.err_file")));
+            return Err(AppError::BadRequest(t(&lang, "evacuation.err_file")));
         }
         let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
         st.atlases.invalidate(s.tenant_id);
         Ok(tf(
             &lang,
-            "evac.layer_loaded",
+            "evacuation.layer_loaded",
             &[("file", &v.file_name), ("version", &v.version.to_string()), ("items", &v.items.to_string())],
         ))
     }
@@ -47,7 +47,7 @@ pub(super) async fn activate_layer(
     let result = async {
         layers::activate(&st.db, s.tenant_id, id, &format!("staff:{}", s.id)).await?;
         st.atlases.invalidate(s.tenant_id);
-        Ok(t(&lang, "evac.layer_activated"))
+        Ok(t(&lang, "evacuation.layer_activated"))
     }
     .await;
     staff_outcome(&st, &ctx, result).await
