@@ -429,6 +429,17 @@ pub fn can_withdraw(facts: Facts) -> bool {
     transition(facts, Actor::Applicant, &Action::Withdraw).is_ok()
 }
 
+/// Whom an application's mails go to and what they name: the resident, the procedure and the
+/// office (read by the binary's `applications`, used by `payments` for its fee mails).
+#[derive(Debug, Clone)]
+pub struct Addressee {
+    pub email: String,
+    pub resident_name: String,
+    pub receipt_number: Option<String>,
+    pub procedure_title: String,
+    pub tenant_name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

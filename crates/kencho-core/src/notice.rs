@@ -50,6 +50,42 @@ pub fn kyouji(authority: &str, body_name: &str) -> [String; 2] {
     ]
 }
 
+/// What a notice or a receipt prints of an application: read by the binary's `applications`,
+/// printed by its `documents` (one type, so neither names the other).
+#[derive(Debug, Clone)]
+pub struct ApplicationFacts {
+    pub tenant_id: i64,
+    /// The division that handles it (named as the contact and the issuer).
+    pub division_name: String,
+    pub resident_name: String,
+    pub procedure_title: String,
+    /// The 受付番号, once submitted.
+    pub receipt_number: Option<String>,
+    /// Epoch milliseconds.
+    pub submitted_at: Option<i64>,
+    pub status: Status,
+    /// The revision a notice is made from (a notice prepared before a decision is recorded
+    /// only if nothing changed meanwhile).
+    pub revision: i64,
+}
+
+/// What a receipt prints of a payment: read by `payments`, printed by `documents`.
+#[derive(Debug, Clone)]
+pub struct PaymentFacts {
+    pub tenant_id: i64,
+    pub application_id: i64,
+    pub revenue_code: String,
+    /// Integer yen due, and received (0 until paid).
+    pub amount: i64,
+    pub paid_amount: i64,
+    /// `card`, `qr` …
+    pub method: String,
+    /// Whether the payment is paid now.
+    pub paid: bool,
+    /// Epoch milliseconds.
+    pub paid_at: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

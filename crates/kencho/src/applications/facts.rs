@@ -2,26 +2,14 @@
 //! the 受付番号 …) and the text written with its decision: read here, where the tables are,
 //! and handed to `documents` by `crate::flows`.
 
-use kencho_core::application::Status;
+use kencho_core::application::{Addressee, Status};
+use kencho_core::notice::ApplicationFacts;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::{AppError, Result};
 
-/// What a notice or a receipt prints of an application.
-#[derive(Debug, Clone)]
-pub struct DocumentFacts {
-    pub tenant_id: i64,
-    pub division_name: String,
-    pub resident_name: String,
-    pub procedure_title: String,
-    pub receipt_number: Option<String>,
-    pub submitted_at: Option<i64>,
-    pub status: Status,
-    pub revision: i64,
-}
-
-/// An application's [`DocumentFacts`] (`NotFound` if there is none). No answers are opened.
-pub async fn document_facts(conn: &mut AnyConnection, id: i64) -> Result<DocumentFacts> {
+/// An application's [`ApplicationFacts`] (`NotFound` if there is none). No answers are opened.
+pub async fn document_facts(conn: &mut AnyConnection, id: i64) -> Result<ApplicationFacts> {
     let row = sqlx::query(
         "SELECT a.tenant_id, d.name AS division_name, r.name AS resident_name, p.title AS procedure_title, \
          a.receipt_number, a.submitted_at, a.status, a.revision FROM applications a \
@@ -33,7 +21,7 @@ pub async fn document_facts(conn: &mut AnyConnection, id: i64) -> Result<Documen
     .await?
     .ok_or(AppError::NotFound)?;
     let status: String = row.try_get("status")?;
-    Ok(DocumentFacts {
+    Ok(ApplicationFacts {
         tenant_id: row.try_get("tenant_id")?,
         division_name: row.try_get("division_name")?,
         resident_name: row.try_get("resident_name")?,
@@ -57,18 +45,8 @@ pub async fn last_message(conn: &mut AnyConnection, id: i64, action: &str) -> Re
     Ok(row.map(|r| r.try_get::<Option<String>, _>("message")).transpose()?.flatten())
 }
 
-/// What a payment's mails name of its application: who is written to and about what.
-#[derive(Debug, Clone)]
-pub struct MailFacts {
-    pub email: String,
-    pub resident_name: String,
-    pub receipt_number: Option<String>,
-    pub procedure_title: String,
-    pub tenant_name: String,
-}
-
-/// An application's [`MailFacts`], in the caller's transaction.
-pub async fn mail_facts(conn: &mut AnyConnection, id: i64) -> Result<MailFacts> {
+/// An application's [`Addressee`], in the caller's transaction.
+pub async fn mail_facts(conn: &mut AnyConnection, id: i64) -> Result<Addressee> {
     let row = sqlx::query(
         "SELECT r.email, r.name AS resident_name, a.receipt_number, pr.title, t.name AS tenant_name \
          FROM applications a JOIN residents r ON r.id = a.resident_id \
@@ -78,7 +56,7 @@ pub async fn mail_facts(conn: &mut AnyConnection, id: i64) -> Result<MailFacts> 
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound)?;
-    Ok(MailFacts {
+    Ok(Addressee {
         email: row.try_get("email")?,
         resident_name: row.try_get("resident_name")?,
         receipt_number: row.try_get("receipt_number")?,

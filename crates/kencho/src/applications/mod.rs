@@ -34,7 +34,7 @@ mod lists;
 
 pub use actions::*;
 pub use archive::archived;
-pub use facts::{attachment_name, division_code, document_facts, last_message, mail_facts, DocumentFacts, MailFacts};
+pub use facts::{attachment_name, division_code, document_facts, last_message, mail_facts};
 pub use files::*;
 pub use links::Links;
 pub use lists::*;

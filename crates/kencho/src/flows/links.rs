@@ -148,14 +148,7 @@ impl payments::Links for Links {
     }
 
     async fn addressee(&self, conn: &mut AnyConnection, application_id: i64) -> Result<payments::Addressee> {
-        let f = applications::mail_facts(conn, application_id).await?;
-        Ok(payments::Addressee {
-            email: f.email,
-            resident_name: f.resident_name,
-            receipt_number: f.receipt_number,
-            procedure_title: f.procedure_title,
-            tenant_name: f.tenant_name,
-        })
+        applications::mail_facts(conn, application_id).await
     }
 
     async fn division_code(&self, conn: &mut AnyConnection, application_id: i64) -> Result<String> {
@@ -208,17 +201,7 @@ impl payments::Links for Links {
 
 impl documents::Links for Links {
     async fn application(&self, conn: &mut AnyConnection, application_id: i64) -> Result<ApplicationFacts> {
-        let a = applications::document_facts(conn, application_id).await?;
-        Ok(ApplicationFacts {
-            tenant_id: a.tenant_id,
-            division_name: a.division_name,
-            resident_name: a.resident_name,
-            procedure_title: a.procedure_title,
-            receipt_number: a.receipt_number,
-            submitted_at: a.submitted_at,
-            status: a.status,
-            revision: a.revision,
-        })
+        applications::document_facts(conn, application_id).await
     }
 
     async fn decision_text(
@@ -244,17 +227,7 @@ impl documents::Links for Links {
     }
 
     async fn payment(&self, conn: &mut AnyConnection, payment_id: i64) -> Result<PaymentFacts> {
-        let p = payments::receipt_facts(conn, payment_id).await?;
-        Ok(PaymentFacts {
-            tenant_id: p.tenant_id,
-            application_id: p.application_id,
-            revenue_code: p.revenue_code,
-            amount: p.amount,
-            paid_amount: p.paid_amount,
-            method: p.method,
-            paid: p.paid,
-            paid_at: p.paid_at,
-        })
+        payments::receipt_facts(conn, payment_id).await
     }
 
     async fn lock_payment(&self, conn: &mut AnyConnection, payment_id: i64) -> Result<bool> {

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+pub use kencho_core::application::Addressee;
 use kencho_core::application::Status;
 use sqlx::AnyConnection;
 
@@ -33,16 +34,6 @@ pub struct ForApplication {
     pub resident_email: String,
     pub receipt_number: Option<String>,
     pub status: Status,
-}
-
-/// What a payment's mails name of its application (the resident, the procedure, the office).
-#[derive(Debug, Clone)]
-pub struct Addressee {
-    pub email: String,
-    pub resident_name: String,
-    pub receipt_number: Option<String>,
-    pub procedure_title: String,
-    pub tenant_name: String,
 }
 
 /// The 起案 a refund above the tenant's limit is decided by.

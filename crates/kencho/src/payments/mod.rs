@@ -22,7 +22,7 @@ pub use cash::*;
 pub use events::apply_event;
 use events::apply_to;
 pub use links::{Addressee, ForApplication, Links, Payer, RefundDecision};
-pub use receipts::{lock_paid, receipt_facts, ReceiptFacts};
+pub use receipts::{lock_paid, receipt_facts};
 pub use refunds::*;
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};

@@ -1,26 +1,14 @@
 //! A payment's facts as its receipt (`documents`) prints them, and the lock a receipt is
 //! issued under: read here, where the table is, and handed over by `crate::flows`.
 
+use kencho_core::notice::PaymentFacts;
 use kencho_core::payment::ledger::State;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::{AppError, Result};
 
-/// What a receipt prints of a payment.
-#[derive(Debug, Clone)]
-pub struct ReceiptFacts {
-    pub tenant_id: i64,
-    pub application_id: i64,
-    pub revenue_code: String,
-    pub amount: i64,
-    pub paid_amount: i64,
-    pub method: String,
-    pub paid: bool,
-    pub paid_at: Option<i64>,
-}
-
-/// A payment's [`ReceiptFacts`] (`NotFound` if there is none).
-pub async fn receipt_facts(conn: &mut AnyConnection, payment_id: i64) -> Result<ReceiptFacts> {
+/// A payment's [`PaymentFacts`] (`NotFound` if there is none).
+pub async fn receipt_facts(conn: &mut AnyConnection, payment_id: i64) -> Result<PaymentFacts> {
     let row = sqlx::query(
         "SELECT tenant_id, application_id, revenue_code, amount, paid_amount, method, state, paid_at \
          FROM payments WHERE id = $1",
@@ -29,7 +17,7 @@ pub async fn receipt_facts(conn: &mut AnyConnection, payment_id: i64) -> Result<
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound)?;
-    Ok(ReceiptFacts {
+    Ok(PaymentFacts {
         tenant_id: row.try_get("tenant_id")?,
         application_id: row.try_get("application_id")?,
         revenue_code: row.try_get("revenue_code")?,

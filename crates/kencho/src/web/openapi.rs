@@ -69,6 +69,13 @@ pub struct ApiProblem {
     pub message: String,
 }
 
+// The id of what a call made, answered with 201 (its schema carries no description, as before
+// it was shared).
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
 /// The error body every failing API call returns.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {

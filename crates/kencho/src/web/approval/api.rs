@@ -1,6 +1,7 @@
 //! The API of 電子決裁 and 公文書管理 (`/api/v1/approval…`, `/api/v1/absences`, `/api/v1/records…`, `/api/v1/admin/approval…`).
 
 use super::*;
+use crate::web::openapi::Created;
 
 /// Loads the organisation (`org`) or 専決 table (`rules`) as a TOML document (the format is in
 /// the README); checked whole, every problem named, nothing stored on error.
@@ -68,11 +69,6 @@ pub struct Consult {
     pub division: String,
     #[serde(default)]
     pub parallel: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    pub id: i64,
 }
 
 /// Drafts a 起案 with the proposed route (state `draft`; submit it with the `submit` act).

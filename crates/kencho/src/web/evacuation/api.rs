@@ -23,6 +23,7 @@ use crate::evacuation::words;
 use crate::web::{AppState, Ctx};
 
 use crate::web::json;
+use crate::web::openapi::Created;
 
 fn point(lat: f64, lon: f64) -> Result<Point> {
     let p = Point::new(lon, lat);
@@ -380,11 +381,6 @@ pub struct AlertBody {
     /// of the hazard is told so instead of being sent out.
     #[serde(default)]
     pub hazard: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    pub id: i64,
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/evacuation/alerts", tag = "evacuation", security(("bearer" = [])), request_body = AlertBody,
