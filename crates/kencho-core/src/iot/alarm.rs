@@ -24,6 +24,37 @@ pub enum AlarmKind {
     CallButton,
 }
 
+impl AlarmKind {
+    pub const ALL: [AlarmKind; 5] = [
+        AlarmKind::TrapFired,
+        AlarmKind::SensorSilent,
+        AlarmKind::LowBattery,
+        AlarmKind::Inactivity,
+        AlarmKind::CallButton,
+    ];
+
+    /// The stored name (also the locale key's last part, `iot.kind_<name>`, and the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::TrapFired => "trap_fired",
+            AlarmKind::SensorSilent => "sensor_silent",
+            AlarmKind::LowBattery => "low_battery",
+            AlarmKind::Inactivity => "inactivity",
+            AlarmKind::CallButton => "call_button",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlarmKind> {
+        AlarmKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AlarmKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmState {
@@ -255,6 +286,19 @@ mod tests {
         }
         for bad in ["", "Active", "open", "cleared "] {
             assert_eq!(AlarmState::parse(bad), None, "{bad}");
+        }
+    }
+
+    /// The same for kinds: the stored name is the JSON name, and nothing else reads as a kind.
+    #[test]
+    fn kind_names_round_trip() {
+        for k in AlarmKind::ALL {
+            assert_eq!(AlarmKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(k.to_string(), k.as_str());
+        }
+        for bad in ["", "TrapFired", "trap", "call_button "] {
+            assert_eq!(AlarmKind::parse(bad), None, "{bad}");
         }
     }
 

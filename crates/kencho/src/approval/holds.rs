@@ -31,7 +31,7 @@ pub struct Hold {
 pub async fn lock_record(conn: &mut AnyConnection, tenant_id: i64, record_id: i64) -> Result<RecordState> {
     let sql = format!("SELECT state FROM records WHERE id = $1 AND tenant_id = $2{}", crate::db::for_update(conn));
     let row = sqlx::query(&sql).bind(record_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
-    super::records::parse_state(&row.ok_or(AppError::NotFound)?.try_get::<String, _>("state")?)
+    crate::db::parsed(&row.ok_or(AppError::NotFound)?, "state", RecordState::parse)
 }
 
 /// The kinds of the holds in place on a record.

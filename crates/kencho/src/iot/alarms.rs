@@ -11,16 +11,6 @@ use crate::db::{now_ms, Arg, Batch, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 
-pub fn kind_str(k: AlarmKind) -> &'static str {
-    match k {
-        AlarmKind::TrapFired => "trap_fired",
-        AlarmKind::SensorSilent => "sensor_silent",
-        AlarmKind::LowBattery => "low_battery",
-        AlarmKind::Inactivity => "inactivity",
-        AlarmKind::CallButton => "call_button",
-    }
-}
-
 /// What an alarm is about, for the texts.
 pub struct Subject {
     pub tenant_id: i64,
@@ -46,7 +36,7 @@ pub async fn apply(
 ) -> Result<Outcome> {
     let row = sqlx::query("SELECT id, state FROM iot_alarms WHERE subject = $1 AND kind = $2 AND state <> 'cleared'")
         .bind(&subject.key)
-        .bind(kind_str(kind))
+        .bind(kind.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     let (id, current) = match &row {
@@ -64,7 +54,7 @@ pub async fn apply(
             )
             .bind(subject.tenant_id)
             .bind(&subject.key)
-            .bind(kind_str(kind))
+            .bind(kind.as_str())
             .bind(now)
             .bind(next_action_at)
             .bind(crate::crypto::random_token())
@@ -202,7 +192,8 @@ pub fn map_link(place: Option<(f64, f64)>) -> String {
 pub struct AlarmInfo {
     pub id: i64,
     pub subject: String,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: AlarmKind,
     #[schema(value_type = String)]
     pub state: AlarmState,
     pub label: String,
@@ -239,22 +230,29 @@ pub fn hide_people(list: &mut [AlarmInfo], hidden: &str) {
     }
 }
 
+/// An optional filter: `Some(None)` when absent or empty, `Some(Some(v))` when it names a
+/// value, `None` when it names none.
+fn named<T>(v: Option<&str>, parse: fn(&str) -> Option<T>) -> Option<Option<T>> {
+    match v.filter(|v| !v.is_empty()) {
+        None => Some(None),
+        Some(v) => parse(v).map(Some),
+    }
+}
+
 /// The tenant's alarms, newest first, of one kind and in one state when those are given (a
 /// state no alarm can be in lists none).
 pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&str>) -> Result<Vec<AlarmInfo>> {
-    let state = match state.filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => match AlarmState::parse(s) {
-            Some(st) => Some(st),
-            None => return Ok(Vec::new()),
-        },
+    // A filter that names no kind or state matches nothing, as the SQL would.
+    let (kind, state) = match (named(kind, AlarmKind::parse), named(state, AlarmState::parse)) {
+        (Some(k), Some(s)) => (k, s),
+        _ => return Ok(Vec::new()),
     };
     let rows = sqlx::query(
         "SELECT id, subject, kind, state, detail, opened_at, updated_at, repeats, acknowledged_at, acknowledged_by, cleared_at \
          FROM iot_alarms WHERE tenant_id = $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR state = $3) ORDER BY id DESC LIMIT 500",
     )
     .bind(tenant_id)
-    .bind(kind.unwrap_or(""))
+    .bind(kind.map_or("", AlarmKind::as_str))
     .bind(state.map_or("", AlarmState::as_str))
     .fetch_all(&db.read)
     .await?;
@@ -264,7 +262,7 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
         out.push(AlarmInfo {
             id: r.try_get("id")?,
             subject: r.try_get("subject")?,
-            kind: r.try_get("kind")?,
+            kind: crate::db::parsed(r, "kind", AlarmKind::parse)?,
             state: crate::db::parsed(r, "state", AlarmState::parse)?,
             label: detail["label"].as_str().unwrap_or_default().to_string(),
             area: detail["area"].as_str().unwrap_or_default().to_string(),
@@ -311,7 +309,7 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
                 .ok_or(AppError::NotFound)?;
             let (id, tenant_id, subject): (i64, i64, String) =
                 (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("subject")?);
-            let kind: String = row.try_get("kind")?;
+            let kind = crate::db::parsed(&row, "kind", AlarmKind::parse)?;
             if crate::db::parsed(&row, "state", AlarmState::parse)? != AlarmState::Active {
                 return Ok(id);
             }
@@ -348,7 +346,7 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
                     &who,
                     "iot.alarm_acknowledged",
                     &format!("alarm:{id}"),
-                    serde_json::json!({"subject": subject, "kind": kind}),
+                    serde_json::json!({"subject": subject, "kind": kind.as_str()}),
                 )
                 .await?;
             }
@@ -360,7 +358,7 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
 
 /// What the acknowledgement page shows of the alarm behind a mailed link.
 pub struct AckInfo {
-    pub kind: String,
+    pub kind: AlarmKind,
     pub state: AlarmState,
     pub label: String,
     pub area: String,
@@ -384,7 +382,7 @@ pub async fn by_ack_token(db: &Db, token: &str) -> Result<Option<AckInfo>> {
     let Some(r) = row else { return Ok(None) };
     let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
     Ok(Some(AckInfo {
-        kind: r.try_get("kind")?,
+        kind: crate::db::parsed(&r, "kind", AlarmKind::parse)?,
         state: crate::db::parsed(&r, "state", AlarmState::parse)?,
         label: detail["label"].as_str().unwrap_or_default().to_string(),
         area: detail["area"].as_str().unwrap_or_default().to_string(),

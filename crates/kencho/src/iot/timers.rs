@@ -127,21 +127,17 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let (tenant_id, subject, kind, step, opened): (i64, String, String, i64, i64) = (
-        r.try_get("tenant_id")?,
-        r.try_get("subject")?,
-        r.try_get("kind")?,
-        r.try_get("step")?,
-        r.try_get("opened_at")?,
-    );
+    let (tenant_id, subject, step, opened): (i64, String, i64, i64) =
+        (r.try_get("tenant_id")?, r.try_get("subject")?, r.try_get("step")?, r.try_get("opened_at")?);
+    let kind = crate::db::parsed(&r, "kind", AlarmKind::parse)?;
     let now = now_ms();
     // A 見守り alarm's person: read once, for the wait and for the texts.
-    let person = match (kind.as_str(), subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok())) {
-        ("inactivity" | "call_button", Some(pid)) => Some(watch::person(conn, pid).await?),
+    let person = match (kind, subject.strip_prefix("person:").and_then(|s| s.parse::<i64>().ok())) {
+        (AlarmKind::Inactivity | AlarmKind::CallButton, Some(pid)) => Some(watch::person(conn, pid).await?),
         _ => None,
     };
-    let next = match (kind.as_str(), &person) {
-        ("trap_fired", _) => Some(now + resend_interval_ms(conn, tenant_id).await?),
+    let next = match (kind, &person) {
+        (AlarmKind::TrapFired, _) => Some(now + resend_interval_ms(conn, tenant_id).await?),
         (_, Some(p)) => Some(now + p.wait_min * 60_000),
         _ => None,
     };
@@ -157,8 +153,8 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
         return Ok(false);
     }
     let mut batch = Batch::new();
-    match kind.as_str() {
-        "trap_fired" => {
+    match kind {
+        AlarmKind::TrapFired => {
             let did = subject.strip_prefix("device:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
             let d = sqlx::query("SELECT label, area, lat, lon FROM iot_devices WHERE id = $1")
                 .bind(did)
@@ -172,9 +168,9 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
             let (s, b) = texts::trap_resend(&label, &area, lat.zip(lon), opened);
             alarms::notify(&mut batch, id, &format!("resend{at}"), &refs, &s, &b, base_url, Some(&token));
         }
-        "inactivity" | "call_button" => {
+        AlarmKind::Inactivity | AlarmKind::CallButton => {
             let Some(p) = person else { return Ok(true) };
-            let (s, b) = if kind == "call_button" {
+            let (s, b) = if kind == AlarmKind::CallButton {
                 texts::call_button(p.id, &p.name, &p.area)
             } else {
                 texts::inactivity(p.id, &p.name, &p.area, p.inactivity_hours, p.last_activity_at)

@@ -75,7 +75,7 @@ impl Agent {
 fn agent_of(r: &sqlx::any::AnyRow) -> Result<Agent> {
     let covers: String = r.try_get("covers")?;
     Ok(Agent {
-        provider: Some(super::parsed(r, "provider", Provider::parse)?),
+        provider: Some(crate::db::parsed(r, "provider", Provider::parse)?),
         agent_name: r.try_get("agent_name")?,
         kokuji_number: r.try_get("kokuji_number")?,
         kokuji_date: r.try_get("kokuji_date")?,

@@ -35,7 +35,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::actor::{Resident, Staff};
 use crate::audit;
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, parsed, Db};
 use crate::error::{AppError, Result};
 use crate::i18n::tf;
 use crate::mail;
@@ -82,28 +82,9 @@ const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, 
     provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
     exemption_evidence, deemed_paid_on, funds_arrived_on";
 
-/// A name in a row that kencho does not know (written by a newer version, or by hand): the
-/// row cannot be read, rather than be read as something else.
-#[derive(Debug, thiserror::Error)]
-#[error("{column}: unknown value {value:?}")]
-pub struct UnknownName {
-    pub column: &'static str,
-    pub value: String,
-}
-
-/// Reads the text column `column` through `parse`, refusing a value it does not know.
-pub(crate) fn parsed<T>(r: &sqlx::any::AnyRow, column: &'static str, parse: fn(&str) -> Option<T>) -> Result<T> {
-    let value: String = r.try_get(column)?;
-    parse(&value).ok_or_else(|| AppError::unexpected(UnknownName { column, value }))
-}
-
 /// The provider column: "" while no attempt has opened.
 fn provider_of(r: &sqlx::any::AnyRow) -> Result<Option<Provider>> {
-    let value: String = r.try_get("provider")?;
-    if value.is_empty() {
-        return Ok(None);
-    }
-    Provider::parse(&value).map(Some).ok_or_else(|| AppError::unexpected(UnknownName { column: "provider", value }))
+    parsed(r, "provider", |v| if v.is_empty() { Some(None) } else { Provider::parse(v).map(Some) })
 }
 
 pub(super) fn provider_name<S: serde::Serializer>(p: &Option<Provider>, s: S) -> std::result::Result<S::Ok, S::Error> {

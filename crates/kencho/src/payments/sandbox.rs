@@ -322,7 +322,7 @@ pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
         method: row.try_get("method")?,
         description: row.try_get("description")?,
         return_url: row.try_get("return_url")?,
-        state: super::parsed(&row, "state", CheckoutState::parse)?,
+        state: crate::db::parsed(&row, "state", CheckoutState::parse)?,
     })
 }
 

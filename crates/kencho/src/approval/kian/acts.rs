@@ -93,7 +93,7 @@ fn save(batch: &mut Batch, k: &Kian, now: i64) -> Result<()> {
     let json = serde_json::to_string(&k.route).map_err(AppError::unexpected)?;
     batch.push(
         "UPDATE kian SET route = $1, state = $2, revision = revision + 1, updated_at = $3 WHERE id = $4",
-        vec![Arg::Text(json), Arg::Text(state_name(k.route.state()).into()), Arg::Int(now), Arg::Int(k.id)],
+        vec![Arg::Text(json), Arg::Text(k.route.state().kind().as_str().into()), Arg::Int(now), Arg::Int(k.id)],
     );
     Ok(())
 }
@@ -189,7 +189,7 @@ pub async fn act<L: Links>(
     staff: &Staff,
     id: i64,
     action: Action,
-) -> Result<String> {
+) -> Result<StateKind> {
     check_comment(&action)?;
     let setup = cache.get(db, staff.tenant_id).await?;
     let (staff, base_url) = (staff.clone(), base_url.to_string());
@@ -233,11 +233,11 @@ pub async fn act<L: Links>(
                 &format!("staff:{}", staff.id),
                 &format!("kian.{name}"),
                 &format!("kian:{id}"),
-                serde_json::json!({"events": events, "state": state_name(k.route.state()), "number": k.number}),
+                serde_json::json!({"events": events, "state": k.route.state().kind().as_str(), "number": k.number}),
             )
             .await?;
             batch.run(conn).await?;
-            Ok(state_name(k.route.state()).to_string())
+            Ok(k.route.state().kind())
         })
     })
     .await

@@ -165,11 +165,6 @@ fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The state's name as stored and shown.
-pub fn state_name(s: &State) -> &'static str {
-    s.kind().as_str()
-}
-
 pub fn act_name(a: &Act) -> &'static str {
     match a {
         Act::Submitted => "submitted",

@@ -106,19 +106,10 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<Record> {
         disposal: r.try_get("disposal")?,
         completed_on: r.try_get("completed_on")?,
         expires_on: r.try_get("expires_on")?,
-        state: state_of(r)?,
+        state: crate::db::parsed(r, "state", RecordState::parse)?,
         disposal_kian_id: r.try_get("disposal_kian_id")?,
         open_holds: r.try_get("open_holds")?,
     })
-}
-
-/// Reads a stored `records.state`: an unknown value is an error, not a guess.
-pub(super) fn parse_state(s: &str) -> Result<RecordState> {
-    RecordState::parse(s).ok_or_else(|| AppError::Internal(format!("records.state holds an unknown value {s:?}")))
-}
-
-fn state_of(r: &sqlx::any::AnyRow) -> Result<RecordState> {
-    parse_state(&r.try_get::<String, _>("state")?)
 }
 
 const COLS: &str = "id, subject, title, division_code, retention_years, disposal, completed_on, expires_on, state, \

@@ -174,7 +174,8 @@ pub struct ActBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ActResult {
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: StateKind,
 }
 
 #[utoipa::path(post, path = "/api/v1/approval/{id}/acts", tag = "approval", security(("bearer" = [])), params(("id" = i64, Path)),

@@ -9,7 +9,7 @@ use crate::error::{AppError, Result};
 use crate::iot::alarms::{self, AlarmInfo};
 use crate::security::policy;
 use crate::web::{fmt_time, form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
-use kencho_core::iot::alarm::AlarmState;
+use kencho_core::iot::alarm::{AlarmKind, AlarmState};
 use kencho_core::security::Action;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -29,7 +29,7 @@ pub(super) struct AckPage {
     contact: String,
     label: String,
     area: String,
-    kind: String,
+    kind: AlarmKind,
     state: AlarmState,
     is_trap: bool,
     captured: bool,
@@ -78,12 +78,12 @@ pub(super) async fn ack_view(st: &AppState, ctx: &Ctx, token: &str, contact: Opt
         trap_type,
         today: kencho_core::forms::iso(crate::clock::date_at(crate::db::now_ms())),
         o: super::captures::Options::new(lang),
-        l: ctx.layout(st, "確認"),
+        l: ctx.layout(st, &crate::i18n::t(lang, "iot.ack_title")),
         token: token.to_string(),
         contact: contact.map(|c| c.to_string()).unwrap_or_default(),
         label: a.label,
         area: a.area,
-        is_trap: a.kind == "trap_fired",
+        is_trap: a.kind == AlarmKind::TrapFired,
         kind: a.kind,
         state: a.state,
         captured: a.captured,
@@ -114,7 +114,8 @@ pub(super) async fn ack(State(st): State<AppState>, ctx: Ctx, Path(token): Path<
 pub(super) struct AlarmsPage {
     l: Layout,
     alarms: Vec<AlarmInfo>,
-    kind: String,
+    /// The kind filter, when it names one.
+    kind: Option<AlarmKind>,
     /// The state filter, when it names one.
     state: Option<AlarmState>,
     area: String,
@@ -124,6 +125,12 @@ pub(super) struct AlarmsPage {
 impl AlarmsPage {
     fn when(&self, ms: &i64) -> String {
         fmt_time(*ms)
+    }
+    fn kinds(&self) -> [AlarmKind; 5] {
+        AlarmKind::ALL
+    }
+    fn kind_selected(&self, k: &AlarmKind) -> bool {
+        self.kind == Some(*k)
     }
     fn states(&self) -> [AlarmState; 3] {
         AlarmState::ALL
@@ -148,9 +155,9 @@ pub(super) async fn staff_alarms(State(st): State<AppState>, ctx: Ctx, Query(f):
         list.retain(|x| x.area == area);
     }
     render(&AlarmsPage {
-        l: ctx.layout(&st, "アラーム"),
+        l: ctx.layout(&st, &crate::i18n::t(&lang, "iot.alarms_title")),
         alarms: list,
-        kind: f.kind.unwrap_or_default(),
+        kind: f.kind.as_deref().and_then(AlarmKind::parse),
         state: f.state.as_deref().and_then(AlarmState::parse),
         area,
         areas,

@@ -46,7 +46,7 @@ async fn sandbox_view(st: &AppState, ctx: &Ctx, r: &str, authenticate: bool, err
     } else {
         String::new()
     };
-    Ok(SandboxPage { l: ctx.layout(st, "決済サンドボックス"), c, qr_svg, authenticate, error })
+    Ok(SandboxPage { l: ctx.layout(st, &crate::i18n::t(ctx.lang(), "sandbox.title")), c, qr_svg, authenticate, error })
 }
 
 async fn sandbox_page(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String>) -> PageResult {
