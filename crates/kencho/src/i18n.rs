@@ -9,6 +9,11 @@ include!(concat!(env!("OUT_DIR"), "/locales.rs"));
 
 type Table = HashMap<String, String>;
 
+/// The office's own language: official documents, 起案 and the mails the office sends without a
+/// reader's choice (a resident's language is not kept; hunters, families and staff read
+/// Japanese) are written in it, whoever caused them.
+pub const OFFICE: &str = "ja";
+
 fn tables() -> &'static HashMap<&'static str, Table> {
     static T: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
     T.get_or_init(|| {

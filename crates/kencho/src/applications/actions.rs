@@ -466,7 +466,9 @@ pub async fn decide_by_route<L: Links>(
     // Versions never change, so the cached one serves (reads use their own pool).
     let p = procedure_version(db, a.procedure_id).await?;
     let notice = match number {
-        Some(n) => crate::i18n::tf("ja", "application.notice_with_number", &[("notice", notice), ("number", n)]),
+        Some(n) => {
+            crate::i18n::tf(crate::i18n::OFFICE, "application.notice_with_number", &[("notice", notice), ("number", n)])
+        }
         None => notice.to_string(),
     };
     let action = Action::Decide { approve, notice };

@@ -40,9 +40,9 @@ use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
 
-/// The language documents are issued in: official documents are Japanese whoever asks for
-/// them (their words are in `locales/`, `doc.*`).
-const LANG: &str = "ja";
+/// The language documents are issued in: official documents are in the office's language
+/// whoever asks for them (their words are in `locales/`, `doc.*`).
+const LANG: &str = crate::i18n::OFFICE;
 
 /// `issued_documents.kind` of a decision notice.
 pub const KIND_DECISION_NOTICE: &str = "decision_notice";

@@ -147,7 +147,7 @@ fn check_request(req: &Request, atlas: &Atlas) -> Result<Vec<String>> {
 pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, req: Request) -> Result<i64> {
     let towns = check_request(&req, &atlas)?;
     actor.may(Action::AlertIssue(req.level))?;
-    let title = words::level_name("ja", req.level);
+    let title = words::level_name(crate::i18n::OFFICE, req.level);
     let base_url = base_url.to_string();
     db.transact(move |conn| {
         Box::pin(async move {

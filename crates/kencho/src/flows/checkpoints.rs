@@ -133,8 +133,8 @@ async fn mail_auditor(db: &Db, to: &str, cp: &Checkpoint) -> Result<()> {
     let line = serde_json::to_string(cp).map_err(AppError::unexpected)?;
     let (tenant, seq) = (cp.tenant_id.to_string(), cp.seq.to_string());
     let args = [("tenant", tenant.as_str()), ("seq", seq.as_str()), ("checkpoint", line.as_str())];
-    let subject = i18n::tf("ja", "mail.audit_checkpoint.subject", &args);
-    let body = i18n::tf("ja", "mail.audit_checkpoint.body", &args);
+    let subject = i18n::tf(i18n::OFFICE, "mail.audit_checkpoint.subject", &args);
+    let body = i18n::tf(i18n::OFFICE, "mail.audit_checkpoint.body", &args);
     let (key, to) = (format!("audit-checkpoint:{tenant}:{seq}"), to.to_string());
     db.transact(move |conn| Box::pin(async move { mail::enqueue(conn, &key, &to, &subject, &body).await })).await
 }

@@ -26,8 +26,8 @@ use crate::procedures::Procedure;
 /// The kind of matter a refund above the tenant's limit is decided under (専決 table).
 const REFUND_MATTER: &str = "還付";
 
-/// 起案 are written in Japanese, the office's language, whoever's act drafted them.
-const KIAN_LANG: &str = "ja";
+/// 起案 are written in the office's language, whoever's act drafted them.
+const KIAN_LANG: &str = crate::i18n::OFFICE;
 
 /// Every capability's links to the others (cheap to clone: the 決裁 setup cache is shared).
 #[derive(Clone)]

@@ -270,7 +270,7 @@ async fn tell_wildlife_staff(
     capture_id: i64,
     count: i64,
 ) -> Result<()> {
-    let lang = "ja";
+    let lang = crate::i18n::OFFICE;
     let species = species_label(lang, &c.input.species.stored());
     let action =
         c.input.bycatch_action.map(|a| t(lang, &format!("iot.bycatch_action_{}", a.key()))).unwrap_or_default();

@@ -6,7 +6,8 @@
 use super::alarms::map_link;
 use crate::i18n::tf;
 
-const LANG: &str = "ja";
+/// IoT mails go to hunters, families and staff: the office's language.
+const LANG: &str = crate::i18n::OFFICE;
 
 fn when(ms: i64) -> String {
     crate::clock::fmt_time(ms)

@@ -163,9 +163,8 @@ async fn tell_resident(
     ledger: &Ledger,
     e: &ProviderEvent,
 ) -> Result<()> {
-    // The resident's language is not kept, so mails of events the office or a provider
-    // causes are in Japanese, as the office's status mails are.
-    let lang = "ja";
+    // Mails of events the office or a provider causes: the resident's language is not kept.
+    let lang = crate::i18n::OFFICE;
     let (paid, refunded) = (ledger.paid().to_string(), ledger.counted_refunds().to_string());
     let (revenue_code, payment_id) = (p.revenue_code.as_str(), p.id.to_string());
     let before_submission = t(lang, "mail.payment_receipt.before_submission");

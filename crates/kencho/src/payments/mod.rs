@@ -586,7 +586,7 @@ async fn mail_due(
     payment_id: i64,
     due: &Due,
 ) -> Result<()> {
-    let lang = "ja";
+    let lang = crate::i18n::OFFICE;
     let (amount, reduction, id) = (due.amount.to_string(), due.reduction.to_string(), a.id.to_string());
     let reduced = match &due.ground_text {
         Some(g) => tf(lang, "mail.payment_due.reduction", &[("ground", g), ("reduction", &reduction)]),

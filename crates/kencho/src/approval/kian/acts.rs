@@ -502,7 +502,7 @@ async fn notify(
                 "kouetsu" => "mail.kian.kouetsu",
                 _ => "mail.kian.kyoran",
             };
-            (*id, crate::i18n::t("ja", what))
+            (*id, crate::i18n::t(crate::i18n::OFFICE, what))
         })
         .collect();
     let drafter_note = match k.route.state() {
@@ -513,7 +513,7 @@ async fn notify(
         _ => None,
     };
     if let Some(n) = drafter_note {
-        to.push((k.drafter_id, crate::i18n::t("ja", n)));
+        to.push((k.drafter_id, crate::i18n::t(crate::i18n::OFFICE, n)));
     }
     let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
     for (i, (staff_id, what)) in to.iter().enumerate() {
@@ -521,8 +521,8 @@ async fn notify(
         // Staff read kencho in Japanese; the texts are in `locales/` all the same.
         let args =
             [("what", what.as_str()), ("title", k.title.as_str()), ("kind", k.matter_kind.as_str()), ("link", &link)];
-        let subject = crate::i18n::tf("ja", "mail.kian.subject", &args);
-        let body = crate::i18n::tf("ja", "mail.kian.body", &args);
+        let subject = crate::i18n::tf(crate::i18n::OFFICE, "mail.kian.subject", &args);
+        let body = crate::i18n::tf(crate::i18n::OFFICE, "mail.kian.body", &args);
         mail::enqueue_batched(batch, &format!("kian:{}:{seq}:{staff_id}:{i}", k.id), email, &subject, &body);
     }
     Ok(())

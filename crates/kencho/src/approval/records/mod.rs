@@ -27,8 +27,8 @@ const INSERT: &str =
     "INSERT INTO records (tenant_id, subject, title, division_code, retention_years, disposal, completed_on, \
     expires_on, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (subject) DO NOTHING";
 
-/// 起案 are written in Japanese, the office's language.
-const KIAN_LANG: &str = "ja";
+/// 起案 are written in the office's language.
+const KIAN_LANG: &str = crate::i18n::OFFICE;
 
 /// The day a 常用 record would expire: never, while in use.
 const NEVER: &str = "9999-12-31";
