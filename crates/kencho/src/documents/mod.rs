@@ -176,37 +176,16 @@ pub async fn pdf_bytes(data_dir: &Path, doc: &IssuedDocument) -> Result<Vec<u8>>
 // ---------- issuing ----------
 
 /// What a notice is made from: the application as committed (or about to be decided), by
-/// [`Links::application`], and its tenant.
+/// [`Links::application`], and its tenant's letterhead.
 struct Facts {
-    tenant_id: i64,
-    tenant_code: String,
-    tenant_name: String,
-    receipt_prefix: String,
-    division_name: String,
-    resident_name: String,
-    procedure_title: String,
-    receipt_number: String,
-    submitted_at: Option<i64>,
-    status: Status,
-    revision: i64,
+    a: ApplicationFacts,
+    office: crate::tenants::Letterhead,
 }
 
 async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, application_id: i64) -> Result<Facts> {
     let a = links.application(conn, application_id).await?;
-    let tenant = crate::tenants::letterhead(conn, a.tenant_id).await?;
-    Ok(Facts {
-        tenant_id: a.tenant_id,
-        tenant_code: tenant.code,
-        tenant_name: tenant.name,
-        receipt_prefix: tenant.receipt_prefix,
-        division_name: a.division_name,
-        resident_name: a.resident_name,
-        procedure_title: a.procedure_title,
-        receipt_number: a.receipt_number.unwrap_or_else(|| "-".into()),
-        submitted_at: a.submitted_at,
-        status: a.status,
-        revision: a.revision,
-    })
+    let office = crate::tenants::letterhead(conn, a.tenant_id).await?;
+    Ok(Facts { a, office })
 }
 
 /// A notice rendered, signed and stored, whose row is not written yet.
@@ -230,40 +209,40 @@ async fn prepare(
     outcome: Status,
     notice_text: &str,
 ) -> Result<PreparedNotice> {
-    let key = keys::active(db, f.tenant_id).await?;
+    let key = keys::active(db, f.a.tenant_id).await?;
     let issued_at = now_ms();
     let content = pdf::NoticeContent {
-        number: notice_number(&f.receipt_prefix, issued_at, application_id),
-        title: notice_title(outcome, &f.procedure_title),
-        tenant_name: f.tenant_name.clone(),
-        division_name: f.division_name.clone(),
-        resident_name: f.resident_name.clone(),
-        procedure_title: f.procedure_title.clone(),
-        receipt_number: f.receipt_number.clone(),
+        number: notice_number(&f.office.receipt_prefix, issued_at, application_id),
+        title: notice_title(outcome, &f.a.procedure_title),
+        tenant_name: f.office.name.clone(),
+        division_name: f.a.division_name.clone(),
+        resident_name: f.a.resident_name.clone(),
+        procedure_title: f.a.procedure_title.clone(),
+        receipt_number: f.a.receipt_number.clone().unwrap_or_else(|| "-".into()),
         outcome,
         notice_text: notice_text.to_string(),
         issued_at,
-        submitted_at: f.submitted_at,
+        submitted_at: f.a.submitted_at,
         verify_url: format!("{}{VERIFY_PATH}", base_url.trim_end_matches('/')),
         key_id: key.key_id.clone(),
     };
     let (number, title) = (content.number.clone(), content.title.clone());
-    let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
+    let embedded = certificate::signer(db, f.a.tenant_id, &f.office.name).await?;
     let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
-        sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || pdf::render_notice(&content))
+        sign_and_store(data_dir, signing, &f.office.code, &number, issued_at, move || pdf::render_notice(&content))
             .await?;
     let doc = IssuedDocument {
         id: 0,
-        tenant_id: f.tenant_id,
-        tenant_code: f.tenant_code.clone(),
-        tenant_name: f.tenant_name.clone(),
+        tenant_id: f.a.tenant_id,
+        tenant_code: f.office.code.clone(),
+        tenant_name: f.office.name.clone(),
         number,
         kind: KIND_DECISION_NOTICE.into(),
         application_id: Some(application_id),
         kian_id,
         title,
-        issuer: format!("{} {}", f.tenant_name, f.division_name),
+        issuer: format!("{} {}", f.office.name, f.a.division_name),
         sha256: signed.sha256,
         size: signed.size,
         key_id: signed.key_id,
@@ -271,7 +250,7 @@ async fn prepare(
         issued_at,
         disposed_at: None,
     };
-    Ok(PreparedNotice { doc, application_id, revision: f.revision, outcome })
+    Ok(PreparedNotice { doc, application_id, revision: f.a.revision, outcome })
 }
 
 /// `決定通知書（犬の登録申請）`: what the notice is, for which procedure.
@@ -395,7 +374,7 @@ pub async fn prepare_for_decision<L: Links>(
         let mut conn = db.read.acquire().await.ok()?;
         facts(&mut conn, links, application_id).await.ok()?
     };
-    if f.tenant_id != staff.tenant_id || !from.contains(&f.status) {
+    if f.a.tenant_id != staff.tenant_id || !from.contains(&f.a.status) {
         return None;
     }
     match prepare(db, base_url, data_dir, &f, application_id, None, outcome, text).await {
@@ -442,7 +421,7 @@ pub async fn issue_decision_notice<L: Links>(
     }
     let mut conn = db.read.acquire().await?;
     let f = facts(&mut conn, links, application_id).await?;
-    let (outcome, decision) = match f.status {
+    let (outcome, decision) = match f.a.status {
         s @ (Status::Approved | Status::Denied) => (s, Decision::Decide),
         Status::Rejected => (Status::Rejected, Decision::Reject),
         _ => {

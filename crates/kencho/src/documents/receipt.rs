@@ -10,6 +10,7 @@ use std::path::Path;
 
 use sqlx::AnyConnection;
 
+use super::links::{ApplicationFacts, PaymentFacts};
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
 use super::{
     certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Links, Signing, LANG,
@@ -156,46 +157,18 @@ pub fn render_receipt(c: &ReceiptContent) -> std::result::Result<Vec<u8>, String
 }
 
 /// What a receipt is made from: the payment ([`Links::payment`]), its application
-/// ([`Links::application`]) and tenant.
+/// ([`Links::application`]) and its tenant's letterhead.
 struct Facts {
-    tenant_id: i64,
-    tenant_code: String,
-    tenant_name: String,
-    receipt_prefix: String,
-    division_name: String,
-    resident_name: String,
-    procedure_title: String,
-    receipt_number: Option<String>,
-    application_id: i64,
-    revenue_code: String,
-    amount: i64,
-    paid_amount: i64,
-    method: String,
-    paid: bool,
-    paid_at: Option<i64>,
+    p: PaymentFacts,
+    a: ApplicationFacts,
+    office: crate::tenants::Letterhead,
 }
 
 async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, payment_id: i64) -> Result<Facts> {
     let p = links.payment(conn, payment_id).await?;
     let a = links.application(conn, p.application_id).await?;
-    let tenant = crate::tenants::letterhead(conn, p.tenant_id).await?;
-    Ok(Facts {
-        tenant_id: p.tenant_id,
-        tenant_code: tenant.code,
-        tenant_name: tenant.name,
-        receipt_prefix: tenant.receipt_prefix,
-        division_name: a.division_name,
-        resident_name: a.resident_name,
-        procedure_title: a.procedure_title,
-        receipt_number: a.receipt_number,
-        application_id: p.application_id,
-        revenue_code: p.revenue_code,
-        amount: p.amount,
-        paid_amount: p.paid_amount,
-        method: p.method,
-        paid: p.paid,
-        paid_at: p.paid_at,
-    })
+    let office = crate::tenants::letterhead(conn, p.tenant_id).await?;
+    Ok(Facts { p, a, office })
 }
 
 fn not_paid() -> AppError {
@@ -219,50 +192,50 @@ pub async fn issue_receipt<L: Links>(
         let mut conn = db.read.acquire().await?;
         facts(&mut conn, links, payment_id).await?
     };
-    let number = receipt_number(&f.receipt_prefix, payment_id);
+    let number = receipt_number(&f.office.receipt_prefix, payment_id);
     {
         let mut conn = db.read.acquire().await?;
         if let Some(d) = find(&mut conn, By::Number(&number)).await? {
             return Ok(d);
         }
     }
-    if !f.paid {
+    if !f.p.paid {
         return Err(not_paid());
     }
-    let key = keys::active(db, f.tenant_id).await?;
+    let key = keys::active(db, f.p.tenant_id).await?;
     let issued_at = now_ms();
     let content = ReceiptContent {
         number: number.clone(),
         payment_id,
-        tenant_name: f.tenant_name.clone(),
-        division_name: f.division_name.clone(),
-        resident_name: f.resident_name.clone(),
-        procedure_title: f.procedure_title.clone(),
-        receipt_number: f.receipt_number.clone(),
-        amount: if f.paid_amount > 0 { f.paid_amount } else { f.amount },
-        revenue_code: f.revenue_code.clone(),
-        method: f.method.clone(),
-        paid_at: f.paid_at.unwrap_or(issued_at),
+        tenant_name: f.office.name.clone(),
+        division_name: f.a.division_name.clone(),
+        resident_name: f.a.resident_name.clone(),
+        procedure_title: f.a.procedure_title.clone(),
+        receipt_number: f.a.receipt_number.clone(),
+        amount: if f.p.paid_amount > 0 { f.p.paid_amount } else { f.p.amount },
+        revenue_code: f.p.revenue_code.clone(),
+        method: f.p.method.clone(),
+        paid_at: f.p.paid_at.unwrap_or(issued_at),
         issued_at,
         verify_url: format!("{}{VERIFY_PATH}", base_url.trim_end_matches('/')),
         key_id: key.key_id.clone(),
     };
     let title = content.title();
-    let embedded = certificate::signer(db, f.tenant_id, &f.tenant_name).await?;
+    let embedded = certificate::signer(db, f.p.tenant_id, &f.office.name).await?;
     let signing = Signing { key, embedded, reason: signing_reason(&title) };
     let signed =
-        sign_and_store(data_dir, signing, &f.tenant_code, &number, issued_at, move || render_receipt(&content)).await?;
+        sign_and_store(data_dir, signing, &f.office.code, &number, issued_at, move || render_receipt(&content)).await?;
     let mut doc = IssuedDocument {
         id: 0,
-        tenant_id: f.tenant_id,
-        tenant_code: f.tenant_code,
-        tenant_name: f.tenant_name.clone(),
+        tenant_id: f.p.tenant_id,
+        tenant_code: f.office.code,
+        tenant_name: f.office.name.clone(),
         number,
         kind: KIND_RECEIPT.into(),
-        application_id: Some(f.application_id),
+        application_id: Some(f.p.application_id),
         kian_id: None,
         title,
-        issuer: format!("{} {}", f.tenant_name, f.division_name),
+        issuer: format!("{} {}", f.office.name, f.a.division_name),
         sha256: signed.sha256,
         size: signed.size,
         key_id: signed.key_id,
