@@ -75,7 +75,7 @@ pub fn inu_toroku_answers(i: u64) -> serde_json::Value {
 }
 
 /// Staff: (tenant, division code, division name, e-mail, name, role).
-pub const STAFF: [(&str, &str, &str, &str, &str, &str); 23] = [
+pub const STAFF: [accounts::demo::DemoStaff; 23] = [
     ("aizuwakamatsu", "shimin", "市民課", "tanto@aizuwakamatsu.example.jp", "会津 花子", "tanto"),
     ("aizuwakamatsu", "shimin", "市民課", "kakaricho@aizuwakamatsu.example.jp", "鶴ヶ城 一郎", "kakaricho"),
     ("aizuwakamatsu", "shimin", "市民課", "kacho@aizuwakamatsu.example.jp", "白虎 次郎", "kacho"),
@@ -166,54 +166,10 @@ async fn load_accounts(db: &Db) -> Result<()> {
     let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query("INSERT INTO residents (email, name, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING")
-                .bind(RESIDENT_EMAIL)
-                .bind("福島 太郎")
-                .bind(&hash)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            for (tenant, div_code, div_name, email, name, role) in STAFF {
-                let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
-                    .bind(tenant)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get("id")?;
-                let division_id = procedures::upsert_division(conn, tenant_id, div_code, div_name).await?;
-                // Demo staff get a TOTP secret up front so the printout can show it; it is sealed
-                // to the row, so the row is made first.
-                let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
-                let id: Option<i64> = sqlx::query(
-                    "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_enabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
-                )
-                .bind(tenant_id)
-                .bind(division_id)
-                .bind(email)
-                .bind(name)
-                .bind(role)
-                .bind(&hash)
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?;
-                if let Some(id) = id {
-                    let sealed = keys.seal(&accounts::totp_place(id), &secret)?;
-                    sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
-                        .bind(sealed)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-            }
+            accounts::demo::seed(conn, &keys, (&hash, now), (RESIDENT_EMAIL, "福島 太郎"), &STAFF).await?;
             // The sandbox is the demo's 指定納付受託者 (a made-up 告示), so the demo takes payments.
             for (code, ..) in TENANTS {
-                let tenant_id: i64 = sqlx::query("SELECT id FROM tenants WHERE code = $1")
-                    .bind(code)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get("id")?;
+                let tenant_id = crate::tenants::id_in(conn, code).await?.ok_or(AppError::NotFound)?;
                 crate::payments::agents::designate_demo_sandbox(conn, tenant_id).await?;
             }
             Ok(())
@@ -226,15 +182,11 @@ async fn load_accounts(db: &Db) -> Result<()> {
 async fn staff_logins(db: &Db) -> Result<Vec<StaffLogin>> {
     let mut out = Vec::new();
     for (tenant, _, _, email, _, role) in STAFF {
-        let row =
-            sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
-        let (id, stored): (i64, Option<String>) = (row.try_get("id")?, row.try_get("totp_secret")?);
-        let stored = stored.ok_or_else(|| AppError::Internal("demo staff without TOTP".into()))?;
         out.push(StaffLogin {
             email: email.into(),
             role: role.into(),
             tenant: tenant.into(),
-            totp_secret: db.keys().open(&accounts::totp_place(id), &stored)?,
+            totp_secret: accounts::demo::totp_secret(db, email).await?,
         });
     }
     Ok(out)
@@ -250,11 +202,7 @@ async fn load_approval(db: &Db, tenant: i64) -> Result<()> {
     if have > 0 {
         return Ok(());
     }
-    let id: i64 = sqlx::query("SELECT id FROM staff WHERE email = 'admin@minamisoma.example.jp'")
-        .fetch_one(&db.read)
-        .await?
-        .try_get("id")?;
-    let admin = accounts::staff_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    let admin = accounts::staff_by_email(db, "admin@minamisoma.example.jp").await?.ok_or(AppError::NotFound)?;
     let cache = crate::approval::setup::SetupCache::default();
     for (kind, text) in APPROVAL_SETUP {
         crate::approval::setup::load(db, &cache, &admin, kind, text).await?;

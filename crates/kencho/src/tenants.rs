@@ -63,6 +63,12 @@ pub async fn set_lg_code(db: &Db, code: &str, lg_code: &str) -> Result<()> {
     .await
 }
 
+/// A tenant's id by code, in the caller's transaction.
+pub async fn id_in(conn: &mut AnyConnection, code: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
 pub async fn id_of(db: &Db, code: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(code).fetch_optional(&db.read).await?;
     Ok(match row {

@@ -13,7 +13,9 @@
 //!   cookie), so even then the owner's own browser still gets in.
 
 use kencho_core::security::rate::{self, Decision, Rule, State};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
+
+use super::store;
 
 use crate::db::{now_ms, Db};
 use crate::error::Result;
@@ -75,7 +77,7 @@ pub async fn reserve(db: &Db, keys: Vec<Key>) -> Result<std::result::Result<(), 
             let mut next = Vec::with_capacity(keys.len());
             let mut refused: Option<(Key, State, bool)> = None;
             for k in &keys {
-                let state = load(conn, &k.name).await?;
+                let state = store::limit_state(conn, &k.name).await?;
                 let (after, d) = rate::attempt(state, now, k.rule);
                 match d {
                     Decision::Allowed => next.push((k, after)),
@@ -88,12 +90,12 @@ pub async fn reserve(db: &Db, keys: Vec<Key>) -> Result<std::result::Result<(), 
             }
             if let Some((k, after, started)) = refused {
                 if started {
-                    store(conn, &k.name, after, now).await?;
+                    store::save_limit(conn, &k.name, after, now).await?;
                 }
                 return Ok(Err((k.name, started)));
             }
             for (k, after) in next {
-                store(conn, &k.name, after, now).await?;
+                store::save_limit(conn, &k.name, after, now).await?;
             }
             Ok(Ok(()))
         })
@@ -105,49 +107,9 @@ pub async fn reserve(db: &Db, keys: Vec<Key>) -> Result<std::result::Result<(), 
 pub async fn succeeded(conn: &mut AnyConnection, keys: &[Key]) -> Result<()> {
     let now = now_ms();
     for k in keys {
-        let state = load(conn, &k.name).await?;
-        store(conn, &k.name, rate::succeeded(state, k.wipe), now).await?;
+        let state = store::limit_state(conn, &k.name).await?;
+        store::save_limit(conn, &k.name, rate::succeeded(state, k.wipe), now).await?;
     }
-    Ok(())
-}
-
-async fn load(conn: &mut AnyConnection, key: &str) -> Result<State> {
-    // Make the row exist, then read it under its lock (PostgreSQL); SQLite has one writer.
-    sqlx::query(
-        "INSERT INTO rate_limits (key, count, window_start, blocked_until, strikes, updated_at) \
-         VALUES ($1, 0, 0, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(key)
-    .execute(&mut *conn)
-    .await?;
-    let lock = crate::db::for_update(conn);
-    let r = sqlx::query(&format!(
-        "SELECT count, window_start, blocked_until, strikes FROM rate_limits WHERE key = $1{lock}"
-    ))
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(State {
-        count: u32::try_from(r.try_get::<i64, _>("count")?).unwrap_or(0),
-        window_start: r.try_get("window_start")?,
-        blocked_until: r.try_get("blocked_until")?,
-        strikes: u32::try_from(r.try_get::<i64, _>("strikes")?).unwrap_or(0),
-    })
-}
-
-async fn store(conn: &mut AnyConnection, key: &str, s: State, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE rate_limits SET count = $1, window_start = $2, blocked_until = $3, strikes = $4, updated_at = $5 \
-         WHERE key = $6",
-    )
-    .bind(i64::from(s.count))
-    .bind(s.window_start)
-    .bind(s.blocked_until)
-    .bind(i64::from(s.strikes))
-    .bind(now)
-    .bind(key)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
@@ -156,47 +118,18 @@ pub async fn is_known_device(db: &Db, device: Option<&str>, kind: &str, principa
     let Some(device) = device.filter(|d| d.len() <= 100) else {
         return Ok(false);
     };
-    Ok(sqlx::query(
-        "SELECT 1 FROM known_devices WHERE token_hash = $1 AND kind = $2 AND principal_id = $3 AND expires_at > $4",
-    )
-    .bind(super::token_hash(device))
-    .bind(kind)
-    .bind(principal_id)
-    .bind(now_ms())
-    .fetch_optional(&db.read)
-    .await?
-    .is_some())
+    store::device_known(db, &super::token_hash(device), kind, principal_id, now_ms()).await
 }
 
 /// Remembers this browser for the account (a new device token unless it had one).
 pub async fn remember_device(conn: &mut AnyConnection, device: Option<&str>, kind: &str, id: i64) -> Result<String> {
     let token =
         device.filter(|d| (20..=100).contains(&d.len())).map(str::to_string).unwrap_or_else(super::random_token);
-    sqlx::query(
-        "INSERT INTO known_devices (token_hash, kind, principal_id, expires_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (token_hash, kind, principal_id) DO UPDATE SET expires_at = excluded.expires_at",
-    )
-    .bind(super::token_hash(&token))
-    .bind(kind)
-    .bind(id)
-    .bind(now_ms() + DEVICE_DAYS * 86_400_000)
-    .execute(&mut *conn)
-    .await?;
+    store::remember_device(conn, &super::token_hash(&token), kind, id, now_ms() + DEVICE_DAYS * 86_400_000).await?;
     Ok(token)
 }
 
 /// Old rows: limits idle for a day and expired devices.
 pub async fn purge(conn: &mut AnyConnection, now: i64) -> Result<u64> {
-    let mut n = sqlx::query("DELETE FROM rate_limits WHERE updated_at < $1 AND blocked_until < $2")
-        .bind(now - 24 * 3_600_000)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    n += sqlx::query("DELETE FROM known_devices WHERE expires_at < $1")
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(n)
+    store::purge_limits(conn, now).await
 }

@@ -2,9 +2,8 @@
 //! expiry and after a while unused (idle timeout); tokens end at their expiry or revocation.
 
 use kencho_core::security::Scope;
-use sqlx::Row;
 
-use super::{staff_by_id, token_hash, Principal, Resident, Session};
+use super::{limits, staff_by_id, store, token_hash, Principal, Resident, Session};
 use crate::db::{now_ms, Db};
 use crate::error::Result;
 use crate::security::{self, Event, Kind};
@@ -23,28 +22,18 @@ pub async fn session(db: &Db, token: &str, ip: &str) -> Result<Option<Session>> 
     let th = token_hash(token);
     let now = now_ms();
     // One query for the common case (a resident); staff need a second for their post.
-    let row = sqlx::query(
-        "SELECT s.kind, s.principal_id, s.csrf, s.mfa_ok, s.created_at, s.last_seen_at, r.email, r.name \
-         FROM sessions s LEFT JOIN residents r ON s.kind = 'resident' AND r.id = s.principal_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
-    )
-    .bind(&th)
-    .bind(now)
-    .fetch_optional(&db.read)
-    .await?;
-    if let Some(row) = row {
-        let kind: String = row.try_get("kind")?;
-        let id: i64 = row.try_get("principal_id")?;
-        let seen = row.try_get::<i64, _>("last_seen_at")?.max(row.try_get::<i64, _>("created_at")?);
-        let idle = if kind == "resident" { RESIDENT_IDLE_MS } else { STAFF_IDLE_MS };
+    if let Some(row) = store::live_session(db, &th, now).await? {
+        let id = row.principal_id;
+        let seen = row.last_seen_at.max(row.created_at);
+        let idle = if row.kind == "resident" { RESIDENT_IDLE_MS } else { STAFF_IDLE_MS };
         if now - seen > idle {
             return Ok(None);
         }
         if now - seen > TOUCH_EVERY_MS {
             touch(db, th.clone(), now);
         }
-        let principal = if kind == "resident" {
-            match (row.try_get::<Option<String>, _>("email")?, row.try_get::<Option<String>, _>("name")?) {
+        let principal = if row.kind == "resident" {
+            match (row.email, row.name) {
                 (Some(email), Some(name)) => Principal::Resident(Resident { id, email, name }),
                 _ => return Ok(None),
             }
@@ -54,41 +43,26 @@ pub async fn session(db: &Db, token: &str, ip: &str) -> Result<Option<Session>> 
                 None => return Ok(None),
             }
         };
-        let csrf: String = row.try_get("csrf")?;
-        let mfa_ok = row.try_get::<i64, _>("mfa_ok")? == 1;
-        return Ok(Some(Session { token_hash: th, csrf, mfa_ok, principal, api_token: None }));
+        return Ok(Some(Session { token_hash: th, csrf: row.csrf, mfa_ok: row.mfa_ok, principal, api_token: None }));
     }
     api_token(db, th, now, ip).await
 }
 
 async fn api_token(db: &Db, th: String, now: i64, ip: &str) -> Result<Option<Session>> {
-    let row = sqlx::query(
-        "SELECT id, tenant_id, staff_id, scope, last_used_at FROM api_tokens \
-         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
-    )
-    .bind(&th)
-    .bind(now)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(row) = row else {
+    let Some(row) = store::live_token(db, &th, now).await? else {
         return Ok(None);
     };
-    let id: i64 = row.try_get("id")?;
-    let tenant_id: i64 = row.try_get("tenant_id")?;
-    let Some(scope) = Scope::parse(&row.try_get::<String, _>("scope")?) else {
+    let (id, tenant_id) = (row.id, row.tenant_id);
+    let Some(scope) = Scope::parse(&row.scope) else {
         return Ok(None);
     };
-    let last: Option<i64> = row.try_get("last_used_at")?;
+    let last = row.last_used_at;
     if last.is_none_or(|l| now - l > 3_600_000) {
         // The first use in an hour is written down (when, from where).
         let ip = ip.to_string();
         db.transact(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                store::mark_token_used(conn, id, now).await?;
                 let actor = format!("api_token:{id}");
                 let detail = serde_json::json!({"scope": scope.as_str()});
                 security::record_in(
@@ -102,7 +76,7 @@ async fn api_token(db: &Db, th: String, now: i64, ip: &str) -> Result<Option<Ses
     }
     let principal = match scope {
         Scope::IotUplink => Principal::Integration { token_id: id, tenant_id },
-        Scope::Staff | Scope::Read => match staff_by_id(db, row.try_get("staff_id")?).await? {
+        Scope::Staff | Scope::Read => match staff_by_id(db, row.staff_id).await? {
             Some(s) if s.tenant_id == tenant_id => Principal::Staff(s),
             _ => return Ok(None),
         },
@@ -114,20 +88,32 @@ async fn api_token(db: &Db, th: String, now: i64, ip: &str) -> Result<Option<Ses
 fn touch(db: &Db, th: String, now: i64) {
     let db = db.clone();
     tokio::spawn(async move {
-        let r = db
-            .transact(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
-                        .bind(now)
-                        .bind(th)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await;
+        let r = db.transact(move |conn| Box::pin(async move { store::touch_session(conn, &th, now).await })).await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "session last-seen update");
         }
     });
+}
+
+/// Deletes expired sessions, old login attempts and spent verification links. Safe to run in
+/// every process at once.
+pub async fn purge_expired(db: &Db) -> Result<u64> {
+    db.transact(|conn| {
+        Box::pin(async move {
+            let now = now_ms();
+            let mut n = store::purge_expired_sessions(conn, now).await?;
+            n += limits::purge(conn, now).await?;
+            n += security::purge(conn, now).await?;
+            n += store::purge_idle_sessions(conn, now - RESIDENT_IDLE_MS.max(STAFF_IDLE_MS)).await?;
+            n += store::purge_verifications(conn, now - 7 * 86_400_000).await?;
+            Ok(n)
+        })
+    })
+    .await
+}
+
+/// Runs [`purge_expired`] every ten minutes.
+pub async fn janitor(db: Db, stop: crate::worker::Stop) {
+    let every = crate::worker::Every::new("session janitor", std::time::Duration::from_secs(600));
+    crate::worker::run(every, stop, || async { purge_expired(&db).await.map(|_| crate::worker::Pass::Idle) }).await;
 }

@@ -1,7 +1,27 @@
 //! Submission and the office's actions: each one transaction with its history event, audit
 //! entry and mail.
 
-use super::*;
+use std::sync::Arc;
+
+use kencho_core::application::{self as machine, Action, Actor, Status};
+use kencho_core::forms::{self, Answers};
+use kencho_core::procedure::FieldKind;
+use kencho_core::receipt;
+use serde_json::Value;
+use sqlx::AnyConnection;
+
+use super::drafts::parse_kind;
+use super::model::{seal_answers, Application, Submitted};
+use super::store::{self, load, lock_row, SubmittedRow};
+use super::{procedure_version, staff_may_see, Links};
+use crate::actor::{Resident, Staff};
+use crate::audit;
+use crate::crypto::Keyring;
+use crate::db::{now_ms, Batch, Db};
+use crate::error::{is_unique_violation, AppError, Result};
+use crate::mail;
+use crate::notify::{self, AppMail};
+use crate::procedures::Procedure;
 
 fn mail_for<'a>(base_url: &'a str, lang: &'a str, a: &'a Application, p: &'a Procedure) -> AppMail<'a> {
     AppMail {
@@ -13,40 +33,6 @@ fn mail_for<'a>(base_url: &'a str, lang: &'a str, a: &'a Application, p: &'a Pro
         receipt_number: a.receipt_number.as_deref().unwrap_or("-"),
         application_id: a.id,
     }
-}
-
-fn record_event(batch: &mut Batch, a: &Application, actor: &str, actor_name: &str, action: &Action, to: Status) {
-    batch.push(
-        "INSERT INTO application_events (application_id, at, actor, actor_name, action, from_status, to_status, message) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        vec![
-            Arg::Int(a.id),
-            Arg::Int(now_ms()),
-            Arg::Text(actor.into()),
-            Arg::Text(actor_name.into()),
-            Arg::Text(action.name().into()),
-            Arg::Text(a.status.as_str().into()),
-            Arg::Text(to.as_str().into()),
-            Arg::OptText(action.message().map(str::to_string)),
-        ],
-    );
-}
-
-/// On PostgreSQL, takes the application's row lock before reading it, so two concurrent
-/// actions on one application serialise. (SQLite's single writer already does.)
-pub async fn lock_row(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    crate::db::lock_for_update(conn, "applications", id).await
-}
-
-pub struct Submitted {
-    pub receipt_number: String,
-    pub content_hash: String,
-    /// The status it is in now.
-    pub status: Status,
-    /// False when this was a repeat of a submission already made (double post).
-    pub new: bool,
-    /// A resubmission after a correction request (not a repeat of one).
-    pub resubmitted: bool,
 }
 
 /// Validates everything and submits (or, under correction, resubmits). Posting the same
@@ -132,21 +118,20 @@ async fn finish_submission(
     let clock = machine::clock_after_submission(earlier, a.paused_at, now, p.def.standard_days);
     // The writes that need no answer go to the database in one batch.
     let mut batch = Batch::new();
-    batch.push(
-        "UPDATE applications SET status = $1, answers = $2, receipt_number = $3, content_hash = $4, revision = revision + 1, \
-         submitted_at = $5, due_at = $6, paused_at = NULL, updated_at = $7 WHERE id = $8",
-        vec![
-            Arg::Text(to.as_str().into()),
-            Arg::Text(seal_answers(keys, a.id, &answers_value)?),
-            Arg::Text(receipt_number.clone()),
-            Arg::Text(content_hash.clone()),
-            Arg::Int(clock.submitted_at),
-            Arg::Int(clock.due_at),
-            Arg::Int(now),
-            Arg::Int(a.id),
-        ],
+    store::push_submitted(
+        &mut batch,
+        SubmittedRow {
+            id: a.id,
+            status: to,
+            sealed_answers: seal_answers(keys, a.id, &answers_value)?,
+            receipt_number: receipt_number.clone(),
+            content_hash: content_hash.clone(),
+            submitted_at: clock.submitted_at,
+            due_at: clock.due_at,
+            now,
+        },
     );
-    record_event(&mut batch, a, &applicant, &resident.name, &action, to);
+    store::push_event(&mut batch, a, (&applicant, &resident.name), &action, to);
     let detail = serde_json::json!({"receipt": receipt_number, "content_hash": content_hash, "procedure": p.code, "version": p.version});
     let (audit_action, target) = (format!("application.{}", action.name()), format!("application:{}", a.id));
     match taken_head {
@@ -183,17 +168,10 @@ async fn submitted_answers(
 ) -> Result<(Value, Vec<String>)> {
     // One look at the attachments, and none for procedures without file fields.
     let has_files = p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }));
-    let mut files: Vec<(String, String, String, String)> = Vec::new();
-    if has_files {
-        for r in sqlx::query("SELECT public_id, field, media_type, sha256 FROM attachments WHERE application_id = $1")
-            .bind(a.id)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            files.push((r.try_get("public_id")?, r.try_get("field")?, r.try_get("media_type")?, r.try_get("sha256")?));
-        }
-    }
-    let lookup = |aid: &str, field: &str| files.iter().find(|f| f.0 == aid && f.1 == field).map(|f| f.2.clone());
+    let files = if has_files { store::stored_files(tx, a.id).await? } else { Vec::new() };
+    let lookup = |aid: &str, field: &str| {
+        files.iter().find(|f| f.public_id == aid && f.field == field).map(|f| f.media_type.clone())
+    };
     let mut answers = a.answers.clone();
     if validate {
         let errors = forms::validate(&p.def, None, &mut answers, &lookup);
@@ -207,7 +185,7 @@ async fn submitted_answers(
         .fields()
         .filter(|f| matches!(f.kind, FieldKind::File { .. }))
         .filter_map(|f| answers.get(&f.id).and_then(Value::as_str))
-        .filter_map(|aid| files.iter().find(|f| f.0 == aid).map(|f| f.3.clone()))
+        .filter_map(|aid| files.iter().find(|f| f.public_id == aid).map(|f| f.sha256.clone()))
         .collect();
     Ok((Value::Object(answers), hashes))
 }
@@ -239,7 +217,7 @@ pub async fn submit_new(
         .transact(move |conn| {
             Box::pin(async move {
                 let now = now_ms();
-                let (id, head) = insert_new(conn, &p, resident.id, kind, key, now).await?;
+                let (id, head) = store::insert_new(conn, &p, resident.id, kind, key, now).await?;
                 let a = new_application(id, now, &p, &resident, kind, checked);
                 let to = machine::transition(a.facts(&p), Actor::Applicant, &Action::Submit)?;
                 let result =
@@ -285,49 +263,6 @@ fn check_new(p: &Procedure, answers: Answers) -> Result<Answers> {
     Ok(checked)
 }
 
-/// Takes the audit chain's next place and creates the draft row in one round trip: (id, head).
-async fn insert_new(
-    conn: &mut AnyConnection,
-    p: &Procedure,
-    resident_id: i64,
-    kind: &str,
-    key: Option<String>,
-    now: i64,
-) -> Result<(i64, (i64, String))> {
-    let mut first = Batch::new();
-    first.push(audit::TAKE_HEAD, vec![Arg::Int(p.tenant_id)]);
-    first.push(
-        "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, \
-         idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'draft', '{}', $6, $7, $7) RETURNING id",
-        vec![
-            Arg::Int(p.tenant_id),
-            Arg::Int(p.division_id),
-            Arg::Int(p.id),
-            Arg::Int(resident_id),
-            Arg::Text(kind.into()),
-            // The answers are sealed to the row, so they are written with the
-            // submission, once the id is known.
-            Arg::OptText(key),
-            Arg::Int(now),
-        ],
-    );
-    let (mut head, mut id) = (None, None);
-    for row in first.fetch(conn).await? {
-        // The audit head's row has `seq`, the insert's only `id`.
-        if row.try_column("seq").is_ok() {
-            head = Some(audit::head_of(&row)?);
-        } else {
-            id = Some(row.try_get::<i64, _>("id")?);
-        }
-    }
-    let id = id.ok_or_else(|| AppError::Internal("insert returned no id".into()))?;
-    let head = match head {
-        Some(h) => h,
-        None => audit::first_head(conn, p.tenant_id).await?,
-    };
-    Ok((id, head))
-}
-
 /// The draft just inserted: everything about it is known here, so it is not read back.
 fn new_application(id: i64, now: i64, p: &Procedure, resident: &Resident, kind: &str, answers: Answers) -> Application {
     Application {
@@ -357,17 +292,11 @@ fn new_application(id: i64, now: i64, p: &Procedure, resident: &Resident, kind: 
 /// The earlier result of a request with this Idempotency-Key, if there was one.
 async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option<(i64, Submitted)>> {
     let Some(key) = key else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT id, receipt_number, content_hash, status FROM applications WHERE resident_id = $1 AND idempotency_key = $2",
-    )
-    .bind(resident_id)
-    .bind(key)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.try_get("id")?;
-    let status = crate::db::parsed(&row, "status", Status::parse)?;
-    match (row.try_get::<Option<String>, _>("receipt_number")?, row.try_get::<Option<String>, _>("content_hash")?) {
+    let Some((id, receipt_number, content_hash, status)) = store::by_idempotency_key(db, resident_id, key).await?
+    else {
+        return Ok(None);
+    };
+    match (receipt_number, content_hash) {
         (Some(receipt_number), Some(content_hash)) => {
             Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))
         }
@@ -493,18 +422,8 @@ async fn apply<L: Links>(
     let accepted = a.was_accepted || to == Status::Accepted;
     let decided = if to.is_final() { Some(now) } else { None };
     let mut batch = Batch::new();
-    batch.push(
-        "UPDATE applications SET status = $1, was_accepted = $2, decided_at = $3, revision = revision + 1, updated_at = $4 WHERE id = $5",
-        vec![Arg::Text(to.as_str().into()), Arg::Int(i64::from(accepted)), Arg::OptInt(decided), Arg::Int(now), Arg::Int(a.id)],
-    );
-    if to == Status::CorrectionRequested {
-        // The 標準処理期間 clock stops while the application is with the applicant.
-        batch.push(
-            "UPDATE applications SET paused_at = COALESCE(paused_at, $1) WHERE id = $2",
-            vec![Arg::Int(now), Arg::Int(a.id)],
-        );
-    }
-    record_event(&mut batch, a, actor, actor_name, action, to);
+    store::push_status(&mut batch, a, to, accepted, decided, now);
+    store::push_event(&mut batch, a, (actor, actor_name), action, to);
     audit::append_batched(
         tx,
         &mut batch,

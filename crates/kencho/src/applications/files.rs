@@ -1,29 +1,23 @@
 //! Attachments: type sniffing, content-addressed storage under the data directory, and
 //! their rows.
 
-use super::*;
-use crate::blobs::{sniff, store_file};
+use std::path::Path;
 
+use kencho_core::application::Status;
+use kencho_core::procedure::FieldKind;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::model::{seal_answers, Attachment};
+use super::{for_resident, procedure_version, store};
+use crate::actor::Resident;
+use crate::blobs::{sniff, store_file};
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+
+/// The application's attachments, in the order they were attached.
 pub async fn attachments(db: &Db, id: i64) -> Result<Vec<Attachment>> {
-    let rows = sqlx::query(
-        "SELECT public_id, field, filename, media_type, size, sha256, created_at FROM attachments WHERE application_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Attachment {
-                id: r.try_get("public_id")?,
-                field: r.try_get("field")?,
-                filename: r.try_get("filename")?,
-                media_type: r.try_get("media_type")?,
-                size: r.try_get("size")?,
-                sha256: r.try_get("sha256")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    store::attachments(db, id).await
 }
 
 fn type_agrees(declared: &str, sniffed: Option<&str>) -> bool {
@@ -80,40 +74,22 @@ pub async fn attach(
     let mut answers = a.answers.clone();
     answers.insert(field.to_string(), Value::String(public_id.clone()));
     let json = seal_answers(&db.keys(), id, &Value::Object(answers))?;
-    let (pid, field, size) = (public_id.clone(), field.to_string(), bytes.len() as i64);
-    let (media_type, old_rev) = (media_type.to_string(), a.revision);
+    let old_rev = a.revision;
+    let row = Attachment {
+        id: public_id.clone(),
+        field: field.to_string(),
+        filename,
+        media_type: media_type.to_string(),
+        size: bytes.len() as i64,
+        sha256: sha,
+        created_at: now_ms(),
+    };
     db.transact(move |conn| {
         Box::pin(async move {
-            let now = now_ms();
-            let n = sqlx::query(
-                "UPDATE applications SET answers = $1, revision = revision + 1, updated_at = $2 \
-                 WHERE id = $3 AND revision = $4 AND status IN ('draft', 'correction_requested')",
-            )
-            .bind(json)
-            .bind(now)
-            .bind(id)
-            .bind(old_rev)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            if n != 1 {
+            if !store::update_answers(conn, id, old_rev, json, row.created_at).await? {
                 return Err(AppError::StaleForm);
             }
-            sqlx::query(
-                "INSERT INTO attachments (public_id, application_id, field, filename, media_type, size, sha256, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(pid)
-            .bind(id)
-            .bind(field)
-            .bind(filename)
-            .bind(media_type)
-            .bind(size)
-            .bind(sha)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+            store::insert_attachment(conn, id, &row).await
         })
     })
     .await?;

@@ -1,0 +1,175 @@
+//! What accounts hands out and reads: a session, where a sign-in comes from, an API token as
+//! its list shows it, and the rows a sign-in and a session lookup read, each decoded by
+//! column name here.
+
+use kencho_core::application::Role;
+use kencho_core::security::Scope;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::actor::{Principal, Staff};
+use crate::error::{AppError, Result};
+
+pub const SESSION_HOURS: i64 = 12;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub csrf: String,
+    pub mfa_ok: bool,
+    pub principal: Principal,
+    /// The API token and its scope, when the caller used one.
+    pub api_token: Option<(i64, Scope)>,
+}
+
+/// Where a sign-in comes from: the client's address and the browser's device cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub ip: &'a str,
+    pub device: Option<&'a str>,
+}
+
+/// A signed-in session: its token, and the device token to keep in the browser.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub device: String,
+}
+
+/// Who signs in: a resident or a staff member (the `kind` of their sessions and limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    Resident,
+    Staff,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Resident => "resident",
+            AccountKind::Staff => "staff",
+        }
+    }
+}
+
+/// An account found by e-mail for a sign-in: `extra` is a resident's `verified_at` or a staff
+/// member's `totp_enabled`; `tenant_id` is 0 for a resident.
+pub(super) struct LoginRow {
+    pub id: i64,
+    pub password_hash: String,
+    pub extra: Option<i64>,
+    pub tenant_id: i64,
+}
+
+impl LoginRow {
+    pub(super) fn from_row(r: &AnyRow) -> Result<LoginRow> {
+        Ok(LoginRow {
+            id: r.try_get("id")?,
+            password_hash: r.try_get("password_hash")?,
+            extra: r.try_get("extra")?,
+            tenant_id: r.try_get("tenant_id")?,
+        })
+    }
+}
+
+/// What the second step of a staff sign-in reads of the account.
+pub(super) struct TotpRow {
+    pub email: String,
+    pub secret: Option<String>,
+    pub last_step: i64,
+    pub tenant_id: i64,
+}
+
+/// A live session's row, with its resident's e-mail and name when it is a resident's.
+pub(super) struct SessionRow {
+    pub kind: String,
+    pub principal_id: i64,
+    pub csrf: String,
+    pub mfa_ok: bool,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+impl SessionRow {
+    pub(super) fn from_row(r: &AnyRow) -> Result<SessionRow> {
+        Ok(SessionRow {
+            kind: r.try_get("kind")?,
+            principal_id: r.try_get("principal_id")?,
+            csrf: r.try_get("csrf")?,
+            mfa_ok: r.try_get::<i64, _>("mfa_ok")? == 1,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+        })
+    }
+}
+
+/// A live API token's row.
+pub(super) struct TokenRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub staff_id: i64,
+    pub scope: String,
+    pub last_used_at: Option<i64>,
+}
+
+impl TokenRow {
+    pub(super) fn from_row(r: &AnyRow) -> Result<TokenRow> {
+        Ok(TokenRow {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            staff_id: r.try_get("staff_id")?,
+            scope: r.try_get("scope")?,
+            last_used_at: r.try_get("last_used_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// `staff`, `read` or `iot_uplink`.
+    pub scope: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+impl ApiTokenInfo {
+    pub(super) fn from_row(r: &AnyRow) -> Result<ApiTokenInfo> {
+        Ok(ApiTokenInfo {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            scope: r.try_get("scope")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        })
+    }
+}
+
+/// A staff member from the row of `store::STAFF_COLS`.
+pub(super) fn staff_from_row(r: &AnyRow) -> Result<Staff> {
+    let role: String = r.try_get("role")?;
+    Ok(Staff {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        tenant_code: r.try_get("tenant_code")?,
+        tenant_name: r.try_get("tenant_name")?,
+        division_id: r.try_get("division_id")?,
+        division_code: r.try_get("division_code")?,
+        division_name: r.try_get("division_name")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| AppError::Internal(format!("unknown role {role}")))?,
+        totp_enabled: r.try_get::<i64, _>("totp_enabled")? == 1,
+    })
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Checks that every capability of crates/kencho/src has the one shape docs/architecture.md
+describes: a folder with mod.rs, model.rs and store.rs (or store/), and SQL only in its store.
+
+SQL is any sqlx query call, a statement's text ("SELECT …", "INSERT …", "UPDATE …", "DELETE …")
+or a row lock (for_update, lock_for_update); a file's `#[cfg(test)]` module is not
+counted. Outside the capabilities, SQL may live only in the lower modules that own their tables
+(OWNERS). Usage: scripts/capability-shape.py [--check]
+"""
+import os, re, sys
+
+SRC = os.path.join(os.path.dirname(__file__), "..", "crates", "kencho", "src")
+CAPABILITIES = ["accounts", "applications", "approval", "documents", "evacuation", "iot", "payments"]
+# Lower modules that own their tables and are their own store; `crypto/reencrypt.rs` re-seals
+# every sealed column in place (a key rotation is one pass over all of them, by design).
+OWNERS = {"db.rs", "audit", "mail.rs", "security", "tenants.rs", "procedures.rs", "crypto/reencrypt.rs"}
+SQL = re.compile(r'sqlx::query|"(SELECT|INSERT|UPDATE|DELETE|WITH) |\bfor_update\(|lock_for_update\(')
+
+
+def code_of(path):
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r"^#\[cfg\(test\)\]", text, re.M)
+    text = text[: m.start()] if m else text
+    return "\n".join(line.split("//")[0] for line in text.splitlines())
+
+
+def is_store(rel):
+    parts = rel.split(os.sep)
+    return parts[-1] == "store.rs" or "store" in parts[:-1]
+
+
+def owned(rel):
+    return any(rel == o or rel.startswith(o + os.sep) for o in OWNERS)
+
+
+problems = []
+for cap in CAPABILITIES:
+    d = os.path.join(SRC, cap)
+    if not os.path.isdir(d):
+        problems.append(f"{cap}: not a folder")
+        continue
+    for f in ("mod.rs", "model.rs"):
+        if not os.path.isfile(os.path.join(d, f)):
+            problems.append(f"{cap}: no {f}")
+    if not (os.path.isfile(os.path.join(d, "store.rs")) or os.path.isdir(os.path.join(d, "store"))):
+        problems.append(f"{cap}: no store.rs or store/")
+
+for root, _, files in os.walk(SRC):
+    for f in files:
+        if not f.endswith(".rs"):
+            continue
+        p = os.path.join(root, f)
+        rel = os.path.relpath(p, SRC)
+        top = rel.split(os.sep)[0]
+        hits = [n + 1 for n, line in enumerate(code_of(p).splitlines()) if SQL.search(line)]
+        if not hits:
+            continue
+        if top in CAPABILITIES and is_store(rel):
+            continue
+        if top not in CAPABILITIES and owned(rel):
+            continue
+        problems.append(f"{rel}: SQL outside a store (lines {', '.join(map(str, hits[:8]))}{' …' if len(hits) > 8 else ''})")
+
+for p in problems:
+    print(p)
+if "--check" in sys.argv:
+    sys.exit(1 if problems else 0)
