@@ -2,8 +2,22 @@
 //! 170条2項1号, 171条), so only staff the roles table allows (`cash_receive`; by default the
 //! 会計課) record it, and only for exactly the amount of the 調定.
 
-use super::*;
 use kencho_core::application::Status;
+use kencho_core::payment::event::{EventKind, ProviderEvent};
+use kencho_core::payment::ledger::{Applied, State};
+use kencho_core::payment::provider::Provider;
+use kencho_core::security::Action;
+use sqlx::AnyConnection;
+
+use super::due::{insert_payment, insert_payment_like};
+use super::events::{apply_to, cancel_in};
+use super::links::{Links, Payer};
+use super::model::{Due, Payment};
+use super::{schedule, store};
+use crate::actor::Staff;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
+use crate::procedures::Procedure;
 
 /// A fee paid in cash at the counter, recorded by the 出納員 so the cashless share counts every
 /// yen collected. It is a payment of provider `counter`, method `cash`, paid at once through
@@ -64,16 +78,7 @@ pub async fn record_cash<L: Links>(
 /// audit head, so taking them in the other order deadlocks; and a "paid" that commits
 /// meanwhile is seen here instead of being cancelled away.
 async fn lock_open(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<Payment>> {
-    let lock = crate::db::for_update(conn);
-    sqlx::query(&format!(
-        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
-    ))
-    .bind(application_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(payment_of)
-    .collect()
+    store::lock_open_payments(conn, application_id).await
 }
 
 /// What the cash must be: the open payment's amount, else what the 手数料条例 makes due now.
@@ -101,12 +106,7 @@ async fn paid_at_counter<L: Links>(
     actor: &str,
 ) -> Result<()> {
     let r = format!("counter-{id}");
-    sqlx::query("UPDATE payments SET provider = $1, method = 'cash', provider_ref = $2 WHERE id = $3")
-        .bind(Provider::Counter.as_str())
-        .bind(&r)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    store::set_counter(conn, id, &r).await?;
     let e = ProviderEvent {
         event_id: format!("counter-paid-{id}"),
         at_unix: now_ms() / 1000,

@@ -1,11 +1,20 @@
 //! What a provider's event (or kencho's own: expiry, counter cash) does to a payment: the
 //! ledger moves once per event, the change is audited, and the resident is told.
 
+use kencho_core::payment::event::{EventKind, ProviderEvent};
+use kencho_core::payment::ledger::{Applied, Ledger, State};
+use kencho_core::payment::provider::Provider;
 use kencho_core::payment::refund::RefundAct;
+use sqlx::AnyConnection;
 
+use super::links::{Addressee, Links};
+use super::model::{LedgerColumns, Payment};
+use super::store;
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
-
-use super::*;
+use crate::mail;
 
 /// The source of kencho's own events (expiry, a cancelled checkout), where a provider's name
 /// would be.
@@ -21,13 +30,9 @@ pub async fn apply_event<L: Links>(
 ) -> Result<Applied> {
     db.transact(move |conn| {
         Box::pin(async move {
-            let row = sqlx::query("SELECT id, tenant_id FROM payments WHERE provider = $1 AND provider_ref = $2")
-                .bind(provider.as_str())
-                .bind(&e.payment_ref)
-                .fetch_optional(&mut *conn)
+            let (id, tenant) = store::payment_by_ref(conn, provider, &e.payment_ref)
                 .await?
                 .ok_or_else(|| AppError::BadRequest(format!("no payment {:?} at {provider}", e.payment_ref)))?;
-            let (id, tenant): (i64, i64) = (row.try_get("id")?, row.try_get("tenant_id")?);
             if tenant != tenant_id {
                 return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
             }
@@ -46,7 +51,7 @@ pub(super) async fn apply_to<L: Links>(
     e: &ProviderEvent,
     source: &str,
 ) -> Result<Applied> {
-    let (before, mut ledger) = lock_with_ledger(conn, id).await?;
+    let (before, mut ledger) = store::lock_with_ledger(conn, id).await?;
     let (kind, amount) = kind_and_amount(&e.kind);
     let outcome = ledger.apply(e);
     let outcome_name = outcome.describe();
@@ -77,18 +82,6 @@ pub(super) async fn apply_to<L: Links>(
     Ok(outcome)
 }
 
-/// The payment row locked for the rest of the transaction, with its ledger.
-async fn lock_with_ledger(conn: &mut AnyConnection, id: i64) -> Result<(Payment, Ledger)> {
-    let lock = crate::db::for_update(conn);
-    let row = sqlx::query(&format!("SELECT {COLS}, ledger FROM payments WHERE id = $1{lock}"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let ledger: Ledger = serde_json::from_str(&row.try_get::<String, _>("ledger")?)
-        .map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
-    Ok((payment_of(&row)?, ledger))
-}
-
 /// The event's kind as stored and audited, and the money it moves.
 fn kind_and_amount(kind: &EventKind) -> (&'static str, Option<i64>) {
     match kind {
@@ -112,47 +105,17 @@ async fn record_event(
     let (kind, amount) = kind_and_amount(&e.kind);
     // The unique (provider, event id) row is the guard against the same webhook twice, even
     // when two deliveries race past the ledger check on different connections.
-    let inserted = sqlx::query(
-        "INSERT INTO payment_events (payment_id, provider, event_id, at_unix, kind, amount, outcome, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(provider)
-    .bind(&e.event_id)
-    .bind(e.at_unix)
-    .bind(kind)
-    .bind(amount)
-    .bind(outcome_name)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted > 0)
+    store::insert_event(conn, (id, provider), e, (kind, amount, outcome_name), now_ms()).await
 }
 
 /// Writes the ledger and the columns queries read from it.
 async fn store_ledger(conn: &mut AnyConnection, before: &Payment, ledger: &Ledger, e: &ProviderEvent) -> Result<()> {
     let now = now_ms();
-    let json = serde_json::to_string(ledger).map_err(AppError::unexpected)?;
     let paid_at = if ledger.state() == State::Paid { before.paid_at.or(Some(now)) } else { None };
     // 納付日とみなす日: the day the resident paid the agent, as the agent reports it
     // (地方自治法231条の2の4) — not the day its money reaches the 指定金融機関.
     let deemed = (ledger.state() == State::Paid).then(|| crate::clock::date_at(e.at_unix * 1000).to_string());
-    sqlx::query(
-        "UPDATE payments SET ledger = $1, state = $2, paid_amount = $3, refunded_amount = $4, paid_at = $5, updated_at = $6, \
-         deemed_paid_on = COALESCE(deemed_paid_on, $7) WHERE id = $8",
-    )
-    .bind(&json)
-    .bind(ledger.state().as_str())
-    .bind(ledger.paid())
-    .bind(ledger.counted_refunds())
-    .bind(paid_at)
-    .bind(now)
-    .bind(deemed)
-    .bind(before.id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    store::write_ledger(conn, before.id, ledger, LedgerColumns { paid_at, deemed_paid_on: deemed, now }).await
 }
 
 /// Mails the resident when money moved: the receipt (領収書) when paid, a notice when refunded.
@@ -189,4 +152,20 @@ async fn tell_resident(
     let subject = tf(lang, &format!("mail.{kind}.subject"), &args);
     let body = tf(lang, &format!("mail.{kind}.body"), &args);
     mail::enqueue(conn, &format!("pay:{}:{}", p.id, e.event_id), &to.email, &subject, &body).await
+}
+
+/// Cancels a payment's checkout through the ledger, as kencho's own event (`why` is audited).
+pub(super) async fn cancel_in<L: Links>(
+    conn: &mut AnyConnection,
+    links: &L,
+    x: &Payment,
+    why: &str,
+) -> Result<Applied> {
+    let e = ProviderEvent {
+        event_id: format!("kencho-cancel-{}-{}", x.id, now_ms()),
+        at_unix: now_ms() / 1000,
+        payment_ref: x.provider_ref.clone().unwrap_or_default(),
+        kind: EventKind::Cancelled,
+    };
+    apply_to(conn, links, x.id, KENCHO, &e, why).await
 }

@@ -6,69 +6,32 @@
 use std::collections::BTreeMap;
 
 use kencho_core::payment::fiscal::{booking_year, bounds, closing_day, in_closing_period};
-use serde::Serialize;
-use sqlx::Row;
 
+pub use super::model::{FiscalReport, FiscalRow, Standing};
+use super::store;
 use crate::db::Db;
 use crate::error::{AppError, Result};
-
-/// One 歳入科目 of a fiscal year.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct FiscalRow {
-    pub revenue_code: String,
-    /// 調定額.
-    pub chotei: i64,
-    /// 収入済額 booked to this year (received by the close of its accounts).
-    pub received: i64,
-    /// Of which received in the 出納整理期間 (翌年度4月1日–5月31日).
-    pub received_in_closing: i64,
-    /// 還付済額.
-    pub refunded: i64,
-    /// 未収額: 調定額 − 収入済額.
-    pub unpaid: i64,
-    /// 過年度収入: received this year, after their own year's accounts closed, for 調定 of
-    /// earlier years (施行令160条). Not part of this year's 調定 or 未収.
-    pub received_prior_years: i64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FiscalReport {
-    /// 年度, by its starting calendar year (2026 = 令和8年度).
-    pub year: i32,
-    /// The last day money is received for this year (出納閉鎖).
-    pub closing_day: String,
-    pub rows: Vec<FiscalRow>,
-}
 
 /// The report of fiscal year `year` for a tenant. A 調定 whose payment was replaced (another
 /// method, cash at the counter) or cancelled is not counted; its replacement carries it. Money
 /// received this year for a 調定 of an earlier year whose accounts had closed is this year's
 /// 過年度収入, apart from this year's own 調定.
 pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> {
-    let rows = sqlx::query(
-        "SELECT c.revenue_code, c.amount, c.fiscal_year, p.paid_amount, p.refunded_amount, p.paid_at, p.deemed_paid_on \
-         FROM chotei c JOIN payments p ON p.id = c.payment_id WHERE c.tenant_id = $1 \
-         AND (c.fiscal_year = $2 OR (c.fiscal_year < $2 AND p.paid_at >= $3)) \
-         AND p.state NOT IN ('cancelled', 'expired') ORDER BY c.id",
-    )
-    .bind(tenant_id)
-    .bind(i64::from(year))
     // An earlier year's money can be this year's only if it came this year: kencho hears of a
     // payment on or after the day it is deemed paid, so older payments need not be read.
-    .bind(crate::clock::start_of(bounds(year).0))
-    .fetch_all(&db.read)
-    .await?;
+    let since = crate::clock::start_of(bounds(year).0);
+    let rows = store::chotei_received(db, tenant_id, year, since).await?;
     let mut table: BTreeMap<String, FiscalRow> = BTreeMap::new();
     for r in &rows {
-        let code: String = r.try_get("revenue_code")?;
-        let chotei_year = i32::try_from(r.try_get::<i64, _>("fiscal_year")?).unwrap_or(year);
+        let code = r.revenue_code.clone();
+        let chotei_year = i32::try_from(r.fiscal_year).unwrap_or(year);
         let of_year = chotei_year == year;
         // Booked on the day the resident paid the agent (納付日とみなす日), not on the day
         // kencho heard of it: a payment at 23:59 on 5月31日 told after midnight is still the
         // closing year's.
-        let paid_on = match r.try_get::<Option<i64>, _>("paid_at")? {
+        let paid_on = match r.paid_at {
             Some(at) => {
-                let deemed: Option<String> = r.try_get("deemed_paid_on")?;
+                let deemed = &r.deemed_paid_on;
                 Some(
                     deemed
                         .as_deref()
@@ -83,12 +46,12 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
             continue;
         }
         let e = table.entry(code.clone()).or_insert_with(|| FiscalRow { revenue_code: code, ..Default::default() });
-        let paid: i64 = r.try_get("paid_amount")?;
+        let paid = r.paid_amount;
         if !of_year {
             e.received_prior_years += paid;
             continue;
         }
-        e.chotei += r.try_get::<i64, _>("amount")?;
+        e.chotei += r.amount;
         if let Some(day) = paid_on {
             // Received after the accounts closed: revenue of a later year (施行令160条).
             if booked_here {
@@ -97,7 +60,7 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
                     e.received_in_closing += paid;
                 }
             }
-            e.refunded += r.try_get::<i64, _>("refunded_amount")?;
+            e.refunded += r.refunded_amount;
         }
     }
     let rows = table
@@ -133,29 +96,14 @@ pub fn csv(r: &FiscalReport) -> Result<String> {
     String::from_utf8(bytes).map_err(AppError::unexpected)
 }
 
-/// 調定額, 収入済額 and 未収 of one application (for its page and its receipt).
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Standing {
-    pub chotei: i64,
-    pub received: i64,
-    pub unpaid: i64,
-    /// 年度 of the 調定.
-    pub fiscal_year: Option<i32>,
-}
-
+/// 調定額, 収入済額 and 未収 of one application.
 pub async fn standing(db: &Db, application_id: i64) -> Result<Standing> {
-    let rows = sqlx::query(
-        "SELECT c.amount, c.fiscal_year, p.paid_amount FROM chotei c JOIN payments p ON p.id = c.payment_id \
-         WHERE c.application_id = $1 AND p.state NOT IN ('cancelled', 'expired')",
-    )
-    .bind(application_id)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::chotei_of_application(db, application_id).await?;
     let mut s = Standing::default();
-    for r in &rows {
-        s.chotei += r.try_get::<i64, _>("amount")?;
-        s.received += r.try_get::<i64, _>("paid_amount")?;
-        s.fiscal_year = Some(i32::try_from(r.try_get::<i64, _>("fiscal_year")?).unwrap_or_default());
+    for (amount, fiscal_year, paid) in rows {
+        s.chotei += amount;
+        s.received += paid;
+        s.fiscal_year = Some(i32::try_from(fiscal_year).unwrap_or_default());
     }
     s.unpaid = (s.chotei - s.received).max(0);
     Ok(s)

@@ -5,24 +5,13 @@
 use std::collections::HashMap;
 
 use kencho_core::payment::provider::Provider;
-use serde::Serialize;
-use sqlx::Row;
 
+pub use super::model::{Line, Report, Totals};
+use super::model::{LineRow, PaidAtProvider, StoredFile};
+use super::store;
 use crate::actor::Staff;
-use crate::db::{now_ms, Arg, Batch, Db};
+use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
-
-/// One line of a settlement file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub line: usize,
-    pub provider_ref: String,
-    /// A second way to find the payment: the charge it became (Stripe).
-    pub charge_id: Option<String>,
-    pub date: String,
-    pub gross: i64,
-    pub fee: i64,
-}
 
 fn yen(field: &str, line: usize, what: &str) -> Result<i64> {
     let v = field.trim().replace(',', "");
@@ -67,26 +56,6 @@ pub fn parse(text: &str) -> Result<Vec<Line>> {
     Ok(out)
 }
 
-/// A settlement line as stored: (line, provider ref, gross, fee, payment, result).
-type LineRow = (i64, String, i64, i64, Option<i64>, &'static str);
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Report {
-    pub import_id: i64,
-    pub lines: usize,
-    pub matched: usize,
-    /// In the file and in kencho, amounts differ: (line, provider_ref, file gross, kencho paid).
-    #[schema(value_type = Vec<Object>)]
-    pub amount_differs: Vec<(usize, String, i64, i64)>,
-    /// In the file, unknown to kencho: (line, provider_ref, gross).
-    #[schema(value_type = Vec<Object>)]
-    pub unknown: Vec<(usize, String, i64)>,
-    /// Paid in kencho within the file's dates but not in the file: (payment id, provider_ref, paid).
-    #[schema(value_type = Vec<Object>)]
-    pub missing: Vec<(i64, String, i64)>,
-}
-
-/// Imports a settlement file of `provider` for the staff member's tenant and matches it.
 /// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent or,
 /// where the report's columns leave that out, by charge.
 pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
@@ -106,6 +75,7 @@ pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
         .collect())
 }
 
+/// Imports a settlement file of `provider` for the staff member's tenant and matches it.
 pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text: &str) -> Result<Report> {
     let (provider, lines) = match Provider::parse(provider) {
         Some(p @ Provider::Sandbox) => (p, parse(text)?),
@@ -132,7 +102,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
         .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
         .collect();
     let file = StoredFile { provider: provider.as_str().to_string(), filename: filename.to_string(), sha, counts };
-    let import_id = store(db, staff, file, rows, arrivals).await?;
+    let import_id = record(db, staff, file, rows, arrivals).await?;
     Ok(Report {
         import_id,
         lines: counts.0,
@@ -152,23 +122,14 @@ struct Paid {
 }
 
 async fn paid_payments(db: &Db, tenant_id: i64, provider: Provider) -> Result<Paid> {
-    let rows = sqlx::query(
-        "SELECT id, CASE WHEN provider = 'stripe' THEN payment_intent ELSE provider_ref END AS match_ref, charge_id, \
-         paid_amount, paid_at FROM payments WHERE tenant_id = $1 AND provider = $2 AND state = 'paid'",
-    )
-    .bind(tenant_id)
-    .bind(provider.as_str())
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::paid_at_provider(db, tenant_id, provider).await?;
     let mut paid = Paid { by_ref: HashMap::with_capacity(rows.len()), by_charge: HashMap::new() };
-    for r in &rows {
-        let rf: Option<String> = r.try_get("match_ref")?;
-        if let Some(rf) = rf {
-            if let Some(charge) = r.try_get::<Option<String>, _>("charge_id")? {
+    for PaidAtProvider { id, match_ref, charge_id, paid_amount, paid_at } in rows {
+        if let Some(rf) = match_ref {
+            if let Some(charge) = charge_id {
                 paid.by_charge.insert(charge, rf.clone());
             }
-            let paid_at = r.try_get::<Option<i64>, _>("paid_at")?.unwrap_or(0);
-            paid.by_ref.insert(rf, (r.try_get("id")?, r.try_get("paid_amount")?, paid_at));
+            paid.by_ref.insert(rf, (id, paid_amount, paid_at.unwrap_or(0)));
         }
     }
     Ok(paid)
@@ -225,17 +186,8 @@ fn match_lines<'a>(lines: &'a [Line], paid: &Paid) -> Matching<'a> {
     Matching { matched, differs, unknown, missing, results }
 }
 
-/// The imported file as recorded: provider, name, SHA-256 and (lines, matched, amount
-/// differs, unknown, missing).
-struct StoredFile {
-    provider: String,
-    filename: String,
-    sha: String,
-    counts: (usize, usize, usize, usize, usize),
-}
-
 /// Records the import, its lines and the days money arrived, audited, in one transaction.
-async fn store(
+async fn record(
     db: &Db,
     staff: &Staff,
     file: StoredFile,
@@ -245,47 +197,10 @@ async fn store(
     let staff = staff.clone();
     db.transact(move |conn| {
         Box::pin(async move {
+            let id = store::insert_import(conn, (staff.tenant_id, staff.id), &file, now_ms()).await?;
+            store::insert_lines(conn, id, &rows).await?;
+            store::record_arrivals(conn, &arrivals).await?;
             let StoredFile { provider, filename, sha, counts } = file;
-            let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-            let id: i64 = sqlx::query(
-                "INSERT INTO settlement_imports (tenant_id, provider, filename, sha256, lines, matched, mismatched, unknown, missing, imported_by, imported_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            )
-            .bind(staff.tenant_id)
-            .bind(&provider)
-            .bind(&filename)
-            .bind(&sha)
-            .bind(n(counts.0))
-            .bind(n(counts.1))
-            .bind(n(counts.2))
-            .bind(n(counts.3))
-            .bind(n(counts.4))
-            .bind(staff.id)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
-            // Many lines: sent in batches of statements, not one round trip each.
-            for chunk in rows.chunks(500) {
-                let mut b = Batch::new();
-                for (line, rf, gross, fee, pid, result) in chunk {
-                    b.push(
-                        "INSERT INTO settlement_lines (import_id, line_no, provider_ref, gross, fee, payment_id, result) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        vec![Arg::Int(id), Arg::Int(*line), Arg::Text(rf.clone()), Arg::Int(*gross), Arg::Int(*fee), Arg::OptInt(*pid), Arg::Text((*result).into())],
-                    );
-                }
-                b.run(conn).await?;
-            }
-            for chunk in arrivals.chunks(500) {
-                let mut b = Batch::new();
-                for (pid, day) in chunk {
-                    b.push(
-                        "UPDATE payments SET funds_arrived_on = $1 WHERE id = $2 AND funds_arrived_on IS NULL",
-                        vec![Arg::Text(day.clone()), Arg::Int(*pid)],
-                    );
-                }
-                b.run(conn).await?;
-            }
             crate::audit::append(
                 conn,
                 staff.tenant_id,
@@ -314,46 +229,19 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
         let fy = fy.and_then(|y| i32::try_from(y).ok()).unwrap_or_else(|| kencho_core::payment::fiscal::fiscal_year(d));
         kencho_core::payment::fiscal::booking_year(fy, d)
     };
-    let rows = sqlx::query(
-        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS total \
-         FROM payments p \
-         LEFT JOIN chotei c ON c.payment_id = p.id WHERE p.tenant_id = $1 AND p.paid_at >= $2 AND p.paid_at < $3 \
-         GROUP BY p.revenue_code, p.method, c.fiscal_year",
-    )
-    .bind(tenant_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&db.read)
-    .await?;
-    let refunds = sqlx::query(
-        "SELECT p.revenue_code, p.method, c.fiscal_year, COUNT(*) AS n, CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) AS total \
-         FROM refunds r \
-         JOIN payments p ON p.id = r.payment_id LEFT JOIN chotei c ON c.payment_id = p.id \
-         WHERE r.tenant_id = $1 AND r.state = 'succeeded' AND r.done_at >= $2 AND r.done_at < $3 GROUP BY p.revenue_code, p.method, c.fiscal_year",
-    )
-    .bind(tenant_id)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::collected_between(db, tenant_id, (start, end)).await?;
+    let refunds = store::refunded_between(db, tenant_id, (start, end)).await?;
     type Key = (i32, String, String);
     let mut table: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
-    // Both queries give each group's revenue_code, method, fiscal_year, n and total.
-    let group = |r: &sqlx::any::AnyRow| -> Result<(Key, i64, i64)> {
-        let key = (year_of(r.try_get("fiscal_year")?), r.try_get("revenue_code")?, r.try_get("method")?);
-        Ok((key, r.try_get("n")?, r.try_get("total")?))
-    };
-    for r in &rows {
-        let (key, n, total) = group(r)?;
-        let e = table.entry(key).or_default();
-        e.0 += n;
-        e.1 += total;
+    for g in rows {
+        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, g.method)).or_default();
+        e.0 += g.n;
+        e.1 += g.total;
     }
-    for r in &refunds {
-        let (key, n, total) = group(r)?;
-        let e = table.entry(key).or_default();
-        e.2 += n;
-        e.3 += total;
+    for g in refunds {
+        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, g.method)).or_default();
+        e.2 += g.n;
+        e.3 += g.total;
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::unexpected(e);
@@ -377,31 +265,11 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(AppError::unexpected)
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Totals {
-    /// (procedure title, method, count, collected yen, refunded yen)
-    #[schema(value_type = Vec<Object>)]
-    pub by_procedure_and_method: Vec<(String, String, i64, i64, i64)>,
-    pub collected: i64,
-    pub refunded: i64,
-    /// Collected online (cashless) ÷ all collected, 0–1; counter cash is recorded as method `cash`.
-    pub cashless_share: f64,
-}
-
 pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
-    let rows = sqlx::query(
-        "SELECT pr.title, p.method, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS paid, \
-         CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) AS refunded FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
-         WHERE p.tenant_id = $1 AND p.state = 'paid' GROUP BY pr.title, p.method ORDER BY pr.title, p.method",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::paid_by_procedure(db, tenant_id).await?;
     let mut out = Vec::new();
     let (mut collected, mut refunded, mut cash) = (0, 0, 0);
-    for r in &rows {
-        let (title, method, n, paid, refd): (String, String, i64, i64, i64) =
-            (r.try_get("title")?, r.try_get("method")?, r.try_get("n")?, r.try_get("paid")?, r.try_get("refunded")?);
+    for (title, method, n, paid, refd) in rows {
         collected += paid;
         refunded += refd;
         if method == "cash" {

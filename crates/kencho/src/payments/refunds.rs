@@ -3,27 +3,25 @@
 //! 会計管理者 (`refund_review`, never the person who ordered it; 地方自治法232条の4第2項), and
 //! only then sent to the provider. The steps are `kencho_core::payment::refund`.
 
+use kencho_core::payment::ledger::State;
+use kencho_core::payment::provider::Provider;
 use kencho_core::payment::refund::{step, RefundAct, RefundError, RefundState};
+use kencho_core::security::Action;
+use sqlx::AnyConnection;
 
-use super::*;
+use super::links::{Links, RefundDecision};
+pub use super::model::Refund;
+use super::model::{Payment, RefundStep};
+use super::{sandbox, store};
+use crate::actor::Staff;
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
 
 impl From<RefundError> for AppError {
     fn from(e: RefundError) -> Self {
         AppError::Refused(e.code(), e.to_string())
     }
-}
-
-/// A refund as staff see it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Refund {
-    pub id: i64,
-    pub payment_id: i64,
-    pub application_id: i64,
-    pub amount: i64,
-    pub reason: String,
-    #[schema(value_type = String)]
-    pub state: RefundState,
-    pub kian_id: Option<i64>,
 }
 
 /// Staff whom the tenant's table of roles allows (by default 係長 and above of the payment's own
@@ -71,12 +69,7 @@ pub async fn request_refund<L: Links>(
 /// Refuses (404, 403) staff who may not order a refund of this payment: another tenant's, or
 /// not allowed for the division the application belongs to.
 async fn may_order<L: Links>(db: &Db, links: &L, staff: &Staff, payment_id: i64) -> Result<()> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1"))
-        .bind(payment_id)
-        .fetch_optional(&db.read)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let p = payment_of(&row)?;
+    let p = store::payment(db, payment_id).await?.ok_or(AppError::NotFound)?;
     if p.tenant_id != staff.tenant_id {
         return Err(AppError::NotFound);
     }
@@ -87,12 +80,7 @@ async fn may_order<L: Links>(db: &Db, links: &L, staff: &Staff, payment_id: i64)
 /// Locks the payment and refuses a refund of `amount` it cannot give: not paid, paid in cash,
 /// or more than is left once the orders still pending are counted.
 async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64) -> Result<Payment> {
-    let lock = crate::db::for_update(conn);
-    let row = sqlx::query(&format!("SELECT {COLS} FROM payments WHERE id = $1{lock}"))
-        .bind(payment_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let p = payment_of(&row)?;
+    let p = store::lock_payment(conn, payment_id).await?;
     if p.state != State::Paid {
         return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
     }
@@ -101,14 +89,7 @@ async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64)
     if p.provider == Some(Provider::Counter) {
         return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
     }
-    let pending: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS pending FROM refunds WHERE payment_id = $1 \
-         AND state IN ('awaiting_approval', 'ordered', 'to_send', 'requested')",
-    )
-    .bind(payment_id)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("pending")?;
+    let pending = store::pending_refunds(conn, payment_id).await?;
     if amount > p.paid_amount - p.refunded_amount - pending {
         return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
     }
@@ -125,21 +106,7 @@ async fn insert_order(
     state: RefundState,
     kian_id: Option<i64>,
 ) -> Result<i64> {
-    let id: i64 = sqlx::query(
-        "INSERT INTO refunds (tenant_id, payment_id, amount, reason, state, kian_id, requested_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(p.tenant_id)
-    .bind(p.id)
-    .bind(amount)
-    .bind(reason)
-    .bind(state.as_str())
-    .bind(kian_id)
-    .bind(staff.id)
-    .bind(now_ms())
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
+    let id = store::insert_refund(conn, p, staff.id, (amount, reason, state, kian_id), now_ms()).await?;
     audit::append(
         conn,
         p.tenant_id,
@@ -154,14 +121,8 @@ async fn insert_order(
 
 /// Asks the provider to refund (the sandbox answers with its webhook, like a real provider).
 pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()> {
-    let row = sqlx::query(
-        "SELECT r.amount, p.provider, p.provider_ref, p.tenant_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
-    )
-    .bind(refund_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (amount, provider, provider_ref, tenant_id): (i64, String, Option<String>, i64) =
-        (row.try_get("amount")?, row.try_get("provider")?, row.try_get("provider_ref")?, row.try_get("tenant_id")?);
+    let to = store::refund_to_send(conn, refund_id).await?;
+    let (amount, provider, provider_ref, tenant_id) = (to.amount, to.provider, to.provider_ref, to.tenant_id);
     let refund_ref = format!("re_{refund_id}");
     match Provider::parse(&provider) {
         Some(Provider::Sandbox) => {
@@ -185,11 +146,7 @@ pub(super) async fn advance(
     act: RefundAct,
     provider_ref: Option<&str>,
 ) -> Result<bool> {
-    let Some(row) = sqlx::query("SELECT id, state, requested_by FROM refunds WHERE id = $1")
-        .bind(refund_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(row) = store::refund_step(conn, refund_id).await? else {
         return Ok(false);
     };
     advance_row(conn, &row, act, provider_ref).await
@@ -203,41 +160,24 @@ pub(super) async fn advance_by_ref(
     provider_ref: &str,
     act: RefundAct,
 ) -> Result<()> {
-    let rows = sqlx::query("SELECT id, state, requested_by FROM refunds WHERE provider_ref = $1 AND payment_id = $2")
-        .bind(provider_ref)
-        .bind(payment_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = store::refund_steps_by_ref(conn, payment_id, provider_ref).await?;
     for row in &rows {
         advance_row(conn, row, act, None).await?;
     }
     Ok(())
 }
 
-/// One step of a refund read as (id, state, requested_by).
+/// One step of a refund.
 async fn advance_row(
     conn: &mut AnyConnection,
-    row: &sqlx::any::AnyRow,
+    row: &RefundStep,
     act: RefundAct,
     provider_ref: Option<&str>,
 ) -> Result<bool> {
-    let refund_id: i64 = row.try_get("id")?;
-    let from = parsed(row, "state", RefundState::parse)?;
-    let Ok(next) = step(from, row.try_get("requested_by")?, act) else { return Ok(false) };
+    let from = row.state;
+    let Ok(next) = step(from, row.requested_by, act) else { return Ok(false) };
     let done_at = (next == RefundState::Succeeded).then(now_ms);
-    let n = sqlx::query(
-        "UPDATE refunds SET state = $1, provider_ref = COALESCE($2, provider_ref), done_at = COALESCE($3, done_at) \
-         WHERE id = $4 AND state = $5",
-    )
-    .bind(next.as_str())
-    .bind(provider_ref)
-    .bind(done_at)
-    .bind(refund_id)
-    .bind(from.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    store::move_refund(conn, row.id, (from, next), provider_ref, done_at).await
 }
 
 /// Called when a 起案 is carried out (施行): a refund waiting for that 決裁 is ordered, and
@@ -255,19 +195,10 @@ pub async fn on_kian_closed(conn: &mut AnyConnection, kian_id: i64) -> Result<()
 /// Steps every refund waiting for 起案 `kian_id`, by the rules of `kencho_core::payment::refund`.
 async fn step_by_kian(conn: &mut AnyConnection, kian_id: i64, act: RefundAct) -> Result<()> {
     let waiting = RefundState::AwaitingApproval;
-    let rows = sqlx::query("SELECT id, requested_by FROM refunds WHERE kian_id = $1 AND state = $2 ORDER BY id")
-        .bind(kian_id)
-        .bind(waiting.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &rows {
-        let next = step(waiting, r.try_get("requested_by")?, act)?;
-        sqlx::query("UPDATE refunds SET state = $1 WHERE id = $2 AND state = $3")
-            .bind(next.as_str())
-            .bind(r.try_get::<i64, _>("id")?)
-            .bind(waiting.as_str())
-            .execute(&mut *conn)
-            .await?;
+    let rows = store::refunds_of_kian(conn, kian_id, waiting).await?;
+    for (id, requested_by) in rows {
+        let next = step(waiting, requested_by, act)?;
+        store::set_refund_state(conn, id, (waiting, next)).await?;
     }
     Ok(())
 }
@@ -280,27 +211,13 @@ pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool
     let staff = staff.clone();
     db.transact(move |conn| {
         Box::pin(async move {
-            let lock = crate::db::for_update(conn);
-            let row = sqlx::query(&format!(
-                "SELECT r.state, r.requested_by, r.tenant_id FROM refunds r WHERE r.id = $1{lock}"
-            ))
-            .bind(refund_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-            let tenant_id: i64 = row.try_get("tenant_id")?;
+            let row = store::lock_refund(conn, refund_id).await?.ok_or(AppError::NotFound)?;
+            let tenant_id = row.tenant_id;
             if tenant_id != staff.tenant_id {
                 return Err(AppError::NotFound);
             }
-            let state = parsed(&row, "state", RefundState::parse)?;
-            let next = step(state, row.try_get("requested_by")?, RefundAct::Review { reviewer: staff.id, approve })?;
-            sqlx::query("UPDATE refunds SET state = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4")
-                .bind(next.as_str())
-                .bind(staff.id)
-                .bind(now_ms())
-                .bind(refund_id)
-                .execute(&mut *conn)
-                .await?;
+            let next = step(row.state, row.requested_by, RefundAct::Review { reviewer: staff.id, approve })?;
+            store::record_review(conn, refund_id, next, staff.id, now_ms()).await?;
             audit::append(
                 conn,
                 tenant_id,
@@ -313,54 +230,18 @@ pub async fn review_refund(db: &Db, staff: &Staff, refund_id: i64, approve: bool
             if next == RefundState::ToSend {
                 send_refund(conn, refund_id).await?;
             }
-            one(conn, refund_id).await
+            store::refund(conn, refund_id).await
         })
     })
     .await
 }
 
-const REFUND_COLS: &str = "r.id, r.payment_id, p.application_id, r.amount, r.reason, r.state, r.kian_id";
-
-fn refund_of(r: &sqlx::any::AnyRow) -> Result<Refund> {
-    Ok(Refund {
-        id: r.try_get("id")?,
-        payment_id: r.try_get("payment_id")?,
-        application_id: r.try_get("application_id")?,
-        amount: r.try_get("amount")?,
-        reason: r.try_get("reason")?,
-        state: parsed(r, "state", RefundState::parse)?,
-        kian_id: r.try_get("kian_id")?,
-    })
-}
-
-async fn one(conn: &mut AnyConnection, refund_id: i64) -> Result<Refund> {
-    let r = sqlx::query(&format!(
-        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1"
-    ))
-    .bind(refund_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    refund_of(&r)
-}
-
 /// Refund orders of the tenant waiting for the 会計管理者's review, oldest first.
 pub async fn awaiting_review(db: &Db, tenant_id: i64) -> Result<Vec<Refund>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id \
-         WHERE r.tenant_id = $1 AND r.state = 'ordered' ORDER BY r.id"
-    ))
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter().map(refund_of).collect()
+    store::ordered_refunds(db, tenant_id).await
 }
 
+/// An application's refunds, oldest first.
 pub async fn refunds_of(db: &Db, application_id: i64) -> Result<Vec<Refund>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {REFUND_COLS} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.application_id = $1 ORDER BY r.id"
-    ))
-    .bind(application_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter().map(refund_of).collect()
+    store::refunds_of_application(db, application_id).await
 }

@@ -9,11 +9,13 @@
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::provider::Provider;
-use sqlx::{AnyConnection, Row};
-
+use sqlx::AnyConnection;
 use zeroize::Zeroizing;
 
-use crate::crypto::Secret;
+pub use super::model::{Checkout, CheckoutState, Delivery, Outcome, Settings};
+use super::model::{NewCheckout, Outgoing, SealedSettings};
+use super::store;
+use crate::crypto::Keyring;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
@@ -24,74 +26,42 @@ pub const CARD_OK: &str = "4242424242424242";
 pub const CARD_DECLINED: &str = "4000000000000002";
 pub const CARD_3DS: &str = "4000000000003220";
 
-/// A tenant's payment settings (secrets are never shown back).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub sandbox_enabled: bool,
-    pub sandbox_methods: String,
-    pub sandbox_secret: Secret,
-    pub refund_approval_above: i64,
-    pub stripe_enabled: bool,
-    pub stripe_methods: String,
-    pub stripe_api_key: Option<Secret>,
-    pub stripe_webhook_secret: Option<Secret>,
-}
-
 /// Where a tenant's payment secret is sealed: `column` is `sandbox_secret`,
 /// `stripe_api_key` or `stripe_webhook_secret` (see [`crate::crypto`]).
 pub fn secret_place(column: &str, tenant_id: i64) -> String {
     crate::crypto::place(&format!("payment_settings.{column}"), tenant_id)
 }
 
-impl Settings {
-    pub fn stripe_api_key_set(&self) -> bool {
-        self.stripe_api_key.is_some()
-    }
-}
-
 /// The tenant's settings, created with a fresh sandbox secret on first use.
 pub async fn settings(db: &Db, tenant_id: i64) -> Result<Settings> {
     let keys = db.keys();
-    let open =
-        |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
-    let read = |r: &sqlx::any::AnyRow| -> Result<Settings> {
-        Ok(Settings {
-            sandbox_enabled: r.try_get::<i64, _>("sandbox_enabled")? != 0,
-            sandbox_methods: r.try_get("sandbox_methods")?,
-            sandbox_secret: open("sandbox_secret", Some(r.try_get("sandbox_secret")?))?
-                .ok_or_else(|| AppError::Internal("no sandbox secret".into()))?,
-            refund_approval_above: r.try_get("refund_approval_above")?,
-            stripe_enabled: r.try_get::<i64, _>("stripe_enabled")? != 0,
-            stripe_methods: r.try_get("stripe_methods")?,
-            stripe_api_key: open("stripe_api_key", r.try_get("stripe_api_key")?)?,
-            stripe_webhook_secret: open("stripe_webhook_secret", r.try_get("stripe_webhook_secret")?)?,
-        })
-    };
-    const Q: &str = "SELECT sandbox_enabled, sandbox_methods, sandbox_secret, refund_approval_above, stripe_enabled, \
-        stripe_methods, stripe_api_key, stripe_webhook_secret FROM payment_settings WHERE tenant_id = $1";
-    if let Some(r) = sqlx::query(Q).bind(tenant_id).fetch_optional(&db.read).await? {
-        return read(&r);
+    if let Some(r) = store::settings(db, tenant_id).await? {
+        return opened(&keys, tenant_id, r);
     }
     let secret = keys.seal(
         &secret_place("sandbox_secret", tenant_id),
         &Zeroizing::new(format!("whsec_{}", crate::crypto::random_token())),
     )?;
-    db.transact(move |conn| {
-        Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO payment_settings (tenant_id, sandbox_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING",
-            )
-            .bind(tenant_id)
-            .bind(&secret)
-            .bind(now_ms())
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
-        })
+    db.transact(move |conn| Box::pin(async move { store::insert_settings(conn, tenant_id, &secret, now_ms()).await }))
+        .await?;
+    opened(&keys, tenant_id, store::existing_settings(db, tenant_id).await?)
+}
+
+/// The settings with their secrets opened.
+fn opened(keys: &Keyring, tenant_id: i64, r: SealedSettings) -> Result<Settings> {
+    let open =
+        |column: &str, stored: Option<String>| keys.open_opt(&secret_place(column, tenant_id), stored.as_deref());
+    Ok(Settings {
+        sandbox_enabled: r.sandbox_enabled,
+        sandbox_methods: r.sandbox_methods,
+        sandbox_secret: open("sandbox_secret", Some(r.sandbox_secret))?
+            .ok_or_else(|| AppError::Internal("no sandbox secret".into()))?,
+        refund_approval_above: r.refund_approval_above,
+        stripe_enabled: r.stripe_enabled,
+        stripe_methods: r.stripe_methods,
+        stripe_api_key: open("stripe_api_key", r.stripe_api_key)?,
+        stripe_webhook_secret: open("stripe_webhook_secret", r.stripe_webhook_secret)?,
     })
-    .await?;
-    let r = sqlx::query(Q).bind(tenant_id).fetch_one(&db.read).await?;
-    read(&r)
 }
 
 /// Turns Stripe on or off for a tenant. Secrets given are stored; absent ones are kept as
@@ -135,18 +105,8 @@ pub async fn update_stripe(
     let (admin, methods) = (admin.clone(), list.join(","));
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "UPDATE payment_settings SET stripe_enabled = $1, stripe_methods = $2, stripe_api_key = COALESCE($3, stripe_api_key), \
-                 stripe_webhook_secret = COALESCE($4, stripe_webhook_secret), updated_at = $5 WHERE tenant_id = $6",
-            )
-            .bind(i64::from(enabled))
-            .bind(&methods)
-            .bind(&api_key)
-            .bind(&webhook_secret)
-            .bind(now_ms())
-            .bind(admin.tenant_id)
-            .execute(&mut *conn)
-            .await?;
+            let sealed = (api_key.as_deref(), webhook_secret.as_deref());
+            store::update_stripe(conn, admin.tenant_id, (enabled, &methods), sealed, now_ms()).await?;
             crate::audit::append(
                 conn,
                 admin.tenant_id,
@@ -175,14 +135,7 @@ pub async fn update_settings(db: &Db, admin: &crate::actor::Staff, methods: &str
     let (admin, methods) = (admin.clone(), list.join(","));
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query("UPDATE payment_settings SET sandbox_methods = $1, sandbox_enabled = $2, refund_approval_above = $3, updated_at = $4 WHERE tenant_id = $5")
-                .bind(&methods)
-                .bind(i64::from(!methods.is_empty()))
-                .bind(refund_above)
-                .bind(now_ms())
-                .bind(admin.tenant_id)
-                .execute(&mut *conn)
-                .await?;
+            store::update_sandbox(conn, admin.tenant_id, &methods, refund_above, now_ms()).await?;
             crate::audit::append(
                 conn,
                 admin.tenant_id,
@@ -222,140 +175,32 @@ pub async fn create_checkout(
     return_url: &str,
     idempotency_key: &str,
 ) -> Result<(String, String)> {
-    let existing = sqlx::query("SELECT ref FROM sandbox_payments WHERE idempotency_key = $1")
-        .bind(idempotency_key)
-        .fetch_optional(&db.read)
-        .await?;
-    let r = match existing {
-        Some(row) => row.try_get::<String, _>("ref")?,
+    let r = match store::checkout_ref(db, idempotency_key).await? {
+        Some(r) => r,
         None => {
             let r = format!("sbx_{}", crate::crypto::random_token()[..20].to_lowercase().replace(['-', '_'], "x"));
-            let (r2, method, description, return_url, key) = (
-                r.clone(),
-                method.to_string(),
-                description.to_string(),
-                return_url.to_string(),
-                idempotency_key.to_string(),
-            );
-            db.transact(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO sandbox_payments (ref, tenant_id, amount, method, description, return_url, idempotency_key, state, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9) ON CONFLICT (idempotency_key) DO NOTHING",
-                    )
-                    .bind(&r2)
-                    .bind(tenant_id)
-                    .bind(amount)
-                    .bind(&method)
-                    .bind(&description)
-                    .bind(&return_url)
-                    .bind(&key)
-                    .bind(now_ms())
-                    .bind(now_ms() + super::CHECKOUT_MINUTES * 60_000)
-                    .execute(&mut *conn)
-                    .await?;
-                    Ok(())
-                })
-            })
-            .await?;
+            let new = NewCheckout {
+                r,
+                tenant_id,
+                amount,
+                method: method.to_string(),
+                description: description.to_string(),
+                return_url: return_url.to_string(),
+                idempotency_key: idempotency_key.to_string(),
+                created_at: now_ms(),
+                expires_at: now_ms() + super::CHECKOUT_MINUTES * 60_000,
+            };
+            db.transact(move |conn| Box::pin(async move { store::insert_checkout(conn, &new).await })).await?;
             // Ours or a concurrent request's with the same key: committed either way.
-            sqlx::query("SELECT ref FROM sandbox_payments WHERE idempotency_key = $1")
-                .bind(idempotency_key)
-                .fetch_one(&db.read)
-                .await?
-                .try_get("ref")?
+            store::existing_checkout_ref(db, idempotency_key).await?
         }
     };
     Ok((r.clone(), format!("{base_url}/sandbox/pay/{r}")))
 }
 
-/// A checkout as the sandbox's own page shows it.
-#[derive(Debug, Clone)]
-pub struct Checkout {
-    pub r: String,
-    pub tenant_id: i64,
-    pub amount: i64,
-    pub method: String,
-    pub description: String,
-    pub return_url: String,
-    pub state: CheckoutState,
-}
-
-/// Where a checkout stands at the sandbox (its own states, not the payment's ledger).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckoutState {
-    Open,
-    /// The card asked for the extra authentication step.
-    Authenticating,
-    Paid,
-    Expired,
-}
-
-impl CheckoutState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckoutState::Open => "open",
-            CheckoutState::Authenticating => "authenticating",
-            CheckoutState::Paid => "paid",
-            CheckoutState::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CheckoutState> {
-        use CheckoutState::*;
-        [Open, Authenticating, Paid, Expired].into_iter().find(|x| x.as_str() == s)
-    }
-}
-
+/// The sandbox's checkout `r` (`NotFound` if there is none).
 pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
-    let row = sqlx::query(
-        "SELECT ref, tenant_id, amount, method, description, return_url, state FROM sandbox_payments WHERE ref = $1",
-    )
-    .bind(r)
-    .fetch_optional(&db.read)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok(Checkout {
-        r: row.try_get("ref")?,
-        tenant_id: row.try_get("tenant_id")?,
-        amount: row.try_get("amount")?,
-        method: row.try_get("method")?,
-        description: row.try_get("description")?,
-        return_url: row.try_get("return_url")?,
-        state: crate::db::parsed(&row, "state", CheckoutState::parse)?,
-    })
-}
-
-/// How the sandbox delivers the webhooks of one outcome, chosen on its page for testing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    Normal,
-    /// Every webhook twice.
-    Duplicate,
-    /// Held back for a few seconds (the resident is back first and sees "confirming").
-    Late,
-    /// The last event first.
-    Reordered,
-}
-
-impl Delivery {
-    pub fn parse(s: &str) -> Delivery {
-        match s {
-            "duplicate" => Delivery::Duplicate,
-            "late" => Delivery::Late,
-            "reorder" => Delivery::Reordered,
-            _ => Delivery::Normal,
-        }
-    }
-}
-
-/// The outcome of the resident's action on the sandbox page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Paid,
-    Declined,
-    /// The card asks for the extra authentication step first.
-    NeedsAuthentication,
+    store::checkout(db, r).await?.ok_or(AppError::NotFound)
 }
 
 /// Records the outcome at the sandbox and queues its webhooks (in one transaction).
@@ -396,11 +241,7 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
     let r2 = c.r.clone();
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query("UPDATE sandbox_payments SET state = $1 WHERE ref = $2")
-                .bind(state.as_str())
-                .bind(&r2)
-                .execute(&mut *conn)
-                .await?;
+            store::set_checkout_state(conn, &r2, state).await?;
             for (i, e) in events.iter().enumerate() {
                 for _ in 0..copies {
                     queue(conn, tenant, e, now_ms() + delay + i64::try_from(i).unwrap_or(0) * 50).await?;
@@ -415,13 +256,7 @@ pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> R
 
 async fn queue(conn: &mut AnyConnection, tenant_id: i64, e: &ProviderEvent, at: i64) -> Result<()> {
     let body = serde_json::to_string(e).map_err(AppError::unexpected)?;
-    sqlx::query("INSERT INTO sandbox_webhooks (tenant_id, body, deliver_at) VALUES ($1, $2, $3)")
-        .bind(tenant_id)
-        .bind(body)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    store::queue_webhook(conn, tenant_id, &body, at).await
 }
 
 /// A refund at the sandbox: it answers with a `refunded` webhook.
@@ -441,37 +276,19 @@ pub async fn refund(
     queue(conn, tenant_id, &e, now_ms()).await
 }
 
-/// A webhook to send: (row id, body, attempts so far, tenant code, tenant secret).
-type Outgoing = (i64, String, i64, String, String);
-
 /// Delivers due sandbox webhooks to kencho's webhook endpoint, like a provider would: signed,
 /// retried with backoff until answered 2xx. Webhooks of different payments go out side by
 /// side; those of one payment in the order they were queued.
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Result<usize> {
-    let rows = sqlx::query(
-        // The settings row exists: a checkout (and so a webhook) is only made after `settings`.
-        "SELECT w.id, w.body, w.attempts, t.code AS tenant_code, s.sandbox_secret, w.tenant_id FROM sandbox_webhooks w JOIN tenants t ON t.id = w.tenant_id \
-         JOIN payment_settings s ON s.tenant_id = w.tenant_id WHERE w.delivered_at IS NULL AND w.deliver_at <= $1 ORDER BY w.deliver_at, w.id LIMIT 256",
-    )
-    .bind(now_ms())
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::due_webhooks(db, now_ms()).await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut groups: std::collections::BTreeMap<String, Vec<Outgoing>> = Default::default();
     for r in rows {
-        let (id, body, attempts, code, stored, tenant_id): (i64, String, i64, String, String, i64) = (
-            r.try_get("id")?,
-            r.try_get("body")?,
-            r.try_get("attempts")?,
-            r.try_get("tenant_code")?,
-            r.try_get("sandbox_secret")?,
-            r.try_get("tenant_id")?,
-        );
-        let secret = db.keys().open(&secret_place("sandbox_secret", tenant_id), &stored)?;
-        let key = serde_json::from_str::<ProviderEvent>(&body).map(|e| e.payment_ref).unwrap_or_default();
-        groups.entry(key).or_default().push((id, body, attempts, code, secret));
+        let secret = db.keys().open(&secret_place("sandbox_secret", r.tenant_id), &r.sealed_secret)?;
+        let key = serde_json::from_str::<ProviderEvent>(&r.body).map(|e| e.payment_ref).unwrap_or_default();
+        groups.entry(key).or_default().push((r.id, r.body, r.attempts, r.tenant_code, secret));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (_, group) in groups {
@@ -509,12 +326,7 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, base_url: &str) -> Res
                 } else {
                     (None, now_ms() + 1_000 * 2i64.pow(u32::try_from(attempts.min(8)).unwrap_or(8)))
                 };
-                sqlx::query("UPDATE sandbox_webhooks SET delivered_at = $1, attempts = attempts + 1, deliver_at = $2 WHERE id = $3")
-                    .bind(delivered)
-                    .bind(next)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                store::webhook_tried(conn, id, delivered, next).await?;
             }
             Ok(())
         })
@@ -536,15 +348,9 @@ pub async fn webhook_worker(db: Db, base_url: String, stop: crate::worker::Stop)
 /// The provider's settlement report for a day (what it paid out), as a CSV the reconciliation
 /// imports: `provider_ref,date,gross,fee`.
 pub async fn settlement_csv(db: &Db, tenant_id: i64) -> Result<String> {
-    let rows = sqlx::query(
-        "SELECT ref, amount, created_at FROM sandbox_payments WHERE tenant_id = $1 AND state = 'paid' ORDER BY id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::paid_checkouts(db, tenant_id).await?;
     let mut out = String::from("provider_ref,date,gross,fee\n");
-    for r in rows {
-        let (rf, amount, at): (String, i64, i64) = (r.try_get("ref")?, r.try_get("amount")?, r.try_get("created_at")?);
+    for (rf, amount, at) in rows {
         out.push_str(&format!("{rf},{},{amount},{}\n", crate::clock::fmt_date(at), amount * 36 / 1000));
     }
     Ok(out)

@@ -3,9 +3,11 @@
 //! it (地方自治法施行令154条).
 
 use kencho_core::payment::fee::{amount_due, FeeRule};
-use kencho_core::payment::schedule::{Computed, Schedule, ScheduleError};
-use sqlx::{AnyConnection, Row};
+use kencho_core::payment::schedule::{Schedule, ScheduleError};
+use sqlx::AnyConnection;
 
+pub use super::model::Due;
+use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
@@ -20,12 +22,7 @@ impl From<ScheduleError> for AppError {
 
 /// The tenant's schedule and its document, if one is kept.
 pub async fn load(db: &Db, tenant_id: i64) -> Result<Option<(Schedule, String)>> {
-    let row = sqlx::query("SELECT document FROM fee_schedules WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&db.read)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let text: String = row.try_get("document")?;
+    let Some(text) = store::schedule_document(db, tenant_id).await? else { return Ok(None) };
     let s = Schedule::parse(&text).map_err(|p| AppError::Internal(format!("stored fee schedule: {}", p.join("; "))))?;
     Ok(Some((s, text)))
 }
@@ -47,17 +44,7 @@ pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Checked<Schedule>> 
     let (tenant_id, actor, text) = (by.tenant_id, format!("staff:{}", by.id), text.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO fee_schedules (tenant_id, document, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, \
-                 updated_by = excluded.updated_by",
-            )
-            .bind(tenant_id)
-            .bind(&text)
-            .bind(now_ms())
-            .bind(&actor)
-            .execute(&mut *conn)
-            .await?;
+            store::upsert_schedule(conn, tenant_id, &text, &actor, now_ms()).await?;
             audit::append(
                 conn,
                 tenant_id,
@@ -72,44 +59,6 @@ pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Checked<Schedule>> 
     })
     .await?;
     Ok(Ok(schedule))
-}
-
-/// What a fee is, as the 調定 records it.
-#[derive(Debug, Clone)]
-pub struct Due {
-    /// The item of the 手数料条例 ('' for a procedure's own fixed fee without one).
-    pub item: String,
-    pub article: String,
-    pub revenue_code: String,
-    pub units: i64,
-    pub gross: i64,
-    pub reduction: i64,
-    pub ground: Option<String>,
-    /// The ground as the 条例 words it, with its article (for the resident's mail).
-    pub ground_text: Option<String>,
-    pub amount: i64,
-    /// 年度 of the 調定: `None` for a new one (the year of today); a payment replacing another
-    /// keeps the year of the 調定 it carries over.
-    pub fiscal_year: Option<i32>,
-}
-
-impl Due {
-    fn of(c: Computed, s: &Schedule) -> Due {
-        let it = s.item(&c.item);
-        let ground_text = c.ground.as_deref().and_then(|g| s.ground(g)).map(|g| format!("{}（{}）", g.text, g.article));
-        Due {
-            ground_text,
-            article: it.map(|i| format!("{} {}", s.ordinance, i.article)).unwrap_or_default(),
-            revenue_code: it.map(|i| i.revenue_code.clone()).unwrap_or_default(),
-            item: c.item,
-            units: c.units,
-            gross: c.gross,
-            reduction: c.reduction,
-            ground: c.ground,
-            amount: c.net,
-            fiscal_year: None,
-        }
-    }
 }
 
 fn max_units(p: &Procedure) -> i64 {
@@ -181,55 +130,12 @@ pub async fn insert_chotei(
     decided_by: &str,
 ) -> Result<i64> {
     let now = now_ms();
-    let id: i64 = sqlx::query(
-        "INSERT INTO chotei (tenant_id, application_id, payment_id, item_code, article, revenue_code, units, gross, \
-         reduction, ground_code, amount, fiscal_year, decided_by, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(application_id)
-    .bind(payment_id)
-    .bind(&due.item)
-    .bind(&due.article)
-    .bind(&due.revenue_code)
-    .bind(due.units)
-    .bind(due.gross)
-    .bind(due.reduction)
-    .bind(&due.ground)
-    .bind(due.amount)
-    .bind(i64::from(due.fiscal_year.unwrap_or_else(|| fiscal_year_at(now))))
-    .bind(decided_by)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
-    Ok(id)
+    let year = due.fiscal_year.unwrap_or_else(|| fiscal_year_at(now));
+    store::insert_chotei(conn, (tenant_id, application_id, payment_id), due, (year, decided_by), now).await
 }
 
 /// The 調定 a payment is received against, as `Due` (to carry it over to a payment that
 /// replaces it: the resident changed the method, the cash came to the counter).
 pub async fn due_of_payment(conn: &mut AnyConnection, payment_id: i64) -> Result<Option<(Due, String)>> {
-    let row = sqlx::query(
-        "SELECT item_code, article, revenue_code, units, gross, reduction, ground_code, amount, fiscal_year, decided_by \
-         FROM chotei WHERE payment_id = $1",
-    )
-    .bind(payment_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some((
-        Due {
-            item: r.try_get("item_code")?,
-            article: r.try_get("article")?,
-            revenue_code: r.try_get("revenue_code")?,
-            units: r.try_get("units")?,
-            gross: r.try_get("gross")?,
-            reduction: r.try_get("reduction")?,
-            ground: r.try_get("ground_code")?,
-            ground_text: None,
-            amount: r.try_get("amount")?,
-            fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?).ok(),
-        },
-        r.try_get("decided_by")?,
-    )))
+    store::chotei_of_payment(conn, payment_id).await
 }

@@ -4,8 +4,9 @@
 
 use kencho_core::payment::refund::RefundAct;
 use kencho_core::payment::stripe::{self as fmt, CheckoutRequest, CheckoutSession};
-use sqlx::Row;
 
+use super::model::StripeRefund;
+use super::store;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
@@ -74,22 +75,10 @@ pub async fn create_checkout(
 
 /// Sends refunds waiting for Stripe (state `to_send`); their result arrives as a webhook.
 pub async fn send_refunds(db: &Db, http: &reqwest::Client, api_base: &str) -> Result<usize> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.amount, r.reason, p.payment_intent, s.stripe_api_key, p.tenant_id FROM refunds r JOIN payments p ON p.id = r.payment_id \
-         JOIN payment_settings s ON s.tenant_id = p.tenant_id WHERE r.state = 'to_send' AND p.provider = 'stripe' ORDER BY r.id LIMIT 50",
-    )
-    .fetch_all(&db.read)
-    .await?;
+    let rows = store::stripe_refunds_to_send(db).await?;
     let mut sent = 0;
     for r in rows {
-        let (id, amount, reason, intent, key, tenant_id): (i64, i64, String, Option<String>, Option<String>, i64) = (
-            r.try_get("id")?,
-            r.try_get("amount")?,
-            r.try_get("reason")?,
-            r.try_get("payment_intent")?,
-            r.try_get("stripe_api_key")?,
-            r.try_get("tenant_id")?,
-        );
+        let StripeRefund { id, amount, reason, payment_intent: intent, sealed_api_key: key, tenant_id } = r;
         let (Some(intent), Some(key)) = (intent, key) else { continue };
         let key = match db.keys().open(&super::sandbox::secret_place("stripe_api_key", tenant_id), &key) {
             Ok(k) => zeroize::Zeroizing::new(k),
@@ -147,12 +136,7 @@ pub async fn apply_webhook<L: super::Links>(
     if let Some(link) = charge {
         db.transact(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE payments SET charge_id = $1 WHERE provider = 'stripe' AND payment_intent = $2 AND tenant_id = $3")
-                    .bind(&link.charge_id)
-                    .bind(&link.payment_intent)
-                    .bind(tenant_id)
-                    .execute(&mut *conn)
-                    .await?;
+                store::set_charge(conn, tenant_id, &link.payment_intent, &link.charge_id).await?;
                 Ok(())
             })
         })
@@ -163,12 +147,7 @@ pub async fn apply_webhook<L: super::Links>(
             let (s, i) = (session.clone(), intent.clone());
             db.transact(move |conn| {
                 Box::pin(async move {
-                    sqlx::query("UPDATE payments SET payment_intent = $1 WHERE provider = 'stripe' AND provider_ref = $2 AND tenant_id = $3")
-                        .bind(&i)
-                        .bind(&s)
-                        .bind(tenant_id)
-                        .execute(&mut *conn)
-                        .await?;
+                    store::set_payment_intent(conn, tenant_id, &s, &i).await?;
                     Ok(())
                 })
             })
@@ -176,21 +155,10 @@ pub async fn apply_webhook<L: super::Links>(
         }
         // The payment's session: named by the event, or found by the PaymentIntent remembered
         // from the session's events; either way one of this tenant's.
-        let (column, value) = match (&e.refs.session, &e.refs.payment_intent) {
-            (Some(s), _) => ("provider_ref", Some(s)),
-            (None, pi) => ("payment_intent", pi.as_ref()),
-        };
-        let session = match value {
-            Some(v) => sqlx::query(&format!(
-                "SELECT provider_ref FROM payments WHERE provider = 'stripe' AND {column} = $1 AND tenant_id = $2"
-            ))
-            .bind(v)
-            .bind(tenant_id)
-            .fetch_optional(&db.read)
-            .await?
-            .map(|r| r.try_get::<String, _>("provider_ref"))
-            .transpose()?,
-            None => None,
+        let session = match (&e.refs.session, &e.refs.payment_intent) {
+            (Some(s), _) => store::stripe_session(db, tenant_id, s).await?,
+            (None, Some(pi)) => store::stripe_session_of_intent(db, tenant_id, pi).await?,
+            (None, None) => None,
         };
         let Some(session) = session else {
             record_unmatched(db, tenant_id, &e).await?;
@@ -216,17 +184,7 @@ async fn record_unmatched(db: &Db, tenant_id: i64, e: &fmt::StripeEvent) -> Resu
     let (event_id, event_type) = (e.event_id.clone(), e.event_type.clone());
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO payment_unmatched_events (tenant_id, provider, event_id, event_type, object_ref, received_at) \
-                 VALUES ($1, 'stripe', $2, $3, $4, $5) ON CONFLICT (tenant_id, provider, event_id) DO NOTHING",
-            )
-            .bind(tenant_id)
-            .bind(&event_id)
-            .bind(&event_type)
-            .bind(&object)
-            .bind(crate::db::now_ms())
-            .execute(&mut *conn)
-            .await?;
+            store::insert_unmatched(conn, tenant_id, (&event_id, &event_type, &object), crate::db::now_ms()).await?;
             Ok(())
         })
     })
