@@ -4,12 +4,11 @@
 //! certificate chain, its fingerprint and validity are kept in clear (they are public).
 
 use base64::Engine as _;
-use serde::Serialize;
-use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
-use super::keys::lock_tenant;
+pub use super::model::{CertificateInfo, Upload};
 use super::pades::{self, credential, Credential};
+use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::crypto::Keyring;
@@ -17,39 +16,6 @@ use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// What an administrator uploads.
-pub enum Upload {
-    /// PEM certificate chain and PEM private key.
-    Pem { chain: String, key: String },
-    /// A PKCS#12 file (.p12 / .pfx) and its password.
-    Pkcs12 { der: Vec<u8>, password: Zeroizing<String> },
-}
-
-/// A configured certificate as administrators see it (never the key).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CertificateInfo {
-    pub cert_id: String,
-    /// Subject (RFC 4514).
-    pub subject: String,
-    pub issuer: String,
-    /// Serial number, hexadecimal.
-    pub serial: String,
-    /// SHA-256 of the certificate (DER), lowercase hex.
-    pub sha256: String,
-    /// `RSA-2048`, `ECDSA-P256` …
-    pub key_algorithm: String,
-    /// Validity, epoch milliseconds.
-    pub not_before: i64,
-    pub not_after: i64,
-    /// RFC 3161 time-stamp authority; none: signatures are PAdES-B-B.
-    pub tsa_url: Option<String>,
-    /// `B-B` or `B-T`.
-    pub level: String,
-    pub created_by: String,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-}
 
 fn key_place(cert_id: &str) -> String {
     crate::crypto::place("signing_certificates.private_key", cert_id)
@@ -65,52 +31,9 @@ pub fn read_upload(upload: &Upload, now_ms: i64) -> Result<Credential> {
     Ok(cred)
 }
 
-const COLS: &str =
-    "cert_id, subject, issuer, serial, sha256, key_algorithm, not_before, not_after, tsa_url, created_by, created_at";
-
-fn info_from_row(r: &sqlx::any::AnyRow) -> Result<CertificateInfo> {
-    let tsa_url: Option<String> = r.try_get("tsa_url")?;
-    Ok(CertificateInfo {
-        cert_id: r.try_get("cert_id")?,
-        subject: r.try_get("subject")?,
-        issuer: r.try_get("issuer")?,
-        serial: r.try_get("serial")?,
-        sha256: r.try_get("sha256")?,
-        key_algorithm: r.try_get("key_algorithm")?,
-        not_before: r.try_get("not_before")?,
-        not_after: r.try_get("not_after")?,
-        level: if tsa_url.is_some() { "B-T" } else { "B-B" }.into(),
-        tsa_url,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
 /// The tenant's certificate in use, if any.
 pub async fn current(db: &Db, tenant_id: i64) -> Result<Option<CertificateInfo>> {
-    let sql = format!(
-        "SELECT {COLS} FROM signing_certificates WHERE tenant_id = $1 AND removed_at IS NULL ORDER BY id DESC LIMIT 1"
-    );
-    sqlx::query(&sql).bind(tenant_id).fetch_optional(&db.read).await?.as_ref().map(info_from_row).transpose()
-}
-
-/// Erases the key of the tenant's certificate in use and marks it removed; returns its id.
-async fn retire(conn: &mut AnyConnection, tenant_id: i64, now: i64) -> Result<Option<String>> {
-    let old: Option<String> =
-        sqlx::query("SELECT cert_id FROM signing_certificates WHERE tenant_id = $1 AND removed_at IS NULL")
-            .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get("cert_id"))
-            .transpose()?;
-    sqlx::query(
-        "UPDATE signing_certificates SET removed_at = $1, private_key = NULL WHERE tenant_id = $2 AND removed_at IS NULL",
-    )
-    .bind(now)
-    .bind(tenant_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(old)
+    store::current_certificate(db, tenant_id).await
 }
 
 /// Configures (or replaces) the tenant's certificate and TSA; audited.
@@ -148,29 +71,9 @@ pub async fn configure(db: &Db, staff: &Staff, upload: Upload, tsa_url: Option<S
     let row = info.clone();
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_tenant(conn, tenant_id).await?;
-            let replaced = retire(conn, tenant_id, now).await?;
-            sqlx::query(
-                "INSERT INTO signing_certificates (tenant_id, cert_id, chain_pem, private_key, key_algorithm, subject, issuer, \
-                 serial, sha256, not_before, not_after, tsa_url, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(tenant_id)
-            .bind(&row.cert_id)
-            .bind(&chain_pem)
-            .bind(&sealed)
-            .bind(&row.key_algorithm)
-            .bind(&row.subject)
-            .bind(&row.issuer)
-            .bind(&row.serial)
-            .bind(&row.sha256)
-            .bind(row.not_before)
-            .bind(row.not_after)
-            .bind(&row.tsa_url)
-            .bind(&row.created_by)
-            .bind(row.created_at)
-            .execute(&mut *conn)
-            .await?;
+            store::lock_tenant(conn, tenant_id).await?;
+            let replaced = store::retire_certificate(conn, tenant_id, now).await?;
+            store::insert_certificate(conn, tenant_id, &row, &chain_pem, &sealed).await?;
             audit::append(
                 conn,
                 tenant_id,
@@ -194,8 +97,8 @@ pub async fn remove(db: &Db, staff: &Staff) -> Result<Option<String>> {
     let (tenant_id, actor) = (staff.tenant_id, format!("staff:{}", staff.id));
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_tenant(conn, tenant_id).await?;
-            let removed = retire(conn, tenant_id, now_ms()).await?;
+            store::lock_tenant(conn, tenant_id).await?;
+            let removed = store::retire_certificate(conn, tenant_id, now_ms()).await?;
             if let Some(id) = &removed {
                 audit::append(
                     conn,
@@ -217,16 +120,8 @@ pub async fn remove(db: &Db, staff: &Staff) -> Result<Option<String>> {
 /// that has expired since refuses the document (`certificate_expired`) rather than embed a
 /// signature every reader would show as invalid.
 pub async fn signer(db: &Db, tenant_id: i64, location: &str) -> Result<Option<pades::Signer>> {
-    let row = sqlx::query(
-        "SELECT cert_id, chain_pem, private_key, tsa_url FROM signing_certificates \
-         WHERE tenant_id = $1 AND removed_at IS NULL AND private_key IS NOT NULL ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let (cert_id, chain_pem, stored): (String, String, String) =
-        (row.try_get("cert_id")?, row.try_get("chain_pem")?, row.try_get("private_key")?);
+    let Some(row) = store::signing_certificate(db, tenant_id).await? else { return Ok(None) };
+    let (cert_id, chain_pem, stored) = (row.cert_id, row.chain_pem, row.private_key);
     let keys: std::sync::Arc<Keyring> = db.keys();
     let secret = Zeroizing::new(keys.open(&key_place(&cert_id), &stored)?);
     let der =
@@ -235,5 +130,5 @@ pub async fn signer(db: &Db, tenant_id: i64, location: &str) -> Result<Option<pa
         .map_err(|e| AppError::Internal(format!("stored chain: {e}")))?;
     let cred = Credential::new(chain, credential::Key::from_pkcs8_der(&der)?)?;
     cred.check((now_ms() / 1000) as u64)?;
-    Ok(Some(pades::Signer { credential: cred, tsa_url: row.try_get("tsa_url")?, location: location.to_string() }))
+    Ok(Some(pades::Signer { credential: cred, tsa_url: row.tsa_url, location: location.to_string() }))
 }

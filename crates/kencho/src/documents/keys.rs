@@ -8,11 +8,12 @@
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand::RngCore;
-use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use zeroize::Zeroizing;
 
+pub use super::model::PublicKey;
+use super::store::{self, NewKey};
 use crate::actor::Staff;
 use crate::audit;
 use crate::crypto::Keyring;
@@ -43,23 +44,6 @@ impl ActiveKey {
     pub fn ephemeral(tenant_id: i64, key_id: &str) -> ActiveKey {
         ActiveKey { tenant_id, key_id: key_id.to_string(), signing: SigningKey::from_bytes(&new_seed()) }
     }
-}
-
-/// A public key as third parties see it (`GET /api/v1/signing-keys`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PublicKey {
-    /// Tenant code.
-    pub tenant: String,
-    pub tenant_name: String,
-    pub key_id: String,
-    /// Always `Ed25519`.
-    pub algorithm: String,
-    /// The 32-byte public key, base64 (standard alphabet, padded).
-    pub public_key: String,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-    /// Epoch milliseconds; a retired key signs nothing new but still verifies what it signed.
-    pub retired_at: Option<i64>,
 }
 
 fn new_seed() -> [u8; 32] {
@@ -95,29 +79,10 @@ fn seed_place(key_id: &str) -> String {
 }
 
 async fn read_active(conn: &mut AnyConnection, keys: &Keyring, tenant_id: i64) -> Result<Option<ActiveKey>> {
-    let row = sqlx::query(
-        "SELECT key_id, secret_key FROM signing_keys WHERE tenant_id = $1 AND retired_at IS NULL AND secret_key IS NOT NULL \
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let (key_id, stored): (String, String) = (row.try_get("key_id")?, row.try_get("secret_key")?);
+    let Some(row) = store::active_key(conn, tenant_id).await? else { return Ok(None) };
+    let (key_id, stored) = (row.key_id, row.secret_key);
     let secret = Zeroizing::new(keys.open(&seed_place(&key_id), &stored)?);
     Ok(Some(ActiveKey { tenant_id, key_id, signing: SigningKey::from_bytes(&decode_32(&secret)?) }))
-}
-
-/// Serialises key changes of one tenant (PostgreSQL; SQLite has one writer). `FOR NO KEY
-/// UPDATE`, not `FOR UPDATE`: every insert that names the tenant takes a key-share lock on its
-/// row for the foreign key, and a submission holding the tenant's audit head would wait on this
-/// lock while its holder waits on the audit head — a deadlock.
-pub(super) async fn lock_tenant(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
-    let lock = crate::db::for_no_key_update(conn);
-    if !lock.is_empty() {
-        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{lock}")).bind(tenant_id).execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// Inserts a new active key for the tenant; returns it.
@@ -128,11 +93,7 @@ async fn insert_key(
     seed: [u8; 32],
     now: i64,
 ) -> Result<ActiveKey> {
-    let code: String = sqlx::query("SELECT code FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("code")?;
+    let code = store::tenant_code(conn, tenant_id).await?;
     let date = crate::clock::at(now);
     let key_id = format!(
         "{code}-{:04}{:02}{:02}-{}",
@@ -142,17 +103,14 @@ async fn insert_key(
         &hex::encode(&new_seed()[..4])
     );
     let signing = SigningKey::from_bytes(&seed);
-    sqlx::query(
-        "INSERT INTO signing_keys (tenant_id, key_id, algorithm, public_key, secret_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(tenant_id)
-    .bind(&key_id)
-    .bind(ALGORITHM)
-    .bind(B64.encode(signing.verifying_key().to_bytes()))
-    .bind(keys.seal(&seed_place(&key_id), &Zeroizing::new(B64.encode(seed)))?)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let new = NewKey {
+        key_id: &key_id,
+        algorithm: ALGORITHM,
+        public_key: B64.encode(signing.verifying_key().to_bytes()),
+        secret_key: keys.seal(&seed_place(&key_id), &Zeroizing::new(B64.encode(seed)))?,
+        created_at: now,
+    };
+    store::insert_key(conn, tenant_id, new).await?;
     Ok(ActiveKey { tenant_id, key_id, signing })
 }
 
@@ -167,7 +125,7 @@ pub async fn active(db: &Db, tenant_id: i64) -> Result<ActiveKey> {
     let seed = new_seed();
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_tenant(conn, tenant_id).await?;
+            store::lock_tenant(conn, tenant_id).await?;
             if let Some(k) = read_active(conn, &keys, tenant_id).await? {
                 return Ok(k);
             }
@@ -194,23 +152,10 @@ pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
     let (seed, keys) = (new_seed(), db.keys());
     db.transact(move |conn| {
         Box::pin(async move {
-            lock_tenant(conn, tenant_id).await?;
+            store::lock_tenant(conn, tenant_id).await?;
             let now = now_ms();
-            let retired: Vec<String> =
-                sqlx::query("SELECT key_id FROM signing_keys WHERE tenant_id = $1 AND retired_at IS NULL ORDER BY id")
-                    .bind(tenant_id)
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get("key_id"))
-                    .collect::<Result<_, _>>()?;
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = $1, secret_key = NULL WHERE tenant_id = $2 AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(tenant_id)
-            .execute(&mut *conn)
-            .await?;
+            let retired = store::unretired_keys(conn, tenant_id).await?;
+            store::retire_keys(conn, tenant_id, now).await?;
             let key = insert_key(conn, &keys, tenant_id, seed, now).await?;
             audit::append(
                 conn,
@@ -229,27 +174,7 @@ pub async fn rotate(db: &Db, staff: &Staff) -> Result<(Vec<String>, String)> {
 
 /// Public keys, oldest first; of one tenant when `tenant_code` is given.
 pub async fn public_keys(db: &Db, tenant_code: Option<&str>) -> Result<Vec<PublicKey>> {
-    let rows = sqlx::query(
-        "SELECT t.code AS tenant_code, t.name AS tenant_name, k.key_id, k.algorithm, k.public_key, k.created_at, \
-         k.retired_at FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id \
-         WHERE ($1 = '' OR t.code = $1) ORDER BY k.id",
-    )
-    .bind(tenant_code.unwrap_or_default())
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PublicKey {
-                tenant: r.try_get("tenant_code")?,
-                tenant_name: r.try_get("tenant_name")?,
-                key_id: r.try_get("key_id")?,
-                algorithm: r.try_get("algorithm")?,
-                public_key: r.try_get("public_key")?,
-                created_at: r.try_get("created_at")?,
-                retired_at: r.try_get("retired_at")?,
-            })
-        })
-        .collect()
+    store::public_keys(db, tenant_code).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The electronic receipt (電子領収書): one signed PDF per paid payment.
 //!
 //! A receipt is an issued document like a decision notice: the same layout code, the same
-//! signing path ([`super::sign_and_store`]), the same row in `issued_documents` (kind
+//! signing path ([`super::issue::sign_and_store`]), the same row in `issued_documents` (kind
 //! `receipt`), so the public verification page and API check it unchanged. Its number is
 //! derived from the payment ([`receipt_number`]): the table's unique number makes a payment
 //! have at most one receipt, and finding a payment's receipt is a lookup by number.
@@ -10,18 +10,14 @@ use std::path::Path;
 
 use sqlx::AnyConnection;
 
-use super::links::{ApplicationFacts, PaymentFacts};
+use super::issue::{record, sign_and_store, signing_reason, Signing, LANG, VERIFY_PATH};
+use super::links::{ApplicationFacts, Links, PaymentFacts};
+use super::model::{By, IssuedDocument, KIND_RECEIPT};
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
-use super::{
-    certificate, find, insert, keys, sign_and_store, signing_reason, By, IssuedDocument, Links, Signing, LANG,
-    VERIFY_PATH,
-};
+use super::{certificate, keys, store};
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
-
-/// `issued_documents.kind` of a receipt.
-pub const KIND_RECEIPT: &str = "receipt";
 
 /// `MNS-領収-000042`: the tenant's receipt prefix and the payment id, so a payment has one
 /// receipt number and the number names its payment.
@@ -195,7 +191,7 @@ pub async fn issue_receipt<L: Links>(
     let number = receipt_number(&f.office.receipt_prefix, payment_id);
     {
         let mut conn = db.read.acquire().await?;
-        if let Some(d) = find(&mut conn, By::Number(&number)).await? {
+        if let Some(d) = store::find(&mut conn, By::Number(&number)).await? {
             return Ok(d);
         }
     }
@@ -248,13 +244,13 @@ pub async fn issue_receipt<L: Links>(
         Box::pin(async move {
             // Two requests at once: the second waits here, then finds the first one's receipt.
             let paid = links.lock_payment(conn, payment_id).await?;
-            if let Some(d) = find(conn, By::Number(&doc.number)).await? {
+            if let Some(d) = store::find(conn, By::Number(&doc.number)).await? {
                 return Ok(d);
             }
             if !paid {
                 return Err(not_paid());
             }
-            doc.id = insert(conn, &doc, "system").await?;
+            doc.id = record(conn, &doc, "system").await?;
             Ok(doc)
         })
     })

@@ -6,15 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use super::layers::{parse, LayerKind, Parsed, Slot};
+use super::store::layers as store;
+use crate::db::Db;
+use crate::error::{AppError, Result};
 use kencho_core::evacuation::flood::FloodZones;
 use kencho_core::evacuation::geo::{Point, PolygonIndex};
 use kencho_core::evacuation::towns::Town;
 use kencho_core::evacuation::{DepthRank, DurationRank, FloodScale, FloodScenario, Hazards, Landslide, Site};
-use sqlx::Row;
-
-use super::layers::{parse, LayerKind, Parsed, Slot};
-use crate::db::Db;
-use crate::error::{AppError, Result};
 
 /// What one tenant's layers in use say.
 #[derive(Default)]
@@ -175,7 +174,7 @@ impl Atlases {
         if let Some(a) = self.fresh(tenant_id) {
             return Ok(a);
         }
-        let wanted = super::layers::heads(db, tenant_id).await?;
+        let wanted = store::heads(db, tenant_id).await?;
         let current = self.cache_get(tenant_id);
         if let Some(a) = current.as_ref().filter(|a| a.built_from == wanted) {
             self.store(tenant_id, a.clone());
@@ -185,11 +184,7 @@ impl Atlases {
         let unchanged = |slot: &Slot| current.as_ref().and_then(|a| a.built_from.get(slot)) == wanted.get(slot);
         let mut texts = Vec::new();
         for (slot, id) in wanted.iter().filter(|(s, _)| !unchanged(s)) {
-            let body: String = sqlx::query("SELECT body FROM evacuation_layers WHERE id = $1")
-                .bind(id)
-                .fetch_one(&db.read)
-                .await?
-                .try_get("body")?;
+            let body = store::body(db, *id).await?;
             texts.push((*slot, body));
         }
         let mut atlas = Atlas { built_from: wanted.clone(), ..Atlas::default() };

@@ -13,54 +13,17 @@ use std::time::Duration;
 use kencho_core::evacuation::alert::AlertStatus;
 use kencho_core::evacuation::jma::decide::{self, Levels, Why};
 use kencho_core::evacuation::jma::{self as telegram, Hazard, InfoType, Telegram};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::alerts::{self, Actor, Phase, WHOLE_TENANT};
 use super::layers::Atlases;
+pub use super::model::{Note, Outcome};
+use super::model::{Open, TenantRow};
+use super::store::alerts as alert_store;
+use super::store::jma::{self as store, NewJmaAlert};
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Outcome {
-    /// `issued` (an alert issued or replaced), `cancelled` (alerts lifted or cancelled only),
-    /// `recorded` (nothing changed), `unmapped` (nothing changed: what it names for the tenants
-    /// maps to no 警戒レベル), `stale` (a later telegram of the event was read), `duplicate`,
-    /// `ignored` (訓練/試験).
-    pub result: String,
-    pub event_id: String,
-    /// Alerts issued by this telegram.
-    pub issued: Vec<i64>,
-    /// Alerts cancelled by it (lifted, cancelled, or replaced by a lower level).
-    pub cancelled: Vec<i64>,
-    /// What it did, or why it did nothing, for each tenant it names.
-    pub notes: Vec<Note>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Note {
-    /// The tenant's code.
-    pub tenant: String,
-    /// `raised`, `lowered`, `lifted`, `cancelled`, `kept`, `not_lowered` (a lower level read
-    /// without a clearance), `unmapped` (kinds with no 警戒レベル; nothing changed),
-    /// `below_alert`, `stale`.
-    pub why: String,
-    /// The alert level after the telegram, if an alert is in force.
-    pub level: Option<u8>,
-    /// Kinds in force there that kencho maps to no level (強風注意報 …).
-    pub unmapped: Vec<String>,
-}
-
-struct TenantRow {
-    id: i64,
-    code: String,
-    name: String,
-    lg_code: String,
-    /// The first five digits of the 全国地方公共団体コード (`None`: a bad code matches nothing).
-    municipality: Option<String>,
-}
 
 impl Outcome {
     fn new(result: &str, event_id: &str) -> Outcome {
@@ -101,8 +64,7 @@ pub async fn ingest(
     if let Some(t) = only_tenant {
         sha.push_str(&format!(":tenant{t}"));
     }
-    let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE sha256 = $1").bind(&sha).fetch_optional(&db.read).await?;
-    if seen.is_some() {
+    if store::seen(db, &sha).await? {
         return Ok(Outcome::new("duplicate", &tg.event_id));
     }
     let tenants = tenants_for(db, &tg, only_tenant).await?;
@@ -117,21 +79,7 @@ pub async fn ingest(
     let keys = db.keys();
     db.transact(move |conn| {
         Box::pin(async move {
-            let inserted = sqlx::query(
-                "INSERT INTO jma_telegrams (sha256, event_id, info_type, title, report_time, source, outcome, received_at, tenant_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&sha)
-            .bind(&tg.event_id)
-            .bind(tg.info_type.as_str())
-            .bind(&tg.title)
-            .bind(&tg.report_time)
-            .bind(&source)
-            .bind(now_ms())
-            .bind(only_tenant)
-            .execute(&mut *conn)
-            .await?;
-            if inserted.rows_affected() == 0 {
+            if !store::insert(conn, &sha, &tg, &source, now_ms(), only_tenant).await? {
                 return Ok(Outcome::new("duplicate", &tg.event_id));
             }
             // One event at a time across processes.
@@ -139,12 +87,7 @@ pub async fn ingest(
             crate::db::lock_key(conn, key).await?;
             let out = apply_all(conn, keys, &tg, &with_atlas, &sha, &base_url).await?;
             let reason = serde_json::to_string(&out.notes).unwrap_or_default();
-            sqlx::query("UPDATE jma_telegrams SET outcome = $1, reason = $2 WHERE sha256 = $3")
-                .bind(&out.result)
-                .bind(&reason)
-                .bind(&sha)
-                .execute(&mut *conn)
-                .await?;
+            store::set_outcome(conn, &sha, &out.result, &reason).await?;
             Ok(out)
         })
     })
@@ -154,21 +97,8 @@ pub async fn ingest(
 /// The tenants the telegram may concern: those whose municipality it names; for a 取消 or a
 /// river's 解除 every tenant (their alerts of the event are found by EventID).
 async fn tenants_for(db: &Db, tg: &Telegram, only_tenant: Option<i64>) -> Result<Vec<TenantRow>> {
-    Ok(sqlx::query("SELECT id, code, name, lg_code FROM tenants WHERE lg_code <> '' ORDER BY id")
-        .fetch_all(&db.read)
+    Ok(store::tenants(db)
         .await?
-        .iter()
-        .map(|r| {
-            let lg_code: String = r.try_get("lg_code")?;
-            Ok(TenantRow {
-                id: r.try_get("id")?,
-                code: r.try_get("code")?,
-                name: r.try_get("name")?,
-                municipality: telegram::municipality_of_lg_code(&lg_code),
-                lg_code,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .filter(|t| only_tenant.is_none_or(|o| o == t.id))
         .filter(|t| {
@@ -196,7 +126,7 @@ async fn apply_all(
     // uploaded by that tenant: one tenant's upload never makes another's telegram stale.
     let mut stale = 0;
     for (tenant, atlas) in with_atlas {
-        if newer_exists(conn, tg, sha, tenant.id).await? {
+        if store::newer_exists(conn, tg, sha, tenant.id).await? {
             stale += 1;
             out.notes.push(Note { tenant: tenant.code.clone(), why: "stale".into(), level: None, unmapped: vec![] });
             continue;
@@ -205,28 +135,6 @@ async fn apply_all(
     }
     out.settle(stale, with_atlas.len());
     Ok(out)
-}
-
-/// Whether a later telegram of the same event was already read for this tenant.
-async fn newer_exists(conn: &mut sqlx::AnyConnection, tg: &Telegram, sha: &str, tenant_id: i64) -> Result<bool> {
-    Ok(sqlx::query(
-        "SELECT 1 FROM jma_telegrams WHERE event_id = $1 AND event_id <> '' AND report_time > $2 AND sha256 <> $3 \
-         AND (tenant_id IS NULL OR tenant_id = $4)",
-    )
-    .bind(&tg.event_id)
-    .bind(&tg.report_time)
-    .bind(sha)
-    .bind(tenant_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some())
-}
-
-/// The tenant's alert for this event in force: (id, level, levels per hazard).
-struct Open {
-    id: i64,
-    level: i64,
-    levels: String,
 }
 
 /// The levels per hazard an event's alerts hold; an alert from before they were kept counts
@@ -255,17 +163,7 @@ async fn apply(
         return Ok(());
     };
     let actor = Actor { tenant_id: tenant.id, tenant_name: tenant.name.clone(), id: "jma".into(), grant: None, keys };
-    let open: Vec<Open> = sqlx::query(
-        "SELECT id, level, jma_levels FROM evacuation_alerts \
-         WHERE tenant_id = $1 AND source = 'jma' AND event_id = $2 AND status = 'issued' ORDER BY id",
-    )
-    .bind(tenant.id)
-    .bind(&tg.event_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| Ok(Open { id: r.try_get("id")?, level: r.try_get("level")?, levels: r.try_get("jma_levels")? }))
-    .collect::<Result<_>>()?;
+    let open: Vec<Open> = store::open_alerts(conn, tenant.id, &tg.event_id).await?;
     let current = levels_of(&open);
     let step = decide::step(&current, tg, municipality);
     if step.why != Why::NotNamed {
@@ -286,12 +184,7 @@ async fn apply(
         // The same alert level: the levels per hazard may still have moved below it.
         if step.levels != current && after.is_some() {
             for o in &open {
-                sqlx::query("UPDATE evacuation_alerts SET jma_levels = $1, hazard = $2 WHERE id = $3")
-                    .bind(&levels_json)
-                    .bind(&hazard)
-                    .bind(o.id)
-                    .execute(&mut *conn)
-                    .await?;
+                store::set_levels(conn, o.id, &levels_json, &hazard).await?;
             }
         }
         return Ok(());
@@ -329,28 +222,24 @@ async fn issue(
 ) -> Result<i64> {
     let now = now_ms();
     // JMA's warnings are 警戒レベル相当情報, never the municipality's order (避難情報に関するガイドライン).
-    let id: i64 = sqlx::query(
-        "INSERT INTO evacuation_alerts (tenant_id, level, source, title, note, status, requested_by, approved_by, event_id, created_at, issued_at, jma_levels, hazard, issuance) \
-         VALUES ($1, $2, 'jma', $3, $4, 'issued', 'jma', 'jma', $5, $6, $6, $7, $8, 'equivalent') RETURNING id",
-    )
-    .bind(tenant.id)
-    .bind(i64::from(level))
-    .bind(title)
-    .bind(tg.headline.trim())
-    .bind(&tg.event_id)
-    .bind(now)
-    .bind(levels_json)
-    .bind(hazard)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
+    let new = NewJmaAlert {
+        tenant_id: tenant.id,
+        level: i64::from(level),
+        title,
+        note: tg.headline.trim(),
+        event_id: &tg.event_id,
+        now,
+        jma_levels: levels_json,
+        hazard,
+    };
+    let id = store::insert_jma(conn, new).await?;
     // The municipality's own town areas, or all of the tenant's when it has no town table.
     let mut towns: Vec<&str> =
         atlas.towns.iter().filter(|t| t.lg_code == tenant.lg_code).map(|t| t.id.as_str()).collect();
     if towns.is_empty() {
         towns.push(WHOLE_TENANT);
     }
-    alerts::add_areas(conn, id, towns).await?;
+    alert_store::add_areas(conn, id, towns).await?;
     audit::append(
         conn,
         tenant.id,
@@ -489,11 +378,7 @@ pub async fn poll_once(
     links.reverse();
     let mut read = 0;
     for link in links {
-        let seen = sqlx::query("SELECT 1 FROM jma_telegrams WHERE source = $1")
-            .bind(format!("feed:{link}"))
-            .fetch_optional(&db.read)
-            .await?;
-        if seen.is_some() {
+        if store::seen_source(db, &format!("feed:{link}")).await? {
             continue;
         }
         let xml = get(link.clone(), TELEGRAM_CAP).await?;
