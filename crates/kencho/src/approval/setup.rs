@@ -9,25 +9,14 @@ use kencho_core::approval::org::{Org, PersonId};
 use kencho_core::approval::rules::RuleRow;
 use kencho_core::approval::settings::{parse_settings, Settings};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use time::Date;
 
+pub use super::model::{Absence, Setup};
+use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
-
-/// The organisation and table in use for a tenant.
-#[derive(Debug, Clone, Default)]
-pub struct Setup {
-    pub org: Arc<Org>,
-    pub rules: Arc<Vec<RuleRow>>,
-    /// The records section and the 文書番号 template.
-    pub settings: Arc<Settings>,
-    pub org_version: i64,
-    pub rules_version: i64,
-    pub settings_version: i64,
-}
 
 /// Parsed setups per tenant, re-read only when a newer version was loaded (on any node).
 #[derive(Default)]
@@ -37,18 +26,10 @@ pub struct SetupCache {
 
 impl SetupCache {
     pub async fn get(&self, db: &Db, tenant_id: i64) -> Result<Setup> {
-        let rows = sqlx::query(
-            "SELECT kind, MAX(id) AS latest_id FROM approval_setup WHERE tenant_id = $1 GROUP BY kind ORDER BY kind",
-        )
-        .bind(tenant_id)
-        .fetch_all(&db.read)
-        .await?;
         let mut org_v = 0;
         let mut rules_v = 0;
         let mut settings_v = 0;
-        for r in &rows {
-            let kind: String = r.try_get("kind")?;
-            let v: i64 = r.try_get("latest_id")?;
+        for (kind, v) in store::latest_setup_ids(db, tenant_id).await? {
             match kind.as_str() {
                 "org" => org_v = v,
                 "rules" => rules_v = v,
@@ -87,11 +68,7 @@ async fn body_of<T: serde::de::DeserializeOwned>(db: &Db, id: i64) -> Result<Opt
     if id == 0 {
         return Ok(None);
     }
-    let body: String = sqlx::query("SELECT body FROM approval_setup WHERE id = $1")
-        .bind(id)
-        .fetch_one(&db.read)
-        .await?
-        .try_get("body")?;
+    let body = store::setup_body(db, id).await?;
     serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(format!("stored setup {id}: {e}")))
 }
 
@@ -105,16 +82,7 @@ pub fn staff_id_of(p: &PersonId) -> Option<i64> {
 
 /// The source text of the version in use, for the editor.
 pub async fn source(db: &Db, tenant_id: i64, kind: &str) -> Result<String> {
-    let row =
-        sqlx::query("SELECT source FROM approval_setup WHERE tenant_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1")
-            .bind(tenant_id)
-            .bind(kind)
-            .fetch_optional(&db.read)
-            .await?;
-    Ok(match row {
-        Some(r) => r.try_get("source")?,
-        None => String::new(),
-    })
+    Ok(store::setup_source(db, tenant_id, kind).await?.unwrap_or_default())
 }
 
 /// Loads a new organisation (`kind = "org"`), 専決 table (`"rules"`) or settings (`"settings"`:
@@ -123,14 +91,8 @@ pub async fn source(db: &Db, tenant_id: i64, kind: &str) -> Result<String> {
 pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: &str) -> Result<i64> {
     let body = match kind {
         "org" => {
-            let rows = sqlx::query("SELECT id, email FROM staff WHERE tenant_id = $1")
-                .bind(admin.tenant_id)
-                .fetch_all(&db.read)
-                .await?;
             let mut by_email = HashMap::new();
-            for r in rows {
-                let id: i64 = r.try_get("id")?;
-                let email: String = r.try_get("email")?;
+            for (id, email) in store::staff_emails(db, admin.tenant_id).await? {
                 by_email.insert(email.to_lowercase(), id);
             }
             let org = parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id)))
@@ -166,20 +128,7 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
     let (kind, text, admin) = (kind.to_string(), text.to_string(), admin.clone());
     db.transact(move |conn| {
         Box::pin(async move {
-            let id: i64 = sqlx::query(
-                "INSERT INTO approval_setup (tenant_id, kind, body, source, sha256, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(admin.tenant_id)
-            .bind(&kind)
-            .bind(&body)
-            .bind(&text)
-            .bind(&sha)
-            .bind(admin.id)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
+            let id = store::insert_setup(conn, &admin, &kind, &body, &text, &sha, now_ms()).await?;
             audit::append(
                 conn,
                 admin.tenant_id,
@@ -193,17 +142,6 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
         })
     })
     .await
-}
-
-/// One registered absence.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Absence {
-    pub id: i64,
-    pub staff_id: i64,
-    pub staff_name: String,
-    pub from: String,
-    pub to: String,
-    pub note: String,
 }
 
 /// Registers that `staff_id` is away from `from` to `to` (inclusive). Staff register their
@@ -225,28 +163,10 @@ pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &st
     let (from, to) = (format_date(f), format_date(t));
     db.transact(move |conn| {
         Box::pin(async move {
-            let same_tenant = sqlx::query("SELECT id FROM staff WHERE id = $1 AND tenant_id = $2")
-                .bind(staff_id)
-                .bind(by.tenant_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if same_tenant.is_none() {
+            if !store::staff_in_tenant(conn, staff_id, by.tenant_id).await? {
                 return Err(AppError::NotFound);
             }
-            let id: i64 = sqlx::query(
-                "INSERT INTO absences (tenant_id, staff_id, from_date, to_date, note, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(by.tenant_id)
-            .bind(staff_id)
-            .bind(&from)
-            .bind(&to)
-            .bind(&note)
-            .bind(by.id)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
+            let id = store::insert_absence(conn, &by, staff_id, (&from, &to), &note, now_ms()).await?;
             audit::append(
                 conn,
                 by.tenant_id,
@@ -264,36 +184,11 @@ pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &st
 
 /// Absences that have not ended before `today`, for the page.
 pub async fn absences(db: &Db, tenant_id: i64, today: Date) -> Result<Vec<Absence>> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.staff_id, s.name AS staff_name, a.from_date, a.to_date, a.note \
-         FROM absences a JOIN staff s ON s.id = a.staff_id \
-         WHERE a.tenant_id = $1 AND a.to_date >= $2 ORDER BY a.from_date, a.id",
-    )
-    .bind(tenant_id)
-    .bind(format_date(today))
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Absence {
-                id: r.try_get("id")?,
-                staff_id: r.try_get("staff_id")?,
-                staff_name: r.try_get("staff_name")?,
-                from: r.try_get("from_date")?,
-                to: r.try_get("to_date")?,
-                note: r.try_get("note")?,
-            })
-        })
-        .collect()
+    store::absences(db, tenant_id, &format_date(today)).await
 }
 
 /// Who is away on `date`.
 pub async fn absent_on(conn: &mut sqlx::AnyConnection, tenant_id: i64, date: Date) -> Result<BTreeSet<PersonId>> {
     let d = format_date(date);
-    let rows = sqlx::query("SELECT staff_id FROM absences WHERE tenant_id = $1 AND from_date <= $2 AND to_date >= $2")
-        .bind(tenant_id)
-        .bind(&d)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok(person_of(r.try_get("staff_id")?))).collect()
+    Ok(store::absent_staff(conn, tenant_id, &d).await?.into_iter().map(person_of).collect())
 }

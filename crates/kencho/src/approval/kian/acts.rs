@@ -1,15 +1,31 @@
 //! Acts on a 起案: route edits before submission, and every act along the route (承認, 差戻し,
 //! 引戻し, 合議, 供覧, 代決 …), each one transaction with its history, inbox rows, mails and audit entry.
 
-use super::*;
+use std::collections::{BTreeSet, HashMap};
 
-/// A change to the route before submission (or after it came back).
-#[derive(Debug, Clone)]
-pub enum RouteEdit {
-    AddStep { at: usize, post: String, role: Role },
-    AddParallel { stage: usize, post: String },
-    Remove { stage: usize, index: usize },
-    AddReader { post: String },
+use kencho_core::approval::doc::fiscal_year;
+use kencho_core::approval::org::{Org, PostId};
+use kencho_core::approval::route::{self, Act, Action, Ctx, SendBackTo, State, StateKind};
+use sqlx::AnyConnection;
+use time::Date;
+
+use super::model::{act_name, Kian, RouteEdit, Source, Waiting};
+use super::store;
+use super::view::may_see;
+use super::Links;
+use crate::actor::Staff;
+use crate::approval::setup::{absent_on, person_of, staff_id_of, Setup, SetupCache};
+use crate::audit;
+use crate::db::{now_ms, Batch, Db};
+use crate::error::{AppError, Result};
+use crate::mail;
+
+fn act_error(e: route::ActError) -> AppError {
+    AppError::Refused(e.code(), e.to_string())
+}
+
+fn edit_error(e: route::EditError) -> AppError {
+    AppError::Refused(e.code(), e.to_string())
 }
 
 pub async fn edit_route(
@@ -24,7 +40,7 @@ pub async fn edit_route(
     let (staff, base_url) = (staff.clone(), base_url.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let mut k = lock(conn, id).await?;
+            let mut k = store::lock(conn, id).await?;
             if k.tenant_id != staff.tenant_id {
                 return Err(AppError::NotFound);
             }
@@ -66,8 +82,8 @@ pub async fn edit_route(
                 }
             };
             crate::approval::records::keeps_records_consult(&setup, &k)?;
-            let mut batch = Batch::new();
-            save(&mut batch, &k, now_ms())?;
+            let mut batch = store::batch();
+            store::save(&mut batch, &k, now_ms())?;
             if is_reader {
                 let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, today, now_ms()).await?;
                 let seq = k.route.events().len() + 10_000 * k.route.readers().len();
@@ -89,15 +105,6 @@ pub async fn edit_route(
     .await
 }
 
-fn save(batch: &mut Batch, k: &Kian, now: i64) -> Result<()> {
-    let json = serde_json::to_string(&k.route).map_err(AppError::unexpected)?;
-    batch.push(
-        "UPDATE kian SET route = $1, state = $2, revision = revision + 1, updated_at = $3 WHERE id = $4",
-        vec![Arg::Text(json), Arg::Text(k.route.state().kind().as_str().into()), Arg::Int(now), Arg::Int(k.id)],
-    );
-    Ok(())
-}
-
 /// Rewrites who the 起案 waits for; returns the staff ids newly waited on, with their box, so
 /// they can be told.
 async fn rewrite_waiting(
@@ -108,22 +115,13 @@ async fn rewrite_waiting(
     date: Date,
     now: i64,
 ) -> Result<Vec<(i64, &'static str)>> {
-    let before = sqlx::query("SELECT box, post, person, since FROM kian_waiting WHERE kian_id = $1")
-        .bind(k.id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut had: BTreeSet<(String, Option<String>, Option<i64>)> = BTreeSet::new();
-    let mut since: HashMap<(String, Option<String>, Option<i64>), i64> = HashMap::new();
-    for r in &before {
-        let key = (
-            r.try_get::<String, _>("box")?,
-            r.try_get::<Option<String>, _>("post")?,
-            r.try_get::<Option<i64>, _>("person")?,
-        );
+    let mut had: BTreeSet<Waiting> = BTreeSet::new();
+    let mut since: HashMap<Waiting, i64> = HashMap::new();
+    for (key, at) in store::waiting(conn, k.id).await? {
         had.insert(key.clone());
-        since.insert(key, r.try_get("since")?);
+        since.insert(key, at);
     }
-    let mut now_waiting: Vec<(String, Option<String>, Option<i64>)> = Vec::new();
+    let mut now_waiting: Vec<Waiting> = Vec::new();
     for (st, i) in k.route.current_steps() {
         if let Some(step) = k.route.stages().get(st).and_then(|s| s.steps.get(i)) {
             now_waiting.push(("pending".into(), Some(step.post.0.clone()), None));
@@ -143,21 +141,12 @@ async fn rewrite_waiting(
     }
     now_waiting.sort();
     now_waiting.dedup();
-    batch.push("DELETE FROM kian_waiting WHERE kian_id = $1", vec![Arg::Int(k.id)]);
+    let rows: Vec<(Waiting, i64)> =
+        now_waiting.iter().map(|w| (w.clone(), since.get(w).copied().unwrap_or(now))).collect();
+    store::replace_waiting(batch, k, &rows);
     let mut new_people = Vec::new();
     for w in &now_waiting {
         let (boxname, post, person) = w;
-        batch.push(
-            "INSERT INTO kian_waiting (kian_id, tenant_id, box, post, person, since) VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![
-                Arg::Int(k.id),
-                Arg::Int(k.tenant_id),
-                Arg::Text(boxname.clone()),
-                Arg::OptText(post.clone()),
-                Arg::OptInt(*person),
-                Arg::Int(since.get(w).copied().unwrap_or(now)),
-            ],
-        );
         if had.contains(w) {
             continue;
         }
@@ -195,7 +184,7 @@ pub async fn act<L: Links>(
     let (staff, base_url) = (staff.clone(), base_url.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let mut k = lock(conn, id).await?;
+            let mut k = store::lock(conn, id).await?;
             if k.tenant_id != staff.tenant_id || !may_see(&setup.org, &staff, &k) {
                 return Err(AppError::NotFound);
             }
@@ -212,9 +201,9 @@ pub async fn act<L: Links>(
                 crate::approval::records::keeps_records_consult(&setup, &k)?;
             }
             k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
-            let mut batch = Batch::new();
+            let mut batch = store::batch();
             push_events(conn, &mut batch, &k, before, now).await?;
-            save(&mut batch, &k, now)?;
+            store::save(&mut batch, &k, now)?;
             number_if_decided(conn, &mut batch, &setup, &mut k, (was_decided, now)).await?;
             let changed = k.route.state().kind() != state_before;
             // A refund above the tenant's limit waited for this 決裁: refused or abandoned, the
@@ -262,22 +251,8 @@ async fn push_events(conn: &mut AnyConnection, batch: &mut Batch, k: &Kian, befo
     let names = staff_names(conn, &k.route.events()[before..]).await?;
     for (seq, e) in k.route.events().iter().enumerate().skip(before) {
         let actor = e.actor.as_ref().and_then(staff_id_of);
-        batch.push(
-            "INSERT INTO kian_events (kian_id, seq, at, actor_id, actor_name, as_post, on_behalf_of, stage, act, comment) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            vec![
-                Arg::Int(k.id),
-                Arg::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
-                Arg::Int(now),
-                Arg::OptInt(actor),
-                Arg::Text(actor.and_then(|a| names.get(&a).cloned()).unwrap_or_default()),
-                Arg::OptText(e.as_post.as_ref().map(|p| p.0.clone())),
-                Arg::OptInt(e.on_behalf_of.as_ref().and_then(staff_id_of)),
-                Arg::OptInt(e.stage.and_then(|s| i64::try_from(s).ok())),
-                Arg::Text(act_name(&e.act).into()),
-                Arg::OptText(e.comment.clone()),
-            ],
-        );
+        let name = actor.and_then(|a| names.get(&a).cloned()).unwrap_or_default();
+        store::push_event(batch, k.id, seq, now, e, name);
     }
     Ok(())
 }
@@ -292,10 +267,7 @@ async fn number_if_decided(
 ) -> Result<()> {
     if let (State::Decided { on }, false) = (k.route.state(), was_decided) {
         let number = next_number(conn, setup, k.tenant_id, &k.division_code, *on).await?;
-        batch.push(
-            "UPDATE kian SET number = $1, decided_on = $2 WHERE id = $3",
-            vec![Arg::Text(number.clone()), Arg::Text(format_date(*on)), Arg::Int(k.id)],
-        );
+        store::set_number(batch, k.id, &number, *on);
         k.number = Some(number);
         // 公文書管理: a decided 起案 is a record from its decision date.
         crate::approval::records::keep_batched(
@@ -427,20 +399,7 @@ pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Re
 
 async fn staff_names(conn: &mut AnyConnection, events: &[route::Event]) -> Result<HashMap<i64, String>> {
     let ids: BTreeSet<i64> = events.iter().filter_map(|e| e.actor.as_ref().and_then(staff_id_of)).collect();
-    staff_column(conn, "name", ids.into_iter().collect()).await
-}
-
-/// One column of several staff members in one query (inside an act's transaction).
-async fn staff_column(conn: &mut AnyConnection, column: &str, ids: Vec<i64>) -> Result<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!("SELECT id, {column} FROM staff WHERE id IN ({})", placeholders(1, ids.len()));
-    let mut q = sqlx::query(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get("id")?, r.try_get(column)?))).collect()
+    store::staff_column(conn, "name", ids.into_iter().collect()).await
 }
 
 /// 文書番号 by the tenant's template (`kencho_core::approval::settings::Numbering`; the default
@@ -460,22 +419,9 @@ async fn next_number(
     let scope = if numbering.per_division() { division } else { "*" };
     let key = format!("kian_number:{tenant_id}:{scope}:{fy}");
     for _ in 0..1000 {
-        let row = sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, '1') \
-             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT) RETURNING value",
-        )
-        .bind(&key)
-        .fetch_one(&mut *conn)
-        .await?;
-        let n: String = row.try_get("value")?;
-        let n: i64 = n.parse().map_err(|_| AppError::Internal("document counter".into()))?;
+        let n = store::next_count(conn, &key).await?;
         let number = numbering.render(on, division, n);
-        let taken = sqlx::query("SELECT id FROM kian WHERE tenant_id = $1 AND number = $2")
-            .bind(tenant_id)
-            .bind(&number)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if taken.is_none() {
+        if !store::number_taken(conn, tenant_id, &number).await? {
             return Ok(number);
         }
     }
@@ -515,7 +461,7 @@ async fn notify(
     if let Some(n) = drafter_note {
         to.push((k.drafter_id, crate::i18n::t(crate::i18n::OFFICE, n)));
     }
-    let emails = staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
+    let emails = store::staff_column(conn, "email", to.iter().map(|(id, _)| *id).collect()).await?;
     for (i, (staff_id, what)) in to.iter().enumerate() {
         let Some(email) = emails.get(staff_id) else { continue };
         // Staff read kencho in Japanese; the texts are in `locales/` all the same.

@@ -1,39 +1,17 @@
 //! Files attached to a 起案: added only while it is on its route, read by those who may see it.
 
-use super::*;
+use super::model::KianFile;
+use super::store::{self, NewFile};
+use super::view::get;
+use crate::actor::Staff;
+use crate::approval::setup::{Setup, SetupCache};
+use crate::audit;
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Result};
 
-/// A file attached to a 起案.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct KianFile {
-    pub public_id: String,
-    pub filename: String,
-    pub media_type: String,
-    pub size: i64,
-    pub sha256: String,
-    pub added_by: String,
-    pub added_at: i64,
-}
-
-const FILE_COLS: &str =
-    "SELECT f.public_id, f.filename, f.media_type, f.size, f.sha256, s.name AS added_by_name, f.added_at \
-    FROM kian_files f JOIN staff s ON s.id = f.added_by";
-
-fn file_of(r: &sqlx::any::AnyRow) -> Result<KianFile> {
-    Ok(KianFile {
-        public_id: r.try_get("public_id")?,
-        filename: r.try_get("filename")?,
-        media_type: r.try_get("media_type")?,
-        size: r.try_get("size")?,
-        sha256: r.try_get("sha256")?,
-        added_by: r.try_get("added_by_name")?,
-        added_at: r.try_get("added_at")?,
-    })
-}
-
+/// A 起案's files, in the order they were added.
 pub async fn files(db: &Db, id: i64) -> Result<Vec<KianFile>> {
-    let rows =
-        sqlx::query(&format!("{FILE_COLS} WHERE f.kian_id = $1 ORDER BY f.id")).bind(id).fetch_all(&db.read).await?;
-    rows.iter().map(file_of).collect()
+    store::files(db, id).await
 }
 
 /// The largest attachment accepted.
@@ -75,27 +53,24 @@ pub async fn attach(
     let (staff, pid, size) = (staff.clone(), public_id.clone(), i64::try_from(bytes.len()).unwrap_or(i64::MAX));
     db.transact(move |conn| {
         Box::pin(async move {
-            let k = lock(conn, id).await?;
+            let k = store::lock(conn, id).await?;
             if !k.state.is_open() {
                 return Err(AppError::Refused(
                     "wrong_state",
                     "files can only be added while the 起案 is on its route".into(),
                 ));
             }
-            sqlx::query(
-                "INSERT INTO kian_files (public_id, kian_id, filename, media_type, size, sha256, added_by, added_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&pid)
-            .bind(id)
-            .bind(&name)
-            .bind(media)
-            .bind(size)
-            .bind(&sha)
-            .bind(staff.id)
-            .bind(now_ms())
-            .execute(&mut *conn)
-            .await?;
+            let file = NewFile {
+                public_id: &pid,
+                kian_id: id,
+                filename: &name,
+                media_type: media,
+                size,
+                sha256: &sha,
+                added_by: staff.id,
+                added_at: now_ms(),
+            };
+            store::insert_file(conn, &file).await?;
             audit::append(
                 conn,
                 k.tenant_id,
@@ -115,11 +90,5 @@ pub async fn attach(
 /// A file of a 起案, for download by someone who may see it.
 pub async fn file(db: &Db, setup: &Setup, staff: &Staff, id: i64, public_id: &str) -> Result<KianFile> {
     get(db, setup, staff, id).await?;
-    let row = sqlx::query(&format!("{FILE_COLS} WHERE f.kian_id = $1 AND f.public_id = $2"))
-        .bind(id)
-        .bind(public_id)
-        .fetch_optional(&db.read)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    file_of(&row)
+    store::file(db, id, public_id).await?.ok_or(AppError::NotFound)
 }

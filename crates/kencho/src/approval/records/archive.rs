@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::{subject_id, Record};
+use super::model::{subject_id, Record};
+use super::store;
 use crate::approval::kian::{Archived, Links};
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
@@ -75,31 +76,24 @@ async fn signatures(
     id: i64,
     files: &mut Vec<(String, String)>,
 ) -> Result<Vec<serde_json::Value>> {
-    let column = if kind == "application" { "application_id" } else { "kian_id" };
-    let sigs = sqlx::query(&format!(
-        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
-         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let sigs = store::signed_documents(conn, kind, id).await?;
     let mut signatures = Vec::new();
-    for s in &sigs {
-        let sha: String = s.try_get("sha256")?;
+    for s in sigs {
+        let file = format!("files/{:03}-{}.pdf", files.len() + 1, s.sha256);
         signatures.push(serde_json::json!({
-            "number": s.try_get::<String, _>("number")?,
-            "kind": s.try_get::<String, _>("kind")?,
-            "title": s.try_get::<String, _>("title")?,
-            "issuer": s.try_get::<String, _>("issuer")?,
-            "sha256": sha,
-            "key_id": s.try_get::<String, _>("key_id")?,
-            "signature": s.try_get::<String, _>("signature")?,
-            "issued_at_ms": s.try_get::<i64, _>("issued_at")?,
-            "algorithm": s.try_get::<Option<String>, _>("algorithm")?,
-            "public_key": s.try_get::<Option<String>, _>("public_key")?,
-            "file": format!("files/{:03}-{sha}.pdf", files.len() + 1),
+            "number": s.number,
+            "kind": s.kind,
+            "title": s.title,
+            "issuer": s.issuer,
+            "sha256": s.sha256,
+            "key_id": s.key_id,
+            "signature": s.signature,
+            "issued_at_ms": s.issued_at,
+            "algorithm": s.algorithm,
+            "public_key": s.public_key,
+            "file": file,
         }));
-        files.push((format!("{sha}.pdf"), sha));
+        files.push((format!("{}.pdf", s.sha256), s.sha256));
     }
     Ok(signatures)
 }
@@ -139,52 +133,8 @@ fn tar_of(members: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
 
 /// A 起案's record contents, history and files.
 async fn kian_content(conn: &mut AnyConnection, id: i64) -> Result<Archived> {
-    let mut files: Vec<(String, String)> = Vec::new();
-    let k = sqlx::query(
-        "SELECT number, title, body, matter_kind, amount, decided_on, route, source, application_id FROM kian WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let route: String = k.try_get("route")?;
-    let record = serde_json::json!({
-        "kind": "kian",
-        "number": k.try_get::<Option<String>, _>("number")?,
-        "title": k.try_get::<String, _>("title")?,
-        "body": k.try_get::<String, _>("body")?,
-        "matter_kind": k.try_get::<String, _>("matter_kind")?,
-        "amount_yen": k.try_get::<Option<i64>, _>("amount")?,
-        "decided_on": k.try_get::<Option<String>, _>("decided_on")?,
-        "source": k.try_get::<String, _>("source")?,
-        "application_id": k.try_get::<Option<i64>, _>("application_id")?,
-        "route": serde_json::from_str::<serde_json::Value>(&route).unwrap_or(serde_json::Value::Null),
-    });
-    let ev = sqlx::query(
-        "SELECT seq, at, actor_name, as_post, on_behalf_of, stage, act, comment FROM kian_events WHERE kian_id = $1 ORDER BY seq",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut hist = Vec::new();
-    for e in &ev {
-        hist.push(serde_json::json!({
-            "seq": e.try_get::<i64, _>("seq")?,
-            "at_ms": e.try_get::<i64, _>("at")?,
-            "actor": e.try_get::<String, _>("actor_name")?,
-            "as_post": e.try_get::<Option<String>, _>("as_post")?,
-            "on_behalf_of_staff": e.try_get::<Option<i64>, _>("on_behalf_of")?,
-            "stage": e.try_get::<Option<i64>, _>("stage")?,
-            "act": e.try_get::<String, _>("act")?,
-            "comment": e.try_get::<Option<String>, _>("comment")?,
-        }));
-    }
-    let history = serde_json::Value::Array(hist);
-    for f in sqlx::query("SELECT filename, sha256 FROM kian_files WHERE kian_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        files.push((f.try_get("filename")?, f.try_get("sha256")?));
-    }
+    let record = store::kian_record(conn, id).await?;
+    let history = serde_json::Value::Array(store::kian_history(conn, id).await?);
+    let files = store::kian_files(conn, id).await?;
     Ok(Archived { record, history, files })
 }
