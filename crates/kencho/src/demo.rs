@@ -194,12 +194,7 @@ async fn staff_logins(db: &Db) -> Result<Vec<StaffLogin>> {
 
 /// Loads the demo organisation and 専決 table once, as 南相馬市's administrator.
 async fn load_approval(db: &Db, tenant: i64) -> Result<()> {
-    let have: i64 = sqlx::query("SELECT COUNT(*) AS n FROM approval_setup WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(&db.read)
-        .await?
-        .try_get("n")?;
-    if have > 0 {
+    if crate::approval::setup::is_loaded(db, tenant).await? {
         return Ok(());
     }
     let admin = accounts::staff_by_email(db, "admin@minamisoma.example.jp").await?.ok_or(AppError::NotFound)?;

@@ -72,6 +72,11 @@ async fn body_of<T: serde::de::DeserializeOwned>(db: &Db, id: i64) -> Result<Opt
     serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(format!("stored setup {id}: {e}")))
 }
 
+/// Whether the tenant has loaded any organisation or 専決 table yet.
+pub async fn is_loaded(db: &Db, tenant_id: i64) -> Result<bool> {
+    Ok(!store::latest_setup_ids(db, tenant_id).await?.is_empty())
+}
+
 pub fn person_of(staff_id: i64) -> PersonId {
     PersonId(staff_id.to_string())
 }

@@ -82,7 +82,7 @@ pub async fn edit_route(
                 }
             };
             crate::approval::records::keeps_records_consult(&setup, &k)?;
-            let mut batch = store::batch();
+            let mut batch = Batch::new();
             store::save(&mut batch, &k, now_ms())?;
             if is_reader {
                 let told = rewrite_waiting(conn, &mut batch, &setup.org, &k, today, now_ms()).await?;
@@ -201,7 +201,7 @@ pub async fn act<L: Links>(
                 crate::approval::records::keeps_records_consult(&setup, &k)?;
             }
             k.route.act(&ctx, &person_of(staff.id), action).map_err(act_error)?;
-            let mut batch = store::batch();
+            let mut batch = Batch::new();
             push_events(conn, &mut batch, &k, before, now).await?;
             store::save(&mut batch, &k, now)?;
             number_if_decided(conn, &mut batch, &setup, &mut k, (was_decided, now)).await?;

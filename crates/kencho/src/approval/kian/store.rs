@@ -29,12 +29,6 @@ fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The writes of one act, collected and run together at its end (the mails and the audit
-/// entry are pushed into the same batch).
-pub fn batch() -> Batch {
-    Batch::new()
-}
-
 /// Locks a 起案's row and reads it; 404 when there is no such 起案.
 pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<Kian> {
     let sql = format!("SELECT {COLS} FROM kian WHERE id = $1{}", crate::db::for_update(conn));
