@@ -3,146 +3,53 @@
 //! notice goes through the outbox in the same transaction. Deadlines live in the database and
 //! are claimed with a conditional UPDATE, so each fires once, after restarts and across nodes.
 
-use kencho_core::iot::alarm::{self as machine, AlarmKind, AlarmState, Contact, Effect, Input};
-use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use kencho_core::iot::alarm::{self as machine, AlarmKind, AlarmState, Effect, Input};
 
-use crate::db::{now_ms, Arg, Batch, Db};
+pub use super::model::{AckInfo, AlarmInfo, Outcome, StoredContact, Subject};
+use super::store::alarms as store;
+use crate::db::{now_ms, Batch, Db};
 use crate::error::{AppError, Result};
 use crate::mail;
 
-/// What an alarm is about, for the texts.
-pub struct Subject {
-    pub tenant_id: i64,
-    /// `device:12` or `person:3`.
-    pub key: String,
-    pub label: String,
-    pub area: String,
-}
-
-pub struct Outcome {
-    pub alarm_id: Option<i64>,
-    pub effect: Effect,
-}
-
 /// Applies `input` to the subject's open alarm of `kind` inside the caller's transaction.
 pub async fn apply(
-    conn: &mut AnyConnection,
+    conn: &mut sqlx::AnyConnection,
     subject: &Subject,
     kind: AlarmKind,
     input: Input,
     who: &str,
     next_action_at: Option<i64>,
 ) -> Result<Outcome> {
-    let row = sqlx::query("SELECT id, state FROM iot_alarms WHERE subject = $1 AND kind = $2 AND state <> 'cleared'")
-        .bind(&subject.key)
-        .bind(kind.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (id, current) = match &row {
-        Some(r) => (Some(r.try_get::<i64, _>("id")?), Some(crate::db::parsed(r, "state", AlarmState::parse)?)),
+    let open = store::open_of(conn, &subject.key, kind).await?;
+    let (id, current) = match open {
+        Some((id, state)) => (Some(id), Some(state)),
         None => (None, None),
     };
     let (_, effect) = machine::step(current, input);
     let now = now_ms();
     let alarm_id = match (effect, id) {
         (Effect::Opened, _) => {
-            let detail = serde_json::json!({"label": subject.label, "area": subject.area}).to_string();
-            let id: i64 = sqlx::query(
-                "INSERT INTO iot_alarms (tenant_id, subject, kind, state, opened_at, updated_at, repeats, step, next_action_at, ack_token, detail) \
-                 VALUES ($1, $2, $3, 'active', $4, $4, 0, 0, $5, $6, $7) RETURNING id",
-            )
-            .bind(subject.tenant_id)
-            .bind(&subject.key)
-            .bind(kind.as_str())
-            .bind(now)
-            .bind(next_action_at)
-            .bind(crate::crypto::random_token())
-            .bind(detail)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
-            log(conn, id, "opened", who).await?;
+            let id = store::insert(conn, subject, kind, now, next_action_at, crate::crypto::random_token()).await?;
+            store::log(conn, id, "opened", who).await?;
             Some(id)
         }
         (Effect::Updated, Some(id)) => {
-            sqlx::query("UPDATE iot_alarms SET repeats = repeats + 1, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            store::repeat(conn, id, now).await?;
             Some(id)
         }
         (Effect::Acknowledged, Some(id)) => {
-            sqlx::query(
-                "UPDATE iot_alarms SET state = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $1, \
-                 next_action_at = NULL WHERE id = $3",
-            )
-            .bind(now)
-            .bind(who)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            log(conn, id, "acknowledged", who).await?;
+            store::set_acknowledged(conn, id, now, who).await?;
+            store::log(conn, id, "acknowledged", who).await?;
             Some(id)
         }
         (Effect::Cleared, Some(id)) => {
-            sqlx::query(
-                "UPDATE iot_alarms SET state = 'cleared', cleared_at = $1, updated_at = $1, next_action_at = NULL WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            log(conn, id, "cleared", who).await?;
+            store::set_cleared(conn, id, now).await?;
+            store::log(conn, id, "cleared", who).await?;
             Some(id)
         }
         _ => id,
     };
     Ok(Outcome { alarm_id, effect })
-}
-
-pub async fn log(conn: &mut AnyConnection, alarm_id: i64, what: &str, who: &str) -> Result<()> {
-    sqlx::query("INSERT INTO iot_alarm_log (alarm_id, at, what, who) VALUES ($1, $2, $3, $4)")
-        .bind(alarm_id)
-        .bind(now_ms())
-        .bind(what)
-        .bind(who)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// A contact as stored.
-pub struct StoredContact {
-    pub id: i64,
-    pub contact: Contact,
-}
-
-pub async fn contacts(conn: &mut AnyConnection, column: &str, id: i64) -> Result<Vec<StoredContact>> {
-    let column = if column == "person_id" { "person_id" } else { "device_id" };
-    let rows = sqlx::query(&format!(
-        "SELECT id, name, email, hours_start, hours_end FROM iot_contacts WHERE {column} = $1 ORDER BY position, id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let (s, e): (Option<i64>, Option<i64>) = (r.try_get("hours_start")?, r.try_get("hours_end")?);
-            Ok(StoredContact {
-                id: r.try_get("id")?,
-                contact: Contact {
-                    name: r.try_get("name")?,
-                    email: r.try_get("email")?,
-                    hours: match (s, e) {
-                        (Some(s), Some(e)) => Some((s.clamp(0, 1439) as u16, e.clamp(0, 1439) as u16)),
-                        _ => None,
-                    },
-                },
-            })
-        })
-        .collect()
 }
 
 /// Queues one notice per recipient, keyed so that a retried transaction sends it once.
@@ -163,15 +70,7 @@ pub fn notify(
             text.push_str(&super::texts::ack_line(&format!("{base_url}/iot/ack/{tok}?c={}", c.id)));
         }
         mail::enqueue_batched(batch, &format!("iot:{alarm_id}:{event}:{}", c.id), &c.contact.email, subject, &text);
-        batch.push(
-            "INSERT INTO iot_alarm_log (alarm_id, at, what, who) VALUES ($1, $2, $3, $4)",
-            vec![
-                Arg::Int(alarm_id),
-                Arg::Int(now_ms()),
-                Arg::Text(format!("notified:{event}")),
-                Arg::Text(format!("{} <{}>", c.contact.name, c.contact.email)),
-            ],
-        );
+        store::push_notified(batch, alarm_id, event, c);
     }
 }
 
@@ -185,33 +84,6 @@ pub fn map_link(place: Option<(f64, f64)>) -> String {
     match place {
         Some((lat, lon)) => format!("{lat:.6}, {lon:.6}  https://maps.gsi.go.jp/#17/{lat:.6}/{lon:.6}/"),
         None => super::texts::no_place(),
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AlarmInfo {
-    pub id: i64,
-    pub subject: String,
-    #[schema(value_type = String)]
-    pub kind: AlarmKind,
-    #[schema(value_type = String)]
-    pub state: AlarmState,
-    pub label: String,
-    pub area: String,
-    pub opened_at: i64,
-    pub updated_at: i64,
-    pub repeats: i64,
-    pub acknowledged_at: Option<i64>,
-    pub acknowledged_by: Option<String>,
-    pub cleared_at: Option<i64>,
-    /// The lifecycle: (when, what, who).
-    pub log: Vec<(i64, String, String)>,
-}
-
-impl AlarmInfo {
-    /// A 見守り alarm: about a watched person, not a device.
-    pub fn is_about_a_person(&self) -> bool {
-        self.subject.starts_with("person:")
     }
 }
 
@@ -247,48 +119,13 @@ pub async fn list(db: &Db, tenant_id: i64, kind: Option<&str>, state: Option<&st
         (Some(k), Some(s)) => (k, s),
         _ => return Ok(Vec::new()),
     };
-    let rows = sqlx::query(
-        "SELECT id, subject, kind, state, detail, opened_at, updated_at, repeats, acknowledged_at, acknowledged_by, cleared_at \
-         FROM iot_alarms WHERE tenant_id = $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR state = $3) ORDER BY id DESC LIMIT 500",
-    )
-    .bind(tenant_id)
-    .bind(kind.map_or("", AlarmKind::as_str))
-    .bind(state.map_or("", AlarmState::as_str))
-    .fetch_all(&db.read)
-    .await?;
-    let mut out = Vec::new();
-    for r in &rows {
-        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
-        out.push(AlarmInfo {
-            id: r.try_get("id")?,
-            subject: r.try_get("subject")?,
-            kind: crate::db::parsed(r, "kind", AlarmKind::parse)?,
-            state: crate::db::parsed(r, "state", AlarmState::parse)?,
-            label: detail["label"].as_str().unwrap_or_default().to_string(),
-            area: detail["area"].as_str().unwrap_or_default().to_string(),
-            opened_at: r.try_get("opened_at")?,
-            updated_at: r.try_get("updated_at")?,
-            repeats: r.try_get("repeats")?,
-            acknowledged_at: r.try_get("acknowledged_at")?,
-            acknowledged_by: r.try_get("acknowledged_by")?,
-            cleared_at: r.try_get("cleared_at")?,
-            log: Vec::new(),
-        });
-    }
+    let mut out = store::list(db, tenant_id, kind, state).await?;
     // The lifecycles of every listed alarm in one query, not one per alarm.
-    let logs = sqlx::query(
-        "SELECT l.alarm_id, l.at, l.what, l.who FROM iot_alarm_log l JOIN iot_alarms a ON a.id = l.alarm_id \
-         WHERE a.tenant_id = $1 AND a.id >= $2 ORDER BY l.id",
-    )
-    .bind(tenant_id)
-    .bind(out.last().map_or(0, |a| a.id))
-    .fetch_all(&db.read)
-    .await?;
+    let logs = store::logs_from(db, tenant_id, out.last().map_or(0, |a| a.id)).await?;
     let at: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
-    for l in &logs {
-        let alarm: i64 = l.try_get("alarm_id")?;
+    for (alarm, line) in logs {
         if let Some(a) = at.get(&alarm).and_then(|i| out.get_mut(*i)) {
-            a.log.push((l.try_get("at")?, l.try_get("what")?, l.try_get("who")?));
+            a.log.push(line);
         }
     }
     Ok(out)
@@ -302,51 +139,27 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
     let token = token.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let row = sqlx::query("SELECT id, tenant_id, subject, kind, state FROM iot_alarms WHERE ack_token = $1")
-                .bind(&token)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let (id, tenant_id, subject): (i64, i64, String) =
-                (row.try_get("id")?, row.try_get("tenant_id")?, row.try_get("subject")?);
-            let kind = crate::db::parsed(&row, "kind", AlarmKind::parse)?;
-            if crate::db::parsed(&row, "state", AlarmState::parse)? != AlarmState::Active {
+            let alarm = store::by_token(conn, &token).await?.ok_or(AppError::NotFound)?;
+            let (id, tenant_id) = (alarm.id, alarm.tenant_id);
+            if alarm.state != AlarmState::Active {
                 return Ok(id);
             }
             let who = match contact {
-                Some(c) => {
-                    let r = sqlx::query("SELECT name, email FROM iot_contacts WHERE id = $1 AND tenant_id = $2")
-                        .bind(c)
-                        .bind(tenant_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    match r {
-                        Some(r) => {
-                            format!("{} <{}>", r.try_get::<String, _>("name")?, r.try_get::<String, _>("email")?)
-                        }
-                        None => "link".into(),
-                    }
-                }
+                Some(c) => match store::contact_name(conn, c, tenant_id).await? {
+                    Some((name, email)) => format!("{name} <{email}>"),
+                    None => "link".into(),
+                },
                 None => "link".into(),
             };
-            let done = sqlx::query(
-                "UPDATE iot_alarms SET state = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $1, \
-                 next_action_at = NULL WHERE id = $3 AND state = 'active'",
-            )
-            .bind(now_ms())
-            .bind(&who)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            if done.rows_affected() == 1 {
-                log(conn, id, "acknowledged", &who).await?;
+            if store::acknowledge_active(conn, id, now_ms(), &who).await? {
+                store::log(conn, id, "acknowledged", &who).await?;
                 crate::audit::append(
                     conn,
                     tenant_id,
                     &who,
                     "iot.alarm_acknowledged",
                     &format!("alarm:{id}"),
-                    serde_json::json!({"subject": subject, "kind": kind.as_str()}),
+                    serde_json::json!({"subject": alarm.subject, "kind": alarm.kind.as_str()}),
                 )
                 .await?;
             }
@@ -356,36 +169,10 @@ pub async fn acknowledge(db: &Db, token: &str, contact: Option<i64>) -> Result<i
     .await
 }
 
-/// What the acknowledgement page shows of the alarm behind a mailed link.
-pub struct AckInfo {
-    pub kind: AlarmKind,
-    pub state: AlarmState,
-    pub label: String,
-    pub area: String,
-    /// A trap alarm whose capture was recorded.
-    pub captured: bool,
-}
-
 /// The alarm a mailed acknowledgement token names, if any.
 pub async fn by_ack_token(db: &Db, token: &str) -> Result<Option<AckInfo>> {
     if token.len() > 100 {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT a.kind AS kind, a.state AS state, a.detail AS detail, \
-         (SELECT COUNT(*) FROM iot_captures c WHERE c.alarm_id = a.id) AS captures \
-         FROM iot_alarms a WHERE a.ack_token = $1",
-    )
-    .bind(token)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>("detail")?).unwrap_or_default();
-    Ok(Some(AckInfo {
-        kind: crate::db::parsed(&r, "kind", AlarmKind::parse)?,
-        state: crate::db::parsed(&r, "state", AlarmState::parse)?,
-        label: detail["label"].as_str().unwrap_or_default().to_string(),
-        area: detail["area"].as_str().unwrap_or_default().to_string(),
-        captured: r.try_get::<i64, _>("captures")? > 0,
-    }))
+    store::ack_info(db, token).await
 }

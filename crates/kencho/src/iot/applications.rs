@@ -4,23 +4,12 @@
 //! tenant's devices answer it. An application belongs to one tenant at most.
 
 use kencho_core::iot::uplink::Format;
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
+pub use super::model::Binding;
+use super::store::applications as store;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, AppError, Result};
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Binding {
-    #[serde(default)]
-    pub id: i64,
-    /// `chirpstack`, `tts` (The Things Stack) or `plain`.
-    pub format: String,
-    /// ChirpStack application id (a UUID), The Things Stack application id (with `@tenant` on
-    /// multi-tenant TTS), or the plain topic's name segment.
-    pub application: String,
-}
 
 fn check(b: &Binding) -> Result<(Format, String)> {
     let format = Format::from_key(&b.format)
@@ -43,17 +32,8 @@ pub async fn bind(db: &Db, tenant_id: i64, b: &Binding, actor: &str) -> Result<i
     let actor = actor.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let row = sqlx::query(
-                "INSERT INTO iot_applications (tenant_id, format, application, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(tenant_id)
-            .bind(format.key())
-            .bind(&app)
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await;
-            let id: i64 = match row {
-                Ok(r) => r.try_get("id")?,
+            let id = match store::insert(conn, tenant_id, format.key(), &app, now_ms()).await {
+                Ok(id) => id,
                 Err(e) if is_unique_violation(&e) => {
                     return Err(AppError::Conflict(format!("{} application {app} is already bound", format.key())))
                 }
@@ -74,28 +54,16 @@ pub async fn bind(db: &Db, tenant_id: i64, b: &Binding, actor: &str) -> Result<i
     .await
 }
 
+/// The tenant's bound applications.
 pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<Binding>> {
-    let rows = sqlx::query("SELECT id, format, application FROM iot_applications WHERE tenant_id = $1 ORDER BY id")
-        .bind(tenant_id)
-        .fetch_all(&db.read)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Binding { id: r.try_get("id")?, format: r.try_get("format")?, application: r.try_get("application")? })
-        })
-        .collect()
+    store::list(db, tenant_id).await
 }
 
 pub async fn unbind(db: &Db, tenant_id: i64, id: i64, actor: &str) -> Result<()> {
     let actor = actor.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            let n = sqlx::query("DELETE FROM iot_applications WHERE id = $1 AND tenant_id = $2")
-                .bind(id)
-                .bind(tenant_id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+            let n = store::delete(conn, id, tenant_id).await?;
             if n == 0 {
                 return Err(AppError::NotFound);
             }

@@ -3,49 +3,19 @@
 //! A 錯誤捕獲 tells the tenant's 鳥獣 staff at once, by mail queued in the record's transaction.
 
 use kencho_core::iot::wildlife::{
-    self as rules, Age, BycatchAction, CaptureError, CaptureInput, Counted, Disposition, Sex, Species, TrapType,
+    self as rules, Age, BycatchAction, CaptureError, CaptureInput, Disposition, Sex, Species, TrapType,
 };
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::alarms::log;
+pub use super::model::{Capture, CaptureEntry, PermitCapture};
+use super::model::{Caught, Trap};
 use super::permits;
+use super::store::alarms::log;
+use super::store::captures as store;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::i18n::{t, tf};
 use crate::mail;
-
-/// What the recorder entered, as text (the rules read it).
-#[derive(Debug, Clone, Default)]
-pub struct CaptureEntry {
-    /// caught or empty ("bycatch" is read as caught: the permit decides 錯誤捕獲).
-    pub outcome: String,
-    pub species: String,
-    /// The name, for species "other".
-    pub species_name: String,
-    pub count: i64,
-    pub sex: String,
-    pub age: String,
-    pub disposition: String,
-    /// Capture date `YYYY-MM-DD` and time `HH:MM`, JST, as stated.
-    pub date: String,
-    pub time: String,
-    /// Empty: the trap's type.
-    pub trap_type: String,
-    /// Empty: the trap's label and area.
-    pub place: String,
-    pub lat: String,
-    pub lon: String,
-    pub bycatch_action: String,
-    pub note: String,
-}
-
-/// The checked record of an animal caught.
-struct Caught {
-    input: CaptureInput,
-    place: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-}
 
 fn coordinate(s: &str, range: std::ops::RangeInclusive<f64>) -> std::result::Result<Option<f64>, CaptureError> {
     let s = s.trim();
@@ -101,41 +71,6 @@ fn read_entry(
     })
 }
 
-/// The alarm's trap, as the record needs it.
-struct Trap {
-    alarm_id: i64,
-    tenant_id: i64,
-    device_id: i64,
-    fired_at: i64,
-    label: String,
-    area: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-}
-
-async fn trap_of(conn: &mut AnyConnection, token: &str) -> Result<Trap> {
-    let r = sqlx::query(
-        "SELECT a.id AS id, a.tenant_id AS tenant_id, a.opened_at AS opened_at, d.id AS device_id, d.label AS label, \
-         d.area AS area, d.lat AS lat, d.lon AS lon FROM iot_alarms a \
-         JOIN iot_devices d ON a.subject = 'device:' || CAST(d.id AS TEXT) AND d.tenant_id = a.tenant_id \
-         WHERE a.ack_token = $1 AND a.kind = 'trap_fired'",
-    )
-    .bind(token)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok(Trap {
-        alarm_id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        device_id: r.try_get("device_id")?,
-        fired_at: r.try_get("opened_at")?,
-        label: r.try_get("label")?,
-        area: r.try_get("area")?,
-        lat: r.try_get("lat")?,
-        lon: r.try_get("lon")?,
-    })
-}
-
 /// Records what a fired trap caught, from the hunter's mailed link (once per alarm). An animal
 /// needs the trap's permit and passes its rules; a 錯誤捕獲 is mailed to the 鳥獣 staff in the
 /// same transaction.
@@ -151,23 +86,19 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
     let (token, who, base_url) = (token.to_string(), format!("contact:{who}"), base_url.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let trap = trap_of(conn, &token).await?;
-            let done = sqlx::query("SELECT 1 FROM iot_captures WHERE alarm_id = $1")
-                .bind(trap.alarm_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if done.is_some() {
+            let trap = store::trap_of(conn, &token).await?.ok_or(AppError::NotFound)?;
+            if store::recorded(conn, trap.alarm_id).await? {
                 return Err(AppError::Conflict("this capture is already recorded".into()));
             }
             if empty {
-                insert_empty(conn, &trap, &who).await?;
+                store::insert_empty(conn, &trap, &who).await?;
                 return log(conn, trap.alarm_id, "capture:empty", &who).await;
             }
             let tp = permits::of_device(conn, trap.tenant_id, trap.device_id).await?.ok_or(CaptureError::NoPermit)?;
             let c = read_entry(&entry, &trap, tp.trap_type)?;
             let verdict = rules::check_capture(&tp.permit, &c.input, trap.fired_at, now_ms())?;
             let outcome = if verdict.bycatch { "bycatch" } else { "caught" };
-            let id = insert_caught(conn, &trap, tp.permit_id, &c, &entry, outcome, &who).await?;
+            let id = store::insert_caught(conn, &trap, tp.permit_id, &c, &entry, outcome, &who).await?;
             log(conn, trap.alarm_id, &format!("capture:{outcome}"), &who).await?;
             crate::audit::append(
                 conn,
@@ -192,60 +123,6 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
         }
         e => e,
     })
-}
-
-async fn insert_empty(conn: &mut AnyConnection, trap: &Trap, who: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO iot_captures (tenant_id, alarm_id, device_id, outcome, species, count, recorded_by, at) \
-         VALUES ($1, $2, $3, 'empty', '', 0, $4, $5)",
-    )
-    .bind(trap.tenant_id)
-    .bind(trap.alarm_id)
-    .bind(trap.device_id)
-    .bind(who)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_caught(
-    conn: &mut AnyConnection,
-    trap: &Trap,
-    permit_id: i64,
-    c: &Caught,
-    e: &CaptureEntry,
-    outcome: &str,
-    who: &str,
-) -> Result<i64> {
-    let note: String = e.note.trim().chars().take(500).collect();
-    Ok(sqlx::query(
-        "INSERT INTO iot_captures (tenant_id, alarm_id, device_id, outcome, species, count, recorded_by, at, permit_id, \
-         captured_at, trap_type, sex, age, disposition, place, lat, lon, bycatch_action, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
-    )
-    .bind(trap.tenant_id)
-    .bind(trap.alarm_id)
-    .bind(trap.device_id)
-    .bind(outcome)
-    .bind(c.input.species.stored())
-    .bind(e.count)
-    .bind(who)
-    .bind(now_ms())
-    .bind(permit_id)
-    .bind(c.input.captured_at_ms)
-    .bind(c.input.trap_type.key())
-    .bind(c.input.sex.key())
-    .bind(c.input.age.key())
-    .bind(c.input.disposition.key())
-    .bind(&c.place)
-    .bind(c.lat)
-    .bind(c.lon)
-    .bind(c.input.bycatch_action.map(|a| a.key()))
-    .bind(note)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?)
 }
 
 /// Species as shown (locale name, or the name given for "other").
@@ -304,117 +181,17 @@ async fn tell_wildlife_staff(
     log(conn, trap.alarm_id, what, "kencho").await
 }
 
-/// One recorded capture, with the trap's area.
-pub struct Capture {
-    pub area: String,
-    pub species: String,
-    pub at: i64,
-    pub count: i64,
-    /// caught, bycatch or empty.
-    pub outcome: String,
-}
-
 /// Every capture of a tenant, oldest first (by when it happened, as stated).
 pub async fn list(db: &Db, tenant_id: i64) -> Result<Vec<Capture>> {
-    let rows = sqlx::query(
-        "SELECT d.area AS area, c.species AS species, COALESCE(c.captured_at, c.at) AS at, c.count AS count, \
-         c.outcome AS outcome FROM iot_captures c JOIN iot_devices d ON d.id = c.device_id WHERE c.tenant_id = $1 \
-         ORDER BY COALESCE(c.captured_at, c.at)",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Capture {
-                area: r.try_get("area")?,
-                species: r.try_get("species")?,
-                at: r.try_get("at")?,
-                count: r.try_get("count")?,
-                outcome: r.try_get("outcome")?,
-            })
-        })
-        .collect()
-}
-
-/// One capture under a permit, as its report lists it.
-#[derive(Debug, Clone)]
-pub struct PermitCapture {
-    pub captured_at: i64,
-    /// When it was typed in.
-    pub recorded_at: i64,
-    pub trap: String,
-    pub trap_type: String,
-    pub species: String,
-    pub sex: String,
-    pub age: String,
-    pub count: i64,
-    pub disposition: String,
-    pub place: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub bycatch: bool,
-    pub bycatch_action: String,
-    pub recorded_by: String,
-}
-
-impl PermitCapture {
-    pub fn counted(&self) -> Option<Counted> {
-        Some(Counted {
-            species: Species::from_stored(&self.species)?,
-            sex: Sex::parse(&self.sex)?,
-            age: Age::parse(&self.age)?,
-            count: self.count,
-            captured_at_ms: self.captured_at,
-        })
-    }
+    store::list(db, tenant_id).await
 }
 
 /// Every animal recorded under a permit of the tenant, in capture order.
 pub async fn of_permit(db: &Db, tenant_id: i64, permit_id: i64) -> Result<Vec<PermitCapture>> {
-    let rows = sqlx::query(
-        "SELECT c.captured_at AS captured_at, c.at AS at, d.label AS trap, c.trap_type AS trap_type, c.species AS species, \
-         c.sex AS sex, c.age AS age, c.count AS count, c.disposition AS disposition, c.place AS place, c.lat AS lat, \
-         c.lon AS lon, c.outcome AS outcome, c.bycatch_action AS bycatch_action, c.recorded_by AS recorded_by \
-         FROM iot_captures c JOIN iot_devices d ON d.id = c.device_id \
-         WHERE c.tenant_id = $1 AND c.permit_id = $2 AND c.captured_at IS NOT NULL ORDER BY c.captured_at, c.id",
-    )
-    .bind(tenant_id)
-    .bind(permit_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let text = |c: &str| -> Result<String> { Ok(r.try_get::<Option<String>, _>(c)?.unwrap_or_default()) };
-            Ok(PermitCapture {
-                captured_at: r.try_get("captured_at")?,
-                recorded_at: r.try_get("at")?,
-                trap: r.try_get("trap")?,
-                trap_type: text("trap_type")?,
-                species: r.try_get("species")?,
-                sex: text("sex")?,
-                age: text("age")?,
-                count: r.try_get("count")?,
-                disposition: text("disposition")?,
-                place: text("place")?,
-                lat: r.try_get("lat")?,
-                lon: r.try_get("lon")?,
-                bycatch: r.try_get::<String, _>("outcome")? == "bycatch",
-                bycatch_action: text("bycatch_action")?,
-                recorded_by: r.try_get("recorded_by")?,
-            })
-        })
-        .collect()
+    store::of_permit(db, tenant_id, permit_id).await
 }
 
 /// (label, area) of the tenant's traps that never caught anything.
 pub async fn traps_that_never_caught(db: &Db, tenant_id: i64) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query(
-        "SELECT d.label AS label, d.area AS area FROM iot_devices d WHERE d.tenant_id = $1 AND d.kind = 'trap' \
-         AND NOT EXISTS (SELECT 1 FROM iot_captures c WHERE c.device_id = d.id AND c.outcome = 'caught') ORDER BY d.area, d.label",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get("label")?, r.try_get("area")?))).collect()
+    store::traps_that_never_caught(db, tenant_id).await
 }

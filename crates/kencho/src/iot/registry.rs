@@ -1,70 +1,13 @@
 //! Devices, watched people and who is told: registration from the API, the pages and CSV.
 
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-
+use super::model::PersonRow;
+pub use super::model::{
+    ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, NewPerson, PersonRecord, PersonSummary, DEVICE_KINDS,
+};
+use super::store::registry as store;
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
-
-/// What a device is.
-pub const DEVICE_KINDS: [&str; 6] = ["trap", "motion", "door", "power", "water", "button"];
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    /// LoRaWAN DevEUI, 16 hex digits (separators allowed).
-    pub dev_eui: String,
-    /// trap (わなセンサー), motion, door, power, water (見守りセンサー) or button (呼出ボタン).
-    pub kind: String,
-    pub label: String,
-    /// 地区, used to group alarms and captures.
-    #[serde(default)]
-    pub area: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    /// Expected heartbeat interval in seconds (default 3600).
-    pub heartbeat_s: Option<u32>,
-    /// For 見守り sensors and call buttons: the watched person's id.
-    pub person_id: Option<i64>,
-    /// For traps: the hunters told when it fires.
-    #[serde(default)]
-    pub hunters: Vec<NewContact>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewContact {
-    pub name: String,
-    pub email: String,
-    /// hunter, family, shakyo (社協), minsei (民生委員) or municipality.
-    #[serde(default = "hunter")]
-    pub role: String,
-    /// Working hours "HH:MM-HH:MM" (JST); absent = any time.
-    pub hours: Option<String>,
-}
-
-fn hunter() -> String {
-    "hunter".into()
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPerson {
-    pub name: String,
-    #[serde(default)]
-    pub area: String,
-    /// Hours without any activity before an alarm (default 12, 4–72).
-    pub inactivity_hours: Option<u32>,
-    /// Quiet hours "HH:MM-HH:MM" (JST), when inactivity is not alarmed.
-    pub quiet_hours: Option<String>,
-    /// Minutes before the next contact is told (default 30, 30–60).
-    pub escalation_wait_min: Option<u32>,
-    /// How the person (or their guardian) consented, e.g. "2026-11-29 書面同意".
-    pub consent: String,
-    /// Escalation list, in order: family, then 社協 / 民生委員, then the municipality.
-    pub contacts: Vec<NewContact>,
-}
 
 /// "HH:MM-HH:MM" → minutes of the day.
 pub fn parse_hours(s: &str) -> Result<(u16, u16)> {
@@ -149,49 +92,20 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
             let mut ids = Vec::new();
             for (i, (eui, d)) in checked.iter().enumerate() {
                 if let Some(pid) = d.person_id {
-                    let ok = sqlx::query("SELECT 1 FROM iot_people WHERE id = $1 AND tenant_id = $2")
-                        .bind(pid)
-                        .bind(tenant_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if ok.is_none() {
+                    if !store::person_exists(conn, pid, tenant_id).await? {
                         return Err(AppError::BadRequest(format!("device {}: no watched person {pid}", i + 1)));
                     }
                 }
                 let heartbeat = i64::from(d.heartbeat_s.unwrap_or(3600));
-                // A missing position is written as a NULL literal: through the Any driver a NULL
-                // float parameter types the cached statement so that a later real float is refused
-                // by PostgreSQL ("incorrect binary data format").
-                let sql = match (d.lat, d.lon) {
-                    (Some(_), Some(_)) => {
-                        "INSERT INTO iot_devices (tenant_id, dev_eui, kind, label, area, heartbeat_s, person_id, silent_deadline, created_at, lat, lon) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
-                    }
-                    _ => {
-                        "INSERT INTO iot_devices (tenant_id, dev_eui, kind, label, area, heartbeat_s, person_id, silent_deadline, created_at, lat, lon) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL) RETURNING id"
-                    }
-                };
-                let q = sqlx::query(sql).bind(tenant_id).bind(eui).bind(&d.kind).bind(d.label.trim()).bind(d.area.trim());
-                let mut q = q
-                    .bind(heartbeat)
-                    .bind(d.person_id)
-                    .bind(kencho_core::iot::alarm::silence_deadline_ms(now, heartbeat as u32))
-                    .bind(now);
-                if let (Some(lat), Some(lon)) = (d.lat, d.lon) {
-                    q = q.bind(lat).bind(lon);
-                }
-                let id: i64 = q
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(|e| {
-                    if crate::error::is_unique_violation(&e) {
-                        AppError::Conflict(format!("device {}: DevEUI {eui} is already registered", i + 1))
-                    } else {
-                        e.into()
-                    }
-                })?
-                .try_get("id")?;
+                let deadline = kencho_core::iot::alarm::silence_deadline_ms(now, heartbeat as u32);
+                let id =
+                    store::insert_device(conn, tenant_id, (eui, d), (heartbeat, deadline), now).await.map_err(|e| {
+                        if crate::error::is_unique_violation(&e) {
+                            AppError::Conflict(format!("device {}: DevEUI {eui} is already registered", i + 1))
+                        } else {
+                            e.into()
+                        }
+                    })?;
                 for (pos, c) in d.hunters.iter().enumerate() {
                     insert_contact(conn, tenant_id, Some(id), None, pos, c, now).await?;
                 }
@@ -222,23 +136,7 @@ async fn insert_contact(
     now: i64,
 ) -> Result<()> {
     let hours = check_contact(c)?;
-    sqlx::query(
-        "INSERT INTO iot_contacts (tenant_id, device_id, person_id, position, role, name, email, hours_start, hours_end, consent_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-    )
-    .bind(tenant_id)
-    .bind(device_id)
-    .bind(person_id)
-    .bind(position as i64)
-    .bind(&c.role)
-    .bind(c.name.trim())
-    .bind(c.email.trim().to_lowercase())
-    .bind(hours.map(|h| i64::from(h.0)))
-    .bind(hours.map(|h| i64::from(h.1)))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    store::insert_contact(conn, tenant_id, device_id, person_id, position, c, hours, now).await
 }
 
 pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> Result<i64> {
@@ -269,23 +167,16 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
         Box::pin(async move {
             let now = now_ms();
             // The consent note is sealed to the row: the row is made first, the note set after.
-            let id: i64 = sqlx::query(
-                "INSERT INTO iot_people (tenant_id, name, area, inactivity_hours, quiet_start, quiet_end, escalation_wait_min, consent_at, consent_note, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $8) RETURNING id",
-            )
-            .bind(tenant_id)
-            .bind(p.name.trim())
-            .bind(p.area.trim())
-            .bind(i64::from(window))
-            .bind(quiet.map(|q| i64::from(q.0)))
-            .bind(quiet.map(|q| i64::from(q.1)))
-            .bind(i64::from(wait))
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("id")?;
+            let row = PersonRow {
+                name: p.name.trim(),
+                area: p.area.trim(),
+                inactivity_hours: i64::from(window),
+                quiet,
+                escalation_wait_min: i64::from(wait),
+            };
+            let id = store::insert_person(conn, tenant_id, row, now).await?;
             let note = keys.seal(&consent_place(id), p.consent.trim())?;
-            sqlx::query("UPDATE iot_people SET consent_note = $1 WHERE id = $2").bind(note).bind(id).execute(&mut *conn).await?;
+            store::set_consent_note(conn, id, note).await?;
             for (pos, c) in p.contacts.iter().enumerate() {
                 insert_contact(conn, tenant_id, None, Some(id), pos, c, now).await?;
             }
@@ -360,80 +251,21 @@ pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DeviceInfo {
-    pub id: i64,
-    pub dev_eui: String,
-    pub kind: String,
-    pub label: String,
-    pub area: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub battery: Option<i64>,
-    pub last_seen_at: Option<i64>,
-    pub person_id: Option<i64>,
-}
-
 /// Where a watched person's consent note is sealed (see [`crate::crypto`]).
 fn consent_place(person_id: i64) -> String {
     crate::crypto::place("iot_people.consent_note", person_id)
 }
 
-/// A watched person's record, its consent note opened (the caller checks the table of roles
-/// and audits the opening).
-#[derive(Debug, Clone)]
-pub struct PersonRecord {
-    pub name: String,
-    pub area: String,
-    pub inactivity_hours: i64,
-    pub consent: String,
-    pub last_activity_at: Option<i64>,
-}
-
 /// The tenant's watched person `id` while watching goes on.
 pub async fn person(db: &Db, tenant_id: i64, id: i64) -> Result<Option<PersonRecord>> {
-    let row = sqlx::query(
-        "SELECT name, area, inactivity_hours, consent_note, last_activity_at FROM iot_people \
-         WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
-    )
-    .bind(id)
-    .bind(tenant_id)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(PersonRecord {
-        name: r.try_get("name")?,
-        area: r.try_get("area")?,
-        inactivity_hours: r.try_get("inactivity_hours")?,
-        consent: db.keys().open_unless_empty(&consent_place(id), &r.try_get::<String, _>("consent_note")?)?,
-        last_activity_at: r.try_get("last_activity_at")?,
-    }))
+    let Some(mut r) = store::person(db, tenant_id, id).await? else { return Ok(None) };
+    r.consent = db.keys().open_unless_empty(&consent_place(id), &r.consent)?;
+    Ok(Some(r))
 }
 
+/// The tenant's devices in service, by area and label.
 pub async fn list_devices(db: &Db, tenant_id: i64) -> Result<Vec<DeviceInfo>> {
-    let rows = sqlx::query(
-        "SELECT id, dev_eui, kind, label, area, lat, lon, battery, last_seen_at, person_id FROM iot_devices \
-         WHERE tenant_id = $1 AND retired_at IS NULL ORDER BY area, label, id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DeviceInfo {
-                id: r.try_get("id")?,
-                dev_eui: r.try_get("dev_eui")?,
-                kind: r.try_get("kind")?,
-                label: r.try_get("label")?,
-                area: r.try_get("area")?,
-                lat: r.try_get("lat")?,
-                lon: r.try_get("lon")?,
-                battery: r.try_get("battery")?,
-                last_seen_at: r.try_get("last_seen_at")?,
-                person_id: r.try_get("person_id")?,
-            })
-        })
-        .collect()
+    store::list_devices(db, tenant_id).await
 }
 
 /// Takes a device out of service: its open alarms close, its deadlines stop, and its DevEUI is
@@ -443,20 +275,12 @@ pub async fn retire_device(db: &Db, tenant_id: i64, id: i64, actor: &str) -> Res
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
-            let done = sqlx::query(
-                "UPDATE iot_devices SET retired_at = $1, silent_deadline = NULL, dev_eui = dev_eui || ':retired:' || CAST(id AS TEXT) \
-                 WHERE id = $2 AND tenant_id = $3 AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(tenant_id)
-            .execute(&mut *conn)
-            .await?;
-            if done.rows_affected() == 0 {
+            if store::retire_device(conn, id, tenant_id, now).await? == 0 {
                 return Err(AppError::NotFound);
             }
-            close_alarms(conn, &format!("device:{id}"), now).await?;
-            audit::append(conn, tenant_id, &actor, "iot.device_retired", &format!("device:{id}"), serde_json::json!({})).await
+            store::close_alarms(conn, &format!("device:{id}"), now).await?;
+            audit::append(conn, tenant_id, &actor, "iot.device_retired", &format!("device:{id}"), serde_json::json!({}))
+                .await
         })
     })
     .await
@@ -473,98 +297,39 @@ pub async fn end_person(db: &Db, tenant_id: i64, id: i64, reason: &str, actor: &
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
-            let done = sqlx::query(
-                "UPDATE iot_people SET ended_at = $1, inactivity_deadline = NULL WHERE id = $2 AND tenant_id = $3 AND ended_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(tenant_id)
-            .execute(&mut *conn)
-            .await?;
-            if done.rows_affected() == 0 {
+            if store::end_person(conn, id, tenant_id, now).await? == 0 {
                 return Err(AppError::NotFound);
             }
-            sqlx::query("DELETE FROM iot_contacts WHERE person_id = $1").bind(id).execute(&mut *conn).await?;
-            let devices: Vec<i64> = sqlx::query("SELECT id FROM iot_devices WHERE person_id = $1 AND retired_at IS NULL")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| r.try_get("id"))
-                .collect::<std::result::Result<_, _>>()?;
-            sqlx::query(
-                "UPDATE iot_devices SET retired_at = $1, silent_deadline = NULL, dev_eui = dev_eui || ':retired:' || CAST(id AS TEXT) \
-                 WHERE person_id = $2 AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            close_alarms(conn, &format!("person:{id}"), now).await?;
+            store::delete_person_contacts(conn, id).await?;
+            let devices = store::person_device_ids(conn, id).await?;
+            store::retire_person_devices(conn, id, now).await?;
+            store::close_alarms(conn, &format!("person:{id}"), now).await?;
             for d in devices {
-                close_alarms(conn, &format!("device:{d}"), now).await?;
+                store::close_alarms(conn, &format!("device:{d}"), now).await?;
             }
-            audit::append(conn, tenant_id, &actor, "iot.person_ended", &format!("person:{id}"), serde_json::json!({"reason": reason}))
-                .await
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "iot.person_ended",
+                &format!("person:{id}"),
+                serde_json::json!({"reason": reason}),
+            )
+            .await
         })
     })
     .await
 }
 
-async fn close_alarms(conn: &mut sqlx::AnyConnection, subject: &str, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE iot_alarms SET state = 'cleared', cleared_at = $1, updated_at = $1, next_action_at = NULL \
-         WHERE subject = $2 AND state <> 'cleared'",
-    )
-    .bind(now)
-    .bind(subject)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A watched person as the devices page lists them.
-pub struct PersonSummary {
-    pub id: i64,
-    pub name: String,
-    pub area: String,
-    /// Sensors and buttons assigned to them.
-    pub devices: i64,
-}
-
 /// The tenant's watched people (not ended), by area.
 pub async fn list_people(db: &Db, tenant_id: i64) -> Result<Vec<PersonSummary>> {
-    let rows = sqlx::query(
-        "SELECT p.id AS id, p.name AS name, p.area AS area, \
-         (SELECT COUNT(*) FROM iot_devices d WHERE d.person_id = p.id) AS devices \
-         FROM iot_people p WHERE p.tenant_id = $1 AND p.ended_at IS NULL ORDER BY p.area, p.id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.read)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PersonSummary {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                area: r.try_get("area")?,
-                devices: r.try_get("devices")?,
-            })
-        })
-        .collect()
+    store::list_people(db, tenant_id).await
 }
 
 /// The tenant's IoT settings: (minutes between re-sends of a trap alarm, staff address);
 /// defaults until an administrator saves them.
 pub async fn settings(db: &Db, tenant_id: i64) -> Result<(i64, String)> {
-    let row = sqlx::query("SELECT trap_resend_min, staff_email FROM iot_settings WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&db.read)
-        .await?;
-    match row {
-        Some(r) => Ok((r.try_get("trap_resend_min")?, r.try_get("staff_email")?)),
-        None => Ok((30, String::new())),
-    }
+    Ok(store::settings(db, tenant_id).await?.unwrap_or((30, String::new())))
 }
 
 /// Saves the tenant's IoT settings (already checked), audited.
@@ -572,54 +337,27 @@ pub async fn save_settings(db: &Db, tenant_id: i64, actor: &str, resend_min: i64
     let (actor, email) = (actor.to_string(), staff_email.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO iot_settings (tenant_id, trap_resend_min, staff_email) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET trap_resend_min = excluded.trap_resend_min, staff_email = excluded.staff_email",
+            store::save_settings(conn, tenant_id, resend_min, &email).await?;
+            audit::append(
+                conn,
+                tenant_id,
+                &actor,
+                "iot.settings",
+                "iot",
+                serde_json::json!({"resend_min": resend_min, "staff_email": email}),
             )
-            .bind(tenant_id)
-            .bind(resend_min)
-            .bind(&email)
-            .execute(&mut *conn)
-            .await?;
-            audit::append(conn, tenant_id, &actor, "iot.settings", "iot", serde_json::json!({"resend_min": resend_min, "staff_email": email}))
-                .await
+            .await
         })
     })
     .await
 }
 
-/// (role, name, e-mail) of a contact.
-pub type ContactRow = (String, String, String);
-/// (kind, label, DevEUI) of a device.
-pub type DeviceRow = (String, String, String);
-
 /// A watched person's contacts in order, their devices, and the last 20 events of those
 /// devices (epoch ms, kind). The caller has checked the person is in its tenant.
 pub async fn person_details(db: &Db, person_id: i64) -> Result<(Vec<ContactRow>, Vec<DeviceRow>, Vec<(i64, String)>)> {
-    let contacts = sqlx::query("SELECT role, name, email FROM iot_contacts WHERE person_id = $1 ORDER BY position")
-        .bind(person_id)
-        .fetch_all(&db.read)
-        .await?
-        .iter()
-        .map(|c| Ok((c.try_get("role")?, c.try_get("name")?, c.try_get("email")?)))
-        .collect::<Result<Vec<_>>>()?;
-    let devices = sqlx::query("SELECT kind, label, dev_eui FROM iot_devices WHERE person_id = $1 ORDER BY id")
-        .bind(person_id)
-        .fetch_all(&db.read)
-        .await?
-        .iter()
-        .map(|c| Ok((c.try_get("kind")?, c.try_get("label")?, c.try_get("dev_eui")?)))
-        .collect::<Result<Vec<_>>>()?;
-    let activity = sqlx::query(
-        "SELECT e.at AS at, e.kind AS kind FROM iot_events e JOIN iot_devices d ON d.id = e.device_id \
-         WHERE d.person_id = $1 ORDER BY e.id DESC LIMIT 20",
-    )
-    .bind(person_id)
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|c| Ok((c.try_get("at")?, c.try_get("kind")?)))
-    .collect::<Result<Vec<_>>>()?;
+    let contacts = store::person_contacts(db, person_id).await?;
+    let devices = store::person_devices(db, person_id).await?;
+    let activity = store::person_activity(db, person_id).await?;
     Ok((contacts, devices, activity))
 }
 

@@ -3,44 +3,18 @@
 //! down the list until someone acknowledges. Sensor silence is a device matter (see ingest).
 
 use kencho_core::iot::alarm::{next_contact, AlarmKind, Effect, Input};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::alarms::{self, Subject};
-use super::ingest::ack_token;
+pub use super::model::Person;
+use super::store::{alarms as alarm_store, watch as store};
 use super::texts;
 use crate::db::Batch;
 use crate::error::Result;
 
-pub struct Person {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub name: String,
-    pub area: String,
-    pub inactivity_hours: i64,
-    pub quiet: Option<(u16, u16)>,
-    pub wait_min: i64,
-    pub last_activity_at: Option<i64>,
-}
-
+/// Watched person `id`, as the alarms read them.
 pub async fn person(conn: &mut AnyConnection, id: i64) -> Result<Person> {
-    let r = sqlx::query(
-        "SELECT id, tenant_id, name, area, inactivity_hours, quiet_start, quiet_end, escalation_wait_min, last_activity_at \
-         FROM iot_people WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (qs, qe): (Option<i64>, Option<i64>) = (r.try_get("quiet_start")?, r.try_get("quiet_end")?);
-    Ok(Person {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        name: r.try_get("name")?,
-        area: r.try_get("area")?,
-        inactivity_hours: r.try_get("inactivity_hours")?,
-        quiet: qs.zip(qe).map(|(s, e)| (s.clamp(0, 1439) as u16, e.clamp(0, 1439) as u16)),
-        wait_min: r.try_get("escalation_wait_min")?,
-        last_activity_at: r.try_get("last_activity_at")?,
-    })
+    store::person(conn, id).await
 }
 
 fn subject(p: &Person) -> Subject {
@@ -56,12 +30,7 @@ pub async fn activity(
     now: i64,
 ) -> Result<()> {
     let p = person(conn, person_id).await?;
-    sqlx::query("UPDATE iot_people SET last_activity_at = $1, inactivity_deadline = $2 WHERE id = $3")
-        .bind(now)
-        .bind(now + p.inactivity_hours * 3_600_000)
-        .bind(p.id)
-        .execute(&mut *conn)
-        .await?;
+    store::set_activity(conn, p.id, now, now + p.inactivity_hours * 3_600_000).await?;
     // Whoever was told of the silence hears that it is over.
     let o = alarms::apply(conn, &subject(&p), AlarmKind::Inactivity, Input::Clear, "activity", None).await?;
     if let (Effect::Cleared, Some(id)) = (o.effect, o.alarm_id) {
@@ -75,14 +44,8 @@ pub async fn activity(
 
 /// Contacts already notified of an alarm (its log says so).
 async fn told_contacts(conn: &mut AnyConnection, person_id: i64, alarm_id: i64) -> Result<Vec<alarms::StoredContact>> {
-    let all = alarms::contacts(conn, "person_id", person_id).await?;
-    let log: Vec<String> = sqlx::query("SELECT who FROM iot_alarm_log WHERE alarm_id = $1 AND what LIKE 'notified:%'")
-        .bind(alarm_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("who"))
-        .collect::<std::result::Result<_, _>>()?;
+    let all = alarm_store::contacts(conn, "person_id", person_id).await?;
+    let log = store::notified(conn, alarm_id).await?;
     Ok(all.into_iter().filter(|c| log.iter().any(|w| w.ends_with(&format!("<{}>", c.contact.email)))).collect())
 }
 
@@ -135,17 +98,13 @@ pub async fn escalate(
     subject: &str,
     body: &str,
 ) -> Result<bool> {
-    let list = alarms::contacts(conn, "person_id", p.id).await?;
+    let list = alarm_store::contacts(conn, "person_id", p.id).await?;
     let plain: Vec<_> = list.iter().map(|c| c.contact.clone()).collect();
     let minute = alarms::jst_minute(now);
     match next_contact(&plain, after, minute) {
         Some(i) => {
-            let token = ack_token(conn, alarm_id).await?;
-            sqlx::query("UPDATE iot_alarms SET step = $1 WHERE id = $2")
-                .bind(i as i64 + 1)
-                .bind(alarm_id)
-                .execute(&mut *conn)
-                .await?;
+            let token = alarm_store::ack_token(conn, alarm_id).await?;
+            store::set_step(conn, alarm_id, i as i64 + 1).await?;
             alarms::notify(
                 batch,
                 alarm_id,
@@ -159,11 +118,8 @@ pub async fn escalate(
             Ok(true)
         }
         None => {
-            sqlx::query("UPDATE iot_alarms SET next_action_at = NULL WHERE id = $1")
-                .bind(alarm_id)
-                .execute(&mut *conn)
-                .await?;
-            alarms::log(conn, alarm_id, "escalation list exhausted", "timer").await?;
+            store::stop_escalation(conn, alarm_id).await?;
+            alarm_store::log(conn, alarm_id, "escalation list exhausted", "timer").await?;
             Ok(false)
         }
     }

@@ -3,6 +3,7 @@
 //! all in the ingesting transaction.
 
 use super::*;
+use crate::iot::store::alarms::{ack_token, contacts};
 use crate::iot::texts;
 
 /// An uplink that may open, clear or escalate an alarm, or move a watched person's timer: the
@@ -23,8 +24,8 @@ pub(super) async fn apply_to(
     }
     let now = now_ms();
     let battery = battery_of(events);
-    let mut batch = Batch::new();
-    push_seen(&mut batch, d, up, battery, now);
+    let mut batch = crate::iot::store::batch();
+    store::push_seen(&mut batch, d, up, battery, now);
     // An uplink that may open, clear or escalate an alarm, or move a watched person's timer,
     // is an act on the tenant's records: the audit log names who delivered it.
     crate::audit::append(
@@ -92,7 +93,7 @@ impl Apply<'_> {
 
     /// One event: logged, then what it means for the device's alarms or its watched person.
     async fn event(&mut self, conn: &mut AnyConnection, e: &Event) -> Result<()> {
-        push_event(&mut self.batch, self.d, e, self.battery, self.now);
+        store::push_event(&mut self.batch, self.d, e, self.battery, self.now);
         match (self.d.kind.as_str(), e) {
             ("trap", Event::Fired) => self.trap_fired(conn).await?,
             ("trap", Event::Reset) => self.trap_reset(conn).await?,
@@ -186,29 +187,14 @@ async fn hunters_of<'a>(
     device_id: i64,
 ) -> Result<&'a Vec<StoredContact>> {
     if cache.is_none() {
-        *cache = Some(alarms::contacts(conn, "device_id", device_id).await?);
+        *cache = Some(contacts(conn, "device_id", device_id).await?);
     }
     cache.as_ref().ok_or_else(|| AppError::Internal("hunters".into()))
 }
 
-pub async fn ack_token(conn: &mut AnyConnection, alarm_id: i64) -> Result<String> {
-    Ok(sqlx::query("SELECT ack_token FROM iot_alarms WHERE id = $1")
-        .bind(alarm_id)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("ack_token")?)
-}
-
 /// Minutes between re-sends of an unacknowledged trap alarm (tenant setting, default 30).
 pub async fn resend_interval_ms(conn: &mut AnyConnection, tenant_id: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT trap_resend_min FROM iot_settings WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let min = match r {
-        Some(r) => r.try_get::<i64, _>("trap_resend_min")?,
-        None => 30,
-    };
+    let min = store::trap_resend_min(conn, tenant_id).await?.unwrap_or(30);
     Ok(min.clamp(1, 24 * 60) * 60_000)
 }
 
@@ -222,22 +208,10 @@ pub async fn notify_staff(
     subject: &str,
     body: &str,
 ) -> Result<()> {
-    let configured = sqlx::query("SELECT staff_email FROM iot_settings WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get::<String, _>("staff_email"))
-        .transpose()?
-        .filter(|e| !e.is_empty());
+    let configured = store::staff_email(conn, tenant_id).await?.filter(|e| !e.is_empty());
     let emails: Vec<String> = match configured {
         Some(e) => vec![e],
-        None => sqlx::query("SELECT email FROM staff WHERE tenant_id = $1 AND role = 'admin' ORDER BY id")
-            .bind(tenant_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get("email"))
-            .collect::<std::result::Result<_, _>>()?,
+        None => store::admin_emails(conn, tenant_id).await?,
     };
     let staff: Vec<StoredContact> = emails
         .into_iter()
