@@ -2,7 +2,6 @@
 //! and staff accounts. Loading it twice changes nothing.
 
 use kencho_core::procedure::ProcedureDef;
-use sqlx::Row;
 
 use crate::accounts;
 use crate::db::{now_ms, Db};
@@ -248,12 +247,8 @@ async fn demo_permit(db: &Db, tenant: i64, traps: &[i64]) -> Result<()> {
 /// Demo IoT devices for 南相馬市: three traps with their hunters, and one watched person with a
 /// motion sensor and a call button (made-up DevEUIs in the 70B3D5FFFE00000x range).
 async fn load_iot(db: &Db, tenant: i64) -> Result<()> {
-    let have: i64 = sqlx::query("SELECT COUNT(*) AS n FROM iot_devices WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(&db.read)
-        .await?
-        .try_get("n")?;
-    if have > 0 {
+    // Loaded once: a demo whose devices are in service already keeps them.
+    if !crate::iot::registry::list_devices(db, tenant).await?.is_empty() {
         return Ok(());
     }
     let traps = demo_traps(db, tenant).await?;

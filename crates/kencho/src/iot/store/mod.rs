@@ -3,8 +3,6 @@
 //! does one read or write and returns model types or plain values: no permission checks, no
 //! audit entries, no mail, no decisions.
 
-use crate::db::Batch;
-
 pub mod alarms;
 pub mod applications;
 pub mod captures;
@@ -12,9 +10,3 @@ pub mod permits;
 pub mod registry;
 pub mod timers;
 pub mod watch;
-
-/// An empty queue of writes: the `push_*` functions here and `mail::enqueue_batched` fill it,
-/// and the service sends it with `Batch::run` where its transaction's order says.
-pub fn batch() -> Batch {
-    Batch::new()
-}
