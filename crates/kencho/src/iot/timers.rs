@@ -8,7 +8,7 @@ use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, Effect, Input};
 
 use super::alarms::{self, StoredContact, Subject};
 use super::ingest::{notify_staff, resend_interval_ms};
-use super::store::{self, alarms as alarm_store, timers as store_t};
+use super::store::{alarms as alarm_store, timers as store_t};
 use super::texts;
 use super::watch;
 use crate::db::{now_ms, Db};
