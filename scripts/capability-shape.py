@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks that every capability of crates/kencho/src has the one shape docs/architecture.md
-describes: a folder with mod.rs, model.rs and store.rs (or store/), and SQL only in its store.
+describes: a folder with mod.rs, model.rs and store.rs (or store/), SQL only in its store, and
+that store naming only its own tables (and the lower modules' and the actors').
 
 SQL is any sqlx query call, a statement's text ("SELECT …", "INSERT …", "UPDATE …", "DELETE …")
 or a row lock (for_update, lock_for_update); a file's `#[cfg(test)]` module is not
@@ -14,6 +15,23 @@ CAPABILITIES = ["accounts", "applications", "approval", "documents", "evacuation
 # Lower modules that own their tables and are their own store; `crypto/reencrypt.rs` re-seals
 # every sealed column in place (a key rotation is one pass over all of them, by design).
 OWNERS = {"db.rs", "audit", "mail.rs", "security", "tenants.rs", "procedures.rs", "crypto/reencrypt.rs"}
+# Which capability's SQL may name a table. The lower modules' tables (tenants, divisions,
+# procedures, the audit log, the outbox …) and the actor tables (residents and staff: every
+# capability names who acted; only accounts writes them) are everybody's to read.
+TABLES = {
+    "accounts": "api_tokens email_verifications known_devices login_attempts rate_limits sessions",
+    "applications": "application_events applications attachments",
+    "approval": "absences approval_setup disposal_log kian kian_events kian_files kian_waiting record_holds records",
+    "documents": "issued_documents signing_certificates signing_keys",
+    "evacuation": "evacuation_alert_areas evacuation_alerts evacuation_deliveries evacuation_layer_heads "
+    "evacuation_layers evacuation_plans evacuation_subscriptions jma_telegrams",
+    "iot": "iot_alarm_log iot_alarms iot_applications iot_captures iot_contacts iot_devices iot_events iot_people "
+    "iot_permits iot_rejected iot_settings",
+    "payments": "chotei fee_schedules payment_agents payment_events payment_settings payment_unmatched_events payments "
+    "refunds sandbox_payments sandbox_webhooks settlement_imports settlement_lines",
+}
+OWNER = {t: cap for cap, ts in TABLES.items() for t in ts.split()}
+TABLE_USE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]+)")
 SQL = re.compile(r'sqlx::query|"(SELECT|INSERT|UPDATE|DELETE|WITH) |\bfor_update\(|lock_for_update\(')
 
 
@@ -56,6 +74,9 @@ for root, _, files in os.walk(SRC):
         if not hits:
             continue
         if top in CAPABILITIES and is_store(rel):
+            others = sorted({m.group(1) for m in TABLE_USE.finditer(code_of(p)) if OWNER.get(m.group(1), top) != top})
+            if others:
+                problems.append(f"{rel}: names other capabilities' tables: {', '.join(others)}")
             continue
         if top not in CAPABILITIES and owned(rel):
             continue

@@ -86,6 +86,23 @@ pub struct PaymentFacts {
     pub paid_at: Option<i64>,
 }
 
+/// A signed document as a record's 移管 package lists it, with the public key that checks it:
+/// kept by `documents`, put in the package by `approval`.
+#[derive(Debug, Clone)]
+pub struct SignedDocument {
+    pub number: String,
+    pub kind: String,
+    pub title: String,
+    pub issuer: String,
+    pub sha256: String,
+    pub key_id: String,
+    pub signature: String,
+    /// Epoch milliseconds.
+    pub issued_at: i64,
+    pub algorithm: Option<String>,
+    pub public_key: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

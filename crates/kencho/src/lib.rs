@@ -109,7 +109,12 @@ pub async fn start(cfg: Config, db: Db, listener: TcpListener) -> Result<Running
         let mailer = Arc::new(mail::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from, cfg.demo_mailbox)?);
         workers.push(tokio::spawn(mail::worker(db.clone(), mailer, stop.clone())));
         workers.push(tokio::spawn(accounts::janitor(db.clone(), stop.clone())));
-        workers.push(tokio::spawn(approval::records::sweeper(db.clone(), cfg.data_dir.clone(), stop.clone())));
+        workers.push(tokio::spawn(approval::records::sweeper(
+            db.clone(),
+            links.clone(),
+            cfg.data_dir.clone(),
+            stop.clone(),
+        )));
         workers.push(tokio::spawn(payments::expiry_worker(db.clone(), links.clone(), stop.clone())));
         if cfg.payment_sandbox {
             let (db, url) = (db.clone(), cfg.base_url.clone());

@@ -51,6 +51,23 @@ pub async fn cancel_pending(conn: &mut AnyConnection, key_like: &str) -> Result<
         .rows_affected())
 }
 
+/// Deletes the sent mails (and their copies in the demo mailbox) whose dedupe key matches
+/// `key_like` (SQL LIKE), inside the caller's transaction: a disposed record's mails go with
+/// it. Mails still waiting to go out are left to go.
+pub async fn forget_sent(conn: &mut AnyConnection, key_like: &str) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM mailbox WHERE outbox_id IN (SELECT id FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent')",
+    )
+    .bind(key_like)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent'")
+        .bind(key_like)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// The demo: mail is kept in a local table that `/demo/mailbox` shows.

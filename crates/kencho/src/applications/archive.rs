@@ -1,13 +1,27 @@
-//! What an application's record holds when it leaves kencho (移管): its facts, its answers in
-//! clear, its history and its attachments, read in the disposal's transaction.
+//! An application as a record at its end: what it holds when it leaves kencho (移管) — its
+//! facts, its answers in clear, its history and its attachments, read in the disposal's
+//! transaction — and its erasure when it is disposed of.
 
 use sqlx::AnyConnection;
 
 use super::model::answers_place;
 use super::store;
-
 use crate::crypto::Keyring;
+use crate::db::Db;
 use crate::error::Result;
+
+/// Removes the personal data of a disposed application (answers, messages, attachments);
+/// what remains is that it existed. Returns the hashes of the files its attachments were.
+pub async fn erase(conn: &mut AnyConnection, id: i64, now: i64) -> Result<Vec<String>> {
+    let shas = store::attachment_shas(conn, id).await?;
+    store::erase(conn, id, now).await?;
+    Ok(shas)
+}
+
+/// How many attachments are the stored file `sha`.
+pub async fn file_uses(db: &Db, sha: &str) -> Result<i64> {
+    store::attachment_uses(db, sha).await
+}
 
 /// The application's `record.json` and `history.json` contents, and its files (name, SHA-256).
 pub async fn archived(

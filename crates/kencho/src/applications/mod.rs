@@ -21,7 +21,7 @@ mod store;
 pub use crate::procedures::version as procedure_version;
 pub use access::*;
 pub use actions::*;
-pub use archive::archived;
+pub use archive::{archived, erase, file_uses};
 pub use drafts::*;
 pub use files::*;
 pub use links::Links;

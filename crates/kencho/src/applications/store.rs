@@ -469,3 +469,38 @@ pub(super) async fn file_hashes(conn: &mut AnyConnection, id: i64) -> Result<Vec
         .map(|f| Ok((f.try_get("filename")?, f.try_get("sha256")?)))
         .collect()
 }
+
+/// The hashes of an application's attachments.
+pub(super) async fn attachment_shas(conn: &mut AnyConnection, id: i64) -> Result<Vec<String>> {
+    sqlx::query("SELECT sha256 FROM attachments WHERE application_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("sha256")?))
+        .collect()
+}
+
+/// Removes an application's answers, event messages and attachment rows.
+pub(super) async fn erase(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE applications SET answers = '{}', content_hash = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE application_events SET message = NULL WHERE application_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM attachments WHERE application_id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// How many attachment rows are the stored file `sha`.
+pub(super) async fn attachment_uses(db: &Db, sha: &str) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS used FROM attachments WHERE sha256 = $1")
+        .bind(sha)
+        .fetch_one(&db.read)
+        .await?
+        .try_get("used")?)
+}

@@ -28,6 +28,7 @@ mod notice;
 pub mod pades;
 pub mod pdf;
 mod receipt;
+pub mod records;
 mod store;
 mod verify;
 

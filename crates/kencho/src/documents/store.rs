@@ -1,6 +1,7 @@
 //! Every SQL statement of the documents capability: issued documents (`issued_documents`), the
 //! tenants' signing keys (`signing_keys`) and certificates (`signing_certificates`).
 
+use kencho_core::notice::SignedDocument;
 use sqlx::{AnyConnection, Row};
 
 use super::model::{
@@ -244,4 +245,78 @@ pub async fn signing_certificate(db: &Db, tenant_id: i64) -> Result<Option<Store
     .fetch_optional(&db.read)
     .await?;
     row.as_ref().map(StoredCertificate::from_row).transpose()
+}
+
+/// Whose documents: an application's or a 起案's.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner {
+    Application(i64),
+    Kian(i64),
+}
+
+impl Owner {
+    fn column_and_id(self) -> (&'static str, i64) {
+        match self {
+            Owner::Application(id) => ("application_id", id),
+            Owner::Kian(id) => ("kian_id", id),
+        }
+    }
+}
+
+/// The signed documents not yet disposed of of an application or a 起案, with their keys.
+pub async fn signed_of(conn: &mut AnyConnection, owner: Owner) -> Result<Vec<SignedDocument>> {
+    let (column, id) = owner.column_and_id();
+    let rows = sqlx::query(&format!(
+        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
+         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|s| {
+            Ok(SignedDocument {
+                number: s.try_get("number")?,
+                kind: s.try_get("kind")?,
+                title: s.try_get("title")?,
+                issuer: s.try_get("issuer")?,
+                sha256: s.try_get("sha256")?,
+                key_id: s.try_get("key_id")?,
+                signature: s.try_get("signature")?,
+                issued_at: s.try_get("issued_at")?,
+                algorithm: s.try_get("algorithm")?,
+                public_key: s.try_get("public_key")?,
+            })
+        })
+        .collect()
+}
+
+/// The hashes of an application's documents not yet disposed of.
+pub async fn live_shas_of_application(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<String>> {
+    sqlx::query("SELECT sha256 FROM issued_documents WHERE application_id = $1 AND disposed_at IS NULL")
+        .bind(application_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("sha256")?))
+        .collect()
+}
+
+/// Marks an application's documents disposed of.
+pub async fn dispose_of_application(conn: &mut AnyConnection, application_id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE issued_documents SET disposed_at = $1 WHERE application_id = $2 AND disposed_at IS NULL")
+        .bind(now)
+        .bind(application_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// How many documents not disposed of are the stored file `sha`.
+pub async fn live_uses(db: &Db, sha: &str) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS used FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL")
+        .bind(sha)
+        .fetch_one(&db.read)
+        .await?
+        .try_get("used")?)
 }

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 
 use kencho_core::application::Status;
+use kencho_core::notice::SignedDocument;
 use sqlx::AnyConnection;
 
 use crate::actor::Staff;
 use crate::applications::{self, Application};
-use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, Source};
+use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, SignedOf, Source};
 use crate::approval::setup::SetupCache;
 use crate::approval::{self, records};
 use crate::crypto::Keyring;
@@ -107,6 +108,24 @@ impl kian::Links for Links {
         Ok(Archived { record, history, files })
     }
 
+    async fn erase_application(&self, conn: &mut AnyConnection, id: i64, now: i64) -> Result<Vec<String>> {
+        let mut files = applications::erase(conn, id, now).await?;
+        files.extend(documents::records::dispose_of_application(conn, id, now).await?);
+        Ok(files)
+    }
+
+    async fn signed_documents(&self, conn: &mut AnyConnection, of: SignedOf) -> Result<Vec<SignedDocument>> {
+        let owner = match of {
+            SignedOf::Application(id) => documents::records::Owner::Application(id),
+            SignedOf::Kian(id) => documents::records::Owner::Kian(id),
+        };
+        documents::records::signed_of(conn, owner).await
+    }
+
+    async fn file_uses(&self, db: &Db, sha: &str) -> Result<i64> {
+        Ok(applications::file_uses(db, sha).await? + documents::records::file_uses(db, sha).await?)
+    }
+
     async fn internal_executed(&self, conn: &mut AnyConnection, kian_id: i64) -> Result<()> {
         payments::on_kian_executed(conn, kian_id).await
     }
@@ -139,6 +158,7 @@ impl payments::Links for Links {
         Ok(ForApplication {
             id: a.id,
             tenant_id: a.tenant_id,
+            procedure_id: a.procedure_id,
             resident_id: a.resident_id,
             resident_name: a.resident_name,
             resident_email: a.resident_email,

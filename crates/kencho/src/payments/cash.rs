@@ -63,7 +63,7 @@ pub async fn record_cash<L: Links>(
                 Some(x) => insert_payment_like(conn, x, a.resident_id).await?,
                 None => {
                     let due = fresh?;
-                    insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?
+                    insert_payment(conn, a.owner(), &due, &actor).await?
                 }
             };
             paid_at_counter(conn, &links, id, amount, &actor).await?;

@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use super::due::{insert_payment, insert_payment_like, online_rule};
 use super::events::{apply_to, cancel_in, KENCHO};
 use super::links::{ForApplication, Links, Payer};
-use super::model::{Due, Payment};
+use super::model::{Due, Owner, Payment};
 use super::{agents, sandbox, schedule, store, stripe};
 use crate::actor::Resident;
 use crate::audit;
@@ -170,7 +170,7 @@ async fn payment_to_open<L: Links>(
             let due = o.fresh.as_ref().ok_or_else(|| AppError::Internal("no fee computed".into()))?;
             let amount = due.amount;
             let who = format!("resident:{}", o.resident.id);
-            let key = (a.tenant_id, a.id, o.resident.id);
+            let key = Owner { resident_id: o.resident.id, ..a.owner() };
             match open {
                 // Same quantity: a new attempt at the same payment.
                 Some(x) if x.amount == amount => Ok((x.id, amount, Some(x))),

@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use super::checkout::CHECKOUT_MINUTES;
 use super::links::{ForApplication, Links, Payer};
-use super::model::{Due, FeeChoice, NewPayment, Payment};
+use super::model::{Due, FeeChoice, NewPayment, Owner, Payment};
 use super::{schedule, store};
 use crate::actor::Staff;
 use crate::audit;
@@ -24,25 +24,12 @@ pub(super) fn online_rule(p: &Procedure) -> Result<(FeeRule, Timing)> {
 }
 
 /// A new payment of `due`, with its 調定 (made before anything can be received against it).
-pub(super) async fn insert_payment(
-    conn: &mut AnyConnection,
-    (tenant_id, application_id, resident_id): (i64, i64, i64),
-    due: &Due,
-    decided_by: &str,
-) -> Result<i64> {
+pub(super) async fn insert_payment(conn: &mut AnyConnection, owner: Owner, due: &Due, decided_by: &str) -> Result<i64> {
     let now = now_ms();
     let ledger = serde_json::to_string(&Ledger::new(due.amount)).map_err(AppError::unexpected)?;
-    let new = NewPayment {
-        tenant_id,
-        application_id,
-        resident_id,
-        due,
-        ledger,
-        created_at: now,
-        expires_at: now + CHECKOUT_MINUTES * 60_000,
-    };
+    let new = NewPayment { owner, due, ledger, created_at: now, expires_at: now + CHECKOUT_MINUTES * 60_000 };
     let id = store::insert_payment(conn, &new).await?;
-    schedule::insert_chotei(conn, (tenant_id, application_id, id), due, decided_by).await?;
+    schedule::insert_chotei(conn, (owner.tenant_id, owner.application_id, id), due, decided_by).await?;
     Ok(id)
 }
 /// A payment replacing `old` (another method, cash at the counter): received against the same
@@ -67,7 +54,13 @@ pub(super) async fn insert_payment_like(conn: &mut AnyConnection, old: &Payment,
             "kencho".to_string(),
         ),
     };
-    insert_payment(conn, (old.tenant_id, old.application_id, resident_id), &due, &by).await
+    let owner = Owner {
+        tenant_id: old.tenant_id,
+        application_id: old.application_id,
+        procedure_id: old.procedure_id,
+        resident_id,
+    };
+    insert_payment(conn, owner, &due, &by).await
 }
 
 /// 事後決済: the office sets what is due after review — an item of the 手数料条例, its amount
@@ -108,7 +101,7 @@ pub async fn set_due<L: Links>(
                 return Err(AppError::Refused("already_set", "the fee of this application is set already".into()));
             }
             let actor = format!("staff:{}", staff.id);
-            let id = insert_payment(conn, (a.tenant_id, a.id, a.resident_id), &due, &actor).await?;
+            let id = insert_payment(conn, a.owner(), &due, &actor).await?;
             if let Some(ev) = choice.evidence.as_deref().filter(|_| due.ground.is_some()) {
                 attach_evidence(conn, &links, a.id, id, ev).await?;
             }

@@ -8,6 +8,7 @@ pub use kencho_core::application::Addressee;
 use kencho_core::application::Status;
 use sqlx::AnyConnection;
 
+use super::model::Owner;
 use crate::actor::Staff;
 use crate::crypto::Keyring;
 use crate::db::Db;
@@ -29,11 +30,25 @@ pub enum Payer {
 pub struct ForApplication {
     pub id: i64,
     pub tenant_id: i64,
+    /// The procedure (version) it was made under.
+    pub procedure_id: i64,
     pub resident_id: i64,
     pub resident_name: String,
     pub resident_email: String,
     pub receipt_number: Option<String>,
     pub status: Status,
+}
+
+impl ForApplication {
+    /// Whose a payment of this application is.
+    pub(super) fn owner(&self) -> Owner {
+        Owner {
+            tenant_id: self.tenant_id,
+            application_id: self.id,
+            procedure_id: self.procedure_id,
+            resident_id: self.resident_id,
+        }
+    }
 }
 
 /// The 起案 a refund above the tenant's limit is decided by.

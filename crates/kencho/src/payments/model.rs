@@ -19,6 +19,8 @@ use crate::error::Result;
 pub struct Payment {
     pub id: i64,
     pub application_id: i64,
+    /// The procedure (version) the fee is for.
+    pub procedure_id: i64,
     pub tenant_id: i64,
     pub revenue_code: String,
     pub amount: i64,
@@ -61,6 +63,7 @@ impl Payment {
         Ok(Payment {
             id: r.try_get("id")?,
             application_id: r.try_get("application_id")?,
+            procedure_id: r.try_get("procedure_id")?,
             tenant_id: r.try_get("tenant_id")?,
             revenue_code: r.try_get("revenue_code")?,
             amount: r.try_get("amount")?,
@@ -126,10 +129,17 @@ pub struct FeeChoice {
 }
 
 /// A new payment's row: its 調定's terms as the payment keeps them.
-pub(super) struct NewPayment<'a> {
+/// Whose a payment is: the tenant, the application and its procedure (version), the resident.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Owner {
     pub tenant_id: i64,
     pub application_id: i64,
+    pub procedure_id: i64,
     pub resident_id: i64,
+}
+
+pub(super) struct NewPayment<'a> {
+    pub owner: Owner,
     pub due: &'a Due,
     pub ledger: String,
     pub created_at: i64,

@@ -25,6 +25,7 @@ pub async fn execute<L: Links>(
     let (policy, _) = crate::security::policy::load(db, staff.tenant_id).await?;
     let setup = cache.get(db, staff.tenant_id).await?;
     let (staff, base_url, dir, db2) = (staff.clone(), base_url.to_string(), data_dir.to_path_buf(), db.clone());
+    let after = links.clone();
     let outcome = db
         .transact(move |conn| {
             Box::pin(async move {
@@ -60,7 +61,7 @@ pub async fn execute<L: Links>(
         .await;
     match outcome {
         Ok(done) => {
-            crate::approval::records::finish(db, data_dir, &done.released).await;
+            crate::approval::records::finish(db, &after, data_dir, &done.released).await;
             Ok(done)
         }
         Err(e) => {

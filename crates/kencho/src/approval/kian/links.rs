@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use kencho_core::notice::SignedDocument;
 use sqlx::AnyConnection;
 
 use crate::actor::Staff;
@@ -36,6 +37,13 @@ pub struct Archived {
     pub record: serde_json::Value,
     pub history: serde_json::Value,
     pub files: Vec<(String, String)>,
+}
+
+/// Whose signed documents a 移管 package lists.
+#[derive(Debug, Clone, Copy)]
+pub enum SignedOf {
+    Application(i64),
+    Kian(i64),
 }
 
 /// The other capabilities as a 起案 reaches them (implemented by `crate::flows::Links`).
@@ -77,6 +85,28 @@ pub trait Links: Clone + Send + Sync + 'static {
         keys: &Keyring,
         application_id: i64,
     ) -> impl Future<Output = Result<Archived>> + Send;
+
+    /// In a disposal's 施行 transaction: an application's personal data, attachments and
+    /// documents go; the hashes of the files they were are returned (to be removed when
+    /// nothing else uses them).
+    fn erase_application(
+        &self,
+        conn: &mut AnyConnection,
+        application_id: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The signed documents of an application or a 起案 not yet disposed of, for its 移管
+    /// package.
+    fn signed_documents(
+        &self,
+        conn: &mut AnyConnection,
+        of: SignedOf,
+    ) -> impl Future<Output = Result<Vec<SignedDocument>>> + Send;
+
+    /// How many attachments and documents (not 起案 files, which are this capability's) are
+    /// the stored file `sha`.
+    fn file_uses(&self, db: &Db, sha: &str) -> impl Future<Output = Result<i64>> + Send;
 
     /// In the 施行 transaction of an internal 起案: what waited for it (a refund) goes ahead.
     fn internal_executed(&self, conn: &mut AnyConnection, kian_id: i64) -> impl Future<Output = Result<()>> + Send;

@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 
 use super::model::{subject_id, Record};
 use super::store;
-use crate::approval::kian::{Archived, Links};
+use crate::approval::kian::{Archived, Links, SignedOf};
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
 
@@ -34,7 +34,8 @@ pub(super) async fn package<L: Links>(
     members.push(("record.json".into(), json(&content.record)?));
     members.push(("history.json".into(), json(&content.history)?));
     let mut files = content.files;
-    let signatures = signatures(conn, kind, id, &mut files).await?;
+    let of = if kind == "application" { SignedOf::Application(id) } else { SignedOf::Kian(id) };
+    let signatures = signatures(conn, links, of, &mut files).await?;
     members.push(("signatures.json".into(), json(&serde_json::Value::Array(signatures))?));
     let mut file_entries = Vec::new();
     for (i, (name, sha)) in files.iter().enumerate() {
@@ -70,13 +71,13 @@ pub(super) async fn package<L: Links>(
 
 /// The record's signed documents not yet disposed of, each with the key to check it; each
 /// signed PDF is added to `files` (the signature names the member it will be).
-async fn signatures(
+async fn signatures<L: Links>(
     conn: &mut AnyConnection,
-    kind: &str,
-    id: i64,
+    links: &L,
+    of: SignedOf,
     files: &mut Vec<(String, String)>,
 ) -> Result<Vec<serde_json::Value>> {
-    let sigs = store::signed_documents(conn, kind, id).await?;
+    let sigs = links.signed_documents(conn, of).await?;
     let mut signatures = Vec::new();
     for s in sigs {
         let file = format!("files/{:03}-{}.pdf", files.len() + 1, s.sha256);

@@ -165,7 +165,7 @@ pub async fn carry_out<L: kian::Links>(
         } else {
             (None, None)
         };
-        released.files.extend(erase(conn, &r.subject, now).await?);
+        released.files.extend(erase(conn, links, &r.subject, now).await?);
         let state = RecordState::after_disposal(&r.disposal);
         store::set_state(conn, r.id, state).await?;
         store::log_disposal(conn, k, &r, (&package_path, &package_sha), staff.id, now, consulted_by).await?;
@@ -235,15 +235,13 @@ fn records_section(setup: &Setup, on: Date) -> Option<impl Fn(&PostId) -> bool +
 
 /// Removes the personal data and file rows of a record; what remains is that it existed (and
 /// the hash-chained audit log, which is never rewritten). Returns the released file hashes.
-async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<String>> {
+async fn erase<L: kian::Links>(conn: &mut AnyConnection, links: &L, subject: &str, now: i64) -> Result<Vec<String>> {
     let Some((kind, id)) = subject_id(subject) else { return Ok(Vec::new()) };
     let mut files = Vec::new();
     match kind {
         "application" => {
-            files.extend(store::attachment_shas(conn, id).await?);
-            files.extend(store::issued_shas(conn, id).await?);
-            store::erase_application(conn, id, now).await?;
-            store::forget_mail(conn, &format!("app:{id}:%")).await?;
+            files.extend(links.erase_application(conn, id, now).await?);
+            crate::mail::forget_sent(conn, &format!("app:{id}:%")).await?;
         }
         "kian" => {
             files.extend(store::kian_file_shas(conn, id).await?);
@@ -253,7 +251,7 @@ async fn erase(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<Vec<
             route.redact_comments();
             let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
             store::erase_kian(conn, id, &t(KIAN_LANG, "approval.disposed_body"), &route, now).await?;
-            store::forget_mail(conn, &format!("kian:{id}:%")).await?;
+            crate::mail::forget_sent(conn, &format!("kian:{id}:%")).await?;
         }
         _ => {}
     }

@@ -93,38 +93,6 @@ pub(super) fn subject_id(subject: &str) -> Option<(&str, i64)> {
     Some((kind, id.parse().ok()?))
 }
 
-/// A signed document of a record, with the key to check it, for a 移管 package.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    pub number: String,
-    pub kind: String,
-    pub title: String,
-    pub issuer: String,
-    pub sha256: String,
-    pub key_id: String,
-    pub signature: String,
-    pub issued_at: i64,
-    pub algorithm: Option<String>,
-    pub public_key: Option<String>,
-}
-
-impl Signed {
-    pub(super) fn from_row(s: &sqlx::any::AnyRow) -> Result<Signed> {
-        Ok(Signed {
-            number: s.try_get("number")?,
-            kind: s.try_get("kind")?,
-            title: s.try_get("title")?,
-            issuer: s.try_get("issuer")?,
-            sha256: s.try_get("sha256")?,
-            key_id: s.try_get("key_id")?,
-            signature: s.try_get("signature")?,
-            issued_at: s.try_get("issued_at")?,
-            algorithm: s.try_get("algorithm")?,
-            public_key: s.try_get("public_key")?,
-        })
-    }
-}
-
 /// A 起案's row as its 移管 package's `record.json` holds it.
 pub(super) fn kian_record_json(k: &sqlx::any::AnyRow) -> Result<serde_json::Value> {
     let route: String = k.try_get("route")?;

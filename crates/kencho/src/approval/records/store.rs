@@ -5,7 +5,7 @@
 use kencho_core::approval::records::RecordState;
 use sqlx::{AnyConnection, Row};
 
-use super::model::{kian_event_json, kian_record_json, Disposed, Record, Signed};
+use super::model::{kian_event_json, kian_record_json, Disposed, Record};
 use crate::approval::kian::Kian;
 use crate::db::{Arg, Batch, Db};
 use crate::error::Result;
@@ -160,41 +160,9 @@ async fn shas(conn: &mut AnyConnection, sql: &str, id: i64) -> Result<Vec<String
     rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
 }
 
-/// The hashes of an application's attachments.
-pub async fn attachment_shas(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<String>> {
-    shas(conn, "SELECT sha256 FROM attachments WHERE application_id = $1", application_id).await
-}
-
-/// The hashes of an application's issued documents not yet disposed of.
-pub async fn issued_shas(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<String>> {
-    shas(conn, "SELECT sha256 FROM issued_documents WHERE application_id = $1 AND disposed_at IS NULL", application_id)
-        .await
-}
-
 /// The hashes of a 起案's files.
 pub async fn kian_file_shas(conn: &mut AnyConnection, kian_id: i64) -> Result<Vec<String>> {
     shas(conn, "SELECT sha256 FROM kian_files WHERE kian_id = $1", kian_id).await
-}
-
-/// Removes an application's answers, event messages and attachment rows, and marks its issued
-/// documents disposed of.
-pub async fn erase_application(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE applications SET answers = '{}', content_hash = NULL, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE application_events SET message = NULL WHERE application_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM attachments WHERE application_id = $1").bind(id).execute(&mut *conn).await?;
-    sqlx::query("UPDATE issued_documents SET disposed_at = $1 WHERE application_id = $2 AND disposed_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// A 起案's stored route (JSON).
@@ -217,45 +185,13 @@ pub async fn erase_kian(conn: &mut AnyConnection, id: i64, body: &str, route: &s
     Ok(())
 }
 
-/// Deletes the sent mails whose dedupe key matches `key_pattern` (LIKE); mails still waiting
-/// to go out are left to go.
-pub async fn forget_mail(conn: &mut AnyConnection, key_pattern: &str) -> Result<()> {
-    sqlx::query(
-        "DELETE FROM mailbox WHERE outbox_id IN (SELECT id FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent')",
-    )
-    .bind(key_pattern)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM outbox WHERE dedupe_key LIKE $1 AND status = 'sent'")
-        .bind(key_pattern)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// How many rows (attachments, 起案 files, issued documents not disposed of) refer to a stored file.
-pub async fn file_uses(db: &Db, sha: &str) -> Result<i64> {
-    Ok(sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) + (SELECT COUNT(*) FROM kian_files WHERE sha256 = $1) \
-         + (SELECT COUNT(*) FROM issued_documents WHERE sha256 = $1 AND disposed_at IS NULL) AS used",
-    )
-    .bind(sha)
-    .fetch_one(&db.read)
-    .await?
-    .try_get("used")?)
-}
-
-/// The signed documents not yet disposed of of an application or 起案 (`kind`), with their keys.
-pub async fn signed_documents(conn: &mut AnyConnection, kind: &str, id: i64) -> Result<Vec<Signed>> {
-    let column = if kind == "application" { "application_id" } else { "kian_id" };
-    let sigs = sqlx::query(&format!(
-        "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
-         FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    sigs.iter().map(Signed::from_row).collect()
+/// How many 起案 file rows refer to a stored file.
+pub async fn kian_file_uses(db: &Db, sha: &str) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS used FROM kian_files WHERE sha256 = $1")
+        .bind(sha)
+        .fetch_one(&db.read)
+        .await?
+        .try_get("used")?)
 }
 
 /// A 起案 as its 移管 package's `record.json` holds it.

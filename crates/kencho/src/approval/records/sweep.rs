@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::Released;
 use super::store;
+use crate::approval::kian::Links;
 use crate::db::Db;
 use crate::error::{AppError, Result};
 
@@ -14,21 +15,21 @@ const FRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// After a disposal committed: puts its archive packages in place and removes the released
 /// files nothing refers to any more. Failures are logged; the records are disposed of already.
-pub async fn finish(db: &Db, data_dir: &Path, released: &Released) {
+pub async fn finish<L: Links>(db: &Db, links: &L, data_dir: &Path, released: &Released) {
     for partial in &released.packages {
         if let Err(e) = tokio::fs::rename(partial, partial.with_extension("")).await {
             tracing::error!(error = %e, path = %partial.display(), "could not put an archive package in place");
         }
     }
     for sha in &released.files {
-        if let Err(e) = remove_if_unused(db, data_dir, sha).await {
+        if let Err(e) = remove_if_unused(db, links, data_dir, sha).await {
             tracing::warn!(error = %e, sha, "a released file stays on disk");
         }
     }
 }
 
-async fn remove_if_unused(db: &Db, data_dir: &Path, sha: &str) -> Result<()> {
-    let used = store::file_uses(db, sha).await?;
+async fn remove_if_unused<L: Links>(db: &Db, links: &L, data_dir: &Path, sha: &str) -> Result<()> {
+    let used = store::kian_file_uses(db, sha).await? + links.file_uses(db, sha).await?;
     let path = crate::blobs::file_path(data_dir, sha);
     let age = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
     if used == 0 && age.is_some_and(|a| a >= FRESH) {
@@ -54,7 +55,7 @@ pub async fn discard_partial(data_dir: &Path, kian_id: i64) {
 /// Removes stored files that no row refers to and that were written more than [`FRESH`] ago
 /// (left by a disposal that ran right after an upload, or by a transaction that failed after
 /// writing its file). Run now and then by the server.
-pub async fn sweep_unused(db: &Db, data_dir: &Path) -> Result<usize> {
+pub async fn sweep_unused<L: Links>(db: &Db, links: &L, data_dir: &Path) -> Result<usize> {
     let mut removed = 0;
     let Ok(mut top) = tokio::fs::read_dir(data_dir.join("files")).await else { return Ok(0) };
     while let Ok(Some(sub)) = top.next_entry().await {
@@ -65,7 +66,7 @@ pub async fn sweep_unused(db: &Db, data_dir: &Path) -> Result<usize> {
                 continue;
             }
             let before = tokio::fs::try_exists(f.path()).await.unwrap_or(false);
-            remove_if_unused(db, data_dir, &name).await?;
+            remove_if_unused(db, links, data_dir, &name).await?;
             if before && !tokio::fs::try_exists(f.path()).await.unwrap_or(true) {
                 removed += 1;
             }
@@ -75,10 +76,10 @@ pub async fn sweep_unused(db: &Db, data_dir: &Path) -> Result<usize> {
 }
 
 /// Sweeps unused files every hour.
-pub async fn sweeper(db: Db, data_dir: PathBuf, stop: crate::worker::Stop) {
+pub async fn sweeper<L: Links>(db: Db, links: L, data_dir: PathBuf, stop: crate::worker::Stop) {
     let every = crate::worker::Every::new("file sweeper", std::time::Duration::from_secs(3600)).after_period();
     crate::worker::run(every, stop, || async {
-        let n = sweep_unused(&db, &data_dir).await?;
+        let n = sweep_unused(&db, &links, &data_dir).await?;
         if n > 0 {
             tracing::info!(removed = n, "unused stored files removed");
         }

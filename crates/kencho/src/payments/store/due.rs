@@ -8,12 +8,12 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &NewPayment<'_>) -> Res
     let due = p.due;
     Ok(sqlx::query(
         "INSERT INTO payments (tenant_id, application_id, resident_id, revenue_code, amount, units, exemption_percent, \
-         exemption_reason, provider, method, state, ledger, created_at, expires_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, '', '', 'created', $8, $9, $10, $9) RETURNING id",
+         exemption_reason, provider, method, state, ledger, created_at, expires_at, updated_at, procedure_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, '', '', 'created', $8, $9, $10, $9, $11) RETURNING id",
     )
-    .bind(p.tenant_id)
-    .bind(p.application_id)
-    .bind(p.resident_id)
+    .bind(p.owner.tenant_id)
+    .bind(p.owner.application_id)
+    .bind(p.owner.resident_id)
     .bind(&due.revenue_code)
     .bind(due.amount)
     .bind((due.units > 1).then_some(due.units))
@@ -21,6 +21,7 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &NewPayment<'_>) -> Res
     .bind(&p.ledger)
     .bind(p.created_at)
     .bind(p.expires_at)
+    .bind(p.owner.procedure_id)
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?)

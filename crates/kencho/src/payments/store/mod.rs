@@ -31,6 +31,6 @@ pub use stripe::*;
 pub use summary::*;
 
 /// The columns [`super::Payment::from_row`] reads.
-const COLS: &str = "id, application_id, tenant_id, revenue_code, amount, units, exemption_percent, exemption_reason, \
+const COLS: &str = "id, application_id, procedure_id, tenant_id, revenue_code, amount, units, exemption_percent, exemption_reason, \
     provider, method, provider_ref, state, paid_amount, refunded_amount, checkout_url, created_at, expires_at, paid_at, \
     exemption_evidence, deemed_paid_on, funds_arrived_on";

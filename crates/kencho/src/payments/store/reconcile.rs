@@ -115,7 +115,7 @@ pub async fn refunded_between(db: &Db, tenant_id: i64, (start, end): (i64, i64))
 pub async fn paid_by_procedure(db: &Db, tenant_id: i64) -> Result<Vec<(String, String, i64, i64, i64)>> {
     let rows = sqlx::query(
         "SELECT pr.title, p.method, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS paid, \
-         CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) AS refunded FROM payments p JOIN applications a ON a.id = p.application_id JOIN procedures pr ON pr.id = a.procedure_id \
+         CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) AS refunded FROM payments p JOIN procedures pr ON pr.id = p.procedure_id \
          WHERE p.tenant_id = $1 AND p.state = 'paid' GROUP BY pr.title, p.method ORDER BY pr.title, p.method",
     )
     .bind(tenant_id)
