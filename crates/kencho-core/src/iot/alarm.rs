@@ -8,6 +8,52 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a device is: a trap sensor (わなセンサー), a 見守り sensor (motion, door, power,
+/// water) or a call button (呼出ボタン).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Trap,
+    Motion,
+    Door,
+    Power,
+    Water,
+    Button,
+}
+
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 6] = [
+        DeviceKind::Trap,
+        DeviceKind::Motion,
+        DeviceKind::Door,
+        DeviceKind::Power,
+        DeviceKind::Water,
+        DeviceKind::Button,
+    ];
+
+    /// The stored name (also the serde name and the locale key's last part, `iot.device_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Trap => "trap",
+            DeviceKind::Motion => "motion",
+            DeviceKind::Door => "door",
+            DeviceKind::Power => "power",
+            DeviceKind::Water => "water",
+            DeviceKind::Button => "button",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        DeviceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What an alarm is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -299,6 +345,19 @@ mod tests {
         }
         for bad in ["", "TrapFired", "trap", "call_button "] {
             assert_eq!(AlarmKind::parse(bad), None, "{bad}");
+        }
+    }
+
+    /// A device's kind likewise, and an alarm's kind is no device's.
+    #[test]
+    fn device_kind_names_round_trip() {
+        for k in DeviceKind::ALL {
+            assert_eq!(DeviceKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(k.to_string(), k.as_str());
+        }
+        for bad in ["", "Trap", "trap_fired", "button "] {
+            assert_eq!(DeviceKind::parse(bad), None, "{bad}");
         }
     }
 

@@ -51,6 +51,10 @@ impl AccountKind {
             AccountKind::Staff => "staff",
         }
     }
+
+    pub fn parse(s: &str) -> Option<AccountKind> {
+        [AccountKind::Resident, AccountKind::Staff].into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// An account found by e-mail for a sign-in: `extra` is a resident's `verified_at` or a staff
@@ -83,7 +87,7 @@ pub(super) struct TotpRow {
 
 /// A live session's row, with its resident's e-mail and name when it is a resident's.
 pub(super) struct SessionRow {
-    pub kind: String,
+    pub kind: AccountKind,
     pub principal_id: i64,
     pub csrf: String,
     pub mfa_ok: bool,
@@ -96,7 +100,7 @@ pub(super) struct SessionRow {
 impl SessionRow {
     pub(super) fn from_row(r: &AnyRow) -> Result<SessionRow> {
         Ok(SessionRow {
-            kind: r.try_get("kind")?,
+            kind: crate::db::parsed(r, "kind", AccountKind::parse)?,
             principal_id: r.try_get("principal_id")?,
             csrf: r.try_get("csrf")?,
             mfa_ok: r.try_get::<i64, _>("mfa_ok")? == 1,

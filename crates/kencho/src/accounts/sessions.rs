@@ -3,6 +3,7 @@
 
 use kencho_core::security::Scope;
 
+use super::model::AccountKind;
 use super::{limits, staff_by_id, store, token_hash, Principal, Resident, Session};
 use crate::db::{now_ms, Db};
 use crate::error::Result;
@@ -25,14 +26,14 @@ pub async fn session(db: &Db, token: &str, ip: &str) -> Result<Option<Session>> 
     if let Some(row) = store::live_session(db, &th, now).await? {
         let id = row.principal_id;
         let seen = row.last_seen_at.max(row.created_at);
-        let idle = if row.kind == "resident" { RESIDENT_IDLE_MS } else { STAFF_IDLE_MS };
+        let idle = if row.kind == AccountKind::Resident { RESIDENT_IDLE_MS } else { STAFF_IDLE_MS };
         if now - seen > idle {
             return Ok(None);
         }
         if now - seen > TOUCH_EVERY_MS {
             touch(db, th.clone(), now);
         }
-        let principal = if row.kind == "resident" {
+        let principal = if row.kind == AccountKind::Resident {
             match (row.email, row.name) {
                 (Some(email), Some(name)) => Principal::Resident(Resident { id, email, name }),
                 _ => return Ok(None),

@@ -22,5 +22,4 @@ pub use ingest::{Incoming, Ingested};
 pub use model::{
     AckInfo, AlarmInfo, Binding, Capture, CaptureEntry, ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice,
     NewPermit, NewPerson, PermitCapture, PermitInfo, PersonRecord, PersonSummary, StoredContact, Subject, TrapPermit,
-    DEVICE_KINDS,
 };

@@ -3,7 +3,7 @@
 //! sub-area keeps its own in `ingest/model.rs`.
 
 use kencho_core::forms::{iso, parse_iso_date};
-use kencho_core::iot::alarm::{AlarmKind, AlarmState, Contact, Effect};
+use kencho_core::iot::alarm::{AlarmKind, AlarmState, Contact, DeviceKind, Effect};
 use kencho_core::iot::wildlife::{
     self as rules, Age, CaptureError, CaptureInput, Counted, Permit, Sex, Species, TrapType,
 };
@@ -198,9 +198,6 @@ impl Binding {
 
 // ---- devices, watched people, contacts ----
 
-/// What a device is.
-pub const DEVICE_KINDS: [&str; 6] = ["trap", "motion", "door", "power", "water", "button"];
-
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
@@ -261,7 +258,8 @@ pub struct NewPerson {
 pub struct DeviceInfo {
     pub id: i64,
     pub dev_eui: String,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: DeviceKind,
     pub label: String,
     pub area: String,
     pub lat: Option<f64>,
@@ -276,7 +274,7 @@ impl DeviceInfo {
         Ok(DeviceInfo {
             id: r.try_get("id")?,
             dev_eui: r.try_get("dev_eui")?,
-            kind: r.try_get("kind")?,
+            kind: parsed(r, "kind", DeviceKind::parse)?,
             label: r.try_get("label")?,
             area: r.try_get("area")?,
             lat: r.try_get("lat")?,
@@ -291,7 +289,7 @@ impl DeviceInfo {
 /// A device whose silence deadline fired, as the timer reads it.
 pub struct SilentDevice {
     pub tenant_id: i64,
-    pub kind: String,
+    pub kind: DeviceKind,
     pub label: String,
     pub area: String,
     pub last_seen_at: Option<i64>,
@@ -302,7 +300,7 @@ impl SilentDevice {
     pub fn from_row(r: &AnyRow) -> Result<SilentDevice> {
         Ok(SilentDevice {
             tenant_id: r.try_get("tenant_id")?,
-            kind: r.try_get("kind")?,
+            kind: parsed(r, "kind", DeviceKind::parse)?,
             label: r.try_get("label")?,
             area: r.try_get("area")?,
             last_seen_at: r.try_get("last_seen_at")?,

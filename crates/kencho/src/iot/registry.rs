@@ -1,8 +1,10 @@
 //! Devices, watched people and who is told: registration from the API, the pages and CSV.
 
+use kencho_core::iot::alarm::DeviceKind;
+
 use super::model::PersonRow;
 pub use super::model::{
-    ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, NewPerson, PersonRecord, PersonSummary, DEVICE_KINDS,
+    ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, NewPerson, PersonRecord, PersonSummary,
 };
 use super::store::registry as store;
 use crate::audit;
@@ -45,9 +47,10 @@ fn check_contact(c: &NewContact) -> Result<Option<(u16, u16)>> {
 
 fn check_device(d: &NewDevice) -> Result<String> {
     let eui = dev_eui(&d.dev_eui)?;
-    if !DEVICE_KINDS.contains(&d.kind.as_str()) {
-        return Err(AppError::BadRequest(format!("kind must be one of {}", DEVICE_KINDS.join(", "))));
-    }
+    let Some(kind) = DeviceKind::parse(&d.kind) else {
+        let names: Vec<&str> = DeviceKind::ALL.iter().map(|k| k.as_str()).collect();
+        return Err(AppError::BadRequest(format!("kind must be one of {}", names.join(", "))));
+    };
     if d.label.trim().is_empty() || d.label.chars().count() > 100 {
         return Err(AppError::BadRequest("a device needs a label (up to 100 characters)".into()));
     }
@@ -63,10 +66,10 @@ fn check_device(d: &NewDevice) -> Result<String> {
             return Err(AppError::BadRequest("heartbeat_s must be 60–86400".into()));
         }
     }
-    if d.kind == "trap" && d.person_id.is_some() {
+    if kind == DeviceKind::Trap && d.person_id.is_some() {
         return Err(AppError::BadRequest("a trap is not tied to a watched person".into()));
     }
-    if d.kind != "trap" && d.person_id.is_none() {
+    if kind != DeviceKind::Trap && d.person_id.is_none() {
         return Err(AppError::BadRequest("a 見守り sensor or call button needs person_id".into()));
     }
     for c in &d.hunters {

@@ -3,6 +3,8 @@
 //! show in notification previews and lock screens, so they say only "見守り" and the person's
 //! number; the name is in the body, which goes to the person's own circle and the staff.
 
+use kencho_core::iot::alarm::DeviceKind;
+
 use super::alarms::map_link;
 use crate::i18n::tf;
 
@@ -19,8 +21,8 @@ fn pair(key: &str, args: &[(&str, &str)]) -> (String, String) {
 
 /// What a device is called in a subject: a trap by its label; a 見守り sensor, whose label
 /// may carry the person's name or home, only by its DevEUI.
-pub fn device_title(kind: &str, label: &str, area: &str, dev_eui: &str) -> String {
-    if kind == "trap" {
+pub fn device_title(kind: DeviceKind, label: &str, area: &str, dev_eui: &str) -> String {
+    if kind == DeviceKind::Trap {
         format!("{label}（{area}）")
     } else {
         tf(LANG, "mail.iot_watch_device", &[("eui", dev_eui)])

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, Effect, Input};
+use kencho_core::iot::alarm::{in_quiet_hours, AlarmKind, DeviceKind, Effect, Input};
 
 use super::alarms::{self, StoredContact, Subject};
 use super::ingest::{notify_staff, resend_interval_ms};
@@ -46,13 +46,13 @@ async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, 
     let dev = store_t::silent_device(conn, id).await?;
     let (tenant_id, kind, label, area) = (dev.tenant_id, dev.kind, dev.label, dev.area);
     let last = dev.last_seen_at;
-    let title = texts::device_title(&kind, &label, &area, &dev.dev_eui);
+    let title = texts::device_title(kind, &label, &area, &dev.dev_eui);
     let subject = Subject { tenant_id, key: format!("device:{id}"), label: label.clone(), area: area.clone() };
     let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
     if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
         let (s, b) = texts::sensor_silent(&title, &label, &area, last);
         let mut batch = crate::db::Batch::new();
-        if kind == "trap" {
+        if kind == DeviceKind::Trap {
             let hunters = alarm_store::contacts(conn, "device_id", id).await?;
             let refs: Vec<&StoredContact> = hunters.iter().collect();
             alarms::notify(&mut batch, alarm, "silent", &refs, &s, &b, base_url, None);

@@ -3,6 +3,8 @@
 //! all in the ingesting transaction.
 
 use super::*;
+use kencho_core::iot::alarm::DeviceKind;
+
 use crate::iot::store::alarms::{ack_token, contacts};
 use crate::iot::texts;
 
@@ -94,9 +96,9 @@ impl Apply<'_> {
     /// One event: logged, then what it means for the device's alarms or its watched person.
     async fn event(&mut self, conn: &mut AnyConnection, e: &Event) -> Result<()> {
         store::push_event(&mut self.batch, self.d, e, self.battery, self.now);
-        match (self.d.kind.as_str(), e) {
-            ("trap", Event::Fired) => self.trap_fired(conn).await?,
-            ("trap", Event::Reset) => self.trap_reset(conn).await?,
+        match (self.d.kind, e) {
+            (DeviceKind::Trap, Event::Fired) => self.trap_fired(conn).await?,
+            (DeviceKind::Trap, Event::Reset) => self.trap_reset(conn).await?,
             (_, Event::Battery { percent }) => self.battery(conn, *percent).await?,
             (_, Event::Motion | Event::Door | Event::Power | Event::Water) => {
                 if let Some(pid) = self.d.person_id {
@@ -165,7 +167,7 @@ impl Apply<'_> {
         event: &str,
         (subject, body): (&str, &str),
     ) -> Result<()> {
-        if self.d.kind == "trap" {
+        if self.d.kind == DeviceKind::Trap {
             let h = hunters_of(conn, &mut self.hunters, self.d.id).await?;
             let to: Vec<&StoredContact> = h.iter().collect();
             alarms::notify(&mut self.batch, alarm_id, event, &to, subject, body, self.base_url, None);
@@ -176,7 +178,7 @@ impl Apply<'_> {
     }
 
     fn title(&self) -> String {
-        texts::device_title(&self.d.kind, &self.d.label, &self.d.area, &self.up.dev_eui)
+        texts::device_title(self.d.kind, &self.d.label, &self.d.area, &self.up.dev_eui)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The ingest sub-area's types: a message as it came, what became of it, and a device as an
 //! uplink needs it (decoded from its row by column name). No SQL, no I/O.
 
+use kencho_core::iot::alarm::DeviceKind;
 use kencho_core::iot::codec::Event;
 use kencho_core::iot::events::{ChirpStackEvent, DeviceStatus};
 use kencho_core::iot::uplink::{self, Uplink};
@@ -80,7 +81,7 @@ impl Incoming {
 pub(super) struct Device {
     pub(super) id: i64,
     pub(super) tenant_id: i64,
-    pub(super) kind: String,
+    pub(super) kind: DeviceKind,
     pub(super) label: String,
     pub(super) area: String,
     pub(super) place: Option<(f64, f64)>,
@@ -106,7 +107,7 @@ impl Device {
         Ok(Device {
             id: r.try_get("id")?,
             tenant_id: r.try_get("tenant_id")?,
-            kind: r.try_get("kind")?,
+            kind: crate::db::parsed(r, "kind", DeviceKind::parse)?,
             label: r.try_get("label")?,
             area: r.try_get("area")?,
             place: lat.zip(lon),

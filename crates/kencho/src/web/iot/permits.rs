@@ -93,7 +93,7 @@ impl PermitsPage {
 async fn permits_view(st: &AppState, ctx: &Ctx, message: String, error: String) -> Result<PermitsPage> {
     let s = wildlife_staff(st, ctx).await?;
     let mut traps = registry::list_devices(&st.db, s.tenant_id).await?;
-    traps.retain(|d| d.kind == "trap");
+    traps.retain(|d| d.kind == kencho_core::iot::alarm::DeviceKind::Trap);
     Ok(PermitsPage {
         l: ctx.layout(st, &t(ctx.lang(), "iot.permits_title")),
         permits: store::list(&st.db, s.tenant_id).await?,
