@@ -86,6 +86,13 @@ pub struct PaymentFacts {
     pub paid_at: Option<i64>,
 }
 
+/// Whose signed documents: an application's or a 起案's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedOf {
+    Application(i64),
+    Kian(i64),
+}
+
 /// A signed document as a record's 移管 package lists it, with the public key that checks it:
 /// kept by `documents`, put in the package by `approval`.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use crate::error::Result;
 /// Removes the personal data of a disposed application (answers, messages, attachments);
 /// what remains is that it existed. Returns the hashes of the files its attachments were.
 pub async fn erase(conn: &mut AnyConnection, id: i64, now: i64) -> Result<Vec<String>> {
-    let shas = store::attachment_shas(conn, id).await?;
+    let shas = store::file_hashes(conn, id).await?.into_iter().map(|(_, sha)| sha).collect();
     store::erase(conn, id, now).await?;
     Ok(shas)
 }

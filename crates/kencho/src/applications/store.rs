@@ -470,17 +470,6 @@ pub(super) async fn file_hashes(conn: &mut AnyConnection, id: i64) -> Result<Vec
         .collect()
 }
 
-/// The hashes of an application's attachments.
-pub(super) async fn attachment_shas(conn: &mut AnyConnection, id: i64) -> Result<Vec<String>> {
-    sqlx::query("SELECT sha256 FROM attachments WHERE application_id = $1")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok(r.try_get("sha256")?))
-        .collect()
-}
-
 /// Removes an application's answers, event messages and attachment rows.
 pub(super) async fn erase(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
     sqlx::query("UPDATE applications SET answers = '{}', content_hash = NULL, updated_at = $1 WHERE id = $2")

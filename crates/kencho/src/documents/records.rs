@@ -1,17 +1,16 @@
 //! Documents as records: what a 移管 package lists of them, and their disposal with the
 //! application they were issued on.
 
-use kencho_core::notice::SignedDocument;
+use kencho_core::notice::{SignedDocument, SignedOf};
 use sqlx::AnyConnection;
 
 use super::store;
-pub use super::store::Owner;
 use crate::db::Db;
 use crate::error::Result;
 
 /// The signed documents of an application or a 起案 not yet disposed of, each with its key.
-pub async fn signed_of(conn: &mut AnyConnection, owner: Owner) -> Result<Vec<SignedDocument>> {
-    store::signed_of(conn, owner).await
+pub async fn signed_of(conn: &mut AnyConnection, of: SignedOf) -> Result<Vec<SignedDocument>> {
+    store::signed_of(conn, of).await
 }
 
 /// Disposes of an application's documents: the hashes of the files they were, which the

@@ -1,7 +1,7 @@
 //! Every SQL statement of the documents capability: issued documents (`issued_documents`), the
 //! tenants' signing keys (`signing_keys`) and certificates (`signing_certificates`).
 
-use kencho_core::notice::SignedDocument;
+use kencho_core::notice::{SignedDocument, SignedOf};
 use sqlx::{AnyConnection, Row};
 
 use super::model::{
@@ -247,25 +247,12 @@ pub async fn signing_certificate(db: &Db, tenant_id: i64) -> Result<Option<Store
     row.as_ref().map(StoredCertificate::from_row).transpose()
 }
 
-/// Whose documents: an application's or a 起案's.
-#[derive(Debug, Clone, Copy)]
-pub enum Owner {
-    Application(i64),
-    Kian(i64),
-}
-
-impl Owner {
-    fn column_and_id(self) -> (&'static str, i64) {
-        match self {
-            Owner::Application(id) => ("application_id", id),
-            Owner::Kian(id) => ("kian_id", id),
-        }
-    }
-}
-
 /// The signed documents not yet disposed of of an application or a 起案, with their keys.
-pub async fn signed_of(conn: &mut AnyConnection, owner: Owner) -> Result<Vec<SignedDocument>> {
-    let (column, id) = owner.column_and_id();
+pub async fn signed_of(conn: &mut AnyConnection, of: SignedOf) -> Result<Vec<SignedDocument>> {
+    let (column, id) = match of {
+        SignedOf::Application(id) => ("application_id", id),
+        SignedOf::Kian(id) => ("kian_id", id),
+    };
     let rows = sqlx::query(&format!(
         "SELECT d.number, d.kind, d.title, d.issuer, d.sha256, d.key_id, d.signature, d.issued_at, k.algorithm, k.public_key \
          FROM issued_documents d LEFT JOIN signing_keys k ON k.key_id = d.key_id WHERE d.{column} = $1 AND d.disposed_at IS NULL ORDER BY d.id"

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 
 use kencho_core::application::Status;
-use kencho_core::notice::SignedDocument;
+use kencho_core::notice::{SignedDocument, SignedOf};
 use sqlx::AnyConnection;
 
 use crate::actor::Staff;
 use crate::applications::{self, Application};
-use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, SignedOf, Source};
+use crate::approval::kian::{self, Archived, Draft, Matter, Prepared, RouteDecision, Source};
 use crate::approval::setup::SetupCache;
 use crate::approval::{self, records};
 use crate::crypto::Keyring;
@@ -115,11 +115,7 @@ impl kian::Links for Links {
     }
 
     async fn signed_documents(&self, conn: &mut AnyConnection, of: SignedOf) -> Result<Vec<SignedDocument>> {
-        let owner = match of {
-            SignedOf::Application(id) => documents::records::Owner::Application(id),
-            SignedOf::Kian(id) => documents::records::Owner::Kian(id),
-        };
-        documents::records::signed_of(conn, owner).await
+        documents::records::signed_of(conn, of).await
     }
 
     async fn file_uses(&self, db: &Db, sha: &str) -> Result<i64> {

@@ -11,7 +11,7 @@ use super::ingest::{notify_staff, resend_interval_ms};
 use super::store::{alarms as alarm_store, timers as store_t};
 use super::texts;
 use super::watch;
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Batch, Db};
 use crate::error::Result;
 
 /// Runs every due deadline once; returns how many fired.
@@ -51,7 +51,7 @@ async fn sensor_silent(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, 
     let o = alarms::apply(conn, &subject, AlarmKind::SensorSilent, Input::Raise, "timer", None).await?;
     if let (Effect::Opened, Some(alarm)) = (o.effect, o.alarm_id) {
         let (s, b) = texts::sensor_silent(&title, &label, &area, last);
-        let mut batch = crate::db::Batch::new();
+        let mut batch = Batch::new();
         if kind == DeviceKind::Trap {
             let hunters = alarm_store::contacts(conn, "device_id", id).await?;
             let refs: Vec<&StoredContact> = hunters.iter().collect();
@@ -79,7 +79,7 @@ async fn inactivity(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, dea
     if !store_t::claim_inactivity(conn, id, deadline).await? {
         return Ok(false);
     }
-    let mut batch = crate::db::Batch::new();
+    let mut batch = Batch::new();
     watch::inactivity(conn, &mut batch, base_url, &p, now).await?;
     batch.run(conn).await?;
     Ok(true)
@@ -102,7 +102,7 @@ async fn alarm_action(conn: &mut sqlx::AnyConnection, base_url: &str, id: i64, a
     if !store_t::claim_action(conn, id, at, next).await? {
         return Ok(false);
     }
-    let mut batch = crate::db::Batch::new();
+    let mut batch = Batch::new();
     match kind {
         AlarmKind::TrapFired => {
             let did = subject.strip_prefix("device:").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);

@@ -42,7 +42,11 @@ pub async fn record_cash<L: Links>(
     db.transact(move |conn| {
         Box::pin(async move {
             let a = links.lock_application(conn, &keys, application_id, Payer::Cashier(staff.clone())).await?;
-            let open = lock_open(conn, application_id).await?;
+            // The open payments are locked before anything is written (the audit head
+            // included): a provider's webhook for one of them locks its row and then the audit
+            // head, so taking them in the other order deadlocks; and a "paid" that commits
+            // meanwhile is seen here instead of being cancelled away.
+            let open = store::open_payments(conn, application_id, true).await?;
             if open.iter().any(|x| x.state == State::Paid) {
                 return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
             }
@@ -71,14 +75,6 @@ pub async fn record_cash<L: Links>(
         })
     })
     .await
-}
-
-/// The application's open payments, newest first, locked before anything is written (the
-/// audit head included): a provider's webhook for one of them locks its row and then the
-/// audit head, so taking them in the other order deadlocks; and a "paid" that commits
-/// meanwhile is seen here instead of being cancelled away.
-async fn lock_open(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<Payment>> {
-    store::lock_open_payments(conn, application_id).await
 }
 
 /// What the cash must be: the open payment's amount, else what the 手数料条例 makes due now.

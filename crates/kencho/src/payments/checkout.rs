@@ -121,7 +121,7 @@ async fn open_payment<L: Links>(
     o: Opening,
 ) -> Result<std::result::Result<(i64, i64, i64, i64), String>> {
     let a = links.lock_application(conn, keys, o.application_id, Payer::Resident(o.resident.id)).await?;
-    let existing = store::open_payments(conn, o.application_id).await?;
+    let existing = store::open_payments(conn, o.application_id, false).await?;
     if existing.iter().any(|x| x.state == State::Paid) {
         return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
     }

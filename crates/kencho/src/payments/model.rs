@@ -128,7 +128,6 @@ pub struct FeeChoice {
     pub evidence: Option<String>,
 }
 
-/// A new payment's row: its 調定's terms as the payment keeps them.
 /// Whose a payment is: the tenant, the application and its procedure (version), the resident.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Owner {
@@ -138,6 +137,7 @@ pub(super) struct Owner {
     pub resident_id: i64,
 }
 
+/// A new payment's row: its 調定's terms as the payment keeps them.
 pub(super) struct NewPayment<'a> {
     pub owner: Owner,
     pub due: &'a Due,

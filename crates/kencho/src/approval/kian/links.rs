@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use kencho_core::notice::SignedDocument;
+use kencho_core::notice::{SignedDocument, SignedOf};
 use sqlx::AnyConnection;
 
 use crate::actor::Staff;
@@ -37,13 +37,6 @@ pub struct Archived {
     pub record: serde_json::Value,
     pub history: serde_json::Value,
     pub files: Vec<(String, String)>,
-}
-
-/// Whose signed documents a 移管 package lists.
-#[derive(Debug, Clone, Copy)]
-pub enum SignedOf {
-    Application(i64),
-    Kian(i64),
 }
 
 /// The other capabilities as a 起案 reaches them (implemented by `crate::flows::Links`).

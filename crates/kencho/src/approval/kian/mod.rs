@@ -21,6 +21,6 @@ pub use draft::*;
 pub use execution::*;
 pub use files::*;
 pub use inbox::*;
-pub use links::{Archived, Links, Matter, RouteDecision, SignedOf};
+pub use links::{Archived, Links, Matter, RouteDecision};
 pub use model::*;
 pub use view::*;

@@ -7,7 +7,9 @@ use sqlx::AnyConnection;
 
 use super::model::{subject_id, Record};
 use super::store;
-use crate::approval::kian::{Archived, Links, SignedOf};
+use kencho_core::notice::SignedOf;
+
+use crate::approval::kian::{Archived, Links};
 use crate::db::now_ms;
 use crate::error::{AppError, Result};
 

@@ -134,7 +134,7 @@ fn disposal_body(fy: i32, due: &[Record]) -> String {
 }
 
 /// Carries out a decided disposal 起案 inside its 施行 transaction. Files are removed from
-/// disk only after the commit (see [`remove_orphans`]); here their rows go.
+/// disk only after the commit (see [`super::finish`]); here their rows go.
 #[allow(clippy::too_many_arguments)] // the 起案's transaction, its links and what it disposes of
 pub async fn carry_out<L: kian::Links>(
     conn: &mut AnyConnection,
@@ -244,7 +244,7 @@ async fn erase<L: kian::Links>(conn: &mut AnyConnection, links: &L, subject: &st
             crate::mail::forget_sent(conn, &format!("app:{id}:%")).await?;
         }
         "kian" => {
-            files.extend(store::kian_file_shas(conn, id).await?);
+            files.extend(store::kian_files(conn, id).await?.into_iter().map(|(_, sha)| sha));
             let route = store::kian_route(conn, id).await?;
             let mut route: kencho_core::approval::route::Route =
                 serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;

@@ -154,17 +154,6 @@ pub async fn log_disposal(
     Ok(())
 }
 
-/// The `sha256` column of the rows `sql` selects for `id`.
-async fn shas(conn: &mut AnyConnection, sql: &str, id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query(sql).bind(id).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
-}
-
-/// The hashes of a 起案's files.
-pub async fn kian_file_shas(conn: &mut AnyConnection, kian_id: i64) -> Result<Vec<String>> {
-    shas(conn, "SELECT sha256 FROM kian_files WHERE kian_id = $1", kian_id).await
-}
-
 /// A 起案's stored route (JSON).
 pub async fn kian_route(conn: &mut AnyConnection, id: i64) -> Result<String> {
     Ok(sqlx::query("SELECT route FROM kian WHERE id = $1").bind(id).fetch_one(&mut *conn).await?.try_get("route")?)

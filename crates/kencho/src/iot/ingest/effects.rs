@@ -26,7 +26,7 @@ pub(super) async fn apply_to(
     }
     let now = now_ms();
     let battery = battery_of(events);
-    let mut batch = crate::db::Batch::new();
+    let mut batch = Batch::new();
     store::push_seen(&mut batch, d, up, battery, now);
     // An uplink that may open, clear or escalate an alarm, or move a watched person's timer,
     // is an act on the tenant's records: the audit log names who delivered it.

@@ -73,7 +73,7 @@ pub async fn ingest_many(db: &Db, base_url: &str, msgs: Vec<Incoming>) -> Result
                 Default::default()
             };
             let mut out = Vec::with_capacity(parsed.len());
-            let mut batch = crate::db::Batch::new();
+            let mut batch = Batch::new();
             let now = now_ms();
             for (m, p) in &parsed {
                 let tenant = m.tenant(&bindings);

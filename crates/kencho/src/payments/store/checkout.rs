@@ -6,10 +6,12 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::payments::model::Payment;
 
-/// An application's payments that are open or paid, newest first (not locked).
-pub async fn open_payments(conn: &mut AnyConnection, application_id: i64) -> Result<Vec<Payment>> {
+/// An application's payments that are open or paid, newest first; `locked`: their rows locked
+/// for the rest of the transaction.
+pub async fn open_payments(conn: &mut AnyConnection, application_id: i64, locked: bool) -> Result<Vec<Payment>> {
+    let lock = if locked { crate::db::for_update(conn) } else { "" };
     let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC"
+        "SELECT {COLS} FROM payments WHERE application_id = $1 AND state IN ('created', 'pending', 'failed', 'paid') ORDER BY id DESC{lock}"
     ))
     .bind(application_id)
     .fetch_all(&mut *conn)
