@@ -156,6 +156,9 @@ pub async fn carry_out<L: kian::Links>(
     }
     let now = now_ms();
     let mut released = Released::default();
+    // Every row is written before the first audit entry: the audit head is the last lock a
+    // transaction takes (an application's row after it could deadlock on PostgreSQL).
+    let mut entries = Vec::with_capacity(records.len());
     for r in records {
         let (package_path, package_sha) = if r.disposal == "ikan" {
             let (partial, sha) = package(conn, links, keys, data_dir, k.tenant_id, k.id, &r).await?;
@@ -169,15 +172,13 @@ pub async fn carry_out<L: kian::Links>(
         let state = RecordState::after_disposal(&r.disposal);
         store::set_state(conn, r.id, state).await?;
         store::log_disposal(conn, k, &r, (&package_path, &package_sha), staff.id, now, consulted_by).await?;
-        audit::append(
-            conn,
-            k.tenant_id,
-            &format!("staff:{}", staff.id),
-            if r.disposal == "ikan" { "record.transferred" } else { "record.destroyed" },
-            &r.subject,
-            serde_json::json!({"title": r.title, "kian": k.id, "number": k.number, "package_sha256": package_sha, "consulted_by": consulted_by}),
-        )
-        .await?;
+        let action = if r.disposal == "ikan" { "record.transferred" } else { "record.destroyed" };
+        let detail = serde_json::json!({"title": r.title, "kian": k.id, "number": k.number, "package_sha256": package_sha, "consulted_by": consulted_by});
+        entries.push((action, r.subject, detail));
+    }
+    let actor = format!("staff:{}", staff.id);
+    for (action, subject, detail) in entries {
+        audit::append(conn, k.tenant_id, &actor, action, &subject, detail).await?;
     }
     Ok(released)
 }
