@@ -332,7 +332,12 @@ pub async fn list_people(db: &Db, tenant_id: i64) -> Result<Vec<PersonSummary>> 
 /// The tenant's IoT settings: (minutes between re-sends of a trap alarm, staff address);
 /// defaults until an administrator saves them.
 pub async fn settings(db: &Db, tenant_id: i64) -> Result<(i64, String)> {
-    Ok(store::settings(db, tenant_id).await?.unwrap_or((30, String::new())))
+    settings_in(&mut *db.read.acquire().await?, tenant_id).await
+}
+
+/// The same inside the caller's transaction (the ingest lanes and timers read it there).
+pub(crate) async fn settings_in(conn: &mut sqlx::AnyConnection, tenant_id: i64) -> Result<(i64, String)> {
+    Ok(store::settings(conn, tenant_id).await?.unwrap_or((30, String::new())))
 }
 
 /// Saves the tenant's IoT settings (already checked), audited.

@@ -196,7 +196,7 @@ async fn hunters_of<'a>(
 
 /// Minutes between re-sends of an unacknowledged trap alarm (tenant setting, default 30).
 pub async fn resend_interval_ms(conn: &mut AnyConnection, tenant_id: i64) -> Result<i64> {
-    let min = store::trap_resend_min(conn, tenant_id).await?.unwrap_or(30);
+    let (min, _) = crate::iot::registry::settings_in(conn, tenant_id).await?;
     Ok(min.clamp(1, 24 * 60) * 60_000)
 }
 
@@ -210,10 +210,10 @@ pub async fn notify_staff(
     subject: &str,
     body: &str,
 ) -> Result<()> {
-    let configured = store::staff_email(conn, tenant_id).await?.filter(|e| !e.is_empty());
+    let (_, configured) = crate::iot::registry::settings_in(conn, tenant_id).await?;
     let emails: Vec<String> = match configured {
-        Some(e) => vec![e],
-        None => store::admin_emails(conn, tenant_id).await?,
+        e if !e.is_empty() => vec![e],
+        _ => store::admin_emails(conn, tenant_id).await?,
     };
     let staff: Vec<StoredContact> = emails
         .into_iter()

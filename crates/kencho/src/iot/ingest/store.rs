@@ -97,28 +97,6 @@ pub(super) fn push_reject(batch: &mut Batch, m: &Incoming, tenant_id: Option<i64
     );
 }
 
-/// The tenant's saved minutes between re-sends of a trap alarm, if saved.
-pub(super) async fn trap_resend_min(conn: &mut AnyConnection, tenant_id: i64) -> Result<Option<i64>> {
-    let r = sqlx::query("SELECT trap_resend_min FROM iot_settings WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match r {
-        Some(r) => Ok(Some(r.try_get::<i64, _>("trap_resend_min")?)),
-        None => Ok(None),
-    }
-}
-
-/// The tenant's saved staff address for IoT notices, if saved (possibly empty).
-pub(super) async fn staff_email(conn: &mut AnyConnection, tenant_id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT staff_email FROM iot_settings WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get::<String, _>("staff_email"))
-        .transpose()?)
-}
-
 /// E-mail addresses of the tenant's administrators, in id order.
 pub(super) async fn admin_emails(conn: &mut AnyConnection, tenant_id: i64) -> Result<Vec<String>> {
     Ok(sqlx::query("SELECT email FROM staff WHERE tenant_id = $1 AND role = 'admin' ORDER BY id")

@@ -221,10 +221,10 @@ pub async fn list_people(db: &Db, tenant_id: i64) -> Result<Vec<PersonSummary>> 
 }
 
 /// The tenant's saved IoT settings: (minutes between trap re-sends, staff address).
-pub async fn settings(db: &Db, tenant_id: i64) -> Result<Option<(i64, String)>> {
+pub async fn settings(conn: &mut AnyConnection, tenant_id: i64) -> Result<Option<(i64, String)>> {
     let row = sqlx::query("SELECT trap_resend_min, staff_email FROM iot_settings WHERE tenant_id = $1")
         .bind(tenant_id)
-        .fetch_optional(&db.read)
+        .fetch_optional(&mut *conn)
         .await?;
     match row {
         Some(r) => Ok(Some((r.try_get("trap_resend_min")?, r.try_get("staff_email")?))),
