@@ -2,9 +2,13 @@
 //! language. Database errors are mapped here, in one place. Every code is in [`CODES`], and its
 //! text is `error.<code>` in `locales/*.toml`.
 
+#[macro_use]
+mod detail;
 mod codes;
+mod of_core;
 
 pub use codes::CODES;
+pub use detail::Detail;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,11 +28,11 @@ pub enum AppError {
     #[error("invalid CSRF token")]
     Csrf,
     #[error("bad request: {0}")]
-    BadRequest(String),
+    BadRequest(Detail),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Detail),
     #[error("the form is out of date")]
     StaleForm,
     #[error("too many attempts")]
@@ -57,7 +61,7 @@ pub enum AppError {
     Timeout,
     /// An approval act or route change the rules do not allow; the code says which rule.
     #[error("{1}")]
-    Refused(&'static str, String),
+    Refused(&'static str, Detail),
     /// A secret or special-care value cannot be sealed or opened (no key, a key missing from
     /// the key file, a value altered or stored in clear); the code says which.
     #[error("{1}")]
@@ -163,10 +167,10 @@ impl AppError {
     fn args(&self, lang: &str) -> Vec<(&'static str, String)> {
         let detail = |d: String| vec![("detail", d)];
         match self {
-            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::UnsupportedMedia(m) => detail(m.clone()),
-            AppError::Refused(_, m) => detail(m.clone()),
+            AppError::BadRequest(d) | AppError::Conflict(d) | AppError::Refused(_, d) => detail(d.text(lang)),
+            AppError::UnsupportedMedia(m) => detail(m.clone()),
             AppError::Validation(errs) => vec![("count", errs.len().to_string())],
-            AppError::Transition(e) => detail(e.to_string()),
+            AppError::Transition(e) => detail(Detail::from(e).text(lang)),
             AppError::Definition(e) => detail(e.to_string()),
             AppError::Data(e) => detail(e.to_string()),
             AppError::Telegram(e) => e.args(),
@@ -289,6 +293,6 @@ pub type Checked<T> = std::result::Result<T, Vec<String>>;
 impl AppError {
     /// The API's refusal of what a check found (400, the problems one after the other).
     pub fn problems(problems: Vec<String>) -> AppError {
-        AppError::BadRequest(problems.join("; "))
+        AppError::BadRequest(Detail::problems(&problems, "; "))
     }
 }

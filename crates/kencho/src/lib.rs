@@ -9,6 +9,10 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+// First, so that `detail!` is in scope in every module below.
+#[macro_use]
+pub mod error;
+
 pub mod accounts;
 pub mod actor;
 pub mod applications;
@@ -21,7 +25,6 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod documents;
-pub mod error;
 pub mod evacuation;
 pub mod flows;
 pub mod i18n;

@@ -69,7 +69,7 @@ pub async fn import(db: &Db, def: &ProcedureDef, actor: &str, only_tenant: Optio
             let tenant =
                 sqlx::query("SELECT id FROM tenants WHERE code = $1").bind(&def.tenant).fetch_optional(&mut *conn).await?;
             let Some(tenant) = tenant else {
-                return Err(AppError::BadRequest(format!("tenant: unknown tenant \"{}\"", def.tenant)));
+                return Err(AppError::BadRequest(detail!("detail.procedures.tenant_unknown_tenant", tenant = def.tenant)));
             };
             let tenant_id: i64 = tenant.try_get("id")?;
             if only_tenant.is_some_and(|t| t != tenant_id) {

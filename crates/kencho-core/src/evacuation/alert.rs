@@ -42,6 +42,37 @@ impl Issuance {
     }
 }
 
+/// Where an alert came from: a staff member's 発令, or a JMA telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSource {
+    Staff,
+    Jma,
+}
+
+impl AlertSource {
+    pub const ALL: [AlertSource; 2] = [AlertSource::Staff, AlertSource::Jma];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Staff => "staff",
+            AlertSource::Jma => "jma",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertSource> {
+        AlertSource::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// What an alert from here is: JMA's are never worded as the municipality's order.
+    pub fn issuance(self) -> Issuance {
+        match self {
+            AlertSource::Staff => Issuance::Order,
+            AlertSource::Jma => Issuance::Equivalent,
+        }
+    }
+}
+
 /// Where an alert is in its life: a level 4–5 request waits for a second approver, an issued
 /// alert is in force until it is cancelled (解除) or superseded by a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +224,17 @@ mod tests {
     use super::super::{DepthRank, Landslide, Member, Needs, Phenomenon};
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn sources_and_issuances_read_back_what_they_store() {
+        for source in AlertSource::ALL {
+            assert_eq!(AlertSource::parse(source.as_str()), Some(source));
+            let issuance = source.issuance();
+            assert_eq!(Issuance::parse(issuance.as_str()), Some(issuance));
+        }
+        assert_eq!(AlertSource::Jma.issuance(), Issuance::Equivalent);
+        assert_eq!(AlertSource::parse("JMA"), None);
+    }
 
     fn household(needs: Vec<Needs>, supply_days: u8) -> Household {
         Household {

@@ -18,11 +18,11 @@ pub async fn sign_up(
 ) -> Result<()> {
     let email = kencho_core::text::nfkc_trim(email).to_lowercase();
     if !kencho_core::forms::is_email(&email) {
-        return Err(AppError::BadRequest("e-mail address / メールアドレスの形式".into()));
+        return Err(AppError::BadRequest(detail!("detail.accounts.e_mail_address")));
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || kencho_core::text::has_control_chars(name, false) {
-        return Err(AppError::BadRequest("name / 氏名は1〜100文字".into()));
+        return Err(AppError::BadRequest(detail!("detail.accounts.name")));
     }
     check_password(password, &[&email, name, "kencho"])?;
     // Each sign-up sends a mail: a few per address and per e-mail an hour.
@@ -74,9 +74,9 @@ pub async fn verify_email(db: &Db, token: &str) -> Result<()> {
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
-            let id = store::use_verification(conn, &token_hash(&token), now).await?.ok_or_else(|| {
-                AppError::BadRequest("the link is invalid or has expired / リンクが無効か期限切れです".into())
-            })?;
+            let id = store::use_verification(conn, &token_hash(&token), now)
+                .await?
+                .ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.link_invalid_has_expired")))?;
             store::mark_verified(conn, id, now).await?;
             audit::append(
                 conn,

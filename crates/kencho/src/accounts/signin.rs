@@ -51,9 +51,7 @@ pub async fn login_resident(db: &Db, email: &str, password: &str, client: Client
             })
         })
         .await?;
-    signed.ok_or_else(|| {
-        AppError::Conflict("e-mail address not yet verified / メールアドレスの確認が済んでいません".into())
-    })
+    signed.ok_or_else(|| AppError::Conflict(detail!("detail.accounts.e_mail_address_yet")))
 }
 
 /// A password that matched, with the limit keys it was counted against.

@@ -31,10 +31,10 @@ pub async fn create_staff(
 ) -> Result<i64> {
     let email = kencho_core::text::nfkc_trim(email).to_lowercase();
     if !kencho_core::forms::is_email(&email) {
-        return Err(AppError::BadRequest(format!("not an e-mail address: {email}")));
+        return Err(AppError::BadRequest(detail!("detail.accounts.e_mail_address_2", email = email)));
     }
     if name.trim().is_empty() || !kencho_core::procedure::is_code(division.0) || division.1.trim().is_empty() {
-        return Err(AppError::BadRequest("name, division code ([a-z0-9-]) and division name are required".into()));
+        return Err(AppError::BadRequest(detail!("detail.accounts.name_division_code_z0")));
     }
     check_password(password, &[&email, name, "kencho", tenant_code])?;
     let hash = hash_password(password.to_string()).await?;
@@ -42,9 +42,9 @@ pub async fn create_staff(
         (tenant_code.to_string(), name.trim().to_string(), division.0.to_string(), division.1.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
-            let tenant_id = crate::tenants::id_in(conn, &tenant_code)
-                .await?
-                .ok_or_else(|| AppError::BadRequest(format!("unknown tenant \"{tenant_code}\"")))?;
+            let tenant_id = crate::tenants::id_in(conn, &tenant_code).await?.ok_or_else(|| {
+                AppError::BadRequest(detail!("detail.accounts.unknown_tenant", tenant_code = tenant_code))
+            })?;
             let division_id = crate::procedures::upsert_division(conn, tenant_id, &d0, &d1).await?;
             let new = NewStaff {
                 tenant_id,
@@ -56,7 +56,7 @@ pub async fn create_staff(
                 now: now_ms(),
             };
             let Some(id) = store::insert_staff(conn, new).await? else {
-                return Err(AppError::Conflict(format!("{email} already has an account")));
+                return Err(AppError::Conflict(detail!("detail.accounts.already_has_account", email = email)));
             };
             audit::append(
                 conn,

@@ -12,14 +12,14 @@ use kencho_core::security::Scope;
 pub async fn create(db: &Db, by: &Staff, name: &str, scope: Scope, days: Option<i64>) -> Result<String> {
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::BadRequest("token name must be 1-100 characters / 名前は1〜100文字".into()));
+        return Err(AppError::BadRequest(detail!("detail.accounts.token_name_1_100")));
     }
     let days = days.unwrap_or_else(|| scope.default_days());
     if !(1..=scope.max_days()).contains(&days) {
-        return Err(AppError::BadRequest(format!(
-            "a {scope} token lives 1 to {} days / 有効期間は1〜{}日",
-            scope.max_days(),
-            scope.max_days()
+        return Err(AppError::BadRequest(detail!(
+            "detail.accounts.token_lives_1_days",
+            scope = scope,
+            max_days = scope.max_days()
         )));
     }
     let token = format!("kct_{}", random_token());

@@ -204,7 +204,7 @@ pub async fn submit_new(
     let kind = parse_kind(p, applicant_kind)?;
     if let Some(k) = idempotency_key {
         if k.is_empty() || k.len() > 100 {
-            return Err(AppError::BadRequest("Idempotency-Key must be 1-100 characters".into()));
+            return Err(AppError::BadRequest(detail!("detail.applications.idempotency_key_1_100")));
         }
     }
     let checked = check_new(p, answers)?;
@@ -252,13 +252,10 @@ fn check_new(p: &Procedure, answers: Answers) -> Result<Answers> {
     if has_file_fields
         && p.def.fields().any(|f| matches!(f.kind, FieldKind::File { .. }) && checked.contains_key(&f.id))
     {
-        return Err(AppError::BadRequest("attachments need a draft: create it, upload, then submit".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.attachments_need_draft_create")));
     }
     if p.def.fee.rule().is_some_and(|(_, t)| t == kencho_core::payment::fee::Timing::BeforeSubmission) {
-        return Err(AppError::Refused(
-            "payment_required",
-            "this procedure's fee is paid before submission: create a draft, pay, then submit".into(),
-        ));
+        return Err(AppError::Refused("payment_required", detail!("detail.applications.procedure_s_fee_paid")));
     }
     Ok(checked)
 }
@@ -300,7 +297,7 @@ async fn repeated(db: &Db, resident_id: i64, key: Option<&str>) -> Result<Option
         (Some(receipt_number), Some(content_hash)) => {
             Ok(Some((id, Submitted { receipt_number, content_hash, status, new: false, resubmitted: false })))
         }
-        _ => Err(AppError::Conflict("a request with this Idempotency-Key is still a draft".into())),
+        _ => Err(AppError::Conflict(detail!("detail.applications.request_with_idempotency_key"))),
     }
 }
 
@@ -363,7 +360,7 @@ pub async fn staff_act<L: Links>(
         // This procedure's decisions follow the 専決 table through a route (電子決裁).
         return Err(AppError::Refused(
             "route_required",
-            "this procedure is decided through an approval route: draft a 起案".into(),
+            detail!("detail.applications.procedure_decided_through_approval"),
         ));
     }
     let to = machine::transition(a.facts(&p), Actor::Staff(staff.role), action)?;

@@ -17,12 +17,10 @@ pub(super) fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
     let (k, s) = match kind {
         "self" | "" => (ApplicantKind::Myself, "self"),
         "agent" => (ApplicantKind::Agent, "agent"),
-        _ => return Err(AppError::BadRequest("applicant_kind must be \"self\" or \"agent\"".into())),
+        _ => return Err(AppError::BadRequest(detail!("detail.applications.applicant_kind_self_agent"))),
     };
     if !p.def.applicants.contains(&k) {
-        return Err(AppError::BadRequest(
-            "this procedure does not accept that kind of applicant / この手続きではその申請者区分は選べません".into(),
-        ));
+        return Err(AppError::BadRequest(detail!("detail.applications.procedure_does_accept_that")));
     }
     Ok(s)
 }
@@ -52,7 +50,7 @@ pub async fn save_answers(
 ) -> Result<(i64, Vec<FieldError>)> {
     let a = for_resident(db, resident, id).await?;
     if !matches!(a.status, Status::Draft | Status::CorrectionRequested) {
-        return Err(AppError::Conflict("the application can no longer be edited / この申請は編集できません".into()));
+        return Err(AppError::Conflict(detail!("detail.applications.application_no_longer_edited")));
     }
     if a.revision != revision {
         return Err(AppError::StaleForm);

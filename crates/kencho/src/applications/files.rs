@@ -46,17 +46,17 @@ pub async fn attach(
 ) -> Result<(String, i64)> {
     let a = for_resident(db, resident, id).await?;
     if !matches!(a.status, Status::Draft | Status::CorrectionRequested) {
-        return Err(AppError::Conflict("the application can no longer be edited / この申請は編集できません".into()));
+        return Err(AppError::Conflict(detail!("detail.applications.application_no_longer_edited")));
     }
     let p = procedure_version(db, a.procedure_id).await?;
     let Some(f) = p.def.field(field) else {
-        return Err(AppError::BadRequest(format!("no file field \"{field}\"")));
+        return Err(AppError::BadRequest(detail!("detail.applications.no_file_field", field = field)));
     };
     let FieldKind::File { types, max_bytes } = &f.kind else {
-        return Err(AppError::BadRequest(format!("\"{field}\" is not a file field")));
+        return Err(AppError::BadRequest(detail!("detail.applications.file_field", field = field)));
     };
     if bytes.is_empty() {
-        return Err(AppError::BadRequest("the file is empty / ファイルが空です".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.file_empty")));
     }
     if bytes.len() as u64 > *max_bytes {
         return Err(AppError::TooLarge);

@@ -29,7 +29,7 @@ fn status_of(filter: &InboxFilter) -> Result<Option<Status>> {
         Some(s) => Ok(Some(
             Status::parse(s)
                 .filter(|s| *s != Status::Draft)
-                .ok_or_else(|| AppError::BadRequest(format!("unknown status \"{s}\"")))?,
+                .ok_or_else(|| AppError::BadRequest(detail!("detail.applications.unknown_status", s = s)))?,
         )),
         None => Ok(None),
     }

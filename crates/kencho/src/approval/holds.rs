@@ -28,16 +28,15 @@ pub async fn open_kinds(conn: &mut AnyConnection, record_id: i64) -> Result<Vec<
 fn check_reference(reference: &str) -> Result<String> {
     let r = reference.trim();
     if r.is_empty() || r.chars().count() > 200 || kencho_core::text::has_control_chars(r, false) {
-        return Err(AppError::BadRequest("the reference must be one line of 1 to 200 characters".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.reference_one_line_1")));
     }
     Ok(r.to_string())
 }
 
 /// Places a hold; returns its id. Refused (409 `wrong_state`) on a record already disposed of.
 pub async fn place(db: &Db, staff: &Staff, record_id: i64, kind: &str, reference: &str) -> Result<i64> {
-    let kind = HoldKind::parse(kind).ok_or_else(|| {
-        AppError::BadRequest("kind must be disclosure (開示請求), lawsuit (訴訟) or audit (監査)".into())
-    })?;
+    let kind = HoldKind::parse(kind)
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.approval.kind_disclosure_lawsuit_audit")))?;
     let reference = check_reference(reference)?;
     crate::security::policy::require(db, staff, PolicyAction::RecordHold, None).await?;
     let staff = staff.clone();
@@ -45,7 +44,7 @@ pub async fn place(db: &Db, staff: &Staff, record_id: i64, kind: &str, reference
         Box::pin(async move {
             let state = lock_record(conn, staff.tenant_id, record_id).await?;
             if state != RecordState::Kept {
-                return Err(AppError::Refused("wrong_state", "the record is no longer kept".into()));
+                return Err(AppError::Refused("wrong_state", detail!("detail.approval.record_no_longer_kept")));
             }
             let now = now_ms();
             let id = store::insert_hold(conn, &staff, record_id, kind, &reference, now).await?;

@@ -16,7 +16,7 @@ use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 
 /// Parsed setups per tenant, re-read only when a newer version was loaded (on any node).
 #[derive(Default)]
@@ -101,12 +101,12 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
                 by_email.insert(email.to_lowercase(), id);
             }
             let org = parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id)))
-                .map_err(|e| AppError::BadRequest(e.join("\n")))?;
+                .map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
             serde_json::to_string(&org)
         }
         "rules" => {
             let setup = cache.get(db, admin.tenant_id).await?;
-            let rules = parse_rules(text, &setup.org).map_err(|e| AppError::BadRequest(e.join("\n")))?;
+            let rules = parse_rules(text, &setup.org).map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
             serde_json::to_string(&rules)
         }
         "settings" => {
@@ -123,10 +123,10 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
             deciding.sort();
             deciding.dedup();
             let settings = parse_settings(text, |d| org.divisions.iter().any(|x| x.id.0 == d), &deciding)
-                .map_err(|e| AppError::BadRequest(e.join("\n")))?;
+                .map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
             serde_json::to_string(&settings)
         }
-        _ => return Err(AppError::BadRequest("kind must be org, rules or settings".into())),
+        _ => return Err(AppError::BadRequest(detail!("detail.approval.kind_org_rules_settings"))),
     }
     .map_err(AppError::unexpected)?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
@@ -153,13 +153,13 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
 /// own absences; an administrator may register anyone's in the tenant.
 pub async fn add_absence(db: &Db, by: &Staff, staff_id: i64, from: &str, to: &str, note: &str) -> Result<i64> {
     let (Some(f), Some(t)) = (parse_date(from), parse_date(to)) else {
-        return Err(AppError::BadRequest("dates must be YYYY-MM-DD".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.dates_yyyy_mm_dd")));
     };
     if t < f {
-        return Err(AppError::BadRequest("the absence ends before it starts".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.absence_ends_before_starts")));
     }
     if note.chars().count() > 200 || kencho_core::text::has_control_chars(note, false) {
-        return Err(AppError::BadRequest("the note must be one line of at most 200 characters".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.note_one_line_most")));
     }
     if staff_id != by.id && by.role != kencho_core::application::Role::Admin {
         return Err(AppError::Forbidden);

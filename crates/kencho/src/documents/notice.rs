@@ -194,11 +194,7 @@ pub async fn issue_decision_notice<L: Links>(
     let (outcome, decision) = match f.a.status {
         s @ (Status::Approved | Status::Denied) => (s, Decision::Decide),
         Status::Rejected => (Status::Rejected, Decision::Reject),
-        _ => {
-            return Err(AppError::Conflict(
-                "the application has no final decision / この申請は決定されていません".into(),
-            ))
-        }
+        _ => return Err(AppError::Conflict(detail!("detail.documents.application_has_no_final"))),
     };
     let text = links.decision_text(&mut conn, application_id, decision, kian_id).await?;
     drop(conn);

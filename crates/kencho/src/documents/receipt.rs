@@ -168,10 +168,7 @@ async fn facts<L: Links>(conn: &mut AnyConnection, links: &L, payment_id: i64) -
 }
 
 fn not_paid() -> AppError {
-    AppError::Refused(
-        "not_paid",
-        "a receipt is issued only for a paid payment / お支払いが完了していないため、領収書は発行できません".into(),
-    )
+    AppError::Refused("not_paid", detail!("detail.documents.receipt_issued_paid_payment"))
 }
 
 /// Issues (renders, signs, stores and records) the receipt of a paid payment, or returns the

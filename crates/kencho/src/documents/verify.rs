@@ -55,7 +55,7 @@ async fn check(db: &Db, doc: IssuedDocument) -> Result<Verification> {
 /// Checks a PDF as uploaded.
 pub async fn verify_pdf(db: &Db, bytes: &[u8]) -> Result<Verification> {
     if bytes.is_empty() {
-        return Err(AppError::BadRequest("the file is empty / ファイルが空です".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.file_empty")));
     }
     let sha = hex::encode(Sha256::digest(bytes));
     let found = {
@@ -80,7 +80,7 @@ pub fn parse_sha256(s: &str) -> Result<String> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s)
     } else {
-        Err(AppError::BadRequest("sha256 must be 64 hexadecimal digits / SHA-256は16進数64桁で入力してください".into()))
+        Err(AppError::BadRequest(detail!("detail.documents.sha256_64_hexadecimal_digits")))
     }
 }
 
@@ -88,7 +88,7 @@ pub fn parse_sha256(s: &str) -> Result<String> {
 pub async fn verify_number(db: &Db, number: &str, sha256: &str) -> Result<Verification> {
     let number = number.trim();
     if number.is_empty() || number.chars().count() > 100 || number.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("enter the document number / 文書番号を入力してください".into()));
+        return Err(AppError::BadRequest(detail!("detail.documents.enter_document_number")));
     }
     let sha = parse_sha256(sha256)?;
     match by_number(db, number).await? {

@@ -303,6 +303,85 @@ mod tests {
         }
     }
 
+    /// Every `detail!("key", name = …)` in the sources: its key and the names of its values.
+    fn details_used() -> BTreeMap<String, BTreeSet<String>> {
+        let mut files = Vec::new();
+        rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in files.iter().filter(|f| !f.ends_with("error/codes.rs")) {
+            let text = std::fs::read_to_string(file).expect("read source");
+            for (at, _) in text.match_indices("detail!(") {
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                if text[line_start..at].trim_start().starts_with("//") {
+                    continue;
+                }
+                let call = &text[at + "detail!(".len()..];
+                let Some(key) = literal_at(call) else { continue };
+                let names = used.entry(key.to_string()).or_default();
+                // The values' names: each `, name =` up to the call's closing parenthesis.
+                let mut depth = 1;
+                let end = call
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        depth += match c {
+                            '(' => 1,
+                            ')' => -1,
+                            _ => 0,
+                        };
+                        depth == 0
+                    })
+                    .map_or(call.len(), |(i, _)| i);
+                for part in call[..end].split(',').skip(1) {
+                    if let Some((name, _)) = part.trim().split_once(" = ") {
+                        if name.chars().all(is_ident) {
+                            names.insert(name.to_string());
+                        }
+                    }
+                }
+            }
+            for (at, _) in text.match_indices(".arg_detail(\"") {
+                if let Some(name) = literal_at(&text[at + ".arg_detail(".len()..]) {
+                    // Counted with the detail of the same statement: any key may use it.
+                    used.entry(String::from("*")).or_default().insert(name.to_string());
+                }
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn every_detail_has_its_text_in_japanese_and_english() {
+        let (ja, en, easy) = (locale("ja"), locale("en"), locale("ja-x-easy"));
+        let used = details_used();
+        let anywhere = used.get("*").cloned().unwrap_or_default();
+        assert!(used.len() > 100, "the sources' details were not found: {}", used.len());
+        for (key, names) in used.iter().filter(|(k, _)| k.as_str() != "*") {
+            for (lang, table) in [("ja", &ja), ("en", &en)] {
+                let text = table.get(key).unwrap_or_else(|| panic!("{lang}.toml has no {key}"));
+                assert!(!text.trim().is_empty(), "{lang}.toml: {key} is empty");
+            }
+            for (lang, table) in [("ja", &ja), ("en", &en), ("ja-x-easy", &easy)] {
+                for p in table.get(key).map(|t| placeholders(t)).unwrap_or_default() {
+                    assert!(
+                        names.contains(p) || anywhere.contains(p),
+                        "{lang}.toml: {key} has {{{p}}}, which the detail does not fill in"
+                    );
+                }
+            }
+        }
+        // No stale text: a detail.* key is used by a `detail!`, or is the detail of a code
+        // (`Detail::of_code`), or is the problems of a checked file.
+        for (lang, table) in [("ja", &ja), ("en", &en), ("ja-x-easy", &easy)] {
+            let stale: Vec<_> = table
+                .keys()
+                .filter(|k| k.starts_with("detail."))
+                .filter(|k| !used.contains_key(*k) && k.as_str() != "detail.problems")
+                .filter(|k| !k.strip_prefix("detail.").is_some_and(|c| CODES.contains(&c)))
+                .collect();
+            assert!(stale.is_empty(), "{lang}.toml has details nothing uses: {stale:?}");
+        }
+    }
+
     #[test]
     fn the_openapi_document_lists_every_code() {
         use utoipa::OpenApi;
@@ -315,8 +394,9 @@ mod tests {
     #[test]
     fn messages_fill_in_their_details() {
         use super::super::AppError;
-        let e = AppError::Refused("no_route", "no post answers".into());
-        assert!(e.message("en").contains("no post answers"), "{}", e.message("en"));
+        let e = AppError::Refused("no_route", detail!("detail.route.no_rule", kind = "kian", date = "2026-04-01"));
+        assert!(e.message("en").contains("no 専決 rule for kian on 2026-04-01"), "{}", e.message("en"));
+        assert!(e.message("ja").contains("2026-04-01 の kian に当てはまる専決規程がありません"), "{}", e.message("ja"));
         assert_eq!(AppError::Csrf.message("en"), "This form has expired. Please try again.");
         assert_eq!(AppError::NotFound.message("ja-x-easy"), crate::i18n::t("ja-x-easy", "error.not_found"));
         let v = AppError::Validation(Vec::new());

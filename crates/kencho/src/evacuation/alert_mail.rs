@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use kencho_core::evacuation::alert::{for_alert, parse_hazard, AlertHazard, Coverage, ForAlert, Issuance};
+use kencho_core::evacuation::alert::{for_alert, parse_hazard, AlertHazard, AlertSource, Coverage, ForAlert, Issuance};
 use kencho_core::evacuation::plan::Answers;
 use kencho_core::evacuation::Household;
 
@@ -17,7 +17,7 @@ use crate::i18n::{t, tf};
 /// An alert as its words need it.
 pub struct AlertInfo {
     pub level: u8,
-    pub source: String,
+    pub source: AlertSource,
     pub title: String,
     pub note: String,
     pub issuance: Issuance,
@@ -30,17 +30,12 @@ impl AlertInfo {
     /// From the stored columns (`hazard` comma-separated, `jma_levels` JSON or '').
     pub fn new(
         level: u8,
-        source: String,
+        (source, issuance): (AlertSource, Issuance),
         title: String,
         note: String,
         hazard: &str,
-        issuance: &str,
         jma: &str,
     ) -> Self {
-        // A value this version cannot read falls back on where the alert came from: JMA's are
-        // never worded as the municipality's order.
-        let fallback = if source == "jma" { Issuance::Equivalent } else { Issuance::Order };
-        let issuance = Issuance::parse(issuance).unwrap_or(fallback);
         let mut levels: BTreeMap<AlertHazard, u8> = serde_json::from_str(jma).unwrap_or_default();
         if levels.is_empty() {
             for h in hazard.split(',').filter_map(parse_hazard) {

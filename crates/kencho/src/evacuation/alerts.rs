@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use kencho_core::evacuation::alert::{AlertStatus, Issuance};
+use kencho_core::evacuation::alert::{AlertSource, AlertStatus};
 use sqlx::AnyConnection;
 
 use super::alert_mail::{cancel_mail, issue_mail, MailCtx};
@@ -68,24 +68,24 @@ impl Actor {
 /// Checks a staff request against the tenant's town table; returns the normalised towns.
 fn check_request(req: &Request, atlas: &Atlas) -> Result<Vec<String>> {
     if !(3..=5).contains(&req.level) {
-        return Err(AppError::BadRequest("level must be 3 (高齢者等避難), 4 (避難指示) or 5 (緊急安全確保)".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.level_3_4_5")));
     }
     let mut towns: Vec<String> = req.towns.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     towns.sort();
     towns.dedup();
     if towns.is_empty() {
-        return Err(AppError::BadRequest("choose at least one town area (町字)".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.choose_least_one_town")));
     }
     for id in &towns {
         if id != WHOLE_TENANT && atlas.town(id).is_none() {
-            return Err(AppError::BadRequest(format!("unknown town area {id}")));
+            return Err(AppError::BadRequest(detail!("detail.evacuation.unknown_town_area", id = id)));
         }
     }
     if req.note.contains('\0') || towns.iter().any(|t| t.contains('\0')) {
-        return Err(AppError::BadRequest("NUL characters are not allowed".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.nul_characters_allowed")));
     }
     if req.note.chars().count() > 1000 {
-        return Err(AppError::BadRequest("the note is longer than 1,000 characters".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.note_longer_than_1")));
     }
     Ok(towns)
 }
@@ -110,7 +110,7 @@ pub async fn request(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, r
                 created_at: now,
                 issued_at: immediate.then_some(now),
                 hazard: req.hazard.as_str(),
-                issuance: Issuance::Order.as_str(),
+                issuance: AlertSource::Staff.issuance(),
             };
             let id = store::insert_staff(conn, new).await?;
             store::add_areas(conn, id, towns.iter().map(String::as_str)).await?;
@@ -140,12 +140,10 @@ pub async fn approve(db: &Db, atlas: Arc<Atlas>, base_url: &str, actor: Actor, a
             let found = store::for_approval(conn, actor.tenant_id, alert_id).await?.ok_or(AppError::NotFound)?;
             let (status, requested_by, level) = (found.status, found.requested_by, found.level);
             if status != AlertStatus::Pending {
-                return Err(AppError::Conflict(format!("the alert is {status}, not waiting for approval")));
+                return Err(AppError::Conflict(detail!("detail.evacuation.alert_waiting_approval", status = status)));
             }
             if requested_by == actor.id {
-                return Err(AppError::Conflict(
-                    "a second staff member must approve (二人目の職員の承認が必要です)".into(),
-                ));
+                return Err(AppError::Conflict(detail!("detail.evacuation.second_staff_member_approve")));
             }
             actor.may(Action::AlertApprove(u8::try_from(level).unwrap_or(5)))?;
             if !store::mark_issued(conn, alert_id, &actor.id, now_ms()).await? {
@@ -194,7 +192,7 @@ pub(super) async fn cancel_in(
         actor.may(Action::AlertLift)?;
     }
     if !was.is_live() {
-        return Err(AppError::Conflict(format!("the alert is already {was}")));
+        return Err(AppError::Conflict(detail!("detail.evacuation.alert_already", was = was)));
     }
     // Guarded by the status read above: an approval committing meanwhile makes this a conflict.
     if !store::set_ended(conn, alert_id, status, was, now_ms()).await? {
@@ -244,7 +242,7 @@ pub(super) async fn fan_out(
             .entry(lang.clone())
             .or_insert_with(|| {
                 // A JMA warning covers the municipality: name it as a whole, not town by town.
-                if alert.source == "jma" {
+                if alert.source == AlertSource::Jma {
                     t(lang, "evacuation.whole_area")
                 } else {
                     area_names(lang, atlas, &towns)

@@ -277,7 +277,7 @@ pub async fn scan_folder(db: &Db, atlases: &Atlases, base_url: &str, dir: &Path)
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let text = match tokio::fs::read(p).await.map(String::from_utf8) {
             Ok(Ok(t)) => Ok(t),
-            Ok(Err(_)) => Err(AppError::BadRequest("the file is not UTF-8".into())),
+            Ok(Err(_)) => Err(AppError::BadRequest(detail!("detail.evacuation.file_utf_8"))),
             Err(e) => Err(e.into()),
         };
         let result = match text {

@@ -1,7 +1,7 @@
 //! マイ避難's types: the layers, plans, subscriptions, alerts and telegrams it stores, each
 //! decoded from a row by column name, and the inputs its use cases take. No SQL, no I/O.
 
-use kencho_core::evacuation::alert::{AlertHazard, AlertStatus};
+use kencho_core::evacuation::alert::{AlertHazard, AlertSource, AlertStatus, Issuance};
 use kencho_core::evacuation::plan::Answers;
 use kencho_core::evacuation::FloodScenario;
 use serde::Serialize;
@@ -336,7 +336,8 @@ pub struct Alert {
     pub id: i64,
     pub level: i64,
     /// `staff` or `jma`.
-    pub source: String,
+    #[schema(value_type = String)]
+    pub source: AlertSource,
     pub title: String,
     pub note: String,
     /// `pending` (waiting for a second approver), `issued`, `cancelled`, `superseded`.
@@ -349,7 +350,8 @@ pub struct Alert {
     /// `other`).
     pub hazard: String,
     /// `order` (発令 by the municipality) or `equivalent` (警戒レベル相当情報 from JMA).
-    pub issuance: String,
+    #[schema(value_type = String)]
+    pub issuance: Issuance,
     /// JMA's levels per hazard (JSON), '' for staff alerts.
     #[serde(skip)]
     pub jma_levels: String,
@@ -365,23 +367,17 @@ impl Alert {
     /// The alert as its words need it.
     pub fn info(&self) -> AlertInfo {
         let level = u8::try_from(self.level.clamp(1, 5)).unwrap_or(5);
-        AlertInfo::new(
-            level,
-            self.source.clone(),
-            self.title.clone(),
-            self.note.clone(),
-            &self.hazard,
-            &self.issuance,
-            &self.jma_levels,
-        )
+        let from = (self.source, self.issuance);
+        AlertInfo::new(level, from, self.title.clone(), self.note.clone(), &self.hazard, &self.jma_levels)
     }
 
     /// Decodes a row of `ALERT_COLUMNS`, without its towns (read apart).
     pub(super) fn from_row(r: &AnyRow) -> Result<Alert> {
+        let (source, issuance) = source_and_issuance(r)?;
         Ok(Alert {
             id: r.try_get("id")?,
             level: r.try_get("level")?,
-            source: r.try_get("source")?,
+            source,
             title: r.try_get("title")?,
             note: r.try_get("note")?,
             status: crate::db::parsed(r, "status", AlertStatus::parse)?,
@@ -392,12 +388,20 @@ impl Alert {
             issued_at: r.try_get("issued_at")?,
             cancelled_at: r.try_get("cancelled_at")?,
             hazard: r.try_get("hazard")?,
-            issuance: r.try_get("issuance")?,
+            issuance,
             jma_levels: r.try_get("jma_levels")?,
             towns: Vec::new(),
             told: r.try_get("told")?,
         })
     }
+}
+
+/// An alert row's source, and its issuance: a value this version cannot read falls back on what
+/// alerts from that source are.
+fn source_and_issuance(r: &AnyRow) -> Result<(AlertSource, Issuance)> {
+    let source = crate::db::parsed(r, "source", AlertSource::parse)?;
+    let issuance = Issuance::parse(&r.try_get::<String, _>("issuance")?).unwrap_or(source.issuance());
+    Ok((source, issuance))
 }
 
 /// What a stored alert says, with its tenant: the columns its mails are worded from.
@@ -411,11 +415,10 @@ impl AlertText {
         let level = u8::try_from(row.try_get::<i64, _>("level")?.clamp(1, 5)).unwrap_or(5);
         let info = AlertInfo::new(
             level,
-            row.try_get("source")?,
+            source_and_issuance(row)?,
             row.try_get("title")?,
             row.try_get("note")?,
             &row.try_get::<String, _>("hazard")?,
-            &row.try_get::<String, _>("issuance")?,
             &row.try_get::<String, _>("jma_levels")?,
         );
         Ok(AlertText { tenant_id: row.try_get("tenant_id")?, info })

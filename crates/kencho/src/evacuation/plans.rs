@@ -48,7 +48,7 @@ pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<StoredPlan> {
 /// Replaces the answers, if nobody else changed the plan since `revision` was read.
 pub async fn update(db: &Db, plan: &StoredPlan, answers: &Answers) -> Result<()> {
     if answers.members.len() > MAX_MEMBERS {
-        return Err(AppError::BadRequest(format!("at most {MAX_MEMBERS} people")));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.most_people", max_members = MAX_MEMBERS)));
     }
     let data = seal_data(&db.keys(), &plan.token, answers)?;
     let (id, revision, town) = (plan.id, plan.revision, answers.town_id.clone());
@@ -134,7 +134,7 @@ pub async fn subscribe(
 ) -> Result<()> {
     let email = email.trim().to_lowercase();
     if !kencho_core::forms::is_email(&email) {
-        return Err(AppError::BadRequest("the e-mail address is not valid".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.e_mail_address_valid")));
     }
     let name: String = name.trim().chars().take(100).collect();
     let (plan_id, tenant_id, lang, actor) = (plan.id, plan.tenant_id, lang.to_string(), actor.to_string());
@@ -150,7 +150,10 @@ pub async fn subscribe(
                 // read must stop the sharing (災害対策基本法 49条の15第2項).
                 let (at, withdrawn) = store::lock_consent(conn, plan_id).await?;
                 if !kencho_core::evacuation::individual::consent_in_force(at, withdrawn) {
-                    return Err(AppError::Refused("consent_required", "the person's consent is not in force".into()));
+                    return Err(AppError::Refused(
+                        "consent_required",
+                        detail!("detail.evacuation.person_s_consent_force"),
+                    ));
                 }
             }
             let sub = NewSubscription {
@@ -238,7 +241,7 @@ pub async fn remove_subscription(db: &Db, plan: &StoredPlan, subscription_id: i6
 pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, explanation: &str, actor: &str) -> Result<()> {
     let note: String = note.trim().chars().take(500).collect();
     if note.is_empty() {
-        return Err(AppError::BadRequest("say how consent was given (同意の方法)".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.say_how_consent_was")));
     }
     let (id, tenant_id, actor, explanation) = (plan.id, plan.tenant_id, actor.to_string(), explanation.to_string());
     let sealed = db.keys().seal(&consent_place(&plan.token), &note)?;
@@ -265,11 +268,11 @@ pub async fn record_consent(db: &Db, plan: &StoredPlan, note: &str, explanation:
 /// (第3項) is the mayor's decision outside kencho.
 pub async fn withdraw_consent(db: &Db, plan: &StoredPlan, note: &str, actor: &str) -> Result<usize> {
     if !plan.consent_in_force() {
-        return Err(AppError::Conflict("no consent in force to withdraw (撤回できる同意がありません)".into()));
+        return Err(AppError::Conflict(detail!("detail.evacuation.no_consent_force_withdraw")));
     }
     let note: String = note.trim().chars().take(500).collect();
     if note.is_empty() {
-        return Err(AppError::BadRequest("say how the withdrawal was made (撤回の方法)".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.say_how_withdrawal_was")));
     }
     let (id, tenant_id, actor) = (plan.id, plan.tenant_id, actor.to_string());
     let sealed = db.keys().seal(&withdrawal_place(&plan.token), &note)?;

@@ -66,9 +66,11 @@ impl kian::Links for Links {
     async fn application_matter(&self, db: &Db, staff: &Staff, application_id: i64) -> Result<Matter> {
         let a = applications::open_for_staff(db, staff, application_id, "draft the decision (起案)").await?;
         let p = applications::procedure_version(db, a.procedure_id).await?;
-        let kind = p.def.matter.clone().ok_or_else(|| {
-            AppError::Refused("no_route", "this procedure is decided by one staff member, not through a route".into())
-        })?;
+        let kind = p
+            .def
+            .matter
+            .clone()
+            .ok_or_else(|| AppError::Refused("no_route", detail!("detail.flows.procedure_decided_by_one")))?;
         Ok(Matter { kind, retention_years: i64::from(p.def.retention_years), disposal: p.def.disposal.as_str().into() })
     }
 
@@ -85,7 +87,7 @@ impl kian::Links for Links {
             return Err(AppError::NotFound);
         }
         if a.status != Status::Accepted {
-            return Err(AppError::Refused("wrong_state", "only an accepted application can be decided".into()));
+            return Err(AppError::Refused("wrong_state", detail!("detail.flows.accepted_application_decided")));
         }
         Ok(())
     }

@@ -12,16 +12,15 @@ use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, AppError, Result};
 
 fn check(b: &Binding) -> Result<(Format, String)> {
-    let format = Format::from_key(&b.format)
-        .ok_or_else(|| AppError::BadRequest(format!("format must be chirpstack, tts or plain, not {:?}", b.format)))?;
+    let format = Format::from_key(&b.format).ok_or_else(|| {
+        AppError::BadRequest(detail!("detail.iot.format_chirpstack_tts_plain", format = format!("{:?}", b.format)))
+    })?;
     let app = b.application.trim().to_string();
     let fine = !app.is_empty()
         && app.len() <= 100
         && app.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
     if !fine {
-        return Err(AppError::BadRequest(
-            "application: 1-100 characters of letters, digits, - _ . @ (an MQTT topic segment)".into(),
-        ));
+        return Err(AppError::BadRequest(detail!("detail.iot.application_name")));
     }
     Ok((format, app))
 }
@@ -35,7 +34,11 @@ pub async fn bind(db: &Db, tenant_id: i64, b: &Binding, actor: &str) -> Result<i
             let id = match store::insert(conn, tenant_id, format.key(), &app, now_ms()).await {
                 Ok(id) => id,
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(AppError::Conflict(format!("{} application {app} is already bound", format.key())))
+                    return Err(AppError::Conflict(detail!(
+                        "detail.iot.application_already_bound",
+                        key = format.key(),
+                        app = app
+                    )))
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -81,14 +81,14 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
     let empty = match entry.outcome.as_str() {
         "empty" => true,
         "caught" | "bycatch" if (1..=50).contains(&entry.count) => false,
-        _ => return Err(AppError::BadRequest("choose the outcome; a capture counts 1–50 animals".into())),
+        _ => return Err(AppError::BadRequest(detail!("detail.iot.choose_outcome_capture_counts"))),
     };
     let (token, who, base_url) = (token.to_string(), format!("contact:{who}"), base_url.to_string());
     db.transact(move |conn| {
         Box::pin(async move {
             let trap = store::trap_of(conn, &token).await?.ok_or(AppError::NotFound)?;
             if store::recorded(conn, trap.alarm_id).await? {
-                return Err(AppError::Conflict("this capture is already recorded".into()));
+                return Err(AppError::Conflict(detail!("detail.iot.capture_already_recorded")));
             }
             if empty {
                 store::insert_empty(conn, &trap, &who).await?;
@@ -119,7 +119,7 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
     .map_err(|e| match e {
         // Another post of the same link got there first (the one-per-alarm index).
         AppError::Db(d) if crate::error::is_unique_violation(&d) => {
-            AppError::Conflict("this capture is already recorded".into())
+            AppError::Conflict(detail!("detail.iot.capture_already_recorded"))
         }
         e => e,
     })

@@ -23,13 +23,13 @@ pub async fn add(db: &Db, tenant_id: i64, p: &NewPermit, actor: &str) -> Result<
     let permit = p.to_permit()?;
     let email = p.holder_email.trim().to_lowercase();
     if !email.is_empty() && !kencho_core::forms::is_email(&email) {
-        return Err(AppError::BadRequest("holder_email: not an e-mail address".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.holder_email_e_mail")));
     }
     let actor = actor.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
             if store::number_taken(conn, tenant_id, &permit.number).await? {
-                return Err(AppError::Conflict(format!("permit {} is already registered", permit.number)));
+                return Err(AppError::Conflict(detail!("detail.iot.permit_already_registered", number = permit.number)));
             }
             let species: Vec<String> = permit.species.iter().map(Species::stored).collect();
             let traps: Vec<&str> = permit.trap_types.iter().map(|t| t.key()).collect();
@@ -100,7 +100,7 @@ pub async fn mark_reported(db: &Db, tenant_id: i64, id: i64, actor: &str) -> Res
         Box::pin(async move {
             if store::set_reported(conn, tenant_id, id).await? != 1 {
                 return Err(if store::exists(conn, tenant_id, id).await? {
-                    AppError::Conflict("the report is already recorded".into())
+                    AppError::Conflict(detail!("detail.iot.report_already_recorded"))
                 } else {
                     AppError::NotFound
                 });

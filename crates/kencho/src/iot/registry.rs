@@ -9,11 +9,11 @@ pub use super::model::{
 use super::store::registry as store;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 
 /// "HH:MM-HH:MM" → minutes of the day.
 pub fn parse_hours(s: &str) -> Result<(u16, u16)> {
-    let bad = || AppError::BadRequest(format!("hours must look like 09:00-17:00, not \"{s}\""));
+    let bad = || AppError::BadRequest(detail!("detail.iot.hours_look_like_09", s = s));
     let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
     let minute = |t: &str| -> Option<u16> {
         let (h, m) = t.trim().split_once(':')?;
@@ -29,18 +29,18 @@ pub fn parse_hours(s: &str) -> Result<(u16, u16)> {
 /// Normalises a DevEUI: 16 hex digits, upper case, no separators.
 pub fn dev_eui(s: &str) -> Result<String> {
     kencho_core::iot::uplink::normalize_dev_eui(s)
-        .ok_or_else(|| AppError::BadRequest(format!("DevEUI must be 16 hex digits, not \"{s}\"")))
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.iot.deveui_16_hex_digits", s = s)))
 }
 
 fn check_contact(c: &NewContact) -> Result<Option<(u16, u16)>> {
     if c.name.trim().is_empty() || c.name.chars().count() > 100 {
-        return Err(AppError::BadRequest("a contact needs a name (up to 100 characters)".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.contact_needs_name_up")));
     }
     if !kencho_core::forms::is_email(c.email.trim()) {
-        return Err(AppError::BadRequest(format!("not an e-mail address: \"{}\"", c.email)));
+        return Err(AppError::BadRequest(detail!("detail.iot.e_mail_address", email = c.email)));
     }
     if !["hunter", "family", "shakyo", "minsei", "municipality"].contains(&c.role.as_str()) {
-        return Err(AppError::BadRequest(format!("unknown contact role \"{}\"", c.role)));
+        return Err(AppError::BadRequest(detail!("detail.iot.unknown_contact_role", role = c.role)));
     }
     c.hours.as_deref().map(parse_hours).transpose()
 }
@@ -49,28 +49,28 @@ fn check_device(d: &NewDevice) -> Result<String> {
     let eui = dev_eui(&d.dev_eui)?;
     let Some(kind) = DeviceKind::parse(&d.kind) else {
         let names: Vec<&str> = DeviceKind::ALL.iter().map(|k| k.as_str()).collect();
-        return Err(AppError::BadRequest(format!("kind must be one of {}", names.join(", "))));
+        return Err(AppError::BadRequest(detail!("detail.iot.kind_one", names = names.join(", "))));
     };
     if d.label.trim().is_empty() || d.label.chars().count() > 100 {
-        return Err(AppError::BadRequest("a device needs a label (up to 100 characters)".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.device_needs_label_up")));
     }
     match (d.lat, d.lon) {
         (Some(lat), Some(lon)) if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) => {
-            return Err(AppError::BadRequest("lat/lon out of range".into()))
+            return Err(AppError::BadRequest(detail!("detail.iot.lat_lon_out_range")))
         }
-        (Some(_), None) | (None, Some(_)) => return Err(AppError::BadRequest("give both lat and lon".into())),
+        (Some(_), None) | (None, Some(_)) => return Err(AppError::BadRequest(detail!("detail.iot.give_both_lat_lon"))),
         _ => {}
     }
     if let Some(h) = d.heartbeat_s {
         if !(60..=86_400).contains(&h) {
-            return Err(AppError::BadRequest("heartbeat_s must be 60–86400".into()));
+            return Err(AppError::BadRequest(detail!("detail.iot.heartbeat_s_60_86400")));
         }
     }
     if kind == DeviceKind::Trap && d.person_id.is_some() {
-        return Err(AppError::BadRequest("a trap is not tied to a watched person".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.trap_tied_watched_person")));
     }
     if kind != DeviceKind::Trap && d.person_id.is_none() {
-        return Err(AppError::BadRequest("a 見守り sensor or call button needs person_id".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.sensor_call_button_needs")));
     }
     for c in &d.hunters {
         check_contact(c)?;
@@ -83,7 +83,7 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
     let mut checked = Vec::new();
     for (i, d) in devices.into_iter().enumerate() {
         let eui = check_device(&d).map_err(|e| match e {
-            AppError::BadRequest(m) => AppError::BadRequest(format!("device {}: {m}", i + 1)),
+            AppError::BadRequest(m) => AppError::BadRequest(detail!("detail.iot.device", n = i + 1).arg_detail("m", m)),
             other => other,
         })?;
         checked.push((eui, d));
@@ -96,7 +96,11 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
             for (i, (eui, d)) in checked.iter().enumerate() {
                 if let Some(pid) = d.person_id {
                     if !store::person_exists(conn, pid, tenant_id).await? {
-                        return Err(AppError::BadRequest(format!("device {}: no watched person {pid}", i + 1)));
+                        return Err(AppError::BadRequest(detail!(
+                            "detail.iot.device_no_watched_person",
+                            n = i + 1,
+                            pid = pid
+                        )));
                     }
                 }
                 let heartbeat = i64::from(d.heartbeat_s.unwrap_or(3600));
@@ -104,7 +108,11 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
                 let id =
                     store::insert_device(conn, tenant_id, (eui, d), (heartbeat, deadline), now).await.map_err(|e| {
                         if crate::error::is_unique_violation(&e) {
-                            AppError::Conflict(format!("device {}: DevEUI {eui} is already registered", i + 1))
+                            AppError::Conflict(detail!(
+                                "detail.iot.device_deveui_already_registered",
+                                n = i + 1,
+                                eui = eui
+                            ))
                         } else {
                             e.into()
                         }
@@ -145,22 +153,22 @@ async fn insert_contact(
 pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> Result<i64> {
     use kencho_core::iot::alarm::{escalation_wait_ok, inactivity_window_ok};
     if p.name.trim().is_empty() || p.name.chars().count() > 100 {
-        return Err(AppError::BadRequest("name is required (up to 100 characters)".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.name_required_up_100")));
     }
     let window = p.inactivity_hours.unwrap_or(12);
     if !inactivity_window_ok(window) {
-        return Err(AppError::BadRequest("inactivity_hours must be 4–72".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.inactivity_hours_4_72")));
     }
     let wait = p.escalation_wait_min.unwrap_or(30);
     if !escalation_wait_ok(wait) {
-        return Err(AppError::BadRequest("escalation_wait_min must be 30–60".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.escalation_wait_min_30")));
     }
     let quiet = p.quiet_hours.as_deref().map(parse_hours).transpose()?;
     if p.consent.trim().is_empty() {
-        return Err(AppError::BadRequest("record how consent was given (consent)".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.record_how_consent_was")));
     }
     if p.contacts.is_empty() {
-        return Err(AppError::BadRequest("at least one contact is needed".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.least_one_contact_needed")));
     }
     for c in &p.contacts {
         check_contact(c)?;
@@ -203,24 +211,24 @@ pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> R
 pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
     let text = text.trim_start_matches('\u{feff}');
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| AppError::BadRequest(format!("line 1: {e}")))?.clone();
+    let headers = rdr.headers().map_err(|e| AppError::BadRequest(detail!("detail.iot.line_1", e = e)))?.clone();
     let col = |n: &str| headers.iter().position(|h| h.trim() == n);
-    let need = |n: &str| col(n).ok_or_else(|| AppError::BadRequest(format!("missing column \"{n}\"")));
+    let need = |n: &str| col(n).ok_or_else(|| AppError::BadRequest(detail!("detail.iot.missing_column", n = n)));
     let (eui, kind, label) = (need("dev_eui")?, need("kind")?, need("label")?);
     let (area, lat, lon, hb, person, hunters) =
         (col("area"), col("lat"), col("lon"), col("heartbeat_s"), col("person_id"), col("hunters"));
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
-        let err = |m: String| AppError::BadRequest(format!("line {line}: {m}"));
-        let rec = rec.map_err(|e| err(e.to_string()))?;
+        let err = |m: Detail| AppError::BadRequest(detail!("detail.iot.line", line = line).arg_detail("m", m));
+        let rec = rec.map_err(|e| err(Detail::problems(&[e.to_string()], "")))?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
         let num = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
             let s = get(c);
             if s.is_empty() {
                 Ok(None)
             } else {
-                s.parse::<f64>().map(Some).map_err(|_| err(format!("{what} is not a number")))
+                s.parse::<f64>().map(Some).map_err(|_| err(detail!("detail.iot.csv_not_a_number", what = what)))
             }
         };
         let mut hs = Vec::new();
@@ -228,7 +236,7 @@ pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
             let (name, email) = h
                 .split_once('<')
                 .and_then(|(n, e)| e.strip_suffix('>').map(|e| (n.trim(), e.trim())))
-                .ok_or_else(|| err(format!("hunters: write \"name <email>\", not \"{h}\"")))?;
+                .ok_or_else(|| err(detail!("detail.iot.csv_hunters", h = h)))?;
             hs.push(NewContact { name: name.into(), email: email.into(), role: "hunter".into(), hours: None });
         }
         let d = NewDevice {
@@ -249,7 +257,7 @@ pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
         out.push(d);
     }
     if out.is_empty() {
-        return Err(AppError::BadRequest("the file has no devices".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.file_has_no_devices")));
     }
     Ok(out)
 }
@@ -294,7 +302,7 @@ pub async fn retire_device(db: &Db, tenant_id: i64, id: i64, actor: &str) -> Res
 pub async fn end_person(db: &Db, tenant_id: i64, id: i64, reason: &str, actor: &str) -> Result<()> {
     let reason: String = reason.trim().chars().take(200).collect();
     if reason.is_empty() {
-        return Err(AppError::BadRequest("say why watching ends".into()));
+        return Err(AppError::BadRequest(detail!("detail.iot.say_why_watching_ends")));
     }
     let actor = actor.to_string();
     db.transact(move |conn| {

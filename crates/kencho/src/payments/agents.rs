@@ -12,34 +12,42 @@ use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Checked, Result};
+use crate::error::{AppError, Detail, Result};
 
 /// The providers that can be designated (the counter is the 会計管理者's own cash).
 pub const PROVIDERS: [Provider; 2] = Provider::DESIGNABLE;
 
+/// A problem of one field of a 指定 (the field's name, what is wrong).
+pub type Problem = (&'static str, Detail);
+
 impl Agent {
-    fn problems(&self, schedule: Option<&kencho_core::payment::schedule::Schedule>) -> Vec<String> {
+    fn problems(&self, schedule: Option<&kencho_core::payment::schedule::Schedule>) -> Vec<Problem> {
         let mut p = Vec::new();
         let bad = |v: &str| v.trim().is_empty() || v.chars().count() > 200;
         if bad(&self.agent_name) {
-            p.push("agent_name: the agent's name (1–200 characters)".to_string());
+            p.push(("agent_name", detail!("detail.agents.name")));
         }
         if bad(&self.kokuji_number) {
-            p.push("kokuji_number: the 告示's number".to_string());
+            p.push(("kokuji_number", detail!("detail.agents.kokuji_number")));
         }
         if kencho_core::approval::doc::parse_date(&self.kokuji_date).is_none() {
-            p.push("kokuji_date: YYYY-MM-DD".to_string());
+            p.push(("kokuji_date", detail!("detail.agents.kokuji_date")));
         }
         if self.covers.is_empty() {
-            p.push("covers: name the revenues (item codes, or \"*\" for every fee)".to_string());
+            p.push(("covers", detail!("detail.agents.covers")));
         }
         for c in self.covers.iter().filter(|c| c.as_str() != "*") {
             if schedule.is_none_or(|s| s.item(c).is_none()) {
-                p.push(format!("covers: {c:?} is not an item of the 手数料条例"));
+                p.push(("covers", detail!("detail.agents.cover_unknown", item = format!("{c:?}"))));
             }
         }
         p
     }
+}
+
+/// The API's refusal of a 指定 with problems: each as `field: what is wrong`, in English.
+pub fn refusal(problems: Vec<Problem>) -> AppError {
+    AppError::problems(problems.into_iter().map(|(field, d)| format!("{field}: {d}")).collect())
 }
 
 /// The tenant's 指定納付受託者, by provider.
@@ -67,7 +75,7 @@ pub async fn require_covers(
     payment_id: i64,
 ) -> Result<()> {
     let agent = get(conn, tenant_id, provider).await?.ok_or_else(|| {
-        AppError::Refused("agent_not_designated", format!("{provider} is not designated as 指定納付受託者"))
+        AppError::Refused("agent_not_designated", detail!("detail.payments.designated", provider = provider))
     })?;
     let item = store::chotei_item(conn, payment_id).await?;
     if agent.covers_item(item.as_deref().unwrap_or_default()) {
@@ -75,7 +83,7 @@ pub async fn require_covers(
     } else {
         Err(AppError::Refused(
             "agent_not_covering",
-            format!("the 告示 of {} does not cover this fee; pay it at the counter", agent.agent_name),
+            detail!("detail.payments.does_cover_fee_pay", agent_name = agent.agent_name),
         ))
     }
 }
@@ -83,7 +91,7 @@ pub async fn require_covers(
 /// Records (or replaces) a provider's 指定 (administrators only), checked whole: a refused one
 /// comes back as every problem, each named by its field (`kokuji_date: …`), and nothing is
 /// recorded. The items it covers are checked against the tenant's 手数料条例.
-pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Checked<Agent>> {
+pub async fn designate(db: &Db, by: &Staff, provider: &str, mut a: Agent) -> Result<Result<Agent, Vec<Problem>>> {
     let Some(provider) = Provider::designable(provider) else {
         return Err(AppError::NotFound);
     };

@@ -34,7 +34,7 @@ pub async fn record_cash<L: Links>(
 ) -> Result<i64> {
     crate::security::policy::require(db, staff, Action::CashReceive, None).await?;
     if !(1..=kencho_core::payment::fee::MAX_YEN).contains(&amount) {
-        return Err(AppError::BadRequest("the amount must be 1 to 10,000,000 yen".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.amount_1_10_000")));
     }
     // What would be due if nothing is set yet (kept as a result: needed only then).
     let fresh = schedule::due_for(db, p, None, units, None).await;
@@ -48,18 +48,21 @@ pub async fn record_cash<L: Links>(
             // meanwhile is seen here instead of being cancelled away.
             let open = store::open_payments(conn, application_id, true).await?;
             if open.iter().any(|x| x.state == State::Paid) {
-                return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+                return Err(AppError::Refused("already_paid", detail!("detail.payments.fee_paid_already")));
             }
             let expected = cash_due(a.status, open.first(), &fresh)?;
             if amount != expected {
                 return Err(AppError::Refused(
                     "cash_amount_mismatch",
-                    format!("the amount due is {expected} yen, not {amount} yen"),
+                    detail!("detail.payments.amount_due_yen_yen", expected = expected, amount = amount),
                 ));
             }
             for x in &open {
                 if cancel_in(conn, &links, x, "paid at the counter").await? != Applied::Changed {
-                    return Err(AppError::Refused("already_paid", "a payment of this fee changed meanwhile".into()));
+                    return Err(AppError::Refused(
+                        "already_paid",
+                        detail!("detail.payments.payment_fee_changed_meanwhile"),
+                    ));
                 }
             }
             let actor = format!("staff:{}", staff.id);
@@ -84,12 +87,12 @@ fn cash_due(status: Status, open: Option<&Payment>, fresh: &Result<Due>) -> Resu
         // A fee becomes due when the division has accepted the case (as `set_due`
         // requires), not when someone brings cash.
         None if !matches!(status, Status::Accepted | Status::Approved) => {
-            Err(AppError::Refused("not_due", "the fee of this application is not due yet".into()))
+            Err(AppError::Refused("not_due", detail!("detail.payments.fee_application_due_yet")))
         }
         None => fresh
             .as_ref()
             .map(|d| d.amount)
-            .map_err(|_| AppError::Refused("not_due", "the fee of this application is not set yet".into())),
+            .map_err(|_| AppError::Refused("not_due", detail!("detail.payments.fee_application_set_yet"))),
     }
 }
 

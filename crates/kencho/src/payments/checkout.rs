@@ -74,7 +74,9 @@ pub async fn start<L: Links>(
     let (provider, method) = offered(&settings, sandbox_allowed, &designated(db, p.tenant_id).await?)
         .into_iter()
         .find(|(_, m)| m == method)
-        .ok_or_else(|| AppError::BadRequest(format!("payment method {method:?} is not offered")))?;
+        .ok_or_else(|| {
+            AppError::BadRequest(detail!("detail.payments.payment_method_offered", method = format!("{method:?}")))
+        })?;
     let opening = Opening { application_id, resident: resident.clone(), timing, fresh, provider, method };
     let chosen = (opening.provider, opening.method.clone());
     let keys = db.keys();
@@ -123,12 +125,12 @@ async fn open_payment<L: Links>(
     let a = links.lock_application(conn, keys, o.application_id, Payer::Resident(o.resident.id)).await?;
     let existing = store::open_payments(conn, o.application_id, false).await?;
     if existing.iter().any(|x| x.state == State::Paid) {
-        return Err(AppError::Refused("already_paid", "this fee is paid already".into()));
+        return Err(AppError::Refused("already_paid", detail!("detail.payments.fee_paid_already")));
     }
     let open = existing.into_iter().next();
     let (id, amount, reused) = payment_to_open(conn, links, &a, &o, open).await?;
     if amount <= 0 {
-        return Err(AppError::Refused("nothing_due", "nothing is due".into()));
+        return Err(AppError::Refused("nothing_due", detail!("detail.payments.nothing_due")));
     }
     let (provider, method, resident) = (o.provider, &o.method, &o.resident);
     // The agent takes only the revenues its 告示 names (231条の2の3第2項).
@@ -162,10 +164,10 @@ async fn payment_to_open<L: Links>(
 ) -> Result<(i64, i64, Option<Payment>)> {
     match (open, o.timing) {
         (Some(x), Timing::AfterReview) => Ok((x.id, x.amount, Some(x))),
-        (None, Timing::AfterReview) => Err(AppError::Refused("not_due", "the office has not set the fee yet".into())),
+        (None, Timing::AfterReview) => Err(AppError::Refused("not_due", detail!("detail.payments.office_has_set_fee"))),
         (open, Timing::BeforeSubmission) => {
             if a.status != kencho_core::application::Status::Draft {
-                return Err(AppError::Refused("wrong_state", "the fee is paid before submission".into()));
+                return Err(AppError::Refused("wrong_state", detail!("detail.payments.fee_paid_before_submission")));
             }
             let due = o.fresh.as_ref().ok_or_else(|| AppError::Internal("no fee computed".into()))?;
             let amount = due.amount;
@@ -196,7 +198,7 @@ async fn stripe_checkout(
         .stripe_api_key
         .as_ref()
         .map(|k| k.expose().to_string())
-        .ok_or_else(|| AppError::Refused("provider", "Stripe has no API key".into()))?;
+        .ok_or_else(|| AppError::Refused("provider", detail!("detail.payments.stripe_has_no_api")))?;
     let attempt = u32::try_from(attempt).unwrap_or(0);
     let session = stripe::create_checkout(&reqwest::Client::new(), api_base, &api_key, req, attempt).await?;
     let url = session.url.ok_or_else(|| AppError::Internal("Stripe gave no checkout URL".into()))?;

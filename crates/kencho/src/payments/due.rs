@@ -20,7 +20,7 @@ use crate::procedures::Procedure;
 
 /// The procedure's fee rule and timing, when its fee is collected online.
 pub(super) fn online_rule(p: &Procedure) -> Result<(FeeRule, Timing)> {
-    p.def.fee.rule().ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))
+    p.def.fee.rule().ok_or_else(|| AppError::Refused("no_fee", detail!("detail.payments.procedure_s_fee_paid")))
 }
 
 /// A new payment of `due`, with its 調定 (made before anything can be received against it).
@@ -78,7 +78,7 @@ pub async fn set_due<L: Links>(
 ) -> Result<i64> {
     let (_, timing) = online_rule(p)?;
     if timing != Timing::AfterReview {
-        return Err(AppError::Refused("wrong_timing", "this fee is paid before submission".into()));
+        return Err(AppError::Refused("wrong_timing", detail!("detail.payments.fee_paid_before_submission_2")));
     }
     crate::security::policy::require(db, staff, Action::FeeSet, None).await?;
     if choice.ground.is_some() {
@@ -94,11 +94,11 @@ pub async fn set_due<L: Links>(
                 a.status,
                 kencho_core::application::Status::Accepted | kencho_core::application::Status::Approved
             ) {
-                return Err(AppError::Refused("wrong_state", "the fee is set once the application is accepted".into()));
+                return Err(AppError::Refused("wrong_state", detail!("detail.payments.fee_set_once_application")));
             }
             let open = store::has_open_payment(conn, application_id).await?;
             if open {
-                return Err(AppError::Refused("already_set", "the fee of this application is set already".into()));
+                return Err(AppError::Refused("already_set", detail!("detail.payments.fee_application_set_already")));
             }
             let actor = format!("staff:{}", staff.id);
             let id = insert_payment(conn, a.owner(), &due, &actor).await?;
@@ -164,6 +164,6 @@ async fn attach_evidence<L: Links>(
     let name = links
         .attachment_name(conn, application_id, ev)
         .await?
-        .ok_or_else(|| AppError::BadRequest("the evidence must be an attachment of this application".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.evidence_attachment_application")))?;
     store::set_evidence(conn, payment_id, &format!("{ev} {name}")).await
 }

@@ -30,11 +30,15 @@ pub async fn apply_event<L: Links>(
 ) -> Result<Applied> {
     db.transact(move |conn| {
         Box::pin(async move {
-            let (id, tenant) = store::payment_by_ref(conn, provider, &e.payment_ref)
-                .await?
-                .ok_or_else(|| AppError::BadRequest(format!("no payment {:?} at {provider}", e.payment_ref)))?;
+            let (id, tenant) = store::payment_by_ref(conn, provider, &e.payment_ref).await?.ok_or_else(|| {
+                AppError::BadRequest(detail!(
+                    "detail.payments.no_payment",
+                    payment_ref = format!("{:?}", e.payment_ref),
+                    provider = provider
+                ))
+            })?;
             if tenant != tenant_id {
-                return Err(AppError::BadRequest("the event is for another tenant's payment".into()));
+                return Err(AppError::BadRequest(detail!("detail.payments.event_another_tenant_s")));
             }
             apply_to(conn, &links, id, provider.as_str(), &e, "provider").await
         })

@@ -218,8 +218,8 @@ impl RefundUnderReview {
 /// A refund order as the provider is asked for it.
 pub(super) struct RefundToSend {
     pub amount: i64,
-    /// The payment's provider as stored.
-    pub provider: String,
+    /// The payment's provider; none for one never sent to a provider.
+    pub provider: Option<Provider>,
     pub provider_ref: Option<String>,
     pub tenant_id: i64,
 }
@@ -228,7 +228,7 @@ impl RefundToSend {
     pub(super) fn from_row(r: &AnyRow) -> Result<RefundToSend> {
         Ok(RefundToSend {
             amount: r.try_get("amount")?,
-            provider: r.try_get("provider")?,
+            provider: Provider::parse(&r.try_get::<String, _>("provider")?),
             provider_ref: r.try_get("provider_ref")?,
             tenant_id: r.try_get("tenant_id")?,
         })
@@ -479,7 +479,7 @@ impl PaidAtProvider {
 /// The imported file as recorded: provider, name, SHA-256 and (lines, matched, amount
 /// differs, unknown, missing).
 pub(super) struct StoredFile {
-    pub provider: String,
+    pub provider: Provider,
     pub filename: String,
     pub sha: String,
     pub counts: (usize, usize, usize, usize, usize),

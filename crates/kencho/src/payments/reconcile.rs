@@ -11,11 +11,18 @@ use super::model::{LineRow, PaidAtProvider, StoredFile};
 use super::store;
 use crate::actor::Staff;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 
 fn yen(field: &str, line: usize, what: &str) -> Result<i64> {
     let v = field.trim().replace(',', "");
-    v.parse::<i64>().map_err(|_| AppError::BadRequest(format!("line {line}: {what} must be whole yen, not {field:?}")))
+    v.parse::<i64>().map_err(|_| {
+        AppError::BadRequest(detail!(
+            "detail.payments.line_whole_yen",
+            line = line,
+            what = what,
+            field = format!("{field:?}")
+        ))
+    })
 }
 
 /// Reads a settlement CSV with the columns `provider_ref,date,gross,fee` (found by header
@@ -24,25 +31,25 @@ fn yen(field: &str, line: usize, what: &str) -> Result<i64> {
 pub fn parse(text: &str) -> Result<Vec<Line>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| AppError::BadRequest(format!("line 1: {e}")))?.clone();
+    let headers = rdr.headers().map_err(|e| AppError::BadRequest(detail!("detail.iot.line_1", e = e)))?.clone();
     let col = |name: &str| {
         headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            AppError::BadRequest(format!("line 1: no column {name:?} (need provider_ref, date, gross, fee)"))
+            AppError::BadRequest(detail!("detail.payments.line_1_no_column", name = format!("{name:?}")))
         })
     };
     let (c_ref, c_date, c_gross, c_fee) = (col("provider_ref")?, col("date")?, col("gross")?, col("fee")?);
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| AppError::BadRequest(format!("line {line}: {e}")))?;
+        let rec = rec.map_err(|e| AppError::BadRequest(detail!("detail.payments.line", line = line, e = e)))?;
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
         let provider_ref = get(c_ref);
         if provider_ref.is_empty() || provider_ref.len() > 200 {
-            return Err(AppError::BadRequest(format!("line {line}: provider_ref is empty or too long")));
+            return Err(AppError::BadRequest(detail!("detail.payments.line_provider_ref_empty", line = line)));
         }
         let date = get(c_date);
         if kencho_core::approval::doc::parse_date(&date).is_none() {
-            return Err(AppError::BadRequest(format!("line {line}: date must be YYYY-MM-DD")));
+            return Err(AppError::BadRequest(detail!("detail.payments.line_date_yyyy_mm", line = line)));
         }
         out.push(Line {
             line,
@@ -59,8 +66,8 @@ pub fn parse(text: &str) -> Result<Vec<Line>> {
 /// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent or,
 /// where the report's columns leave that out, by charge.
 pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
-    let lines =
-        kencho_core::payment::stripe::parse_balance_report(text).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let lines = kencho_core::payment::stripe::parse_balance_report(text)
+        .map_err(|e| AppError::BadRequest(Detail::problems(&[e.to_string()], "")))?;
     Ok(lines
         .into_iter()
         .filter(|l| l.category == "charge")
@@ -80,10 +87,10 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
     let (provider, lines) = match Provider::parse(provider) {
         Some(p @ Provider::Sandbox) => (p, parse(text)?),
         Some(p @ Provider::Stripe) => (p, parse_stripe(text)?),
-        _ => return Err(AppError::BadRequest("settlement files are read for sandbox and stripe".into())),
+        _ => return Err(AppError::BadRequest(detail!("detail.payments.settlement_files_read_sandbox"))),
     };
     if lines.is_empty() {
-        return Err(AppError::BadRequest("the file has no lines".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.file_has_no_lines")));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     let paid = paid_payments(db, staff.tenant_id, provider).await?;
@@ -101,7 +108,7 @@ pub async fn import(db: &Db, staff: &Staff, provider: &str, filename: &str, text
         .filter(|(_, _, r)| *r == "matched")
         .filter_map(|(l, id, _)| id.map(|id| (id, l.date.clone())))
         .collect();
-    let file = StoredFile { provider: provider.as_str().to_string(), filename: filename.to_string(), sha, counts };
+    let file = StoredFile { provider, filename: filename.to_string(), sha, counts };
     let import_id = record(db, staff, file, rows, arrivals).await?;
     Ok(Report {
         import_id,
@@ -207,7 +214,7 @@ async fn record(
                 &format!("staff:{}", staff.id),
                 "payment.settlement_imported",
                 &format!("settlement:{id}"),
-                serde_json::json!({"provider": provider, "file": filename, "sha256": sha, "lines": counts.0, "matched": counts.1,
+                serde_json::json!({"provider": provider.as_str(), "file": filename, "sha256": sha, "lines": counts.0, "matched": counts.1,
                                    "amount_differs": counts.2, "unknown": counts.3, "missing": counts.4}),
             )
             .await?;
@@ -221,7 +228,7 @@ async fn record(
 /// for the accounting system (UTF-8 with BOM so spreadsheet programs read it as Japanese).
 pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     let d = kencho_core::approval::doc::parse_date(date)
-        .ok_or_else(|| AppError::BadRequest("date must be YYYY-MM-DD".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.date_yyyy_mm_dd")))?;
     let start = crate::clock::start_of(d);
     let end = start + 86_400_000;
     // 年度: the 調定's year while its accounts are open (出納整理期間), else the year of the day.

@@ -16,11 +16,11 @@ use super::{sandbox, store};
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 
 impl From<RefundError> for AppError {
     fn from(e: RefundError) -> Self {
-        AppError::Refused(e.code(), e.to_string())
+        AppError::Refused(e.code(), Detail::from(&e))
     }
 }
 
@@ -37,10 +37,10 @@ pub async fn request_refund<L: Links>(
     reason: &str,
 ) -> Result<Refund> {
     if reason.trim().is_empty() || reason.chars().count() > 500 || kencho_core::text::has_control_chars(reason, true) {
-        return Err(AppError::BadRequest("give the reason for the refund (at most 500 characters)".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.give_reason_refund_most")));
     }
     if amount <= 0 {
-        return Err(AppError::BadRequest("the refund must be at least 1 yen".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.refund_least_1_yen")));
     }
     may_order(db, &links, staff, payment_id).await?;
     let limit = sandbox::settings(db, staff.tenant_id).await?.refund_approval_above;
@@ -82,16 +82,16 @@ async fn may_order<L: Links>(db: &Db, links: &L, staff: &Staff, payment_id: i64)
 async fn lock_refundable(conn: &mut AnyConnection, payment_id: i64, amount: i64) -> Result<Payment> {
     let p = store::lock_payment(conn, payment_id).await?;
     if p.state != State::Paid {
-        return Err(AppError::Refused("not_paid", "only a paid fee can be refunded".into()));
+        return Err(AppError::Refused("not_paid", detail!("detail.payments.paid_fee_refunded")));
     }
     // Cash goes back through the 会計課's own 支出 (a 口座振込 or the counter), which kencho
     // does not run: an order here could never be sent and would hold its yen for ever.
     if p.provider == Some(Provider::Counter) {
-        return Err(AppError::Refused("refund_cash", "a fee paid in cash is refunded by the 会計課".into()));
+        return Err(AppError::Refused("refund_cash", detail!("detail.payments.fee_paid_cash_refunded")));
     }
     let pending = store::pending_refunds(conn, payment_id).await?;
     if amount > p.paid_amount - p.refunded_amount - pending {
-        return Err(AppError::Refused("too_much", "the refund exceeds what is left to refund".into()));
+        return Err(AppError::Refused("too_much", detail!("detail.payments.refund_exceeds_what_left")));
     }
     Ok(p)
 }
@@ -124,14 +124,19 @@ pub async fn send_refund(conn: &mut AnyConnection, refund_id: i64) -> Result<()>
     let to = store::refund_to_send(conn, refund_id).await?;
     let (amount, provider, provider_ref, tenant_id) = (to.amount, to.provider, to.provider_ref, to.tenant_id);
     let refund_ref = format!("re_{refund_id}");
-    match Provider::parse(&provider) {
+    match provider {
         Some(Provider::Sandbox) => {
             sandbox::refund(conn, tenant_id, provider_ref.as_deref().unwrap_or_default(), &refund_ref, amount).await?;
         }
         // Left `to_send` for the Stripe worker, which sends it after this commits (an HTTP call
         // must not hold the transaction); its result comes back as a webhook.
         Some(Provider::Stripe) => return Ok(()),
-        _ => return Err(AppError::Refused("provider", format!("refunds through {provider} are not available"))),
+        _ => {
+            return Err(AppError::Refused(
+                "provider",
+                detail!("detail.payments.refunds_through_available", provider = provider.map_or("", Provider::as_str)),
+            ))
+        }
     }
     advance(conn, refund_id, RefundAct::Sent, Some(&refund_ref)).await?;
     Ok(())

@@ -76,26 +76,23 @@ pub async fn update_stripe(
 ) -> Result<()> {
     let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
     if list.iter().any(|m| !kencho_core::payment::stripe::PAYMENT_METHOD_TYPES.contains(m)) {
-        return Err(AppError::BadRequest("Stripe methods are card, konbini and paypay".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.stripe_methods_card_konbini")));
     }
     if api_key.as_deref().is_some_and(|k| !(k.starts_with("sk_") || k.starts_with("rk_")) || k.len() > 300) {
-        return Err(AppError::BadRequest("the Stripe API key starts with sk_ or rk_".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.stripe_api_key_starts")));
     }
     if webhook_secret.as_deref().is_some_and(|k| !k.starts_with("whsec_") || k.len() > 300) {
-        return Err(AppError::BadRequest("the webhook signing secret starts with whsec_".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.webhook_signing_secret_starts")));
     }
     // Only a designated 指定納付受託者 (its 告示 recorded) is switched on (地方自治法231条の2の3).
     if enabled && !super::agents::is_designated(db, admin.tenant_id, Provider::Stripe).await? {
-        return Err(AppError::Refused(
-            "agent_not_designated",
-            "record Stripe's designation as 指定納付受託者 (its 告示) before switching it on".into(),
-        ));
+        return Err(AppError::Refused("agent_not_designated", detail!("detail.payments.record_stripe_s_designation")));
     }
     let current = settings(db, admin.tenant_id).await?;
     let has_key = api_key.is_some() || current.stripe_api_key_set();
     let has_secret = webhook_secret.is_some() || current.stripe_webhook_secret.is_some();
     if enabled && (!has_key || !has_secret || list.is_empty()) {
-        return Err(AppError::BadRequest("Stripe needs its API key, webhook signing secret and a method".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.stripe_needs_api_key")));
     }
     let keys = db.keys();
     let tenant_id = admin.tenant_id;
@@ -126,10 +123,10 @@ pub async fn update_stripe(
 pub async fn update_settings(db: &Db, admin: &crate::actor::Staff, methods: &str, refund_above: i64) -> Result<()> {
     let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
     if list.iter().any(|m| !matches!(*m, "card" | "qr")) {
-        return Err(AppError::BadRequest("methods are card and qr".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.methods_card_qr")));
     }
     if !(0..=10_000_000).contains(&refund_above) {
-        return Err(AppError::BadRequest("the refund limit is 0 to 10,000,000 yen".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.refund_limit_0_10")));
     }
     settings(db, admin.tenant_id).await?;
     let (admin, methods) = (admin.clone(), list.join(","));
@@ -159,7 +156,7 @@ pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
 pub fn verify(secret: &str, header: &str, body: &[u8], now_unix: i64) -> Result<()> {
     use kencho_core::payment::stripe::{verify_signature, DEFAULT_TOLERANCE_S};
     verify_signature(header, body, secret, now_unix, DEFAULT_TOLERANCE_S)
-        .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))
+        .map_err(|e| AppError::BadRequest(detail!("detail.payments.webhook_refused", e = e)))
 }
 
 /// Opens a checkout (idempotent per key: the same key returns the same checkout). Returns
@@ -207,10 +204,10 @@ pub async fn checkout(db: &Db, r: &str) -> Result<Checkout> {
 pub async fn settle(db: &Db, r: &str, outcome: Outcome, delivery: Delivery) -> Result<Checkout> {
     let c = checkout(db, r).await?;
     if c.state == CheckoutState::Paid {
-        return Err(AppError::Refused("already_paid", "this checkout is paid already".into()));
+        return Err(AppError::Refused("already_paid", detail!("detail.payments.checkout_paid_already")));
     }
     if c.state == CheckoutState::Expired {
-        return Err(AppError::Refused("expired", "this checkout has expired".into()));
+        return Err(AppError::Refused("expired", detail!("detail.payments.checkout_has_expired")));
     }
     let now_s = now_ms() / 1000;
     let ev = |kind: EventKind, n: i64| ProviderEvent {

@@ -11,12 +11,12 @@ use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Checked, Result};
+use crate::error::{AppError, Checked, Detail, Result};
 use crate::procedures::Procedure;
 
 impl From<ScheduleError> for AppError {
     fn from(e: ScheduleError) -> Self {
-        AppError::Refused(e.code(), e.to_string())
+        AppError::Refused(e.code(), Detail::from(&e))
     }
 }
 
@@ -29,9 +29,10 @@ pub async fn load(db: &Db, tenant_id: i64) -> Result<Option<(Schedule, String)>>
 
 /// The schedule, or 409 `no_fee_schedule` when the tenant keeps none.
 pub async fn require(db: &Db, tenant_id: i64) -> Result<Schedule> {
-    load(db, tenant_id).await?.map(|(s, _)| s).ok_or_else(|| {
-        AppError::Refused("no_fee_schedule", "the 手数料条例 (fee schedule) is not kept in kencho yet".into())
-    })
+    load(db, tenant_id)
+        .await?
+        .map(|(s, _)| s)
+        .ok_or_else(|| AppError::Refused("no_fee_schedule", detail!("detail.payments.fee_schedule_kept_kencho")))
 }
 
 /// Replaces the tenant's schedule (administrators only); checked whole first: a refused
@@ -82,7 +83,10 @@ pub async fn due_for(
         if p.def.fee.item.as_deref().is_some_and(|own| own != item) {
             return Err(AppError::Refused(
                 "fee_item_mismatch",
-                format!("this procedure's fee is {own:?}", own = p.def.fee.item.as_deref().unwrap_or_default()),
+                detail!(
+                    "detail.payments.fee_item_is",
+                    item = format!("{:?}", p.def.fee.item.as_deref().unwrap_or_default())
+                ),
             ));
         }
         let s = require(db, p.tenant_id).await?;
@@ -91,18 +95,15 @@ pub async fn due_for(
     }
     if ground.is_some() {
         // A 減免 needs its ground in the 条例, so the fee must be an item of it.
-        return Err(AppError::Refused("fee_item_required", "a 減免 applies to an item of the 手数料条例".into()));
+        return Err(AppError::Refused("fee_item_required", detail!("detail.payments.applies_item")));
     }
-    let (rule, _) = p
-        .def
-        .fee
-        .rule()
-        .ok_or_else(|| AppError::Refused("no_fee", "this procedure's fee is not paid online".into()))?;
+    let (rule, _) =
+        p.def.fee.rule().ok_or_else(|| AppError::Refused("no_fee", detail!("detail.payments.procedure_s_fee_paid")))?;
     if rule == FeeRule::SetByStaff {
-        return Err(AppError::Refused("fee_item_required", "choose the item of the 手数料条例 this fee is".into()));
+        return Err(AppError::Refused("fee_item_required", detail!("detail.payments.choose_item_fee")));
     }
     let units_kept = matches!(rule, FeeRule::PerUnit { .. }).then_some(units).flatten();
-    let amount = amount_due(rule, units, None, None).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let amount = amount_due(rule, units, None, None).map_err(|e| AppError::BadRequest(Detail::from(&e)))?;
     Ok(Due {
         item: String::new(),
         article: String::new(),

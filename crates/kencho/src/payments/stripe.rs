@@ -50,13 +50,13 @@ async fn post(
                 let why = fmt::parse_checkout_session(&bytes).err().map(|e| e.to_string()).unwrap_or_default();
                 return Err(AppError::Refused(
                     "provider_refused",
-                    format!("Stripe refused the request ({status}): {why}"),
+                    detail!("detail.payments.stripe_refused_request", status = status, why = why),
                 ));
             }
             Err(e) => last = e.to_string(),
         }
     }
-    Err(AppError::Refused("provider_unavailable", format!("Stripe could not be reached: {last}")))
+    Err(AppError::Refused("provider_unavailable", detail!("detail.payments.stripe_could_reached", last = last)))
 }
 
 /// Opens a Checkout Session for one attempt of a payment.

@@ -48,7 +48,7 @@ pub async fn require_paid_before_submission(
     if paid > 0 {
         Ok(())
     } else {
-        Err(AppError::Refused("payment_required", "pay the fee before submitting this application".into()))
+        Err(AppError::Refused("payment_required", detail!("detail.payments.pay_fee_before_submitting")))
     }
 }
 

@@ -423,10 +423,10 @@ pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response,
 /// Parses an urlencoded form body into pairs; malformed bodies are a clear 400.
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .map_err(|_| AppError::BadRequest("malformed form body".into()))?;
+        .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_form_body")))?;
     // NUL is never text, and PostgreSQL refuses it: reject it here, for both databases alike.
     if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-        return Err(AppError::BadRequest("the form contains a NUL character".into()));
+        return Err(AppError::BadRequest(detail!("detail.request.form_contains_nul_character")));
     }
     Ok(pairs)
 }
@@ -446,15 +446,21 @@ async fn read_upload(
     mut mp: axum::extract::Multipart,
 ) -> Result<(Option<String>, Option<String>, Option<(String, String)>), AppError> {
     let (mut csrf, mut kind, mut file) = (None, None, None);
-    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into()))? {
+    while let Some(field) =
+        mp.next_field().await.map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?
+    {
         match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into()))?),
-            Some("kind") => kind = Some(field.text().await.map_err(|_| AppError::BadRequest("kind".into()))?),
+            Some("csrf") => {
+                csrf = Some(field.text().await.map_err(|_| AppError::BadRequest(detail!("detail.request.csrf")))?)
+            }
+            Some("kind") => {
+                kind = Some(field.text().await.map_err(|_| AppError::BadRequest(detail!("detail.request.kind")))?)
+            }
             Some("file") => {
                 let name = field.file_name().unwrap_or("upload").to_string();
                 let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
                 let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into()))?;
+                    .map_err(|_| AppError::BadRequest(detail!("detail.request.file_utf_8_text")))?;
                 if !text.is_empty() {
                     file = Some((name, text));
                 }
@@ -471,7 +477,9 @@ async fn read_uploads(
     mut mp: axum::extract::Multipart,
 ) -> Result<(Vec<(String, String)>, Vec<crate::evacuation::upload::Upload>), AppError> {
     let (mut fields, mut files) = (Vec::new(), Vec::new());
-    while let Some(field) = mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into()))? {
+    while let Some(field) =
+        mp.next_field().await.map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?
+    {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
             let file_name = field.file_name().unwrap_or("upload").to_string();
@@ -480,7 +488,10 @@ async fn read_uploads(
                 files.push(crate::evacuation::upload::Upload::new(file_name, bytes.to_vec()));
             }
         } else {
-            let text = field.text().await.map_err(|_| AppError::BadRequest(name.clone()))?;
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::BadRequest(detail!("detail.request.field_unreadable", field = &name)))?;
             fields.push((name, text));
         }
     }
@@ -496,7 +507,7 @@ pub(super) fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[
     if body.len() > 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(detail!("detail.request.invalid_json_body", e = e)))
 }
 
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {

@@ -86,7 +86,8 @@ async fn the_fee_schedule_and_payment_agents_are_kept_from_the_page() {
         .unwrap();
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    for problem in ["kokuji_number: the 告示", "kokuji_date: YYYY-MM-DD", "is not an item of the 手数料条例"] {
+    for problem in ["告示の番号を入力してください", "YYYY-MM-DD の形で", "は手数料条例の項目ではありません"]
+    {
         assert!(html.contains(problem), "{problem} in {html}");
     }
     assert!(html.contains("href=\"#agent-kokuji_date\"") && html.contains("value=\"決済代行 株式会社\""));

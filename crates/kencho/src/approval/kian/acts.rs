@@ -17,15 +17,15 @@ use crate::actor::Staff;
 use crate::approval::setup::{absent_on, person_of, staff_id_of, Setup, SetupCache};
 use crate::audit;
 use crate::db::{now_ms, Batch, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 use crate::mail;
 
 fn act_error(e: route::ActError) -> AppError {
-    AppError::Refused(e.code(), e.to_string())
+    AppError::Refused(e.code(), Detail::of_code(e.code()))
 }
 
 fn edit_error(e: route::EditError) -> AppError {
-    AppError::Refused(e.code(), e.to_string())
+    AppError::Refused(e.code(), Detail::of_code(e.code()))
 }
 
 pub async fn edit_route(
@@ -48,19 +48,19 @@ pub async fn edit_route(
             let known = |p: &str| setup.org.post(&PostId(p.to_string()), today).is_some();
             let is_reader = matches!(edit, RouteEdit::AddReader { .. });
             if k.drafter_id != staff.id && !is_reader {
-                return Err(AppError::Refused("not_allowed", "only the drafter changes the route".into()));
+                return Err(AppError::Refused("not_allowed", detail!("detail.approval.drafter_changes_route")));
             }
             let detail = match &edit {
                 RouteEdit::AddStep { at, post, role } => {
                     if !known(post) {
-                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                        return Err(AppError::BadRequest(detail!("detail.approval.no_post_today", post = post)));
                     }
                     k.route.add_step(*at, PostId(post.clone()), *role).map_err(edit_error)?;
                     serde_json::json!({"add_step": post, "at": at})
                 }
                 RouteEdit::AddParallel { stage, post } => {
                     if !known(post) {
-                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                        return Err(AppError::BadRequest(detail!("detail.approval.no_post_today", post = post)));
                     }
                     k.route.add_parallel(*stage, PostId(post.clone())).map_err(edit_error)?;
                     serde_json::json!({"add_parallel": post, "stage": stage})
@@ -71,7 +71,7 @@ pub async fn edit_route(
                 }
                 RouteEdit::AddReader { post } => {
                     if !known(post) {
-                        return Err(AppError::BadRequest(format!("no post {post} today")));
+                        return Err(AppError::BadRequest(detail!("detail.approval.no_post_today", post = post)));
                     }
                     // 供覧 is added by the drafter, or by anyone who may see the document.
                     if k.drafter_id != staff.id && !may_see(&setup.org, &staff, &k) {
@@ -236,12 +236,12 @@ pub async fn act<L: Links>(
 fn check_comment(action: &Action) -> Result<()> {
     if let Some(c) = comment_of(action) {
         if c.chars().count() > 2000 || kencho_core::text::has_control_chars(c, true) {
-            return Err(AppError::BadRequest("the comment must be text of at most 2000 characters".into()));
+            return Err(AppError::BadRequest(detail!("detail.approval.comment_text_most_2000")));
         }
     }
     let needs_comment = matches!(action, Action::Disagree { .. } | Action::SendBack { .. } | Action::Reject { .. });
     if needs_comment && comment_of(action).is_none_or(|c| c.trim().is_empty()) {
-        return Err(AppError::BadRequest("a comment is required".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.comment_required")));
     }
     Ok(())
 }
@@ -372,7 +372,8 @@ pub fn action_name(a: &Action) -> &'static str {
 /// Parses an act from its form or API name; comments go where the act takes one.
 pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Result<Action> {
     let comment = comment.filter(|c| !c.trim().is_empty());
-    let required = |c: Option<String>| c.ok_or_else(|| AppError::BadRequest("a comment is required".into()));
+    let required =
+        |c: Option<String>| c.ok_or_else(|| AppError::BadRequest(detail!("detail.approval.comment_required")));
     Ok(match name {
         "submit" => Action::Submit,
         "approve" => Action::Approve { comment },
@@ -382,7 +383,7 @@ pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Re
             let to = match to.unwrap_or("drafter") {
                 "drafter" | "" => SendBackTo::Drafter,
                 s => SendBackTo::Stage(
-                    s.parse().map_err(|_| AppError::BadRequest("send back to the drafter or a step number".into()))?,
+                    s.parse().map_err(|_| AppError::BadRequest(detail!("detail.approval.send_back_drafter_step")))?,
                 ),
             };
             Action::SendBack { to, comment: required(comment)? }
@@ -393,7 +394,7 @@ pub fn parse_action(name: &str, comment: Option<String>, to: Option<&str>) -> Re
         "substitute_decide" => Action::SubstituteDecide { comment },
         "take_over" => Action::TakeOver { comment },
         "read" => Action::Read,
-        _ => return Err(AppError::BadRequest(format!("unknown act {name}"))),
+        _ => return Err(AppError::BadRequest(detail!("detail.approval.unknown_act", name = name))),
     })
 }
 

@@ -14,14 +14,14 @@ use crate::actor::Staff;
 use crate::approval::setup::{person_of, SetupCache};
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 
 fn check_text(field: &str, s: &str, max: usize, multiline: bool) -> Result<()> {
     if s.trim().is_empty() {
-        return Err(AppError::BadRequest(format!("{field} is empty")));
+        return Err(AppError::BadRequest(detail!("detail.approval.empty", field = field)));
     }
     if s.chars().count() > max || kencho_core::text::has_control_chars(s, multiline) {
-        return Err(AppError::BadRequest(format!("{field} must be text of at most {max} characters")));
+        return Err(AppError::BadRequest(detail!("detail.approval.text_most_characters", field = field, max = max)));
     }
     Ok(())
 }
@@ -32,18 +32,16 @@ impl Draft {
         check_text("body", &self.body, 20_000, true)?;
         check_text("kind of matter", &self.matter_kind, 100, false)?;
         if self.amount.is_some_and(|a| a < 0) {
-            return Err(AppError::BadRequest("the amount cannot be negative".into()));
+            return Err(AppError::BadRequest(detail!("detail.approval.amount_negative")));
         }
         if RetentionClass::from_code(self.retention_years).is_none() {
-            return Err(AppError::BadRequest(
-                "retention must be 1年未満 (0), 1, 3, 5, 10 or 30 years, or 常用 (-1)".into(),
-            ));
+            return Err(AppError::BadRequest(detail!("detail.approval.retention_1_0_1")));
         }
         if kencho_core::procedure::Disposal::parse(&self.disposal).is_none() {
-            return Err(AppError::BadRequest("disposal must be haiki or ikan".into()));
+            return Err(AppError::BadRequest(detail!("detail.approval.disposal_haiki_ikan")));
         }
         if self.consult.len() > 20 {
-            return Err(AppError::BadRequest("at most 20 合議 divisions".into()));
+            return Err(AppError::BadRequest(detail!("detail.approval.most_20_divisions")));
         }
         Ok(())
     }
@@ -56,15 +54,16 @@ fn drafter_post(org: &Org, staff: &Staff, wanted: Option<&str>, date: Date) -> R
         Some(w) => mine
             .into_iter()
             .find(|p| p.0 == w)
-            .ok_or_else(|| AppError::BadRequest(format!("you do not hold post {w} today"))),
-        None => mine.into_iter().next().ok_or_else(|| {
-            AppError::Refused("no_post", "you hold no post in the organisation today; ask an administrator".into())
-        }),
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.approval.you_do_hold_post", w = w))),
+        None => mine
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Refused("no_post", detail!("detail.approval.you_hold_no_post"))),
     }
 }
 
 fn propose_error(e: route::ProposeError) -> AppError {
-    AppError::Refused("no_route", e.to_string())
+    AppError::Refused("no_route", Detail::from(&e))
 }
 
 fn search_text(title: &str, body: &str) -> String {
@@ -77,10 +76,10 @@ fn search_text(title: &str, body: &str) -> String {
 pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) -> Result<Prepared> {
     if d.application_id.is_some() {
         if !matches!(d.decision.as_deref(), Some("approve" | "deny")) {
-            return Err(AppError::BadRequest("the decision must be approve (承認) or deny (不承認)".into()));
+            return Err(AppError::BadRequest(detail!("detail.approval.decision_approve_deny")));
         }
     } else if d.source == Source::Application {
-        return Err(AppError::BadRequest("an application 起案 needs its application".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.application_needs_application")));
     } else {
         d.decision = None;
     }
@@ -114,7 +113,7 @@ pub async fn prepare(db: &Db, cache: &SetupCache, staff: &Staff, d: &mut Draft) 
 pub async fn insert(conn: &mut AnyConnection, staff: &Staff, d: &Draft, prep: &Prepared) -> Result<i64> {
     if let Some(app_id) = d.application_id {
         if store::application_has_live(conn, app_id).await? {
-            return Err(AppError::Refused("already_drafted", "this application already has a 起案".into()));
+            return Err(AppError::Refused("already_drafted", detail!("detail.approval.application_already_has")));
         }
     }
     let id = store::insert(conn, staff, d, prep, &search_text(&d.title, &d.body)).await?;

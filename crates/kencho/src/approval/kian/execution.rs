@@ -38,10 +38,10 @@ pub async fn execute<L: Links>(
                     return Err(AppError::NotPermitted("kian_execute".into()));
                 }
                 if !k.is_decided() {
-                    return Err(AppError::Refused("wrong_state", "only a decided 起案 can be carried out".into()));
+                    return Err(AppError::Refused("wrong_state", detail!("detail.approval.decided_carried_out")));
                 }
                 if k.executed_at.is_some() {
-                    return Err(AppError::Refused("wrong_state", "this 起案 has already been carried out".into()));
+                    return Err(AppError::Refused("wrong_state", detail!("detail.approval.has_already_been_carried")));
                 }
                 let now = now_ms();
                 store::mark_executed(conn, id, now).await?;

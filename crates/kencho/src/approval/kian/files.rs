@@ -29,7 +29,7 @@ pub async fn attach(
     bytes: Vec<u8>,
 ) -> Result<String> {
     if bytes.is_empty() {
-        return Err(AppError::BadRequest("the file is empty".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.file_empty")));
     }
     if bytes.len() > MAX_FILE {
         return Err(AppError::TooLarge);
@@ -39,12 +39,12 @@ pub async fn attach(
     let name: String =
         filename.rsplit(['/', '\\']).next().unwrap_or("file").chars().filter(|c| !c.is_control()).take(120).collect();
     if name.trim().is_empty() {
-        return Err(AppError::BadRequest("the file needs a name".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.file_needs_name")));
     }
     let setup = cache.get(db, staff.tenant_id).await?;
     let k = get(db, &setup, staff, id).await?;
     if !k.state.is_open() {
-        return Err(AppError::Refused("wrong_state", "files can only be added while the 起案 is on its route".into()));
+        return Err(AppError::Refused("wrong_state", detail!("detail.approval.files_added_while_on")));
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     // Written (and synced) before the row that points at it is committed.
@@ -55,10 +55,7 @@ pub async fn attach(
         Box::pin(async move {
             let k = store::lock(conn, id).await?;
             if !k.state.is_open() {
-                return Err(AppError::Refused(
-                    "wrong_state",
-                    "files can only be added while the 起案 is on its route".into(),
-                ));
+                return Err(AppError::Refused("wrong_state", detail!("detail.approval.files_added_while_on")));
             }
             let file = NewFile {
                 public_id: &pid,

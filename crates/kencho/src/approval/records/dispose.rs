@@ -37,14 +37,11 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
     // for the 公文書館) before it is decided; without one named there is nobody to agree.
     let setup = cache.get(db, staff.tenant_id).await?;
     let records_division = setup.settings.records_division.clone().ok_or_else(|| {
-        AppError::Refused(
-            "records_section_unset",
-            "name the records section (records_division) in the 電子決裁 settings first".into(),
-        )
+        AppError::Refused("records_section_unset", detail!("detail.approval.name_records_section_records"))
     })?;
     let due = due_for_disposal(db, staff.tenant_id, fy).await?;
     if due.is_empty() {
-        return Err(AppError::Refused("nothing_to_dispose", "no record of that year is due for disposal today".into()));
+        return Err(AppError::Refused("nothing_to_dispose", detail!("detail.approval.no_record_that_year")));
     }
     let body = disposal_body(fy, &due);
     let mut draft = Draft {
@@ -78,9 +75,7 @@ pub async fn draft_disposal(db: &Db, cache: &SetupCache, staff: &Staff, fy: i32)
             for rid in ids {
                 let claimed = store::claim(conn, id, rid, staff.tenant_id).await?;
                 if claimed != 1 {
-                    return Err(AppError::Conflict(
-                        "another disposal claimed some of these records meanwhile; try again".into(),
-                    ));
+                    return Err(AppError::Conflict(detail!("detail.approval.another_disposal_claimed_some")));
                 }
             }
             Ok(id)
@@ -186,7 +181,7 @@ pub async fn carry_out<L: kian::Links>(
 fn held(kind: HoldKind, r: &Record) -> AppError {
     AppError::Refused(
         "record_on_hold",
-        format!("{} is held ({}) and cannot be disposed of until the hold is lifted", r.title, kind.label()),
+        detail!("detail.approval.held_disposed_until_hold", title = r.title, label = kind.label()),
     )
 }
 
@@ -200,10 +195,7 @@ pub fn keeps_records_consult(setup: &Setup, k: &Kian) -> Result<()> {
     if records_section(setup, today).is_some_and(|in_section| k.route.consults(in_section)) {
         return Ok(());
     }
-    Err(AppError::Refused(
-        "records_consult_required",
-        "a disposal keeps the 合議 of the records section on its route".into(),
-    ))
+    Err(AppError::Refused("records_consult_required", detail!("detail.approval.disposal_keeps_records_section")))
 }
 
 /// Who of the records section agreed (合議) to a disposal 起案: the agreement must be on its
@@ -211,12 +203,8 @@ pub fn keeps_records_consult(setup: &Setup, k: &Kian) -> Result<()> {
 /// Returns their staff id. (The route keeps the 合議 (`keeps_records_consult`); this checks
 /// that it was answered, by whom, under the section as it stands on the day of decision.)
 fn records_consulted(setup: &Setup, k: &Kian) -> Result<i64> {
-    let missing = || {
-        AppError::Refused(
-            "records_consult_missing",
-            "a disposal needs the agreement (合議) of the records section before it is carried out".into(),
-        )
-    };
+    let missing =
+        || AppError::Refused("records_consult_missing", detail!("detail.approval.disposal_needs_agreement_records"));
     let on = k.decided_on.as_deref().and_then(parse_date).unwrap_or_else(|| crate::clock::date_at(now_ms()));
     let in_section = records_section(setup, on).ok_or_else(missing)?;
     let by = k.route.agreed_by(in_section).ok_or_else(missing)?;

@@ -1,7 +1,7 @@
 //! Alerts (`evacuation_alerts`), the town areas they cover (`evacuation_alert_areas`) and who was
 //! told of them (`evacuation_deliveries`, written with the outbox mail).
 
-use kencho_core::evacuation::alert::AlertStatus;
+use kencho_core::evacuation::alert::{AlertStatus, Issuance};
 use sqlx::{AnyConnection, Row};
 
 use super::super::model::{Alert, AlertText, Delivery, PendingAlert, Phase, Reached};
@@ -35,7 +35,7 @@ pub struct NewStaffAlert<'a> {
     pub created_at: i64,
     pub issued_at: Option<i64>,
     pub hazard: &'a str,
-    pub issuance: &'a str,
+    pub issuance: Issuance,
 }
 
 /// Writes a staff alert; returns its id.
@@ -53,7 +53,7 @@ pub async fn insert_staff(conn: &mut AnyConnection, a: NewStaffAlert<'_>) -> Res
     .bind(a.created_at)
     .bind(a.issued_at)
     .bind(a.hazard)
-    .bind(a.issuance)
+    .bind(a.issuance.as_str())
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?)

@@ -56,7 +56,7 @@ pub async fn insert(conn: &mut AnyConnection, tenant_id: i64, l: NewLayer<'_>) -
     .map_err(|e| {
         // Two loads of the same layer at once: the later one asks to be retried.
         if crate::error::is_unique_violation(&e) {
-            AppError::Conflict("another version of this layer was loaded at the same moment; load again".into())
+            AppError::Conflict(detail!("detail.evacuation.another_version_layer_was"))
         } else {
             e.into()
         }

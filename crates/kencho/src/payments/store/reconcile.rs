@@ -32,7 +32,7 @@ pub async fn insert_import(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(tenant_id)
-    .bind(&file.provider)
+    .bind(file.provider.as_str())
     .bind(&file.filename)
     .bind(&file.sha)
     .bind(n(counts.0))

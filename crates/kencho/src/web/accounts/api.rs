@@ -97,7 +97,7 @@ pub(super) async fn login(
                 }
             }
         }
-        other => return Err(AppError::BadRequest(format!("kind must be \"resident\" or \"staff\", not \"{other}\""))),
+        other => return Err(AppError::BadRequest(detail!("detail.accounts.kind_resident_staff", other = other))),
     };
     Ok(Json(TokenResponse { token, expires_in_hours: accounts::SESSION_HOURS }))
 }

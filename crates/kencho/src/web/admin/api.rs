@@ -47,7 +47,7 @@ pub async fn import_procedure(
     if body.len() > 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("body is not UTF-8".into()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.admin.body_utf_8")))?;
     let def = ProcedureDef::parse(name, text)?;
     let outcome = procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id)).await?;
     let (version, created) = match outcome {
@@ -93,7 +93,7 @@ pub async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderM
     let scope = match b.scope.as_deref() {
         None => Scope::Staff,
         Some(x) => Scope::parse(x)
-            .ok_or_else(|| AppError::BadRequest(format!("scope must be staff, read or iot_uplink, not {x:?}")))?,
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.admin.scope_staff_read_iot", x = format!("{x:?}"))))?,
     };
     let token = accounts::tokens::create(&st.db, s, &b.name, scope, b.expires_in_days).await?;
     let days = b.expires_in_days.unwrap_or_else(|| scope.default_days());

@@ -94,12 +94,17 @@ pub(super) async fn import_procedure(
     let lang = ctx.lang().to_string();
     let mut csrf = None;
     let mut file: Option<(String, String)> = None;
-    while let Some(field) =
-        mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)?
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))
+        .lang(&lang)?
     {
         match field.name() {
             Some("csrf") => {
-                csrf = Some(field.text().await.map_err(|_| AppError::BadRequest("csrf".into())).lang(&lang)?)
+                csrf = Some(
+                    field.text().await.map_err(|_| AppError::BadRequest(detail!("detail.request.csrf"))).lang(&lang)?,
+                )
             }
             Some("file") => {
                 let name = field.file_name().unwrap_or("procedure.toml").to_string();
@@ -108,7 +113,7 @@ pub(super) async fn import_procedure(
                     return Err(AppError::TooLarge).lang(&lang);
                 }
                 let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| AppError::BadRequest("the file is not UTF-8 text".into()))
+                    .map_err(|_| AppError::BadRequest(detail!("detail.request.file_utf_8_text")))
                     .lang(&lang)?;
                 file = Some((name, text));
             }
@@ -118,7 +123,7 @@ pub(super) async fn import_procedure(
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
     let s = ctx.admin().lang(&lang)?;
     let Some((name, text)) = file else {
-        return Err(AppError::BadRequest("choose a file / ファイルを選んでください".into())).lang(&lang);
+        return Err(AppError::BadRequest(detail!("detail.admin.choose_file"))).lang(&lang);
     };
     let outcome = match ProcedureDef::parse(&name, &text) {
         Ok(def) => crate::procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id))
@@ -157,12 +162,12 @@ pub(super) async fn create_token(State(st): State<AppState>, ctx: Ctx, body: Byt
     let s = ctx.admin().lang(&lang)?;
     let made = async {
         let scope = Scope::parse(form_get(&form, "scope").unwrap_or("staff"))
-            .ok_or_else(|| AppError::BadRequest("scope".into()))?;
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.admin.scope")))?;
         let days = match form_get(&form, "days").map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => Some(
                 kencho_core::text::digits_only(d)
                     .parse::<i64>()
-                    .map_err(|_| AppError::BadRequest(crate::i18n::t(&lang, "admin.token_days_hint")))?,
+                    .map_err(|_| AppError::BadRequest(detail!("admin.token_days_hint")))?,
             ),
             None => None,
         };

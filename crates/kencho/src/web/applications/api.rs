@@ -61,7 +61,7 @@ pub(super) async fn list_procedures(
     Query(q): Query<ProcedureQuery>,
 ) -> Result<Json<Vec<ProcedureSummary>>> {
     if q.q.chars().count() > 100 {
-        return Err(AppError::BadRequest("q is too long".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.q_too_long")));
     }
     let t = (!q.tenant.is_empty()).then_some(q.tenant.as_str());
     Ok(Json(procedures::search(&st.db, &q.q, t).await?.iter().map(summary).collect()))
@@ -483,7 +483,7 @@ pub async fn staff_get_application(
     let s = ctx.staff()?;
     let purpose = q.purpose.unwrap_or_else(|| "api".into());
     if purpose.chars().count() > 200 {
-        return Err(AppError::BadRequest("purpose is too long".into()));
+        return Err(AppError::BadRequest(detail!("detail.applications.purpose_too_long")));
     }
     let a = apps::open_for_staff(&st.db, s, id, &purpose).await?;
     Ok(Json(detail(&st, a).await?))
@@ -542,6 +542,6 @@ pub async fn export(State(st): State<AppState>, ctx: Ctx, Query(q): Query<Export
             res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             Ok(res)
         }
-        other => Err(AppError::BadRequest(format!("format must be json or csv, not \"{other}\""))),
+        other => Err(AppError::BadRequest(detail!("detail.applications.format_json_csv", other = other))),
     }
 }

@@ -304,14 +304,14 @@ async fn read_post(headers: &HeaderMap, req: axum::extract::Request, st: &AppSta
     if ct.starts_with("multipart/form-data") {
         let mut mp = <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st)
             .await
-            .map_err(|_| AppError::BadRequest("malformed upload".into()))?;
+            .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?;
         let mut pairs = Vec::new();
         let mut files = Vec::new();
         while let Some(field) = mp.next_field().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::TooLarge
             } else {
-                AppError::BadRequest("malformed upload".into())
+                AppError::BadRequest(detail!("detail.request.malformed_upload"))
             }
         })? {
             let name = field.name().unwrap_or_default().to_string();
@@ -322,7 +322,8 @@ async fn read_post(headers: &HeaderMap, req: axum::extract::Request, st: &AppSta
                     files.push((name, filename, media, data.to_vec()));
                 }
             } else {
-                let text = field.text().await.map_err(|_| AppError::BadRequest("malformed upload".into()))?;
+                let text =
+                    field.text().await.map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?;
                 pairs.push((name, text));
             }
         }
@@ -351,7 +352,7 @@ pub(super) async fn save_page(
     }
     let mut revision: i64 = form_get(&posted.pairs, "revision")
         .and_then(|v| v.parse().ok())
-        .ok_or(AppError::BadRequest("revision".into()))
+        .ok_or(AppError::BadRequest(detail!("detail.applications.revision")))
         .lang(&lang)?;
     if revision != a.revision {
         return Err(AppError::StaleForm).lang(&lang);
@@ -362,7 +363,8 @@ pub(super) async fn save_page(
     for (name, filename, media, data) in &posted.files {
         let Some(field) = name.strip_prefix("f.") else { continue };
         if !page.fields.iter().any(|f| f.id == field && matches!(f.kind, FieldKind::File { .. })) {
-            return Err(AppError::BadRequest(format!("unexpected file field {field}"))).lang(&lang);
+            return Err(AppError::BadRequest(detail!("detail.applications.unexpected_file_field", field = field)))
+                .lang(&lang);
         }
         match apps::attach(&st.db, &st.cfg.data_dir, r, id, Some(revision), field, filename, media, data).await {
             Ok((_, rev)) => revision = rev,
@@ -490,7 +492,7 @@ pub(super) async fn submit(State(st): State<AppState>, ctx: Ctx, Path(id): Path<
     let r = ctx.resident().lang(&lang)?;
     let revision: i64 = form_get(&form, "revision")
         .and_then(|v| v.parse().ok())
-        .ok_or(AppError::BadRequest("revision".into()))
+        .ok_or(AppError::BadRequest(detail!("detail.applications.revision")))
         .lang(&lang)?;
     match apps::submit(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id, revision).await {
         Ok(s) => {
@@ -518,7 +520,7 @@ pub(super) async fn withdraw(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let r = ctx.resident().lang(&lang)?;
     if form_get(&form, "confirm") != Some("yes") {
-        return Err(AppError::BadRequest(crate::i18n::t(&lang, "app.withdraw_confirm_needed"))).lang(&lang);
+        return Err(AppError::BadRequest(detail!("app.withdraw_confirm_needed"))).lang(&lang);
     }
     apps::withdraw(&st.db, st.links.clone(), &st.cfg.base_url, &lang, r, id).await.lang(&lang)?;
     Ok(Redirect::to(&format!("/applications/{id}")).into_response())

@@ -196,13 +196,13 @@ pub(super) async fn case_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pa
 pub fn parse_action(kind: &str, message: &str) -> Result<Action, AppError> {
     let message = message.trim().to_string();
     Ok(match kind {
-        "" => return Err(AppError::BadRequest("choose an action / 行う処理を選んでください".into())),
+        "" => return Err(AppError::BadRequest(detail!("detail.applications.choose_action"))),
         "accept" => Action::Accept,
         "request_correction" => Action::RequestCorrection { message },
         "reject" => Action::Reject { reason: message },
         "approve" => Action::Decide { approve: true, notice: message },
         "deny" => Action::Decide { approve: false, notice: message },
-        _ => return Err(AppError::BadRequest(format!("unknown action \"{kind}\""))),
+        _ => return Err(AppError::BadRequest(detail!("detail.applications.unknown_action", kind = kind))),
     })
 }
 

@@ -19,7 +19,8 @@ pub(super) async fn api_load_setup(
     if body.len() > 2 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the document is not UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.approval.document_utf_8")))?;
     let id = setup::load(&st.db, &st.approval, s, &kind, text).await?;
     Ok((StatusCode::CREATED, Json(id)).into_response())
 }
@@ -86,9 +87,7 @@ pub(super) async fn api_create(
     // (kian::prepare), whatever the body says.
     let retention_years = match &b.retention {
         Some(r) => RetentionClass::parse(r)
-            .ok_or_else(|| {
-                AppError::BadRequest(format!("retention {r:?}: use 1年未満, 1年, 3年, 5年, 10年, 30年 or 常用"))
-            })?
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.approval.retention_use_1_1", r = format!("{r:?}"))))?
             .code(),
         None => b.retention_years.unwrap_or(5),
     };
@@ -138,13 +137,15 @@ pub(super) async fn api_inbox(
     let setup = st.approval.get(&st.db, s.tenant_id).await?;
     let items = match q.q.as_deref().filter(|q| !q.trim().is_empty()) {
         Some(query) if query.chars().count() > 100 => {
-            return Err(AppError::BadRequest("the search is too long".into()))
+            return Err(AppError::BadRequest(detail!("detail.approval.search_too_long")))
         }
         Some(query) => kian::search(&st.db, &setup, s, query).await?,
         None => {
             let which = match q.which.as_deref() {
                 None => Inbox::Pending,
-                Some(w) => Inbox::parse(w).ok_or_else(|| AppError::BadRequest(format!("unknown box {w:?}")))?,
+                Some(w) => Inbox::parse(w).ok_or_else(|| {
+                    AppError::BadRequest(detail!("detail.approval.unknown_box", w = format!("{w:?}")))
+                })?,
             };
             kian::inbox(&st.db, &setup, s, which).await?
         }

@@ -13,7 +13,7 @@ pub(super) struct FyQuery {
 pub(super) fn fy_of(q: &FyQuery) -> Result<i32> {
     let fy = q.fy.unwrap_or_else(|| fiscal_year(crate::clock::date_at(now_ms())));
     if !(2000..=2200).contains(&fy) {
-        return Err(AppError::BadRequest("the fiscal year must be between 2000 and 2200".into()));
+        return Err(AppError::BadRequest(detail!("detail.approval.fiscal_year_between_2000")));
     }
     Ok(fy)
 }

@@ -87,7 +87,7 @@ pub(super) fn draft_from_form(form: &[(String, String)]) -> Result<Draft> {
     let get = |k: &str| form_get(form, k).unwrap_or_default().to_string();
     let application_id = match get("application_id").trim() {
         "" => None,
-        s => Some(s.parse::<i64>().map_err(|_| AppError::BadRequest("application".into()))?),
+        s => Some(s.parse::<i64>().map_err(|_| AppError::BadRequest(detail!("detail.approval.application")))?),
     };
     let amount = match get("amount").trim() {
         "" => None,
@@ -95,7 +95,7 @@ pub(super) fn draft_from_form(form: &[(String, String)]) -> Result<Draft> {
             kencho_core::text::nfkc_trim(s)
                 .replace(',', "")
                 .parse::<i64>()
-                .map_err(|_| AppError::BadRequest("the amount must be whole yen".into()))?,
+                .map_err(|_| AppError::BadRequest(detail!("detail.approval.amount_whole_yen")))?,
         ),
     };
     let mut consult = Vec::new();
@@ -108,7 +108,7 @@ pub(super) fn draft_from_form(form: &[(String, String)]) -> Result<Draft> {
     let decision = match application_id {
         Some(_) => match get("decision").as_str() {
             "approve" | "deny" => Some(get("decision")),
-            _ => return Err(AppError::BadRequest("choose 承認 or 不承認 for the application".into())),
+            _ => return Err(AppError::BadRequest(detail!("detail.approval.choose_application"))),
         },
         None => None,
     };
@@ -238,7 +238,11 @@ pub(super) async fn act_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
 
 pub(super) fn route_edit_from(get: impl Fn(&str) -> Option<String>) -> Result<RouteEdit> {
     let num = |k: &str| -> Result<usize> {
-        get(k).unwrap_or_default().trim().parse().map_err(|_| AppError::BadRequest(format!("{k} must be a number")))
+        get(k)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .map_err(|_| AppError::BadRequest(detail!("detail.approval.number", k = k)))
     };
     let post = || get("post").unwrap_or_default();
     Ok(match get("op").unwrap_or_default().as_str() {
@@ -250,7 +254,12 @@ pub(super) fn route_edit_from(get: impl Fn(&str) -> Option<String>) -> Result<Ro
         "add_parallel" => RouteEdit::AddParallel { stage: num("stage")?, post: post() },
         "remove" => RouteEdit::Remove { stage: num("stage")?, index: num("index")? },
         "add_reader" => RouteEdit::AddReader { post: post() },
-        other => return Err(AppError::BadRequest(format!("unknown route change {other:?}"))),
+        other => {
+            return Err(AppError::BadRequest(detail!(
+                "detail.approval.unknown_route_change",
+                other = format!("{other:?}")
+            )))
+        }
     })
 }
 
@@ -274,8 +283,11 @@ pub(super) async fn attach_page(
     let s = ctx.staff().lang(&lang)?.clone();
     let mut csrf = None;
     let mut file = None;
-    while let Some(field) =
-        mp.next_field().await.map_err(|_| AppError::BadRequest("malformed upload".into())).lang(&lang)?
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))
+        .lang(&lang)?
     {
         match field.name() {
             Some("csrf") => csrf = field.text().await.ok(),
@@ -292,7 +304,7 @@ pub(super) async fn attach_page(
         Some((name, bytes)) => {
             kian::attach(&st.db, &st.approval, &st.cfg.data_dir, &s, id, &name, bytes).await.map(|_| ())
         }
-        None => Err(AppError::BadRequest("choose a file".into())),
+        None => Err(AppError::BadRequest(detail!("detail.admin.choose_file"))),
     };
     redisplay(&st, &ctx, id, outcome).await
 }
@@ -349,7 +361,7 @@ pub(super) async fn reissue_page(State(st): State<AppState>, ctx: Ctx, Path(id):
         let app = k
             .application_id
             .filter(|_| k.executed_at.is_some())
-            .ok_or(AppError::Refused("wrong_state", "nothing to issue".into()))?;
+            .ok_or(AppError::Refused("wrong_state", detail!("detail.approval.nothing_issue")))?;
         crate::documents::issue_decision_notice(&st.db, &st.links, &st.cfg.base_url, &st.cfg.data_dir, app, Some(id))
             .await?;
         Ok(())

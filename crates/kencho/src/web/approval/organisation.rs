@@ -95,7 +95,7 @@ pub(super) async fn load_setup_page(State(st): State<AppState>, ctx: Ctx, body: 
             render(&page).lang(&lang)
         }
         Err(AppError::BadRequest(m)) => {
-            page.errors = m.lines().map(str::to_string).collect();
+            page.errors = m.text(&lang).lines().map(str::to_string).collect();
             // Keep what was typed, so the administrator fixes it rather than retypes it.
             if kind == "org" {
                 page.org = text;

@@ -24,9 +24,7 @@ pub(super) fn upload(b: CertificateBody) -> Result<Upload> {
             Ok(Upload::Pkcs12 { der, password: Zeroizing::new(b.password.unwrap_or_default()) })
         }
         (None, Some(chain), Some(key)) => Ok(Upload::Pem { chain, key }),
-        _ => Err(AppError::BadRequest(
-            "give pkcs12 and password, or certificate_pem and private_key_pem / PKCS#12ファイルとパスワード、または証明書と秘密鍵（PEM）を指定してください".into(),
-        )),
+        _ => Err(AppError::BadRequest(detail!("detail.documents.give_pkcs12_password_certificate"))),
     }
 }
 

@@ -173,16 +173,16 @@ async fn read_verify_input(headers: &HeaderMap, req: axum::extract::Request, st:
     if ct.starts_with("multipart/form-data") {
         let mut mp = <Multipart as axum::extract::FromRequest<AppState>>::from_request(req, st)
             .await
-            .map_err(|_| AppError::BadRequest("malformed upload".into()))?;
+            .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?;
         while let Some(field) = mp.next_field().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::TooLarge
             } else {
-                AppError::BadRequest("malformed upload".into())
+                AppError::BadRequest(detail!("detail.request.malformed_upload"))
             }
         })? {
             let name = field.name().unwrap_or_default().to_string();
-            let bad = || AppError::BadRequest("malformed upload".into());
+            let bad = || AppError::BadRequest(detail!("detail.request.malformed_upload"));
             match name.as_str() {
                 "file" => {
                     let data = field.bytes().await.map_err(|_| AppError::TooLarge)?;
@@ -224,7 +224,7 @@ pub(super) async fn verify_post(
     let outcome = match &input.pdf {
         Some(bytes) => documents::verify_pdf(&st.db, bytes).await,
         None if input.number.trim().is_empty() && input.sha256.trim().is_empty() => {
-            Err(AppError::BadRequest(t(&lang, "docv.nothing")))
+            Err(AppError::BadRequest(detail!("docv.nothing")))
         }
         None => documents::verify_number(&st.db, &input.number, &input.sha256).await,
     };

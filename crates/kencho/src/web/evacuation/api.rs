@@ -30,7 +30,7 @@ fn point(lat: f64, lon: f64) -> Result<Point> {
     if p.is_valid() {
         Ok(p)
     } else {
-        Err(AppError::BadRequest("lat must be within ±90 and lon within ±180".into()))
+        Err(AppError::BadRequest(detail!("detail.evacuation.lat_within_90_lon")))
     }
 }
 
@@ -204,6 +204,22 @@ pub struct PlanOut {
 }
 
 /// Makes a plan from a household without saving anything (for other front ends and kiosks).
+/// The limits of a plan to preview, beyond what its JSON types say.
+fn check_plan(b: &PlanBody) -> Result<()> {
+    let detail = if !(1..=60).contains(&b.living_floor) {
+        detail!("detail.evacuation.living_floor_1_60")
+    } else if b.supply_days.is_some_and(|d| d > MAX_SUPPLY_DAYS) {
+        detail!("detail.evacuation.supply_days_0", max_supply_days = MAX_SUPPLY_DAYS)
+    } else if b.members.is_empty() || b.members.len() > MAX_MEMBERS {
+        detail!("detail.evacuation.members_1_people", max_members = MAX_MEMBERS)
+    } else if b.members.iter().any(|m| m.name.chars().count() > 40) {
+        detail!("detail.evacuation.member_s_name_longer")
+    } else {
+        return Ok(());
+    };
+    Err(AppError::BadRequest(detail))
+}
+
 #[utoipa::path(post, path = "/api/v1/evacuation/{tenant}/plan", tag = "evacuation", params(("tenant" = String, Path)), request_body = PlanBody,
     responses((status = 200, body = PlanOut), (status = 400, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn preview_plan(
@@ -214,18 +230,7 @@ pub(super) async fn preview_plan(
 ) -> Result<Json<PlanOut>> {
     let b: PlanBody = json(&headers, &body)?;
     let p = point(b.lat, b.lon)?;
-    if !(1..=60).contains(&b.living_floor) {
-        return Err(AppError::BadRequest("living_floor must be 1–60".into()));
-    }
-    if b.supply_days.is_some_and(|d| d > MAX_SUPPLY_DAYS) {
-        return Err(AppError::BadRequest(format!("supply_days must be 0–{MAX_SUPPLY_DAYS}")));
-    }
-    if b.members.is_empty() || b.members.len() > MAX_MEMBERS {
-        return Err(AppError::BadRequest(format!("members: 1 to {MAX_MEMBERS} people")));
-    }
-    if b.members.iter().any(|m| m.name.chars().count() > 40) {
-        return Err(AppError::BadRequest("a member's name is longer than 40 characters".into()));
-    }
+    check_plan(&b)?;
     let lang = lang_of(&headers);
     let tenant_id = st.atlases.tenant_id(&st.db, &tenant).await?;
     let atlas = st.atlases.get(&st.db, tenant_id).await?;
@@ -256,7 +261,7 @@ pub(super) async fn preview_plan(
         choices: Choices { by_car: b.go_by_car, ..Choices::default() },
         ..Answers::default()
     };
-    let h = answers.household().ok_or_else(|| AppError::BadRequest("no position".into()))?;
+    let h = answers.household().ok_or_else(|| AppError::BadRequest(detail!("detail.evacuation.no_position")))?;
     let hz = atlas.hazards_at(&p);
     let r = resolve(&h, &hz, &atlas.sites, &answers.choices);
     let (destination, minutes) = match &r.destination {
@@ -321,7 +326,7 @@ pub(super) async fn load_layer(
 ) -> Result<Response> {
     let s = ctx.admin()?;
     let kind = LayerKind::parse(&kind)
-        .ok_or_else(|| AppError::BadRequest("kind must be flood, landslide, house_collapse, sites or towns".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.evacuation.kind_flood_landslide_house")))?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -331,14 +336,14 @@ pub(super) async fn load_layer(
         use axum::extract::FromRequest;
         let mp = axum::extract::Multipart::from_request(req, &st)
             .await
-            .map_err(|_| AppError::BadRequest("malformed multipart body".into()))?;
+            .map_err(|_| AppError::BadRequest(detail!("detail.evacuation.malformed_multipart_body")))?;
         crate::web::read_uploads(mp).await?.1
     } else {
         let body = axum::body::to_bytes(req.into_body(), super::LAYER_LIMIT).await.map_err(|_| AppError::TooLarge)?;
         vec![Upload::new(q.file_name.unwrap_or_else(|| kind.as_str().to_string()), body.to_vec())]
     };
     if files.is_empty() {
-        return Err(AppError::BadRequest("no file was sent".into()));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.no_file_was_sent")));
     }
     let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
     st.atlases.invalidate(s.tenant_id);
@@ -354,7 +359,7 @@ pub(super) async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: By
     if body.len() > 10 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.evacuation.body_utf_8")))?;
     let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id), Some(s.tenant_id))
         .await?;
     Ok(Json(o))
@@ -394,7 +399,7 @@ pub(super) async fn issue_alert(
     let s = ctx.staff()?;
     let b: AlertBody = json(&headers, &body)?;
     let hazard = requested_hazard(b.hazard.as_deref())
-        .ok_or_else(|| AppError::BadRequest("hazard must be flood, landslide, storm_surge, rain or other".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.evacuation.hazard_flood_landslide_storm")))?;
     let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
     let id = alerts::request(
         &st.db,

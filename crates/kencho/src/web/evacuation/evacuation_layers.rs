@@ -20,9 +20,9 @@ pub(super) async fn upload_layer(State(st): State<AppState>, ctx: Ctx, mp: Multi
     let result = async {
         let kind = form_get(&fields, "kind")
             .and_then(LayerKind::parse)
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_kind")))?;
+            .ok_or_else(|| AppError::BadRequest(detail!("evacuation.err_kind")))?;
         if files.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_file")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_file")));
         }
         let v = layers::load(&st.db, s.tenant_id, kind, files, &format!("staff:{}", s.id)).await?;
         st.atlases.invalidate(s.tenant_id);

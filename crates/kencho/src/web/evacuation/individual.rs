@@ -137,7 +137,7 @@ pub(super) async fn person_outcome(st: &AppState, ctx: &Ctx, id: i64, result: Re
 fn field(form: &[(String, String)], key: &str, max: usize) -> Result<String, AppError> {
     let v: String = form_get(form, key).unwrap_or_default().trim().to_string();
     if v.contains('\0') || v.chars().count() > max {
-        return Err(AppError::BadRequest(format!("{key}: at most {max} characters")));
+        return Err(AppError::BadRequest(detail!("detail.evacuation.most_characters", key = key, max = max)));
     }
     Ok(v)
 }
@@ -158,11 +158,11 @@ pub(super) async fn person_details(
         let d = &mut a.individual;
         d.birth_date = field(&form, "birth_date", 10)?;
         if !d.birth_date.is_empty() && !individual::is_date(&d.birth_date) {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_birth_date")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_birth_date")));
         }
         d.sex = match form_get(&form, "sex").unwrap_or_default() {
             "" => None,
-            x => Some(Sex::parse(x).ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_sex")))?),
+            x => Some(Sex::parse(x).ok_or_else(|| AppError::BadRequest(detail!("evacuation.err_sex")))?),
         };
         d.phone = field(&form, "phone", 40)?;
         d.help_reason = field(&form, "help_reason", 500)?;
@@ -188,7 +188,7 @@ pub(super) async fn person_consent(
             plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "record consent").await?;
         // 49条の14第2項: the explanation of sharing comes before the consent.
         if !individual::may_record_consent(form_get(&form, "explained") == Some("yes")) {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_explain_first")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_explain_first")));
         }
         let text = explanation(&lang, &s.tenant_name);
         plans::record_consent(
@@ -236,20 +236,20 @@ pub(super) async fn add_supporter(
         let plan =
             plans::open_individual(&st.db, &s, plans::by_id(&st.db, s.tenant_id, id).await?, "add supporter").await?;
         if !plan.consent_in_force() {
-            return Err(AppError::Conflict(t(&lang, "evacuation.err_consent_first")));
+            return Err(AppError::Conflict(detail!("evacuation.err_consent_first")));
         }
         let name = field(&form, "name", 100)?;
         if name.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_name")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_supporter_name")));
         }
         // 49条の14第3項第1号: each supporter's name, address and phone are part of the plan.
         let (address, phone) = (field(&form, "address", 200)?, field(&form, "phone", 40)?);
         if address.is_empty() || phone.is_empty() {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_contact")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_supporter_contact")));
         }
         // The supporter must have agreed to receive the person's plan and alerts.
         if form_get(&form, "supporter_consent") != Some("yes") {
-            return Err(AppError::BadRequest(t(&lang, "evacuation.err_supporter_consent")));
+            return Err(AppError::BadRequest(detail!("evacuation.err_supporter_consent")));
         }
         let sub_lang = match form_get(&form, "lang") {
             Some(l) if crate::i18n::supported(l) => l,

@@ -348,7 +348,7 @@ pub(super) async fn choices_save(
         Some("stay") => Some(true),
         Some("leave") => Some(false),
         Some("rules") | None => None,
-        Some(_) => return Err(AppError::BadRequest("stay must be rules, stay or leave".into())).lang(&lang),
+        Some(_) => return Err(AppError::BadRequest(detail!("detail.evacuation.stay_rules_stay_leave"))).lang(&lang),
     };
     let mut levels = Vec::new();
     for i in 1..=a.members.len().max(1) {
@@ -356,7 +356,7 @@ pub(super) async fn choices_save(
             None | Some("") | Some("rules") => None,
             Some(s) => match s.parse::<u8>() {
                 Ok(l) if (3..=5).contains(&l) => Some(l),
-                _ => return Err(AppError::BadRequest("a level must be 3, 4 or 5".into())).lang(&lang),
+                _ => return Err(AppError::BadRequest(detail!("detail.evacuation.level_3_4_5_2"))).lang(&lang),
             },
         });
     }
@@ -364,7 +364,7 @@ pub(super) async fn choices_save(
     a.choices.site_id = match form_get(&form, "site") {
         None | Some("") | Some("rules") => None,
         Some(id) if atlas.site(id).is_some() => Some(id.to_string()),
-        Some(_) => return Err(AppError::BadRequest("unknown site".into())).lang(&lang),
+        Some(_) => return Err(AppError::BadRequest(detail!("detail.evacuation.unknown_site"))).lang(&lang),
     };
     a.choices.by_car = form_get(&form, "by_car").is_some() && a.has_car;
     a.choices.to_safe_house = form_get(&form, "to_safe_house").is_some() && !a.safe_house.is_empty();
@@ -433,7 +433,7 @@ pub(super) async fn subscribe(
     let r = ctx.resident().lang(&lang)?;
     let (plan, _) = open_plan(&st, &ctx, &token).await.lang(&lang)?;
     if plan.resident_id != Some(r.id) {
-        return Err(AppError::Conflict(t(&lang, "evacuation.save_first"))).lang(&lang);
+        return Err(AppError::Conflict(detail!("evacuation.save_first"))).lang(&lang);
     }
     if form_get(&form, "consent") != Some("yes") {
         let page = plan_page_view(&st, &ctx, &token, String::new()).await.lang(&lang)?;

@@ -134,11 +134,11 @@ pub(super) async fn issue_alert(State(st): State<AppState>, ctx: Ctx, body: Byte
     let result = async {
         let level = form_get(&form, "level")
             .and_then(|l| l.parse::<u8>().ok())
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_level")))?;
+            .ok_or_else(|| AppError::BadRequest(detail!("evacuation.err_level")))?;
         // What the alert is about decides who is sent out (a home outside its zones is not).
         // A form without the field (older clients) means "every hazard": the whole plan.
         let hazard = requested_hazard(form_get(&form, "hazard"))
-            .ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_hazard")))?;
+            .ok_or_else(|| AppError::BadRequest(detail!("evacuation.err_hazard")))?;
         let towns: Vec<String> = form.iter().filter(|(k, _)| k == "town").map(|(_, v)| v.clone()).collect();
         let atlas = st.atlases.get(&st.db, s.tenant_id).await?;
         let note = form_get(&form, "note").unwrap_or_default().to_string();
@@ -192,7 +192,7 @@ pub(super) async fn upload_jma(State(st): State<AppState>, ctx: Ctx, mp: Multipa
     let (csrf, _, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
     let result = async {
-        let (name, text) = file.ok_or_else(|| AppError::BadRequest(t(&lang, "evacuation.err_file")))?;
+        let (name, text) = file.ok_or_else(|| AppError::BadRequest(detail!("evacuation.err_file")))?;
         let o = crate::evacuation::jma::ingest(
             &st.db,
             &st.atlases,

@@ -120,7 +120,7 @@ pub(super) async fn add_devices(
         return Err(AppError::TooLarge);
     }
     let devices: Vec<NewDevice> = if ct.starts_with("text/csv") {
-        let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the CSV is not UTF-8".into()))?;
+        let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.iot.csv_utf_8")))?;
         registry::devices_from_csv(text)?
     } else if ct.starts_with("application/json") {
         crate::web::json(&headers, &body)?
@@ -144,8 +144,8 @@ pub(super) async fn retire_device(State(st): State<AppState>, ctx: Ctx, Path(id)
     request_body = NewPerson, responses((status = 201, body = i64, content_type = "application/json"), (status = 400, body = crate::web::openapi::ErrorBody)))]
 pub(super) async fn add_person(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> Result<Response> {
     let s = ctx.admin()?;
-    let p: NewPerson =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let p: NewPerson = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(detail!("detail.request.invalid_json_body", e = e)))?;
     let id = registry::add_person(&st.db, s.tenant_id, p, &format!("staff:{}", s.id)).await?;
     Ok((StatusCode::CREATED, Json(id)).into_response())
 }
@@ -166,8 +166,8 @@ pub(super) async fn end_person(
     body: Bytes,
 ) -> Result<StatusCode> {
     let s = ctx.admin()?;
-    let b: EndBody =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let b: EndBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(detail!("detail.request.invalid_json_body", e = e)))?;
     registry::end_person(&st.db, s.tenant_id, id, &b.reason, &format!("staff:{}", s.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,7 +82,7 @@ pub(super) async fn devices_csv(State(st): State<AppState>, ctx: Ctx, mp: axum::
     let (csrf, _, file) = read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
     let result = async {
-        let (_, text) = file.ok_or_else(|| AppError::BadRequest("choose a CSV file".into()))?;
+        let (_, text) = file.ok_or_else(|| AppError::BadRequest(detail!("detail.iot.choose_csv_file")))?;
         let devices = registry::devices_from_csv(&text)?;
         let ids = registry::add_devices(&st.db, s.tenant_id, devices, &format!("staff:{}", s.id)).await?;
         Ok(crate::i18n::tf(&lang, "iot.imported", &[("n", &ids.len().to_string())]))
@@ -97,11 +97,11 @@ pub(super) async fn save_settings(State(st): State<AppState>, ctx: Ctx, body: By
     let result = async {
         let min = form_get(&form, "resend_min").unwrap_or("").trim().parse::<i64>().unwrap_or(0);
         if !(5..=720).contains(&min) {
-            return Err(AppError::BadRequest("the re-send interval is 5–720 minutes".into()));
+            return Err(AppError::BadRequest(detail!("detail.iot.re_send_interval_5")));
         }
         let email = form_get(&form, "staff_email").unwrap_or("").trim().to_lowercase();
         if !email.is_empty() && !kencho_core::forms::is_email(&email) {
-            return Err(AppError::BadRequest("not an e-mail address".into()));
+            return Err(AppError::BadRequest(detail!("detail.iot.e_mail_address_2")));
         }
         registry::save_settings(&st.db, s.tenant_id, &format!("staff:{}", s.id), min, &email).await?;
         Ok(crate::i18n::t(&lang, "iot.saved"))
@@ -150,7 +150,7 @@ pub(super) async fn add_person_page(State(st): State<AppState>, ctx: Ctx, body: 
             if v.is_empty() {
                 Ok(None)
             } else {
-                v.parse().map(Some).map_err(|_| AppError::BadRequest(format!("{k}: not a number")))
+                v.parse().map(Some).map_err(|_| AppError::BadRequest(detail!("detail.iot.number", k = k)))
             }
         };
         let mut contacts = Vec::new();

@@ -18,7 +18,7 @@ pub(super) async fn review_page(State(st): State<AppState>, ctx: Ctx, Path(id): 
     let approve = match form_get(&form, "approve") {
         Some("1") => true,
         Some("0") => false,
-        _ => return Err(AppError::BadRequest("approve must be 1 or 0".into())).lang(&lang),
+        _ => return Err(AppError::BadRequest(detail!("detail.payments.approve_1_0"))).lang(&lang),
     };
     payments::review_refund(&st.db, &s, id, approve).await.lang(&lang)?;
     Ok(Redirect::to("/staff/payments").into_response())
@@ -36,7 +36,7 @@ pub(super) fn year_of(q: &YearQuery) -> Result<i32> {
     match q.year.as_deref().filter(|y| !y.is_empty()) {
         None => Ok(schedule::fiscal_year_at(crate::db::now_ms())),
         Some(y) => kencho_core::payment::fiscal::parse_year(y)
-            .ok_or_else(|| AppError::BadRequest("year must be a fiscal year such as 2026".into())),
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.year_fiscal_year_such"))),
     }
 }
 

@@ -152,7 +152,7 @@ pub(super) async fn api_reconcile(
     if body.len() > 64 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the file is not UTF-8".into()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.evacuation.file_utf_8")))?;
     let provider = q.provider.unwrap_or_else(|| "sandbox".into());
     Ok(Json(reconcile::import(&st.db, s, &provider, "upload.csv", text).await?))
 }
@@ -185,15 +185,17 @@ pub(super) async fn stripe_webhook(
     let secret = settings
         .stripe_webhook_secret
         .filter(|_| settings.stripe_enabled)
-        .ok_or_else(|| AppError::BadRequest("Stripe is not configured for this tenant".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.stripe_configured_tenant")))?;
     let sig = headers
         .get(fmt::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::BadRequest("no Stripe-Signature".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.no_stripe_signature")))?;
     fmt::verify_signature(sig, &body, secret.expose(), crate::db::now_ms() / 1000, fmt::DEFAULT_TOLERANCE_S)
-        .map_err(|e| AppError::BadRequest(format!("webhook refused: {e}")))?;
-    let events = fmt::parse_event(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
-    let charge = fmt::charge_link(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+        .map_err(|e| AppError::BadRequest(detail!("detail.payments.webhook_refused", e = e)))?;
+    let events =
+        fmt::parse_event(&body).map_err(|e| AppError::BadRequest(detail!("detail.payments.invalid_event", e = e)))?;
+    let charge =
+        fmt::charge_link(&body).map_err(|e| AppError::BadRequest(detail!("detail.payments.invalid_event", e = e)))?;
     let sessions: Vec<String> = events.iter().filter_map(|e| e.refs.session.clone()).collect();
     let out = payments::stripe::apply_webhook(&st.db, st.links.clone(), t.id, events, charge).await?;
     for s in sessions {
@@ -362,7 +364,8 @@ pub(super) async fn api_put_schedule(State(st): State<AppState>, ctx: Ctx, body:
     if body.len() > 512 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("the document is not UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.approval.document_utf_8")))?;
     schedule::save(&st.db, s, text).await?.map_err(AppError::problems)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -416,7 +419,7 @@ pub(super) async fn api_put_agent(
 ) -> Result<Json<agents::Agent>> {
     let s = ctx.admin()?;
     let b: agents::Agent = json(&headers, &body)?;
-    Ok(Json(agents::designate(&st.db, s, &provider, b).await?.map_err(AppError::problems)?))
+    Ok(Json(agents::designate(&st.db, s, &provider, b).await?.map_err(agents::refusal)?))
 }
 
 /// The 指定納付受託者 of the tenant, one per provider.
@@ -452,12 +455,12 @@ pub(super) async fn sandbox_webhook(
     let sig = headers
         .get(sandbox::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::BadRequest("no signature".into()))?;
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.no_signature")))?;
     sandbox::verify(secret.expose(), sig, &body, crate::db::now_ms() / 1000)?;
-    let e: ProviderEvent =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid event: {e}")))?;
+    let e: ProviderEvent = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(detail!("detail.payments.invalid_event", e = e)))?;
     if e.event_id.is_empty() || e.event_id.len() > 200 {
-        return Err(AppError::BadRequest("invalid event id".into()));
+        return Err(AppError::BadRequest(detail!("detail.payments.invalid_event_id")));
     }
     let payment_ref = e.payment_ref.clone();
     let out = payments::apply_event(&st.db, st.links.clone(), Provider::Sandbox, t.id, e).await?;

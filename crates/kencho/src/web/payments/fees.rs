@@ -168,15 +168,6 @@ pub(super) async fn save_schedule(State(st): State<AppState>, ctx: Ctx, body: By
     Ok(Redirect::to("/staff/admin/fees?saved=schedule").into_response())
 }
 
-/// The form field a problem of a 指定 names (`kokuji_date: …` → `kokuji_date`).
-fn field_of(problem: &str) -> String {
-    let field = problem.split(':').next().unwrap_or_default();
-    match field {
-        "agent_name" | "kokuji_number" | "kokuji_date" | "covers" => field.to_string(),
-        _ => "provider".to_string(),
-    }
-}
-
 /// Records or updates a provider's 指定: refused whole, every problem shown by its field.
 pub(super) async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
@@ -196,7 +187,7 @@ pub(super) async fn save_agent(State(st): State<AppState>, ctx: Ctx, body: Bytes
     };
     if let Err(problems) = agents::designate(&st.db, &s, &provider, agent.clone()).await.lang(&lang)? {
         let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
-        page.agent_errors = problems.into_iter().map(|p| (field_of(&p), p)).collect();
+        page.agent_errors = problems.into_iter().map(|(field, d)| (field.to_string(), d.text(&lang))).collect();
         page.agent = agent;
         return render_status(StatusCode::BAD_REQUEST, &page).lang(&lang);
     }

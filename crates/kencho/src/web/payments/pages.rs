@@ -80,7 +80,7 @@ fn units_of(v: Option<&str>) -> Result<Option<i64>> {
         Some(v) => kencho_core::text::nfkc_trim(v)
             .parse::<i64>()
             .map(Some)
-            .map_err(|_| AppError::BadRequest("the quantity must be a whole number".into())),
+            .map_err(|_| AppError::BadRequest(detail!("detail.payments.quantity_whole_number"))),
     }
 }
 
@@ -153,7 +153,8 @@ pub(super) async fn refund_page(State(st): State<AppState>, ctx: Ctx, Path(id): 
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, false)?;
     let outcome = async {
-        let amount = units_of(form_get(&form, "amount"))?.ok_or_else(|| AppError::BadRequest("the amount".into()))?;
+        let amount = units_of(form_get(&form, "amount"))?
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.amount")))?;
         payments::request_refund(
             &st.db,
             st.links.clone(),
@@ -226,7 +227,8 @@ pub(super) async fn reconcile_page(State(st): State<AppState>, ctx: Ctx, mp: axu
     let s = ctx.staff().lang(&lang)?.clone();
     let (csrf, _, file) = crate::web::read_upload(mp).await.lang(&lang)?;
     ctx.check_csrf(csrf.as_deref()).lang(&lang)?;
-    let (name, text) = file.ok_or_else(|| AppError::BadRequest("choose the settlement file".into())).lang(&lang)?;
+    let (name, text) =
+        file.ok_or_else(|| AppError::BadRequest(detail!("detail.payments.choose_settlement_file"))).lang(&lang)?;
     let report = reconcile::import(&st.db, &s, "sandbox", &name, &text).await.lang(&lang)?;
     render(&staff_payments_view(&st, &ctx, Some(report)).await.lang(&lang)?).lang(&lang)
 }

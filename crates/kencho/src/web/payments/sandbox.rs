@@ -88,9 +88,7 @@ async fn sandbox_card(State(st): State<AppState>, ctx: Ctx, Path(r): Path<String
                 Err(e) => sandbox_done(&st, &ctx, &r, Err(e)).await,
             };
         }
-        _ => {
-            Err(AppError::BadRequest("use a test card: 4242424242424242, 4000000000000002 or 4000000000003220".into()))
-        }
+        _ => Err(AppError::BadRequest(detail!("detail.payments.use_test_card_4242424242424242"))),
     };
     sandbox_done(&st, &ctx, &r, outcome).await
 }

@@ -1,0 +1,86 @@
+//! The words of kencho-core's refusals: the core names its reasons as types with stable codes;
+//! here each becomes the key of its text in `locales/*.toml` (`detail.*`) and the values of its
+//! placeholders.
+
+use kencho_core::application::TransitionError;
+use kencho_core::approval::route::ProposeError;
+use kencho_core::approval::rules::RuleError;
+use kencho_core::payment::fee::FeeError;
+use kencho_core::payment::refund::RefundError;
+use kencho_core::payment::schedule::ScheduleError;
+
+use super::Detail;
+
+impl From<&TransitionError> for Detail {
+    fn from(e: &TransitionError) -> Detail {
+        match e {
+            TransitionError::WrongStatus(s) => detail!("detail.transition.wrong_status")
+                .arg_detail("status", Detail::of_key(format!("status.{}", s.as_str()))),
+            TransitionError::Forbidden => detail!("detail.transition.forbidden"),
+            TransitionError::MessageRequired => detail!("detail.transition.message_required"),
+            TransitionError::MessageTooLong => detail!("detail.transition.message_too_long"),
+        }
+    }
+}
+
+impl From<&ScheduleError> for Detail {
+    fn from(e: &ScheduleError) -> Detail {
+        match e {
+            ScheduleError::UnknownItem(item) => detail!("detail.schedule.unknown_item", item = format!("{item:?}")),
+            ScheduleError::UnknownGround(ground) => {
+                detail!("detail.schedule.unknown_ground", ground = format!("{ground:?}"))
+            }
+            ScheduleError::GroundNotForItem { ground, item } => detail!(
+                "detail.schedule.ground_not_for_item",
+                ground = format!("{ground:?}"),
+                item = format!("{item:?}")
+            ),
+            ScheduleError::Quantity { max } => detail!("detail.fee.quantity", max = max),
+            ScheduleError::TooLarge => detail!("detail.schedule.too_large"),
+        }
+    }
+}
+
+impl From<&FeeError> for Detail {
+    fn from(e: &FeeError) -> Detail {
+        match e {
+            FeeError::Quantity { max } => detail!("detail.fee.quantity", max = max),
+            FeeError::StaffAmount => detail!("detail.fee.staff_amount"),
+            FeeError::Exemption => detail!("detail.fee.exemption"),
+            FeeError::SetByStaffBeforeReview => detail!("detail.fee.set_by_staff_before_review"),
+            FeeError::Amount => detail!("detail.fee.amount"),
+        }
+    }
+}
+
+impl From<&RefundError> for Detail {
+    fn from(e: &RefundError) -> Detail {
+        match e {
+            RefundError::SamePerson => detail!("detail.refund.same_person"),
+            RefundError::WrongState(state) => detail!("detail.refund.wrong_state")
+                .arg_detail("state", Detail::of_key(format!("pay.refund_state_{state}"))),
+        }
+    }
+}
+
+impl From<&ProposeError> for Detail {
+    fn from(e: &ProposeError) -> Detail {
+        match e {
+            ProposeError::Rule(r) => Detail::from(r),
+            ProposeError::NotDrafterPost(post) => detail!("detail.route.not_drafter_post", post = &post.0),
+            ProposeError::NoPostInDivision(d) => detail!("detail.route.no_post_in_division", division = &d.0),
+        }
+    }
+}
+
+impl From<&RuleError> for Detail {
+    fn from(e: &RuleError) -> Detail {
+        match e {
+            RuleError::NoRule { kind, date } => detail!("detail.route.no_rule", kind = kind, date = date),
+            RuleError::Ambiguous { kind, date } => detail!("detail.route.ambiguous", kind = kind, date = date),
+            RuleError::EmptyLine => detail!("detail.route.empty_line"),
+            RuleError::NotInLine(post) => detail!("detail.route.not_in_line", post = &post.0),
+            RuleError::NoSuchRank(rank) => detail!("detail.route.no_such_rank", rank = rank.0),
+        }
+    }
+}
