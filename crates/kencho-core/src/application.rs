@@ -59,69 +59,6 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// The label a resident or staff member sees.
-    pub fn label(self, lang: &str) -> &'static str {
-        let en = lang == "en";
-        match self {
-            Status::Draft => {
-                if en {
-                    "Draft"
-                } else {
-                    "下書き"
-                }
-            }
-            Status::Submitted => {
-                if en {
-                    "Submitted (awaiting acceptance)"
-                } else {
-                    "申請済（受付待ち）"
-                }
-            }
-            Status::Accepted => {
-                if en {
-                    "Accepted, under review"
-                } else {
-                    "受付済（審査中）"
-                }
-            }
-            Status::CorrectionRequested => {
-                if en {
-                    "Correction requested"
-                } else {
-                    "補正依頼中"
-                }
-            }
-            Status::Approved => {
-                if en {
-                    "Approved"
-                } else {
-                    "承認"
-                }
-            }
-            Status::Denied => {
-                if en {
-                    "Not approved"
-                } else {
-                    "不承認"
-                }
-            }
-            Status::Rejected => {
-                if en {
-                    "Rejected"
-                } else {
-                    "却下"
-                }
-            }
-            Status::Withdrawn => {
-                if en {
-                    "Withdrawn"
-                } else {
-                    "取下げ"
-                }
-            }
-        }
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, Status::Approved | Status::Denied | Status::Rejected | Status::Withdrawn)
     }
@@ -155,41 +92,10 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+    pub const ALL: [Role; 4] = [Role::Tanto, Role::Kakaricho, Role::Kacho, Role::Admin];
+
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Tanto, Role::Kakaricho, Role::Kacho, Role::Admin].into_iter().find(|r| r.as_str() == s)
-    }
-    pub fn label(self, lang: &str) -> &'static str {
-        let en = lang == "en";
-        match self {
-            Role::Tanto => {
-                if en {
-                    "Case officer"
-                } else {
-                    "担当"
-                }
-            }
-            Role::Kakaricho => {
-                if en {
-                    "Chief"
-                } else {
-                    "係長"
-                }
-            }
-            Role::Kacho => {
-                if en {
-                    "Division head"
-                } else {
-                    "課長"
-                }
-            }
-            Role::Admin => {
-                if en {
-                    "Tenant administrator"
-                } else {
-                    "テナント管理者"
-                }
-            }
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
     /// Whether the role sees every division's applications, not just its own.
     pub fn sees_all_divisions(self) -> bool {
@@ -228,65 +134,13 @@ impl Action {
         }
     }
 
-    pub fn label(&self, lang: &str) -> &'static str {
-        let en = lang == "en";
+    /// What was done, telling an approval from a denial (`decide` is both): the suffix of the
+    /// action's label key in the web layer.
+    pub fn outcome(&self) -> &'static str {
         match self {
-            Action::Submit => {
-                if en {
-                    "Submitted"
-                } else {
-                    "申請"
-                }
-            }
-            Action::Accept => {
-                if en {
-                    "Accepted"
-                } else {
-                    "受付"
-                }
-            }
-            Action::RequestCorrection { .. } => {
-                if en {
-                    "Correction requested"
-                } else {
-                    "補正依頼"
-                }
-            }
-            Action::Resubmit => {
-                if en {
-                    "Resubmitted"
-                } else {
-                    "補正・再提出"
-                }
-            }
-            Action::Reject { .. } => {
-                if en {
-                    "Rejected"
-                } else {
-                    "却下"
-                }
-            }
-            Action::Decide { approve: true, .. } => {
-                if en {
-                    "Approved"
-                } else {
-                    "承認"
-                }
-            }
-            Action::Decide { approve: false, .. } => {
-                if en {
-                    "Not approved"
-                } else {
-                    "不承認"
-                }
-            }
-            Action::Withdraw => {
-                if en {
-                    "Withdrawn"
-                } else {
-                    "取下げ"
-                }
-            }
+            Action::Decide { approve: true, .. } => "approve",
+            Action::Decide { approve: false, .. } => "deny",
+            other => other.name(),
         }
     }
 

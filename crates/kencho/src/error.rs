@@ -263,7 +263,7 @@ pub fn api_field_errors(errs: &[FieldError], lang: &str) -> Vec<ApiFieldError> {
                 .ok()
                 .and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string)))
                 .unwrap_or_default(),
-            message: format!("{}: {}", e.label, e.problem.message(lang)),
+            message: format!("{}: {}", e.label, crate::i18n::words::problem(lang, &e.problem)),
         })
         .collect()
 }

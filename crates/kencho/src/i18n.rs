@@ -58,6 +58,41 @@ pub fn tf(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
     fill(&t(lang, key), args)
 }
 
+/// The words of the domain's reasons and states, which kencho-core names by code only: one
+/// function per type, so every page, mail and API answer words them alike.
+pub mod words {
+    use kencho_core::application::{Action, Role, Status};
+    use kencho_core::forms::Problem;
+
+    /// What is wrong with an answer; a pattern's own message (the procedure author's) as written.
+    pub fn problem(lang: &str, p: &Problem) -> String {
+        if let Some(m) = p.authors_message() {
+            return m.to_string();
+        }
+        let args = p.args();
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        super::tf(lang, p.key(), &args)
+    }
+
+    pub fn status(lang: &str, s: Status) -> String {
+        super::t(lang, &format!("status.{}", s.as_str()))
+    }
+
+    pub fn role(lang: &str, r: Role) -> String {
+        super::t(lang, &format!("role.{}", r.as_str()))
+    }
+
+    /// What was done, as the application's history and the status mail name it.
+    pub fn action(lang: &str, a: &Action) -> String {
+        super::t(lang, &format!("action.{}", a.outcome()))
+    }
+
+    /// How a lone checkbox reads, ticked and not.
+    pub fn yes_no(lang: &str) -> [String; 2] {
+        [super::t(lang, "answer.yes"), super::t(lang, "answer.no")]
+    }
+}
+
 fn fill(template: &str, args: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -110,5 +145,43 @@ mod tests {
             }
         }
         assert_eq!(parent("ja-x-easy"), Some("ja"));
+    }
+
+    /// The domain's reasons and states have their own text in every full language (a missing
+    /// key would show as the key itself).
+    #[test]
+    fn every_problem_status_role_and_action_has_its_text() {
+        use kencho_core::application::{Action, Role, Status};
+        use kencho_core::forms::Problem;
+        let actions = [
+            Action::Submit,
+            Action::Accept,
+            Action::RequestCorrection { message: String::new() },
+            Action::Resubmit,
+            Action::Reject { reason: String::new() },
+            Action::Decide { approve: true, notice: String::new() },
+            Action::Decide { approve: false, notice: String::new() },
+            Action::Withdraw,
+        ];
+        let mut keys: Vec<String> = Problem::one_of_each().iter().map(|p| p.key().to_string()).collect();
+        keys.extend(Status::ALL.iter().map(|s| format!("status.{}", s.as_str())));
+        keys.extend(Role::ALL.iter().map(|r| format!("role.{}", r.as_str())));
+        keys.extend(actions.iter().map(|a| format!("action.{}", a.outcome())));
+        keys.extend(["answer.yes".to_string(), "answer.no".to_string()]);
+        for lang in ["ja", "en"] {
+            let table = &tables()[lang];
+            let missing: Vec<_> = keys.iter().filter(|k| !table.contains_key(*k)).collect();
+            assert!(missing.is_empty(), "{lang}.toml lacks {missing:?}");
+        }
+        // A limit reaches its text: no placeholder is left unfilled.
+        for p in Problem::one_of_each() {
+            for lang in ["ja", "en", "ja-x-easy"] {
+                let text = words::problem(lang, &p);
+                assert!(!text.contains('{'), "{lang} {}: {text}", p.key());
+            }
+        }
+        assert_eq!(words::problem("en", &Problem::TooShort { min: 3 }), "Enter at least 3 characters");
+        assert_eq!(words::problem("ja", &Problem::Pattern { message: Some("半角で".into()) }), "半角で");
+        assert_eq!(words::status("ja", Status::CorrectionRequested), "補正依頼中");
     }
 }

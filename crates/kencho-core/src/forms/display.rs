@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// The answer for display (dates in both calendars, names with their reading, etc.).
-pub fn display_value(field: &Field, value: &Value, lang: &str) -> String {
+/// The answer for display (dates in both calendars, names with their reading, etc.). `yes_no` is
+/// how a lone checkbox reads when ticked and when not, in the reader's language.
+pub fn display_value(field: &Field, value: &Value, lang: &str, yes_no: [&str; 2]) -> String {
     let s = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     match &field.kind {
         FieldKind::Date { .. } => match value.as_str().and_then(parse_iso_date) {
@@ -29,13 +30,8 @@ pub fn display_value(field: &Field, value: &Value, lang: &str) -> String {
         }
         FieldKind::Checkbox { options, .. } => {
             if options.is_empty() {
-                let yes = value.as_bool().unwrap_or(false);
-                match (yes, lang == "en") {
-                    (true, true) => "Yes".into(),
-                    (false, true) => "No".into(),
-                    (true, false) => "はい".into(),
-                    (false, false) => "いいえ".into(),
-                }
+                let [yes, no] = yes_no;
+                if value.as_bool().unwrap_or(false) { yes } else { no }.to_string()
             } else {
                 value
                     .as_array()

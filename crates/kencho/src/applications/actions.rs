@@ -144,7 +144,12 @@ async fn finish_submission(
     let (subject, body) = if action == Action::Submit {
         notify::submitted(&m, &content_hash)
     } else {
-        notify::status_changed(&m, action.label(lang), to.label(lang), None)
+        notify::status_changed(
+            &m,
+            &crate::i18n::words::action(lang, &action),
+            &crate::i18n::words::status(lang, to),
+            None,
+        )
     };
     let rev = a.revision;
     mail::enqueue_batched(
@@ -435,7 +440,12 @@ async fn apply<L: Links>(
         links.keep_record(&mut batch, a, p, now);
     }
     let m = mail_for(base_url, lang, a, p);
-    let (subject, body) = notify::status_changed(&m, action.label(lang), to.label(lang), action.message());
+    let (subject, body) = notify::status_changed(
+        &m,
+        &crate::i18n::words::action(lang, action),
+        &crate::i18n::words::status(lang, to),
+        action.message(),
+    );
     mail::enqueue_batched(
         &mut batch,
         &format!("app:{}:{}:{}", a.id, action.name(), a.revision),

@@ -36,7 +36,7 @@ pub fn trap_fired(
     battery: Option<i64>,
     at: i64,
 ) -> (String, String) {
-    let battery = battery.map(|b| format!("{b}%")).unwrap_or_else(|| "不明".into());
+    let battery = battery.map(|b| format!("{b}%")).unwrap_or_else(|| crate::i18n::t(LANG, "mail.iot_unknown"));
     pair(
         "trap_fired",
         &[("label", label), ("area", area), ("at", &when(at)), ("place", &map_link(place)), ("battery", &battery)],
@@ -53,7 +53,7 @@ pub fn trap_reset(label: &str, area: &str) -> (String, String) {
 
 /// `title`: [`device_title`].
 pub fn sensor_silent(title: &str, label: &str, area: &str, last: Option<i64>) -> (String, String) {
-    let last = last.map(when).unwrap_or_else(|| "なし".into());
+    let last = last.map(when).unwrap_or_else(|| crate::i18n::t(LANG, "mail.iot_last_none"));
     pair("sensor_silent", &[("title", title), ("label", label), ("area", area), ("last", &last)])
 }
 

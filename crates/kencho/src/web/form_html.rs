@@ -41,7 +41,7 @@ pub fn label_of<'a>(f: &'a Field, lang: &str) -> &'a str {
 pub fn errors_by_control(errors: &[FieldError], lang: &str) -> HashMap<String, String> {
     let mut m = HashMap::new();
     for e in errors {
-        m.entry(control_name(&e.field, None)).or_insert_with(|| e.problem.message(lang));
+        m.entry(control_name(&e.field, None)).or_insert_with(|| crate::i18n::words::problem(lang, &e.problem));
     }
     m
 }
@@ -472,6 +472,8 @@ pub fn answer_rows(
     attachments: &[Attachment],
     lang: &str,
 ) -> Vec<(String, String, String)> {
+    let [yes, no] = crate::i18n::words::yes_no(lang);
+    let yes_no = [yes.as_str(), no.as_str()];
     let mut rows = Vec::new();
     for (pi, page) in def.pages.iter().enumerate() {
         for f in &page.fields {
@@ -485,7 +487,7 @@ pub fn answer_rows(
                             if let Some(sv) = item.get(&sub.id) {
                                 rows.push((
                                     format!("{label} {} — {}", i + 1, label_of(sub, lang)),
-                                    kencho_core::forms::display_value(sub, sv, lang),
+                                    kencho_core::forms::display_value(sub, sv, lang, yes_no),
                                     anchor.clone(),
                                 ));
                             }
@@ -502,7 +504,7 @@ pub fn answer_rows(
                         .unwrap_or_default();
                     rows.push((label, name, anchor));
                 }
-                _ => rows.push((label, kencho_core::forms::display_value(f, v, lang), anchor)),
+                _ => rows.push((label, kencho_core::forms::display_value(f, v, lang, yes_no), anchor)),
             }
         }
     }

@@ -304,9 +304,10 @@ impl Ctx {
     pub fn layout(&self, state: &AppState, title: &str) -> Layout {
         let (user, staff_user) = match self.session.as_ref().map(|s| &s.principal) {
             Some(Principal::Resident(r)) => (Some(r.name.clone()), false),
-            Some(Principal::Staff(s)) => {
-                (Some(format!("{}（{} {}）", s.name, s.tenant_name, s.role.label(self.lang()))), true)
-            }
+            Some(Principal::Staff(s)) => (
+                Some(format!("{}（{} {}）", s.name, s.tenant_name, crate::i18n::words::role(self.lang(), s.role))),
+                true,
+            ),
             Some(Principal::Integration { .. }) | None => (None, false),
         };
         Layout {

@@ -56,7 +56,7 @@ pub(super) async fn admin_view(
         .into_iter()
         .map(|a| {
             let g = policy.grant(a);
-            let roles: Vec<&str> = g.roles.iter().map(|r| r.label(lang)).collect();
+            let roles: Vec<String> = g.roles.iter().map(|r| crate::i18n::words::role(lang, *r)).collect();
             let divisions =
                 if g.divisions.is_empty() { crate::i18n::t(lang, "admin.policy_any") } else { g.divisions.join(", ") };
             (crate::i18n::t(lang, &format!("policy.{}", a.key())), roles.join("・"), divisions)

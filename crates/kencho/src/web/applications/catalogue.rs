@@ -53,7 +53,7 @@ pub fn fee_label(amount: u64, lang: &str) -> String {
     if amount == 0 {
         crate::i18n::t(lang, "proc.free")
     } else {
-        format!("{}円", group_digits(amount))
+        crate::i18n::tf(lang, "proc.fee_amount", &[("amount", &group_digits(amount))])
     }
 }
 

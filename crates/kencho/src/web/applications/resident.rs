@@ -42,7 +42,7 @@ pub fn rows(list: &[Summary], lang: &str, prefix: &str) -> Vec<Row> {
             href: format!("{prefix}/{}", s.id),
             title: s.procedure_title.clone(),
             receipt: s.receipt_number.clone().unwrap_or_else(|| "—".into()),
-            status: s.status.label(lang).to_string(),
+            status: crate::i18n::words::status(lang, s.status),
             status_class: s.status.as_str().to_string(),
             updated: fmt_time(s.updated_at),
             due: s.due_at.map(fmt_date).unwrap_or_else(|| "—".into()),
@@ -82,16 +82,12 @@ pub fn event_rows(events: &[Event], lang: &str, show_staff_names: bool) -> Vec<E
     events
         .iter()
         .map(|e| {
+            // A decision is named by its outcome, which is the status it led to.
             let action = match e.action.as_str() {
-                "submit" => kencho_core::application::Action::Submit.label(lang),
-                "accept" => kencho_core::application::Action::Accept.label(lang),
-                "request_correction" => {
-                    kencho_core::application::Action::RequestCorrection { message: String::new() }.label(lang)
+                name @ ("submit" | "accept" | "request_correction" | "resubmit" | "reject" | "withdraw") => {
+                    crate::i18n::t(lang, &format!("action.{name}"))
                 }
-                "resubmit" => kencho_core::application::Action::Resubmit.label(lang),
-                "reject" => kencho_core::application::Action::Reject { reason: String::new() }.label(lang),
-                "withdraw" => kencho_core::application::Action::Withdraw.label(lang),
-                _ => e.to_status.label(lang),
+                _ => crate::i18n::words::status(lang, e.to_status),
             };
             let who = if e.actor.starts_with("staff:") && !show_staff_names {
                 crate::i18n::t(lang, "app.office")
@@ -100,8 +96,8 @@ pub fn event_rows(events: &[Event], lang: &str, show_staff_names: bool) -> Vec<E
             };
             EventRow {
                 at: fmt_time(e.at),
-                action: action.to_string(),
-                status: e.to_status.label(lang).to_string(),
+                action,
+                status: crate::i18n::words::status(lang, e.to_status),
                 who,
                 message: e.message.clone().unwrap_or_default(),
             }
@@ -165,7 +161,7 @@ pub(super) async fn application_page(State(st): State<AppState>, ctx: Ctx, Path(
         id,
         title: p.title(&lang).to_string(),
         tenant: p.tenant_label(&lang).to_string(),
-        status: a.status.label(&lang).to_string(),
+        status: crate::i18n::words::status(&lang, a.status),
         status_class: a.status.as_str().to_string(),
         receipt: a.receipt_number.clone().unwrap_or_default(),
         content_hash: a.content_hash.clone().unwrap_or_default(),
@@ -230,7 +226,7 @@ fn summary(errors: &[FieldError], lang: &str, page_prefix: Option<&dyn Fn(&str) 
                 Some(f) => f(&e.field) + &anchor,
                 None => anchor,
             };
-            (href, format!("{}: {}", e.label, e.problem.message(lang)))
+            (href, format!("{}: {}", e.label, crate::i18n::words::problem(lang, &e.problem)))
         })
         .collect()
 }

@@ -43,8 +43,11 @@ pub(super) async fn inbox(State(st): State<AppState>, ctx: Ctx, Query(f): Query<
     let lang = ctx.lang().to_string();
     let s = ctx.staff().lang(&lang)?;
     let list = apps::inbox(&st.db, s, &f).await.lang(&lang)?;
-    let statuses =
-        Status::ALL.iter().filter(|s| **s != Status::Draft).map(|s| (*s, s.label(&lang).to_string())).collect();
+    let statuses = Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Draft)
+        .map(|s| (*s, crate::i18n::words::status(&lang, *s)))
+        .collect();
     let query = serde_urlencoded::to_string([
         ("status", f.status.clone().unwrap_or_default()),
         ("procedure", f.procedure.clone().unwrap_or_default()),
@@ -149,7 +152,7 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         id,
         title: p.title(lang).to_string(),
         version: p.version,
-        status: a.status.label(lang).to_string(),
+        status: crate::i18n::words::status(lang, a.status),
         status_class: a.status.as_str().to_string(),
         receipt: a.receipt_number.clone().unwrap_or_default(),
         content_hash: a.content_hash.clone().unwrap_or_default(),
