@@ -397,6 +397,9 @@ mod tests {
         let e = AppError::Refused("no_route", detail!("detail.route.no_rule", kind = "kian", date = "2026-04-01"));
         assert!(e.message("en").contains("no 専決 rule for kian on 2026-04-01"), "{}", e.message("en"));
         assert!(e.message("ja").contains("2026-04-01 の kian に当てはまる専決規程がありません"), "{}", e.message("ja"));
+        let draft = kencho_core::application::TransitionError::WrongStatus(kencho_core::application::Status::Draft);
+        assert!(AppError::Transition(draft.clone()).message("ja").contains("申請が「下書き」の間はできません"));
+        assert!(AppError::Transition(draft).message("en").contains("while the application is Draft"));
         assert_eq!(AppError::Csrf.message("en"), "This form has expired. Please try again.");
         assert_eq!(AppError::NotFound.message("ja-x-easy"), crate::i18n::t("ja-x-easy", "error.not_found"));
         let v = AppError::Validation(Vec::new());

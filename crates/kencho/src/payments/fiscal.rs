@@ -77,8 +77,7 @@ pub async fn report(db: &Db, tenant_id: i64, year: i32) -> Result<FiscalReport> 
 pub fn csv(r: &FiscalReport) -> Result<String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::unexpected(e);
-    w.write_record(["年度", "歳入科目", "調定額", "収入済額", "うち出納整理期間", "還付済額", "未収額", "過年度収入"])
-        .map_err(io)?;
+    w.write_record(crate::i18n::t(crate::i18n::OFFICE, "pay.fiscal_csv_header").split(',')).map_err(io)?;
     for x in &r.rows {
         w.write_record([
             r.year.to_string(),

@@ -252,8 +252,7 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let io = |e: csv::Error| AppError::unexpected(e);
-    w.write_record(["収納日", "年度", "歳入科目", "決済手段", "収納件数", "収納額", "還付件数", "還付額", "差引"])
-        .map_err(io)?;
+    w.write_record(crate::i18n::t(crate::i18n::OFFICE, "pay.daily_csv_header").split(',')).map_err(io)?;
     for ((year, code, method), (n, paid, rn, refunded)) in &table {
         w.write_record([
             date.to_string(),

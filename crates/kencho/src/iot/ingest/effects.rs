@@ -220,7 +220,11 @@ pub async fn notify_staff(
         .enumerate()
         .map(|(i, email)| StoredContact {
             id: -(i as i64) - 1,
-            contact: kencho_core::iot::alarm::Contact { name: "職員".into(), email, hours: None },
+            contact: kencho_core::iot::alarm::Contact {
+                name: crate::i18n::t(crate::i18n::OFFICE, "mail.iot_staff_name"),
+                email,
+                hours: None,
+            },
         })
         .collect();
     let refs: Vec<&StoredContact> = staff.iter().collect();

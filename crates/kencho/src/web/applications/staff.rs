@@ -12,6 +12,7 @@ use super::catalogue::fee_label;
 use super::resident::{event_rows, rows, EventRow, Row};
 use crate::applications::{self as apps, Attachment, InboxFilter};
 use crate::error::AppError;
+use crate::i18n::tf;
 use crate::web::form_html::answer_rows;
 use crate::web::{
     fmt_date, fmt_time, form_get, parse_form, render, render_status, AppState, Ctx, InLang, Layout, PageResult,
@@ -141,9 +142,19 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
                 .items
                 .iter()
                 .filter(|i| own.is_none_or(|o| o == i.code))
-                .map(|i| (i.code.clone(), format!("{}（{} {}）{} 円", i.name, sc.ordinance, i.article, i.amount)))
+                .map(|i| {
+                    let args = [("name", i.name.as_str()), ("ordinance", &sc.ordinance), ("article", &i.article)];
+                    let amount = i.amount.to_string();
+                    (i.code.clone(), tf(lang, "pay.fee_item_option", &[args[0], args[1], args[2], ("amount", &amount)]))
+                })
                 .collect();
-            let grounds = sc.grounds.iter().map(|g| (g.code.clone(), format!("{}（{}）", g.text, g.article))).collect();
+            let grounds = sc
+                .grounds
+                .iter()
+                .map(|g| {
+                    (g.code.clone(), tf(lang, "pay.fee_ground_option", &[("text", &g.text), ("article", &g.article)]))
+                })
+                .collect();
             (items, grounds)
         })
         .unwrap_or_default();

@@ -70,7 +70,11 @@ pub(super) async fn new_view(st: &AppState, ctx: &Ctx, application: Option<i64>,
         let p = crate::applications::procedure_version(&st.db, a.procedure_id).await?;
         let receipt = a.receipt_number.clone().unwrap_or_default();
         page.application = Some((id, format!("{receipt} {}（{}）", p.def.title, a.resident_name)));
-        page.title = format!("{}の決定について（{receipt}）", p.def.title);
+        page.title = crate::i18n::tf(
+            crate::i18n::OFFICE,
+            "approval.decision_title",
+            &[("procedure", &p.def.title), ("receipt", &receipt)],
+        );
         page.matter = p.def.matter.clone().unwrap_or_default();
         page.retention = i64::from(p.def.retention_years);
         page.disposal = p.def.disposal.as_str().into();

@@ -72,7 +72,7 @@ pub(super) fn stages(setup: &Setup, names: &HashMap<i64, String>, k: &Kian) -> V
                         .as_ref()
                         .and_then(staff_id_of)
                         .and_then(|id| names.get(&id).cloned())
-                        .unwrap_or_else(|| "（空席）".into()),
+                        .unwrap_or_else(|| crate::i18n::t(crate::i18n::OFFICE, "approval.post_vacant")),
                     role: role_name(s.role).into(),
                     done: done_name(s.done).into(),
                     current: current.contains(&(i, j)),
