@@ -511,6 +511,11 @@ pub(super) fn json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[
     serde_json::from_slice(body).map_err(|e| AppError::BadRequest(detail!("detail.request.invalid_json_body", e = e)))
 }
 
+/// A text body (a CSV, a TOML or XML document) as UTF-8.
+pub(crate) fn utf8_body(body: &[u8]) -> crate::error::Result<&str> {
+    std::str::from_utf8(body).map_err(|_| AppError::BadRequest(detail!("detail.request.body_not_utf8")))
+}
+
 pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

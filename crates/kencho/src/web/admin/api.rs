@@ -47,7 +47,7 @@ pub async fn import_procedure(
     if body.len() > 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.admin.body_utf_8")))?;
+    let text = crate::web::utf8_body(&body)?;
     let def = ProcedureDef::parse(name, text)?;
     let outcome = procedures::import(&st.db, &def, &format!("staff:{}", s.id), Some(s.tenant_id)).await?;
     let (version, created) = match outcome {

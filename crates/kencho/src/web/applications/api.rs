@@ -61,7 +61,7 @@ pub(super) async fn list_procedures(
     Query(q): Query<ProcedureQuery>,
 ) -> Result<Json<Vec<ProcedureSummary>>> {
     if q.q.chars().count() > 100 {
-        return Err(AppError::BadRequest(detail!("detail.applications.q_too_long")));
+        return Err(AppError::BadRequest(detail!("detail.request.search_too_long")));
     }
     let t = (!q.tenant.is_empty()).then_some(q.tenant.as_str());
     Ok(Json(procedures::search(&st.db, &q.q, t).await?.iter().map(summary).collect()))

@@ -82,7 +82,7 @@ pub(super) struct HomePage {
 pub(super) async fn home(State(st): State<AppState>, ctx: Ctx, Query(q): Query<SearchQuery>) -> PageResult {
     let lang = ctx.lang().to_string();
     if q.q.chars().count() > 100 {
-        return Err(AppError::BadRequest(detail!("detail.applications.query_too_long"))).lang(&lang);
+        return Err(AppError::BadRequest(detail!("detail.request.search_too_long"))).lang(&lang);
     }
     let tenant = (!q.tenant.is_empty()).then_some(q.tenant.as_str());
     let found = procedures::search(&st.db, &q.q, tenant).await.lang(&lang)?;

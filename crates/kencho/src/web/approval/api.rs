@@ -19,8 +19,7 @@ pub(super) async fn api_load_setup(
     if body.len() > 2 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text =
-        std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.approval.document_utf_8")))?;
+    let text = crate::web::utf8_body(&body)?;
     let id = setup::load(&st.db, &st.approval, s, &kind, text).await?;
     Ok((StatusCode::CREATED, Json(id)).into_response())
 }
@@ -137,7 +136,7 @@ pub(super) async fn api_inbox(
     let setup = st.approval.get(&st.db, s.tenant_id).await?;
     let items = match q.q.as_deref().filter(|q| !q.trim().is_empty()) {
         Some(query) if query.chars().count() > 100 => {
-            return Err(AppError::BadRequest(detail!("detail.approval.search_too_long")))
+            return Err(AppError::BadRequest(detail!("detail.request.search_too_long")))
         }
         Some(query) => kian::search(&st.db, &setup, s, query).await?,
         None => {

@@ -39,7 +39,7 @@ pub(super) async fn inbox_page(State(st): State<AppState>, ctx: Ctx, Query(q): Q
     let lines = if query.trim().is_empty() {
         kian::inbox(&st.db, &setup, &s, which).await
     } else if query.chars().count() > 100 {
-        Err(AppError::BadRequest(detail!("detail.approval.search_too_long")))
+        Err(AppError::BadRequest(detail!("detail.request.search_too_long")))
     } else {
         kian::search(&st.db, &setup, &s, &query).await
     }

@@ -336,7 +336,7 @@ pub(super) async fn load_layer(
         use axum::extract::FromRequest;
         let mp = axum::extract::Multipart::from_request(req, &st)
             .await
-            .map_err(|_| AppError::BadRequest(detail!("detail.evacuation.malformed_multipart_body")))?;
+            .map_err(|_| AppError::BadRequest(detail!("detail.request.malformed_upload")))?;
         crate::web::read_uploads(mp).await?.1
     } else {
         let body = axum::body::to_bytes(req.into_body(), super::LAYER_LIMIT).await.map_err(|_| AppError::TooLarge)?;
@@ -359,7 +359,7 @@ pub(super) async fn read_telegram(State(st): State<AppState>, ctx: Ctx, body: By
     if body.len() > 10 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let xml = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.evacuation.body_utf_8")))?;
+    let xml = crate::web::utf8_body(&body)?;
     let o = jma::ingest(&st.db, &st.atlases, &st.cfg.base_url, xml, &format!("api:staff:{}", s.id), Some(s.tenant_id))
         .await?;
     Ok(Json(o))

@@ -120,7 +120,7 @@ pub(super) async fn add_devices(
         return Err(AppError::TooLarge);
     }
     let devices: Vec<NewDevice> = if ct.starts_with("text/csv") {
-        let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.iot.csv_utf_8")))?;
+        let text = crate::web::utf8_body(&body)?;
         registry::devices_from_csv(text)?
     } else if ct.starts_with("application/json") {
         crate::web::json(&headers, &body)?

@@ -152,7 +152,7 @@ pub(super) async fn api_reconcile(
     if body.len() > 64 * 1024 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.evacuation.file_utf_8")))?;
+    let text = crate::web::utf8_body(&body)?;
     let provider = q.provider.unwrap_or_else(|| "sandbox".into());
     Ok(Json(reconcile::import(&st.db, s, &provider, "upload.csv", text).await?))
 }
@@ -364,8 +364,7 @@ pub(super) async fn api_put_schedule(State(st): State<AppState>, ctx: Ctx, body:
     if body.len() > 512 * 1024 {
         return Err(AppError::TooLarge);
     }
-    let text =
-        std::str::from_utf8(&body).map_err(|_| AppError::BadRequest(detail!("detail.approval.document_utf_8")))?;
+    let text = crate::web::utf8_body(&body)?;
     schedule::save(&st.db, s, text).await?.map_err(AppError::problems)?;
     Ok(StatusCode::NO_CONTENT)
 }
