@@ -14,6 +14,7 @@
 pub mod application;
 pub mod approval;
 pub mod audit;
+pub mod check;
 pub mod evacuation;
 pub mod forms;
 pub mod iot;

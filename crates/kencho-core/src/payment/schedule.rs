@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::fee::MAX_YEN;
+use crate::check::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,8 +175,8 @@ impl Schedule {
     }
 
     /// Reads a schedule and checks it whole; every problem is named with where it is.
-    pub fn parse(text: &str) -> Result<Schedule, Vec<String>> {
-        let s: Schedule = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+    pub fn parse(text: &str) -> Result<Schedule, Vec<Finding>> {
+        let s: Schedule = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
         let problems = s.problems();
         if problems.is_empty() {
             Ok(s)
@@ -184,57 +185,57 @@ impl Schedule {
         }
     }
 
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Finding> {
         let mut p = Vec::new();
         let blank = |v: &str| v.trim().is_empty() || v.chars().count() > 200;
         if blank(&self.ordinance) {
-            p.push("ordinance: name the 条例 (1–200 characters)".to_string());
+            p.push(Finding::new("fee_ordinance", "ordinance"));
         }
         let mut codes = BTreeSet::new();
         for (n, i) in self.items.iter().enumerate() {
-            let at = format!("items[{n}]");
+            let at = |field: &str| format!("items[{n}].{field}");
             if !ok_code(&i.code) {
-                p.push(format!("{at}.code: {:?} is not a code ([a-z0-9-])", i.code));
+                p.push(Finding::new("not_a_code", at("code")).with("code", format!("{:?}", i.code)));
             } else if !codes.insert(i.code.as_str()) {
-                p.push(format!("{at}.code: {} is listed twice", i.code));
+                p.push(Finding::new("listed_twice", at("code")).with("code", &i.code));
             }
             if blank(&i.name) {
-                p.push(format!("{at}.name: give the fee's name"));
+                p.push(Finding::new("fee_item_name", at("name")));
             }
             if blank(&i.article) {
-                p.push(format!("{at}.article: give the 条 or 別表 that sets it"));
+                p.push(Finding::new("fee_item_article", at("article")));
             }
             if !(0..=MAX_YEN).contains(&i.amount) {
-                p.push(format!("{at}.amount: whole yen from 0 to 10,000,000"));
+                p.push(Finding::new("yen_0_to_max", at("amount")));
             }
             if i.revenue_code.trim().is_empty() || i.revenue_code.chars().count() > 40 {
-                p.push(format!("{at}.revenue_code: the 歳入科目 (1–40 characters)"));
+                p.push(Finding::new("fee_revenue_code", at("revenue_code")));
             }
         }
         let mut grounds = BTreeSet::new();
         for (n, g) in self.grounds.iter().enumerate() {
-            let at = format!("grounds[{n}]");
+            let at = |field: &str| format!("grounds[{n}]{field}");
             if !ok_code(&g.code) {
-                p.push(format!("{at}.code: {:?} is not a code ([a-z0-9-])", g.code));
+                p.push(Finding::new("not_a_code", at(".code")).with("code", format!("{:?}", g.code)));
             } else if !grounds.insert(g.code.as_str()) {
-                p.push(format!("{at}.code: {} is listed twice", g.code));
+                p.push(Finding::new("listed_twice", at(".code")).with("code", &g.code));
             }
             if blank(&g.text) {
-                p.push(format!("{at}.text: give the 減免事由 as the 条例 words it"));
+                p.push(Finding::new("fee_ground_text", at(".text")));
             }
             if blank(&g.article) {
-                p.push(format!("{at}.article: give the article that allows it"));
+                p.push(Finding::new("fee_ground_article", at(".article")));
             }
             match (g.percent, g.amount_off) {
                 (Some(x), None) if (1..=100).contains(&x) => {}
                 (None, Some(a)) if (1..=MAX_YEN).contains(&a) => {}
-                (Some(_), None) => p.push(format!("{at}.percent: 1 to 100")),
-                (None, Some(_)) => p.push(format!("{at}.amount_off: whole yen from 1 to 10,000,000")),
-                _ => p.push(format!("{at}: give exactly one of percent and amount_off")),
+                (Some(_), None) => p.push(Finding::new("fee_ground_percent", at(".percent"))),
+                (None, Some(_)) => p.push(Finding::new("yen_1_to_max", at(".amount_off"))),
+                _ => p.push(Finding::new("fee_ground_one_of", at(""))),
             }
             for i in &g.items {
                 if !codes.contains(i.as_str()) {
-                    p.push(format!("{at}.items: {i:?} is not an item of this schedule"));
+                    p.push(Finding::new("fee_ground_item_unknown", at(".items")).with("item", format!("{i:?}")));
                 }
             }
         }
@@ -311,12 +312,12 @@ items = ["nai"]
 "#;
         let e = Schedule::parse(bad).unwrap_err();
         assert_eq!(e.len(), 6, "{e:?}");
-        assert!(e[0].starts_with("ordinance"), "{e:?}");
-        assert!(e.iter().any(|m| m.starts_with("items[0].amount")), "{e:?}");
-        assert!(e.iter().any(|m| m == "grounds[0]: give exactly one of percent and amount_off"), "{e:?}");
-        assert!(e.iter().any(|m| m.contains("\"nai\" is not an item")), "{e:?}");
+        assert_eq!(e[0].at, "ordinance", "{e:?}");
+        assert!(e.iter().any(|f| f.at == "items[0].amount" && f.code == "yen_0_to_max"), "{e:?}");
+        assert!(e.iter().any(|f| f.at == "grounds[0]" && f.code == "fee_ground_one_of"), "{e:?}");
+        assert!(e.iter().any(|f| f.code == "fee_ground_item_unknown" && f.args[0].1 == "\"nai\""), "{e:?}");
         let e = Schedule::parse("ordinance = \"x\"\ncolour = 1\n").unwrap_err();
-        assert!(e[0].contains("unknown field"), "{e:?}");
+        assert!(e[0].code == "unreadable" && e[0].args[0].1.contains("unknown field"), "{e:?}");
     }
 
     proptest! {

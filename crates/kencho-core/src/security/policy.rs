@@ -22,6 +22,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::application::Role;
+use crate::check::Finding;
 
 /// The acts whose roles are data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -224,20 +225,20 @@ impl Policy {
 
     /// Reads a tenant's document; every problem is named with where it is. Actions left out
     /// keep their defaults.
-    pub fn parse(text: &str) -> Result<Policy, Vec<String>> {
-        let doc: BTreeMap<String, toml::Value> = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+    pub fn parse(text: &str) -> Result<Policy, Vec<Finding>> {
+        let doc: BTreeMap<String, toml::Value> = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
         let mut policy = Policy::default();
         let mut problems = Vec::new();
         for (key, value) in doc {
             let Some(action) = Action::parse(&key) else {
                 let known: Vec<String> = all().iter().map(|a| a.key()).collect();
-                problems.push(format!("[{key}]: not an action (one of {})", known.join(", ")));
+                problems.push(Finding::new("policy_not_an_action", format!("[{key}]")).with("known", known.join(", ")));
                 continue;
             };
             let g: GrantDoc = match value.try_into() {
                 Ok(g) => g,
                 Err(e) => {
-                    problems.push(format!("[{key}]: {e}"));
+                    problems.push(Finding::unreadable(e).at(format!("[{key}]")));
                     continue;
                 }
             };
@@ -245,20 +246,23 @@ impl Policy {
             for r in &g.roles {
                 match Role::parse(r) {
                     Some(role) if !roles.contains(&role) => roles.push(role),
-                    Some(_) => problems.push(format!("[{key}].roles: {r} is listed twice")),
-                    None => problems.push(format!("[{key}].roles: {r:?} is not tanto, kakaricho, kacho or admin")),
+                    Some(_) => problems.push(Finding::new("listed_twice", format!("[{key}].roles")).with("code", r)),
+                    None => problems.push(
+                        Finding::new("policy_not_a_role", format!("[{key}].roles")).with("role", format!("{r:?}")),
+                    ),
                 }
             }
             if g.roles.is_empty() {
-                problems.push(format!("[{key}].roles: name at least one role"));
+                problems.push(Finding::new("policy_no_role", format!("[{key}].roles")));
             }
             for d in &g.divisions {
                 if !crate::procedure::is_code(d) {
-                    problems.push(format!("[{key}].divisions: {d:?} is not a division code ([a-z0-9-])"));
+                    problems
+                        .push(Finding::new("not_a_code", format!("[{key}].divisions")).with("code", format!("{d:?}")));
                 }
             }
             if g.own_division.is_some() && !action.on_division() {
-                problems.push(format!("[{key}].own_division: only refund_order and kian_execute belong to a division"));
+                problems.push(Finding::new("policy_own_division", format!("[{key}].own_division")));
             }
             let default_own = policy.grant(action).own_division;
             policy.grants.insert(
@@ -344,17 +348,14 @@ mod tests {
         let e = Policy::parse("[alert_issue_9]\nroles = [\"kacho\"]\n[refund]\nroles = [\"boss\"]\ncolour = 1\n")
             .unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e[0].starts_with("[alert_issue_9]: not an action"), "{e:?}");
-        assert!(e[1].contains("unknown field `colour`"), "{e:?}");
+        assert_eq!((e[0].code, e[0].at.as_str()), ("policy_not_an_action", "[alert_issue_9]"), "{e:?}");
+        assert!(e[1].code == "unreadable" && e[1].args[0].1.contains("unknown field `colour`"), "{e:?}");
         let e = Policy::parse("[refund]\nroles = []\n").unwrap_err();
-        assert_eq!(e, vec!["[refund].roles: name at least one role".to_string()]);
+        assert_eq!(e, vec![Finding::new("policy_no_role", "[refund].roles")]);
         let e = Policy::parse("[refund_review]\nroles = []\n").unwrap_err();
-        assert_eq!(e, vec!["[refund_review].roles: name at least one role".to_string()]);
+        assert_eq!(e, vec![Finding::new("policy_no_role", "[refund_review].roles")]);
         let e = Policy::parse("[alert_lift]\nroles = [\"kacho\"]\nown_division = true\n").unwrap_err();
-        assert_eq!(
-            e,
-            vec!["[alert_lift].own_division: only refund_order and kian_execute belong to a division".to_string()]
-        );
+        assert_eq!(e, vec![Finding::new("policy_own_division", "[alert_lift].own_division")]);
     }
 
     fn arb_role() -> impl Strategy<Value = Role> {

@@ -339,8 +339,14 @@ mod tests {
                     }
                 }
             }
-            for (at, _) in text.match_indices(".arg_detail(\"") {
-                if let Some(name) = literal_at(&text[at + ".arg_detail(".len()..]) {
+            for (at, _) in text.match_indices("Detail::new(") {
+                if let Some(key) = literal_at(&text[at + "Detail::new(".len()..]) {
+                    used.entry(key.to_string()).or_default();
+                }
+            }
+            let named = text.match_indices(".arg_detail(\"").chain(text.match_indices(".arg(\""));
+            for (at, needle) in named {
+                if let Some(name) = literal_at(&text[at + needle.len() - 1..]) {
                     // Counted with the detail of the same statement: any key may use it.
                     used.entry(String::from("*")).or_default().insert(name.to_string());
                 }
@@ -379,6 +385,44 @@ mod tests {
                 .filter(|k| !k.strip_prefix("detail.").is_some_and(|c| CODES.contains(&c)))
                 .collect();
             assert!(stale.is_empty(), "{lang}.toml has details nothing uses: {stale:?}");
+        }
+    }
+
+    /// Every `Finding::new("code", …)` of kencho-core, and every value name a finding is given.
+    fn findings_used() -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut files = Vec::new();
+        rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kencho-core/src"), &mut files);
+        let (mut codes, mut names) = (BTreeSet::new(), BTreeSet::new());
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read source");
+            for (at, _) in text.match_indices("Finding::new(") {
+                codes.extend(literal_at(&text[at + "Finding::new(".len()..]).map(str::to_string));
+            }
+            for (at, _) in text.match_indices(".with(") {
+                names.extend(literal_at(&text[at + ".with(".len()..]).map(str::to_string));
+            }
+            if text.contains("Finding::new(\"unreadable\"") {
+                names.insert("message".to_string());
+            }
+        }
+        (codes, names)
+    }
+
+    #[test]
+    fn every_finding_has_its_text_in_japanese_and_english() {
+        let (codes, names) = findings_used();
+        assert!(codes.contains("listed_twice") && codes.contains("unreadable"), "{codes:?}");
+        for (lang, table) in [("ja", locale("ja")), ("en", locale("en")), ("ja-x-easy", locale("ja-x-easy"))] {
+            for code in &codes {
+                let text = table.get(&format!("check.{code}"));
+                assert!(text.is_some() || lang == "ja-x-easy", "{lang}.toml has no check.{code}");
+                for p in text.map(|t| placeholders(t)).unwrap_or_default() {
+                    assert!(names.contains(p), "{lang}.toml: check.{code} has {{{p}}}, which no finding fills in");
+                }
+            }
+            let stale: Vec<_> =
+                table.keys().filter_map(|k| k.strip_prefix("check.")).filter(|c| !codes.contains(*c)).collect();
+            assert!(stale.is_empty(), "{lang}.toml has texts for findings nothing makes: {stale:?}");
         }
     }
 

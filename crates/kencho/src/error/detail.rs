@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use kencho_core::check::Finding;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detail {
     key: Cow<'static, str>,
@@ -18,6 +20,8 @@ pub struct Detail {
 enum Value {
     Text(String),
     Detail(Box<Detail>),
+    /// Details one after the other, with what separates them.
+    List(Vec<Detail>, &'static str),
 }
 
 impl Detail {
@@ -42,6 +46,18 @@ impl Detail {
         Detail::new("detail.problems").arg("problems", problems.join(separator))
     }
 
+    /// What a check of a document found: each finding as `where: what is wrong`, in the
+    /// reader's language (`check.<code>` in the locales).
+    pub fn findings(findings: &[Finding], separator: &'static str) -> Detail {
+        let list = findings.iter().map(Detail::from).collect();
+        Detail::new("detail.problems").with_value("problems", Value::List(list, separator))
+    }
+
+    fn with_value(mut self, name: &'static str, value: Value) -> Detail {
+        self.args.push((name, value));
+        self
+    }
+
     pub fn arg(mut self, name: &'static str, value: impl fmt::Display) -> Detail {
         self.args.push((name, Value::Text(value.to_string())));
         self
@@ -64,10 +80,26 @@ impl Detail {
             .map(|(_, v)| match v {
                 Value::Text(t) => Cow::Borrowed(t.as_str()),
                 Value::Detail(d) => Cow::Owned(d.text(lang)),
+                Value::List(list, separator) => {
+                    Cow::Owned(list.iter().map(|d| d.text(lang)).collect::<Vec<_>>().join(separator))
+                }
             })
             .collect();
         let args: Vec<(&str, &str)> = self.args.iter().zip(&values).map(|((k, _), v)| (*k, v.as_ref())).collect();
         crate::i18n::tf(lang, &self.key, &args)
+    }
+}
+
+/// A finding as `where: what is wrong` (`check.<code>`), or only what is wrong for the document
+/// as a whole.
+impl From<&Finding> for Detail {
+    fn from(f: &Finding) -> Detail {
+        let what = f.args.iter().fold(Detail::of_key(format!("check.{}", f.code)), |d, (k, v)| d.arg(k, v));
+        if f.at.is_empty() {
+            what
+        } else {
+            Detail::new("detail.finding").arg("at", &f.at).arg_detail("what", what)
+        }
     }
 }
 

@@ -11,8 +11,9 @@ use super::store;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Checked, Detail, Result};
+use crate::error::{AppError, Detail, Result};
 use crate::procedures::Procedure;
+use kencho_core::check::Finding;
 
 impl From<ScheduleError> for AppError {
     fn from(e: ScheduleError) -> Self {
@@ -23,7 +24,8 @@ impl From<ScheduleError> for AppError {
 /// The tenant's schedule and its document, if one is kept.
 pub async fn load(db: &Db, tenant_id: i64) -> Result<Option<(Schedule, String)>> {
     let Some(text) = store::schedule_document(db, tenant_id).await? else { return Ok(None) };
-    let s = Schedule::parse(&text).map_err(|p| AppError::Internal(format!("stored fee schedule: {}", p.join("; "))))?;
+    let s = Schedule::parse(&text)
+        .map_err(|f| AppError::Internal(format!("stored fee schedule: {}", Detail::findings(&f, "; "))))?;
     Ok(Some((s, text)))
 }
 
@@ -37,7 +39,7 @@ pub async fn require(db: &Db, tenant_id: i64) -> Result<Schedule> {
 
 /// Replaces the tenant's schedule (administrators only); checked whole first: a refused
 /// document comes back as every problem it has, and nothing is kept.
-pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Checked<Schedule>> {
+pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Result<Schedule, Vec<Finding>>> {
     let schedule = match Schedule::parse(text) {
         Ok(s) => s,
         Err(problems) => return Ok(Err(problems)),

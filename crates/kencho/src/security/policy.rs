@@ -7,7 +7,7 @@ use sqlx::Row;
 use crate::actor::Staff;
 use crate::audit;
 use crate::db::{now_ms, Db};
-use crate::error::{AppError, Detail, Result};
+use crate::error::{AppError, Result};
 
 /// The tenant's table and its document as stored (empty: defaults).
 pub async fn load(db: &Db, tenant_id: i64) -> Result<(Policy, String)> {
@@ -50,7 +50,7 @@ pub async fn allows(db: &Db, staff: &Staff, action: Action) -> Result<bool> {
 
 /// Replaces the tenant's table (administrators only); checked whole first.
 pub async fn save(db: &Db, by: &Staff, text: &str) -> Result<Policy> {
-    let policy = Policy::parse(text).map_err(|p| AppError::BadRequest(Detail::problems(&p, "; ")))?;
+    let policy = Policy::parse(text).map_err(AppError::findings)?;
     let (tenant_id, actor, text) = (by.tenant_id, format!("staff:{}", by.id), text.to_string());
     db.transact(move |conn| {
         Box::pin(async move {

@@ -365,7 +365,7 @@ pub(super) async fn api_put_schedule(State(st): State<AppState>, ctx: Ctx, body:
         return Err(AppError::TooLarge);
     }
     let text = crate::web::utf8_body(&body)?;
-    schedule::save(&st.db, s, text).await?.map_err(AppError::problems)?;
+    schedule::save(&st.db, s, text).await?.map_err(AppError::findings)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect};
 use kencho_core::payment::schedule::Schedule;
 use serde::Deserialize;
 
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Detail, Result};
 use crate::payments::{agents, schedule};
 use crate::web::{form_get, render, render_status, staff_form, AppState, Ctx, InLang, Layout, PageResult};
 
@@ -162,7 +162,7 @@ pub(super) async fn save_schedule(State(st): State<AppState>, ctx: Ctx, body: By
     if let Err(problems) = schedule::save(&st.db, &s, &text).await.lang(&lang)? {
         let mut page = fees_view(&st, &ctx).await.lang(&lang)?;
         page.document = text;
-        page.schedule_errors = problems;
+        page.schedule_errors = problems.iter().map(|f| Detail::from(f).text(&lang)).collect();
         return render_status(StatusCode::BAD_REQUEST, &page).lang(&lang);
     }
     Ok(Redirect::to("/staff/admin/fees?saved=schedule").into_response())

@@ -1,0 +1,49 @@
+//! What checking a document whole found (a definition an office uploads: the fee schedule …):
+//! each problem says where it is (`items[1].amount`, a line), what is wrong as a stable code,
+//! and the values its text needs. The words are the server's (`check.<code>` in its locales);
+//! the core only decides.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub at: String,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, at: impl Into<String>) -> Finding {
+        Finding { code, at: at.into(), args: Vec::new() }
+    }
+
+    /// The value of the text's `{name}`.
+    pub fn with(mut self, name: &'static str, value: impl fmt::Display) -> Finding {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    /// The same, found at `at`.
+    pub fn at(mut self, at: impl Into<String>) -> Finding {
+        self.at = at.into();
+        self
+    }
+
+    /// A document that cannot be read at all: the reader's own message, as it is.
+    pub fn unreadable(message: impl fmt::Display) -> Finding {
+        Finding::new("unreadable", "").with("message", message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_keeps_where_what_and_its_values() {
+        let f = Finding::new("listed_twice", "items[1].code").with("code", "shomei");
+        assert_eq!((f.code, f.at.as_str()), ("listed_twice", "items[1].code"));
+        assert_eq!(f.args, vec![("code", "shomei".to_string())]);
+        assert_eq!(Finding::unreadable("bad toml").at, "");
+    }
+}
