@@ -171,11 +171,11 @@ fn clean(errors: &[FieldError], id: &str) -> bool {
 fn check(def: &ProcedureDef, page: Option<usize>, mut answers: Answers) {
     let errors = validate(def, page, &mut answers, &attachment);
     for e in &errors {
-        let _ = (e.problem.message("ja"), e.problem.message("en"));
+        let _ = (e.problem.key(), e.problem.args(), e.problem.authors_message());
     }
     for (k, v) in &answers {
         if let Some(f) = def.field(k) {
-            let _ = (display_value(f, v, "ja"), display_value(f, v, "en"));
+            let _ = (display_value(f, v, "ja", ["はい", "いいえ"]), display_value(f, v, "en", ["Yes", "No"]));
         }
     }
     // Each answer that passed is a fixed point: validated again (as the submission does with
