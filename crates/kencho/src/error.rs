@@ -286,11 +286,6 @@ impl IntoResponse for AppError {
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {
-    /// The API's refusal of what a check found (400, the problems one after the other).
-    pub fn problems(problems: Vec<String>) -> AppError {
-        AppError::BadRequest(Detail::problems(&problems, "; "))
-    }
-
     /// The refusal of a document with what its check found (400, each `where: what`).
     pub fn findings(findings: Vec<kencho_core::check::Finding>) -> AppError {
         AppError::BadRequest(Detail::findings(&findings, "; "))

@@ -75,7 +75,12 @@ pub mod words {
     }
 
     pub fn status(lang: &str, s: Status) -> String {
-        super::t(lang, &format!("status.{}", s.as_str()))
+        super::t(lang, &status_key(s))
+    }
+
+    /// The key of a status's label, for a text that names it in the reader's language later.
+    pub fn status_key(s: Status) -> String {
+        format!("status.{}", s.as_str())
     }
 
     pub fn role(lang: &str, r: Role) -> String {
@@ -164,7 +169,7 @@ mod tests {
             Action::Withdraw,
         ];
         let mut keys: Vec<String> = Problem::one_of_each().iter().map(|p| p.key().to_string()).collect();
-        keys.extend(Status::ALL.iter().map(|s| format!("status.{}", s.as_str())));
+        keys.extend(Status::ALL.iter().map(|s| words::status_key(*s)));
         keys.extend(Role::ALL.iter().map(|r| format!("role.{}", r.as_str())));
         keys.extend(actions.iter().map(|a| format!("action.{}", a.outcome())));
         keys.extend(["answer.yes".to_string(), "answer.no".to_string()]);

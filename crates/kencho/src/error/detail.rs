@@ -49,13 +49,19 @@ impl Detail {
     /// What a check of a document found: each finding as `where: what is wrong`, in the
     /// reader's language (`check.<code>` in the locales).
     pub fn findings(findings: &[Finding], separator: &'static str) -> Detail {
-        let list = findings.iter().map(Detail::from).collect();
-        Detail::new("detail.problems").with_value("problems", Value::List(list, separator))
+        Detail::list(findings.iter().map(Detail::from).collect(), separator)
     }
 
-    fn with_value(mut self, name: &'static str, value: Value) -> Detail {
-        self.args.push((name, value));
-        self
+    /// Details one after the other, each in the reader's language.
+    pub fn list(details: Vec<Detail>, separator: &'static str) -> Detail {
+        let mut d = Detail::new("detail.problems");
+        d.args.push(("problems", Value::List(details, separator)));
+        d
+    }
+
+    /// `where: what is wrong` (a field, a line, a path in a document).
+    pub fn at(at: &str, what: Detail) -> Detail {
+        Detail::new("detail.finding").arg("at", at).arg_detail("what", what)
     }
 
     pub fn arg(mut self, name: &'static str, value: impl fmt::Display) -> Detail {
@@ -98,7 +104,7 @@ impl From<&Finding> for Detail {
         if f.at.is_empty() {
             what
         } else {
-            Detail::new("detail.finding").arg("at", &f.at).arg_detail("what", what)
+            Detail::at(&f.at, what)
         }
     }
 }

@@ -15,7 +15,7 @@ impl From<&TransitionError> for Detail {
     fn from(e: &TransitionError) -> Detail {
         match e {
             TransitionError::WrongStatus(s) => detail!("detail.transition.wrong_status")
-                .arg_detail("status", Detail::of_key(format!("status.{}", s.as_str()))),
+                .arg_detail("status", Detail::of_key(crate::i18n::words::status_key(*s))),
             TransitionError::Forbidden => detail!("detail.transition.forbidden"),
             TransitionError::MessageRequired => detail!("detail.transition.message_required"),
             TransitionError::MessageTooLong => detail!("detail.transition.message_too_long"),

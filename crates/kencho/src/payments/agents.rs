@@ -45,9 +45,9 @@ impl Agent {
     }
 }
 
-/// The API's refusal of a 指定 with problems: each as `field: what is wrong`, in English.
+/// The API's refusal of a 指定 with problems: each as `field: what is wrong`.
 pub fn refusal(problems: Vec<Problem>) -> AppError {
-    AppError::problems(problems.into_iter().map(|(field, d)| format!("{field}: {d}")).collect())
+    AppError::BadRequest(Detail::list(problems.into_iter().map(|(field, d)| Detail::at(field, d)).collect(), "; "))
 }
 
 /// The tenant's 指定納付受託者, by provider.
