@@ -157,9 +157,7 @@ impl AppError {
     /// A message for people, in their language; never leaks internals. The text is
     /// `error.<code>` in `locales/*.toml`, its placeholders filled in from the error.
     pub fn message(&self, lang: &str) -> String {
-        let args = self.args(lang);
-        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        crate::i18n::tf(lang, &format!("error.{}", self.code()), &args)
+        crate::i18n::tf_owned(lang, &format!("error.{}", self.code()), &self.args(lang))
     }
 
     /// The placeholders of the code's text: `{detail}` (what the developer message says),

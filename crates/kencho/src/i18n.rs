@@ -69,9 +69,7 @@ pub mod words {
         if let Some(m) = p.authors_message() {
             return m.to_string();
         }
-        let args = p.args();
-        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        super::tf(lang, p.key(), &args)
+        super::tf_owned(lang, p.key(), &p.args())
     }
 
     pub fn status(lang: &str, s: Status) -> String {
@@ -96,6 +94,12 @@ pub mod words {
     pub fn yes_no(lang: &str) -> [String; 2] {
         [super::t(lang, "answer.yes"), super::t(lang, "answer.no")]
     }
+}
+
+/// `tf` with values owned by their names, as the domain's reasons give them.
+pub fn tf_owned(lang: &str, key: &str, args: &[(&'static str, String)]) -> String {
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tf(lang, key, &args)
 }
 
 fn fill(template: &str, args: &[(&str, &str)]) -> String {
