@@ -204,6 +204,12 @@ impl AppError {
         AppError::Unexpected(e.into())
     }
 
+    /// An unexpected failure while doing `what` (a file, a stored value, a library): the
+    /// cause is kept as the source, so the log shows its whole chain.
+    pub fn failed(what: impl Into<String>, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
+        AppError::Unexpected(Box::new(Failed { what: what.into(), source: e.into() }))
+    }
+
     /// A fault of the server rather than of the request: logged with its causes.
     pub fn is_server_fault(&self) -> bool {
         matches!(self, AppError::Db(_) | AppError::Internal(_) | AppError::Unexpected(_) | AppError::SecretKey(..))
@@ -224,6 +230,15 @@ impl AppError {
         }
         out
     }
+}
+
+/// What was being done when an unexpected error happened, with that error as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+struct Failed {
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// Unique-constraint violations are conflicts, not server errors.

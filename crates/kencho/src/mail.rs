@@ -86,13 +86,13 @@ impl Mailer {
     /// or `smtps://host`. Without one, mail goes to the local mailbox when `local_mailbox` (the
     /// demo), and otherwise stays queued.
     pub fn new(relay: Option<&str>, from: &str, local_mailbox: bool) -> Result<Mailer> {
-        let from: Mailbox = from.parse().map_err(|e| AppError::Internal(format!("bad sender address {from}: {e}")))?;
+        let from: Mailbox = from.parse().map_err(|e| AppError::failed(format!("bad sender address {from}"), e))?;
         let transport = match relay {
             None if local_mailbox => Transport::LocalMailbox,
             None => Transport::Hold,
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| AppError::Internal(format!("bad SMTP relay URL: {e}")))?
+                    .map_err(|e| AppError::failed("bad SMTP relay URL", e))?
                     .timeout(Some(Duration::from_secs(20)))
                     .build(),
             ),

@@ -164,7 +164,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Procedure> {
         division_id: r.try_get("division_id")?,
         code: r.try_get("code")?,
         version: r.try_get("version")?,
-        def: serde_json::from_str(&def).map_err(|e| AppError::Internal(format!("stored definition: {e}")))?,
+        def: serde_json::from_str(&def).map_err(|e| AppError::failed("stored definition", e))?,
     })
 }
 

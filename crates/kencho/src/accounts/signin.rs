@@ -136,7 +136,7 @@ fn totp_for(secret_b32: &str, account: &str) -> Result<TOTP> {
         .to_bytes()
         .map_err(|e| AppError::Internal(format!("totp secret: {e:?}")))?;
     TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some("kencho".into()), account.to_string())
-        .map_err(|e| AppError::Internal(format!("totp: {e}")))
+        .map_err(|e| AppError::failed("totp", e))
 }
 
 /// The staff member's TOTP secret, creating one (not yet enabled) on first use. Returns the

@@ -69,7 +69,7 @@ async fn body_of<T: serde::de::DeserializeOwned>(db: &Db, id: i64) -> Result<Opt
         return Ok(None);
     }
     let body = store::setup_body(db, id).await?;
-    serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(format!("stored setup {id}: {e}")))
+    serde_json::from_str(&body).map(Some).map_err(|e| AppError::failed(format!("stored setup {id}"), e))
 }
 
 /// Whether the tenant has loaded any organisation or 専決 table yet.

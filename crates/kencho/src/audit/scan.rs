@@ -162,7 +162,7 @@ fn ordered(only: Option<&HashSet<i64>>) -> String {
 }
 
 fn sqlite_err(e: rusqlite::Error) -> AppError {
-    AppError::Internal(format!("reading the audit log: {e}"))
+    AppError::failed("reading the audit log", e)
 }
 
 fn open_sqlite(path: &str) -> Result<rusqlite::Connection> {

@@ -45,7 +45,7 @@ pub async fn configure(db: &Db, staff: &Staff, upload: Upload, tsa_url: Option<S
     let now = now_ms();
     let cred = tokio::task::spawn_blocking(move || read_upload(&upload, now))
         .await
-        .map_err(|e| AppError::Internal(format!("reading the certificate stopped: {e}")))??;
+        .map_err(|e| AppError::failed("reading the certificate stopped", e))??;
     let keys = db.keys();
     let (tenant_id, actor) = (staff.tenant_id, format!("staff:{}", staff.id));
     let fp = cred.fingerprint();
@@ -124,10 +124,9 @@ pub async fn signer(db: &Db, tenant_id: i64, location: &str) -> Result<Option<pa
     let (cert_id, chain_pem, stored) = (row.cert_id, row.chain_pem, row.private_key);
     let keys: std::sync::Arc<Keyring> = db.keys();
     let secret = Zeroizing::new(keys.open(&key_place(&cert_id), &stored)?);
-    let der =
-        Zeroizing::new(B64.decode(secret.as_bytes()).map_err(|e| AppError::Internal(format!("stored key: {e}")))?);
+    let der = Zeroizing::new(B64.decode(secret.as_bytes()).map_err(|e| AppError::failed("stored key", e))?);
     let chain = x509_cert::Certificate::load_pem_chain(chain_pem.as_bytes())
-        .map_err(|e| AppError::Internal(format!("stored chain: {e}")))?;
+        .map_err(|e| AppError::failed("stored chain", e))?;
     let cred = Credential::new(chain, credential::Key::from_pkcs8_der(&der)?)?;
     cred.check((now_ms() / 1000) as u64)?;
     Ok(Some(pades::Signer { credential: cred, tsa_url: row.tsa_url, location: location.to_string() }))

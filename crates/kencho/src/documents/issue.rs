@@ -42,7 +42,7 @@ pub fn signed_message(number: &str, tenant_code: &str, issued_at: i64, sha256_he
 pub async fn pdf_bytes(data_dir: &Path, doc: &IssuedDocument) -> Result<Vec<u8>> {
     tokio::fs::read(crate::blobs::file_path(data_dir, &doc.sha256))
         .await
-        .map_err(|e| AppError::Internal(format!("document file {}: {e}", doc.number)))
+        .map_err(|e| AppError::failed(format!("document file {}", doc.number), e))
 }
 
 /// The embedded signature's /Reason: `{title}の発行`.
@@ -82,7 +82,7 @@ pub(super) async fn sign_and_store(
     let (tenant_code, number) = (tenant_code.to_string(), number.to_string());
     let rendered = tokio::task::spawn_blocking(move || render().map_err(AppError::Internal))
         .await
-        .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
+        .map_err(|e| AppError::failed("rendering stopped", e))??;
     let bytes = match &signing.embedded {
         Some(s) => pades::sign(rendered, s, issued_at, &signing.reason).await?,
         None => rendered,
@@ -94,7 +94,7 @@ pub(super) async fn sign_and_store(
         Ok::<_, AppError>((bytes, sha, keys::encode_signature(&sig), key.key_id))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))??;
+    .map_err(|e| AppError::failed("rendering stopped", e))??;
     crate::blobs::store_file(data_dir, &sha, &bytes).await?;
     Ok(Signed { sha256: sha, size: bytes.len() as i64, key_id, signature })
 }

@@ -53,14 +53,13 @@ fn new_seed() -> [u8; 32] {
 }
 
 fn decode_32(b64: &str) -> Result<[u8; 32]> {
-    let bytes = B64.decode(b64).map_err(|e| AppError::Internal(format!("stored key is not base64: {e}")))?;
+    let bytes = B64.decode(b64).map_err(|e| AppError::failed("stored key is not base64", e))?;
     bytes.try_into().map_err(|_| AppError::Internal("stored key is not 32 bytes".into()))
 }
 
 /// Decodes a stored public key.
 pub fn verifying_key(public_key_b64: &str) -> Result<VerifyingKey> {
-    VerifyingKey::from_bytes(&decode_32(public_key_b64)?)
-        .map_err(|e| AppError::Internal(format!("bad public key: {e}")))
+    VerifyingKey::from_bytes(&decode_32(public_key_b64)?).map_err(|e| AppError::failed("bad public key", e))
 }
 
 pub fn encode_signature(s: &Signature) -> String {

@@ -193,8 +193,7 @@ impl Atlases {
         }
         let atlas = tokio::task::spawn_blocking(move || -> Result<Atlas> {
             for ((kind, scenario), text) in texts {
-                let parsed =
-                    parse(kind, &text).map_err(|e| AppError::Internal(format!("stored {kind:?} layer: {e}")))?;
+                let parsed = parse(kind, &text).map_err(|e| AppError::failed(format!("stored {kind:?} layer"), e))?;
                 if let Parsed::Flood(z) = &parsed {
                     if Some(z.scenario()) != scenario {
                         return Err(AppError::Internal(format!(

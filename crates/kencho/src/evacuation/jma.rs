@@ -348,13 +348,13 @@ pub async fn poll_once(
     feed: &str,
 ) -> Result<usize> {
     let get = |url: String, cap: usize| async move {
-        let mut res = client.get(&url).send().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))?;
+        let mut res = client.get(&url).send().await.map_err(|e| AppError::failed(url.clone(), e))?;
         if !res.status().is_success() {
             return Err(AppError::Internal(format!("{url}: HTTP {}", res.status())));
         }
         // Read at most `cap` bytes: a feed or telegram larger than that is not JMA's.
         let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| AppError::Internal(format!("{url}: {e}")))? {
+        while let Some(chunk) = res.chunk().await.map_err(|e| AppError::failed(url.clone(), e))? {
             if body.len() + chunk.len() > cap {
                 return Err(AppError::Internal(format!("{url}: larger than {cap} bytes")));
             }
@@ -363,7 +363,7 @@ pub async fn poll_once(
         String::from_utf8(body).map_err(|_| AppError::Internal(format!("{url}: not UTF-8")))
     };
     let atom = get(feed.to_string(), FEED_CAP).await?;
-    let mut links = telegram::feed_links(&atom).map_err(|e| AppError::Internal(format!("feed: {e}")))?;
+    let mut links = telegram::feed_links(&atom).map_err(|e| AppError::failed("feed", e))?;
     // Telegrams are fetched only from the feed's own origin: a feed entry cannot send kencho
     // to another host.
     let origin = origin_of(feed).ok_or_else(|| AppError::Internal(format!("feed URL {feed} has no origin")))?;

@@ -223,7 +223,7 @@ pub fn open_data(keys: &Keyring, token: &str, stored: &str) -> Result<Answers> {
     if data.is_empty() {
         return Ok(Answers::default());
     }
-    serde_json::from_str(&data).map_err(|e| AppError::Internal(format!("stored plan: {e}")))
+    serde_json::from_str(&data).map_err(|e| AppError::failed("stored plan", e))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -76,7 +76,7 @@ async fn write_one(db: &Db, target: &Target, tenant_id: i64, at_least: i64) -> R
         return Ok(None);
     };
     let known = files::read(&target.dir, tenant_id)?
-        .map_err(|e| AppError::Internal(format!("tenant {tenant_id}'s checkpoint file: {e}")))?;
+        .map_err(|e| AppError::failed(format!("tenant {tenant_id}'s checkpoint file"), e))?;
     let last = known.last();
     if seq < at_least || last.is_some_and(|c| c.seq >= seq) {
         return Ok(None);

@@ -70,7 +70,7 @@ pub async fn create_checkout(
     let form = fmt::checkout_session_form(req).map_err(AppError::unexpected)?;
     let url = format!("{api_base}{}", fmt::CHECKOUT_SESSIONS_URL.trim_start_matches("https://api.stripe.com"));
     let bytes = post(http, &url, api_key, &fmt::idempotency_key(req.payment_id, attempt), &form).await?;
-    fmt::parse_checkout_session(&bytes).map_err(|e| AppError::Internal(format!("Stripe's answer: {e}")))
+    fmt::parse_checkout_session(&bytes).map_err(|e| AppError::failed("Stripe's answer", e))
 }
 
 /// Sends refunds waiting for Stripe (state `to_send`); their result arrives as a webhook.

@@ -93,8 +93,7 @@ impl Kian {
     /// Decodes a 起案 from a row holding its columns (by name).
     pub(super) fn from_row(r: &sqlx::any::AnyRow) -> Result<Kian> {
         let route: String = r.try_get("route")?;
-        let mut route: Route =
-            serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
+        let mut route: Route = serde_json::from_str(&route).map_err(|e| AppError::failed("stored route", e))?;
         let important = r.try_get::<i64, _>("important")? != 0;
         let urgent = r.try_get::<i64, _>("urgent")? != 0;
         // The 起案's columns are the record of 重要・異例 and 急施 (routes stored before issue 18

@@ -43,7 +43,7 @@ pub(super) async fn package<L: Links>(
     for (i, (name, sha)) in files.iter().enumerate() {
         let bytes = tokio::fs::read(crate::blobs::file_path(data_dir, sha))
             .await
-            .map_err(|e| AppError::Internal(format!("record file {sha}: {e}")))?;
+            .map_err(|e| AppError::failed(format!("record file {sha}"), e))?;
         // Members are numbered so two files with one name cannot collide.
         let member = format!("files/{:03}-{}", i + 1, name.replace(['/', '\\'], "_"));
         file_entries.push(serde_json::json!({"member": member, "original_name": name, "sha256": sha}));

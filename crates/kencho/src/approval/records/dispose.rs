@@ -236,7 +236,7 @@ async fn erase<L: kian::Links>(conn: &mut AnyConnection, links: &L, subject: &st
             files.extend(store::kian_files(conn, id).await?.into_iter().map(|(_, sha)| sha));
             let route = store::kian_route(conn, id).await?;
             let mut route: kencho_core::approval::route::Route =
-                serde_json::from_str(&route).map_err(|e| AppError::Internal(format!("stored route: {e}")))?;
+                serde_json::from_str(&route).map_err(|e| AppError::failed("stored route", e))?;
             route.redact_comments();
             let route = serde_json::to_string(&route).map_err(AppError::unexpected)?;
             store::erase_kian(conn, id, &t(KIAN_LANG, "approval.disposed_body"), &route, now).await?;

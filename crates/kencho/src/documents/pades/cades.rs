@@ -55,7 +55,7 @@ pub struct SigningCertificateV2 {
 }
 
 fn der_err(e: der::Error) -> AppError {
-    AppError::Internal(format!("CMS encoding: {e}"))
+    AppError::failed("CMS encoding", e)
 }
 
 pub fn sha256_alg() -> AlgorithmIdentifierOwned {

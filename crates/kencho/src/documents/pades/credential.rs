@@ -75,7 +75,7 @@ impl Key {
             Key::Rsa(k) => k.to_pkcs8_der(),
             Key::P256(k) => p256::SecretKey::from(k).to_pkcs8_der(),
         }
-        .map_err(|e| AppError::Internal(format!("encoding the signing key: {e}")))?;
+        .map_err(|e| AppError::failed("encoding the signing key", e))?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
@@ -93,7 +93,7 @@ impl Key {
             Key::P256(k) => k.verifying_key().to_public_key_der(),
         }
         .map(|d| d.as_bytes().to_vec())
-        .map_err(|e| AppError::Internal(format!("encoding the public key: {e}")))
+        .map_err(|e| AppError::failed("encoding the public key", e))
     }
 
     /// The CMS signatureAlgorithm of this key's signatures.
@@ -111,12 +111,11 @@ impl Key {
         match self {
             Key::Rsa(k) => {
                 let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**k).clone());
-                let sig = signer.try_sign(message).map_err(|e| AppError::Internal(format!("RSA signing: {e}")))?;
+                let sig = signer.try_sign(message).map_err(|e| AppError::failed("RSA signing", e))?;
                 Ok(sig.to_vec())
             }
             Key::P256(k) => {
-                let sig: DerSignature =
-                    k.try_sign(message).map_err(|e| AppError::Internal(format!("ECDSA signing: {e}")))?;
+                let sig: DerSignature = k.try_sign(message).map_err(|e| AppError::failed("ECDSA signing", e))?;
                 Ok(sig.to_vec())
             }
         }
@@ -193,9 +192,7 @@ impl Credential {
         use der::EncodePem;
         let mut out = String::new();
         for c in &self.chain {
-            out.push_str(
-                &c.to_pem(der::pem::LineEnding::LF).map_err(|e| AppError::Internal(format!("certificate PEM: {e}")))?,
-            );
+            out.push_str(&c.to_pem(der::pem::LineEnding::LF).map_err(|e| AppError::failed("certificate PEM", e))?);
         }
         Ok(out)
     }

@@ -70,7 +70,7 @@ pub async fn sign(pdf: Vec<u8>, signer: &Signer, signed_at_ms: i64, reason: &str
         let time = pdf_date(signed_at_ms);
         let name = common_name(s.credential.signer());
         let sig = increment::SigInfo { time: &time, reason: &reason, location: &s.location, name: &name };
-        let p = increment::prepare(&pdf, &sig, capacity).map_err(|e| AppError::Internal(format!("PAdES: {e}")))?;
+        let p = increment::prepare(&pdf, &sig, capacity).map_err(|e| AppError::failed("PAdES", e))?;
         let digest = {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
@@ -83,12 +83,12 @@ pub async fn sign(pdf: Vec<u8>, signer: &Signer, signed_at_ms: i64, reason: &str
         Ok::<_, AppError>((p, info))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("signing stopped: {e}")))??;
+    .map_err(|e| AppError::failed("signing stopped", e))??;
     let mut info = info;
     if let Some(url) = &signer.tsa_url {
         let token = tsa::time_stamp(url, info.signature.as_bytes()).await?;
         cades::add_time_stamp(&mut info, &token)?;
     }
     let cms = cades::content_info(&signer.credential, info)?;
-    placeholder.fill(&cms).map_err(|e| AppError::Internal(format!("PAdES: {e}")))
+    placeholder.fill(&cms).map_err(|e| AppError::failed("PAdES", e))
 }

@@ -28,8 +28,8 @@ pub async fn lock_with_ledger(conn: &mut AnyConnection, id: i64) -> Result<(Paym
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let ledger: Ledger = serde_json::from_str(&row.try_get::<String, _>("ledger")?)
-        .map_err(|e| AppError::Internal(format!("ledger: {e}")))?;
+    let ledger: Ledger =
+        serde_json::from_str(&row.try_get::<String, _>("ledger")?).map_err(|e| AppError::failed("ledger", e))?;
     Ok((Payment::from_row(&row)?, ledger))
 }
 

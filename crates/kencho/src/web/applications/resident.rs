@@ -544,7 +544,7 @@ pub async fn file_response(st: &AppState, id: i64, aid: &str) -> Result<Response
     let att = apps::attachment(&st.db, id, aid).await?;
     let bytes = tokio::fs::read(crate::blobs::file_path(&st.cfg.data_dir, &att.sha256))
         .await
-        .map_err(|e| AppError::Internal(format!("attachment file: {e}")))?;
+        .map_err(|e| AppError::failed("attachment file", e))?;
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(
