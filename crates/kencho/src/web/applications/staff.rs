@@ -135,29 +135,8 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         && a.status == Status::Accepted;
     let refunds = crate::payments::refunds_of(&st.db, id).await?;
     let schedule = if fee_after_review { crate::payments::schedule::load(&st.db, a.tenant_id).await? } else { None };
-    let (fee_items, fee_grounds) = schedule
-        .map(|(sc, _)| {
-            let own = p.def.fee.item.as_deref();
-            let items = sc
-                .items
-                .iter()
-                .filter(|i| own.is_none_or(|o| o == i.code))
-                .map(|i| {
-                    let args = [("name", i.name.as_str()), ("ordinance", &sc.ordinance), ("article", &i.article)];
-                    let amount = i.amount.to_string();
-                    (i.code.clone(), tf(lang, "pay.fee_item_option", &[args[0], args[1], args[2], ("amount", &amount)]))
-                })
-                .collect();
-            let grounds = sc
-                .grounds
-                .iter()
-                .map(|g| {
-                    (g.code.clone(), tf(lang, "pay.fee_ground_option", &[("text", &g.text), ("article", &g.article)]))
-                })
-                .collect();
-            (items, grounds)
-        })
-        .unwrap_or_default();
+    let (fee_items, fee_grounds) =
+        schedule.map(|(sc, _)| fee_options(&sc, p.def.fee.item.as_deref(), lang)).unwrap_or_default();
     Ok(CasePage {
         l: ctx.layout(st, &format!("{} {}", a.receipt_number.clone().unwrap_or_default(), p.title(lang))),
         id,
@@ -199,6 +178,30 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         refunds,
         kian,
     })
+}
+
+type Options = Vec<(String, String)>;
+
+/// The 手数料条例's items (only the procedure's own, when it names one) and grounds of
+/// reduction, as choices for the fee a reviewer sets.
+fn fee_options(sc: &kencho_core::payment::schedule::Schedule, own: Option<&str>, lang: &str) -> (Options, Options) {
+    let items = sc
+        .items
+        .iter()
+        .filter(|i| own.is_none_or(|o| o == i.code))
+        .map(|i| {
+            let amount = i.amount.to_string();
+            let args =
+                [("name", i.name.as_str()), ("ordinance", &sc.ordinance), ("article", &i.article), ("amount", &amount)];
+            (i.code.clone(), tf(lang, "pay.fee_item_option", &args))
+        })
+        .collect();
+    let grounds = sc
+        .grounds
+        .iter()
+        .map(|g| (g.code.clone(), tf(lang, "pay.fee_ground_option", &[("text", &g.text), ("article", &g.article)])))
+        .collect();
+    (items, grounds)
 }
 
 pub(super) async fn case_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
