@@ -31,6 +31,11 @@ pub fn already_registered(lang: &str, base_url: &str) -> (String, String) {
     mail(lang, "registered", &[("base_url", base_url)])
 }
 
+/// The link that sets a new password for a forgotten one.
+pub fn password_reset(lang: &str, name: &str, link: &str, minutes: i64) -> (String, String) {
+    mail(lang, "password_reset", &[("name", name), ("link", link), ("minutes", &minutes.to_string())])
+}
+
 pub struct AppMail<'a> {
     pub base_url: &'a str,
     pub lang: &'a str,

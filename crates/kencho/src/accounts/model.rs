@@ -77,6 +77,28 @@ impl LoginRow {
     }
 }
 
+/// An account whose password is being set: its words for the password policy, its tenant
+/// (0 for a resident) for the audit log.
+pub(super) struct PasswordOwner {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub tenant_id: i64,
+}
+
+impl PasswordOwner {
+    pub(super) fn from_row(r: &AnyRow) -> Result<PasswordOwner> {
+        Ok(PasswordOwner {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            password_hash: r.try_get("password_hash")?,
+            tenant_id: r.try_get("tenant_id")?,
+        })
+    }
+}
+
 /// What the second step of a staff sign-in reads of the account.
 pub(super) struct TotpRow {
     pub email: String,

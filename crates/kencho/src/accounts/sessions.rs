@@ -96,7 +96,7 @@ fn touch(db: &Db, th: String, now: i64) {
     });
 }
 
-/// Deletes expired sessions, old login attempts and spent verification links. Safe to run in
+/// Deletes expired sessions, old login attempts and spent verification and reset links. Safe to run in
 /// every process at once.
 pub async fn purge_expired(db: &Db) -> Result<u64> {
     db.transact(|conn| {
@@ -107,6 +107,7 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
             n += security::purge(conn, now).await?;
             n += store::purge_idle_sessions(conn, now - RESIDENT_IDLE_MS.max(STAFF_IDLE_MS)).await?;
             n += store::purge_verifications(conn, now - 7 * 86_400_000).await?;
+            n += store::purge_resets(conn, now - 7 * 86_400_000).await?;
             Ok(n)
         })
     })

@@ -41,6 +41,8 @@ pub enum Need {
     Admin,
     /// A network server's integration token, or a tenant administrator.
     Uplink,
+    /// Someone signed in to their own account: a resident, or staff past the second factor.
+    Account,
 }
 
 /// The rule for a request that carries a body: who must be asking, the largest body, and how
@@ -64,6 +66,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
     }
     let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match seg.as_slice() {
+        ["api", "v1", "auth", "password"] => rule(Account, SMALL),
         ["api", "v1", "auth", ..] => rule(Anyone, SMALL),
         ["api", "v1", "iot", "uplink"] => rule(Uplink, MIB),
         ["api", "v1", "payments", "webhooks", ..] => rule(Anyone, 256 * KIB),
@@ -77,7 +80,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         ["api", "v1", "staff", "payments", "reconcile"] => rule(Staff, 64 * MIB),
         ["api", "v1", "staff" | "approval" | "absences" | "records", ..] => rule(Staff, 2 * MIB),
         ["api", ..] => rule(Anyone, SMALL),
-        ["staff", "login"] | ["staff", "mfa"] => rule(Anyone, SMALL),
+        ["staff", "login"] | ["staff", "mfa"] | ["staff", "password", "forgot"] => rule(Anyone, SMALL),
         ["staff", "evacuation", "layers"] => rule(Admin, super::evacuation::LAYER_LIMIT),
         ["staff", "admin", ..] => rule(Admin, 2 * MIB),
         ["staff", "evacuation", "jma"] => rule(Staff, 10 * MIB),
@@ -88,6 +91,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         ["applications", _, "pages", _] => rule(Resident, 21 * MIB),
         ["applications", ..] => rule(Resident, SMALL),
         ["verify-document"] => rule(Anyone, 4 * MIB),
+        ["account", ..] => rule(Account, SMALL),
         _ => rule(Anyone, SMALL),
     }
 }
@@ -171,6 +175,8 @@ fn admit(session: Option<&Session>, rule: Rule, method: &Method) -> Result<(), A
         (_, None) => Err(AppError::Unauthenticated),
         (Need::Resident, Some((Principal::Resident(_), _))) => Ok(()),
         (Need::Resident, Some(_)) => Err(AppError::Forbidden),
+        (Need::Account, Some((Principal::Resident(_), _) | (Principal::Staff(_), true))) => Ok(()),
+        (Need::Account, Some((Principal::Staff(_), false))) => Err(AppError::MfaRequired),
         (Need::Uplink, Some((Principal::Integration { .. }, _))) => Ok(()),
         (Need::Staff | Need::Admin | Need::Uplink, Some((Principal::Staff(s), mfa_ok))) => {
             if !mfa_ok {
@@ -221,6 +227,10 @@ mod tests {
         assert_eq!(rule_for(&post, "/api/v1/iot/uplink"), rule(Need::Uplink, MIB));
         assert_eq!(rule_for(&post, "/login"), rule(Need::Anyone, SMALL));
         assert_eq!(rule_for(&post, "/staff/login").need, Need::Anyone);
+        assert_eq!(rule_for(&post, "/staff/password/forgot").need, Need::Anyone);
+        assert_eq!(rule_for(&post, "/account/password").need, Need::Account);
+        assert_eq!(rule_for(&post, "/api/v1/auth/password").need, Need::Account);
+        assert_eq!(rule_for(&post, "/api/v1/auth/password/reset").need, Need::Anyone);
         assert_eq!(rule_for(&post, "/applications/3/pages/2").need, Need::Resident);
         assert_eq!(rule_for(&Method::GET, "/staff/evacuation/layers").limit, SMALL);
         for (m, p) in [(&post, "/nowhere"), (&Method::PUT, "/evacuation/p/x/where")] {

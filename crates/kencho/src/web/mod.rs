@@ -275,6 +275,21 @@ impl Ctx {
         }
     }
 
+    /// The signed-in account itself, through its session (not an API token): a resident, or
+    /// staff past the second factor. With the session's token hash, to keep it.
+    pub fn account(&self) -> Result<(crate::accounts::AccountKind, i64, &str), AppError> {
+        use crate::accounts::AccountKind;
+        let s = self.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        if s.api_token.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        match &s.principal {
+            Principal::Resident(r) => Ok((AccountKind::Resident, r.id, &s.token_hash)),
+            Principal::Staff(_) => Ok((AccountKind::Staff, self.staff()?.id, &s.token_hash)),
+            Principal::Integration { .. } => Err(AppError::Forbidden),
+        }
+    }
+
     /// A tenant administrator (who has passed the second factor).
     pub fn admin(&self) -> Result<&Staff, AppError> {
         let s = self.staff()?;

@@ -104,6 +104,7 @@ fn error_code_schema() -> utoipa::openapi::Object {
 #[openapi(
     info(title = "kencho API", description = "The JSON API of kencho, the digital prefectural office. Authenticate with `Authorization: Bearer <token>`."),
     paths(super::accounts::api::signup, super::accounts::api::verify, super::accounts::api::login, super::accounts::api::logout,
+          super::accounts::api::change_password, super::accounts::api::forgot_password, super::accounts::api::reset_password,
           super::applications::api::list_procedures, super::applications::api::get_procedure, super::applications::api::create_application,
           super::applications::api::my_applications, super::applications::api::get_application, super::applications::api::get_status,
           super::applications::api::save_answers, super::applications::api::upload_attachment, super::applications::api::download_attachment,

@@ -22,6 +22,7 @@ mod iot;
 mod isolation;
 mod jma;
 mod pades;
+mod passwords;
 mod payments;
 mod payments_accounts;
 mod payments_stripe;

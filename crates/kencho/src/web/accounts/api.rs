@@ -108,3 +108,78 @@ pub(super) async fn logout(State(st): State<AppState>, ctx: Ctx) -> Result<Statu
     accounts::logout(&st.db, &s.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct ForgotBody {
+    pub email: String,
+    /// `resident` (default) or `staff`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The language of the mail (`ja` by default).
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// The account kind a body names, `resident` when it names none.
+fn account_kind(kind: Option<&str>) -> Result<accounts::AccountKind> {
+    let kind = kind.unwrap_or("resident");
+    accounts::AccountKind::parse(kind)
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.kind_resident_staff", other = kind)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotBody,
+    responses((status = 202, description = "A reset link is mailed if the address has an account (the same answer either way)"),
+        (status = 400, description = "Not an e-mail address", body = ErrorBody), (status = 429, description = "Too many requests", body = ErrorBody)))]
+pub(super) async fn forgot_password(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let b: ForgotBody = json(&headers, &body)?;
+    let kind = account_kind(b.kind.as_deref())?;
+    let lang = b.lang.as_deref().unwrap_or("ja");
+    let req = accounts::ResetRequest { kind, email: &b.email, lang, base_url: &st.cfg.base_url, ip: &ctx.info.ip };
+    accounts::request_reset(&st.db, req).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetBody {
+    /// The token from the reset link.
+    pub token: String,
+    /// The new password (the password policy applies).
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetBody,
+    responses((status = 204, description = "Password set; every session of the account ended"),
+        (status = 400, description = "Link used or expired, or the password refused", body = ErrorBody)))]
+pub(super) async fn reset_password(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
+    let b: ResetBody = json(&headers, &body)?;
+    accounts::reset_password(&st.db, &b.token, &b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePasswordBody {
+    pub current: String,
+    /// The new password (the password policy applies).
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordBody,
+    responses((status = 204, description = "Password changed; the account's other sessions ended"),
+        (status = 400, description = "Current password wrong, or the new one refused", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+pub(super) async fn change_password(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let (kind, id, session) = ctx.account()?;
+    let b: ChangePasswordBody = json(&headers, &body)?;
+    accounts::change_password(&st.db, (kind, id), (session, &ctx.info.ip), (&b.current, &b.password)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

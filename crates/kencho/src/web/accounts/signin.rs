@@ -38,11 +38,11 @@ pub(super) async fn signup_form(State(st): State<AppState>, ctx: Ctx) -> PageRes
 #[derive(Template)]
 #[template(path = "message.html")]
 pub(super) struct MessagePage {
-    l: Layout,
-    heading: String,
-    body: String,
-    link: String,
-    link_label: String,
+    pub(super) l: Layout,
+    pub(super) heading: String,
+    pub(super) body: String,
+    pub(super) link: String,
+    pub(super) link_label: String,
 }
 
 pub(super) async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
@@ -81,7 +81,7 @@ pub(super) async fn signup(State(st): State<AppState>, ctx: Ctx, body: Bytes) ->
 #[derive(Deserialize)]
 pub(super) struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub(super) token: String,
 }
 
 #[derive(Template)]
