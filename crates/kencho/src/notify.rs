@@ -36,6 +36,11 @@ pub fn password_reset(lang: &str, name: &str, link: &str, minutes: i64) -> (Stri
     mail(lang, "password_reset", &[("name", name), ("link", link), ("minutes", &minutes.to_string())])
 }
 
+/// An administrator's invitation to a new staff account: the link sets its first password.
+pub fn staff_invite(lang: &str, (name, tenant): (&str, &str), link: &str, days: i64) -> (String, String) {
+    mail(lang, "staff_invite", &[("name", name), ("tenant", tenant), ("link", link), ("days", &days.to_string())])
+}
+
 pub struct AppMail<'a> {
     pub base_url: &'a str,
     pub lang: &'a str,

@@ -21,7 +21,7 @@ pub mod tokens;
 
 pub use crate::actor::{Principal, Resident, Staff};
 pub use crate::crypto::random_token;
-pub use model::{AccountKind, Client, Session, SignedIn, SESSION_HOURS};
+pub use model::{AccountKind, Client, Session, SignedIn, StaffEntry, SESSION_HOURS};
 pub use passwords::*;
 pub use reset::*;
 pub use residents::*;

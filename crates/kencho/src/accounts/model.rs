@@ -99,6 +99,41 @@ impl PasswordOwner {
     }
 }
 
+/// A staff account as its tenant's administrator sees it in the list.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StaffEntry {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    pub division_code: String,
+    pub division_name: String,
+    /// The second factor is enrolled.
+    pub totp: bool,
+    /// Invited, the password not set yet.
+    pub invited: bool,
+    /// Ended (ms since the epoch), or still live.
+    pub deactivated_at: Option<i64>,
+}
+
+impl StaffEntry {
+    pub(super) fn from_row(r: &AnyRow) -> Result<StaffEntry> {
+        let role: String = r.try_get("role")?;
+        Ok(StaffEntry {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            role: Role::parse(&role).ok_or_else(|| AppError::Internal(format!("unknown role {role}")))?,
+            division_code: r.try_get("division_code")?,
+            division_name: r.try_get("division_name")?,
+            totp: r.try_get::<i64, _>("totp_enabled")? == 1,
+            invited: r.try_get::<i64, _>("invited")? == 1,
+            deactivated_at: r.try_get("deactivated_at")?,
+        })
+    }
+}
+
 /// What the second step of a staff sign-in reads of the account.
 pub(super) struct TotpRow {
     pub email: String,

@@ -53,7 +53,8 @@ pub async fn request_reset(db: &Db, r: ResetRequest<'_>) -> Result<()> {
     let ip = r.ip.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
-            store::insert_reset(conn, &token_hash(&token), (kind, id), now, now + RESET_MINUTES * 60_000).await?;
+            store::insert_reset(conn, &token_hash(&token), (kind, id), "reset", (now, now + RESET_MINUTES * 60_000))
+                .await?;
             let who = format!("{}:{id}", kind.as_str());
             mail::enqueue(conn, &format!("password-reset:{who}:{now}"), &email, &subject, &body).await?;
             let detail = serde_json::json!({"ip": ip});

@@ -1,13 +1,16 @@
-//! Staff accounts: found by id, created by a tenant administrator or the command line, named
-//! in lists of who acted.
+//! Staff accounts: found by id, created on the command line or invited by a tenant
+//! administrator, their role and division changed, ended; named in lists of who acted. The
+//! tenant's divisions are kept here too.
 
 use kencho_core::application::Role;
 
+use super::model::{AccountKind, StaffEntry};
 use super::store::{self, NewStaff};
-use super::{check_password, hash_password, Staff};
+use super::{check_password, hash_password, random_token, token_hash, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
+use crate::mail;
 
 pub async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
     store::staff_by_id(db, id).await
@@ -76,4 +79,134 @@ pub async fn create_staff(
 /// Every staff member's name in a tenant, by id (for showing who acted).
 pub async fn staff_names(db: &Db, tenant_id: i64) -> Result<std::collections::HashMap<i64, String>> {
     store::staff_names(db, tenant_id).await
+}
+
+/// How long an invitation's link stays usable.
+pub const INVITE_DAYS: i64 = 7;
+
+/// Whom an administrator invites: the account is made now, and the person sets their password
+/// through the mailed link (the second factor is enrolled at the first sign-in).
+pub struct Invite<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub division_code: &'a str,
+    pub role: Role,
+    pub lang: &'a str,
+    pub base_url: &'a str,
+}
+
+/// Invites a staff member into the administrator's tenant; returns the new account's id.
+pub async fn invite_staff(db: &Db, admin: &Staff, inv: Invite<'_>) -> Result<i64> {
+    let email = kencho_core::text::nfkc_trim(inv.email).to_lowercase();
+    if !kencho_core::forms::is_email(&email) {
+        return Err(AppError::BadRequest(detail!("detail.accounts.e_mail_address_2", email = email)));
+    }
+    let name = inv.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 || kencho_core::text::has_control_chars(&name, false) {
+        return Err(AppError::BadRequest(detail!("detail.accounts.name")));
+    }
+    let token = random_token();
+    let link = format!("{}/password/reset?token={token}", inv.base_url);
+    let (subject, body) = crate::notify::staff_invite(inv.lang, (&name, &admin.tenant_name), &link, INVITE_DAYS);
+    let (tenant_id, actor, division, role) =
+        (admin.tenant_id, format!("staff:{}", admin.id), inv.division_code.to_string(), inv.role);
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let division_id = store::division_id(conn, tenant_id, &division).await?.ok_or_else(|| {
+                AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
+            })?;
+            let now = now_ms();
+            let new = NewStaff {
+                tenant_id,
+                division_id,
+                email: &email,
+                name: &name,
+                role: role.as_str(),
+                password_hash: store::NOT_SET,
+                now,
+            };
+            let Some(id) = store::insert_staff(conn, new).await? else {
+                return Err(AppError::Conflict(detail!("detail.accounts.already_has_account", email = email)));
+            };
+            let expires = now + INVITE_DAYS * 86_400_000;
+            store::insert_reset(conn, &token_hash(&token), (AccountKind::Staff, id), "invite", (now, expires)).await?;
+            mail::enqueue(conn, &format!("staff-invite:{id}"), &email, &subject, &body).await?;
+            let detail = serde_json::json!({"role": role.as_str(), "division": division});
+            audit::append(conn, tenant_id, &actor, "staff.invite", &format!("staff:{id}"), detail).await?;
+            Ok(id)
+        })
+    })
+    .await
+}
+
+/// A change to a live staff account of the administrator's tenant.
+pub enum StaffChange<'a> {
+    /// A new role and division.
+    Role(Role, &'a str),
+    /// The account ends: no sign-in, its sessions and tokens end; its name stays on its acts.
+    Deactivate,
+}
+
+/// Changes or ends a staff account. Another tenant's account is not found; the tenant keeps
+/// at least one live administrator (an administrator cannot remove the last one, themself
+/// included).
+pub async fn change_staff(db: &Db, admin: &Staff, id: i64, change: StaffChange<'_>) -> Result<()> {
+    let (tenant_id, actor) = (admin.tenant_id, format!("staff:{}", admin.id));
+    let change = match change {
+        StaffChange::Role(role, division) => Some((role, division.to_string())),
+        StaffChange::Deactivate if id == admin.id => {
+            return Err(AppError::Conflict(detail!("detail.accounts.not_yourself")));
+        }
+        StaffChange::Deactivate => None,
+    };
+    db.transact(move |conn| {
+        Box::pin(async move {
+            // One change to a tenant's staff at a time, so two cannot remove the last administrator.
+            crate::db::lock_for_update(conn, "tenants", tenant_id).await?;
+            let was = store::live_staff_role(conn, tenant_id, id).await?.ok_or(AppError::NotFound)?;
+            let stays_admin = matches!(&change, Some((Role::Admin, _)));
+            if was == Role::Admin.as_str() && !stays_admin && store::live_admins(conn, tenant_id).await? <= 1 {
+                return Err(AppError::Conflict(detail!("detail.accounts.last_admin")));
+            }
+            let now = now_ms();
+            let (action, detail) = match &change {
+                Some((role, division)) => {
+                    let division_id = store::division_id(conn, tenant_id, division).await?.ok_or_else(|| {
+                        AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
+                    })?;
+                    store::set_staff_role(conn, id, role.as_str(), division_id).await?;
+                    ("staff.change_role", serde_json::json!({"from": was, "role": role.as_str(), "division": division}))
+                }
+                None => {
+                    store::deactivate_staff(conn, id, now).await?;
+                    let ended = store::end_sessions(conn, (AccountKind::Staff, id), "").await?;
+                    ("staff.deactivate", serde_json::json!({"sessions_ended": ended}))
+                }
+            };
+            audit::append(conn, tenant_id, &actor, action, &format!("staff:{id}"), detail).await
+        })
+    })
+    .await
+}
+
+/// The administrator's list of the tenant's staff, and its divisions (code, name).
+pub async fn staff_of_tenant(db: &Db, tenant_id: i64) -> Result<(Vec<StaffEntry>, Vec<(String, String)>)> {
+    Ok((store::staff_list(db, tenant_id).await?, store::divisions(db, tenant_id).await?))
+}
+
+/// Adds a division to the administrator's tenant, or renames it (by its code).
+pub async fn save_division(db: &Db, admin: &Staff, code: &str, name: &str) -> Result<()> {
+    let (code, name) = (code.trim().to_string(), name.trim().to_string());
+    if !kencho_core::procedure::is_code(&code) || name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::BadRequest(detail!("detail.accounts.name_division_code_z0")));
+    }
+    let (tenant_id, actor) = (admin.tenant_id, format!("staff:{}", admin.id));
+    db.transact(move |conn| {
+        Box::pin(async move {
+            let id = crate::procedures::upsert_division(conn, tenant_id, &code, &name).await?;
+            let detail = serde_json::json!({"code": code, "name": name});
+            audit::append(conn, tenant_id, &actor, "division.save", &format!("division:{id}"), detail).await
+        })
+    })
+    .await
 }

@@ -111,6 +111,7 @@ fn error_code_schema() -> utoipa::openapi::Object {
           super::applications::api::submit, super::applications::api::withdraw,
           super::applications::api::inbox, super::applications::api::staff_get_application, super::applications::api::staff_action, super::applications::api::export,
           super::admin::api::import_procedure, super::admin::api::list_tokens, super::admin::api::create_token,
+          super::admin::api::list_staff, super::admin::api::invite_staff, super::admin::api::change_staff, super::admin::api::deactivate_staff,
           super::evacuation::api::hazards, super::evacuation::api::preview_plan, super::evacuation::api::list_layers,
           super::evacuation::api::load_layer, super::evacuation::api::read_telegram, super::evacuation::api::list_alerts,
           super::evacuation::api::issue_alert, super::evacuation::api::approve_alert, super::evacuation::api::cancel_alert,

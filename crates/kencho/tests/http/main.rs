@@ -29,5 +29,6 @@ mod payments_stripe;
 mod procedures_api;
 mod security;
 mod signin;
+mod staff_admin;
 mod trust;
 mod wildlife;

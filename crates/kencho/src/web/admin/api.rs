@@ -1,7 +1,7 @@
 //! The JSON API for tenant administrators: procedure import and API tokens.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -99,4 +99,94 @@ pub async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderM
     let days = b.expires_in_days.unwrap_or_else(|| scope.default_days());
     Ok((StatusCode::CREATED, Json(NewToken { token, scope: scope.as_str().into(), expires_in_days: days }))
         .into_response())
+}
+
+// ---------- staff (職員管理) ----------
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffList {
+    pub staff: Vec<accounts::StaffEntry>,
+    /// The tenant's divisions as (code, name).
+    pub divisions: Vec<(String, String)>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin", security(("bearer" = [])), responses((status = 200, body = StaffList)))]
+pub async fn list_staff(State(st): State<AppState>, ctx: Ctx) -> Result<Json<StaffList>> {
+    let s = ctx.admin()?;
+    let (staff, divisions) = accounts::staff_of_tenant(&st.db, s.tenant_id).await?;
+    Ok(Json(StaffList { staff, divisions }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    pub email: String,
+    pub name: String,
+    /// The code of one of the tenant's divisions.
+    pub division: String,
+    /// `tanto`, `kakaricho`, `kacho` or `admin`.
+    pub role: String,
+    /// The language of the invitation mail (`ja` by default, or `en`).
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Invited {
+    pub id: i64,
+}
+
+fn parse_role(r: &str) -> Result<kencho_core::application::Role> {
+    kencho_core::application::Role::parse(r)
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.unknown_role", role = r)))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin", security(("bearer" = [])), request_body = InviteBody,
+    responses((status = 201, description = "Account made, invitation mailed (its link sets the password, good for 7 days)", body = Invited),
+        (status = 400, body = ErrorBody), (status = 409, description = "The address has an account", body = ErrorBody)))]
+pub async fn invite_staff(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let s = ctx.admin()?;
+    let b: InviteBody = json(&headers, &body)?;
+    let inv = accounts::Invite {
+        email: &b.email,
+        name: &b.name,
+        division_code: &b.division,
+        role: parse_role(&b.role)?,
+        lang: if b.lang.as_deref() == Some("en") { "en" } else { "ja" },
+        base_url: &st.cfg.base_url,
+    };
+    let id = accounts::invite_staff(&st.db, s, inv).await?;
+    Ok((StatusCode::CREATED, Json(Invited { id })).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeStaffBody {
+    pub role: String,
+    pub division: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/staff/{id}", tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ChangeStaffBody,
+    responses((status = 204, description = "Role and division changed"), (status = 404, body = ErrorBody),
+        (status = 409, description = "The tenant's last administrator", body = ErrorBody)))]
+pub async fn change_staff(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let s = ctx.admin()?;
+    let b: ChangeStaffBody = json(&headers, &body)?;
+    accounts::change_staff(&st.db, s, id, accounts::StaffChange::Role(parse_role(&b.role)?, &b.division)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/staff/{id}/deactivate", tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Account ended: no sign-in, sessions and tokens ended"), (status = 404, body = ErrorBody),
+        (status = 409, description = "Oneself, or the tenant's last administrator", body = ErrorBody)))]
+pub async fn deactivate_staff(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<StatusCode> {
+    let s = ctx.admin()?;
+    accounts::change_staff(&st.db, s, id, accounts::StaffChange::Deactivate).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

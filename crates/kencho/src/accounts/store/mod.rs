@@ -5,10 +5,15 @@
 use kencho_core::security::rate::State;
 use sqlx::{AnyConnection, Row};
 
-use super::model::{staff_from_row, AccountKind, ApiTokenInfo, LoginRow, PasswordOwner, SessionRow, TokenRow, TotpRow};
-use crate::actor::Staff;
+use super::model::{AccountKind, ApiTokenInfo, LoginRow, SessionRow, TokenRow, TotpRow};
 use crate::db::Db;
-use crate::error::{is_unique_violation, Result};
+use crate::error::Result;
+
+mod reset;
+mod staff;
+
+pub(super) use reset::*;
+pub(super) use staff::*;
 
 // ---------- residents ----------
 
@@ -71,7 +76,9 @@ pub(super) async fn login_row(db: &Db, kind: AccountKind, email: &str) -> Result
         AccountKind::Resident => {
             "SELECT id, password_hash, verified_at AS extra, 0 AS tenant_id FROM residents WHERE email = $1"
         }
-        AccountKind::Staff => "SELECT id, password_hash, totp_enabled AS extra, tenant_id FROM staff WHERE email = $1",
+        AccountKind::Staff => {
+            "SELECT id, password_hash, totp_enabled AS extra, tenant_id FROM staff WHERE email = $1 AND deactivated_at IS NULL"
+        }
     };
     sqlx::query(sql).bind(email).fetch_optional(&db.read).await?.as_ref().map(LoginRow::from_row).transpose()
 }
@@ -174,133 +181,6 @@ pub(super) async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -
     Ok(())
 }
 
-// ---------- passwords: change and reset ----------
-
-/// The account whose password may be set: its e-mail and name (the password policy's context
-/// words) and tenant (0 for a resident). By id, or by e-mail when `id` is `None`.
-pub(super) async fn password_owner(
-    db: &Db,
-    kind: AccountKind,
-    by: (Option<i64>, &str),
-) -> Result<Option<PasswordOwner>> {
-    let table = match kind {
-        AccountKind::Resident => "SELECT id, email, name, password_hash, 0 AS tenant_id FROM residents",
-        AccountKind::Staff => "SELECT id, email, name, password_hash, tenant_id FROM staff",
-    };
-    let sql = match by.0 {
-        Some(_) => format!("{table} WHERE id = $1"),
-        None => format!("{table} WHERE email = $1"),
-    };
-    let q = match by {
-        (Some(id), _) => sqlx::query(&sql).bind(id),
-        (None, email) => sqlx::query(&sql).bind(email.to_string()),
-    };
-    q.fetch_optional(&db.read).await?.as_ref().map(PasswordOwner::from_row).transpose()
-}
-
-pub(super) async fn insert_reset(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    (kind, id): (AccountKind, i64),
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO password_resets (token_hash, kind, principal_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(token_hash)
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// The account a reset link is for, while the link is live (not used, not expired).
-pub(super) async fn live_reset(db: &Db, token_hash: &str, now: i64) -> Result<Option<(AccountKind, i64)>> {
-    let row = sqlx::query(
-        "SELECT kind, principal_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(&db.read)
-    .await?;
-    row.map(|r| reset_row(&r)).transpose()
-}
-
-/// Uses up a live reset link, and every other live link of the same account with it.
-pub(super) async fn use_reset(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    now: i64,
-) -> Result<Option<(AccountKind, i64)>> {
-    let row = sqlx::query(
-        "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-         RETURNING kind, principal_id",
-    )
-    .bind(now)
-    .bind(token_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(account) = row.map(|r| reset_row(&r)).transpose()? else {
-        return Ok(None);
-    };
-    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE kind = $2 AND principal_id = $3 AND used_at IS NULL")
-        .bind(now)
-        .bind(account.0.as_str())
-        .bind(account.1)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Some(account))
-}
-
-fn reset_row(r: &sqlx::any::AnyRow) -> Result<(AccountKind, i64)> {
-    let kind: String = r.try_get("kind")?;
-    let kind =
-        AccountKind::parse(&kind).ok_or_else(|| crate::error::AppError::Internal(format!("reset for {kind}")))?;
-    Ok((kind, r.try_get("principal_id")?))
-}
-
-/// Sets the password; a resident who proved the address by a reset link is verified too.
-pub(super) async fn set_password(
-    conn: &mut AnyConnection,
-    (kind, id): (AccountKind, i64),
-    hash: &str,
-    now: i64,
-) -> Result<()> {
-    let q = match kind {
-        AccountKind::Resident => sqlx::query(
-            "UPDATE residents SET password_hash = $1, verified_at = COALESCE(verified_at, $2) WHERE id = $3",
-        )
-        .bind(hash)
-        .bind(now),
-        AccountKind::Staff => sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2").bind(hash),
-    };
-    q.bind(id).execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Ends every session of the account but `keep` (the caller's own, when it changed its password).
-pub(super) async fn end_sessions(conn: &mut AnyConnection, (kind, id): (AccountKind, i64), keep: &str) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE kind = $1 AND principal_id = $2 AND token_hash <> $3")
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(keep)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
-}
-
-pub(super) async fn purge_resets(conn: &mut AnyConnection, before: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
-        .bind(before)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
-}
-
 // ---------- sessions and tokens as a request presents them ----------
 
 /// A session not past its hard expiry (one query for the common case, a resident).
@@ -396,113 +276,6 @@ pub(super) async fn revoke_token(conn: &mut AnyConnection, id: i64, tenant_id: i
             .await?
             .rows_affected();
     Ok(n == 1)
-}
-
-// ---------- staff ----------
-
-const STAFF_COLS: &str = "s.id, s.tenant_id, t.code AS tenant_code, t.name AS tenant_name, s.division_id, \
-     d.code AS division_code, d.name AS division_name, s.email, s.name, s.role, s.totp_enabled";
-
-pub(super) async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
-    let sql = format!(
-        "SELECT {STAFF_COLS} FROM staff s JOIN tenants t ON t.id = s.tenant_id JOIN divisions d ON d.id = s.division_id WHERE s.id = $1"
-    );
-    sqlx::query(&sql).bind(id).fetch_optional(&db.read).await?.as_ref().map(staff_from_row).transpose()
-}
-
-pub(super) async fn staff_by_email(db: &Db, email: &str) -> Result<Option<Staff>> {
-    let sql = format!(
-        "SELECT {STAFF_COLS} FROM staff s JOIN tenants t ON t.id = s.tenant_id JOIN divisions d ON d.id = s.division_id WHERE s.email = $1"
-    );
-    sqlx::query(&sql).bind(email).fetch_optional(&db.read).await?.as_ref().map(staff_from_row).transpose()
-}
-
-/// A new staff account: its id, or `None` when the e-mail has an account already.
-pub(super) struct NewStaff<'a> {
-    pub tenant_id: i64,
-    pub division_id: i64,
-    pub email: &'a str,
-    pub name: &'a str,
-    pub role: &'a str,
-    pub password_hash: &'a str,
-    pub now: i64,
-}
-
-pub(super) async fn insert_staff(conn: &mut AnyConnection, s: NewStaff<'_>) -> Result<Option<i64>> {
-    let inserted = sqlx::query(
-        "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(s.tenant_id)
-    .bind(s.division_id)
-    .bind(s.email)
-    .bind(s.name)
-    .bind(s.role)
-    .bind(s.password_hash)
-    .bind(s.now)
-    .fetch_one(&mut *conn)
-    .await;
-    match inserted {
-        Ok(r) => Ok(Some(r.try_get("id")?)),
-        Err(e) if is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(super) async fn staff_names(db: &Db, tenant_id: i64) -> Result<std::collections::HashMap<i64, String>> {
-    let rows =
-        sqlx::query("SELECT id, name FROM staff WHERE tenant_id = $1").bind(tenant_id).fetch_all(&db.read).await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
-}
-
-/// The demo's staff member, created with TOTP enabled unless the e-mail has an account: its id.
-pub(super) async fn insert_enrolled_staff(conn: &mut AnyConnection, s: NewStaff<'_>) -> Result<Option<i64>> {
-    let row = sqlx::query(
-        "INSERT INTO staff (tenant_id, division_id, email, name, role, password_hash, totp_enabled, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
-    )
-    .bind(s.tenant_id)
-    .bind(s.division_id)
-    .bind(s.email)
-    .bind(s.name)
-    .bind(s.role)
-    .bind(s.password_hash)
-    .bind(s.now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
-}
-
-pub(super) async fn store_totp_secret(conn: &mut AnyConnection, staff_id: i64, sealed: &str) -> Result<()> {
-    sqlx::query("UPDATE staff SET totp_secret = $1 WHERE id = $2")
-        .bind(sealed)
-        .bind(staff_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// A staff member's id and sealed TOTP secret by e-mail.
-pub(super) async fn totp_by_email(db: &Db, email: &str) -> Result<(i64, Option<String>)> {
-    let row = sqlx::query("SELECT id, totp_secret FROM staff WHERE email = $1").bind(email).fetch_one(&db.read).await?;
-    Ok((row.try_get("id")?, row.try_get("totp_secret")?))
-}
-
-/// A resident whose address counts as verified already (the demo's), unless it has an account.
-pub(super) async fn insert_verified_resident(
-    conn: &mut AnyConnection,
-    email: &str,
-    name: &str,
-    hash: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query("INSERT INTO residents (email, name, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING")
-        .bind(email)
-        .bind(name)
-        .bind(hash)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 // ---------- limits and devices ----------
