@@ -35,6 +35,23 @@ impl Finding {
     }
 }
 
+/// `where: code (name = value, …)`: for logs and tests; readers get the locales' words.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.at.is_empty() {
+            write!(f, "{}: ", self.at)?;
+        }
+        f.write_str(self.code)?;
+        for (i, (name, value)) in self.args.iter().enumerate() {
+            write!(f, "{}{name} = {value}", if i == 0 { " (" } else { ", " })?;
+        }
+        if !self.args.is_empty() {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +62,6 @@ mod tests {
         assert_eq!((f.code, f.at.as_str()), ("listed_twice", "items[1].code"));
         assert_eq!(f.args, vec![("code", "shomei".to_string())]);
         assert_eq!(Finding::unreadable("bad toml").at, "");
+        assert_eq!(f.to_string(), "items[1].code: listed_twice (code = shomei)");
     }
 }

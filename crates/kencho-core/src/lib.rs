@@ -79,18 +79,15 @@ label = "a"
 type = "text"
 "#;
         let e = ProcedureDef::parse("bad.toml", bad).unwrap_err();
-        assert_eq!(e.to_string(), "bad.toml: retention_years: must be 1, 3, 5, 10 or 30");
+        assert_eq!(e.to_string(), "bad.toml: retention_years: proc_retention_years");
         let e = ProcedureDef::parse(
             "bad.toml",
             &bad.replace("retention_years = 4", "retention_years = 5")
                 .replace("type = \"text\"", "type = \"text\"\npattern = \"[\""),
         )
         .unwrap_err();
-        assert!(
-            e.to_string().starts_with("bad.toml: pages[0].fields[0].pattern: is not a valid regular expression"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("bad.toml: pages[0].fields[0].pattern: not_a_regex"), "{e}");
         let e = ProcedureDef::parse("bad.toml", &bad.replace("type = \"text\"", "type = \"colour\"")).unwrap_err();
-        assert!(e.to_string().starts_with("bad.toml: line "), "{e}");
+        assert!(e.to_string().starts_with("bad.toml: unreadable_at (line = "), "{e}");
     }
 }

@@ -1,9 +1,11 @@
 //! 手続き (procedures) as data: the definition file format, and checks that reject a bad
-//! definition whole with the path of the offending field.
+//! definition whole, naming every problem with the path of the offending field.
 //!
 //! The format is documented in `docs/procedures.md`; the types here are its single source.
 
 use serde::{Deserialize, Serialize};
+
+use crate::check::Finding;
 
 mod check;
 
@@ -308,13 +310,18 @@ pub struct ChoiceOption {
     pub label_en: Option<String>,
 }
 
-/// A definition error: which file, where in it, and what is wrong.
+/// A definition refused: which file, and every problem found in it, each with where it is
+/// (`pages[0].fields[2].max_length`). Its words are the server's (`check.<code>`); this text,
+/// for logs and tests, names the codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {path}: {message}")]
+#[error("{file}: {}", list(findings))]
 pub struct DefinitionError {
     pub file: String,
-    pub path: String,
-    pub message: String,
+    pub findings: Vec<Finding>,
+}
+
+fn list(findings: &[Finding]) -> String {
+    findings.iter().map(Finding::to_string).collect::<Vec<_>>().join("; ")
 }
 
 const MAX_FILE_TYPES: &[&str] = &[
@@ -332,36 +339,27 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
 
 impl ProcedureDef {
     /// Parses a definition from file text; the format follows the file name (`.json` or TOML).
+    /// A file that reads is checked whole: every problem is named, not only the first.
     pub fn parse(file: &str, text: &str) -> Result<Self, DefinitionError> {
-        let def: ProcedureDef = if file.ends_with(".json") {
-            serde_json::from_str(text).map_err(|e| DefinitionError {
-                file: file.to_string(),
-                path: format!("line {} column {}", e.line(), e.column()),
-                message: e.to_string(),
-            })?
+        let refuse = |findings| DefinitionError { file: file.to_string(), findings };
+        let json = file.ends_with(".json");
+        let def: ProcedureDef = if json {
+            serde_json::from_str(text).map_err(|e| refuse(vec![json_unreadable(&e)]))?
         } else {
-            toml::from_str(text).map_err(|e| {
-                let path = e
-                    .span()
-                    .map(|s| {
-                        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                        format!("line {line}")
-                    })
-                    .unwrap_or_else(|| "(file)".to_string());
-                DefinitionError { file: file.to_string(), path, message: e.message().to_string() }
-            })?
+            toml::from_str(text).map_err(|e| refuse(vec![toml_unreadable(text, &e)]))?
         };
-        let raw: serde_json::Value = if file.ends_with(".json") {
+        let raw: serde_json::Value = if json {
             serde_json::from_str(text).unwrap_or_default()
         } else {
             toml::from_str(text).unwrap_or_default()
         };
-        check_field_keys(&raw).and_then(|()| def.check()).map_err(|(path, message)| DefinitionError {
-            file: file.to_string(),
-            path,
-            message,
-        })?;
-        Ok(def)
+        let mut findings = check_field_keys(&raw);
+        findings.extend(def.problems());
+        if findings.is_empty() {
+            Ok(def)
+        } else {
+            Err(refuse(findings))
+        }
     }
 
     /// All top-level fields, in page order.
@@ -400,6 +398,27 @@ impl ProcedureDef {
         }
         s
     }
+}
+
+/// A file serde cannot read: its own message, at its line and column when it gives one.
+fn json_unreadable(e: &serde_json::Error) -> Finding {
+    let message = e.to_string();
+    if e.line() == 0 {
+        return Finding::unreadable(message);
+    }
+    // serde_json ends its message with the position, which the finding gives on its own.
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = message.strip_suffix(&position).unwrap_or(&message);
+    Finding::new("unreadable_at", "").with("line", e.line()).with("column", e.column()).with("message", message)
+}
+
+fn toml_unreadable(text: &str, e: &toml::de::Error) -> Finding {
+    let Some(span) = e.span() else { return Finding::unreadable(e.message()) };
+    let start = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Finding::new("unreadable_at", "").with("line", line).with("column", column).with("message", e.message())
 }
 
 /// Tenant, procedure and division codes: 1-40 of `[a-z0-9-]`, not starting with `-`.

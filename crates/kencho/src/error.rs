@@ -169,7 +169,7 @@ impl AppError {
             AppError::UnsupportedMedia(m) => detail(m.clone()),
             AppError::Validation(errs) => vec![("count", errs.len().to_string())],
             AppError::Transition(e) => detail(Detail::from(e).text(lang)),
-            AppError::Definition(e) => detail(e.to_string()),
+            AppError::Definition(e) => detail(Detail::from(e).text(lang)),
             AppError::Data(e) => detail(e.to_string()),
             AppError::Telegram(e) => e.args(),
             AppError::NotPermitted(action) => vec![("action", crate::i18n::t(lang, &format!("policy.{action}")))],

@@ -452,8 +452,15 @@ async fn import_procedures(db: DbArgs, files: &[PathBuf]) -> Result<ExitCode, St
     let mut defs = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let def =
-            kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+        let def = kencho_core::procedure::ProcedureDef::parse(&f.display().to_string(), &text).map_err(|e| {
+            // One problem a line, `file: where: what`, in English like the rest of the command line.
+            let lines: Vec<String> = e
+                .findings
+                .iter()
+                .map(|p| format!("{}: {}", e.file, kencho::error::Detail::from(p).text("en")))
+                .collect();
+            lines.join("\n")
+        })?;
         defs.push((f, def));
     }
     let database = db.connect().await?;

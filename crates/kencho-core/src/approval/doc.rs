@@ -44,6 +44,7 @@ use time::Date;
 
 use super::org::{Assignment, Division, DivisionId, Org, Period, PersonId, Post, PostId, Rank, Substitute};
 use super::rules::{check_table, AmountBand, Decider, RuleRow, TableError};
+use crate::check::Finding;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,24 +143,33 @@ pub fn parse_date(s: &str) -> Option<Date> {
 /// Formats a date as `YYYY-MM-DD`.
 pub use crate::forms::iso as format_date;
 
-fn period(at: &str, from: &str, to: Option<&str>, errors: &mut Vec<String>) -> Period {
-    let start = parse_date(from).unwrap_or_else(|| {
-        errors.push(format!("{at}: from is not a date (YYYY-MM-DD): {from:?}"));
-        Date::MIN
-    });
-    let end = to.and_then(|t| {
-        let d = parse_date(t);
-        if d.is_none() {
-            errors.push(format!("{at}: to is not a date (YYYY-MM-DD): {t:?}"));
-        }
-        d
-    });
-    let p = Period { from: start, to: end };
-    if p.is_empty() {
-        errors.push(format!("{at}: ends before it starts"));
+/// A row's `from` and `to`; `None` when they are not dates or end before they start (named in
+/// `errors`), so that later checks leave the row out rather than guess its period.
+fn period(at: &str, from: &str, to: Option<&str>, errors: &mut Vec<Finding>) -> Option<Period> {
+    let start = parse_date(from);
+    if start.is_none() {
+        errors.push(Finding::new("not_a_date", format!("{at}.from")).with("date", format!("{from:?}")));
     }
-    p
+    let end = match to {
+        None => Some(None),
+        Some(t) => {
+            let d = parse_date(t);
+            if d.is_none() {
+                errors.push(Finding::new("not_a_date", format!("{at}.to")).with("date", format!("{t:?}")));
+            }
+            d.map(Some)
+        }
+    };
+    let p = Period { from: start?, to: end? };
+    if p.is_empty() {
+        errors.push(Finding::new("ends_before_start", format!("{at}.to")));
+        return None;
+    }
+    Some(p)
 }
+
+/// A period for a row whose own was named as wrong: the row is refused anyway.
+const NO_PERIOD: Period = Period { from: Date::MIN, to: None };
 
 fn rank_of(r: &RankDoc) -> Option<Rank> {
     match r {
@@ -184,16 +194,22 @@ fn code_ok(code: &str) -> bool {
 }
 
 /// Parses and checks an organisation. `staff` maps an e-mail to the person id, or `None` when
-/// no such staff member exists in the tenant.
-pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result<Org, Vec<String>> {
-    let doc: OrgDoc = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+/// no such staff member exists in the tenant. Each problem is named at the document's own keys
+/// (`post[2].division`, rows counted from 0).
+pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result<Org, Vec<Finding>> {
+    let doc: OrgDoc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
     let mut errors = Vec::new();
     // Every part is read even when an earlier one has errors, so that one upload reports all.
-    let divisions = divisions(&doc.division, &mut errors);
+    let (divisions, division_periods) = divisions(&doc.division, &mut errors);
     let division_codes: BTreeSet<&str> = doc.division.iter().map(|d| d.code.as_str()).collect();
-    let posts = posts(&doc.post, &division_codes, &mut errors);
-    overlapping(&divisions.iter().map(|d| (d.id.0.as_str(), d.period)).collect::<Vec<_>>(), "division", &mut errors);
-    overlapping(&posts.iter().map(|p| (p.id.0.as_str(), p.period)).collect::<Vec<_>>(), "post", &mut errors);
+    let (posts, post_periods) = posts(&doc.post, &division_codes, &mut errors);
+    overlapping(
+        &doc.division.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+        &division_periods,
+        "division",
+        &mut errors,
+    );
+    overlapping(&doc.post.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(), &post_periods, "post", &mut errors);
     let post_codes: BTreeSet<&str> = doc.post.iter().map(|p| p.code.as_str()).collect();
     let assignments = assignments(&doc.assignment, &post_codes, staff, &mut errors);
     let substitutes = substitutes(&doc.substitute, &post_codes, &mut errors);
@@ -206,64 +222,70 @@ pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result
     }
 }
 
-/// The `[[division]]` rows; a parent must be one of them.
-fn divisions(docs: &[DivisionDoc], errors: &mut Vec<String>) -> Vec<Division> {
+/// The `[[division]]` rows (and each one's period, if sound); a parent must be one of them.
+fn divisions(docs: &[DivisionDoc], errors: &mut Vec<Finding>) -> (Vec<Division>, Vec<Option<Period>>) {
     let mut out = Vec::new();
+    let mut periods = Vec::new();
+    let division_codes: BTreeSet<&str> = docs.iter().map(|d| d.code.as_str()).collect();
     for (i, d) in docs.iter().enumerate() {
-        let at = format!("division {} ({})", i + 1, d.code);
+        let at = format!("division[{i}]");
         if !code_ok(&d.code) {
-            errors.push(format!("{at}: code must be lowercase letters, digits, - or _"));
+            errors.push(Finding::new("org_not_a_code", format!("{at}.code")).with("code", format!("{:?}", d.code)));
         }
         if d.name.trim().is_empty() {
-            errors.push(format!("{at}: name is empty"));
+            errors.push(Finding::new("required", format!("{at}.name")));
+        }
+        if let Some(parent) = d.parent.as_deref().filter(|p| !p.is_empty() && !division_codes.contains(p)) {
+            errors.push(Finding::new("org_not_a_division", format!("{at}.parent")).with("code", format!("{parent:?}")));
         }
         let p = period(&at, &d.from, d.to.as_deref(), errors);
+        periods.push(p);
         out.push(Division {
             id: DivisionId(d.code.clone()),
             name: d.name.trim().to_string(),
             parent: d.parent.clone().filter(|p| !p.is_empty()).map(DivisionId),
-            period: p,
+            period: p.unwrap_or(NO_PERIOD),
         });
     }
-    let division_codes: BTreeSet<&str> = docs.iter().map(|d| d.code.as_str()).collect();
-    for (i, d) in docs.iter().enumerate() {
-        if let Some(parent) = d.parent.as_deref().filter(|p| !p.is_empty()) {
-            if !division_codes.contains(parent) {
-                errors.push(format!("division {} ({}): parent {parent:?} is not a division", i + 1, d.code));
-            }
-        }
-    }
-    out
+    (out, periods)
 }
 
-/// The `[[post]]` rows, each in one of the divisions.
-fn posts(docs: &[PostDoc], division_codes: &BTreeSet<&str>, errors: &mut Vec<String>) -> Vec<Post> {
+/// The `[[post]]` rows (and each one's period, if sound), each in one of the divisions.
+fn posts(
+    docs: &[PostDoc],
+    division_codes: &BTreeSet<&str>,
+    errors: &mut Vec<Finding>,
+) -> (Vec<Post>, Vec<Option<Period>>) {
     let mut out = Vec::new();
+    let mut periods = Vec::new();
     for (i, p) in docs.iter().enumerate() {
-        let at = format!("post {} ({})", i + 1, p.code);
+        let at = format!("post[{i}]");
         if !code_ok(&p.code) {
-            errors.push(format!("{at}: code must be lowercase letters, digits, - or _"));
+            errors.push(Finding::new("org_not_a_code", format!("{at}.code")).with("code", format!("{:?}", p.code)));
         }
         if p.name.trim().is_empty() {
-            errors.push(format!("{at}: name is empty"));
+            errors.push(Finding::new("required", format!("{at}.name")));
         }
         if !division_codes.contains(p.division.as_str()) {
-            errors.push(format!("{at}: division {:?} is not a division", p.division));
+            errors.push(
+                Finding::new("org_not_a_division", format!("{at}.division")).with("code", format!("{:?}", p.division)),
+            );
         }
         let rank = rank_of(&p.rank).unwrap_or_else(|| {
-            errors.push(format!("{at}: rank must be tanto, kakaricho, kacho_hosa, kacho, bucho, fuku, head or 1–99"));
+            errors.push(Finding::new("org_rank", format!("{at}.rank")));
             Rank::TANTO
         });
         let period = period(&at, &p.from, p.to.as_deref(), errors);
+        periods.push(period);
         out.push(Post {
             id: PostId(p.code.clone()),
             name: p.name.trim().to_string(),
             division: DivisionId(p.division.clone()),
             rank,
-            period,
+            period: period.unwrap_or(NO_PERIOD),
         });
     }
-    out
+    (out, periods)
 }
 
 /// The `[[assignment]]` rows: a staff member (by e-mail) holding a post.
@@ -271,102 +293,117 @@ fn assignments(
     docs: &[AssignmentDoc],
     post_codes: &BTreeSet<&str>,
     staff: impl Fn(&str) -> Option<PersonId>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Finding>,
 ) -> Vec<Assignment> {
     let mut out = Vec::new();
     for (i, a) in docs.iter().enumerate() {
-        let at = format!("assignment {} ({} → {})", i + 1, a.staff, a.post);
+        let at = format!("assignment[{i}]");
         if !post_codes.contains(a.post.as_str()) {
-            errors.push(format!("{at}: post {:?} is not a post", a.post));
+            errors.push(Finding::new("org_not_a_post", format!("{at}.post")).with("code", format!("{:?}", a.post)));
         }
         let person = staff(a.staff.trim());
         if person.is_none() {
-            errors.push(format!("{at}: no staff member with this e-mail in the tenant"));
+            errors.push(Finding::new("org_no_staff", format!("{at}.staff")).with("email", format!("{:?}", a.staff)));
         }
         let period = period(&at, &a.from, a.to.as_deref(), errors);
         if let Some(person) = person {
-            out.push(Assignment { person, post: PostId(a.post.clone()), period });
+            out.push(Assignment { person, post: PostId(a.post.clone()), period: period.unwrap_or(NO_PERIOD) });
         }
     }
     out
 }
 
 /// The `[[substitute]]` rows: one post standing in for another.
-fn substitutes(docs: &[SubstituteDoc], post_codes: &BTreeSet<&str>, errors: &mut Vec<String>) -> Vec<Substitute> {
+fn substitutes(docs: &[SubstituteDoc], post_codes: &BTreeSet<&str>, errors: &mut Vec<Finding>) -> Vec<Substitute> {
     let mut out = Vec::new();
     for (i, s) in docs.iter().enumerate() {
-        let at = format!("substitute {} ({} for {})", i + 1, s.by, s.for_post);
-        for code in [&s.for_post, &s.by] {
+        let at = format!("substitute[{i}]");
+        for (key, code) in [("for", &s.for_post), ("by", &s.by)] {
             if !post_codes.contains(code.as_str()) {
-                errors.push(format!("{at}: post {code:?} is not a post"));
+                errors.push(Finding::new("org_not_a_post", format!("{at}.{key}")).with("code", format!("{code:?}")));
             }
         }
         if s.for_post == s.by {
-            errors.push(format!("{at}: a post cannot substitute for itself"));
+            errors.push(Finding::new("org_substitute_itself", format!("{at}.by")));
         }
-        let period = period(&at, &s.from, s.to.as_deref(), errors);
+        let period = period(&at, &s.from, s.to.as_deref(), errors).unwrap_or(NO_PERIOD);
         out.push(Substitute { for_post: PostId(s.for_post.clone()), by_post: PostId(s.by.clone()), period });
     }
     out
 }
 
 /// The same code may appear more than once only for periods that do not overlap (a division
-/// renamed in April is a new row from that day).
-fn overlapping(items: &[(&str, Period)], what: &str, errors: &mut Vec<String>) {
-    let mut by_code: BTreeMap<&str, Vec<Period>> = BTreeMap::new();
-    for (code, p) in items {
-        by_code.entry(code).or_default().push(*p);
-    }
-    for (code, periods) in by_code {
-        for (i, a) in periods.iter().enumerate() {
-            if periods.iter().skip(i + 1).any(|b| a.overlaps(b)) {
-                errors.push(format!("{what} {code}: two rows are in effect on the same day"));
-                return;
-            }
+/// renamed in April is a new row from that day). Each row that overlaps an earlier one is named
+/// once; rows whose period is already named as wrong are left out.
+fn overlapping(codes: &[&str], periods: &[Option<Period>], what: &str, errors: &mut Vec<Finding>) {
+    for (j, (code, b)) in codes.iter().zip(periods).enumerate() {
+        let Some(b) = b else { continue };
+        let earlier =
+            codes.iter().zip(periods).take(j).position(|(c, a)| c == code && a.is_some_and(|a| a.overlaps(b)));
+        if let Some(i) = earlier {
+            errors.push(
+                Finding::new("org_overlap", format!("{what}[{j}]"))
+                    .with("code", code)
+                    .with("other", format!("{what}[{i}]")),
+            );
         }
     }
 }
 
-fn check_cycles(org: &Org, errors: &mut Vec<String>) {
+/// Parents that lead back to a division: named once per loop, at the loop's first division in
+/// the document (a division below a loop is not in it).
+fn check_cycles(org: &Org, errors: &mut Vec<Finding>) {
     let parents: BTreeMap<&str, &str> =
         org.divisions.iter().filter_map(|d| d.parent.as_ref().map(|p| (d.id.0.as_str(), p.0.as_str()))).collect();
-    for start in parents.keys() {
+    let mut in_named_loop: BTreeSet<&str> = BTreeSet::new();
+    for (i, d) in org.divisions.iter().enumerate() {
+        let start = d.id.0.as_str();
+        if in_named_loop.contains(start) {
+            continue;
+        }
         let mut seen = BTreeSet::new();
-        let mut at = *start;
+        let mut at = start;
         while let Some(next) = parents.get(at) {
             if !seen.insert(at) {
-                errors.push(format!("division {start}: its parents form a loop"));
-                return;
+                break;
             }
             at = next;
+            if at == start {
+                in_named_loop.extend(seen.iter().copied());
+                errors.push(Finding::new("org_parent_loop", format!("division[{i}].parent")).with("code", start));
+                break;
+            }
         }
     }
 }
 
-/// Parses and checks a 専決 table against the posts it may name.
-pub fn parse_rules(text: &str, org: &Org) -> Result<Vec<RuleRow>, Vec<String>> {
-    let doc: RulesDoc = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+/// Parses and checks a 専決 table against the posts it may name. Each problem is named at the
+/// document's own keys (`rule[3].post`, rows counted from 0).
+pub fn parse_rules(text: &str, org: &Org) -> Result<Vec<RuleRow>, Vec<Finding>> {
+    let doc: RulesDoc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
     let mut errors = Vec::new();
     let posts: BTreeSet<&str> = org.posts.iter().map(|p| p.id.0.as_str()).collect();
     let mut rows = Vec::new();
+    // Rows whose period is not sound: an overlap with them would be a guess.
+    let mut unsound = BTreeSet::new();
     for (i, r) in doc.rule.iter().enumerate() {
-        let at = format!("rule {} ({})", i + 1, r.kind);
+        let at = format!("rule[{i}]");
         let decider = match (&r.decider, &r.post) {
             (Some(rank), None) => match rank_of(&RankDoc::Name(rank.clone())) {
                 Some(rank) => Decider::Rank(rank),
                 None => {
-                    errors.push(format!("{at}: decider must be a rank (kakaricho, kacho, bucho …)"));
+                    errors.push(Finding::new("rule_decider", format!("{at}.decider")));
                     Decider::Rank(Rank::HEAD)
                 }
             },
             (None, Some(post)) => {
                 if !posts.contains(post.as_str()) {
-                    errors.push(format!("{at}: post {post:?} is not a post of the organisation"));
+                    errors.push(Finding::new("org_not_a_post", format!("{at}.post")).with("code", format!("{post:?}")));
                 }
                 Decider::Post(PostId(post.clone()))
             }
             _ => {
-                errors.push(format!("{at}: give exactly one of decider (a rank) or post"));
+                errors.push(Finding::new("exactly_one_of", at.clone()).with("a", "decider").with("b", "post"));
                 Decider::Rank(Rank::HEAD)
             }
         };
@@ -374,31 +411,48 @@ pub fn parse_rules(text: &str, org: &Org) -> Result<Vec<RuleRow>, Vec<String>> {
             (None, None) => None,
             (min, max) => {
                 if min.is_some_and(|m| m < 0) {
-                    errors.push(format!("{at}: amount_min is negative"));
+                    errors.push(Finding::new("negative", format!("{at}.amount_min")));
                 }
                 Some(AmountBand { min: min.unwrap_or(0), max })
             }
         };
-        let period = period(&at, &r.from, r.to.as_deref(), &mut errors);
+        let period = period(&at, &r.from, r.to.as_deref(), &mut errors).unwrap_or_else(|| {
+            unsound.insert(i);
+            NO_PERIOD
+        });
         rows.push(RuleRow { kind: r.kind.trim().to_string(), amount, decider, period });
     }
-    if let Err(problems) = check_table(&rows) {
-        for p in problems {
-            errors.push(match p {
-                TableError::EmptyKind { row } => format!("rule {}: kind is empty", row + 1),
-                TableError::EmptyBand { row } => format!("rule {}: amount_max must be above amount_min", row + 1),
-                TableError::EmptyPeriod { row } => format!("rule {}: ends before it starts", row + 1),
-                TableError::Overlap { a, b } => {
-                    format!("rules {} and {} both apply to the same matter on some day", a + 1, b + 1)
-                }
-            });
-        }
-    }
-    errors.dedup();
+    table_problems(&rows, &mut unsound, &mut errors);
     if errors.is_empty() {
         Ok(rows)
     } else {
         Err(errors)
+    }
+}
+
+/// What [`check_table`] finds, at the rows' keys. An empty period is already named by
+/// `period`; a row with an empty kind or band is not compared with the others.
+fn table_problems(rows: &[RuleRow], unsound: &mut BTreeSet<usize>, errors: &mut Vec<Finding>) {
+    let Err(problems) = check_table(rows) else { return };
+    for p in &problems {
+        match *p {
+            TableError::EmptyKind { row } => {
+                unsound.insert(row);
+                errors.push(Finding::new("required", format!("rule[{row}].kind")));
+            }
+            TableError::EmptyBand { row } => {
+                unsound.insert(row);
+                errors.push(Finding::new("not_above", format!("rule[{row}].amount_max")).with("other", "amount_min"));
+            }
+            TableError::EmptyPeriod { .. } | TableError::Overlap { .. } => {}
+        }
+    }
+    for p in problems {
+        if let TableError::Overlap { a, b } = p {
+            if !unsound.contains(&a) && !unsound.contains(&b) {
+                errors.push(Finding::new("rule_overlap", format!("rule[{b}]")).with("other", format!("rule[{a}]")));
+            }
+        }
     }
 }
 
@@ -421,6 +475,8 @@ pub fn fiscal_year(d: Date) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn staff(email: &str) -> Option<PersonId> {
@@ -468,12 +524,103 @@ from = "2026-04-01"
     fn reports_every_problem_with_where() {
         let bad = ORG.replace("division = \"zaisei\"", "division = \"nowhere\"").replace("a@x.jp", "a@y.jp");
         let errors = parse_org(&bad, staff).expect_err("invalid");
-        assert!(errors.iter().any(|e| e.contains("post 1") && e.contains("nowhere")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("assignment 1") && e.contains("no staff")), "{errors:?}");
+        let found = |at: &str, code: &str| errors.iter().any(|f| f.at == at && f.code == code);
+        assert!(found("post[0].division", "org_not_a_division"), "{errors:?}");
+        assert!(errors.iter().any(|f| f.args == [("code", "\"nowhere\"".to_string())]), "{errors:?}");
+        assert!(found("assignment[0].staff", "org_no_staff"), "{errors:?}");
         let org = parse_org(ORG, staff).expect("valid");
         let overlap = "[[rule]]\nkind = \"k\"\ndecider = \"kacho\"\nfrom = \"2020-04-01\"\n[[rule]]\nkind = \"k\"\npost = \"zaisei-kacho\"\nfrom = \"2026-04-01\"\n";
         let errors = parse_rules(overlap, &org).expect_err("overlap");
-        assert!(errors.iter().any(|e| e.contains("rules 1 and 2")), "{errors:?}");
+        assert_eq!(errors, vec![Finding::new("rule_overlap", "rule[1]").with("other", "rule[0]")]);
+    }
+
+    #[test]
+    fn names_each_problem_once_at_its_key() {
+        let bad = ORG
+            .replace("code = \"somu\"", "code = \"Somu\"")
+            .replace("name = \"財政課\"", "name = \" \"")
+            .replace("rank = \"tanto\"", "rank = \"boss\"")
+            .replace("from = \"2026-04-01\"", "from = \"2026-04-01\"\nto = \"2026-03-31\"")
+            + "[[substitute]]\nfor = \"zaisei-kacho\"\nby = \"zaisei-kacho\"\nfrom = \"2020-04\"\n";
+        let errors = parse_org(&bad, staff).expect_err("invalid");
+        let at: Vec<(&str, &str)> = errors.iter().map(|f| (f.at.as_str(), f.code)).collect();
+        assert_eq!(
+            at,
+            [
+                ("division[0].code", "org_not_a_code"),
+                ("division[1].name", "required"),
+                ("division[1].parent", "org_not_a_division"),
+                ("post[1].rank", "org_rank"),
+                ("assignment[0].to", "ends_before_start"),
+                ("substitute[0].by", "org_substitute_itself"),
+                ("substitute[0].from", "not_a_date"),
+            ],
+            "{errors:?}"
+        );
+        // A loop of parents is named once, and the divisions below it are not.
+        let looped = "[[division]]\ncode = \"a\"\nname = \"A\"\nparent = \"b\"\nfrom = \"2020-04-01\"\n\
+            [[division]]\ncode = \"b\"\nname = \"B\"\nparent = \"a\"\nfrom = \"2020-04-01\"\n\
+            [[division]]\ncode = \"c\"\nname = \"C\"\nparent = \"a\"\nfrom = \"2020-04-01\"\n\
+            [[division]]\ncode = \"c\"\nname = \"C2\"\nfrom = \"2021-04-01\"\n";
+        let errors = parse_org(looped, staff).expect_err("loop");
+        assert_eq!(
+            errors,
+            vec![
+                Finding::new("org_overlap", "division[3]").with("code", "c").with("other", "division[2]"),
+                Finding::new("org_parent_loop", "division[0].parent").with("code", "a"),
+            ]
+        );
+        // A row whose period is wrong is not also said to overlap; an empty kind is named once.
+        let org = parse_org(ORG, staff).expect("valid");
+        let rules = "[[rule]]\nkind = \"k\"\ndecider = \"kacho\"\nfrom = \"2020-04-01\"\n\
+            [[rule]]\nkind = \"k\"\ndecider = \"chief\"\nfrom = \"2026-04-01\"\nto = \"soon\"\n\
+            [[rule]]\nkind = \" \"\npost = \"nowhere\"\ndecider = \"kacho\"\nfrom = \"2020-04-01\"\n\
+            [[rule]]\nkind = \" \"\npost = \"nowhere\"\namount_min = -1\namount_max = -5\nfrom = \"2020-04-01\"\n";
+        let errors = parse_rules(rules, &org).expect_err("invalid");
+        let at: Vec<(&str, &str)> = errors.iter().map(|f| (f.at.as_str(), f.code)).collect();
+        assert_eq!(
+            at,
+            [
+                ("rule[1].decider", "rule_decider"),
+                ("rule[1].to", "not_a_date"),
+                ("rule[2]", "exactly_one_of"),
+                ("rule[3].post", "org_not_a_post"),
+                ("rule[3].amount_min", "negative"),
+                ("rule[2].kind", "required"),
+                ("rule[3].kind", "required"),
+                ("rule[3].amount_max", "not_above"),
+            ],
+            "{errors:?}"
+        );
+    }
+
+    proptest! {
+        /// Whatever the organisation says, reading it never panics and names the same problems
+        /// in the same order each time, each at a key of the document.
+        #[test]
+        fn findings_are_deterministic(edits in proptest::collection::vec((0usize..40, 0usize..8), 0..6)) {
+            let values = ["\"\"", "\"X\"", "\"somu\"", "\"zaisei\"", "\"2020-13-01\"", "\"1999-01-01\"", "0", "\"zaisei-kacho\""];
+            let mut lines: Vec<String> = ORG.lines().map(str::to_string).collect();
+            for (line, value) in edits {
+                let n = line % lines.len();
+                if let Some((key, _)) = lines[n].split_once(" = ") {
+                    lines[n] = format!("{key} = {}", values[value]);
+                }
+            }
+            let text = lines.join("\n");
+            let first = parse_org(&text, staff);
+            prop_assert_eq!(&first, &parse_org(&text, staff));
+            if let Err(findings) = first {
+                prop_assert!(!findings.is_empty());
+                for f in &findings {
+                    let root = f.at.split(['[', '.']).next().unwrap_or("");
+                    prop_assert!(
+                        f.code == "unreadable" || ["division", "post", "assignment", "substitute"].contains(&root),
+                        "{}", f
+                    );
+                }
+            }
+        }
     }
 
     #[test]

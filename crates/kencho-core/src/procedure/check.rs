@@ -1,245 +1,249 @@
 //! Checks on a procedure definition that serde cannot make: codes, ranges, references between
-//! fields. The first problem found is returned as (path, message), e.g.
-//! (`pages[0].fields[2].max_length`, `must be at most 10000`).
+//! fields. The definition is checked whole: every problem is a [`Finding`] with where it is
+//! (`pages[0].fields[2].max_length`). A check that needs another part to be sound (a condition
+//! on a field, the smallest of a range) is left out when that part is already named, so one
+//! mistake is reported once.
 
 use std::collections::HashSet;
 
 use regex::Regex;
 
 use super::*;
+use crate::check::Finding;
+use crate::payment::fee::{FeeError, FeeRule};
 
-type Checked = Result<(), (String, String)>;
-
-fn err(p: &str, m: &str) -> Checked {
-    Err((p.to_string(), m.to_string()))
-}
+type Found = Vec<Finding>;
 
 impl ProcedureDef {
-    /// Checks everything serde cannot: codes, ranges, references between fields.
-    pub(super) fn check(&self) -> Checked {
-        self.check_about()?;
-        self.check_fee()?;
-        self.check_pages()
+    /// Everything serde cannot check: codes, ranges, references between fields.
+    pub(super) fn problems(&self) -> Found {
+        let mut p = Vec::new();
+        self.check_about(&mut p);
+        self.check_fee(&mut p);
+        self.check_pages(&mut p);
+        p
     }
 
     /// What the procedure is: its codes, titles, division, periods and legal texts.
-    fn check_about(&self) -> Checked {
-        if !is_code(&self.tenant) {
-            return err("tenant", "must be 1-40 lowercase letters, digits or '-'");
-        }
-        if !is_code(&self.code) {
-            return err("code", "must be 1-40 lowercase letters, digits or '-'");
+    fn check_about(&self, p: &mut Found) {
+        for (at, code) in [("tenant", &self.tenant), ("code", &self.code)] {
+            if !is_code(code) {
+                p.push(Finding::new("not_a_code", at).with("code", format!("{code:?}")));
+            }
         }
         if self.title.trim().is_empty() || self.title.chars().count() > 200 {
-            return err("title", "must be 1-200 characters");
+            p.push(Finding::new("text_length", "title").with("min", 1).with("max", 200));
         }
         if self.description.trim().is_empty() {
-            return err("description", "must not be empty");
+            p.push(Finding::new("required", "description"));
         }
         if !is_code(&self.division.code) {
-            return err("division.code", "must be 1-40 lowercase letters, digits or '-'");
+            p.push(Finding::new("not_a_code", "division.code").with("code", format!("{:?}", self.division.code)));
         }
         if self.division.name.trim().is_empty() {
-            return err("division.name", "must not be empty");
+            p.push(Finding::new("required", "division.name"));
         }
         if self.standard_days == 0 || self.standard_days > 365 {
-            return err("standard_days", "must be between 1 and 365");
+            p.push(Finding::new("out_of_range", "standard_days").with("min", 1).with("max", 365));
         }
         if self.legal_basis.trim().is_empty() {
-            return err("legal_basis", "must not be empty");
+            p.push(Finding::new("required", "legal_basis"));
         }
         if self.review_criteria.as_deref().is_some_and(|c| c.trim().is_empty() || c.chars().count() > 4000) {
-            return err("review_criteria", "must be the 審査基準 as published (1–4000 characters), or left out");
+            p.push(Finding::new("proc_review_criteria", "review_criteria"));
         }
         if self.applicants.is_empty() {
-            return err("applicants", "must name at least one of \"self\", \"agent\"");
+            p.push(Finding::new("at_least_one_of", "applicants").with("known", "\"self\", \"agent\""));
         }
         if !crate::approval::records::YEARS.contains(&self.retention_years) {
-            return err("retention_years", "must be 1, 3, 5, 10 or 30");
+            p.push(Finding::new("proc_retention_years", "retention_years"));
         }
         if self.matter.as_deref().is_some_and(|m| m.trim().is_empty() || m.chars().count() > 100) {
-            return err("matter", "must be the kind of matter as named in the 専決 table (1–100 characters)");
+            p.push(Finding::new("proc_matter", "matter"));
         }
-        Ok(())
     }
 
     /// The fee: its amount, its item of the 手数料条例, and how it is collected.
-    fn check_fee(&self) -> Checked {
+    fn check_fee(&self, p: &mut Found) {
         if self.fee.amount > 10_000_000 {
-            return err("fee.amount", "must be at most 10,000,000 yen");
+            p.push(Finding::new("yen_0_to_max", "fee.amount"));
         }
-        if self.fee.item.as_deref().is_some_and(|c| !is_code(c)) {
-            return err("fee.item", "must be the code of an item of the 手数料条例 ([a-z0-9-])");
+        if let Some(item) = self.fee.item.as_deref().filter(|c| !is_code(c)) {
+            p.push(Finding::new("not_a_code", "fee.item").with("code", format!("{item:?}")));
         }
         if let Some((rule, timing)) = self.fee.rule() {
-            if let Err(e) = crate::payment::fee::check_rule(rule, timing) {
-                return err("fee", &e.to_string());
+            match crate::payment::fee::check_rule(rule, timing) {
+                Ok(()) => {}
+                Err(FeeError::SetByStaffBeforeReview) => p.push(Finding::new("proc_fee_after_review", "fee.pay")),
+                // A fixed amount out of range is already named at `fee.amount`.
+                Err(_) => {
+                    if let FeeRule::PerUnit { unit_price, max_units } = rule {
+                        if !(1..=crate::payment::fee::MAX_YEN).contains(&unit_price) {
+                            p.push(Finding::new("yen_1_to_max", "fee.unit_price"));
+                        }
+                        if !(1..=1000).contains(&max_units) {
+                            p.push(Finding::new("out_of_range", "fee.max_units").with("min", 1).with("max", 1000));
+                        }
+                    }
+                }
             }
             if self.fee.item.is_none()
                 && self.fee.revenue_code.as_deref().is_none_or(|c| c.trim().is_empty() || c.chars().count() > 40)
             {
-                return err("fee.revenue_code", "a fee collected online needs its 歳入科目 (1–40 characters)");
+                p.push(Finding::new("fee_revenue_code", "fee.revenue_code"));
             }
         } else if self.fee.unit_price.is_some() || self.fee.set_by_staff {
-            return err("fee.pay", "unit_price and set_by_staff need pay = \"before_submission\" or \"after_review\"");
+            p.push(Finding::new("proc_fee_pay", "fee.pay"));
         }
-        Ok(())
     }
 
     /// The pages and their fields: unique ids, and every field checked.
-    fn check_pages(&self) -> Checked {
+    fn check_pages(&self, p: &mut Found) {
         if self.pages.is_empty() {
-            return err("pages", "a procedure needs at least one page");
+            p.push(Finding::new("at_least_one", "pages"));
         }
         let mut page_ids = HashSet::new();
-        // Fields seen so far, with their kinds: conditions may only look back or sideways.
-        let mut seen: Vec<(String, FieldKind)> = Vec::new();
-        let all_top: Vec<(String, FieldKind)> =
-            self.pages.iter().flat_map(|p| p.fields.iter().map(|f| (f.id.clone(), f.kind.clone()))).collect();
+        // Field ids are unique across pages (answers are keyed by them).
+        let mut field_ids = HashSet::new();
+        let top: Vec<(&str, &FieldKind)> = self.fields().map(|f| (f.id.as_str(), &f.kind)).collect();
         for (pi, page) in self.pages.iter().enumerate() {
             let pp = format!("pages[{pi}]");
             if !is_ident(&page.id) {
-                return err(&format!("{pp}.id"), "must be 1-40 lowercase letters, digits or '_'");
-            }
-            if !page_ids.insert(page.id.clone()) {
-                return err(&format!("{pp}.id"), &format!("duplicate page id \"{}\"", page.id));
+                p.push(Finding::new("not_an_id", format!("{pp}.id")).with("id", format!("{:?}", page.id)));
+            } else if !page_ids.insert(page.id.as_str()) {
+                p.push(Finding::new("listed_twice", format!("{pp}.id")).with("code", &page.id));
             }
             if page.title.trim().is_empty() {
-                return err(&format!("{pp}.title"), "must not be empty");
+                p.push(Finding::new("required", format!("{pp}.title")));
             }
             if page.fields.is_empty() {
-                return err(&format!("{pp}.fields"), "a page needs at least one field");
+                p.push(Finding::new("at_least_one", format!("{pp}.fields")));
             }
             for (fi, field) in page.fields.iter().enumerate() {
-                let fp = format!("{pp}.fields[{fi}]");
-                if seen.iter().any(|(id, _)| id == &field.id) {
-                    return err(&format!("{fp}.id"), &format!("duplicate field id \"{}\"", field.id));
-                }
-                check_field(&fp, field, &all_top, true)?;
-                seen.push((field.id.clone(), field.kind.clone()));
+                let scope = Scope { ids: &mut field_ids, top: &top, top_level: true };
+                check_field(&format!("{pp}.fields[{fi}]"), field, scope, p);
             }
         }
-        Ok(())
     }
 }
 
+/// Where a field stands: the ids already used beside it, the top-level fields conditions may
+/// name, and whether it is inside a group.
+struct Scope<'a, 'd> {
+    ids: &'a mut HashSet<&'d str>,
+    top: &'a [(&'d str, &'d FieldKind)],
+    top_level: bool,
+}
+
 /// One field at path `fp`: its id, label and conditions, then what its kind requires.
-fn check_field(fp: &str, field: &Field, top: &[(String, FieldKind)], top_level: bool) -> Checked {
+fn check_field<'d>(fp: &str, field: &'d Field, scope: Scope<'_, 'd>, p: &mut Found) {
     if !is_ident(&field.id) {
-        return err(&format!("{fp}.id"), "must be 1-40 lowercase letters, digits or '_'");
+        p.push(Finding::new("not_an_id", format!("{fp}.id")).with("id", format!("{:?}", field.id)));
+    } else if !scope.ids.insert(field.id.as_str()) {
+        p.push(Finding::new("listed_twice", format!("{fp}.id")).with("code", &field.id));
     }
     if field.label.trim().is_empty() {
-        return err(&format!("{fp}.label"), "must not be empty");
+        p.push(Finding::new("required", format!("{fp}.label")));
     }
-    check_conditions(fp, field, top, top_level)?;
+    check_conditions(fp, field, scope.top, scope.top_level, p);
     match &field.kind {
         FieldKind::Text { min_length, max_length, pattern, .. } => {
-            check_text(fp, *min_length, *max_length, pattern.as_deref())
+            check_text(fp, *min_length, *max_length, pattern.as_deref(), p)
         }
-        FieldKind::Number { min, max, .. } => check_number(fp, *min, *max),
-        FieldKind::Date { min, max } => check_date(fp, min.as_deref(), max.as_deref()),
+        FieldKind::Number { min: Some(a), max: Some(b), .. } if a > b => {
+            p.push(Finding::new("larger_than", format!("{fp}.min")).with("other", "max"))
+        }
+        FieldKind::Date { min, max } => {
+            for (n, d) in [("min", min), ("max", max)] {
+                if let Some(d) = d.as_deref().filter(|d| crate::forms::parse_iso_date(d).is_none()) {
+                    p.push(Finding::new("not_a_date", format!("{fp}.{n}")).with("date", format!("{d:?}")));
+                }
+            }
+        }
         FieldKind::Choice { options, .. } => {
             if options.is_empty() {
-                return err(&format!("{fp}.options"), "a choice needs at least one option");
+                p.push(Finding::new("at_least_one", format!("{fp}.options")));
             }
-            check_options(fp, options)
+            check_options(fp, options, p);
         }
-        FieldKind::Checkbox { options, min_selected } => check_checkbox(fp, options, *min_selected),
-        FieldKind::File { types, max_bytes } => check_file(fp, types, *max_bytes),
+        FieldKind::Checkbox { options, min_selected } => {
+            check_options(fp, options, p);
+            if min_selected.is_some_and(|m| m as usize > options.len()) {
+                p.push(Finding::new("proc_more_than_options", format!("{fp}.min_selected")));
+            }
+        }
+        // What a field that may not be here would need is not worth naming.
+        FieldKind::File { .. } if !scope.top_level => p.push(Finding::new("proc_file_in_group", format!("{fp}.type"))),
+        FieldKind::Group { .. } if !scope.top_level => p.push(Finding::new("proc_group_nested", format!("{fp}.type"))),
+        FieldKind::File { types, max_bytes } => check_file(fp, types, *max_bytes, p),
         FieldKind::Group { fields, min_items, max_items } => {
-            check_group(fp, fields, *min_items, *max_items, top, top_level)
+            check_group(fp, fields, *min_items, *max_items, scope.top, p)
         }
-        FieldKind::Name {} | FieldKind::Address {} | FieldKind::Phone {} | FieldKind::Email {} => Ok(()),
+        FieldKind::Number { .. }
+        | FieldKind::Name {}
+        | FieldKind::Address {}
+        | FieldKind::Phone {}
+        | FieldKind::Email {} => {}
     }
 }
 
 /// `visible_if` / `required_if`: only outside groups, and only on another top-level choice or
 /// checkbox field.
-fn check_conditions(fp: &str, field: &Field, top: &[(String, FieldKind)], top_level: bool) -> Checked {
+fn check_conditions(fp: &str, field: &Field, top: &[(&str, &FieldKind)], top_level: bool, p: &mut Found) {
     for (name, cond) in [("visible_if", &field.visible_if), ("required_if", &field.required_if)] {
         let Some(cond) = cond else { continue };
         if !top_level {
-            return err(&format!("{fp}.{name}"), "conditions are only allowed on fields outside groups");
+            p.push(Finding::new("proc_condition_in_group", format!("{fp}.{name}")));
+            continue;
         }
-        let Some((_, kind)) = top.iter().find(|(id, _)| id == &cond.field) else {
-            return err(&format!("{fp}.{name}.field"), &format!("refers to unknown field \"{}\"", cond.field));
-        };
-        if cond.field == field.id {
-            return err(&format!("{fp}.{name}.field"), "a field cannot depend on itself");
-        }
-        if !matches!(kind, FieldKind::Choice { .. } | FieldKind::Checkbox { .. }) {
-            return err(&format!("{fp}.{name}.field"), "conditions may refer only to choice or checkbox fields");
+        match top.iter().find(|(id, _)| *id == cond.field) {
+            None => p.push(
+                Finding::new("unknown_field", format!("{fp}.{name}.field")).with("field", format!("{:?}", cond.field)),
+            ),
+            Some(_) if cond.field == field.id => {
+                p.push(Finding::new("proc_condition_on_itself", format!("{fp}.{name}.field")))
+            }
+            Some((_, FieldKind::Choice { .. } | FieldKind::Checkbox { .. })) => {}
+            Some(_) => p.push(Finding::new("proc_condition_kind", format!("{fp}.{name}.field"))),
         }
         if cond.equals.is_none() == cond.one_of.is_none() {
-            return err(&format!("{fp}.{name}"), "give exactly one of \"equals\" or \"in\"");
+            p.push(Finding::new("exactly_one_of", format!("{fp}.{name}")).with("a", "\"equals\"").with("b", "\"in\""));
         }
     }
-    Ok(())
 }
 
-fn check_text(fp: &str, min_length: Option<u32>, max_length: Option<u32>, pattern: Option<&str>) -> Checked {
+fn check_text(fp: &str, min_length: Option<u32>, max_length: Option<u32>, pattern: Option<&str>, p: &mut Found) {
     if let (Some(a), Some(b)) = (min_length, max_length) {
         if a > b {
-            return err(&format!("{fp}.min_length"), "is larger than max_length");
+            p.push(Finding::new("larger_than", format!("{fp}.min_length")).with("other", "max_length"));
         }
     }
     if max_length.unwrap_or(0) > 10_000 {
-        return err(&format!("{fp}.max_length"), "must be at most 10000");
+        p.push(Finding::new("at_most", format!("{fp}.max_length")).with("max", 10_000));
     }
-    if let Some(p) = pattern {
-        if let Err(e) = Regex::new(&format!("^(?:{p})$")) {
-            return err(&format!("{fp}.pattern"), &format!("is not a valid regular expression: {e}"));
-        }
+    if let Some(Err(e)) = pattern.map(|pat| Regex::new(&format!("^(?:{pat})$"))) {
+        p.push(Finding::new("not_a_regex", format!("{fp}.pattern")).with("message", e));
     }
-    Ok(())
 }
 
-fn check_number(fp: &str, min: Option<i64>, max: Option<i64>) -> Checked {
-    if let (Some(a), Some(b)) = (min, max) {
-        if a > b {
-            return err(&format!("{fp}.min"), "is larger than max");
-        }
-    }
-    Ok(())
-}
-
-fn check_date(fp: &str, min: Option<&str>, max: Option<&str>) -> Checked {
-    for (n, d) in [("min", min), ("max", max)] {
-        if let Some(d) = d {
-            if crate::forms::parse_iso_date(d).is_none() {
-                return err(&format!("{fp}.{n}"), &format!("\"{d}\" is not a date (YYYY-MM-DD)"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_checkbox(fp: &str, options: &[ChoiceOption], min_selected: Option<u32>) -> Checked {
-    check_options(fp, options)?;
-    if let Some(m) = min_selected {
-        if m as usize > options.len() {
-            return err(&format!("{fp}.min_selected"), "is more than the number of options");
-        }
-    }
-    Ok(())
-}
-
-fn check_file(fp: &str, types: &[String], max_bytes: u64) -> Checked {
+fn check_file(fp: &str, types: &[String], max_bytes: u64, p: &mut Found) {
     if types.is_empty() {
-        return err(&format!("{fp}.types"), "name at least one allowed file type");
+        p.push(Finding::new("at_least_one", format!("{fp}.types")));
     }
     for (i, t) in types.iter().enumerate() {
         if !MAX_FILE_TYPES.contains(&t.as_str()) {
-            return err(
-                &format!("{fp}.types[{i}]"),
-                &format!("\"{t}\" is not a supported type ({})", MAX_FILE_TYPES.join(", ")),
+            p.push(
+                Finding::new("proc_file_type", format!("{fp}.types[{i}]"))
+                    .with("type", format!("{t:?}"))
+                    .with("known", MAX_FILE_TYPES.join(", ")),
             );
         }
     }
     if max_bytes == 0 || max_bytes > MAX_ATTACHMENT_BYTES {
-        return err(&format!("{fp}.max_bytes"), &format!("must be between 1 and {MAX_ATTACHMENT_BYTES}"));
+        p.push(
+            Finding::new("out_of_range", format!("{fp}.max_bytes")).with("min", 1).with("max", MAX_ATTACHMENT_BYTES),
+        );
     }
-    Ok(())
 }
 
 /// A repeatable group: one level only, 1–50 items, and no files inside.
@@ -248,40 +252,43 @@ fn check_group(
     fields: &[Field],
     min_items: Option<u32>,
     max_items: u32,
-    top: &[(String, FieldKind)],
-    top_level: bool,
-) -> Checked {
-    if !top_level {
-        return err(&format!("{fp}.type"), "groups cannot be nested");
-    }
+    top: &[(&str, &FieldKind)],
+    p: &mut Found,
+) {
     if max_items == 0 || max_items > 50 {
-        return err(&format!("{fp}.max_items"), "must be between 1 and 50");
-    }
-    if min_items.unwrap_or(0) > max_items {
-        return err(&format!("{fp}.min_items"), "is larger than max_items");
+        p.push(Finding::new("out_of_range", format!("{fp}.max_items")).with("min", 1).with("max", 50));
+    } else if min_items.unwrap_or(0) > max_items {
+        p.push(Finding::new("larger_than", format!("{fp}.min_items")).with("other", "max_items"));
     }
     if fields.is_empty() {
-        return err(&format!("{fp}.fields"), "a group needs at least one field");
+        p.push(Finding::new("at_least_one", format!("{fp}.fields")));
     }
     let mut ids = HashSet::new();
     for (i, f) in fields.iter().enumerate() {
-        let p = format!("{fp}.fields[{i}]");
-        if !ids.insert(f.id.clone()) {
-            return err(&format!("{p}.id"), &format!("duplicate field id \"{}\"", f.id));
-        }
-        if matches!(f.kind, FieldKind::File { .. }) {
-            return err(&format!("{p}.type"), "file fields cannot be inside a group");
-        }
-        check_field(&p, f, top, false)?;
+        check_field(&format!("{fp}.fields[{i}]"), f, Scope { ids: &mut ids, top, top_level: false }, p);
     }
-    Ok(())
+}
+
+fn check_options(fp: &str, options: &[ChoiceOption], p: &mut Found) {
+    let mut seen = HashSet::new();
+    for (i, o) in options.iter().enumerate() {
+        let at = |key: &str| format!("{fp}.options[{i}].{key}");
+        if o.value.is_empty() || o.value.len() > 60 {
+            p.push(Finding::new("text_length", at("value")).with("min", 1).with("max", 60));
+        } else if !seen.insert(&o.value) {
+            p.push(Finding::new("listed_twice", at("value")).with("code", &o.value));
+        }
+        if o.label.trim().is_empty() {
+            p.push(Finding::new("required", at("label")));
+        }
+    }
 }
 
 /// Rejects keys a field does not know, which would otherwise be silently ignored (a typo in
 /// `max_lenght` must not quietly drop the limit).
-pub(super) fn check_field_keys(raw: &serde_json::Value) -> Checked {
-    fn walk(path: &str, fields: &serde_json::Value) -> Result<(), (String, String)> {
-        let Some(fields) = fields.as_array() else { return Ok(()) };
+pub(super) fn check_field_keys(raw: &serde_json::Value) -> Found {
+    fn walk(path: &str, fields: &serde_json::Value, p: &mut Found) {
+        let Some(fields) = fields.as_array() else { return };
         for (i, f) in fields.iter().enumerate() {
             let fp = format!("{path}[{i}]");
             let Some(obj) = f.as_object() else { continue };
@@ -300,35 +307,178 @@ pub(super) fn check_field_keys(raw: &serde_json::Value) -> Checked {
                 ["id", "label", "label_en", "help", "type", "required", "visible_if", "required_if"];
             for k in obj.keys() {
                 if !COMMON.contains(&k.as_str()) && !specific.contains(&k.as_str()) {
-                    return Err((format!("{fp}.{k}"), format!("unknown key for a field of type \"{ty}\"")));
+                    p.push(Finding::new("unknown_key", format!("{fp}.{k}")).with("type", format!("{ty:?}")));
                 }
             }
             if ty == "group" {
-                walk(&format!("{fp}.fields"), obj.get("fields").unwrap_or(&serde_json::Value::Null))?;
+                walk(&format!("{fp}.fields"), obj.get("fields").unwrap_or(&serde_json::Value::Null), p);
             }
         }
-        Ok(())
     }
+    let mut p = Vec::new();
     if let Some(pages) = raw.get("pages").and_then(|p| p.as_array()) {
-        for (i, p) in pages.iter().enumerate() {
-            walk(&format!("pages[{i}].fields"), p.get("fields").unwrap_or(&serde_json::Value::Null))?;
+        for (i, page) in pages.iter().enumerate() {
+            walk(&format!("pages[{i}].fields"), page.get("fields").unwrap_or(&serde_json::Value::Null), &mut p);
         }
     }
-    Ok(())
+    p
 }
 
-fn check_options(fp: &str, options: &[ChoiceOption]) -> Checked {
-    let mut seen = HashSet::new();
-    for (i, o) in options.iter().enumerate() {
-        if o.value.is_empty() || o.value.len() > 60 {
-            return Err((format!("{fp}.options[{i}].value"), "must be 1-60 characters".into()));
-        }
-        if !seen.insert(&o.value) {
-            return Err((format!("{fp}.options[{i}].value"), format!("duplicate option \"{}\"", o.value)));
-        }
-        if o.label.trim().is_empty() {
-            return Err((format!("{fp}.options[{i}].label"), "must not be empty".into()));
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const DEF: &str = r#"
+tenant = "t"
+code = "c"
+title = "テスト"
+description = "d"
+standard_days = 3
+legal_basis = "l"
+applicants = ["self"]
+retention_years = 5
+[division]
+code = "d"
+name = "課"
+[[pages]]
+id = "p1"
+title = "1"
+[[pages.fields]]
+id = "kind"
+label = "区分"
+type = "choice"
+options = [{ value = "self", label = "本人" }, { value = "agent", label = "代理人" }]
+[[pages.fields]]
+id = "relation"
+label = "続柄"
+type = "text"
+max_length = 10
+visible_if = { field = "kind", equals = "agent" }
+[[pages.fields]]
+id = "kids"
+label = "子"
+type = "group"
+max_items = 3
+[[pages.fields.fields]]
+id = "given"
+label = "名"
+type = "text"
+[[pages]]
+id = "p2"
+title = "2"
+[[pages.fields]]
+id = "proof"
+label = "証明書"
+type = "file"
+types = ["application/pdf"]
+max_bytes = 1000000
+"#;
+
+    fn problems(text: &str) -> Vec<(String, &'static str)> {
+        match ProcedureDef::parse("t.toml", text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.findings.into_iter().map(|f| (f.at, f.code)).collect(),
         }
     }
-    Ok(())
+
+    fn at(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        list.iter().map(|(a, c)| (a.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn the_base_definition_is_valid() {
+        assert_eq!(problems(DEF), []);
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_path() {
+        let bad = DEF
+            .replace("tenant = \"t\"", "tenant = \"T\"")
+            .replace("standard_days = 3", "standard_days = 0")
+            .replace("retention_years = 5", "retention_years = 4")
+            .replace("max_length = 10", "max_length = 20000\nmin_length = 30000\nmax_lenght = 3")
+            .replace("id = \"p2\"", "id = \"p1\"")
+            .replace("value = \"agent\"", "value = \"self\"")
+            .replace("max_bytes = 1000000", "max_bytes = 0");
+        assert_eq!(
+            problems(&bad),
+            at(&[
+                ("pages[0].fields[1].max_lenght", "unknown_key"),
+                ("tenant", "not_a_code"),
+                ("standard_days", "out_of_range"),
+                ("retention_years", "proc_retention_years"),
+                ("pages[0].fields[0].options[1].value", "listed_twice"),
+                ("pages[0].fields[1].min_length", "larger_than"),
+                ("pages[0].fields[1].max_length", "at_most"),
+                ("pages[1].id", "listed_twice"),
+                ("pages[1].fields[0].max_bytes", "out_of_range"),
+            ])
+        );
+        let e = ProcedureDef::parse("t.toml", &bad).unwrap_err();
+        assert_eq!(e.findings[2], Finding::new("out_of_range", "standard_days").with("min", 1).with("max", 365));
+        assert!(e.to_string().starts_with("t.toml: pages[0].fields[1].max_lenght: unknown_key (type = \"text\"); "));
+    }
+
+    #[test]
+    fn one_mistake_is_named_once() {
+        // A condition on a field inside a group: the field is unknown to conditions, nothing more.
+        let bad = DEF.replace("field = \"kind\"", "field = \"given\"");
+        assert_eq!(problems(&bad), at(&[("pages[0].fields[1].visible_if.field", "unknown_field")]));
+        // A file inside a group is named, not also what a file would need.
+        let bad = DEF.replace(
+            "id = \"given\"\nlabel = \"名\"\ntype = \"text\"",
+            "id = \"given\"\nlabel = \"名\"\ntype = \"file\"\ntypes = []\nmax_bytes = 0",
+        );
+        assert_eq!(problems(&bad), at(&[("pages[0].fields[2].fields[0].type", "proc_file_in_group")]));
+        // An id that is not an id is not also listed twice; a range whose top is wrong is not
+        // also compared with its bottom.
+        let bad = DEF
+            .replace("id = \"relation\"", "id = \"Kind\"")
+            .replace("id = \"proof\"", "id = \"Kind\"")
+            .replace("max_items = 3", "max_items = 0\nmin_items = 2");
+        assert_eq!(
+            problems(&bad),
+            at(&[
+                ("pages[0].fields[1].id", "not_an_id"),
+                ("pages[0].fields[2].max_items", "out_of_range"),
+                ("pages[1].fields[0].id", "not_an_id"),
+            ])
+        );
+        // A file that does not read is one finding, with its line.
+        let e = ProcedureDef::parse("t.toml", &DEF.replace("type = \"text\"", "type = \"colour\"")).unwrap_err();
+        assert_eq!((e.findings.len(), e.findings[0].code), (1, "unreadable_at"), "{e}");
+        let e = ProcedureDef::parse("t.json", "{\"tenant\": 1}").unwrap_err();
+        assert_eq!(e.findings[0].args[..2], [("line", "1".to_string()), ("column", "12".to_string())], "{e}");
+        assert!(!e.findings[0].args[2].1.contains("at line"), "{e}");
+    }
+
+    proptest! {
+        /// Whatever a definition says, checking it never panics, names the same problems in the
+        /// same order each time, and names each at a key of the document.
+        #[test]
+        fn findings_are_deterministic(edits in proptest::collection::vec((0usize..60, 0usize..10), 0..8)) {
+            let values = ["\"\"", "\"X\"", "\"kind\"", "\"p1\"", "0", "20000", "\"[\"", "\"2020-13-01\"", "[]", "true"];
+            let mut lines: Vec<String> = DEF.lines().map(str::to_string).collect();
+            for (line, value) in edits {
+                let n = line % lines.len();
+                if let Some((key, _)) = lines[n].split_once(" = ") {
+                    lines[n] = format!("{key} = {}", values[value]);
+                }
+            }
+            let text = lines.join("\n");
+            let first = ProcedureDef::parse("t.toml", &text);
+            prop_assert_eq!(&first, &ProcedureDef::parse("t.toml", &text));
+            if let Err(e) = first {
+                prop_assert!(!e.findings.is_empty());
+                for f in &e.findings {
+                    let root = f.at.split(['[', '.']).next().unwrap_or("");
+                    let keys = ["tenant", "code", "title", "description", "division", "standard_days", "legal_basis",
+                        "applicants", "retention_years", "fee", "pages"];
+                    prop_assert!(f.code.starts_with("unreadable") || keys.contains(&root), "{}", f);
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ use kencho_core::approval::doc::{format_date, parse_date, parse_org, parse_rules
 use kencho_core::approval::org::{Org, PersonId};
 use kencho_core::approval::rules::RuleRow;
 use kencho_core::approval::settings::{parse_settings, Settings};
+use kencho_core::check::Finding;
 use sha2::{Digest, Sha256};
 use time::Date;
 
@@ -100,13 +101,13 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
             for (id, email) in store::staff_emails(db, admin.tenant_id).await? {
                 by_email.insert(email.to_lowercase(), id);
             }
-            let org = parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id)))
-                .map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
+            let org =
+                parse_org(text, |e| by_email.get(&e.to_lowercase()).map(|id| person_of(*id))).map_err(one_per_line)?;
             serde_json::to_string(&org)
         }
         "rules" => {
             let setup = cache.get(db, admin.tenant_id).await?;
-            let rules = parse_rules(text, &setup.org).map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
+            let rules = parse_rules(text, &setup.org).map_err(one_per_line)?;
             serde_json::to_string(&rules)
         }
         "settings" => {
@@ -147,6 +148,12 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
         })
     })
     .await
+}
+
+/// What a check of the organisation or the 専決 table found, one finding a line: the setup page
+/// lists each line on its own.
+fn one_per_line(findings: Vec<Finding>) -> AppError {
+    AppError::BadRequest(Detail::findings(&findings, "\n"))
 }
 
 /// Registers that `staff_id` is away from `from` to `to` (inclusive). Staff register their

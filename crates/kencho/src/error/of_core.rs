@@ -8,6 +8,7 @@ use kencho_core::approval::rules::RuleError;
 use kencho_core::payment::fee::FeeError;
 use kencho_core::payment::refund::RefundError;
 use kencho_core::payment::schedule::ScheduleError;
+use kencho_core::procedure::DefinitionError;
 
 use super::Detail;
 
@@ -20,6 +21,14 @@ impl From<&TransitionError> for Detail {
             TransitionError::MessageRequired => detail!("detail.transition.message_required"),
             TransitionError::MessageTooLong => detail!("detail.transition.message_too_long"),
         }
+    }
+}
+
+/// A procedure definition refused: the file, then every problem found in it
+/// (`request.toml: retention_years: must be 1, 3, 5, 10 or 30; pages[0].title: …`).
+impl From<&DefinitionError> for Detail {
+    fn from(e: &DefinitionError) -> Detail {
+        Detail::at(&e.file, Detail::findings(&e.findings, "; "))
     }
 }
 
@@ -82,5 +91,32 @@ impl From<&RuleError> for Detail {
             RuleError::NotInLine(post) => detail!("detail.route.not_in_line", post = &post.0),
             RuleError::NoSuchRank(rank) => detail!("detail.route.no_such_rank", rank = rank.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kencho_core::procedure::ProcedureDef;
+
+    use super::super::AppError;
+
+    /// A definition with several problems: all of them, each where it is, in the reader's
+    /// language (the API's message in English).
+    #[test]
+    fn a_definition_names_every_problem_in_the_readers_language() {
+        let text = include_str!("../../../../demo/procedures/minamisoma-inu-toroku.toml")
+            .replace("standard_days = 7", "standard_days = 0")
+            .replace("retention_years = 5", "retention_years = 4");
+        let e = AppError::from(ProcedureDef::parse("x.toml", &text).unwrap_err());
+        assert_eq!(
+            e.message("en"),
+            "The procedure definition is not valid: x.toml: standard_days: must be between 1 and 365; \
+             retention_years: must be 1, 3, 5, 10 or 30"
+        );
+        assert_eq!(
+            e.message("ja"),
+            "手続の定義が正しくありません：x.toml：standard_days：1から365までです; \
+             retention_years：1、3、5、10、30のいずれかです"
+        );
     }
 }

@@ -402,7 +402,7 @@ async fn reshuffle_changes_the_route_on_its_effective_date() {
     let before = app.count("SELECT COUNT(*) FROM approval_setup").await;
     let res = put(rules(&ymd(d), &tomorrow)).await;
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.expect("text").contains("rules 1 and 2"));
+    assert!(res.text().await.expect("text").contains("rule[1]: applies to the same matter as rule[0]"));
     assert_eq!(app.count("SELECT COUNT(*) FROM approval_setup").await, before);
 
     // A new 係長 from today: the org document with the old holder until yesterday.
