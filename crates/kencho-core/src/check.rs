@@ -35,6 +35,22 @@ impl Finding {
     }
 }
 
+/// For logs and tests only (`items[1].code: listed_twice (code=shomei)`): what a reader sees is
+/// the server's `check.<code>` text.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.at.is_empty() {
+            write!(f, "{}: ", self.at)?;
+        }
+        f.write_str(self.code)?;
+        let args: Vec<String> = self.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !args.is_empty() {
+            write!(f, " ({})", args.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +61,7 @@ mod tests {
         assert_eq!((f.code, f.at.as_str()), ("listed_twice", "items[1].code"));
         assert_eq!(f.args, vec![("code", "shomei".to_string())]);
         assert_eq!(Finding::unreadable("bad toml").at, "");
+        assert_eq!(f.to_string(), "items[1].code: listed_twice (code=shomei)");
+        assert_eq!(Finding::new("fee_ordinance", "").to_string(), "fee_ordinance");
     }
 }
