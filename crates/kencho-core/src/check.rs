@@ -63,5 +63,6 @@ mod tests {
         assert_eq!(f.args, vec![("code", "shomei".to_string())]);
         assert_eq!(Finding::unreadable("bad toml").at, "");
         assert_eq!(f.to_string(), "items[1].code: listed_twice (code = shomei)");
+        assert_eq!(Finding::new("fee_ordinance", "").to_string(), "fee_ordinance");
     }
 }

@@ -71,8 +71,8 @@ pub enum AppError {
     #[error("{0}: {1}")]
     Certificate(&'static str, String),
     /// A public data file (hazard layer, site list, town table) that does not follow its
-    /// specification; the code says what kind of problem, the detail names the file, the line or
-    /// feature, the attribute found and the one expected.
+    /// specification; the code says what kind of problem, the detail (in the reader's language)
+    /// names the file, the line or feature, the attribute found and the one expected.
     #[error("{0}")]
     Data(kencho_core::evacuation::data::LoadError),
     /// A JMA telegram that does not follow 気象庁防災情報XML; the code says what is wrong.
@@ -170,8 +170,8 @@ impl AppError {
             AppError::Validation(errs) => vec![("count", errs.len().to_string())],
             AppError::Transition(e) => detail(Detail::from(e).text(lang)),
             AppError::Definition(e) => detail(Detail::from(e).text(lang)),
-            AppError::Data(e) => detail(e.to_string()),
-            AppError::Telegram(e) => e.args(),
+            AppError::Data(e) => detail(Detail::from(e).text(lang)),
+            AppError::Telegram(e) => of_core::telegram_args(e, lang),
             AppError::NotPermitted(action) => vec![("action", crate::i18n::t(lang, &format!("policy.{action}")))],
             _ => Vec::new(),
         }

@@ -26,6 +26,7 @@ use time::Date;
 use super::data::LoadError;
 use super::geo::Point;
 use super::towns::{postcode_digits, Town};
+use crate::check::Finding;
 
 /// One decoded CSV file and the name it came with (for messages).
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +80,7 @@ impl Header {
 fn reader(text: &str) -> Result<(csv::Reader<&[u8]>, Header), LoadError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, message: e.to_string() })?.clone();
+    let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, problem: Finding::unreadable(e) })?.clone();
     Ok((rdr, Header(headers)))
 }
 
@@ -104,7 +105,9 @@ fn each_record(
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
-            Err(e) => return Err(LoadError::Row { line: at_line(e.position(), line + 1), message: e.to_string() }),
+            Err(e) => {
+                return Err(LoadError::Row { line: at_line(e.position(), line + 1), problem: Finding::unreadable(e) })
+            }
         };
         line = at_line(rec.position(), line + 1);
         each(line, &rec)?;
@@ -128,22 +131,22 @@ fn lg_check_digit_ok(code: &str) -> bool {
 }
 
 /// The town's key columns, checked: (lg_code, machiaza_id).
-fn key(get: &dyn Fn([&str; 2]) -> String) -> Result<(String, String), String> {
+fn key(get: &dyn Fn([&str; 2]) -> String) -> Result<(String, String), Finding> {
     let lg_code = get(LG_CODE);
     if !is_digits(&lg_code, 6) {
-        return Err(format!("lg_code (全国地方公共団体コード) must be 6 digits, found \"{lg_code}\""));
+        return Err(Finding::new("abr_lg_code", "").with("found", lg_code));
     }
     if !lg_check_digit_ok(&lg_code) {
-        return Err(format!("lg_code \"{lg_code}\" fails its check digit"));
+        return Err(Finding::new("abr_lg_code_check_digit", "").with("found", lg_code));
     }
     let machiaza_id = get(MACHIAZA_ID);
     if !is_digits(&machiaza_id, 7) {
-        return Err(format!("machiaza_id (町字id) must be 7 digits, found \"{machiaza_id}\""));
+        return Err(Finding::new("abr_machiaza_id", "").with("found", machiaza_id));
     }
     Ok((lg_code, machiaza_id))
 }
 
-fn date(get: &dyn Fn([&str; 2]) -> String, names: [&str; 2]) -> Result<Option<Date>, String> {
+fn date(get: &dyn Fn([&str; 2]) -> String, names: [&str; 2]) -> Result<Option<Date>, Finding> {
     let s = get(names);
     if s.is_empty() {
         return Ok(None);
@@ -151,46 +154,43 @@ fn date(get: &dyn Fn([&str; 2]) -> String, names: [&str; 2]) -> Result<Option<Da
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(&s, &format)
         .map(Some)
-        .map_err(|_| format!("{} ({}) must be a date like 2024-04-01, found \"{s}\"", names[0], names[1]))
+        .map_err(|_| Finding::new("abr_date", "").with("column", names[0]).with("name", names[1]).with("found", &s))
 }
 
 /// The representative point of a row, checked.
-fn point(get: &dyn Fn([&str; 2]) -> String) -> Result<Point, String> {
+fn point(get: &dyn Fn([&str; 2]) -> String) -> Result<Point, Finding> {
     let (lon, lat) = (get(LON), get(LAT));
     let at = match (lon.parse::<f64>(), lat.parse::<f64>()) {
         (Ok(lon), Ok(lat)) => Point::new(lon, lat),
-        _ => return Err(format!("rep_lon and rep_lat (代表点) must be numbers, found \"{lon}\" and \"{lat}\"")),
+        _ => return Err(Finding::new("abr_point_not_numbers", "").with("lon", lon).with("lat", lat)),
     };
     if !at.is_valid() {
-        return Err(format!("rep_lon or rep_lat (代表点) out of range: \"{lon}\", \"{lat}\""));
+        return Err(Finding::new("abr_point_out_of_range", "").with("lon", lon).with("lat", lat));
     }
     let srid = get(SRID);
     if !srid.is_empty() && !GEOGRAPHIC.iter().any(|g| g.eq_ignore_ascii_case(&srid)) {
-        return Err(format!(
-            "rep_srid (代表点_座標参照系) must be a longitude/latitude system ({}), found \"{srid}\"",
-            GEOGRAPHIC.join(", ")
-        ));
+        return Err(Finding::new("abr_srid", "").with("systems", GEOGRAPHIC.join(", ")).with("found", srid));
     }
     Ok(at)
 }
 
 /// A 町字マスター row, checked, without its point (`at` is filled when joined).
-fn town(get: &dyn Fn([&str; 2]) -> String) -> Result<Town, String> {
+fn town(get: &dyn Fn([&str; 2]) -> String) -> Result<Town, Finding> {
     let (lg_code, machiaza_id) = key(get)?;
     let (pref, city) = (get(PREF), get(CITY));
     if pref.is_empty() || city.is_empty() {
-        return Err("pref (都道府県名) and city (市区町村名) must not be empty".into());
+        return Err(Finding::new("abr_no_locality", ""));
     }
     // A 小字 without 大字 is a published kind of 町字, so only the whole name must be present.
     let (oaza, chome, koaza) = (get(OAZA), get(CHOME), get(KOAZA));
     if oaza.is_empty() && chome.is_empty() && koaza.is_empty() {
-        return Err("the town has no name (oaza_cho, chome and koaza are all empty)".into());
+        return Err(Finding::new("abr_no_town_name", ""));
     }
     let post = get(POSTCODE);
     let postcode = match postcode_digits(&post) {
         _ if post.is_empty() => None,
         Some(p) => Some(p),
-        None => return Err(format!("post_code (郵便番号) must be like 9750001 or 975-0001, found \"{post}\"")),
+        None => return Err(Finding::new("abr_postcode", "").with("found", post)),
     };
     let (effective, abolished) = (date(get, EFFECTIVE)?, date(get, ABOLISHED)?);
     Ok(Town {
@@ -218,14 +218,16 @@ struct Towns {
 }
 
 impl Towns {
-    fn add(&mut self, t: Town, line: usize) -> Result<(), String> {
+    fn add(&mut self, t: Town, line: usize) -> Result<(), Finding> {
         match self.seen.get(&t.id).copied() {
             None => {
                 self.seen.insert(t.id.clone(), (self.list.len(), line));
                 self.list.push(t);
             }
             Some((i, first)) => match (self.list[i].abolished.is_some(), t.abolished.is_some()) {
-                (false, false) => return Err(format!("town {} appears twice (first on line {first})", t.id)),
+                (false, false) => {
+                    return Err(Finding::new("abr_town_twice", "").with("town", &t.id).with("first", first))
+                }
                 (true, false) => {
                     self.seen.insert(t.id.clone(), (i, line));
                     self.list[i] = t;
@@ -251,7 +253,7 @@ pub fn parse(text: &str) -> Result<Vec<Town>, LoadError> {
         if status.is_some() && get(LEGACY_STATUS) == "2" {
             return Ok(());
         }
-        let err = |message: String| LoadError::Row { line, message };
+        let err = |problem: Finding| LoadError::Row { line, problem };
         let mut t = town(&get).map_err(err)?;
         t.at = point(&get).map_err(err)?;
         towns.add(t, line).map_err(err)
@@ -267,24 +269,16 @@ enum Role {
 }
 
 fn role(f: &CsvFile) -> Result<Role, LoadError> {
-    let (_, h) = reader(f.text).map_err(|e| in_file(f.name, e))?;
+    let (_, h) = reader(f.text).map_err(|e| e.in_file(f.name))?;
     match (h.has_names(), h.has_points()) {
         (true, true) => Ok(Role::Joined),
         (true, false) => Ok(Role::Names),
         (false, true) => Ok(Role::Points),
-        (false, false) => Err(in_file(
-            f.name,
-            LoadError::Files(format!(
-                "neither a 町字マスター (mt_town: expected oaza_cho or 大字・町名) nor a 町字位置参照 \
-                 (mt_town_pos: expected rep_lon or 代表点_経度); the header has: {}",
-                h.0.iter().take(12).collect::<Vec<_>>().join(", ")
-            )),
-        )),
+        (false, false) => {
+            let header = h.0.iter().take(12).collect::<Vec<_>>().join(", ");
+            Err(LoadError::Files(Finding::new("abr_neither", "").with("header", header)).in_file(f.name))
+        }
     }
-}
-
-fn in_file(name: &str, e: LoadError) -> LoadError {
-    LoadError::InFile { file: name.to_string(), error: Box::new(e) }
 }
 
 /// The representative points of a 町字位置参照 file, by town id; the first row of an id counts.
@@ -296,7 +290,7 @@ fn points(f: &CsvFile) -> Result<HashMap<String, Point>, LoadError> {
     let mut out = HashMap::new();
     each_record(f.text, rdr, |line, rec| {
         let get = |names: [&str; 2]| h.col(names).and_then(|c| rec.get(c)).map(str::trim).unwrap_or("").to_string();
-        let err = |message: String| LoadError::Row { line, message };
+        let err = |problem: Finding| LoadError::Row { line, problem };
         let (lg_code, machiaza_id) = key(&get).map_err(err)?;
         let at = point(&get).map_err(err)?;
         out.entry(format!("{lg_code}{machiaza_id}")).or_insert(at);
@@ -317,56 +311,43 @@ pub fn from_files(files: &[CsvFile]) -> Result<Vec<Town>, LoadError> {
         }
     }
     let list = |v: &[&CsvFile]| v.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
+    let refuse = LoadError::Files;
     match (names.as_slice(), pts.as_slice(), joined.as_slice()) {
-        ([], [], [one]) => parse(one.text).map_err(|e| in_file(one.name, e)),
+        ([], [], [one]) => parse(one.text).map_err(|e| e.in_file(one.name)),
         ([n], [p], []) => join(n, p),
-        (_, _, [_, ..]) => Err(LoadError::Files(format!(
-            "{} holds names and points together; give it alone, or give mt_town and mt_town_pos",
-            list(&joined)
-        ))),
-        ([_], [], []) => Err(LoadError::Files(format!(
-            "{} is the 町字マスター (mt_town); its 町字位置参照 (mt_town_pos, with rep_lon and rep_lat) is missing: give both files",
-            names[0].name
-        ))),
-        ([], [_], []) => Err(LoadError::Files(format!(
-            "{} is the 町字位置参照 (mt_town_pos); its 町字マスター (mt_town, with the town names) is missing: give both files",
-            pts[0].name
-        ))),
-        _ if names.len() > 1 => Err(LoadError::Files(format!(
-            "{} are all 町字マスター (mt_town) files; give one mt_town and one mt_town_pos",
-            list(&names)
-        ))),
-        _ if pts.len() > 1 => Err(LoadError::Files(format!(
-            "{} are all 町字位置参照 (mt_town_pos) files; give one mt_town and one mt_town_pos",
-            list(&pts)
-        ))),
+        (_, _, [_, ..]) => Err(refuse(Finding::new("abr_joined_not_alone", "").with("files", list(&joined)))),
+        ([_], [], []) => Err(refuse(Finding::new("abr_points_missing", "").with("file", names[0].name))),
+        ([], [_], []) => Err(refuse(Finding::new("abr_names_missing", "").with("file", pts[0].name))),
+        _ if names.len() > 1 => Err(refuse(Finding::new("abr_names_twice", "").with("files", list(&names)))),
+        _ if pts.len() > 1 => Err(refuse(Finding::new("abr_points_twice", "").with("files", list(&pts)))),
         _ => Err(LoadError::Empty),
     }
 }
 
 fn join(names: &CsvFile, pts: &CsvFile) -> Result<Vec<Town>, LoadError> {
-    let at = points(pts).map_err(|e| in_file(pts.name, e))?;
-    let (rdr, h) = reader(names.text).map_err(|e| in_file(names.name, e))?;
+    let at = points(pts).map_err(|e| e.in_file(pts.name))?;
+    let (rdr, h) = reader(names.text).map_err(|e| e.in_file(names.name))?;
     for c in [LG_CODE, MACHIAZA_ID, PREF, CITY, OAZA] {
-        h.need(c).map_err(|e| in_file(names.name, e))?;
+        h.need(c).map_err(|e| e.in_file(names.name))?;
     }
     let mut towns = Towns::default();
     let mut rows = 0;
     each_record(names.text, rdr, |line, rec| {
         let get = |n: [&str; 2]| h.col(n).and_then(|c| rec.get(c)).map(str::trim).unwrap_or("").to_string();
-        let err = |message: String| LoadError::Row { line, message };
+        let err = |problem: Finding| LoadError::Row { line, problem };
         let mut t = town(&get).map_err(err)?;
         rows += 1;
         let Some(p) = at.get(&t.id) else { return Ok(()) };
         t.at = *p;
         towns.add(t, line).map_err(err)
     })
-    .map_err(|e| in_file(names.name, e))?;
+    .map_err(|e| e.in_file(names.name))?;
     if towns.list.is_empty() && rows > 0 {
-        return Err(LoadError::Files(format!(
-            "none of the {rows} towns in {} has a point in {}: are they for the same municipality?",
-            names.name, pts.name
-        )));
+        let problem = Finding::new("abr_no_common_town", "")
+            .with("rows", rows)
+            .with("names", names.name)
+            .with("points", pts.name);
+        return Err(LoadError::Files(problem));
     }
     Ok(towns.list)
 }

@@ -79,74 +79,82 @@ fn kenchos_earlier_joined_format_still_loads() {
     assert_eq!(t.len(), 1, "status_flg 2 marked a row to skip in that format");
 }
 
+/// The error of a file, its line and what is wrong there.
+fn row(file: &str, line: usize, problem: Finding) -> LoadError {
+    LoadError::Row { line, problem }.in_file(file)
+}
+
 #[test]
 fn the_wrong_set_of_files_is_named() {
-    let err = |f: &[CsvFile]| from_files(f).unwrap_err().to_string();
+    let err = |f: &[CsvFile]| from_files(f).unwrap_err();
     let one = |name, text| [CsvFile { name, text }];
+    fn files_err(code: &'static str, name: &'static str, value: &str) -> LoadError {
+        LoadError::Files(Finding::new(code, "").with(name, value))
+    }
     assert_eq!(
         err(&one("mt_town_city072125.csv", MT_TOWN)),
-        "mt_town_city072125.csv is the 町字マスター (mt_town); its 町字位置参照 (mt_town_pos, with rep_lon and rep_lat) is missing: give both files"
+        files_err("abr_points_missing", "file", "mt_town_city072125.csv")
     );
     assert_eq!(
         err(&one("mt_town_pos_city072125.csv", MT_TOWN_POS)),
-        "mt_town_pos_city072125.csv is the 町字位置参照 (mt_town_pos); its 町字マスター (mt_town, with the town names) is missing: give both files"
+        files_err("abr_names_missing", "file", "mt_town_pos_city072125.csv")
     );
     assert_eq!(
         err(&files(("a.csv", MT_TOWN), ("b.csv", MT_TOWN))),
-        "a.csv, b.csv are all 町字マスター (mt_town) files; give one mt_town and one mt_town_pos"
+        files_err("abr_names_twice", "files", "a.csv, b.csv")
     );
-    assert!(err(&one("sites.csv", "NO,施設・場所名,緯度\n1,x,37\n")).starts_with(
-        "sites.csv: neither a 町字マスター (mt_town: expected oaza_cho or 大字・町名) nor a 町字位置参照"
-    ));
-    let elsewhere = MT_TOWN_POS.replace("072125,", "072133,");
     assert_eq!(
-        two(MT_TOWN, &elsewhere).unwrap_err().to_string(),
-        "none of the 5 towns in mt_town_city072125.csv has a point in mt_town_pos_city072125.csv: are they for the same municipality?"
+        err(&one("sites.csv", "NO,施設・場所名,緯度\n1,x,37\n")),
+        files_err("abr_neither", "header", "NO, 施設・場所名, 緯度").in_file("sites.csv")
     );
+    let elsewhere = MT_TOWN_POS.replace("072125,", "072133,");
+    let none = Finding::new("abr_no_common_town", "")
+        .with("rows", 5)
+        .with("names", "mt_town_city072125.csv")
+        .with("points", "mt_town_pos_city072125.csv");
+    assert_eq!(two(MT_TOWN, &elsewhere), Err(LoadError::Files(none)));
     assert_eq!(from_files(&[]).unwrap_err(), LoadError::Empty);
 }
 
 #[test]
 fn bad_rows_name_the_file_the_line_and_the_value() {
-    let names_err = |text: &str| two(text, MT_TOWN_POS).unwrap_err().to_string();
-    let points_err = |text: &str| two(MT_TOWN, text).unwrap_err().to_string();
-    assert_eq!(
-        points_err(&MT_TOWN_POS.replace("140.956,37.636", "east,37.636")),
-        "mt_town_pos_city072125.csv: line 3: rep_lon and rep_lat (代表点) must be numbers, found \"east\" and \"37.636\""
-    );
-    assert_eq!(
-        points_err(&MT_TOWN_POS.replace("EPSG:4612", "EPSG:6677")),
-        "mt_town_pos_city072125.csv: line 4: rep_srid (代表点_座標参照系) must be a longitude/latitude system (EPSG:6668, EPSG:4612, EPSG:4326), found \"EPSG:6677\""
-    );
-    assert_eq!(
-        names_err(&MT_TOWN.replace(",1947-04-17,2019-04-01,", ",1947-04-17,2019/04/01,")),
-        "mt_town_city072125.csv: line 5: ablt_date (廃止日) must be a date like 2024-04-01, found \"2019/04/01\""
-    );
-    assert_eq!(
-        names_err(&MT_TOWN.replacen("072125,0001002", "072126,0001002", 1)),
-        "mt_town_city072125.csv: line 3: lg_code \"072126\" fails its check digit"
-    );
-    assert_eq!(
-        names_err(&MT_TOWN.replacen("0001002", "102", 1)),
-        "mt_town_city072125.csv: line 3: machiaza_id (町字id) must be 7 digits, found \"102\""
-    );
-    assert_eq!(
-        names_err(&MT_TOWN.replace("975-0001", "976-001")),
-        "mt_town_city072125.csv: line 3: post_code (郵便番号) must be like 9750001 or 975-0001, found \"976-001\""
-    );
+    let names_err = |text: &str| two(text, MT_TOWN_POS).unwrap_err();
+    let points_err = |text: &str| two(MT_TOWN, text).unwrap_err();
+    let (names, points) = ("mt_town_city072125.csv", "mt_town_pos_city072125.csv");
+    let numbers = Finding::new("abr_point_not_numbers", "").with("lon", "east").with("lat", "37.636");
+    assert_eq!(points_err(&MT_TOWN_POS.replace("140.956,37.636", "east,37.636")), row(points, 3, numbers));
+    let srid =
+        Finding::new("abr_srid", "").with("systems", "EPSG:6668, EPSG:4612, EPSG:4326").with("found", "EPSG:6677");
+    assert_eq!(points_err(&MT_TOWN_POS.replace("EPSG:4612", "EPSG:6677")), row(points, 4, srid));
+    let date =
+        Finding::new("abr_date", "").with("column", "ablt_date").with("name", "廃止日").with("found", "2019/04/01");
+    assert_eq!(names_err(&MT_TOWN.replace(",1947-04-17,2019-04-01,", ",1947-04-17,2019/04/01,")), row(names, 5, date));
+    let check = Finding::new("abr_lg_code_check_digit", "").with("found", "072126");
+    assert_eq!(names_err(&MT_TOWN.replacen("072125,0001002", "072126,0001002", 1)), row(names, 3, check));
+    let id = Finding::new("abr_machiaza_id", "").with("found", "102");
+    assert_eq!(names_err(&MT_TOWN.replacen("0001002", "102", 1)), row(names, 3, id));
+    let post = Finding::new("abr_postcode", "").with("found", "976-001");
+    assert_eq!(names_err(&MT_TOWN.replace("975-0001", "976-001")), row(names, 3, post));
     let no_city = MT_TOWN.replacen(",南相馬市,ミナミソウマシ", ",,ミナミソウマシ", 1);
-    assert!(names_err(&no_city).starts_with("mt_town_city072125.csv: line 2: pref (都道府県名) and city"));
+    assert_eq!(names_err(&no_city), row(names, 2, Finding::new("abr_no_locality", "")));
     let no_lat = MT_TOWN_POS.replace("rep_lat", "latitude");
-    assert!(points_err(&no_lat)
-        .starts_with("mt_town_pos_city072125.csv: missing column \"rep_lat\"; the header has: lg_code,"));
-    let no_id = MT_TOWN.replace("machiaza_id", "town_id");
-    assert!(names_err(&no_id)
-        .starts_with("mt_town_city072125.csv: missing column \"machiaza_id\"; the header has: lg_code, town_id,"));
+    match points_err(&no_lat) {
+        LoadError::InFile { file, error } => match *error {
+            LoadError::MissingColumn { expected, found } => {
+                assert_eq!((file.as_str(), expected.as_str()), (points, "rep_lat"));
+                assert_eq!(found[..2], ["lg_code", "machiaza_id"]);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
     // Blank lines and quoted line breaks are counted as the file has them.
+    let post = |found| Finding::new("abr_postcode", "").with("found", found);
     let gap = MT_TOWN.replacen("\r\n072125,0001002", "\r\n\r\n\r\n072125,0001002", 1);
-    assert!(names_err(&gap.replace("975-0001", "x")).contains(": line 5: "));
+    assert_eq!(names_err(&gap.replace("975-0001", "x")), row(names, 5, post("x")));
     let quoted = MT_TOWN.replacen(",本町,ホンマチ,", ",\"本\n町\",ホンマチ,", 1);
-    assert!(names_err(&quoted.replace("975-0001", "x")).contains(": line 4: "));
+    assert_eq!(names_err(&quoted.replace("975-0001", "x")), row(names, 4, post("x")));
+    assert_eq!(row(names, 4, post("x")).to_string(), "mt_town_city072125.csv: line 4: abr_postcode (found=x)");
 }
 
 #[test]
@@ -161,10 +169,8 @@ fn history_rows_share_an_id_but_two_in_force_do_not() {
         "the one in force is kept"
     );
     let twice = format!("{MT_TOWN}{}\r\n", MT_TOWN.lines().nth(1).unwrap_or_default());
-    assert_eq!(
-        two(&twice, MT_TOWN_POS).unwrap_err().to_string(),
-        "mt_town_city072125.csv: line 7: town 0721250001001 appears twice (first on line 2)"
-    );
+    let again = Finding::new("abr_town_twice", "").with("town", "0721250001001").with("first", 2);
+    assert_eq!(two(&twice, MT_TOWN_POS), Err(row("mt_town_city072125.csv", 7, again)));
 }
 
 proptest! {

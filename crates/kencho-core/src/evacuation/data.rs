@@ -16,27 +16,35 @@
 
 use serde_json::Value;
 
-use super::geo::{Point, Polygon};
+use super::geo::{GeometryError, Point, Polygon};
 use super::{Hazard, Landslide, Phenomenon, Site};
+use crate::check::Finding;
 
+/// Why a file does not make a layer. What is wrong inside a feature, a row or a set of files is a
+/// [`Finding`] (a stable code and its values, worded by the server as `check.<code>`); the
+/// feature's or line's number is the error's own. Display is for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
+    /// The JSON reader's own message.
     #[error("not valid JSON: {0}")]
     Json(String),
     #[error("not a GeoJSON FeatureCollection")]
     NotFeatureCollection,
-    #[error("feature {feature}: {message}")]
-    Feature { feature: usize, message: String },
-    #[error("line {line}: {message}")]
-    Row { line: usize, message: String },
+    /// A feature, numbered from 1.
+    #[error("feature {feature}: {problem}")]
+    Feature { feature: usize, problem: Finding },
+    /// A line of a CSV file, numbered as in the file (the header is line 1).
+    #[error("line {line}: {problem}")]
+    Row { line: usize, problem: Finding },
     /// A column the file must have is not in its header; `found` is the header as read.
-    #[error("missing column \"{expected}\"; the header has: {}", found_list(found))]
+    #[error("missing column \"{expected}\"; the header has: {}", found.join(", "))]
     MissingColumn { expected: String, found: Vec<String> },
     #[error("{0}")]
     Encoding(#[from] super::encoding::EncodingError),
-    /// The set of files given does not make one layer (Address Base Registry towns).
+    /// The files given do not make one layer (Address Base Registry towns), or one of them is
+    /// not a data file at all.
     #[error("{0}")]
-    Files(String),
+    Files(Finding),
     #[error("the file has no features or rows")]
     Empty,
     /// One of several files given together was bad.
@@ -65,54 +73,67 @@ impl LoadError {
             found: headers.iter().map(|h| h.trim().to_string()).collect(),
         }
     }
+
+    /// The error, said of the file `file` (one of several given together).
+    pub fn in_file(self, file: &str) -> LoadError {
+        LoadError::InFile { file: file.to_string(), error: Box::new(self) }
+    }
 }
 
-fn found_list(found: &[String]) -> String {
-    const SHOWN: usize = 16;
-    let mut s = found.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
-    if found.len() > SHOWN {
-        s.push_str(&format!(" … ({} columns)", found.len()));
-    }
-    if s.is_empty() {
-        s.push_str("(nothing)");
-    }
-    s
-}
-
-pub(crate) fn feature_err(feature: usize, message: impl Into<String>) -> LoadError {
-    LoadError::Feature { feature, message: message.into() }
+pub(crate) fn feature_err(feature: usize, problem: Finding) -> LoadError {
+    LoadError::Feature { feature, problem }
 }
 
 /// The polygons of a GeoJSON geometry (Polygon or MultiPolygon).
-pub(crate) fn polygons(geometry: &Value) -> Result<Vec<Polygon>, String> {
+pub(crate) fn polygons(geometry: &Value) -> Result<Vec<Polygon>, Finding> {
     let kind = geometry.get("type").and_then(Value::as_str).unwrap_or("");
-    let coords = geometry.get("coordinates").ok_or("geometry has no coordinates")?;
-    let ring = |v: &Value| -> Result<Vec<Point>, String> {
+    let coords = geometry.get("coordinates").ok_or_else(|| Finding::new("geojson_no_coordinates", ""))?;
+    let ring = |v: &Value| -> Result<Vec<Point>, Finding> {
         v.as_array()
-            .ok_or("a ring must be an array")?
+            .ok_or_else(|| Finding::new("geojson_ring_not_array", ""))?
             .iter()
             .map(|pos| {
-                let p = pos.as_array().filter(|a| a.len() >= 2).ok_or("a position needs [longitude, latitude]")?;
+                let p = pos
+                    .as_array()
+                    .filter(|a| a.len() >= 2)
+                    .ok_or_else(|| Finding::new("geojson_position_shape", ""))?;
                 match (p[0].as_f64(), p[1].as_f64()) {
                     (Some(lon), Some(lat)) => Ok(Point::new(lon, lat)),
-                    _ => Err("a coordinate is not a number".to_string()),
+                    _ => Err(Finding::new("geojson_coordinate_not_number", "")),
                 }
             })
             .collect()
     };
-    let polygon = |v: &Value| -> Result<Polygon, String> {
-        let rings = v.as_array().filter(|r| !r.is_empty()).ok_or("a polygon needs at least its outer ring")?;
+    let polygon = |v: &Value| -> Result<Polygon, Finding> {
+        let rings = v.as_array().filter(|r| !r.is_empty()).ok_or_else(|| Finding::new("geojson_no_outer_ring", ""))?;
         let outer = ring(&rings[0])?;
         let holes = rings[1..].iter().map(ring).collect::<Result<Vec<_>, _>>()?;
-        Polygon::new(outer, holes).map_err(|e| e.to_string())
+        Polygon::new(outer, holes).map_err(geometry_finding)
     };
     match kind {
         "Polygon" => Ok(vec![polygon(coords)?]),
-        "MultiPolygon" => {
-            coords.as_array().ok_or("MultiPolygon coordinates must be an array")?.iter().map(polygon).collect()
-        }
-        other => Err(format!("geometry type \"{other}\" is not Polygon or MultiPolygon")),
+        "MultiPolygon" => coords
+            .as_array()
+            .ok_or_else(|| Finding::new("geojson_multipolygon_not_array", ""))?
+            .iter()
+            .map(polygon)
+            .collect(),
+        other => Err(Finding::new("geojson_not_polygon", "").with("found", other)),
     }
+}
+
+fn geometry_finding(e: GeometryError) -> Finding {
+    match e {
+        GeometryError::TooFewPoints(n) => Finding::new("geojson_ring_too_short", "").with("found", n),
+        GeometryError::NotClosed => Finding::new("geojson_ring_not_closed", ""),
+        GeometryError::OutOfRange => Finding::new("geojson_position_out_of_range", ""),
+    }
+}
+
+/// A feature's geometry, as polygons.
+pub(crate) fn feature_polygons(n: usize, f: &Value) -> Result<Vec<Polygon>, LoadError> {
+    let geometry = f.get("geometry").ok_or_else(|| feature_err(n, Finding::new("geojson_no_geometry", "")))?;
+    polygons(geometry).map_err(|p| feature_err(n, p))
 }
 
 /// The top level of a GeoJSON file, with each feature left as unparsed text: a layer of a
@@ -144,9 +165,9 @@ pub(crate) fn each_feature(
     mut each: impl FnMut(usize, &Value) -> Result<(), LoadError>,
 ) -> Result<(), LoadError> {
     for (i, raw) in features(text)?.iter().enumerate() {
-        let f: Value = serde_json::from_str(raw.get()).map_err(|e| feature_err(i + 1, e.to_string()))?;
+        let f: Value = serde_json::from_str(raw.get()).map_err(|e| feature_err(i + 1, Finding::unreadable(e)))?;
         if !f.is_object() {
-            return Err(feature_err(i + 1, "a feature must be an object"));
+            return Err(feature_err(i + 1, Finding::new("geojson_feature_not_object", "")));
         }
         each(i + 1, &f)?;
     }
@@ -161,19 +182,17 @@ pub(crate) fn int_property(f: &Value, key: &str) -> Option<i64> {
     }
 }
 
-/// A property's value as written, for messages ("9", "\"x\"", "null", or "absent").
-pub(crate) fn shown(f: &Value, key: &str) -> String {
-    match f.get("properties").and_then(|p| p.get(key)) {
-        None => "absent".into(),
-        Some(v) => v.to_string().chars().take(40).collect(),
-    }
+/// A property's value as written, for messages ("9", "\"x\"", "null"); `None` when absent.
+pub(crate) fn shown(f: &Value, key: &str) -> Option<String> {
+    f.get("properties").and_then(|p| p.get(key)).map(|v| v.to_string().chars().take(40).collect())
 }
 
-/// The property names of a feature, for messages that say what was found.
-pub(crate) fn property_names(f: &Value) -> String {
+/// The property names of a feature, for messages that say what was found; `None` when it has
+/// none.
+pub(crate) fn property_names(f: &Value) -> Option<String> {
     match f.get("properties").and_then(Value::as_object) {
-        Some(m) if !m.is_empty() => m.keys().take(12).map(String::as_str).collect::<Vec<_>>().join(", "),
-        _ => "none".into(),
+        Some(m) if !m.is_empty() => Some(m.keys().take(12).map(String::as_str).collect::<Vec<_>>().join(", ")),
+        _ => None,
     }
 }
 
@@ -182,11 +201,20 @@ fn is_line(geometry: &Value) -> bool {
     matches!(geometry.get("type").and_then(Value::as_str), Some("LineString" | "MultiLineString"))
 }
 
+/// A coded attribute that is not one of its published codes: `other` with the value it holds, or
+/// `absent` when the feature does not have it.
+fn bad_code(f: &Value, attr: &str, other: Finding, absent: Finding) -> Finding {
+    match shown(f, attr) {
+        Some(found) => other.with("found", found),
+        None => absent,
+    }
+}
+
 /// A33 landslide zones.
 pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadError> {
     let mut out = Vec::new();
     each_feature(text, |n, f| {
-        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
+        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, Finding::new("geojson_no_geometry", "")))?;
         if is_line(geometry) {
             return Ok(());
         }
@@ -198,9 +226,11 @@ pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadErro
             _ => {
                 return Err(feature_err(
                     n,
-                    format!(
-                        "A33_002 (区域区分) must be 1 警戒区域, 2 特別警戒区域, 3 警戒区域（指定前） or 4 特別警戒区域（指定前）, found {}",
-                        shown(f, "A33_002")
+                    bad_code(
+                        f,
+                        "A33_002",
+                        Finding::new("a33_zone_class", ""),
+                        Finding::new("a33_zone_class_absent", ""),
                     ),
                 ))
             }
@@ -212,14 +242,16 @@ pub fn landslide_zones(text: &str) -> Result<Vec<(Polygon, Landslide)>, LoadErro
             _ => {
                 return Err(feature_err(
                     n,
-                    format!(
-                        "A33_001 (現象の種類) must be 1 急傾斜地の崩壊, 2 土石流 or 3 地滑り, found {}",
-                        shown(f, "A33_001")
+                    bad_code(
+                        f,
+                        "A33_001",
+                        Finding::new("a33_phenomenon", ""),
+                        Finding::new("a33_phenomenon_absent", ""),
                     ),
                 ))
             }
         };
-        for p in polygons(geometry).map_err(|m| feature_err(n, m))? {
+        for p in polygons(geometry).map_err(|p| feature_err(n, p))? {
             out.push((p, Landslide { phenomenon, red, designated }));
         }
         Ok(())
@@ -233,24 +265,18 @@ pub fn house_collapse_zones(text: &str) -> Result<Vec<Polygon>, LoadError> {
     let mut out = Vec::new();
     each_feature(text, |n, f| {
         if let Some((attr, scenario)) = super::flood::rank_attribute_of(f) {
-            return Err(feature_err(
-                n,
-                format!(
-                    "{attr} is the rank of a flood layer ({}), not a 家屋倒壊等氾濫想定区域; load it as flood",
-                    super::flood::scenario_name(scenario)
-                ),
-            ));
+            let problem = Finding::new("house_collapse_is_flood", "")
+                .with("attr", attr)
+                .with("scenario", super::flood::scenario_name(scenario));
+            return Err(feature_err(n, problem));
         }
         for attr in super::flood::HOUSE_COLLAPSE_CLASS {
-            if shown(f, attr) != "absent" && !matches!(int_property(f, attr), Some(1..=3)) {
-                return Err(feature_err(
-                    n,
-                    format!("{attr} (危険区域区分) must be 1 氾濫流, 2 河岸浸食 or 3 both, found {}", shown(f, attr)),
-                ));
+            if let Some(found) = shown(f, attr).filter(|_| !matches!(int_property(f, attr), Some(1..=3))) {
+                let problem = Finding::new("house_collapse_class", "").with("attr", attr).with("found", found);
+                return Err(feature_err(n, problem));
             }
         }
-        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
-        out.extend(polygons(geometry).map_err(|m| feature_err(n, m))?);
+        out.extend(feature_polygons(n, f)?);
         Ok(())
     })?;
     Ok(out)
@@ -272,16 +298,12 @@ const HAZARD_COLUMNS: [(Hazard, &[&str]); 8] = [
 pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
     let text = text.trim_start_matches('\u{feff}');
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, message: e.to_string() })?.clone();
+    let headers = rdr.headers().map_err(|e| LoadError::Row { line: 1, problem: Finding::unreadable(e) })?.clone();
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
     // GSI publishes 指定避難所 (shelters) beside 指定緊急避難場所 in the same shape but without the
     // hazard columns; say which list was given rather than only which column is missing.
     if col(&["受入対象者", "指定緊急避難場所との住所同一"]).is_some() && col(&["洪水"]).is_none() {
-        return Err(LoadError::Files(
-            "this is the 指定避難所 list (it has 受入対象者 / 指定緊急避難場所との住所同一 and no hazard columns); \
-             load the 指定緊急避難場所 list, which says per hazard (洪水, 崖崩れ、土石流及び地滑り, …) where to go"
-                .into(),
-        ));
+        return Err(LoadError::Files(Finding::new("sites_shelter_list", "")));
     }
     let need = |names: &[&str]| col(names).ok_or_else(|| LoadError::missing(names[0], &headers));
     let name_col = need(&["施設・場所名", "名称", "施設名"])?;
@@ -294,27 +316,25 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| LoadError::Row { line, message: e.to_string() })?;
-        let err = |m: &str| LoadError::Row { line, message: m.to_string() };
-        let name =
-            rec.get(name_col).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| err("the site has no name"))?;
+        let err = |problem: Finding| LoadError::Row { line, problem };
+        let rec = rec.map_err(|e| err(Finding::unreadable(e)))?;
+        let name = rec
+            .get(name_col)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err(Finding::new("sites_no_name", "")))?;
         let num = |c: usize| rec.get(c).and_then(|s| s.trim().parse::<f64>().ok());
         let at = match (num(lon_col), num(lat_col)) {
             (Some(lon), Some(lat)) => Point::new(lon, lat),
             _ => {
                 let cell = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
-                return Err(LoadError::Row {
-                    line,
-                    message: format!(
-                        "緯度 and 経度 must be decimal degrees, found \"{}\" and \"{}\"",
-                        cell(lat_col),
-                        cell(lon_col)
-                    ),
-                });
+                let problem =
+                    Finding::new("sites_not_degrees", "").with("lat", cell(lat_col)).with("lon", cell(lon_col));
+                return Err(err(problem));
             }
         };
         if !at.is_valid() {
-            return Err(err("latitude or longitude out of range"));
+            return Err(err(Finding::new("sites_out_of_range", "")));
         }
         let mut suitable_for = Vec::new();
         for (h, c) in &hazard_cols {
@@ -323,14 +343,10 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
                 Some("1") => suitable_for.push(*h),
                 Some("0") | Some("") => {}
                 other => {
-                    return Err(LoadError::Row {
-                        line,
-                        message: format!(
-                            "hazard column \"{}\" must be 1 or blank (or 0), found \"{}\"",
-                            headers.get(*c).unwrap_or("").trim(),
-                            other.unwrap_or("")
-                        ),
-                    })
+                    let problem = Finding::new("sites_hazard_mark", "")
+                        .with("column", headers.get(*c).unwrap_or("").trim())
+                        .with("found", other.unwrap_or(""));
+                    return Err(err(problem));
                 }
             }
         }
@@ -342,7 +358,7 @@ pub fn sites(text: &str) -> Result<Vec<Site>, LoadError> {
             .unwrap_or_else(|| format!("line-{line}"));
         // A saved plan names its chosen site by id: two sites with one id would be ambiguous.
         if out.iter().any(|s: &Site| s.id == id) {
-            return Err(err(&format!("the site id \"{id}\" is used twice")));
+            return Err(err(Finding::new("sites_id_twice", "").with("id", id)));
         }
         out.push(Site { id, name: name.to_string(), at, suitable_for });
     }
@@ -379,15 +395,9 @@ mod tests {
         assert_eq!(zones[0].1, z(Phenomenon::DebrisFlow, false, false));
         assert_eq!(zones[1].1, z(Phenomenon::SteepSlope, true, false));
         let bad = A33.replacen("\"A33_002\":2", "\"A33_002\":5", 1);
-        assert_eq!(
-            landslide_zones(&bad).unwrap_err().to_string(),
-            "feature 1: A33_002 (区域区分) must be 1 警戒区域, 2 特別警戒区域, 3 警戒区域（指定前） or 4 特別警戒区域（指定前）, found 5"
-        );
+        assert_eq!(landslide_zones(&bad), Err(feature_err(1, Finding::new("a33_zone_class", "").with("found", 5))));
         let bad = A33.replacen("\"A33_001\":\"1\",", "", 1);
-        assert_eq!(
-            landslide_zones(&bad).unwrap_err().to_string(),
-            "feature 2: A33_001 (現象の種類) must be 1 急傾斜地の崩壊, 2 土石流 or 3 地滑り, found absent"
-        );
+        assert_eq!(landslide_zones(&bad), Err(feature_err(2, Finding::new("a33_phenomenon_absent", ""))));
     }
 
     const COLLAPSE: &str = r#"{"type":"FeatureCollection","features":[
@@ -405,27 +415,22 @@ mod tests {
           "geometry":{"type":"Polygon","coordinates":[[[140.0,37.0],[140.1,37.0],[140.1,37.1],[140.0,37.0]]]}}]}"#;
         assert!(house_collapse_zones(bare).unwrap()[0].contains(&Point::new(140.08, 37.02)));
         let bad = COLLAPSE.replace("\"A31a_405\":2", "\"A31a_405\":7");
-        assert_eq!(
-            house_collapse_zones(&bad).unwrap_err().to_string(),
-            "feature 1: A31a_405 (危険区域区分) must be 1 氾濫流, 2 河岸浸食 or 3 both, found 7"
-        );
+        let class = Finding::new("house_collapse_class", "").with("attr", "A31a_405").with("found", 7);
+        assert_eq!(house_collapse_zones(&bad), Err(feature_err(1, class)));
         let depth = COLLAPSE.replace("\"A31a_405\":2", "\"A31a_205\":2");
-        assert_eq!(
-            house_collapse_zones(&depth).unwrap_err().to_string(),
-            "feature 1: A31a_205 is the rank of a flood layer (想定最大規模), not a 家屋倒壊等氾濫想定区域; load it as flood"
-        );
+        let flood =
+            Finding::new("house_collapse_is_flood", "").with("attr", "A31a_205").with("scenario", "想定最大規模");
+        assert_eq!(house_collapse_zones(&depth), Err(feature_err(1, flood)));
         let point = COLLAPSE.replace("\"type\":\"MultiPolygon\"", "\"type\":\"Point\"");
-        assert_eq!(
-            house_collapse_zones(&point).unwrap_err().to_string(),
-            "feature 2: geometry type \"Point\" is not Polygon or MultiPolygon"
-        );
+        let not_polygon = Finding::new("geojson_not_polygon", "").with("found", "Point");
+        assert_eq!(house_collapse_zones(&point), Err(feature_err(2, not_polygon)));
         let open = COLLAPSE.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]");
-        assert_eq!(
-            house_collapse_zones(&open).unwrap_err().to_string(),
-            "feature 1: the ring is not closed (first and last positions differ)"
-        );
+        assert_eq!(house_collapse_zones(&open), Err(feature_err(1, Finding::new("geojson_ring_not_closed", ""))));
         let no_geometry = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{}}]}"#;
-        assert_eq!(house_collapse_zones(no_geometry).unwrap_err().to_string(), "feature 1: no geometry");
+        let none = feature_err(1, Finding::new("geojson_no_geometry", ""));
+        assert_eq!(house_collapse_zones(no_geometry), Err(none.clone()));
+        assert_eq!(none.to_string(), "feature 1: geojson_no_geometry", "for the log: where and the code");
+        assert_eq!(none.code(), "data_feature");
         assert_eq!(house_collapse_zones("[]").unwrap_err(), LoadError::NotFeatureCollection);
     }
 
@@ -442,21 +447,27 @@ mod tests {
         assert!(s[0].suitable_for.contains(&Hazard::Flood) && s[0].suitable_for.contains(&Hazard::Landslide));
         assert!(!s[1].suitable_for.contains(&Hazard::Flood));
         assert_eq!(sites(&SITES.replace(",1,1,,1,,1,1,,1,", ",1,1,0,1,0,1,1,0,1,")).unwrap(), s, "0 reads as blank");
+        let row = |line, problem| Err(LoadError::Row { line, problem });
         let bad = SITES.replace("37.76,140.48", "北緯37度,140.48");
-        assert_eq!(
-            sites(&bad).unwrap_err().to_string(),
-            "line 3: 緯度 and 経度 must be decimal degrees, found \"北緯37度\" and \"140.48\""
-        );
+        let degrees = Finding::new("sites_not_degrees", "").with("lat", "北緯37度").with("lon", "140.48");
+        assert_eq!(sites(&bad), row(3, degrees));
         let bad = SITES.replace(",1,1,,1,,1,1,,1,", ",1,○,,1,,1,1,,1,");
-        assert_eq!(
-            sites(&bad).unwrap_err().to_string(),
-            "line 2: hazard column \"崖崩れ、土石流及び地滑り\" must be 1 or blank (or 0), found \"○\""
-        );
+        let mark = Finding::new("sites_hazard_mark", "").with("column", "崖崩れ、土石流及び地滑り").with("found", "○");
+        assert_eq!(sites(&bad), row(2, mark));
         let twice = format!("{}\r\n{}", SITES.trim_end(), SITES.lines().nth(1).unwrap_or_default());
-        assert_eq!(sites(&twice).unwrap_err().to_string(), "line 4: the site id \"E0721200001\" is used twice");
-        assert_eq!(sites("a,b\n").unwrap_err().to_string(), "missing column \"施設・場所名\"; the header has: a, b");
+        assert_eq!(sites(&twice), row(4, Finding::new("sites_id_twice", "").with("id", "E0721200001")));
+        let missing =
+            LoadError::MissingColumn { expected: "施設・場所名".into(), found: vec!["a".into(), "b".into()] };
+        assert_eq!(sites("a,b\n"), Err(missing));
         let shelters = "NO,共通ID,施設・場所名,住所,指定緊急避難場所との住所同一,その他市町村長が必要と認める事項,受入対象者,緯度,経度,備考\n";
-        assert!(sites(shelters).unwrap_err().to_string().starts_with("this is the 指定避難所 list"));
+        assert_eq!(sites(shelters), Err(LoadError::Files(Finding::new("sites_shelter_list", ""))));
+        let short = format!("{SITES}3,E0721200003,架空\r\n");
+        match sites(&short) {
+            Err(LoadError::Row { line: 4, problem }) => {
+                assert_eq!((problem.code, problem.at.as_str()), ("unreadable", ""))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     proptest! {

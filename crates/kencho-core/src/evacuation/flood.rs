@@ -22,9 +22,10 @@
 
 use serde_json::Value;
 
-use super::data::{each_feature, feature_err, int_property, polygons, property_names, shown, LoadError};
+use super::data::{each_feature, feature_err, feature_polygons, int_property, property_names, shown, LoadError};
 use super::geo::Polygon;
 use super::{DepthRank, DurationRank, FloodScale, FloodScenario};
+use crate::check::Finding;
 
 /// The attribute holding the rank, per product and scenario.
 const RANK_ATTRIBUTES: [(&str, FloodScenario); 9] = [
@@ -90,21 +91,17 @@ pub(crate) fn rank_attribute_of(f: &Value) -> Option<(&'static str, FloodScenari
 }
 
 /// What to say about a feature that has no flood rank: what it has instead, and what was expected.
-fn no_rank(f: &Value) -> String {
+fn no_rank(f: &Value) -> Finding {
     if let Some(attr) = HOUSE_COLLAPSE_CLASS.iter().find(|a| present(f, a)) {
-        return format!("{attr} (危険区域区分) belongs to a 家屋倒壊等氾濫想定区域 layer; load it as house_collapse");
+        return Finding::new("flood_is_house_collapse", "").with("attr", attr);
     }
     if present(f, "A31_001") {
-        return "A31_001 is the 2012 浸水想定区域 product (A31-12), whose depth classes are not today's \
-                浸水深ランク; load a current A31a file (A31a_105, A31a_205 or A31a_305)"
-            .into();
+        return Finding::new("flood_2012_product", "");
     }
-    format!(
-        "no depth or duration rank: expected A31a_105 (計画規模), A31a_205 (想定最大規模) or A31a_305 \
-         (浸水継続時間), or A31_101/201/301 or A31b_101/201/301 in the older and mesh products; found \
-         properties: {}",
-        property_names(f)
-    )
+    match property_names(f) {
+        Some(names) => Finding::new("flood_no_rank", "").with("properties", names),
+        None => Finding::new("flood_no_rank_no_properties", ""),
+    }
 }
 
 /// Parses one flood layer. Every feature must carry the same rank attribute (one scenario of one
@@ -119,42 +116,38 @@ pub fn flood_zones(text: &str) -> Result<FloodZones, LoadError> {
             [one] => *one,
             [] => return Err(feature_err(n, no_rank(f))),
             [(a, sa), (b, sb), ..] => {
-                return Err(feature_err(
-                    n,
-                    format!(
-                        "both {a} ({}) and {b} ({}) are present; each scenario is published as a file of its own",
-                        scenario_name(*sa),
-                        scenario_name(*sb)
-                    ),
-                ))
+                let problem = Finding::new("flood_two_scenarios", "")
+                    .with("attr", a)
+                    .with("scenario", scenario_name(*sa))
+                    .with("other", b)
+                    .with("other_scenario", scenario_name(*sb));
+                return Err(feature_err(n, problem));
             }
         };
         match scheme {
             None => scheme = Some((n, attr, scenario)),
             Some((first, a0, s0)) if a0 != attr => {
-                return Err(feature_err(
-                    n,
-                    format!(
-                        "{attr} ({}) where feature {first} has {a0} ({}): a file holds one scenario; load each file on its own",
-                        scenario_name(scenario),
-                        scenario_name(s0)
-                    ),
-                ))
+                let problem = Finding::new("flood_mixed_scenarios", "")
+                    .with("attr", attr)
+                    .with("scenario", scenario_name(scenario))
+                    .with("first", first)
+                    .with("other", a0)
+                    .with("other_scenario", scenario_name(s0));
+                return Err(feature_err(n, problem));
             }
             Some(_) => {}
         }
-        let geometry = f.get("geometry").ok_or_else(|| feature_err(n, "no geometry"))?;
-        let shapes = polygons(geometry).map_err(|m| feature_err(n, m))?;
+        let shapes = feature_polygons(n, f)?;
         let value = int_property(f, attr).and_then(|r| u8::try_from(r).ok());
+        let bad_rank = |problem: Finding| {
+            feature_err(n, problem.with("attr", attr).with("found", shown(f, attr).unwrap_or_default()))
+        };
         if scenario.scale().is_some() {
-            let rank = value.and_then(DepthRank::new).ok_or_else(|| {
-                feature_err(n, format!("{attr} (浸水深ランク) must be 1 to 6, found {}", shown(f, attr)))
-            })?;
+            let rank = value.and_then(DepthRank::new).ok_or_else(|| bad_rank(Finding::new("flood_depth_rank", "")))?;
             depth.extend(shapes.into_iter().map(|p| (p, rank)));
         } else {
-            let rank = value.and_then(DurationRank::new).ok_or_else(|| {
-                feature_err(n, format!("{attr} (浸水継続時間ランク) must be 1 to 7, found {}", shown(f, attr)))
-            })?;
+            let rank =
+                value.and_then(DurationRank::new).ok_or_else(|| bad_rank(Finding::new("flood_duration_rank", "")))?;
             duration.extend(shapes.into_iter().map(|p| (p, rank)));
         }
         Ok(())
@@ -212,38 +205,46 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_what_was_found_and_what_was_expected() {
-        let err = |t: &str| flood_zones(t).unwrap_err().to_string();
+    fn findings_name_what_was_found_and_what_was_expected() {
+        let err = |t: &str| flood_zones(t).unwrap_err();
+        let at = |feature: usize, problem: Finding| LoadError::Feature { feature, problem };
+        let rank = |code, attr, found| Finding::new(code, "").with("attr", attr).with("found", found);
         assert_eq!(
             err(&A31A_MAX.replace("\"A31a_205\":\"5\"", "\"A31a_205\":9")),
-            "feature 2: A31a_205 (浸水深ランク) must be 1 to 6, found 9"
+            at(2, rank("flood_depth_rank", "A31a_205", "9"))
         );
         assert_eq!(
             err(&A31A_MAX.replace("A31a_2", "A31a_3").replace("\"A31a_305\":3", "\"A31a_305\":\"8\"")),
-            "feature 1: A31a_305 (浸水継続時間ランク) must be 1 to 7, found \"8\""
+            at(1, rank("flood_duration_rank", "A31a_305", "\"8\""))
         );
-        assert_eq!(
-            err(&A31A_MAX.replacen("A31a_205\":\"5", "A31a_105\":\"5", 1)),
-            "feature 2: A31a_105 (計画規模) where feature 1 has A31a_205 (想定最大規模): a file holds one scenario; load each file on its own"
-        );
-        assert_eq!(
-            err(&A31A_MAX.replacen("\"A31a_205\":3", "\"A31a_205\":3,\"A31a_305\":2", 1)),
-            "feature 1: both A31a_205 (想定最大規模) and A31a_305 (浸水継続時間) are present; each scenario is published as a file of its own"
-        );
+        let mixed = Finding::new("flood_mixed_scenarios", "")
+            .with("attr", "A31a_105")
+            .with("scenario", "計画規模")
+            .with("first", 1)
+            .with("other", "A31a_205")
+            .with("other_scenario", "想定最大規模");
+        assert_eq!(err(&A31A_MAX.replacen("A31a_205\":\"5", "A31a_105\":\"5", 1)), at(2, mixed));
+        let two = Finding::new("flood_two_scenarios", "")
+            .with("attr", "A31a_205")
+            .with("scenario", "想定最大規模")
+            .with("other", "A31a_305")
+            .with("other_scenario", "浸水継続時間");
+        assert_eq!(err(&A31A_MAX.replacen("\"A31a_205\":3", "\"A31a_205\":3,\"A31a_305\":2", 1)), at(1, two));
         assert_eq!(
             err(&A31A_MAX.replace("A31a_2", "A31a_4")),
-            "feature 1: A31a_405 (危険区域区分) belongs to a 家屋倒壊等氾濫想定区域 layer; load it as house_collapse"
+            at(1, Finding::new("flood_is_house_collapse", "").with("attr", "A31a_405"))
         );
-        assert!(err(&A31A_MAX.replace("A31a_205", "A31_001")).starts_with("feature 1: A31_001 is the 2012"));
+        assert_eq!(err(&A31A_MAX.replace("A31a_205", "A31_001")), at(1, Finding::new("flood_2012_product", "")));
+        let names = "A31a_201, A31a_202, A31a_203, A31a_204, A31a_206, A31a_207, A31a_208";
         assert_eq!(
             err(&A31A_MAX.replace("\"A31a_205\":3,", "")),
-            "feature 1: no depth or duration rank: expected A31a_105 (計画規模), A31a_205 (想定最大規模) or A31a_305 \
-             (浸水継続時間), or A31_101/201/301 or A31b_101/201/301 in the older and mesh products; found properties: \
-             A31a_201, A31a_202, A31a_203, A31a_204, A31a_206, A31a_207, A31a_208"
+            at(1, Finding::new("flood_no_rank", "").with("properties", names))
         );
+        let bare = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":null}]}"#;
+        assert_eq!(err(bare), at(1, Finding::new("flood_no_rank_no_properties", "")));
         assert_eq!(
             err(&A31A_MAX.replace("[140.0,37.1],[140.0,37.0]]", "[140.0,37.1]]")),
-            "feature 1: the ring is not closed (first and last positions differ)"
+            at(1, Finding::new("geojson_ring_not_closed", ""))
         );
         assert_eq!(flood_zones("{}").unwrap_err(), LoadError::NotFeatureCollection);
         assert_eq!(flood_zones(r#"{"type":"FeatureCollection","features":[]}"#).unwrap_err(), LoadError::Empty);
@@ -277,7 +278,8 @@ mod tests {
                 }
                 Err(e) => {
                     prop_assert!(!(1..=top).contains(&rank));
-                    prop_assert!(e.to_string().contains(attr));
+                    let LoadError::Feature { problem, .. } = e else { panic!("{e:?}") };
+                    prop_assert!(problem.args.contains(&("attr", attr.to_string())), "{:?}", problem);
                 }
             }
         }

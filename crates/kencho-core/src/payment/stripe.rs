@@ -89,8 +89,10 @@ pub enum StripeError {
     Currency(String),
     #[error("Stripe API error ({kind}{}): {message}", code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
     Api { kind: String, code: Option<String>, message: String },
-    #[error("report line {line}: {message}")]
-    Report { line: usize, message: String },
+    /// A line of a settlement report (the header is line 1) and what is wrong there, worded by
+    /// the server (`check.<code>`): it reaches the staff member who gave the file.
+    #[error("report line {line}: {problem}")]
+    Report { line: usize, problem: crate::check::Finding },
 }
 
 // ─── Checkout Sessions ─────────────────────────────────────────────────────────────────────

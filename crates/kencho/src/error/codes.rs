@@ -388,13 +388,19 @@ mod tests {
         }
     }
 
-    /// Every `Finding::new("code", …)` of kencho-core, and every value name a finding is given.
+    /// Every `Finding::new("code", …)` of kencho-core and of kencho (an uploaded file's zip), and
+    /// every value name a finding is given in a file that makes findings.
     fn findings_used() -> (BTreeSet<String>, BTreeSet<String>) {
         let mut files = Vec::new();
-        rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kencho-core/src"), &mut files);
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        rust_files(&manifest.join("../kencho-core/src"), &mut files);
+        rust_files(&manifest.join("src"), &mut files);
         let (mut codes, mut names) = (BTreeSet::new(), BTreeSet::new());
-        for file in files {
-            let text = std::fs::read_to_string(&file).expect("read source");
+        for file in files.iter().filter(|f| !f.ends_with("error/codes.rs")) {
+            let text = std::fs::read_to_string(file).expect("read source");
+            if !text.contains("Finding::") {
+                continue;
+            }
             for (at, _) in text.match_indices("Finding::new(") {
                 codes.extend(literal_at(&text[at + "Finding::new(".len()..]).map(str::to_string));
             }
@@ -411,7 +417,9 @@ mod tests {
     #[test]
     fn every_finding_has_its_text_in_japanese_and_english() {
         let (codes, names) = findings_used();
-        assert!(codes.contains("listed_twice") && codes.contains("unreadable"), "{codes:?}");
+        for code in ["listed_twice", "unreadable", "flood_depth_rank", "report_not_jpy", "zip_unreadable"] {
+            assert!(codes.contains(code), "{code} not found: {codes:?}");
+        }
         for (lang, table) in [("ja", locale("ja")), ("en", locale("en")), ("ja-x-easy", locale("ja-x-easy"))] {
             for code in &codes {
                 let text = table.get(&format!("check.{code}"));
@@ -448,5 +456,32 @@ mod tests {
         assert_eq!(AppError::NotFound.message("ja-x-easy"), crate::i18n::t("ja-x-easy", "error.not_found"));
         let v = AppError::Validation(Vec::new());
         assert_eq!(v.message("ja"), "入力内容に0件の誤りがあります。");
+    }
+
+    #[test]
+    fn a_data_file_is_refused_in_the_readers_language() {
+        use super::super::AppError;
+        use kencho_core::check::Finding;
+        use kencho_core::evacuation::data::LoadError;
+        let rank = Finding::new("flood_depth_rank", "").with("attr", "A31a_205").with("found", 7);
+        let e = AppError::Data(LoadError::Feature { feature: 2, problem: rank }.in_file("a.geojson"));
+        assert!(
+            e.message("en").ends_with("a.geojson: feature 2: A31a_205 (浸水深ランク) must be 1 to 6, found 7"),
+            "{}",
+            e.message("en")
+        );
+        assert!(e
+            .message("ja")
+            .ends_with("a.geojson：2番目の地物：A31a_205（浸水深ランク）は1〜6です（7 ではありません）"));
+        let header =
+            LoadError::MissingColumn { expected: "緯度".into(), found: (0..20).map(|i| format!("c{i}")).collect() };
+        assert!(AppError::Data(header).message("en").contains("the header has: c0, c1,"));
+        let jma = kencho_core::evacuation::jma::JmaError::Value {
+            element: "Head/InfoType".into(),
+            found: "遅延".into(),
+            expected: kencho_core::evacuation::jma::Expected::InfoType,
+        };
+        assert!(AppError::Telegram(jma.clone()).message("en").contains("expected 発表, 訂正 or 取消."));
+        assert!(AppError::Telegram(jma).message("ja").contains("発表・訂正・取消のいずれかが必要です"));
     }
 }

@@ -5,6 +5,9 @@
 use kencho_core::application::TransitionError;
 use kencho_core::approval::route::ProposeError;
 use kencho_core::approval::rules::RuleError;
+use kencho_core::evacuation::data::LoadError;
+use kencho_core::evacuation::encoding::EncodingError;
+use kencho_core::evacuation::jma::{Expected, JmaError};
 use kencho_core::payment::fee::FeeError;
 use kencho_core::payment::refund::RefundError;
 use kencho_core::payment::schedule::ScheduleError;
@@ -90,6 +93,70 @@ impl From<&RuleError> for Detail {
             RuleError::EmptyLine => detail!("detail.route.empty_line"),
             RuleError::NotInLine(post) => detail!("detail.route.not_in_line", post = &post.0),
             RuleError::NoSuchRank(rank) => detail!("detail.route.no_such_rank", rank = rank.0),
+        }
+    }
+}
+
+/// A public data file that does not make a layer: where (the file, the feature or line) and
+/// what is wrong there.
+impl From<&LoadError> for Detail {
+    fn from(e: &LoadError) -> Detail {
+        match e {
+            LoadError::Json(message) => detail!("detail.data.json", message = message),
+            LoadError::NotFeatureCollection => detail!("detail.data.not_feature_collection"),
+            LoadError::Feature { feature, problem } => {
+                detail!("detail.data.feature", feature = feature).arg_detail("what", Detail::from(problem))
+            }
+            LoadError::Row { line, problem } => {
+                detail!("detail.data.line", line = line).arg_detail("what", Detail::from(problem))
+            }
+            LoadError::MissingColumn { expected, found } => missing_column(expected, found),
+            LoadError::Encoding(e) => Detail::from(e),
+            LoadError::Files(problem) => Detail::from(problem),
+            LoadError::Empty => detail!("detail.data.empty"),
+            LoadError::InFile { file, error } => Detail::at(file, Detail::from(error.as_ref())),
+        }
+    }
+}
+
+/// The header as read, the first columns of a long one.
+fn missing_column(expected: &str, found: &[String]) -> Detail {
+    const SHOWN: usize = 16;
+    let shown = found.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if shown.is_empty() {
+        detail!("detail.data.missing_column_no_header", expected = expected)
+    } else if found.len() > SHOWN {
+        detail!("detail.data.missing_column_long", expected = expected, found = shown, count = found.len())
+    } else {
+        detail!("detail.data.missing_column", expected = expected, found = shown)
+    }
+}
+
+impl From<&EncodingError> for Detail {
+    fn from(e: &EncodingError) -> Detail {
+        match e {
+            EncodingError::BadUtf8AfterBom { offset } => detail!("detail.data.bom_not_utf8", offset = offset),
+            EncodingError::Unknown { utf8_at } => detail!("detail.data.unknown_encoding", offset = utf8_at),
+            EncodingError::Utf16 => detail!("detail.data.utf16"),
+        }
+    }
+}
+
+/// The values of a JMA telegram's refusal (`error.jma_*`), what was expected in `lang`.
+pub(super) fn telegram_args(e: &JmaError, lang: &str) -> Vec<(&'static str, String)> {
+    match e {
+        JmaError::NotXml(d) => vec![("detail", d.clone())],
+        JmaError::Element { found, expected } => vec![("found", found.clone()), ("expected", expected.clone())],
+        JmaError::Missing { element, parent } => vec![("element", element.clone()), ("parent", parent.clone())],
+        JmaError::Value { element, found, expected } => {
+            let expected = match expected {
+                Expected::Operation => detail!("detail.jma.expected_operation"),
+                Expected::DateTime => detail!("detail.jma.expected_datetime"),
+                Expected::InfoType => detail!("detail.jma.expected_info_type"),
+                Expected::KindStatus => detail!("detail.jma.expected_kind_status"),
+                Expected::CityCode => detail!("detail.jma.expected_city_code"),
+            };
+            vec![("element", element.clone()), ("found", found.clone()), ("expected", expected.text(lang))]
         }
     }
 }

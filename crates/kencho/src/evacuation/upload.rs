@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use kencho_core::check::Finding;
 use kencho_core::evacuation::abr::{self, CsvFile};
 use kencho_core::evacuation::data::LoadError;
 use kencho_core::evacuation::encoding::decode;
@@ -59,13 +60,16 @@ fn is_zip(bytes: &[u8]) -> bool {
 
 /// The files in a zip (directories and macOS resource forks left out), named "zip/member".
 fn unzip(u: &Upload, budget: &mut u64) -> Result<Vec<Upload>, LoadError> {
-    let bad = |m: String| LoadError::InFile { file: u.name.clone(), error: Box::new(LoadError::Files(m)) };
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(&u.bytes)).map_err(|e| bad(format!("not a readable zip: {e}")))?;
+    let bad = |problem: Finding| LoadError::Files(problem).in_file(&u.name);
+    let entry_err = |i: usize, e: zip::result::ZipError| {
+        bad(Finding::new("zip_entry_unreadable", "").with("entry", i).with("message", e))
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&u.bytes))
+        .map_err(|e| bad(Finding::new("zip_unreadable", "").with("message", e)))?;
     let mut out = Vec::new();
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| bad(format!("zip entry {i}: {e}")))?;
-        let name = entry.name().map_err(|e| bad(format!("zip entry {i}: {e}")))?.to_string();
+        let mut entry = archive.by_index(i).map_err(|e| entry_err(i, e))?;
+        let name = entry.name().map_err(|e| entry_err(i, e))?.to_string();
         if entry.is_dir()
             || name.starts_with("__MACOSX/")
             || name.rsplit('/').next().is_some_and(|n| n.starts_with("._"))
@@ -73,9 +77,13 @@ fn unzip(u: &Upload, budget: &mut u64) -> Result<Vec<Upload>, LoadError> {
             continue;
         }
         let mut bytes = Vec::new();
-        let read = entry.by_ref().take(*budget + 1).read_to_end(&mut bytes).map_err(|e| bad(format!("{name}: {e}")))?;
+        let read = entry
+            .by_ref()
+            .take(*budget + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(Finding::unreadable(e).at(&name)))?;
         if read as u64 > *budget {
-            return Err(bad(format!("{name}: the zip expands to more than {} MB", MAX_EXPANDED / 1024 / 1024)));
+            return Err(bad(Finding::new("zip_too_large", &name).with("mb", MAX_EXPANDED / 1024 / 1024)));
         }
         *budget -= read as u64;
         out.push(Upload { name: format!("{}/{name}", u.name), bytes });
@@ -97,12 +105,9 @@ pub fn prepare(kind: LayerKind, uploads: Vec<Upload>) -> Result<Prepared, LoadEr
     let mut texts = Vec::with_capacity(files.len());
     let mut read = Vec::with_capacity(files.len());
     for f in &files {
-        let (text, enc) = decode(&f.bytes).map_err(|e| in_file(&f.name, e.into()))?;
+        let (text, enc) = decode(&f.bytes).map_err(|e| LoadError::from(e).in_file(&f.name))?;
         if text.contains('\0') {
-            return Err(in_file(
-                &f.name,
-                LoadError::Files("the file contains a NUL character: not a text file".into()),
-            ));
+            return Err(LoadError::Files(Finding::new("data_not_text", "")).in_file(&f.name));
         }
         read.push(FileRead {
             name: f.name.clone(),
@@ -123,21 +128,17 @@ pub fn prepare(kind: LayerKind, uploads: Vec<Upload>) -> Result<Prepared, LoadEr
         if t.is_empty() {
             LoadError::Empty
         } else {
-            LoadError::Files(format!(
-                "a {} layer is one file, {} were given ({names}); load each on its own",
-                kind.as_str(),
-                t.len()
-            ))
+            let problem = Finding::new("layer_one_file", "")
+                .with("kind", kind.as_str())
+                .with("count", t.len())
+                .with("files", &names);
+            LoadError::Files(problem)
         }
     })?;
-    let parsed = parse(kind, &text).map_err(|e| in_file(&files[0].name, e))?;
+    let parsed = parse(kind, &text).map_err(|e| e.in_file(&files[0].name))?;
     let scenario = match &parsed {
         Parsed::Flood(z) => Some(z.scenario()),
         _ => None,
     };
     Ok(Prepared { body: text, parsed, scenario, file_name, files: read })
-}
-
-fn in_file(name: &str, error: LoadError) -> LoadError {
-    LoadError::InFile { file: name.to_string(), error: Box::new(error) }
 }

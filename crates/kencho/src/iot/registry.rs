@@ -221,7 +221,7 @@ pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let err = |m: Detail| AppError::BadRequest(detail!("detail.iot.line", line = line).arg_detail("m", m));
-        let rec = rec.map_err(|e| err(Detail::problems(&[e.to_string()], "")))?;
+        let rec = rec.map_err(|e| err(detail!("detail.iot.csv_unreadable", message = e)))?;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
         let num = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
             let s = get(c);

@@ -66,8 +66,14 @@ pub fn parse(text: &str) -> Result<Vec<Line>> {
 /// Reads Stripe's itemized balance report: its `charge` lines, matched by payment_intent or,
 /// where the report's columns leave that out, by charge.
 pub fn parse_stripe(text: &str) -> Result<Vec<Line>> {
-    let lines = kencho_core::payment::stripe::parse_balance_report(text)
-        .map_err(|e| AppError::BadRequest(Detail::problems(&[e.to_string()], "")))?;
+    use kencho_core::payment::stripe::{parse_balance_report, StripeError};
+    let lines = parse_balance_report(text).map_err(|e| match e {
+        StripeError::Report { line, problem } => AppError::BadRequest(
+            detail!("detail.payments.report_line", line = line).arg_detail("what", Detail::from(&problem)),
+        ),
+        // The report's reader names a line in every error it makes.
+        other => AppError::unexpected(other),
+    })?;
     Ok(lines
         .into_iter()
         .filter(|l| l.category == "charge")

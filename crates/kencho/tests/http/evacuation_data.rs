@@ -249,7 +249,7 @@ async fn towns_load_as_the_registry_ships_them() {
     assert!(page.contains("第5版として読み込みました（10件）"), "{page}");
     let (status, page) = upload(&["mt_town_pos_city072125.csv"]).await;
     assert_eq!(status, 400);
-    assert!(page.contains("mt_town_pos_city072125.csv is the 町字位置参照 (mt_town_pos)"), "{page}");
+    assert!(page.contains("mt_town_pos_city072125.csv は町字位置参照（mt_town_pos）です"), "{page}");
 
     // 旭町 was abolished (ablt_date 2019-04-01): its address matches nothing, and a map point at
     // it is placed in the nearest town in force.

@@ -70,7 +70,7 @@ pub enum KindStatus {
 }
 
 impl KindStatus {
-    /// Parses `Kind/Status`; `None` names what was found for the error.
+    /// Parses `Kind/Status`; `None` when it is none of these.
     pub fn parse(s: &str) -> Option<KindStatus> {
         match s {
             "発表" => Some(KindStatus::Issued),
@@ -83,9 +83,6 @@ impl KindStatus {
                 .map(|_| KindStatus::Changed(s.to_string())),
         }
     }
-
-    pub const EXPECTED: &'static str =
-        "発表, 継続, 解除, なし, 発表警報・注意報はなし or a change such as 警報から注意報";
 }
 
 /// What kencho reads from one kind.

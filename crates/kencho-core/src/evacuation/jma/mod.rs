@@ -34,7 +34,7 @@ pub use kinds::{Hazard, KindStatus, Meaning};
 pub use parse::parse;
 
 /// A telegram that does not follow the specification. The code (a key under `error.` in the
-/// locales) and its arguments make the message; `Display` is the English one, for logs.
+/// locales) and its values make the message (the server fills them in); `Display` is for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JmaError {
     #[error("not well-formed XML: {0}")]
@@ -46,8 +46,24 @@ pub enum JmaError {
     #[error("<{parent}> has no <{element}> (or it is empty)")]
     Missing { element: String, parent: String },
     /// An element whose text is not one of the values the specification allows.
-    #[error("{element} is \"{found}\", expected {expected}")]
-    Value { element: String, found: String, expected: String },
+    #[error("{element} is \"{found}\", expected {expected:?}")]
+    Value { element: String, found: String, expected: Expected },
+}
+
+/// What the specification allows in an element whose value is refused; the server words it in the
+/// reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// `Control/Status`: 通常, 訓練 or 試験.
+    Operation,
+    /// `Head/ReportDateTime`: a date and time with its offset.
+    DateTime,
+    /// `Head/InfoType`: 発表, 訂正 or 取消.
+    InfoType,
+    /// `Kind/Status`: 発表, 継続, 解除, なし, 発表警報・注意報はなし or a change 「ＡからＢ」.
+    KindStatus,
+    /// 指定河川洪水予報's `Area/CityCode`: a 市町村等 code or a 全国地方公共団体コード.
+    CityCode,
 }
 
 impl JmaError {
@@ -58,18 +74,6 @@ impl JmaError {
             JmaError::Element { .. } => "jma_element",
             JmaError::Missing { .. } => "jma_missing",
             JmaError::Value { .. } => "jma_value",
-        }
-    }
-
-    /// The placeholders of the message.
-    pub fn args(&self) -> Vec<(&'static str, String)> {
-        match self {
-            JmaError::NotXml(d) => vec![("detail", d.clone())],
-            JmaError::Element { found, expected } => vec![("found", found.clone()), ("expected", expected.clone())],
-            JmaError::Missing { element, parent } => vec![("element", element.clone()), ("parent", parent.clone())],
-            JmaError::Value { element, found, expected } => {
-                vec![("element", element.clone()), ("found", found.clone()), ("expected", expected.clone())]
-            }
         }
     }
 

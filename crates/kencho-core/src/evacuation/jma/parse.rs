@@ -6,7 +6,8 @@ use roxmltree::Node;
 
 use super::kinds::{self, Hazard, KindContext, KindStatus};
 use super::{
-    municipality_of_area, municipality_of_city_code, AreaReading, Family, InfoType, JmaError, Kind, Operation, Telegram,
+    municipality_of_area, municipality_of_city_code, AreaReading, Expected, Family, InfoType, JmaError, Kind,
+    Operation, Telegram,
 };
 
 /// Namespaces as JMA publishes them (気象庁防災情報XMLフォーマット 運用指針 1.1).
@@ -40,11 +41,11 @@ fn required_text(n: Node, name: &str, parent: &str) -> Result<String, JmaError> 
     child_text(n, name).filter(|s| !s.is_empty()).ok_or_else(|| JmaError::missing(name, parent))
 }
 
-/// `<Name xmlns="…">` as found, for messages.
+/// `<Name xmlns="…">` as found, for messages; `<Name>` when it has no namespace.
 fn describe(n: Node) -> String {
     match n.tag_name().namespace() {
         Some(ns) => format!("<{} xmlns=\"{ns}\">", n.tag_name().name()),
-        None => format!("<{}> without a namespace", n.tag_name().name()),
+        None => format!("<{}>", n.tag_name().name()),
     }
 }
 
@@ -177,7 +178,7 @@ fn read_control(control: Node) -> Result<(String, Operation, String), JmaError> 
     let operation = Operation::parse(&status).ok_or_else(|| JmaError::Value {
         element: "Control/Status".into(),
         found: status.clone(),
-        expected: "通常, 訓練 or 試験".into(),
+        expected: Expected::Operation,
     })?;
     Ok((title, operation, child_text(control, "EditorialOffice").unwrap_or_default()))
 }
@@ -198,7 +199,7 @@ fn read_head(head: Node) -> Result<Head, JmaError> {
         return Err(JmaError::Value {
             element: "Head/ReportDateTime".into(),
             found: report_time,
-            expected: "a date and time with its offset, such as 2026-05-29T10:00:00+09:00".into(),
+            expected: Expected::DateTime,
         });
     }
     // An empty EventID is what 気象警報・注意報 sends, so only its absence is an error.
@@ -211,7 +212,7 @@ fn read_head(head: Node) -> Result<Head, JmaError> {
             return Err(JmaError::Value {
                 element: "Head/InfoType".into(),
                 found: other.to_string(),
-                expected: "発表, 訂正 or 取消".into(),
+                expected: Expected::InfoType,
             })
         }
     };
@@ -268,7 +269,7 @@ impl Collect {
                 Some(s) if with_status => Some(KindStatus::parse(&s).ok_or_else(|| JmaError::Value {
                     element: format!("{path}/Kind/Status"),
                     found: s.clone(),
-                    expected: KindStatus::EXPECTED.into(),
+                    expected: Expected::KindStatus,
                 })?),
                 _ => None,
             };
@@ -330,7 +331,7 @@ impl Collect {
                     let m = municipality_of_city_code(cc).ok_or_else(|| JmaError::Value {
                         element: format!("{PATH}/Areas/Area/CityCode"),
                         found: cc.clone(),
-                        expected: "a 市町村等 code (7 digits) or a 全国地方公共団体コード".into(),
+                        expected: Expected::CityCode,
                     })?;
                     let name = a.city.clone().unwrap_or_else(|| a.name.clone());
                     self.river_areas.push((cc.clone(), m, name));

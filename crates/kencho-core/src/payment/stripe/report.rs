@@ -1,6 +1,7 @@
 //! The settlement report kencho reconciles (消込).
 
 use super::*;
+use crate::check::Finding;
 
 /// One balance transaction of a settlement report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,32 +42,28 @@ pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeErr
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
     let csv_err = |e: csv::Error| StripeError::Report {
         line: e.position().map(|p| p.line() as usize).unwrap_or(0),
-        message: e.to_string(),
+        problem: Finding::unreadable(e),
     };
+    let header = |problem: Finding| StripeError::Report { line: 1, problem };
     let headers = rdr.headers().map_err(csv_err)?.clone();
     if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
-        return Err(StripeError::Report { line: 1, message: "no header line".into() });
+        return Err(header(Finding::new("report_no_header", "")));
     }
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let need = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| col(n))
-            .ok_or_else(|| StripeError::Report { line: 1, message: format!("missing column {}", names.join(" or ")) })
-    };
-    let c_currency = need(&["currency"])?;
-    let c_gross = need(&["gross"])?;
-    let c_fee = need(&["fee"])?;
-    let c_net = need(&["net"])?;
-    let c_category = need(&["reporting_category"])?;
-    let c_created = need(&["created_utc", "created"])?;
+    let need =
+        |name: &str| col(name).ok_or_else(|| header(Finding::new("report_missing_column", "").with("column", name)));
+    let c_currency = need("currency")?;
+    let c_gross = need("gross")?;
+    let c_fee = need("fee")?;
+    let c_net = need("net")?;
+    let c_category = need("reporting_category")?;
+    let c_created = col("created_utc").or_else(|| col("created")).ok_or_else(|| {
+        header(Finding::new("report_missing_column_either", "").with("column", "created_utc").with("other", "created"))
+    })?;
     let c_txn = col("balance_transaction_id");
     let c_refs: Vec<usize> = ["payment_intent_id", "charge_id", "source_id"].iter().filter_map(|n| col(n)).collect();
     if c_refs.is_empty() {
-        return Err(StripeError::Report {
-            line: 1,
-            message: "missing column payment_intent_id or charge_id (add one of them to the report's columns)".into(),
-        });
+        return Err(header(Finding::new("report_no_payment_column", "")));
     }
     let c_charge = col("charge_id");
     let c_source = col("source_id");
@@ -77,12 +74,12 @@ pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeErr
     while rdr.read_record(&mut rec).map_err(csv_err)? {
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
         let get = |i: usize| rec.get(i).unwrap_or("").trim();
-        let err = |message: String| StripeError::Report { line, message };
+        let err = |problem: Finding| StripeError::Report { line, problem };
         let currency = get(c_currency);
         if !currency.eq_ignore_ascii_case("jpy") {
-            return Err(err(format!("currency {currency:?} is not jpy")));
+            return Err(err(Finding::new("report_not_jpy", "").with("currency", format!("{currency:?}"))));
         }
-        let amount = |i: usize, name: &str| yen(get(i)).map_err(|m| err(format!("{name}: {m}")));
+        let amount = |i: usize, name: &str| yen(get(i)).map_err(|f| err(f.at(name)));
         let provider_ref = c_refs.iter().map(|&i| get(i)).find(|s| !s.is_empty()).unwrap_or("").to_string();
         let is_charge = |s: &&str| s.starts_with("ch_") || s.starts_with("py_");
         let charge_id = c_charge
@@ -107,7 +104,8 @@ pub fn parse_balance_report(text: &str) -> Result<Vec<SettlementLine>, StripeErr
 }
 
 /// A JPY major-unit decimal string as integer yen: `-?digits(.0*)?`, exactly.
-pub(super) fn yen(s: &str) -> Result<i64, String> {
+pub(super) fn yen(s: &str) -> Result<i64, Finding> {
+    let shown = |problem: Finding, s: &str| problem.with("value", format!("{s:?}"));
     let (neg, rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
@@ -117,19 +115,19 @@ pub(super) fn yen(s: &str) -> Result<i64, String> {
         None => (rest, None),
     };
     if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{:?} is not an amount", truncate(s, 40)));
+        return Err(shown(Finding::new("report_not_an_amount", ""), &truncate(s, 40)));
     }
     if let Some(f) = frac {
         if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{:?} is not an amount", truncate(s, 40)));
+            return Err(shown(Finding::new("report_not_an_amount", ""), &truncate(s, 40)));
         }
         if f.bytes().any(|b| b != b'0') {
-            return Err(format!("{s:?} has a fraction of a yen"));
+            return Err(shown(Finding::new("report_fraction_of_yen", ""), s));
         }
     }
     let n = whole
         .bytes()
         .try_fold(0i64, |n, b| n.checked_mul(10)?.checked_add(i64::from(b - b'0')))
-        .ok_or_else(|| format!("{:?} is too large", truncate(s, 40)))?;
+        .ok_or_else(|| shown(Finding::new("report_too_large", ""), &truncate(s, 40)))?;
     Ok(if neg { -n } else { n })
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::check::Finding;
 use crate::payment::ledger::{Applied, Ledger};
 
 macro_rules! fixture {
@@ -325,29 +326,35 @@ fn balance_report() {
 fn balance_report_errors_name_the_line() {
     let head = "currency,gross,fee,net,reporting_category,created_utc,charge_id\n";
     let cases = [
-        (format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,100.50,0,100.50,charge,x,ch_2\n"), 3, "fraction"),
-        (format!("{head}usd,1,0,1,charge,x,ch_1\n"), 2, "not jpy"),
-        (format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,1e3,0,1,charge,x,ch_2\n"), 3, "not an amount"),
-        (format!("{head}jpy,,0,1,charge,x,ch_1\n"), 2, "gross"),
-        (format!("{head}jpy,1,0,1,charge\n"), 2, ""),
-        (format!("{head}jpy,99999999999999999999,0,1,charge,x,ch_1\n"), 2, "too large"),
-        ("gross,fee,net\n1,2,3\n".to_string(), 1, "missing column currency"),
         (
-            "currency,gross,fee,net,reporting_category,created_utc\n".to_string(),
-            1,
-            "missing column payment_intent_id or charge_id",
+            format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,100.50,0,100.50,charge,x,ch_2\n"),
+            3,
+            "report_fraction_of_yen",
+            "gross",
         ),
-        (String::new(), 1, "no header"),
+        (format!("{head}usd,1,0,1,charge,x,ch_1\n"), 2, "report_not_jpy", ""),
+        (format!("{head}jpy,1,0,1,charge,x,ch_1\njpy,1e3,0,1,charge,x,ch_2\n"), 3, "report_not_an_amount", "gross"),
+        (format!("{head}jpy,,0,1,charge,x,ch_1\n"), 2, "report_not_an_amount", "gross"),
+        (format!("{head}jpy,1,0,1,charge\n"), 2, "unreadable", ""),
+        (format!("{head}jpy,1,99999999999999999999,1,charge,x,ch_1\n"), 2, "report_too_large", "fee"),
+        ("gross,fee,net\n1,2,3\n".to_string(), 1, "report_missing_column", ""),
+        ("currency,gross,fee,net,reporting_category\n".to_string(), 1, "report_missing_column_either", ""),
+        ("currency,gross,fee,net,reporting_category,created_utc\n".to_string(), 1, "report_no_payment_column", ""),
+        (String::new(), 1, "report_no_header", ""),
     ];
-    for (text, line, needle) in cases {
+    for (text, line, code, at) in cases {
         match parse_balance_report(&text) {
-            Err(StripeError::Report { line: l, message }) => {
-                assert_eq!(l, line, "{text:?}: {message}");
-                assert!(message.contains(needle), "{message}");
+            Err(StripeError::Report { line: l, problem }) => {
+                assert_eq!((l, problem.code, problem.at.as_str()), (line, code, at), "{text:?}: {problem}");
             }
             other => panic!("{text:?}: {other:?}"),
         }
     }
+    let fraction = format!("{head}jpy,100.50,0,100.50,charge,x,ch_2\n");
+    let Err(StripeError::Report { problem, .. }) = parse_balance_report(&fraction) else { panic!() };
+    assert_eq!(problem, Finding::new("report_fraction_of_yen", "gross").with("value", "\"100.50\""));
+    let Err(StripeError::Report { problem, .. }) = parse_balance_report("gross,fee,net\n1,2,3\n") else { panic!() };
+    assert_eq!(problem, Finding::new("report_missing_column", "").with("column", "currency"));
     assert_eq!(yen("-0400.000"), Ok(-400));
     assert!(yen("4.").is_err() && yen("-").is_err() && yen(".5").is_err() && yen("+4").is_err());
 }
