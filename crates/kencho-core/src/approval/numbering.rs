@@ -64,6 +64,27 @@ pub enum TemplateError {
     NoYear,
 }
 
+impl TemplateError {
+    /// The problem as a finding at `at` (its words are the server's `check.<code>`).
+    pub fn finding(&self, at: &str) -> crate::check::Finding {
+        use crate::check::Finding;
+        match self {
+            TemplateError::Unknown(name) => Finding::new("template_unknown", at)
+                .with("name", format!("{{{name}}}"))
+                .with("known", NAMES.map(|n| format!("{{{n}}}")).join(" ")),
+            TemplateError::Unclosed => Finding::new("template_unclosed", at),
+            TemplateError::Unopened => Finding::new("template_unopened", at),
+            TemplateError::NoSeq => Finding::new("template_no_seq", at).with("placeholder", "{seq}"),
+            TemplateError::TwoSeq => Finding::new("template_two_seq", at).with("placeholder", "{seq}"),
+            TemplateError::Length => Finding::new("template_length", at),
+            TemplateError::BadWidth => Finding::new("template_width", at).with("placeholder", "{seq:0N}"),
+            TemplateError::NoYear => {
+                Finding::new("template_no_year", at).with("year", "{wareki_year}").with("fiscal", "{fiscal_year}")
+            }
+        }
+    }
+}
+
 /// The template used where a tenant has set none: `{division}-{fiscal_year}-{seq:05}`.
 pub const DEFAULT: &str = "{division}-{fiscal_year}-{seq:05}";
 

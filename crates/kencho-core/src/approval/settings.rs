@@ -18,6 +18,7 @@ use time::Date;
 
 use super::numbering::{Template, Values, DEFAULT};
 use super::org::DivisionId;
+use crate::check::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Numbering {
@@ -89,15 +90,15 @@ pub fn parse_settings(
     text: &str,
     is_division: impl Fn(&str) -> bool,
     divisions: &[String],
-) -> Result<Settings, Vec<String>> {
-    let doc: Doc = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+) -> Result<Settings, Vec<Finding>> {
+    let doc: Doc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e.message())])?;
     let mut problems = Vec::new();
     let mut out = Settings::default();
     if let Some(d) = doc.records_division {
         if is_division(&d) {
             out.records_division = Some(DivisionId(d));
         } else {
-            problems.push(format!("records_division: {d:?} is not a division"));
+            problems.push(Finding::new("org_not_a_division", "records_division").with("code", format!("{d:?}")));
         }
     }
     if let Some(n) = doc.numbering {
@@ -105,29 +106,31 @@ pub fn parse_settings(
             Ok(t) => {
                 let text = t.to_string();
                 if text.contains("{tenant_abbr}") && bad_abbr(&n.tenant_abbr) {
-                    problems.push("numbering.tenant_abbr: the template uses it; give 1–10 characters".into());
+                    problems.push(Finding::new("abbr_needed", "numbering.tenant_abbr"));
                 }
                 if text.contains("{division_abbr}") {
                     let missing: Vec<&str> =
                         divisions.iter().filter(|d| !n.divisions.contains_key(*d)).map(String::as_str).collect();
                     if !missing.is_empty() {
-                        problems.push(format!("numbering.divisions: no abbreviation for {}", missing.join(", ")));
+                        let missing = missing.join(", ");
+                        problems.push(Finding::new("abbr_missing", "numbering.divisions").with("divisions", missing));
                     }
                 }
             }
-            Err(e) => problems.push(format!("numbering.template: {e}")),
+            Err(e) => problems.push(e.finding("numbering.template")),
         }
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for (code, abbr) in &n.divisions {
+            let at = format!("numbering.divisions.{code}");
             if !is_division(code) {
-                problems.push(format!("numbering.divisions.{code}: not a division"));
+                problems.push(Finding::new("org_not_a_division", &at).with("code", format!("{code:?}")));
             }
             if bad_abbr(abbr) {
-                problems.push(format!("numbering.divisions.{code}: give 1–10 characters"));
+                problems.push(Finding::new("text_length", &at).with("min", 1).with("max", 10));
             }
             // Two divisions with one 文書記号 would give two documents one number.
             if let Some(other) = seen.insert(abbr.as_str(), code.as_str()) {
-                problems.push(format!("numbering.divisions: {other} and {code} both use {abbr:?}"));
+                problems.push(Finding::new("abbr_shared", &at).with("other", other).with("abbr", format!("{abbr:?}")));
             }
         }
         out.numbering = Numbering { template: n.template, tenant_abbr: n.tenant_abbr, divisions: n.divisions };
@@ -163,8 +166,9 @@ mod tests {
     fn names_every_problem() {
         let text = "records_division = \"bunsho\"\n[numbering]\ntemplate = \"{year}{division_abbr}第{seq}号\"\n[numbering.divisions]\nkankyo = \"環\"\nsomu = \"環\"\n";
         let e = parse_settings(text, |d| divs().iter().any(|x| x == d), &divs()).expect_err("invalid");
-        assert!(e.iter().any(|p| p.contains("records_division") && p.contains("bunsho")), "{e:?}");
-        assert!(e.iter().any(|p| p.contains("{year}")), "{e:?}");
-        assert!(e.iter().any(|p| p.contains("both use")), "{e:?}");
+        let found: Vec<(&str, &str)> = e.iter().map(|f| (f.code, f.at.as_str())).collect();
+        assert!(found.contains(&("org_not_a_division", "records_division")), "{e:?}");
+        assert!(e.iter().any(|f| f.code == "template_unknown" && f.args[0].1 == "{year}"), "{e:?}");
+        assert!(found.contains(&("abbr_shared", "numbering.divisions.somu")), "{e:?}");
     }
 }

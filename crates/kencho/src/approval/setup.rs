@@ -123,8 +123,8 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
                 .collect();
             deciding.sort();
             deciding.dedup();
-            let settings = parse_settings(text, |d| org.divisions.iter().any(|x| x.id.0 == d), &deciding)
-                .map_err(|e| AppError::BadRequest(Detail::problems(&e, "\n")))?;
+            let settings =
+                parse_settings(text, |d| org.divisions.iter().any(|x| x.id.0 == d), &deciding).map_err(one_per_line)?;
             serde_json::to_string(&settings)
         }
         _ => return Err(AppError::BadRequest(detail!("detail.approval.kind_org_rules_settings"))),
@@ -150,7 +150,7 @@ pub async fn load(db: &Db, cache: &SetupCache, admin: &Staff, kind: &str, text: 
     .await
 }
 
-/// What a check of the organisation or the 専決 table found, one finding a line: the setup page
+/// What a check of the organisation, the 専決 table or the settings found, one finding a line: the setup page
 /// lists each line on its own.
 fn one_per_line(findings: Vec<Finding>) -> AppError {
     AppError::BadRequest(Detail::findings(&findings, "\n"))

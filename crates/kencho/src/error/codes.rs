@@ -344,7 +344,10 @@ mod tests {
                     used.entry(key.to_string()).or_default();
                 }
             }
-            let named = text.match_indices(".arg_detail(\"").chain(text.match_indices(".arg(\""));
+            let named = text
+                .match_indices(".arg_detail(\"")
+                .chain(text.match_indices(".arg(\""))
+                .chain(text.match_indices(".arg_list(\""));
             for (at, needle) in named {
                 if let Some(name) = literal_at(&text[at + needle.len() - 1..]) {
                     // Counted with the detail of the same statement: any key may use it.

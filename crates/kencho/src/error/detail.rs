@@ -40,12 +40,6 @@ impl Detail {
         Detail { key: Cow::Owned(key), args: Vec::new() }
     }
 
-    /// The problems a check of an uploaded definition found, each named by where it is; their
-    /// words come from the check itself (kencho-core's file parsers), not from the locales.
-    pub fn problems(problems: &[String], separator: &str) -> Detail {
-        Detail::new("detail.problems").arg("problems", problems.join(separator))
-    }
-
     /// What a check of a document found: each finding as `where: what is wrong`, in the
     /// reader's language (`check.<code>` in the locales).
     pub fn findings(findings: &[Finding], separator: &'static str) -> Detail {
@@ -54,9 +48,13 @@ impl Detail {
 
     /// Details one after the other, each in the reader's language.
     pub fn list(details: Vec<Detail>, separator: &'static str) -> Detail {
-        let mut d = Detail::new("detail.problems");
-        d.args.push(("problems", Value::List(details, separator)));
-        d
+        Detail::new("detail.problems").arg_list("problems", details, separator)
+    }
+
+    /// The value of `{name}`: details one after the other, each in the reader's language.
+    pub fn arg_list(mut self, name: &'static str, details: Vec<Detail>, separator: &'static str) -> Detail {
+        self.args.push((name, Value::List(details, separator)));
+        self
     }
 
     /// `where: what is wrong` (a field, a line, a path in a document).

@@ -203,6 +203,13 @@ async fn api_tokens_export_and_openapi() {
         "GET /api/v1/staff/payments/fiscal",
         "POST /api/v1/staff/applications/{id}/cash",
         "GET /api/v1/audit/proof",
+        "POST /api/v1/auth/password",
+        "POST /api/v1/auth/password/forgot",
+        "POST /api/v1/auth/password/reset",
+        "GET /api/v1/admin/staff",
+        "POST /api/v1/admin/staff",
+        "PATCH /api/v1/admin/staff/{id}",
+        "POST /api/v1/admin/staff/{id}/deactivate",
     ];
     served.sort();
     assert_eq!(documented, served);
