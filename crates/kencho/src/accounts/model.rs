@@ -119,12 +119,11 @@ pub struct StaffEntry {
 
 impl StaffEntry {
     pub(super) fn from_row(r: &AnyRow) -> Result<StaffEntry> {
-        let role: String = r.try_get("role")?;
         Ok(StaffEntry {
             id: r.try_get("id")?,
             email: r.try_get("email")?,
             name: r.try_get("name")?,
-            role: Role::parse(&role).ok_or_else(|| AppError::Internal(format!("unknown role {role}")))?,
+            role: crate::db::parsed(r, "role", Role::parse)?,
             division_code: r.try_get("division_code")?,
             division_name: r.try_get("division_name")?,
             totp: r.try_get::<i64, _>("totp_enabled")? == 1,

@@ -23,9 +23,18 @@ pub async fn hash_password(password: String) -> Result<String> {
     .map_err(AppError::unexpected)?
 }
 
+/// Whether the password matches the stored hash. A stored value that is no hash (an invited
+/// account's, before its password is set) is checked against a real hash all the same and
+/// fails, so the time taken does not tell such accounts apart.
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        let (hash, real) = match PasswordHash::new(&hash) {
+            Ok(_) => (hash, true),
+            Err(_) => (dummy_hash(), false),
+        };
+        let matches =
+            PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+        matches && real
     })
     .await
     .unwrap_or(false)

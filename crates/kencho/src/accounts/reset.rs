@@ -24,7 +24,9 @@ pub struct ResetRequest<'a> {
 }
 
 /// Sends a reset link to the address if it is an account of this kind. The caller answers the
-/// same either way; only too many requests are refused (by address and by e-mail).
+/// same either way, and at once: the lookup and the mail happen after the answer, so its
+/// timing does not tell whether the address is registered (a lost request is simply asked
+/// again). Only too many requests are refused (by address and by e-mail).
 pub async fn request_reset(db: &Db, r: ResetRequest<'_>) -> Result<()> {
     let email = kencho_core::text::nfkc_trim(r.email).to_lowercase();
     if !kencho_core::forms::is_email(&email) {
@@ -42,26 +44,52 @@ pub async fn request_reset(db: &Db, r: ResetRequest<'_>) -> Result<()> {
         security::record(db, ev).await?;
         return Err(AppError::RateLimited);
     }
-    let Some(owner) = store::password_owner(db, r.kind, (None, &email)).await? else {
+    let (db, kind, lang, base_url, ip) =
+        (db.clone(), r.kind, r.lang.to_string(), r.base_url.to_string(), r.ip.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&db, kind, &email, (&lang, &base_url), &ip).await {
+            tracing::error!(error = %e.with_causes(), "sending a password reset link");
+        }
+    });
+    Ok(())
+}
+
+async fn send_reset(db: &Db, kind: AccountKind, email: &str, (lang, base_url): (&str, &str), ip: &str) -> Result<()> {
+    let Some(owner) = store::owner_by_email(db, kind, email).await? else {
         return Ok(());
     };
-    let token = random_token();
-    let now = now_ms();
-    let link = format!("{}/password/reset?token={token}", r.base_url);
-    let (subject, body) = crate::notify::password_reset(r.lang, &owner.name, &link, RESET_MINUTES);
-    let (kind, id, tenant) = (r.kind, owner.id, owner.tenant_id);
-    let ip = r.ip.to_string();
+    let (token, link) = new_link(base_url);
+    let (subject, body) = crate::notify::password_reset(lang, &owner.name, &link, RESET_MINUTES);
+    let (id, tenant, email, detail) = (owner.id, owner.tenant_id, email.to_string(), serde_json::json!({"ip": ip}));
     db.transact(move |conn| {
         Box::pin(async move {
-            store::insert_reset(conn, &token_hash(&token), (kind, id), "reset", (now, now + RESET_MINUTES * 60_000))
-                .await?;
             let who = format!("{}:{id}", kind.as_str());
-            mail::enqueue(conn, &format!("password-reset:{who}:{now}"), &email, &subject, &body).await?;
-            let detail = serde_json::json!({"ip": ip});
+            let until = RESET_MINUTES * 60_000;
+            issue_link(conn, (kind, id), (&token, "reset", until), (&email, &subject, &body)).await?;
             audit::append(conn, tenant, &who, "account.password_reset_requested", &who, detail).await
         })
     })
     .await
+}
+
+/// A new link's token and the address of its page (`/password/reset`).
+pub(super) fn new_link(base_url: &str) -> (String, String) {
+    let token = random_token();
+    let link = format!("{base_url}/password/reset?token={token}");
+    (token, link)
+}
+
+/// Stores a link that sets the account's password (only its token's hash; `purpose` is
+/// `reset` or `invite`, good for `ttl_ms`) and queues the mail that carries it.
+pub(super) async fn issue_link(
+    conn: &mut sqlx::AnyConnection,
+    (kind, id): (AccountKind, i64),
+    (token, purpose, ttl_ms): (&str, &str, i64),
+    (to, subject, body): (&str, &str, &str),
+) -> Result<()> {
+    let now = now_ms();
+    store::insert_reset(conn, &token_hash(token), (kind, id), purpose, (now, now + ttl_ms)).await?;
+    mail::enqueue(conn, &format!("password-{purpose}:{}:{id}:{now}", kind.as_str()), to, subject, body).await
 }
 
 /// The kind of account a live link is for (to show its page), or a refusal that says the link
@@ -82,7 +110,7 @@ fn link_spent() -> AppError {
 pub async fn reset_password(db: &Db, token: &str, password: &str) -> Result<AccountKind> {
     let th = token_hash(token);
     let (kind, id) = store::live_reset(db, &th, now_ms()).await?.ok_or_else(link_spent)?;
-    let owner = store::password_owner(db, kind, (Some(id), "")).await?.ok_or_else(link_spent)?;
+    let owner = store::owner_by_id(db, kind, id).await?.ok_or_else(link_spent)?;
     check_password(password, &[&owner.email, &owner.name, "kencho"])?;
     let hash = hash_password(password.to_string()).await?;
     let tenant = owner.tenant_id;
@@ -94,7 +122,11 @@ pub async fn reset_password(db: &Db, token: &str, password: &str) -> Result<Acco
                 return Err(link_spent());
             }
             store::set_password(conn, (kind, id), &hash, now).await?;
+            // Whoever knew the old password is signed out, and no browser stays "known" to the
+            // account (a known browser skips the per-account sign-in limit). API tokens stay:
+            // they are integrations' credentials, revoked on テナント管理.
             let ended = store::end_sessions(conn, (kind, id), "").await?;
+            store::forget_devices(conn, (kind, id)).await?;
             let who = format!("{}:{id}", kind.as_str());
             let detail = serde_json::json!({"sessions_ended": ended});
             audit::append(conn, tenant, &who, "account.password_reset", &who, detail).await?;
@@ -105,37 +137,35 @@ pub async fn reset_password(db: &Db, token: &str, password: &str) -> Result<Acco
 }
 
 /// The signed-in owner changes the password, giving the current one; the other sessions of the
-/// account end, the one it was changed from stays.
+/// account end, the one it was changed from stays. A wrong current password counts as a failed
+/// sign-in (the same limits), so a session left open does not let anyone guess it.
 pub async fn change_password(
     db: &Db,
     (kind, id): (AccountKind, i64),
     (session_hash, ip): (&str, &str),
     (current, new): (&str, &str),
 ) -> Result<()> {
-    let owner = store::password_owner(db, kind, (Some(id), "")).await?.ok_or(AppError::NotFound)?;
-    // A few tries an hour: a session left open must not let anyone guess the password.
+    let owner = store::owner_by_id(db, kind, id).await?.ok_or(AppError::NotFound)?;
+    check_password(new, &[&owner.email, &owner.name, "kencho"])?;
     let who = format!("{}:{id}", kind.as_str());
-    if limits::reserve(db, limits::creation_keys("password_change", ip, Some(&who))).await?.is_err() {
+    let tenant_id = Some(owner.tenant_id).filter(|t| *t != audit::PLATFORM);
+    let keys = limits::keys(kind.as_str(), &owner.email, ip, true);
+    if let Err((key, _)) = limits::reserve(db, keys.clone()).await? {
+        let detail = serde_json::json!({"key": key});
+        security::record(db, Event { tenant_id, kind: Kind::LoginRefused, actor: &who, ip, detail }).await?;
         return Err(AppError::RateLimited);
     }
     if !verify_password(current.to_string(), owner.password_hash.clone()).await {
-        let ev = Event {
-            tenant_id: Some(owner.tenant_id).filter(|t| *t != 0),
-            kind: Kind::LoginFailed,
-            actor: &who,
-            ip,
-            detail: serde_json::json!({"why": "wrong current password"}),
-        };
-        security::record(db, ev).await?;
+        let detail = serde_json::json!({"why": "wrong current password"});
+        security::record(db, Event { tenant_id, kind: Kind::LoginFailed, actor: &who, ip, detail }).await?;
         return Err(AppError::BadRequest(detail!("detail.accounts.current_password_wrong")));
     }
-    check_password(new, &[&owner.email, &owner.name, "kencho"])?;
     let hash = hash_password(new.to_string()).await?;
     let (keep, tenant) = (session_hash.to_string(), owner.tenant_id);
     db.transact(move |conn| {
         Box::pin(async move {
-            let now = now_ms();
-            store::set_password(conn, (kind, id), &hash, now).await?;
+            limits::succeeded(conn, &keys).await?;
+            store::set_password(conn, (kind, id), &hash, now_ms()).await?;
             let ended = store::end_sessions(conn, (kind, id), &keep).await?;
             let detail = serde_json::json!({"sessions_ended": ended});
             audit::append(conn, tenant, &who, "account.password_changed", &who, detail).await

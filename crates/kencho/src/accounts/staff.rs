@@ -6,11 +6,10 @@ use kencho_core::application::Role;
 
 use super::model::{AccountKind, StaffEntry};
 use super::store::{self, NewStaff};
-use super::{check_password, hash_password, random_token, token_hash, Staff};
+use super::{check_password, hash_password, Staff};
 use crate::audit;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
-use crate::mail;
 
 pub async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
     store::staff_by_id(db, id).await
@@ -105,8 +104,7 @@ pub async fn invite_staff(db: &Db, admin: &Staff, inv: Invite<'_>) -> Result<i64
     if name.is_empty() || name.chars().count() > 100 || kencho_core::text::has_control_chars(&name, false) {
         return Err(AppError::BadRequest(detail!("detail.accounts.name")));
     }
-    let token = random_token();
-    let link = format!("{}/password/reset?token={token}", inv.base_url);
+    let (token, link) = super::reset::new_link(inv.base_url);
     let (subject, body) = crate::notify::staff_invite(inv.lang, (&name, &admin.tenant_name), &link, INVITE_DAYS);
     let (tenant_id, actor, division, role) =
         (admin.tenant_id, format!("staff:{}", admin.id), inv.division_code.to_string(), inv.role);
@@ -115,7 +113,6 @@ pub async fn invite_staff(db: &Db, admin: &Staff, inv: Invite<'_>) -> Result<i64
             let division_id = store::division_id(conn, tenant_id, &division).await?.ok_or_else(|| {
                 AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
             })?;
-            let now = now_ms();
             let new = NewStaff {
                 tenant_id,
                 division_id,
@@ -123,20 +120,24 @@ pub async fn invite_staff(db: &Db, admin: &Staff, inv: Invite<'_>) -> Result<i64
                 name: &name,
                 role: role.as_str(),
                 password_hash: store::NOT_SET,
-                now,
+                now: now_ms(),
             };
             let Some(id) = store::insert_staff(conn, new).await? else {
                 return Err(AppError::Conflict(detail!("detail.accounts.already_has_account", email = email)));
             };
-            let expires = now + INVITE_DAYS * 86_400_000;
-            store::insert_reset(conn, &token_hash(&token), (AccountKind::Staff, id), "invite", (now, expires)).await?;
-            mail::enqueue(conn, &format!("staff-invite:{id}"), &email, &subject, &body).await?;
+            let link = (token.as_str(), "invite", INVITE_DAYS * 86_400_000);
+            super::reset::issue_link(conn, (AccountKind::Staff, id), link, (&email, &subject, &body)).await?;
             let detail = serde_json::json!({"role": role.as_str(), "division": division});
             audit::append(conn, tenant_id, &actor, "staff.invite", &format!("staff:{id}"), detail).await?;
             Ok(id)
         })
     })
     .await
+}
+
+/// A role by its code (`tanto`, `kakaricho`, `kacho`, `admin`), or a refusal that lists them.
+pub fn parse_role(code: &str) -> Result<Role> {
+    Role::parse(code).ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.unknown_role", role = code)))
 }
 
 /// A change to a live staff account of the administrator's tenant.

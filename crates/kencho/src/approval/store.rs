@@ -43,10 +43,12 @@ pub async fn setup_source(db: &Db, tenant_id: i64, kind: &str) -> Result<Option<
     })
 }
 
-/// The tenant's staff as (id, e-mail address).
+/// The tenant's live staff as (id, e-mail address): who may hold a post.
 pub async fn staff_emails(db: &Db, tenant_id: i64) -> Result<Vec<(i64, String)>> {
-    let rows =
-        sqlx::query("SELECT id, email FROM staff WHERE tenant_id = $1").bind(tenant_id).fetch_all(&db.read).await?;
+    let rows = sqlx::query("SELECT id, email FROM staff WHERE tenant_id = $1 AND deactivated_at IS NULL")
+        .bind(tenant_id)
+        .fetch_all(&db.read)
+        .await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("email")?))).collect()
 }
 

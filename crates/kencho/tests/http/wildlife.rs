@@ -228,6 +228,8 @@ async fn a_capture_carries_the_permit_and_bycatch_tells_the_wildlife_staff() {
     fire(&app, &token, &trap, "reset", 2).await;
     fire(&app, &token, &trap, "fired", 3).await;
     let tok = open_token(&app, device).await;
+    // The time of this firing (the minute may have turned since the first).
+    let (now_d, now_t) = jst_now();
     let f: Vec<(&str, &str)> = vec![
         ("outcome", "caught"),
         ("species", "イノシシ"),

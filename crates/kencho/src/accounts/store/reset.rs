@@ -7,27 +7,30 @@ use crate::db::Db;
 use crate::error::Result;
 
 /// The account whose password may be set: its e-mail and name (the password policy's context
-/// words) and tenant (0 for a resident). By id, or by e-mail when `id` is `None`.
-pub(in crate::accounts) async fn password_owner(
+/// words) and tenant (0 for a resident). A deactivated staff account has none.
+fn owner_sql(kind: AccountKind, by: &str) -> String {
+    match kind {
+        AccountKind::Resident => {
+            format!("SELECT id, email, name, password_hash, 0 AS tenant_id FROM residents WHERE {by} = $1")
+        }
+        AccountKind::Staff => format!(
+            "SELECT id, email, name, password_hash, tenant_id FROM staff WHERE {by} = $1 AND deactivated_at IS NULL"
+        ),
+    }
+}
+
+pub(in crate::accounts) async fn owner_by_id(db: &Db, kind: AccountKind, id: i64) -> Result<Option<PasswordOwner>> {
+    let row = sqlx::query(&owner_sql(kind, "id")).bind(id).fetch_optional(&db.read).await?;
+    row.as_ref().map(PasswordOwner::from_row).transpose()
+}
+
+pub(in crate::accounts) async fn owner_by_email(
     db: &Db,
     kind: AccountKind,
-    by: (Option<i64>, &str),
+    email: &str,
 ) -> Result<Option<PasswordOwner>> {
-    let table = match kind {
-        AccountKind::Resident => "SELECT id, email, name, password_hash, 0 AS tenant_id FROM residents WHERE",
-        AccountKind::Staff => {
-            "SELECT id, email, name, password_hash, tenant_id FROM staff WHERE deactivated_at IS NULL AND"
-        }
-    };
-    let sql = match by.0 {
-        Some(_) => format!("{table} id = $1"),
-        None => format!("{table} email = $1"),
-    };
-    let q = match by {
-        (Some(id), _) => sqlx::query(&sql).bind(id),
-        (None, email) => sqlx::query(&sql).bind(email.to_string()),
-    };
-    q.fetch_optional(&db.read).await?.as_ref().map(PasswordOwner::from_row).transpose()
+    let row = sqlx::query(&owner_sql(kind, "email")).bind(email).fetch_optional(&db.read).await?;
+    row.as_ref().map(PasswordOwner::from_row).transpose()
 }
 
 pub(in crate::accounts) async fn insert_reset(
@@ -91,10 +94,7 @@ pub(in crate::accounts) async fn use_reset(
 }
 
 fn reset_row(r: &sqlx::any::AnyRow) -> Result<(AccountKind, i64)> {
-    let kind: String = r.try_get("kind")?;
-    let kind =
-        AccountKind::parse(&kind).ok_or_else(|| crate::error::AppError::Internal(format!("reset for {kind}")))?;
-    Ok((kind, r.try_get("principal_id")?))
+    Ok((crate::db::parsed(r, "kind", AccountKind::parse)?, r.try_get("principal_id")?))
 }
 
 /// Sets the password; a resident who proved the address by a reset link is verified too.
@@ -129,6 +129,19 @@ pub(in crate::accounts) async fn end_sessions(
         .execute(&mut *conn)
         .await?
         .rows_affected())
+}
+
+/// Forgets every browser that signed in to the account (they skip the per-account limit).
+pub(in crate::accounts) async fn forget_devices(
+    conn: &mut AnyConnection,
+    (kind, id): (AccountKind, i64),
+) -> Result<()> {
+    sqlx::query("DELETE FROM known_devices WHERE kind = $1 AND principal_id = $2")
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub(in crate::accounts) async fn purge_resets(conn: &mut AnyConnection, before: i64) -> Result<u64> {

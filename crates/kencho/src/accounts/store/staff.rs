@@ -10,9 +10,11 @@ use crate::error::{is_unique_violation, Result};
 const STAFF_COLS: &str = "s.id, s.tenant_id, t.code AS tenant_code, t.name AS tenant_name, s.division_id, \
      d.code AS division_code, d.name AS division_name, s.email, s.name, s.role, s.totp_enabled";
 
+/// A live (not deactivated) staff member: what a session or token acts as.
 pub(in crate::accounts) async fn staff_by_id(db: &Db, id: i64) -> Result<Option<Staff>> {
     let sql = format!(
-        "SELECT {STAFF_COLS} FROM staff s JOIN tenants t ON t.id = s.tenant_id JOIN divisions d ON d.id = s.division_id WHERE s.id = $1"
+        "SELECT {STAFF_COLS} FROM staff s JOIN tenants t ON t.id = s.tenant_id JOIN divisions d ON d.id = s.division_id \
+         WHERE s.id = $1 AND s.deactivated_at IS NULL"
     );
     sqlx::query(&sql).bind(id).fetch_optional(&db.read).await?.as_ref().map(staff_from_row).transpose()
 }
@@ -178,12 +180,15 @@ pub(in crate::accounts) async fn live_staff_role(
     Ok(row.map(|r| r.try_get("role")).transpose()?)
 }
 
-/// How many live administrators the tenant has (it must keep one).
+/// How many live administrators who can sign in (their password set) the tenant has: it must
+/// keep one.
 pub(in crate::accounts) async fn live_admins(conn: &mut AnyConnection, tenant_id: i64) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM staff WHERE tenant_id = $1 AND role = 'admin' AND deactivated_at IS NULL",
+        "SELECT COUNT(*) AS n FROM staff \
+         WHERE tenant_id = $1 AND role = 'admin' AND deactivated_at IS NULL AND password_hash <> $2",
     )
     .bind(tenant_id)
+    .bind(NOT_SET)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("n")?)

@@ -99,11 +99,13 @@ pub(super) fn push_reject(batch: &mut Batch, m: &Incoming, tenant_id: Option<i64
 
 /// E-mail addresses of the tenant's administrators, in id order.
 pub(super) async fn admin_emails(conn: &mut AnyConnection, tenant_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query("SELECT email FROM staff WHERE tenant_id = $1 AND role = 'admin' ORDER BY id")
-        .bind(tenant_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("email"))
-        .collect::<std::result::Result<_, _>>()?)
+    Ok(sqlx::query(
+        "SELECT email FROM staff WHERE tenant_id = $1 AND role = 'admin' AND deactivated_at IS NULL ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("email"))
+    .collect::<std::result::Result<_, _>>()?)
 }

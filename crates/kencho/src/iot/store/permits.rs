@@ -153,7 +153,7 @@ pub async fn of_ack_token(db: &Db, token: &str, today: time::Date) -> Result<Opt
 pub async fn staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<Vec<(String, String, String)>> {
     let rows = sqlx::query(
         "SELECT s.email AS email, s.role AS role, d.code AS division FROM staff s JOIN divisions d ON d.id = s.division_id \
-         WHERE s.tenant_id = $1 ORDER BY s.id",
+         WHERE s.tenant_id = $1 AND s.deactivated_at IS NULL ORDER BY s.id",
     )
     .bind(tenant_id)
     .fetch_all(&mut *conn)

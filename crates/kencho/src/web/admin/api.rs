@@ -136,11 +136,6 @@ pub struct Invited {
     pub id: i64,
 }
 
-fn parse_role(r: &str) -> Result<kencho_core::application::Role> {
-    kencho_core::application::Role::parse(r)
-        .ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.unknown_role", role = r)))
-}
-
 #[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin", security(("bearer" = [])), request_body = InviteBody,
     responses((status = 201, description = "Account made, invitation mailed (its link sets the password, good for 7 days)", body = Invited),
         (status = 400, body = ErrorBody), (status = 409, description = "The address has an account", body = ErrorBody)))]
@@ -151,8 +146,8 @@ pub async fn invite_staff(State(st): State<AppState>, ctx: Ctx, headers: HeaderM
         email: &b.email,
         name: &b.name,
         division_code: &b.division,
-        role: parse_role(&b.role)?,
-        lang: if b.lang.as_deref() == Some("en") { "en" } else { "ja" },
+        role: accounts::parse_role(&b.role)?,
+        lang: b.lang.as_deref().unwrap_or_default(),
         base_url: &st.cfg.base_url,
     };
     let id = accounts::invite_staff(&st.db, s, inv).await?;
@@ -178,7 +173,8 @@ pub async fn change_staff(
 ) -> Result<StatusCode> {
     let s = ctx.admin()?;
     let b: ChangeStaffBody = json(&headers, &body)?;
-    accounts::change_staff(&st.db, s, id, accounts::StaffChange::Role(parse_role(&b.role)?, &b.division)).await?;
+    accounts::change_staff(&st.db, s, id, accounts::StaffChange::Role(accounts::parse_role(&b.role)?, &b.division))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -68,8 +68,7 @@ async fn after(st: &AppState, ctx: &Ctx, outcome: Result<String, AppError>) -> P
 }
 
 fn role_of(form: &[(String, String)]) -> Result<Role, AppError> {
-    let r = form_get(form, "role").unwrap_or_default();
-    Role::parse(r).ok_or_else(|| AppError::BadRequest(detail!("detail.accounts.unknown_role", role = r)))
+    accounts::parse_role(form_get(form, "role").unwrap_or_default())
 }
 
 pub(super) async fn invite(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
@@ -82,7 +81,7 @@ pub(super) async fn invite(State(st): State<AppState>, ctx: Ctx, body: Bytes) ->
             name: form_get(&form, "name").unwrap_or_default(),
             division_code: form_get(&form, "division").unwrap_or_default(),
             role: role_of(&form)?,
-            lang: form_get(&form, "mail_lang").filter(|l| *l == "en").unwrap_or("ja"),
+            lang: form_get(&form, "mail_lang").unwrap_or_default(),
             base_url: &st.cfg.base_url,
         };
         accounts::invite_staff(&st.db, &admin, inv).await?;
