@@ -3,6 +3,7 @@
 //! (行政不服審査法 82条 1項; 行政事件訴訟法 46条 1項).
 
 use crate::application::Status;
+use crate::payment::method::PaymentMethod;
 
 /// The 行政庁 of a local public body, named as notices name it: the head of the body
 /// (地方自治法 139条, 147条: 知事 of a 都道府県, 市町村長 of a 市町村, 区長 of a 特別区).
@@ -78,8 +79,8 @@ pub struct PaymentFacts {
     /// Integer yen due, and received (0 until paid).
     pub amount: i64,
     pub paid_amount: i64,
-    /// `card`, `qr` …
-    pub method: String,
+    /// `None` until an attempt opens at a provider.
+    pub method: Option<PaymentMethod>,
     /// Whether the payment is paid now.
     pub paid: bool,
     /// Epoch milliseconds.
