@@ -184,6 +184,7 @@ mod tests {
         fn only_a_name_parses(s in "\\PC{0,20}|[a-z_]{1,16}") {
             prop_assert!(only_names::<Light>(&s));
             prop_assert!(only_names::<crate::payment::method::PaymentMethod>(&s));
+            prop_assert!(only_names::<crate::iot::wildlife::CaptureOutcome>(&s));
         }
     }
 }
