@@ -186,6 +186,7 @@ mod tests {
             prop_assert!(only_names::<crate::payment::method::PaymentMethod>(&s));
             prop_assert!(only_names::<crate::iot::wildlife::CaptureOutcome>(&s));
             prop_assert!(only_names::<crate::security::Scope>(&s));
+            prop_assert!(only_names::<crate::procedure::ApplicantKind>(&s));
         }
     }
 }
