@@ -187,6 +187,7 @@ mod tests {
             prop_assert!(only_names::<crate::iot::wildlife::CaptureOutcome>(&s));
             prop_assert!(only_names::<crate::security::Scope>(&s));
             prop_assert!(only_names::<crate::procedure::ApplicantKind>(&s));
+            prop_assert!(only_names::<crate::notice::DocumentKind>(&s));
         }
     }
 }

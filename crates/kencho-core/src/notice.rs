@@ -2,6 +2,8 @@
 //! section that did the work) and the 教示 — that it can be appealed, to whom and by when
 //! (行政不服審査法 82条 1項; 行政事件訴訟法 46条 1項).
 
+use serde::{Deserialize, Serialize};
+
 use crate::application::Status;
 use crate::payment::method::PaymentMethod;
 
@@ -87,6 +89,18 @@ pub struct PaymentFacts {
     pub paid_at: Option<i64>,
 }
 
+/// What a signed document kencho issued is (`issued_documents.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// A decision's notice (決定通知書, 却下通知書 …).
+    DecisionNotice,
+    /// A payment's receipt (領収書).
+    Receipt,
+}
+
+crate::names!(DocumentKind, "document kind" { DecisionNotice = "decision_notice", Receipt = "receipt" });
+
 /// Whose signed documents: an application's or a 起案's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignedOf {
@@ -99,7 +113,7 @@ pub enum SignedOf {
 #[derive(Debug, Clone)]
 pub struct SignedDocument {
     pub number: String,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub title: String,
     pub issuer: String,
     pub sha256: String,
@@ -115,6 +129,11 @@ pub struct SignedDocument {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn document_kinds_round_trip() {
+        crate::name::check_names::<DocumentKind>();
+    }
 
     #[test]
     fn authorities_are_named_as_notices_name_them() {

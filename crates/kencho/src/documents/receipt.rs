@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 
 use super::issue::{record, sign_and_store, signing_reason, Signing, LANG, VERIFY_PATH};
 use super::links::{ApplicationFacts, Links, PaymentFacts};
-use super::model::{By, IssuedDocument, KIND_RECEIPT};
+use super::model::{By, DocumentKind, IssuedDocument};
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
 use super::{certificate, keys, store};
 use crate::db::{now_ms, Db};
@@ -225,7 +225,7 @@ pub async fn issue_receipt<L: Links>(
         tenant_code: f.office.code,
         tenant_name: f.office.name.clone(),
         number,
-        kind: KIND_RECEIPT.into(),
+        kind: DocumentKind::Receipt,
         application_id: Some(f.p.application_id),
         kian_id: None,
         title,
