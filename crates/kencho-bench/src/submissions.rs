@@ -137,7 +137,7 @@ async fn raw_submissions(dir: &Path, clients: usize, seconds: u64) -> Result<Pha
                     "http://bench",
                     &resident,
                     &procedure,
-                    "self",
+                    kencho_core::procedure::ApplicantKind::Myself,
                     answers,
                     Some(&key),
                 )

@@ -7,6 +7,7 @@
 //! - [`receipt`]: 受付番号 and content hashes
 //! - [`search`]: dictionary-free Japanese search
 //! - [`security`]: password policy, sign-in rate limits, roles as data, token scopes
+//! - [`name`]: closed sets of names (a kind, a role, a method) parsed where they come in
 //! - [`wareki`], [`text`]: Japanese dates and text
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -18,6 +19,7 @@ pub mod check;
 pub mod evacuation;
 pub mod forms;
 pub mod iot;
+pub mod name;
 pub mod notice;
 pub mod payment;
 pub mod procedure;

@@ -2,7 +2,10 @@
 //! section that did the work) and the 教示 — that it can be appealed, to whom and by when
 //! (行政不服審査法 82条 1項; 行政事件訴訟法 46条 1項).
 
+use serde::{Deserialize, Serialize};
+
 use crate::application::Status;
+use crate::payment::method::PaymentMethod;
 
 /// The 行政庁 of a local public body, named as notices name it: the head of the body
 /// (地方自治法 139条, 147条: 知事 of a 都道府県, 市町村長 of a 市町村, 区長 of a 特別区).
@@ -78,13 +81,25 @@ pub struct PaymentFacts {
     /// Integer yen due, and received (0 until paid).
     pub amount: i64,
     pub paid_amount: i64,
-    /// `card`, `qr` …
-    pub method: String,
+    /// `None` until an attempt opens at a provider.
+    pub method: Option<PaymentMethod>,
     /// Whether the payment is paid now.
     pub paid: bool,
     /// Epoch milliseconds.
     pub paid_at: Option<i64>,
 }
+
+/// What a signed document kencho issued is (`issued_documents.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// A decision's notice (決定通知書, 却下通知書 …).
+    DecisionNotice,
+    /// A payment's receipt (領収書).
+    Receipt,
+}
+
+crate::names!(DocumentKind, "document kind" { DecisionNotice = "decision_notice", Receipt = "receipt" });
 
 /// Whose signed documents: an application's or a 起案's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +113,7 @@ pub enum SignedOf {
 #[derive(Debug, Clone)]
 pub struct SignedDocument {
     pub number: String,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub title: String,
     pub issuer: String,
     pub sha256: String,
@@ -114,6 +129,11 @@ pub struct SignedDocument {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn document_kinds_round_trip() {
+        crate::name::check_names::<DocumentKind>();
+    }
 
     #[test]
     fn authorities_are_named_as_notices_name_them() {

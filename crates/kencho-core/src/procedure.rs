@@ -117,6 +117,8 @@ pub struct Division {
     pub name: String,
 }
 
+/// Who applies: the person concerned or an agent; a procedure names those it accepts, and an
+/// application stores the one it was made as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicantKind {
@@ -126,6 +128,8 @@ pub enum ApplicantKind {
     /// 代理人
     Agent,
 }
+
+crate::names!(ApplicantKind, "applicant kind" { Myself = "self", Agent = "agent" });
 
 /// Until when the applicant may withdraw (取下げ): until the 処分, always. An application is the
 /// applicant's act and 行政手続法 leaves it theirs until the office has decided on it, so an

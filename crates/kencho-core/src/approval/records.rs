@@ -96,19 +96,9 @@ pub enum HoldKind {
     Audit,
 }
 
+crate::names!(HoldKind, "hold kind" { Disclosure = "disclosure", Lawsuit = "lawsuit", Audit = "audit" });
+
 impl HoldKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldKind::Disclosure => "disclosure",
-            HoldKind::Lawsuit => "lawsuit",
-            HoldKind::Audit => "audit",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<HoldKind> {
-        [HoldKind::Disclosure, HoldKind::Lawsuit, HoldKind::Audit].into_iter().find(|k| k.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             HoldKind::Disclosure => "開示請求",
@@ -191,6 +181,11 @@ mod tests {
     use time::macros::date;
 
     use super::*;
+
+    #[test]
+    fn hold_kinds_round_trip() {
+        crate::name::check_names::<HoldKind>();
+    }
 
     #[test]
     fn classes_read_and_store() {

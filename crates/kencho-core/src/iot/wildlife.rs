@@ -113,6 +113,31 @@ kinds! {
     }
 }
 
+/// What a fired trap held, as its record stores it (`iot_captures.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureOutcome {
+    /// Nothing: it fired empty.
+    Empty,
+    /// An animal its permit covers.
+    Caught,
+    /// 錯誤捕獲: an animal its permit does not cover.
+    Bycatch,
+}
+
+crate::names!(CaptureOutcome, "capture outcome" { Empty = "empty", Caught = "caught", Bycatch = "bycatch" });
+
+impl CaptureOutcome {
+    /// The outcome of an animal its permit's rules accepted.
+    pub fn of(verdict: Verdict) -> CaptureOutcome {
+        if verdict.bycatch {
+            CaptureOutcome::Bycatch
+        } else {
+            CaptureOutcome::Caught
+        }
+    }
+}
+
 /// A species: a known kind, or `Other` with a name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Species {
@@ -486,6 +511,13 @@ mod tests {
 
     fn d(y: i32, m: u8, day: u8) -> Date {
         Date::from_calendar_date(y, Month::try_from(m).unwrap(), day).unwrap()
+    }
+
+    #[test]
+    fn capture_outcomes_round_trip() {
+        crate::name::check_names::<CaptureOutcome>();
+        assert_eq!(CaptureOutcome::of(Verdict { bycatch: true }), CaptureOutcome::Bycatch);
+        assert_eq!(CaptureOutcome::of(Verdict { bycatch: false }), CaptureOutcome::Caught);
     }
 
     fn permit() -> Permit {

@@ -35,6 +35,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::event::{EventKind, ProviderEvent};
+use super::method::PaymentMethod;
 
 mod charge;
 mod report;
@@ -60,7 +61,8 @@ pub const EXPIRES_MIN_S: i64 = 30 * 60;
 pub const EXPIRES_MAX_S: i64 = 24 * 60 * 60;
 /// Payment method types kencho may ask Checkout for (Japanese residents: cards, コンビニ払い,
 /// PayPay). Each must also be enabled on the Stripe account.
-pub const PAYMENT_METHOD_TYPES: &[&str] = &["card", "konbini", "paypay"];
+pub const PAYMENT_METHOD_TYPES: [PaymentMethod; 3] =
+    [PaymentMethod::Card, PaymentMethod::Konbini, PaymentMethod::Paypay];
 
 /// Stripe's metadata values are at most 500 characters.
 const METADATA_VALUE_MAX: usize = 500;
@@ -156,8 +158,9 @@ pub fn checkout_session_form(req: &CheckoutRequest) -> Result<Vec<(String, Strin
         return bad(format!("expires_at must be 30 minutes to 24 hours ahead; it is {ahead} s ahead"));
     }
     for (i, t) in req.payment_method_types.iter().enumerate() {
-        if !PAYMENT_METHOD_TYPES.contains(&t.as_str()) {
-            return bad(format!("unknown payment method type {t:?} (known: {})", PAYMENT_METHOD_TYPES.join(", ")));
+        if !PAYMENT_METHOD_TYPES.iter().any(|m| m.as_str() == t) {
+            let known: Vec<&str> = PAYMENT_METHOD_TYPES.iter().map(|m| m.as_str()).collect();
+            return bad(format!("unknown payment method type {t:?} (known: {})", known.join(", ")));
         }
         if req.payment_method_types[..i].contains(t) {
             return bad(format!("payment method type {t:?} given twice"));

@@ -1,9 +1,10 @@
 //! What an API token may do. Every token has one scope and an expiry.
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
 /// An API token's scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Acts as the staff member who made it, with everything that member may do.
     Staff,
@@ -14,21 +15,9 @@ pub enum Scope {
     IotUplink,
 }
 
+crate::names!(Scope, "token scope" { Staff = "staff", Read = "read", IotUplink = "iot_uplink" });
+
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Staff, Scope::Read, Scope::IotUplink];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Staff => "staff",
-            Scope::Read => "read",
-            Scope::IotUplink => "iot_uplink",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// Longest life, in days, a token of this scope may be given.
     pub fn max_days(self) -> i64 {
         match self {
@@ -46,18 +35,13 @@ impl Scope {
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_what_it_prints() {
+        crate::name::check_names::<Scope>();
         for s in Scope::ALL {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
             assert!(s.default_days() <= s.max_days());

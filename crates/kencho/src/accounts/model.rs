@@ -173,7 +173,8 @@ pub(super) struct TokenRow {
     pub id: i64,
     pub tenant_id: i64,
     pub staff_id: i64,
-    pub scope: String,
+    /// `None`: a scope this version does not know (the token is not honoured).
+    pub scope: Option<Scope>,
     pub last_used_at: Option<i64>,
 }
 
@@ -183,7 +184,7 @@ impl TokenRow {
             id: r.try_get("id")?,
             tenant_id: r.try_get("tenant_id")?,
             staff_id: r.try_get("staff_id")?,
-            scope: r.try_get("scope")?,
+            scope: Scope::parse(&r.try_get::<String, _>("scope")?),
             last_used_at: r.try_get("last_used_at")?,
         })
     }
@@ -194,7 +195,8 @@ pub struct ApiTokenInfo {
     pub id: i64,
     pub name: String,
     /// `staff`, `read` or `iot_uplink`.
-    pub scope: String,
+    #[schema(value_type = String)]
+    pub scope: Scope,
     /// Epoch milliseconds.
     pub created_at: i64,
     pub expires_at: i64,
@@ -207,7 +209,7 @@ impl ApiTokenInfo {
         Ok(ApiTokenInfo {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
-            scope: r.try_get("scope")?,
+            scope: crate::db::parsed(r, "scope", Scope::parse)?,
             created_at: r.try_get("created_at")?,
             expires_at: r.try_get("expires_at")?,
             last_used_at: r.try_get("last_used_at")?,

@@ -54,7 +54,7 @@ async fn api_token(db: &Db, th: String, now: i64, ip: &str) -> Result<Option<Ses
         return Ok(None);
     };
     let (id, tenant_id) = (row.id, row.tenant_id);
-    let Some(scope) = Scope::parse(&row.scope) else {
+    let Some(scope) = row.scope else {
         return Ok(None);
     };
     let last = row.last_used_at;

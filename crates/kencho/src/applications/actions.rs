@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use kencho_core::application::{self as machine, Action, Actor, Status};
 use kencho_core::forms::{self, Answers};
-use kencho_core::procedure::FieldKind;
+use kencho_core::procedure::{ApplicantKind, FieldKind};
 use kencho_core::receipt;
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-use super::drafts::parse_kind;
+use super::drafts::accepts;
 use super::model::{seal_answers, Application, Submitted};
 use super::store::{self, load, lock_row, SubmittedRow};
 use super::{procedure_version, staff_may_see, Links};
@@ -202,11 +202,11 @@ pub async fn submit_new(
     base_url: &str,
     resident: &Resident,
     p: &Arc<Procedure>,
-    applicant_kind: &str,
+    kind: ApplicantKind,
     answers: Answers,
     idempotency_key: Option<&str>,
 ) -> Result<(i64, Submitted)> {
-    let kind = parse_kind(p, applicant_kind)?;
+    accepts(p, kind)?;
     if let Some(k) = idempotency_key {
         if k.is_empty() || k.len() > 100 {
             return Err(AppError::BadRequest(detail!("detail.applications.idempotency_key_1_100")));
@@ -266,7 +266,14 @@ fn check_new(p: &Procedure, answers: Answers) -> Result<Answers> {
 }
 
 /// The draft just inserted: everything about it is known here, so it is not read back.
-fn new_application(id: i64, now: i64, p: &Procedure, resident: &Resident, kind: &str, answers: Answers) -> Application {
+fn new_application(
+    id: i64,
+    now: i64,
+    p: &Procedure,
+    resident: &Resident,
+    kind: ApplicantKind,
+    answers: Answers,
+) -> Application {
     Application {
         id,
         tenant_id: p.tenant_id,
@@ -275,7 +282,7 @@ fn new_application(id: i64, now: i64, p: &Procedure, resident: &Resident, kind: 
         resident_id: resident.id,
         resident_name: resident.name.clone(),
         resident_email: resident.email.clone(),
-        applicant_kind: kind.to_string(),
+        applicant_kind: kind,
         status: Status::Draft,
         was_accepted: false,
         revision: 1,

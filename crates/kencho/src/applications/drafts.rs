@@ -13,21 +13,17 @@ use crate::db::{now_ms, Db};
 use crate::error::{AppError, Result};
 use crate::procedures::Procedure;
 
-pub(super) fn parse_kind(p: &Procedure, kind: &str) -> Result<&'static str> {
-    let (k, s) = match kind {
-        "self" | "" => (ApplicantKind::Myself, "self"),
-        "agent" => (ApplicantKind::Agent, "agent"),
-        _ => return Err(AppError::BadRequest(detail!("detail.applications.applicant_kind_self_agent"))),
-    };
-    if !p.def.applicants.contains(&k) {
+/// The procedure accepts applications made as `kind`.
+pub(super) fn accepts(p: &Procedure, kind: ApplicantKind) -> Result<()> {
+    if !p.def.applicants.contains(&kind) {
         return Err(AppError::BadRequest(detail!("detail.applications.procedure_does_accept_that")));
     }
-    Ok(s)
+    Ok(())
 }
 
 /// Starts a draft against the procedure's current version.
-pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, applicant_kind: &str) -> Result<i64> {
-    let kind = parse_kind(p, applicant_kind)?;
+pub async fn create_draft(db: &Db, resident: &Resident, p: &Procedure, kind: ApplicantKind) -> Result<i64> {
+    accepts(p, kind)?;
     let owner = store::Owner {
         tenant_id: p.tenant_id,
         division_id: p.division_id,

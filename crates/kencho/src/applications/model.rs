@@ -4,6 +4,7 @@
 
 use kencho_core::application::{Facts, Status};
 use kencho_core::forms::Answers;
+use kencho_core::procedure::ApplicantKind;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -22,7 +23,7 @@ pub struct Application {
     pub resident_id: i64,
     pub resident_name: String,
     pub resident_email: String,
-    pub applicant_kind: String,
+    pub applicant_kind: ApplicantKind,
     pub status: Status,
     pub was_accepted: bool,
     pub revision: i64,
@@ -56,7 +57,7 @@ impl Application {
             resident_id: r.try_get("resident_id")?,
             resident_name: r.try_get("resident_name")?,
             resident_email: r.try_get("resident_email")?,
-            applicant_kind: r.try_get("applicant_kind")?,
+            applicant_kind: parsed(r, "applicant_kind", ApplicantKind::parse)?,
             status: parsed(r, "status", Status::parse)?,
             was_accepted: r.try_get::<i64, _>("was_accepted")? == 1,
             revision: r.try_get("revision")?,

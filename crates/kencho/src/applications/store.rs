@@ -5,6 +5,7 @@
 
 use kencho_core::application::{Action, Addressee, Status};
 use kencho_core::notice::ApplicationFacts;
+use kencho_core::procedure::ApplicantKind;
 use sqlx::{AnyConnection, Row};
 
 use super::model::{Application, Attachment, Event, StoredFile, Summary};
@@ -68,7 +69,7 @@ pub(super) struct Owner {
 }
 
 /// A new draft: its id.
-pub(super) async fn insert_draft(conn: &mut AnyConnection, o: Owner, kind: &str) -> Result<i64> {
+pub(super) async fn insert_draft(conn: &mut AnyConnection, o: Owner, kind: ApplicantKind) -> Result<i64> {
     let now = now_ms();
     let row = sqlx::query(
         "INSERT INTO applications (tenant_id, division_id, procedure_id, resident_id, applicant_kind, status, answers, created_at, updated_at) \
@@ -78,7 +79,7 @@ pub(super) async fn insert_draft(conn: &mut AnyConnection, o: Owner, kind: &str)
     .bind(o.division_id)
     .bind(o.procedure_id)
     .bind(o.resident_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -198,7 +199,7 @@ pub(super) async fn insert_new(
     conn: &mut AnyConnection,
     p: &Procedure,
     resident_id: i64,
-    kind: &str,
+    kind: ApplicantKind,
     key: Option<String>,
     now: i64,
 ) -> Result<(i64, (i64, String))> {
@@ -212,7 +213,7 @@ pub(super) async fn insert_new(
             Arg::Int(p.division_id),
             Arg::Int(p.id),
             Arg::Int(resident_id),
-            Arg::Text(kind.into()),
+            Arg::Text(kind.as_str().into()),
             // The answers are sealed to the row, so they are written with the
             // submission, once the id is known.
             Arg::OptText(key),

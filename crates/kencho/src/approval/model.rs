@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kencho_core::approval::org::Org;
+use kencho_core::approval::records::HoldKind;
 use kencho_core::approval::rules::RuleRow;
 use kencho_core::approval::settings::Settings;
 use serde::Serialize;
@@ -52,7 +53,8 @@ pub struct Hold {
     pub id: i64,
     pub record_id: i64,
     /// disclosure (開示請求), lawsuit (訴訟) or audit (監査).
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: HoldKind,
     pub reference: String,
     pub placed_by: String,
     pub placed_at: i64,
@@ -65,7 +67,7 @@ impl Hold {
         Ok(Hold {
             id: r.try_get("id")?,
             record_id: r.try_get("record_id")?,
-            kind: r.try_get("kind")?,
+            kind: crate::db::parsed(r, "kind", HoldKind::parse)?,
             reference: r.try_get("reference")?,
             placed_by: r.try_get("placed_by")?,
             placed_at: r.try_get("placed_at")?,

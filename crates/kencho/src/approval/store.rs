@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::model::{Absence, Hold};
 use crate::actor::Staff;
 use crate::db::Db;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 
 /// The latest stored version of each kind of setup document of a tenant: (kind, id).
 pub async fn latest_setup_ids(db: &Db, tenant_id: i64) -> Result<Vec<(String, i64)>> {
@@ -150,12 +150,7 @@ pub async fn open_hold_kinds(conn: &mut AnyConnection, record_id: i64) -> Result
         .bind(record_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let k: String = r.try_get("kind")?;
-            HoldKind::parse(&k).ok_or_else(|| AppError::Internal(format!("stored hold kind {k}")))
-        })
-        .collect()
+    rows.iter().map(|r| crate::db::parsed(r, "kind", HoldKind::parse)).collect()
 }
 
 /// Stores a hold placed by `staff`; returns its id.

@@ -108,7 +108,7 @@ pub(super) async fn record(conn: &mut AnyConnection, doc: &IssuedDocument, actor
         actor,
         "document.issue",
         &format!("document:{}", doc.number),
-        serde_json::json!({"kind": doc.kind, "application": doc.application_id, "kian": doc.kian_id,
+        serde_json::json!({"kind": doc.kind.as_str(), "application": doc.application_id, "kian": doc.kian_id,
             "sha256": doc.sha256, "key_id": doc.key_id}),
     )
     .await?;

@@ -35,7 +35,7 @@ mod verify;
 use issue::LANG;
 pub use issue::{pdf_bytes, signed_message, VERIFY_PATH};
 pub use links::{ApplicationFacts, Decision, Links, PaymentFacts};
-pub use model::{IssuedDocument, Verification, KIND_DECISION_NOTICE};
+pub use model::{DocumentKind, IssuedDocument, Verification};
 pub use notice::{
     issue_decision_notice, notice_for_application, notice_number, prepare_for_decision, record_for_decision,
     PreparedNotice,

@@ -2,18 +2,13 @@
 //! stored and as shown, each decoded from a row by column name, and what a check of a document
 //! found. No SQL, no I/O.
 
+pub use kencho_core::notice::DocumentKind;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use zeroize::Zeroizing;
 
 use crate::error::Result;
-
-/// `issued_documents.kind` of a decision notice.
-pub const KIND_DECISION_NOTICE: &str = "decision_notice";
-
-/// `issued_documents.kind` of a receipt.
-pub const KIND_RECEIPT: &str = "receipt";
 
 /// A document kencho issued and signed.
 #[derive(Debug, Clone, Serialize)]
@@ -23,7 +18,7 @@ pub struct IssuedDocument {
     pub tenant_code: String,
     pub tenant_name: String,
     pub number: String,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub application_id: Option<i64>,
     pub kian_id: Option<i64>,
     pub title: String,
@@ -47,7 +42,7 @@ impl IssuedDocument {
             tenant_code: r.try_get("tenant_code")?,
             tenant_name: r.try_get("tenant_name")?,
             number: r.try_get("number")?,
-            kind: r.try_get("kind")?,
+            kind: crate::db::parsed(r, "kind", DocumentKind::parse)?,
             application_id: r.try_get("application_id")?,
             kian_id: r.try_get("kian_id")?,
             title: r.try_get("title")?,

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 
 use super::issue::{record, sign_and_store, signing_reason, Signing, LANG, VERIFY_PATH};
 use super::links::{ApplicationFacts, Decision, Links};
-use super::model::{By, IssuedDocument, KIND_DECISION_NOTICE};
+use super::model::{By, DocumentKind, IssuedDocument};
 use super::{certificate, keys, pdf, store};
 use crate::actor::Staff;
 use crate::db::{now_ms, Db};
@@ -96,7 +96,7 @@ async fn prepare(
         tenant_code: f.office.code.clone(),
         tenant_name: f.office.name.clone(),
         number,
-        kind: KIND_DECISION_NOTICE.into(),
+        kind: DocumentKind::DecisionNotice,
         application_id: Some(application_id),
         kian_id,
         title,

@@ -8,11 +8,12 @@
 
 use std::path::Path;
 
+use kencho_core::payment::method::PaymentMethod;
 use sqlx::AnyConnection;
 
 use super::issue::{record, sign_and_store, signing_reason, Signing, LANG, VERIFY_PATH};
 use super::links::{ApplicationFacts, Links, PaymentFacts};
-use super::model::{By, IssuedDocument, KIND_RECEIPT};
+use super::model::{By, DocumentKind, IssuedDocument};
 use super::pdf::{self, Align, Block, Meta, Signature, BODY};
 use super::{certificate, keys, store};
 use crate::db::{now_ms, Db};
@@ -39,11 +40,11 @@ pub fn yen(amount: i64) -> String {
 }
 
 /// The payment method as the receipt names it (another method by its code).
-fn method_name(method: &str) -> String {
+fn method_name(method: Option<PaymentMethod>) -> String {
     match method {
-        "card" | "qr" => t(LANG, &format!("doc.receipt.method_{method}")),
-        "" => "-".into(),
-        other => other.into(),
+        Some(m @ (PaymentMethod::Card | PaymentMethod::Qr)) => t(LANG, &format!("doc.receipt.method_{m}")),
+        None => "-".into(),
+        Some(other) => other.as_str().into(),
     }
 }
 
@@ -62,8 +63,8 @@ pub struct ReceiptContent {
     /// Integer yen received.
     pub amount: i64,
     pub revenue_code: String,
-    /// `card`, `qr` …
-    pub method: String,
+    /// `None` before an attempt opened (not on a paid payment).
+    pub method: Option<PaymentMethod>,
     /// Epoch milliseconds.
     pub paid_at: i64,
     pub issued_at: i64,
@@ -91,7 +92,7 @@ fn blocks(c: &ReceiptContent) -> Vec<Block> {
     items.extend([
         line("subject", "procedure", procedure),
         line("revenue", "code", if c.revenue_code.is_empty() { "-" } else { &c.revenue_code }),
-        line("method", "method", &method_name(&c.method)),
+        line("method", "method", &method_name(c.method)),
         line("paid_on", "date", &pdf::date_both(c.paid_at)),
     ]);
     let mut out = vec![
@@ -207,7 +208,7 @@ pub async fn issue_receipt<L: Links>(
         receipt_number: f.a.receipt_number.clone(),
         amount: if f.p.paid_amount > 0 { f.p.paid_amount } else { f.p.amount },
         revenue_code: f.p.revenue_code.clone(),
-        method: f.p.method.clone(),
+        method: f.p.method,
         paid_at: f.p.paid_at.unwrap_or(issued_at),
         issued_at,
         verify_url: format!("{}{VERIFY_PATH}", base_url.trim_end_matches('/')),
@@ -224,7 +225,7 @@ pub async fn issue_receipt<L: Links>(
         tenant_code: f.office.code,
         tenant_name: f.office.name.clone(),
         number,
-        kind: KIND_RECEIPT.into(),
+        kind: DocumentKind::Receipt,
         application_id: Some(f.p.application_id),
         kian_id: None,
         title,
@@ -269,7 +270,7 @@ mod tests {
             receipt_number: Some("MNS-2026-0000042-3".into()),
             amount: 1_234_567,
             revenue_code: "14-02-01 犬登録手数料".into(),
-            method: "card".into(),
+            method: Some(PaymentMethod::Card),
             paid_at: 1_780_000_000_000,
             issued_at: 1_780_000_100_000,
             verify_url: "http://127.0.0.1:8080/verify-document".into(),
@@ -326,7 +327,7 @@ mod tests {
             assert!(all.contains(want), "{want} in\n{all}");
         }
         let mut qr = sample();
-        qr.method = "qr".into();
+        qr.method = Some(PaymentMethod::Qr);
         qr.receipt_number = None;
         let all: String = blocks(&qr)
             .into_iter()

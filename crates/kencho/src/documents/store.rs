@@ -5,7 +5,7 @@ use kencho_core::notice::{SignedDocument, SignedOf};
 use sqlx::{AnyConnection, Row};
 
 use super::model::{
-    By, CertificateInfo, IssuedDocument, PublicKey, SealedKey, StoredCertificate, StoredPublicKey, KIND_DECISION_NOTICE,
+    By, CertificateInfo, DocumentKind, IssuedDocument, PublicKey, SealedKey, StoredCertificate, StoredPublicKey,
 };
 use crate::db::Db;
 use crate::error::Result;
@@ -28,7 +28,7 @@ pub async fn find(conn: &mut AnyConnection, by: By<'_>) -> Result<Option<IssuedD
     );
     let q = sqlx::query(&sql);
     let q = match by {
-        By::Application(id) => q.bind(id).bind(KIND_DECISION_NOTICE),
+        By::Application(id) => q.bind(id).bind(DocumentKind::DecisionNotice.as_str()),
         By::Number(n) => q.bind(n.to_string()),
         By::Sha256(s) => q.bind(s.to_string()),
     };
@@ -43,7 +43,7 @@ pub async fn insert(conn: &mut AnyConnection, doc: &IssuedDocument) -> Result<i6
     )
     .bind(doc.tenant_id)
     .bind(&doc.number)
-    .bind(&doc.kind)
+    .bind(doc.kind.as_str())
     .bind(doc.application_id)
     .bind(doc.kian_id)
     .bind(&doc.title)
@@ -264,7 +264,7 @@ pub async fn signed_of(conn: &mut AnyConnection, of: SignedOf) -> Result<Vec<Sig
         .map(|s| {
             Ok(SignedDocument {
                 number: s.try_get("number")?,
-                kind: s.try_get("kind")?,
+                kind: crate::db::parsed(s, "kind", DocumentKind::parse)?,
                 title: s.try_get("title")?,
                 issuer: s.try_get("issuer")?,
                 sha256: s.try_get("sha256")?,

@@ -15,7 +15,7 @@ use super::alert_mail::{cancel_mail, issue_mail, MailCtx};
 use super::layers::Atlas;
 pub(super) use super::model::Phase;
 pub use super::model::{Alert, Request};
-use super::model::{Delivery, Role as SubscriberRole};
+use super::model::{Delivery, SubscriberRole};
 use super::store::alerts::{self as store, NewStaffAlert};
 use super::words;
 use crate::audit;
@@ -257,7 +257,7 @@ pub(super) async fn fan_out(
             base_url,
             sub_token: &r.sub_token,
             plan_token: &r.plan_token,
-            supporter: r.role == "supporter",
+            supporter: r.role == SubscriberRole::Supporter,
         };
         let (subject, body) = match phase {
             Phase::Issue => issue_mail(&ctx, &answers, atlas),

@@ -12,7 +12,6 @@ use kencho_core::evacuation::{abr, FloodScenario, Landslide, Site};
 use sha2::{Digest, Sha256};
 
 pub use super::atlas::{Atlas, Atlases, Loaded};
-use super::model::slot_of;
 pub use super::model::{LayerKind, LayerVersion, Slot};
 use super::store::layers as store;
 use super::upload::{self, Upload};
@@ -129,8 +128,7 @@ pub async fn activate(db: &Db, tenant_id: i64, layer_id: i64, actor: &str) -> Re
     db.transact(move |conn| {
         Box::pin(async move {
             let row = store::find(conn, tenant_id, layer_id).await?.ok_or(AppError::NotFound)?;
-            let (kind_s, version) = (row.kind, row.version);
-            let slot = slot_of(&kind_s, &row.scenario).ok_or(AppError::NotFound)?;
+            let (slot, version) = (row.slot.ok_or(AppError::NotFound)?, row.version);
             store::set_head(conn, tenant_id, slot, layer_id).await?;
             audit::append(
                 conn,
@@ -138,7 +136,7 @@ pub async fn activate(db: &Db, tenant_id: i64, layer_id: i64, actor: &str) -> Re
                 &actor,
                 "evacuation.layer_activated",
                 &format!("layer:{layer_id}"),
-                serde_json::json!({"kind": kind_s, "version": version}),
+                serde_json::json!({"kind": slot.0.as_str(), "version": version}),
             )
             .await
         })

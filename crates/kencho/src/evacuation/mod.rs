@@ -17,6 +17,6 @@ pub mod upload;
 pub mod words;
 
 pub use model::{
-    Alert, LayerKind, LayerVersion, Note, Outcome, PlanKind, PlanListItem, Request, Role, Slot, StoredPlan,
+    Alert, LayerKind, LayerVersion, Note, Outcome, PlanKind, PlanListItem, Request, Slot, StoredPlan, SubscriberRole,
     Subscription,
 };

@@ -4,18 +4,19 @@
 use kencho_core::evacuation::alert::{AlertHazard, AlertSource, AlertStatus, Issuance};
 use kencho_core::evacuation::plan::Answers;
 use kencho_core::evacuation::FloodScenario;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::alert_mail::AlertInfo;
 use crate::actor::{Resident, Staff};
 use crate::crypto::Keyring;
+use crate::db::parsed;
 use crate::error::{AppError, Result};
 
 // ---------- layers ----------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerKind {
     /// 洪水浸水想定区域 (国土数値情報 A31a, A31 or A31b GeoJSON), one scenario per file.
@@ -30,24 +31,13 @@ pub enum LayerKind {
     Towns,
 }
 
-impl LayerKind {
-    pub const ALL: [LayerKind; 5] =
-        [LayerKind::Flood, LayerKind::Landslide, LayerKind::HouseCollapse, LayerKind::Sites, LayerKind::Towns];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LayerKind::Flood => "flood",
-            LayerKind::Landslide => "landslide",
-            LayerKind::HouseCollapse => "house_collapse",
-            LayerKind::Sites => "sites",
-            LayerKind::Towns => "towns",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LayerKind> {
-        LayerKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+kencho_core::names!(LayerKind, "layer kind" {
+    Flood = "flood",
+    Landslide = "landslide",
+    HouseCollapse = "house_collapse",
+    Sites = "sites",
+    Towns = "towns",
+});
 
 /// Where a version is in use: its kind, and for flood layers the scenario.
 pub type Slot = (LayerKind, Option<FloodScenario>);
@@ -100,17 +90,23 @@ impl LayerVersion {
     }
 }
 
-/// A stored version as [`super::layers::activate`] needs it: its kind and scenario as stored,
-/// and its number.
+/// A stored version as [`super::layers::activate`] needs it: its slot (`None`: one this
+/// version does not know) and its number.
 pub struct StoredLayer {
-    pub kind: String,
-    pub scenario: String,
+    pub slot: Option<Slot>,
     pub version: i64,
+}
+
+impl StoredLayer {
+    pub(super) fn from_row(r: &AnyRow) -> Result<StoredLayer> {
+        let (kind, scenario): (String, String) = (r.try_get("kind")?, r.try_get("scenario")?);
+        Ok(StoredLayer { slot: slot_of(&kind, &scenario), version: r.try_get("version")? })
+    }
 }
 
 // ---------- plans ----------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanKind {
     Household,
@@ -118,14 +114,7 @@ pub enum PlanKind {
     Individual,
 }
 
-impl PlanKind {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            PlanKind::Household => "household",
-            PlanKind::Individual => "individual",
-        }
-    }
-}
+kencho_core::names!(PlanKind, "plan kind" { Household = "household", Individual = "individual" });
 
 #[derive(Debug, Clone)]
 pub struct StoredPlan {
@@ -176,7 +165,6 @@ impl StoredPlan {
 
     /// Decodes a plan row, opening its sealed answers and notes with `keys`.
     pub(super) fn from_row(keys: &Keyring, r: &AnyRow) -> Result<StoredPlan> {
-        let kind: String = r.try_get("kind")?;
         let token: String = r.try_get("token")?;
         let answers = open_data(keys, &token, &r.try_get::<String, _>("data")?)?;
         let consent_note = keys.open_unless_empty(&consent_place(&token), &r.try_get::<String, _>("consent_note")?)?;
@@ -186,7 +174,7 @@ impl StoredPlan {
             id: r.try_get("id")?,
             tenant_id: r.try_get("tenant_id")?,
             token: r.try_get("token")?,
-            kind: if kind == "individual" { PlanKind::Individual } else { PlanKind::Household },
+            kind: parsed(r, "kind", PlanKind::parse)?,
             resident_id: r.try_get("resident_id")?,
             staff_id: r.try_get("staff_id")?,
             answers,
@@ -255,17 +243,21 @@ impl PlanListItem {
 
 // ---------- subscriptions ----------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Whom a subscription's alerts are for: the plan's household, or a supporter of a
+/// 個別避難計画 (only while the person's consent is in force).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum SubscriberRole {
     Household,
     Supporter,
 }
 
+kencho_core::names!(SubscriberRole, "subscriber role" { Household = "household", Supporter = "supporter" });
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Subscription {
     pub id: i64,
-    pub role: Role,
+    pub role: SubscriberRole,
     pub name: String,
     pub email: String,
     pub active: bool,
@@ -276,7 +268,7 @@ impl Subscription {
     pub(super) fn from_row(r: &AnyRow) -> Result<Subscription> {
         Ok(Subscription {
             id: r.try_get("id")?,
-            role: if r.try_get::<String, _>("role")? == "supporter" { Role::Supporter } else { Role::Household },
+            role: parsed(r, "role", SubscriberRole::parse)?,
             name: r.try_get("name")?,
             email: r.try_get("email")?,
             active: r.try_get::<i64, _>("active")? == 1,
@@ -310,7 +302,7 @@ pub struct Reached {
     pub email: String,
     pub lang: String,
     pub sub_token: String,
-    pub role: String,
+    pub role: SubscriberRole,
     pub plan_token: String,
     pub data: String,
 }
@@ -322,7 +314,7 @@ impl Reached {
             email: r.try_get("email")?,
             lang: r.try_get("lang")?,
             sub_token: r.try_get("sub_token")?,
-            role: r.try_get("role")?,
+            role: parsed(r, "role", SubscriberRole::parse)?,
             plan_token: r.try_get("plan_token")?,
             data: r.try_get("data")?,
         })
@@ -538,5 +530,20 @@ pub(super) struct Open {
 impl Open {
     pub(super) fn from_row(r: &AnyRow) -> Result<Open> {
         Ok(Open { id: r.try_get("id")?, level: r.try_get("level")?, levels: r.try_get("jma_levels")? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        kencho_core::name::check_names::<LayerKind>();
+        kencho_core::name::check_names::<PlanKind>();
+        kencho_core::name::check_names::<SubscriberRole>();
+        assert_eq!(slot_of("flood", "maximum"), Some((LayerKind::Flood, Some(FloodScenario::Maximum))));
+        assert_eq!(slot_of("towns", ""), Some((LayerKind::Towns, None)));
+        assert_eq!(slot_of("tsunami", ""), None);
     }
 }

@@ -8,7 +8,7 @@ use kencho_core::evacuation::plan::{Answers, MAX_MEMBERS};
 use zeroize::Zeroizing;
 
 use super::model::{consent_place, withdrawal_place};
-pub use super::model::{data_place, open_data, PlanKind, PlanListItem, Role, StoredPlan, Subscription};
+pub use super::model::{data_place, open_data, PlanKind, PlanListItem, StoredPlan, SubscriberRole, Subscription};
 use super::store::plans::{self as store, NewSubscription};
 use crate::actor::Staff;
 use crate::audit;
@@ -126,7 +126,7 @@ pub async fn individual_plans(db: &Db, tenant_id: i64) -> Result<Vec<PlanListIte
 pub async fn subscribe(
     db: &Db,
     plan: &StoredPlan,
-    role: Role,
+    role: SubscriberRole,
     name: &str,
     email: &str,
     lang: &str,
@@ -139,13 +139,9 @@ pub async fn subscribe(
     let name: String = name.trim().chars().take(100).collect();
     let (plan_id, tenant_id, lang, actor) = (plan.id, plan.tenant_id, lang.to_string(), actor.to_string());
     let token = crate::crypto::random_token();
-    let role_s = match role {
-        Role::Household => "household",
-        Role::Supporter => "supporter",
-    };
     db.transact(move |conn| {
         Box::pin(async move {
-            if role == Role::Supporter {
+            if role == SubscriberRole::Supporter {
                 // Read again under the plan's lock: a withdrawal committed since the page was
                 // read must stop the sharing (災害対策基本法 49条の15第2項).
                 let (at, withdrawn) = store::lock_consent(conn, plan_id).await?;
@@ -159,7 +155,7 @@ pub async fn subscribe(
             let sub = NewSubscription {
                 tenant_id,
                 plan_id,
-                role: role_s,
+                role,
                 name: &name,
                 email: &email,
                 lang: &lang,
@@ -173,7 +169,7 @@ pub async fn subscribe(
                 &actor,
                 "evacuation.subscribed",
                 &format!("plan:{plan_id}"),
-                serde_json::json!({"role": role_s, "email": email}),
+                serde_json::json!({"role": role.as_str(), "email": email}),
             )
             .await
         })

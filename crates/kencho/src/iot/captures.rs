@@ -3,7 +3,7 @@
 //! A 錯誤捕獲 tells the tenant's 鳥獣 staff at once, by mail queued in the record's transaction.
 
 use kencho_core::iot::wildlife::{
-    self as rules, Age, BycatchAction, CaptureError, CaptureInput, Disposition, Sex, Species, TrapType,
+    self as rules, Age, BycatchAction, CaptureError, CaptureInput, CaptureOutcome, Disposition, Sex, Species, TrapType,
 };
 use sqlx::AnyConnection;
 
@@ -78,9 +78,9 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
     if token.len() > 100 {
         return Err(AppError::NotFound);
     }
-    let empty = match entry.outcome.as_str() {
-        "empty" => true,
-        "caught" | "bycatch" if (1..=50).contains(&entry.count) => false,
+    let empty = match entry.outcome {
+        Some(CaptureOutcome::Empty) => true,
+        Some(CaptureOutcome::Caught | CaptureOutcome::Bycatch) if (1..=50).contains(&entry.count) => false,
         _ => return Err(AppError::BadRequest(detail!("detail.iot.choose_outcome_capture_counts"))),
     };
     let (token, who, base_url) = (token.to_string(), format!("contact:{who}"), base_url.to_string());
@@ -97,7 +97,7 @@ pub async fn record(db: &Db, base_url: &str, token: &str, entry: CaptureEntry, w
             let tp = permits::of_device(conn, trap.tenant_id, trap.device_id).await?.ok_or(CaptureError::NoPermit)?;
             let c = read_entry(&entry, &trap, tp.trap_type)?;
             let verdict = rules::check_capture(&tp.permit, &c.input, trap.fired_at, now_ms())?;
-            let outcome = if verdict.bycatch { "bycatch" } else { "caught" };
+            let outcome = CaptureOutcome::of(verdict);
             let id = store::insert_caught(conn, &trap, tp.permit_id, &c, &entry, outcome, &who).await?;
             log(conn, trap.alarm_id, &format!("capture:{outcome}"), &who).await?;
             crate::audit::append(

@@ -5,7 +5,7 @@
 use kencho_core::forms::{iso, parse_iso_date};
 use kencho_core::iot::alarm::{AlarmKind, AlarmState, Contact, DeviceKind, Effect};
 use kencho_core::iot::wildlife::{
-    self as rules, Age, CaptureError, CaptureInput, Counted, Permit, Sex, Species, TrapType,
+    self as rules, Age, CaptureError, CaptureInput, CaptureOutcome, Counted, Permit, Sex, Species, TrapType,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -220,12 +220,41 @@ pub struct NewDevice {
     pub hunters: Vec<NewContact>,
 }
 
+/// Who a contact is: a trap's hunter, or one on a watched person's escalation list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    Hunter,
+    Family,
+    /// 社会福祉協議会.
+    Shakyo,
+    /// 民生委員.
+    Minsei,
+    Municipality,
+}
+
+kencho_core::names!(ContactRole, "contact role" {
+    Hunter = "hunter",
+    Family = "family",
+    Shakyo = "shakyo",
+    Minsei = "minsei",
+    Municipality = "municipality",
+});
+
+impl ContactRole {
+    /// Those a watched person's form offers, in the order of escalation.
+    pub const FOR_PERSON: [ContactRole; 4] =
+        [ContactRole::Family, ContactRole::Shakyo, ContactRole::Minsei, ContactRole::Municipality];
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContact {
     pub name: String,
     pub email: String,
-    /// hunter, family, shakyo (社協), minsei (民生委員) or municipality.
+    /// hunter, family, shakyo (社協), minsei (民生委員) or municipality. Text as entered: an
+    /// unknown role is refused with the contact's other checks (`registry`), then stored as a
+    /// [`ContactRole`].
     #[serde(default = "hunter")]
     pub role: String,
     /// Working hours "HH:MM-HH:MM" (JST); absent = any time.
@@ -233,7 +262,7 @@ pub struct NewContact {
 }
 
 fn hunter() -> String {
-    "hunter".into()
+    ContactRole::Hunter.as_str().into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -354,9 +383,9 @@ impl PersonSummary {
 }
 
 /// (role, name, e-mail) of a contact.
-pub type ContactRow = (String, String, String);
+pub type ContactRow = (ContactRole, String, String);
 /// (kind, label, DevEUI) of a device.
-pub type DeviceRow = (String, String, String);
+pub type DeviceRow = (DeviceKind, String, String);
 
 /// A watched person as checked for storing, before their consent note is sealed.
 pub struct PersonRow<'a> {
@@ -530,8 +559,9 @@ pub struct TrapPermit {
 /// What the recorder entered, as text (the rules read it).
 #[derive(Debug, Clone, Default)]
 pub struct CaptureEntry {
-    /// caught or empty ("bycatch" is read as caught: the permit decides 錯誤捕獲).
-    pub outcome: String,
+    /// Caught or empty (`Bycatch` is read as caught: the permit decides 錯誤捕獲); `None`
+    /// when the form said none of them.
+    pub outcome: Option<CaptureOutcome>,
     pub species: String,
     /// The name, for species "other".
     pub species_name: String,
@@ -593,8 +623,7 @@ pub struct Capture {
     pub species: String,
     pub at: i64,
     pub count: i64,
-    /// caught, bycatch or empty.
-    pub outcome: String,
+    pub outcome: CaptureOutcome,
 }
 
 impl Capture {
@@ -604,7 +633,7 @@ impl Capture {
             species: r.try_get("species")?,
             at: r.try_get("at")?,
             count: r.try_get("count")?,
-            outcome: r.try_get("outcome")?,
+            outcome: parsed(r, "outcome", CaptureOutcome::parse)?,
         })
     }
 }
@@ -656,7 +685,7 @@ impl PermitCapture {
             place: text("place")?,
             lat: r.try_get("lat")?,
             lon: r.try_get("lon")?,
-            bycatch: r.try_get::<String, _>("outcome")? == "bycatch",
+            bycatch: parsed(r, "outcome", CaptureOutcome::parse)? == CaptureOutcome::Bycatch,
             bycatch_action: text("bycatch_action")?,
             recorded_by: r.try_get("recorded_by")?,
         })

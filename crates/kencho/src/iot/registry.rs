@@ -4,7 +4,7 @@ use kencho_core::iot::alarm::DeviceKind;
 
 use super::model::PersonRow;
 pub use super::model::{
-    ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, NewPerson, PersonRecord, PersonSummary,
+    ContactRole, ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, NewPerson, PersonRecord, PersonSummary,
 };
 use super::store::registry as store;
 use crate::audit;
@@ -32,20 +32,22 @@ pub fn dev_eui(s: &str) -> Result<String> {
         .ok_or_else(|| AppError::BadRequest(detail!("detail.iot.deveui_16_hex_digits", s = s)))
 }
 
-fn check_contact(c: &NewContact) -> Result<Option<(u16, u16)>> {
+/// A contact's role and working hours, once its entry passes.
+fn check_contact(c: &NewContact) -> Result<(ContactRole, Option<(u16, u16)>)> {
     if c.name.trim().is_empty() || c.name.chars().count() > 100 {
         return Err(AppError::BadRequest(detail!("detail.iot.contact_needs_name_up")));
     }
     if !kencho_core::forms::is_email(c.email.trim()) {
         return Err(AppError::BadRequest(detail!("detail.iot.e_mail_address", email = c.email)));
     }
-    if !["hunter", "family", "shakyo", "minsei", "municipality"].contains(&c.role.as_str()) {
+    let Some(role) = ContactRole::parse(&c.role) else {
         return Err(AppError::BadRequest(detail!("detail.iot.unknown_contact_role", role = c.role)));
-    }
-    c.hours.as_deref().map(parse_hours).transpose()
+    };
+    Ok((role, c.hours.as_deref().map(parse_hours).transpose()?))
 }
 
-fn check_device(d: &NewDevice) -> Result<String> {
+/// A device's normalised DevEUI and its kind, once its entry passes.
+fn check_device(d: &NewDevice) -> Result<(String, DeviceKind)> {
     let eui = dev_eui(&d.dev_eui)?;
     let Some(kind) = DeviceKind::parse(&d.kind) else {
         let names: Vec<&str> = DeviceKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -75,25 +77,25 @@ fn check_device(d: &NewDevice) -> Result<String> {
     for c in &d.hunters {
         check_contact(c)?;
     }
-    Ok(eui)
+    Ok((eui, kind))
 }
 
 /// Registers devices, all or none (a CSV import is one call).
 pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor: &str) -> Result<Vec<i64>> {
     let mut checked = Vec::new();
     for (i, d) in devices.into_iter().enumerate() {
-        let eui = check_device(&d).map_err(|e| match e {
+        let (eui, kind) = check_device(&d).map_err(|e| match e {
             AppError::BadRequest(m) => AppError::BadRequest(detail!("detail.iot.device", n = i + 1).arg_detail("m", m)),
             other => other,
         })?;
-        checked.push((eui, d));
+        checked.push((eui, kind, d));
     }
     let actor = actor.to_string();
     db.transact(move |conn| {
         Box::pin(async move {
             let now = now_ms();
             let mut ids = Vec::new();
-            for (i, (eui, d)) in checked.iter().enumerate() {
+            for (i, (eui, kind, d)) in checked.iter().enumerate() {
                 if let Some(pid) = d.person_id {
                     if !store::person_exists(conn, pid, tenant_id).await? {
                         return Err(AppError::BadRequest(detail!(
@@ -105,8 +107,9 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
                 }
                 let heartbeat = i64::from(d.heartbeat_s.unwrap_or(3600));
                 let deadline = kencho_core::iot::alarm::silence_deadline_ms(now, heartbeat as u32);
-                let id =
-                    store::insert_device(conn, tenant_id, (eui, d), (heartbeat, deadline), now).await.map_err(|e| {
+                let id = store::insert_device(conn, tenant_id, (eui, *kind, d), (heartbeat, deadline), now)
+                    .await
+                    .map_err(|e| {
                         if crate::error::is_unique_violation(&e) {
                             AppError::Conflict(detail!(
                                 "detail.iot.device_deveui_already_registered",
@@ -126,7 +129,7 @@ pub async fn add_devices(db: &Db, tenant_id: i64, devices: Vec<NewDevice>, actor
                     &actor,
                     "iot.device_added",
                     &format!("device:{id}"),
-                    serde_json::json!({"dev_eui": eui, "kind": d.kind, "hunters": d.hunters.len()}),
+                    serde_json::json!({"dev_eui": eui, "kind": kind.as_str(), "hunters": d.hunters.len()}),
                 )
                 .await?;
                 ids.push(id);
@@ -146,8 +149,8 @@ async fn insert_contact(
     c: &NewContact,
     now: i64,
 ) -> Result<()> {
-    let hours = check_contact(c)?;
-    store::insert_contact(conn, tenant_id, device_id, person_id, position, c, hours, now).await
+    let checked = check_contact(c)?;
+    store::insert_contact(conn, tenant_id, device_id, person_id, position, c, checked, now).await
 }
 
 pub async fn add_person(db: &Db, tenant_id: i64, p: NewPerson, actor: &str) -> Result<i64> {
@@ -237,7 +240,12 @@ pub fn devices_from_csv(text: &str) -> Result<Vec<NewDevice>> {
                 .split_once('<')
                 .and_then(|(n, e)| e.strip_suffix('>').map(|e| (n.trim(), e.trim())))
                 .ok_or_else(|| err(detail!("detail.iot.csv_hunters", h = h)))?;
-            hs.push(NewContact { name: name.into(), email: email.into(), role: "hunter".into(), hours: None });
+            hs.push(NewContact {
+                name: name.into(),
+                email: email.into(),
+                role: ContactRole::Hunter.as_str().into(),
+                hours: None,
+            });
         }
         let d = NewDevice {
             dev_eui: get(Some(eui)).into(),
@@ -391,4 +399,23 @@ pub async fn open_person(db: &Db, staff: &crate::actor::Staff, id: i64, purpose:
     })
     .await?;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_roles_round_trip_and_an_unknown_one_is_refused() {
+        kencho_core::name::check_names::<ContactRole>();
+        let c = |role: &str| NewContact {
+            name: "山田".into(),
+            email: "a@example.jp".into(),
+            role: role.into(),
+            hours: None,
+        };
+        assert_eq!(check_contact(&c("minsei")).ok().map(|(r, _)| r), Some(ContactRole::Minsei));
+        assert!(matches!(check_contact(&c("Minsei")), Err(AppError::BadRequest(_))));
+        assert!(ContactRole::FOR_PERSON.iter().all(|r| *r != ContactRole::Hunter));
+    }
 }

@@ -4,6 +4,7 @@
 use kencho_core::payment::event::{EventKind, ProviderEvent};
 use kencho_core::payment::fee::Timing;
 use kencho_core::payment::ledger::{Applied, State};
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use sqlx::AnyConnection;
 
@@ -24,7 +25,7 @@ pub const CHECKOUT_MINUTES: i64 = 30;
 /// Methods a resident may choose for a tenant: (provider, method).
 /// `sandbox`: the process offers the sandbox provider (only with `--demo` or
 /// `--payment-sandbox`; a production server never takes test cards).
-pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(Provider, String)>> {
+pub async fn methods(db: &Db, tenant_id: i64, sandbox: bool) -> Result<Vec<(Provider, PaymentMethod)>> {
     Ok(offered(&sandbox::settings(db, tenant_id).await?, sandbox, &designated(db, tenant_id).await?))
 }
 
@@ -33,23 +34,30 @@ async fn designated(db: &Db, tenant_id: i64) -> Result<Vec<Provider>> {
 }
 
 /// The methods `s` turns on: (provider, method); only providers designated as 指定納付受託者.
-fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[Provider]) -> Vec<(Provider, String)> {
+fn offered(s: &sandbox::Settings, sandbox_allowed: bool, designated: &[Provider]) -> Vec<(Provider, PaymentMethod)> {
     let mut out = Vec::new();
     let on = |p: Provider| designated.contains(&p);
     // A tenant with a real provider configured pays through it; the sandbox is for the demo.
     if s.stripe_enabled && s.stripe_api_key_set() && on(Provider::Stripe) {
-        for m in s.stripe_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push((Provider::Stripe, m.to_string()));
-        }
+        out.extend(s.stripe_methods.iter().map(|m| (Provider::Stripe, *m)));
         return out;
     }
     if s.sandbox_enabled && sandbox_allowed && on(Provider::Sandbox) {
-        for m in s.sandbox_methods.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            out.push((Provider::Sandbox, m.to_string()));
-        }
+        out.extend(s.sandbox_methods.iter().map(|m| (Provider::Sandbox, *m)));
     }
     out
 }
+
+/// The method a resident chose, by its name (a form's or a JSON body's): a name kencho does not
+/// know is refused as a method not offered.
+pub fn chosen_method(name: &str) -> Result<PaymentMethod> {
+    PaymentMethod::parse(name).ok_or_else(|| not_offered(name))
+}
+
+fn not_offered(name: &str) -> AppError {
+    AppError::BadRequest(detail!("detail.payments.payment_method_offered", method = format!("{name:?}")))
+}
+
 /// The resident starts (or restarts) paying: the payment is created if needed, a checkout is
 /// opened at the provider with an idempotency key, and its URL comes back. Before submission the
 /// resident chooses the quantity for a per-unit fee; after review the office set the amount.
@@ -60,7 +68,7 @@ pub async fn start<L: Links>(
     resident: &Resident,
     p: &Procedure,
     application_id: i64,
-    (method, units): (&str, Option<i64>),
+    (method, units): (PaymentMethod, Option<i64>),
 ) -> Result<String> {
     let (_, timing) = online_rule(p)?;
     // Paid with the application: the 調定 is made from the 手数料条例 (or the procedure's own
@@ -73,12 +81,10 @@ pub async fn start<L: Links>(
     let settings = sandbox::settings(db, p.tenant_id).await?;
     let (provider, method) = offered(&settings, sandbox_allowed, &designated(db, p.tenant_id).await?)
         .into_iter()
-        .find(|(_, m)| m == method)
-        .ok_or_else(|| {
-            AppError::BadRequest(detail!("detail.payments.payment_method_offered", method = format!("{method:?}")))
-        })?;
+        .find(|(_, m)| *m == method)
+        .ok_or_else(|| not_offered(method.as_str()))?;
     let opening = Opening { application_id, resident: resident.clone(), timing, fresh, provider, method };
-    let chosen = (opening.provider, opening.method.clone());
+    let chosen = (opening.provider, opening.method);
     let keys = db.keys();
     let opened =
         db.transact(move |conn| Box::pin(async move { open_payment(conn, &links, &keys, opening).await })).await?;
@@ -93,10 +99,10 @@ pub async fn start<L: Links>(
     let (provider, method) = chosen;
     let title = &p.def.title;
     let checkout = if provider == Provider::Stripe {
-        let req = stripe::request(payment_id, title, amount, &return_url, &format!("payment-{payment_id}"), &method);
+        let req = stripe::request(payment_id, title, amount, &return_url, &format!("payment-{payment_id}"), method);
         stripe_checkout(&settings, stripe_api_base, &req, attempt).await?
     } else {
-        sandbox::create_checkout(db, base_url, tenant_id, amount, &method, title, &return_url, &key).await?
+        sandbox::create_checkout(db, base_url, tenant_id, amount, method, title, &return_url, &key).await?
     };
     record_checkout(db, payment_id, &checkout).await?;
     Ok(checkout.1)
@@ -110,7 +116,7 @@ struct Opening {
     /// The 調定 made now, for a fee paid before submission.
     fresh: Option<Due>,
     provider: Provider,
-    method: String,
+    method: PaymentMethod,
 }
 
 /// In the transaction: the application locked, the payment to pay found or made, and an
@@ -132,11 +138,11 @@ async fn open_payment<L: Links>(
     if amount <= 0 {
         return Err(AppError::Refused("nothing_due", detail!("detail.payments.nothing_due")));
     }
-    let (provider, method, resident) = (o.provider, &o.method, &o.resident);
+    let (provider, method, resident) = (o.provider, o.method, &o.resident);
     // The agent takes only the revenues its 告示 names (231条の2の3第2項).
     agents::require_covers(conn, a.tenant_id, provider, id).await?;
     if let Some(x) = reused {
-        if x.provider == Some(provider) && &x.method == method {
+        if x.provider == Some(provider) && x.method == Some(method) {
             // Its checkout is tried again as it is (the resident is back after a
             // declined card).
             if let Some(url) = x.checkout_url {
@@ -224,7 +230,7 @@ async fn open_attempt(
     conn: &mut AnyConnection,
     id: i64,
     provider: Provider,
-    method: &str,
+    method: PaymentMethod,
     resident: &Resident,
     tenant_id: i64,
     application_id: i64,
@@ -238,7 +244,7 @@ async fn open_attempt(
         &format!("resident:{}", resident.id),
         "payment.started",
         &format!("payment:{id}"),
-        serde_json::json!({"application": application_id, "amount": amount, "method": method, "attempt": attempt}),
+        serde_json::json!({"application": application_id, "amount": amount, "method": method.as_str(), "attempt": attempt}),
     )
     .await?;
     Ok((id, amount, attempt, tenant_id))

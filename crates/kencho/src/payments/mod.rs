@@ -30,7 +30,7 @@ pub mod stripe;
 mod summary;
 
 pub use cash::record_cash;
-pub use checkout::{expire_due, expiry_worker, methods, start, CHECKOUT_MINUTES};
+pub use checkout::{chosen_method, expire_due, expiry_worker, methods, start, CHECKOUT_MINUTES};
 pub use due::set_due;
 pub use events::apply_event;
 pub use links::{Addressee, ForApplication, Links, Payer, RefundDecision};

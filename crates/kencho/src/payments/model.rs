@@ -3,6 +3,7 @@
 
 use kencho_core::notice::PaymentFacts;
 use kencho_core::payment::ledger::State;
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use kencho_core::payment::refund::RefundState;
 use kencho_core::payment::schedule::{Computed, Schedule};
@@ -33,7 +34,10 @@ pub struct Payment {
     #[serde(serialize_with = "provider_name")]
     #[schema(value_type = String)]
     pub provider: Option<Provider>,
-    pub method: String,
+    /// None until an attempt opens at a provider (stored and answered as "").
+    #[serde(serialize_with = "serialize_method")]
+    #[schema(value_type = String)]
+    pub method: Option<PaymentMethod>,
     pub provider_ref: Option<String>,
     #[schema(value_type = String)]
     pub state: State,
@@ -54,11 +58,30 @@ fn provider_of(r: &AnyRow) -> Result<Option<Provider>> {
     parsed(r, "provider", |v| if v.is_empty() { Some(None) } else { Provider::parse(v).map(Some) })
 }
 
+/// The method column: "" while no attempt has opened.
+pub(super) fn method_of(r: &AnyRow) -> Result<Option<PaymentMethod>> {
+    parsed(r, "method", |v| if v.is_empty() { Some(None) } else { PaymentMethod::parse(v).map(Some) })
+}
+
+/// A method's name, "" for none (as stored and answered).
+pub(super) fn method_name(m: Option<PaymentMethod>) -> &'static str {
+    m.map_or("", PaymentMethod::as_str)
+}
+
+fn serialize_method<S: serde::Serializer>(m: &Option<PaymentMethod>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(method_name(*m))
+}
+
 pub(super) fn provider_name<S: serde::Serializer>(p: &Option<Provider>, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(p.map_or("", Provider::as_str))
 }
 
 impl Payment {
+    /// The method's name, "" while no attempt has opened (as the payment's page lists it).
+    pub fn method_name(&self) -> &'static str {
+        method_name(self.method)
+    }
+
     pub(super) fn from_row(r: &AnyRow) -> Result<Payment> {
         Ok(Payment {
             id: r.try_get("id")?,
@@ -71,7 +94,7 @@ impl Payment {
             exemption_percent: r.try_get("exemption_percent")?,
             exemption_reason: r.try_get("exemption_reason")?,
             provider: provider_of(r)?,
-            method: r.try_get("method")?,
+            method: method_of(r)?,
             provider_ref: r.try_get("provider_ref")?,
             state: parsed(r, "state", State::parse)?,
             paid_amount: r.try_get("paid_amount")?,
@@ -95,7 +118,7 @@ pub(super) fn payment_facts_of(r: &AnyRow) -> Result<PaymentFacts> {
         revenue_code: r.try_get("revenue_code")?,
         amount: r.try_get("amount")?,
         paid_amount: r.try_get("paid_amount")?,
-        method: r.try_get("method")?,
+        method: method_of(r)?,
         paid: r.try_get::<String, _>("state")? == State::Paid.as_str(),
         paid_at: r.try_get("paid_at")?,
     })
@@ -489,7 +512,7 @@ pub(super) struct StoredFile {
 pub(super) struct DailyGroup {
     pub fiscal_year: Option<i64>,
     pub revenue_code: String,
-    pub method: String,
+    pub method: Option<PaymentMethod>,
     pub n: i64,
     pub total: i64,
 }
@@ -499,7 +522,7 @@ impl DailyGroup {
         Ok(DailyGroup {
             fiscal_year: r.try_get("fiscal_year")?,
             revenue_code: r.try_get("revenue_code")?,
-            method: r.try_get("method")?,
+            method: method_of(r)?,
             n: r.try_get("n")?,
             total: r.try_get("total")?,
         })
@@ -521,11 +544,11 @@ pub struct Totals {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub sandbox_enabled: bool,
-    pub sandbox_methods: String,
+    pub sandbox_methods: Vec<PaymentMethod>,
     pub sandbox_secret: Secret,
     pub refund_approval_above: i64,
     pub stripe_enabled: bool,
-    pub stripe_methods: String,
+    pub stripe_methods: Vec<PaymentMethod>,
     pub stripe_api_key: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
 }
@@ -539,11 +562,11 @@ impl Settings {
 /// A tenant's payment settings as stored, its secrets still sealed.
 pub(super) struct SealedSettings {
     pub sandbox_enabled: bool,
-    pub sandbox_methods: String,
+    pub sandbox_methods: Vec<PaymentMethod>,
     pub sandbox_secret: String,
     pub refund_approval_above: i64,
     pub stripe_enabled: bool,
-    pub stripe_methods: String,
+    pub stripe_methods: Vec<PaymentMethod>,
     pub stripe_api_key: Option<String>,
     pub stripe_webhook_secret: Option<String>,
 }
@@ -552,11 +575,11 @@ impl SealedSettings {
     pub(super) fn from_row(r: &AnyRow) -> Result<SealedSettings> {
         Ok(SealedSettings {
             sandbox_enabled: r.try_get::<i64, _>("sandbox_enabled")? != 0,
-            sandbox_methods: r.try_get("sandbox_methods")?,
+            sandbox_methods: parsed(r, "sandbox_methods", |v| PaymentMethod::read_list(v).ok())?,
             sandbox_secret: r.try_get("sandbox_secret")?,
             refund_approval_above: r.try_get("refund_approval_above")?,
             stripe_enabled: r.try_get::<i64, _>("stripe_enabled")? != 0,
-            stripe_methods: r.try_get("stripe_methods")?,
+            stripe_methods: parsed(r, "stripe_methods", |v| PaymentMethod::read_list(v).ok())?,
             stripe_api_key: r.try_get("stripe_api_key")?,
             stripe_webhook_secret: r.try_get("stripe_webhook_secret")?,
         })
@@ -569,7 +592,7 @@ pub struct Checkout {
     pub r: String,
     pub tenant_id: i64,
     pub amount: i64,
-    pub method: String,
+    pub method: PaymentMethod,
     pub description: String,
     pub return_url: String,
     pub state: CheckoutState,
@@ -581,7 +604,7 @@ impl Checkout {
             r: row.try_get("ref")?,
             tenant_id: row.try_get("tenant_id")?,
             amount: row.try_get("amount")?,
-            method: row.try_get("method")?,
+            method: parsed(row, "method", PaymentMethod::parse)?,
             description: row.try_get("description")?,
             return_url: row.try_get("return_url")?,
             state: parsed(row, "state", CheckoutState::parse)?,
@@ -594,7 +617,7 @@ pub(super) struct NewCheckout {
     pub r: String,
     pub tenant_id: i64,
     pub amount: i64,
-    pub method: String,
+    pub method: PaymentMethod,
     pub description: String,
     pub return_url: String,
     pub idempotency_key: String,

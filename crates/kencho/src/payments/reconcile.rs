@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use kencho_core::payment::provider::Provider;
 
+use super::model::{method_name, LineRow, PaidAtProvider, StoredFile};
 pub use super::model::{Line, Report, Totals};
-use super::model::{LineRow, PaidAtProvider, StoredFile};
 use super::store;
 use crate::actor::Staff;
 use crate::db::{now_ms, Db};
@@ -244,15 +244,16 @@ pub async fn daily_csv(db: &Db, tenant_id: i64, date: &str) -> Result<String> {
     };
     let rows = store::collected_between(db, tenant_id, (start, end)).await?;
     let refunds = store::refunded_between(db, tenant_id, (start, end)).await?;
-    type Key = (i32, String, String);
+    // By the method's name, so the rows keep their order.
+    type Key = (i32, String, &'static str);
     let mut table: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
     for g in rows {
-        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, g.method)).or_default();
+        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, method_name(g.method))).or_default();
         e.0 += g.n;
         e.1 += g.total;
     }
     for g in refunds {
-        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, g.method)).or_default();
+        let e = table.entry((year_of(g.fiscal_year), g.revenue_code, method_name(g.method))).or_default();
         e.2 += g.n;
         e.3 += g.total;
     }
@@ -284,10 +285,10 @@ pub async fn totals(db: &Db, tenant_id: i64) -> Result<Totals> {
     for (title, method, n, paid, refd) in rows {
         collected += paid;
         refunded += refd;
-        if method == "cash" {
+        if method.is_some_and(|m| !m.is_cashless()) {
             cash += paid;
         }
-        out.push((title, method, n, paid, refd));
+        out.push((title, method_name(method).to_string(), n, paid, refd));
     }
     let share = if collected > 0 { (collected - cash) as f64 / collected as f64 } else { 0.0 };
     Ok(Totals { by_procedure_and_method: out, collected, refunded, cashless_share: (share * 1000.0).round() / 1000.0 })

@@ -8,6 +8,7 @@
 //! HMAC-SHA256 with the tenant's sandbox secret over `"{t}.{body}"` (the scheme Stripe uses).
 
 use kencho_core::payment::event::{EventKind, ProviderEvent};
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use sqlx::AnyConnection;
 use zeroize::Zeroizing;
@@ -74,10 +75,10 @@ pub async fn update_stripe(
     api_key: Option<String>,
     webhook_secret: Option<String>,
 ) -> Result<()> {
-    let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
-    if list.iter().any(|m| !kencho_core::payment::stripe::PAYMENT_METHOD_TYPES.contains(m)) {
-        return Err(AppError::BadRequest(detail!("detail.payments.stripe_methods_card_konbini")));
-    }
+    let list = PaymentMethod::read_list(methods)
+        .ok()
+        .filter(|l| l.iter().all(|m| kencho_core::payment::stripe::PAYMENT_METHOD_TYPES.contains(m)))
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.stripe_methods_card_konbini")))?;
     if api_key.as_deref().is_some_and(|k| !(k.starts_with("sk_") || k.starts_with("rk_")) || k.len() > 300) {
         return Err(AppError::BadRequest(detail!("detail.payments.stripe_api_key_starts")));
     }
@@ -99,7 +100,7 @@ pub async fn update_stripe(
     let (changed_key, changed_secret) = (api_key.is_some(), webhook_secret.is_some());
     let api_key = keys.seal_opt(&secret_place("stripe_api_key", tenant_id), api_key.as_deref())?;
     let webhook_secret = keys.seal_opt(&secret_place("stripe_webhook_secret", tenant_id), webhook_secret.as_deref())?;
-    let (admin, methods) = (admin.clone(), list.join(","));
+    let (admin, methods) = (admin.clone(), PaymentMethod::join(&list));
     db.transact(move |conn| {
         Box::pin(async move {
             let sealed = (api_key.as_deref(), webhook_secret.as_deref());
@@ -121,15 +122,15 @@ pub async fn update_stripe(
 
 /// Sets which sandbox methods are on and the refund limit (tenant administrators).
 pub async fn update_settings(db: &Db, admin: &crate::actor::Staff, methods: &str, refund_above: i64) -> Result<()> {
-    let list: Vec<&str> = methods.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
-    if list.iter().any(|m| !matches!(*m, "card" | "qr")) {
-        return Err(AppError::BadRequest(detail!("detail.payments.methods_card_qr")));
-    }
+    let list = PaymentMethod::read_list(methods)
+        .ok()
+        .filter(|l| l.iter().all(|m| PaymentMethod::SANDBOX.contains(m)))
+        .ok_or_else(|| AppError::BadRequest(detail!("detail.payments.methods_card_qr")))?;
     if !(0..=10_000_000).contains(&refund_above) {
         return Err(AppError::BadRequest(detail!("detail.payments.refund_limit_0_10")));
     }
     settings(db, admin.tenant_id).await?;
-    let (admin, methods) = (admin.clone(), list.join(","));
+    let (admin, methods) = (admin.clone(), PaymentMethod::join(&list));
     db.transact(move |conn| {
         Box::pin(async move {
             store::update_sandbox(conn, admin.tenant_id, &methods, refund_above, now_ms()).await?;
@@ -167,7 +168,7 @@ pub async fn create_checkout(
     base_url: &str,
     tenant_id: i64,
     amount: i64,
-    method: &str,
+    method: PaymentMethod,
     description: &str,
     return_url: &str,
     idempotency_key: &str,
@@ -180,7 +181,7 @@ pub async fn create_checkout(
                 r,
                 tenant_id,
                 amount,
-                method: method.to_string(),
+                method,
                 description: description.to_string(),
                 return_url: return_url.to_string(),
                 idempotency_key: idempotency_key.to_string(),

@@ -2,6 +2,7 @@
 //! and webhook events resolved to kencho's payments. The formats (and their tests against
 //! recorded fixtures) are `kencho_core::payment::stripe`.
 
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::refund::RefundAct;
 use kencho_core::payment::stripe::{self as fmt, CheckoutRequest, CheckoutSession};
 
@@ -198,7 +199,7 @@ pub fn request(
     amount: i64,
     return_url: &str,
     reference: &str,
-    method: &str,
+    method: PaymentMethod,
 ) -> CheckoutRequest {
     let now = now_ms() / 1000;
     CheckoutRequest {
@@ -212,6 +213,6 @@ pub fn request(
         // An hour gives Stripe's 30-minute minimum a margin at its end of the wire.
         expires_at: now + 3600,
         now_unix: now,
-        payment_method_types: vec![method.to_string()],
+        payment_method_types: vec![method.as_str().to_string()],
     }
 }

@@ -4,14 +4,15 @@
 
 pub mod policy;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{now_ms, Db};
 use crate::error::Result;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A wrong password, or an unknown account.
     LoginFailed,
@@ -29,19 +30,15 @@ pub enum Kind {
     CreationLimited,
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::LoginFailed => "login_failed",
-            Kind::MfaFailed => "mfa_failed",
-            Kind::LoginRefused => "login_refused",
-            Kind::BlockStarted => "block_started",
-            Kind::TokenUsed => "token_used",
-            Kind::Refused => "refused",
-            Kind::CreationLimited => "creation_limited",
-        }
-    }
-}
+kencho_core::names!(Kind, "security event kind" {
+    LoginFailed = "login_failed",
+    MfaFailed = "mfa_failed",
+    LoginRefused = "login_refused",
+    BlockStarted = "block_started",
+    TokenUsed = "token_used",
+    Refused = "refused",
+    CreationLimited = "creation_limited",
+});
 
 /// One event to record.
 pub struct Event<'a> {
@@ -85,7 +82,8 @@ pub struct StoredEvent {
     pub id: i64,
     /// Epoch milliseconds.
     pub at: i64,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: Kind,
     pub actor: String,
     pub ip: String,
     /// JSON text.
@@ -106,7 +104,7 @@ pub async fn list(db: &Db, tenant_id: i64, limit: i64) -> Result<Vec<StoredEvent
             Ok(StoredEvent {
                 id: r.try_get("id")?,
                 at: r.try_get("at")?,
-                kind: r.try_get("kind")?,
+                kind: crate::db::parsed(r, "kind", Kind::parse)?,
                 actor: r.try_get("actor")?,
                 ip: r.try_get("ip")?,
                 detail: r.try_get("detail")?,
@@ -122,4 +120,12 @@ pub async fn purge(conn: &mut AnyConnection, now: i64) -> Result<u64> {
         .execute(&mut *conn)
         .await?
         .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_kinds_round_trip() {
+        kencho_core::name::check_names::<super::Kind>();
+    }
 }

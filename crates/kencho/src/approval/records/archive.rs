@@ -85,7 +85,7 @@ async fn signatures<L: Links>(
         let file = format!("files/{:03}-{}.pdf", files.len() + 1, s.sha256);
         signatures.push(serde_json::json!({
             "number": s.number,
-            "kind": s.kind,
+            "kind": s.kind.as_str(),
             "title": s.title,
             "issuer": s.issuer,
             "sha256": s.sha256,

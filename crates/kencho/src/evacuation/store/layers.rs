@@ -86,10 +86,7 @@ pub async fn find(conn: &mut AnyConnection, tenant_id: i64, layer_id: i64) -> Re
         .bind(tenant_id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| {
-        Ok(StoredLayer { kind: r.try_get("kind")?, scenario: r.try_get("scenario")?, version: r.try_get("version")? })
-    })
-    .transpose()
+    row.as_ref().map(StoredLayer::from_row).transpose()
 }
 
 /// Every version of the tenant, by kind, scenario and newest first.

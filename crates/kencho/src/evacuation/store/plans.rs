@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 
-use super::super::model::{PlanKind, PlanListItem, StoredPlan, Subscription, SubscriptionRef};
+use super::super::model::{PlanKind, PlanListItem, StoredPlan, SubscriberRole, Subscription, SubscriptionRef};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -132,7 +132,7 @@ pub async fn lock_consent(conn: &mut AnyConnection, plan_id: i64) -> Result<(Opt
 pub struct NewSubscription<'a> {
     pub tenant_id: i64,
     pub plan_id: i64,
-    pub role: &'a str,
+    pub role: SubscriberRole,
     pub name: &'a str,
     pub email: &'a str,
     pub lang: &'a str,
@@ -150,7 +150,7 @@ pub async fn upsert_subscription(conn: &mut AnyConnection, s: NewSubscription<'_
     )
     .bind(s.tenant_id)
     .bind(s.plan_id)
-    .bind(s.role)
+    .bind(s.role.as_str())
     .bind(s.name)
     .bind(s.email)
     .bind(s.lang)

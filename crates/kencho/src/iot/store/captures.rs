@@ -1,5 +1,6 @@
 //! The SQL of capture records (`iot_captures`) and of the trap a mailed link names.
 
+use kencho_core::iot::wildlife::CaptureOutcome;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{now_ms, Db};
@@ -52,7 +53,7 @@ pub async fn insert_caught(
     permit_id: i64,
     c: &Caught,
     e: &CaptureEntry,
-    outcome: &str,
+    outcome: CaptureOutcome,
     who: &str,
 ) -> Result<i64> {
     let note: String = e.note.trim().chars().take(500).collect();
@@ -64,7 +65,7 @@ pub async fn insert_caught(
     .bind(trap.tenant_id)
     .bind(trap.alarm_id)
     .bind(trap.device_id)
-    .bind(outcome)
+    .bind(outcome.as_str())
     .bind(c.input.species.stored())
     .bind(e.count)
     .bind(who)

@@ -1,11 +1,12 @@
 //! The SQL of devices, watched people, their contacts and the tenant's IoT settings.
 
+use kencho_core::iot::alarm::DeviceKind;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::Db;
+use crate::db::{parsed, Db};
 use crate::error::Result;
 use crate::iot::model::{
-    ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, PersonRecord, PersonRow, PersonSummary,
+    ContactRole, ContactRow, DeviceInfo, DeviceRow, NewContact, NewDevice, PersonRecord, PersonRow, PersonSummary,
 };
 
 /// Whether the tenant watches person `id`.
@@ -24,7 +25,7 @@ pub async fn person_exists(conn: &mut AnyConnection, id: i64, tenant_id: i64) ->
 pub async fn insert_device(
     conn: &mut AnyConnection,
     tenant_id: i64,
-    (eui, d): (&str, &NewDevice),
+    (eui, kind, d): (&str, DeviceKind, &NewDevice),
     (heartbeat, silent_deadline): (i64, i64),
     now: i64,
 ) -> std::result::Result<i64, sqlx::Error> {
@@ -41,7 +42,7 @@ pub async fn insert_device(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL) RETURNING id"
         }
     };
-    let q = sqlx::query(sql).bind(tenant_id).bind(eui).bind(&d.kind).bind(d.label.trim()).bind(d.area.trim());
+    let q = sqlx::query(sql).bind(tenant_id).bind(eui).bind(kind.as_str()).bind(d.label.trim()).bind(d.area.trim());
     let mut q = q.bind(heartbeat).bind(d.person_id).bind(silent_deadline).bind(now);
     if let (Some(lat), Some(lon)) = (d.lat, d.lon) {
         q = q.bind(lat).bind(lon);
@@ -58,7 +59,7 @@ pub async fn insert_contact(
     person_id: Option<i64>,
     position: usize,
     c: &NewContact,
-    hours: Option<(u16, u16)>,
+    (role, hours): (ContactRole, Option<(u16, u16)>),
     now: i64,
 ) -> Result<()> {
     sqlx::query(
@@ -69,7 +70,7 @@ pub async fn insert_contact(
     .bind(device_id)
     .bind(person_id)
     .bind(position as i64)
-    .bind(&c.role)
+    .bind(role.as_str())
     .bind(c.name.trim())
     .bind(c.email.trim().to_lowercase())
     .bind(hours.map(|h| i64::from(h.0)))
@@ -253,7 +254,7 @@ pub async fn person_contacts(db: &Db, person_id: i64) -> Result<Vec<ContactRow>>
         .fetch_all(&db.read)
         .await?
         .iter()
-        .map(|c| Ok((c.try_get("role")?, c.try_get("name")?, c.try_get("email")?)))
+        .map(|c| Ok((parsed(c, "role", ContactRole::parse)?, c.try_get("name")?, c.try_get("email")?)))
         .collect()
 }
 
@@ -264,7 +265,7 @@ pub async fn person_devices(db: &Db, person_id: i64) -> Result<Vec<DeviceRow>> {
         .fetch_all(&db.read)
         .await?
         .iter()
-        .map(|c| Ok((c.try_get("kind")?, c.try_get("label")?, c.try_get("dev_eui")?)))
+        .map(|c| Ok((parsed(c, "kind", DeviceKind::parse)?, c.try_get("label")?, c.try_get("dev_eui")?)))
         .collect()
 }
 

@@ -1,3 +1,4 @@
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use sqlx::{AnyConnection, Row};
 
@@ -36,7 +37,7 @@ pub async fn set_checkout(conn: &mut AnyConnection, payment_id: i64, r: &str, ur
 pub async fn new_attempt(
     conn: &mut AnyConnection,
     id: i64,
-    (provider, method): (Provider, &str),
+    (provider, method): (Provider, PaymentMethod),
     expires_at: i64,
     now: i64,
 ) -> Result<i64> {
@@ -45,7 +46,7 @@ pub async fn new_attempt(
          WHERE id = $5 RETURNING attempt",
     )
     .bind(provider.as_str())
-    .bind(method)
+    .bind(method.as_str())
     .bind(expires_at)
     .bind(now)
     .bind(id)

@@ -1,9 +1,10 @@
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{Arg, Batch, Db};
 use crate::error::Result;
-use crate::payments::model::{DailyGroup, LineRow, PaidAtProvider, StoredFile};
+use crate::payments::model::{method_of, DailyGroup, LineRow, PaidAtProvider, StoredFile};
 
 /// A tenant's paid payments at `provider`, by the reference its settlement file uses.
 pub async fn paid_at_provider(db: &Db, tenant_id: i64, provider: Provider) -> Result<Vec<PaidAtProvider>> {
@@ -112,7 +113,7 @@ pub async fn refunded_between(db: &Db, tenant_id: i64, (start, end): (i64, i64))
 
 /// A tenant's paid payments per procedure title and method: (title, method, count, paid,
 /// refunded).
-pub async fn paid_by_procedure(db: &Db, tenant_id: i64) -> Result<Vec<(String, String, i64, i64, i64)>> {
+pub async fn paid_by_procedure(db: &Db, tenant_id: i64) -> Result<Vec<(String, Option<PaymentMethod>, i64, i64, i64)>> {
     let rows = sqlx::query(
         "SELECT pr.title, p.method, COUNT(*) AS n, CAST(COALESCE(SUM(p.paid_amount), 0) AS BIGINT) AS paid, \
          CAST(COALESCE(SUM(p.refunded_amount), 0) AS BIGINT) AS refunded FROM payments p JOIN procedures pr ON pr.id = p.procedure_id \
@@ -122,8 +123,6 @@ pub async fn paid_by_procedure(db: &Db, tenant_id: i64) -> Result<Vec<(String, S
     .fetch_all(&db.read)
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok((r.try_get("title")?, r.try_get("method")?, r.try_get("n")?, r.try_get("paid")?, r.try_get("refunded")?))
-        })
+        .map(|r| Ok((r.try_get("title")?, method_of(r)?, r.try_get("n")?, r.try_get("paid")?, r.try_get("refunded")?)))
         .collect()
 }

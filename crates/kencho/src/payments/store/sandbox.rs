@@ -103,7 +103,7 @@ pub async fn insert_checkout(conn: &mut AnyConnection, c: &NewCheckout) -> Resul
     .bind(&c.r)
     .bind(c.tenant_id)
     .bind(c.amount)
-    .bind(&c.method)
+    .bind(c.method.as_str())
     .bind(&c.description)
     .bind(&c.return_url)
     .bind(&c.idempotency_key)

@@ -81,7 +81,8 @@ pub struct CreateTokenBody {
 pub struct NewToken {
     /// Send as `Authorization: Bearer <token>`; shown only this once.
     pub token: String,
-    pub scope: String,
+    #[schema(value_type = String)]
+    pub scope: Scope,
     pub expires_in_days: i64,
 }
 
@@ -97,8 +98,7 @@ pub async fn create_token(State(st): State<AppState>, ctx: Ctx, headers: HeaderM
     };
     let token = accounts::tokens::create(&st.db, s, &b.name, scope, b.expires_in_days).await?;
     let days = b.expires_in_days.unwrap_or_else(|| scope.default_days());
-    Ok((StatusCode::CREATED, Json(NewToken { token, scope: scope.as_str().into(), expires_in_days: days }))
-        .into_response())
+    Ok((StatusCode::CREATED, Json(NewToken { token, scope, expires_in_days: days })).into_response())
 }
 
 // ---------- staff (職員管理) ----------

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kencho_core::application::Status;
 use kencho_core::forms::Answers;
-use kencho_core::procedure::ProcedureDef;
+use kencho_core::procedure::{ApplicantKind, ProcedureDef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -91,7 +91,8 @@ pub(super) async fn get_procedure(
 pub struct CreateApplication {
     pub tenant: String,
     pub procedure: String,
-    /// `self` (本人, default) or `agent` (代理人).
+    /// `self` (本人, default) or `agent` (代理人). Read by `applicant_kind`, so another word
+    /// gets its own refusal rather than a malformed body's.
     #[serde(default)]
     pub applicant_kind: Option<String>,
     /// Answers keyed by field id (see docs/procedures.md).
@@ -135,7 +136,7 @@ pub(super) async fn create_application(
     let r = ctx.resident()?;
     let b: CreateApplication = json(&headers, &body)?;
     let p = procedures::current(&st.db, &b.tenant, &b.procedure).await?;
-    let kind = b.applicant_kind.as_deref().unwrap_or("self");
+    let kind = super::applicant_kind(b.applicant_kind.as_deref())?;
     if b.submit {
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
         let (id, s) =
@@ -218,7 +219,8 @@ pub struct ApplicationDetail {
     #[schema(value_type = String)]
     pub status: Status,
     pub status_label: String,
-    pub applicant_kind: String,
+    #[schema(value_type = String)]
+    pub applicant_kind: ApplicantKind,
     pub revision: i64,
     #[schema(value_type = Object)]
     pub answers: Answers,
@@ -248,7 +250,7 @@ pub(super) async fn detail(st: &AppState, a: apps::Application) -> Result<Applic
         procedure_version: p.version,
         status: a.status,
         status_label: crate::i18n::words::status("ja", a.status),
-        applicant_kind: a.applicant_kind.clone(),
+        applicant_kind: a.applicant_kind,
         revision: a.revision,
         receipt_number: a.receipt_number.clone(),
         content_hash: a.content_hash.clone(),

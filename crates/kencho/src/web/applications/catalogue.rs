@@ -173,8 +173,7 @@ pub(super) async fn start(
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let resident = ctx.resident().lang(&lang)?;
     let p = procedures::current(&st.db, &tenant, &code).await.lang(&lang)?;
-    let id = apps::create_draft(&st.db, resident, &p, form_get(&form, "applicant_kind").unwrap_or("self"))
-        .await
-        .lang(&lang)?;
+    let kind = super::applicant_kind(form_get(&form, "applicant_kind")).lang(&lang)?;
+    let id = apps::create_draft(&st.db, resident, &p, kind).await.lang(&lang)?;
     Ok(Redirect::to(&format!("/applications/{id}/pages/1")).into_response())
 }

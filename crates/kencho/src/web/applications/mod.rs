@@ -5,8 +5,10 @@
 
 use axum::routing::{get, post, put};
 use axum::Router;
+use kencho_core::procedure::ApplicantKind;
 
 use super::AppState;
+use crate::error::{AppError, Result};
 
 pub mod api;
 mod catalogue;
@@ -14,6 +16,16 @@ mod resident;
 mod staff;
 
 pub(super) use resident::mailbox;
+
+/// Who applies, as the form or the JSON body names it: `self` (also when absent or empty) or
+/// `agent`; any other text is refused here.
+fn applicant_kind(name: Option<&str>) -> Result<ApplicantKind> {
+    match name {
+        None | Some("") => Ok(ApplicantKind::Myself),
+        Some(s) => ApplicantKind::parse(s)
+            .ok_or_else(|| AppError::BadRequest(detail!("detail.applications.applicant_kind_self_agent"))),
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -51,4 +63,18 @@ pub fn api_routes() -> Router<AppState> {
         .route("/staff/applications/{id}", get(api::staff_get_application))
         .route("/staff/applications/{id}/actions", post(api::staff_action))
         .route("/staff/export", get(api::export))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_applicant_kind_is_self_unless_it_says_otherwise() {
+        kencho_core::name::check_names::<ApplicantKind>();
+        assert_eq!(applicant_kind(None).ok(), Some(ApplicantKind::Myself));
+        assert_eq!(applicant_kind(Some("")).ok(), Some(ApplicantKind::Myself));
+        assert_eq!(applicant_kind(Some("agent")).ok(), Some(ApplicantKind::Agent));
+        assert!(matches!(applicant_kind(Some("Agent")), Err(AppError::BadRequest(_))));
+    }
 }

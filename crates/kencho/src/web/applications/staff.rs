@@ -148,11 +148,7 @@ async fn case_view(st: &AppState, ctx: &Ctx, id: i64, error: String) -> Result<C
         content_hash: a.content_hash.clone().unwrap_or_default(),
         applicant: a.resident_name.clone(),
         applicant_email: a.resident_email.clone(),
-        applicant_kind: if a.applicant_kind == "agent" {
-            crate::i18n::t(lang, "proc.agent")
-        } else {
-            crate::i18n::t(lang, "proc.self")
-        },
+        applicant_kind: crate::i18n::t(lang, &format!("proc.{}", a.applicant_kind)),
         submitted: a.submitted_at.map(fmt_time).unwrap_or_default(),
         due: a.due_at.map(fmt_date).unwrap_or_default(),
         overdue: a.is_overdue(crate::db::now_ms()),
@@ -275,7 +271,7 @@ pub fn to_csv(list: &[(apps::Application, std::sync::Arc<crate::procedures::Proc
             p.code.clone(),
             p.version.to_string(),
             a.status.as_str().to_string(),
-            a.applicant_kind.clone(),
+            a.applicant_kind.to_string(),
             a.resident_name.clone(),
             a.resident_email.clone(),
             a.submitted_at.map(fmt_time).unwrap_or_default(),

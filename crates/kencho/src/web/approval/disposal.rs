@@ -39,11 +39,11 @@ impl RecordsPage {
     }
 
     fn hold_kinds(&self) -> Vec<(&'static str, &'static str)> {
-        [HoldKind::Disclosure, HoldKind::Lawsuit, HoldKind::Audit].map(|k| (k.as_str(), k.label())).to_vec()
+        HoldKind::ALL.map(|k| (k.as_str(), k.label())).to_vec()
     }
 
-    fn hold_label(&self, kind: &str) -> &'static str {
-        HoldKind::parse(kind).map_or("", HoldKind::label)
+    fn hold_label(&self, kind: &HoldKind) -> &'static str {
+        kind.label()
     }
 }
 

@@ -45,7 +45,8 @@ pub struct At {
 #[derive(Serialize, ToSchema)]
 pub struct LandslideZone {
     /// `debris_flow` (土石流), `steep_slope` (急傾斜地の崩壊) or `landslip` (地すべり).
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: Phenomenon,
     /// 特別警戒区域 (red) rather than 警戒区域 (yellow).
     pub red: bool,
     /// False for a zone whose survey results are published but which is not yet designated
@@ -59,7 +60,8 @@ pub struct HazardsAt {
     pub flood_rank: Option<u8>,
     /// The layer the depth comes from: `maximum` (想定最大規模) where that layer covers the point,
     /// else `planned` (計画規模).
-    pub flood_scale: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub flood_scale: Option<FloodScale>,
     /// 浸水継続時間ランク 1–7 where a duration layer is loaded and covers the point.
     pub flood_duration_rank: Option<u8>,
     pub landslide: Option<LandslideZone>,
@@ -72,12 +74,7 @@ pub struct HazardsAt {
 }
 
 fn landslide_zone(l: Landslide) -> LandslideZone {
-    let kind = match l.phenomenon {
-        Phenomenon::DebrisFlow => "debris_flow",
-        Phenomenon::SteepSlope => "steep_slope",
-        Phenomenon::Landslip => "landslip",
-    };
-    LandslideZone { kind: kind.into(), red: l.red, designated: l.designated }
+    LandslideZone { kind: l.phenomenon, red: l.red, designated: l.designated }
 }
 
 fn hazards_out(lang: &str, atlas: &Atlas, p: &Point) -> HazardsAt {
@@ -85,13 +82,7 @@ fn hazards_out(lang: &str, atlas: &Atlas, p: &Point) -> HazardsAt {
     let town = kencho_core::evacuation::towns::nearest(&atlas.towns, layers::today(), p);
     HazardsAt {
         flood_rank: hz.flood.map(|r| r.get()),
-        flood_scale: hz.flood_scale.map(|s| {
-            match s {
-                FloodScale::Planned => "planned",
-                FloodScale::Maximum => "maximum",
-            }
-            .to_string()
-        }),
+        flood_scale: hz.flood_scale,
         flood_duration_rank: hz.flood_duration.map(|d| d.get()),
         landslide: hz.landslide.map(landslide_zone),
         house_collapse: hz.house_collapse,

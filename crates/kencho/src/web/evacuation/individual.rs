@@ -77,7 +77,7 @@ pub(super) async fn person_view(
     let supporters = plans::subscriptions(&st.db, plan.id)
         .await?
         .into_iter()
-        .filter(|x| x.role == Role::Supporter)
+        .filter(|x| x.role == SubscriberRole::Supporter)
         .map(|sub| {
             let d = a.individual.supporters.iter().find(|d| d.email == sub.email);
             SupporterRow {
@@ -257,7 +257,7 @@ pub(super) async fn add_supporter(
         };
         let email = form_get(&form, "email").unwrap_or_default().trim().to_lowercase();
         let actor = format!("staff:{}", s.id);
-        plans::subscribe(&st.db, &plan, Role::Supporter, &name, &email, sub_lang, &actor).await?;
+        plans::subscribe(&st.db, &plan, SubscriberRole::Supporter, &name, &email, sub_lang, &actor).await?;
         let mut a = plan.answers.clone();
         a.individual.supporters.retain(|x| x.email != email);
         a.individual.supporters.push(Supporter { email, name, address, phone });

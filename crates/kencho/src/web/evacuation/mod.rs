@@ -21,7 +21,7 @@ use super::{
 use crate::error::AppError;
 use crate::evacuation::alerts::{self, Actor, Alert, Request};
 use crate::evacuation::layers::{self, Atlas, LayerKind, LayerVersion};
-use crate::evacuation::plans::{self, PlanKind, PlanListItem, Role, StoredPlan, Subscription};
+use crate::evacuation::plans::{self, PlanKind, PlanListItem, StoredPlan, SubscriberRole, Subscription};
 use crate::evacuation::words;
 use crate::i18n::{t, tf};
 use crate::tenants;

@@ -440,7 +440,7 @@ pub(super) async fn subscribe(
         let page = PlanPage { message: t(&lang, "evacuation.err_consent"), ..page };
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page).lang(&lang);
     }
-    plans::subscribe(&st.db, &plan, Role::Household, &r.name, &r.email, &lang, &format!("resident:{}", r.id))
+    plans::subscribe(&st.db, &plan, SubscriberRole::Household, &r.name, &r.email, &lang, &format!("resident:{}", r.id))
         .await
         .lang(&lang)?;
     let page = plan_page_view(&st, &ctx, &token, t(&lang, "evacuation.subscribed")).await.lang(&lang)?;

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
-use kencho_core::iot::wildlife::{Age, BycatchAction, Disposition, Sex, SpeciesKind, TrapType};
+use kencho_core::iot::wildlife::{Age, BycatchAction, CaptureOutcome, Disposition, Sex, SpeciesKind, TrapType};
 
 use super::super::{fmt_time, form_get, parse_form, render, AppState, Ctx, InLang, Layout, PageResult};
 use crate::iot::captures::{self as store, CaptureEntry};
@@ -49,7 +49,7 @@ pub async fn capture(State(st): State<AppState>, ctx: Ctx, Path(token): Path<Str
     ctx.check_csrf(form_get(&form, "csrf")).lang(&lang)?;
     let text = |k: &str| form_get(&form, k).unwrap_or_default().chars().take(600).collect::<String>();
     let entry = CaptureEntry {
-        outcome: text("outcome"),
+        outcome: CaptureOutcome::parse(&text("outcome")),
         species: text("species"),
         species_name: text("species_name"),
         count: text("count").trim().parse::<i64>().unwrap_or(-1),
@@ -113,14 +113,14 @@ async fn captures_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let mut months: std::collections::BTreeMap<String, i64> = Default::default();
     let (mut empty, mut bycatch) = (0, 0);
     for store::Capture { area, species, at, count, outcome } in raw {
-        match outcome.as_str() {
-            "caught" => {
+        match outcome {
+            CaptureOutcome::Caught => {
                 let month: String = fmt_time(at).chars().take(7).collect();
                 *table.entry((area, store::species_label(&lang, &species), month.clone())).or_default() += count;
                 *months.entry(month).or_default() += count;
             }
-            "empty" => empty += 1,
-            _ => bycatch += 1,
+            CaptureOutcome::Empty => empty += 1,
+            CaptureOutcome::Bycatch => bycatch += 1,
         }
     }
     let max = months.values().copied().max().unwrap_or(1).max(1);

@@ -32,6 +32,11 @@ pub(super) struct DevicesPage {
 }
 
 impl DevicesPage {
+    /// The roles a watched person's contact may have, in the order of escalation.
+    fn person_roles(&self) -> [registry::ContactRole; 4] {
+        registry::ContactRole::FOR_PERSON
+    }
+
     fn when(&self, ms: &Option<i64>) -> String {
         ms.map(fmt_time).unwrap_or_else(|| "—".into())
     }
@@ -229,8 +234,8 @@ pub(super) struct PersonPage {
     window: i64,
     consent: String,
     last_activity: String,
-    contacts: Vec<(String, String, String)>,
-    devices: Vec<(String, String, String)>,
+    contacts: Vec<registry::ContactRow>,
+    devices: Vec<registry::DeviceRow>,
     activity: Vec<(String, String)>,
 }
 

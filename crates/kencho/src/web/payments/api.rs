@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use kencho_core::payment::method::PaymentMethod;
 use kencho_core::payment::provider::Provider;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +25,8 @@ use crate::web::{AppState, Ctx};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayBody {
-    /// card or qr (what the tenant offers).
+    /// card or qr (what the tenant offers). Kept as text here: an unknown name is refused as
+    /// a method not offered (`payments::chosen_method`), not as a malformed body.
     pub method: String,
     /// For a per-unit fee paid before submission: how many.
     #[serde(default)]
@@ -57,7 +59,7 @@ pub(super) async fn api_pay(
         r,
         &p,
         id,
-        (&b.method, b.units),
+        (payments::chosen_method(&b.method)?, b.units),
     )
     .await?;
     Ok(Json(PayStarted { checkout_url }))
@@ -219,11 +221,11 @@ pub(super) async fn settings_view(st: &AppState, tenant_id: i64) -> Result<Payme
     let s = sandbox::settings(&st.db, tenant_id).await?;
     let key_set = s.stripe_api_key_set();
     Ok(PaymentSettingsView {
-        sandbox_methods: s.sandbox_methods,
+        sandbox_methods: PaymentMethod::join(&s.sandbox_methods),
         refund_approval_above: s.refund_approval_above,
         stripe_enabled: s.stripe_enabled,
         stripe_api_key_set: key_set,
-        stripe_methods: s.stripe_methods,
+        stripe_methods: PaymentMethod::join(&s.stripe_methods),
         stripe_webhook_secret_set: s.stripe_webhook_secret.is_some(),
     })
 }
@@ -272,7 +274,7 @@ pub(super) async fn api_put_settings(
         sandbox::update_settings(
             &st.db,
             s,
-            b.sandbox_methods.as_deref().unwrap_or(&current.sandbox_methods),
+            b.sandbox_methods.as_deref().unwrap_or(&PaymentMethod::join(&current.sandbox_methods)),
             b.refund_approval_above.unwrap_or(current.refund_approval_above),
         )
         .await?;
@@ -286,7 +288,7 @@ pub(super) async fn api_put_settings(
             &st.db,
             s,
             b.stripe_enabled.unwrap_or(current.stripe_enabled),
-            b.stripe_methods.as_deref().unwrap_or(&current.stripe_methods),
+            b.stripe_methods.as_deref().unwrap_or(&PaymentMethod::join(&current.stripe_methods)),
             b.stripe_api_key,
             b.stripe_webhook_secret,
         )

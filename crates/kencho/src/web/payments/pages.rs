@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
+use kencho_core::payment::method::PaymentMethod;
 use serde::Deserialize;
 
 use super::api::FeeBody;
@@ -24,7 +25,7 @@ struct PaymentPage {
     id: i64,
     title: String,
     pay: Summary,
-    methods: Vec<String>,
+    methods: Vec<PaymentMethod>,
     per_unit: Option<(i64, i64)>,
     /// Back from the provider, its webhook not here yet.
     confirming: bool,
@@ -100,7 +101,7 @@ pub(super) async fn pay_page(State(st): State<AppState>, ctx: Ctx, Path(id): Pat
             &r,
             &p,
             id,
-            (form_get(&form, "method").unwrap_or_default(), units),
+            (payments::chosen_method(form_get(&form, "method").unwrap_or_default())?, units),
         )
         .await
     }
@@ -179,7 +180,8 @@ struct StaffPaymentsPage {
     totals: reconcile::Totals,
     report: Option<reconcile::Report>,
     admin: bool,
-    methods: String,
+    /// The sandbox methods on.
+    methods: Vec<PaymentMethod>,
     refund_above: i64,
     today: String,
     /// Refund orders waiting for the 会計管理者's review (shown to those who may review).
@@ -215,10 +217,10 @@ pub(super) async fn staff_payments(State(st): State<AppState>, ctx: Ctx) -> Page
 pub(super) async fn settings_page(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
     let lang = ctx.lang().to_string();
     let (form, s) = staff_form(&ctx, &body, true)?;
-    let methods: Vec<&str> =
-        ["card", "qr"].into_iter().filter(|m| form_get(&form, &format!("method_{m}")).is_some()).collect();
+    let methods: Vec<PaymentMethod> =
+        PaymentMethod::SANDBOX.into_iter().filter(|m| form_get(&form, &format!("method_{m}")).is_some()).collect();
     let above = units_of(form_get(&form, "refund_above")).lang(&lang)?.unwrap_or(10_000);
-    sandbox::update_settings(&st.db, &s, &methods.join(","), above).await.lang(&lang)?;
+    sandbox::update_settings(&st.db, &s, &PaymentMethod::join(&methods), above).await.lang(&lang)?;
     Ok(Redirect::to("/staff/payments").into_response())
 }
 

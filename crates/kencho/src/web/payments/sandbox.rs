@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use kencho_core::payment::method::PaymentMethod;
 
 use crate::error::{AppError, Result};
 use crate::payments::sandbox;
@@ -39,7 +40,7 @@ struct SandboxPage {
 
 async fn sandbox_view(st: &AppState, ctx: &Ctx, r: &str, authenticate: bool, error: String) -> Result<SandboxPage> {
     let c = sandbox::checkout(&st.db, r).await?;
-    let qr_svg = if c.method == "qr" {
+    let qr_svg = if c.method == PaymentMethod::Qr {
         qrcode::QrCode::new(format!("{}/sandbox/pay/{}", st.cfg.base_url, c.r).as_bytes())
             .map(|q| q.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).build())
             .unwrap_or_default()
