@@ -163,7 +163,7 @@ pub async fn change_staff(db: &Db, admin: &Staff, id: i64, change: StaffChange<'
     db.transact(move |conn| {
         Box::pin(async move {
             // One change to a tenant's staff at a time, so two cannot remove the last administrator.
-            crate::db::lock_for_update(conn, "tenants", tenant_id).await?;
+            store::lock_tenant_staff(conn, tenant_id).await?;
             let was = store::live_staff_role(conn, tenant_id, id).await?.ok_or(AppError::NotFound)?;
             let stays_admin = matches!(&change, Some((Role::Admin, _)));
             if was == Role::Admin.as_str() && !stays_admin && store::live_admins(conn, tenant_id).await? <= 1 {

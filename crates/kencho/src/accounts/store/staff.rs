@@ -165,6 +165,12 @@ pub(in crate::accounts) async fn division_id(
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
+/// Serialises changes to a tenant's staff (on PostgreSQL; SQLite has one writer) by locking
+/// the tenant's row.
+pub(in crate::accounts) async fn lock_tenant_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
+    crate::db::lock_for_update(conn, "tenants", tenant_id).await
+}
+
 /// The role of a live staff account of the tenant, or `None` when there is no such live
 /// account (another tenant's is "none" too).
 pub(in crate::accounts) async fn live_staff_role(
