@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks that every capability of crates/kencho/src has the one shape docs/architecture.md
-describes: a folder with mod.rs, model.rs and store.rs (or store/), SQL only in its store, and
+describes: a folder with mod.rs, model.rs (or model/) and store.rs (or store/), SQL only in its store, and
 that store naming only its own tables (and the lower modules' and the actors').
 
 SQL is any sqlx query call, a statement's text ("SELECT …", "INSERT …", "UPDATE …", "DELETE …")
@@ -57,11 +57,12 @@ for cap in CAPABILITIES:
     if not os.path.isdir(d):
         problems.append(f"{cap}: not a folder")
         continue
-    for f in ("mod.rs", "model.rs"):
-        if not os.path.isfile(os.path.join(d, f)):
-            problems.append(f"{cap}: no {f}")
-    if not (os.path.isfile(os.path.join(d, "store.rs")) or os.path.isdir(os.path.join(d, "store"))):
-        problems.append(f"{cap}: no store.rs or store/")
+    if not os.path.isfile(os.path.join(d, "mod.rs")):
+        problems.append(f"{cap}: no mod.rs")
+    # model and store are a file, or a folder of files once they outgrow one.
+    for part in ("model", "store"):
+        if not (os.path.isfile(os.path.join(d, f"{part}.rs")) or os.path.isdir(os.path.join(d, part))):
+            problems.append(f"{cap}: no {part}.rs or {part}/")
 
 for root, _, files in os.walk(SRC):
     for f in files:
