@@ -154,7 +154,7 @@ fn bad_rows_name_the_file_the_line_and_the_value() {
     assert_eq!(names_err(&gap.replace("975-0001", "x")), row(names, 5, post("x")));
     let quoted = MT_TOWN.replacen(",本町,ホンマチ,", ",\"本\n町\",ホンマチ,", 1);
     assert_eq!(names_err(&quoted.replace("975-0001", "x")), row(names, 4, post("x")));
-    assert_eq!(row(names, 4, post("x")).to_string(), "mt_town_city072125.csv: line 4: abr_postcode (found=x)");
+    assert_eq!(row(names, 4, post("x")).to_string(), "mt_town_city072125.csv: line 4: abr_postcode (found = x)");
 }
 
 #[test]
