@@ -33,6 +33,29 @@ impl Finding {
     pub fn unreadable(message: impl fmt::Display) -> Finding {
         Finding::new("unreadable", "").with("message", message)
     }
+
+    /// A TOML document that cannot be read: where (line and column, from the error's span) and
+    /// the parser's message without its excerpt of the source.
+    pub fn of_toml(text: &str, e: &toml::de::Error) -> Finding {
+        let Some(span) = e.span() else { return Finding::unreadable(e.message()) };
+        let start = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        Finding::new("unreadable_at", "").with("line", line).with("column", column).with("message", e.message())
+    }
+
+    /// A JSON document that cannot be read: where, and serde_json's message without the
+    /// position it ends with.
+    pub fn of_json(e: &serde_json::Error) -> Finding {
+        let message = e.to_string();
+        if e.line() == 0 {
+            return Finding::unreadable(message);
+        }
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&position).unwrap_or(&message);
+        Finding::new("unreadable_at", "").with("line", e.line()).with("column", e.column()).with("message", message)
+    }
 }
 
 /// `where: code (name = value, …)`: for logs and tests; readers get the locales' words.

@@ -348,9 +348,9 @@ impl ProcedureDef {
         let refuse = |findings| DefinitionError { file: file.to_string(), findings };
         let json = file.ends_with(".json");
         let def: ProcedureDef = if json {
-            serde_json::from_str(text).map_err(|e| refuse(vec![json_unreadable(&e)]))?
+            serde_json::from_str(text).map_err(|e| refuse(vec![Finding::of_json(&e)]))?
         } else {
-            toml::from_str(text).map_err(|e| refuse(vec![toml_unreadable(text, &e)]))?
+            toml::from_str(text).map_err(|e| refuse(vec![Finding::of_toml(text, &e)]))?
         };
         let raw: serde_json::Value = if json {
             serde_json::from_str(text).unwrap_or_default()
@@ -405,26 +405,6 @@ impl ProcedureDef {
 }
 
 /// A file serde cannot read: its own message, at its line and column when it gives one.
-fn json_unreadable(e: &serde_json::Error) -> Finding {
-    let message = e.to_string();
-    if e.line() == 0 {
-        return Finding::unreadable(message);
-    }
-    // serde_json ends its message with the position, which the finding gives on its own.
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    let message = message.strip_suffix(&position).unwrap_or(&message);
-    Finding::new("unreadable_at", "").with("line", e.line()).with("column", e.column()).with("message", message)
-}
-
-fn toml_unreadable(text: &str, e: &toml::de::Error) -> Finding {
-    let Some(span) = e.span() else { return Finding::unreadable(e.message()) };
-    let start = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-    let before = &text[..start];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    Finding::new("unreadable_at", "").with("line", line).with("column", column).with("message", e.message())
-}
-
 /// Tenant, procedure and division codes: 1-40 of `[a-z0-9-]`, not starting with `-`.
 pub fn is_code(s: &str) -> bool {
     !s.is_empty()

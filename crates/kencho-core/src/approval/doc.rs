@@ -197,7 +197,7 @@ fn code_ok(code: &str) -> bool {
 /// no such staff member exists in the tenant. Each problem is named at the document's own keys
 /// (`post[2].division`, rows counted from 0).
 pub fn parse_org(text: &str, staff: impl Fn(&str) -> Option<PersonId>) -> Result<Org, Vec<Finding>> {
-    let doc: OrgDoc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
+    let doc: OrgDoc = toml::from_str(text).map_err(|e| vec![Finding::of_toml(text, &e)])?;
     let mut errors = Vec::new();
     // Every part is read even when an earlier one has errors, so that one upload reports all.
     let (divisions, division_periods) = divisions(&doc.division, &mut errors);
@@ -380,7 +380,7 @@ fn check_cycles(org: &Org, errors: &mut Vec<Finding>) {
 /// Parses and checks a 専決 table against the posts it may name. Each problem is named at the
 /// document's own keys (`rule[3].post`, rows counted from 0).
 pub fn parse_rules(text: &str, org: &Org) -> Result<Vec<RuleRow>, Vec<Finding>> {
-    let doc: RulesDoc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
+    let doc: RulesDoc = toml::from_str(text).map_err(|e| vec![Finding::of_toml(text, &e)])?;
     let mut errors = Vec::new();
     let posts: BTreeSet<&str> = org.posts.iter().map(|p| p.id.0.as_str()).collect();
     let mut rows = Vec::new();

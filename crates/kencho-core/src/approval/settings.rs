@@ -91,7 +91,7 @@ pub fn parse_settings(
     is_division: impl Fn(&str) -> bool,
     divisions: &[String],
 ) -> Result<Settings, Vec<Finding>> {
-    let doc: Doc = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e.message())])?;
+    let doc: Doc = toml::from_str(text).map_err(|e| vec![Finding::of_toml(text, &e)])?;
     let mut problems = Vec::new();
     let mut out = Settings::default();
     if let Some(d) = doc.records_division {

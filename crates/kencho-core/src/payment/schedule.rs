@@ -176,7 +176,7 @@ impl Schedule {
 
     /// Reads a schedule and checks it whole; every problem is named with where it is.
     pub fn parse(text: &str) -> Result<Schedule, Vec<Finding>> {
-        let s: Schedule = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
+        let s: Schedule = toml::from_str(text).map_err(|e| vec![Finding::of_toml(text, &e)])?;
         let problems = s.problems();
         if problems.is_empty() {
             Ok(s)
@@ -317,7 +317,7 @@ items = ["nai"]
         assert!(e.iter().any(|f| f.at == "grounds[0]" && f.code == "fee_ground_one_of"), "{e:?}");
         assert!(e.iter().any(|f| f.code == "fee_ground_item_unknown" && f.args[0].1 == "\"nai\""), "{e:?}");
         let e = Schedule::parse("ordinance = \"x\"\ncolour = 1\n").unwrap_err();
-        assert!(e[0].code == "unreadable" && e[0].args[0].1.contains("unknown field"), "{e:?}");
+        assert!(e[0].code == "unreadable_at" && e[0].args[2].1.contains("unknown field"), "{e:?}");
     }
 
     proptest! {

@@ -226,7 +226,7 @@ impl Policy {
     /// Reads a tenant's document; every problem is named with where it is. Actions left out
     /// keep their defaults.
     pub fn parse(text: &str) -> Result<Policy, Vec<Finding>> {
-        let doc: BTreeMap<String, toml::Value> = toml::from_str(text).map_err(|e| vec![Finding::unreadable(e)])?;
+        let doc: BTreeMap<String, toml::Value> = toml::from_str(text).map_err(|e| vec![Finding::of_toml(text, &e)])?;
         let mut policy = Policy::default();
         let mut problems = Vec::new();
         for (key, value) in doc {
