@@ -139,13 +139,17 @@ pub async fn upsert_division(conn: &mut AnyConnection, tenant_id: i64, code: &st
         .bind(name)
         .execute(&mut *conn)
         .await?;
-    let id = sqlx::query("SELECT id FROM divisions WHERE tenant_id = $1 AND code = $2")
+    division_id(conn, tenant_id, code).await?.ok_or(AppError::NotFound)
+}
+
+/// The id of the tenant's division with this code, if it has one.
+pub async fn division_id(conn: &mut AnyConnection, tenant_id: i64, code: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM divisions WHERE tenant_id = $1 AND code = $2")
         .bind(tenant_id)
         .bind(code)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("id")?;
-    Ok(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 const COLS: &str =

@@ -110,7 +110,7 @@ pub async fn invite_staff(db: &Db, admin: &Staff, inv: Invite<'_>) -> Result<i64
         (admin.tenant_id, format!("staff:{}", admin.id), inv.division_code.to_string(), inv.role);
     db.transact(move |conn| {
         Box::pin(async move {
-            let division_id = store::division_id(conn, tenant_id, &division).await?.ok_or_else(|| {
+            let division_id = crate::procedures::division_id(conn, tenant_id, &division).await?.ok_or_else(|| {
                 AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
             })?;
             let new = NewStaff {
@@ -172,9 +172,10 @@ pub async fn change_staff(db: &Db, admin: &Staff, id: i64, change: StaffChange<'
             let now = now_ms();
             let (action, detail) = match &change {
                 Some((role, division)) => {
-                    let division_id = store::division_id(conn, tenant_id, division).await?.ok_or_else(|| {
-                        AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
-                    })?;
+                    let division_id =
+                        crate::procedures::division_id(conn, tenant_id, division).await?.ok_or_else(|| {
+                            AppError::BadRequest(detail!("detail.accounts.unknown_division", division = division))
+                        })?;
                     store::set_staff_role(conn, id, role.as_str(), division_id).await?;
                     ("staff.change_role", serde_json::json!({"from": was, "role": role.as_str(), "division": division}))
                 }

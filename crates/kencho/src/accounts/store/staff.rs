@@ -152,19 +152,6 @@ pub(in crate::accounts) async fn divisions(db: &Db, tenant_id: i64) -> Result<Ve
     rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("name")?))).collect()
 }
 
-pub(in crate::accounts) async fn division_id(
-    conn: &mut AnyConnection,
-    tenant_id: i64,
-    code: &str,
-) -> Result<Option<i64>> {
-    let row = sqlx::query("SELECT id FROM divisions WHERE tenant_id = $1 AND code = $2")
-        .bind(tenant_id)
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
-}
-
 /// Serialises changes to a tenant's staff (on PostgreSQL; SQLite has one writer) by locking
 /// the tenant's row.
 pub(in crate::accounts) async fn lock_tenant_staff(conn: &mut AnyConnection, tenant_id: i64) -> Result<()> {
