@@ -97,19 +97,29 @@ struct SetPage {
     error: String,
 }
 
+impl SetPage {
+    /// The reset link's form (carrying its token), or with no token the signed-in change.
+    fn new(st: &AppState, ctx: &Ctx, token: Option<String>, error: String) -> SetPage {
+        let (title, action) = match token {
+            Some(_) => ("password.reset_title", "/password/reset"),
+            None => ("password.change_title", "/account/password"),
+        };
+        SetPage {
+            l: ctx.layout(st, &t(ctx.lang(), title)),
+            action,
+            ask_current: token.is_none(),
+            token: token.unwrap_or_default(),
+            error,
+        }
+    }
+}
+
 /// The link in the mail opens a form; only posting it uses the link up (mail scanners that
 /// follow links change nothing).
 pub(super) async fn reset_form(State(st): State<AppState>, ctx: Ctx, Query(q): Query<TokenQuery>) -> PageResult {
     let lang = ctx.lang();
     accounts::reset_link(&st.db, &q.token).await.lang(lang)?;
-    let page = SetPage {
-        l: ctx.layout(&st, &t(lang, "password.reset_title")),
-        action: "/password/reset",
-        token: q.token,
-        ask_current: false,
-        error: String::new(),
-    };
-    render(&page).lang(lang)
+    render(&SetPage::new(&st, &ctx, Some(q.token), String::new())).lang(lang)
 }
 
 pub(super) async fn reset(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
@@ -121,13 +131,7 @@ pub(super) async fn reset(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> 
     match accounts::reset_password(&st.db, token, password).await {
         Ok(kind) => done(ctx.layout(&st, &t(lang, "password.done_title")), lang, (login_path(kind), "nav.login")),
         Err(e @ AppError::Password(_)) => {
-            let page = SetPage {
-                l: ctx.layout(&st, &t(lang, "password.reset_title")),
-                action: "/password/reset",
-                token: token.into(),
-                ask_current: false,
-                error: e.message(lang),
-            };
+            let page = SetPage::new(&st, &ctx, Some(token.into()), e.message(lang));
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).lang(lang)
         }
         Err(e) => Err(e).lang(lang),
@@ -149,14 +153,7 @@ fn done(l: Layout, lang: &str, (link, label): (&str, &str)) -> PageResult {
 pub(super) async fn change_form(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang();
     ctx.account().lang(lang)?;
-    let page = SetPage {
-        l: ctx.layout(&st, &t(lang, "password.change_title")),
-        action: "/account/password",
-        token: String::new(),
-        ask_current: true,
-        error: String::new(),
-    };
-    render(&page).lang(lang)
+    render(&SetPage::new(&st, &ctx, None, String::new())).lang(lang)
 }
 
 pub(super) async fn change(State(st): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
@@ -172,13 +169,7 @@ pub(super) async fn change(State(st): State<AppState>, ctx: Ctx, body: Bytes) ->
             done(ctx.layout(&st, &t(lang, "password.done_title")), lang, (home, "password.back"))
         }
         Err(e @ (AppError::Password(_) | AppError::BadRequest(_))) => {
-            let page = SetPage {
-                l: ctx.layout(&st, &t(lang, "password.change_title")),
-                action: "/account/password",
-                token: String::new(),
-                ask_current: true,
-                error: e.message(lang),
-            };
+            let page = SetPage::new(&st, &ctx, None, e.message(lang));
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).lang(lang)
         }
         Err(e) => Err(e).lang(lang),
